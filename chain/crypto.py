@@ -1,0 +1,102 @@
+"""Ed25519 keys, account addresses and signature verification (PyNaCl).
+
+An address is ``bech32m("ct", sha256(public_key)[:20])``: short, checksummed text such as
+``ct1...``. Verification is a pure function; callers verify a transaction once at admission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import NewType
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+from chain import bech32
+from chain.errors import InvalidAddress
+
+__all__ = [
+    "ADDRESS_PREFIX",
+    "Address",
+    "PrivateKey",
+    "address_from_public_key",
+    "parse_address",
+    "sha256",
+    "verify_signature",
+]
+
+Address = NewType("Address", str)
+ADDRESS_PREFIX = "ct"
+_ADDRESS_HASH_BYTES = 20
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateKey:
+    """An Ed25519 signing key held in memory. ``seed`` is the 32-byte secret."""
+
+    seed: bytes = field(repr=False)
+    _signing: nacl.signing.SigningKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.seed) != 32:
+            raise ValueError("an Ed25519 seed is 32 bytes")
+        object.__setattr__(self, "_signing", nacl.signing.SigningKey(self.seed))
+
+    @classmethod
+    def generate(cls) -> PrivateKey:
+        """A fresh random key from the operating system's CSPRNG."""
+        return cls(bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte public key."""
+        return bytes(self._signing.verify_key)
+
+    @property
+    def address(self) -> Address:
+        """The account address of this key."""
+        return address_from_public_key(self.public_key)
+
+    def sign(self, message: bytes) -> bytes:
+        """A 64-byte detached signature over ``message``."""
+        return self._signing.sign(message).signature
+
+
+def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """True when ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
+    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+        return False
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        return False
+    return True
+
+
+def address_from_public_key(public_key: bytes) -> Address:
+    """The checksummed text address of an Ed25519 public key."""
+    if len(public_key) != PUBLIC_KEY_BYTES:
+        raise InvalidAddress(f"a public key is {PUBLIC_KEY_BYTES} bytes, got {len(public_key)}")
+    return Address(bech32.encode(ADDRESS_PREFIX, sha256(public_key)[:_ADDRESS_HASH_BYTES]))
+
+
+def parse_address(text: str) -> Address:
+    """Validate address text and return its canonical (lower-case) form, or raise InvalidAddress."""
+    try:
+        hrp, payload = bech32.decode(text)
+    except bech32.Bech32Error as exc:
+        raise InvalidAddress(f"invalid address {text!r}: {exc}") from exc
+    if hrp != ADDRESS_PREFIX:
+        raise InvalidAddress(f"invalid address {text!r}: prefix must be {ADDRESS_PREFIX!r}")
+    if len(payload) != _ADDRESS_HASH_BYTES:
+        raise InvalidAddress(f"invalid address {text!r}: wrong length")
+    return Address(text.lower())

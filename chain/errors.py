@@ -1,0 +1,111 @@
+"""The one error hierarchy of the ledger.
+
+Every error a user can see carries a stable machine code (``code``) and a message a person can
+act on. The node maps the classes below to gRPC status codes in one place (``node.errors``);
+the CLI prints ``message`` and exits non-zero.
+
+    LedgerError                      root; never raised directly
+    ├── InvalidTransaction           malformed input, bad signature, wrong chain id, bad field
+    │   ├── InvalidAmount            tCO2e text that is not an exact, in-range quantity
+    │   └── InvalidAddress           address text that is not a valid checksummed ``ct1...``
+    ├── PreconditionFailed           the current state refuses it (nonce, balance, status)
+    ├── PermissionDenied             signer lacks the role or ownership the action needs
+    ├── NotFound                     unknown account, project, report, batch, tx, block
+    ├── AlreadyExists                duplicate id or duplicate transaction
+    ├── ResourceExhausted            mempool or rate limits full; try again later
+    └── StorageError                 the block store cannot be opened or is inconsistent
+        └── StoreInUse               another process holds the store
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "InvalidAddress",
+    "InvalidAmount",
+    "InvalidTransaction",
+    "LedgerError",
+    "NotFound",
+    "PermissionDenied",
+    "PreconditionFailed",
+    "ResourceExhausted",
+    "StorageError",
+    "StoreInUse",
+]
+
+
+class LedgerError(Exception):
+    """Root of every ledger error: a stable ``code`` plus a human-readable ``message``."""
+
+    default_code = "ledger_error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidTransaction(LedgerError):
+    """The input itself is wrong: malformed, badly signed, out of limits, wrong chain."""
+
+    default_code = "invalid_transaction"
+
+
+class InvalidAmount(InvalidTransaction):
+    """A tCO2e quantity that cannot be represented exactly in grams within uint64."""
+
+    default_code = "invalid_amount"
+
+
+class InvalidAddress(InvalidTransaction):
+    """Address text with a wrong prefix, character set, length or checksum."""
+
+    default_code = "invalid_address"
+
+
+class PreconditionFailed(LedgerError):
+    """The request is well formed but the current ledger state does not allow it."""
+
+    default_code = "failed_precondition"
+
+
+class PermissionDenied(LedgerError):
+    """The signer lacks the role (or ownership) the action requires."""
+
+    default_code = "permission_denied"
+
+
+class NotFound(LedgerError):
+    """A referenced object does not exist."""
+
+    default_code = "not_found"
+
+
+class AlreadyExists(LedgerError):
+    """An object with this id exists already, or the transaction was seen before."""
+
+    default_code = "already_exists"
+
+
+class ResourceExhausted(LedgerError):
+    """A bounded resource (mempool, rate limit) is full; the caller may retry later."""
+
+    default_code = "resource_exhausted"
+
+
+class StorageError(LedgerError):
+    """The block store cannot be opened or used as asked; the message names the directory."""
+
+    default_code = "storage_error"
+
+
+class StoreInUse(StorageError):
+    """Another process has the block store open."""
+
+    default_code = "store_in_use"

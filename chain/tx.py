@@ -1,0 +1,162 @@
+"""Signed transaction envelopes: signing, stateless decoding and signature verification.
+
+A transaction is a ``TxEnvelope`` holding the exact bytes of a ``TxBody`` and one or more
+signatures. Each signature covers ``TX_SIGN_DOMAIN || len(chain_id) || chain_id || body`` so a
+signature can never be replayed on another chain or reinterpreted as another kind of message.
+``decode_tx`` performs every check that needs no ledger state; it is run once per node, at
+admission, and its result (``SignedTx``) is what blocks are executed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from chain.crypto import (
+    Address,
+    PrivateKey,
+    address_from_public_key,
+    parse_address,
+    sha256,
+    verify_signature,
+)
+from chain.errors import InvalidTransaction
+from chain.limits import Limits
+from proto import ledger_pb2
+
+__all__ = [
+    "TX_SIGN_DOMAIN",
+    "SignedTx",
+    "decode_tx",
+    "encode_tx",
+    "parse_envelope",
+    "tx_hash",
+    "tx_sign_bytes",
+]
+
+TX_SIGN_DOMAIN = b"carbonticket/tx/v1\x00"
+
+
+def tx_sign_bytes(chain_id: str, body: bytes) -> bytes:
+    """The exact bytes every transaction signature covers."""
+    cid = chain_id.encode()
+    return TX_SIGN_DOMAIN + len(cid).to_bytes(2, "big") + cid + body
+
+
+def tx_hash(raw: bytes) -> bytes:
+    """A transaction's id: SHA-256 of its serialised envelope."""
+    return sha256(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A transaction that passed every stateless check, signatures included."""
+
+    tx_hash: bytes
+    raw: bytes
+    body: ledger_pb2.TxBody
+    signers: tuple[bytes, ...]  # public keys whose signatures verified, in envelope order
+    signer_addresses: frozenset[Address]
+
+    @property
+    def signer(self) -> Address:
+        """The account whose nonce this transaction consumes (checked to have signed)."""
+        return Address(self.body.signer)
+
+    @property
+    def kind(self) -> str:
+        """Name of the ledger message carried, e.g. ``"transfer"``."""
+        return self.body.WhichOneof("msg") or ""
+
+
+def encode_tx(body: ledger_pb2.TxBody, keys: Sequence[PrivateKey]) -> bytes:
+    """Serialise ``body`` and sign it with every key; returns the envelope bytes."""
+    body_bytes = body.SerializeToString(deterministic=True)
+    message = tx_sign_bytes(body.chain_id, body_bytes)
+    envelope = ledger_pb2.TxEnvelope(
+        body=body_bytes,
+        signatures=[
+            ledger_pb2.Signature(public_key=k.public_key, signature=k.sign(message)) for k in keys
+        ],
+    )
+    return envelope.SerializeToString(deterministic=True)
+
+
+def _parse_canonical(
+    message: ledger_pb2.TxEnvelope | ledger_pb2.TxBody, raw: bytes, what: str
+) -> None:
+    # Canonical encoding only: unknown fields, repeated scalars or odd varints would let two byte
+    # strings mean the same transaction (and hide data from readers that ignore them).
+    try:
+        message.ParseFromString(raw)
+    except DecodeError as exc:
+        raise InvalidTransaction(f"malformed {what}: {exc}", "malformed_tx") from exc
+    if message.SerializeToString(deterministic=True) != raw:
+        raise InvalidTransaction(f"{what} is not canonically encoded", "malformed_tx")
+
+
+def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, ledger_pb2.TxBody]:
+    """Parse envelope and body with size and canonical-encoding checks, without verifying."""
+    if len(raw) > limits.max_tx_bytes:
+        raise InvalidTransaction(
+            f"transaction is {len(raw)} bytes, the limit is {limits.max_tx_bytes}", "tx_too_large"
+        )
+    envelope = ledger_pb2.TxEnvelope()
+    _parse_canonical(envelope, raw, "transaction envelope")
+    body = ledger_pb2.TxBody()
+    _parse_canonical(body, envelope.body, "transaction body")
+    return envelope, body
+
+
+def _verified_signers(
+    envelope: ledger_pb2.TxEnvelope, chain_id: str, limits: Limits
+) -> tuple[bytes, ...]:
+    count = len(envelope.signatures)
+    if count == 0:
+        raise InvalidTransaction("transaction is not signed", "missing_signature")
+    if count > limits.max_signatures:
+        raise InvalidTransaction(
+            f"transaction has {count} signatures, the limit is {limits.max_signatures}",
+            "too_many_signatures",
+        )
+    message = tx_sign_bytes(chain_id, envelope.body)
+    keys: list[bytes] = []
+    for sig in envelope.signatures:
+        if sig.public_key in keys:
+            raise InvalidTransaction("the same key signed twice", "duplicate_signature")
+        if not verify_signature(sig.public_key, message, sig.signature):
+            raise InvalidTransaction(
+                f"bad signature by key {sig.public_key.hex()[:16]}...", "bad_signature"
+            )
+        keys.append(sig.public_key)
+    return tuple(keys)
+
+
+def decode_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+    """Run every stateless envelope check and verify all signatures; raise InvalidTransaction."""
+    envelope, body = parse_envelope(raw, limits)
+    if body.chain_id != chain_id:
+        raise InvalidTransaction(
+            f"transaction is for chain {body.chain_id!r}, this is {chain_id!r}", "wrong_chain_id"
+        )
+    if len(body.memo.encode()) > limits.max_memo_bytes:
+        raise InvalidTransaction(
+            f"memo longer than {limits.max_memo_bytes} bytes", "field_too_long"
+        )
+    if body.WhichOneof("msg") is None:
+        raise InvalidTransaction("transaction carries no ledger message", "empty_tx")
+    signer = parse_address(body.signer)
+    if signer != body.signer:
+        raise InvalidTransaction("signer address must be lower case", "invalid_address")
+    signers = _verified_signers(envelope, chain_id, limits)
+    addresses = frozenset(address_from_public_key(k) for k in signers)
+    if signer not in addresses:
+        raise InvalidTransaction(
+            f"transaction names signer {signer} but carries no signature from that account",
+            "missing_signature",
+        )
+    return SignedTx(
+        tx_hash=tx_hash(raw), raw=raw, body=body, signers=signers, signer_addresses=addresses
+    )

@@ -1,0 +1,384 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLE_UNSPECIFIED: _ClassVar[Role]
+    ROLE_VALIDATOR: _ClassVar[Role]
+    ROLE_ISSUER: _ClassVar[Role]
+    ROLE_VERIFIER: _ClassVar[Role]
+    ROLE_REGISTRAR: _ClassVar[Role]
+    ROLE_POINTS_OPERATOR: _ClassVar[Role]
+    ROLE_MERCHANT: _ClassVar[Role]
+
+class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_KIND_UNSPECIFIED: _ClassVar[AccountKind]
+    ACCOUNT_KIND_COMPANY: _ClassVar[AccountKind]
+    ACCOUNT_KIND_RESIDENT: _ClassVar[AccountKind]
+    ACCOUNT_KIND_MERCHANT: _ClassVar[AccountKind]
+    ACCOUNT_KIND_BUREAU: _ClassVar[AccountKind]
+
+class ProjectKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROJECT_KIND_UNSPECIFIED: _ClassVar[ProjectKind]
+    PROJECT_KIND_FOREST: _ClassVar[ProjectKind]
+    PROJECT_KIND_GRASSLAND: _ClassVar[ProjectKind]
+    PROJECT_KIND_BAMBOO: _ClassVar[ProjectKind]
+    PROJECT_KIND_WETLAND: _ClassVar[ProjectKind]
+    PROJECT_KIND_OTHER: _ClassVar[ProjectKind]
+
+class VoteType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOTE_TYPE_UNSPECIFIED: _ClassVar[VoteType]
+    VOTE_TYPE_PREVOTE: _ClassVar[VoteType]
+    VOTE_TYPE_PRECOMMIT: _ClassVar[VoteType]
+ROLE_UNSPECIFIED: Role
+ROLE_VALIDATOR: Role
+ROLE_ISSUER: Role
+ROLE_VERIFIER: Role
+ROLE_REGISTRAR: Role
+ROLE_POINTS_OPERATOR: Role
+ROLE_MERCHANT: Role
+ACCOUNT_KIND_UNSPECIFIED: AccountKind
+ACCOUNT_KIND_COMPANY: AccountKind
+ACCOUNT_KIND_RESIDENT: AccountKind
+ACCOUNT_KIND_MERCHANT: AccountKind
+ACCOUNT_KIND_BUREAU: AccountKind
+PROJECT_KIND_UNSPECIFIED: ProjectKind
+PROJECT_KIND_FOREST: ProjectKind
+PROJECT_KIND_GRASSLAND: ProjectKind
+PROJECT_KIND_BAMBOO: ProjectKind
+PROJECT_KIND_WETLAND: ProjectKind
+PROJECT_KIND_OTHER: ProjectKind
+VOTE_TYPE_UNSPECIFIED: VoteType
+VOTE_TYPE_PREVOTE: VoteType
+VOTE_TYPE_PRECOMMIT: VoteType
+
+class TxEnvelope(_message.Message):
+    __slots__ = ("body", "signatures")
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    body: bytes
+    signatures: _containers.RepeatedCompositeFieldContainer[Signature]
+    def __init__(self, body: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[Signature, _Mapping]]] = ...) -> None: ...
+
+class Signature(_message.Message):
+    __slots__ = ("public_key", "signature")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    signature: bytes
+    def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class TxBody(_message.Message):
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_DATA_FIELD_NUMBER: _ClassVar[int]
+    ATTEST_REPORT_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_BATCH_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    REVERSAL_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ROLE_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_ROLE_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    signer: str
+    nonce: int
+    memo: str
+    register_account: RegisterAccount
+    register_project: RegisterProject
+    anchor_data: AnchorData
+    attest_report: AttestReport
+    issue_batch: IssueBatch
+    transfer: Transfer
+    retire: Retire
+    cancel: Cancel
+    reversal: Reversal
+    grant_role: GrantRole
+    revoke_role: RevokeRole
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ...) -> None: ...
+
+class Period(_message.Message):
+    __slots__ = ("start_date", "end_date")
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    start_date: int
+    end_date: int
+    def __init__(self, start_date: _Optional[int] = ..., end_date: _Optional[int] = ...) -> None: ...
+
+class RegisterAccount(_message.Message):
+    __slots__ = ("address", "kind", "name")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    kind: AccountKind
+    name: str
+    def __init__(self, address: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RegisterProject(_message.Message):
+    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AREA_CENTIHECTARES_FIELD_NUMBER: _ClassVar[int]
+    METHODOLOGY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    METADATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_URI_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    name: str
+    region: str
+    kind: ProjectKind
+    area_centihectares: int
+    methodology: str
+    owner: str
+    metadata_hash: bytes
+    metadata_uri: str
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ...) -> None: ...
+
+class AnchorData(_message.Message):
+    __slots__ = ("project_id", "data_hash", "period", "uri", "kind")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    data_hash: bytes
+    period: Period
+    uri: str
+    kind: str
+    def __init__(self, project_id: _Optional[str] = ..., data_hash: _Optional[bytes] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., uri: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class AttestReport(_message.Message):
+    __slots__ = ("data_hash", "verified_grams", "period")
+    DATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    data_hash: bytes
+    verified_grams: int
+    period: Period
+    def __init__(self, data_hash: _Optional[bytes] = ..., verified_grams: _Optional[int] = ..., period: _Optional[_Union[Period, _Mapping]] = ...) -> None: ...
+
+class IssueBatch(_message.Message):
+    __slots__ = ("project_id", "vintage", "report_hashes", "amount_grams", "recipient")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_HASHES_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    vintage: Period
+    report_hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    amount_grams: int
+    recipient: str
+    def __init__(self, project_id: _Optional[str] = ..., vintage: _Optional[_Union[Period, _Mapping]] = ..., report_hashes: _Optional[_Iterable[bytes]] = ..., amount_grams: _Optional[int] = ..., recipient: _Optional[str] = ...) -> None: ...
+
+class TransferEntry(_message.Message):
+    __slots__ = ("to", "batch_id", "amount_grams")
+    TO_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    batch_id: str
+    amount_grams: int
+    def __init__(self, to: _Optional[str] = ..., batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ...) -> None: ...
+
+class Transfer(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[TransferEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[TransferEntry, _Mapping]]] = ...) -> None: ...
+
+class Retire(_message.Message):
+    __slots__ = ("batch_id", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "period")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    period: Period
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ...) -> None: ...
+
+class Cancel(_message.Message):
+    __slots__ = ("batch_id", "amount_grams", "reason")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    reason: str
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Reversal(_message.Message):
+    __slots__ = ("batch_id", "amount_grams", "loss_report_hash", "reason")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_REPORT_HASH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    loss_report_hash: bytes
+    reason: str
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., loss_report_hash: _Optional[bytes] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GrantRole(_message.Message):
+    __slots__ = ("address", "role")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    role: Role
+    def __init__(self, address: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ...) -> None: ...
+
+class RevokeRole(_message.Message):
+    __slots__ = ("address", "role")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    role: Role
+    def __init__(self, address: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ...) -> None: ...
+
+class BlockHeader(_message.Message):
+    __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    TX_ROOT_FIELD_NUMBER: _ClassVar[int]
+    APP_HASH_FIELD_NUMBER: _ClassVar[int]
+    PROPOSER_FIELD_NUMBER: _ClassVar[int]
+    VALIDATORS_HASH_FIELD_NUMBER: _ClassVar[int]
+    TX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    height: int
+    time_ms: int
+    prev_hash: bytes
+    tx_root: bytes
+    app_hash: bytes
+    proposer: bytes
+    validators_hash: bytes
+    tx_count: int
+    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., tx_root: _Optional[bytes] = ..., app_hash: _Optional[bytes] = ..., proposer: _Optional[bytes] = ..., validators_hash: _Optional[bytes] = ..., tx_count: _Optional[int] = ...) -> None: ...
+
+class Block(_message.Message):
+    __slots__ = ("header", "txs")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    TXS_FIELD_NUMBER: _ClassVar[int]
+    header: BlockHeader
+    txs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, header: _Optional[_Union[BlockHeader, _Mapping]] = ..., txs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class Vote(_message.Message):
+    __slots__ = ("type", "height", "round", "block_hash", "validator_index", "signature")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    VALIDATOR_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    type: VoteType
+    height: int
+    round: int
+    block_hash: bytes
+    validator_index: int
+    signature: bytes
+    def __init__(self, type: _Optional[_Union[VoteType, str]] = ..., height: _Optional[int] = ..., round: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., validator_index: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class Proposal(_message.Message):
+    __slots__ = ("height", "round", "pol_round", "block_hash", "block", "proposer_index", "signature")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    POL_ROUND_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    PROPOSER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    round: int
+    pol_round: int
+    block_hash: bytes
+    block: bytes
+    proposer_index: int
+    signature: bytes
+    def __init__(self, height: _Optional[int] = ..., round: _Optional[int] = ..., pol_round: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., block: _Optional[bytes] = ..., proposer_index: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class CommitCertificate(_message.Message):
+    __slots__ = ("height", "round", "block_hash", "precommits")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    PRECOMMITS_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    round: int
+    block_hash: bytes
+    precommits: _containers.RepeatedCompositeFieldContainer[Vote]
+    def __init__(self, height: _Optional[int] = ..., round: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., precommits: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ...) -> None: ...
+
+class DuplicateVoteEvidence(_message.Message):
+    __slots__ = ("vote_a", "vote_b")
+    VOTE_A_FIELD_NUMBER: _ClassVar[int]
+    VOTE_B_FIELD_NUMBER: _ClassVar[int]
+    vote_a: Vote
+    vote_b: Vote
+    def __init__(self, vote_a: _Optional[_Union[Vote, _Mapping]] = ..., vote_b: _Optional[_Union[Vote, _Mapping]] = ...) -> None: ...
+
+class CommittedBlock(_message.Message):
+    __slots__ = ("block", "certificate")
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    block: Block
+    certificate: CommitCertificate
+    def __init__(self, block: _Optional[_Union[Block, _Mapping]] = ..., certificate: _Optional[_Union[CommitCertificate, _Mapping]] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("type", "attributes")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    attributes: _containers.RepeatedCompositeFieldContainer[Attribute]
+    def __init__(self, type: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ...) -> None: ...
+
+class Attribute(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("tx_hash", "code", "error_code", "message", "events")
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: bytes
+    code: int
+    error_code: str
+    message: str
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, tx_hash: _Optional[bytes] = ..., code: _Optional[int] = ..., error_code: _Optional[str] = ..., message: _Optional[str] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
