@@ -1,0 +1,18 @@
+"""The ``carbon-ticket`` command: node operation, devnet, wallet, transactions and queries."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="carbon-ticket-ledger", prog_name="carbon-ticket")
+def cli() -> None:
+    """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="carbon-ticket")

@@ -1,0 +1,150 @@
+"""Signed envelopes: every stateless rejection is a typed InvalidTransaction with a stable code."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from chain.crypto import PrivateKey
+from chain.errors import InvalidTransaction, PermissionDenied
+from chain.limits import Limits
+from chain.tx import check_cosigners, decode_tx, encode_tx, tx_hash, tx_sign_bytes
+from proto import ledger_pb2
+
+CHAIN = "carbon-test-1"
+LIMITS = Limits()
+
+
+def key(n: int) -> PrivateKey:
+    return PrivateKey(hashlib.sha256(b"tx-key-%d" % n).digest())
+
+
+def transfer_body(signer: PrivateKey, chain_id: str = CHAIN, nonce: int = 0) -> ledger_pb2.TxBody:
+    body = ledger_pb2.TxBody(chain_id=chain_id, signer=signer.address, nonce=nonce)
+    body.transfer.entries.add(to=key(99).address, batch_id="CN15-GY-0001-20230101-20231231-001",
+                              amount_grams=1_000_000)  # fmt: skip
+    return body
+
+
+def code_of(raw: bytes, chain_id: str = CHAIN, limits: Limits = LIMITS) -> str:
+    with pytest.raises(InvalidTransaction) as info:
+        decode_tx(raw, chain_id, limits)
+    return info.value.code
+
+
+def test_valid_transaction_decodes() -> None:
+    raw = encode_tx(transfer_body(key(1)), [key(1)])
+    tx = decode_tx(raw, CHAIN, LIMITS)
+    assert tx.tx_hash == tx_hash(raw) == hashlib.sha256(raw).digest()
+    assert tx.signer == key(1).address
+    assert tx.signers == (key(1).public_key,)
+    assert tx.kind == "transfer"
+
+
+def test_tampered_body_is_rejected() -> None:
+    raw = encode_tx(transfer_body(key(1)), [key(1)])
+    env = ledger_pb2.TxEnvelope.FromString(raw)
+    body = ledger_pb2.TxBody.FromString(env.body)
+    body.transfer.entries[0].amount_grams = 2_000_000
+    env.body = body.SerializeToString(deterministic=True)
+    assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"
+
+
+def test_wrong_chain_id_is_rejected_even_if_signed_for_it() -> None:
+    raw = encode_tx(transfer_body(key(1), chain_id="other-chain"), [key(1)])
+    assert code_of(raw) == "wrong_chain_id"
+
+
+def test_signature_for_another_chain_does_not_verify() -> None:
+    # Body claims this chain, but the signature was made over another chain id.
+    body = transfer_body(key(1)).SerializeToString(deterministic=True)
+    sig = key(1).sign(tx_sign_bytes("other-chain", body))
+    env = ledger_pb2.TxEnvelope(body=body)
+    env.signatures.add(public_key=key(1).public_key, signature=sig)
+    assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"
+
+
+def test_wrong_key_is_rejected() -> None:
+    raw = encode_tx(transfer_body(key(1)), [key(2)])
+    assert code_of(raw) == "missing_signature"
+
+
+def test_signature_swapped_to_another_key_is_rejected() -> None:
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(key(1)), [key(1)]))
+    env.signatures[0].public_key = key(2).public_key
+    assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"
+
+
+def test_unsigned_and_duplicate_signatures_are_rejected() -> None:
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(key(1)), [key(1)]))
+    dup = ledger_pb2.TxEnvelope(body=env.body, signatures=[env.signatures[0], env.signatures[0]])
+    assert code_of(dup.SerializeToString(deterministic=True)) == "duplicate_signature"
+    del env.signatures[:]
+    assert code_of(env.SerializeToString(deterministic=True)) == "missing_signature"
+
+
+def test_too_many_signatures() -> None:
+    keys = [key(1)] + [key(i) for i in range(10, 13)]
+    raw = encode_tx(transfer_body(key(1)), keys)
+    assert code_of(raw, limits=Limits(max_signatures=3)) == "too_many_signatures"
+
+
+def test_multisig_envelope_verifies_all_and_cosigner_rule() -> None:
+    validators = [key(i) for i in range(20, 24)]
+    body = ledger_pb2.TxBody(chain_id=CHAIN, signer=validators[0].address, nonce=0)
+    body.grant_role.address = key(5).address
+    body.grant_role.role = ledger_pb2.ROLE_ISSUER
+    addresses = [v.address for v in validators]
+    full = decode_tx(encode_tx(body, validators[:3]), CHAIN, LIMITS)
+    check_cosigners(full, addresses, 3, "granting a role")  # 3 of 4 > 2/3
+    missing = decode_tx(encode_tx(body, validators[:2]), CHAIN, LIMITS)
+    with pytest.raises(PermissionDenied) as info:
+        check_cosigners(missing, addresses, 3, "granting a role")
+    assert info.value.code == "missing_cosigner"
+    # A co-signature by a non-validator does not count.
+    outsider = decode_tx(encode_tx(body, [*validators[:2], key(50)]), CHAIN, LIMITS)
+    with pytest.raises(PermissionDenied):
+        check_cosigners(outsider, addresses, 3, "granting a role")
+
+
+def test_one_bad_cosignature_rejects_the_envelope() -> None:
+    validators = [key(i) for i in range(20, 23)]
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(validators[0]), validators))
+    sig = env.signatures[2].signature
+    env.signatures[2].signature = sig[:5] + bytes([sig[5] ^ 0xFF]) + sig[6:]
+    assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xff\xff", b"\x0a\x05abc", bytes(range(256))])
+def test_garbage_is_malformed(raw: bytes) -> None:
+    assert code_of(raw) == "malformed_tx"
+
+
+def test_unknown_fields_are_rejected() -> None:
+    raw = encode_tx(transfer_body(key(1)), [key(1)])
+    assert code_of(raw + b"\xf8\x07\x01") == "malformed_tx"  # field 127 varint
+
+
+def test_oversized_transaction_is_rejected() -> None:
+    body = transfer_body(key(1))
+    body.memo = "x" * 200
+    raw = encode_tx(body, [key(1)])
+    assert code_of(raw, limits=Limits(max_tx_bytes=len(raw) - 1)) == "tx_too_large"
+
+
+def test_long_memo_and_empty_message() -> None:
+    body = transfer_body(key(1))
+    body.memo = "m" * (LIMITS.max_memo_bytes + 1)
+    assert code_of(encode_tx(body, [key(1)])) == "field_too_long"
+    empty = ledger_pb2.TxBody(chain_id=CHAIN, signer=key(1).address)
+    assert code_of(encode_tx(empty, [key(1)])) == "empty_tx"
+
+
+def test_bad_signer_address() -> None:
+    body = transfer_body(key(1))
+    body.signer = body.signer[:-1] + ("q" if body.signer[-1] != "q" else "p")
+    assert code_of(encode_tx(body, [key(1)])) == "invalid_address"
+    body = transfer_body(key(1))
+    body.signer = body.signer.upper()
+    assert code_of(encode_tx(body, [key(1)])) == "invalid_address"

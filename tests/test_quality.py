@@ -1,0 +1,77 @@
+"""Project-wide checks: layer boundaries, lint, format and types."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IO_MODULES = {
+    *("grpc", "plyvel", "socket", "time", "random", "os", "threading", "asyncio"),
+    *("subprocess", "signal", "select", "secrets", "datetime", "shutil", "tempfile"),
+}
+# Which top-level modules each pure package must never import.
+FORBIDDEN = {
+    "chain": IO_MODULES | {"node", "cli", "consensus"},
+    "consensus": IO_MODULES | {"node", "cli", "chain", "proto", "google"},
+}
+PACKAGES = ("chain", "consensus", "node", "cli")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_pure_packages_import_no_io(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN[package])
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert not offenders, f"{package}/ must stay free of I/O and outer layers: {offenders}"
+
+
+def test_boundary_check_bites(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import time\nfrom plyvel import DB\n")
+    assert _imports(bad) & FORBIDDEN["chain"] == {"time", "plyvel"}
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    found = str(exe) if exe.exists() else shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_lint_is_clean() -> None:
+    result = _run([_tool("ruff"), "check", *PACKAGES, "proto/generate.py", "tests"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = _run([_tool("ruff"), "format", "--check", *PACKAGES, "proto/generate.py", "tests"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = _run([sys.executable, "-m", "mypy", *PACKAGES])
+    assert result.returncode == 0, result.stdout + result.stderr
