@@ -1,0 +1,85 @@
+"""BFT consensus for Carbon Ticket Ledger: Tendermint as a pure state machine.
+
+Feed an `Engine` peer messages (`on_proposal`, `on_vote`) and fired timers (`on_timeout`); it
+returns actions (`Broadcast`, `ScheduleTimeout`, `Commit`, `EvidenceFound`, `SyncNeeded`) for
+the node to carry out. No I/O, clock or threads live here. See docs/consensus.md.
+"""
+
+from consensus.certificate import verify_certificate, verify_evidence
+from consensus.engine import Application, Engine
+from consensus.errors import (
+    ConsensusError,
+    InvalidCertificate,
+    InvalidEvidence,
+    InvalidValidatorSet,
+    SafetyStoreError,
+)
+from consensus.safety import InMemorySafetyStore, SafetyStore, SignGuard, SignState
+from consensus.signing import (
+    PROPOSAL_TAG,
+    VOTE_TAG,
+    Ed25519Signer,
+    Signer,
+    Verifier,
+    ed25519_verify,
+    proposal_sign_bytes,
+    vote_sign_bytes,
+)
+from consensus.types import (
+    Action,
+    Broadcast,
+    Commit,
+    CommitCertificate,
+    DuplicateVoteEvidence,
+    EvidenceFound,
+    Proposal,
+    ScheduleTimeout,
+    Step,
+    SyncNeeded,
+    Timeout,
+    TimeoutConfig,
+    Validator,
+    ValidatorSet,
+    Vote,
+    VoteType,
+)
+
+__all__ = [
+    "PROPOSAL_TAG",
+    "VOTE_TAG",
+    "Action",
+    "Application",
+    "Broadcast",
+    "Commit",
+    "CommitCertificate",
+    "ConsensusError",
+    "DuplicateVoteEvidence",
+    "Ed25519Signer",
+    "Engine",
+    "EvidenceFound",
+    "InMemorySafetyStore",
+    "InvalidCertificate",
+    "InvalidEvidence",
+    "InvalidValidatorSet",
+    "Proposal",
+    "SafetyStore",
+    "SafetyStoreError",
+    "ScheduleTimeout",
+    "SignGuard",
+    "SignState",
+    "Signer",
+    "Step",
+    "SyncNeeded",
+    "Timeout",
+    "TimeoutConfig",
+    "Validator",
+    "ValidatorSet",
+    "Verifier",
+    "Vote",
+    "VoteType",
+    "ed25519_verify",
+    "proposal_sign_bytes",
+    "verify_certificate",
+    "verify_evidence",
+    "vote_sign_bytes",
+]

@@ -1,0 +1,455 @@
+"""The Tendermint state machine: messages and timeouts in, actions out.
+
+Rule numbers (L22, L28, ...) refer to Algorithm 1 of "The latest gossip on BFT consensus"
+(Buchman, Kwon, Milosevic, 2018). The engine does no I/O, reads no clock and starts no thread;
+the node feeds it verified-or-not peer messages and fired timers and executes what it returns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Protocol
+
+from consensus.safety import SafetyStore, SignGuard
+from consensus.signing import (
+    Signer,
+    Verifier,
+    ed25519_verify,
+    proposal_sign_bytes,
+    vote_sign_bytes,
+)
+from consensus.state import HeightState, VoteSet
+from consensus.types import (
+    Action,
+    Broadcast,
+    Commit,
+    CommitCertificate,
+    DuplicateVoteEvidence,
+    EvidenceFound,
+    Proposal,
+    ScheduleTimeout,
+    Step,
+    SyncNeeded,
+    Timeout,
+    TimeoutConfig,
+    ValidatorSet,
+    Vote,
+    VoteType,
+)
+
+__all__ = ["Application", "Engine"]
+
+_MAX_HASH_LEN = 64
+_MAX_PROPOSALS_PER_ROUND = 3
+_NIL = b""
+
+
+class Application(Protocol):
+    """What consensus needs from the ledger: build a block and judge a block."""
+
+    def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
+        """Return (block payload, block hash) of a new block for `height`."""
+        ...
+
+    def validate(self, height: int, payload: bytes) -> bytes | None:
+        """Return the block hash if `payload` is a valid block for `height`, else None."""
+        ...
+
+
+class Engine:
+    """One validator's (or observer's) view of consensus; see docs/consensus.md."""
+
+    def __init__(
+        self,
+        chain_id: str,
+        validators: ValidatorSet,
+        signer: Signer | None,
+        safety: SafetyStore,
+        app: Application,
+        timeouts: TimeoutConfig,
+        verifier: Verifier = ed25519_verify,
+    ) -> None:
+        self.chain_id = chain_id
+        self.validators = validators
+        self._app = app
+        self._timeouts = timeouts
+        self._verify = verifier
+        index = validators.index_of(signer.public_key) if signer is not None else None
+        self.index: int | None = index
+        # A signer outside the set makes this node an observer: it follows but never signs.
+        self._guard = (
+            SignGuard(signer, safety) if signer is not None and index is not None else None
+        )
+        self.height = 0
+        self.round = 0
+        self.step = Step.PROPOSE
+        self.started = False
+        self.decided = False
+        self.last_commit: CommitCertificate | None = None
+        self.dropped: Counter[str] = Counter()
+        self._hs = HeightState()
+        self._future: dict[tuple[object, ...], Proposal | Vote] = {}
+        self._max_future = 16 * validators.size + 16
+        self._ahead: dict[int, int] = {}
+        self._marker: tuple[int, int, int] | None = None
+
+    # ----------------------------------------------------------------- inputs
+
+    def start(self, height: int) -> list[Action]:
+        """Begin `height` (at startup, and after the previous height's block is applied)."""
+        if self.started and height <= self.height:
+            return []
+        actions: list[Action] = []
+        self.started = True
+        self.height = height
+        self.decided = False
+        self._hs = HeightState()
+        self._marker = None
+        self._ahead = {i: h for i, h in self._ahead.items() if h > height}
+        first_round = 0
+        last = self._guard.last if self._guard is not None else None
+        if last is not None and last.height == height:
+            # Restarted mid-height: resume in the round we last signed in, with our lock.
+            first_round = last.round
+            if last.locked_round >= 0:
+                self._hs.locked_round = last.locked_round
+                self._hs.locked_hash = last.locked_hash
+        self._schedule(actions, Timeout(height, 0, Step.REBROADCAST), self._timeouts.rebroadcast_ms)
+        self._start_round(first_round, actions)
+        buffered = [m for m in self._future.values() if m.height == height]
+        self._future = {k: m for k, m in self._future.items() if m.height > height}
+        for msg in buffered:
+            if isinstance(msg, Proposal):
+                self._add_proposal(msg)
+            else:
+                self._add_vote(msg, actions)
+        self._progress(actions)
+        return actions
+
+    def on_proposal(self, p: Proposal) -> list[Action]:
+        """Handle a proposal from a peer; invalid or useless ones are dropped silently."""
+        # Verify the static shape before spending a signature check on it.
+        if not self._proposal_shape_ok(p):
+            self.dropped["malformed"] += 1
+            return []
+        if not self._relevant(p.height):
+            return []
+        known = self._hs.proposals.get(p.round, {}).get(p.block_hash)
+        if known is not None and p.height == self.height and known.signature == p.signature:
+            self.dropped["duplicate"] += 1
+            return []
+        key = self.validators.validators[p.proposer_index].public_key
+        if not self._verify(key, proposal_sign_bytes(self.chain_id, p), p.signature):
+            self.dropped["bad_signature"] += 1
+            return []
+        if p.height > self.height:
+            self._buffer(p, ("p", p.round, p.block_hash), p.proposer_index)
+            return []
+        actions: list[Action] = []
+        self._add_proposal(p)
+        self._progress(actions)
+        return actions
+
+    def on_vote(self, v: Vote) -> list[Action]:
+        """Handle a vote from a peer; conflicting second votes become evidence."""
+        # Verify the static shape before spending a signature check on it.
+        if not self._vote_shape_ok(v):
+            self.dropped["malformed"] += 1
+            return []
+        if not self._relevant(v.height):
+            return []
+        known = self._known_vote(v)
+        if known is not None and known.signature == v.signature:
+            self.dropped["duplicate"] += 1
+            return []
+        key = self.validators.validators[v.validator_index].public_key
+        if not self._verify(key, vote_sign_bytes(self.chain_id, v), v.signature):
+            self.dropped["bad_signature"] += 1
+            return []
+        if v.height > self.height:
+            self._buffer(v, ("v", int(v.type), v.round, v.validator_index), v.validator_index)
+            return []
+        actions: list[Action] = []
+        self._add_vote(v, actions)
+        self._progress(actions)
+        return actions
+
+    def on_timeout(self, t: Timeout) -> list[Action]:
+        """Handle a timer scheduled earlier; stale timers are ignored."""
+        if not self.started or self.decided or t.height != self.height:
+            return []
+        actions: list[Action] = []
+        if t.step == Step.REBROADCAST:
+            self._on_tick(actions)
+            return actions
+        if t.round != self.round:
+            return []
+        if t.step == Step.PROPOSE and self.step == Step.PROPOSE:  # L57
+            self._cast(VoteType.PREVOTE, _NIL, actions)
+        elif t.step == Step.PREVOTE and self.step == Step.PREVOTE:  # L61
+            self._cast(VoteType.PRECOMMIT, _NIL, actions)
+        elif t.step == Step.PRECOMMIT:  # L65
+            self._start_round(self.round + 1, actions)
+        self._progress(actions)
+        return actions
+
+    # ------------------------------------------------------------ admission
+
+    def _proposal_shape_ok(self, p: Proposal) -> bool:
+        return (
+            p.height >= 1
+            and p.round >= 0
+            and -1 <= p.pol_round < p.round
+            and 0 < len(p.block_hash) <= _MAX_HASH_LEN
+            and p.proposer_index == self.validators.proposer(p.height, p.round)
+        )
+
+    def _vote_shape_ok(self, v: Vote) -> bool:
+        return (
+            v.type in (VoteType.PREVOTE, VoteType.PRECOMMIT)
+            and v.height >= 1
+            and v.round >= 0
+            and 0 <= v.validator_index < self.validators.size
+            and len(v.block_hash) <= _MAX_HASH_LEN
+        )
+
+    def _relevant(self, height: int) -> bool:
+        if not self.started:
+            self.dropped["not_started"] += 1
+            return False
+        if height < self.height or (height == self.height and self.decided):
+            self.dropped["old_height"] += 1
+            return False
+        return True
+
+    def _known_vote(self, v: Vote) -> Vote | None:
+        if v.height != self.height:
+            return None
+        sets = self._hs.prevotes if v.type == VoteType.PREVOTE else self._hs.precommits
+        vs = sets.get(v.round)
+        return vs.votes.get(v.validator_index) if vs is not None else None
+
+    def _buffer(self, msg: Proposal | Vote, key: tuple[object, ...], sender: int) -> None:
+        self._ahead[sender] = max(self._ahead.get(sender, 0), msg.height)
+        if msg.height != self.height + 1:
+            self.dropped["far_future"] += 1
+            return
+        if key not in self._future and len(self._future) < self._max_future:
+            self._future[key] = msg
+
+    def _add_proposal(self, p: Proposal) -> None:
+        hs = self._hs
+        by_hash = hs.proposals.setdefault(p.round, {})
+        if p.block_hash in by_hash or len(by_hash) >= _MAX_PROPOSALS_PER_ROUND:
+            return
+        by_hash[p.block_hash] = p
+        self._note_sender(p.round, p.proposer_index)
+        known = hs.valid_blocks.get(p.block_hash)
+        # valid(v): ask the application once per distinct payload.
+        if known != p.block and self._app.validate(p.height, p.block) == p.block_hash:
+            hs.valid_blocks[p.block_hash] = p.block
+
+    def _add_vote(self, v: Vote, actions: list[Action]) -> None:
+        hs = self._hs
+        sets = hs.prevotes if v.type == VoteType.PREVOTE else hs.precommits
+        vs = sets.get(v.round)
+        if vs is None:
+            vs = sets[v.round] = VoteSet()
+        earlier = vs.add(v, self.validators.power_of(v.validator_index))
+        if earlier is not None:
+            key = (v.validator_index, v.round, int(v.type))
+            if key not in hs.evidence_keys:
+                hs.evidence_keys.add(key)
+                actions.append(EvidenceFound(DuplicateVoteEvidence(earlier, v)))
+            return
+        self._note_sender(v.round, v.validator_index)
+        if (
+            v.type == VoteType.PRECOMMIT
+            and v.block_hash
+            and vs.power[v.block_hash] >= self.validators.quorum
+        ):
+            hs.commit_candidates.setdefault(v.block_hash, v.round)
+
+    def _note_sender(self, round: int, index: int) -> None:
+        if round <= self.round:
+            return
+        hs = self._hs
+        senders = hs.senders.setdefault(round, set())
+        if index in senders:
+            return
+        senders.add(index)
+        power = hs.sender_power.get(round, 0) + self.validators.power_of(index)
+        hs.sender_power[round] = power
+        if power >= self.validators.one_honest and round > hs.skip_to:
+            hs.skip_to = round
+
+    # ---------------------------------------------------------------- rules
+
+    def _progress(self, actions: list[Action]) -> None:
+        while not self.decided and self._apply_one_rule(actions):
+            pass
+
+    def _apply_one_rule(self, actions: list[Action]) -> bool:
+        """Apply the first enabled rule; return whether anything changed."""
+        hs = self._hs
+        quorum = self.validators.quorum
+        for block_hash, rnd in hs.commit_candidates.items():  # L49
+            if block_hash in hs.valid_blocks:
+                self._decide(block_hash, rnd, actions)
+                return True
+        if hs.skip_to > self.round:  # L55
+            self._start_round(hs.skip_to, actions)
+            return True
+        r = self.round
+        if self.step == Step.PROPOSE:
+            p = hs.first_proposal(r)
+            if p is None:
+                return False
+            v = p.block_hash
+            if p.pol_round == -1:  # L22
+                ok = v in hs.valid_blocks and self._accepts_new(v)
+            else:  # L28
+                pol = hs.prevotes.get(p.pol_round)
+                if pol is None or pol.power.get(v, 0) < quorum:
+                    return False
+                ok = v in hs.valid_blocks and self._accepts_pol(v, p.pol_round)
+            self._cast(VoteType.PREVOTE, v if ok else _NIL, actions)
+            return True
+        pv = hs.prevotes.get(r)
+        if pv is not None and pv.total >= quorum:
+            if self.step == Step.PREVOTE and r not in hs.prevote_timeout_rounds:  # L34
+                hs.prevote_timeout_rounds.add(r)
+                self._schedule(
+                    actions, Timeout(self.height, r, Step.PREVOTE), self._timeouts.prevote(r)
+                )
+                return True
+            if r not in hs.polka_rounds:  # L36
+                polka = pv.quorum_hash(quorum)
+                if polka is not None and polka in hs.valid_blocks and hs.has_proposal(r, polka):
+                    hs.polka_rounds.add(r)
+                    if self.step == Step.PREVOTE:
+                        hs.locked_round, hs.locked_hash = r, polka
+                        self._cast(VoteType.PRECOMMIT, polka, actions)
+                    hs.valid_round, hs.valid_hash = r, polka
+                    return True
+            if self.step == Step.PREVOTE and pv.power.get(_NIL, 0) >= quorum:  # L44
+                self._cast(VoteType.PRECOMMIT, _NIL, actions)
+                return True
+        pc = hs.precommits.get(r)
+        if pc is not None and pc.total >= quorum and r not in hs.precommit_timeout_rounds:  # L47
+            hs.precommit_timeout_rounds.add(r)
+            self._schedule(
+                actions, Timeout(self.height, r, Step.PRECOMMIT), self._timeouts.precommit(r)
+            )
+            return True
+        return False
+
+    def _accepts_new(self, block_hash: bytes) -> bool:
+        """L22 lock check: prevote a fresh proposal only if unlocked or locked on it."""
+        hs = self._hs
+        return hs.locked_round == -1 or hs.locked_hash == block_hash
+
+    def _accepts_pol(self, block_hash: bytes, pol_round: int) -> bool:
+        """L28 lock check: a polka newer than (or equal to) our lock may override it."""
+        hs = self._hs
+        return hs.locked_round <= pol_round or hs.locked_hash == block_hash
+
+    # --------------------------------------------------------------- effects
+
+    def _start_round(self, round: int, actions: list[Action]) -> None:
+        """StartRound of the paper: enter `round` and propose if it is our turn."""
+        hs = self._hs
+        self.round = round
+        self.step = Step.PROPOSE
+        # Sender tallies of rounds we have now reached are no longer needed.
+        for r in [r for r in hs.senders if r <= round]:
+            del hs.senders[r]
+            hs.sender_power.pop(r, None)
+        h = self.height
+        if self._guard is not None and self.validators.proposer(h, round) == self.index:
+            if hs.valid_hash:
+                block_hash, pol_round = hs.valid_hash, hs.valid_round
+                payload = hs.valid_blocks[block_hash]
+            else:
+                payload, block_hash = self._app.propose(h, round)
+                pol_round = -1
+                hs.valid_blocks[block_hash] = payload
+            p = Proposal(h, round, pol_round, block_hash, payload, self.index)
+            sig = self._guard.sign(
+                h,
+                round,
+                Step.PROPOSE,
+                proposal_sign_bytes(self.chain_id, p),
+                hs.locked_round,
+                hs.locked_hash,
+            )
+            if sig is not None:
+                p = replace(p, signature=sig)
+                self._add_proposal(p)
+                actions.append(Broadcast(p))
+        # Also armed for the proposer, so a refused or lost proposal cannot stall it.
+        self._schedule(actions, Timeout(h, round, Step.PROPOSE), self._timeouts.propose(round))
+
+    def _cast(self, vtype: VoteType, block_hash: bytes, actions: list[Action]) -> None:
+        """Move to the vote's step and, if a validator and the safety store agrees, sign it."""
+        self.step = Step.PREVOTE if vtype == VoteType.PREVOTE else Step.PRECOMMIT
+        if self._guard is None or self.index is None:
+            return
+        hs = self._hs
+        vote = Vote(vtype, self.height, self.round, block_hash, self.index)
+        sig = self._guard.sign(
+            self.height,
+            self.round,
+            self.step,
+            vote_sign_bytes(self.chain_id, vote),
+            hs.locked_round,
+            hs.locked_hash,
+        )
+        if sig is None:
+            return
+        vote = replace(vote, signature=sig)
+        self._add_vote(vote, actions)
+        actions.append(Broadcast(vote))
+
+    def _decide(self, block_hash: bytes, round: int, actions: list[Action]) -> None:
+        votes = self._hs.precommits[round].votes
+        precommits = tuple(votes[i] for i in sorted(votes) if votes[i].block_hash == block_hash)
+        cert = CommitCertificate(self.height, round, block_hash, precommits)
+        self.decided = True
+        self.last_commit = cert
+        actions.append(Commit(self.height, self._hs.valid_blocks[block_hash], cert))
+
+    def _schedule(self, actions: list[Action], timeout: Timeout, delay_ms: int) -> None:
+        actions.append(ScheduleTimeout(timeout, delay_ms))
+
+    def _on_tick(self, actions: list[Action]) -> None:
+        """Retransmission timer: if nothing moved since the last tick, re-send what we hold."""
+        marker = (self.round, int(self.step), len(self._hs.proposals))
+        if marker == self._marker:
+            self._rebroadcast(actions)
+            ahead = [h for h in self._ahead.values() if h > self.height]
+            if len(ahead) >= 1:
+                power = sum(
+                    self.validators.power_of(i) for i, h in self._ahead.items() if h > self.height
+                )
+                if power >= self.validators.one_honest:
+                    actions.append(SyncNeeded(self.height, max(ahead)))
+        self._marker = marker
+        self._schedule(
+            actions,
+            Timeout(self.height, self.round, Step.REBROADCAST),
+            self._timeouts.rebroadcast_ms,
+        )
+
+    def _rebroadcast(self, actions: list[Action]) -> None:
+        """Gossip substitute: relay proposals and votes of this and the previous round."""
+        hs = self._hs
+        if self.last_commit is not None and self.last_commit.height == self.height - 1:
+            actions.extend(Broadcast(v) for v in self.last_commit.precommits)
+        for r in (self.round - 1, self.round):
+            actions.extend(Broadcast(p) for p in hs.proposals.get(r, {}).values())
+            for sets in (hs.prevotes, hs.precommits):
+                vs = sets.get(r)
+                if vs is not None:
+                    actions.extend(Broadcast(v) for v in vs.votes.values())

@@ -1,0 +1,74 @@
+"""Per-height bookkeeping of the engine: proposals, vote tallies, round senders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from consensus.types import Proposal, Vote
+
+__all__ = ["HeightState", "VoteSet"]
+
+
+@dataclass(slots=True)
+class VoteSet:
+    """Votes of one type in one round: first vote per validator, power tallied per block hash."""
+
+    votes: dict[int, Vote] = field(default_factory=dict)
+    power: dict[bytes, int] = field(default_factory=dict)
+    total: int = 0
+
+    def add(self, vote: Vote, power: int) -> Vote | None:
+        """Record `vote`; return the earlier vote if this validator already voted differently."""
+        prev = self.votes.get(vote.validator_index)
+        if prev is not None:
+            return prev if prev.block_hash != vote.block_hash else None
+        self.votes[vote.validator_index] = vote
+        self.power[vote.block_hash] = self.power.get(vote.block_hash, 0) + power
+        self.total += power
+        return None
+
+    def quorum_hash(self, quorum: int) -> bytes | None:
+        """The non-nil block hash holding at least `quorum` power, if any."""
+        for block_hash, power in self.power.items():
+            if block_hash and power >= quorum:
+                return block_hash
+        return None
+
+
+@dataclass(slots=True)
+class HeightState:
+    """Everything the engine learned about its current height; replaced on `start`."""
+
+    # round -> block hash -> proposal; the first entry of a round is "the" proposal of that round.
+    proposals: dict[int, dict[bytes, Proposal]] = field(default_factory=dict)
+    prevotes: dict[int, VoteSet] = field(default_factory=dict)
+    precommits: dict[int, VoteSet] = field(default_factory=dict)
+    # Validated payloads by block hash: valid(v) in the paper is `v in valid_blocks`.
+    valid_blocks: dict[bytes, bytes] = field(default_factory=dict)
+    # Distinct senders (and their power) of rounds above the current one, for the skip rule.
+    senders: dict[int, set[int]] = field(default_factory=dict)
+    sender_power: dict[int, int] = field(default_factory=dict)
+    skip_to: int = -1
+    # Block hash -> round in which it gathered a precommit quorum.
+    commit_candidates: dict[bytes, int] = field(default_factory=dict)
+    # "For the first time" flags of the paper, by round.
+    prevote_timeout_rounds: set[int] = field(default_factory=set)
+    precommit_timeout_rounds: set[int] = field(default_factory=set)
+    polka_rounds: set[int] = field(default_factory=set)
+    evidence_keys: set[tuple[int, int, int]] = field(default_factory=set)
+    locked_round: int = -1
+    locked_hash: bytes = b""
+    valid_round: int = -1
+    valid_hash: bytes = b""
+
+    def first_proposal(self, round: int) -> Proposal | None:
+        """The first proposal accepted for `round`."""
+        by_hash = self.proposals.get(round)
+        if not by_hash:
+            return None
+        return next(iter(by_hash.values()))
+
+    def has_proposal(self, round: int, block_hash: bytes) -> bool:
+        """Whether a proposal for `block_hash` was accepted in `round`."""
+        by_hash = self.proposals.get(round)
+        return by_hash is not None and block_hash in by_hash
