@@ -1,0 +1,507 @@
+"""The block store's key layout, implemented once over any ordered key-value backend.
+
+``KVStore`` holds every read and write of the layout documented in docs/storage.md; a backend
+(``KVBackend``) only needs ordered reads, snapshots and atomic durable batch writes.
+``MemoryKV`` is the dict-backed backend (``chain.store.MemoryStore``); ``node.store`` supplies
+LevelDB. Both stores therefore behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from google.protobuf.message import DecodeError
+
+from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
+from chain.errors import InvalidTransaction, StorageError
+from chain.merkle import merkle_root
+from chain.results import BlockResult, Event, TxResult
+from proto import ledger_pb2
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_HISTORY_PAGE",
+    "HistoryEntry",
+    "KVBackend",
+    "KVReader",
+    "KVSnapshot",
+    "KVStore",
+    "TxLocation",
+    "decode_receipt",
+    "encode_receipt",
+    "name_key",
+    "read_tip",
+]
+
+FORMAT_VERSION = 1
+MAX_HISTORY_PAGE = 1000
+
+# Key layout (docs/storage.md). Heights are uint64 and tx indexes uint32, big-endian, so keys
+# sort by height; history keys carry everything and have empty values.
+K_FORMAT = b"m/format"
+K_CHAIN_ID = b"m/chain_id"
+K_GENESIS = b"m/genesis"
+K_TIP = b"m/tip"  # height(8) || app_hash(32) || last block hash(32)
+P_HEADER = b"h/"  # height -> BlockHeader proto
+P_TX = b"t/"  # height || index -> raw TxEnvelope
+P_BLOCK_HASH = b"i/"  # block hash -> height
+P_CERT = b"c/"  # height -> CommitCertificate proto (opaque here)
+P_STATE = b"s/"  # the rules' state key -> value
+P_TX_INDEX = b"x/"  # tx hash -> height || index || Receipt proto
+P_ACCOUNT = b"a/"  # name_key(address) || height || index -> b""
+P_BATCH = b"b/"  # name_key(batch id) || height || index -> b""
+
+_U64 = struct.Struct(">Q")
+_POS = struct.Struct(">QI")
+_TIP = struct.Struct(">Q32s32s")
+_NAME_KEY_BYTES = 20
+
+
+def name_key(name: str) -> bytes:
+    """Fixed-width key part for an address or batch id: 20 bytes of its SHA-256."""
+    return hashlib.sha256(name.encode()).digest()[:_NAME_KEY_BYTES]
+
+
+def _prefix_end(prefix: bytes) -> bytes:
+    # The smallest key greater than every key starting with ``prefix``.
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        raise ValueError("prefix has no upper bound")
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def encode_receipt(result: TxResult) -> bytes:
+    """A receipt's stored form. The tx hash, accounts and batches live in the index keys."""
+    msg = ledger_pb2.Receipt(code=result.code, error_code=result.error_code, message=result.message)
+    for event in result.events:
+        ev = msg.events.add(type=event.type)
+        for key, value in event.attributes:
+            ev.attributes.add(key=key, value=value)
+    return msg.SerializeToString(deterministic=True)
+
+
+def decode_receipt(tx_hash: bytes, raw: bytes) -> TxResult:
+    """The TxResult of a stored receipt (``accounts`` and ``batches`` are left empty)."""
+    msg = ledger_pb2.Receipt()
+    msg.ParseFromString(raw)
+    events = tuple(
+        Event(ev.type, tuple((a.key, a.value) for a in ev.attributes)) for ev in msg.events
+    )
+    return TxResult(
+        tx_hash=tx_hash,
+        code=msg.code,
+        error_code=msg.error_code,
+        message=msg.message,
+        events=events,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TxLocation:
+    """A committed transaction: where it is, its bytes and its receipt."""
+
+    height: int
+    index: int
+    tx_hash: bytes
+    raw: bytes
+    result: TxResult
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One transaction in an account's or a batch's history."""
+
+    height: int
+    index: int
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        """Pass as ``before=`` to get the page of entries older than this one."""
+        return (self.height, self.index)
+
+
+# ---------------------------------------------------------------- interfaces
+
+
+class KVReader(Protocol):
+    """Ordered byte-string key-value reads (a database or a snapshot of one)."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value under ``key``, or None."""
+        ...
+
+    def iterate(
+        self, start: bytes, stop: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Items with ``start <= key < stop`` in key order (descending when ``reverse``)."""
+        ...
+
+
+class KVSnapshot(KVReader, Protocol):
+    """A frozen view of a backend; release it with ``close()``."""
+
+    def close(self) -> None:
+        """Release the snapshot."""
+        ...
+
+
+class KVBackend(KVReader, Protocol):
+    """An ordered key-value database with atomic, durable batch writes."""
+
+    def write(self, items: list[tuple[bytes, bytes | None]]) -> None:
+        """Apply every put (None deletes) as one atomic write, durable when it returns."""
+        ...
+
+    def snapshot(self) -> KVSnapshot:
+        """A consistent read-only view of the current contents."""
+        ...
+
+    def close(self) -> None:
+        """Release the database."""
+        ...
+
+
+# ---------------------------------------------------------------- the layout, over a backend
+
+
+@dataclass(frozen=True, slots=True)
+class _Tip:
+    chain_id: str = ""
+    height: int = 0
+    app_hash: bytes = b""
+    last_hash: bytes = GENESIS_PREV_HASH
+    initialized: bool = False
+
+
+class _Reader:
+    """Every read of the layout, over a KVReader and the tip it was taken at."""
+
+    def __init__(self, kv: KVReader, tip: _Tip, name: str) -> None:
+        self._kv = kv
+        self._tip = tip
+        self.name = name
+
+    def _corrupt(self, what: str, exc: Exception | None = None) -> StorageError:
+        detail = f": {exc}" if exc is not None else ""
+        return StorageError(f"block store {self.name} is inconsistent: {what}{detail}")
+
+    @property
+    def chain_id(self) -> str:
+        """The chain this store belongs to ("" before genesis)."""
+        return self._tip.chain_id
+
+    @property
+    def height(self) -> int:
+        """Height of the last committed block (0 = genesis only)."""
+        return self._tip.height
+
+    @property
+    def app_hash(self) -> bytes:
+        """Application state hash after the last committed block (or genesis)."""
+        return self._tip.app_hash
+
+    @property
+    def last_hash(self) -> bytes:
+        """Hash of the last header: the ``prev_hash`` the next block must carry."""
+        return self._tip.last_hash
+
+    @property
+    def initialized(self) -> bool:
+        """True once genesis has been written."""
+        return self._tip.initialized
+
+    def last_header(self) -> Header | None:
+        """The header of the last committed block; None at height 0."""
+        return self.get_header(self._tip.height) if self._tip.height else None
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of the rules' state ``key``, or None."""
+        return self._kv.get(P_STATE + key)
+
+    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every state (key, value) whose key starts with ``prefix``, sorted by key."""
+        full = P_STATE + prefix
+        cut = len(P_STATE)
+        for key, value in self._kv.iterate(full, _prefix_end(full)):
+            yield key[cut:], value
+
+    def genesis(self) -> bytes | None:
+        """The genesis document this store was created from."""
+        return self._kv.get(K_GENESIS)
+
+    def get_header(self, height: int) -> Header | None:
+        """The header at ``height``, or None."""
+        if not 0 < height <= self._tip.height:
+            return None
+        raw = self._kv.get(P_HEADER + _U64.pack(height))
+        if raw is None:
+            raise self._corrupt(f"header {height} is missing")
+        try:
+            return Header.decode(raw)
+        except InvalidTransaction as exc:
+            raise self._corrupt(f"header {height} does not decode", exc) from exc
+
+    def get_block(self, height: int) -> Block | None:
+        """The block at ``height``, or None."""
+        header = self.get_header(height)
+        if header is None:
+            return None
+        start = P_TX + _U64.pack(height)
+        txs = tuple(value for _, value in self._kv.iterate(start, _prefix_end(start)))
+        try:
+            return Block(header=header, txs=txs)
+        except InvalidTransaction as exc:
+            raise self._corrupt(f"block {height} has lost transactions", exc) from exc
+
+    def get_block_height(self, block_hash: bytes) -> int | None:
+        """The height of the block with this hash, or None."""
+        raw = self._kv.get(P_BLOCK_HASH + block_hash)
+        if raw is None:
+            return None
+        height: int = _U64.unpack(raw)[0]
+        return height if height <= self._tip.height else None
+
+    def get_certificate(self, height: int) -> bytes | None:
+        """The serialised CommitCertificate that committed the block at ``height``."""
+        if not 0 < height <= self._tip.height:
+            return None
+        return self._kv.get(P_CERT + _U64.pack(height))
+
+    def get_tx(self, tx_hash: bytes) -> TxLocation | None:
+        """A committed transaction by hash, with its receipt, or None."""
+        value = self._kv.get(P_TX_INDEX + tx_hash)
+        if value is None:
+            return None
+        height, index = _POS.unpack_from(value)
+        raw = self._kv.get(P_TX + _POS.pack(height, index))
+        if raw is None:
+            raise self._corrupt(f"tx {tx_hash.hex()} is indexed but block {height} lacks it")
+        try:
+            result = decode_receipt(tx_hash, value[_POS.size :])
+        except DecodeError as exc:
+            raise self._corrupt(f"receipt of tx {tx_hash.hex()} does not decode", exc) from exc
+        return TxLocation(height=height, index=index, tx_hash=tx_hash, raw=raw, result=result)
+
+    def get_tx_at(self, height: int, index: int) -> TxLocation | None:
+        """Transaction ``index`` of block ``height``, with its receipt, or None."""
+        if not (0 < height <= self._tip.height and 0 <= index < 2**32):
+            return None
+        raw = self._kv.get(P_TX + _POS.pack(height, index))
+        return None if raw is None else self.get_tx(hashlib.sha256(raw).digest())
+
+    def _history(
+        self, prefix: bytes, limit: int, before: tuple[int, int] | None
+    ) -> list[HistoryEntry]:
+        limit = max(0, min(limit, MAX_HISTORY_PAGE))
+        stop = _prefix_end(prefix) if before is None else prefix + _POS.pack(*before)
+        entries: list[HistoryEntry] = []
+        if limit == 0:
+            return entries
+        cut = len(prefix)
+        for key, _ in self._kv.iterate(prefix, stop, reverse=True):
+            height, index = _POS.unpack_from(key, cut)
+            entries.append(HistoryEntry(height, index))
+            if len(entries) >= limit:
+                break
+        return entries
+
+    def account_history(
+        self, address: str, limit: int = 100, before: tuple[int, int] | None = None
+    ) -> list[HistoryEntry]:
+        """Transactions that touched ``address``, newest first, older than ``before``.
+
+        At most ``min(limit, MAX_HISTORY_PAGE)`` entries; page on with ``entries[-1].cursor``.
+        """
+        return self._history(P_ACCOUNT + name_key(address), limit, before)
+
+    def batch_history(
+        self, batch_id: str, limit: int = 100, before: tuple[int, int] | None = None
+    ) -> list[HistoryEntry]:
+        """Transactions that touched ``batch_id``, newest first, older than ``before``."""
+        return self._history(P_BATCH + name_key(batch_id), limit, before)
+
+
+class _SnapshotView(_Reader):
+    """A read-only view at one moment; reads the tip from the snapshot itself."""
+
+    def __init__(self, snap: KVSnapshot, name: str) -> None:
+        super().__init__(snap, read_tip(snap, name), name)
+        self._snap = snap
+
+    def close(self) -> None:
+        """Release the snapshot."""
+        self._snap.close()
+
+    def __enter__(self) -> _SnapshotView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_tip(kv: KVReader, name: str) -> _Tip:
+    """Read and check the store's metadata; raise StorageError naming ``name`` when it is off."""
+
+    def bad(what: str) -> StorageError:
+        return StorageError(f"block store {name} is inconsistent: {what}")
+
+    raw_format = kv.get(K_FORMAT)
+    if raw_format is None:
+        for key, _ in kv.iterate(b"", b"\xff" * 64):
+            raise bad(f"it holds data (key {key[:16]!r}) but no format version")
+        return _Tip()
+    if len(raw_format) != 4:
+        raise bad("the format version is unreadable")
+    version = int.from_bytes(raw_format, "big")
+    if version > FORMAT_VERSION:
+        raise StorageError(
+            f"block store {name} has format version {version}, newer than this node's "
+            f"{FORMAT_VERSION}; upgrade the node"
+        )
+    if version < 1:
+        raise bad(f"unknown format version {version}")
+    raw_chain, raw_tip = kv.get(K_CHAIN_ID), kv.get(K_TIP)
+    if raw_chain is None or raw_tip is None or kv.get(K_GENESIS) is None:
+        raise bad("chain id, genesis or tip record is missing")
+    if len(raw_tip) != _TIP.size:
+        raise bad("the tip record is unreadable")
+    height, app_hash, last_hash = _TIP.unpack(raw_tip)
+    tip = _Tip(raw_chain.decode(), height, app_hash, last_hash, True)
+    if height == 0:
+        if last_hash != GENESIS_PREV_HASH:
+            raise bad("height is 0 but the last block hash is set")
+    else:
+        raw_header = kv.get(P_HEADER + _U64.pack(height))
+        if raw_header is None:
+            raise bad(f"height is {height} but block {height} is missing")
+        try:
+            header = Header.decode(raw_header)
+        except InvalidTransaction as exc:
+            raise bad(f"header {height} does not decode: {exc}") from exc
+        if header.hash() != last_hash or header.app_hash != app_hash:
+            raise bad(f"the tip record does not match header {height}")
+        if kv.get(P_CERT + _U64.pack(height)) is None:
+            raise bad(f"the certificate of block {height} is missing")
+    if kv.get(P_HEADER + _U64.pack(height + 1)) is not None:
+        raise bad(f"height is {height} but block {height + 1} exists")
+    return tip
+
+
+class KVStore(_Reader):
+    """A BlockStore over an ordered key-value backend: the layout of docs/storage.md."""
+
+    def __init__(self, kv: KVBackend, name: str, expected_chain_id: str | None = None) -> None:
+        tip = read_tip(kv, name)
+        if expected_chain_id is not None and tip.initialized and tip.chain_id != expected_chain_id:
+            raise StorageError(
+                f"block store {name} belongs to chain {tip.chain_id!r}, expected "
+                f"{expected_chain_id!r}; nothing was written"
+            )
+        super().__init__(kv, tip, name)
+        self._backend = kv
+        self._expected_chain_id = expected_chain_id
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"block store {self.name} is closed")
+
+    def init_genesis(self, chain_id: str, genesis_json: bytes, result: BlockResult) -> None:
+        """Write the genesis document and state at height 0; only on an empty store."""
+        self._check_open()
+        if self._tip.initialized:
+            raise StorageError(
+                f"block store {self.name} already holds chain {self._tip.chain_id!r}"
+            )
+        if self._expected_chain_id is not None and chain_id != self._expected_chain_id:
+            raise StorageError(
+                f"block store {self.name} was opened for chain {self._expected_chain_id!r}, "
+                f"genesis is for {chain_id!r}"
+            )
+        if not chain_id or len(result.app_hash) != HASH_BYTES:
+            raise StorageError("genesis needs a chain id and a 32-byte app hash")
+        items: list[tuple[bytes, bytes | None]] = [
+            (K_FORMAT, FORMAT_VERSION.to_bytes(4, "big")),
+            (K_CHAIN_ID, chain_id.encode()),
+            (K_GENESIS, genesis_json),
+            (K_TIP, _TIP.pack(0, result.app_hash, GENESIS_PREV_HASH)),
+        ]
+        items.extend((P_STATE + k, v) for k, v in sorted(result.writes.items()))
+        self._backend.write(items)
+        self._tip = _Tip(chain_id, 0, result.app_hash, GENESIS_PREV_HASH, True)
+
+    def _check_block(self, block: Block, result: BlockResult) -> list[bytes]:
+        header = block.header
+        tip = self._tip
+        if not tip.initialized:
+            raise StorageError(f"block store {self.name} has no genesis yet")
+        if header.chain_id != tip.chain_id:
+            raise StorageError(
+                f"block is for chain {header.chain_id!r}, store holds {tip.chain_id!r}"
+            )
+        if header.height != tip.height + 1:
+            raise StorageError(
+                f"block store {self.name} is at height {tip.height}; "
+                f"cannot commit block {header.height}"
+            )
+        if header.prev_hash != tip.last_hash:
+            raise StorageError(f"block {header.height} does not extend the stored chain")
+        if header.app_hash != result.app_hash:
+            raise StorageError(f"block {header.height} app hash differs from the executed result")
+        if len(result.receipts) != len(block.txs):
+            raise StorageError(
+                f"block {header.height} has {len(block.txs)} txs "
+                f"but {len(result.receipts)} receipts"
+            )
+        hashes = block.tx_hashes()
+        for i, (h, receipt) in enumerate(zip(hashes, result.receipts, strict=True)):
+            if receipt.tx_hash != h:
+                raise StorageError(f"receipt {i} of block {header.height} is for another tx")
+        if merkle_root(hashes) != header.tx_root:
+            raise StorageError(f"block {header.height} tx_root does not match its transactions")
+        return hashes
+
+    def commit_block(self, block: Block, certificate: bytes, result: BlockResult) -> None:
+        """Persist a committed block with its certificate and effects as one atomic write.
+
+        Refuses (StorageError, nothing written) a block that does not extend the tip, whose app
+        hash differs from ``result``, or whose receipts or tx root do not match its transactions.
+        """
+        self._check_open()
+        hashes = self._check_block(block, result)
+        header = block.header
+        height = header.height
+        block_hash = header.hash()
+        hkey = _U64.pack(height)
+        items: list[tuple[bytes, bytes | None]] = [
+            (P_HEADER + hkey, header.encode()),
+            (P_BLOCK_HASH + block_hash, hkey),
+            (P_CERT + hkey, certificate),
+        ]
+        for index, (raw, tx_hash, receipt) in enumerate(
+            zip(block.txs, hashes, result.receipts, strict=True)
+        ):
+            pos = _POS.pack(height, index)
+            items.append((P_TX + pos, raw))
+            items.append((P_TX_INDEX + tx_hash, pos + encode_receipt(receipt)))
+            items.extend((P_ACCOUNT + name_key(a) + pos, b"") for a in receipt.accounts)
+            items.extend((P_BATCH + name_key(b) + pos, b"") for b in receipt.batches)
+        items.extend((P_STATE + k, v) for k, v in result.writes.items())
+        items.append((K_TIP, _TIP.pack(height, header.app_hash, block_hash)))
+        self._backend.write(items)
+        self._tip = _Tip(self._tip.chain_id, height, header.app_hash, block_hash, True)
+
+    def snapshot(self) -> _SnapshotView:
+        """A consistent read-only view at the current height; close it (or use ``with``)."""
+        self._check_open()
+        return _SnapshotView(self._backend.snapshot(), self.name)
+
+    def close(self) -> None:
+        """Release the backend; further writes raise StorageError."""
+        if not self._closed:
+            self._closed = True
+            self._backend.close()
