@@ -256,18 +256,20 @@ class Engine:
         vs = sets.get(v.round)
         if vs is None:
             vs = sets[v.round] = VoteSet()
-        earlier = vs.add(v, self.validators.power_of(v.validator_index))
+        # A conflicting vote still counts for its value if that value is nil or a known block,
+        # which bounds what an equivocator can make us store.
+        count_conflict = not v.block_hash or v.block_hash in hs.valid_blocks
+        earlier = vs.add(v, self.validators.power_of(v.validator_index), count_conflict)
         if earlier is not None:
             key = (v.validator_index, v.round, int(v.type))
             if key not in hs.evidence_keys:
                 hs.evidence_keys.add(key)
                 actions.append(EvidenceFound(DuplicateVoteEvidence(earlier, v)))
-            return
         self._note_sender(v.round, v.validator_index)
         if (
             v.type == VoteType.PRECOMMIT
             and v.block_hash
-            and vs.power[v.block_hash] >= self.validators.quorum
+            and vs.power.get(v.block_hash, 0) >= self.validators.quorum
         ):
             hs.commit_candidates.setdefault(v.block_hash, v.round)
 
@@ -388,6 +390,7 @@ class Engine:
                 p = replace(p, signature=sig)
                 self._add_proposal(p)
                 actions.append(Broadcast(p))
+                self._send_pol(p, actions)
         # Also armed for the proposer, so a refused or lost proposal cannot stall it.
         self._schedule(actions, Timeout(h, round, Step.PROPOSE), self._timeouts.propose(round))
 
@@ -413,8 +416,7 @@ class Engine:
         actions.append(Broadcast(vote))
 
     def _decide(self, block_hash: bytes, round: int, actions: list[Action]) -> None:
-        votes = self._hs.precommits[round].votes
-        precommits = tuple(votes[i] for i in sorted(votes) if votes[i].block_hash == block_hash)
+        precommits = tuple(self._hs.precommits[round].for_block(block_hash))
         cert = CommitCertificate(self.height, round, block_hash, precommits)
         self.decided = True
         self.last_commit = cert
@@ -448,8 +450,18 @@ class Engine:
         if self.last_commit is not None and self.last_commit.height == self.height - 1:
             actions.extend(Broadcast(v) for v in self.last_commit.precommits)
         for r in (self.round - 1, self.round):
-            actions.extend(Broadcast(p) for p in hs.proposals.get(r, {}).values())
+            for p in hs.proposals.get(r, {}).values():
+                actions.append(Broadcast(p))
+                self._send_pol(p, actions)
             for sets in (hs.prevotes, hs.precommits):
                 vs = sets.get(r)
                 if vs is not None:
-                    actions.extend(Broadcast(v) for v in vs.votes.values())
+                    actions.extend(Broadcast(v) for v in vs.all_votes())
+
+    def _send_pol(self, p: Proposal, actions: list[Action]) -> None:
+        """Send the prevotes justifying a re-proposal, so peers that missed them can apply L28."""
+        if p.pol_round < 0:
+            return
+        vs = self._hs.prevotes.get(p.pol_round)
+        if vs is not None:
+            actions.extend(Broadcast(v) for v in vs.for_block(p.block_hash))

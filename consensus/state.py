@@ -11,21 +11,46 @@ __all__ = ["HeightState", "VoteSet"]
 
 @dataclass(slots=True)
 class VoteSet:
-    """Votes of one type in one round: first vote per validator, power tallied per block hash."""
+    """Votes of one type in one round, with power tallied per block hash.
+
+    `votes` keeps each validator's first vote (it alone counts toward `total`). A conflicting later
+    vote from an equivocator is still counted toward its own block hash when the engine allows it:
+    the paper counts distinct senders per value, and honest nodes must be able to see a quorum
+    that other honest nodes saw even if they received an equivocator's other vote first.
+    """
 
     votes: dict[int, Vote] = field(default_factory=dict)
+    extra: list[Vote] = field(default_factory=list)
+    voters: dict[bytes, set[int]] = field(default_factory=dict)
     power: dict[bytes, int] = field(default_factory=dict)
     total: int = 0
 
-    def add(self, vote: Vote, power: int) -> Vote | None:
-        """Record `vote`; return the earlier vote if this validator already voted differently."""
-        prev = self.votes.get(vote.validator_index)
-        if prev is not None:
-            return prev if prev.block_hash != vote.block_hash else None
-        self.votes[vote.validator_index] = vote
+    def add(self, vote: Vote, power: int, count_conflict: bool) -> Vote | None:
+        """Record `vote`; return the validator's first vote if this one conflicts with it."""
+        index = vote.validator_index
+        prev = self.votes.get(index)
+        if prev is not None and prev.block_hash == vote.block_hash:
+            return None
+        voters = self.voters.setdefault(vote.block_hash, set())
+        if prev is None:
+            self.votes[index] = vote
+            self.total += power
+        elif not count_conflict or index in voters:
+            return prev
+        else:
+            self.extra.append(vote)
+        voters.add(index)
         self.power[vote.block_hash] = self.power.get(vote.block_hash, 0) + power
-        self.total += power
-        return None
+        return prev
+
+    def all_votes(self) -> list[Vote]:
+        """Every counted vote, first votes then counted conflicting ones."""
+        return [*self.votes.values(), *self.extra]
+
+    def for_block(self, block_hash: bytes) -> list[Vote]:
+        """Counted votes for `block_hash`, ordered by validator index."""
+        found = [v for v in self.all_votes() if v.block_hash == block_hash]
+        return sorted(found, key=lambda v: v.validator_index)
 
     def quorum_hash(self, quorum: int) -> bytes | None:
         """The non-nil block hash holding at least `quorum` power, if any."""
