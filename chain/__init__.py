@@ -1,0 +1,92 @@
+"""Carbon Ticket Ledger rules: a pure, deterministic state machine.
+
+Public surface for the node: ``check_tx`` (stateless admission), ``apply_block`` / ``apply_tx``
+(stateful execution), ``init_chain`` (genesis), the ``StateReader`` interface with its in-memory
+and overlay implementations, and read-only queries over state. See docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+from chain.check import check_message, check_tx
+from chain.execute import (
+    APP_HASH_DOMAIN,
+    RESULT_CODES,
+    BlockContext,
+    apply_block,
+    apply_tx,
+    block_result,
+    compute_app_hash,
+)
+from chain.genesis import Genesis, GenesisAccount, GenesisValidator, init_chain
+from chain.records import (
+    Account,
+    Batch,
+    Certificate,
+    Params,
+    Period,
+    Project,
+    RateLimits,
+    Report,
+    Validator,
+)
+from chain.results import BlockResult, Event, TxResult
+from chain.state import (
+    AccountView,
+    MemoryState,
+    StateOverlay,
+    StateReader,
+    expected_nonce,
+    get_account,
+    get_balance,
+    get_balances,
+    get_batch,
+    get_certificate,
+    get_params,
+    get_project,
+    get_report,
+    get_validators,
+)
+from chain.tx import SignedTx
+
+__all__ = [
+    "APP_HASH_DOMAIN",
+    "RESULT_CODES",
+    "Account",
+    "AccountView",
+    "Batch",
+    "BlockContext",
+    "BlockResult",
+    "Certificate",
+    "Event",
+    "Genesis",
+    "GenesisAccount",
+    "GenesisValidator",
+    "MemoryState",
+    "Params",
+    "Period",
+    "Project",
+    "RateLimits",
+    "Report",
+    "SignedTx",
+    "StateOverlay",
+    "StateReader",
+    "TxResult",
+    "Validator",
+    "apply_block",
+    "apply_tx",
+    "block_result",
+    "check_message",
+    "check_tx",
+    "compute_app_hash",
+    "expected_nonce",
+    "get_account",
+    "get_balance",
+    "get_balances",
+    "get_batch",
+    "get_certificate",
+    "get_params",
+    "get_project",
+    "get_report",
+    "get_validators",
+    "init_chain",
+]

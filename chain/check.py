@@ -1,0 +1,300 @@
+"""Stateless admission checks (``check_tx``): everything about a transaction that needs no state.
+
+``check_tx`` runs the envelope checks and signature verification of ``chain.tx.decode_tx`` and
+then the message-level checks below: field sizes against ``Limits``, non-zero amounts whose sums
+fit in uint64, address syntax, ISO 3166 codes, YYYYMMDD periods, 32-byte hashes, known enum
+values, entry counts. Each failure is an ``InvalidTransaction`` with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from chain.amounts import MAX_GRAMS, format_tco2e
+from chain.crypto import parse_address
+from chain.errors import InvalidAddress, InvalidAmount, InvalidTransaction
+from chain.limits import Limits
+from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
+from chain.tx import SignedTx, decode_tx
+from proto import ledger_pb2
+
+__all__ = [
+    "MAX_PROJECT_ID_CHARS",
+    "check_message",
+    "check_tx",
+]
+
+# A batch id appends "-YYYYMMDD-YYYYMMDD-NNN" (22+ chars) to the project id; 32 + 26 < 64.
+MAX_PROJECT_ID_CHARS = 32
+_PROJECT_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
+_BATCH_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
+_REGION_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}", re.ASCII)  # ISO 3166-2, e.g. CN-15, CN-ZJ
+_JURISDICTION_RE = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3})?", re.ASCII)  # ISO 3166-1 or -2
+_HASH_BYTES = 32
+_ROLE_NAMES = ", ".join(ROLES[2:])
+
+
+def check_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+    """Decode, verify and statelessly check a transaction; raise InvalidTransaction."""
+    tx = decode_tx(raw, chain_id, limits)
+    check_message(tx.body, limits)
+    return tx
+
+
+def check_message(body: ledger_pb2.TxBody, limits: Limits) -> None:
+    """The message-level stateless checks of ``check_tx`` (signatures not involved)."""
+    kind = body.WhichOneof("msg")
+    check = _CHECKS.get(kind or "")
+    if check is None:
+        raise InvalidTransaction(f"unknown ledger message {kind!r}", "empty_tx")
+    check(getattr(body, kind or ""), body, limits)
+
+
+# ---------------------------------------------------------------- field checks
+
+
+def _text(value: str, field: str, limit: int, *, required: bool = True) -> None:
+    if required and not value:
+        raise InvalidTransaction(f"{field} is required", "missing_field")
+    if len(value) * 4 > limit and len(value.encode()) > limit:  # cheap test first
+        raise InvalidTransaction(
+            f"{field} is {len(value.encode())} bytes, the limit is {limit}", "field_too_long"
+        )
+
+
+def _address(value: str, field: str) -> None:
+    if not value:
+        raise InvalidTransaction(f"{field} is required", "missing_field")
+    if parse_address(value) != value:
+        raise InvalidAddress(f"{field} {value!r} must be written in lower case")
+
+
+def _amount(value: int, field: str = "amount") -> None:
+    if value == 0:
+        raise InvalidAmount(f"{field} must be greater than zero", "zero_amount")
+
+
+def _hash(value: bytes, field: str) -> None:
+    if len(value) != _HASH_BYTES:
+        raise InvalidTransaction(
+            f"{field} must be a {_HASH_BYTES}-byte SHA-256 digest, got {len(value)} bytes",
+            "invalid_hash",
+        )
+
+
+def _valid_date(value: int) -> bool:
+    year, month_day = divmod(value, 10_000)
+    month, day = divmod(month_day, 100)
+    if not 1900 <= year <= 9999:
+        return False
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _period(period: ledger_pb2.Period, field: str) -> None:
+    for value in (period.start_date, period.end_date):
+        if not _valid_date(value):
+            raise InvalidTransaction(
+                f"{field} date {value} is not a valid calendar day written as YYYYMMDD",
+                "invalid_period",
+            )
+    if period.start_date > period.end_date:
+        raise InvalidTransaction(
+            f"{field} starts on {period.start_date}, after it ends on {period.end_date}",
+            "invalid_period",
+        )
+
+
+def _enum(value: int, names: tuple[str, ...], field: str) -> None:
+    if not 0 < value < len(names):
+        raise InvalidTransaction(
+            f"{field} {value} is not one of {', '.join(names[1:])}", f"invalid_{field}"
+        )
+
+
+def _project_id(value: str, limits: Limits) -> None:
+    limit = min(MAX_PROJECT_ID_CHARS, limits.max_id_bytes)
+    if not value:
+        raise InvalidTransaction("project id is required", "missing_field")
+    if len(value) > limit:
+        raise InvalidTransaction(
+            f"project id is {len(value)} characters, the limit is {limit}", "field_too_long"
+        )
+    if not _PROJECT_ID_RE.fullmatch(value):
+        raise InvalidTransaction(
+            f"project id {value!r} must be upper-case letters and digits in groups joined by "
+            "'-', e.g. CN15-GY-0001",
+            "invalid_project_id",
+        )
+
+
+def _batch_id(value: str, limits: Limits) -> None:
+    if not value:
+        raise InvalidTransaction("batch id is required", "missing_field")
+    if len(value) > limits.max_id_bytes:
+        raise InvalidTransaction(
+            f"batch id is {len(value.encode())} bytes, the limit is {limits.max_id_bytes}",
+            "field_too_long",
+        )
+    if not _BATCH_ID_RE.fullmatch(value):
+        raise InvalidTransaction(
+            f"batch id {value!r} is malformed; it looks like CN15-GY-0001-20230101-20231231-001",
+            "invalid_batch_id",
+        )
+
+
+# ---------------------------------------------------------------- message checks
+
+_Check = Callable[[Any, ledger_pb2.TxBody, Limits], None]
+
+
+def _check_register_account(
+    msg: ledger_pb2.RegisterAccount, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _address(msg.address, "address")
+    _enum(msg.kind, ACCOUNT_KINDS, "account_kind")
+    _text(msg.name, "name", limits.max_text_bytes)
+
+
+def _check_register_project(
+    msg: ledger_pb2.RegisterProject, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _project_id(msg.project_id, limits)
+    _text(msg.name, "name", limits.max_text_bytes)
+    if not _REGION_RE.fullmatch(msg.region):
+        raise InvalidTransaction(
+            f"region {msg.region!r} is not an ISO 3166-2 code such as CN-15 or CN-ZJ",
+            "invalid_region",
+        )
+    _enum(msg.kind, PROJECT_KINDS, "project_kind")
+    if msg.area_centihectares == 0:
+        raise InvalidTransaction("area must be greater than zero", "invalid_area")
+    _text(msg.methodology, "methodology", limits.max_text_bytes)
+    _address(msg.owner, "owner")
+    _hash(msg.metadata_hash, "metadata hash")
+    _text(msg.metadata_uri, "metadata URI", limits.max_uri_bytes, required=False)
+
+
+def _check_anchor_data(msg: ledger_pb2.AnchorData, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _project_id(msg.project_id, limits)
+    _hash(msg.data_hash, "data hash")
+    _period(msg.period, "period")
+    _text(msg.uri, "URI", limits.max_uri_bytes, required=False)
+    _text(msg.kind, "data kind", limits.max_text_bytes)
+
+
+def _check_attest_report(
+    msg: ledger_pb2.AttestReport, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _hash(msg.data_hash, "data hash")
+    _amount(msg.verified_grams, "verified amount")
+    _period(msg.period, "attested period")
+
+
+def _check_issue_batch(msg: ledger_pb2.IssueBatch, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _project_id(msg.project_id, limits)
+    _period(msg.vintage, "vintage")
+    count = len(msg.report_hashes)
+    if count == 0:
+        raise InvalidTransaction("an issuance must cite at least one attested report", "no_reports")
+    if count > limits.max_report_refs:
+        raise InvalidTransaction(
+            f"issuance cites {count} reports, the limit is {limits.max_report_refs}",
+            "too_many_entries",
+        )
+    for data_hash in msg.report_hashes:
+        _hash(data_hash, "report hash")
+    if len(set(msg.report_hashes)) != count:
+        raise InvalidTransaction("issuance cites the same report twice", "duplicate_report")
+    _amount(msg.amount_grams)
+    _address(msg.recipient, "recipient")
+
+
+def _check_transfer(msg: ledger_pb2.Transfer, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    count = len(msg.entries)
+    if count == 0:
+        raise InvalidTransaction("a transfer needs at least one entry", "no_entries")
+    if count > limits.max_transfer_entries:
+        raise InvalidTransaction(
+            f"transfer has {count} entries, the limit is {limits.max_transfer_entries}",
+            "too_many_entries",
+        )
+    total = 0
+    for entry in msg.entries:
+        _address(entry.to, "recipient")
+        if entry.to == body.signer:
+            raise InvalidTransaction(
+                "a transfer cannot send tickets to its signer", "self_transfer"
+            )
+        _batch_id(entry.batch_id, limits)
+        _amount(entry.amount_grams)
+        total += entry.amount_grams
+    if total > MAX_GRAMS:
+        raise InvalidAmount(
+            f"transfer moves {total} g in total, more than the largest amount "
+            f"({format_tco2e(MAX_GRAMS)} tCO2e)",
+            "amount_overflow",
+        )
+
+
+def _check_retire(msg: ledger_pb2.Retire, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _batch_id(msg.batch_id, limits)
+    _amount(msg.amount_grams)
+    _text(msg.beneficiary, "beneficiary", limits.max_text_bytes)
+    _text(msg.reason, "reason", limits.max_text_bytes)
+    if not _JURISDICTION_RE.fullmatch(msg.jurisdiction):
+        raise InvalidTransaction(
+            f"jurisdiction {msg.jurisdiction!r} is not an ISO 3166 code such as CN or CN-15",
+            "invalid_jurisdiction",
+        )
+    _text(msg.event, "event", limits.max_text_bytes, required=False)
+    if msg.HasField("period"):
+        _period(msg.period, "claim period")
+
+
+def _check_cancel(msg: ledger_pb2.Cancel, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _batch_id(msg.batch_id, limits)
+    _amount(msg.amount_grams)
+    _text(msg.reason, "reason", limits.max_text_bytes)
+
+
+def _check_reversal(msg: ledger_pb2.Reversal, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _batch_id(msg.batch_id, limits)
+    _amount(msg.amount_grams)
+    _hash(msg.loss_report_hash, "loss report hash")
+    _text(msg.reason, "reason", limits.max_text_bytes)
+
+
+def _check_role_change(
+    msg: ledger_pb2.GrantRole | ledger_pb2.RevokeRole, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _address(msg.address, "address")
+    if msg.role == ledger_pb2.ROLE_VALIDATOR:
+        raise InvalidTransaction(
+            "the validator role follows the validator set and cannot be granted or revoked "
+            "on its own",
+            "invalid_role",
+        )
+    if not 0 < msg.role < len(ROLES):
+        raise InvalidTransaction(f"role {msg.role} is not one of {_ROLE_NAMES}", "invalid_role")
+
+
+_CHECKS: dict[str, _Check] = {
+    "register_account": _check_register_account,
+    "register_project": _check_register_project,
+    "anchor_data": _check_anchor_data,
+    "attest_report": _check_attest_report,
+    "issue_batch": _check_issue_batch,
+    "transfer": _check_transfer,
+    "retire": _check_retire,
+    "cancel": _check_cancel,
+    "reversal": _check_reversal,
+    "grant_role": _check_role_change,
+    "revoke_role": _check_role_change,
+}

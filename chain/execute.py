@@ -1,0 +1,178 @@
+"""Stateful execution: ``apply_tx`` and ``apply_block`` over already-checked transactions.
+
+Nonce rule: a transaction's nonce must equal its signer's next nonce, and the signer must be a
+registered account. A transaction that fails that check changes nothing and gets a failed
+receipt (the proposer should drop it). A transaction with the right nonce that then fails its
+rules consumes the nonce (the only write it makes) and gets a failed receipt, so it can never be
+replayed and including it is deterministic.
+
+App hash: ``sha256(APP_HASH_DOMAIN || prev_app_hash || writes_digest(writes))`` where the digest
+covers the block's writes sorted by key. It is cheap per block and, chained through
+``prev_app_hash`` back to genesis, commits to the whole history of state changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+from chain import keys
+from chain.errors import (
+    AlreadyExists,
+    InvalidTransaction,
+    LedgerError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ResourceExhausted,
+)
+from chain.results import BlockResult, TxResult
+from chain.rules import RULES
+from chain.rules._common import BlockContext
+from chain.state import StateOverlay, StateReader
+from chain.tx import SignedTx
+
+__all__ = [
+    "APP_HASH_DOMAIN",
+    "GENESIS_PREV_APP_HASH",
+    "RESULT_CODES",
+    "BlockContext",
+    "apply_block",
+    "apply_tx",
+    "block_result",
+    "compute_app_hash",
+    "result_code",
+    "writes_digest",
+]
+
+APP_HASH_DOMAIN = b"carbonticket/app/v1"
+GENESIS_PREV_APP_HASH = bytes(32)
+
+# Receipt ``code`` by error class (0 = success); ``error_code`` carries the precise reason.
+RESULT_CODES: tuple[tuple[type[LedgerError], int], ...] = (
+    (InvalidTransaction, 1),
+    (PreconditionFailed, 2),
+    (PermissionDenied, 3),
+    (NotFound, 4),
+    (AlreadyExists, 5),
+    (ResourceExhausted, 6),
+    (LedgerError, 7),
+)
+
+
+def result_code(error: LedgerError) -> int:
+    """The receipt code of an error class."""
+    for cls, code in RESULT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 7  # pragma: no cover - every LedgerError matches the last row
+
+
+def writes_digest(writes: Mapping[bytes, bytes | None]) -> bytes:
+    """SHA-256 over the writes sorted by key: ``len(k) k`` then ``0`` (delete) or ``1 len(v) v``."""
+    digest = hashlib.sha256()
+    for key in sorted(writes):
+        value = writes[key]
+        digest.update(len(key).to_bytes(4, "big"))
+        digest.update(key)
+        if value is None:
+            digest.update(b"\x00")
+        else:
+            digest.update(b"\x01")
+            digest.update(len(value).to_bytes(4, "big"))
+            digest.update(value)
+    return digest.digest()
+
+
+def compute_app_hash(prev_app_hash: bytes, writes: Mapping[bytes, bytes | None]) -> bytes:
+    """The app hash after a block with ``writes`` (or after genesis, with the zero hash)."""
+    return hashlib.sha256(APP_HASH_DOMAIN + prev_app_hash + writes_digest(writes)).digest()
+
+
+def _failed(tx: SignedTx, error: LedgerError) -> TxResult:
+    return TxResult(
+        tx_hash=tx.tx_hash,
+        code=result_code(error),
+        error_code=error.code,
+        message=error.message,
+        accounts=(tx.body.signer,),
+    )
+
+
+def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult:
+    """Execute one checked transaction on ``overlay``; its writes land there only if it applied.
+
+    A failed receipt with no writes means the tx was not admissible here (wrong chain or nonce,
+    unregistered signer): a proposer should drop it. Other failures consume the nonce.
+    """
+    body = tx.body
+    signer = body.signer
+    # Verify the chain, the signer's registration and the nonce; otherwise change nothing
+    if body.chain_id != ctx.chain_id:
+        return _failed(
+            tx,
+            InvalidTransaction(
+                f"transaction is for chain {body.chain_id!r}, this is {ctx.chain_id!r}",
+                "wrong_chain_id",
+            ),
+        )
+    nonce_key = keys.nonce_key(signer)
+    raw = overlay.get(nonce_key)
+    if raw is None:
+        return _failed(
+            tx,
+            NotFound(
+                f"signer {signer} is not a registered account; ask a registrar to register it",
+                "unknown_signer",
+            ),
+        )
+    nonce = int.from_bytes(raw, "big")
+    if body.nonce != nonce:
+        return _failed(
+            tx,
+            PreconditionFailed(
+                f"wrong nonce {body.nonce}: account {signer} must use nonce {nonce} next",
+                "wrong_nonce",
+            ),
+        )
+
+    kind = body.WhichOneof("msg") or ""
+    rule = RULES.get(kind)
+    scratch = overlay.child()
+    try:
+        if rule is None:
+            raise InvalidTransaction(f"unknown ledger message {kind!r}", "empty_tx")
+        effects = rule(scratch, ctx, tx, getattr(body, kind))
+    except LedgerError as error:
+        overlay.set(nonce_key, (nonce + 1).to_bytes(8, "big"))
+        return _failed(tx, error)
+    scratch.commit()
+    overlay.set(nonce_key, (nonce + 1).to_bytes(8, "big"))
+    return TxResult(
+        tx_hash=tx.tx_hash,
+        events=effects.events,
+        accounts=effects.accounts,
+        batches=effects.batches,
+    )
+
+
+def apply_block(state: StateReader, ctx: BlockContext, txs: Sequence[SignedTx]) -> BlockResult:
+    """Execute a block's checked transactions in order: writes, one receipt per tx, app hash."""
+    overlay = StateOverlay(state)
+    receipts = tuple(apply_tx(overlay, ctx, tx) for tx in txs)
+    writes = overlay.writes
+    return BlockResult(
+        writes=writes, receipts=receipts, app_hash=compute_app_hash(ctx.prev_app_hash, writes)
+    )
+
+
+def block_result(
+    overlay: StateOverlay, ctx: BlockContext, receipts: Sequence[TxResult]
+) -> BlockResult:
+    """The BlockResult of txs applied one by one with ``apply_tx`` (the proposer's path)."""
+    writes = dict(overlay.writes)
+    return BlockResult(
+        writes=writes,
+        receipts=tuple(receipts),
+        app_hash=compute_app_hash(ctx.prev_app_hash, writes),
+    )

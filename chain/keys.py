@@ -1,0 +1,109 @@
+"""The state key layout: every key the ledger rules read or write (see docs/ledger.md).
+
+Keys are ASCII prefixes followed by the object's id; ids never contain ``/`` except where noted,
+so one prefix scan lists exactly one kind of object. Integers are stored as 8-byte big-endian.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACCOUNT",
+    "BALANCE",
+    "BATCH",
+    "BATCH_SEQ",
+    "CERTIFICATE",
+    "GENESIS_HASH",
+    "NONCE",
+    "PARAMS",
+    "PROJECT",
+    "REPORT",
+    "ROLE",
+    "VALIDATORS",
+    "account_key",
+    "balance_key",
+    "balance_prefix",
+    "batch_key",
+    "batch_seq_key",
+    "certificate_key",
+    "decode_u64",
+    "encode_u64",
+    "nonce_key",
+    "project_key",
+    "report_key",
+    "role_key",
+]
+
+GENESIS_HASH = b"genesis"  # sha256 of the canonical genesis document
+PARAMS = b"params"  # Params record
+VALIDATORS = b"validators"  # ValidatorSet record
+ACCOUNT = b"acct/"  # + address -> Account record
+NONCE = b"nonce/"  # + address -> u64 next nonce; present exactly for registered accounts
+ROLE = b"role/"  # + role name + "/" + address -> b"\x01"
+BALANCE = b"bal/"  # + address + "/" + batch id -> u64 tradable grams (absent when zero)
+PROJECT = b"proj/"  # + project id -> Project record
+REPORT = b"report/"  # + 32-byte data hash -> Report record
+BATCH = b"batch/"  # + batch id -> Batch record (with its supply counters)
+BATCH_SEQ = b"batchseq/"  # + project id + "/" + start + "-" + end -> u64 batches issued
+CERTIFICATE = b"cert/"  # + certificate id -> Certificate record
+
+_U64 = 8
+
+
+def encode_u64(value: int) -> bytes:
+    """A non-negative integer below 2**64 as 8 big-endian bytes."""
+    return value.to_bytes(_U64, "big")
+
+
+def decode_u64(data: bytes) -> int:
+    """Inverse of ``encode_u64``."""
+    return int.from_bytes(data, "big")
+
+
+def account_key(address: str) -> bytes:
+    """Key of an account record."""
+    return ACCOUNT + address.encode()
+
+
+def nonce_key(address: str) -> bytes:
+    """Key of an account's next nonce."""
+    return NONCE + address.encode()
+
+
+def role_key(role: str, address: str) -> bytes:
+    """Key marking that ``address`` holds ``role`` (a role name such as ``"issuer"``)."""
+    return ROLE + role.encode() + b"/" + address.encode()
+
+
+def balance_key(address: str, batch_id: str) -> bytes:
+    """Key of an account's tradable grams of one batch."""
+    return BALANCE + address.encode() + b"/" + batch_id.encode()
+
+
+def balance_prefix(address: str) -> bytes:
+    """Prefix of every balance an account holds."""
+    return BALANCE + address.encode() + b"/"
+
+
+def project_key(project_id: str) -> bytes:
+    """Key of a project record."""
+    return PROJECT + project_id.encode()
+
+
+def report_key(data_hash: bytes) -> bytes:
+    """Key of an anchored report (and its attestation) by data hash."""
+    return REPORT + data_hash
+
+
+def batch_key(batch_id: str) -> bytes:
+    """Key of a batch record."""
+    return BATCH + batch_id.encode()
+
+
+def batch_seq_key(project_id: str, start_date: int, end_date: int) -> bytes:
+    """Key of the count of batches issued for a project and vintage."""
+    return BATCH_SEQ + f"{project_id}/{start_date:08d}-{end_date:08d}".encode()
+
+
+def certificate_key(certificate_id: str) -> bytes:
+    """Key of a retirement certificate."""
+    return CERTIFICATE + certificate_id.encode()

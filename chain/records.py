@@ -1,0 +1,341 @@
+"""Typed ledger records and their canonical byte encoding in state.
+
+Every record is a frozen, slotted dataclass. ``encode()`` produces the only byte form the ledger
+ever stores or hashes: a one-byte record tag, then each field in declaration order (integers as
+8-byte big-endian, text as UTF-8 and bytes each behind a 4-byte length, lists behind a 4-byte
+count, an optional period behind a presence byte). The encoding has no map order, floats or
+optional whitespace, so equal records always have equal bytes on every platform.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
+
+from chain.errors import StorageError
+from chain.limits import Limits
+
+__all__ = [
+    "ACCOUNT_KINDS",
+    "PROJECT_KINDS",
+    "ROLES",
+    "Account",
+    "Batch",
+    "Certificate",
+    "Params",
+    "Period",
+    "Project",
+    "RateLimits",
+    "Record",
+    "Report",
+    "Validator",
+    "ValidatorSet",
+]
+
+# Names used in state, events, genesis JSON and messages; index = proto enum value.
+ROLES: tuple[str, ...] = (
+    "",
+    "validator",
+    "issuer",
+    "verifier",
+    "registrar",
+    "points_operator",
+    "merchant",
+)
+ACCOUNT_KINDS: tuple[str, ...] = ("", "company", "resident", "merchant", "bureau")
+PROJECT_KINDS: tuple[str, ...] = ("", "forest", "grassland", "bamboo", "wetland", "other")
+
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+R = TypeVar("R", bound="Record")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """An inclusive range of calendar days written as YYYYMMDD integers."""
+
+    start_date: int
+    end_date: int
+
+    def overlaps(self, other: Period) -> bool:
+        """True when the two periods share at least one day."""
+        return self.start_date <= other.end_date and other.start_date <= self.end_date
+
+    def contains(self, other: Period) -> bool:
+        """True when ``other`` lies entirely within this period."""
+        return self.start_date <= other.start_date and other.end_date <= self.end_date
+
+    def __str__(self) -> str:
+        return f"{self.start_date:08d}-{self.end_date:08d}"
+
+
+def _put(out: list[bytes], kind: str, value: Any) -> None:
+    if kind == "u":
+        out.append(_U64.pack(value))
+    elif kind == "s":
+        data = value.encode()
+        out.append(_U32.pack(len(data)))
+        out.append(data)
+    elif kind == "b":
+        out.append(_U32.pack(len(value)))
+        out.append(value)
+    elif kind == "B":
+        out.append(_U32.pack(len(value)))
+        for item in value:
+            out.append(_U32.pack(len(item)))
+            out.append(item)
+    elif kind == "p":
+        out.append(_U64.pack(value.start_date))
+        out.append(_U64.pack(value.end_date))
+    elif kind == "P":
+        if value is None:
+            out.append(b"\x00")
+        else:
+            out.append(b"\x01")
+            _put(out, "p", value)
+    elif kind == "L":  # Limits / RateLimits: their int fields in declaration order
+        for f in fields(value):
+            out.append(_U64.pack(getattr(value, f.name)))
+    else:  # pragma: no cover - a schema typo is a programming error
+        raise ValueError(f"unknown field kind {kind!r}")
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes, pos: int) -> None:
+        self.data = data
+        self.pos = pos
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise StorageError("corrupt state record: truncated", "corrupt_state")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def u32(self) -> int:
+        return int(_U32.unpack(self.take(4))[0])
+
+    def u64(self) -> int:
+        return int(_U64.unpack(self.take(8))[0])
+
+    def get(self, kind: str, cls: type | None = None) -> Any:
+        if kind == "u":
+            return self.u64()
+        if kind == "s":
+            try:
+                return self.take(self.u32()).decode()
+            except UnicodeDecodeError as exc:
+                raise StorageError("corrupt state record: bad text", "corrupt_state") from exc
+        if kind == "b":
+            return self.take(self.u32())
+        if kind == "B":
+            return tuple(self.take(self.u32()) for _ in range(self.u32()))
+        if kind == "p":
+            return Period(self.u64(), self.u64())
+        if kind == "P":
+            return None if self.take(1) == b"\x00" else self.get("p")
+        if kind == "L" and cls is not None:
+            return cls(*(self.u64() for _ in fields(cls)))
+        raise ValueError(f"unknown field kind {kind!r}")  # pragma: no cover
+
+
+class Record:
+    """Base of stored records: a tag byte and one field kind per dataclass field."""
+
+    __slots__ = ()
+    TAG: ClassVar[bytes]
+    KINDS: ClassVar[str]
+    NESTED: ClassVar[tuple[type, ...]] = ()  # classes of "L" fields, in order
+
+    def encode(self) -> bytes:
+        """The canonical bytes of this record."""
+        out = [self.TAG]
+        for f, kind in zip(fields(self), self.KINDS, strict=True):  # type: ignore[arg-type]
+            _put(out, kind, getattr(self, f.name))
+        return b"".join(out)
+
+    @classmethod
+    def decode(cls: type[R], data: bytes) -> R:
+        """Parse bytes made by ``encode``; raise StorageError if they are not such bytes."""
+        if data[:1] != cls.TAG:
+            raise StorageError(
+                f"corrupt state record: expected a {cls.__name__} record", "corrupt_state"
+            )
+        reader = _Reader(data, 1)
+        nested = iter(cls.NESTED)
+        values = [reader.get(kind, next(nested) if kind == "L" else None) for kind in cls.KINDS]
+        if reader.pos != len(data):
+            raise StorageError("corrupt state record: trailing bytes", "corrupt_state")
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Rate limits used by later issues (points, per-account throughput); 0 means no limit."""
+
+    points_daily_cap: int = 0  # carbon sink points one resident may earn per day
+    max_account_txs_per_block: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Params(Record):
+    """Chain parameters fixed at genesis (changed later only by governance)."""
+
+    TAG: ClassVar[bytes] = b"P"
+    KINDS: ClassVar[str] = "uLL"
+    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits)
+
+    buffer_share_bps: int = 2000  # 20% of every issuance is withheld in the buffer pool
+    limits: Limits = field(default_factory=Limits)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+
+
+@dataclass(frozen=True, slots=True)
+class Validator(Record):
+    """A validator: a bureau node's name, consensus key, peer address and account address."""
+
+    TAG: ClassVar[bytes] = b"V"
+    KINDS: ClassVar[str] = "sbss"
+
+    name: str
+    public_key: bytes
+    network_address: str  # "host:port"
+    address: str  # address_from_public_key(public_key)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorSet(Record):
+    """The current validator set in genesis order (which is also the consensus index order)."""
+
+    TAG: ClassVar[bytes] = b"S"
+    KINDS: ClassVar[str] = "B"
+
+    encoded: tuple[bytes, ...]  # each an encoded Validator
+
+    @classmethod
+    def of(cls, validators: tuple[Validator, ...]) -> ValidatorSet:
+        """Wrap a tuple of validators."""
+        return cls(tuple(v.encode() for v in validators))
+
+    @property
+    def validators(self) -> tuple[Validator, ...]:
+        """The validators, decoded."""
+        return tuple(Validator.decode(v) for v in self.encoded)
+
+
+@dataclass(frozen=True, slots=True)
+class Account(Record):
+    """A registered account. Roles are stored separately (``role/...`` keys)."""
+
+    TAG: ClassVar[bytes] = b"A"
+    KINDS: ClassVar[str] = "sssuu"
+
+    address: str
+    kind: str  # one of ACCOUNT_KINDS
+    name: str
+    registered_by: str  # registrar address, or "" for genesis
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Project(Record):
+    """A registered carbon project."""
+
+    TAG: ClassVar[bytes] = b"J"
+    KINDS: ClassVar[str] = "ssssusbssuu"
+
+    project_id: str
+    name: str
+    region: str  # ISO 3166-2, e.g. CN-15
+    kind: str  # one of PROJECT_KINDS
+    area_centihectares: int
+    methodology: str
+    metadata_hash: bytes
+    metadata_uri: str
+    owner: str
+    height: int
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report(Record):
+    """An anchored monitoring dataset or report and, once attested, its verified grams.
+
+    ``remaining_grams`` is what later batches may still issue against this report.
+    """
+
+    TAG: ClassVar[bytes] = b"R"
+    KINDS: ClassVar[str] = "bspssuusuPuu"
+
+    data_hash: bytes
+    project_id: str
+    period: Period
+    uri: str
+    kind: str
+    anchored_by: str
+    anchored_height: int
+    # Attestation; verifier == "" until attested.
+    verifier: str = ""
+    verified_grams: int = 0
+    attested_period: Period | None = None
+    remaining_grams: int = 0
+    attested_height: int = 0
+
+    @property
+    def attested(self) -> bool:
+        """True once a verifier attested this report."""
+        return self.verifier != ""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(Record):
+    """An issued batch and its supply: tradable + retired + cancelled + buffer == issued.
+
+    ``reversed_grams`` counts the part of ``cancelled`` that left the buffer pool by reversal.
+    """
+
+    TAG: ClassVar[bytes] = b"B"
+    KINDS: ClassVar[str] = "sspssBuuuuuuuu"
+
+    batch_id: str
+    project_id: str
+    vintage: Period
+    issuer: str
+    recipient: str
+    report_hashes: tuple[bytes, ...]
+    issued: int
+    tradable: int
+    retired: int
+    cancelled: int
+    buffer: int
+    reversed_grams: int
+    height: int
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate(Record):
+    """A retirement certificate: who retired how many grams of which batch, for whom and why."""
+
+    TAG: ClassVar[bytes] = b"C"
+    KINDS: ClassVar[str] = "ssspusssssPuub"
+
+    certificate_id: str
+    batch_id: str
+    project_id: str
+    vintage: Period
+    amount_grams: int
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    account: str  # the retiring account
+    period: Period | None  # the period of the offset claim, if given
+    height: int
+    time_ms: int
+    tx_hash: bytes

@@ -1,0 +1,52 @@
+"""One ``process_*`` function per ledger message, grouped by family.
+
+Each function has the signature ``(state, ctx, tx, msg) -> Effects``: it first verifies every
+precondition (raising a ``LedgerError`` with a stable code), then writes to ``state``, a
+per-transaction overlay that the caller discards if anything raised. No function here reads a
+clock, randomness, files or the network, or verifies signatures.
+"""
+
+from __future__ import annotations
+
+from chain.rules._common import Effects, Rule
+from chain.rules.accounts import process_register_account
+from chain.rules.batches import process_issue_batch, process_reversal
+from chain.rules.governance import process_grant_role, process_revoke_role
+from chain.rules.projects import (
+    process_anchor_data,
+    process_attest_report,
+    process_register_project,
+)
+from chain.rules.tickets import process_cancel, process_retire, process_transfer
+
+__all__ = [
+    "RULES",
+    "Effects",
+    "Rule",
+    "process_anchor_data",
+    "process_attest_report",
+    "process_cancel",
+    "process_grant_role",
+    "process_issue_batch",
+    "process_register_account",
+    "process_register_project",
+    "process_retire",
+    "process_reversal",
+    "process_revoke_role",
+    "process_transfer",
+]
+
+# Ledger message name (the TxBody oneof field) -> its processing function.
+RULES: dict[str, Rule] = {
+    "register_account": process_register_account,
+    "register_project": process_register_project,
+    "anchor_data": process_anchor_data,
+    "attest_report": process_attest_report,
+    "issue_batch": process_issue_batch,
+    "transfer": process_transfer,
+    "retire": process_retire,
+    "cancel": process_cancel,
+    "reversal": process_reversal,
+    "grant_role": process_grant_role,
+    "revoke_role": process_revoke_role,
+}

@@ -1,0 +1,187 @@
+"""Issuance of batches against attested reports, and reversals from the buffer pool."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chain import keys
+from chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
+from chain.records import Batch, Report
+from chain.rules._common import (
+    BlockContext,
+    Effects,
+    event,
+    period_of,
+    require_account,
+    require_role,
+    tco2e,
+)
+from chain.rules.projects import LOSS_REPORT_KIND
+from chain.state import StateOverlay, get_batch, get_params, get_project, get_report
+from chain.tx import SignedTx
+from proto import ledger_pb2
+
+__all__ = ["buffer_share", "make_batch_id", "process_issue_batch", "process_reversal"]
+
+
+def make_batch_id(project_id: str, start_date: int, end_date: int, seq: int) -> str:
+    """The deterministic id of a project's ``seq``-th batch of a vintage."""
+    return f"{project_id}-{start_date:08d}-{end_date:08d}-{seq:03d}"
+
+
+def buffer_share(amount: int, buffer_share_bps: int) -> int:
+    """Grams withheld into the buffer pool: rounded down, so the holder never gets less."""
+    return amount * buffer_share_bps // 10_000
+
+
+def process_issue_batch(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.IssueBatch
+) -> Effects:
+    """Issue a batch for a project and vintage, never more than the cited reports attest."""
+    signer = tx.body.signer
+    # Verify the signer is an issuer, the project exists and the recipient is registered
+    require_role(state, "issuer", signer, "issuing a batch")
+    get_project(state, msg.project_id)
+    require_account(state, msg.recipient, "recipient")
+    # Verify every cited report is an attested report of this project overlapping the vintage
+    vintage = period_of(msg.vintage)
+    reports: list[Report] = []
+    for data_hash in msg.report_hashes:
+        report = get_report(state, data_hash)
+        name = data_hash.hex()
+        if report.project_id != msg.project_id:
+            raise PreconditionFailed(
+                f"report {name} belongs to project {report.project_id}, not {msg.project_id}",
+                "report_project_mismatch",
+            )
+        if report.kind == LOSS_REPORT_KIND:
+            raise PreconditionFailed(
+                f"report {name} is a loss report and cannot back an issuance", "not_issuable"
+            )
+        if report.attested_period is None:
+            raise PreconditionFailed(
+                f"report {name} has not been attested by a verifier yet", "report_not_attested"
+            )
+        if not report.attested_period.overlaps(vintage):
+            raise PreconditionFailed(
+                f"report {name} attests {report.attested_period}, which does not overlap "
+                f"vintage {vintage}",
+                "report_period_mismatch",
+            )
+        reports.append(report)
+    # Verify the reports have enough attested grams left
+    available = sum(r.remaining_grams for r in reports)
+    if msg.amount_grams > available:
+        raise PreconditionFailed(
+            f"over-issuance: the cited reports have {tco2e(available)} of attested grams left, "
+            f"the batch asks for {tco2e(msg.amount_grams)}",
+            "over_issuance",
+        )
+    seq_key = keys.batch_seq_key(msg.project_id, vintage.start_date, vintage.end_date)
+    seq_raw = state.get(seq_key)
+    seq = (0 if seq_raw is None else keys.decode_u64(seq_raw)) + 1
+    batch_id = make_batch_id(msg.project_id, vintage.start_date, vintage.end_date, seq)
+    batch_key = keys.batch_key(batch_id)
+    if state.get(batch_key) is not None:  # only reachable if the key layout is broken
+        raise AlreadyExists(f"batch {batch_id} exists already", "batch_exists")
+
+    # Consume attested grams from the reports in the order cited
+    left = msg.amount_grams
+    for report in reports:
+        used = min(left, report.remaining_grams)
+        if used:
+            state.set(
+                keys.report_key(report.data_hash),
+                replace(report, remaining_grams=report.remaining_grams - used).encode(),
+            )
+            left -= used
+    params = get_params(state)
+    buffer = buffer_share(msg.amount_grams, params.buffer_share_bps)
+    tradable = msg.amount_grams - buffer
+    batch = Batch(
+        batch_id=batch_id,
+        project_id=msg.project_id,
+        vintage=vintage,
+        issuer=signer,
+        recipient=msg.recipient,
+        report_hashes=tuple(msg.report_hashes),
+        issued=msg.amount_grams,
+        tradable=tradable,
+        retired=0,
+        cancelled=0,
+        buffer=buffer,
+        reversed_grams=0,
+        height=ctx.height,
+        time_ms=ctx.time_ms,
+    )
+    state.set(batch_key, batch.encode())
+    state.set(seq_key, keys.encode_u64(seq))
+    if tradable:
+        state.set(keys.balance_key(msg.recipient, batch_id), keys.encode_u64(tradable))
+    return Effects(
+        events=(
+            event(
+                "issue",
+                ("batch_id", batch_id),
+                ("project_id", msg.project_id),
+                ("amount_grams", str(msg.amount_grams)),
+                ("buffer_grams", str(buffer)),
+                ("tradable_grams", str(tradable)),
+                ("recipient", msg.recipient),
+            ),
+        ),
+        accounts=tuple(sorted({signer, msg.recipient})),
+        batches=(batch_id,),
+    )
+
+
+def process_reversal(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Reversal
+) -> Effects:
+    """An issuer cancels grams from a batch's buffer pool after a documented loss."""
+    signer = tx.body.signer
+    # Verify the signer is an issuer and the batch exists
+    require_role(state, "issuer", signer, "reversing a loss")
+    batch = get_batch(state, msg.batch_id)
+    # Verify the loss report is anchored for the batch's project and is a loss report
+    report = get_report(state, msg.loss_report_hash)
+    if report.project_id != batch.project_id:
+        raise PreconditionFailed(
+            f"loss report {msg.loss_report_hash.hex()} belongs to project {report.project_id}, "
+            f"not {batch.project_id}",
+            "report_project_mismatch",
+        )
+    if report.kind != LOSS_REPORT_KIND:
+        raise PermissionDenied(
+            f"report {msg.loss_report_hash.hex()} is a {report.kind!r} report; a reversal must "
+            f"cite data anchored with kind {LOSS_REPORT_KIND!r}",
+            "not_loss_report",
+        )
+    # Verify the buffer pool holds enough
+    if msg.amount_grams > batch.buffer:
+        raise PreconditionFailed(
+            f"insufficient buffer: batch {batch.batch_id} holds {tco2e(batch.buffer)} in its "
+            f"buffer pool, the reversal needs {tco2e(msg.amount_grams)}",
+            "insufficient_buffer",
+        )
+
+    updated = replace(
+        batch,
+        buffer=batch.buffer - msg.amount_grams,
+        cancelled=batch.cancelled + msg.amount_grams,
+        reversed_grams=batch.reversed_grams + msg.amount_grams,
+    )
+    state.set(keys.batch_key(batch.batch_id), updated.encode())
+    return Effects(
+        events=(
+            event(
+                "reversal",
+                ("batch_id", batch.batch_id),
+                ("amount_grams", str(msg.amount_grams)),
+                ("loss_report", msg.loss_report_hash.hex()),
+                ("reason", msg.reason),
+            ),
+        ),
+        accounts=(signer,),
+        batches=(batch.batch_id,),
+    )

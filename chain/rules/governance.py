@@ -1,0 +1,67 @@
+"""Governance: role grants and revocations approved by more than 2/3 of the validators."""
+
+from __future__ import annotations
+
+from chain import keys
+from chain.errors import AlreadyExists, NotFound, PermissionDenied
+from chain.records import ROLES
+from chain.rules._common import BlockContext, Effects, event, require_account, require_role
+from chain.state import StateOverlay, get_validators
+from chain.tx import SignedTx
+from proto import ledger_pb2
+
+__all__ = ["process_grant_role", "process_revoke_role", "require_validator_quorum"]
+
+
+def require_validator_quorum(state: StateOverlay, tx: SignedTx, action: str) -> None:
+    """Verify the body signer is a validator and > 2/3 of the validator set signed the envelope."""
+    require_role(state, "validator", tx.body.signer, action)
+    validators = frozenset(v.address for v in get_validators(state))
+    total = len(validators)
+    signed = len(validators & tx.signer_addresses)
+    if signed * 3 <= total * 2:
+        needed = total * 2 // 3 + 1
+        raise PermissionDenied(
+            f"{action} needs signatures of more than 2/3 of the {total} validators "
+            f"(at least {needed}); this transaction carries {signed}",
+            "insufficient_validator_signatures",
+        )
+
+
+def process_grant_role(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.GrantRole
+) -> Effects:
+    """Grant a role to a registered account."""
+    role = ROLES[msg.role]
+    # Verify the validators approve
+    require_validator_quorum(state, tx, f"granting the {role} role")
+    # Verify the account is registered and does not hold the role yet
+    require_account(state, msg.address, "account")
+    key = keys.role_key(role, msg.address)
+    if state.get(key) is not None:
+        raise AlreadyExists(f"account {msg.address} already holds the {role} role", "role_exists")
+
+    state.set(key, b"\x01")
+    return Effects(
+        events=(event("grant_role", ("address", msg.address), ("role", role)),),
+        accounts=tuple(sorted({tx.body.signer, msg.address})),
+    )
+
+
+def process_revoke_role(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.RevokeRole
+) -> Effects:
+    """Revoke a role from an account."""
+    role = ROLES[msg.role]
+    # Verify the validators approve
+    require_validator_quorum(state, tx, f"revoking the {role} role")
+    # Verify the account holds the role
+    key = keys.role_key(role, msg.address)
+    if state.get(key) is None:
+        raise NotFound(f"account {msg.address} does not hold the {role} role", "role_not_held")
+
+    state.delete(key)
+    return Effects(
+        events=(event("revoke_role", ("address", msg.address), ("role", role)),),
+        accounts=tuple(sorted({tx.body.signer, msg.address})),
+    )

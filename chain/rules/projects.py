@@ -1,0 +1,174 @@
+"""Projects and their monitoring data: registration, data anchors and verifier attestations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chain import keys
+from chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
+from chain.records import PROJECT_KINDS, Project, Report
+from chain.rules._common import (
+    BlockContext,
+    Effects,
+    event,
+    period_of,
+    require_account,
+    require_role,
+    tco2e,
+)
+from chain.state import StateOverlay, get_project, get_report
+from chain.tx import SignedTx
+from proto import ledger_pb2
+
+__all__ = [
+    "LOSS_REPORT_KIND",
+    "process_anchor_data",
+    "process_attest_report",
+    "process_register_project",
+]
+
+# Data anchored with this kind documents a loss (fire, pests); reversals must cite one.
+LOSS_REPORT_KIND = "loss-report"
+
+
+def process_register_project(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.RegisterProject
+) -> Effects:
+    """An issuer registers a carbon project owned by a registered account."""
+    signer = tx.body.signer
+    # Verify the signer is an issuer
+    require_role(state, "issuer", signer, "registering a project")
+    # Verify the project id is new
+    key = keys.project_key(msg.project_id)
+    if state.get(key) is not None:
+        raise AlreadyExists(f"project {msg.project_id} is already registered", "project_exists")
+    # Verify the owner is registered
+    require_account(state, msg.owner, "project owner")
+
+    project = Project(
+        project_id=msg.project_id,
+        name=msg.name,
+        region=msg.region,
+        kind=PROJECT_KINDS[msg.kind],
+        area_centihectares=msg.area_centihectares,
+        methodology=msg.methodology,
+        metadata_hash=msg.metadata_hash,
+        metadata_uri=msg.metadata_uri,
+        owner=msg.owner,
+        height=ctx.height,
+        time_ms=ctx.time_ms,
+    )
+    state.set(key, project.encode())
+    return Effects(
+        events=(
+            event(
+                "register_project",
+                ("project_id", msg.project_id),
+                ("region", msg.region),
+                ("kind", project.kind),
+                ("owner", msg.owner),
+            ),
+        ),
+        accounts=tuple(sorted({signer, msg.owner})),
+    )
+
+
+def process_anchor_data(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.AnchorData
+) -> Effects:
+    """Anchor the hash of a monitoring dataset or report for a project."""
+    signer = tx.body.signer
+    # Verify the project exists
+    project = get_project(state, msg.project_id)
+    # Verify the signer is an issuer, a verifier or the project's owner
+    if signer != project.owner and not (
+        state.get(keys.role_key("issuer", signer)) or state.get(keys.role_key("verifier", signer))
+    ):
+        raise PermissionDenied(
+            f"anchoring data for project {msg.project_id} needs the issuer or verifier role or "
+            f"ownership of the project; account {signer} has none of them",
+            "missing_role",
+        )
+    # Verify the data hash is new
+    key = keys.report_key(msg.data_hash)
+    if state.get(key) is not None:
+        raise AlreadyExists(
+            f"data with hash {msg.data_hash.hex()} is already anchored", "report_exists"
+        )
+
+    report = Report(
+        data_hash=msg.data_hash,
+        project_id=msg.project_id,
+        period=period_of(msg.period),
+        uri=msg.uri,
+        kind=msg.kind,
+        anchored_by=signer,
+        anchored_height=ctx.height,
+    )
+    state.set(key, report.encode())
+    return Effects(
+        events=(
+            event(
+                "anchor_data",
+                ("project_id", msg.project_id),
+                ("data_hash", msg.data_hash.hex()),
+                ("period", str(report.period)),
+                ("kind", msg.kind),
+            ),
+        ),
+        accounts=(signer,),
+    )
+
+
+def process_attest_report(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.AttestReport
+) -> Effects:
+    """A verifier attests that an anchored report verifies a quantity of grams for a period."""
+    signer = tx.body.signer
+    # Verify the signer is a verifier
+    require_role(state, "verifier", signer, "attesting a report")
+    # Verify the report is anchored and not attested yet
+    report = get_report(state, msg.data_hash)
+    if report.attested:
+        raise AlreadyExists(
+            f"report {msg.data_hash.hex()} was already attested by {report.verifier} "
+            f"for {tco2e(report.verified_grams)}",
+            "already_attested",
+        )
+    # Verify the attested period lies within the anchored report's period
+    attested = period_of(msg.period)
+    if not report.period.contains(attested):
+        raise PreconditionFailed(
+            f"attested period {attested} is outside the report's period {report.period}",
+            "period_mismatch",
+        )
+    # Verify the verifier is independent of the project
+    project = get_project(state, report.project_id)
+    if project.owner == signer:
+        raise PermissionDenied(
+            f"account {signer} owns project {project.project_id} and cannot attest its reports",
+            "conflict_of_interest",
+        )
+
+    updated = replace(
+        report,
+        verifier=signer,
+        verified_grams=msg.verified_grams,
+        attested_period=attested,
+        remaining_grams=msg.verified_grams,
+        attested_height=ctx.height,
+    )
+    state.set(keys.report_key(msg.data_hash), updated.encode())
+    return Effects(
+        events=(
+            event(
+                "attest_report",
+                ("project_id", report.project_id),
+                ("data_hash", msg.data_hash.hex()),
+                ("verified_grams", str(msg.verified_grams)),
+                ("period", str(attested)),
+                ("verifier", signer),
+            ),
+        ),
+        accounts=(signer,),
+    )
