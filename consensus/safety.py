@@ -24,7 +24,10 @@ _FIXED = struct.Struct(">QIBi")
 
 @dataclass(frozen=True, slots=True)
 class SignState:
-    """Last signed position and bytes, plus the lock held when it was signed."""
+    """Last signed position and bytes, the value signed, and the lock held when it was signed.
+
+    `block_hash` lets a restarted validator re-send exactly the vote it signed before the crash.
+    """
 
     height: int
     round: int
@@ -33,6 +36,7 @@ class SignState:
     signature: bytes
     locked_round: int = -1
     locked_hash: bytes = b""
+    block_hash: bytes = b""
 
     @property
     def position(self) -> tuple[int, int, int]:
@@ -51,6 +55,8 @@ class SignState:
                 self.signature,
                 struct.pack(">B", len(self.locked_hash)),
                 self.locked_hash,
+                struct.pack(">B", len(self.block_hash)),
+                self.block_hash,
             )
         )
 
@@ -75,9 +81,22 @@ class SignState:
             pos += 1
             locked_hash = data[pos : pos + n]
             pos += n
+            (n,) = struct.unpack_from(">B", data, pos)
+            pos += 1
+            block_hash = data[pos : pos + n]
+            pos += n
             if pos != len(data) or len(sign_bytes) + len(signature) == 0:
                 raise ValueError("length mismatch")
-            return cls(height, rnd, Step(step), sign_bytes, signature, locked_round, locked_hash)
+            return cls(
+                height,
+                rnd,
+                Step(step),
+                sign_bytes,
+                signature,
+                locked_round,
+                locked_hash,
+                block_hash,
+            )
         except (ValueError, struct.error) as exc:
             raise SafetyStoreError(f"corrupt sign state: {exc}") from exc
 
@@ -126,6 +145,7 @@ class SignGuard:
         round: int,
         step: Step,
         sign_bytes: bytes,
+        block_hash: bytes,
         locked_round: int,
         locked_hash: bytes,
     ) -> bytes | None:
@@ -143,7 +163,9 @@ class SignGuard:
                 self.refused += 1
                 return None
         signature = self._signer.sign(sign_bytes)
-        state = SignState(height, round, step, sign_bytes, signature, locked_round, locked_hash)
+        state = SignState(
+            height, round, step, sign_bytes, signature, locked_round, locked_hash, block_hash
+        )
         self._store.save(state)
         self.last = state
         return signature
