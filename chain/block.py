@@ -154,6 +154,7 @@ def _parse_canonical(msg: ledger_pb2.Block | ledger_pb2.BlockHeader, raw: bytes,
         msg.ParseFromString(raw)
     except DecodeError as exc:
         raise _malformed(f"malformed {what}: {exc}") from exc
+    msg.DiscardUnknownFields()  # protobuf re-emits unknown fields; drop them before comparing
     if msg.SerializeToString(deterministic=True) != raw:
         raise _malformed(f"{what} is not canonically encoded")
 

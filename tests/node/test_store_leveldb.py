@@ -1,0 +1,161 @@
+"""The LevelDB store: restart, refusing to open the wrong or a broken store, and locking."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import plyvel
+import pytest
+
+from chain.errors import StorageError, StoreInUse
+from chain.kvstore import K_FORMAT, K_TIP, P_HEADER
+from node.store import LevelDBStore
+from tests.node.crash_writer import CHAIN_ID, account, batch, grow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def raw_items(path: Path) -> list[tuple[bytes, bytes]]:
+    db = plyvel.DB(str(path))
+    try:
+        return list(db.iterator())
+    finally:
+        db.close()
+
+
+def tamper(path: Path, puts: dict[bytes, bytes | None]) -> None:
+    db = plyvel.DB(str(path))
+    for key, value in puts.items():
+        if value is None:
+            db.delete(key)
+        else:
+            db.put(key, value)
+    db.close()
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> Path:
+    path = tmp_path / "store"
+    with LevelDBStore.open(path, chain_id=CHAIN_ID) as store:
+        list(grow(store, 12))
+    return path
+
+
+def test_restart_keeps_height_state_history_and_certificates(made: Path) -> None:
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        top = (store.height, store.app_hash, store.last_hash, store.last_header())
+        state = list(store.scan(b""))
+        history = store.account_history(account(5)), store.batch_history(batch(1))
+        blocks = [store.get_block(h) for h in range(1, 13)]
+        certs = [store.get_certificate(h) for h in range(1, 13)]
+        txs = [store.get_tx(t) for b in blocks if b is not None for t in b.tx_hashes()]
+    assert top[0] == 12 and all(certs) and all(txs) and history[0] and history[1]
+    with LevelDBStore.open(made, create=False) as store:
+        assert (store.height, store.app_hash, store.last_hash, store.last_header()) == top
+        assert list(store.scan(b"")) == state
+        assert (store.account_history(account(5)), store.batch_history(batch(1))) == history
+        assert [store.get_block(h) for h in range(1, 13)] == blocks
+        assert [store.get_certificate(h) for h in range(1, 13)] == certs
+        assert [store.get_tx(t.tx_hash) for t in txs if t is not None] == txs
+        list(grow(store, 20))  # and the chain goes on from where it stopped
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        assert store.height == 20
+        assert [store.get_block(h) for h in range(1, 13)] == blocks
+
+
+def test_other_chain_is_refused_and_nothing_written(made: Path) -> None:
+    before = raw_items(made)
+    with pytest.raises(StorageError) as info:
+        LevelDBStore.open(made, chain_id="carbon-main-1")
+    text = str(info.value)
+    assert str(made) in text and "carbon-main-1" in text and CHAIN_ID in text
+    assert not isinstance(info.value, StoreInUse)
+    assert raw_items(made) == before
+    LevelDBStore.open(made, chain_id=CHAIN_ID).close()  # the lock was released
+
+
+def test_newer_format_is_refused(made: Path) -> None:
+    tamper(made, {K_FORMAT: (99).to_bytes(4, "big")})
+    before = raw_items(made)
+    with pytest.raises(StorageError, match="format version 99, newer") as info:
+        LevelDBStore.open(made)
+    assert str(made) in str(info.value)
+    assert raw_items(made) == before
+
+
+@pytest.mark.parametrize(
+    ("puts", "match"),
+    [
+        ({P_HEADER + (12).to_bytes(8, "big"): None}, "height is 12 but block 12 is missing"),
+        ({P_HEADER + (13).to_bytes(8, "big"): b"x"}, "block 13 exists"),
+        ({K_TIP: b"short"}, "tip record is unreadable"),
+        ({b"m/genesis": None}, "missing"),
+        ({K_FORMAT: None}, "no format version"),
+        ({P_HEADER + (12).to_bytes(8, "big"): b"\xff\xff"}, "header 12 does not decode"),
+        ({b"c/" + (12).to_bytes(8, "big"): None}, "certificate of block 12"),
+    ],
+)
+def test_inconsistent_store_is_refused(
+    made: Path, puts: dict[bytes, bytes | None], match: str
+) -> None:
+    tamper(made, puts)
+    before = raw_items(made)
+    with pytest.raises(StorageError, match=match) as info:
+        LevelDBStore.open(made, chain_id=CHAIN_ID)
+    assert str(made) in str(info.value) and "inconsistent" in str(info.value)
+    assert raw_items(made) == before
+
+
+def test_missing_store_without_create(tmp_path: Path) -> None:
+    path = tmp_path / "absent"
+    with pytest.raises(StorageError, match="no block store"):
+        LevelDBStore.open(path, create=False)
+    assert not path.exists()
+
+
+def test_a_file_or_garbage_directory_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "file"
+    file.write_text("not a store")
+    with pytest.raises(StorageError, match="not a directory"):
+        LevelDBStore.open(file)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "CURRENT").write_text("MANIFEST-000099\n")
+    with pytest.raises(StorageError, match=str(junk)):
+        LevelDBStore.open(junk)
+
+
+def test_empty_store_keeps_no_data_until_genesis(tmp_path: Path) -> None:
+    path = tmp_path / "fresh"
+    LevelDBStore.open(path, chain_id=CHAIN_ID).close()
+    assert raw_items(path) == []
+    with LevelDBStore.open(path, chain_id="anything") as store:
+        assert not store.initialized
+        with pytest.raises(StorageError, match="opened for chain 'anything'"):
+            list(grow(store, 1))
+    assert raw_items(path) == []
+
+
+def test_second_open_in_this_process_is_in_use(made: Path) -> None:
+    with LevelDBStore.open(made), pytest.raises(StoreInUse, match=f"{made} is in use"):
+        LevelDBStore.open(made)
+
+
+def test_second_process_gets_in_use(made: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, node.store as s; st = s.LevelDBStore.open(sys.argv[1]);"
+         " print('ready', flush=True); sys.stdin.read()", str(made)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreInUse) as info:
+            LevelDBStore.open(made)
+        assert str(info.value) == f"block store {made} is in use by another process"
+        assert isinstance(info.value.__cause__, plyvel.IOError)
+    finally:
+        holder.kill()
+        holder.wait()
+    LevelDBStore.open(made).close()
