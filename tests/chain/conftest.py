@@ -1,0 +1,278 @@
+"""A small in-memory ledger harness for the rule tests: genesis, signed txs, one block per call."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from chain import (
+    BlockContext,
+    BlockResult,
+    Genesis,
+    GenesisAccount,
+    GenesisValidator,
+    MemoryState,
+    Params,
+    TxResult,
+    apply_block,
+    check_tx,
+    expected_nonce,
+    init_chain,
+)
+from chain.crypto import PrivateKey
+from chain.errors import InvalidTransaction
+from chain.limits import Limits
+from chain.tx import encode_tx
+from proto import ledger_pb2
+
+CHAIN_ID = "carbon-test-1"
+GENESIS_TIME_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+LIMITS = Limits()
+T = 1_000_000  # grams per tCO2e
+H = hashlib.sha256
+
+# TxBody oneof field name by message class name, e.g. "Transfer" -> "transfer".
+_MSG_FIELD = {
+    f.message_type.name: f.name for f in ledger_pb2.TxBody.DESCRIPTOR.oneofs_by_name["msg"].fields
+}
+
+
+def key(name: str) -> PrivateKey:
+    """A deterministic test key."""
+    return PrivateKey(hashlib.sha256(b"ledger-test/" + name.encode()).digest())
+
+
+def data_hash(name: str) -> bytes:
+    """A deterministic 32-byte data hash."""
+    return hashlib.sha256(b"data/" + name.encode()).digest()
+
+
+VALIDATORS = tuple(key(f"validator-{i}") for i in range(4))
+REGISTRAR = key("registrar")
+ISSUER = key("issuer")
+VERIFIER = key("verifier")
+
+
+def make_genesis(
+    buffer_share_bps: int = 2000, validators: Sequence[PrivateKey] = VALIDATORS
+) -> Genesis:
+    """The test genesis: 4 validators, a registrar, an issuer (the bureau) and a verifier."""
+    return Genesis(
+        chain_id=CHAIN_ID,
+        genesis_time_ms=GENESIS_TIME_MS,
+        validators=tuple(
+            GenesisValidator(f"bureau-node-{i}", k.public_key, f"127.0.0.1:{26650 + i}")
+            for i, k in enumerate(validators)
+        ),
+        accounts=(
+            GenesisAccount(REGISTRAR.address, "bureau", "Account registry", ("registrar",)),
+            GenesisAccount(ISSUER.address, "bureau", "Forestry bureau", ("issuer",)),
+            GenesisAccount(VERIFIER.address, "company", "MRV verifier", ("verifier",)),
+        ),
+        params=Params(buffer_share_bps=buffer_share_bps),
+    )
+
+
+def body_of(signer: PrivateKey, msg: Any, nonce: int) -> ledger_pb2.TxBody:
+    """A TxBody carrying ``msg`` (any ledger message) for ``signer`` at ``nonce``."""
+    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=signer.address, nonce=nonce)
+    getattr(body, _MSG_FIELD[type(msg).__name__]).CopyFrom(msg)
+    return body
+
+
+def check_code(raw: bytes) -> str:
+    """The error code check_tx rejects ``raw`` with."""
+    with pytest.raises(InvalidTransaction) as info:
+        check_tx(raw, CHAIN_ID, LIMITS)
+    return info.value.code
+
+
+class Ledger:
+    """A chain in memory: genesis applied, each ``run`` commits one block."""
+
+    def __init__(self, genesis: Genesis | None = None) -> None:
+        genesis = genesis or make_genesis()
+        result = init_chain(genesis)
+        self.state = MemoryState()
+        self.state.apply(result.writes)
+        self.app_hash = result.app_hash
+        self.height = 0
+        self.blocks: list[list[bytes]] = []
+
+    def nonce(self, signer: PrivateKey) -> int:
+        """The signer's next nonce (0 if not registered)."""
+        try:
+            return expected_nonce(self.state, signer.address)
+        except Exception:
+            return 0
+
+    def tx(
+        self,
+        signer: PrivateKey,
+        msg: Any,
+        *,
+        nonce: int | None = None,
+        cosigners: Sequence[PrivateKey] = (),
+    ) -> bytes:
+        """A signed tx at the signer's next nonce (or ``nonce``)."""
+        body = body_of(signer, msg, self.nonce(signer) if nonce is None else nonce)
+        return encode_tx(body, [signer, *[k for k in cosigners if k != signer]])
+
+    def run(self, raws: Sequence[bytes]) -> BlockResult:
+        """Check and apply one block of raw txs; commit its writes."""
+        txs = [check_tx(raw, CHAIN_ID, LIMITS) for raw in raws]
+        self.height += 1
+        ctx = BlockContext(
+            CHAIN_ID, self.height, GENESIS_TIME_MS + self.height * 1000, self.app_hash
+        )
+        result = apply_block(self.state, ctx, txs)
+        self.state.apply(result.writes)
+        self.app_hash = result.app_hash
+        self.blocks.append(list(raws))
+        return result
+
+    def submit(
+        self,
+        signer: PrivateKey,
+        msg: Any,
+        *,
+        nonce: int | None = None,
+        cosigners: Sequence[PrivateKey] = (),
+    ) -> TxResult:
+        """Sign, check and apply ``msg`` alone in a block; return its receipt."""
+        return self.run([self.tx(signer, msg, nonce=nonce, cosigners=cosigners)]).receipts[0]
+
+    def ok(self, signer: PrivateKey, msg: Any, **kwargs: Any) -> TxResult:
+        """Like ``submit`` but the tx must succeed."""
+        receipt = self.submit(signer, msg, **kwargs)
+        assert receipt.ok, receipt
+        return receipt
+
+
+# ---------------------------------------------------------------- message builders
+
+
+def register_account(
+    who: PrivateKey,
+    kind: int = ledger_pb2.ACCOUNT_KIND_COMPANY,
+    name: str = "Zhejiang Green Energy Co.",
+) -> ledger_pb2.RegisterAccount:
+    return ledger_pb2.RegisterAccount(address=who.address, kind=kind, name=name)
+
+
+PROJECT_ID = "CN15-GY-0001"
+VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
+REPORT = data_hash("guyang-flux-2023")
+OWNER = key("guyang-state-forest")
+COMPANY = key("zhejiang-enterprise")
+RESIDENT = key("resident")
+
+
+def register_project(**overrides: Any) -> ledger_pb2.RegisterProject:
+    fields: dict[str, Any] = {
+        "project_id": PROJECT_ID,
+        "name": "Guyang County State Forest",
+        "region": "CN-15",
+        "kind": ledger_pb2.PROJECT_KIND_FOREST,
+        "area_centihectares": 150_000,
+        "methodology": "CCER-14-001-V01",
+        "owner": OWNER.address,
+        "metadata_hash": data_hash("guyang-metadata"),
+        "metadata_uri": "https://forestry.example/projects/CN15-GY-0001",
+    }
+    fields.update(overrides)
+    return ledger_pb2.RegisterProject(**fields)
+
+
+def anchor_data(**overrides: Any) -> ledger_pb2.AnchorData:
+    fields: dict[str, Any] = {
+        "project_id": PROJECT_ID,
+        "data_hash": REPORT,
+        "period": VINTAGE,
+        "uri": "ipfs://bafy-guyang-flux-2023",
+        "kind": "co2-flux",
+    }
+    fields.update(overrides)
+    return ledger_pb2.AnchorData(**fields)
+
+
+def attest_report(**overrides: Any) -> ledger_pb2.AttestReport:
+    fields: dict[str, Any] = {"data_hash": REPORT, "verified_grams": 150_000 * T, "period": VINTAGE}
+    fields.update(overrides)
+    return ledger_pb2.AttestReport(**fields)
+
+
+def issue_batch(**overrides: Any) -> ledger_pb2.IssueBatch:
+    fields: dict[str, Any] = {
+        "project_id": PROJECT_ID,
+        "vintage": VINTAGE,
+        "report_hashes": [REPORT],
+        "amount_grams": 150_000 * T,
+        "recipient": ISSUER.address,
+    }
+    fields.update(overrides)
+    return ledger_pb2.IssueBatch(**fields)
+
+
+BATCH_ID = f"{PROJECT_ID}-20230101-20231231-001"
+
+
+def transfer(*entries: tuple[PrivateKey, str, int]) -> ledger_pb2.Transfer:
+    return ledger_pb2.Transfer(
+        entries=[
+            ledger_pb2.TransferEntry(to=k.address, batch_id=b, amount_grams=a)
+            for k, b, a in entries
+        ]
+    )
+
+
+def retire(**overrides: Any) -> ledger_pb2.Retire:
+    fields: dict[str, Any] = {
+        "batch_id": BATCH_ID,
+        "amount_grams": 5_000 * T,
+        "beneficiary": "14th National Winter Games organising committee",
+        "reason": "offset the emissions of the 14th National Winter Games",
+        "jurisdiction": "CN",
+        "event": "14th National Winter Games",
+    }
+    fields.update(overrides)
+    return ledger_pb2.Retire(**fields)
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    """Genesis only."""
+    return Ledger()
+
+
+@pytest.fixture
+def project_ledger() -> Ledger:
+    """Genesis, the project owner and a company registered, the project registered."""
+    chain = Ledger()
+    chain.ok(
+        REGISTRAR,
+        register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, "Guyang State Forest Farm"),
+    )
+    chain.ok(REGISTRAR, register_account(COMPANY))
+    chain.ok(ISSUER, register_project())
+    return chain
+
+
+@pytest.fixture
+def attested_ledger(project_ledger: Ledger) -> Ledger:
+    """Plus the 2023 flux report anchored and attested for 150,000 tCO2e."""
+    project_ledger.ok(ISSUER, anchor_data())
+    project_ledger.ok(VERIFIER, attest_report())
+    return project_ledger
+
+
+@pytest.fixture
+def batch_ledger(attested_ledger: Ledger) -> Ledger:
+    """Plus 150,000 tCO2e issued to the bureau (120,000 tradable, 30,000 buffer) and 20,000 t
+    transferred to the company."""
+    attested_ledger.ok(ISSUER, issue_batch())
+    attested_ledger.ok(ISSUER, transfer((COMPANY, BATCH_ID, 20_000 * T)))
+    return attested_ledger
