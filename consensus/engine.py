@@ -117,8 +117,8 @@ class Engine:
                 self._hs.locked_hash = last.locked_hash
         self._schedule(actions, Timeout(height, 0, Step.REBROADCAST), self._timeouts.rebroadcast_ms)
         self._start_round(first_round, actions)
-        if last is not None and last.height == height and last.step != Step.PROPOSE:
-            self._resume_vote(last.step, last.block_hash, last.signature, actions)
+        if last is not None and last.height == height:
+            self._resume(last.step, last.votes, actions)
         buffered = [m for m in self._future.values() if m.height == height]
         self._future = {k: m for k, m in self._future.items() if m.height > height}
         for msg in buffered:
@@ -385,7 +385,6 @@ class Engine:
                 round,
                 Step.PROPOSE,
                 proposal_sign_bytes(self.chain_id, p),
-                block_hash,
                 hs.locked_round,
                 hs.locked_hash,
             )
@@ -397,17 +396,14 @@ class Engine:
         # Also armed for the proposer, so a refused or lost proposal cannot stall it.
         self._schedule(actions, Timeout(h, round, Step.PROPOSE), self._timeouts.propose(round))
 
-    def _resume_vote(
-        self, step: Step, block_hash: bytes, signature: bytes, actions: list[Action]
-    ) -> None:
-        """After a restart: re-enter the step we had signed in and re-send that exact vote."""
-        if self.index is None:
-            return
-        vtype = VoteType.PREVOTE if step == Step.PREVOTE else VoteType.PRECOMMIT
-        vote = Vote(vtype, self.height, self.round, block_hash, self.index, signature)
-        self.step = step
-        self._add_vote(vote, actions)
-        actions.append(Broadcast(vote))
+    def _resume(self, step: Step, votes: tuple[Vote, ...], actions: list[Action]) -> None:
+        """After a restart: re-enter the step we last signed in and re-send our recent votes."""
+        if step != Step.PROPOSE:
+            self.step = step
+        for vote in votes:
+            if vote.height == self.height and vote.validator_index == self.index:
+                self._add_vote(vote, actions)
+                actions.append(Broadcast(vote))
 
     def _cast(self, vtype: VoteType, block_hash: bytes, actions: list[Action]) -> None:
         """Move to the vote's step and, if a validator and the safety store agrees, sign it."""
@@ -421,9 +417,9 @@ class Engine:
             self.round,
             self.step,
             vote_sign_bytes(self.chain_id, vote),
-            block_hash,
             hs.locked_round,
             hs.locked_hash,
+            vote,
         )
         if sig is None:
             return
