@@ -13,6 +13,17 @@ def cli() -> None:
     """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger."""
 
 
+def _register() -> None:
+    from cli.node_cmds import devnet, node
+    from cli.query_cmds import query
+
+    for group in (node, devnet, query):
+        cli.add_command(group)
+
+
+_register()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="carbon-ticket")

@@ -1,0 +1,152 @@
+"""The wallet's encrypted keystore: one JSON file per key in a directory.
+
+Each seed is encrypted with XSalsa20-Poly1305 (PyNaCl ``SecretBox``, authenticated encryption)
+under a key derived from the password with Argon2id (``nacl.pwhash.argon2id``). A wrong password
+fails authentication and is reported as such; nothing is ever decrypted partially.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nacl.exceptions
+import nacl.pwhash
+import nacl.secret
+import nacl.utils
+
+from chain.crypto import PrivateKey
+from chain.errors import LedgerError, NotFound
+
+__all__ = ["KeyInfo", "Keystore", "KeystoreError", "WrongPassword"]
+
+_VERSION = 1
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class KeystoreError(LedgerError):
+    """A keystore file or key name that cannot be used."""
+
+    default_code = "keystore_error"
+
+
+class WrongPassword(KeystoreError):
+    """The password does not decrypt the key."""
+
+    default_code = "wrong_password"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """Public facts about a stored key (no secret)."""
+
+    name: str
+    address: str
+    public_key: bytes
+
+
+class Keystore:
+    """A directory of encrypted wallet keys."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
+        memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE,
+    ) -> None:
+        self.directory = Path(directory)
+        self._opslimit = opslimit
+        self._memlimit = memlimit
+
+    def _path(self, name: str) -> Path:
+        if not name or len(name) > 64 or set(name) - _NAME_CHARS or name.startswith("."):
+            raise KeystoreError(
+                f"invalid key name {name!r}: use up to 64 letters, digits, '-', '_' or '.'"
+            )
+        return self.directory / f"{name}.json"
+
+    def add(self, name: str, key: PrivateKey, password: str) -> KeyInfo:
+        """Encrypt and store ``key`` under ``name``; refuses to overwrite an existing key."""
+        path = self._path(name)
+        if path.exists():
+            raise KeystoreError(f"a key named {name!r} already exists in {self.directory}")
+        salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+        box = nacl.secret.SecretBox(self._derive(password, salt, self._opslimit, self._memlimit))
+        sealed = box.encrypt(key.seed)
+        doc = {
+            "version": _VERSION,
+            "name": name,
+            "address": key.address,
+            "public_key": key.public_key.hex(),
+            "kdf": {
+                "name": "argon2id",
+                "salt": salt.hex(),
+                "opslimit": self._opslimit,
+                "memlimit": self._memlimit,
+            },
+            "cipher": "xsalsa20-poly1305",
+            "ciphertext": bytes(sealed).hex(),
+        }
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+        return KeyInfo(name, key.address, key.public_key)
+
+    def info(self, name: str) -> KeyInfo:
+        """Public facts of a stored key; NotFound when there is no such key."""
+        doc = self._read(name)
+        return KeyInfo(doc["name"], doc["address"], bytes.fromhex(doc["public_key"]))
+
+    def list(self) -> list[KeyInfo]:
+        """Every stored key, sorted by name."""
+        if not self.directory.is_dir():
+            return []
+        return [self.info(p.stem) for p in sorted(self.directory.glob("*.json"))]
+
+    def load(self, name: str, password: str) -> PrivateKey:
+        """Decrypt a stored key; WrongPassword when the password does not open it."""
+        doc = self._read(name)
+        try:
+            kdf = doc["kdf"]
+            salt = bytes.fromhex(kdf["salt"])
+            sealed = bytes.fromhex(doc["ciphertext"])
+            box = nacl.secret.SecretBox(
+                self._derive(password, salt, int(kdf["opslimit"]), int(kdf["memlimit"]))
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise KeystoreError(f"key file for {name!r} is damaged: {exc}") from exc
+        try:
+            seed = box.decrypt(sealed)
+        except nacl.exceptions.CryptoError:
+            raise WrongPassword(f"wrong password for key {name!r}") from None
+        key = PrivateKey(seed)
+        if key.address != doc["address"]:
+            raise KeystoreError(f"key file for {name!r} does not match its address")
+        return key
+
+    def _read(self, name: str) -> dict[str, Any]:
+        path = self._path(name)
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise NotFound(f"no key named {name!r} in {self.directory}", "key_not_found") from None
+        except (OSError, ValueError) as exc:
+            raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
+        if not isinstance(doc, dict) or doc.get("version") != _VERSION:
+            raise KeystoreError(f"key file {path} has an unknown format")
+        return doc
+
+    @staticmethod
+    def _derive(password: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+        return nacl.pwhash.argon2id.kdf(
+            nacl.secret.SecretBox.KEY_SIZE,
+            password.encode(),
+            salt,
+            opslimit=opslimit,
+            memlimit=memlimit,
+        )

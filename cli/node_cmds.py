@@ -1,0 +1,170 @@
+"""``carbon-ticket node`` and ``carbon-ticket devnet``: run validators."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from chain.crypto import PrivateKey
+from cli.common import CliError, emit, reports_errors
+from node.config import NodeConfig
+from node.devnet import (
+    DEFAULT_BASE_PORT,
+    DEFAULT_PASSWORD,
+    DevnetProcesses,
+    init_devnet,
+    load_devnet,
+)
+from node.keyfile import load_validator_key, write_validator_key
+
+__all__ = ["devnet", "node"]
+
+
+@click.group()
+def node() -> None:
+    """Initialise and run a validator node."""
+
+
+@node.command("init")
+@click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
+@click.option("--name", default="node0", show_default=True, help="Name of this validator.")
+@click.option("--listen", default="127.0.0.1:26600", show_default=True, help="gRPC HOST:PORT.")
+@click.option("--peer", "peers", multiple=True, help="A peer's HOST:PORT (repeat for each).")
+@reports_errors
+def node_init(home: Path, name: str, listen: str, peers: tuple[str, ...]) -> None:
+    """Create a node home: a validator key and a config.toml (add genesis.json yourself)."""
+    config = NodeConfig(home=home, name=name, listen=listen, peers=peers)
+    if config.key_path.exists():
+        raise CliError(f"{config.key_path} exists already; refusing to overwrite a validator key")
+    config.save()
+    key = PrivateKey.generate()
+    write_validator_key(config.key_path, key, name)
+    emit(
+        {
+            "home": str(home),
+            "name": name,
+            "public_key": key.public_key.hex(),
+            "address": key.address,
+            "listen": listen,
+            "next": f"put the network's genesis.json in {home}, then: carbon-ticket node start "
+            f"--home {home}",
+        },
+        "table",
+    )
+
+
+@node.command("show")
+@click.option("--home", type=click.Path(path_type=Path), required=True)
+@reports_errors
+def node_show(home: Path) -> None:
+    """Print this node's validator public key and address (for the genesis file)."""
+    config = NodeConfig.load(home)
+    key = load_validator_key(config.key_path)
+    emit({"name": config.name, "public_key": key.public_key.hex(), "address": key.address,
+          "listen": config.listen}, "table")  # fmt: skip
+
+
+@node.command("start")
+@click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
+@reports_errors
+def node_start(home: Path) -> None:
+    """Run the node in the foreground until SIGINT or SIGTERM."""
+    from node.node import Node  # imported here: only this command needs the whole node
+
+    config = NodeConfig.load(home)
+    logging.basicConfig(
+        level=config.log_level,
+        format=f"%(asctime)s {config.name} %(levelname)s %(name)s: %(message)s",
+    )
+    server = Node(config)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        await server.serve()
+
+    asyncio.run(run())
+
+
+@click.group()
+def devnet() -> None:
+    """A local network of validators on 127.0.0.1."""
+
+
+_home_option = click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=Path("devnet"),
+    show_default=True,
+    help="Directory of the devnet.",
+)
+_validators_option = click.option(
+    "--validators", "-n", default=4, show_default=True, help="Number of validators."
+)
+_port_option = click.option(
+    "--base-port",
+    default=DEFAULT_BASE_PORT,
+    show_default=True,
+    help="Node i listens on 127.0.0.1:BASE_PORT+i.",
+)
+
+
+@devnet.command("init")
+@_home_option
+@_validators_option
+@_port_option
+@click.option("--chain-id", default="carbon-devnet", show_default=True)
+@reports_errors
+def devnet_init(home: Path, validators: int, base_port: int, chain_id: str) -> None:
+    """Write genesis, node homes and a demo wallet (issuer, verifier, registrar)."""
+    info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD)
+    click.echo(f"devnet {info.chain_id} with {validators} validators in {home}")
+    for i, endpoint in enumerate(info.endpoints):
+        click.echo(f"  node{i}  {endpoint}  home {info.node_home(i)}")
+    click.echo(f"wallet {info.wallet_dir} (password {info.wallet_password!r}, local use only)")
+
+
+@devnet.command("up")
+@_home_option
+@_validators_option
+@_port_option
+@reports_errors
+def devnet_up(home: Path, validators: int, base_port: int) -> None:
+    """Initialise if needed, run every validator, and stop them all on Ctrl-C or SIGTERM."""
+    if not (home / "devnet.json").exists():
+        init_devnet(home, validators, base_port)
+    info = load_devnet(home)
+    procs = DevnetProcesses(info)
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    procs.start_all()
+    click.echo(f"devnet {info.chain_id}: {len(info.endpoints)} validators running")
+    for i, endpoint in enumerate(info.endpoints):
+        click.echo(f"  node{i}  grpc {endpoint}  log {info.node_home(i) / 'node.log'}")
+    click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}")
+    click.echo("Ctrl-C stops all nodes.")
+    sys.stdout.flush()
+    try:
+        while not stopping:
+            time.sleep(0.2)
+            for i, proc in procs.procs.items():
+                if proc.poll() is not None and not stopping:
+                    click.echo(f"node{i} exited with code {proc.returncode}; see its node.log",
+                               err=True)  # fmt: skip
+                    stopping = True
+    finally:
+        procs.stop_all()
+        click.echo("devnet stopped")

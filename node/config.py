@@ -1,0 +1,141 @@
+"""Node configuration: a small TOML file in the node's home directory.
+
+Paths in the file are relative to the home directory. Everything has a default that works for a
+local devnet; operators change listen addresses, peers and timeouts for a real network.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from chain.errors import LedgerError
+
+__all__ = ["ConfigError", "ConsensusSettings", "MempoolSettings", "NodeConfig"]
+
+CONFIG_FILE = "config.toml"
+
+
+class ConfigError(LedgerError):
+    """A configuration file that is missing, unreadable or has wrong values."""
+
+    default_code = "bad_config"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusSettings:
+    """Consensus timeouts (milliseconds) and block production pacing."""
+
+    propose_timeout_ms: int = 1000
+    prevote_timeout_ms: int = 500
+    precommit_timeout_ms: int = 500
+    timeout_delta_ms: int = 500
+    # Minimum pause after a commit before the next height starts: lets transactions gather.
+    commit_wait_ms: int = 50
+    # With an empty mempool, a block is still made after this long (keeps time moving).
+    empty_block_interval_ms: int = 5000
+    max_block_txs: int = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolSettings:
+    """Bounds of the pending-transaction pool."""
+
+    max_txs: int = 50_000
+    max_bytes: int = 64 * 1024 * 1024
+    # How far ahead of an account's next nonce a pending transaction may be.
+    max_nonce_gap: int = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Everything a node reads at start; see docs/operations.md for each setting."""
+
+    home: Path
+    name: str = "node0"
+    listen: str = "127.0.0.1:26600"
+    peers: tuple[str, ...] = ()
+    data_dir: str = "data"
+    genesis_file: str = "genesis.json"
+    key_file: str = "validator_key.json"
+    log_level: str = "INFO"
+    consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
+    mempool: MempoolSettings = field(default_factory=MempoolSettings)
+
+    @property
+    def data_path(self) -> Path:
+        """Directory holding the block store and the signing state."""
+        return self.home / self.data_dir
+
+    @property
+    def genesis_path(self) -> Path:
+        """The genesis document."""
+        return self.home / self.genesis_file
+
+    @property
+    def key_path(self) -> Path:
+        """The validator's private key file."""
+        return self.home / self.key_file
+
+    @classmethod
+    def load(cls, home: str | Path) -> NodeConfig:
+        """Read ``<home>/config.toml``; raise ConfigError naming the file and the problem."""
+        home = Path(home)
+        path = home / CONFIG_FILE
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no {CONFIG_FILE} in {home}: run `carbon-ticket node init --home {home}`"
+            ) from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        try:
+            node = dict(data.get("node", {}))
+            return cls(
+                home=home,
+                peers=tuple(data.get("peers", {}).get("addresses", ())),
+                consensus=ConsensusSettings(**data.get("consensus", {})),
+                mempool=MempoolSettings(**data.get("mempool", {})),
+                **node,
+            )
+        except TypeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+
+    def save(self) -> None:
+        """Write this configuration as ``<home>/config.toml``."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        top = {f.name: getattr(self, f.name) for f in fields(self)}
+        node = {k: v for k, v in top.items() if k not in ("home", "peers", "consensus", "mempool")}
+        sections: dict[str, dict[str, Any]] = {
+            "node": node,
+            "peers": {"addresses": list(self.peers)},
+            "consensus": asdict(self.consensus),
+            "mempool": asdict(self.mempool),
+        }
+        (self.home / CONFIG_FILE).write_text(_to_toml(sections))
+
+
+def _to_toml(sections: dict[str, dict[str, Any]]) -> str:
+    # The file only holds strings, integers and lists of strings: a writer this small beats a
+    # dependency.
+    lines = ["# Carbon Ticket Ledger node configuration (see docs/operations.md)"]
+    for name, values in sections.items():
+        lines += ["", f"[{name}]"]
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -1,0 +1,178 @@
+"""A local network of validators on 127.0.0.1, for development, demos, tests and benchmarks.
+
+``init_devnet`` writes a ready network into one directory: the genesis, one home per validator
+(node i listens on base_port + i) and a wallet keystore holding the demo roles (issuer, verifier,
+registrar). ``DevnetProcesses`` runs every node as its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain import Genesis, GenesisAccount, GenesisValidator
+from chain.crypto import PrivateKey
+from node.config import ConfigError, NodeConfig
+from node.keyfile import write_validator_key
+
+__all__ = [
+    "DEFAULT_BASE_PORT",
+    "DEFAULT_PASSWORD",
+    "DevnetInfo",
+    "DevnetProcesses",
+    "init_devnet",
+    "load_devnet",
+]
+
+DEFAULT_BASE_PORT = 26600
+DEFAULT_CHAIN_ID = "carbon-devnet"
+# The devnet wallet is for local use only; its password is public by design.
+DEFAULT_PASSWORD = "devnet"
+DEVNET_FILE = "devnet.json"
+WALLET_ROLES = {"issuer": ("bureau", "issuer"), "verifier": ("company", "verifier"),
+                "registrar": ("bureau", "registrar")}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DevnetInfo:
+    """What ``devnet.json`` records about a devnet directory."""
+
+    home: Path
+    chain_id: str
+    endpoints: tuple[str, ...]
+    wallet_dir: Path
+    wallet_password: str
+
+    def node_home(self, index: int) -> Path:
+        """Home directory of validator ``index``."""
+        return self.home / f"node{index}"
+
+
+def init_devnet(
+    home: str | Path,
+    validators: int = 4,
+    base_port: int = DEFAULT_BASE_PORT,
+    chain_id: str = DEFAULT_CHAIN_ID,
+    password: str = DEFAULT_PASSWORD,
+    genesis_time_ms: int | None = None,
+) -> DevnetInfo:
+    """Write a ready-to-run devnet into ``home`` (which must not hold one already)."""
+    from cli.keystore import Keystore  # the wallet format belongs to the CLI
+
+    home = Path(home)
+    if (home / DEVNET_FILE).exists():
+        raise ConfigError(f"{home} already holds a devnet; remove it or pick another --home")
+    if not 1 <= validators <= 64:
+        raise ConfigError("a devnet has between 1 and 64 validators")
+    home.mkdir(parents=True, exist_ok=True)
+    keys = [PrivateKey.generate() for _ in range(validators)]
+    endpoints = tuple(f"127.0.0.1:{base_port + i}" for i in range(validators))
+    wallet = Keystore(home / "wallet")
+    accounts = []
+    for name, (kind, role) in WALLET_ROLES.items():
+        info = wallet.add(name, PrivateKey.generate(), password)
+        accounts.append(GenesisAccount(info.address, kind, f"devnet {name}", (role,)))
+    genesis = Genesis(
+        chain_id=chain_id,
+        genesis_time_ms=genesis_time_ms if genesis_time_ms is not None else time.time_ns() // 10**6,
+        validators=tuple(
+            GenesisValidator(f"node{i}", k.public_key, endpoints[i]) for i, k in enumerate(keys)
+        ),
+        accounts=tuple(accounts),
+    )
+    genesis_json = genesis.to_json()
+    (home / "genesis.json").write_text(genesis_json)
+    for i, key in enumerate(keys):
+        node_home = home / f"node{i}"
+        config = NodeConfig(home=node_home, name=f"node{i}", listen=endpoints[i])
+        config.save()
+        (node_home / config.genesis_file).write_text(genesis_json)
+        write_validator_key(config.key_path, key, config.name)
+    doc = {
+        "chain_id": chain_id,
+        "endpoints": list(endpoints),
+        "wallet_dir": "wallet",
+        "wallet_password": password,
+    }
+    (home / DEVNET_FILE).write_text(json.dumps(doc, indent=2) + "\n")
+    return load_devnet(home)
+
+
+def load_devnet(home: str | Path) -> DevnetInfo:
+    """Read ``devnet.json`` of a devnet directory; ConfigError when there is none."""
+    home = Path(home)
+    try:
+        doc = json.loads((home / DEVNET_FILE).read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no devnet in {home}: run `carbon-ticket devnet init --home {home}`"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {home / DEVNET_FILE}: {exc}") from exc
+    return DevnetInfo(
+        home=home,
+        chain_id=doc["chain_id"],
+        endpoints=tuple(doc["endpoints"]),
+        wallet_dir=home / doc["wallet_dir"],
+        wallet_password=doc["wallet_password"],
+    )
+
+
+class DevnetProcesses:
+    """Runs each validator of a devnet as a child process (``carbon-ticket node start``)."""
+
+    def __init__(self, info: DevnetInfo, log_to_files: bool = True) -> None:
+        self.info = info
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._log_to_files = log_to_files
+
+    def start(self, index: int) -> subprocess.Popen[bytes]:
+        """Start (or restart) validator ``index``."""
+        node_home = self.info.node_home(index)
+        cmd = [sys.executable, "-m", "cli", "node", "start", "--home", str(node_home)]
+        out = open(node_home / "node.log", "ab") if self._log_to_files else None  # noqa: SIM115
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        if out is not None:
+            out.close()
+        self.procs[index] = proc
+        return proc
+
+    def start_all(self) -> None:
+        """Start every validator."""
+        for i in range(len(self.info.endpoints)):
+            self.start(i)
+
+    def signal(self, index: int, sig: int) -> None:
+        """Send ``sig`` to validator ``index`` (e.g. SIGKILL, SIGSTOP, SIGCONT)."""
+        self.procs[index].send_signal(sig)
+
+    def stop(self, index: int, timeout: float = 10.0) -> int | None:
+        """Stop validator ``index`` gracefully (SIGTERM), killing it after ``timeout``."""
+        proc = self.procs.get(index)
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc is not None else None
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def kill(self, index: int) -> None:
+        """SIGKILL validator ``index`` and reap it."""
+        proc = self.procs[index]
+        proc.kill()
+        proc.wait()
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """Stop every validator."""
+        for index in list(self.procs):
+            self.stop(index, timeout)

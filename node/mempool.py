@@ -1,0 +1,169 @@
+"""The pool of admitted, not yet committed transactions.
+
+Admission runs every stateless check and verifies every signature exactly once; the resulting
+``SignedTx`` is kept by hash so that a block carrying the transaction is executed without verifying
+it again. The pool is bounded in count and bytes, rejects duplicates and transactions whose nonce
+is used or too far ahead, and hands out transactions in nonce order per account.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from chain.errors import AlreadyExists, PreconditionFailed, ResourceExhausted
+from chain.limits import Limits
+from chain.tx import SignedTx, tx_hash
+from node.config import MempoolSettings
+
+__all__ = ["Mempool", "MempoolStats"]
+
+CheckTx = Callable[[bytes, str, Limits], SignedTx]
+NonceOf = Callable[[str], int]
+_RECENT_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolStats:
+    """Counters for status and metrics."""
+
+    size: int
+    bytes: int
+    admitted: int
+    rejected: int
+
+
+class Mempool:
+    """Bounded, nonce-ordered pool of verified transactions."""
+
+    def __init__(
+        self,
+        chain_id: str,
+        limits: Limits,
+        settings: MempoolSettings,
+        check_tx: CheckTx,
+        nonce_of: NonceOf,
+    ) -> None:
+        self._chain_id = chain_id
+        self._limits = limits
+        self._settings = settings
+        self._check_tx = check_tx
+        self._nonce_of = nonce_of
+        self._txs: dict[bytes, SignedTx] = {}  # insertion-ordered
+        self._slots: dict[str, dict[int, bytes]] = {}  # signer -> nonce -> tx hash
+        self._bytes = 0
+        # Hashes committed recently: a re-sent copy is answered "already committed" cheaply.
+        self._recent: OrderedDict[bytes, None] = OrderedDict()
+        self.admitted = 0
+        self.rejected = 0
+
+    def __len__(self) -> int:
+        return len(self._txs)
+
+    def __contains__(self, tx_hash_: bytes) -> bool:
+        return tx_hash_ in self._txs
+
+    def get(self, tx_hash_: bytes) -> SignedTx | None:
+        """The verified transaction with this hash, if pending."""
+        return self._txs.get(tx_hash_)
+
+    def stats(self) -> MempoolStats:
+        """Current size and counters."""
+        return MempoolStats(len(self._txs), self._bytes, self.admitted, self.rejected)
+
+    def admit(self, raw: bytes) -> SignedTx:
+        """Check, verify and add one transaction; raise a LedgerError saying why not."""
+        try:
+            tx = self._admit(raw)
+        except Exception:
+            self.rejected += 1
+            raise
+        self.admitted += 1
+        return tx
+
+    def _admit(self, raw: bytes) -> SignedTx:
+        digest = tx_hash(raw)
+        # Verify it is new before paying for a signature check.
+        if digest in self._txs:
+            raise AlreadyExists("transaction is already pending", "duplicate_tx")
+        if digest in self._recent:
+            raise AlreadyExists("transaction is already committed", "duplicate_tx")
+        if len(self._txs) >= self._settings.max_txs or (
+            self._bytes + len(raw) > self._settings.max_bytes
+        ):
+            raise ResourceExhausted("mempool is full, try again shortly", "mempool_full")
+        tx = self._check_tx(raw, self._chain_id, self._limits)
+        signer, nonce = tx.signer, tx.body.nonce
+        # Verify the nonce is neither used nor too far ahead, and the slot is free.
+        expected = self._nonce_of(signer)
+        if nonce < expected:
+            raise PreconditionFailed(
+                f"nonce {nonce} of {signer} is already used; the next nonce is {expected}",
+                "nonce_used",
+            )
+        if nonce >= expected + self._settings.max_nonce_gap:
+            raise PreconditionFailed(
+                f"nonce {nonce} of {signer} is too far ahead of the next nonce {expected}",
+                "nonce_too_high",
+            )
+        slots = self._slots.setdefault(signer, {})
+        if nonce in slots:
+            raise AlreadyExists(
+                f"another transaction of {signer} with nonce {nonce} is pending", "nonce_pending"
+            )
+        slots[nonce] = digest
+        self._txs[digest] = tx
+        self._bytes += len(raw)
+        return tx
+
+    def reap(self, max_txs: int, max_bytes: int) -> list[SignedTx]:
+        """Up to ``max_txs`` pending transactions in arrival order, each account's in nonce order.
+
+        A transaction whose predecessor nonce is not pending waits for it.
+        """
+        chosen: list[SignedTx] = []
+        size = 0
+        done: set[str] = set()
+        for tx in self._txs.values():
+            signer = tx.signer
+            if signer in done:
+                continue
+            done.add(signer)
+            slots = self._slots.get(signer, {})
+            nonce = self._nonce_of(signer)
+            while nonce in slots and len(chosen) < max_txs:
+                candidate = self._txs[slots[nonce]]
+                if size + len(candidate.raw) > max_bytes:
+                    return chosen
+                chosen.append(candidate)
+                size += len(candidate.raw)
+                nonce += 1
+            if len(chosen) >= max_txs:
+                break
+        return chosen
+
+    def remove_committed(self, hashes: Iterable[bytes], signers: Iterable[str]) -> None:
+        """Drop committed transactions and any pending ones whose nonce is now used."""
+        for digest in hashes:
+            self._recent[digest] = None
+            tx = self._txs.get(digest)
+            if tx is not None:
+                self._drop(tx)
+        while len(self._recent) > _RECENT_LIMIT:
+            self._recent.popitem(last=False)
+        for signer in set(signers):
+            slots = self._slots.get(signer)
+            if not slots:
+                continue
+            expected = self._nonce_of(signer)
+            for nonce in [n for n in slots if n < expected]:
+                self._drop(self._txs[slots[nonce]])
+
+    def _drop(self, tx: SignedTx) -> None:
+        del self._txs[tx.tx_hash]
+        self._bytes -= len(tx.raw)
+        slots = self._slots[tx.signer]
+        del slots[tx.body.nonce]
+        if not slots:
+            del self._slots[tx.signer]

@@ -1,0 +1,375 @@
+"""A validator node: wires store, mempool, consensus engine, peers and gRPC services together.
+
+Everything runs on one asyncio event loop: gRPC handlers, consensus steps, timers and commits.
+Consensus steps and block commits are synchronous calls that never await, so no two of them ever
+interleave and the engine needs no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from chain import Genesis, check_tx, expected_nonce, get_params, init_chain
+from chain.errors import LedgerError
+from chain.tx import SignedTx
+from consensus import (
+    Action,
+    Broadcast,
+    Commit,
+    Ed25519Signer,
+    Engine,
+    EvidenceFound,
+    Proposal,
+    ScheduleTimeout,
+    SyncNeeded,
+    Timeout,
+    TimeoutConfig,
+    Validator,
+    ValidatorSet,
+    Vote,
+)
+from node.app import ExecutedBlock, LedgerApp
+from node.codec import message_to_proto
+from node.config import ConfigError, NodeConfig
+from node.keyfile import load_validator_key
+from node.mempool import Mempool
+from node.peers import PeerSet, channel_options
+from node.safety import FileSafetyStore
+from node.store import LevelDBStore
+from node.sync import BlockSync
+from proto import services_pb2, services_pb2_grpc
+
+__all__ = ["CommittedEvent", "Node"]
+
+log = logging.getLogger(__name__)
+
+_STALL_CHECK_S = 2.0
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch (block times come from the proposer's clock)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedEvent:
+    """What subscribers learn about each committed block."""
+
+    executed: ExecutedBlock
+    height: int
+
+
+class Node:
+    """One validator (or observer) process."""
+
+    def __init__(self, config: NodeConfig, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.config = config
+        self._clock_ms = clock_ms
+        self.genesis = _load_genesis(config)
+        self.chain_id = self.genesis.chain_id
+        self.key = load_validator_key(config.key_path)
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        self.store = LevelDBStore.open(config.data_path / "blocks", chain_id=self.chain_id)
+        if not self.store.initialized:
+            self.store.init_genesis(
+                self.chain_id, self.genesis.to_json().encode(), init_chain(self.genesis)
+            )
+        self.params = get_params(self.store)
+        self.validators = ValidatorSet(
+            tuple(Validator(v.name, v.public_key) for v in self.genesis.validators)
+        )
+        self.mempool = Mempool(
+            self.chain_id,
+            self.params.limits,
+            config.mempool,
+            check_tx,
+            lambda address: expected_nonce(self.store, address),
+        )
+        self.app = LedgerApp(
+            self.store,
+            self.mempool,
+            self.validators,
+            self.key.public_key,
+            self.params.limits,
+            config.consensus.max_block_txs,
+            clock_ms,
+        )
+        c = config.consensus
+        self.engine = Engine(
+            self.chain_id,
+            self.validators,
+            Ed25519Signer(self.key.seed),
+            FileSafetyStore(config.data_path / "sign_state"),
+            self.app,
+            TimeoutConfig(
+                propose_ms=c.propose_timeout_ms,
+                prevote_ms=c.prevote_timeout_ms,
+                precommit_ms=c.precommit_timeout_ms,
+                delta_ms=c.timeout_delta_ms,
+            ),
+        )
+        self.peers = PeerSet(self._peer_addresses())
+        self.sync = BlockSync(self)
+        self.is_validator = self.engine.index is not None
+        self._subscribers: list[Callable[[CommittedEvent], None]] = []
+        self._waiters: dict[bytes, list[asyncio.Future[CommittedEvent]]] = {}
+        self._waiting_next = False  # committed, waiting to start the next height
+        self._next_height_wanted = False
+        self._last_commit_s = time.monotonic()
+        self._server: grpc.aio.Server | None = None
+        self._stopping: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dropped_logged = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _peer_addresses(self) -> list[str]:
+        if self.config.peers:
+            return [p for p in self.config.peers if p != self.config.listen]
+        own = self.key.public_key
+        return [v.network_address for v in self.genesis.validators if v.public_key != own]
+
+    async def serve(self) -> None:
+        """Run until ``stop()`` is called; then shut down cleanly, losing nothing committed."""
+        self._stopping = asyncio.Event()
+        await self.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.shutdown()
+
+    def stop(self) -> None:
+        """Ask ``serve()`` to return (safe to call from a signal handler)."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def start(self) -> None:
+        """Open the gRPC port, connect peers, catch up, and join consensus."""
+        from node.service_peer import PeerServicer
+        from node.service_public import LedgerServicer
+
+        server = grpc.aio.server(options=channel_options())
+        services_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self), server)
+        services_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(self), server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        names = (
+            services_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
+            services_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, server)
+        if server.add_insecure_port(self.config.listen) == 0:
+            raise ConfigError(f"cannot listen on {self.config.listen}")
+        await server.start()
+        self._server = server
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.peers.start()
+        log.info(
+            "node %s listening on %s (chain %s, height %d, %s)",
+            self.config.name,
+            self.config.listen,
+            self.chain_id,
+            self.store.height,
+            "validator" if self.is_validator else "observer",
+        )
+        await self.sync.catch_up()
+        self._dispatch(self.engine.start(self.store.height + 1))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._watch_stalls()))
+
+    async def shutdown(self) -> None:
+        """Stop serving and close the store (every committed block is already synced)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if self._server is not None:
+            await self._server.stop(grace=1.0)
+        await self.peers.close()
+        self.store.close()
+        log.info("node %s stopped at height %d", self.config.name, self.store.height)
+
+    # ------------------------------------------------------------------ consensus driving
+
+    def on_consensus_message(self, message: Proposal | Vote) -> None:
+        """Feed one peer message to the engine (signature checks happen inside)."""
+        if self._waiting_next and message.height == self.store.height + 1:
+            # A peer has moved on: start the next height now rather than wait for txs.
+            self._start_next_height()
+        before = sum(self.engine.dropped.values())
+        if isinstance(message, Vote):
+            actions = self.engine.on_vote(message)
+        else:
+            actions = self.engine.on_proposal(message)
+        if self.engine.dropped["bad_signature"] and sum(self.engine.dropped.values()) > before:
+            self._log_dropped()
+        self._dispatch(actions)
+
+    def _log_dropped(self) -> None:
+        total = sum(self.engine.dropped.values())
+        if total - self.dropped_logged >= 1:
+            log.warning("dropped consensus messages so far: %s", dict(self.engine.dropped))
+            self.dropped_logged = total
+
+    def _dispatch(self, actions: list[Action]) -> None:
+        loop = asyncio.get_running_loop()
+        for action in actions:
+            if isinstance(action, Broadcast):
+                self.peers.broadcast_consensus(message_to_proto(action.message))
+            elif isinstance(action, ScheduleTimeout):
+                loop.call_later(action.delay_ms / 1000, self._fire_timeout, action.timeout)
+            elif isinstance(action, Commit):
+                self._commit(action)
+            elif isinstance(action, EvidenceFound):
+                ev = action.evidence
+                log.warning(
+                    "EVIDENCE: validator %d signed conflicting votes at height %d round %d",
+                    ev.vote_a.validator_index,
+                    ev.vote_a.height,
+                    ev.vote_a.round,
+                )
+            elif isinstance(action, SyncNeeded):
+                self.sync.request()
+
+    def _fire_timeout(self, timeout: Timeout) -> None:
+        self._dispatch(self.engine.on_timeout(timeout))
+
+    def _commit(self, action: Commit) -> None:
+        if action.height != self.store.height + 1:
+            return  # block sync got there first
+        try:
+            executed = self.app.commit(action.height, action.block, action.certificate)
+        except LedgerError:
+            log.exception("cannot commit decided block %d; will block-sync it", action.height)
+            self.sync.request()
+            return
+        self.after_commit(executed)
+
+    def after_commit(self, executed: ExecutedBlock) -> None:
+        """Notify waiters and subscribers, then schedule the next height."""
+        self.after_commit_synced(executed)
+        self._waiting_next = True
+        self._next_height_wanted = False
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.config.consensus.commit_wait_ms / 1000, self._after_commit_wait)
+
+    def after_commit_synced(self, executed: ExecutedBlock) -> None:
+        """Notify commit waiters and block subscribers of a newly stored block."""
+        self._last_commit_s = time.monotonic()
+        header = executed.block.header
+        event = CommittedEvent(executed, header.height)
+        if header.tx_count:
+            log.info("committed block %d with %d txs", header.height, header.tx_count)
+        for receipt in executed.result.receipts:
+            for fut in self._waiters.pop(receipt.tx_hash, ()):
+                if not fut.done():
+                    fut.set_result(event)
+        for subscriber in list(self._subscribers):
+            subscriber(event)
+
+    def _after_commit_wait(self) -> None:
+        if not self._waiting_next:
+            return
+        self._next_height_wanted = True
+        if len(self.mempool):
+            self._start_next_height()
+            return
+        delay = self.config.consensus.empty_block_interval_ms / 1000
+        asyncio.get_running_loop().call_later(
+            delay, self._empty_interval_elapsed, self.store.height
+        )
+
+    def _empty_interval_elapsed(self, height: int) -> None:
+        if self._waiting_next and self.store.height == height:
+            self._start_next_height()
+
+    def _start_next_height(self) -> None:
+        self._waiting_next = False
+        self._next_height_wanted = False
+        self._dispatch(self.engine.start(self.store.height + 1))
+
+    def resume_after_sync(self) -> None:
+        """Called by block sync after it applied blocks: rejoin consensus at the new height."""
+        self._waiting_next = False
+        self._dispatch(self.engine.start(self.store.height + 1))
+
+    async def _watch_stalls(self) -> None:
+        # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers.
+        while True:
+            await asyncio.sleep(_STALL_CHECK_S)
+            if time.monotonic() - self._last_commit_s > max(
+                _STALL_CHECK_S, self.config.consensus.empty_block_interval_ms / 1000 * 2
+            ):
+                self.sync.request()
+
+    # ------------------------------------------------------------------ transactions
+
+    def admit(self, raw: bytes) -> SignedTx:
+        """Admit one client transaction, gossip it, and wake block production."""
+        tx = self.mempool.admit(raw)
+        self.peers.gossip_txs([raw])
+        self._wake_for_txs()
+        return tx
+
+    def admit_many(self, raws: list[bytes]) -> list[SignedTx | LedgerError]:
+        """Admit a batch of client transactions; gossip the accepted ones in one message."""
+        results: list[SignedTx | LedgerError] = []
+        accepted: list[bytes] = []
+        for raw in raws:
+            try:
+                results.append(self.mempool.admit(raw))
+                accepted.append(raw)
+            except LedgerError as exc:
+                results.append(exc)
+        if accepted:
+            self.peers.gossip_txs(accepted)
+            self._wake_for_txs()
+        return results
+
+    def admit_gossip(self, raws: list[bytes]) -> int:
+        """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
+        count = 0
+        for raw in raws:
+            try:
+                self.mempool.admit(raw)
+                count += 1
+            except LedgerError:
+                pass
+        if count:
+            self._wake_for_txs()
+        return count
+
+    def _wake_for_txs(self) -> None:
+        if self._waiting_next and self._next_height_wanted:
+            self._start_next_height()
+
+    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedEvent]:
+        """A future resolved when the transaction with this hash is committed."""
+        fut: asyncio.Future[CommittedEvent] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        return fut
+
+    def subscribe(self, callback: Callable[[CommittedEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` for every committed block; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+
+def _load_genesis(config: NodeConfig) -> Genesis:
+    try:
+        text = config.genesis_path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read genesis file {config.genesis_path}: {exc}") from exc
+    return Genesis.from_json(text)

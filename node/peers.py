@@ -1,0 +1,150 @@
+"""Outbound links to the other validators: batched consensus messages and transaction gossip.
+
+One ``PeerLink`` per peer owns a gRPC channel and two queues. A sender task drains each queue and
+ships everything waiting in one call, so a burst of votes or transactions costs one round trip.
+Sends are best effort: consensus tolerates lost messages (the engine re-broadcasts on a timer and
+a node that falls behind catches up by block sync), so a down peer never blocks this node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import grpc
+
+from proto import services_pb2, services_pb2_grpc
+
+__all__ = ["PeerLink", "PeerSet", "channel_options"]
+
+log = logging.getLogger(__name__)
+
+MAX_PEER_MESSAGE_BYTES = 32 * 1024 * 1024
+_SEND_TIMEOUT_S = 5.0
+_MAX_TXS_PER_GOSSIP = 2_000
+_MAX_QUEUED_TXS = 100_000
+
+
+def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """gRPC channel/server options used between validators."""
+    return [
+        ("grpc.max_send_message_length", max_bytes),
+        ("grpc.max_receive_message_length", max_bytes),
+        ("grpc.keepalive_time_ms", 10_000),
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]
+
+
+class PeerLink:
+    """A best-effort, batching sender to one peer."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        # grpc.aio channels belong to the event loop that creates them: made in start().
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: services_pb2_grpc.PeerServiceStub | None = None
+        self._consensus: list[services_pb2.ConsensusMessage] = []
+        self._txs: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        """Open the channel and start the sender task (inside the running event loop)."""
+        self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
+        self._stub = services_pb2_grpc.PeerServiceStub(self._channel)
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"peer {self.address}"
+        )
+
+    @property
+    def stub(self) -> services_pb2_grpc.PeerServiceStub:
+        """The PeerService stub (after ``start``)."""
+        if self._stub is None:
+            raise RuntimeError(f"peer link {self.address} is not started")
+        return self._stub
+
+    async def close(self) -> None:
+        """Stop sending and close the channel."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._channel is not None:
+            await self._channel.close()
+
+    def send_consensus(self, message: services_pb2.ConsensusMessage) -> None:
+        """Queue one consensus message."""
+        self._consensus.append(message)
+        self._wake.set()
+
+    def send_txs(self, txs: Iterable[bytes]) -> None:
+        """Queue transactions for gossip (dropped when the queue is full: the peer gets them in
+        blocks anyway)."""
+        room = _MAX_QUEUED_TXS - len(self._txs)
+        if room > 0:
+            self._txs.extend(list(txs)[:room])
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._consensus:
+                batch, self._consensus = self._consensus, []
+                await self._call(
+                    self.stub.SendConsensus(
+                        services_pb2.ConsensusBatch(messages=batch), timeout=_SEND_TIMEOUT_S
+                    )
+                )
+            if self._txs:
+                batch_txs = self._txs[:_MAX_TXS_PER_GOSSIP]
+                del self._txs[:_MAX_TXS_PER_GOSSIP]
+                await self._call(
+                    self.stub.GossipTxs(
+                        services_pb2.TxBatch(txs=batch_txs), timeout=_SEND_TIMEOUT_S
+                    )
+                )
+                if self._txs:
+                    self._wake.set()
+
+    async def _call(self, call: object) -> None:
+        try:
+            await call  # type: ignore[misc]
+        except grpc.aio.AioRpcError as exc:
+            self.failures += 1
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
+                         self.failures)  # fmt: skip
+        else:
+            self.failures = 0
+
+
+class PeerSet:
+    """All outbound peer links of a node."""
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        self.links = [PeerLink(a) for a in addresses]
+
+    def start(self) -> None:
+        """Start every link's sender."""
+        for link in self.links:
+            link.start()
+
+    async def close(self) -> None:
+        """Stop every link."""
+        await asyncio.gather(*(link.close() for link in self.links))
+
+    def broadcast_consensus(self, message: services_pb2.ConsensusMessage) -> None:
+        """Queue a consensus message for every peer."""
+        for link in self.links:
+            link.send_consensus(message)
+
+    def gossip_txs(self, txs: list[bytes]) -> None:
+        """Queue transactions for every peer."""
+        for link in self.links:
+            link.send_txs(txs)

@@ -1,0 +1,85 @@
+"""gRPC servicer for validator-to-validator traffic (thin: decode, hand to the node, encode)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+
+from node.codec import PeerMessageError, message_from_proto
+from proto import ledger_pb2, services_pb2, services_pb2_grpc
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+__all__ = ["PeerServicer"]
+
+log = logging.getLogger(__name__)
+
+_MAX_BLOCKS_PER_CALL = 500
+
+
+class PeerServicer(services_pb2_grpc.PeerServiceServicer):
+    """Receives consensus messages and gossip, and serves blocks to nodes that are behind."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.malformed = 0
+
+    async def SendConsensus(
+        self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerAck:
+        accepted = 0
+        for msg in request.messages:
+            try:
+                message = message_from_proto(msg)
+            except PeerMessageError as exc:
+                self.malformed += 1
+                log.warning("dropped malformed consensus message from %s: %s", context.peer(), exc)
+                continue
+            if not self._from_member(message):
+                self.malformed += 1
+                log.warning("dropped consensus message from non-validator index via %s",
+                            context.peer())  # fmt: skip
+                continue
+            self._node.on_consensus_message(message)
+            accepted += 1
+        return services_pb2.PeerAck(accepted=accepted)
+
+    def _from_member(self, message: object) -> bool:
+        index = getattr(message, "validator_index", getattr(message, "proposer_index", -1))
+        return isinstance(index, int) and 0 <= index < self._node.validators.size
+
+    async def GossipTxs(
+        self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerAck:
+        return services_pb2.PeerAck(accepted=self._node.admit_gossip(list(request.txs)))
+
+    async def GetBlocks(
+        self, request: services_pb2.GetBlocksRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
+        store = self._node.store
+        count = min(request.max_blocks or _MAX_BLOCKS_PER_CALL, _MAX_BLOCKS_PER_CALL)
+        first = max(request.from_height, 1)
+        for height in range(first, min(first + count, store.height + 1)):
+            block = store.get_block(height)
+            cert = store.get_certificate(height)
+            if block is None or cert is None:
+                return
+            committed = ledger_pb2.CommittedBlock(block=block.to_proto())
+            committed.certificate.ParseFromString(cert)
+            yield committed
+
+    async def GetStatus(
+        self, request: services_pb2.PeerStatusRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerStatus:
+        store = self._node.store
+        last = store.last_header()
+        return services_pb2.PeerStatus(
+            chain_id=self._node.chain_id,
+            height=store.height,
+            app_hash=store.app_hash,
+            last_block_hash=last.hash() if last is not None else b"",
+        )

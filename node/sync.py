@@ -1,0 +1,123 @@
+"""Block sync: a node that is behind fetches committed blocks with their certificates.
+
+Each fetched block is trusted only after its commit certificate verifies against the validator
+set (more than 2/3 of precommits for exactly that header hash) and executing it reproduces the
+app hash in its header. Then it is committed like any other block and the node rejoins consensus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import grpc
+
+from chain.block import Block
+from chain.errors import LedgerError
+from consensus import ConsensusError, verify_certificate
+from node.codec import certificate_from_proto
+from node.peers import PeerLink
+from proto import ledger_pb2, services_pb2
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+__all__ = ["BlockSync"]
+
+log = logging.getLogger(__name__)
+
+_STATUS_TIMEOUT_S = 2.0
+_FETCH_TIMEOUT_S = 60.0
+_BLOCKS_PER_REQUEST = 200
+
+
+class BlockSync:
+    """Catches the node up from its peers; at most one catch-up runs at a time."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._task: asyncio.Task[None] | None = None
+        self.blocks_synced = 0
+
+    def request(self) -> None:
+        """Start a catch-up in the background unless one is running."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        synced = await self.catch_up()
+        if synced:
+            self._node.resume_after_sync()
+
+    async def catch_up(self) -> int:
+        """Fetch and apply blocks until no reachable peer is ahead; returns blocks applied."""
+        total = 0
+        while True:
+            best = await self._best_peer()
+            if best is None:
+                return total
+            link, height = best
+            applied = await self._fetch_from(link, height)
+            total += applied
+            if applied == 0:
+                return total
+
+    async def _best_peer(self) -> tuple[PeerLink, int] | None:
+        links = self._node.peers.links
+        if not links:
+            return None
+        statuses = await asyncio.gather(
+            *(self._status(link) for link in links), return_exceptions=False
+        )
+        best: tuple[PeerLink, int] | None = None
+        for link, status in zip(links, statuses, strict=True):
+            if status is None or status.chain_id != self._node.chain_id:
+                continue
+            if status.height > self._node.store.height and (
+                best is None or status.height > best[1]
+            ):
+                best = (link, status.height)
+        return best
+
+    @staticmethod
+    async def _status(link: PeerLink) -> services_pb2.PeerStatus | None:
+        try:
+            return await link.stub.GetStatus(
+                services_pb2.PeerStatusRequest(), timeout=_STATUS_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError:
+            return None
+
+    async def _fetch_from(self, link: PeerLink, target: int) -> int:
+        node = self._node
+        applied = 0
+        start = node.store.height + 1
+        if start > target:
+            return 0
+        log.info("block sync: fetching %d..%d from %s", start, target, link.address)
+        request = services_pb2.GetBlocksRequest(from_height=start, max_blocks=_BLOCKS_PER_REQUEST)
+        try:
+            async for committed in link.stub.GetBlocks(request, timeout=_FETCH_TIMEOUT_S):
+                if committed.block.header.height != node.store.height + 1:
+                    continue  # consensus committed it meanwhile, or the peer sent junk
+                self.apply(committed)
+                applied += 1
+        except grpc.aio.AioRpcError as exc:
+            log.info("block sync from %s interrupted: %s", link.address, exc.code().name)
+        except (LedgerError, ConsensusError) as exc:
+            log.warning("block sync: peer %s sent an invalid block: %s", link.address, exc)
+        self.blocks_synced += applied
+        return applied
+
+    def apply(self, committed: ledger_pb2.CommittedBlock) -> None:
+        """Verify one fetched block and its certificate, then commit it."""
+        node = self._node
+        block = Block.from_proto(committed.block)
+        cert = certificate_from_proto(committed.certificate)
+        # Verify the certificate proves exactly this block final.
+        if cert.block_hash != block.hash or cert.height != block.height:
+            raise LedgerError("certificate does not match the block", "certificate_mismatch")
+        verify_certificate(node.chain_id, node.validators, cert)
+        executed = node.app.commit(block.height, block.encode(), cert)
+        node.after_commit_synced(executed)
