@@ -1,6 +1,5 @@
 """process_issue_batch and process_reversal."""
 
-
 from __future__ import annotations
 
 from chain import get_balance, get_batch, get_report
