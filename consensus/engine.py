@@ -115,6 +115,7 @@ class Engine:
             if last.locked_round >= 0:
                 self._hs.locked_round = last.locked_round
                 self._hs.locked_hash = last.locked_hash
+                self._hs.lock_votes = last.lock_votes
         self._schedule(actions, Timeout(height, 0, Step.REBROADCAST), self._timeouts.rebroadcast_ms)
         self._start_round(first_round, actions)
         if last is not None and last.height == height:
@@ -268,12 +269,11 @@ class Engine:
                 hs.evidence_keys.add(key)
                 actions.append(EvidenceFound(DuplicateVoteEvidence(earlier, v)))
         self._note_sender(v.round, v.validator_index)
-        if (
-            v.type == VoteType.PRECOMMIT
-            and v.block_hash
-            and vs.power.get(v.block_hash, 0) >= self.validators.quorum
-        ):
-            hs.commit_candidates.setdefault(v.block_hash, v.round)
+        if v.block_hash and vs.power.get(v.block_hash, 0) >= self.validators.quorum:
+            if v.type == VoteType.PRECOMMIT:
+                hs.commit_candidates.setdefault(v.block_hash, v.round)
+            else:
+                hs.polkas.setdefault(v.round, v.block_hash)
 
     def _note_sender(self, round: int, index: int) -> None:
         if round <= self.round:
@@ -305,6 +305,13 @@ class Engine:
         if hs.skip_to > self.round:  # L55
             self._start_round(hs.skip_to, actions)
             return True
+        for rnd, block_hash in hs.polkas.items():
+            # Beyond the paper (which looks at the current round only, L36): any newer polka for
+            # a block we hold becomes the valid value, so a value some node is locked on gets
+            # re-proposed with its POL. Proposing a value with a genuine POL is always safe.
+            if rnd > hs.valid_round and block_hash in hs.valid_blocks and rnd < self.round:
+                hs.valid_round, hs.valid_hash = rnd, block_hash
+                return True
         r = self.round
         if self.step == Step.PROPOSE:
             p = hs.first_proposal(r)
@@ -334,6 +341,7 @@ class Engine:
                     hs.polka_rounds.add(r)
                     if self.step == Step.PREVOTE:
                         hs.locked_round, hs.locked_hash = r, polka
+                        hs.lock_votes = tuple(pv.for_block(polka))
                         self._cast(VoteType.PRECOMMIT, polka, actions)
                     hs.valid_round, hs.valid_hash = r, polka
                     return True
@@ -387,6 +395,7 @@ class Engine:
                 proposal_sign_bytes(self.chain_id, p),
                 hs.locked_round,
                 hs.locked_hash,
+                lock_votes=hs.lock_votes,
             )
             if sig is not None:
                 p = replace(p, signature=sig)
@@ -400,6 +409,10 @@ class Engine:
         """After a restart: re-enter the step we last signed in and re-send our recent votes."""
         if step != Step.PROPOSE:
             self.step = step
+        for vote in self._hs.lock_votes:
+            if vote.height == self.height:
+                self._add_vote(vote, actions)
+                actions.append(Broadcast(vote))
         for vote in votes:
             if vote.height == self.height and vote.validator_index == self.index:
                 self._add_vote(vote, actions)
@@ -420,6 +433,7 @@ class Engine:
             hs.locked_round,
             hs.locked_hash,
             vote,
+            hs.lock_votes,
         )
         if sig is None:
             return
@@ -461,6 +475,11 @@ class Engine:
         hs = self._hs
         if self.last_commit is not None and self.last_commit.height == self.height - 1:
             actions.extend(Broadcast(v) for v in self.last_commit.precommits)
+        actions.extend(Broadcast(v) for v in hs.lock_votes)
+        if hs.valid_round >= 0 and hs.valid_round < self.round - 1:
+            actions.extend(
+                Broadcast(v) for v in hs.prevotes[hs.valid_round].for_block(hs.valid_hash)
+            )
         for r in (self.round - 1, self.round):
             for p in hs.proposals.get(r, {}).values():
                 actions.append(Broadcast(p))

@@ -28,7 +28,8 @@ _VOTE_FIXED = struct.Struct(">BQII")
 class SignState:
     """Last signed position and bytes, the lock held then, and own votes of recent rounds.
 
-    `votes` holds this validator's signed votes at `height` in rounds `round - 1` and `round`.
+    `votes` holds this validator's signed votes at `height` in rounds `round - 1` and `round`;
+    `lock_votes` the prevotes that justified the lock, so peers can be shown why it is held.
     """
 
     height: int
@@ -39,6 +40,7 @@ class SignState:
     locked_round: int = -1
     locked_hash: bytes = b""
     votes: tuple[Vote, ...] = ()
+    lock_votes: tuple[Vote, ...] = ()
 
     @property
     def position(self) -> tuple[int, int, int]:
@@ -56,12 +58,13 @@ class SignState:
             self.signature,
             struct.pack(">B", len(self.locked_hash)),
             self.locked_hash,
-            struct.pack(">B", len(self.votes)),
         ]
-        for v in self.votes:
-            parts.append(_VOTE_FIXED.pack(int(v.type), v.height, v.round, v.validator_index))
-            parts.append(struct.pack(">B", len(v.block_hash)) + v.block_hash)
-            parts.append(struct.pack(">H", len(v.signature)) + v.signature)
+        for votes in (self.votes, self.lock_votes):
+            parts.append(struct.pack(">B", len(votes)))
+            for v in votes:
+                parts.append(_VOTE_FIXED.pack(int(v.type), v.height, v.round, v.validator_index))
+                parts.append(struct.pack(">B", len(v.block_hash)) + v.block_hash)
+                parts.append(struct.pack(">H", len(v.signature)) + v.signature)
         return b"".join(parts)
 
     @classmethod
@@ -101,17 +104,20 @@ def _decode(data: bytes) -> SignState:
     sign_bytes = r.blob(">I")
     signature = r.blob(">H")
     locked_hash = r.blob(">B")
-    (count,) = r.fixed(struct.Struct(">B"))
-    votes = []
-    for _ in range(count):
-        vtype, vh, vr, vi = r.fixed(_VOTE_FIXED)
-        block_hash = r.blob(">B")
-        vsig = r.blob(">H")
-        votes.append(Vote(VoteType(vtype), vh, vr, block_hash, vi, vsig))
+    lists: list[tuple[Vote, ...]] = []
+    for _ in range(2):
+        (count,) = r.fixed(struct.Struct(">B"))
+        votes = []
+        for _ in range(count):
+            vtype, vh, vr, vi = r.fixed(_VOTE_FIXED)
+            block_hash = r.blob(">B")
+            vsig = r.blob(">H")
+            votes.append(Vote(VoteType(vtype), vh, vr, block_hash, vi, vsig))
+        lists.append(tuple(votes))
     if r.pos != len(data):
         raise ValueError("trailing bytes")
     return SignState(
-        height, rnd, Step(step), sign_bytes, signature, locked_round, locked_hash, tuple(votes)
+        height, rnd, Step(step), sign_bytes, signature, locked_round, locked_hash, *lists
     )
 
 
@@ -162,6 +168,7 @@ class SignGuard:
         locked_round: int,
         locked_hash: bytes,
         vote: Vote | None = None,
+        lock_votes: tuple[Vote, ...] = (),
     ) -> bytes | None:
         """Signature for `sign_bytes` at this position, or None if it could conflict.
 
@@ -185,7 +192,15 @@ class SignGuard:
         if vote is not None:
             history = (*history, replace(vote, signature=signature))
         state = SignState(
-            height, round, step, sign_bytes, signature, locked_round, locked_hash, history
+            height,
+            round,
+            step,
+            sign_bytes,
+            signature,
+            locked_round,
+            locked_hash,
+            history,
+            lock_votes,
         )
         self._store.save(state)
         self.last = state

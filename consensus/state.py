@@ -81,8 +81,11 @@ class HeightState:
     precommit_timeout_rounds: set[int] = field(default_factory=set)
     polka_rounds: set[int] = field(default_factory=set)
     evidence_keys: set[tuple[int, int, int]] = field(default_factory=set)
+    # Round -> block hash that gathered a prevote quorum there (a "polka").
+    polkas: dict[int, bytes] = field(default_factory=dict)
     locked_round: int = -1
     locked_hash: bytes = b""
+    lock_votes: tuple[Vote, ...] = ()
     valid_round: int = -1
     valid_hash: bytes = b""
 

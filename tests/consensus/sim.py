@@ -49,7 +49,7 @@ from consensus import (
 from consensus.engine import Application
 
 CHAIN_ID = "carbonticket-sim"
-BEHAVIOURS = ("silent", "equivocate", "double_vote", "invalid", "amnesia")
+BEHAVIOURS = ("silent", "equivocate", "double_vote", "invalid", "amnesia", "lock_breaker")
 
 _DELIVER, _TIMER, _CRASH, _RESTART, _SYNC, _STABLE = range(6)
 
@@ -244,6 +244,12 @@ class ByzNode:
                 alt = self.sign_proposal(replace(msg, block=payload, block_hash=block_hash))
                 self.split_send(others, msg, alt)
                 return
+            if self.behaviour in ("amnesia", "lock_breaker") and msg.pol_round >= 0:
+                # Forget the valid value: propose something new, tempting nodes off their locks.
+                payload, block_hash = sim.apps[self.index].propose(msg.height, msg.round)
+                fresh = replace(msg, block=payload, block_hash=block_hash, pol_round=-1)
+                sim.broadcast(self.index, self.sign_proposal(fresh))
+                return
             if self.behaviour == "invalid":
                 payload, block_hash = sim.apps[self.index].invalid_block(msg.height, msg.round)
                 bad = self.sign_proposal(replace(msg, block=payload, block_hash=block_hash))
@@ -254,6 +260,9 @@ class ByzNode:
             return
         if msg.validator_index != self.index:
             sim.broadcast(self.index, msg)
+            return
+        if self.behaviour == "lock_breaker":
+            self.break_locks(msg, others)
             return
         if self.behaviour == "invalid":
             bad = [h for h in self.known.get(msg.height, ()) if h != msg.block_hash]
@@ -268,6 +277,25 @@ class ByzNode:
                 self.split_send(others, msg, alt)
                 return
         sim.broadcast(self.index, msg)
+
+    def break_locks(self, vote: Vote, others: list[int]) -> None:
+        """Omniscient attacker: help one node decide, then push every other node elsewhere."""
+        sim = self.sim
+        decided = sim.decided.get(vote.height)
+        if decided is not None:
+            # Someone decided: vote for anything else, to everyone.
+            alternatives = sorted(self.known.get(vote.height, set()) - {decided})
+            target = alternatives[-1] if alternatives else b""
+            sim.broadcast(self.index, self.sign_vote(replace(vote, block_hash=target)))
+            return
+        if vote.type == VoteType.PRECOMMIT and vote.block_hash:
+            # Complete a commit at exactly one peer; everyone else sees nil and moves on.
+            lucky = sim.rng.choice(others)
+            nil = self.sign_vote(replace(vote, block_hash=b""))
+            for j in others:
+                sim.send(self.index, j, vote if j == lucky else nil)
+            return
+        sim.broadcast(self.index, vote)
 
     def split_send(self, others: list[int], a: Proposal | Vote, b: Proposal | Vote) -> None:
         for j in others:
@@ -538,7 +566,7 @@ class Simulation:
                 node.engine = self.make_engine(i, node.store, self.honest_engine)
                 self.nodes[i] = node
             else:
-                cls = LockIgnoringEngine if behaviour == "amnesia" else Engine
+                cls = LockIgnoringEngine if behaviour in ("amnesia", "lock_breaker") else Engine
                 engine = (
                     None
                     if behaviour == "silent"
