@@ -134,3 +134,305 @@ class StatusResponse(_message.Message):
     node_name: str
     mempool_size: int
     def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., app_hash: _Optional[bytes] = ..., last_block_hash: _Optional[bytes] = ..., last_block_time_ms: _Optional[int] = ..., validators: _Optional[_Iterable[_Union[ValidatorInfo, _Mapping]]] = ..., node_name: _Optional[str] = ..., mempool_size: _Optional[int] = ...) -> None: ...
+
+class GetAccountRequest(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class Balance(_message.Message):
+    __slots__ = ("batch_id", "amount_grams")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ...) -> None: ...
+
+class AccountInfo(_message.Message):
+    __slots__ = ("address", "kind", "name", "roles", "nonce", "balances", "registered_by", "height")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    BALANCES_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_BY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    kind: _ledger_pb2.AccountKind
+    name: str
+    roles: _containers.RepeatedScalarFieldContainer[_ledger_pb2.Role]
+    nonce: int
+    balances: _containers.RepeatedCompositeFieldContainer[Balance]
+    registered_by: str
+    height: int
+    def __init__(self, address: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.AccountKind, str]] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_ledger_pb2.Role, str]]] = ..., nonce: _Optional[int] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., registered_by: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class GetProjectRequest(_message.Message):
+    __slots__ = ("project_id",)
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+
+class ProjectInfo(_message.Message):
+    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri", "height", "time_ms")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AREA_CENTIHECTARES_FIELD_NUMBER: _ClassVar[int]
+    METHODOLOGY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    METADATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_URI_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    name: str
+    region: str
+    kind: _ledger_pb2.ProjectKind
+    area_centihectares: int
+    methodology: str
+    owner: str
+    metadata_hash: bytes
+    metadata_uri: str
+    height: int
+    time_ms: int
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class GetBatchRequest(_message.Message):
+    __slots__ = ("batch_id",)
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
+
+class BatchSupply(_message.Message):
+    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams")
+    ISSUED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    TRADABLE_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    REVERSED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    issued_grams: int
+    tradable_grams: int
+    retired_grams: int
+    cancelled_grams: int
+    buffer_grams: int
+    reversed_grams: int
+    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ...) -> None: ...
+
+class BatchInfo(_message.Message):
+    __slots__ = ("batch_id", "project_id", "vintage", "issuer", "recipient", "report_hashes", "supply", "height", "time_ms")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_HASHES_FIELD_NUMBER: _ClassVar[int]
+    SUPPLY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    issuer: str
+    recipient: str
+    report_hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    supply: BatchSupply
+    height: int
+    time_ms: int
+    def __init__(self, batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., issuer: _Optional[str] = ..., recipient: _Optional[str] = ..., report_hashes: _Optional[_Iterable[bytes]] = ..., supply: _Optional[_Union[BatchSupply, _Mapping]] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class GetReportRequest(_message.Message):
+    __slots__ = ("data_hash",)
+    DATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    data_hash: bytes
+    def __init__(self, data_hash: _Optional[bytes] = ...) -> None: ...
+
+class ReportInfo(_message.Message):
+    __slots__ = ("data_hash", "project_id", "period", "uri", "kind", "anchored_by", "anchored_height", "attested", "verifier", "verified_grams", "attested_period", "remaining_grams", "attested_height")
+    DATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ANCHORED_BY_FIELD_NUMBER: _ClassVar[int]
+    ANCHORED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ATTESTED_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    ATTESTED_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    ATTESTED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    data_hash: bytes
+    project_id: str
+    period: _ledger_pb2.Period
+    uri: str
+    kind: str
+    anchored_by: str
+    anchored_height: int
+    attested: bool
+    verifier: str
+    verified_grams: int
+    attested_period: _ledger_pb2.Period
+    remaining_grams: int
+    attested_height: int
+    def __init__(self, data_hash: _Optional[bytes] = ..., project_id: _Optional[str] = ..., period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., uri: _Optional[str] = ..., kind: _Optional[str] = ..., anchored_by: _Optional[str] = ..., anchored_height: _Optional[int] = ..., attested: _Optional[bool] = ..., verifier: _Optional[str] = ..., verified_grams: _Optional[int] = ..., attested_period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., remaining_grams: _Optional[int] = ..., attested_height: _Optional[int] = ...) -> None: ...
+
+class GetTxRequest(_message.Message):
+    __slots__ = ("tx_hash",)
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: bytes
+    def __init__(self, tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class TxInfo(_message.Message):
+    __slots__ = ("tx_hash", "height", "index", "envelope", "body", "receipt", "time_ms")
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: bytes
+    height: int
+    index: int
+    envelope: _ledger_pb2.TxEnvelope
+    body: _ledger_pb2.TxBody
+    receipt: _ledger_pb2.Receipt
+    time_ms: int
+    def __init__(self, tx_hash: _Optional[bytes] = ..., height: _Optional[int] = ..., index: _Optional[int] = ..., envelope: _Optional[_Union[_ledger_pb2.TxEnvelope, _Mapping]] = ..., body: _Optional[_Union[_ledger_pb2.TxBody, _Mapping]] = ..., receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class GetBlockRequest(_message.Message):
+    __slots__ = ("height", "block_hash")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    block_hash: bytes
+    def __init__(self, height: _Optional[int] = ..., block_hash: _Optional[bytes] = ...) -> None: ...
+
+class BlockInfo(_message.Message):
+    __slots__ = ("block_hash", "committed", "receipts")
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    block_hash: bytes
+    committed: _ledger_pb2.CommittedBlock
+    receipts: _containers.RepeatedCompositeFieldContainer[_ledger_pb2.Receipt]
+    def __init__(self, block_hash: _Optional[bytes] = ..., committed: _Optional[_Union[_ledger_pb2.CommittedBlock, _Mapping]] = ..., receipts: _Optional[_Iterable[_Union[_ledger_pb2.Receipt, _Mapping]]] = ...) -> None: ...
+
+class GetCertificateRequest(_message.Message):
+    __slots__ = ("certificate_id",)
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
+
+class RetirementCertificate(_message.Message):
+    __slots__ = ("certificate_id", "batch_id", "project_id", "vintage", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height", "time_ms", "tx_hash")
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    amount_grams: int
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    account: str
+    period: _ledger_pb2.Period
+    height: int
+    time_ms: int
+    tx_hash: bytes
+    def __init__(self, certificate_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., account: _Optional[str] = ..., period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class GetAccountHistoryRequest(_message.Message):
+    __slots__ = ("address", "page_size", "page_token")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    page_size: int
+    page_token: str
+    def __init__(self, address: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class GetBatchHistoryRequest(_message.Message):
+    __slots__ = ("batch_id", "page_size", "page_token")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, batch_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class HistoryItem(_message.Message):
+    __slots__ = ("height", "index", "tx_hash", "kind", "signer", "receipt", "time_ms")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    index: int
+    tx_hash: bytes
+    kind: str
+    signer: str
+    receipt: _ledger_pb2.Receipt
+    time_ms: int
+    def __init__(self, height: _Optional[int] = ..., index: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., kind: _Optional[str] = ..., signer: _Optional[str] = ..., receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class HistoryPage(_message.Message):
+    __slots__ = ("items", "next_page_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[HistoryItem]
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[HistoryItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SubscribeBlocksRequest(_message.Message):
+    __slots__ = ("from_height",)
+    FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    from_height: int
+    def __init__(self, from_height: _Optional[int] = ...) -> None: ...
+
+class SubscribeEventsRequest(_message.Message):
+    __slots__ = ("from_height", "types", "account")
+    FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    from_height: int
+    types: _containers.RepeatedScalarFieldContainer[str]
+    account: str
+    def __init__(self, from_height: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., account: _Optional[str] = ...) -> None: ...
+
+class LedgerEvent(_message.Message):
+    __slots__ = ("height", "tx_index", "tx_hash", "event", "time_ms")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    tx_index: int
+    tx_hash: bytes
+    event: _ledger_pb2.Event
+    time_ms: int
+    def __init__(self, height: _Optional[int] = ..., tx_index: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., event: _Optional[_Union[_ledger_pb2.Event, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...

@@ -234,7 +234,8 @@ class PeerService:
 
 
 class LedgerServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The public API for wallets, apps, trading platforms and dashboards.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -257,10 +258,66 @@ class LedgerServiceStub:
                 request_serializer=proto_dot_services__pb2.StatusRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.GetAccount = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetAccount',
+                request_serializer=proto_dot_services__pb2.GetAccountRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.AccountInfo.FromString,
+                _registered_method=True)
+        self.GetProject = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetProject',
+                request_serializer=proto_dot_services__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.ProjectInfo.FromString,
+                _registered_method=True)
+        self.GetBatch = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetBatch',
+                request_serializer=proto_dot_services__pb2.GetBatchRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.BatchInfo.FromString,
+                _registered_method=True)
+        self.GetReport = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetReport',
+                request_serializer=proto_dot_services__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.ReportInfo.FromString,
+                _registered_method=True)
+        self.GetTx = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetTx',
+                request_serializer=proto_dot_services__pb2.GetTxRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.TxInfo.FromString,
+                _registered_method=True)
+        self.GetBlock = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetBlock',
+                request_serializer=proto_dot_services__pb2.GetBlockRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.BlockInfo.FromString,
+                _registered_method=True)
+        self.GetCertificate = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetCertificate',
+                request_serializer=proto_dot_services__pb2.GetCertificateRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.RetirementCertificate.FromString,
+                _registered_method=True)
+        self.GetAccountHistory = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetAccountHistory',
+                request_serializer=proto_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.HistoryPage.FromString,
+                _registered_method=True)
+        self.GetBatchHistory = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetBatchHistory',
+                request_serializer=proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.HistoryPage.FromString,
+                _registered_method=True)
+        self.SubscribeBlocks = channel.unary_stream(
+                '/carbonticket.v1.LedgerService/SubscribeBlocks',
+                request_serializer=proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.BlockInfo.FromString,
+                _registered_method=True)
+        self.SubscribeEvents = channel.unary_stream(
+                '/carbonticket.v1.LedgerService/SubscribeEvents',
+                request_serializer=proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.LedgerEvent.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The public API for wallets, apps, trading platforms and dashboards.
+    """
 
     def SubmitTx(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -275,6 +332,72 @@ class LedgerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTx(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCertificate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccountHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatchHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubscribeBlocks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubscribeEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -298,6 +421,61 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     request_deserializer=proto_dot_services__pb2.StatusRequest.FromString,
                     response_serializer=proto_dot_services__pb2.StatusResponse.SerializeToString,
             ),
+            'GetAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccount,
+                    request_deserializer=proto_dot_services__pb2.GetAccountRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.AccountInfo.SerializeToString,
+            ),
+            'GetProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProject,
+                    request_deserializer=proto_dot_services__pb2.GetProjectRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.ProjectInfo.SerializeToString,
+            ),
+            'GetBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatch,
+                    request_deserializer=proto_dot_services__pb2.GetBatchRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.BatchInfo.SerializeToString,
+            ),
+            'GetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReport,
+                    request_deserializer=proto_dot_services__pb2.GetReportRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.ReportInfo.SerializeToString,
+            ),
+            'GetTx': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTx,
+                    request_deserializer=proto_dot_services__pb2.GetTxRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.TxInfo.SerializeToString,
+            ),
+            'GetBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBlock,
+                    request_deserializer=proto_dot_services__pb2.GetBlockRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.BlockInfo.SerializeToString,
+            ),
+            'GetCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCertificate,
+                    request_deserializer=proto_dot_services__pb2.GetCertificateRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.RetirementCertificate.SerializeToString,
+            ),
+            'GetAccountHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccountHistory,
+                    request_deserializer=proto_dot_services__pb2.GetAccountHistoryRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.HistoryPage.SerializeToString,
+            ),
+            'GetBatchHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatchHistory,
+                    request_deserializer=proto_dot_services__pb2.GetBatchHistoryRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.HistoryPage.SerializeToString,
+            ),
+            'SubscribeBlocks': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubscribeBlocks,
+                    request_deserializer=proto_dot_services__pb2.SubscribeBlocksRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.BlockInfo.SerializeToString,
+            ),
+            'SubscribeEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubscribeEvents,
+                    request_deserializer=proto_dot_services__pb2.SubscribeEventsRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.LedgerEvent.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'carbonticket.v1.LedgerService', rpc_method_handlers)
@@ -307,7 +485,8 @@ def add_LedgerServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class LedgerService:
-    """Missing associated documentation comment in .proto file."""
+    """The public API for wallets, apps, trading platforms and dashboards.
+    """
 
     @staticmethod
     def SubmitTx(request,
@@ -380,6 +559,303 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetStatus',
             proto_dot_services__pb2.StatusRequest.SerializeToString,
             proto_dot_services__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetAccount',
+            proto_dot_services__pb2.GetAccountRequest.SerializeToString,
+            proto_dot_services__pb2.AccountInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetProject',
+            proto_dot_services__pb2.GetProjectRequest.SerializeToString,
+            proto_dot_services__pb2.ProjectInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetBatch',
+            proto_dot_services__pb2.GetBatchRequest.SerializeToString,
+            proto_dot_services__pb2.BatchInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetReport',
+            proto_dot_services__pb2.GetReportRequest.SerializeToString,
+            proto_dot_services__pb2.ReportInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTx(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetTx',
+            proto_dot_services__pb2.GetTxRequest.SerializeToString,
+            proto_dot_services__pb2.TxInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetBlock',
+            proto_dot_services__pb2.GetBlockRequest.SerializeToString,
+            proto_dot_services__pb2.BlockInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetCertificate',
+            proto_dot_services__pb2.GetCertificateRequest.SerializeToString,
+            proto_dot_services__pb2.RetirementCertificate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccountHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetAccountHistory',
+            proto_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
+            proto_dot_services__pb2.HistoryPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatchHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetBatchHistory',
+            proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
+            proto_dot_services__pb2.HistoryPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeBlocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/SubscribeBlocks',
+            proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
+            proto_dot_services__pb2.BlockInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/SubscribeEvents',
+            proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
+            proto_dot_services__pb2.LedgerEvent.FromString,
             options,
             channel_credentials,
             insecure,
