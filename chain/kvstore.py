@@ -8,6 +8,7 @@ LevelDB. Both stores therefore behave the same by construction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from collections.abc import Iterator
@@ -47,20 +48,22 @@ K_CHAIN_ID = b"m/chain_id"
 K_GENESIS = b"m/genesis"
 K_TIP = b"m/tip"  # height(8) || app_hash(32) || last block hash(32)
 P_HEADER = b"h/"  # height -> BlockHeader proto
-P_TX = b"t/"  # height || index -> raw TxEnvelope
+P_TX = b"t/"  # height || index -> len(raw)(4) || raw TxEnvelope || Receipt proto
 P_BLOCK_HASH = b"i/"  # block hash -> height
 P_CERT = b"c/"  # height -> CommitCertificate proto (opaque here)
 P_STATE = b"s/"  # the rules' state key -> value
-P_TX_INDEX = b"x/"  # tx hash -> height || index || Receipt proto
+P_TX_INDEX = b"x/"  # tx hash -> height || index
 P_ACCOUNT = b"a/"  # name_key(address) || height || index -> b""
 P_BATCH = b"b/"  # name_key(batch id) || height || index -> b""
 
 _U64 = struct.Struct(">Q")
 _POS = struct.Struct(">QI")
 _TIP = struct.Struct(">Q32s32s")
+_LEN = struct.Struct(">I")
 _NAME_KEY_BYTES = 20
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> bytes:
     """Fixed-width key part for an address or batch id: 20 bytes of its SHA-256."""
     return hashlib.sha256(name.encode()).digest()[:_NAME_KEY_BYTES]
@@ -251,7 +254,10 @@ class _Reader:
         if header is None:
             return None
         start = P_TX + _U64.pack(height)
-        txs = tuple(value for _, value in self._kv.iterate(start, _prefix_end(start)))
+        txs = tuple(
+            value[4 : 4 + _LEN.unpack_from(value)[0]]
+            for _, value in self._kv.iterate(start, _prefix_end(start))
+        )
         try:
             return Block(header=header, txs=txs)
         except InvalidTransaction as exc:
@@ -271,27 +277,37 @@ class _Reader:
             return None
         return self._kv.get(P_CERT + _U64.pack(height))
 
+    def _location(self, height: int, index: int, tx_hash: bytes | None) -> TxLocation | None:
+        value = self._kv.get(P_TX + _POS.pack(height, index))
+        if value is None:
+            return None
+        try:
+            size = _LEN.unpack_from(value)[0]
+            raw = value[4 : 4 + size]
+            tx_hash = tx_hash or hashlib.sha256(raw).digest()
+            result = decode_receipt(tx_hash, value[4 + size :])
+        except (DecodeError, struct.error) as exc:
+            raise self._corrupt(f"tx {index} of block {height} does not decode", exc) from exc
+        return TxLocation(height=height, index=index, tx_hash=tx_hash, raw=raw, result=result)
+
     def get_tx(self, tx_hash: bytes) -> TxLocation | None:
         """A committed transaction by hash, with its receipt, or None."""
         value = self._kv.get(P_TX_INDEX + tx_hash)
         if value is None:
             return None
-        height, index = _POS.unpack_from(value)
-        raw = self._kv.get(P_TX + _POS.pack(height, index))
-        if raw is None:
+        height, index = _POS.unpack(value)
+        if height > self._tip.height:
+            return None
+        location = self._location(height, index, tx_hash)
+        if location is None:
             raise self._corrupt(f"tx {tx_hash.hex()} is indexed but block {height} lacks it")
-        try:
-            result = decode_receipt(tx_hash, value[_POS.size :])
-        except DecodeError as exc:
-            raise self._corrupt(f"receipt of tx {tx_hash.hex()} does not decode", exc) from exc
-        return TxLocation(height=height, index=index, tx_hash=tx_hash, raw=raw, result=result)
+        return location
 
     def get_tx_at(self, height: int, index: int) -> TxLocation | None:
         """Transaction ``index`` of block ``height``, with its receipt, or None."""
         if not (0 < height <= self._tip.height and 0 <= index < 2**32):
             return None
-        raw = self._kv.get(P_TX + _POS.pack(height, index))
-        return None if raw is None else self.get_tx(hashlib.sha256(raw).digest())
+        return self._location(height, index, None)
 
     def _history(
         self, prefix: bytes, limit: int, before: tuple[int, int] | None
@@ -486,8 +502,8 @@ class KVStore(_Reader):
             zip(block.txs, hashes, result.receipts, strict=True)
         ):
             pos = _POS.pack(height, index)
-            items.append((P_TX + pos, raw))
-            items.append((P_TX_INDEX + tx_hash, pos + encode_receipt(receipt)))
+            items.append((P_TX + pos, _LEN.pack(len(raw)) + raw + encode_receipt(receipt)))
+            items.append((P_TX_INDEX + tx_hash, pos))
             items.extend((P_ACCOUNT + name_key(a) + pos, b"") for a in receipt.accounts)
             items.extend((P_BATCH + name_key(b) + pos, b"") for b in receipt.batches)
         items.extend((P_STATE + k, v) for k, v in result.writes.items())

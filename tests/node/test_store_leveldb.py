@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import plyvel
@@ -159,3 +160,27 @@ def test_second_process_gets_in_use(made: Path) -> None:
         holder.kill()
         holder.wait()
     LevelDBStore.open(made).close()
+
+
+def test_readers_never_see_half_a_block(tmp_path: Path) -> None:
+    # Each synthetic block writes meta/height; a reader in another thread must always find it
+    # equal to the height of the view it reads, and the tip block complete.
+    store = LevelDBStore.open(tmp_path / "live")
+    list(grow(store, 1))
+    writer = threading.Thread(target=lambda: list(grow(store, 80)))
+    writer.start()
+    seen = set()
+    while writer.is_alive() or not seen:
+        with store.snapshot() as snap:
+            h = snap.height
+            seen.add(h)
+            assert snap.get(b"meta/height") == h.to_bytes(8, "big")
+            block = snap.get_block(h)
+            assert block is not None and block.verify_tx_root()
+            assert all(snap.get_tx(t) is not None for t in block.tx_hashes())
+            assert snap.get_block(h + 1) is None
+        single = store.get(b"meta/height")
+        assert single is not None and int.from_bytes(single, "big") >= h
+    writer.join()
+    assert store.height == 80 and len(seen) > 1
+    store.close()
