@@ -46,7 +46,6 @@ from consensus import (
     verify_evidence,
     vote_sign_bytes,
 )
-from consensus.engine import Application
 
 CHAIN_ID = "carbonticket-sim"
 BEHAVIOURS = ("silent", "equivocate", "double_vote", "invalid", "amnesia", "lock_breaker")
@@ -125,6 +124,7 @@ class Plan:
     timeouts: TimeoutConfig
     target_extra: int = 3
     liveness_ms: int = 60_000
+    profile: str = "mixed"
 
     @property
     def stable_at(self) -> int:
@@ -134,7 +134,7 @@ class Plan:
     def describe(self) -> str:
         byz = ", ".join(f"{i}:{b}" for i, b in sorted(self.byzantine.items())) or "none"
         parts = [
-            f"n={self.n} byzantine=[{byz}] drop={self.drop} dup={self.dup}",
+            f"profile={self.profile} n={self.n} byzantine=[{byz}] drop={self.drop} dup={self.dup}",
             f"corrupt={self.corrupt} delay={self.delay} gst={self.gst}ms",
             f"partitions={len(self.partitions)} crashes={self.crashes}",
             f"crypto={'ed25519' if self.real_crypto else 'fake'} timeouts={self.timeouts}",
@@ -142,8 +142,35 @@ class Plan:
         return " ".join(parts)
 
 
-def make_plan(seed: int, n: int | None = None) -> Plan:
-    """Draw a mixed-fault plan from `seed` (n = 4 or 7 unless given)."""
+def lock_stress_plan(seed: int) -> Plan:
+    """n=4 with one omniscient `lock_breaker`, lossy and slow for a long time before GST.
+
+    The schedule family where a validator that ignores its lock gets caught quickly.
+    """
+    rng = random.Random(f"lock-{seed}")
+    return Plan(
+        seed=seed,
+        n=4,
+        byzantine={rng.randrange(4): "lock_breaker"},
+        drop=0.2,
+        dup=0.0,
+        corrupt=0.0,
+        delay=(1, 100),
+        post_gst_delay=(1, 50),
+        gst=8000,
+        partitions=[],
+        crashes=[],
+        real_crypto=False,
+        timeouts=TimeoutConfig(100, 50, 50, 20, 300),
+        liveness_ms=20_000,
+        profile="lock_stress",
+    )
+
+
+def make_plan(seed: int, n: int | None = None, profile: str = "mixed") -> Plan:
+    """Draw a plan from `seed`: profile "mixed" (n = 4 or 7 unless given) or "lock_stress"."""
+    if profile == "lock_stress":
+        return lock_stress_plan(seed)
     rng = random.Random(f"plan-{seed}")
     n = n if n is not None else rng.choice((4, 7))
     f = (n - 1) // 3
@@ -351,7 +378,8 @@ class Result:
         return (
             f"seed {self.seed}: {status}\n  plan: {self.plan.describe()}\n"
             f"  heights={self.heights} events={self.events} t={self.end_time}ms\n"
-            f"  replay: CONSENSUS_SEED={self.seed} python -m pytest tests/consensus -k replay"
+            f"  replay: CONSENSUS_SEED={self.seed} CONSENSUS_PROFILE={self.plan.profile} "
+            "python -m pytest tests/consensus -k replay"
         )
 
 
@@ -492,7 +520,9 @@ class Simulation:
         try:
             verify_certificate(CHAIN_ID, self.validators, cert, self.verify)
         except ConsensusError as exc:
-            raise Violation("certificate", f"node {node.index} height {action.height}: {exc}")
+            raise Violation(
+                "certificate", f"node {node.index} height {action.height}: {exc}"
+            ) from exc
         if hashlib.sha256(action.block).digest() != cert.block_hash:
             raise Violation("certificate", f"node {node.index}: block does not match its hash")
         if action.height != len(node.chain) + 1:
@@ -517,7 +547,7 @@ class Simulation:
         try:
             verify_evidence(CHAIN_ID, self.validators, ev, self.verify)
         except ConsensusError as exc:
-            raise Violation("evidence", f"node {i} reported invalid evidence: {exc}")
+            raise Violation("evidence", f"node {i} reported invalid evidence: {exc}") from exc
         accused = ev.vote_a.validator_index
         if accused not in self.plan.byzantine:
             raise Violation("evidence", f"node {i} accused honest validator {accused}")
@@ -551,7 +581,7 @@ class Simulation:
             try:
                 verify_certificate(CHAIN_ID, self.validators, cert, self.verify)
             except ConsensusError as exc:
-                raise Violation("certificate", f"sync to node {node.index}: {exc}")
+                raise Violation("certificate", f"sync to node {node.index}: {exc}") from exc
             self.apply_block(node, block, cert)
         assert node.engine is not None
         self.run_actions(node.index, node.engine.start(len(node.chain) + 1))
@@ -656,10 +686,7 @@ class Simulation:
             if not node.alive or node.epoch != epoch or node.engine is None:
                 return
             engine = node.engine
-        if isinstance(msg, Proposal):
-            actions = engine.on_proposal(msg)
-        else:
-            actions = engine.on_vote(msg)
+        actions = engine.on_proposal(msg) if isinstance(msg, Proposal) else engine.on_vote(msg)
         if actions:
             self.run_actions(dst, actions)
 
@@ -677,9 +704,11 @@ class Simulation:
                 self.run_actions(i, actions)
 
 
-def run_seed(seed: int, n: int | None = None, honest_engine: type[Engine] = Engine) -> Result:
+def run_seed(
+    seed: int,
+    n: int | None = None,
+    honest_engine: type[Engine] = Engine,
+    profile: str = "mixed",
+) -> Result:
     """Run the schedule of `seed` and return its result (never raises on a violation)."""
-    return Simulation(make_plan(seed, n), honest_engine).run()
-
-
-_ = (Application, VoteType)
+    return Simulation(make_plan(seed, n, profile), honest_engine).run()
