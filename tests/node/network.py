@@ -1,0 +1,198 @@
+"""A harness for tests with real validator processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+
+from chain.crypto import PrivateKey
+from cli.keystore import Keystore
+from node.config import ConsensusSettings, NodeConfig
+from node.devnet import DevnetInfo, DevnetProcesses, init_devnet
+from node.keyfile import write_validator_key
+from node.loadgen import Workload, commit_phases, submit_batches
+from proto import services_pb2, services_pb2_grpc
+
+FAST = ConsensusSettings(
+    propose_timeout_ms=600,
+    prevote_timeout_ms=300,
+    precommit_timeout_ms=300,
+    timeout_delta_ms=300,
+    commit_wait_ms=20,
+    empty_block_interval_ms=300,
+)
+
+
+def free_base_port(count: int) -> int:
+    """A base port with ``count`` consecutive free ports on 127.0.0.1."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(30_000, 60_000 - count)
+        try:
+            socks = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return base
+    raise RuntimeError("no free ports")
+
+
+class Network:
+    """A devnet of real node processes with fast timeouts; ``close()`` stops everything."""
+
+    def __init__(self, tmp: Path, validators: int = 4, observers: int = 0) -> None:
+        base = free_base_port(validators + observers)
+        self.info: DevnetInfo = init_devnet(tmp / "devnet", validators, base)
+        for i in range(validators):
+            home = self.info.node_home(i)
+            config = NodeConfig.load(home)
+            dataclasses.replace(config, consensus=FAST, log_level="INFO").save()
+        self.endpoints = list(self.info.endpoints)
+        for j in range(observers):
+            self._add_observer(validators + j, base + validators + j)
+        self.procs = DevnetProcesses(self.info)
+        self._channels: dict[int, grpc.Channel] = {}
+
+    def _add_observer(self, index: int, port: int) -> None:
+        home = self.info.node_home(index)
+        listen = f"127.0.0.1:{port}"
+        config = NodeConfig(home=home, name=f"node{index}", listen=listen,
+                            peers=tuple(self.endpoints), consensus=FAST)  # fmt: skip
+        config.save()
+        (home / "genesis.json").write_text((self.info.home / "genesis.json").read_text())
+        write_validator_key(config.key_path, PrivateKey.generate(), config.name)
+        self.endpoints.append(listen)
+
+    @property
+    def size(self) -> int:
+        """Number of node homes (validators and observers)."""
+        return len(self.endpoints)
+
+    def start(self, *indexes: int) -> None:
+        """Start the given nodes (all when none are given)."""
+        for i in indexes or range(self.size):
+            self.procs.start(i)
+
+    def close(self) -> None:
+        """Stop every node process and close client channels."""
+        for channel in self._channels.values():
+            channel.close()
+        for proc in self.procs.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(18)  # SIGCONT, in case a test paused it
+        self.procs.stop_all(timeout=10)
+
+    def stub(self, i: int) -> services_pb2_grpc.LedgerServiceStub:
+        """A public API stub for node ``i``."""
+        if i not in self._channels:
+            self._channels[i] = grpc.insecure_channel(self.endpoints[i])
+        return services_pb2_grpc.LedgerServiceStub(self._channels[i])
+
+    def peer_stub(self, i: int) -> services_pb2_grpc.PeerServiceStub:
+        """A peer-service stub for node ``i``."""
+        self.stub(i)
+        return services_pb2_grpc.PeerServiceStub(self._channels[i])
+
+    def status(self, i: int) -> services_pb2.StatusResponse | None:
+        """Node ``i``'s status, or None when it does not answer."""
+        try:
+            return self.stub(i).GetStatus(services_pb2.StatusRequest(), timeout=2)
+        except grpc.RpcError:
+            return None
+
+    def height(self, i: int) -> int:
+        """Node ``i``'s height (-1 when it does not answer)."""
+        status = self.status(i)
+        return -1 if status is None else int(status.height)
+
+    def block_hashes(self, i: int, upto: int) -> list[bytes]:
+        """Header hashes... as served by node ``i``: (height, app_hash, prev_hash) per block."""
+        out: list[bytes] = []
+        height = 1
+        while height <= upto:
+            request = services_pb2.GetBlocksRequest(from_height=height, max_blocks=500)
+            got = 0
+            for committed in self.peer_stub(i).GetBlocks(request, timeout=30):
+                header = committed.block.header
+                out.append(header.app_hash + header.prev_hash)
+                height += 1
+                got += 1
+                if height > upto:
+                    break
+            if got == 0:
+                break
+        return out
+
+    def wait_until(self, what: str, cond: Callable[[], bool], timeout: float = 60.0) -> None:
+        """Poll ``cond`` until true; fail the test naming ``what`` on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cond():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting until {what}")
+
+    def workload(self, accounts: int) -> Workload:
+        """A funded workload committed through node 0."""
+        keys = Keystore(self.info.wallet_dir)
+        pw = self.info.wallet_password
+        workload = Workload.create(
+            self.info.chain_id, keys.load("registrar", pw), keys.load("issuer", pw),
+            keys.load("verifier", pw), accounts,
+        )  # fmt: skip
+        commit_phases(self.endpoints[0], workload.setup_phases())
+        return workload
+
+    def assert_same_chain(self, nodes: list[int], upto: int) -> None:
+        """Every node in ``nodes`` serves identical blocks 1..upto (app hash and link)."""
+        reference = self.block_hashes(nodes[0], upto)
+        assert len(reference) == upto, f"node {nodes[0]} serves {len(reference)} of {upto} blocks"
+        for i in nodes[1:]:
+            assert self.block_hashes(i, upto) == reference, f"node {i} diverges from {nodes[0]}"
+
+
+class LoadThread:
+    """Submits pre-signed transactions in the background at a steady rate."""
+
+    def __init__(self, net: Network, txs: list[bytes], targets: list[int], rate: float) -> None:
+        self._net = net
+        self._txs = txs
+        self._targets = targets
+        self._rate = rate
+        self._stop = threading.Event()
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LoadThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        batch = max(1, int(self._rate / 10))
+        for n, start in enumerate(range(0, len(self._txs), batch)):
+            if self._stop.is_set():
+                return
+            target = self._targets[n % len(self._targets)]
+            try:
+                results = submit_batches(self._net.stub(target), self._txs[start : start + batch])
+                self.accepted += sum(r.accepted for r in results)
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
