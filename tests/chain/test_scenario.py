@@ -1,6 +1,5 @@
 """The story behind the ledger: Guyang's state forest, from sensor data to a retired ticket."""
 
-
 from __future__ import annotations
 
 from chain import (

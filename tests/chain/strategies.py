@@ -1,0 +1,230 @@
+"""Hypothesis strategies for random sequences of ledger operations, valid and invalid.
+
+# ruff: noqa: E501
+
+An operation is a small tuple naming actors and batches by index, so shrinking gives readable
+counterexamples; ``run_ops`` turns a sequence into signed transactions and blocks on a Ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from chain import check_tx, get_balance, get_batch
+from chain.amounts import MAX_GRAMS
+from chain.errors import InvalidTransaction, NotFound
+from proto import ledger_pb2
+from tests.chain.conftest import (
+    CHAIN_ID,
+    ISSUER,
+    LIMITS,
+    OWNER,
+    PROJECT_ID,
+    REGISTRAR,
+    VERIFIER,
+    Ledger,
+    T,
+    anchor_data,
+    attest_report,
+    data_hash,
+    key,
+    register_account,
+    register_project,
+)
+
+# Actors 0-3 are registered holders; 4 is never registered unless an op registers it.
+HOLDERS = (ISSUER, key("holder-1"), key("holder-2"), key("holder-3"), key("stranger"))
+REPORTS = (data_hash("prop-report-a"), data_hash("prop-report-b"), data_hash("prop-loss"))
+VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
+BATCHES = tuple(f"{PROJECT_ID}-20230101-20231231-{n:03d}" for n in range(1, 5))
+ATTESTED = (300 * T, 500 * T)
+
+# Weighted towards registered actors and existing batches so most operations can succeed.
+actor = st.sampled_from([0, 1, 1, 2, 2, 3, 3, 4])
+batch = st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3])
+amount = st.one_of(
+    st.integers(1, 100 * T),
+    st.integers(1, 1000),
+    st.sampled_from([MAX_GRAMS, 2**63]),
+)
+# Mostly amounts that fit the balances; sometimes the extremes.
+# A negative amount -k means k/1000 of what the signer holds (of the buffer, for reversals),
+# resolved against the state when the transaction is built.
+share = st.integers(1, 1000).map(lambda k: -k)
+small_amount = st.one_of(share, share, share, st.integers(1, 20 * T), amount)
+nonce_offset = st.sampled_from([0] * 18 + [1, -1])
+
+issue_op = st.tuples(
+    st.just("issue"),
+    actor,
+    st.sets(st.integers(0, 2), min_size=1, max_size=3),
+    amount,
+    nonce_offset,
+)
+holder = st.sampled_from([0, 1, 1, 1, 2, 2, 3, 4])
+transfer_op = st.tuples(
+    st.just("transfer"),
+    holder,
+    st.lists(st.tuples(actor, batch, small_amount), min_size=1, max_size=3),
+    nonce_offset,
+)
+retire_op = st.tuples(st.just("retire"), holder, batch, small_amount, nonce_offset)
+cancel_op = st.tuples(st.just("cancel"), holder, batch, small_amount, nonce_offset)
+reversal_op = st.tuples(st.just("reversal"), batch, small_amount, nonce_offset)
+register_op = st.tuples(st.just("register"), actor, nonce_offset)
+end_block = st.tuples(st.just("end_block"))
+
+op = st.one_of(
+    issue_op,
+    transfer_op,
+    transfer_op,
+    transfer_op,
+    retire_op,
+    cancel_op,
+    reversal_op,
+    register_op,
+    end_block,
+    end_block,
+)
+# An issuance that usually succeeds: attested reports only, within what they attest.
+good_issue_op = st.tuples(
+    st.just("issue"),
+    st.sampled_from([0, 1, 1, 2]),
+    st.sets(st.integers(0, 1), min_size=1, max_size=2),
+    st.integers(1, 300 * T),
+    st.just(0),
+)
+ops = st.builds(
+    lambda first, rest: first + rest,
+    st.lists(good_issue_op, min_size=1, max_size=3),
+    st.lists(op, max_size=40),
+)
+
+
+def setup_ledger() -> Ledger:
+    """Genesis plus holders 1-3, a project, two attested reports and a loss report."""
+    chain = Ledger()
+    chain.ok(REGISTRAR, register_account(OWNER))
+    for holder in HOLDERS[1:4]:
+        chain.ok(REGISTRAR, register_account(holder, name="holder"))
+    chain.ok(ISSUER, register_project())
+    for report, grams in zip(REPORTS, ATTESTED, strict=False):
+        chain.ok(ISSUER, anchor_data(data_hash=report))
+        chain.ok(VERIFIER, attest_report(data_hash=report, verified_grams=grams))
+    chain.ok(OWNER, anchor_data(data_hash=REPORTS[2], kind="loss-report"))
+    return chain
+
+
+def _resolve(grams: int, held: int) -> int:
+    return grams if grams > 0 else max(1, held * -grams // 1000)
+
+
+def _message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any, int]:
+    kind = operation[0]
+
+    def held(who: int, b: int) -> int:
+        return get_balance(chain.state, HOLDERS[who].address, BATCHES[b])
+
+    if kind == "issue":
+        _, to, reports, grams, off = operation
+        msg = ledger_pb2.IssueBatch(
+            project_id=PROJECT_ID,
+            vintage=VINTAGE,
+            report_hashes=[REPORTS[i] for i in sorted(reports)],
+            amount_grams=grams,
+            recipient=HOLDERS[to].address,
+        )
+        return ISSUER, msg, off
+    if kind == "transfer":
+        _, frm, entries, off = operation
+        signer = HOLDERS[frm]
+        msg = ledger_pb2.Transfer(
+            entries=[
+                ledger_pb2.TransferEntry(
+                    to=HOLDERS[to].address,
+                    batch_id=BATCHES[b],
+                    amount_grams=_resolve(g, held(frm, b) // len(entries)),
+                )
+                for to, b, g in entries
+                if HOLDERS[to] != signer
+            ]
+        )
+        return signer, msg, off
+    if kind == "retire":
+        _, who, b, grams, off = operation
+        msg = ledger_pb2.Retire(
+            batch_id=BATCHES[b],
+            amount_grams=_resolve(grams, held(who, b)),
+            beneficiary="b",
+            reason="r",
+            jurisdiction="CN",
+        )
+        return HOLDERS[who], msg, off
+    if kind == "cancel":
+        _, who, b, grams, off = operation
+        grams = _resolve(grams, held(who, b))
+        return (
+            HOLDERS[who],
+            ledger_pb2.Cancel(batch_id=BATCHES[b], amount_grams=grams, reason="r"),
+            off,
+        )
+    if kind == "reversal":
+        _, b, grams, off = operation
+        msg = ledger_pb2.Reversal(
+            batch_id=BATCHES[b],
+            amount_grams=_resolve(grams, buffer_of(chain, BATCHES[b])),
+            loss_report_hash=REPORTS[2],
+            reason="fire",
+        )
+        return ISSUER, msg, off
+    if kind == "register":
+        _, who, off = operation
+        return REGISTRAR, register_account(HOLDERS[who], name="late"), off
+    raise ValueError(kind)
+
+
+def buffer_of(chain: Ledger, batch_id: str) -> int:
+    """The batch's buffer pool (0 if the batch does not exist)."""
+    try:
+        return get_batch(chain.state, batch_id).buffer
+    except NotFound:
+        return 0
+
+
+def blocks_of(chain: Ledger, operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """Split operations into blocks at each ``end_block``."""
+    blocks: list[list[tuple[Any, ...]]] = [[]]
+    for operation in operations:
+        if operation[0] == "end_block":
+            blocks.append([])
+        else:
+            blocks[-1].append(operation)
+    return [b for b in blocks if b]
+
+
+def run_ops(chain: Ledger, operations: list[tuple[Any, ...]], after_block: Any = None) -> None:
+    """Sign and apply the operations block by block; call ``after_block(chain, result)``."""
+    for block in blocks_of(chain, operations):
+        pending: dict[str, int] = {}
+        raws = []
+        for operation in block:
+            signer, msg, off = _message(chain, operation)
+            if operation[0] == "transfer" and not msg.entries:
+                continue  # every entry was a self-transfer, which check_tx refuses
+            base = chain.nonce(signer) + pending.get(signer.address, 0)
+            if base + off < 0:
+                off = 0
+            raw = chain.tx(signer, msg, nonce=base + off)
+            try:
+                check_tx(raw, CHAIN_ID, LIMITS)
+            except InvalidTransaction:
+                continue  # refused at admission (e.g. an overflowing total): never in a block
+            if off == 0:
+                pending[signer.address] = pending.get(signer.address, 0) + 1
+            raws.append(raw)
+        if raws:
+            result = chain.run(raws)
+            if after_block is not None:
+                after_block(chain, result)
