@@ -244,7 +244,12 @@ class Engine:
     def _add_proposal(self, p: Proposal) -> None:
         hs = self._hs
         by_hash = hs.proposals.setdefault(p.round, {})
-        if p.block_hash in by_hash or len(by_hash) >= _MAX_PROPOSALS_PER_ROUND:
+        if p.block_hash in by_hash:
+            return
+        # An equivocating proposer cannot make us store many blocks, but a block that already has
+        # a quorum behind it is always taken.
+        wanted = p.block_hash in hs.commit_candidates or p.block_hash in hs.polkas.values()
+        if len(by_hash) >= _MAX_PROPOSALS_PER_ROUND and not wanted:
             return
         by_hash[p.block_hash] = p
         self._note_sender(p.round, p.proposer_index)
@@ -457,12 +462,13 @@ class Engine:
         if marker == self._marker:
             self._rebroadcast(actions)
             ahead = [h for h in self._ahead.values() if h > self.height]
-            if len(ahead) >= 1:
-                power = sum(
-                    self.validators.power_of(i) for i, h in self._ahead.items() if h > self.height
-                )
-                if power >= self.validators.one_honest:
-                    actions.append(SyncNeeded(self.height, max(ahead)))
+            power = sum(
+                self.validators.power_of(i) for i, h in self._ahead.items() if h > self.height
+            )
+            # Behind: more than f validators are at later heights, or a quorum decided a block
+            # we do not hold.
+            if power >= self.validators.one_honest or self._hs.commit_candidates:
+                actions.append(SyncNeeded(self.height, max([self.height, *ahead])))
         self._marker = marker
         self._schedule(
             actions,
