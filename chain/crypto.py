@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NewType
 
 import nacl.bindings
@@ -82,6 +83,12 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     return True
 
 
+# Accounts recur across transactions and bech32 in pure Python costs ~20 µs per call: both
+# directions are memoised (pure functions, bounded caches).
+_ADDRESS_CACHE_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
 def address_from_public_key(public_key: bytes) -> Address:
     """The checksummed text address of an Ed25519 public key."""
     if len(public_key) != PUBLIC_KEY_BYTES:
@@ -89,6 +96,7 @@ def address_from_public_key(public_key: bytes) -> Address:
     return Address(bech32.encode(ADDRESS_PREFIX, sha256(public_key)[:_ADDRESS_HASH_BYTES]))
 
 
+@lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
 def parse_address(text: str) -> Address:
     """Validate address text and return its canonical (lower-case) form, or raise InvalidAddress."""
     try:

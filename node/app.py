@@ -175,8 +175,11 @@ class LedgerApp:
             if digest in seen:
                 raise LedgerError("block carries the same transaction twice", "duplicate_tx")
             seen.add(digest)
-            # Verified at admission: never verify twice. Otherwise check it now, once.
-            tx = self.mempool.get(digest) or check_tx(raw, self.chain_id, self._limits)
+            # Verified at admission (or in an earlier proposal): never verify twice.
+            tx = self.mempool.lookup_verified(digest)
+            if tx is None:
+                tx = check_tx(raw, self.chain_id, self._limits)
+                self.mempool.remember_verified(tx)
             txs.append(tx)
         return tuple(txs)
 

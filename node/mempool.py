@@ -55,6 +55,9 @@ class Mempool:
         self._bytes = 0
         # Hashes committed recently: a re-sent copy is answered "already committed" cheaply.
         self._recent: OrderedDict[bytes, None] = OrderedDict()
+        # Transactions verified while validating a proposal before their gossip arrived: when the
+        # gossip (or a client) brings them later, admission reuses the verification.
+        self._verified: OrderedDict[bytes, SignedTx] = OrderedDict()
         self.admitted = 0
         self.rejected = 0
 
@@ -93,7 +96,7 @@ class Mempool:
             self._bytes + len(raw) > self._settings.max_bytes
         ):
             raise ResourceExhausted("mempool is full, try again shortly", "mempool_full")
-        tx = self._check_tx(raw, self._chain_id, self._limits)
+        tx = self._verified.pop(digest, None) or self._check_tx(raw, self._chain_id, self._limits)
         signer, nonce = tx.signer, tx.body.nonce
         # Verify the nonce is neither used nor too far ahead, and the slot is free.
         expected = self._nonce_of(signer)
@@ -116,6 +119,18 @@ class Mempool:
         self._txs[digest] = tx
         self._bytes += len(raw)
         return tx
+
+    def lookup_verified(self, tx_hash_: bytes) -> SignedTx | None:
+        """A transaction verified on this node before, pending or remembered."""
+        return self._txs.get(tx_hash_) or self._verified.get(tx_hash_)
+
+    def remember_verified(self, tx: SignedTx) -> None:
+        """Keep a transaction verified outside admission, so that it is never verified again."""
+        if tx.tx_hash in self._txs:
+            return
+        self._verified[tx.tx_hash] = tx
+        while len(self._verified) > _RECENT_LIMIT // 4:
+            self._verified.popitem(last=False)
 
     def reap(self, max_txs: int, max_bytes: int) -> list[SignedTx]:
         """Up to ``max_txs`` pending transactions in arrival order, each account's in nonce order.
@@ -147,6 +162,7 @@ class Mempool:
         """Drop committed transactions and any pending ones whose nonce is now used."""
         for digest in hashes:
             self._recent[digest] = None
+            self._verified.pop(digest, None)
             tx = self._txs.get(digest)
             if tx is not None:
                 self._drop(tx)
