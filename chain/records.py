@@ -233,7 +233,7 @@ class Account(Record):
     """A registered account. Roles are stored separately (``role/...`` keys)."""
 
     TAG: ClassVar[bytes] = b"A"
-    KINDS: ClassVar[str] = "sssuu"
+    KINDS: ClassVar[str] = "ssssu"
 
     address: str
     kind: str  # one of ACCOUNT_KINDS
@@ -270,7 +270,7 @@ class Report(Record):
     """
 
     TAG: ClassVar[bytes] = b"R"
-    KINDS: ClassVar[str] = "bspssuusuPuu"
+    KINDS: ClassVar[str] = "bspsssusuPuu"
 
     data_hash: bytes
     project_id: str
