@@ -13,8 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 IO_MODULES = {
     *("grpc", "plyvel", "socket", "time", "random", "os", "threading", "asyncio"),
-    *("subprocess", "signal", "select", "secrets", "datetime", "shutil", "tempfile"),
+    *("subprocess", "signal", "select", "secrets", "shutil", "tempfile"),
 }
+# Calendar arithmetic (datetime.date) is pure, but reading a clock is not.
+CLOCK_CALLS = {"now", "today", "utcnow", "time", "time_ns", "monotonic", "perf_counter"}
 # Which top-level modules each pure package must never import.
 FORBIDDEN = {
     "chain": IO_MODULES | {"node", "cli", "consensus"},
@@ -44,10 +46,32 @@ def test_pure_packages_import_no_io(package: str) -> None:
     assert not offenders, f"{package}/ must stay free of I/O and outer layers: {offenders}"
 
 
+def _clock_calls(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in CLOCK_CALLS
+    }
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_pure_packages_read_no_clock(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_clock_calls(path))
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert not offenders, f"{package}/ must not read a clock: {offenders}"
+
+
 def test_boundary_check_bites(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("import time\nfrom plyvel import DB\n")
+    bad.write_text("import time\nfrom plyvel import DB\nimport datetime\ndatetime.date.today()\n")
     assert _imports(bad) & FORBIDDEN["chain"] == {"time", "plyvel"}
+    assert _clock_calls(bad) == {"today"}
 
 
 def _tool(name: str) -> str:
