@@ -96,10 +96,16 @@ class Engine:
 
     # ----------------------------------------------------------------- inputs
 
-    def start(self, height: int) -> list[Action]:
-        """Begin `height` (at startup, and after the previous height's block is applied)."""
+    def start(self, height: int, last_commit: CommitCertificate | None = None) -> list[Action]:
+        """Begin `height` (at startup, and after the previous height's block is applied).
+
+        `last_commit`, the stored certificate of `height - 1`, lets the engine re-send those
+        precommits to peers still deciding it (useful after a restart or a block sync).
+        """
         if self.started and height <= self.height:
             return []
+        if last_commit is not None and last_commit.height == height - 1:
+            self.last_commit = last_commit
         actions: list[Action] = []
         self.started = True
         self.height = height
@@ -462,12 +468,10 @@ class Engine:
         if marker == self._marker:
             self._rebroadcast(actions)
             ahead = [h for h in self._ahead.values() if h > self.height]
-            power = sum(
-                self.validators.power_of(i) for i, h in self._ahead.items() if h > self.height
-            )
-            # Behind: more than f validators are at later heights, or a quorum decided a block
-            # we do not hold.
-            if power >= self.validators.one_honest or self._hs.commit_candidates:
+            # Stalled while a validator signs at a later height, or a quorum decided a block we
+            # do not hold: ask the node to sync (which verifies certificates, so a Byzantine
+            # sender can cost a fetch but never a wrong block).
+            if ahead or self._hs.commit_candidates:
                 actions.append(SyncNeeded(self.height, max([self.height, *ahead])))
         self._marker = marker
         self._schedule(

@@ -584,7 +584,7 @@ class Simulation:
                 raise Violation("certificate", f"sync to node {node.index}: {exc}") from exc
             self.apply_block(node, block, cert)
         assert node.engine is not None
-        self.run_actions(node.index, node.engine.start(len(node.chain) + 1))
+        self.run_actions(node.index, node.engine.start(len(node.chain) + 1, node.chain[-1][1]))
 
     # -- main loop
 
@@ -653,7 +653,8 @@ class Simulation:
                 node.alive = True
                 node.restarts += 1
                 node.engine = self.make_engine(a, node.store, self.honest_engine)
-                self.run_actions(a, node.engine.start(len(node.chain) + 1))
+                last = node.chain[-1][1] if node.chain else None
+                self.run_actions(a, node.engine.start(len(node.chain) + 1, last))
             elif kind == _SYNC:
                 node = self.nodes[a]
                 if node.alive and node.epoch == c:
