@@ -2,9 +2,25 @@
 
 The status details carry the human message; the trailing metadata key ``ledger-error-code``
 carries the stable machine code (e.g. ``insufficient_balance``) so clients can branch on it.
+A transaction that was committed but failed its rules ends ``SubmitTx`` the same way, with its
+hash and height in ``ledger-tx-hash`` and ``ledger-height``.
+
+    LedgerError class       gRPC status
+    InvalidTransaction      INVALID_ARGUMENT   (InvalidAmount, InvalidAddress included)
+    PreconditionFailed      FAILED_PRECONDITION
+    PermissionDenied        PERMISSION_DENIED
+    NotFound                NOT_FOUND
+    AlreadyExists           ALREADY_EXISTS
+    ResourceExhausted       RESOURCE_EXHAUSTED
+    StorageError            INTERNAL
+    anything else           FAILED_PRECONDITION
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 
@@ -18,10 +34,23 @@ from chain.errors import (
     ResourceExhausted,
     StorageError,
 )
+from chain.execute import RESULT_CODES
+from chain.results import TxResult
 
-__all__ = ["ERROR_CODE_KEY", "abort_with", "status_for"]
+__all__ = [
+    "ERROR_CODE_KEY",
+    "HEIGHT_KEY",
+    "TX_HASH_KEY",
+    "abort_with",
+    "error_of_receipt",
+    "status_for",
+    "stream_errors",
+    "unary_errors",
+]
 
 ERROR_CODE_KEY = "ledger-error-code"
+TX_HASH_KEY = "ledger-tx-hash"
+HEIGHT_KEY = "ledger-height"
 
 _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (InvalidTransaction, grpc.StatusCode.INVALID_ARGUMENT),
@@ -33,6 +62,10 @@ _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (StorageError, grpc.StatusCode.INTERNAL),
 )
 
+S = TypeVar("S")
+Q = TypeVar("Q")
+T = TypeVar("T")
+
 
 def status_for(error: LedgerError) -> grpc.StatusCode:
     """The gRPC status code of a ledger error (FAILED_PRECONDITION for unclassified ones)."""
@@ -42,7 +75,49 @@ def status_for(error: LedgerError) -> grpc.StatusCode:
     return grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def abort_with(context: grpc.aio.ServicerContext, error: LedgerError) -> None:
+def error_of_receipt(result: TxResult) -> LedgerError:
+    """The ledger error a failed receipt records (its class comes from the receipt code)."""
+    cls = next((c for c, code in RESULT_CODES if code == result.code), LedgerError)
+    return cls(result.message, result.error_code)
+
+
+async def abort_with(
+    context: grpc.aio.ServicerContext,
+    error: LedgerError,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> None:
     """End the call with the status, message and machine code of ``error``."""
-    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code),))
+    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra))
     await context.abort(status_for(error), error.message)
+
+
+def unary_errors(
+    method: Callable[[S, Q, grpc.aio.ServicerContext], Awaitable[T]],
+) -> Callable[[S, Q, grpc.aio.ServicerContext], Awaitable[T]]:
+    """Wrap a unary servicer method so a LedgerError it raises ends the call with its status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: S, request: Q, context: grpc.aio.ServicerContext) -> T:
+        try:
+            return await method(self, request, context)
+        except LedgerError as exc:
+            await abort_with(context, exc)
+            raise AssertionError("unreachable: abort raises") from exc
+
+    return wrapper
+
+
+def stream_errors(
+    method: Callable[[S, Q, grpc.aio.ServicerContext], AsyncIterator[T]],
+) -> Callable[[S, Q, grpc.aio.ServicerContext], AsyncIterator[T]]:
+    """Wrap a server-streaming servicer method the same way as ``unary_errors``."""
+
+    @functools.wraps(method)
+    async def wrapper(self: S, request: Q, context: grpc.aio.ServicerContext) -> AsyncIterator[T]:
+        try:
+            async for item in method(self, request, context):
+                yield item
+        except LedgerError as exc:
+            await abort_with(context, exc)
+
+    return wrapper

@@ -1,85 +1,123 @@
-"""gRPC servicer of the public ledger API (thin: decode, one call into the node, encode)."""
+"""gRPC servicer of the public ledger API (thin: decode, one call into the core, encode).
+
+Reads go straight to the block store through the ledger's read helpers. The store is only ever
+written by synchronous commits on this same event loop, so a handler that reads without awaiting
+sees one height throughout and needs no snapshot. Errors are mapped in ``node.errors``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
 
-from chain.errors import LedgerError
-from chain.results import TxResult
-from node.errors import abort_with
+from chain import (
+    get_account,
+    get_balances,
+    get_batch,
+    get_certificate,
+    get_project,
+    get_report,
+)
+from chain.errors import InvalidTransaction, LedgerError, NotFound
+from chain.kvstore import HistoryEntry
+from chain.tx import tx_hash as compute_tx_hash
+from node.api_codec import (
+    account_to_proto,
+    batch_to_proto,
+    certificate_to_proto,
+    decode_address,
+    decode_hash,
+    decode_page,
+    page_token,
+    project_to_proto,
+    receipt_to_proto,
+    report_to_proto,
+    tx_to_proto,
+)
+from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
+from node.errors import unary_errors as errors
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 if TYPE_CHECKING:
     from node.node import Node
+    from node.store import LevelDBStore
 
-__all__ = ["LedgerServicer", "receipt_to_proto"]
+__all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
-
-
-def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
-    """The wire form of a transaction receipt."""
-    return ledger_pb2.Receipt(
-        tx_hash=result.tx_hash,
-        code=result.code,
-        error_code=result.error_code,
-        message=result.message,
-        events=[
-            ledger_pb2.Event(
-                type=e.type,
-                attributes=[ledger_pb2.Attribute(key=k, value=v) for k, v in e.attributes],
-            )
-            for e in result.events
-        ],
-    )
+MAX_SUBMIT_BATCH = 10_000
 
 
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
-    """Submit transactions and read node status."""
+    """The public API: submit transactions, read ledger records and history, follow blocks."""
 
     def __init__(self, node: Node) -> None:
         self._node = node
 
+    @property
+    def _store(self) -> LevelDBStore:
+        return self._node.store
+
+    # ------------------------------------------------------------------ transactions
+
+    @errors
     async def SubmitTx(
         self, request: services_pb2.SubmitTxRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.SubmitTxResponse:
-        try:
-            tx = self._node.admit(request.tx)
-        except LedgerError as exc:
-            await abort_with(context, exc)
-            raise AssertionError("unreachable") from exc
+        tx = self._node.admit(request.tx)
         response = services_pb2.SubmitTxResponse(tx_hash=tx.tx_hash)
         if not request.wait_for_commit:
             return response
-        remaining = context.time_remaining()
-        timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
-        try:
-            event = await asyncio.wait_for(self._node.wait_for_commit(tx.tx_hash), timeout)
-        except TimeoutError:
-            return response
-        for receipt in event.executed.result.receipts:
-            if receipt.tx_hash == tx.tx_hash:
-                response.receipt.CopyFrom(receipt_to_proto(receipt))
+        # A single validator may commit inside admit(): look in the store before waiting.
+        location = self._store.get_tx(tx.tx_hash)
+        if location is None:
+            remaining = context.time_remaining()
+            timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
+            try:
+                await asyncio.wait_for(self._node.wait_for_commit(tx.tx_hash), timeout)
+            except TimeoutError:
+                return response
+            location = self._store.get_tx(tx.tx_hash)
+            if location is None:  # pragma: no cover - resolved only after the store commit
+                return response
+        if not location.result.ok:
+            # Committed (its nonce is used) but refused by the rules: an error, not a success.
+            extra = ((TX_HASH_KEY, tx.tx_hash.hex()), (HEIGHT_KEY, str(location.height)))
+            await abort_with(context, error_of_receipt(location.result), extra)
+        response.receipt.CopyFrom(receipt_to_proto(location.result))
         response.committed = True
-        response.height = event.height
+        response.height = location.height
         return response
 
+    @errors
     async def SubmitTxs(
         self, request: services_pb2.SubmitTxsRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.SubmitTxsResponse:
+        if len(request.txs) > MAX_SUBMIT_BATCH:
+            raise InvalidTransaction(
+                f"{len(request.txs)} transactions in one call, the limit is {MAX_SUBMIT_BATCH}",
+                "too_many_txs",
+            )
         response = services_pb2.SubmitTxsResponse()
-        for outcome in self._node.admit_many(list(request.txs)):
+        raws = list(request.txs)
+        for raw, outcome in zip(raws, self._node.admit_many(raws), strict=True):
             if isinstance(outcome, LedgerError):
                 response.results.add(
-                    accepted=False, error_code=outcome.code, message=outcome.message
+                    tx_hash=compute_tx_hash(raw),
+                    accepted=False,
+                    error_code=outcome.code,
+                    message=outcome.message,
                 )
             else:
                 response.results.add(tx_hash=outcome.tx_hash, accepted=True)
         return response
 
+    # ------------------------------------------------------------------ status and records
+
+    @errors
     async def GetStatus(
         self, request: services_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.StatusResponse:
@@ -98,3 +136,184 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         for v in node.genesis.validators:
             response.validators.add(name=v.name, public_key=v.public_key, address=v.address)
         return response
+
+    @errors
+    async def GetAccount(
+        self, request: services_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.AccountInfo:
+        address = decode_address(request.address)
+        return account_to_proto(
+            get_account(self._store, address), get_balances(self._store, address)
+        )
+
+    @errors
+    async def GetProject(
+        self, request: services_pb2.GetProjectRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ProjectInfo:
+        return project_to_proto(get_project(self._store, request.project_id))
+
+    @errors
+    async def GetBatch(
+        self, request: services_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.BatchInfo:
+        return batch_to_proto(get_batch(self._store, request.batch_id))
+
+    @errors
+    async def GetReport(
+        self, request: services_pb2.GetReportRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ReportInfo:
+        return report_to_proto(get_report(self._store, decode_hash(request.data_hash, "data_hash")))
+
+    @errors
+    async def GetCertificate(
+        self, request: services_pb2.GetCertificateRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.RetirementCertificate:
+        return certificate_to_proto(get_certificate(self._store, request.certificate_id))
+
+    @errors
+    async def GetTx(
+        self, request: services_pb2.GetTxRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.TxInfo:
+        digest = decode_hash(request.tx_hash, "tx_hash")
+        loc = self._store.get_tx(digest)
+        if loc is None:
+            if digest in self._node.mempool:
+                raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
+                               "tx_pending")  # fmt: skip
+            raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")
+        return tx_to_proto(loc, self._block_time(loc.height))
+
+    @errors
+    async def GetBlock(
+        self, request: services_pb2.GetBlockRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.BlockInfo:
+        store = self._store
+        if request.block_hash:
+            found = store.get_block_height(decode_hash(request.block_hash, "block_hash"))
+            if found is None:
+                raise NotFound(f"no block has hash {request.block_hash.hex()}", "unknown_block")
+            height = found
+        else:
+            height = request.height or store.height
+        return self._block_info(height)
+
+    # ------------------------------------------------------------------ history
+
+    @errors
+    async def GetAccountHistory(
+        self, request: services_pb2.GetAccountHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.HistoryPage:
+        address = decode_address(request.address)
+        size, before = decode_page(request.page_size, request.page_token)
+        get_account(self._store, address)  # NotFound for an unregistered account
+        return self._history_page(self._store.account_history(address, size, before), size)
+
+    @errors
+    async def GetBatchHistory(
+        self, request: services_pb2.GetBatchHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.HistoryPage:
+        size, before = decode_page(request.page_size, request.page_token)
+        get_batch(self._store, request.batch_id)  # NotFound for an unknown batch
+        return self._history_page(self._store.batch_history(request.batch_id, size, before), size)
+
+    # ------------------------------------------------------------------ streams
+
+    @stream_errors
+    async def SubscribeBlocks(
+        self, request: services_pb2.SubscribeBlocksRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[services_pb2.BlockInfo]:
+        async for height in self._follow(request.from_height):
+            yield self._block_info(height)
+
+    @stream_errors
+    async def SubscribeEvents(
+        self, request: services_pb2.SubscribeEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[services_pb2.LedgerEvent]:
+        types = frozenset(request.types)
+        account = decode_address(request.account, "account") if request.account else ""
+        async for height in self._follow(request.from_height):
+            time_ms = self._block_time(height)
+            for index in range(self._tx_count(height)):
+                loc = self._store.get_tx_at(height, index)
+                if loc is None:  # pragma: no cover - a committed block has every tx
+                    break
+                for event in receipt_to_proto(loc.result).events:
+                    if types and event.type not in types:
+                        continue
+                    if account and all(a.value != account for a in event.attributes):
+                        continue
+                    yield services_pb2.LedgerEvent(
+                        height=height, tx_index=index, tx_hash=loc.tx_hash, event=event,
+                        time_ms=time_ms,
+                    )  # fmt: skip
+
+    async def _follow(self, from_height: int) -> AsyncIterator[int]:
+        """Every committed height from ``from_height`` on (0 = the next one), in order, forever.
+
+        Past heights come from the store; the subscription only wakes the loop, and every height
+        is read from the store too, so a block committed while we catch up is neither skipped nor
+        sent twice.
+        """
+        node = self._node
+        wake = asyncio.Event()
+        unsubscribe = node.subscribe(lambda _event: wake.set())
+        try:
+            next_height = from_height or node.store.height + 1
+            while True:
+                wake.clear()
+                while next_height <= node.store.height:
+                    yield next_height
+                    next_height += 1
+                    wake.clear()
+                await wake.wait()
+        finally:
+            unsubscribe()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _block_time(self, height: int) -> int:
+        header = self._store.get_header(height)
+        return header.time_ms if header is not None else 0
+
+    def _tx_count(self, height: int) -> int:
+        header = self._store.get_header(height)
+        return header.tx_count if header is not None else 0
+
+    def _block_info(self, height: int) -> services_pb2.BlockInfo:
+        store = self._store
+        block = store.get_block(height) if height > 0 else None
+        certificate = store.get_certificate(height)
+        if block is None or certificate is None:
+            raise NotFound(
+                f"no block at height {height}; the chain is at height {store.height}",
+                "unknown_block",
+            )
+        info = services_pb2.BlockInfo(
+            block_hash=block.hash, committed=ledger_pb2.CommittedBlock(block=block.to_proto())
+        )
+        info.committed.certificate.ParseFromString(certificate)
+        for index in range(len(block.txs)):
+            loc = store.get_tx_at(height, index)
+            if loc is not None:
+                info.receipts.append(receipt_to_proto(loc.result))
+        return info
+
+    def _history_page(self, entries: list[HistoryEntry], size: int) -> services_pb2.HistoryPage:
+        page = services_pb2.HistoryPage()
+        for entry in entries:
+            loc = self._store.get_tx_at(entry.height, entry.index)
+            if loc is None:  # pragma: no cover - the index only names committed txs
+                continue
+            info = tx_to_proto(loc, self._block_time(entry.height))
+            page.items.add(
+                height=entry.height,
+                index=entry.index,
+                tx_hash=loc.tx_hash,
+                kind=info.body.WhichOneof("msg") or "",
+                signer=info.body.signer,
+                receipt=info.receipt,
+                time_ms=info.time_ms,
+            )
+        if len(entries) == size:
+            page.next_page_token = page_token(entries[-1].height, entries[-1].index)
+        return page

@@ -1,0 +1,205 @@
+"""Conversions between ledger records and the public API's protobuf messages (the API's edge).
+
+Decoders check request fields that need no state (address syntax, hash length, page tokens) and
+raise the ledger's own errors, which ``node.errors`` maps to gRPC status codes.
+"""
+
+from __future__ import annotations
+
+from chain.crypto import parse_address
+from chain.errors import InvalidTransaction
+from chain.kvstore import MAX_HISTORY_PAGE, TxLocation
+from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
+from chain.records import Period as RecordPeriod
+from chain.results import TxResult
+from chain.state import AccountView
+from proto import ledger_pb2, services_pb2
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "account_to_proto",
+    "batch_to_proto",
+    "certificate_to_proto",
+    "decode_address",
+    "decode_hash",
+    "decode_page",
+    "page_token",
+    "project_to_proto",
+    "receipt_to_proto",
+    "report_to_proto",
+    "tx_to_proto",
+]
+
+DEFAULT_PAGE_SIZE = 50
+_HASH_BYTES = 32
+
+
+def decode_address(text: str, field: str = "address") -> str:
+    """A canonical address from request text; InvalidAddress when malformed or missing."""
+    if not text:
+        raise InvalidTransaction(f"{field} is required", "missing_field")
+    return parse_address(text)
+
+
+def decode_hash(value: bytes, field: str) -> bytes:
+    """A 32-byte hash from a request; InvalidTransaction (``invalid_hash``) otherwise."""
+    if len(value) != _HASH_BYTES:
+        raise InvalidTransaction(
+            f"{field} must be {_HASH_BYTES} bytes, got {len(value)}", "invalid_hash"
+        )
+    return value
+
+
+def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None]:
+    """Page size (default and cap applied) and the ``before`` cursor of a page token."""
+    size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+    if not token:
+        return size, None
+    height, sep, index = token.partition(".")
+    if not (sep and height.isdigit() and index.isdigit()):
+        raise InvalidTransaction(
+            f"page token {token!r} is not one this API issued", "bad_page_token"
+        )
+    return size, (int(height), int(index))
+
+
+def page_token(height: int, index: int) -> str:
+    """The opaque token of the page after the entry at (height, index)."""
+    return f"{height}.{index}"
+
+
+def _period(period: RecordPeriod) -> ledger_pb2.Period:
+    return ledger_pb2.Period(start_date=period.start_date, end_date=period.end_date)
+
+
+def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
+    """The wire form of a transaction receipt."""
+    return ledger_pb2.Receipt(
+        tx_hash=result.tx_hash,
+        code=result.code,
+        error_code=result.error_code,
+        message=result.message,
+        events=[
+            ledger_pb2.Event(
+                type=e.type,
+                attributes=[ledger_pb2.Attribute(key=k, value=v) for k, v in e.attributes],
+            )
+            for e in result.events
+        ],
+    )
+
+
+def account_to_proto(view: AccountView, balances: dict[str, int]) -> services_pb2.AccountInfo:
+    """An account with roles, nonce and balances."""
+    account = view.account
+    return services_pb2.AccountInfo(
+        address=account.address,
+        kind=ACCOUNT_KINDS.index(account.kind),  # type: ignore[arg-type]
+        name=account.name,
+        roles=[ROLES.index(r) for r in view.roles],  # type: ignore[misc]
+        nonce=view.nonce,
+        balances=[
+            services_pb2.Balance(batch_id=b, amount_grams=g) for b, g in sorted(balances.items())
+        ],
+        registered_by=account.registered_by,
+        height=account.height,
+    )
+
+
+def project_to_proto(p: Project) -> services_pb2.ProjectInfo:
+    """A registered project."""
+    return services_pb2.ProjectInfo(
+        project_id=p.project_id,
+        name=p.name,
+        region=p.region,
+        kind=PROJECT_KINDS.index(p.kind),  # type: ignore[arg-type]
+        area_centihectares=p.area_centihectares,
+        methodology=p.methodology,
+        owner=p.owner,
+        metadata_hash=p.metadata_hash,
+        metadata_uri=p.metadata_uri,
+        height=p.height,
+        time_ms=p.time_ms,
+    )
+
+
+def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:
+    """A batch with its supply counters."""
+    return services_pb2.BatchInfo(
+        batch_id=b.batch_id,
+        project_id=b.project_id,
+        vintage=_period(b.vintage),
+        issuer=b.issuer,
+        recipient=b.recipient,
+        report_hashes=list(b.report_hashes),
+        supply=services_pb2.BatchSupply(
+            issued_grams=b.issued,
+            tradable_grams=b.tradable,
+            retired_grams=b.retired,
+            cancelled_grams=b.cancelled,
+            buffer_grams=b.buffer,
+            reversed_grams=b.reversed_grams,
+        ),
+        height=b.height,
+        time_ms=b.time_ms,
+    )
+
+
+def report_to_proto(r: Report) -> services_pb2.ReportInfo:
+    """An anchored report and its attestation, if any."""
+    msg = services_pb2.ReportInfo(
+        data_hash=r.data_hash,
+        project_id=r.project_id,
+        period=_period(r.period),
+        uri=r.uri,
+        kind=r.kind,
+        anchored_by=r.anchored_by,
+        anchored_height=r.anchored_height,
+        attested=r.attested,
+        verifier=r.verifier,
+        verified_grams=r.verified_grams,
+        remaining_grams=r.remaining_grams,
+        attested_height=r.attested_height,
+    )
+    if r.attested_period is not None:
+        msg.attested_period.CopyFrom(_period(r.attested_period))
+    return msg
+
+
+def certificate_to_proto(c: Certificate) -> services_pb2.RetirementCertificate:
+    """A retirement certificate."""
+    msg = services_pb2.RetirementCertificate(
+        certificate_id=c.certificate_id,
+        batch_id=c.batch_id,
+        project_id=c.project_id,
+        vintage=_period(c.vintage),
+        amount_grams=c.amount_grams,
+        beneficiary=c.beneficiary,
+        reason=c.reason,
+        jurisdiction=c.jurisdiction,
+        event=c.event,
+        account=c.account,
+        height=c.height,
+        time_ms=c.time_ms,
+        tx_hash=c.tx_hash,
+    )
+    if c.period is not None:
+        msg.period.CopyFrom(_period(c.period))
+    return msg
+
+
+def tx_to_proto(loc: TxLocation, time_ms: int) -> services_pb2.TxInfo:
+    """A committed transaction with its decoded body and receipt."""
+    envelope = ledger_pb2.TxEnvelope()
+    envelope.ParseFromString(loc.raw)
+    body = ledger_pb2.TxBody()
+    body.ParseFromString(envelope.body)
+    return services_pb2.TxInfo(
+        tx_hash=loc.tx_hash,
+        height=loc.height,
+        index=loc.index,
+        envelope=envelope,
+        body=body,
+        receipt=receipt_to_proto(loc.result),
+        time_ms=time_ms,
+    )

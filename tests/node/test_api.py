@@ -1,0 +1,504 @@
+"""The public gRPC API against a real (in-process) node: every RPC, pagination, streams, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from chain.crypto import PrivateKey
+from chain.tx import encode_tx
+from cli.client import LedgerClient, make_body
+from node.errors import ERROR_CODE_KEY, HEIGHT_KEY, TX_HASH_KEY
+from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from tests.cli.harness import running_devnet, stub_for, wallet_keys
+
+T = 1_000_000
+VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
+
+
+@dataclass
+class Story:
+    """What the scenario fixture committed."""
+
+    endpoint: str
+    keys: dict[str, PrivateKey]
+    company: PrivateKey
+    project_id: str
+    report: bytes
+    batch_id: str
+    certificate_id: str
+    retire_tx: bytes
+    retire_height: int
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    root: Path = tmp_path_factory.mktemp("api") / "devnet"
+    with running_devnet(root) as (info, _node), stub_for(info.endpoints[0]) as stub:
+        keys: dict[str, Any] = wallet_keys(info)
+        c = LedgerClient(stub)
+        issuer, verifier, registrar = keys["issuer"], keys["verifier"], keys["registrar"]
+        company = PrivateKey(hashlib.sha256(b"api-test/company").digest())
+        report = hashlib.sha256(b"guyang sensor data 2023").digest()
+        c.send(
+            ledger_pb2.RegisterAccount(address=company.address, kind=1, name="Zhejiang Co"),
+            [registrar],
+        )
+        c.send(
+            ledger_pb2.RegisterProject(
+                project_id="CN15-GY-0001",
+                name="Guyang state forest",
+                region="CN-15",
+                kind=1,
+                area_centihectares=150_000,
+                methodology="CCER-14-001",
+                owner=issuer.address,
+                metadata_hash=bytes(range(32)),
+                metadata_uri="ipfs://meta",
+            ),
+            [issuer],
+        )
+        c.send(
+            ledger_pb2.AnchorData(
+                project_id="CN15-GY-0001",
+                data_hash=report,
+                period=VINTAGE,
+                uri="ipfs://sensors",
+                kind="co2-flux",
+            ),
+            [issuer],
+        )
+        c.send(
+            ledger_pb2.AttestReport(data_hash=report, verified_grams=150_000 * T, period=VINTAGE),
+            [verifier],
+        )
+        issued = c.send(
+            ledger_pb2.IssueBatch(
+                project_id="CN15-GY-0001",
+                vintage=VINTAGE,
+                report_hashes=[report],
+                amount_grams=150_000 * T,
+                recipient=issuer.address,
+            ),
+            [issuer],
+        )
+        batch_id = _attr(issued.receipt, "issue", "batch_id")
+        c.send(
+            ledger_pb2.Transfer(
+                entries=[
+                    ledger_pb2.TransferEntry(
+                        to=company.address, batch_id=batch_id, amount_grams=20_000 * T
+                    )
+                ]
+            ),
+            [issuer],
+        )
+        raw = c.build(
+            ledger_pb2.Retire(
+                batch_id=batch_id,
+                amount_grams=5_000 * T,
+                beneficiary="Games",
+                reason="offset",
+                jurisdiction="CN",
+                event="14th National Winter Games",
+            ),
+            [company],
+        )
+        retired = c.submit(raw)
+        yield Story(
+            endpoint=info.endpoints[0],
+            keys=keys,
+            company=company,
+            project_id="CN15-GY-0001",
+            report=report,
+            batch_id=batch_id,
+            certificate_id=_attr(retired.receipt, "retire", "certificate_id"),
+            retire_tx=retired.tx_hash,
+            retire_height=retired.height,
+        )
+
+
+def _attr(receipt: ledger_pb2.Receipt, kind: str, key: str) -> str:
+    for event in receipt.events:
+        if event.type == kind:
+            for attr in event.attributes:
+                if attr.key == key:
+                    return attr.value
+    raise AssertionError(f"no {kind}.{key} in {receipt}")
+
+
+@pytest.fixture()
+def stub(story: Story) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
+    with stub_for(story.endpoint) as s:
+        yield s
+
+
+def _error(call: Any) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    exc: Any = info.value
+    return exc.code(), exc.details(), dict(exc.trailing_metadata() or ())
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_status_and_health(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    status = stub.GetStatus(services_pb2.StatusRequest())
+    assert status.chain_id == "carbon-devnet"
+    assert status.height >= story.retire_height
+    assert len(status.validators) == 1 and status.validators[0].address.startswith("ct1")
+    with grpc.insecure_channel(story.endpoint) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_get_account_has_balances_roles_and_nonce(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    company = stub.GetAccount(services_pb2.GetAccountRequest(address=story.company.address))
+    assert company.name == "Zhejiang Co" and company.kind == ledger_pb2.ACCOUNT_KIND_COMPANY
+    assert company.nonce == 1
+    assert [(b.batch_id, b.amount_grams) for b in company.balances] == [
+        (story.batch_id, 15_000 * T)
+    ]
+    issuer = stub.GetAccount(services_pb2.GetAccountRequest(address=story.keys["issuer"].address))
+    assert list(issuer.roles) == [ledger_pb2.ROLE_ISSUER]
+    assert issuer.nonce == 4
+
+
+def test_get_project_batch_report(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    project = stub.GetProject(services_pb2.GetProjectRequest(project_id=story.project_id))
+    assert (project.region, project.kind, project.area_centihectares) == (
+        "CN-15",
+        ledger_pb2.PROJECT_KIND_FOREST,
+        150_000,
+    )
+    batch = stub.GetBatch(services_pb2.GetBatchRequest(batch_id=story.batch_id))
+    s = batch.supply
+    assert (
+        s.issued_grams,
+        s.tradable_grams,
+        s.retired_grams,
+        s.cancelled_grams,
+        s.buffer_grams,
+    ) == (150_000 * T, 115_000 * T, 5_000 * T, 0, 30_000 * T)
+    assert s.tradable_grams + s.retired_grams + s.cancelled_grams + s.buffer_grams == s.issued_grams
+    report = stub.GetReport(services_pb2.GetReportRequest(data_hash=story.report))
+    assert report.attested and report.verified_grams == 150_000 * T and report.remaining_grams == 0
+
+
+def test_get_certificate_and_tx(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    cert = stub.GetCertificate(
+        services_pb2.GetCertificateRequest(certificate_id=story.certificate_id)
+    )
+    assert cert.amount_grams == 5_000 * T and cert.event == "14th National Winter Games"
+    assert cert.account == story.company.address and cert.tx_hash == story.retire_tx
+    assert not cert.HasField("period")
+    tx = stub.GetTx(services_pb2.GetTxRequest(tx_hash=story.retire_tx))
+    assert tx.height == story.retire_height and tx.body.WhichOneof("msg") == "retire"
+    assert tx.receipt.code == 0 and tx.time_ms > 0
+    assert tx.envelope.signatures[0].public_key == story.company.public_key
+
+
+def test_get_block_by_height_hash_and_latest(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    block = stub.GetBlock(services_pb2.GetBlockRequest(height=story.retire_height))
+    header = block.committed.block.header
+    assert header.height == story.retire_height
+    assert block.committed.certificate.block_hash == block.block_hash
+    assert len(block.committed.certificate.precommits) == 1
+    assert [r.tx_hash for r in block.receipts] == [
+        hashlib.sha256(t).digest() for t in block.committed.block.txs
+    ]
+    by_hash = stub.GetBlock(services_pb2.GetBlockRequest(block_hash=block.block_hash))
+    assert by_hash == block
+    latest = stub.GetBlock(services_pb2.GetBlockRequest())
+    assert latest.committed.block.header.height >= story.retire_height
+
+
+# ---------------------------------------------------------------- history
+
+
+def test_history_pages_walk_everything_once(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    address = story.keys["issuer"].address
+    full = stub.GetAccountHistory(services_pb2.GetAccountHistoryRequest(address=address))
+    assert [i.kind for i in full.items] == [
+        "transfer",
+        "issue_batch",
+        "anchor_data",
+        "register_project",
+    ]
+    assert full.next_page_token == ""
+    seen, token = [], ""
+    for _ in range(10):
+        page = stub.GetAccountHistory(
+            services_pb2.GetAccountHistoryRequest(address=address, page_size=1, page_token=token)
+        )
+        seen += list(page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    assert [i.tx_hash for i in seen] == [i.tx_hash for i in full.items]
+    batch = stub.GetBatchHistory(
+        services_pb2.GetBatchHistoryRequest(batch_id=story.batch_id, page_size=2)
+    )
+    assert [i.kind for i in batch.items] == ["retire", "transfer"] and batch.next_page_token
+    rest = stub.GetBatchHistory(
+        services_pb2.GetBatchHistoryRequest(
+            batch_id=story.batch_id, page_size=2, page_token=batch.next_page_token
+        )
+    )
+    assert [i.kind for i in rest.items] == ["issue_batch"] and rest.next_page_token == ""
+
+
+# ---------------------------------------------------------------- streams
+
+
+def test_subscribe_blocks_from_a_past_height_has_no_gaps(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    tip = stub.GetStatus(services_pb2.StatusRequest()).height
+    stream = stub.SubscribeBlocks(services_pb2.SubscribeBlocksRequest(from_height=1), timeout=20)
+    # Past blocks from the store, then live ones as they commit (empty blocks every 200 ms).
+    heights = [b.committed.block.header.height for b in itertools.islice(stream, tip + 3)]
+    stream.cancel()
+    assert heights == list(range(1, tip + 4))
+
+
+def test_subscribe_events_filters_by_type_and_account(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    stream = stub.SubscribeEvents(
+        services_pb2.SubscribeEventsRequest(
+            from_height=1, types=["retire", "transfer"], account=story.company.address
+        ),
+        timeout=20,
+    )
+    events = list(itertools.islice(stream, 2))
+    stream.cancel()
+    assert [e.event.type for e in events] == ["transfer", "retire"]
+    assert events[1].height == story.retire_height and events[1].tx_hash == story.retire_tx
+
+
+# ---------------------------------------------------------------- submission and errors
+
+
+def test_submit_many_reports_each_admission(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    issuer = story.keys["issuer"]
+    nonce = c.next_nonce(issuer.address)
+    good = [
+        c.build(
+            ledger_pb2.Transfer(
+                entries=[
+                    ledger_pb2.TransferEntry(
+                        to=story.company.address, batch_id=story.batch_id, amount_grams=T
+                    )
+                ]
+            ),
+            [issuer],
+            nonce=nonce + i,
+        )
+        for i in range(3)
+    ]
+    reply = stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=[*good, b"\x01junk"]))
+    assert [r.accepted for r in reply.results] == [True, True, True, False]
+    assert reply.results[3].error_code == "malformed_tx"
+    assert reply.results[0].tx_hash == hashlib.sha256(good[0]).digest()
+    # They commit in nonce order, so once the last one is in, the nonce has moved by three.
+    _wait_tx(stub, reply.results[2].tx_hash)
+    assert c.next_nonce(issuer.address) == nonce + 3
+
+
+def test_submit_without_waiting_then_get_tx(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.Cancel(batch_id=story.batch_id, amount_grams=T, reason="moved"), [story.company]
+    )
+    reply = c.submit(raw, wait=False)
+    assert not reply.committed and reply.tx_hash == hashlib.sha256(raw).digest()
+    _wait_tx(stub, reply.tx_hash)
+    assert stub.GetTx(services_pb2.GetTxRequest(tx_hash=reply.tx_hash)).receipt.code == 0
+
+
+def _wait_tx(stub: services_pb2_grpc.LedgerServiceStub, tx_hash: bytes) -> None:
+    for _ in range(100):
+        try:
+            stub.GetTx(services_pb2.GetTxRequest(tx_hash=tx_hash))
+            return
+        except grpc.RpcError:
+            time.sleep(0.05)
+    raise AssertionError("transaction not committed within 5 s")
+
+
+def _submit(stub: services_pb2_grpc.LedgerServiceStub, raw: bytes, wait: bool = False) -> Any:
+    return lambda: stub.SubmitTx(
+        services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=wait), timeout=20
+    )
+
+
+def test_invalid_argument(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    code, _, meta = _error(_submit(stub, b"\x0a\xffnot a tx"))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "malformed_tx")
+    code, details, meta = _error(
+        lambda: stub.GetAccount(services_pb2.GetAccountRequest(address="ct1notanaddress"))
+    )
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_address")
+    assert "ct1notanaddress" in details
+    code, _, meta = _error(lambda: stub.GetTx(services_pb2.GetTxRequest(tx_hash=b"short")))
+    assert meta[ERROR_CODE_KEY] == "invalid_hash"
+    code, _, meta = _error(
+        lambda: stub.GetBatchHistory(
+            services_pb2.GetBatchHistoryRequest(batch_id=story.batch_id, page_token="zz")
+        )
+    )
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "bad_page_token")
+    stream = stub.SubscribeEvents(services_pb2.SubscribeEventsRequest(account="nope"), timeout=5)
+    code, _, meta = _error(lambda: next(iter(stream)))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_address")
+
+
+def test_failed_precondition_for_a_used_nonce(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.Cancel(batch_id=story.batch_id, amount_grams=T, reason="x"),
+        [story.company],
+        nonce=0,
+    )
+    code, details, meta = _error(_submit(stub, raw))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.FAILED_PRECONDITION, "nonce_used")
+    assert "next nonce" in details
+
+
+def test_failed_precondition_from_a_committed_tx_carries_its_hash(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.Retire(
+            batch_id=story.batch_id,
+            amount_grams=10**6 * T,
+            beneficiary="x",
+            reason="x",
+            jurisdiction="CN",
+        ),
+        [story.company],
+    )
+    code, details, meta = _error(_submit(stub, raw, wait=True))
+    assert (code, meta[ERROR_CODE_KEY]) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "insufficient_balance",
+    )
+    assert "insufficient tradable balance" in details
+    assert meta[TX_HASH_KEY] == hashlib.sha256(raw).hexdigest() and int(meta[HEIGHT_KEY]) > 0
+
+
+def test_not_found(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    cases = [
+        (lambda: stub.GetBatch(services_pb2.GetBatchRequest(batch_id="NOPE-1")), "unknown_batch"),
+        (
+            lambda: stub.GetProject(services_pb2.GetProjectRequest(project_id="NOPE")),
+            "unknown_project",
+        ),
+        (
+            lambda: stub.GetCertificate(services_pb2.GetCertificateRequest(certificate_id="RC-0")),
+            "unknown_certificate",
+        ),
+        (
+            lambda: stub.GetReport(services_pb2.GetReportRequest(data_hash=bytes(32))),
+            "unknown_report",
+        ),
+        (lambda: stub.GetTx(services_pb2.GetTxRequest(tx_hash=bytes(32))), "unknown_tx"),
+        (lambda: stub.GetBlock(services_pb2.GetBlockRequest(height=10**9)), "unknown_block"),
+        (
+            lambda: stub.GetBlock(services_pb2.GetBlockRequest(block_hash=bytes(32))),
+            "unknown_block",
+        ),
+        (
+            lambda: stub.GetAccount(
+                services_pb2.GetAccountRequest(address=PrivateKey(bytes(32)).address)
+            ),
+            "unknown_account",
+        ),
+        (
+            lambda: stub.GetAccountHistory(
+                services_pb2.GetAccountHistoryRequest(address=PrivateKey(bytes(32)).address)
+            ),
+            "unknown_account",
+        ),
+        (
+            lambda: stub.GetBatchHistory(services_pb2.GetBatchHistoryRequest(batch_id="NOPE")),
+            "unknown_batch",
+        ),
+    ]
+    for call, ledger_code in cases:
+        code, _, meta = _error(call)
+        assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.NOT_FOUND, ledger_code)
+
+
+def test_permission_denied(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.RegisterProject(
+            project_id="CN15-GY-0002",
+            name="x",
+            region="CN-15",
+            kind=1,
+            area_centihectares=1,
+            metadata_hash=bytes(32),
+            methodology="m",
+            metadata_uri="u",
+            owner=story.company.address,
+        ),
+        [story.keys["verifier"]],
+    )
+    code, details, meta = _error(_submit(stub, raw, wait=True))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.PERMISSION_DENIED, "missing_role")
+    assert "issuer" in details
+
+
+def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.RegisterAccount(address=story.company.address, kind=1, name="again"),
+        [story.keys["registrar"]],
+    )
+    code, _, meta = _error(_submit(stub, raw, wait=True))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
+    code, _, meta = _error(_submit(stub, raw))  # the very same bytes again
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "duplicate_tx")
+
+
+def test_resource_exhausted_when_the_mempool_is_full(tmp_path: Path) -> None:
+    with running_devnet(tmp_path / "full", max_txs=0) as (info, _node):
+        keys: dict[str, Any] = wallet_keys(info)
+        with stub_for(info.endpoints[0]) as stub:
+            status = stub.GetStatus(services_pb2.StatusRequest())
+            body = make_body(
+                status.chain_id,
+                keys["issuer"].address,
+                0,
+                ledger_pb2.Cancel(batch_id="B", amount_grams=1, reason="x"),
+            )
+            code, details, meta = _error(_submit(stub, encode_tx(body, [keys["issuer"]])))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "mempool_full")
+    assert "try again" in details
