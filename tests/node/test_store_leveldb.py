@@ -169,7 +169,7 @@ def test_readers_never_see_half_a_block(tmp_path: Path) -> None:
     list(grow(store, 1))
     writer = threading.Thread(target=lambda: list(grow(store, 80)))
     writer.start()
-    seen = set()
+    seen: set[int] = set()
     while writer.is_alive() or not seen:
         with store.snapshot() as snap:
             h = snap.height
