@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 import grpc
 
-from chain.errors import LedgerError
+from chain.amounts import parse_tco2e
+from chain.crypto import parse_address
+from chain.errors import InvalidTransaction, LedgerError
+from cli.keystore import Keystore, KeystoreError, WrongPassword
 from proto import services_pb2_grpc
 
 __all__ = [
+    "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
+    "PASSWORD_ENV",
     "CliError",
     "connect",
     "emit",
+    "keystore_option",
     "node_option",
+    "open_keystore",
     "output_option",
+    "parse_address_arg",
+    "parse_amount_arg",
+    "password",
     "reports_errors",
 ]
 
@@ -31,6 +43,11 @@ R = TypeVar("R")
 EXIT_USAGE = 2
 EXIT_LEDGER = 3  # the ledger or node refused the request
 EXIT_UNREACHABLE = 4  # the node could not be reached
+EXIT_WALLET = 5  # wrong password, missing or damaged key
+EXIT_PENDING = 6  # submitted, but not committed within the wait
+
+PASSWORD_ENV = "CARBON_TICKET_PASSWORD"
+DEFAULT_KEYSTORE = Path.home() / ".carbon-ticket" / "keystore"
 
 
 class CliError(click.ClickException):
@@ -51,8 +68,13 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except (KeystoreError, WrongPassword) as exc:
+            raise CliError(f"{exc.message} [{exc.code}]", EXIT_WALLET) from exc
+        except InvalidTransaction as exc:  # raised here, before anything was sent
+            raise CliError(f"{exc.message} [{exc.code}]", EXIT_USAGE) from exc
         except LedgerError as exc:
-            raise CliError(f"{exc.message} [{exc.code}]") from exc
+            exit_code = EXIT_WALLET if exc.code == "key_not_found" else EXIT_LEDGER
+            raise CliError(f"{exc.message} [{exc.code}]", exit_code) from exc
         except grpc.RpcError as exc:
             raise _rpc_error(exc) from exc
 
@@ -90,9 +112,60 @@ output_option = click.option(
 )
 
 
+keystore_option = click.option(
+    "--keystore",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_KEYSTORE,
+    show_default=True,
+    envvar="CARBON_TICKET_KEYSTORE",
+    help="Directory of the encrypted wallet keys.",
+)
+
+
+def open_keystore(directory: Path) -> Keystore:
+    """The wallet keystore in ``directory``."""
+    return Keystore(directory)
+
+
+def password(confirm: bool = False) -> str:
+    """The wallet password: $CARBON_TICKET_PASSWORD for scripts, else a hidden prompt."""
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env is not None:
+        return from_env
+    try:
+        text: str = click.prompt(
+            "Wallet password", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+    except click.Abort:
+        raise CliError("no password given", EXIT_WALLET) from None
+    return text
+
+
+def parse_amount_arg(text: str) -> int:
+    """Grams from tCO2e text (e.g. ``20000`` or ``12.5``); InvalidAmount when malformed."""
+    grams = parse_tco2e(text.strip())
+    if grams == 0:
+        raise InvalidTransaction(f"amount {text!r} must be greater than zero", "zero_amount")
+    return grams
+
+
+def parse_address_arg(text: str, keystore: Path | None = None) -> str:
+    """An address, or ``@name`` for the address of a key in the keystore."""
+    if text.startswith("@") and keystore is not None:
+        return Keystore(keystore).info(text[1:]).address
+    return parse_address(text.strip())
+
+
 @contextmanager
-def connect(address: str, timeout: float = 10.0) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
-    """A LedgerService stub on a channel that is closed afterwards."""
+def connect(
+    address: str, timeout: float | None = None
+) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
+    """A LedgerService stub on a channel that is closed afterwards.
+
+    Waits up to ``timeout`` seconds (default $CARBON_TICKET_CONNECT_TIMEOUT, else 5) for the node.
+    """
+    if timeout is None:
+        timeout = float(os.environ.get("CARBON_TICKET_CONNECT_TIMEOUT", "5"))
     channel = grpc.insecure_channel(address)
     try:
         try:
@@ -107,12 +180,30 @@ def connect(address: str, timeout: float = 10.0) -> Iterator[services_pb2_grpc.L
 
 
 def emit(data: dict[str, Any], output: str) -> None:
-    """Print ``data`` as JSON or as an aligned two-column table."""
+    """Print ``data`` as JSON or as an aligned two-column table (nested items indented)."""
     if output == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=False))
         return
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
-        if isinstance(value, list | dict):
-            value = json.dumps(value)
-        click.echo(f"{key.ljust(width)}  {value}")
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            click.echo(f"{key.ljust(width)}  ({len(value)})")
+            for item in value:
+                click.echo(" " * (width + 2) + "- " + _inline(item))
+        elif isinstance(value, dict):
+            click.echo(f"{key.ljust(width)}  {_inline(value)}")
+        elif isinstance(value, list):
+            click.echo(f"{key.ljust(width)}  {', '.join(str(v) for v in value) or '-'}")
+        else:
+            click.echo(f"{key.ljust(width)}  {'-' if value in ('', None) else value}")
+
+
+def _inline(item: dict[str, Any]) -> str:
+    parts = []
+    for k, v in item.items():
+        if isinstance(v, dict):
+            v = "{" + _inline(v) + "}"
+        elif isinstance(v, list):
+            v = "[" + ", ".join(_inline(x) if isinstance(x, dict) else str(x) for x in v) + "]"
+        parts.append(f"{k}={v}")
+    return "  ".join(parts)

@@ -68,11 +68,15 @@ class Keystore:
             )
         return self.directory / f"{name}.json"
 
+    def check_new(self, name: str) -> None:
+        """Raise KeystoreError unless ``name`` is a valid name not used yet (before prompting)."""
+        if self._path(name).exists():
+            raise KeystoreError(f"a key named {name!r} already exists in {self.directory}")
+
     def add(self, name: str, key: PrivateKey, password: str) -> KeyInfo:
         """Encrypt and store ``key`` under ``name``; refuses to overwrite an existing key."""
+        self.check_new(name)
         path = self._path(name)
-        if path.exists():
-            raise KeystoreError(f"a key named {name!r} already exists in {self.directory}")
         salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
         box = nacl.secret.SecretBox(self._derive(password, salt, self._opslimit, self._memlimit))
         sealed = box.encrypt(key.seed)

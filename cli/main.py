@@ -14,10 +14,13 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from cli.demo import demo
+    from cli.keys_cmds import keys
     from cli.node_cmds import devnet, node
     from cli.query_cmds import query
+    from cli.tx_cmds import tx
 
-    for group in (node, devnet, query):
+    for group in (node, devnet, keys, tx, query, demo):
         cli.add_command(group)
 
 

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
-from cli.common import connect, emit, node_option, output_option, reports_errors
+from cli import render
+from cli.common import (
+    EXIT_USAGE,
+    CliError,
+    connect,
+    emit,
+    node_option,
+    output_option,
+    parse_address_arg,
+    reports_errors,
+)
 from proto import services_pb2
 
 __all__ = ["query"]
 
 
+def _hash_arg(text: str, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.strip())
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise CliError(f"invalid {what} {text!r}: write 64 hex digits", EXIT_USAGE)
+    return value
+
+
 @click.group()
 def query() -> None:
-    """Read the ledger from a node."""
+    """Read the ledger from a node (amounts in tCO2e)."""
 
 
 @query.command("status")
@@ -39,3 +63,262 @@ def status(node: str, output: str) -> None:
         },
         output,
     )
+
+
+@query.command("account")
+@click.argument("address")
+@node_option
+@output_option
+@reports_errors
+def account(address: str, node: str, output: str) -> None:
+    """Balances per batch, roles and next nonce of ADDRESS."""
+    request = services_pb2.GetAccountRequest(address=parse_address_arg(address))
+    with connect(node) as stub:
+        emit(render.account(stub.GetAccount(request, timeout=10)), output)
+
+
+@query.command("project")
+@click.argument("project_id")
+@node_option
+@output_option
+@reports_errors
+def project(project_id: str, node: str, output: str) -> None:
+    """A registered project."""
+    with connect(node) as stub:
+        reply = stub.GetProject(services_pb2.GetProjectRequest(project_id=project_id), timeout=10)
+    emit(render.project(reply), output)
+
+
+@query.command("batch")
+@click.argument("batch_id")
+@node_option
+@output_option
+@reports_errors
+def batch(batch_id: str, node: str, output: str) -> None:
+    """A batch and its supply: issued, tradable, retired, cancelled, buffer."""
+    with connect(node) as stub:
+        reply = stub.GetBatch(services_pb2.GetBatchRequest(batch_id=batch_id), timeout=10)
+    emit(render.batch(reply), output)
+
+
+@query.command("report")
+@click.argument("data_hash")
+@node_option
+@output_option
+@reports_errors
+def report(data_hash: str, node: str, output: str) -> None:
+    """An anchored dataset or report and its attestation."""
+    request = services_pb2.GetReportRequest(data_hash=_hash_arg(data_hash, "data hash"))
+    with connect(node) as stub:
+        emit(render.report(stub.GetReport(request, timeout=10)), output)
+
+
+@query.command("tx")
+@click.argument("tx_hash")
+@node_option
+@output_option
+@reports_errors
+def tx(tx_hash: str, node: str, output: str) -> None:
+    """A committed transaction with its receipt."""
+    request = services_pb2.GetTxRequest(tx_hash=_hash_arg(tx_hash, "tx hash"))
+    with connect(node) as stub:
+        emit(render.tx(stub.GetTx(request, timeout=10)), output)
+
+
+@query.command("block")
+@click.argument("height", type=click.IntRange(min=1), required=False)
+@click.option("--hash", "block_hash", help="Block hash instead of a height.")
+@node_option
+@output_option
+@reports_errors
+def block(height: int | None, block_hash: str | None, node: str, output: str) -> None:
+    """Block HEIGHT (default: the latest) with its commit certificate."""
+    request = services_pb2.GetBlockRequest(height=height or 0)
+    if block_hash:
+        request.block_hash = _hash_arg(block_hash, "block hash")
+    with connect(node) as stub:
+        emit(render.block(stub.GetBlock(request, timeout=10)), output)
+
+
+@query.command("certificate")
+@click.argument("certificate_id")
+@node_option
+@output_option
+@reports_errors
+def certificate(certificate_id: str, node: str, output: str) -> None:
+    """A retirement certificate, e.g. RC-0123456789ABCDEF01234567."""
+    request = services_pb2.GetCertificateRequest(certificate_id=certificate_id)
+    with connect(node) as stub:
+        emit(render.certificate(stub.GetCertificate(request, timeout=10)), output)
+
+
+_page_options = [
+    click.option(
+        "--limit",
+        default=20,
+        show_default=True,
+        type=click.IntRange(1, 1000),
+        help="Entries per page.",
+    ),
+    click.option("--page-token", default="", help="Token printed by the previous page."),
+    click.option("--all", "all_pages", is_flag=True, help="Follow every page."),
+]
+
+
+def _history(fetch: Any, limit: int, token: str, all_pages: bool, output: str) -> None:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = render.history(fetch(limit, token))
+        items += page["items"]
+        token = page["next_page_token"]
+        if not (all_pages and token):
+            break
+    if output == "json":
+        click.echo(json.dumps({"items": items, "next_page_token": token}, indent=2))
+        return
+    if not items:
+        click.echo("no transactions")
+    for i in items:
+        click.echo(
+            f"{i['height']:>8}.{i['index']:<4} {i['kind']:<17} {i['status']:<8} {i['tx_hash']}"
+        )
+    if token:
+        click.echo(f"more: --page-token {token}")
+
+
+@query.group("history")
+def history() -> None:
+    """Transactions that touched an account or a batch, newest first."""
+
+
+@history.command("account")
+@click.argument("address")
+@node_option
+@output_option
+@_page_options[0]
+@_page_options[1]
+@_page_options[2]
+@reports_errors
+def history_account(
+    address: str, node: str, output: str, limit: int, page_token: str, all_pages: bool
+) -> None:
+    """History of ADDRESS."""
+    address = parse_address_arg(address)
+    with connect(node) as stub:
+        _history(
+            lambda n, t: stub.GetAccountHistory(
+                services_pb2.GetAccountHistoryRequest(address=address, page_size=n, page_token=t),
+                timeout=10,
+            ),
+            limit,
+            page_token,
+            all_pages,
+            output,
+        )
+
+
+@history.command("batch")
+@click.argument("batch_id")
+@node_option
+@output_option
+@_page_options[0]
+@_page_options[1]
+@_page_options[2]
+@reports_errors
+def history_batch(
+    batch_id: str, node: str, output: str, limit: int, page_token: str, all_pages: bool
+) -> None:
+    """History of BATCH_ID."""
+    with connect(node) as stub:
+        _history(
+            lambda n, t: stub.GetBatchHistory(
+                services_pb2.GetBatchHistoryRequest(batch_id=batch_id, page_size=n, page_token=t),
+                timeout=10,
+            ),
+            limit,
+            page_token,
+            all_pages,
+            output,
+        )
+
+
+def _stream(items: Iterator[Any], count: int | None) -> Iterator[Any]:
+    try:
+        for n, item in enumerate(items, 1):
+            yield item
+            if count is not None and n >= count:
+                break
+    except KeyboardInterrupt:
+        return
+    finally:
+        cancel = getattr(items, "cancel", None)
+        if cancel is not None:
+            cancel()
+
+
+@query.command("blocks")
+@click.option(
+    "--from-height",
+    default=0,
+    type=click.IntRange(min=0),
+    help="First height (0 = the next block).",
+)
+@click.option("--count", type=click.IntRange(min=1), help="Stop after COUNT blocks.")
+@node_option
+@output_option
+@reports_errors
+def blocks(from_height: int, count: int | None, node: str, output: str) -> None:
+    """Follow committed blocks (Ctrl-C stops)."""
+    with connect(node) as stub:
+        stream = stub.SubscribeBlocks(services_pb2.SubscribeBlocksRequest(from_height=from_height))
+        for info in _stream(stream, count):
+            data = render.block(info)
+            if output == "json":
+                click.echo(json.dumps(data))
+            else:
+                click.echo(
+                    f"block {data['height']}  {data['block_hash']}  "
+                    f"{data['tx_count']} txs  {data['certificate']['precommits']} sigs"
+                )
+
+
+@query.command("events")
+@click.option(
+    "--from-height",
+    default=0,
+    type=click.IntRange(min=0),
+    help="First height (0 = the next block).",
+)
+@click.option("--type", "types", multiple=True, help="Only this event type (repeatable).")
+@click.option("--account", help="Only events naming this address.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after COUNT events.")
+@node_option
+@output_option
+@reports_errors
+def events(
+    from_height: int,
+    types: tuple[str, ...],
+    account: str | None,
+    count: int | None,
+    node: str,
+    output: str,
+) -> None:
+    """Follow ledger events (issue, transfer, retire, ...) as they commit (Ctrl-C stops)."""
+    request = services_pb2.SubscribeEventsRequest(
+        from_height=from_height,
+        types=list(types),
+        account=parse_address_arg(account) if account else "",
+    )
+    with connect(node) as stub:
+        for ev in _stream(stub.SubscribeEvents(request), count):
+            data = {
+                "height": ev.height,
+                "tx_index": ev.tx_index,
+                "tx_hash": ev.tx_hash.hex(),
+                **render.event(ev.event),
+            }
+            if output == "json":
+                click.echo(json.dumps(data))
+            else:
+                rest = "  ".join(f"{k}={v}" for k, v in list(data.items())[4:])
+                click.echo(f"{ev.height:>8}.{ev.tx_index:<4} {data['type']:<17} {rest}")

@@ -1,0 +1,190 @@
+"""``carbon-ticket demo``: the real story, step by step, against a running devnet.
+
+A forest project in Inner Mongolia (CN-15): 1,500 ha of state forest in Guyang county, sensor data
+anchored on chain, attested by the verifier, 150,000 t issued by the bureau, 20,000 t sold to an
+enterprise from Zhejiang, and 5,000 t retired for the 14th National Winter Games. Each run uses a
+fresh project id and enterprise account, so it can be repeated against the same network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chain.amounts import GRAMS_PER_TONNE
+from chain.crypto import PrivateKey
+from cli import render
+from cli.client import LedgerClient
+from cli.common import connect, emit, output_option, reports_errors
+from cli.keystore import Keystore
+from node.devnet import load_devnet
+from proto import ledger_pb2, services_pb2
+
+__all__ = ["demo"]
+
+T = GRAMS_PER_TONNE
+VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
+GAMES = ledger_pb2.Period(start_date=20240217, end_date=20240227)
+
+
+def _attr(receipt: ledger_pb2.Receipt, kind: str, key: str) -> str:
+    for event in receipt.events:
+        if event.type == kind:
+            for attr in event.attributes:
+                if attr.key == key:
+                    return attr.value
+    return ""
+
+
+@click.command()
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("devnet"),
+    show_default=True,
+    help="Directory of a running devnet.",
+)
+@click.option("--node", help="Node to talk to (default: the devnet's first node).")
+@output_option
+@reports_errors
+def demo(home: Path, node: str | None, output: str) -> None:
+    """Play the Guyang forest story on a running devnet and print the retirement certificate."""
+    info = load_devnet(home)
+    wallet = Keystore(info.wallet_dir)
+    issuer = wallet.load("issuer", info.wallet_password)
+    verifier = wallet.load("verifier", info.wallet_password)
+    registrar = wallet.load("registrar", info.wallet_password)
+    endpoint = node or info.endpoints[0]
+    with connect(endpoint) as stub:
+        client = LedgerClient(stub)
+        height = client.status().height
+        suffix = f"{height:04d}{secrets.token_hex(2).upper()}"
+        project_id = f"CN15-GY-{suffix}"
+        step = _Steps(client)
+        click.echo(f"demo on chain {client.chain_id} at height {height}, node {endpoint}")
+
+        enterprise = PrivateKey.generate()
+        key_name = f"zhejiang-{suffix.lower()}"
+        wallet.add(key_name, enterprise, info.wallet_password)
+        step(
+            f"registrar opens an account for a Zhejiang enterprise (wallet key {key_name})",
+            ledger_pb2.RegisterAccount(
+                address=enterprise.address,
+                kind=ledger_pb2.ACCOUNT_KIND_COMPANY,
+                name=f"Zhejiang Lvyuan Environmental Technology Co. ({suffix})",
+            ),
+            registrar,
+        )
+        document = json.dumps(
+            {
+                "project": project_id,
+                "county": "Guyang",
+                "area_ha": 1500,
+                "forest": "state forest",
+                "region": "CN-15",
+            }
+        ).encode()
+        step(
+            f"issuer registers forest project {project_id}: 1,500 ha state forest, Guyang county",
+            ledger_pb2.RegisterProject(
+                project_id=project_id,
+                name="Guyang County State Forest Carbon Sink",
+                region="CN-15",
+                kind=ledger_pb2.PROJECT_KIND_FOREST,
+                area_centihectares=150_000,
+                methodology="CCER-14-001-V01 afforestation carbon sink",
+                owner=issuer.address,
+                metadata_hash=hashlib.sha256(document).digest(),
+                metadata_uri=f"https://forestry.example/projects/{project_id}.json",
+            ),
+            issuer,
+        )
+        sensors = f"guyang co2 flux towers 2023 {suffix}".encode()
+        data_hash = hashlib.sha256(sensors).digest()
+        step(
+            f"issuer anchors 2023 CO2-flux sensor data {data_hash.hex()[:16]}...",
+            ledger_pb2.AnchorData(
+                project_id=project_id,
+                data_hash=data_hash,
+                period=VINTAGE,
+                uri=f"https://forestry.example/data/{suffix}/flux-2023.csv",
+                kind="co2-flux",
+            ),
+            issuer,
+        )
+        step(
+            "verifier attests the data: 150,000 tCO2e sequestered in 2023",
+            ledger_pb2.AttestReport(
+                data_hash=data_hash, verified_grams=150_000 * T, period=VINTAGE
+            ),
+            verifier,
+        )
+        issued = step(
+            "issuer issues 150,000 tCO2e (20% withheld in the buffer pool)",
+            ledger_pb2.IssueBatch(
+                project_id=project_id,
+                vintage=VINTAGE,
+                report_hashes=[data_hash],
+                amount_grams=150_000 * T,
+                recipient=issuer.address,
+            ),
+            issuer,
+        )
+        batch_id = _attr(issued, "issue", "batch_id")
+        step(
+            f"bureau sells 20,000 tCO2e of {batch_id} to the Zhejiang enterprise",
+            ledger_pb2.Transfer(
+                entries=[
+                    ledger_pb2.TransferEntry(
+                        to=enterprise.address, batch_id=batch_id, amount_grams=20_000 * T
+                    )
+                ]
+            ),
+            issuer,
+        )
+        retired = step(
+            "enterprise retires 5,000 tCO2e for the 14th National Winter Games",
+            ledger_pb2.Retire(
+                batch_id=batch_id,
+                amount_grams=5_000 * T,
+                beneficiary="14th National Winter Games (Inner Mongolia, 2024)",
+                reason="offset the emissions of the Games",
+                jurisdiction="CN-15",
+                event="14th National Winter Games",
+                period=GAMES,
+            ),
+            enterprise,
+        )
+        cert_id = _attr(retired, "retire", "certificate_id")
+        cert = stub.GetCertificate(
+            services_pb2.GetCertificateRequest(certificate_id=cert_id), timeout=10
+        )
+        supply = stub.GetBatch(services_pb2.GetBatchRequest(batch_id=batch_id), timeout=10)
+    click.echo("")
+    click.echo("retirement certificate")
+    emit(render.certificate(cert), output)
+    if output == "table":
+        click.echo("")
+        click.echo("batch supply")
+        b = render.batch(supply)
+        emit({k: b[k] for k in ("issued", "tradable", "retired", "cancelled", "buffer")}, output)
+
+
+class _Steps:
+    """Numbered steps: submit, wait for the commit, print one line each."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self.client = client
+        self.number = 0
+
+    def __call__(self, title: str, msg: Any, key: PrivateKey) -> ledger_pb2.Receipt:
+        self.number += 1
+        reply = self.client.send(msg, [key])
+        click.echo(f"[{self.number}/7] {title}")
+        click.echo(f"      committed at height {reply.height}, tx {reply.tx_hash.hex()}")
+        return reply.receipt

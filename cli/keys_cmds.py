@@ -1,0 +1,145 @@
+"""``carbon-ticket keys``: the encrypted wallet keystore (Argon2id + XSalsa20-Poly1305)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO
+
+import click
+
+from chain.crypto import PrivateKey
+from cli.common import (
+    EXIT_USAGE,
+    CliError,
+    emit,
+    keystore_option,
+    open_keystore,
+    output_option,
+    password,
+    reports_errors,
+)
+from cli.keystore import KeyInfo
+
+__all__ = ["keys"]
+
+
+def _info(info: KeyInfo, keystore: Path) -> dict[str, str]:
+    return {
+        "name": info.name,
+        "address": info.address,
+        "public_key": info.public_key.hex(),
+        "keystore": str(keystore),
+    }
+
+
+@click.group()
+def keys() -> None:
+    """Create, import, list, show and export wallet keys.
+
+    The password comes from $CARBON_TICKET_PASSWORD when set, else from a hidden prompt.
+    """
+
+
+@keys.command("new")
+@click.argument("name")
+@keystore_option
+@output_option
+@reports_errors
+def keys_new(name: str, keystore: Path, output: str) -> None:
+    """Generate a new key NAME and store it encrypted."""
+    store = open_keystore(keystore)
+    store.check_new(name)
+    info = store.add(name, PrivateKey.generate(), password(confirm=True))
+    emit(_info(info, keystore), output)
+
+
+@keys.command("import")
+@click.argument("name")
+@click.option(
+    "--seed-file",
+    type=click.File("r"),
+    help="File holding the 32-byte seed in hex "
+    "('-' for stdin); without it the seed is prompted for.",
+)
+@click.option(
+    "--validator-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Import a node's validator_key.json (to co-sign governance transactions).",
+)
+@keystore_option
+@output_option
+@reports_errors
+def keys_import(
+    name: str,
+    seed_file: IO[str] | None,
+    validator_key: Path | None,
+    keystore: Path,
+    output: str,
+) -> None:
+    """Import an existing key as NAME (hex seed, or a validator key file)."""
+    store = open_keystore(keystore)
+    store.check_new(name)
+    if validator_key is not None:
+        from node.keyfile import load_validator_key
+
+        key = load_validator_key(validator_key)
+    else:
+        text = (
+            seed_file.read()
+            if seed_file is not None
+            else click.prompt("Seed (64 hex digits)", hide_input=True, err=True)
+        )
+        key = _seed_key(text)
+    info = store.add(name, key, password(confirm=True))
+    emit(_info(info, keystore), output)
+
+
+def _seed_key(text: str) -> PrivateKey:
+    try:
+        seed = bytes.fromhex(text.strip())
+        return PrivateKey(seed)
+    except ValueError:
+        raise CliError("a seed is 32 bytes written as 64 hex digits", EXIT_USAGE) from None
+
+
+@keys.command("list")
+@keystore_option
+@output_option
+@reports_errors
+def keys_list(keystore: Path, output: str) -> None:
+    """Every key in the keystore, with its address."""
+    found = open_keystore(keystore).list()
+    if output == "json":
+        click.echo(json.dumps([_info(i, keystore) for i in found], indent=2))
+    elif not found:
+        click.echo(f"no keys in {keystore}; create one with: carbon-ticket keys new NAME")
+    else:
+        width = max(len(i.name) for i in found)
+        for info in found:
+            click.echo(f"{info.name.ljust(width)}  {info.address}")
+
+
+@keys.command("show")
+@click.argument("name")
+@keystore_option
+@output_option
+@reports_errors
+def keys_show(name: str, keystore: Path, output: str) -> None:
+    """Address and public key of NAME (no password needed)."""
+    emit(_info(open_keystore(keystore).info(name), keystore), output)
+
+
+@keys.command("export")
+@click.argument("name")
+@keystore_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@reports_errors
+def keys_export(name: str, keystore: Path, yes: bool) -> None:
+    """Print the secret seed of NAME in hex (anyone holding it controls the account)."""
+    store = open_keystore(keystore)
+    store.info(name)  # a missing key fails before any prompt
+    if not yes:
+        click.confirm(f"Print the secret seed of {name!r} on the terminal?", abort=True, err=True)
+    key = store.load(name, password())
+    click.echo(key.seed.hex())

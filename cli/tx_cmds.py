@@ -1,0 +1,569 @@
+"""``carbon-ticket tx``: sign and submit every ledger transaction.
+
+Each command validates its arguments, decrypts the signing key(s), asks the node for the chain
+id and the signer's next nonce, submits, and by default waits for the commit and prints the
+receipt. Governance (grant-role, revoke-role) needs more than 2/3 of the validators: pass several
+``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign`` and
+submit it with ``tx broadcast``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chain.crypto import PrivateKey
+from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
+from chain.tx import tx_sign_bytes
+from cli import render
+from cli.client import LedgerClient, make_body
+from cli.common import (
+    EXIT_PENDING,
+    EXIT_USAGE,
+    CliError,
+    connect,
+    emit,
+    keystore_option,
+    node_option,
+    open_keystore,
+    output_option,
+    parse_address_arg,
+    parse_amount_arg,
+    password,
+    reports_errors,
+)
+from proto import ledger_pb2
+
+__all__ = ["tx"]
+
+_TX_OPTION_NAMES = (
+    "node",
+    "keystore",
+    "key",
+    "signer",
+    "nonce",
+    "chain_id",
+    "memo",
+    "no_wait",
+    "out",
+    "output",
+    "timeout",
+)
+_PERIOD_RE = re.compile(r"([0-9]{8})-([0-9]{8})")
+
+
+@dataclass(frozen=True, slots=True)
+class TxOptions:
+    """The options every transaction command shares."""
+
+    node: str
+    keystore: Path
+    key: tuple[str, ...]
+    signer: str | None
+    nonce: int | None
+    chain_id: str | None
+    memo: str
+    no_wait: bool
+    out: Path | None
+    output: str
+    timeout: float
+
+
+def tx_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Add the shared options; the command receives them as ``opts: TxOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        shared = {name: kwargs.pop(name) for name in _TX_OPTION_NAMES}
+        func(opts=TxOptions(**shared), **kwargs)
+
+    options = [
+        node_option,
+        keystore_option,
+        click.option(
+            "--key",
+            "-k",
+            multiple=True,
+            required=True,
+            help="Keystore key that signs (repeat to co-sign); the first pays the nonce.",
+        ),
+        click.option("--signer", help="Address whose nonce the tx uses (default: first --key)."),
+        click.option(
+            "--nonce",
+            type=click.IntRange(min=0),
+            help="Nonce to use (default: asked from the node).",
+        ),
+        click.option("--chain-id", help="Chain id (default: asked from the node)."),
+        click.option("--memo", default="", help="Free text stored with the transaction."),
+        click.option("--no-wait", is_flag=True, help="Return once admitted; do not wait."),
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Write the signed tx to FILE instead of submitting (for co-signing).",
+        ),
+        output_option,
+        click.option(
+            "--timeout", default=30.0, show_default=True, help="Seconds to wait for the commit."
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return reports_errors(wrapper)
+
+
+def _load_keys(opts: TxOptions) -> list[PrivateKey]:
+    store = open_keystore(opts.keystore)
+    for name in opts.key:
+        store.info(name)  # every key must exist before asking for the password
+    secret = password()
+    return [store.load(name, secret) for name in opts.key]
+
+
+def _send(opts: TxOptions, msg: Any) -> dict[str, Any]:
+    """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome."""
+    keys = _load_keys(opts)
+    signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
+    if opts.out is not None and opts.chain_id is not None and opts.nonce is not None:
+        _write_envelope(opts.out, _encode(opts.chain_id, signer, opts.nonce, opts.memo, msg, keys))
+        return {}
+    with connect(opts.node) as stub:
+        client = LedgerClient(stub, timeout=opts.timeout)
+        chain_id = opts.chain_id or client.chain_id
+        nonce = opts.nonce if opts.nonce is not None else client.next_nonce(signer)
+        raw = _encode(chain_id, signer, nonce, opts.memo, msg, keys)
+        if opts.out is not None:
+            _write_envelope(opts.out, raw)
+            return {}
+        return _submit(client, raw, opts)
+
+
+def _encode(
+    chain_id: str, signer: str, nonce: int, memo: str, msg: Any, keys: list[PrivateKey]
+) -> bytes:
+    from chain.tx import encode_tx
+
+    return encode_tx(make_body(chain_id, signer, nonce, msg, memo), keys)
+
+
+def _submit(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]:
+    reply = client.submit(raw, wait=not opts.no_wait)
+    data = render.submitted(reply)
+    emit(data, opts.output)
+    if not opts.no_wait and not reply.committed:
+        raise CliError(
+            f"tx {reply.tx_hash.hex()} was admitted but not committed within {opts.timeout:g}s; "
+            f"check later with: carbon-ticket query tx {reply.tx_hash.hex()}",
+            EXIT_PENDING,
+        )
+    return data
+
+
+def _write_envelope(path: Path, raw: bytes) -> None:
+    envelope = ledger_pb2.TxEnvelope()
+    envelope.ParseFromString(raw)
+    body = ledger_pb2.TxBody()
+    body.ParseFromString(envelope.body)
+    doc = {
+        "chain_id": body.chain_id,
+        "kind": body.WhichOneof("msg"),
+        "signer": body.signer,
+        "nonce": body.nonce,
+        "signed_by": [s.public_key.hex() for s in envelope.signatures],
+        "tx": raw.hex(),
+    }
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    click.echo(f"wrote {doc['kind']} tx with {len(envelope.signatures)} signature(s) to {path}")
+
+
+def _read_envelope(path: Path) -> ledger_pb2.TxEnvelope:
+    try:
+        raw = bytes.fromhex(json.loads(path.read_text())["tx"])
+        envelope = ledger_pb2.TxEnvelope()
+        envelope.ParseFromString(raw)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
+    except Exception as exc:  # protobuf DecodeError
+        raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
+    return envelope
+
+
+def _period(text: str | None, what: str, required: bool = True) -> ledger_pb2.Period | None:
+    if text is None:
+        if required:
+            raise CliError(f"{what} is required, e.g. 20230101-20231231", EXIT_USAGE)
+        return None
+    match = _PERIOD_RE.fullmatch(text.strip())
+    if match is None:
+        raise CliError(f"invalid {what} {text!r}: write YYYYMMDD-YYYYMMDD", EXIT_USAGE)
+    return ledger_pb2.Period(start_date=int(match.group(1)), end_date=int(match.group(2)))
+
+
+def _hash(text: str, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.strip())
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise CliError(f"invalid {what} {text!r}: write 64 hex digits", EXIT_USAGE)
+    return value
+
+
+def _area(text: str) -> int:
+    match = re.fullmatch(r"([0-9]+)(?:\.([0-9]{1,2}))?", text.strip())
+    if match is None or int(match.group(1) + (match.group(2) or "").ljust(2, "0")) == 0:
+        raise CliError(f"invalid area {text!r}: hectares with up to 2 decimals", EXIT_USAGE)
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def _file_hash(path: Path) -> bytes:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc}", EXIT_USAGE) from exc
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group()
+def tx() -> None:
+    """Sign and submit ledger transactions (amounts in tCO2e, e.g. 20000 or 12.5)."""
+
+
+@tx.command("register-account")
+@click.argument("address")
+@click.option("--kind", type=click.Choice(ACCOUNT_KINDS[1:]), default="company", show_default=True)
+@click.option("--name", required=True, help="Name of the company or person.")
+@tx_options
+def register_account(opts: TxOptions, address: str, kind: str, name: str) -> None:
+    """Registrar: open ADDRESS (or @key) so it may hold tickets."""
+    msg = ledger_pb2.RegisterAccount(
+        address=parse_address_arg(address, opts.keystore),
+        kind=ACCOUNT_KINDS.index(kind),  # type: ignore[arg-type]
+        name=name,
+    )
+    _send(opts, msg)
+
+
+@tx.command("register-project")
+@click.argument("project_id")
+@click.option("--name", required=True)
+@click.option("--region", required=True, help="ISO 3166-2 code, e.g. CN-15.")
+@click.option("--kind", type=click.Choice(PROJECT_KINDS[1:]), default="forest", show_default=True)
+@click.option("--area-ha", required=True, help="Area in hectares, e.g. 1500 or 12.25.")
+@click.option("--methodology", required=True)
+@click.option("--owner", required=True, help="Owner address (or @key).")
+@click.option("--metadata-uri", required=True)
+@click.option("--metadata-hash", help="SHA-256 of the project document, hex.")
+@click.option(
+    "--metadata-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Project document to hash instead of --metadata-hash.",
+)
+@tx_options
+def register_project(
+    opts: TxOptions,
+    project_id: str,
+    name: str,
+    region: str,
+    kind: str,
+    area_ha: str,
+    methodology: str,
+    owner: str,
+    metadata_uri: str,
+    metadata_hash: str | None,
+    metadata_file: Path | None,
+) -> None:
+    """Issuer: register carbon project PROJECT_ID (e.g. CN15-GY-0001)."""
+    if metadata_file is not None:
+        digest = _file_hash(metadata_file)
+    elif metadata_hash is not None:
+        digest = _hash(metadata_hash, "metadata hash")
+    else:
+        raise CliError("give --metadata-hash or --metadata-file", EXIT_USAGE)
+    msg = ledger_pb2.RegisterProject(
+        project_id=project_id,
+        name=name,
+        region=region,
+        kind=PROJECT_KINDS.index(kind),  # type: ignore[arg-type]
+        area_centihectares=_area(area_ha),
+        methodology=methodology,
+        owner=parse_address_arg(owner, opts.keystore),
+        metadata_hash=digest,
+        metadata_uri=metadata_uri,
+    )
+    _send(opts, msg)
+
+
+@tx.command("anchor-data")
+@click.argument("project_id")
+@click.option(
+    "--file",
+    "data_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Dataset or report to hash.",
+)
+@click.option("--hash", "data_hash", help="SHA-256 of the dataset, hex (instead of --file).")
+@click.option("--period", required=True, help="Period covered, YYYYMMDD-YYYYMMDD.")
+@click.option("--uri", required=True, help="Where the dataset can be fetched.")
+@click.option(
+    "--kind",
+    default="monitoring-report",
+    show_default=True,
+    help="co2-flux, survey, monitoring-report, loss-report, ...",
+)
+@tx_options
+def anchor_data(
+    opts: TxOptions,
+    project_id: str,
+    data_file: Path | None,
+    data_hash: str | None,
+    period: str,
+    uri: str,
+    kind: str,
+) -> None:
+    """Anchor the hash of a monitoring dataset of PROJECT_ID."""
+    if data_file is not None:
+        digest = _file_hash(data_file)
+    elif data_hash is not None:
+        digest = _hash(data_hash, "data hash")
+    else:
+        raise CliError("give --file or --hash", EXIT_USAGE)
+    msg = ledger_pb2.AnchorData(
+        project_id=project_id,
+        data_hash=digest,
+        period=_period(period, "period"),
+        uri=uri,
+        kind=kind,
+    )
+    _send(opts, msg)
+
+
+@tx.command("attest")
+@click.argument("data_hash")
+@click.option("--amount", required=True, help="Verified tCO2e.")
+@click.option("--period", required=True, help="Period attested, YYYYMMDD-YYYYMMDD.")
+@tx_options
+def attest(opts: TxOptions, data_hash: str, amount: str, period: str) -> None:
+    """Verifier: attest that anchored report DATA_HASH verifies --amount tCO2e."""
+    msg = ledger_pb2.AttestReport(
+        data_hash=_hash(data_hash, "data hash"),
+        verified_grams=parse_amount_arg(amount),
+        period=_period(period, "period"),
+    )
+    _send(opts, msg)
+
+
+@tx.command("issue")
+@click.argument("project_id")
+@click.option("--vintage", required=True, help="Vintage period, YYYYMMDD-YYYYMMDD.")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    required=True,
+    help="Attested report hash backing the issuance (repeatable).",
+)
+@click.option("--amount", required=True, help="tCO2e to issue (the buffer share included).")
+@click.option("--recipient", required=True, help="Address (or @key) receiving the tradable part.")
+@tx_options
+def issue(
+    opts: TxOptions,
+    project_id: str,
+    vintage: str,
+    reports: tuple[str, ...],
+    amount: str,
+    recipient: str,
+) -> None:
+    """Issuer: issue a batch of PROJECT_ID backed by attested reports."""
+    msg = ledger_pb2.IssueBatch(
+        project_id=project_id,
+        vintage=_period(vintage, "vintage"),
+        report_hashes=[_hash(r, "report hash") for r in reports],
+        amount_grams=parse_amount_arg(amount),
+        recipient=parse_address_arg(recipient, opts.keystore),
+    )
+    _send(opts, msg)
+
+
+@tx.command("transfer")
+@click.option("--to", help="Recipient address (or @key).")
+@click.option("--batch", help="Batch id.")
+@click.option("--amount", help="tCO2e.")
+@click.option(
+    "--entry", "entries", multiple=True, help="More entries as TO:BATCH:AMOUNT (repeatable)."
+)
+@tx_options
+def transfer(
+    opts: TxOptions,
+    to: str | None,
+    batch: str | None,
+    amount: str | None,
+    entries: tuple[str, ...],
+) -> None:
+    """Move tradable tickets to one or more accounts."""
+    parts: list[tuple[str, str, str]] = []
+    if to or batch or amount:
+        if not (to and batch and amount):
+            raise CliError("--to, --batch and --amount go together", EXIT_USAGE)
+        parts.append((to, batch, amount))
+    for entry in entries:
+        fields = entry.split(":")
+        if len(fields) != 3:
+            raise CliError(f"invalid --entry {entry!r}: write TO:BATCH:AMOUNT", EXIT_USAGE)
+        parts.append((fields[0], fields[1], fields[2]))
+    if not parts:
+        raise CliError("nothing to transfer: give --to/--batch/--amount or --entry", EXIT_USAGE)
+    msg = ledger_pb2.Transfer(
+        entries=[
+            ledger_pb2.TransferEntry(
+                to=parse_address_arg(t, opts.keystore), batch_id=b, amount_grams=parse_amount_arg(a)
+            )
+            for t, b, a in parts
+        ]
+    )
+    _send(opts, msg)
+
+
+@tx.command("retire")
+@click.argument("batch_id")
+@click.argument("amount")
+@click.option("--beneficiary", required=True, help="On whose behalf the tickets are retired.")
+@click.option("--reason", required=True)
+@click.option("--jurisdiction", default="CN", show_default=True, help="ISO 3166 code of the claim.")
+@click.option("--event", "event_name", default="", help="e.g. 14th National Winter Games.")
+@click.option("--period", help="Period of the offset claim, YYYYMMDD-YYYYMMDD.")
+@tx_options
+def retire(
+    opts: TxOptions,
+    batch_id: str,
+    amount: str,
+    beneficiary: str,
+    reason: str,
+    jurisdiction: str,
+    event_name: str,
+    period: str | None,
+) -> None:
+    """Retire AMOUNT tCO2e of BATCH_ID and print the retirement certificate id."""
+    msg = ledger_pb2.Retire(
+        batch_id=batch_id,
+        amount_grams=parse_amount_arg(amount),
+        beneficiary=beneficiary,
+        reason=reason,
+        jurisdiction=jurisdiction,
+        event=event_name,
+    )
+    claim = _period(period, "period", required=False)
+    if claim is not None:
+        msg.period.CopyFrom(claim)
+    _send(opts, msg)
+
+
+@tx.command("cancel")
+@click.argument("batch_id")
+@click.argument("amount")
+@click.option("--reason", required=True, help="e.g. moved to another registry.")
+@tx_options
+def cancel(opts: TxOptions, batch_id: str, amount: str, reason: str) -> None:
+    """Cancel AMOUNT tCO2e of BATCH_ID held by the signer."""
+    _send(
+        opts,
+        ledger_pb2.Cancel(batch_id=batch_id, amount_grams=parse_amount_arg(amount), reason=reason),
+    )
+
+
+@tx.command("reversal")
+@click.argument("batch_id")
+@click.argument("amount")
+@click.option("--loss-report", required=True, help="Hash of the anchored loss report.")
+@click.option("--reason", required=True, help="e.g. forest fire.")
+@tx_options
+def reversal(opts: TxOptions, batch_id: str, amount: str, loss_report: str, reason: str) -> None:
+    """Issuer: cancel AMOUNT tCO2e from BATCH_ID's buffer pool after a loss."""
+    _send(
+        opts,
+        ledger_pb2.Reversal(
+            batch_id=batch_id,
+            amount_grams=parse_amount_arg(amount),
+            loss_report_hash=_hash(loss_report, "loss report hash"),
+            reason=reason,
+        ),
+    )
+
+
+_ROLE_CHOICE = click.Choice(ROLES[1:])
+
+
+@tx.command("grant-role")
+@click.argument("address")
+@click.argument("role", type=_ROLE_CHOICE)
+@tx_options
+def grant_role(opts: TxOptions, address: str, role: str) -> None:
+    """Governance: grant ROLE to ADDRESS (needs > 2/3 of the validators' signatures)."""
+    _send(
+        opts,
+        ledger_pb2.GrantRole(
+            address=parse_address_arg(address, opts.keystore), role=f"ROLE_{role.upper()}"
+        ),
+    )
+
+
+@tx.command("revoke-role")
+@click.argument("address")
+@click.argument("role", type=_ROLE_CHOICE)
+@tx_options
+def revoke_role(opts: TxOptions, address: str, role: str) -> None:
+    """Governance: revoke ROLE from ADDRESS (needs > 2/3 of the validators' signatures)."""
+    _send(
+        opts,
+        ledger_pb2.RevokeRole(
+            address=parse_address_arg(address, opts.keystore), role=f"ROLE_{role.upper()}"
+        ),
+    )
+
+
+@tx.command("sign")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--key", "-k", multiple=True, required=True, help="Keystore key that co-signs.")
+@keystore_option
+@reports_errors
+def sign(file: Path, key: tuple[str, ...], keystore: Path) -> None:
+    """Add signatures to a transaction FILE written with --out."""
+    envelope = _read_envelope(file)
+    body = ledger_pb2.TxBody()
+    body.ParseFromString(envelope.body)
+    store = open_keystore(keystore)
+    for name in key:
+        store.info(name)
+    secret = password()
+    present = {s.public_key for s in envelope.signatures}
+    message = tx_sign_bytes(body.chain_id, envelope.body)
+    for name in key:
+        k = store.load(name, secret)
+        if k.public_key in present:
+            raise CliError(f"key {name!r} has signed this transaction already", EXIT_USAGE)
+        envelope.signatures.add(public_key=k.public_key, signature=k.sign(message))
+    _write_envelope(file, envelope.SerializeToString(deterministic=True))
+
+
+@tx.command("broadcast")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@node_option
+@output_option
+@click.option("--no-wait", is_flag=True, help="Return once admitted; do not wait.")
+@click.option("--timeout", default=30.0, show_default=True)
+@reports_errors
+def broadcast(file: Path, node: str, output: str, no_wait: bool, timeout: float) -> None:
+    """Submit a signed transaction FILE."""
+    raw = _read_envelope(file).SerializeToString(deterministic=True)
+    opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout)
+    with connect(node) as stub:
+        _submit(LedgerClient(stub, timeout=timeout), raw, opts)
