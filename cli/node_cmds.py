@@ -23,7 +23,7 @@ from node.devnet import (
 )
 from node.keyfile import load_validator_key, write_validator_key
 
-__all__ = ["devnet", "node"]
+__all__ = ["bench", "devnet", "node"]
 
 
 @click.group()
@@ -168,3 +168,47 @@ def devnet_up(home: Path, validators: int, base_port: int) -> None:
     finally:
         procs.stop_all()
         click.echo("devnet stopped")
+
+
+@click.command("bench")
+@click.option("--validators", "-n", default=4, show_default=True, help="Validator processes.")
+@click.option("--duration", default=30.0, show_default=True, help="Seconds of offered load.")
+@click.option("--rate", default="max", show_default=True, help="Offered tx/s, or 'max'.")
+@click.option("--accounts", default=2000, show_default=True, help="Funded sending accounts.")
+@click.option("--sync/--no-sync", default=False, help="Also measure block sync of a fresh node.")
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def bench(
+    validators: int,
+    duration: float,
+    rate: str,
+    accounts: int,
+    sync: bool,
+    home: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure committed tx/s, latency, CPU, memory and disk with real node processes."""
+    import json
+
+    from node.bench import run_bench
+
+    offered: float | None = None
+    if rate != "max":
+        try:
+            offered = float(rate)
+        except ValueError:
+            raise CliError(f"--rate must be a number of tx/s or 'max', got {rate!r}", 2) from None
+        if offered <= 0:
+            raise CliError("--rate must be positive", 2)
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    result = run_bench(validators, duration, offered, accounts, home, sync, say)
+    data = result.as_dict()
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    emit(data, "table")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DevnetInfo",
     "DevnetProcesses",
+    "free_base_port",
     "init_devnet",
     "load_devnet",
 ]
@@ -52,6 +55,26 @@ class DevnetInfo:
     def node_home(self, index: int) -> Path:
         """Home directory of validator ``index``."""
         return self.home / f"node{index}"
+
+
+def free_base_port(count: int, low: int = 30_000, high: int = 60_000) -> int:
+    """A base port with ``count`` consecutive free ports on 127.0.0.1 (for tests and benches)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(low, high - count)
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return base
+    raise OSError(f"no {count} consecutive free ports between {low} and {high}")
 
 
 def init_devnet(

@@ -24,6 +24,7 @@ __all__ = ["BlockWatcher", "Workload", "commit_phases", "submit_batches"]
 
 T = 1_000_000  # grams per tCO2e
 _ENTRIES_PER_TX = 64
+_PER_PHASE = 500
 _PROJECT = "CN15-LOAD-0001"
 _VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
 
@@ -140,7 +141,13 @@ class Workload:
             funding.append(
                 self._tx(self.issuer, 3 + n, transfer=ledger_pb2.Transfer(entries=entries))
             )
-        return [registrations + project, attest, issue, funding]
+        # One account's pending nonces are bounded (mempool max_nonce_gap): register in chunks.
+        chunks = [
+            registrations[i : i + _PER_PHASE] for i in range(0, len(registrations), _PER_PHASE)
+        ]
+        phases = [chunks[0] + project if chunks else project, *chunks[1:], attest, issue]
+        phases += [funding[i : i + _PER_PHASE] for i in range(0, len(funding), _PER_PHASE)]
+        return phases
 
     def transfers(self, count: int, first_nonce: int = 0) -> list[bytes]:
         """``count`` signed 1-gram transfers, round-robin over the accounts (account i pays i+1)."""

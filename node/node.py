@@ -37,7 +37,7 @@ from consensus import (
     Vote,
 )
 from node.app import ExecutedBlock, LedgerApp
-from node.codec import message_to_proto
+from node.codec import certificate_from_bytes, message_to_proto
 from node.config import ConfigError, NodeConfig
 from node.keyfile import load_validator_key
 from node.mempool import Mempool
@@ -183,7 +183,7 @@ class Node:
             "validator" if self.is_validator else "observer",
         )
         await self.sync.catch_up()
-        self._dispatch(self.engine.start(self.store.height + 1))
+        self._start_engine()
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_stalls()))
 
     async def shutdown(self) -> None:
@@ -243,6 +243,14 @@ class Node:
             elif isinstance(action, SyncNeeded):
                 self.sync.request()
 
+    def _start_engine(self) -> None:
+        # Hand the engine the certificate of the last block, so it can re-send its precommits
+        # to peers still deciding that height.
+        height = self.store.height
+        raw = self.store.get_certificate(height) if height > 0 else None
+        last_commit = certificate_from_bytes(raw) if raw is not None else None
+        self._dispatch(self.engine.start(height + 1, last_commit))
+
     def _fire_timeout(self, timeout: Timeout) -> None:
         self._dispatch(self.engine.on_timeout(timeout))
 
@@ -255,6 +263,13 @@ class Node:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)
             self.sync.request()
             return
+        log.info(
+            "committed block %d (round %d) with %d txs, %.0f ms after the previous",
+            action.height,
+            action.certificate.round,
+            executed.block.header.tx_count,
+            (time.monotonic() - self._last_commit_s) * 1000,
+        )
         self.after_commit(executed)
 
     def after_commit(self, executed: ExecutedBlock) -> None:
@@ -270,8 +285,6 @@ class Node:
         self._last_commit_s = time.monotonic()
         header = executed.block.header
         event = CommittedEvent(executed, header.height)
-        if header.tx_count:
-            log.info("committed block %d with %d txs", header.height, header.tx_count)
         for receipt in executed.result.receipts:
             for fut in self._waiters.pop(receipt.tx_hash, ()):
                 if not fut.done():
@@ -298,12 +311,12 @@ class Node:
     def _start_next_height(self) -> None:
         self._waiting_next = False
         self._next_height_wanted = False
-        self._dispatch(self.engine.start(self.store.height + 1))
+        self._start_engine()
 
     def resume_after_sync(self) -> None:
         """Called by block sync after it applied blocks: rejoin consensus at the new height."""
         self._waiting_next = False
-        self._dispatch(self.engine.start(self.store.height + 1))
+        self._start_engine()
 
     async def _watch_stalls(self) -> None:
         # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers.

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_PEER_MESSAGE_BYTES = 32 * 1024 * 1024
 _SEND_TIMEOUT_S = 5.0
-_MAX_TXS_PER_GOSSIP = 2_000
+_MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
 
 
@@ -47,17 +47,20 @@ class PeerLink:
         self._stub: services_pb2_grpc.PeerServiceStub | None = None
         self._consensus: list[services_pb2.ConsensusMessage] = []
         self._txs: list[bytes] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wake_consensus = asyncio.Event()
+        self._wake_txs = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self.failures = 0
 
     def start(self) -> None:
-        """Open the channel and start the sender task (inside the running event loop)."""
+        """Open the channel and start the sender tasks (inside the running event loop)."""
         self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
         self._stub = services_pb2_grpc.PeerServiceStub(self._channel)
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"peer {self.address}"
-        )
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._run_consensus(), name=f"consensus to {self.address}"),
+            loop.create_task(self._run_gossip(), name=f"gossip to {self.address}"),
+        ]
 
     @property
     def stub(self) -> services_pb2_grpc.PeerServiceStub:
@@ -68,10 +71,11 @@ class PeerLink:
 
     async def close(self) -> None:
         """Stop sending and close the channel."""
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
         if self._channel is not None:
@@ -80,7 +84,7 @@ class PeerLink:
     def send_consensus(self, message: services_pb2.ConsensusMessage) -> None:
         """Queue one consensus message."""
         self._consensus.append(message)
-        self._wake.set()
+        self._wake_consensus.set()
 
     def send_txs(self, txs: Iterable[bytes]) -> None:
         """Queue transactions for gossip (dropped when the queue is full: the peer gets them in
@@ -88,20 +92,26 @@ class PeerLink:
         room = _MAX_QUEUED_TXS - len(self._txs)
         if room > 0:
             self._txs.extend(list(txs)[:room])
-            self._wake.set()
+            self._wake_txs.set()
 
-    async def _run(self) -> None:
+    async def _run_consensus(self) -> None:
+        # Its own task, so that a vote never waits behind a large transaction batch.
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self._consensus:
+            await self._wake_consensus.wait()
+            self._wake_consensus.clear()
+            while self._consensus:
                 batch, self._consensus = self._consensus, []
                 await self._call(
                     self.stub.SendConsensus(
                         services_pb2.ConsensusBatch(messages=batch), timeout=_SEND_TIMEOUT_S
                     )
                 )
-            if self._txs:
+
+    async def _run_gossip(self) -> None:
+        while True:
+            await self._wake_txs.wait()
+            self._wake_txs.clear()
+            while self._txs:
                 batch_txs = self._txs[:_MAX_TXS_PER_GOSSIP]
                 del self._txs[:_MAX_TXS_PER_GOSSIP]
                 await self._call(
@@ -109,8 +119,6 @@ class PeerLink:
                         services_pb2.TxBatch(txs=batch_txs), timeout=_SEND_TIMEOUT_S
                     )
                 )
-                if self._txs:
-                    self._wake.set()
 
     async def _call(self, call: object) -> None:
         try:

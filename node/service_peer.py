@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ __all__ = ["PeerServicer"]
 log = logging.getLogger(__name__)
 
 _MAX_BLOCKS_PER_CALL = 500
+_ADMIT_SLICE = 100
 
 
 class PeerServicer(services_pb2_grpc.PeerServiceServicer):
@@ -55,7 +57,14 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     async def GossipTxs(
         self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerAck:
-        return services_pb2.PeerAck(accepted=self._node.admit_gossip(list(request.txs)))
+        # Admit in slices and yield in between, so consensus messages are not held up by a
+        # large batch of signature checks.
+        txs = list(request.txs)
+        accepted = 0
+        for start in range(0, len(txs), _ADMIT_SLICE):
+            accepted += self._node.admit_gossip(txs[start : start + _ADMIT_SLICE])
+            await asyncio.sleep(0)
+        return services_pb2.PeerAck(accepted=accepted)
 
     async def GetBlocks(
         self, request: services_pb2.GetBlocksRequest, context: grpc.aio.ServicerContext

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +13,7 @@ import grpc
 from chain.crypto import PrivateKey
 from cli.keystore import Keystore
 from node.config import ConsensusSettings, NodeConfig
-from node.devnet import DevnetInfo, DevnetProcesses, init_devnet
+from node.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
 from node.keyfile import write_validator_key
 from node.loadgen import Workload, commit_phases, submit_batches
 from proto import services_pb2, services_pb2_grpc
@@ -28,26 +26,6 @@ FAST = ConsensusSettings(
     commit_wait_ms=20,
     empty_block_interval_ms=300,
 )
-
-
-def free_base_port(count: int) -> int:
-    """A base port with ``count`` consecutive free ports on 127.0.0.1."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(30_000, 60_000 - count)
-        try:
-            socks = []
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        return base
-    raise RuntimeError("no free ports")
 
 
 class Network:

@@ -1,0 +1,414 @@
+"""The throughput and latency benchmark: real validator processes, a separate load process.
+
+``run_bench`` starts a fresh devnet of N validator processes on 127.0.0.1, funds a set of
+accounts through the ledger's own transactions, pre-signs transfers, and drives the nodes over
+the batch submission path (SubmitTxs) from this process while a watcher follows committed blocks.
+It reports steady-state committed tx/s, submit-to-commit latency percentiles, block figures,
+per-node CPU and peak RSS, bytes on disk per transaction, Ed25519 verifications per second on one
+core measured in the same run, and the efficiency against the verification ceiling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from chain.crypto import PrivateKey, verify_signature
+from chain.tx import tx_hash
+from node.config import ConsensusSettings, NodeConfig
+from node.devnet import DevnetProcesses, free_base_port, init_devnet
+from node.keyfile import write_validator_key
+from node.loadgen import BlockWatcher, Workload, commit_phases
+from proto import services_pb2, services_pb2_grpc
+
+__all__ = ["BenchResult", "measure_verify_per_core", "run_bench"]
+
+BENCH_CONSENSUS = ConsensusSettings(
+    propose_timeout_ms=3000,
+    prevote_timeout_ms=1000,
+    precommit_timeout_ms=1000,
+    timeout_delta_ms=500,
+    commit_wait_ms=50,
+    empty_block_interval_ms=1000,
+    max_block_txs=4000,
+)
+_BATCH = 250
+_TICK_S = 0.05
+# At --rate max, submitters keep at most this many transactions in flight (below mempool bounds).
+_MAX_WINDOW = 16_000
+
+
+def measure_verify_per_core(seconds: float = 1.0) -> float:
+    """Ed25519 verifications per second on one core (PyNaCl, a 200-byte message)."""
+    key = PrivateKey(b"\x07" * 32)
+    message = b"m" * 200
+    sig = key.sign(message)
+    pub = key.public_key
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(200):
+            verify_signature(pub, message, sig)
+        count += 200
+    return count / (time.perf_counter() - start)
+
+
+@dataclass
+class NodeUsage:
+    """CPU seconds and peak resident memory of one node process."""
+
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+def _proc_usage(pid: int) -> NodeUsage | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks
+        peak = 0.0
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) / 1024
+        return NodeUsage(cpu, peak)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+@dataclass
+class BenchResult:
+    """Every figure the benchmark reports."""
+
+    validators: int
+    cores: int
+    duration_s: float
+    offered: str
+    submitted: int = 0
+    committed: int = 0
+    committed_tps: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    blocks_per_s: float = 0.0
+    txs_per_block: float = 0.0
+    node_cpu_percent: list[float] = field(default_factory=list)
+    node_peak_rss_mb: list[float] = field(default_factory=list)
+    disk_bytes_per_tx: float = 0.0
+    verify_per_core: float = 0.0
+    efficiency: float = 0.0
+    sync_tps: float | None = None
+    sync_blocks: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        return dataclasses.asdict(self)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+class _Tracker:
+    """Submit times and commit times of every transaction, shared by the load threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.submitted_at: dict[bytes, float] = {}
+        self.committed_at: dict[bytes, float] = {}
+        self.blocks: list[tuple[float, int]] = []  # (observed time, tx count)
+        self.refused = 0
+
+    def outstanding(self) -> int:
+        with self.lock:
+            return len(self.submitted_at) - len(self.committed_at)
+
+
+def _submitter(
+    address: str,
+    txs: list[bytes],
+    hashes: list[bytes],
+    rate: float | None,
+    window: int,
+    tracker: _Tracker,
+    stop: threading.Event,
+) -> None:
+    channel = grpc.insecure_channel(address, options=[("grpc.max_send_message_length", 1 << 26)])
+    stub = services_pb2_grpc.LedgerServiceStub(channel)
+    per_tick = max(1, int(rate * _TICK_S)) if rate else _BATCH
+    position = 0
+    next_tick = time.monotonic()
+    try:
+        while position < len(txs) and not stop.is_set():
+            if rate is None and tracker.outstanding() > window:
+                time.sleep(0.005)
+                continue
+            chunk = txs[position : position + per_tick]
+            now = time.monotonic()
+            with tracker.lock:
+                for digest in hashes[position : position + per_tick]:
+                    tracker.submitted_at[digest] = now
+            try:
+                reply = stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=chunk), timeout=30)
+                refused = sum(not r.accepted for r in reply.results)
+            except grpc.RpcError:
+                refused = len(chunk)
+            if refused:
+                with tracker.lock:
+                    tracker.refused += refused
+            position += len(chunk)
+            if rate is not None:
+                next_tick += _TICK_S
+                time.sleep(max(0.0, next_tick - time.monotonic()))
+    finally:
+        channel.close()
+
+
+def _watch(address: str, tracker: _Tracker, stop: threading.Event, start_height: int) -> None:
+    watcher = BlockWatcher(address)
+    watcher.next_height = start_height
+    try:
+        while not stop.is_set():
+            got = False
+            for committed in watcher.poll():
+                got = True
+                now = time.monotonic()
+                with tracker.lock:
+                    tracker.blocks.append((now, len(committed.block.txs)))
+                    for raw in committed.block.txs:
+                        tracker.committed_at[tx_hash(raw)] = now
+            if not got:
+                time.sleep(0.01)
+    except grpc.RpcError:
+        pass
+    finally:
+        watcher.close()
+
+
+def _split_by_node(txs: list[bytes], accounts: int, nodes: int) -> list[list[int]]:
+    # Each account's transactions go to one node, in nonce order.
+    lanes: list[list[int]] = [[] for _ in range(nodes)]
+    for j in range(len(txs)):
+        lanes[(j % accounts) % nodes].append(j)
+    return lanes
+
+
+def run_bench(
+    validators: int = 4,
+    duration: float = 30.0,
+    rate: float | None = None,
+    accounts: int = 2000,
+    home: Path | None = None,
+    measure_sync: bool = False,
+    say: Callable[[str], None] = print,
+) -> BenchResult:
+    """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can)."""
+    cores = os.cpu_count() or 1
+    result = BenchResult(validators, cores, duration, "max" if rate is None else f"{rate:g} tx/s")
+    say("measuring Ed25519 verify/s on one core ...")
+    result.verify_per_core = measure_verify_per_core()
+    own_home = home is None
+    root = Path(tempfile.mkdtemp(prefix="carbon-bench-")) if home is None else home
+    base = free_base_port(validators + 1)
+    info = init_devnet(root / "devnet", validators, base)
+    for i in range(validators):
+        config = NodeConfig.load(info.node_home(i))
+        dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING").save()
+    procs = DevnetProcesses(info)
+    stop = threading.Event()
+    try:
+        procs.start_all()
+        _wait_ready(info.endpoints)
+        from cli.keystore import Keystore
+
+        keys = Keystore(info.wallet_dir)
+        pw = info.wallet_password
+        workload = Workload.create(
+            info.chain_id, keys.load("registrar", pw), keys.load("issuer", pw),
+            keys.load("verifier", pw), accounts,
+        )  # fmt: skip
+        say(f"funding {accounts} accounts through the ledger ...")
+        commit_phases(info.endpoints[0], workload.setup_phases(), timeout=120)
+        offered = rate if rate is not None else 4000.0
+        count = int(offered * duration * (1.0 if rate is not None else 1.5))
+        count = min(count, accounts * 900)  # stay inside each account's nonce window
+        say(f"pre-signing {count} transfers ...")
+        txs = workload.transfers(count)
+        hashes = [tx_hash(raw) for raw in txs]
+        disk_before = _dir_bytes(info.node_home(0) / "data")
+        usage_before = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        tracker = _Tracker()
+        start_height = _height(info.endpoints[0]) + 1
+        watch_stop = threading.Event()
+        watcher = threading.Thread(
+            target=_watch, args=(info.endpoints[0], tracker, watch_stop, start_height), daemon=True
+        )
+        watcher.start()
+        lanes = _split_by_node(txs, accounts, validators)
+        threads = []
+        for i, lane in enumerate(lanes):
+            lane_rate = rate / validators if rate is not None else None
+            t = threading.Thread(
+                target=_submitter,
+                args=(info.endpoints[i], [txs[j] for j in lane], [hashes[j] for j in lane],
+                      lane_rate, _MAX_WINDOW, tracker, stop),
+                daemon=True,
+            )  # fmt: skip
+            threads.append(t)
+        say(f"offering {result.offered} for {duration:g}s to {validators} validators ...")
+        t_start = time.monotonic()
+        for t in threads:
+            t.start()
+        peak_rss = {i: 0.0 for i in procs.procs}
+        while time.monotonic() - t_start < duration:
+            time.sleep(0.5)
+            for i, p in procs.procs.items():
+                u = _proc_usage(p.pid)
+                if u is not None:
+                    peak_rss[i] = max(peak_rss[i], u.peak_rss_mb)
+        t_end = time.monotonic()
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        # Let the last submitted transactions land before reading the figures.
+        drain_deadline = time.monotonic() + 20
+        while time.monotonic() < drain_deadline and tracker.outstanding() > tracker.refused:
+            time.sleep(0.1)
+        watch_stop.set()
+        watcher.join(timeout=10)
+        usage_after = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        _summarise(result, tracker, t_start, t_end, usage_before, usage_after, peak_rss)
+        result.disk_bytes_per_tx = (
+            (_dir_bytes(info.node_home(0) / "data") - disk_before) / result.committed
+            if result.committed
+            else 0.0
+        )
+        result.efficiency = result.committed_tps / (cores * result.verify_per_core / validators)
+        if measure_sync:
+            say("measuring block sync: a fresh node catches up ...")
+            _measure_sync(result, info, procs, base + validators)
+        return result
+    finally:
+        stop.set()
+        procs.stop_all()
+        if own_home:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _summarise(
+    result: BenchResult,
+    tracker: _Tracker,
+    t_start: float,
+    t_end: float,
+    before: dict[int, NodeUsage | None],
+    after: dict[int, NodeUsage | None],
+    peak_rss: dict[int, float],
+) -> None:
+    elapsed = t_end - t_start
+    warmup = min(5.0, elapsed * 0.2)
+    window_start = t_start + warmup
+    with tracker.lock:
+        result.submitted = len(tracker.submitted_at)
+        result.committed = len(tracker.committed_at)
+        in_window = [t for t in tracker.committed_at.values() if window_start <= t <= t_end]
+        latencies = sorted(
+            (tracker.committed_at[h] - s) * 1000
+            for h, s in tracker.submitted_at.items()
+            if h in tracker.committed_at and s >= window_start
+        )
+        blocks = [(t, n) for t, n in tracker.blocks if window_start <= t <= t_end]
+    span = t_end - window_start
+    result.committed_tps = len(in_window) / span if span > 0 else 0.0
+    result.latency_ms = {
+        "p50": round(_percentile(latencies, 0.50), 1),
+        "p95": round(_percentile(latencies, 0.95), 1),
+        "p99": round(_percentile(latencies, 0.99), 1),
+    }
+    result.blocks_per_s = len(blocks) / span if span > 0 else 0.0
+    result.txs_per_block = sum(n for _, n in blocks) / len(blocks) if blocks else 0.0
+    for i in sorted(after):
+        b, a = before.get(i), after.get(i)
+        cpu = (a.cpu_s - b.cpu_s) / elapsed * 100 if a is not None and b is not None else 0.0
+        result.node_cpu_percent.append(round(cpu, 1))
+        peak = max(peak_rss.get(i, 0.0), a.peak_rss_mb if a is not None else 0.0)
+        result.node_peak_rss_mb.append(round(peak, 1))
+
+
+def _height(address: str) -> int:
+    with grpc.insecure_channel(address) as channel:
+        stub = services_pb2_grpc.LedgerServiceStub(channel)
+        return int(stub.GetStatus(services_pb2.StatusRequest(), timeout=10).height)
+
+
+def _wait_ready(endpoints: tuple[str, ...], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for address in endpoints:
+        while True:
+            try:
+                if _height(address) >= 1:
+                    break
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"node {address} did not start")
+            time.sleep(0.2)
+
+
+def _measure_sync(result: BenchResult, info: Any, procs: DevnetProcesses, port: int) -> None:
+    index = len(info.endpoints)
+    home = info.node_home(index)
+    listen = f"127.0.0.1:{port}"
+    config = NodeConfig(home=home, name=f"node{index}", listen=listen,
+                        peers=tuple(info.endpoints), log_level="WARNING")  # fmt: skip
+    config.save()
+    (home / "genesis.json").write_text((info.home / "genesis.json").read_text())
+    write_validator_key(config.key_path, PrivateKey.generate(), config.name)
+    target = _height(info.endpoints[0])
+    total_txs = _count_txs(info.endpoints[0], target)
+    start = time.monotonic()
+    procs.start(index)
+    while True:
+        try:
+            if _height(listen) >= target:
+                break
+        except grpc.RpcError:
+            pass
+        if time.monotonic() - start > 600:
+            raise TimeoutError("block sync did not finish in 600 s")
+        time.sleep(0.05)
+    seconds = time.monotonic() - start
+    result.sync_blocks = target
+    result.sync_tps = round(total_txs / seconds, 1)
+
+
+def _count_txs(address: str, upto: int) -> int:
+    watcher = BlockWatcher(address)
+    total = 0
+    try:
+        while watcher.next_height <= upto:
+            before = watcher.next_height
+            for committed in watcher.poll():
+                if committed.block.header.height <= upto:
+                    total += len(committed.block.txs)
+            if watcher.next_height == before:
+                break
+    finally:
+        watcher.close()
+    return total
