@@ -88,11 +88,14 @@ def _rpc_error(exc: grpc.RpcError) -> CliError:
         return CliError(f"node unreachable: {details}", EXIT_UNREACHABLE)
     ledger_code = ""
     trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-    for key, value in trailing or ():
-        if key == "ledger-error-code":
-            ledger_code = f" [{value}]"
+    meta = dict(trailing or ())
+    if "ledger-error-code" in meta:
+        ledger_code = f" [{meta['ledger-error-code']}]"
     name = code.name if code is not None else "ERROR"
-    return CliError(f"{details}{ledger_code} ({name})")
+    committed = ""
+    if "ledger-tx-hash" in meta:  # committed, and refused by the ledger rules
+        committed = f"; tx {meta['ledger-tx-hash']} failed at height {meta.get('ledger-height')}"
+    return CliError(f"{details}{ledger_code} ({name}{committed})")
 
 
 node_option = click.option(

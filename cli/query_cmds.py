@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from cli.common import (
     CliError,
     connect,
     emit,
+    keystore_option,
     node_option,
     output_option,
     parse_address_arg,
@@ -69,10 +71,11 @@ def status(node: str, output: str) -> None:
 @click.argument("address")
 @node_option
 @output_option
+@keystore_option
 @reports_errors
-def account(address: str, node: str, output: str) -> None:
-    """Balances per batch, roles and next nonce of ADDRESS."""
-    request = services_pb2.GetAccountRequest(address=parse_address_arg(address))
+def account(address: str, node: str, output: str, keystore: Path) -> None:
+    """Balances per batch, roles and next nonce of ADDRESS (or @key)."""
+    request = services_pb2.GetAccountRequest(address=parse_address_arg(address, keystore))
     with connect(node) as stub:
         emit(render.account(stub.GetAccount(request, timeout=10)), output)
 
@@ -198,12 +201,19 @@ def history() -> None:
 @_page_options[0]
 @_page_options[1]
 @_page_options[2]
+@keystore_option
 @reports_errors
 def history_account(
-    address: str, node: str, output: str, limit: int, page_token: str, all_pages: bool
+    address: str,
+    node: str,
+    output: str,
+    limit: int,
+    page_token: str,
+    all_pages: bool,
+    keystore: Path,
 ) -> None:
-    """History of ADDRESS."""
-    address = parse_address_arg(address)
+    """History of ADDRESS (or @key)."""
+    address = parse_address_arg(address, keystore)
     with connect(node) as stub:
         _history(
             lambda n, t: stub.GetAccountHistory(

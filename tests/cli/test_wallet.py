@@ -1,0 +1,379 @@
+"""The CLI wallet through click's runner against a real (in-process) one-validator devnet."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.keystore import Keystore
+from cli.main import cli
+from node.devnet import DevnetInfo
+from tests.cli.harness import free_port, running_devnet
+
+PASSWORD = "devnet"
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetInfo]:
+    with running_devnet(tmp_path_factory.mktemp("wallet") / "devnet") as (info, _node):
+        yield info
+
+
+def run(*args: str, password: str | None = PASSWORD, input: str | None = None) -> Result:
+    env = {"CARBON_TICKET_PASSWORD": password} if password is not None else {}
+    env["CARBON_TICKET_CONNECT_TIMEOUT"] = "1"
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def ok(*args: str, **kwargs: Any) -> Any:
+    result = run(*args, "-o", "json", **kwargs)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def common(info: DevnetInfo, *keys: str) -> list[str]:
+    out = ["--node", info.endpoints[0], "--keystore", str(info.wallet_dir)]
+    for key in keys:
+        out += ["--key", key]
+    return out
+
+
+def one_line_error(result: Result, exit_code: int, *fragments: str) -> None:
+    assert result.exit_code == exit_code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# ---------------------------------------------------------------- keys
+
+
+def test_keys_new_list_show_export_import(tmp_path: Path) -> None:
+    store = ["--keystore", str(tmp_path / "ks")]
+    made = ok("keys", "new", "alice", *store)
+    assert made["address"].startswith("ct1")
+    listed = ok("keys", "list", *store)
+    assert [k["name"] for k in listed] == ["alice"]
+    assert ok("keys", "show", "alice", *store)["address"] == made["address"]
+    exported = run("keys", "export", "alice", "--yes", *store)
+    assert exported.exit_code == 0
+    seed = exported.stdout.strip()
+    assert len(bytes.fromhex(seed)) == 32
+    (tmp_path / "seed").write_text(seed)
+    again = ok("keys", "import", "alice2", "--seed-file", str(tmp_path / "seed"), *store)
+    assert again["address"] == made["address"]
+    # The file is encrypted: the seed does not appear in it.
+    assert seed not in (tmp_path / "ks" / "alice.json").read_text()
+
+
+def test_keys_password_prompt_with_confirmation(tmp_path: Path) -> None:
+    store = ["--keystore", str(tmp_path / "ks")]
+    result = run("keys", "new", "bob", *store, password=None, input="s3cret\ns3cret\n")
+    assert result.exit_code == 0, result.output
+    assert Keystore(tmp_path / "ks").load("bob", "s3cret").address
+
+
+def test_keys_errors_are_one_line(tmp_path: Path) -> None:
+    store = ["--keystore", str(tmp_path / "ks")]
+    ok("keys", "new", "carol", *store)
+    before = (tmp_path / "ks" / "carol.json").read_bytes()
+    one_line_error(
+        run("keys", "export", "carol", "--yes", *store, password="nope"), 5, "wrong password"
+    )
+    one_line_error(run("keys", "show", "dave", *store), 5, "no key named 'dave'")
+    one_line_error(run("keys", "new", "carol", *store), 5, "already exists")
+    one_line_error(run("keys", "new", "bad/name", *store), 5, "invalid key name")
+    assert (tmp_path / "ks" / "carol.json").read_bytes() == before
+
+
+# ---------------------------------------------------------------- transactions and queries
+
+
+@pytest.fixture(scope="module")
+def story(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Register, anchor, attest, issue, sell and retire, all through the CLI."""
+    info = devnet
+    wallet = ["--keystore", str(info.wallet_dir)]
+    company = ok("keys", "new", "company", *wallet)["address"]
+    data = tmp_path_factory.mktemp("data") / "flux.csv"
+    data.write_text("tower,day,flux\nGY-01,20230101,-3.2\n")
+    data_hash = hashlib.sha256(data.read_bytes()).hexdigest()
+    ok("tx", "register-account", "@company", "--name", "Zhejiang Co", *common(info, "registrar"))
+    ok(
+        "tx",
+        "register-project",
+        "CN15-GY-0001",
+        "--name",
+        "Guyang forest",
+        "--region",
+        "CN-15",
+        "--area-ha",
+        "1500",
+        "--methodology",
+        "CCER-14-001",
+        "--owner",
+        "@issuer",
+        "--metadata-uri",
+        "https://x/p.json",
+        "--metadata-file",
+        str(data),
+        *common(info, "issuer"),
+    )
+    ok(
+        "tx",
+        "anchor-data",
+        "CN15-GY-0001",
+        "--file",
+        str(data),
+        "--period",
+        "20230101-20231231",
+        "--uri",
+        "https://x/flux.csv",
+        "--kind",
+        "co2-flux",
+        *common(info, "issuer"),
+    )
+    ok(
+        "tx",
+        "attest",
+        data_hash,
+        "--amount",
+        "150000",
+        "--period",
+        "20230101-20231231",
+        *common(info, "verifier"),
+    )
+    issued = ok(
+        "tx",
+        "issue",
+        "CN15-GY-0001",
+        "--vintage",
+        "20230101-20231231",
+        "--report",
+        data_hash,
+        "--amount",
+        "150000",
+        "--recipient",
+        "@issuer",
+        *common(info, "issuer"),
+    )
+    assert issued["committed"] and issued["status"] == "ok"
+    batch_id = issued["events"][0]["batch_id"]
+    ok(
+        "tx",
+        "transfer",
+        "--to",
+        company,
+        "--batch",
+        batch_id,
+        "--amount",
+        "20000",
+        *common(info, "issuer"),
+    )
+    retired = ok(
+        "tx",
+        "retire",
+        batch_id,
+        "5000",
+        "--beneficiary",
+        "14th National Winter Games",
+        "--reason",
+        "offset",
+        "--event",
+        "14th National Winter Games",
+        "--period",
+        "20240217-20240227",
+        *common(info, "company"),
+    )
+    return {
+        "company": company,
+        "batch_id": batch_id,
+        "data_hash": data_hash,
+        "certificate_id": retired["events"][0]["certificate_id"],
+        "retire_tx": retired["tx_hash"],
+        "retire_height": str(retired["height"]),
+    }
+
+
+def test_queries_show_tco2e(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    account = ok("query", "account", story["company"], *node)
+    assert account["balances"] == [{"batch_id": story["batch_id"], "amount": "15000 tCO2e"}]
+    assert account["nonce"] == 1
+    batch = ok("query", "batch", story["batch_id"], *node)
+    assert (batch["issued"], batch["tradable"], batch["retired"], batch["buffer"]) == (
+        "150000 tCO2e",
+        "115000 tCO2e",
+        "5000 tCO2e",
+        "30000 tCO2e",
+    )
+    cert = ok("query", "certificate", story["certificate_id"], *node)
+    assert cert["amount"] == "5000 tCO2e" and cert["period"] == "20240217-20240227"
+    assert ok("query", "project", "CN15-GY-0001", *node)["area"] == "1500.00 ha"
+    assert ok("query", "report", story["data_hash"], *node)["remaining"] == "0 tCO2e"
+    tx = ok("query", "tx", story["retire_tx"], *node)
+    assert tx["kind"] == "retire" and tx["status"] == "ok"
+    block = ok("query", "block", story["retire_height"], *node)
+    assert block["txs"][0]["tx_hash"] == story["retire_tx"]
+    assert ok("query", "status", *node)["chain_id"] == "carbon-devnet"
+    history = ok("query", "history", "batch", story["batch_id"], "--limit", "1", "--all", *node)
+    assert [i["kind"] for i in history["items"]] == ["retire", "transfer", "issue_batch"]
+    table = run("query", "batch", story["batch_id"], *node)
+    assert "tradable    115000 tCO2e" in table.stdout
+
+
+def test_streams_from_a_past_height(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    result = run(
+        "query",
+        "events",
+        "--from-height",
+        "1",
+        "--type",
+        "retire",
+        "--count",
+        "1",
+        "-o",
+        "json",
+        *node,
+    )
+    event = json.loads(result.stdout)
+    assert event["certificate_id"] == story["certificate_id"] and event["amount"] == "5000 tCO2e"
+    result = run("query", "blocks", "--from-height", "2", "--count", "3", *node)
+    assert [line.split()[1] for line in result.stdout.splitlines()] == ["2", "3", "4"]
+
+
+def test_governance_with_sign_and_broadcast(
+    devnet: DevnetInfo, story: dict[str, str], tmp_path: Path
+) -> None:
+    wallet = ["--keystore", str(devnet.wallet_dir)]
+    ok(
+        "keys",
+        "import",
+        "validator0",
+        "--validator-key",
+        str(devnet.node_home(0) / "validator_key.json"),
+        *wallet,
+    )
+    granted = ok("tx", "grant-role", story["company"], "merchant", *common(devnet, "validator0"))
+    assert granted["events"][0] == {
+        "type": "grant_role",
+        "address": story["company"],
+        "role": "merchant",
+    }
+    # Offline flow: write, co-sign, broadcast.
+    out = tmp_path / "revoke.json"
+    result = run(
+        "tx",
+        "revoke-role",
+        story["company"],
+        "merchant",
+        "--out",
+        str(out),
+        *common(devnet, "validator0"),
+    )
+    assert result.exit_code == 0 and "1 signature" in result.stdout
+    assert run("tx", "sign", str(out), "--key", "issuer", *wallet).exit_code == 0
+    assert len(json.loads(out.read_text())["signed_by"]) == 2
+    done = ok("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
+    assert done["status"] == "ok"
+    roles = ok("query", "account", story["company"], "--node", devnet.endpoints[0])["roles"]
+    assert roles == []
+
+
+def test_ledger_refusal_names_the_failed_tx(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    result = run(
+        "tx",
+        "retire",
+        story["batch_id"],
+        "1000000",
+        "--beneficiary",
+        "x",
+        "--reason",
+        "x",
+        *common(devnet, "company"),
+    )
+    one_line_error(
+        result,
+        3,
+        "insufficient tradable balance",
+        "[insufficient_balance]",
+        "FAILED_PRECONDITION",
+        "failed at height",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "exit_code", "fragment"),
+    [
+        (("--to", "ct1notanaddress", "--amount", "1"), PASSWORD, 2, "invalid address"),
+        (("--to", "@registrar", "--amount", "1,5"), PASSWORD, 2, "invalid amount"),
+        (("--to", "@registrar", "--amount", "-3"), PASSWORD, 2, "invalid amount"),
+        (("--to", "@registrar", "--amount", "1"), "wrong", 5, "wrong password"),
+        (("--to", "@registrar", "--amount", "1", "--key", "ghost"), PASSWORD, 5, "no key named"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    devnet: DevnetInfo,
+    story: dict[str, str],
+    args: tuple[str, ...],
+    password: str,
+    exit_code: int,
+    fragment: str,
+) -> None:
+    before = ok("query", "account", story["company"], "--node", devnet.endpoints[0])
+    result = run(
+        "tx",
+        "transfer",
+        "--batch",
+        story["batch_id"],
+        *args,
+        *common(devnet, "company"),
+        password=password,
+    )
+    one_line_error(result, exit_code, fragment)
+    after = ok("query", "account", story["company"], "--node", devnet.endpoints[0])
+    assert after == before
+
+
+def test_unreachable_node_is_one_line(devnet: DevnetInfo) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    result = run(
+        "tx",
+        "transfer",
+        "--to",
+        "@registrar",
+        "--batch",
+        "B",
+        "--amount",
+        "1",
+        "--node",
+        dead,
+        "--keystore",
+        str(devnet.wallet_dir),
+        "--key",
+        "issuer",
+    )
+    one_line_error(result, 4, "node unreachable", dead)
+    one_line_error(run("query", "status", "--node", dead), 4, "node unreachable")
+
+
+def test_not_found_query_is_one_line(devnet: DevnetInfo) -> None:
+    result = run("query", "batch", "NOPE-1", "--node", devnet.endpoints[0])
+    one_line_error(result, 3, "does not exist", "[unknown_batch]", "NOT_FOUND")
+
+
+def test_demo_runs_twice_on_the_same_network(devnet: DevnetInfo) -> None:
+    for _ in range(2):
+        result = run("demo", "--home", str(devnet.home))
+        assert result.exit_code == 0, result.output
+        assert "[7/7] enterprise retires 5,000 tCO2e" in result.stdout
+        assert "event           14th National Winter Games" in result.stdout
+        assert "retired    5000 tCO2e" in result.stdout
