@@ -16,11 +16,11 @@ def cli() -> None:
 def _register() -> None:
     from cli.demo import demo
     from cli.keys_cmds import keys
-    from cli.node_cmds import bench, devnet, node
+    from cli.node_cmds import bench, devnet, genesis, node
     from cli.query_cmds import query
     from cli.tx_cmds import tx
 
-    for group in (node, devnet, keys, tx, query, demo, bench):
+    for group in (node, devnet, genesis, keys, tx, query, demo, bench):
         cli.add_command(group)
 
 

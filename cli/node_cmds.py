@@ -23,7 +23,7 @@ from node.devnet import (
 )
 from node.keyfile import load_validator_key, write_validator_key
 
-__all__ = ["bench", "devnet", "node"]
+__all__ = ["bench", "devnet", "genesis", "node"]
 
 
 @click.group()
@@ -212,3 +212,96 @@ def bench(
         click.echo(json.dumps(data))
         return
     emit(data, "table")
+
+
+@click.group()
+def genesis() -> None:
+    """Write and check the genesis document shared by every validator of a network."""
+
+
+def _parse_validator(text: str) -> tuple[str, bytes, str]:
+    name, sep, rest = text.partition("=")
+    key_hex, sep2, address = rest.partition("@")
+    if not (sep and sep2 and name):
+        raise CliError(f"--validator {text!r}: expected NAME=PUBLIC_KEY_HEX@HOST:PORT", 2)
+    try:
+        key = bytes.fromhex(key_hex)
+    except ValueError:
+        raise CliError(f"--validator {text!r}: public key is not hex", 2) from None
+    return name, key, address
+
+
+def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
+    address, sep, rest = text.partition("=")
+    parts = rest.split(":")
+    if not sep or len(parts) not in (2, 3):
+        raise CliError(f"--account {text!r}: expected ADDRESS=KIND:NAME[:ROLE,ROLE]", 2)
+    roles = tuple(r for r in parts[2].split(",") if r) if len(parts) == 3 else ()
+    return address, parts[0], parts[1], roles
+
+
+@genesis.command("new")
+@click.option("--chain-id", required=True, help="Name of the network, e.g. carbon-cn15-1.")
+@click.option(
+    "--validator",
+    "validators",
+    multiple=True,
+    required=True,
+    help="NAME=PUBLIC_KEY_HEX@HOST:PORT (from `node show`); repeat per validator.",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="ADDRESS=KIND:NAME[:ROLE,ROLE] e.g. ct1...=bureau:Forestry bureau:issuer",
+)
+@click.option(
+    "--buffer-share-bps",
+    default=2000,
+    show_default=True,
+    help="Share of each issuance withheld in the buffer pool, in basis points.",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
+@reports_errors
+def genesis_new(
+    chain_id: str,
+    validators: tuple[str, ...],
+    accounts: tuple[str, ...],
+    buffer_share_bps: int,
+    out: Path,
+) -> None:
+    """Write a validated genesis.json for a network of several machines."""
+    from chain import Genesis, GenesisAccount, GenesisValidator, Params
+
+    doc = Genesis(
+        chain_id=chain_id,
+        genesis_time_ms=time.time_ns() // 1_000_000,
+        validators=tuple(GenesisValidator(*_parse_validator(v)) for v in validators),
+        accounts=tuple(GenesisAccount(*_parse_account(a)) for a in accounts),
+        params=Params(buffer_share_bps=buffer_share_bps),
+    )
+    if out.exists():
+        raise CliError(f"{out} exists already; refusing to overwrite a genesis document")
+    out.write_text(doc.to_json())
+    emit({"file": str(out), "chain_id": chain_id, "genesis_hash": doc.hash().hex(),
+          "validators": len(doc.validators), "accounts": len(doc.accounts)}, "table")  # fmt: skip
+
+
+@genesis.command("show")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@reports_errors
+def genesis_show(file: Path) -> None:
+    """Validate a genesis file and print its hash (every operator must see the same hash)."""
+    from chain import Genesis
+
+    doc = Genesis.from_json(file.read_text())
+    emit(
+        {
+            "chain_id": doc.chain_id,
+            "genesis_hash": doc.hash().hex(),
+            "validators": [f"{v.name} {v.network_address}" for v in doc.validators],
+            "accounts": [f"{a.address} {a.kind} {','.join(a.roles)}" for a in doc.accounts],
+            "buffer_share_bps": doc.params.buffer_share_bps,
+        },
+        "table",
+    )

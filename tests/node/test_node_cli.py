@@ -1,0 +1,86 @@
+"""Operator commands: node init/show, genesis new/show, devnet init (through click's runner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from chain import Genesis
+from chain.crypto import PrivateKey
+from cli.main import cli
+from node.config import NodeConfig
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def _table(output: str) -> dict[str, str]:
+    rows = {}
+    for line in output.splitlines():
+        key, _, value = line.partition("  ")
+        rows[key.strip()] = value.strip()
+    return rows
+
+
+def test_two_bureaus_build_a_genesis_from_their_node_keys(tmp_path: Path) -> None:
+    specs = []
+    for i, port in enumerate((26656, 26657)):
+        home = tmp_path / f"bureau{i}"
+        peer = f"10.0.0.{2 - i}:2665{7 - i}"
+        code, out = _run("node", "init", "--home", str(home), "--name", f"bureau{i}",
+                         "--listen", f"0.0.0.0:{port}", "--peer", peer)  # fmt: skip
+        assert code == 0, out
+        code, out = _run("node", "show", "--home", str(home))
+        assert code == 0, out
+        shown = _table(out)
+        specs.append(f"bureau{i}={shown['public_key']}@10.0.0.{i + 1}:{port}")
+        assert NodeConfig.load(home).peers == (peer,)
+    issuer = PrivateKey.generate().address
+    out_file = tmp_path / "genesis.json"
+    account = f"{issuer}=bureau:Forestry bureau:issuer"
+    code, out = _run(
+        "genesis", "new", "--chain-id", "carbon-cn15-1", "--validator", specs[0],
+        "--validator", specs[1], "--account", account, "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0, out
+    doc = Genesis.from_json(out_file.read_text())
+    assert [v.name for v in doc.validators] == ["bureau0", "bureau1"]
+    assert doc.accounts[0].roles == ("issuer",)
+    code, shown = _run("genesis", "show", str(out_file))
+    assert code == 0 and _table(shown)["genesis_hash"] == doc.hash().hex()
+    # Refuses to overwrite, and refuses to re-initialise a node key.
+    code, out = _run("genesis", "new", "--chain-id", "x", "--validator", specs[0],
+                     "--out", str(out_file))  # fmt: skip
+    assert code != 0 and "refusing to overwrite" in out
+    code, out = _run("node", "init", "--home", str(tmp_path / "bureau0"))
+    assert code != 0 and "refusing" in out
+
+
+def test_bad_genesis_input_is_one_clear_line(tmp_path: Path) -> None:
+    code, out = _run("genesis", "new", "--chain-id", "c", "--validator", "nonsense",
+                     "--out", str(tmp_path / "g.json"))  # fmt: skip
+    assert code == 2 and out.strip().startswith("error:") and len(out.strip().splitlines()) == 1
+    key = PrivateKey.generate().public_key.hex()
+    code, out = _run("genesis", "new", "--chain-id", "c", "--validator", f"v={key}@nowhere",
+                     "--out", str(tmp_path / "g.json"))  # fmt: skip
+    assert code != 0 and "host:port" in out and not (tmp_path / "g.json").exists()
+
+
+def test_devnet_init_writes_a_ready_network(tmp_path: Path) -> None:
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "3",
+                     "--base-port", "31000")  # fmt: skip
+    assert code == 0, out
+    doc = json.loads((tmp_path / "dn" / "devnet.json").read_text())
+    assert doc["endpoints"] == ["127.0.0.1:31000", "127.0.0.1:31001", "127.0.0.1:31002"]
+    genesis = Genesis.from_json((tmp_path / "dn" / "genesis.json").read_text())
+    assert {r for a in genesis.accounts for r in a.roles} == {"issuer", "verifier", "registrar"}
+    for i in range(3):
+        config = NodeConfig.load(tmp_path / "dn" / f"node{i}")
+        assert config.listen == f"127.0.0.1:{31000 + i}"
+        assert (config.home / "genesis.json").read_text() == genesis.to_json()
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"))
+    assert code != 0 and "already holds a devnet" in out
