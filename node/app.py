@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chain import BlockContext, apply_block, check_tx
+from chain import BlockContext, apply_block
 from chain.block import Block, build_block
 from chain.errors import LedgerError
 from chain.limits import Limits
@@ -175,12 +175,7 @@ class LedgerApp:
             if digest in seen:
                 raise LedgerError("block carries the same transaction twice", "duplicate_tx")
             seen.add(digest)
-            # Verified at admission (or in an earlier proposal): never verify twice.
-            tx = self.mempool.lookup_verified(digest)
-            if tx is None:
-                tx = check_tx(raw, self.chain_id, self._limits)
-                self.mempool.remember_verified(tx)
-            txs.append(tx)
+            txs.append(self.mempool.verified(raw, digest))
         return tuple(txs)
 
     def _execute(self, height: int, time_ms: int, txs: Sequence[SignedTx]) -> BlockResult:

@@ -120,17 +120,19 @@ class Mempool:
         self._bytes += len(raw)
         return tx
 
-    def lookup_verified(self, tx_hash_: bytes) -> SignedTx | None:
-        """A transaction verified on this node before, pending or remembered."""
-        return self._txs.get(tx_hash_) or self._verified.get(tx_hash_)
+    def verified(self, raw: bytes, digest: bytes) -> SignedTx:
+        """The checked form of a transaction met in a block: verified at most once per node.
 
-    def remember_verified(self, tx: SignedTx) -> None:
-        """Keep a transaction verified outside admission, so that it is never verified again."""
-        if tx.tx_hash in self._txs:
-            return
-        self._verified[tx.tx_hash] = tx
-        while len(self._verified) > _RECENT_LIMIT // 4:
-            self._verified.popitem(last=False)
+        Pending and previously seen transactions are reused; others are checked now and
+        remembered, so their gossip arriving later costs no second verification.
+        """
+        tx = self._txs.get(digest) or self._verified.get(digest)
+        if tx is None:
+            tx = self._check_tx(raw, self._chain_id, self._limits)
+            self._verified[digest] = tx
+            while len(self._verified) > _RECENT_LIMIT // 4:
+                self._verified.popitem(last=False)
+        return tx
 
     def reap(self, max_txs: int, max_bytes: int) -> list[SignedTx]:
         """Up to ``max_txs`` pending transactions in arrival order, each account's in nonce order.

@@ -365,14 +365,29 @@ class Node:
         return count
 
     def _wake_for_txs(self) -> None:
+        # Deferred to the next loop turn: a block is never committed inside an admission call,
+        # so a caller can always register wait_for_commit() right after admit() returns.
         if self._waiting_next and self._next_height_wanted:
+            asyncio.get_running_loop().call_soon(self._start_next_height_if_waiting)
+
+    def _start_next_height_if_waiting(self) -> None:
+        if self._waiting_next:
             self._start_next_height()
 
     def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedEvent]:
         """A future resolved when the transaction with this hash is committed."""
         fut: asyncio.Future[CommittedEvent] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_hash, []).append(fut)
+        fut.add_done_callback(lambda f: self._forget_waiter(tx_hash, f))
         return fut
+
+    def _forget_waiter(self, tx_hash: bytes, fut: asyncio.Future[CommittedEvent]) -> None:
+        # A waiter that timed out is cancelled: drop it so waiters never pile up.
+        waiters = self._waiters.get(tx_hash)
+        if waiters is not None and fut in waiters:
+            waiters.remove(fut)
+            if not waiters:
+                del self._waiters[tx_hash]
 
     def subscribe(self, callback: Callable[[CommittedEvent], None]) -> Callable[[], None]:
         """Call ``callback`` for every committed block; returns an unsubscribe function."""

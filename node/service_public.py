@@ -71,7 +71,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         response = services_pb2.SubmitTxResponse(tx_hash=tx.tx_hash)
         if not request.wait_for_commit:
             return response
-        # A single validator may commit inside admit(): look in the store before waiting.
+        # Cheap belt and braces: the tx may be committed already (re-submission of a known tx).
         location = self._store.get_tx(tx.tx_hash)
         if location is None:
             remaining = context.time_remaining()

@@ -1,0 +1,153 @@
+"""Mempool admission and the consensus/ledger bridge, on an in-memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chain import check_tx, expected_nonce, init_chain
+from chain.block import Block
+from chain.errors import AlreadyExists, InvalidTransaction, PreconditionFailed, ResourceExhausted
+from chain.limits import Limits
+from chain.store import MemoryStore
+from chain.tx import SignedTx, encode_tx
+from consensus import CommitCertificate, Validator, ValidatorSet
+from node.app import LedgerApp
+from node.config import MempoolSettings
+from node.mempool import Mempool
+from proto import ledger_pb2
+from tests.chain.conftest import CHAIN_ID, REGISTRAR, VALIDATORS, key, make_genesis
+
+LIMITS = Limits()
+
+
+class CountingCheck:
+    """check_tx that counts how often it verifies."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+        self.calls += 1
+        return check_tx(raw, chain_id, limits)
+
+
+def _store() -> MemoryStore:
+    genesis = make_genesis()
+    store = MemoryStore()
+    store.init_genesis(CHAIN_ID, genesis.to_json().encode(), init_chain(genesis))
+    return store
+
+
+def _register(nonce: int, name: str) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=REGISTRAR.address, nonce=nonce)
+    body.register_account.address = key(name).address
+    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_COMPANY
+    body.register_account.name = name
+    return encode_tx(body, [REGISTRAR])
+
+
+def _mempool(
+    store: MemoryStore, check: Callable[[bytes, str, Limits], SignedTx], **settings: int
+) -> Mempool:
+    return Mempool(
+        CHAIN_ID, LIMITS, MempoolSettings(**settings), check,
+        lambda a: expected_nonce(store, a),
+    )  # fmt: skip
+
+
+def test_admission_rejects_duplicates_bad_signatures_and_used_or_far_nonces() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx, max_nonce_gap=10)
+    raw = _register(0, "a")
+    pool.admit(raw)
+    with pytest.raises(AlreadyExists):
+        pool.admit(raw)
+    with pytest.raises(AlreadyExists) as info:
+        pool.admit(_register(0, "b"))  # another tx in the same nonce slot
+    assert info.value.code == "nonce_pending"
+    tampered = bytearray(_register(1, "c"))
+    tampered[-1] ^= 1
+    with pytest.raises(InvalidTransaction):
+        pool.admit(bytes(tampered))
+    with pytest.raises(PreconditionFailed) as info:
+        pool.admit(_register(10, "d"))
+    assert info.value.code == "nonce_too_high"
+    assert len(pool) == 1 and pool.stats().rejected == 4
+
+
+def test_pool_is_bounded_in_count_and_bytes() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx, max_txs=3)
+    for n in range(3):
+        pool.admit(_register(n, f"n{n}"))
+    with pytest.raises(ResourceExhausted):
+        pool.admit(_register(3, "n3"))
+    small = _mempool(store, check_tx, max_bytes=len(_register(0, "x")) + 10)
+    small.admit(_register(0, "x"))
+    with pytest.raises(ResourceExhausted):
+        small.admit(_register(1, "y"))
+
+
+def test_reap_orders_each_account_by_nonce_and_waits_for_gaps() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx)
+    for n in (2, 0, 1, 4):  # nonce 3 missing: 4 must wait
+        pool.admit(_register(n, f"r{n}"))
+    reaped = pool.reap(100, 1 << 20)
+    assert [tx.body.nonce for tx in reaped] == [0, 1, 2]
+    assert [tx.body.nonce for tx in pool.reap(2, 1 << 20)] == [0, 1]
+
+
+def _app(store: MemoryStore, pool: Mempool, proposer: int = 0) -> LedgerApp:
+    validators = ValidatorSet(
+        tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
+    )
+    clock = iter(range(10**12, 10**12 + 10**6, 1000))
+    return LedgerApp(store, pool, validators, VALIDATORS[proposer].public_key, LIMITS, 1000,
+                     lambda: next(clock))  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> None:
+    proposer_store, validator_store = _store(), _store()
+    proposer_check, validator_check = CountingCheck(), CountingCheck()
+    proposer_pool = _mempool(proposer_store, proposer_check)
+    validator_pool = _mempool(validator_store, validator_check)
+    raws = [_register(n, f"v{n}") for n in range(5)]
+    for raw in raws:
+        proposer_pool.admit(raw)
+    for raw in raws[:3]:  # the validator has heard only three of them by gossip
+        validator_pool.admit(raw)
+    payload, block_hash = _app(proposer_store, proposer_pool).propose(1, 0)
+    assert proposer_check.calls == 5  # admission only; building the block verifies nothing again
+    validator = _app(validator_store, validator_pool)
+    assert validator.validate(1, payload) == block_hash
+    assert validator_check.calls == 5  # 3 at admission + the 2 it had not seen
+    for raw in raws[3:]:  # their gossip arrives late: admission reuses the verification
+        validator_pool.admit(raw)
+    assert validator_check.calls == 5
+    cert = CommitCertificate(1, 0, block_hash, ())
+    executed = validator.commit(1, payload, cert)
+    assert validator_store.height == 1 and executed.block.hash == block_hash
+    assert len(validator_pool) == 0 and validator_check.calls == 5
+    assert validator_store.app_hash == Block.decode(payload).header.app_hash
+
+
+def test_validate_rejects_a_block_with_a_wrong_app_hash_or_duplicate_tx() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx)
+    pool.admit(_register(0, "z"))
+    payload, _ = _app(store, pool).propose(1, 0)
+    block = Block.decode(payload)
+    other = _store()
+    validator = _app(other, _mempool(other, check_tx))
+    forged = Block.decode(payload).header.to_proto()
+    forged.app_hash = b"\x00" * 32
+    bad = ledger_pb2.Block(header=forged, txs=block.txs).SerializeToString(deterministic=True)
+    assert validator.validate(1, bad) is None
+    twice = ledger_pb2.Block(header=block.header.to_proto(), txs=[*block.txs, *block.txs])
+    twice.header.tx_count = 2
+    assert validator.validate(1, twice.SerializeToString(deterministic=True)) is None
+    assert validator.validate(2, payload) is None  # not the next height
+    assert validator.validate(1, payload) == block.hash
