@@ -12,11 +12,12 @@ import grpc
 import pytest
 
 from chain.crypto import PrivateKey
-from chain.tx import tx_hash
+from chain.tx import encode_tx, tx_hash
 from consensus import Vote, VoteType, vote_sign_bytes
 from node.codec import message_to_proto
+from node.keyfile import load_validator_key
 from node.loadgen import BlockWatcher, submit_batches
-from proto import services_pb2
+from proto import ledger_pb2, services_pb2
 from tests.node.network import LoadThread, Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -156,3 +157,36 @@ def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) 
     assert "dropped malformed consensus message" in log
     assert "'bad_signature': 3" in log
     net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
+
+
+def test_governance_needs_more_than_two_thirds_of_the_validators(net: Network) -> None:
+    validators = [
+        load_validator_key(net.info.node_home(i) / "validator_key.json") for i in range(4)
+    ]
+    grantee = PrivateKey.generate().address
+
+    def grant(nonce: int, signers: list[PrivateKey]) -> services_pb2.SubmitTxResponse:
+        body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=signers[0].address, nonce=nonce)
+        body.grant_role.address = grantee
+        body.grant_role.role = ledger_pb2.ROLE_ISSUER
+        request = services_pb2.SubmitTxRequest(tx=encode_tx(body, signers), wait_for_commit=True)
+        return net.stub(1).SubmitTx(request, timeout=30)
+
+    def roles() -> list[int]:
+        try:
+            info = net.stub(2).GetAccount(
+                services_pb2.GetAccountRequest(address=grantee), timeout=5
+            )
+        except grpc.RpcError:
+            return []
+        return list(info.roles)
+
+    # Two of four validators are not more than 2/3: committed as a failed tx, nothing granted.
+    with pytest.raises(grpc.RpcError) as info:
+        grant(0, validators[:2])
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert ledger_pb2.ROLE_ISSUER not in roles()
+    # Three of four are: the role is granted on every node.
+    reply = grant(1, [validators[0], validators[2], validators[3]])
+    assert reply.committed and reply.receipt.code == 0
+    net.wait_until("node 2 sees the role", lambda: ledger_pb2.ROLE_ISSUER in roles())
