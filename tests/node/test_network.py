@@ -13,6 +13,7 @@ import pytest
 
 from chain.crypto import PrivateKey
 from chain.tx import encode_tx, tx_hash
+from cli.keystore import Keystore
 from consensus import Vote, VoteType, vote_sign_bytes
 from node.codec import message_to_proto
 from node.keyfile import load_validator_key
@@ -164,6 +165,13 @@ def test_governance_needs_more_than_two_thirds_of_the_validators(net: Network) -
         load_validator_key(net.info.node_home(i) / "validator_key.json") for i in range(4)
     ]
     grantee = PrivateKey.generate().address
+    registrar = Keystore(net.info.wallet_dir).load("registrar", net.info.wallet_password)
+    body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=registrar.address, nonce=0)
+    body.register_account.address = grantee
+    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_BUREAU
+    body.register_account.name = "New county bureau"
+    request = services_pb2.SubmitTxRequest(tx=encode_tx(body, [registrar]), wait_for_commit=True)
+    assert net.stub(0).SubmitTx(request, timeout=30).committed
 
     def grant(nonce: int, signers: list[PrivateKey]) -> services_pb2.SubmitTxResponse:
         body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=signers[0].address, nonce=nonce)
