@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_CLOCK_DRIFT_MS = 60_000
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
+_MAX_EXECUTED = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class LedgerApp:
             validators_hash=self._validators_hash,
             txs=[tx.raw for tx in txs],
         )
-        self._executed[block.hash] = ExecutedBlock(block, tuple(txs), result)
+        self._remember(ExecutedBlock(block, tuple(txs), result))
         return block.encode(), block.hash
 
     def validate(self, height: int, payload: bytes) -> bytes | None:
@@ -105,7 +106,8 @@ class LedgerApp:
         """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
         block = Block.decode(payload, self._limits)
         cached = self._executed.get(block.hash)
-        if cached is not None:
+        # Same header is not enough: the transactions must be the very same too.
+        if cached is not None and cached.block.txs == block.txs:
             return cached
         self._check_header(block, height, check_time)
         txs = self._signed_txs(block)
@@ -117,8 +119,14 @@ class LedgerApp:
                 "app_hash_mismatch",
             )
         executed = ExecutedBlock(block, txs, result)
-        self._executed[block.hash] = executed
+        self._remember(executed)
         return executed
+
+    def _remember(self, executed: ExecutedBlock) -> None:
+        # One executed proposal per round is normal; keep a bounded number until the commit.
+        self._executed[executed.block.hash] = executed
+        while len(self._executed) > _MAX_EXECUTED:
+            del self._executed[next(iter(self._executed))]
 
     def commit(self, height: int, payload: bytes, certificate: CommitCertificate) -> ExecutedBlock:
         """Persist a decided block with its certificate in one synced batch."""

@@ -70,6 +70,7 @@ class NodeUsage:
 
     cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
+    rss_mb: float = 0.0
 
 
 def _proc_usage(pid: int) -> NodeUsage | None:
@@ -78,12 +79,14 @@ def _proc_usage(pid: int) -> NodeUsage | None:
             fields = fh.read().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         cpu = (int(fields[11]) + int(fields[12])) / ticks
-        peak = 0.0
+        peak = rss = 0.0
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmHWM:"):
                     peak = int(line.split()[1]) / 1024
-        return NodeUsage(cpu, peak)
+                elif line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) / 1024
+        return NodeUsage(cpu, peak, rss)
     except (OSError, IndexError, ValueError):
         return None
 
@@ -113,6 +116,9 @@ class BenchResult:
     txs_per_block: float = 0.0
     node_cpu_percent: list[float] = field(default_factory=list)
     node_peak_rss_mb: list[float] = field(default_factory=list)
+    # Resident memory when load starts and when it ends: flat means state is not kept in memory.
+    node_rss_start_mb: list[float] = field(default_factory=list)
+    node_rss_end_mb: list[float] = field(default_factory=list)
     load_cpu_percent: float = 0.0
     disk_bytes_per_tx: float = 0.0
     verify_per_core: float = 0.0
@@ -364,6 +370,8 @@ def _summarise(
         result.node_cpu_percent.append(round(cpu, 1))
         peak = max(peak_rss.get(i, 0.0), a.peak_rss_mb if a is not None else 0.0)
         result.node_peak_rss_mb.append(round(peak, 1))
+        result.node_rss_start_mb.append(round(b.rss_mb, 1) if b is not None else 0.0)
+        result.node_rss_end_mb.append(round(a.rss_mb, 1) if a is not None else 0.0)
 
 
 def _height(address: str) -> int:

@@ -38,6 +38,9 @@ class ConsensusSettings:
     empty_block_interval_ms: int = 5000
     max_block_txs: int = 4000
 
+    def __post_init__(self) -> None:
+        _require_positive(self)
+
 
 @dataclass(frozen=True, slots=True)
 class MempoolSettings:
@@ -47,6 +50,11 @@ class MempoolSettings:
     max_bytes: int = 64 * 1024 * 1024
     # How far ahead of an account's next nonce a pending transaction may be.
     max_nonce_gap: int = 1_000
+    # A transaction still pending more than this many heights after admission is dropped.
+    tx_ttl_blocks: int = 600
+
+    def __post_init__(self) -> None:
+        _require_positive(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,13 @@ class NodeConfig:
             "mempool": asdict(self.mempool),
         }
         (self.home / CONFIG_FILE).write_text(_to_toml(sections))
+
+
+def _require_positive(settings: object) -> None:
+    for f in fields(settings):  # type: ignore[arg-type]
+        value = getattr(settings, f.name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{f.name} must be a positive integer, got {value!r}")
 
 
 def _to_toml(sections: dict[str, dict[str, Any]]) -> str:

@@ -21,7 +21,7 @@ __all__ = ["Mempool", "MempoolStats"]
 
 CheckTx = Callable[[bytes, str, Limits], SignedTx]
 NonceOf = Callable[[str], int]
-_RECENT_LIMIT = 100_000
+_RECENT_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +44,16 @@ class Mempool:
         settings: MempoolSettings,
         check_tx: CheckTx,
         nonce_of: NonceOf,
+        height_of: Callable[[], int] = lambda: 0,
     ) -> None:
         self._chain_id = chain_id
         self._limits = limits
         self._settings = settings
         self._check_tx = check_tx
         self._nonce_of = nonce_of
+        self._height_of = height_of
         self._txs: dict[bytes, SignedTx] = {}  # insertion-ordered
+        self._admitted_at: dict[bytes, int] = {}  # tx hash -> height when admitted (ordered)
         self._slots: dict[str, dict[int, bytes]] = {}  # signer -> nonce -> tx hash
         self._bytes = 0
         # Hashes committed recently: a re-sent copy is answered "already committed" cheaply.
@@ -117,6 +120,7 @@ class Mempool:
             )
         slots[nonce] = digest
         self._txs[digest] = tx
+        self._admitted_at[digest] = self._height_of()
         self._bytes += len(raw)
         return tx
 
@@ -130,9 +134,33 @@ class Mempool:
         if tx is None:
             tx = self._check_tx(raw, self._chain_id, self._limits)
             self._verified[digest] = tx
-            while len(self._verified) > _RECENT_LIMIT // 4:
+            while len(self._verified) > _RECENT_LIMIT // 2:
                 self._verified.popitem(last=False)
         return tx
+
+    def has_ready(self) -> bool:
+        """True when some pending transaction could go into the next block (its account's next
+        nonce is pending); transactions stuck behind a nonce gap do not count."""
+        return any(self._nonce_of(signer) in slots for signer, slots in self._slots.items())
+
+    def is_ready(self, tx: SignedTx) -> bool:
+        """True when ``tx`` carries its account's next nonce."""
+        return tx.body.nonce == self._nonce_of(tx.signer)
+
+    def evict_expired(self, height: int) -> int:
+        """Drop transactions admitted more than ``tx_ttl_blocks`` heights ago; returns how many.
+
+        Bounds the time a transaction stuck behind a nonce gap (or refused by every proposer)
+        holds pool space.
+        """
+        expired = []
+        for digest, admitted_at in self._admitted_at.items():
+            if height - admitted_at <= self._settings.tx_ttl_blocks:
+                break  # insertion order is admission order
+            expired.append(digest)
+        for digest in expired:
+            self._drop(self._txs[digest])
+        return len(expired)
 
     def reap(self, max_txs: int, max_bytes: int) -> list[SignedTx]:
         """Up to ``max_txs`` pending transactions in arrival order, each account's in nonce order.
@@ -180,6 +208,7 @@ class Mempool:
 
     def _drop(self, tx: SignedTx) -> None:
         del self._txs[tx.tx_hash]
+        del self._admitted_at[tx.tx_hash]
         self._bytes -= len(tx.raw)
         slots = self._slots[tx.signer]
         del slots[tx.body.nonce]

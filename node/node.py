@@ -52,6 +52,9 @@ __all__ = ["CommittedEvent", "Node"]
 log = logging.getLogger(__name__)
 
 _STALL_CHECK_S = 2.0
+# Transactions admitted between two yields to the event loop.
+ADMIT_SLICE = 100
+_BAD_SIGNATURE_LOG_S = 10.0
 
 
 def wall_clock_ms() -> int:
@@ -92,6 +95,7 @@ class Node:
             config.mempool,
             check_tx,
             lambda address: expected_nonce(self.store, address),
+            lambda: self.store.height,
         )
         self.app = LedgerApp(
             self.store,
@@ -126,8 +130,9 @@ class Node:
         self._last_commit_s = time.monotonic()
         self._server: grpc.aio.Server | None = None
         self._stopping: asyncio.Event | None = None
+        self._starting: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.dropped_logged = 0
+        self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -140,9 +145,14 @@ class Node:
     async def serve(self) -> None:
         """Run until ``stop()`` is called; then shut down cleanly, losing nothing committed."""
         self._stopping = asyncio.Event()
-        await self.start()
+        self._starting = asyncio.current_task()
         try:
+            await self.start()
+            self._starting = None
             await self._stopping.wait()
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise  # cancelled by someone else than stop()
         finally:
             await self.shutdown()
 
@@ -150,6 +160,9 @@ class Node:
         """Ask ``serve()`` to return (safe to call from a signal handler)."""
         if self._stopping is not None:
             self._stopping.set()
+        if self._starting is not None:
+            # Still catching up at start: stop now instead of after the whole catch-up.
+            self._starting.cancel()
 
     async def start(self) -> None:
         """Open the gRPC port, connect peers, catch up, and join consensus."""
@@ -182,15 +195,20 @@ class Node:
             self.store.height,
             "validator" if self.is_validator else "observer",
         )
-        await self.sync.catch_up()
+        try:
+            await self.sync.catch_up()
+        except Exception:
+            log.exception("initial block sync failed; joining consensus at height %d",
+                          self.store.height + 1)  # fmt: skip
         self._start_engine()
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_stalls()))
 
     async def shutdown(self) -> None:
         """Stop serving and close the store (every committed block is already synced)."""
-        for task in self._tasks:
+        tasks = [*self._tasks, *self.sync.tasks()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             try:
                 await task
             except asyncio.CancelledError:
@@ -205,23 +223,33 @@ class Node:
 
     def on_consensus_message(self, message: Proposal | Vote) -> None:
         """Feed one peer message to the engine (signature checks happen inside)."""
-        if self._waiting_next and message.height == self.store.height + 1:
-            # A peer has moved on: start the next height now rather than wait for txs.
-            self._start_next_height()
-        before = sum(self.engine.dropped.values())
+        self._catch_engine_up()
+        dropped = self.engine.dropped
+        bad_before, dropped_before = dropped["bad_signature"], sum(dropped.values())
         if isinstance(message, Vote):
             actions = self.engine.on_vote(message)
         else:
             actions = self.engine.on_proposal(message)
-        if self.engine.dropped["bad_signature"] and sum(self.engine.dropped.values()) > before:
-            self._log_dropped()
+        if dropped["bad_signature"] > bad_before:
+            self._log_bad_signatures()
         self._dispatch(actions)
+        accepted = sum(dropped.values()) == dropped_before
+        if accepted and self._waiting_next and message.height == self.store.height + 1:
+            # A validator has moved on (its signature checked): start the next height now
+            # rather than wait for transactions.
+            self._start_next_height()
 
-    def _log_dropped(self) -> None:
-        total = sum(self.engine.dropped.values())
-        if total - self.dropped_logged >= 1:
+    def _log_bad_signatures(self) -> None:
+        # Rate-limited: a flood of forged messages must not become a flood of log lines.
+        now = time.monotonic()
+        if now - self._bad_signature_logged_s >= _BAD_SIGNATURE_LOG_S:
+            self._bad_signature_logged_s = now
             log.warning("dropped consensus messages so far: %s", dict(self.engine.dropped))
-            self.dropped_logged = total
+
+    def _catch_engine_up(self) -> None:
+        # Block sync may have moved the store past the engine's height: rejoin at the top.
+        if not self._waiting_next and self.store.height >= self.engine.height:
+            self._start_engine()
 
     def _dispatch(self, actions: list[Action]) -> None:
         loop = asyncio.get_running_loop()
@@ -252,6 +280,7 @@ class Node:
         self._dispatch(self.engine.start(height + 1, last_commit))
 
     def _fire_timeout(self, timeout: Timeout) -> None:
+        self._catch_engine_up()
         self._dispatch(self.engine.on_timeout(timeout))
 
     def _commit(self, action: Commit) -> None:
@@ -263,7 +292,9 @@ class Node:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)
             self.sync.request()
             return
-        log.info(
+        # Extra rounds mean a proposer was slow or missing: worth an operator's attention.
+        log.log(
+            logging.WARNING if action.certificate.round > 0 else logging.INFO,
             "committed block %d (round %d) with %d txs, %.0f ms after the previous",
             action.height,
             action.certificate.round,
@@ -283,6 +314,9 @@ class Node:
     def after_commit_synced(self, executed: ExecutedBlock) -> None:
         """Notify commit waiters and block subscribers of a newly stored block."""
         self._last_commit_s = time.monotonic()
+        expired = self.mempool.evict_expired(self.store.height)
+        if expired:
+            log.info("dropped %d transactions pending for too many blocks", expired)
         header = executed.block.header
         event = CommittedEvent(executed, header.height)
         for receipt in executed.result.receipts:
@@ -296,7 +330,7 @@ class Node:
         if not self._waiting_next:
             return
         self._next_height_wanted = True
-        if len(self.mempool):
+        if self.mempool.has_ready():
             self._start_next_height()
             return
         delay = self.config.consensus.empty_block_interval_ms / 1000
@@ -314,9 +348,10 @@ class Node:
         self._start_engine()
 
     def resume_after_sync(self) -> None:
-        """Called by block sync after it applied blocks: rejoin consensus at the new height."""
-        self._waiting_next = False
-        self._start_engine()
+        """Called after block sync: rejoin consensus at the store's height if it moved on."""
+        if self.store.height >= self.engine.height:
+            self._waiting_next = False
+            self._start_engine()
 
     async def _watch_stalls(self) -> None:
         # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers.
@@ -333,41 +368,49 @@ class Node:
         """Admit one client transaction, gossip it, and wake block production."""
         tx = self.mempool.admit(raw)
         self.peers.gossip_txs([raw])
-        self._wake_for_txs()
+        self._wake_for_txs([tx])
         return tx
 
-    def admit_many(self, raws: list[bytes]) -> list[SignedTx | LedgerError]:
-        """Admit a batch of client transactions; gossip the accepted ones in one message."""
+    async def admit_many(self, raws: list[bytes]) -> list[SignedTx | LedgerError]:
+        """Admit a batch of client transactions; gossip the accepted ones.
+
+        Admits in slices and yields in between, so a large batch of signature checks never
+        holds up consensus messages.
+        """
         results: list[SignedTx | LedgerError] = []
-        accepted: list[bytes] = []
-        for raw in raws:
-            try:
-                results.append(self.mempool.admit(raw))
-                accepted.append(raw)
-            except LedgerError as exc:
-                results.append(exc)
-        if accepted:
-            self.peers.gossip_txs(accepted)
-            self._wake_for_txs()
+        for start in range(0, len(raws), ADMIT_SLICE):
+            accepted: list[SignedTx] = []
+            for raw in raws[start : start + ADMIT_SLICE]:
+                try:
+                    tx = self.mempool.admit(raw)
+                except LedgerError as exc:
+                    results.append(exc)
+                else:
+                    results.append(tx)
+                    accepted.append(tx)
+            if accepted:
+                self.peers.gossip_txs([tx.raw for tx in accepted])
+                self._wake_for_txs(accepted)
+            await asyncio.sleep(0)
         return results
 
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
-        count = 0
+        accepted: list[SignedTx] = []
         for raw in raws:
             try:
-                self.mempool.admit(raw)
-                count += 1
+                accepted.append(self.mempool.admit(raw))
             except LedgerError:
                 pass
-        if count:
-            self._wake_for_txs()
-        return count
+        self._wake_for_txs(accepted)
+        return len(accepted)
 
-    def _wake_for_txs(self) -> None:
-        # Deferred to the next loop turn: a block is never committed inside an admission call,
-        # so a caller can always register wait_for_commit() right after admit() returns.
-        if self._waiting_next and self._next_height_wanted:
+    def _wake_for_txs(self, txs: list[SignedTx]) -> None:
+        # Only a transaction that can go into the next block starts it (one stuck behind a nonce
+        # gap must not make empty blocks). Deferred to the next loop turn: a block is never
+        # committed inside an admission call, so a caller can always register
+        # wait_for_commit() right after admit() returns.
+        if self._waiting_next and self._next_height_wanted and any(map(self.mempool.is_ready, txs)):
             asyncio.get_running_loop().call_soon(self._start_next_height_if_waiting)
 
     def _start_next_height_if_waiting(self) -> None:

@@ -24,6 +24,7 @@ MAX_PEER_MESSAGE_BYTES = 32 * 1024 * 1024
 _SEND_TIMEOUT_S = 5.0
 _MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
+_MAX_QUEUED_CONSENSUS = 500  # below the receiver's per-batch limit
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -84,6 +85,9 @@ class PeerLink:
     def send_consensus(self, message: services_pb2.ConsensusMessage) -> None:
         """Queue one consensus message."""
         self._consensus.append(message)
+        if len(self._consensus) > _MAX_QUEUED_CONSENSUS:
+            # The peer is not keeping up: drop the oldest (the engine re-broadcasts what matters).
+            del self._consensus[: len(self._consensus) - _MAX_QUEUED_CONSENSUS]
         self._wake_consensus.set()
 
     def send_txs(self, txs: Iterable[bytes]) -> None:

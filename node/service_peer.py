@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 _MAX_BLOCKS_PER_CALL = 500
 _ADMIT_SLICE = 100
+# A validator sends a few messages per step; anything far larger is an attack or a bug.
+_MAX_CONSENSUS_BATCH = 1_000
 
 
 class PeerServicer(services_pb2_grpc.PeerServiceServicer):
@@ -33,21 +35,31 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     async def SendConsensus(
         self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerAck:
-        accepted = 0
-        for msg in request.messages:
+        if len(request.messages) > _MAX_CONSENSUS_BATCH:
+            self.malformed += 1
+            log.warning("refused a batch of %d consensus messages from %s (limit %d)",
+                        len(request.messages), context.peer(), _MAX_CONSENSUS_BATCH)  # fmt: skip
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many messages in a batch")
+        accepted = refused = 0
+        reason = ""
+        for n, msg in enumerate(request.messages):
+            if n and n % _ADMIT_SLICE == 0:
+                await asyncio.sleep(0)  # signature checks must not starve the event loop
             try:
                 message = message_from_proto(msg)
             except PeerMessageError as exc:
-                self.malformed += 1
-                log.warning("dropped malformed consensus message from %s: %s", context.peer(), exc)
+                refused, reason = refused + 1, f"malformed consensus message: {exc}"
                 continue
             if not self._from_member(message):
-                self.malformed += 1
-                log.warning("dropped consensus message from non-validator index via %s",
-                            context.peer())  # fmt: skip
+                refused, reason = refused + 1, "consensus message from non-validator index"
                 continue
             self._node.on_consensus_message(message)
             accepted += 1
+        if refused:
+            # One line per batch, however many messages it held.
+            self.malformed += refused
+            log.warning("dropped %d of %d messages from %s; last: %s",
+                        refused, len(request.messages), context.peer(), reason)  # fmt: skip
         return services_pb2.PeerAck(accepted=accepted)
 
     def _from_member(self, message: object) -> bool:

@@ -103,7 +103,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             )
         response = services_pb2.SubmitTxsResponse()
         raws = list(request.txs)
-        for raw, outcome in zip(raws, self._node.admit_many(raws), strict=True):
+        for raw, outcome in zip(raws, await self._node.admit_many(raws), strict=True):
             if isinstance(outcome, LedgerError):
                 response.results.add(
                     tx_hash=compute_tx_hash(raw),

@@ -45,40 +45,50 @@ class BlockSync:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The running catch-up task, if any (for shutdown)."""
+        return [self._task] if self._task is not None and not self._task.done() else []
+
     async def _run(self) -> None:
-        synced = await self.catch_up()
-        if synced:
+        try:
+            await self.catch_up()
+        except Exception:
+            log.exception("block sync failed; will retry when asked again")
+        finally:
+            # Whatever happened, the engine must continue from the store's height.
             self._node.resume_after_sync()
 
     async def catch_up(self) -> int:
-        """Fetch and apply blocks until no reachable peer is ahead; returns blocks applied."""
+        """Fetch and apply blocks until no reachable peer is ahead; returns blocks applied.
+
+        Peers are tried from the highest claimed height down; a peer that serves nothing or an
+        invalid block is skipped for the rest of this catch-up, so one lying peer cannot stop it.
+        """
         total = 0
+        skipped: set[str] = set()
         while True:
-            best = await self._best_peer()
-            if best is None:
+            candidates = [c for c in await self._peers_ahead() if c[0].address not in skipped]
+            if not candidates:
                 return total
-            link, height = best
+            link, height = candidates[0]
             applied = await self._fetch_from(link, height)
             total += applied
             if applied == 0:
-                return total
+                skipped.add(link.address)
 
-    async def _best_peer(self) -> tuple[PeerLink, int] | None:
+    async def _peers_ahead(self) -> list[tuple[PeerLink, int]]:
         links = self._node.peers.links
         if not links:
-            return None
-        statuses = await asyncio.gather(
-            *(self._status(link) for link in links), return_exceptions=False
-        )
-        best: tuple[PeerLink, int] | None = None
-        for link, status in zip(links, statuses, strict=True):
-            if status is None or status.chain_id != self._node.chain_id:
-                continue
-            if status.height > self._node.store.height and (
-                best is None or status.height > best[1]
-            ):
-                best = (link, status.height)
-        return best
+            return []
+        statuses = await asyncio.gather(*(self._status(link) for link in links))
+        ahead = [
+            (link, int(status.height))
+            for link, status in zip(links, statuses, strict=True)
+            if status is not None
+            and status.chain_id == self._node.chain_id
+            and status.height > self._node.store.height
+        ]
+        return sorted(ahead, key=lambda item: -item[1])
 
     @staticmethod
     async def _status(link: PeerLink) -> services_pb2.PeerStatus | None:

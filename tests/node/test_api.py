@@ -489,10 +489,18 @@ def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story)
 
 
 def test_resource_exhausted_when_the_mempool_is_full(tmp_path: Path) -> None:
-    with running_devnet(tmp_path / "full", max_txs=0) as (info, _node):
+    with running_devnet(tmp_path / "full", max_txs=1) as (info, _node):
         keys: dict[str, Any] = wallet_keys(info)
         with stub_for(info.endpoints[0]) as stub:
             status = stub.GetStatus(services_pb2.StatusRequest())
+            # Fill the one-slot pool with a tx stuck behind a nonce gap (nonce 0 never comes).
+            filler = make_body(
+                status.chain_id,
+                keys["issuer"].address,
+                1,
+                ledger_pb2.Cancel(batch_id="B", amount_grams=1, reason="x"),
+            )
+            stub.SubmitTx(services_pb2.SubmitTxRequest(tx=encode_tx(filler, [keys["issuer"]])))
             body = make_body(
                 status.chain_id,
                 keys["issuer"].address,

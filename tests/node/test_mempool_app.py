@@ -151,3 +151,44 @@ def test_validate_rejects_a_block_with_a_wrong_app_hash_or_duplicate_tx() -> Non
     assert validator.validate(1, twice.SerializeToString(deterministic=True)) is None
     assert validator.validate(2, payload) is None  # not the next height
     assert validator.validate(1, payload) == block.hash
+
+
+def test_gap_transactions_are_not_ready_and_expire() -> None:
+    store = _store()
+    height = [0]
+    pool = Mempool(
+        CHAIN_ID, LIMITS, MempoolSettings(tx_ttl_blocks=5), check_tx,
+        lambda a: expected_nonce(store, a), lambda: height[0],
+    )  # fmt: skip
+    stuck = pool.admit(_register(1, "gap"))  # nonce 0 never sent
+    assert not pool.has_ready() and not pool.is_ready(stuck)
+    assert pool.reap(10, 1 << 20) == []
+    height[0] = 3
+    ready = pool.admit(_register(0, "first"))
+    assert pool.has_ready() and pool.is_ready(ready)
+    assert pool.evict_expired(5) == 0
+    assert pool.evict_expired(6) == 1  # the gap tx, admitted at height 0, is dropped
+    assert stuck.tx_hash not in pool and ready.tx_hash in pool
+    assert pool.evict_expired(9) == 1 and len(pool) == 0
+
+
+def test_a_cached_header_with_other_transactions_is_not_accepted() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx)
+    for n in range(3):
+        pool.admit(_register(n, f"c{n}"))
+    app = _app(store, pool)
+    payload, block_hash = app.propose(1, 0)
+    block = Block.decode(payload)
+    swapped = ledger_pb2.Block(header=block.header.to_proto(), txs=list(reversed(block.txs)))
+    assert app.validate(1, swapped.SerializeToString(deterministic=True)) is None
+    assert app.validate(1, payload) == block_hash
+
+
+def test_config_values_must_be_positive() -> None:
+    from node.config import ConfigError, ConsensusSettings
+
+    with pytest.raises(ConfigError, match="max_block_txs"):
+        ConsensusSettings(max_block_txs=0)
+    with pytest.raises(ConfigError, match="max_txs"):
+        MempoolSettings(max_txs=-1)
