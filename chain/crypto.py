@@ -85,7 +85,7 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
 
 # Accounts recur across transactions and bech32 in pure Python costs ~20 µs per call: both
 # directions are memoised (pure functions, bounded caches).
-_ADDRESS_CACHE_SIZE = 1 << 16
+_ADDRESS_CACHE_SIZE = 1 << 14
 
 
 @lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
