@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from chain import Genesis, check_tx, expected_nonce, get_params, init_chain
-from chain.errors import LedgerError
+from chain.errors import InvalidTransaction, LedgerError
 from chain.tx import SignedTx
 from consensus import (
     Action,
@@ -41,7 +41,7 @@ from node.codec import certificate_from_bytes, message_to_proto
 from node.config import ConfigError, NodeConfig
 from node.keyfile import load_validator_key
 from node.mempool import Mempool
-from node.peers import PeerSet, channel_options
+from node.peers import MAX_PEER_MESSAGE_BYTES, PeerSet, channel_options
 from node.safety import FileSafetyStore
 from node.store import LevelDBStore
 from node.sync import BlockSync
@@ -169,7 +169,9 @@ class Node:
         from node.service_peer import PeerServicer
         from node.service_public import LedgerServicer
 
-        server = grpc.aio.server(options=channel_options())
+        # The transport admits up to twice the peer limit so that the servicers see (and log)
+        # oversized messages instead of gRPC dropping them silently.
+        server = grpc.aio.server(options=channel_options(2 * MAX_PEER_MESSAGE_BYTES))
         services_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self), server)
         services_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(self), server)
         health_servicer = health.aio.HealthServicer()
@@ -397,11 +399,17 @@ class Node:
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
         accepted: list[SignedTx] = []
+        invalid: list[LedgerError] = []
         for raw in raws:
             try:
                 accepted.append(self.mempool.admit(raw))
+            except InvalidTransaction as exc:
+                invalid.append(exc)  # a peer relaying garbage is worth a line in the log
             except LedgerError:
-                pass
+                pass  # duplicates and used nonces are normal in gossip
+        if invalid:
+            log.warning("gossip: refused %d invalid transactions (last: %s)", len(invalid),
+                        invalid[-1].message)  # fmt: skip
         self._wake_for_txs(accepted)
         return len(accepted)
 

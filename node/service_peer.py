@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf.message import Message
 
 from node.codec import PeerMessageError, message_from_proto
+from node.peers import MAX_PEER_MESSAGE_BYTES
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 if TYPE_CHECKING:
@@ -32,9 +34,18 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         self._node = node
         self.malformed = 0
 
+    async def _refuse_oversized(self, request: Message, context: grpc.aio.ServicerContext) -> None:
+        size = request.ByteSize()
+        if size > MAX_PEER_MESSAGE_BYTES:
+            self.malformed += 1
+            log.warning("refused an oversized message (%d bytes, limit %d) from %s", size,
+                        MAX_PEER_MESSAGE_BYTES, context.peer())  # fmt: skip
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "message too large")
+
     async def SendConsensus(
         self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerAck:
+        await self._refuse_oversized(request, context)
         if len(request.messages) > _MAX_CONSENSUS_BATCH:
             self.malformed += 1
             log.warning("refused a batch of %d consensus messages from %s (limit %d)",
@@ -69,6 +80,7 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     async def GossipTxs(
         self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerAck:
+        await self._refuse_oversized(request, context)
         # Admit in slices and yield in between, so consensus messages are not held up by a
         # large batch of signature checks.
         txs = list(request.txs)

@@ -171,6 +171,7 @@ def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) 
     _progress(net, [0, 1, 2, 3], 2)
     log = (net.info.node_home(1) / "node.log").read_text()
     assert "dropped 2 of 5 messages" in log
+    assert "refused an oversized message" in log
     assert log.count("dropped consensus messages so far") == 1  # rate-limited
     assert "'bad_signature': 1" in log
     net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
