@@ -9,7 +9,7 @@ admission, and its result (``SignedTx``) is what blocks are executed with.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
@@ -22,14 +22,13 @@ from chain.crypto import (
     sha256,
     verify_signature,
 )
-from chain.errors import InvalidTransaction, PermissionDenied
+from chain.errors import InvalidTransaction
 from chain.limits import Limits
 from proto import ledger_pb2
 
 __all__ = [
     "TX_SIGN_DOMAIN",
     "SignedTx",
-    "check_cosigners",
     "decode_tx",
     "encode_tx",
     "parse_envelope",
@@ -162,18 +161,3 @@ def decode_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
     return SignedTx(
         tx_hash=tx_hash(raw), raw=raw, body=body, signers=signers, signer_addresses=addresses
     )
-
-
-def check_cosigners(tx: SignedTx, required: Iterable[Address], threshold: int, what: str) -> None:
-    """Require signatures from at least ``threshold`` of the ``required`` accounts.
-
-    Raises PermissionDenied (``missing_cosigner``) naming how many signed and how many must.
-    """
-    required_set = frozenset(required)
-    present = len(required_set & tx.signer_addresses)
-    if present < threshold:
-        raise PermissionDenied(
-            f"{what} needs signatures from {threshold} of {len(required_set)} accounts, "
-            f"has {present}",
-            "missing_cosigner",
-        )
