@@ -24,7 +24,7 @@ from node.codec import certificate_to_bytes
 from node.mempool import Mempool
 from node.store import LevelDBStore
 
-__all__ = ["ExecutedBlock", "LedgerApp"]
+__all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ MAX_CLOCK_DRIFT_MS = 60_000
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
+# Receipt codes of txs that change nothing because they are not admissible at this point of the
+# chain (see chain.execute.apply_tx): wrong chain, unregistered signer, wrong nonce.
+INADMISSIBLE = frozenset({"wrong_chain_id", "unknown_signer", "wrong_nonce"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,11 @@ class LedgerApp:
         prev_time = last.time_ms if last is not None else 0
         time_ms = max(self._clock_ms(), prev_time + 1)
         result = self._execute(height, time_ms, txs)
+        inadmissible = {r.tx_hash for r in result.receipts if r.error_code in INADMISSIBLE}
+        if inadmissible:
+            # Rare (the mempool hands out txs in nonce order): drop them and execute again.
+            txs = [tx for tx in txs if tx.tx_hash not in inadmissible]
+            result = self._execute(height, time_ms, txs)
         block = build_block(
             chain_id=self.chain_id,
             height=height,
@@ -112,6 +120,16 @@ class LedgerApp:
         self._check_header(block, height, check_time)
         txs = self._signed_txs(block)
         result = self._execute(height, block.header.time_ms, txs)
+        # Verify every tx was admissible here: a replayed or out-of-order tx would only get a
+        # failed receipt, but it must not be in a block at all (it would shadow the original's
+        # index entry and history). An honest proposer never includes one.
+        for receipt in result.receipts:
+            if receipt.error_code in INADMISSIBLE:
+                raise LedgerError(
+                    f"block {height} carries an inadmissible transaction "
+                    f"{receipt.tx_hash.hex()[:16]}...: {receipt.message}",
+                    "inadmissible_tx",
+                )
         if result.app_hash != block.header.app_hash:
             raise LedgerError(
                 f"block {height} claims app hash {block.header.app_hash.hex()[:16]}..., "

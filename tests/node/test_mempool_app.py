@@ -192,3 +192,33 @@ def test_config_values_must_be_positive() -> None:
         ConsensusSettings(max_block_txs=0)
     with pytest.raises(ConfigError, match="max_txs"):
         MempoolSettings(max_txs=-1)
+
+
+def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
+    from chain import BlockContext, apply_block
+    from chain.block import build_block
+
+    store = _store()
+    pool = _mempool(store, check_tx)
+    raw = _register(0, "once")
+    pool.admit(raw)
+    app = _app(store, pool)
+    payload, block_hash = app.propose(1, 0)
+    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    # A Byzantine proposer puts the same tx into block 2, with a correct app hash.
+    replay = [check_tx(raw, CHAIN_ID, LIMITS)]
+    last = store.last_header()
+    assert last is not None
+    ctx = BlockContext(CHAIN_ID, 2, last.time_ms + 1, store.app_hash)
+    result = apply_block(store, ctx, replay)
+    assert result.receipts[0].error_code == "wrong_nonce"
+    validators = ValidatorSet(
+        tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
+    )
+    block = build_block(
+        chain_id=CHAIN_ID, height=2, time_ms=last.time_ms + 1, prev_hash=last.hash(),
+        app_hash=result.app_hash, proposer=VALIDATORS[1].public_key,
+        validators_hash=validators.hash(), txs=[raw],
+    )  # fmt: skip
+    assert app.validate(2, block.encode()) is None
+    assert store.get_tx(replay[0].tx_hash) is not None and store.height == 1
