@@ -6,6 +6,8 @@ raise the ledger's own errors, which ``node.errors`` maps to gRPC status codes.
 
 from __future__ import annotations
 
+import re
+
 from chain.crypto import parse_address
 from chain.errors import InvalidTransaction
 from chain.kvstore import MAX_HISTORY_PAGE, TxLocation
@@ -50,17 +52,20 @@ def decode_hash(value: bytes, field: str) -> bytes:
     return value
 
 
+_PAGE_TOKEN = re.compile(r"([0-9]{1,20})\.([0-9]{1,10})", re.ASCII)
+
+
 def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None]:
     """Page size (default and cap applied) and the ``before`` cursor of a page token."""
     size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
     if not token:
         return size, None
-    height, sep, index = token.partition(".")
-    if not (sep and height.isdigit() and index.isdigit()):
+    match = _PAGE_TOKEN.fullmatch(token)
+    if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**32:
         raise InvalidTransaction(
-            f"page token {token!r} is not one this API issued", "bad_page_token"
+            f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
         )
-    return size, (int(height), int(index))
+    return size, (int(match[1]), int(match[2]))
 
 
 def page_token(height: int, index: int) -> str:

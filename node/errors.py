@@ -19,6 +19,7 @@ hash and height in ``ledger-tx-hash`` and ``ledger-height``.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -48,6 +49,8 @@ __all__ = [
     "unary_errors",
 ]
 
+log = logging.getLogger(__name__)
+_MAX_MESSAGE = 1_000
 ERROR_CODE_KEY = "ledger-error-code"
 TX_HASH_KEY = "ledger-tx-hash"
 HEIGHT_KEY = "ledger-height"
@@ -88,7 +91,19 @@ async def abort_with(
 ) -> None:
     """End the call with the status, message and machine code of ``error``."""
     context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra))
-    await context.abort(status_for(error), error.message)
+    message = error.message
+    if len(message) > _MAX_MESSAGE:
+        # Messages may quote client input: never echo megabytes back (or past metadata limits).
+        message = message[:_MAX_MESSAGE] + "..."
+    await context.abort(status_for(error), message)
+
+
+async def _abort_internal(context: grpc.aio.ServicerContext, exc: Exception, where: str) -> None:
+    # Last resort: a bug must not leak internals as UNKNOWN; log it and answer INTERNAL.
+    log.exception("internal error in %s", where)
+    error = LedgerError("internal error; the node logged the details", "internal")
+    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code),))
+    await context.abort(grpc.StatusCode.INTERNAL, error.message)
 
 
 def unary_errors(
@@ -100,8 +115,13 @@ def unary_errors(
     async def wrapper(self: S, request: Q, context: grpc.aio.ServicerContext) -> T:
         try:
             return await method(self, request, context)
+        except grpc.aio.AbortError:
+            raise
         except LedgerError as exc:
             await abort_with(context, exc)
+            raise AssertionError("unreachable: abort raises") from exc
+        except Exception as exc:
+            await _abort_internal(context, exc, method.__name__)
             raise AssertionError("unreachable: abort raises") from exc
 
     return wrapper
@@ -117,7 +137,11 @@ def stream_errors(
         try:
             async for item in method(self, request, context):
                 yield item
+        except grpc.aio.AbortError:
+            raise
         except LedgerError as exc:
             await abort_with(context, exc)
+        except Exception as exc:
+            await _abort_internal(context, exc, method.__name__)
 
     return wrapper

@@ -21,7 +21,13 @@ from chain import (
     get_project,
     get_report,
 )
-from chain.errors import InvalidTransaction, LedgerError, NotFound
+from chain.errors import (
+    AlreadyExists,
+    InvalidTransaction,
+    LedgerError,
+    NotFound,
+    PreconditionFailed,
+)
 from chain.kvstore import HistoryEntry
 from chain.tx import tx_hash as compute_tx_hash
 from node.api_codec import (
@@ -48,6 +54,12 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
+_YIELD_EVERY = 200  # transactions scanned between yields to the event loop
+# Event types the ledger emits (one per transaction kind that succeeded).
+EVENT_TYPES = frozenset({
+    "register_account", "register_project", "anchor_data", "attest_report", "issue",
+    "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role",
+})  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 
 
@@ -67,25 +79,33 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def SubmitTx(
         self, request: services_pb2.SubmitTxRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.SubmitTxResponse:
-        tx = self._node.admit(request.tx)
-        response = services_pb2.SubmitTxResponse(tx_hash=tx.tx_hash)
+        try:
+            tx_hash = self._node.admit(request.tx).tx_hash
+        except (AlreadyExists, PreconditionFailed) as exc:
+            # Retrying a submission is safe: a tx that is pending or committed already is
+            # answered as if it had just been admitted (and waited for, when asked).
+            tx_hash = compute_tx_hash(request.tx)
+            known = exc.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None
+            if not known:
+                raise
+        response = services_pb2.SubmitTxResponse(tx_hash=tx_hash)
         if not request.wait_for_commit:
             return response
         # Cheap belt and braces: the tx may be committed already (re-submission of a known tx).
-        location = self._store.get_tx(tx.tx_hash)
+        location = self._store.get_tx(tx_hash)
         if location is None:
             remaining = context.time_remaining()
             timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
             try:
-                await asyncio.wait_for(self._node.wait_for_commit(tx.tx_hash), timeout)
+                await asyncio.wait_for(self._node.wait_for_commit(tx_hash), timeout)
             except TimeoutError:
                 return response
-            location = self._store.get_tx(tx.tx_hash)
+            location = self._store.get_tx(tx_hash)
             if location is None:  # pragma: no cover - resolved only after the store commit
                 return response
         if not location.result.ok:
             # Committed (its nonce is used) but refused by the rules: an error, not a success.
-            extra = ((TX_HASH_KEY, tx.tx_hash.hex()), (HEIGHT_KEY, str(location.height)))
+            extra = ((TX_HASH_KEY, tx_hash.hex()), (HEIGHT_KEY, str(location.height)))
             await abort_with(context, error_of_receipt(location.result), extra)
         response.receipt.CopyFrom(receipt_to_proto(location.result))
         response.committed = True
@@ -230,10 +250,19 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         self, request: services_pb2.SubscribeEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[services_pb2.LedgerEvent]:
         types = frozenset(request.types)
+        unknown = sorted(types - EVENT_TYPES)
+        if unknown:
+            raise InvalidTransaction(
+                f"unknown event types {unknown[:5]}; known: {', '.join(sorted(EVENT_TYPES))}",
+                "unknown_event_type",
+            )
         account = decode_address(request.account, "account") if request.account else ""
         async for height in self._follow(request.from_height):
             time_ms = self._block_time(height)
             for index in range(self._tx_count(height)):
+                if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                    # A filter that matches nothing must not turn catch-up into one long stall.
+                    await asyncio.sleep(0)
                 loc = self._store.get_tx_at(height, index)
                 if loc is None:  # pragma: no cover - a committed block has every tx
                     break
@@ -265,6 +294,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                     yield next_height
                     next_height += 1
                     wake.clear()
+                    await asyncio.sleep(0)  # let consensus run between heights of a catch-up
                 await wake.wait()
         finally:
             unsubscribe()

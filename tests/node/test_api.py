@@ -484,8 +484,49 @@ def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story)
     )
     code, _, meta = _error(_submit(stub, raw, wait=True))
     assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
-    code, _, meta = _error(_submit(stub, raw))  # the very same bytes again
-    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "duplicate_tx")
+    # Submitting the very same bytes again is safe: same hash, same (failed) outcome.
+    assert _submit(stub, raw)().tx_hash == hashlib.sha256(raw).digest()
+    code, _, meta = _error(_submit(stub, raw, wait=True))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
+
+
+def test_resubmitting_a_committed_tx_returns_its_receipt(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.Cancel(batch_id=story.batch_id, amount_grams=T, reason="retry"), [story.company]
+    )
+    first = _submit(stub, raw)()
+    again = _submit(stub, raw, wait=True)()  # e.g. a client retrying after a network error
+    assert again.committed and again.receipt.code == 0 and again.tx_hash == first.tx_hash
+    assert _submit(stub, raw, wait=True)().height == again.height
+
+
+def test_hostile_inputs_get_clear_errors_not_internals(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    for token in ("99999999999999999999999.0", "1.99999999999", "\u00b2.1", "1.-1", ""):
+        request = services_pb2.GetBatchHistoryRequest(batch_id=story.batch_id, page_token=token)
+        if not token:
+            stub.GetBatchHistory(request)
+            continue
+        code, details, meta = _error(lambda r=request: stub.GetBatchHistory(r))
+        assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "bad_page_token")
+    code, details, meta = _error(
+        lambda: stub.GetProject(services_pb2.GetProjectRequest(project_id="x" * 1_000_000))
+    )
+    assert code == grpc.StatusCode.NOT_FOUND and len(details) <= 1_003
+    code, _, meta = _error(
+        lambda: stub.GetAccount(services_pb2.GetAccountRequest(address="ct1" + "q" * 100_000))
+    )
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_address")
+    stream = stub.SubscribeEvents(
+        services_pb2.SubscribeEventsRequest(from_height=1, types=["retirement"]), timeout=5
+    )
+    code, details, meta = _error(lambda: next(iter(stream)))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "unknown_event_type")
+    assert "retire" in details
 
 
 def test_resource_exhausted_when_the_mempool_is_full(tmp_path: Path) -> None:
