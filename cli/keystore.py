@@ -94,7 +94,8 @@ class Keystore:
             "cipher": "xsalsa20-poly1305",
             "ciphertext": bytes(sealed).hex(),
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Owner-only: even key names and addresses are nobody else's business.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(doc, fh, indent=2)
@@ -104,19 +105,30 @@ class Keystore:
     def info(self, name: str) -> KeyInfo:
         """Public facts of a stored key; NotFound when there is no such key."""
         doc = self._read(name)
-        return KeyInfo(doc["name"], doc["address"], bytes.fromhex(doc["public_key"]))
+        try:
+            return KeyInfo(str(doc["name"]), str(doc["address"]), bytes.fromhex(doc["public_key"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KeystoreError(f"key file for {name!r} is damaged: {exc}") from exc
 
     def list(self) -> list[KeyInfo]:
-        """Every stored key, sorted by name."""
+        """Every readable stored key, sorted by name (damaged files are skipped)."""
         if not self.directory.is_dir():
             return []
-        return [self.info(p.stem) for p in sorted(self.directory.glob("*.json"))]
+        infos = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                infos.append(self.info(path.stem))
+            except LedgerError:
+                continue  # `keys show NAME` names the problem with that one file
+        return infos
 
     def load(self, name: str, password: str) -> PrivateKey:
         """Decrypt a stored key; WrongPassword when the password does not open it."""
         doc = self._read(name)
         try:
             kdf = doc["kdf"]
+            if kdf["name"] != "argon2id" or doc["cipher"] != "xsalsa20-poly1305":
+                raise ValueError(f"unsupported kdf {kdf['name']!r} or cipher {doc['cipher']!r}")
             salt = bytes.fromhex(kdf["salt"])
             sealed = bytes.fromhex(doc["ciphertext"])
             box = nacl.secret.SecretBox(

@@ -300,10 +300,11 @@ def blocks(from_height: int, count: int | None, node: str, output: str) -> None:
     help="First height (0 = the next block).",
 )
 @click.option("--type", "types", multiple=True, help="Only this event type (repeatable).")
-@click.option("--account", help="Only events naming this address.")
+@click.option("--account", help="Only events naming this address (or @key).")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after COUNT events.")
 @node_option
 @output_option
+@keystore_option
 @reports_errors
 def events(
     from_height: int,
@@ -312,12 +313,13 @@ def events(
     count: int | None,
     node: str,
     output: str,
+    keystore: Path,
 ) -> None:
     """Follow ledger events (issue, transfer, retire, ...) as they commit (Ctrl-C stops)."""
     request = services_pb2.SubscribeEventsRequest(
         from_height=from_height,
         types=list(types),
-        account=parse_address_arg(account) if account else "",
+        account=parse_address_arg(account, keystore) if account else "",
     )
     with connect(node) as stub:
         for ev in _stream(stub.SubscribeEvents(request), count):
