@@ -104,6 +104,8 @@ def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, l
         raise InvalidTransaction(
             f"transaction is {len(raw)} bytes, the limit is {limits.max_tx_bytes}", "tx_too_large"
         )
+    if not raw:
+        raise InvalidTransaction("empty transaction", "malformed_tx")
     envelope = ledger_pb2.TxEnvelope()
     _parse_canonical(envelope, raw, "transaction envelope")
     body = ledger_pb2.TxBody()

@@ -55,6 +55,20 @@ def decode_hash(value: bytes, field: str) -> bytes:
 _PAGE_TOKEN = re.compile(r"([0-9]{1,20})\.([0-9]{1,10})", re.ASCII)
 
 
+_MAX_ID_CHARS = 128
+
+
+def require_id(value: str, field: str) -> str:
+    """A non-empty id of sane length (ids are looked up verbatim)."""
+    if not value:
+        raise InvalidTransaction(f"{field} is required", "missing_field")
+    if len(value) > _MAX_ID_CHARS:
+        raise InvalidTransaction(
+            f"{field} is longer than {_MAX_ID_CHARS} characters", "field_too_long"
+        )
+    return value
+
+
 def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None]:
     """Page size (default and cap applied) and the ``before`` cursor of a page token."""
     size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)

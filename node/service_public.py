@@ -41,6 +41,7 @@ from node.api_codec import (
     project_to_proto,
     receipt_to_proto,
     report_to_proto,
+    require_id,
     tx_to_proto,
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
@@ -170,13 +171,15 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetProject(
         self, request: services_pb2.GetProjectRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ProjectInfo:
-        return project_to_proto(get_project(self._store, request.project_id))
+        return project_to_proto(
+            get_project(self._store, require_id(request.project_id, "project_id"))
+        )
 
     @errors
     async def GetBatch(
         self, request: services_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.BatchInfo:
-        return batch_to_proto(get_batch(self._store, request.batch_id))
+        return batch_to_proto(get_batch(self._store, require_id(request.batch_id, "batch_id")))
 
     @errors
     async def GetReport(
@@ -188,7 +191,9 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetCertificate(
         self, request: services_pb2.GetCertificateRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.RetirementCertificate:
-        return certificate_to_proto(get_certificate(self._store, request.certificate_id))
+        return certificate_to_proto(
+            get_certificate(self._store, require_id(request.certificate_id, "certificate_id"))
+        )
 
     @errors
     async def GetTx(
@@ -208,6 +213,8 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         self, request: services_pb2.GetBlockRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.BlockInfo:
         store = self._store
+        if request.block_hash and request.height:
+            raise InvalidTransaction("give a height or a block hash, not both", "ambiguous_request")
         if request.block_hash:
             found = store.get_block_height(decode_hash(request.block_hash, "block_hash"))
             if found is None:
@@ -233,7 +240,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         self, request: services_pb2.GetBatchHistoryRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.HistoryPage:
         size, before = decode_page(request.page_size, request.page_token)
-        get_batch(self._store, request.batch_id)  # NotFound for an unknown batch
+        get_batch(self._store, require_id(request.batch_id, "batch_id"))  # NotFound if unknown
         return self._history_page(self._store.batch_history(request.batch_id, size, before), size)
 
     # ------------------------------------------------------------------ streams
