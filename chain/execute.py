@@ -25,6 +25,7 @@ from chain.errors import (
     PermissionDenied,
     PreconditionFailed,
     ResourceExhausted,
+    StorageError,
 )
 from chain.results import BlockResult, TxResult
 from chain.rules import RULES
@@ -143,6 +144,10 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
         if rule is None:
             raise InvalidTransaction(f"unknown ledger message {kind!r}", "empty_tx")
         effects = rule(scratch, ctx, tx, getattr(body, kind))
+    except StorageError:
+        # The store failed or holds corrupt records: not the transaction's fault, and a
+        # receipt would let this node diverge from the others. Stop the block instead.
+        raise
     except LedgerError as error:
         overlay.set(nonce_key, (nonce + 1).to_bytes(8, "big"))
         return _failed(tx, error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACCOUNT",
+    "ATTESTED",
     "BALANCE",
     "BATCH",
     "BATCH_SEQ",
@@ -20,6 +21,8 @@ __all__ = [
     "ROLE",
     "VALIDATORS",
     "account_key",
+    "attested_key",
+    "attested_prefix",
     "balance_key",
     "balance_prefix",
     "batch_key",
@@ -45,6 +48,9 @@ REPORT = b"report/"  # + 32-byte data hash -> Report record
 BATCH = b"batch/"  # + batch id -> Batch record (with its supply counters)
 BATCH_SEQ = b"batchseq/"  # + project id + "/" + start + "-" + end -> u64 batches issued
 CERTIFICATE = b"cert/"  # + certificate id -> Certificate record
+# + project id + "/" + start + "-" + end -> 32-byte data hash of the attested (non-loss) report
+# covering that period; a project's attested periods never overlap, so a prefix scan lists them.
+ATTESTED = b"attested/"
 
 _U64 = 8
 
@@ -107,3 +113,13 @@ def batch_seq_key(project_id: str, start_date: int, end_date: int) -> bytes:
 def certificate_key(certificate_id: str) -> bytes:
     """Key of a retirement certificate."""
     return CERTIFICATE + certificate_id.encode()
+
+
+def attested_prefix(project_id: str) -> bytes:
+    """Prefix of a project's attested (non-loss) report periods."""
+    return ATTESTED + project_id.encode() + b"/"
+
+
+def attested_key(project_id: str, start_date: int, end_date: int) -> bytes:
+    """Key recording that a project's report was attested for ``start_date``-``end_date``."""
+    return attested_prefix(project_id) + f"{start_date:08d}-{end_date:08d}".encode()

@@ -247,7 +247,7 @@ class Project(Record):
     """A registered carbon project."""
 
     TAG: ClassVar[bytes] = b"J"
-    KINDS: ClassVar[str] = "ssssusbssuu"
+    KINDS: ClassVar[str] = "ssssusbsssuu"
 
     project_id: str
     name: str
@@ -258,6 +258,7 @@ class Project(Record):
     metadata_hash: bytes
     metadata_uri: str
     owner: str
+    issuer: str  # the issuer that registered it: the only account that may issue or reverse
     height: int
     time_ms: int
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from chain import keys
 from chain.amounts import format_tco2e
 from chain.errors import NotFound, PermissionDenied
-from chain.records import Period
+from chain.records import Period, Project
 from chain.results import Event
 from chain.state import StateOverlay
 from chain.tx import SignedTx
@@ -19,12 +20,18 @@ __all__ = [
     "BlockContext",
     "Effects",
     "Rule",
+    "block_date",
     "event",
+    "next_day",
     "period_of",
     "require_account",
+    "require_project_issuer",
     "require_role",
     "tco2e",
 ]
+
+_EPOCH = date(1970, 1, 1)
+_MS_PER_DAY = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,4 +86,42 @@ def require_account(state: StateOverlay, address: str, what: str) -> None:
         raise NotFound(
             f"{what} {address} is not a registered account; ask a registrar to register it first",
             "unknown_account",
+        )
+
+
+def _yyyymmdd(day: date) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+def block_date(time_ms: int) -> int:
+    """The UTC calendar day (YYYYMMDD) of a block time in ms since the epoch; pure arithmetic.
+
+    Times beyond the calendar's range clamp to its first or last day, so no header time can
+    make a rule raise anything but a LedgerError.
+    """
+    days = time_ms // _MS_PER_DAY
+    if days < 0:
+        return _yyyymmdd(_EPOCH)
+    if days > (date.max - _EPOCH).days:
+        return _yyyymmdd(date.max)
+    return _yyyymmdd(_EPOCH + timedelta(days=days))
+
+
+def next_day(yyyymmdd: int) -> int:
+    """The day after a valid YYYYMMDD day (check_tx guarantees valid periods)."""
+    year, month_day = divmod(yyyymmdd, 10_000)
+    month, day = divmod(month_day, 100)
+    current = date(year, month, day)
+    if current == date.max:
+        return yyyymmdd + 1  # past every valid day; only used for comparisons
+    return _yyyymmdd(current + timedelta(days=1))
+
+
+def require_project_issuer(project: Project, signer: str, action: str) -> None:
+    """Verify ``signer`` is the issuer that registered ``project``; raise PermissionDenied."""
+    if project.issuer != signer:
+        raise PermissionDenied(
+            f"{action} for project {project.project_id} is reserved to its issuer "
+            f"{project.issuer}; account {signer} did not register it",
+            "not_project_issuer",
         )

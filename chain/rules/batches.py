@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chain import keys
-from chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
-from chain.records import Batch, Report
+from chain.errors import AlreadyExists, InvalidTransaction, PermissionDenied, PreconditionFailed
+from chain.records import Batch, Period, Report
 from chain.rules._common import (
     BlockContext,
     Effects,
     event,
+    next_day,
     period_of,
     require_account,
+    require_project_issuer,
     require_role,
     tco2e,
 )
@@ -39,11 +41,17 @@ def process_issue_batch(
 ) -> Effects:
     """Issue a batch for a project and vintage, never more than the cited reports attest."""
     signer = tx.body.signer
-    # Verify the signer is an issuer, the project exists and the recipient is registered
+    # Verify the signer is an issuer, the project exists, the signer registered it and the
+    # recipient is registered
     require_role(state, "issuer", signer, "issuing a batch")
-    get_project(state, msg.project_id)
+    project = get_project(state, msg.project_id)
+    require_project_issuer(project, signer, "issuing a batch")
     require_account(state, msg.recipient, "recipient")
-    # Verify every cited report is an attested report of this project overlapping the vintage
+    # Verify no report is cited twice (check_tx does too; the rule must not depend on it)
+    if len(set(msg.report_hashes)) != len(msg.report_hashes):
+        raise InvalidTransaction("issuance cites the same report twice", "duplicate_report")
+    # Verify every cited report is an independently attested report of this project
+    # overlapping the vintage
     vintage = period_of(msg.vintage)
     reports: list[Report] = []
     for data_hash in msg.report_hashes:
@@ -62,6 +70,7 @@ def process_issue_batch(
             raise PreconditionFailed(
                 f"report {name} has not been attested by a verifier yet", "report_not_attested"
             )
+        _require_independent(report, signer)
         if not report.attested_period.overlaps(vintage):
             raise PreconditionFailed(
                 f"report {name} attests {report.attested_period}, which does not overlap "
@@ -69,6 +78,13 @@ def process_issue_batch(
                 "report_period_mismatch",
             )
         reports.append(report)
+    # Verify the attested periods together cover every day of the vintage
+    if not _covers([r.attested_period for r in reports if r.attested_period], vintage):
+        raise PreconditionFailed(
+            f"vintage {vintage} is not covered by the periods the cited reports attest "
+            f"({', '.join(str(r.attested_period) for r in reports)})",
+            "vintage_not_covered",
+        )
     # Verify the reports have enough attested grams left
     available = sum(r.remaining_grams for r in reports)
     if msg.amount_grams > available:
@@ -77,10 +93,17 @@ def process_issue_batch(
             f"the batch asks for {tco2e(msg.amount_grams)}",
             "over_issuance",
         )
+    params = get_params(state)
     seq_key = keys.batch_seq_key(msg.project_id, vintage.start_date, vintage.end_date)
     seq_raw = state.get(seq_key)
     seq = (0 if seq_raw is None else keys.decode_u64(seq_raw)) + 1
     batch_id = make_batch_id(msg.project_id, vintage.start_date, vintage.end_date, seq)
+    if len(batch_id) > params.limits.max_id_bytes:  # transfers could never name it
+        raise PreconditionFailed(
+            f"batch id {batch_id} would be {len(batch_id)} bytes, the limit is "
+            f"{params.limits.max_id_bytes}",
+            "batch_id_too_long",
+        )
     batch_key = keys.batch_key(batch_id)
     if state.get(batch_key) is not None:  # only reachable if the key layout is broken
         raise AlreadyExists(f"batch {batch_id} exists already", "batch_exists")
@@ -95,7 +118,6 @@ def process_issue_batch(
                 replace(report, remaining_grams=report.remaining_grams - used).encode(),
             )
             left -= used
-    params = get_params(state)
     buffer = buffer_share(msg.amount_grams, params.buffer_share_bps)
     tradable = msg.amount_grams - buffer
     batch = Batch(
@@ -138,24 +160,48 @@ def process_issue_batch(
 def process_reversal(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Reversal
 ) -> Effects:
-    """An issuer cancels grams from a batch's buffer pool after a documented loss."""
+    """The project's issuer cancels grams from a batch's buffer pool after an attested loss.
+
+    The loss report's attested grams are consumed like an issuance consumes attested reports,
+    so one loss report never backs more reversals than a verifier attested.
+    """
     signer = tx.body.signer
-    # Verify the signer is an issuer and the batch exists
+    # Verify the signer is an issuer, the batch exists and the signer registered its project
     require_role(state, "issuer", signer, "reversing a loss")
     batch = get_batch(state, msg.batch_id)
+    require_project_issuer(get_project(state, batch.project_id), signer, "reversing a loss")
     # Verify the loss report is anchored for the batch's project and is a loss report
     report = get_report(state, msg.loss_report_hash)
+    name = msg.loss_report_hash.hex()
     if report.project_id != batch.project_id:
         raise PreconditionFailed(
-            f"loss report {msg.loss_report_hash.hex()} belongs to project {report.project_id}, "
-            f"not {batch.project_id}",
+            f"loss report {name} belongs to project {report.project_id}, not {batch.project_id}",
             "report_project_mismatch",
         )
     if report.kind != LOSS_REPORT_KIND:
         raise PermissionDenied(
-            f"report {msg.loss_report_hash.hex()} is a {report.kind!r} report; a reversal must "
-            f"cite data anchored with kind {LOSS_REPORT_KIND!r}",
+            f"report {name} is a {report.kind!r} report; a reversal must cite data anchored "
+            f"with kind {LOSS_REPORT_KIND!r}",
             "not_loss_report",
+        )
+    # Verify a verifier independent of the signer attested the loss for days of the vintage
+    if report.attested_period is None:
+        raise PreconditionFailed(
+            f"loss report {name} has not been attested by a verifier yet", "report_not_attested"
+        )
+    _require_independent(report, signer)
+    if not report.attested_period.overlaps(batch.vintage):
+        raise PreconditionFailed(
+            f"loss report {name} attests {report.attested_period}, which does not overlap "
+            f"the vintage {batch.vintage} of batch {batch.batch_id}",
+            "report_period_mismatch",
+        )
+    # Verify the loss report has enough attested grams left
+    if msg.amount_grams > report.remaining_grams:
+        raise PreconditionFailed(
+            f"over-reversal: loss report {name} has {tco2e(report.remaining_grams)} of "
+            f"attested losses left, the reversal asks for {tco2e(msg.amount_grams)}",
+            "over_reversal",
         )
     # Verify the buffer pool holds enough
     if msg.amount_grams > batch.buffer:
@@ -165,6 +211,10 @@ def process_reversal(
             "insufficient_buffer",
         )
 
+    state.set(
+        keys.report_key(report.data_hash),
+        replace(report, remaining_grams=report.remaining_grams - msg.amount_grams).encode(),
+    )
     updated = replace(
         batch,
         buffer=batch.buffer - msg.amount_grams,
@@ -185,3 +235,27 @@ def process_reversal(
         accounts=(signer,),
         batches=(batch.batch_id,),
     )
+
+
+def _require_independent(report: Report, signer: str) -> None:
+    """Verify the report's verifier is neither ``signer`` nor the account that anchored it."""
+    if report.verifier in (signer, report.anchored_by):
+        raise PermissionDenied(
+            f"report {report.data_hash.hex()} was attested by {report.verifier}, who also "
+            f"{'signs this transaction' if report.verifier == signer else 'anchored it'}; "
+            "it needs an independent verifier",
+            "self_attested",
+        )
+
+
+def _covers(periods: list[Period], vintage: Period) -> bool:
+    """True when the union of ``periods`` contains every day of ``vintage``."""
+    reached = vintage.start_date  # every day before ``reached`` is covered
+    for period in sorted(periods, key=lambda p: (p.start_date, p.end_date)):
+        if period.start_date > reached:
+            break
+        if period.end_date >= reached:
+            reached = next_day(period.end_date)
+        if reached > vintage.end_date:
+            return True
+    return reached > vintage.end_date

@@ -6,13 +6,15 @@ from dataclasses import replace
 
 from chain import keys
 from chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
-from chain.records import PROJECT_KINDS, Project, Report
+from chain.records import PROJECT_KINDS, Period, Project, Report
 from chain.rules._common import (
     BlockContext,
     Effects,
+    block_date,
     event,
     period_of,
     require_account,
+    require_project_issuer,
     require_role,
     tco2e,
 )
@@ -55,6 +57,7 @@ def process_register_project(
         metadata_hash=msg.metadata_hash,
         metadata_uri=msg.metadata_uri,
         owner=msg.owner,
+        issuer=signer,
         height=ctx.height,
         time_ms=ctx.time_ms,
     )
@@ -76,19 +79,16 @@ def process_register_project(
 def process_anchor_data(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.AnchorData
 ) -> Effects:
-    """Anchor the hash of a monitoring dataset or report for a project."""
+    """The project's issuer anchors the hash of a monitoring dataset or report for the project.
+
+    Data hashes are global, so anchoring is reserved to the issuer that registered the project:
+    nobody else can claim (squat) the hash of a project's data before its issuer anchors it.
+    """
     signer = tx.body.signer
-    # Verify the project exists
+    # Verify the signer is an issuer, the project exists and the signer registered it
+    require_role(state, "issuer", signer, "anchoring data")
     project = get_project(state, msg.project_id)
-    # Verify the signer is an issuer, a verifier or the project's owner
-    if signer != project.owner and not (
-        state.get(keys.role_key("issuer", signer)) or state.get(keys.role_key("verifier", signer))
-    ):
-        raise PermissionDenied(
-            f"anchoring data for project {msg.project_id} needs the issuer or verifier role or "
-            f"ownership of the project; account {signer} has none of them",
-            "missing_role",
-        )
+    require_project_issuer(project, signer, "anchoring data")
     # Verify the data hash is new
     key = keys.report_key(msg.data_hash)
     if state.get(key) is not None:
@@ -142,13 +142,36 @@ def process_attest_report(
             f"attested period {attested} is outside the report's period {report.period}",
             "period_mismatch",
         )
-    # Verify the verifier is independent of the project
+    # Verify the attested period has ended by the block's (UTC) date
+    today = block_date(ctx.time_ms)
+    if attested.end_date > today:
+        raise PreconditionFailed(
+            f"attested period {attested} ends after the block date {today:08d}; only elapsed "
+            "periods can be attested",
+            "period_in_future",
+        )
+    # Verify the verifier is independent of the project, its issuer and the report's anchorer
     project = get_project(state, report.project_id)
-    if project.owner == signer:
+    if signer in (project.owner, project.issuer, report.anchored_by):
         raise PermissionDenied(
-            f"account {signer} owns project {project.project_id} and cannot attest its reports",
+            f"account {signer} owns, issues for or anchored data of project "
+            f"{project.project_id} and cannot attest its reports",
             "conflict_of_interest",
         )
+    # Verify no other attested (non-loss) report of the project covers any of these days
+    is_loss = report.kind == LOSS_REPORT_KIND
+    if not is_loss:
+        prefix = keys.attested_prefix(report.project_id)
+        for key, other_hash in state.scan(prefix):
+            start, end = key[len(prefix) :].decode().split("-")
+            other = Period(int(start), int(end))
+            if other.overlaps(attested):
+                raise AlreadyExists(
+                    f"project {report.project_id} already has report {other_hash.hex()} "
+                    f"attested for {other}, which overlaps {attested}; the same days cannot "
+                    "be counted twice",
+                    "overlapping_attestation",
+                )
 
     updated = replace(
         report,
@@ -159,6 +182,11 @@ def process_attest_report(
         attested_height=ctx.height,
     )
     state.set(keys.report_key(msg.data_hash), updated.encode())
+    if not is_loss:
+        state.set(
+            keys.attested_key(report.project_id, attested.start_date, attested.end_date),
+            msg.data_hash,
+        )
     return Effects(
         events=(
             event(

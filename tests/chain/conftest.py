@@ -54,6 +54,7 @@ VALIDATORS = tuple(key(f"validator-{i}") for i in range(4))
 REGISTRAR = key("registrar")
 ISSUER = key("issuer")
 VERIFIER = key("verifier")
+ISSUER2 = key("second-bureau")  # an issuer that did not register the test project
 
 
 def make_genesis(
@@ -150,6 +151,16 @@ class Ledger:
         receipt = self.submit(signer, msg, **kwargs)
         assert receipt.ok, receipt
         return receipt
+
+
+def add_second_issuer(chain: Ledger) -> None:
+    """Register ISSUER2 and grant it the issuer role (the validators co-sign)."""
+    chain.ok(
+        REGISTRAR,
+        register_account(ISSUER2, ledger_pb2.ACCOUNT_KIND_BUREAU, "Neighbouring bureau"),
+    )
+    grant = ledger_pb2.GrantRole(address=ISSUER2.address, role=ledger_pb2.ROLE_ISSUER)
+    chain.ok(VALIDATORS[0], grant, cosigners=VALIDATORS[1:])
 
 
 # ---------------------------------------------------------------- message builders

@@ -40,6 +40,13 @@ REPORTS = (data_hash("prop-report-a"), data_hash("prop-report-b"), data_hash("pr
 VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
 BATCHES = tuple(f"{PROJECT_ID}-20230101-20231231-{n:03d}" for n in range(1, 5))
 ATTESTED = (300 * T, 500 * T)
+# Reports a and b attest the two halves of the vintage (attestations of a project never overlap);
+# issuances always cite both so together they cover the vintage.
+HALVES = (
+    ledger_pb2.Period(start_date=20230101, end_date=20230630),
+    ledger_pb2.Period(start_date=20230701, end_date=20231231),
+)
+LOSS_ATTESTED = 50 * T
 
 # Weighted towards registered actors and existing batches so most operations can succeed.
 actor = st.sampled_from([0, 1, 1, 2, 2, 3, 3, 4])
@@ -104,16 +111,17 @@ ops = st.builds(
 
 
 def setup_ledger() -> Ledger:
-    """Genesis plus holders 1-3, a project, two attested reports and a loss report."""
+    """Genesis plus holders 1-3, a project, two attested reports and an attested loss report."""
     chain = Ledger()
     chain.ok(REGISTRAR, register_account(OWNER))
     for holder in HOLDERS[1:4]:
         chain.ok(REGISTRAR, register_account(holder, name="holder"))
     chain.ok(ISSUER, register_project())
-    for report, grams in zip(REPORTS, ATTESTED, strict=False):
+    for report, grams, half in zip(REPORTS, ATTESTED, HALVES, strict=False):
         chain.ok(ISSUER, anchor_data(data_hash=report))
-        chain.ok(VERIFIER, attest_report(data_hash=report, verified_grams=grams))
-    chain.ok(OWNER, anchor_data(data_hash=REPORTS[2], kind="loss-report"))
+        chain.ok(VERIFIER, attest_report(data_hash=report, verified_grams=grams, period=half))
+    chain.ok(ISSUER, anchor_data(data_hash=REPORTS[2], kind="loss-report"))
+    chain.ok(VERIFIER, attest_report(data_hash=REPORTS[2], verified_grams=LOSS_ATTESTED))
     return chain
 
 
@@ -132,7 +140,7 @@ def _message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any, int]:
         msg = ledger_pb2.IssueBatch(
             project_id=PROJECT_ID,
             vintage=VINTAGE,
-            report_hashes=[REPORTS[i] for i in sorted(reports)],
+            report_hashes=[REPORTS[i] for i in sorted(reports | {0, 1})],
             amount_grams=grams,
             recipient=HOLDERS[to].address,
         )

@@ -16,7 +16,14 @@ from chain import BlockResult, get_batch
 from chain.keys import BALANCE, BATCH, CERTIFICATE, REPORT, decode_u64, nonce_key
 from chain.records import Batch, Certificate, Report
 from tests.chain.conftest import Ledger
-from tests.chain.strategies import ATTESTED, BATCHES, ops, run_ops, setup_ledger
+from tests.chain.strategies import (
+    ATTESTED,
+    BATCHES,
+    LOSS_ATTESTED,
+    ops,
+    run_ops,
+    setup_ledger,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPERTY_SETTINGS = settings(
@@ -49,6 +56,7 @@ class Invariants:
                 certified[cert.batch_id] = certified.get(cert.batch_id, 0) + cert.amount_grams
         assert set(self.certificates) == {k for k in data if k.startswith(CERTIFICATE)}
         issued_total = 0
+        reversed_total = 0
         for key, value in data.items():
             if not key.startswith(BATCH):
                 continue
@@ -61,11 +69,13 @@ class Invariants:
             assert b.reversed_grams <= b.cancelled
             self.retired[b.batch_id] = b.retired
             issued_total += b.issued
+            reversed_total += b.reversed_grams
         assert set(balances) <= {k[len(BATCH) :].decode() for k in data if k.startswith(BATCH)}
-        remaining = sum(
-            Report.decode(v).remaining_grams for k, v in data.items() if k.startswith(REPORT)
-        )
+        reports = [Report.decode(v) for k, v in data.items() if k.startswith(REPORT)]
+        remaining = sum(r.remaining_grams for r in reports if r.kind != "loss-report")
         assert issued_total + remaining == sum(ATTESTED)  # never issued beyond attestations
+        loss_left = sum(r.remaining_grams for r in reports if r.kind == "loss-report")
+        assert reversed_total + loss_left == LOSS_ATTESTED  # never reversed beyond the loss
         for receipt in result.receipts:
             assert receipt.ok == (receipt.code == 0) and (receipt.ok or receipt.error_code)
 

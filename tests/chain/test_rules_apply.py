@@ -19,7 +19,7 @@ from chain import (
     expected_nonce,
 )
 from chain.errors import NotFound, StorageError
-from chain.keys import nonce_key
+from chain.keys import batch_key, nonce_key
 from chain.records import Account, Batch, Certificate, Params, Period, Project, Report, Validator
 from tests.chain.conftest import (
     BATCH_ID,
@@ -30,6 +30,7 @@ from tests.chain.conftest import (
     RESIDENT,
     Ledger,
     T,
+    retire,
     transfer,
 )
 
@@ -123,7 +124,7 @@ def test_records_round_trip() -> None:
         Params(),
         Validator("node", b"\x01" * 32, "127.0.0.1:1", "ct1"),
         Account("ct1a", "company", "名字", "", 0),
-        Project("P-1", "n", "CN-15", "forest", 1, "m", b"\x02" * 32, "", "ct1o", 3, 4),
+        Project("P-1", "n", "CN-15", "forest", 1, "m", b"\x02" * 32, "", "ct1o", "ct1i", 3, 4),
         Report(b"\x03" * 32, "P-1", period, "u", "co2-flux", "ct1a", 1),
         Report(b"\x03" * 32, "P-1", period, "u", "co2-flux", "ct1a", 1, "ct1v", 5, period, 5, 2),
         Batch("B", "P-1", period, "i", "r", (b"x", b"yz"), 10, 5, 1, 1, 3, 0, 1, 2),
@@ -132,6 +133,7 @@ def test_records_round_trip() -> None:
     ]
     for record in records:
         assert type(record).decode(record.encode()) == record
+        assert record.encode() == type(record).decode(record.encode()).encode()  # canonical
     with pytest.raises(StorageError):
         Account.decode(records[0].encode())
     with pytest.raises(StorageError):
@@ -167,3 +169,34 @@ def test_rules_import_no_io_clock_or_randomness() -> None:
             )  # fmt: skip
             for name in names:
                 assert name.split(".")[0] not in FORBIDDEN, f"{path.name} imports {name}"
+
+
+def test_project_records_its_issuer_in_the_encoding() -> None:
+    a = Project("P-1", "n", "CN-15", "forest", 1, "m", b"\x02" * 32, "", "ct1o", "ct1i", 3, 4)
+    b = Project("P-1", "n", "CN-15", "forest", 1, "m", b"\x02" * 32, "", "ct1o", "ct1j", 3, 4)
+    assert a.encode() != b.encode()
+    assert Project.decode(a.encode()).issuer == "ct1i"
+    # A record written without the issuer field (the old layout) does not decode silently.
+    old = a.encode().replace(b"\x00\x00\x00\x04ct1i", b"")
+    with pytest.raises(StorageError):
+        Project.decode(old)
+
+
+@pytest.mark.parametrize("corrupt", [False, True], ids=["intact", "corrupt batch record"])
+def test_storage_errors_propagate_instead_of_failing_the_tx(
+    batch_ledger: Ledger, corrupt: bool
+) -> None:
+    if corrupt:
+        batch_ledger.state.data[batch_key(BATCH_ID)] = b"B\x00garbage"
+    raw = batch_ledger.tx(COMPANY, retire())
+    tx = check_tx(raw, CHAIN_ID, LIMITS)
+    ctx = BlockContext(CHAIN_ID, 99, 0, batch_ledger.app_hash)
+    if not corrupt:
+        assert apply_block(batch_ledger.state, ctx, [tx]).receipts[0].ok
+        return
+    with pytest.raises(StorageError) as info:
+        apply_block(batch_ledger.state, ctx, [tx])
+    assert info.value.code == "corrupt_state"
+    overlay = StateOverlay(batch_ledger.state)
+    with pytest.raises(StorageError):
+        apply_tx(overlay, ctx, tx)
