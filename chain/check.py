@@ -22,13 +22,16 @@ from chain.tx import SignedTx, decode_tx
 from proto import ledger_pb2
 
 __all__ = [
+    "BATCH_ID_SUFFIX_CHARS",
     "MAX_PROJECT_ID_CHARS",
     "check_message",
     "check_tx",
 ]
 
-# A batch id appends "-YYYYMMDD-YYYYMMDD-NNN" (22+ chars) to the project id; 32 + 26 < 64.
+# A batch id appends "-YYYYMMDD-YYYYMMDD-NNN" (22 chars up to the 999th batch of a vintage) to
+# the project id; genesis requires max_id_bytes >= 32 + 22.
 MAX_PROJECT_ID_CHARS = 32
+BATCH_ID_SUFFIX_CHARS = 22
 _PROJECT_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
 _BATCH_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
 _REGION_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}", re.ASCII)  # ISO 3166-2, e.g. CN-15, CN-ZJ

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chain import keys
+from chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
 from chain.crypto import Address, address_from_public_key, parse_address
 from chain.errors import InvalidAddress, InvalidTransaction, LedgerError
 from chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
@@ -150,6 +151,19 @@ class Genesis:
             _int(getattr(self.params.limits, f.name), f"params.limits.{f.name}", 1)
         for f in fields(self.params.rate_limits):
             _int(getattr(self.params.rate_limits, f.name), f"params.rate_limits.{f.name}")
+        limits = self.params.limits
+        quorum = len(self.validators) * 2 // 3 + 1
+        if limits.max_signatures < quorum:
+            raise _bad(
+                f"params.limits.max_signatures is {limits.max_signatures}, but governance "
+                f"needs {quorum} signatures (more than 2/3 of {len(self.validators)} validators)"
+            )
+        longest_batch_id = MAX_PROJECT_ID_CHARS + BATCH_ID_SUFFIX_CHARS
+        if limits.max_id_bytes < longest_batch_id:
+            raise _bad(
+                f"params.limits.max_id_bytes is {limits.max_id_bytes}, but a batch id of a "
+                f"{MAX_PROJECT_ID_CHARS}-character project id is {longest_batch_id} bytes"
+            )
 
     # ------------------------------------------------------------ JSON
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from chain import (
     GenesisAccount,
     GenesisValidator,
     MemoryState,
+    Params,
     get_account,
     get_params,
     get_validators,
@@ -18,7 +20,7 @@ from chain import (
 )
 from chain.errors import InvalidTransaction
 from chain.state import has_role
-from tests.chain.conftest import ISSUER, REGISTRAR, VALIDATORS, VERIFIER, make_genesis
+from tests.chain.conftest import ISSUER, REGISTRAR, VALIDATORS, VERIFIER, key, make_genesis
 
 
 def test_json_round_trip_and_hash() -> None:
@@ -118,3 +120,44 @@ def test_validator_listed_as_account_keeps_its_kind() -> None:
     state.apply(init_chain(Genesis("c", 0, (validator,), (account,))).writes)
     view = get_account(state, VALIDATORS[0].address)
     assert (view.account.kind, view.roles) == ("company", ("validator", "issuer"))
+
+
+@pytest.mark.parametrize(
+    ("validators", "max_signatures", "max_id_bytes", "needle"),
+    [
+        (4, 3, 54, ""),  # quorum of 4 is 3; a 32-char project id gives a 54-byte batch id
+        (4, 2, 64, "max_signatures"),
+        (24, 16, 64, "max_signatures"),  # governance would need 17 signatures
+        (24, 17, 64, ""),
+        (4, 16, 53, "max_id_bytes"),
+        (4, 16, 40, "max_id_bytes"),
+    ],
+)
+def test_genesis_limits_admit_governance_and_batch_ids(
+    validators: int, max_signatures: int, max_id_bytes: int, needle: str
+) -> None:
+    base = make_genesis()
+    nodes = tuple(
+        GenesisValidator(f"node-{i}", key(f"v{i}").public_key, f"127.0.0.1:{30000 + i}")
+        for i in range(validators)
+    )
+    limits = replace(base.params.limits, max_signatures=max_signatures, max_id_bytes=max_id_bytes)
+
+    def build() -> Genesis:
+        return Genesis(base.chain_id, 0, nodes, base.accounts, Params(limits=limits))
+
+    if not needle:
+        genesis = build()
+        assert Genesis.from_json(genesis.to_json()) == genesis
+        return
+    with pytest.raises(InvalidTransaction) as info:
+        build()
+    assert info.value.code == "invalid_genesis" and needle in info.value.message
+    text = json.loads(base.to_json())
+    text["params"]["limits"] = {"max_signatures": max_signatures, "max_id_bytes": max_id_bytes}
+    text["validators"] = [
+        {"name": v.name, "public_key": v.public_key.hex(), "network_address": v.network_address}
+        for v in nodes
+    ]
+    with pytest.raises(InvalidTransaction, match=needle):
+        Genesis.from_json(json.dumps(text))
