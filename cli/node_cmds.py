@@ -91,6 +91,8 @@ def node_start(home: Path) -> None:
         await server.serve()
 
     asyncio.run(run())
+    if server.fatal_error is not None:
+        raise CliError(f"node stopped: {server.fatal_error.message}", 1)
 
 
 @click.group()

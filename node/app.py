@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from chain import BlockContext, apply_block
 from chain.block import Block, build_block
-from chain.errors import LedgerError
+from chain.errors import LedgerError, StorageError
 from chain.limits import Limits
 from chain.results import BlockResult
 from chain.tx import SignedTx, tx_hash
@@ -103,6 +103,8 @@ class LedgerApp:
         """The block hash when ``payload`` is a valid next block, else None (logged)."""
         try:
             executed = self.execute_payload(height, payload, check_time=True)
+        except StorageError:
+            raise  # our own store is broken: not the proposer's fault, and fatal for the node
         except LedgerError as exc:
             log.warning("rejected proposed block at height %d: %s", height, exc)
             return None

@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from chain import Genesis, check_tx, expected_nonce, get_params, init_chain
-from chain.errors import InvalidTransaction, LedgerError
+from chain.errors import InvalidTransaction, LedgerError, StorageError
 from chain.tx import SignedTx
 from consensus import (
     Action,
@@ -133,6 +133,7 @@ class Node:
         self._starting: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
+        self.fatal_error: LedgerError | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -229,9 +230,9 @@ class Node:
         dropped = self.engine.dropped
         bad_before, dropped_before = dropped["bad_signature"], sum(dropped.values())
         if isinstance(message, Vote):
-            actions = self.engine.on_vote(message)
+            actions = self._engine_call(self.engine.on_vote, message)
         else:
-            actions = self.engine.on_proposal(message)
+            actions = self._engine_call(self.engine.on_proposal, message)
         if dropped["bad_signature"] > bad_before:
             self._log_bad_signatures()
         self._dispatch(actions)
@@ -279,17 +280,35 @@ class Node:
         height = self.store.height
         raw = self.store.get_certificate(height) if height > 0 else None
         last_commit = certificate_from_bytes(raw) if raw is not None else None
-        self._dispatch(self.engine.start(height + 1, last_commit))
+        self._dispatch(self._engine_call(self.engine.start, height + 1, last_commit))
+
+    def _engine_call(self, step: Callable[..., list[Action]], *args: object) -> list[Action]:
+        # A broken local store is fatal: stop cleanly rather than vote on guesses.
+        if self.fatal_error is not None:
+            return []
+        try:
+            return step(*args)
+        except StorageError as exc:
+            self._fail(exc)
+            return []
+
+    def _fail(self, exc: LedgerError) -> None:
+        log.critical("stopping: %s", exc)
+        self.fatal_error = exc
+        self.stop()
 
     def _fire_timeout(self, timeout: Timeout) -> None:
         self._catch_engine_up()
-        self._dispatch(self.engine.on_timeout(timeout))
+        self._dispatch(self._engine_call(self.engine.on_timeout, timeout))
 
     def _commit(self, action: Commit) -> None:
         if action.height != self.store.height + 1:
             return  # block sync got there first
         try:
             executed = self.app.commit(action.height, action.block, action.certificate)
+        except StorageError as exc:
+            self._fail(exc)
+            return
         except LedgerError:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)
             self.sync.request()

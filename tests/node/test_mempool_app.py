@@ -222,3 +222,20 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
     )  # fmt: skip
     assert app.validate(2, block.encode()) is None
     assert store.get_tx(replay[0].tx_hash) is not None and store.height == 1
+
+
+def test_a_broken_local_store_is_not_blamed_on_the_proposer() -> None:
+    from chain.errors import StorageError
+
+    proposer_store, store = _store(), _store()
+    proposer_pool = _mempool(proposer_store, check_tx)
+    proposer_pool.admit(_register(0, "s"))
+    payload, _ = _app(proposer_store, proposer_pool).propose(1, 0)
+    app = _app(store, _mempool(store, check_tx))
+
+    def broken(key: bytes) -> bytes | None:
+        raise StorageError("block store <memory> is unreadable")
+
+    store.get = broken  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        app.validate(1, payload)  # propagates (the node stops) instead of voting nil
