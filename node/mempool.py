@@ -138,6 +138,18 @@ class Mempool:
                 self._verified.popitem(last=False)
         return tx
 
+    def unknown(self, raws: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The (raw, hash) pairs this node has not verified yet."""
+        return [(r, d) for r, d in raws if d not in self._txs and d not in self._verified]
+
+    def remember(self, txs: Iterable[SignedTx]) -> None:
+        """Keep transactions verified elsewhere (e.g. by block sync's worker threads)."""
+        for tx in txs:
+            if tx.tx_hash not in self._txs:
+                self._verified[tx.tx_hash] = tx
+        while len(self._verified) > _RECENT_LIMIT // 2:
+            self._verified.popitem(last=False)
+
     def has_ready(self) -> bool:
         """True when some pending transaction could go into the next block (its account's next
         nonce is pending); transactions stuck behind a nonce gap do not count."""

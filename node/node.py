@@ -219,6 +219,7 @@ class Node:
         if self._server is not None:
             await self._server.stop(grace=1.0)
         await self.peers.close()
+        self.sync.close()
         self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
 

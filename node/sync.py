@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import grpc
 
+from chain import check_tx
 from chain.block import Block
 from chain.errors import LedgerError
+from chain.tx import SignedTx, tx_hash
 from consensus import ConsensusError, verify_certificate
 from node.codec import certificate_from_proto
 from node.peers import PeerLink
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 _STATUS_TIMEOUT_S = 2.0
 _FETCH_TIMEOUT_S = 60.0
 _BLOCKS_PER_REQUEST = 200
+_PARALLEL_MIN = 64  # below this many unknown txs, threads cost more than they save
 
 
 class BlockSync:
@@ -39,11 +45,17 @@ class BlockSync:
         self._node = node
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
+        self._workers = max(1, os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sync-verify")
 
     def request(self) -> None:
         """Start a catch-up in the background unless one is running."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def close(self) -> None:
+        """Stop the verification threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The running catch-up task, if any (for shutdown)."""
@@ -111,6 +123,7 @@ class BlockSync:
             async for committed in link.stub.GetBlocks(request, timeout=_FETCH_TIMEOUT_S):
                 if committed.block.header.height != node.store.height + 1:
                     continue  # consensus committed it meanwhile, or the peer sent junk
+                await self._preverify(committed.block.txs)
                 self.apply(committed)
                 applied += 1
         except grpc.aio.AioRpcError as exc:
@@ -119,6 +132,32 @@ class BlockSync:
             log.warning("block sync: peer %s sent an invalid block: %s", link.address, exc)
         self.blocks_synced += applied
         return applied
+
+    async def _preverify(self, raws: Sequence[bytes]) -> None:
+        # Signature checks of a fetched block run in worker threads (PyNaCl releases the GIL):
+        # a catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
+        # transactions are simply not remembered; applying the block then rejects it.
+        mempool = self._node.mempool
+        todo = mempool.unknown((raw, tx_hash(raw)) for raw in raws)
+        if len(todo) < _PARALLEL_MIN:
+            return
+        loop = asyncio.get_running_loop()
+        chunks = [todo[i :: self._workers] for i in range(self._workers)]
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._pool, self._check_chunk, chunk) for chunk in chunks)
+        )
+        for verified in results:
+            mempool.remember(verified)
+
+    def _check_chunk(self, chunk: list[tuple[bytes, bytes]]) -> list[SignedTx]:
+        node = self._node
+        verified = []
+        for raw, _digest in chunk:
+            try:
+                verified.append(check_tx(raw, node.chain_id, node.params.limits))
+            except LedgerError:
+                continue
+        return verified
 
     def apply(self, committed: ledger_pb2.CommittedBlock) -> None:
         """Verify one fetched block and its certificate, then commit it."""
