@@ -45,6 +45,7 @@ from chain.state import (
     get_project,
     get_report,
     get_validators,
+    list_evidence,
 )
 from chain.tx import SignedTx
 
@@ -89,4 +90,5 @@ __all__ = [
     "get_report",
     "get_validators",
     "init_chain",
+    "list_evidence",
 ]

@@ -288,6 +288,31 @@ def _check_role_change(
         raise InvalidTransaction(f"role {msg.role} is not one of {_ROLE_NAMES}", "invalid_role")
 
 
+def _check_report_evidence(
+    msg: ledger_pb2.ReportEvidence, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    # Shape only: whether the two signatures are genuine votes of that validator needs the
+    # consensus signing rules and the validator set, which the node checks at admission.
+    ev = msg.evidence
+    if not (ev.HasField("vote_a") and ev.HasField("vote_b")):
+        raise InvalidTransaction("evidence needs two votes", "malformed_evidence")
+    a, b = ev.vote_a, ev.vote_b
+    same = (a.type, a.height, a.round, a.validator_index) == (
+        b.type, b.height, b.round, b.validator_index,
+    )  # fmt: skip
+    if not same or a.type not in (1, 2):
+        raise InvalidTransaction(
+            "evidence votes must share type, height, round and validator", "malformed_evidence"
+        )
+    if a.block_hash == b.block_hash:
+        raise InvalidTransaction("evidence votes do not conflict", "malformed_evidence")
+    for vote in (a, b):
+        if vote.block_hash:
+            _hash(vote.block_hash, "vote block_hash")
+        if len(vote.signature) != 64:
+            raise InvalidTransaction("vote signature must be 64 bytes", "malformed_evidence")
+
+
 _CHECKS: dict[str, _Check] = {
     "register_account": _check_register_account,
     "register_project": _check_register_project,
@@ -300,4 +325,5 @@ _CHECKS: dict[str, _Check] = {
     "reversal": _check_reversal,
     "grant_role": _check_role_change,
     "revoke_role": _check_role_change,
+    "report_evidence": _check_report_evidence,
 }

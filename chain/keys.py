@@ -51,6 +51,8 @@ CERTIFICATE = b"cert/"  # + certificate id -> Certificate record
 # + project id + "/" + start + "-" + end -> 32-byte data hash of the attested (non-loss) report
 # covering that period; a project's attested periods never overlap, so a prefix scan lists them.
 ATTESTED = b"attested/"
+# + offender address + "/" + height (8 bytes) + round (4) + vote type (1) -> Evidence record
+EVIDENCE = b"evidence/"
 
 _U64 = 8
 
@@ -123,3 +125,14 @@ def attested_prefix(project_id: str) -> bytes:
 def attested_key(project_id: str, start_date: int, end_date: int) -> bytes:
     """Key recording that a project's report was attested for ``start_date``-``end_date``."""
     return attested_prefix(project_id) + f"{start_date:08d}-{end_date:08d}".encode()
+
+
+def evidence_key(offender: str, height: int, round: int, vote_type: int) -> bytes:
+    """Key of the evidence that ``offender`` signed two conflicting votes at this position."""
+    position = height.to_bytes(8, "big") + round.to_bytes(4, "big") + bytes([vote_type])
+    return EVIDENCE + offender.encode() + b"/" + position
+
+
+def evidence_prefix(offender: str) -> bytes:
+    """Prefix of every evidence record against one validator."""
+    return EVIDENCE + offender.encode() + b"/"

@@ -23,6 +23,7 @@ __all__ = [
     "Account",
     "Batch",
     "Certificate",
+    "Evidence",
     "Params",
     "Period",
     "Project",
@@ -340,3 +341,26 @@ class Certificate(Record):
     height: int
     time_ms: int
     tx_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence(Record):
+    """A validator's double vote, as committed on chain: the offender, where, and the proof.
+
+    ``evidence`` holds the two signed votes (a serialised ``DuplicateVoteEvidence``), so anyone
+    holding the validator set can re-check it offline.
+    """
+
+    TAG: ClassVar[bytes] = b"E"
+    KINDS: ClassVar[str] = "ssuuuusuub"
+
+    offender: str  # the validator's account address
+    offender_name: str
+    validator_index: int
+    height: int  # consensus height of the conflicting votes
+    round: int
+    vote_type: int  # 1 prevote, 2 precommit
+    reporter: str  # account that reported it
+    reported_height: int  # block that recorded it
+    reported_time_ms: int
+    evidence: bytes

@@ -20,6 +20,7 @@ from chain.records import (
     Account,
     Batch,
     Certificate,
+    Evidence,
     Params,
     Project,
     Report,
@@ -44,6 +45,7 @@ __all__ = [
     "get_roles",
     "get_validators",
     "has_role",
+    "list_evidence",
 ]
 
 
@@ -251,3 +253,9 @@ def get_validators(state: StateReader) -> tuple[Validator, ...]:
     if raw is None:
         raise NotFound("state has no validator set; was init_chain run?", "no_genesis")
     return ValidatorSet.decode(raw).validators
+
+
+def list_evidence(state: StateReader, offender: str | None = None) -> list[Evidence]:
+    """Double-vote evidence on record, against one validator (by address) or all, in key order."""
+    prefix = keys.evidence_prefix(offender) if offender else keys.EVIDENCE
+    return [Evidence.decode(value) for _key, value in state.scan(prefix)]

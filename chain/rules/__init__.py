@@ -11,6 +11,7 @@ from __future__ import annotations
 from chain.rules._common import Effects, Rule
 from chain.rules.accounts import process_register_account
 from chain.rules.batches import process_issue_batch, process_reversal
+from chain.rules.evidence import process_report_evidence
 from chain.rules.governance import process_grant_role, process_revoke_role
 from chain.rules.projects import (
     process_anchor_data,
@@ -30,6 +31,7 @@ __all__ = [
     "process_issue_batch",
     "process_register_account",
     "process_register_project",
+    "process_report_evidence",
     "process_retire",
     "process_reversal",
     "process_revoke_role",
@@ -49,4 +51,5 @@ RULES: dict[str, Rule] = {
     "reversal": process_reversal,
     "grant_role": process_grant_role,
     "revoke_role": process_revoke_role,
+    "report_evidence": process_report_evidence,
 }
