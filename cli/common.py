@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 import grpc
@@ -19,11 +19,18 @@ from chain.errors import InvalidTransaction, LedgerError
 from cli.keystore import Keystore, KeystoreError, WrongPassword
 from proto import services_pb2_grpc
 
+if TYPE_CHECKING:
+    from node.tls import ClientTls
+
 __all__ = [
     "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
     "PASSWORD_ENV",
+    "TLS_CA_ENV",
+    "TLS_CERT_ENV",
+    "TLS_KEY_ENV",
     "CliError",
+    "client_tls",
     "connect",
     "emit",
     "keystore_option",
@@ -37,8 +44,13 @@ __all__ = [
 ]
 
 DEFAULT_NODE = "127.0.0.1:26600"
+TLS_CA_ENV = "CARBON_TICKET_TLS_CA"
+TLS_CERT_ENV = "CARBON_TICKET_TLS_CERT"
+TLS_KEY_ENV = "CARBON_TICKET_TLS_KEY"
+_TLS_META = "carbon_ticket.tls"
 P = ParamSpec("P")
 R = TypeVar("R")
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 EXIT_USAGE = 2
 EXIT_LEDGER = 3  # the ledger or node refused the request
@@ -98,13 +110,75 @@ def _rpc_error(exc: grpc.RpcError) -> CliError:
     return CliError(f"{details}{ledger_code} ({name}{committed})")
 
 
-node_option = click.option(
+_node_address_option = click.option(
     "--node",
     default=DEFAULT_NODE,
     show_default=True,
     envvar="CARBON_TICKET_NODE",
     help="gRPC address HOST:PORT of a node.",
 )
+
+
+def _remember_tls(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    # The TLS options are not passed to the command: connect() finds them in the click context,
+    # so no command signature changes.
+    if value is not None and param.name is not None:
+        ctx.meta.setdefault(_TLS_META, {})[param.name] = value
+
+
+_tls_options = [
+    click.option(
+        "--tls-ca",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=TLS_CA_ENV,
+        expose_value=False,
+        callback=_remember_tls,
+        help=f"Connect with TLS, trusting this CA certificate (PEM) [env {TLS_CA_ENV}].",
+    ),
+    click.option(
+        "--tls-cert",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=TLS_CERT_ENV,
+        expose_value=False,
+        callback=_remember_tls,
+        help=f"Client certificate for nodes requiring mutual TLS [env {TLS_CERT_ENV}].",
+    ),
+    click.option(
+        "--tls-key",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=TLS_KEY_ENV,
+        expose_value=False,
+        callback=_remember_tls,
+        help=f"Private key of --tls-cert [env {TLS_KEY_ENV}].",
+    ),
+]
+
+
+def node_option(func: FC) -> FC:
+    """``--node`` plus the TLS options (``--tls-ca``, ``--tls-cert``, ``--tls-key``)."""
+    for option in reversed(_tls_options):
+        func = option(func)
+    return _node_address_option(func)
+
+
+def client_tls() -> ClientTls | None:
+    """The TLS files given to the running command (options or environment); None: plaintext."""
+    from node.tls import ClientTls  # imported here: plaintext commands skip `cryptography`
+
+    ctx = click.get_current_context(silent=True)
+    given: dict[str, Path] = dict(ctx.meta.get(_TLS_META, {})) if ctx is not None else {}
+    for name, env in (("tls_ca", TLS_CA_ENV), ("tls_cert", TLS_CERT_ENV), ("tls_key", TLS_KEY_ENV)):
+        if name not in given and os.environ.get(env):
+            given[name] = Path(os.environ[env])
+    if "tls_ca" not in given:
+        if "tls_cert" in given or "tls_key" in given:
+            raise CliError("--tls-cert/--tls-key need --tls-ca", EXIT_USAGE)
+        return None
+    if ("tls_cert" in given) != ("tls_key" in given):
+        raise CliError("--tls-cert and --tls-key go together", EXIT_USAGE)
+    return ClientTls(given["tls_ca"], given.get("tls_cert"), given.get("tls_key"))
+
+
 output_option = click.option(
     "--output",
     "-o",
@@ -161,21 +235,34 @@ def parse_address_arg(text: str, keystore: Path | None = None) -> str:
 
 @contextmanager
 def connect(
-    address: str, timeout: float | None = None
+    address: str, timeout: float | None = None, tls: ClientTls | None = None
 ) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
     """A LedgerService stub on a channel that is closed afterwards.
 
     Waits up to ``timeout`` seconds (default $CARBON_TICKET_CONNECT_TIMEOUT, else 5) for the node.
+    Uses TLS with ``tls``, else with the command's ``--tls-ca`` (or $CARBON_TICKET_TLS_CA), else
+    plaintext.
     """
     if timeout is None:
         timeout = float(os.environ.get("CARBON_TICKET_CONNECT_TIMEOUT", "5"))
-    channel = grpc.insecure_channel(address)
+    if tls is None:
+        tls = client_tls()
+    if tls is None:
+        channel = grpc.insecure_channel(address)
+    else:
+        channel = grpc.secure_channel(address, tls.credentials())
     try:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
+            how = (
+                " over TLS (is it a TLS node, signed by that CA, with this address in its "
+                "certificate?)"
+                if tls is not None
+                else " (if the node uses TLS, pass --tls-ca)"
+            )
             raise CliError(
-                f"node unreachable: nothing answers at {address}", EXIT_UNREACHABLE
+                f"node unreachable: nothing answers at {address}{how}", EXIT_UNREACHABLE
             ) from None
         yield services_pb2_grpc.LedgerServiceStub(channel)
     finally:

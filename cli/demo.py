@@ -60,7 +60,7 @@ def demo(home: Path, node: str | None, output: str) -> None:
     verifier = wallet.load("verifier", info.wallet_password)
     registrar = wallet.load("registrar", info.wallet_password)
     endpoint = node or info.endpoints[0]
-    with connect(endpoint) as stub:
+    with connect(endpoint, tls=info.client_tls()) as stub:
         client = LedgerClient(stub)
         height = client.status().height
         suffix = f"{height:04d}{secrets.token_hex(2).upper()}"

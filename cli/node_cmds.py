@@ -59,6 +59,57 @@ def node_init(home: Path, name: str, listen: str, peers: tuple[str, ...]) -> Non
     )
 
 
+@node.command("tls-init")
+@click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
+@click.option(
+    "--ca-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Directory of the network's CA (ca.crt, ca.key); created there when absent.",
+)
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    help="IP address or DNS name peers and clients dial this node by (repeat); 127.0.0.1 and "
+    "localhost are always included.",
+)
+@click.option(
+    "--require-client-cert",
+    is_flag=True,
+    help="Mutual TLS: accept only peers and clients with a certificate from the CA.",
+)
+@reports_errors
+def node_tls_init(
+    home: Path, ca_dir: Path, hosts: tuple[str, ...], require_client_cert: bool
+) -> None:
+    """Issue this node a TLS certificate from a private CA and add [tls] to its config.toml."""
+    from node.config import TlsSettings
+    from node.tls import DEFAULT_HOSTS, load_or_create_ca, write_node_tls
+
+    config = NodeConfig.load(home)
+    listen_host = config.listen.rpartition(":")[0].strip("[]")
+    extra = [listen_host] if listen_host not in ("", "0.0.0.0", "::") else []
+    all_hosts = (*DEFAULT_HOSTS, *extra, *hosts)
+    ca, created = load_or_create_ca(ca_dir)
+    settings = config.tls or TlsSettings()
+    settings = TlsSettings(settings.cert_file, settings.key_file, settings.ca_file,
+                           require_client_cert or settings.require_client_cert)  # fmt: skip
+    config = write_node_tls(config, ca, all_hosts, settings)
+    config.save()
+    emit(
+        {
+            "home": str(home),
+            "ca": f"{ca_dir / 'ca.crt'} ({'new' if created else 'existing'}; keep ca.key offline)",
+            "certificate": str(config.tls_path("cert_file")),
+            "hosts": list(dict.fromkeys(all_hosts)),
+            "require_client_cert": settings.require_client_cert,
+            "next": "give every node and client the same ca.crt; restart the node",
+        },
+        "table",
+    )
+
+
 @node.command("show")
 @click.option("--home", type=click.Path(path_type=Path), required=True)
 @reports_errors
@@ -117,31 +168,49 @@ _port_option = click.option(
     help="Node i listens on 127.0.0.1:BASE_PORT+i.",
 )
 
+_tls_option = click.option(
+    "--tls", is_flag=True, help="Encrypt all traffic: a devnet CA signs a certificate per node."
+)
+_mtls_option = click.option(
+    "--mtls", is_flag=True, help="Like --tls, and nodes also require client certificates."
+)
+
 
 @devnet.command("init")
 @_home_option
 @_validators_option
 @_port_option
 @click.option("--chain-id", default="carbon-devnet", show_default=True)
+@_tls_option
+@_mtls_option
 @reports_errors
-def devnet_init(home: Path, validators: int, base_port: int, chain_id: str) -> None:
+def devnet_init(
+    home: Path, validators: int, base_port: int, chain_id: str, tls: bool, mtls: bool
+) -> None:
     """Write genesis, node homes and a demo wallet (issuer, verifier, registrar)."""
-    info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD)
+    info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD,
+                       tls=tls or mtls, require_client_cert=mtls)  # fmt: skip
     click.echo(f"devnet {info.chain_id} with {validators} validators in {home}")
     for i, endpoint in enumerate(info.endpoints):
         click.echo(f"  node{i}  {endpoint}  home {info.node_home(i)}")
     click.echo(f"wallet {info.wallet_dir} (password {info.wallet_password!r}, local use only)")
+    if info.tls_ca is not None:
+        click.echo(f"TLS CA {info.tls_ca} (clients: --tls-ca {info.tls_ca}"
+                   + (f" --tls-cert {info.tls_client_cert} --tls-key {info.tls_client_key})"
+                      if mtls else ")"))  # fmt: skip
 
 
 @devnet.command("up")
 @_home_option
 @_validators_option
 @_port_option
+@_tls_option
+@_mtls_option
 @reports_errors
-def devnet_up(home: Path, validators: int, base_port: int) -> None:
+def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool) -> None:
     """Initialise if needed, run every validator, and stop them all on Ctrl-C or SIGTERM."""
     if not (home / "devnet.json").exists():
-        init_devnet(home, validators, base_port)
+        init_devnet(home, validators, base_port, tls=tls or mtls, require_client_cert=mtls)
     info = load_devnet(home)
     procs = DevnetProcesses(info)
     stopping = False
@@ -156,7 +225,8 @@ def devnet_up(home: Path, validators: int, base_port: int) -> None:
     click.echo(f"devnet {info.chain_id}: {len(info.endpoints)} validators running")
     for i, endpoint in enumerate(info.endpoints):
         click.echo(f"  node{i}  grpc {endpoint}  log {info.node_home(i) / 'node.log'}")
-    click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}")
+    tls_args = f" --tls-ca {info.tls_ca}" if info.tls_ca is not None else ""
+    click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}{tls_args}")
     click.echo("Ctrl-C stops all nodes.")
     sys.stdout.flush()
     try:

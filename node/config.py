@@ -13,7 +13,7 @@ from typing import Any
 
 from chain.errors import LedgerError
 
-__all__ = ["ConfigError", "ConsensusSettings", "MempoolSettings", "NodeConfig"]
+__all__ = ["ConfigError", "ConsensusSettings", "MempoolSettings", "NodeConfig", "TlsSettings"]
 
 CONFIG_FILE = "config.toml"
 
@@ -58,6 +58,32 @@ class MempoolSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """TLS on the node's gRPC port and on its links to peers (paths relative to the home).
+
+    ``cert_file``/``key_file`` are this node's certificate chain and private key (PEM): served to
+    every client, and presented to peers as a client certificate. ``ca_file`` holds the CA
+    certificate(s) that peers' certificates must chain to. With ``require_client_cert`` the port
+    only accepts clients (peers, wallets) presenting a certificate from that CA (mutual TLS).
+    """
+
+    cert_file: str = "tls/node.crt"
+    key_file: str = "tls/node.key"
+    ca_file: str = "tls/ca.crt"
+    require_client_cert: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("cert_file", "key_file", "ca_file"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"tls.{name} must be a non-empty file path, got {value!r}")
+        if not isinstance(self.require_client_cert, bool):
+            raise ConfigError(
+                f"tls.require_client_cert must be true or false, got {self.require_client_cert!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Everything a node reads at start; see docs/operations.md for each setting."""
 
@@ -71,6 +97,8 @@ class NodeConfig:
     log_level: str = "INFO"
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
+    # None: plaintext gRPC (the default, and what a devnet uses unless made with --tls).
+    tls: TlsSettings | None = None
 
     @property
     def data_path(self) -> Path:
@@ -87,6 +115,12 @@ class NodeConfig:
         """The validator's private key file."""
         return self.home / self.key_file
 
+    def tls_path(self, setting: str) -> Path:
+        """The file of a ``[tls]`` setting (``cert_file``, ``key_file`` or ``ca_file``)."""
+        if self.tls is None:
+            raise ConfigError(f"{self.home / CONFIG_FILE} has no [tls] section")
+        return self.home / getattr(self.tls, setting)
+
     @classmethod
     def load(cls, home: str | Path) -> NodeConfig:
         """Read ``<home>/config.toml``; raise ConfigError naming the file and the problem."""
@@ -102,27 +136,36 @@ class NodeConfig:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
         try:
             node = dict(data.get("node", {}))
+            tls = data.get("tls")
+            if tls is not None and not isinstance(tls, dict):
+                raise ConfigError("tls must be a [tls] section")
             return cls(
                 home=home,
                 peers=tuple(data.get("peers", {}).get("addresses", ())),
                 consensus=ConsensusSettings(**data.get("consensus", {})),
                 mempool=MempoolSettings(**data.get("mempool", {})),
+                tls=None if tls is None else TlsSettings(**tls),
                 **node,
             )
         except TypeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc.message}") from exc
 
     def save(self) -> None:
         """Write this configuration as ``<home>/config.toml``."""
         self.home.mkdir(parents=True, exist_ok=True)
         top = {f.name: getattr(self, f.name) for f in fields(self)}
-        node = {k: v for k, v in top.items() if k not in ("home", "peers", "consensus", "mempool")}
+        nested = ("home", "peers", "consensus", "mempool", "tls")
+        node = {k: v for k, v in top.items() if k not in nested}
         sections: dict[str, dict[str, Any]] = {
             "node": node,
             "peers": {"addresses": list(self.peers)},
             "consensus": asdict(self.consensus),
             "mempool": asdict(self.mempool),
         }
+        if self.tls is not None:
+            sections["tls"] = asdict(self.tls)
         (self.home / CONFIG_FILE).write_text(_to_toml(sections))
 
 
@@ -134,8 +177,8 @@ def _require_positive(settings: object) -> None:
 
 
 def _to_toml(sections: dict[str, dict[str, Any]]) -> str:
-    # The file only holds strings, integers and lists of strings: a writer this small beats a
-    # dependency.
+    # The file only holds strings, integers, booleans and lists of strings: a writer this small
+    # beats a dependency.
     lines = ["# Carbon Ticket Ledger node configuration (see docs/operations.md)"]
     for name, values in sections.items():
         lines += ["", f"[{name}]"]

@@ -17,11 +17,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chain import Genesis, GenesisAccount, GenesisValidator
 from chain.crypto import PrivateKey
-from node.config import ConfigError, NodeConfig
+from node.config import ConfigError, NodeConfig, TlsSettings
 from node.keyfile import write_validator_key
+
+if TYPE_CHECKING:
+    from node.tls import ClientTls
 
 __all__ = [
     "DEFAULT_BASE_PORT",
@@ -51,6 +55,19 @@ class DevnetInfo:
     endpoints: tuple[str, ...]
     wallet_dir: Path
     wallet_password: str
+    # With ``devnet init --tls``: the devnet CA certificate, and a client certificate and key
+    # signed by it (for nodes that require client certificates).
+    tls_ca: Path | None = None
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+
+    def client_tls(self) -> ClientTls | None:
+        """What a client needs to reach this devnet's nodes (None: plaintext)."""
+        from node.tls import ClientTls
+
+        if self.tls_ca is None:
+            return None
+        return ClientTls(self.tls_ca, self.tls_client_cert, self.tls_client_key)
 
     def node_home(self, index: int) -> Path:
         """Home directory of validator ``index``."""
@@ -84,8 +101,15 @@ def init_devnet(
     chain_id: str = DEFAULT_CHAIN_ID,
     password: str = DEFAULT_PASSWORD,
     genesis_time_ms: int | None = None,
+    tls: bool = False,
+    require_client_cert: bool = False,
 ) -> DevnetInfo:
-    """Write a ready-to-run devnet into ``home`` (which must not hold one already)."""
+    """Write a ready-to-run devnet into ``home`` (which must not hold one already).
+
+    With ``tls`` a private CA in ``home/tls`` signs a certificate for each node (127.0.0.1 and
+    localhost) and one for clients, and every node config gets a ``[tls]`` section (mutual TLS
+    with ``require_client_cert``).
+    """
     from cli.keystore import Keystore  # the wallet format belongs to the CLI
 
     home = Path(home)
@@ -111,18 +135,35 @@ def init_devnet(
     )
     genesis_json = genesis.to_json()
     (home / "genesis.json").write_text(genesis_json)
-    for i, key in enumerate(keys):
-        node_home = home / f"node{i}"
-        config = NodeConfig(home=node_home, name=f"node{i}", listen=endpoints[i])
-        config.save()
-        (node_home / config.genesis_file).write_text(genesis_json)
-        write_validator_key(config.key_path, key, config.name)
-    doc = {
+    ca = None
+    doc: dict[str, object] = {
         "chain_id": chain_id,
         "endpoints": list(endpoints),
         "wallet_dir": "wallet",
         "wallet_password": password,
     }
+    if tls:
+        from node.tls import CertificateAuthority, issue_certificate, write_private
+
+        ca = CertificateAuthority.create(f"{chain_id} devnet CA")
+        ca.save(home / "tls")
+        cert, client_key = issue_certificate(ca, "devnet client", (), server=False)
+        (home / "tls" / "client.crt").write_bytes(cert)
+        write_private(home / "tls" / "client.key", client_key)
+        doc.update(tls_ca="tls/ca.crt", tls_client_cert="tls/client.crt",
+                   tls_client_key="tls/client.key")  # fmt: skip
+    for i, key in enumerate(keys):
+        node_home = home / f"node{i}"
+        config = NodeConfig(home=node_home, name=f"node{i}", listen=endpoints[i])
+        if ca is not None:
+            from node.tls import write_node_tls
+
+            config = write_node_tls(
+                config, ca, settings=TlsSettings(require_client_cert=require_client_cert)
+            )
+        config.save()
+        (node_home / config.genesis_file).write_text(genesis_json)
+        write_validator_key(config.key_path, key, config.name)
     (home / DEVNET_FILE).write_text(json.dumps(doc, indent=2) + "\n")
     return load_devnet(home)
 
@@ -144,6 +185,9 @@ def load_devnet(home: str | Path) -> DevnetInfo:
         endpoints=tuple(doc["endpoints"]),
         wallet_dir=home / doc["wallet_dir"],
         wallet_password=doc["wallet_password"],
+        tls_ca=home / doc["tls_ca"] if doc.get("tls_ca") else None,
+        tls_client_cert=home / doc["tls_client_cert"] if doc.get("tls_client_cert") else None,
+        tls_client_key=home / doc["tls_client_key"] if doc.get("tls_client_key") else None,
     )
 
 

@@ -182,10 +182,12 @@ def submit_batches(
 class BlockWatcher:
     """Follows committed blocks of one node through the peer service's GetBlocks stream."""
 
-    def __init__(self, address: str) -> None:
-        self._channel = grpc.insecure_channel(
-            address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
-        )
+    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+        options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        if credentials is None:
+            self._channel = grpc.insecure_channel(address, options=options)
+        else:  # a TLS node (node.tls.ClientTls.credentials())
+            self._channel = grpc.secure_channel(address, credentials, options=options)
         self._peer = services_pb2_grpc.PeerServiceStub(self._channel)
         self.public = services_pb2_grpc.LedgerServiceStub(self._channel)
         self.next_height = 1
@@ -226,9 +228,14 @@ class BlockWatcher:
         return found
 
 
-def commit_phases(address: str, phases: Sequence[Sequence[bytes]], timeout: float = 60.0) -> None:
+def commit_phases(
+    address: str,
+    phases: Sequence[Sequence[bytes]],
+    timeout: float = 60.0,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> None:
     """Submit each phase to the node at ``address`` and wait until it is committed."""
-    watcher = BlockWatcher(address)
+    watcher = BlockWatcher(address, credentials)
     try:
         for phase in phases:
             results = submit_batches(watcher.public, phase)

@@ -45,6 +45,7 @@ from node.peers import MAX_PEER_MESSAGE_BYTES, PeerSet, channel_options
 from node.safety import FileSafetyStore
 from node.store import LevelDBStore
 from node.sync import BlockSync
+from node.tls import peer_credentials, server_credentials
 from proto import services_pb2, services_pb2_grpc
 
 __all__ = ["CommittedEvent", "Node"]
@@ -120,7 +121,7 @@ class Node:
                 delta_ms=c.timeout_delta_ms,
             ),
         )
-        self.peers = PeerSet(self._peer_addresses())
+        self.peers = PeerSet(self._peer_addresses(), tls=peer_credentials(config))
         self.sync = BlockSync(self)
         self.is_validator = self.engine.index is not None
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
@@ -184,7 +185,12 @@ class Node:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(names, server)
-        if server.add_insecure_port(self.config.listen) == 0:
+        credentials = server_credentials(self.config)
+        if credentials is None:
+            port = server.add_insecure_port(self.config.listen)
+        else:
+            port = server.add_secure_port(self.config.listen, credentials)
+        if port == 0:
             raise ConfigError(f"cannot listen on {self.config.listen}")
         await server.start()
         self._server = server

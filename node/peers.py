@@ -41,8 +41,9 @@ def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, 
 class PeerLink:
     """A best-effort, batching sender to one peer."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, tls: grpc.ChannelCredentials | None = None) -> None:
         self.address = address
+        self._tls = tls  # None: plaintext
         # grpc.aio channels belong to the event loop that creates them: made in start().
         self._channel: grpc.aio.Channel | None = None
         self._stub: services_pb2_grpc.PeerServiceStub | None = None
@@ -55,7 +56,12 @@ class PeerLink:
 
     def start(self) -> None:
         """Open the channel and start the sender tasks (inside the running event loop)."""
-        self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
+        if self._tls is None:
+            self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
+        else:
+            self._channel = grpc.aio.secure_channel(
+                self.address, self._tls, options=channel_options()
+            )
         self._stub = services_pb2_grpc.PeerServiceStub(self._channel)
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -139,8 +145,11 @@ class PeerLink:
 class PeerSet:
     """All outbound peer links of a node."""
 
-    def __init__(self, addresses: Iterable[str]) -> None:
-        self.links = [PeerLink(a) for a in addresses]
+    def __init__(
+        self, addresses: Iterable[str], tls: grpc.ChannelCredentials | None = None
+    ) -> None:
+        # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
+        self.links = [PeerLink(a, tls) for a in addresses]
 
     def start(self) -> None:
         """Start every link's sender."""

@@ -16,6 +16,7 @@ from node.config import ConsensusSettings, NodeConfig
 from node.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
 from node.keyfile import write_validator_key
 from node.loadgen import Workload, commit_phases, submit_batches
+from node.tls import CertificateAuthority, write_node_tls
 from proto import services_pb2, services_pb2_grpc
 
 FAST = ConsensusSettings(
@@ -31,9 +32,20 @@ FAST = ConsensusSettings(
 class Network:
     """A devnet of real node processes with fast timeouts; ``close()`` stops everything."""
 
-    def __init__(self, tmp: Path, validators: int = 4, observers: int = 0) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        validators: int = 4,
+        observers: int = 0,
+        tls: bool = False,
+        require_client_cert: bool = False,
+    ) -> None:
         base = free_base_port(validators + observers)
-        self.info: DevnetInfo = init_devnet(tmp / "devnet", validators, base)
+        self.info: DevnetInfo = init_devnet(tmp / "devnet", validators, base, tls=tls,
+                                            require_client_cert=require_client_cert)  # fmt: skip
+        client_tls = self.info.client_tls()
+        # TLS devnets: clients trust the devnet CA and present the devnet client certificate.
+        self.credentials = None if client_tls is None else client_tls.credentials()
         for i in range(validators):
             home = self.info.node_home(i)
             config = NodeConfig.load(home)
@@ -49,6 +61,10 @@ class Network:
         listen = f"127.0.0.1:{port}"
         config = NodeConfig(home=home, name=f"node{index}", listen=listen,
                             peers=tuple(self.endpoints), consensus=FAST)  # fmt: skip
+        if self.info.tls_ca is not None:
+            validator = NodeConfig.load(self.info.node_home(0))
+            ca = CertificateAuthority.load(self.info.home / "tls")
+            config = write_node_tls(config, ca, settings=validator.tls)
         config.save()
         (home / "genesis.json").write_text((self.info.home / "genesis.json").read_text())
         write_validator_key(config.key_path, PrivateKey.generate(), config.name)
@@ -76,7 +92,10 @@ class Network:
     def stub(self, i: int) -> services_pb2_grpc.LedgerServiceStub:
         """A public API stub for node ``i``."""
         if i not in self._channels:
-            self._channels[i] = grpc.insecure_channel(self.endpoints[i])
+            if self.credentials is None:
+                self._channels[i] = grpc.insecure_channel(self.endpoints[i])
+            else:
+                self._channels[i] = grpc.secure_channel(self.endpoints[i], self.credentials)
         return services_pb2_grpc.LedgerServiceStub(self._channels[i])
 
     def peer_stub(self, i: int) -> services_pb2_grpc.PeerServiceStub:
@@ -131,7 +150,7 @@ class Network:
             self.info.chain_id, keys.load("registrar", pw), keys.load("issuer", pw),
             keys.load("verifier", pw), accounts,
         )  # fmt: skip
-        commit_phases(self.endpoints[0], workload.setup_phases())
+        commit_phases(self.endpoints[0], workload.setup_phases(), credentials=self.credentials)
         return workload
 
     def assert_same_chain(self, nodes: list[int], upto: int) -> None:
