@@ -150,6 +150,12 @@ class Mempool:
         while len(self._verified) > _RECENT_LIMIT // 2:
             self._verified.popitem(last=False)
 
+    def next_nonce(self, signer: str) -> int:
+        """The nonce a new transaction of ``signer`` should carry, counting pending ones."""
+        slots = self._slots.get(signer)
+        stored = self._nonce_of(signer)
+        return max(stored, max(slots) + 1) if slots else stored
+
     def has_ready(self) -> bool:
         """True when some pending transaction could go into the next block (its account's next
         nonce is pending); transactions stuck behind a nonce gap do not count."""

@@ -17,13 +17,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from chain import Genesis, check_tx, expected_nonce, get_params, init_chain
+from chain import Genesis, expected_nonce, get_params, init_chain
 from chain.errors import InvalidTransaction, LedgerError, StorageError
 from chain.tx import SignedTx
 from consensus import (
     Action,
     Broadcast,
     Commit,
+    DuplicateVoteEvidence,
     Ed25519Signer,
     Engine,
     EvidenceFound,
@@ -39,6 +40,7 @@ from consensus import (
 from node.app import ExecutedBlock, LedgerApp
 from node.codec import certificate_from_bytes, message_to_proto
 from node.config import ConfigError, NodeConfig
+from node.evidence import EvidenceReporter, checker_with_evidence
 from node.keyfile import load_validator_key
 from node.mempool import Mempool
 from node.peers import MAX_PEER_MESSAGE_BYTES, PeerSet, channel_options
@@ -90,11 +92,13 @@ class Node:
         self.validators = ValidatorSet(
             tuple(Validator(v.name, v.public_key) for v in self.genesis.validators)
         )
+        # Every transaction check (admission, blocks, sync) also verifies reported evidence.
+        self.check_tx = checker_with_evidence(self.validators)
         self.mempool = Mempool(
             self.chain_id,
             self.params.limits,
             config.mempool,
-            check_tx,
+            self.check_tx,
             lambda address: expected_nonce(self.store, address),
             lambda: self.store.height,
         )
@@ -124,6 +128,7 @@ class Node:
         self.peers = PeerSet(self._peer_addresses(), tls=peer_credentials(config))
         self.sync = BlockSync(self)
         self.is_validator = self.engine.index is not None
+        self._reporter = EvidenceReporter(self.chain_id, self.key)
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
         self._waiters: dict[bytes, list[asyncio.Future[CommittedEvent]]] = {}
         self._waiting_next = False  # committed, waiting to start the next height
@@ -271,15 +276,26 @@ class Node:
             elif isinstance(action, Commit):
                 self._commit(action)
             elif isinstance(action, EvidenceFound):
-                ev = action.evidence
-                log.warning(
-                    "EVIDENCE: validator %d signed conflicting votes at height %d round %d",
-                    ev.vote_a.validator_index,
-                    ev.vote_a.height,
-                    ev.vote_a.round,
-                )
+                self._on_evidence(action.evidence)
             elif isinstance(action, SyncNeeded):
                 self.sync.request()
+
+    def _on_evidence(self, evidence: DuplicateVoteEvidence) -> None:
+        vote = evidence.vote_a
+        name = self.validators.validators[vote.validator_index].name
+        log.warning(
+            "EVIDENCE: validator %d (%s) signed conflicting votes at height %d round %d",
+            vote.validator_index, name, vote.height, vote.round,
+        )  # fmt: skip
+        if not self.is_validator:
+            return  # observers report to their operator only; validators put it on chain
+        raw = self._reporter.report(evidence, self.mempool.next_nonce(self.key.address))
+        if raw is None:
+            return
+        try:
+            self.admit(raw)
+        except LedgerError as exc:
+            log.warning("could not submit the evidence report: %s", exc)
 
     def _start_engine(self) -> None:
         # Hand the engine the certificate of the last block, so it can re-send its precommits

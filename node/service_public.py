@@ -59,7 +59,7 @@ _YIELD_EVERY = 200  # transactions scanned between yields to the event loop
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
-    "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role",
+    "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "evidence",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from chain import check_tx
 from chain.block import Block
 from chain.errors import LedgerError
 from chain.tx import SignedTx, tx_hash
@@ -154,7 +153,7 @@ class BlockSync:
         verified = []
         for raw, _digest in chunk:
             try:
-                verified.append(check_tx(raw, node.chain_id, node.params.limits))
+                verified.append(node.check_tx(raw, node.chain_id, node.params.limits))
             except LedgerError:
                 continue
         return verified

@@ -6,15 +6,30 @@ from collections.abc import Callable
 
 import pytest
 
-from chain import check_tx, expected_nonce, init_chain
-from chain.block import Block
-from chain.errors import AlreadyExists, InvalidTransaction, PreconditionFailed, ResourceExhausted
+from chain import BlockContext, apply_block, check_tx, expected_nonce, init_chain, list_evidence
+from chain.block import Block, build_block
+from chain.errors import (
+    AlreadyExists,
+    InvalidTransaction,
+    PreconditionFailed,
+    ResourceExhausted,
+    StorageError,
+)
 from chain.limits import Limits
 from chain.store import MemoryStore
 from chain.tx import SignedTx, encode_tx
-from consensus import CommitCertificate, Validator, ValidatorSet
+from consensus import (
+    CommitCertificate,
+    DuplicateVoteEvidence,
+    Validator,
+    ValidatorSet,
+    Vote,
+    VoteType,
+    vote_sign_bytes,
+)
 from node.app import LedgerApp
-from node.config import MempoolSettings
+from node.config import ConfigError, ConsensusSettings, MempoolSettings
+from node.evidence import EvidenceReporter, checker_with_evidence
 from node.mempool import Mempool
 from proto import ledger_pb2
 from tests.chain.conftest import CHAIN_ID, REGISTRAR, VALIDATORS, key, make_genesis
@@ -186,8 +201,6 @@ def test_a_cached_header_with_other_transactions_is_not_accepted() -> None:
 
 
 def test_config_values_must_be_positive() -> None:
-    from node.config import ConfigError, ConsensusSettings
-
     with pytest.raises(ConfigError, match="max_block_txs"):
         ConsensusSettings(max_block_txs=0)
     with pytest.raises(ConfigError, match="max_txs"):
@@ -195,9 +208,6 @@ def test_config_values_must_be_positive() -> None:
 
 
 def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
-    from chain import BlockContext, apply_block
-    from chain.block import build_block
-
     store = _store()
     pool = _mempool(store, check_tx)
     raw = _register(0, "once")
@@ -225,8 +235,6 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
 
 
 def test_a_broken_local_store_is_not_blamed_on_the_proposer() -> None:
-    from chain.errors import StorageError
-
     proposer_store, store = _store(), _store()
     proposer_pool = _mempool(proposer_store, check_tx)
     proposer_pool.admit(_register(0, "s"))
@@ -239,3 +247,43 @@ def test_a_broken_local_store_is_not_blamed_on_the_proposer() -> None:
     store.get = broken  # type: ignore[method-assign]
     with pytest.raises(StorageError):
         app.validate(1, payload)  # propagates (the node stops) instead of voting nil
+
+
+def _double_vote(signer_index: int, signing_key_index: int | None = None) -> tuple[bytes, bytes]:
+
+    key_ = VALIDATORS[signer_index if signing_key_index is None else signing_key_index]
+    votes = []
+    for block in (b"\x01" * 32, b"\x02" * 32):
+        unsigned = Vote(VoteType.PRECOMMIT, 5, 0, block, signer_index, b"")
+        sig = key_.sign(vote_sign_bytes(CHAIN_ID, unsigned))
+        votes.append(Vote(VoteType.PRECOMMIT, 5, 0, block, signer_index, sig))
+    reporter = EvidenceReporter(CHAIN_ID, VALIDATORS[0])
+    raw = reporter.report(DuplicateVoteEvidence(votes[0], votes[1]), 0)
+    assert raw is not None
+    assert reporter.report(DuplicateVoteEvidence(votes[0], votes[1]), 1) is None  # once
+    return raw, votes[0].signature
+
+
+def test_evidence_reports_are_verified_by_the_node_before_any_block() -> None:
+    validators = ValidatorSet(
+        tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
+    )
+    check = checker_with_evidence(validators)
+    genuine, _ = _double_vote(2)
+    forged, _ = _double_vote(2, signing_key_index=3)  # claims validator 2, signed by 3
+    assert check(genuine, CHAIN_ID, LIMITS).kind == "report_evidence"
+    with pytest.raises(InvalidTransaction) as info:
+        check(forged, CHAIN_ID, LIMITS)
+    assert info.value.code == "bad_evidence"
+    # Through the mempool and a block: the record lands in state.
+    store = _store()
+    pool = Mempool(CHAIN_ID, LIMITS, MempoolSettings(), check, lambda a: expected_nonce(store, a))
+    pool.admit(genuine)
+    with pytest.raises(InvalidTransaction):
+        pool.admit(forged)
+    app = _app(store, pool)
+    payload, block_hash = app.propose(1, 0)
+    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    (record,) = list_evidence(store)
+    assert record.validator_index == 2 and record.reporter == VALIDATORS[0].address
+    assert pool.next_nonce(VALIDATORS[0].address) == 1

@@ -215,3 +215,36 @@ def test_governance_needs_more_than_two_thirds_of_the_validators(net: Network) -
     reply = grant(1, [validators[0], validators[2], validators[3]])
     assert reply.committed and reply.receipt.code == 0
     net.wait_until("node 2 sees the role", lambda: ledger_pb2.ROLE_ISSUER in roles())
+
+
+def test_a_double_vote_is_detected_and_recorded_on_chain(net: Network) -> None:
+    # Validator 3's key signs two different prevotes for the height node 0 is deciding: that is
+    # equivocation. Node 0 must notice, and its report must be committed for every auditor.
+    offender = load_validator_key(net.info.node_home(3) / "validator_key.json")
+    found: list[services_pb2.LedgerEvent] = []
+    for attempt in range(40):
+        height = net.height(0) + 1
+        pair = []
+        for block in (bytes([attempt]) * 32, bytes([attempt + 100]) * 32):
+            unsigned = Vote(VoteType.PREVOTE, height, 7, block, 3, b"")
+            sig = offender.sign(vote_sign_bytes("carbon-devnet", unsigned))
+            pair.append(message_to_proto(Vote(VoteType.PREVOTE, height, 7, block, 3, sig)))
+        net.peer_stub(0).SendConsensus(services_pb2.ConsensusBatch(messages=pair), timeout=5)
+        time.sleep(0.5)
+        request = services_pb2.SubscribeEventsRequest(from_height=1, types=["evidence"])
+        stream = net.stub(1).SubscribeEvents(request, timeout=2)
+        try:
+            found = [next(iter(stream))]
+        except grpc.RpcError:
+            continue  # nothing yet (deadline): the pair may have hit a height change; try again
+        finally:
+            stream.cancel()
+        break
+    assert found, "no evidence was committed"
+    attrs = dict((a.key, a.value) for a in found[0].event.attributes)
+    assert attrs["validator"] == "node3" and attrs["round"] == "7"
+    assert (
+        attrs["reporter"]
+        == load_validator_key(net.info.node_home(0) / "validator_key.json").address
+    )
+    assert "EVIDENCE: validator 3 (node3)" in (net.info.node_home(0) / "node.log").read_text()

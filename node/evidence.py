@@ -1,0 +1,79 @@
+"""Evidence of double votes: checking reports at admission and turning detections into reports.
+
+The ledger rules record a ``ReportEvidence`` transaction (chain/rules/evidence.py) but cannot
+check the two vote signatures themselves: that needs the consensus signing rules and the
+validator set, which only the node holds. So the node's transaction check, used both at
+admission and for every transaction met in a block, adds that verification. Honest validators
+therefore agree on which evidence is valid, and forged evidence never reaches a block they accept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from chain import check_tx
+from chain.crypto import PrivateKey
+from chain.errors import InvalidTransaction
+from chain.limits import Limits
+from chain.tx import SignedTx, encode_tx
+from consensus import DuplicateVoteEvidence, InvalidEvidence, ValidatorSet, verify_evidence
+from node.codec import PeerMessageError, vote_from_proto, vote_to_proto
+from proto import ledger_pb2
+
+__all__ = ["EvidenceReporter", "checker_with_evidence", "evidence_from_proto"]
+
+CheckTx = Callable[[bytes, str, Limits], SignedTx]
+_REMEMBERED = 1_000
+_PER_HEIGHT = 2
+
+
+def evidence_from_proto(msg: ledger_pb2.DuplicateVoteEvidence) -> DuplicateVoteEvidence:
+    """The consensus form of wire evidence; InvalidTransaction when a vote is malformed."""
+    try:
+        return DuplicateVoteEvidence(vote_from_proto(msg.vote_a), vote_from_proto(msg.vote_b))
+    except PeerMessageError as exc:
+        raise InvalidTransaction(f"malformed evidence: {exc}", "malformed_evidence") from exc
+
+
+def checker_with_evidence(validators: ValidatorSet) -> CheckTx:
+    """``chain.check_tx`` plus, for ReportEvidence, verification of both vote signatures."""
+
+    def check(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+        tx = check_tx(raw, chain_id, limits)
+        if tx.kind == "report_evidence":
+            evidence = evidence_from_proto(tx.body.report_evidence.evidence)
+            try:
+                verify_evidence(chain_id, validators, evidence)
+            except InvalidEvidence as exc:
+                raise InvalidTransaction(f"evidence does not hold: {exc}", "bad_evidence") from exc
+        return tx
+
+    return check
+
+
+class EvidenceReporter:
+    """Turns evidence the engine found into a signed ReportEvidence transaction, once each."""
+
+    def __init__(self, chain_id: str, key: PrivateKey) -> None:
+        self._chain_id = chain_id
+        self._key = key
+        self._reported: OrderedDict[tuple[int, int, int, int], None] = OrderedDict()
+
+    def report(self, evidence: DuplicateVoteEvidence, nonce: int) -> bytes | None:
+        """The signed report, or None when this offence was reported by this node already."""
+        v = evidence.vote_a
+        position = (v.validator_index, v.height, v.round, int(v.type))
+        if position in self._reported:
+            return None
+        # One offence per validator and height is proof enough; an equivocator voting in many
+        # rounds must not make honest validators flood the chain with reports.
+        if sum(1 for p in self._reported if p[:2] == position[:2]) >= _PER_HEIGHT:
+            return None
+        self._reported[position] = None
+        while len(self._reported) > _REMEMBERED:
+            self._reported.popitem(last=False)
+        body = ledger_pb2.TxBody(chain_id=self._chain_id, signer=self._key.address, nonce=nonce)
+        body.report_evidence.evidence.vote_a.CopyFrom(vote_to_proto(evidence.vote_a))
+        body.report_evidence.evidence.vote_b.CopyFrom(vote_to_proto(evidence.vote_b))
+        return encode_tx(body, [self._key])
