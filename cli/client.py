@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import grpc
-
 from chain.crypto import PrivateKey
 from chain.tx import encode_tx
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -87,8 +85,3 @@ class LedgerClient:
     ) -> services_pb2.SubmitTxResponse:
         """Build, sign and submit in one call."""
         return self.submit(self.build(msg, keys, **kwargs), wait)
-
-
-def open_channel(address: str) -> grpc.Channel:
-    """An insecure channel to a node (the devnet and loopback deployments use plaintext)."""
-    return grpc.insecure_channel(address)

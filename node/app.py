@@ -114,7 +114,12 @@ class LedgerApp:
 
     def execute_payload(self, height: int, payload: bytes, *, check_time: bool) -> ExecutedBlock:
         """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
-        block = Block.decode(payload, self._limits)
+        return self.execute_block(
+            height, Block.decode(payload, self._limits), check_time=check_time
+        )
+
+    def execute_block(self, height: int, block: Block, *, check_time: bool) -> ExecutedBlock:
+        """Check and execute a decoded block for ``height``; raise LedgerError when invalid."""
         cached = self._executed.get(block.hash)
         # Same header is not enough: the transactions must be the very same too.
         if cached is not None and cached.block.txs == block.txs:
@@ -150,7 +155,11 @@ class LedgerApp:
 
     def commit(self, height: int, payload: bytes, certificate: CommitCertificate) -> ExecutedBlock:
         """Persist a decided block with its certificate in one synced batch."""
-        executed = self.execute_payload(height, payload, check_time=False)
+        return self.commit_block(Block.decode(payload, self._limits), certificate)
+
+    def commit_block(self, block: Block, certificate: CommitCertificate) -> ExecutedBlock:
+        """Execute (unless done already) and persist a decided block with its certificate."""
+        executed = self.execute_block(block.height, block, check_time=False)
         if executed.block.hash != certificate.block_hash:
             raise LedgerError("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)

@@ -167,5 +167,5 @@ class BlockSync:
         if cert.block_hash != block.hash or cert.height != block.height:
             raise LedgerError("certificate does not match the block", "certificate_mismatch")
         verify_certificate(node.chain_id, node.validators, cert)
-        executed = node.app.commit(block.height, block.encode(), cert)
+        executed = node.app.commit_block(block, cert)  # no re-encode/re-decode
         node.after_commit_synced(executed)

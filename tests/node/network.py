@@ -116,7 +116,7 @@ class Network:
         return -1 if status is None else int(status.height)
 
     def block_hashes(self, i: int, upto: int) -> list[bytes]:
-        """Header hashes... as served by node ``i``: (height, app_hash, prev_hash) per block."""
+        """Per block 1..upto as served by node ``i``: its app hash followed by its prev hash."""
         out: list[bytes] = []
         height = 1
         while height <= upto:
