@@ -9,6 +9,7 @@ values, entry counts. Each failure is an ``InvalidTransaction`` with a stable ``
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from chain.amounts import MAX_GRAMS, format_tco2e
 from chain.crypto import parse_address
 from chain.errors import InvalidAddress, InvalidAmount, InvalidTransaction
+from chain.iso3166 import is_iso3166_code, is_subdivision_code
 from chain.limits import Limits
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
 from chain.tx import SignedTx, decode_tx
@@ -25,6 +27,7 @@ __all__ = [
     "BATCH_ID_SUFFIX_CHARS",
     "MAX_PROJECT_ID_CHARS",
     "check_message",
+    "check_text",
     "check_tx",
 ]
 
@@ -34,8 +37,15 @@ MAX_PROJECT_ID_CHARS = 32
 BATCH_ID_SUFFIX_CHARS = 22
 _PROJECT_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
 _BATCH_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
-_REGION_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}", re.ASCII)  # ISO 3166-2, e.g. CN-15, CN-ZJ
-_JURISDICTION_RE = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3})?", re.ASCII)  # ISO 3166-1 or -2
+# Characters free text may not carry: C0/C1 controls and DEL, line and paragraph separators,
+# bidirectional controls (marks, embeddings, overrides, isolates) that reorder what a reader sees,
+# and invisible characters (zero-width space/joiners, word joiner, invisible operators, BOM,
+# soft hyphen, tag characters) that make two texts look alike. The list is explicit rather than
+# a Unicode category so that it does not move with the Python's Unicode tables.
+_FORBIDDEN_TEXT_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
+)
 _HASH_BYTES = 32
 _ROLE_NAMES = ", ".join(ROLES[2:])
 
@@ -49,6 +59,8 @@ def check_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
 
 def check_message(body: ledger_pb2.TxBody, limits: Limits) -> None:
     """The message-level stateless checks of ``check_tx`` (signatures not involved)."""
+    if body.memo:
+        check_text(body.memo, "memo")
     kind = body.WhichOneof("msg")
     check = _CHECKS.get(kind or "")
     if check is None:
@@ -65,6 +77,28 @@ def _text(value: str, field: str, limit: int, *, required: bool = True) -> None:
     if len(value) * 4 > limit and len(value.encode()) > limit:  # cheap test first
         raise InvalidTransaction(
             f"{field} is {len(value.encode())} bytes, the limit is {limit}", "field_too_long"
+        )
+    check_text(value, field)
+
+
+def check_text(value: str, field: str) -> None:
+    """Verify free text is NFC and free of control, bidi and invisible characters.
+
+    The ledger refuses rather than rewrites: the text is signed, so the wallet normalises it
+    (``unicodedata.normalize("NFC", ...)``) before signing. Certificates then show exactly what
+    a reader sees, and two certificates that look alike are alike.
+    """
+    bad = _FORBIDDEN_TEXT_RE.search(value)
+    if bad is not None:
+        raise InvalidTransaction(
+            f"{field} contains the control, bidi or invisible character "
+            f"U+{ord(bad.group()):04X} at position {bad.start()}",
+            "forbidden_character",
+        )
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):  # ASCII is NFC
+        raise InvalidTransaction(
+            f"{field} is not in Unicode normalisation form NFC; normalise it before signing",
+            "text_not_nfc",
         )
 
 
@@ -170,9 +204,10 @@ def _check_register_project(
 ) -> None:
     _project_id(msg.project_id, limits)
     _text(msg.name, "name", limits.max_text_bytes)
-    if not _REGION_RE.fullmatch(msg.region):
+    if not is_subdivision_code(msg.region):
         raise InvalidTransaction(
-            f"region {msg.region!r} is not an ISO 3166-2 code such as CN-15 or CN-ZJ",
+            f"region {msg.region!r} is not an ISO 3166-2 code of an assigned country, such as "
+            "CN-15 or CN-ZJ",
             "invalid_region",
         )
     _enum(msg.kind, PROJECT_KINDS, "project_kind")
@@ -251,9 +286,10 @@ def _check_retire(msg: ledger_pb2.Retire, body: ledger_pb2.TxBody, limits: Limit
     _amount(msg.amount_grams)
     _text(msg.beneficiary, "beneficiary", limits.max_text_bytes)
     _text(msg.reason, "reason", limits.max_text_bytes)
-    if not _JURISDICTION_RE.fullmatch(msg.jurisdiction):
+    if not is_iso3166_code(msg.jurisdiction):
         raise InvalidTransaction(
-            f"jurisdiction {msg.jurisdiction!r} is not an ISO 3166 code such as CN or CN-15",
+            f"jurisdiction {msg.jurisdiction!r} is not an assigned ISO 3166 code such as CN or "
+            "CN-15",
             "invalid_jurisdiction",
         )
     _text(msg.event, "event", limits.max_text_bytes, required=False)
@@ -313,6 +349,13 @@ def _check_report_evidence(
             raise InvalidTransaction("vote signature must be 64 bytes", "malformed_evidence")
 
 
+def _check_appoint_issuer(
+    msg: ledger_pb2.AppointIssuer, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _project_id(msg.project_id, limits)
+    _address(msg.issuer, "issuer")
+
+
 _CHECKS: dict[str, _Check] = {
     "register_account": _check_register_account,
     "register_project": _check_register_project,
@@ -326,4 +369,5 @@ _CHECKS: dict[str, _Check] = {
     "grant_role": _check_role_change,
     "revoke_role": _check_role_change,
     "report_evidence": _check_report_evidence,
+    "appoint_issuer": _check_appoint_issuer,
 }

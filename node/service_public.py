@@ -60,6 +60,7 @@ _YIELD_EVERY = 200  # transactions scanned between yields to the event loop
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
     "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "evidence",
+    "appoint_issuer",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 

@@ -78,7 +78,7 @@ class Signature(_message.Message):
     def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class TxBody(_message.Message):
-    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence")
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class TxBody(_message.Message):
     GRANT_ROLE_FIELD_NUMBER: _ClassVar[int]
     REVOKE_ROLE_FIELD_NUMBER: _ClassVar[int]
     REPORT_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    APPOINT_ISSUER_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     signer: str
     nonce: int
@@ -111,7 +112,8 @@ class TxBody(_message.Message):
     grant_role: GrantRole
     revoke_role: RevokeRole
     report_evidence: ReportEvidence
-    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ...) -> None: ...
+    appoint_issuer: AppointIssuer
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ...) -> None: ...
 
 class Period(_message.Message):
     __slots__ = ("start_date", "end_date")
@@ -262,6 +264,14 @@ class RevokeRole(_message.Message):
     address: str
     role: Role
     def __init__(self, address: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ...) -> None: ...
+
+class AppointIssuer(_message.Message):
+    __slots__ = ("project_id", "issuer")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    issuer: str
+    def __init__(self, project_id: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
 
 class ReportEvidence(_message.Message):
     __slots__ = ("evidence",)

@@ -12,7 +12,11 @@ from chain.rules._common import Effects, Rule
 from chain.rules.accounts import process_register_account
 from chain.rules.batches import process_issue_batch, process_reversal
 from chain.rules.evidence import process_report_evidence
-from chain.rules.governance import process_grant_role, process_revoke_role
+from chain.rules.governance import (
+    process_appoint_issuer,
+    process_grant_role,
+    process_revoke_role,
+)
 from chain.rules.projects import (
     process_anchor_data,
     process_attest_report,
@@ -25,6 +29,7 @@ __all__ = [
     "Effects",
     "Rule",
     "process_anchor_data",
+    "process_appoint_issuer",
     "process_attest_report",
     "process_cancel",
     "process_grant_role",
@@ -52,4 +57,5 @@ RULES: dict[str, Rule] = {
     "grant_role": process_grant_role,
     "revoke_role": process_revoke_role,
     "report_evidence": process_report_evidence,
+    "appoint_issuer": process_appoint_issuer,
 }

@@ -50,8 +50,9 @@ def process_issue_batch(
     # Verify no report is cited twice (check_tx does too; the rule must not depend on it)
     if len(set(msg.report_hashes)) != len(msg.report_hashes):
         raise InvalidTransaction("issuance cites the same report twice", "duplicate_report")
-    # Verify every cited report is an independently attested report of this project
-    # overlapping the vintage
+    # Verify every cited report is an independently attested report of this project, by a
+    # verifier who still holds the role and does not receive the batch, attesting days of the
+    # vintage only
     vintage = period_of(msg.vintage)
     reports: list[Report] = []
     for data_hash in msg.report_hashes:
@@ -71,10 +72,19 @@ def process_issue_batch(
                 f"report {name} has not been attested by a verifier yet", "report_not_attested"
             )
         _require_independent(report, signer)
-        if not report.attested_period.overlaps(vintage):
+        _require_verifier_active(state, report)
+        if report.verifier == msg.recipient:
+            raise PermissionDenied(
+                f"report {name} was attested by {report.verifier}, who cannot receive the "
+                "batch it backs",
+                "conflict_of_interest",
+            )
+        # A report attesting days outside the vintage would let a whole year's grams back a
+        # vintage of one day: the vintage must be exactly the days its reports attest.
+        if not vintage.contains(report.attested_period):
             raise PreconditionFailed(
-                f"report {name} attests {report.attested_period}, which does not overlap "
-                f"vintage {vintage}",
+                f"report {name} attests {report.attested_period}, which is not within vintage "
+                f"{vintage}; a vintage must be the union of the periods its reports attest",
                 "report_period_mismatch",
             )
         reports.append(report)
@@ -184,16 +194,19 @@ def process_reversal(
             f"with kind {LOSS_REPORT_KIND!r}",
             "not_loss_report",
         )
-    # Verify a verifier independent of the signer attested the loss for days of the vintage
+    # Verify a verifier independent of the signer, still holding the role, attested a loss
+    # that did not end before the vintage began (stored carbon is lost after it was
+    # sequestered, so a 2025 fire may reverse a 2023 vintage)
     if report.attested_period is None:
         raise PreconditionFailed(
             f"loss report {name} has not been attested by a verifier yet", "report_not_attested"
         )
     _require_independent(report, signer)
-    if not report.attested_period.overlaps(batch.vintage):
+    _require_verifier_active(state, report)
+    if report.attested_period.end_date < batch.vintage.start_date:
         raise PreconditionFailed(
-            f"loss report {name} attests {report.attested_period}, which does not overlap "
-            f"the vintage {batch.vintage} of batch {batch.batch_id}",
+            f"loss report {name} attests {report.attested_period}, which ends before the "
+            f"vintage {batch.vintage} of batch {batch.batch_id} begins",
             "report_period_mismatch",
         )
     # Verify the loss report has enough attested grams left
@@ -245,6 +258,20 @@ def _require_independent(report: Report, signer: str) -> None:
             f"{'signs this transaction' if report.verifier == signer else 'anchored it'}; "
             "it needs an independent verifier",
             "self_attested",
+        )
+
+
+def _require_verifier_active(state: StateOverlay, report: Report) -> None:
+    """Verify the report's verifier still holds the verifier role.
+
+    An attestation is only as good as its verifier's accreditation: once governance revokes
+    the role, the verifier's attestations back no further issuance or reversal.
+    """
+    if state.get(keys.role_key("verifier", report.verifier)) is None:
+        raise PreconditionFailed(
+            f"report {report.data_hash.hex()} was attested by {report.verifier}, who no longer "
+            "holds the verifier role; its attestation backs nothing more",
+            "verifier_revoked",
         )
 
 

@@ -1,16 +1,24 @@
-"""Governance: role grants and revocations approved by more than 2/3 of the validators."""
+"""Governance approved by more than 2/3 of the validators: role grants and revocations, and the
+appointment of a successor issuer for a project."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from chain import keys
 from chain.errors import AlreadyExists, NotFound, PermissionDenied
 from chain.records import ROLES
 from chain.rules._common import BlockContext, Effects, event, require_account, require_role
-from chain.state import StateOverlay, get_validators
+from chain.state import StateOverlay, get_project, get_validators
 from chain.tx import SignedTx
 from proto import ledger_pb2
 
-__all__ = ["process_grant_role", "process_revoke_role", "require_validator_quorum"]
+__all__ = [
+    "process_appoint_issuer",
+    "process_grant_role",
+    "process_revoke_role",
+    "require_validator_quorum",
+]
 
 
 def require_validator_quorum(state: StateOverlay, tx: SignedTx, action: str) -> None:
@@ -64,4 +72,37 @@ def process_revoke_role(
     return Effects(
         events=(event("revoke_role", ("address", msg.address), ("role", role)),),
         accounts=tuple(sorted({tx.body.signer, msg.address})),
+    )
+
+
+def process_appoint_issuer(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.AppointIssuer
+) -> Effects:
+    """Hand a project to a successor issuer (e.g. its issuer lost the role).
+
+    The successor then anchors the project's data, issues its batches and reverses from the
+    buffer pools of all its batches, including those issued by its predecessor.
+    """
+    # Verify the validators approve
+    require_validator_quorum(state, tx, f"appointing an issuer for project {msg.project_id}")
+    # Verify the project exists, the successor holds the issuer role and is not the issuer yet
+    project = get_project(state, msg.project_id)
+    require_role(state, "issuer", msg.issuer, "being appointed a project's issuer")
+    if project.issuer == msg.issuer:
+        raise AlreadyExists(
+            f"account {msg.issuer} is already the issuer of project {msg.project_id}",
+            "already_issuer",
+        )
+
+    state.set(keys.project_key(msg.project_id), replace(project, issuer=msg.issuer).encode())
+    return Effects(
+        events=(
+            event(
+                "appoint_issuer",
+                ("project_id", msg.project_id),
+                ("previous_issuer", project.issuer),
+                ("issuer", msg.issuer),
+            ),
+        ),
+        accounts=tuple(sorted({tx.body.signer, project.issuer, msg.issuer})),
     )

@@ -142,12 +142,13 @@ def process_attest_report(
             f"attested period {attested} is outside the report's period {report.period}",
             "period_mismatch",
         )
-    # Verify the attested period has ended by the block's (UTC) date
+    # Verify the attested period has ended: its last day is before the block's (UTC) date, so
+    # a day still under way (today) cannot be attested
     today = block_date(ctx.time_ms)
-    if attested.end_date > today:
+    if attested.end_date >= today:
         raise PreconditionFailed(
-            f"attested period {attested} ends after the block date {today:08d}; only elapsed "
-            "periods can be attested",
+            f"attested period {attested} ends on or after the block date {today:08d}; only "
+            "periods whose last day has ended can be attested",
             "period_in_future",
         )
     # Verify the verifier is independent of the project, its issuer and the report's anchorer

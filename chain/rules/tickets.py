@@ -14,6 +14,7 @@ from chain.records import Batch, Certificate
 from chain.rules._common import (
     BlockContext,
     Effects,
+    block_date,
     event,
     period_of,
     require_account,
@@ -102,6 +103,15 @@ def process_retire(
         raise AlreadyExists(
             f"retirement certificate {cert_id} exists already", "certificate_exists"
         )
+    # Verify the claim period, if any, does not end after the block's (UTC) date: an offset
+    # claim for emissions that lie years ahead is not a claim anyone can check
+    if msg.HasField("period"):
+        today = block_date(ctx.time_ms)
+        if msg.period.end_date > today:
+            raise PreconditionFailed(
+                f"claim period {period_of(msg.period)} ends after the block date {today:08d}",
+                "period_in_future",
+            )
     # Verify the signer holds the grams, and take them
     _debit(state, signer, msg.batch_id, msg.amount_grams)
 

@@ -102,6 +102,8 @@ class Ledger:
         self.app_hash = result.app_hash
         self.height = 0
         self.blocks: list[list[bytes]] = []
+        # Block n is dated base_time_ms + n seconds; a test may move it to a later day.
+        self.base_time_ms = GENESIS_TIME_MS
 
     def nonce(self, signer: PrivateKey) -> int:
         """The signer's next nonce (0 if not registered)."""
@@ -127,7 +129,7 @@ class Ledger:
         txs = [check_tx(raw, CHAIN_ID, LIMITS) for raw in raws]
         self.height += 1
         ctx = BlockContext(
-            CHAIN_ID, self.height, GENESIS_TIME_MS + self.height * 1000, self.app_hash
+            CHAIN_ID, self.height, self.base_time_ms + self.height * 1000, self.app_hash
         )
         result = apply_block(self.state, ctx, txs)
         self.state.apply(result.writes)

@@ -75,14 +75,19 @@ def test_issue_batch_withholds_the_buffer_share(attested_ledger: Ledger) -> None
 def test_batch_ids_count_per_project_and_vintage(attested_ledger: Ledger) -> None:
     attested_ledger.ok(ISSUER, issue_batch(amount_grams=100 * T))
     attested_ledger.ok(ISSUER, issue_batch(amount_grams=100 * T))
-    h1 = ledger_pb2.Period(start_date=20230101, end_date=20230630)
-    attested_ledger.ok(ISSUER, issue_batch(amount_grams=100 * T, vintage=h1))
+    attested_ledger.ok(ISSUER, register_project(project_id="CN15-GY-0002"))
+    other = data_hash("other-project-2023")
+    attested_ledger.ok(ISSUER, anchor_data(project_id="CN15-GY-0002", data_hash=other))
+    attested_ledger.ok(VERIFIER, attest_report(data_hash=other, verified_grams=100 * T))
+    attested_ledger.ok(
+        ISSUER, issue_batch(project_id="CN15-GY-0002", report_hashes=[other], amount_grams=100 * T)
+    )
     assert (
         get_batch(attested_ledger.state, make_batch_id(PROJECT_ID, 20230101, 20231231, 2)).issued
         == 100 * T
     )
-    assert get_batch(attested_ledger.state, "CN15-GY-0001-20230101-20230630-001").issued == 100 * T
-    assert get_report(attested_ledger.state, REPORT).remaining_grams == (150_000 - 300) * T
+    assert get_batch(attested_ledger.state, "CN15-GY-0002-20230101-20231231-001").issued == 100 * T
+    assert get_report(attested_ledger.state, REPORT).remaining_grams == (150_000 - 200) * T
 
 
 def test_buffer_rounds_down() -> None:
@@ -307,18 +312,18 @@ MAR = ledger_pb2.Period(start_date=20230301, end_date=20230331)
     ("attested", "vintage", "expected"),
     [
         ([VINTAGE], VINTAGE, ""),
-        ([VINTAGE], H1, ""),
+        ([VINTAGE], H1, "report_period_mismatch"),  # a year's grams cannot back half a year
         ([H1, H2], VINTAGE, ""),  # adjacent periods cover the year together
         ([H1], VINTAGE, "vintage_not_covered"),
         (
             [VINTAGE],
             ledger_pb2.Period(start_date=20231231, end_date=20301231),
-            "vintage_not_covered",
+            "report_period_mismatch",
         ),
         (
             [VINTAGE],
             ledger_pb2.Period(start_date=20221201, end_date=20230131),
-            "vintage_not_covered",
+            "report_period_mismatch",
         ),
         (
             [MAR, H2],

@@ -227,7 +227,7 @@ def test_overlap_is_checked_per_project(attested_ledger: Ledger) -> None:
     ("end_date", "expected"),
     [
         (20231231, ""),
-        (20240101, ""),
+        (20240101, "period_in_future"),  # the block's own day has not ended
         (20240102, "period_in_future"),
         (20241231, "period_in_future"),
     ],

@@ -101,8 +101,11 @@ def test_transfer_wrong_nonce(batch_ledger: Ledger) -> None:
 
 # ---------------------------------------------------------------- retire
 
+MARCH_2024_MS = 1_709_251_200_000  # 2024-03-01T00:00:00Z
+
 
 def test_retire_creates_a_certificate(batch_ledger: Ledger) -> None:
+    batch_ledger.base_time_ms = MARCH_2024_MS  # the Games (February 2024) are over
     raw = batch_ledger.tx(
         COMPANY, retire(period=ledger_pb2.Period(start_date=20240217, end_date=20240227))
     )
