@@ -6,14 +6,19 @@ comes from the node (``GetAccount``) unless given, and the chain id from ``GetSt
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import grpc
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
 from chain.crypto import PrivateKey
-from chain.tx import encode_tx
+from chain.tx import encode_tx, tx_hash
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-__all__ = ["MSG_FIELDS", "LedgerClient", "make_body"]
+__all__ = ["MSG_FIELDS", "LedgerClient", "make_body", "normalize_text"]
 
 # TxBody oneof field by message class, e.g. ledger_pb2.Transfer -> "transfer".
 MSG_FIELDS: dict[str, str] = {
@@ -28,7 +33,25 @@ def make_body(
     """A TxBody carrying ``msg`` (any ledger message, e.g. ``ledger_pb2.Retire``)."""
     body = ledger_pb2.TxBody(chain_id=chain_id, signer=signer, nonce=nonce, memo=memo)
     getattr(body, MSG_FIELDS[type(msg).__name__]).CopyFrom(msg)
+    normalize_text(body)
     return body
+
+
+def normalize_text(message: Message) -> None:
+    """Rewrite every text field of ``message`` (recursively) to Unicode NFC, in place.
+
+    The ledger refuses text that is not NFC (it cannot rewrite signed bytes), so the wallet
+    normalises what a person typed before signing.
+    """
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_STRING:
+            if field.is_repeated:
+                value[:] = [unicodedata.normalize("NFC", v) for v in value]
+            else:
+                setattr(message, field.name, unicodedata.normalize("NFC", value))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in value if field.is_repeated else [value]:
+                normalize_text(item)
 
 
 class LedgerClient:
@@ -57,8 +80,14 @@ class LedgerClient:
         )
 
     def next_nonce(self, address: str) -> int:
-        """The nonce the next transaction of ``address`` must carry."""
-        return self.account(address).nonce
+        """The nonce a new transaction of ``address`` should carry, after its pending ones.
+
+        The node counts the account's admitted, not yet committed transactions
+        (``next_nonce``), so rerunning a command whose first attempt timed out does not
+        collide with that attempt (``nonce_pending``). A node that predates the field sends 0.
+        """
+        info = self.account(address)
+        return max(info.nonce, info.next_nonce)
 
     def build(
         self,
@@ -75,10 +104,21 @@ class LedgerClient:
         return encode_tx(make_body(self.chain_id, signer, nonce, msg, memo), keys)
 
     def submit(self, raw: bytes, wait: bool = True) -> services_pb2.SubmitTxResponse:
-        """Submit one envelope, by default waiting for its commit (grpc.RpcError on refusal)."""
-        return self.stub.SubmitTx(
-            services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=wait), timeout=self.timeout
-        )
+        """Submit one envelope, by default waiting for its commit (grpc.RpcError on refusal).
+
+        When the wait outlasts the call's deadline the reply says "not committed" with the tx
+        id, like the node's own reply when its wait ends: the tx may still commit later.
+        """
+        request = services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=wait)
+        try:
+            reply: services_pb2.SubmitTxResponse = self.stub.SubmitTx(
+                request, timeout=self.timeout
+            )
+        except grpc.RpcError as exc:
+            if not wait or exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+            return services_pb2.SubmitTxResponse(tx_hash=tx_hash(raw), committed=False)
+        return reply
 
     def send(
         self, msg: Any, keys: Sequence[PrivateKey], wait: bool = True, **kwargs: Any

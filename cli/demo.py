@@ -3,7 +3,9 @@
 A forest project in Inner Mongolia (CN-15): 1,500 ha of state forest in Guyang county, sensor data
 anchored on chain, attested by the verifier, 150,000 t issued by the bureau, 20,000 t sold to an
 enterprise from Zhejiang, and 5,000 t retired for the 14th National Winter Games. Each run uses a
-fresh project id and enterprise account, so it can be repeated against the same network.
+fresh project id and enterprise account, so it can be repeated against the same network, also
+after a run that stopped waiting (exit 6): its pending transactions keep their nonces and the
+next run signs after them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from chain.amounts import GRAMS_PER_TONNE
 from chain.crypto import PrivateKey
 from cli import render
 from cli.client import LedgerClient
-from cli.common import connect, emit, output_option, reports_errors
+from cli.common import EXIT_PENDING, CliError, connect, emit, output_option, reports_errors
 from cli.keystore import Keystore
 from node.devnet import load_devnet
 from proto import ledger_pb2, services_pb2
@@ -50,9 +52,12 @@ def _attr(receipt: ledger_pb2.Receipt, kind: str, key: str) -> str:
     help="Directory of a running devnet.",
 )
 @click.option("--node", help="Node to talk to (default: the devnet's first node).")
+@click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds to wait for each step's commit."
+)
 @output_option
 @reports_errors
-def demo(home: Path, node: str | None, output: str) -> None:
+def demo(home: Path, node: str | None, timeout: float, output: str) -> None:
     """Play the Guyang forest story on a running devnet and print the retirement certificate."""
     info = load_devnet(home)
     wallet = Keystore(info.wallet_dir)
@@ -61,7 +66,7 @@ def demo(home: Path, node: str | None, output: str) -> None:
     registrar = wallet.load("registrar", info.wallet_password)
     endpoint = node or info.endpoints[0]
     with connect(endpoint, tls=info.client_tls()) as stub:
-        client = LedgerClient(stub)
+        client = LedgerClient(stub, timeout=timeout)
         height = client.status().height
         suffix = f"{height:04d}{secrets.token_hex(2).upper()}"
         project_id = f"CN15-GY-{suffix}"
@@ -185,6 +190,14 @@ class _Steps:
     def __call__(self, title: str, msg: Any, key: PrivateKey) -> ledger_pb2.Receipt:
         self.number += 1
         reply = self.client.send(msg, [key])
+        if not reply.committed:
+            tx_id = reply.tx_hash.hex()
+            raise CliError(
+                f"step {self.number}/7: tx {tx_id} was submitted but not committed within "
+                f"{self.client.timeout:g}s (is the network short of a quorum?); check it with: "
+                f"carbon-ticket query tx {tx_id} -- rerunning the demo is safe",
+                EXIT_PENDING,
+            )
         click.echo(f"[{self.number}/7] {title}")
         click.echo(f"      committed at height {reply.height}, tx {reply.tx_hash.hex()}")
         return reply.receipt

@@ -530,6 +530,20 @@ def revoke_role(opts: TxOptions, address: str, role: str) -> None:
     )
 
 
+@tx.command("appoint-issuer")
+@click.argument("project_id")
+@click.argument("issuer")
+@tx_options
+def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
+    """Governance: hand PROJECT_ID to the successor ISSUER (needs > 2/3 of the validators)."""
+    _send(
+        opts,
+        ledger_pb2.AppointIssuer(
+            project_id=project_id, issuer=parse_address_arg(issuer, opts.keystore)
+        ),
+    )
+
+
 @tx.command("sign")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--key", "-k", multiple=True, required=True, help="Keystore key that co-signs.")

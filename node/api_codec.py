@@ -108,8 +108,10 @@ def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
     )
 
 
-def account_to_proto(view: AccountView, balances: dict[str, int]) -> services_pb2.AccountInfo:
-    """An account with roles, nonce and balances."""
+def account_to_proto(
+    view: AccountView, balances: dict[str, int], next_nonce: int | None = None
+) -> services_pb2.AccountInfo:
+    """An account with roles, nonce, pending-aware next nonce (default: the nonce) and balances."""
     account = view.account
     return services_pb2.AccountInfo(
         address=account.address,
@@ -122,6 +124,7 @@ def account_to_proto(view: AccountView, balances: dict[str, int]) -> services_pb
         ],
         registered_by=account.registered_by,
         height=account.height,
+        next_nonce=view.nonce if next_nonce is None else max(view.nonce, next_nonce),
     )
 
 

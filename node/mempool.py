@@ -151,10 +151,16 @@ class Mempool:
             self._verified.popitem(last=False)
 
     def next_nonce(self, signer: str) -> int:
-        """The nonce a new transaction of ``signer`` should carry, counting pending ones."""
-        slots = self._slots.get(signer)
-        stored = self._nonce_of(signer)
-        return max(stored, max(slots) + 1) if slots else stored
+        """The nonce a new transaction of ``signer`` should carry, counting pending ones.
+
+        Counts only the pending run that follows the committed nonce: behind a gap, the first
+        free nonce is the one that fills it.
+        """
+        slots = self._slots.get(signer, {})
+        nonce = self._nonce_of(signer)
+        while nonce in slots:
+            nonce += 1
+        return nonce
 
     def has_ready(self) -> bool:
         """True when some pending transaction could go into the next block (its account's next

@@ -81,6 +81,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def SubmitTx(
         self, request: services_pb2.SubmitTxRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.SubmitTxResponse:
+        fresh = True
         try:
             tx_hash = self._node.admit(request.tx).tx_hash
         except (AlreadyExists, PreconditionFailed) as exc:
@@ -90,12 +91,14 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             known = exc.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None
             if not known:
                 raise
+            fresh = False
         response = services_pb2.SubmitTxResponse(tx_hash=tx_hash)
-        if not request.wait_for_commit:
-            return response
-        # Cheap belt and braces: the tx may be committed already (re-submission of a known tx).
-        location = self._store.get_tx(tx_hash)
+        # A re-submitted tx that is committed already is answered with its outcome, waiting or
+        # not; a freshly admitted one cannot be committed yet.
+        location = None if fresh else self._store.get_tx(tx_hash)
         if location is None:
+            if not request.wait_for_commit:
+                return response
             remaining = context.time_remaining()
             timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
             try:
@@ -164,8 +167,9 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         self, request: services_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.AccountInfo:
         address = decode_address(request.address)
+        view = get_account(self._store, address)
         return account_to_proto(
-            get_account(self._store, address), get_balances(self._store, address)
+            view, get_balances(self._store, address), self._node.mempool.next_nonce(address)
         )
 
     @errors

@@ -150,7 +150,7 @@ class Balance(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ...) -> None: ...
 
 class AccountInfo(_message.Message):
-    __slots__ = ("address", "kind", "name", "roles", "nonce", "balances", "registered_by", "height")
+    __slots__ = ("address", "kind", "name", "roles", "nonce", "balances", "registered_by", "height", "next_nonce")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +159,7 @@ class AccountInfo(_message.Message):
     BALANCES_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_BY_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_NONCE_FIELD_NUMBER: _ClassVar[int]
     address: str
     kind: _ledger_pb2.AccountKind
     name: str
@@ -167,7 +168,8 @@ class AccountInfo(_message.Message):
     balances: _containers.RepeatedCompositeFieldContainer[Balance]
     registered_by: str
     height: int
-    def __init__(self, address: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.AccountKind, str]] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_ledger_pb2.Role, str]]] = ..., nonce: _Optional[int] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., registered_by: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+    next_nonce: int
+    def __init__(self, address: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.AccountKind, str]] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_ledger_pb2.Role, str]]] = ..., nonce: _Optional[int] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., registered_by: _Optional[str] = ..., height: _Optional[int] = ..., next_nonce: _Optional[int] = ...) -> None: ...
 
 class GetProjectRequest(_message.Message):
     __slots__ = ("project_id",)

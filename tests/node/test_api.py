@@ -484,10 +484,12 @@ def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story)
     )
     code, _, meta = _error(_submit(stub, raw, wait=True))
     assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
-    # Submitting the very same bytes again is safe: same hash, same (failed) outcome.
-    assert _submit(stub, raw)().tx_hash == hashlib.sha256(raw).digest()
-    code, _, meta = _error(_submit(stub, raw, wait=True))
-    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
+    # Submitting the very same bytes again is safe: same hash, same (failed) outcome, with or
+    # without waiting (the tx is committed, so its outcome is known).
+    for wait in (False, True):
+        code, _, meta = _error(_submit(stub, raw, wait=wait))
+        assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
+        assert meta[TX_HASH_KEY] == hashlib.sha256(raw).hexdigest()
 
 
 def test_resubmitting_a_committed_tx_returns_its_receipt(
@@ -501,6 +503,29 @@ def test_resubmitting_a_committed_tx_returns_its_receipt(
     again = _submit(stub, raw, wait=True)()  # e.g. a client retrying after a network error
     assert again.committed and again.receipt.code == 0 and again.tx_hash == first.tx_hash
     assert _submit(stub, raw, wait=True)().height == again.height
+
+
+def test_resubmitting_a_pending_tx_is_idempotent_and_next_nonce_counts_pending(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    c = LedgerClient(stub)
+    company = story.company
+    nonce = stub.GetAccount(services_pb2.GetAccountRequest(address=company.address)).nonce
+    msg = ledger_pb2.Cancel(batch_id=story.batch_id, amount_grams=T, reason="pending")
+    later = c.build(msg, [company], nonce=nonce + 1)  # waits behind the gap at ``nonce``
+    first = _submit(stub, later)()
+    again = _submit(stub, later)()  # the identical tx: success with the same id, not an error
+    assert again.tx_hash == first.tx_hash and not again.committed
+    info = stub.GetAccount(services_pb2.GetAccountRequest(address=company.address))
+    assert (info.nonce, info.next_nonce) == (nonce, nonce)  # a gap is not counted
+    assert c.next_nonce(company.address) == nonce
+    # Filling the gap commits both; the pending one is then answered with its receipt.
+    _submit(stub, c.build(msg, [company], nonce=nonce), wait=True)()
+    done = _submit(stub, later, wait=True)()
+    assert done.committed and done.tx_hash == first.tx_hash
+    assert _submit(stub, later)().committed  # committed: answered so even without waiting
+    info = stub.GetAccount(services_pb2.GetAccountRequest(address=company.address))
+    assert info.nonce == info.next_nonce == nonce + 2
 
 
 def test_hostile_inputs_get_clear_errors_not_internals(

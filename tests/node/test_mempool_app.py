@@ -287,3 +287,16 @@ def test_evidence_reports_are_verified_by_the_node_before_any_block() -> None:
     (record,) = list_evidence(store)
     assert record.validator_index == 2 and record.reporter == VALIDATORS[0].address
     assert pool.next_nonce(VALIDATORS[0].address) == 1
+
+
+def test_next_nonce_counts_the_pending_run_after_the_committed_nonce() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx, max_nonce_gap=10)
+    assert pool.next_nonce(REGISTRAR.address) == 0
+    pool.admit(_register(0, "a"))
+    pool.admit(_register(1, "b"))
+    assert pool.next_nonce(REGISTRAR.address) == 2  # a rerun signs after its pending txs
+    pool.admit(_register(4, "e"))  # behind a gap: the first free nonce fills the gap
+    assert pool.next_nonce(REGISTRAR.address) == 2
+    pool.admit(_register(2, "c"))
+    assert pool.next_nonce(REGISTRAR.address) == 3
