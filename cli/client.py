@@ -111,9 +111,7 @@ class LedgerClient:
         """
         request = services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=wait)
         try:
-            reply: services_pb2.SubmitTxResponse = self.stub.SubmitTx(
-                request, timeout=self.timeout
-            )
+            reply: services_pb2.SubmitTxResponse = self.stub.SubmitTx(request, timeout=self.timeout)
         except grpc.RpcError as exc:
             if not wait or exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise
