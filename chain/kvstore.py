@@ -17,9 +17,11 @@ from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
+from chain import keys
 from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
 from chain.errors import InvalidTransaction, StorageError
 from chain.merkle import merkle_root
+from chain.records import Certificate
 from chain.results import BlockResult, Event, TxResult
 from proto import ledger_pb2
 
@@ -31,6 +33,9 @@ __all__ = [
     "KVReader",
     "KVSnapshot",
     "KVStore",
+    "RetirementEntry",
+    "RetirementPage",
+    "RetirementQuery",
     "TxLocation",
     "decode_receipt",
     "encode_receipt",
@@ -55,6 +60,16 @@ P_STATE = b"s/"  # the rules' state key -> value
 P_TX_INDEX = b"x/"  # tx hash -> height || index
 P_ACCOUNT = b"a/"  # name_key(address) || height || index -> b""
 P_BATCH = b"b/"  # name_key(batch id) || height || index -> b""
+# The public retirement register: height || index -> certificate id, for every retirement and
+# per beneficiary, event, batch and project (name_key of the text || height || index).
+P_RETIRED = b"r/"
+P_RETIRED_BY_BENEFICIARY = b"rb/"
+P_RETIRED_BY_EVENT = b"re/"
+P_RETIRED_BY_BATCH = b"rt/"
+P_RETIRED_BY_PROJECT = b"rp/"
+# A filtered register page reads at most this many index entries, so a filter that matches
+# rarely cannot make one call scan the whole register; the page then ends early with a cursor.
+MAX_RETIREMENT_SCAN = 10_000
 
 _U64 = struct.Struct(">Q")
 _POS = struct.Struct(">QI")
@@ -125,6 +140,91 @@ class HistoryEntry:
     def cursor(self) -> tuple[int, int]:
         """Pass as ``before=`` to get the page of entries older than this one."""
         return (self.height, self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementQuery:
+    """Which retirements to list: every given field must match exactly ("" / 0 = any)."""
+
+    beneficiary: str = ""
+    event: str = ""
+    batch_id: str = ""
+    project_id: str = ""
+    from_height: int = 0  # inclusive; 0 = from the first block
+    to_height: int = 0  # inclusive; 0 = up to the tip
+
+    def matches(self, cert: Certificate) -> bool:
+        """True when ``cert`` satisfies every given field."""
+        return all(
+            not want or want == have
+            for want, have in (
+                (self.beneficiary, cert.beneficiary),
+                (self.event, cert.event),
+                (self.batch_id, cert.batch_id),
+                (self.project_id, cert.project_id),
+            )
+        )
+
+    def index_prefix(self) -> bytes:
+        """The register index to scan: the most selective field given, else every retirement."""
+        for prefix, value in (
+            (P_RETIRED_BY_BATCH, self.batch_id),
+            (P_RETIRED_BY_BENEFICIARY, self.beneficiary),
+            (P_RETIRED_BY_EVENT, self.event),
+            (P_RETIRED_BY_PROJECT, self.project_id),
+        ):
+            if value:
+                return prefix + name_key(value)
+        return P_RETIRED
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementEntry:
+    """One retirement in the register: where its Retire tx committed, and its certificate."""
+
+    height: int
+    index: int
+    certificate: Certificate
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementPage:
+    """Retirements newest first; ``cursor`` (pass as ``before=``) is None on the last page."""
+
+    entries: list[RetirementEntry]
+    cursor: tuple[int, int] | None
+
+
+def retirement_index_items(
+    height: int, index: int, cert: Certificate
+) -> list[tuple[bytes, bytes | None]]:
+    """The register index entries of a certificate created by tx ``index`` of block ``height``."""
+    pos = _POS.pack(height, index)
+    value = cert.certificate_id.encode()
+    items: list[tuple[bytes, bytes | None]] = [
+        (P_RETIRED + pos, value),
+        (P_RETIRED_BY_BENEFICIARY + name_key(cert.beneficiary) + pos, value),
+        (P_RETIRED_BY_BATCH + name_key(cert.batch_id) + pos, value),
+        (P_RETIRED_BY_PROJECT + name_key(cert.project_id) + pos, value),
+    ]
+    if cert.event:
+        items.append((P_RETIRED_BY_EVENT + name_key(cert.event) + pos, value))
+    return items
+
+
+def _certificates_created(result: TxResult, writes: dict[bytes, bytes | None]) -> list[Certificate]:
+    """The certificates a successful tx wrote (named by its ``retire`` events)."""
+    if not result.ok:
+        return []
+    found = []
+    for event in result.events:
+        if event.type != "retire":
+            continue
+        cert_id = dict(event.attributes).get("certificate_id", "")
+        raw = writes.get(keys.certificate_key(cert_id))
+        if raw is not None:
+            found.append(Certificate.decode(raw))
+    return found
 
 
 # ---------------------------------------------------------------- interfaces
@@ -340,6 +440,40 @@ class _Reader:
         """Transactions that touched ``batch_id``, newest first, older than ``before``."""
         return self._history(P_BATCH + name_key(batch_id), limit, before)
 
+    def list_retirements(
+        self, query: RetirementQuery, limit: int = 100, before: tuple[int, int] | None = None
+    ) -> RetirementPage:
+        """The public retirement register: certificates matching ``query``, newest first.
+
+        At most ``min(limit, MAX_HISTORY_PAGE)`` entries older than ``before``; a page ends early
+        (with a cursor) after ``MAX_RETIREMENT_SCAN`` index entries that did not all match.
+        """
+        limit = max(0, min(limit, MAX_HISTORY_PAGE))
+        prefix = query.index_prefix()
+        first = prefix + _POS.pack(query.from_height, 0)
+        stop = prefix + _POS.pack(query.to_height + 1, 0) if query.to_height else None
+        if before is not None and (stop is None or prefix + _POS.pack(*before) < stop):
+            stop = prefix + _POS.pack(*before)
+        if stop is None:
+            stop = _prefix_end(prefix)
+        entries: list[RetirementEntry] = []
+        cursor: tuple[int, int] | None = None
+        if limit == 0 or stop <= first:
+            return RetirementPage(entries, None)
+        cut = len(prefix)
+        for scanned, (key, value) in enumerate(self._kv.iterate(first, stop, reverse=True), 1):
+            height, index = _POS.unpack_from(key, cut)
+            raw = self.get(keys.certificate_key(value.decode()))
+            if raw is None:
+                raise self._corrupt(f"retirement register names unknown certificate {value!r}")
+            cert = Certificate.decode(raw)
+            if query.matches(cert):
+                entries.append(RetirementEntry(height, index, cert))
+            if len(entries) >= limit or scanned >= MAX_RETIREMENT_SCAN:
+                cursor = (height, index)
+                break
+        return RetirementPage(entries, cursor)
+
 
 class _SnapshotView(_Reader):
     """A read-only view at one moment; reads the tip from the snapshot itself."""
@@ -506,6 +640,8 @@ class KVStore(_Reader):
             items.append((P_TX_INDEX + tx_hash, pos))
             items.extend((P_ACCOUNT + name_key(a) + pos, b"") for a in receipt.accounts)
             items.extend((P_BATCH + name_key(b) + pos, b"") for b in receipt.batches)
+            for cert in _certificates_created(receipt, result.writes):
+                items.extend(retirement_index_items(height, index, cert))
         items.extend((P_STATE + k, v) for k, v in result.writes.items())
         items.append((K_TIP, _TIP.pack(height, header.app_hash, block_hash)))
         self._backend.write(items)
