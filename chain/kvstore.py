@@ -195,6 +195,19 @@ class RetirementPage:
     cursor: tuple[int, int] | None
 
 
+def _range_start(prefix: bytes, height: int) -> bytes:
+    """A start key just below every entry of ``height`` under ``prefix``, equal to none.
+
+    plyvel's reverse iterator returns nothing for a range whose only key equals ``start``, so
+    range scans never start at a key that may exist: entry keys are ``prefix`` plus 12 bytes,
+    and this key is ``prefix`` alone or 13 bytes longer, sorting after every entry of the
+    previous height.
+    """
+    if height == 0:
+        return prefix
+    return prefix + _POS.pack(height - 1, 2**32 - 1) + b"\x00"
+
+
 def retirement_index_items(
     height: int, index: int, cert: Certificate
 ) -> list[tuple[bytes, bytes | None]]:
@@ -450,7 +463,7 @@ class _Reader:
         """
         limit = max(0, min(limit, MAX_HISTORY_PAGE))
         prefix = query.index_prefix()
-        first = prefix + _POS.pack(query.from_height, 0)
+        first = _range_start(prefix, query.from_height)
         stop = prefix + _POS.pack(query.to_height + 1, 0) if query.to_height else None
         if before is not None and (stop is None or prefix + _POS.pack(*before) < stop):
             stop = prefix + _POS.pack(*before)

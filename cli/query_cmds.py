@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,67 @@ def _history(fetch: Any, limit: int, token: str, all_pages: bool, output: str) -
     for i in items:
         click.echo(
             f"{i['height']:>8}.{i['index']:<4} {i['kind']:<17} {i['status']:<8} {i['tx_hash']}"
+        )
+    if token:
+        click.echo(f"more: --page-token {token}")
+
+
+@query.command("retirements")
+@click.option("--beneficiary", default="", help="Only retirements for this beneficiary (exact).")
+@click.option("--event", "event_name", default="", help="Only this event (exact), e.g. "
+              "'14th National Winter Games'.")  # fmt: skip
+@click.option("--batch", "batch_id", default="", help="Only retirements of this batch.")
+@click.option("--project", "project_id", default="", help="Only retirements of this project.")
+@click.option("--from-height", default=0, type=click.IntRange(min=0), help="First height.")
+@click.option("--to-height", default=0, type=click.IntRange(min=0), help="Last height (0 = tip).")
+@node_option
+@output_option
+@_page_options[0]
+@_page_options[1]
+@_page_options[2]
+@reports_errors
+def retirements(
+    beneficiary: str,
+    event_name: str,
+    batch_id: str,
+    project_id: str,
+    from_height: int,
+    to_height: int,
+    node: str,
+    output: str,
+    limit: int,
+    page_token: str,
+    all_pages: bool,
+) -> None:
+    """The public retirement register: certificates newest first, filtered by any field given."""
+    request = services_pb2.ListRetirementsRequest(
+        beneficiary=unicodedata.normalize("NFC", beneficiary),
+        event=unicodedata.normalize("NFC", event_name),
+        batch_id=batch_id,
+        project_id=project_id,
+        from_height=from_height,
+        to_height=to_height,
+    )
+    items: list[dict[str, Any]] = []
+    token = page_token
+    with connect(node) as stub:
+        while True:  # a page may be short (bounded scan): keep going until ``limit`` items
+            request.page_size = 1000 if all_pages else limit - len(items)
+            request.page_token = token
+            page = stub.ListRetirements(request, timeout=10)
+            items += [render.certificate(c) for c in page.items]
+            token = page.next_page_token
+            if not token or (not all_pages and len(items) >= limit):
+                break
+    if output == "json":
+        click.echo(json.dumps({"items": items, "next_page_token": token}, indent=2))
+        return
+    if not items:
+        click.echo("no retirements")
+    for c in items:
+        click.echo(
+            f"{c['height']:>8}  {c['certificate_id']}  {c['amount']:>16}  {c['batch_id']}  "
+            f"{c['beneficiary']}" + (f"  [{c['event']}]" if c["event"] else "")
         )
     if token:
         click.echo(f"more: --page-token {token}")

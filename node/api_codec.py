@@ -7,10 +7,11 @@ raise the ledger's own errors, which ``node.errors`` maps to gRPC status codes.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from chain.crypto import parse_address
 from chain.errors import InvalidTransaction
-from chain.kvstore import MAX_HISTORY_PAGE, TxLocation
+from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
 from chain.records import Period as RecordPeriod
 from chain.results import TxResult
@@ -29,11 +30,13 @@ __all__ = [
     "project_to_proto",
     "receipt_to_proto",
     "report_to_proto",
+    "retirement_query",
     "tx_to_proto",
 ]
 
 DEFAULT_PAGE_SIZE = 50
 _HASH_BYTES = 32
+_MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lost
 
 
 def decode_address(text: str, field: str = "address") -> str:
@@ -224,4 +227,31 @@ def tx_to_proto(loc: TxLocation, time_ms: int) -> services_pb2.TxInfo:
         body=body,
         receipt=receipt_to_proto(loc.result),
         time_ms=time_ms,
+    )
+
+
+def retirement_query(request: services_pb2.ListRetirementsRequest) -> RetirementQuery:
+    """The register query of a ListRetirements request; InvalidTransaction when malformed."""
+    for value, field in (
+        (request.beneficiary, "beneficiary"),
+        (request.event, "event"),
+        (request.batch_id, "batch_id"),
+        (request.project_id, "project_id"),
+    ):
+        if len(value.encode()) > _MAX_FILTER_BYTES:
+            raise InvalidTransaction(
+                f"{field} filter is longer than {_MAX_FILTER_BYTES} bytes", "field_too_long"
+            )
+    if request.to_height and request.from_height > request.to_height:
+        raise InvalidTransaction(
+            f"from_height {request.from_height} is above to_height {request.to_height}",
+            "bad_height_range",
+        )
+    return RetirementQuery(
+        beneficiary=unicodedata.normalize("NFC", request.beneficiary),
+        event=unicodedata.normalize("NFC", request.event),
+        batch_id=request.batch_id,
+        project_id=request.project_id,
+        from_height=request.from_height,
+        to_height=request.to_height,
     )

@@ -42,6 +42,7 @@ from node.api_codec import (
     receipt_to_proto,
     report_to_proto,
     require_id,
+    retirement_query,
     tx_to_proto,
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
@@ -247,6 +248,20 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         size, before = decode_page(request.page_size, request.page_token)
         get_batch(self._store, require_id(request.batch_id, "batch_id"))  # NotFound if unknown
         return self._history_page(self._store.batch_history(request.batch_id, size, before), size)
+
+    @errors
+    async def ListRetirements(
+        self, request: services_pb2.ListRetirementsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.RetirementPage:
+        size, before = decode_page(request.page_size, request.page_token)
+        query = retirement_query(request)
+        found = self._store.list_retirements(query, size, before)
+        page = services_pb2.RetirementPage(
+            items=[certificate_to_proto(entry.certificate) for entry in found.entries]
+        )
+        if found.cursor is not None:
+            page.next_page_token = page_token(*found.cursor)
+        return page
 
     # ------------------------------------------------------------------ streams
 

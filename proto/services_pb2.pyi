@@ -409,6 +409,34 @@ class HistoryPage(_message.Message):
     next_page_token: str
     def __init__(self, items: _Optional[_Iterable[_Union[HistoryItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListRetirementsRequest(_message.Message):
+    __slots__ = ("beneficiary", "event", "batch_id", "project_id", "from_height", "to_height", "page_size", "page_token")
+    BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    beneficiary: str
+    event: str
+    batch_id: str
+    project_id: str
+    from_height: int
+    to_height: int
+    page_size: int
+    page_token: str
+    def __init__(self, beneficiary: _Optional[str] = ..., event: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., from_height: _Optional[int] = ..., to_height: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class RetirementPage(_message.Message):
+    __slots__ = ("items", "next_page_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RetirementCertificate]
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[RetirementCertificate, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class SubscribeBlocksRequest(_message.Message):
     __slots__ = ("from_height",)
     FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]

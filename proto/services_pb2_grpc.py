@@ -303,6 +303,11 @@ class LedgerServiceStub:
                 request_serializer=proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.HistoryPage.FromString,
                 _registered_method=True)
+        self.ListRetirements = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListRetirements',
+                request_serializer=proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.RetirementPage.FromString,
+                _registered_method=True)
         self.SubscribeBlocks = channel.unary_stream(
                 '/carbonticket.v1.LedgerService/SubscribeBlocks',
                 request_serializer=proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
@@ -391,6 +396,12 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRetirements(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubscribeBlocks(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -465,6 +476,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetBatchHistory,
                     request_deserializer=proto_dot_services__pb2.GetBatchHistoryRequest.FromString,
                     response_serializer=proto_dot_services__pb2.HistoryPage.SerializeToString,
+            ),
+            'ListRetirements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRetirements,
+                    request_deserializer=proto_dot_services__pb2.ListRetirementsRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.RetirementPage.SerializeToString,
             ),
             'SubscribeBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.SubscribeBlocks,
@@ -802,6 +818,33 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetBatchHistory',
             proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
             proto_dot_services__pb2.HistoryPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRetirements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListRetirements',
+            proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
+            proto_dot_services__pb2.RetirementPage.FromString,
             options,
             channel_credentials,
             insecure,

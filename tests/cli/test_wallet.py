@@ -229,6 +229,22 @@ def test_queries_show_tco2e(devnet: DevnetInfo, story: dict[str, str]) -> None:
     assert "tradable    115000 tCO2e" in table.stdout
 
 
+def test_query_retirements_lists_the_register(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    games = ["--event", "14th National Winter Games"]
+    page = ok("query", "retirements", *games, "--batch", story["batch_id"], *node)
+    assert [c["certificate_id"] for c in page["items"]] == [story["certificate_id"]]
+    assert page["items"][0]["amount"] == "5000 tCO2e" and page["next_page_token"] == ""
+    by_height = ok(
+        "query", "retirements", "--from-height", story["retire_height"],
+        "--to-height", story["retire_height"], *node,
+    )  # fmt: skip
+    assert story["certificate_id"] in [c["certificate_id"] for c in by_height["items"]]
+    assert ok("query", "retirements", "--beneficiary", "nobody", *node)["items"] == []
+    table = run("query", "retirements", *games, "--project", "CN15-GY-0001", *node)
+    assert story["certificate_id"] in table.stdout and "5000 tCO2e" in table.stdout
+
+
 def test_streams_from_a_past_height(devnet: DevnetInfo, story: dict[str, str]) -> None:
     node = ["--node", devnet.endpoints[0]]
     result = run(

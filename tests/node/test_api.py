@@ -505,6 +505,33 @@ def test_resubmitting_a_committed_tx_returns_its_receipt(
     assert _submit(stub, raw, wait=True)().height == again.height
 
 
+def test_list_retirements(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
+    def ids(**fields: Any) -> list[str]:
+        request = services_pb2.ListRetirementsRequest(**fields)
+        return [c.certificate_id for c in stub.ListRetirements(request, timeout=10).items]
+
+    mine = [story.certificate_id]
+    assert ids(event="14th National Winter Games", batch_id=story.batch_id) == mine
+    assert ids(beneficiary="Games", project_id=story.project_id) == mine
+    h = story.retire_height
+    assert story.certificate_id in ids(from_height=h, to_height=h)
+    assert ids(to_height=h - 1) == [] and ids(event="Other Games") == []
+    page = stub.ListRetirements(services_pb2.ListRetirementsRequest(page_size=1), timeout=10)
+    assert len(page.items) == 1 and page.next_page_token
+    code, _, meta = _error(
+        lambda: stub.ListRetirements(
+            services_pb2.ListRetirementsRequest(from_height=5, to_height=4), timeout=10
+        )
+    )
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "bad_height_range")
+    code, _, meta = _error(
+        lambda: stub.ListRetirements(
+            services_pb2.ListRetirementsRequest(page_token="nope"), timeout=10
+        )
+    )
+    assert meta[ERROR_CODE_KEY] == "bad_page_token"
+
+
 def test_resubmitting_a_pending_tx_is_idempotent_and_next_nonce_counts_pending(
     stub: services_pb2_grpc.LedgerServiceStub, story: Story
 ) -> None:

@@ -1,7 +1,13 @@
-"""The public retirement register: indexes written at commit, queried by field, height and page."""
+"""The public retirement register: indexes written at commit, queried by field, height and page.
+
+Runs on the in-memory and the LevelDB store (whose reverse iterator once dropped a range holding
+a single key equal to its start: the ``to height`` and ``one height`` rows).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +15,9 @@ import pytest
 from chain import BlockContext, apply_block, check_tx, init_chain
 from chain.block import build_block
 from chain.kvstore import RetirementQuery
-from chain.store import MemoryStore
+from chain.store import BlockStore, MemoryStore
 from chain.tx import encode_tx
+from node.store import LevelDBStore
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,
@@ -40,9 +47,9 @@ OTHER_PROJECT = "CN15-GY-0002"
 class StoreChain:
     """Blocks applied and committed into a MemoryStore, as a node does."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: BlockStore) -> None:
         genesis = make_genesis()
-        self.store = MemoryStore()
+        self.store = store
         self.store.init_genesis(CHAIN_ID, genesis.to_json().encode(), init_chain(genesis))
         self.nonces: dict[str, int] = {}
 
@@ -64,10 +71,17 @@ class StoreChain:
         self.store.commit_block(block, b"certificate", result)
 
 
-@pytest.fixture(scope="module")
-def chain() -> StoreChain:
+@pytest.fixture(scope="module", params=["memory", "leveldb"])
+def chain(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreChain]:
     """Two projects' batches; five retirements at heights 6-9, one failed retirement at 10."""
-    c = StoreChain()
+    store: BlockStore = (
+        MemoryStore()
+        if request.param == "memory"
+        else LevelDBStore.open(Path(tmp_path_factory.mktemp("register")) / "db")
+    )
+    c = StoreChain(store)
     c.block((REGISTRAR, register_account(COMPANY)), (REGISTRAR, register_account(OWNER)))
     c.block((ISSUER, register_project()), (ISSUER, register_project(project_id=OTHER_PROJECT)))
     other_report = b"\x02" * 32
@@ -93,7 +107,8 @@ def chain() -> StoreChain:
     )  # 8: indexes 0 and 2
     c.block((COMPANY, retire(amount_grams=2 * T, beneficiary="Zhejiang Co", event=GAMES)))  # 9
     c.block((COMPANY, retire(amount_grams=10_000 * T, beneficiary="Zhejiang Co", event=GAMES)))
-    return c
+    yield c
+    store.close()
 
 
 def positions(chain: StoreChain, query: RetirementQuery, **kwargs: Any) -> list[tuple[int, int]]:
@@ -114,14 +129,18 @@ def positions(chain: StoreChain, query: RetirementQuery, **kwargs: Any) -> list[
         (RetirementQuery(from_height=7, to_height=8), [(8, 2), (8, 0), (7, 0)]),
         (RetirementQuery(event=GAMES, from_height=8), [(9, 0), (8, 2)]),
         (RetirementQuery(to_height=6), [(6, 1)]),
+        (RetirementQuery(from_height=9, to_height=9), [(9, 0)]),  # one key, equal to the start
+        (RetirementQuery(from_height=7, to_height=7), [(7, 0)]),
+        (RetirementQuery(beneficiary="Hohhot", from_height=8), [(8, 2)]),
         (RetirementQuery(event="Unknown Games"), []),
         (RetirementQuery(from_height=10), []),  # the failed retirement is not in the register
         (RetirementQuery(from_height=9, to_height=7), []),
     ],
     ids=[
         "all", "event", "beneficiary", "beneficiary and event", "batch", "project",
-        "event and project", "height range", "event from height", "to height", "no match",
-        "failed retirement", "empty range",
+        "event and project", "height range", "event from height", "to height", "one height",
+        "one height inside", "single match from its height", "no match", "failed retirement",
+        "empty range",
     ],
 )  # fmt: skip
 def test_register_lists_matching_retirements_newest_first(
