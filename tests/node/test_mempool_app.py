@@ -228,7 +228,7 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
     block = build_block(
         chain_id=CHAIN_ID, height=2, time_ms=last.time_ms + 1, prev_hash=last.hash(),
         app_hash=result.app_hash, proposer=VALIDATORS[1].public_key,
-        validators_hash=validators.hash(), txs=[raw],
+        validators_hash=validators.hash(), txs=[raw], receipts=result.receipts,
     )  # fmt: skip
     assert app.validate(2, block.encode()) is None
     assert store.get_tx(replay[0].tx_hash) is not None and store.height == 1
