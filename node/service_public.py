@@ -64,6 +64,14 @@ EVENT_TYPES = frozenset({
 MAX_SUBMIT_BATCH = 10_000
 
 
+def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
+    # A refused envelope that does not even parse has no id.
+    try:
+        return compute_tx_hash(raw, chain_id)
+    except InvalidTransaction:
+        return b""
+
+
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     """The public API: submit transactions, read ledger records and history, follow blocks."""
 
@@ -85,7 +93,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         except (AlreadyExists, PreconditionFailed) as exc:
             # Retrying a submission is safe: a tx that is pending or committed already is
             # answered as if it had just been admitted (and waited for, when asked).
-            tx_hash = compute_tx_hash(request.tx)
+            tx_hash = compute_tx_hash(request.tx, self._node.chain_id)
             known = exc.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None
             if not known:
                 raise
@@ -127,7 +135,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         for raw, outcome in zip(raws, await self._node.admit_many(raws), strict=True):
             if isinstance(outcome, LedgerError):
                 response.results.add(
-                    tx_hash=compute_tx_hash(raw),
+                    tx_hash=_id_or_empty(raw, self._node.chain_id),
                     accepted=False,
                     error_code=outcome.code,
                     message=outcome.message,

@@ -280,8 +280,14 @@ def test_governance_with_sign_and_broadcast(
         *common(devnet, "validator0"),
     )
     assert result.exit_code == 0 and "1 signature" in result.stdout
+    unsigned = out.read_text()
     assert run("tx", "sign", str(out), "--key", "issuer", *wallet).exit_code == 0
-    assert len(json.loads(out.read_text())["signed_by"]) == 2
+    signed_by = json.loads(out.read_text())["signed_by"]
+    assert len(signed_by) == 2 and signed_by == sorted(signed_by)  # canonical order
+    # The issuer is no validator: a co-signature the message does not need is refused.
+    refused = run("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
+    assert refused.exit_code != 0 and "unexpected_signature" in refused.output
+    out.write_text(unsigned)  # validator0 alone is more than 2/3 of this one-validator devnet
     done = ok("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
     assert done["status"] == "ok"
     roles = ok("query", "account", story["company"], "--node", devnet.endpoints[0])["roles"]
