@@ -269,6 +269,25 @@ class _Reader:
         except InvalidTransaction as exc:
             raise self._corrupt(f"block {height} has lost transactions", exc) from exc
 
+    def get_receipts(self, height: int) -> list[TxResult] | None:
+        """The receipts of block ``height`` in block order (for results-root proofs), or None."""
+        header = self.get_header(height)
+        if header is None:
+            return None
+        start = P_TX + _U64.pack(height)
+        receipts: list[TxResult] = []
+        for key, value in self._kv.iterate(start, _prefix_end(start)):
+            index = _POS.unpack_from(key, len(P_TX))[1]
+            try:
+                size = _LEN.unpack_from(value)[0]
+                tx_id = compute_tx_id(value[4 : 4 + size], header.chain_id)
+                receipts.append(decode_receipt(tx_id, value[4 + size :]))
+            except (DecodeError, struct.error, InvalidTransaction) as exc:
+                raise self._corrupt(f"tx {index} of block {height} does not decode", exc) from exc
+        if len(receipts) != header.tx_count:
+            raise self._corrupt(f"block {height} has lost receipts")
+        return receipts
+
     def get_block_height(self, block_hash: bytes) -> int | None:
         """The height of the block with this hash, or None."""
         raw = self._kv.get(P_BLOCK_HASH + block_hash)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+from chain.block import Header
 from chain.crypto import parse_address
 from chain.errors import InvalidTransaction
 from chain.kvstore import MAX_HISTORY_PAGE, TxLocation
+from chain.merkle import MerkleProof
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
 from chain.records import Period as RecordPeriod
 from chain.results import TxResult
@@ -29,6 +31,7 @@ __all__ = [
     "project_to_proto",
     "receipt_to_proto",
     "report_to_proto",
+    "tx_proof_to_proto",
     "tx_to_proto",
 ]
 
@@ -221,4 +224,24 @@ def tx_to_proto(loc: TxLocation, time_ms: int) -> services_pb2.TxInfo:
         body=body,
         receipt=receipt_to_proto(loc.result),
         time_ms=time_ms,
+    )
+
+
+def _inclusion(proof: MerkleProof) -> services_pb2.InclusionProof:
+    return services_pb2.InclusionProof(index=proof.index, size=proof.size, path=list(proof.path))
+
+
+def tx_proof_to_proto(
+    loc: TxLocation, header: Header, tx_proof: MerkleProof, receipt_proof: MerkleProof
+) -> services_pb2.TxProof:
+    """A committed transaction and its receipt with their proofs against ``header``."""
+    return services_pb2.TxProof(
+        tx_hash=loc.tx_hash,
+        height=loc.height,
+        index=loc.index,
+        tx=loc.raw,
+        receipt=receipt_to_proto(loc.result),
+        header=header.to_proto(),
+        tx_proof=_inclusion(tx_proof),
+        receipt_proof=_inclusion(receipt_proof),
     )

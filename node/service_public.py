@@ -21,6 +21,7 @@ from chain import (
     get_project,
     get_report,
 )
+from chain.block import receipt_proof
 from chain.errors import (
     AlreadyExists,
     InvalidTransaction,
@@ -28,7 +29,7 @@ from chain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from chain.kvstore import HistoryEntry
+from chain.kvstore import HistoryEntry, TxLocation
 from chain.tx import tx_hash as compute_tx_hash
 from node.api_codec import (
     account_to_proto,
@@ -42,6 +43,7 @@ from node.api_codec import (
     receipt_to_proto,
     report_to_proto,
     require_id,
+    tx_proof_to_proto,
     tx_to_proto,
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
@@ -207,14 +209,40 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetTx(
         self, request: services_pb2.GetTxRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.TxInfo:
-        digest = decode_hash(request.tx_hash, "tx_hash")
-        loc = self._store.get_tx(digest)
-        if loc is None:
-            if digest in self._node.mempool:
-                raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
-                               "tx_pending")  # fmt: skip
-            raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")
+        loc = self._committed_tx(decode_hash(request.tx_hash, "tx_hash"))
         return tx_to_proto(loc, self._block_time(loc.height))
+
+    # ------------------------------------------------------------------ proofs
+
+    @errors
+    async def GetTxProof(
+        self, request: services_pb2.GetTxProofRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.TxProof:
+        return self._tx_proof(self._committed_tx(decode_hash(request.tx_hash, "tx_hash")))
+
+    @errors
+    async def GetCertificateProof(
+        self, request: services_pb2.GetCertificateProofRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.CertificateProof:
+        node, store = self._node, self._store
+        certificate = get_certificate(store, require_id(request.certificate_id, "certificate_id"))
+        loc = self._committed_tx(certificate.tx_hash)
+        commit = store.get_certificate(loc.height)
+        if commit is None:  # pragma: no cover - every committed block has its certificate
+            raise NotFound(f"no commit certificate at height {loc.height}", "unknown_block")
+        reply = services_pb2.CertificateProof(
+            certificate=certificate_to_proto(certificate),
+            tx=self._tx_proof(loc),
+            chain_id=node.chain_id,
+            genesis_hash=node.genesis.hash(),
+            # The set in effect at that height; today it is the genesis set at every height.
+            validators=[
+                services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
+                for v in node.validators.validators
+            ],
+        )
+        reply.commit.ParseFromString(commit)
+        return reply
 
     @errors
     async def GetBlock(
@@ -315,6 +343,24 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             unsubscribe()
 
     # ------------------------------------------------------------------ helpers
+
+    def _committed_tx(self, digest: bytes) -> TxLocation:
+        loc = self._store.get_tx(digest)
+        if loc is None:
+            if digest in self._node.mempool:
+                raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
+                               "tx_pending")  # fmt: skip
+            raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")
+        return loc
+
+    def _tx_proof(self, loc: TxLocation) -> services_pb2.TxProof:
+        block = self._store.get_block(loc.height)
+        receipts = self._store.get_receipts(loc.height)
+        if block is None or receipts is None:  # pragma: no cover - the tx's block is stored
+            raise NotFound(f"no block at height {loc.height}", "unknown_block")
+        return tx_proof_to_proto(
+            loc, block.header, block.tx_proof(loc.index), receipt_proof(receipts, loc.index)
+        )
 
     def _block_time(self, height: int) -> int:
         header = self._store.get_header(height)
