@@ -230,7 +230,10 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
     if tx.kind != "retire":
         raise BundleError(f"the transaction is a {tx.kind}, not a retire")
     if index >= header.tx_count:
-        raise BundleError(f"tx index {index} is outside a block of {header.tx_count} txs")
+        raise BundleError(
+            f"the transaction is not in the block: tx index {index} is outside a block of "
+            f"{header.tx_count} txs"
+        )
     proof = MerkleProof(index, header.tx_count, _path(t["proof"], "tx proof"))
     if not verify_tx_id_proof(header, tx.tx_hash, proof):
         raise BundleError("the transaction is not in the block (tx proof does not lead to tx_root)")
