@@ -192,6 +192,9 @@ def story(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "20240217-20240227",
         *common(info, "company"),
     )
+    # The wallet computed both ids from the signed body before submitting; the ledger agrees.
+    assert retired["certificate_id"] == retired["events"][0]["certificate_id"]
+    assert retired["certificate_id"] == "RC-" + retired["tx_hash"][:24].upper()
     return {
         "company": company,
         "batch_id": batch_id,
