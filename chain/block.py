@@ -294,19 +294,22 @@ def build_block(
     txs = tuple(txs)
     if len(receipts) != len(txs):
         raise _malformed(f"{len(txs)} transactions but {len(receipts)} receipts")
+    ids = _tx_ids(chain_id, txs)
     header = Header(
         chain_id=chain_id,
         height=height,
         time_ms=time_ms,
         prev_hash=prev_hash,
-        tx_root=tx_root(chain_id, txs),
+        tx_root=merkle_root(ids),
         results_root=results_root(receipts),
         app_hash=app_hash,
         proposer=proposer,
         validators_hash=validators_hash,
         tx_count=len(txs),
     )
-    return Block(header=header, txs=txs)
+    block = Block(header=header, txs=txs)
+    object.__setattr__(block, "_ids", ids)  # the store and proofs reuse them
+    return block
 
 
 def verify_tx_id_proof(header: Header, tx_id: bytes, proof: MerkleProof) -> bool:
