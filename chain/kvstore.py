@@ -43,7 +43,7 @@ __all__ = [
 FORMAT_VERSION = 2
 _UPGRADE_HINT = (
     "this node cannot read it; move the directory away and let the node sync the chain from "
-    "its peers (or start a new chain)"
+    "format-2 peers, or start a new chain (format 2 changed block hashes)"
 )
 MAX_HISTORY_PAGE = 1000
 
