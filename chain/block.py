@@ -1,10 +1,16 @@
-"""Block headers and blocks: canonical header hashing, wire encoding and transaction proofs.
+"""Block headers and blocks: canonical header hashing, wire encoding, tx and receipt proofs.
 
 A header's hash is SHA-256 over canonical bytes built here (a domain tag, then fixed-width
 big-endian fields; only the chain id is length-prefixed), never over protobuf, so two nodes can
 never disagree on a hash because of serialisation. Blocks travel and are stored as the protobuf
 ``Block``; decoding accepts only canonical encodings and rejects malformed input with
 ``InvalidTransaction`` (code ``malformed_block``).
+
+The header commits to the block's transactions by id (``tx_root``, over ``chain.tx.tx_id``: the
+signed bytes, never the signatures) and to their outcomes (``results_root``, over each
+receipt's ``canonical_bytes()``), so both a transaction and its receipt can be proven from a
+header alone. Signatures are authorisation, checked by every node before it executes a block;
+two envelopes of one transaction yield the same receipts, which the results root pins.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from google.protobuf.message import DecodeError
 from chain.errors import InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
+from chain.results import TxResult
+from chain.tx import tx_hash
 from proto import ledger_pb2
 
 __all__ = [
@@ -28,18 +36,22 @@ __all__ = [
     "Block",
     "Header",
     "build_block",
+    "receipt_proof",
+    "results_root",
     "tx_root",
+    "verify_receipt_proof",
+    "verify_tx_id_proof",
     "verify_tx_proof",
 ]
 
-HEADER_DOMAIN = b"carbonticket/header/v1\x00"
+HEADER_DOMAIN = b"carbonticket/header/v2\x00"
 HASH_BYTES = 32
 # The prev_hash that block 1 carries: height 0 is the genesis state, which has no header.
 GENESIS_PREV_HASH = bytes(HASH_BYTES)
 _MAX_CHAIN_ID_BYTES = 64
 _U64 = 2**64
 _U32 = 2**32
-_FIXED = struct.Struct(">QQ32s32s32s32s32sI")
+_FIXED = struct.Struct(">QQ32s32s32s32s32s32sI")
 _MALFORMED = "malformed_block"
 
 
@@ -47,9 +59,26 @@ def _malformed(message: str) -> InvalidTransaction:
     return InvalidTransaction(message, _MALFORMED)
 
 
-def tx_root(txs: Sequence[bytes]) -> bytes:
-    """The Merkle root of a block's transactions (over their hashes, in block order)."""
-    return merkle_root([hashlib.sha256(tx).digest() for tx in txs])
+def _tx_ids(chain_id: str, txs: Sequence[bytes]) -> tuple[bytes, ...]:
+    try:
+        return tuple(tx_hash(tx, chain_id) for tx in txs)
+    except InvalidTransaction as exc:
+        raise _malformed(f"block carries a transaction that does not parse: {exc}") from exc
+
+
+def tx_root(chain_id: str, txs: Sequence[bytes]) -> bytes:
+    """The Merkle root of a block's transactions: over their ids (``tx_id``), in block order."""
+    return merkle_root(_tx_ids(chain_id, txs))
+
+
+def results_root(receipts: Sequence[TxResult]) -> bytes:
+    """The Merkle root of a block's receipts (their ``canonical_bytes()``), in block order."""
+    return merkle_root([r.canonical_bytes() for r in receipts])
+
+
+def receipt_proof(receipts: Sequence[TxResult], index: int) -> MerkleProof:
+    """A proof that ``receipts[index]`` is in the block, checkable with ``verify_receipt_proof``."""
+    return merkle_proof([r.canonical_bytes() for r in receipts], index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +90,7 @@ class Header:
     time_ms: int
     prev_hash: bytes
     tx_root: bytes
+    results_root: bytes  # Merkle root of this block's receipts
     app_hash: bytes
     proposer: bytes  # the proposer's 32-byte Ed25519 public key
     validators_hash: bytes
@@ -77,7 +107,14 @@ class Header:
                 raise _malformed(f"header {name} {value} is outside uint64")
         if not 0 <= self.tx_count < _U32:
             raise _malformed(f"header tx_count {self.tx_count} is outside uint32")
-        for name in ("prev_hash", "tx_root", "app_hash", "proposer", "validators_hash"):
+        for name in (
+            "prev_hash",
+            "tx_root",
+            "results_root",
+            "app_hash",
+            "proposer",
+            "validators_hash",
+        ):
             value = getattr(self, name)
             if len(value) != HASH_BYTES:
                 raise _malformed(f"header {name} must be {HASH_BYTES} bytes, got {len(value)}")
@@ -95,6 +132,7 @@ class Header:
                 self.time_ms,
                 self.prev_hash,
                 self.tx_root,
+                self.results_root,
                 self.app_hash,
                 self.proposer,
                 self.validators_hash,
@@ -114,6 +152,7 @@ class Header:
             time_ms=self.time_ms,
             prev_hash=self.prev_hash,
             tx_root=self.tx_root,
+            results_root=self.results_root,
             app_hash=self.app_hash,
             proposer=self.proposer,
             validators_hash=self.validators_hash,
@@ -129,6 +168,7 @@ class Header:
             time_ms=msg.time_ms,
             prev_hash=msg.prev_hash,
             tx_root=msg.tx_root,
+            results_root=msg.results_root,
             app_hash=msg.app_hash,
             proposer=msg.proposer,
             validators_hash=msg.validators_hash,
@@ -165,6 +205,7 @@ class Block:
 
     header: Header
     txs: tuple[bytes, ...]
+    _ids: tuple[bytes, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.header.tx_count != len(self.txs):
@@ -183,12 +224,22 @@ class Block:
         return self.header.height
 
     def tx_hashes(self) -> list[bytes]:
-        """The hashes of the transactions, in block order."""
-        return [hashlib.sha256(tx).digest() for tx in self.txs]
+        """The ids of the transactions (``chain.tx.tx_id``), in block order.
+
+        Raises InvalidTransaction (``malformed_block``) when an envelope does not parse.
+        """
+        ids = self._ids
+        if ids is None:  # parsed once per block: the store, the app and proofs all need them
+            ids = _tx_ids(self.header.chain_id, self.txs)
+            object.__setattr__(self, "_ids", ids)
+        return list(ids)
 
     def verify_tx_root(self) -> bool:
-        """True when the header's ``tx_root`` is the Merkle root of the transactions."""
-        return merkle_root(self.tx_hashes()) == self.header.tx_root
+        """True when the header's ``tx_root`` is the Merkle root of the transaction ids."""
+        try:
+            return merkle_root(self.tx_hashes()) == self.header.tx_root
+        except InvalidTransaction:
+            return False
 
     def tx_proof(self, index: int) -> MerkleProof:
         """A proof that ``txs[index]`` is in this block, checkable with ``verify_tx_proof``."""
@@ -237,29 +288,55 @@ def build_block(
     proposer: bytes,
     validators_hash: bytes,
     txs: Sequence[bytes],
+    receipts: Sequence[TxResult],
 ) -> Block:
-    """A block over ``txs`` with ``tx_root`` and ``tx_count`` computed from them."""
+    """A block over ``txs`` with ``tx_root``, ``results_root`` and ``tx_count`` computed."""
     txs = tuple(txs)
+    if len(receipts) != len(txs):
+        raise _malformed(f"{len(txs)} transactions but {len(receipts)} receipts")
+    ids = _tx_ids(chain_id, txs)
     header = Header(
         chain_id=chain_id,
         height=height,
         time_ms=time_ms,
         prev_hash=prev_hash,
-        tx_root=tx_root(txs),
+        tx_root=merkle_root(ids),
+        results_root=results_root(receipts),
         app_hash=app_hash,
         proposer=proposer,
         validators_hash=validators_hash,
         tx_count=len(txs),
     )
-    return Block(header=header, txs=txs)
+    block = Block(header=header, txs=txs)
+    object.__setattr__(block, "_ids", ids)  # the store and proofs reuse them
+    return block
 
 
-def verify_tx_proof(header: Header, raw_tx: bytes, proof: MerkleProof) -> bool:
-    """True when ``proof`` shows ``raw_tx`` is transaction ``proof.index`` of ``header``'s block.
+def verify_tx_id_proof(header: Header, tx_id: bytes, proof: MerkleProof) -> bool:
+    """True when ``proof`` shows the tx with id ``tx_id`` is tx ``proof.index`` of the block.
 
-    Needs the header alone: the proof's tree size must equal ``header.tx_count`` and the path
-    must lead from the transaction's hash to ``header.tx_root``.
+    Needs the header alone: the proof's tree size must equal ``header.tx_count`` (RFC 6962
+    roots do not commit to the size) and the path must lead from the id to ``header.tx_root``.
     """
     if proof.size != header.tx_count:
         return False
-    return verify_proof(header.tx_root, hashlib.sha256(raw_tx).digest(), proof)
+    return verify_proof(header.tx_root, tx_id, proof)
+
+
+def verify_tx_proof(header: Header, raw_tx: bytes, proof: MerkleProof) -> bool:
+    """True when ``proof`` shows ``raw_tx`` is transaction ``proof.index`` of ``header``'s block."""
+    try:
+        digest = tx_hash(raw_tx, header.chain_id)
+    except InvalidTransaction:
+        return False
+    return verify_tx_id_proof(header, digest, proof)
+
+
+def verify_receipt_proof(header: Header, receipt: TxResult, proof: MerkleProof) -> bool:
+    """True when ``proof`` shows ``receipt`` is receipt ``proof.index`` of ``header``'s block.
+
+    Every field but the free-text message is checked: code, error code, events and tx id.
+    """
+    if proof.size != header.tx_count:
+        return False
+    return verify_proof(header.results_root, receipt.canonical_bytes(), proof)

@@ -18,11 +18,12 @@ from typing import Protocol
 from google.protobuf.message import DecodeError
 
 from chain import keys
-from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
+from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header, results_root
 from chain.errors import InvalidTransaction, StorageError
 from chain.merkle import merkle_root
 from chain.records import Certificate
 from chain.results import BlockResult, Event, TxResult
+from chain.tx import tx_hash as compute_tx_id
 from proto import ledger_pb2
 
 __all__ = [
@@ -43,7 +44,12 @@ __all__ = [
     "read_tip",
 ]
 
-FORMAT_VERSION = 1
+# 2: tx ids are tx_id() (the signed bytes), headers carry a results root (issue 12).
+FORMAT_VERSION = 2
+_UPGRADE_HINT = (
+    "this node cannot read it; move the directory away and let the node sync the chain from "
+    "format-2 peers, or start a new chain (format 2 changed block hashes)"
+)
 MAX_HISTORY_PAGE = 1000
 
 # Key layout (docs/storage.md). Heights are uint64 and tx indexes uint32, big-endian, so keys
@@ -376,6 +382,25 @@ class _Reader:
         except InvalidTransaction as exc:
             raise self._corrupt(f"block {height} has lost transactions", exc) from exc
 
+    def get_receipts(self, height: int) -> list[TxResult] | None:
+        """The receipts of block ``height`` in block order (for results-root proofs), or None."""
+        header = self.get_header(height)
+        if header is None:
+            return None
+        start = P_TX + _U64.pack(height)
+        receipts: list[TxResult] = []
+        for key, value in self._kv.iterate(start, _prefix_end(start)):
+            index = _POS.unpack_from(key, len(P_TX))[1]
+            try:
+                size = _LEN.unpack_from(value)[0]
+                tx_id = compute_tx_id(value[4 : 4 + size], header.chain_id)
+                receipts.append(decode_receipt(tx_id, value[4 + size :]))
+            except (DecodeError, struct.error, InvalidTransaction) as exc:
+                raise self._corrupt(f"tx {index} of block {height} does not decode", exc) from exc
+        if len(receipts) != header.tx_count:
+            raise self._corrupt(f"block {height} has lost receipts")
+        return receipts
+
     def get_block_height(self, block_hash: bytes) -> int | None:
         """The height of the block with this hash, or None."""
         raw = self._kv.get(P_BLOCK_HASH + block_hash)
@@ -397,9 +422,9 @@ class _Reader:
         try:
             size = _LEN.unpack_from(value)[0]
             raw = value[4 : 4 + size]
-            tx_hash = tx_hash or hashlib.sha256(raw).digest()
+            tx_hash = tx_hash or compute_tx_id(raw, self._tip.chain_id)
             result = decode_receipt(tx_hash, value[4 + size :])
-        except (DecodeError, struct.error) as exc:
+        except (DecodeError, struct.error, InvalidTransaction) as exc:
             raise self._corrupt(f"tx {index} of block {height} does not decode", exc) from exc
         return TxLocation(height=height, index=index, tx_hash=tx_hash, raw=raw, result=result)
 
@@ -515,7 +540,10 @@ def read_tip(kv: KVReader, name: str) -> _Tip:
     raw_format = kv.get(K_FORMAT)
     if raw_format is None:
         for key, _ in kv.iterate(b"", b"\xff" * 64):
-            raise bad(f"it holds data (key {key[:16]!r}) but no format version")
+            raise StorageError(
+                f"block store {name} holds data (key {key[:16]!r}) but records no format "
+                f"version (this node writes version {FORMAT_VERSION}): {_UPGRADE_HINT}"
+            )
         return _Tip()
     if len(raw_format) != 4:
         raise bad("the format version is unreadable")
@@ -525,8 +553,11 @@ def read_tip(kv: KVReader, name: str) -> _Tip:
             f"block store {name} has format version {version}, newer than this node's "
             f"{FORMAT_VERSION}; upgrade the node"
         )
-    if version < 1:
-        raise bad(f"unknown format version {version}")
+    if version < FORMAT_VERSION:
+        raise StorageError(
+            f"block store {name} has format version {version}, older than this node's "
+            f"{FORMAT_VERSION}: {_UPGRADE_HINT}"
+        )
     raw_chain, raw_tip = kv.get(K_CHAIN_ID), kv.get(K_TIP)
     if raw_chain is None or raw_tip is None or kv.get(K_GENESIS) is None:
         raise bad("chain id, genesis or tip record is missing")
@@ -620,12 +651,17 @@ class KVStore(_Reader):
                 f"block {header.height} has {len(block.txs)} txs "
                 f"but {len(result.receipts)} receipts"
             )
-        hashes = block.tx_hashes()
+        try:
+            hashes = block.tx_hashes()
+        except InvalidTransaction as exc:
+            raise StorageError(f"block {header.height} carries an unparsable tx: {exc}") from exc
         for i, (h, receipt) in enumerate(zip(hashes, result.receipts, strict=True)):
             if receipt.tx_hash != h:
                 raise StorageError(f"receipt {i} of block {header.height} is for another tx")
         if merkle_root(hashes) != header.tx_root:
             raise StorageError(f"block {header.height} tx_root does not match its transactions")
+        if results_root(result.receipts) != header.results_root:
+            raise StorageError(f"block {header.height} results_root does not match its receipts")
         return hashes
 
     def commit_block(self, block: Block, certificate: bytes, result: BlockResult) -> None:

@@ -6,10 +6,14 @@ store (which persists them atomically and builds history indexes from them).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["BlockResult", "Event", "TxResult", "Writes"]
+__all__ = ["RECEIPT_DOMAIN", "BlockResult", "Event", "TxResult", "Writes"]
+
+RECEIPT_DOMAIN = b"carbonticket/receipt/v1\x00"
+_U16_MAX = 0xFFFF
 
 # State key -> new value, or None to delete. Keys are the ledger's own state keys; the store
 # keeps them in a namespace of its own.
@@ -41,6 +45,37 @@ class TxResult:
     def ok(self) -> bool:
         """True when the transaction was applied."""
         return self.code == 0
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes a block's results root commits to for this receipt.
+
+        Layout (big-endian): domain tag, tx id (32), u32 code, u16-length error code, u16 event
+        count, then per event a u16-length type, a u16 attribute count and per attribute a
+        u16-length key and a u32-length value (all UTF-8). The free-text ``message`` is left
+        out, so rewording an error can never fork the chain; ``accounts`` and ``batches`` are
+        index hints derived from the events and the transaction.
+        """
+        parts = [RECEIPT_DOMAIN, self.tx_hash, struct.pack(">I", self.code)]
+        parts.append(_text(self.error_code, ">H"))
+        parts.append(_count(len(self.events)))
+        for event in self.events:
+            parts.append(_text(event.type, ">H"))
+            parts.append(_count(len(event.attributes)))
+            for key, value in event.attributes:
+                parts.append(_text(key, ">H"))
+                parts.append(_text(value, ">I"))
+        return b"".join(parts)
+
+
+def _count(n: int) -> bytes:
+    if n > _U16_MAX:
+        raise ValueError(f"a receipt cannot hold {n} events or attributes")
+    return struct.pack(">H", n)
+
+
+def _text(value: str, width: str) -> bytes:
+    raw = value.encode()
+    return struct.pack(width, len(raw)) + raw
 
 
 @dataclass(frozen=True, slots=True)

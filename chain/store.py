@@ -25,7 +25,7 @@ from chain.kvstore import (
     KVStore,
     TxLocation,
 )
-from chain.results import BlockResult
+from chain.results import BlockResult, TxResult
 
 __all__ = [
     "FORMAT_VERSION",
@@ -90,6 +90,10 @@ class StoreView(Protocol):
 
     def get_block(self, height: int) -> Block | None:
         """The block at ``height``, or None."""
+        ...
+
+    def get_receipts(self, height: int) -> list[TxResult] | None:
+        """The receipts of block ``height`` in block order (for results-root proofs), or None."""
         ...
 
     def get_block_height(self, block_hash: bytes) -> int | None:

@@ -5,12 +5,18 @@ signatures. Each signature covers ``TX_SIGN_DOMAIN || len(chain_id) || chain_id 
 signature can never be replayed on another chain or reinterpreted as another kind of message.
 ``decode_tx`` performs every check that needs no ledger state; it is run once per node, at
 admission, and its result (``SignedTx``) is what blocks are executed with.
+
+A transaction's id (``tx_id``) is SHA-256 of exactly those signed bytes, so only its signers
+determine it: nobody can change an id by adding, removing or reordering signatures. Envelopes are
+non-malleable as well: signatures come sorted by public key, and a signature the message does not
+need is refused (``unexpected_signature``); only governance messages carry co-signatures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from google.protobuf.message import DecodeError
 
@@ -27,12 +33,16 @@ from chain.limits import Limits
 from proto import ledger_pb2
 
 __all__ = [
+    "MULTI_SIGNER_KINDS",
     "TX_SIGN_DOMAIN",
     "SignedTx",
     "decode_tx",
     "encode_tx",
     "parse_envelope",
+    "require_cosigners_in",
+    "sort_signatures",
     "tx_hash",
+    "tx_id",
     "tx_sign_bytes",
 ]
 
@@ -45,19 +55,38 @@ def tx_sign_bytes(chain_id: str, body: bytes) -> bytes:
     return TX_SIGN_DOMAIN + len(cid).to_bytes(2, "big") + cid + body
 
 
-def tx_hash(raw: bytes) -> bytes:
-    """A transaction's id: SHA-256 of its serialised envelope."""
-    return sha256(raw)
+# Messages that other accounts co-sign (governance: > 2/3 of the validators approve). Every
+# other message is signed by its body's signer alone.
+MULTI_SIGNER_KINDS = frozenset({"grant_role", "revoke_role", "appoint_issuer"})
+
+
+def tx_id(chain_id: str, body: bytes) -> bytes:
+    """A transaction's id: SHA-256 of the bytes its signers sign (``tx_sign_bytes``).
+
+    The one definition of a transaction id. It covers the domain tag, the chain id and the body,
+    and no signature, so it is known as soon as the body is built and no one can change it.
+    """
+    return sha256(tx_sign_bytes(chain_id, body))
+
+
+def tx_hash(raw: bytes, chain_id: str) -> bytes:
+    """The id (``tx_id``) of a serialised envelope; InvalidTransaction when it does not parse."""
+    envelope = ledger_pb2.TxEnvelope()
+    try:
+        envelope.ParseFromString(raw)
+    except DecodeError as exc:
+        raise InvalidTransaction(f"malformed transaction envelope: {exc}", "malformed_tx") from exc
+    return tx_id(chain_id, envelope.body)
 
 
 @dataclass(frozen=True, slots=True)
 class SignedTx:
     """A transaction that passed every stateless check, signatures included."""
 
-    tx_hash: bytes
+    tx_hash: bytes  # the transaction's id: ``tx_id(chain_id, body bytes)``
     raw: bytes
     body: ledger_pb2.TxBody
-    signers: tuple[bytes, ...]  # public keys whose signatures verified, in envelope order
+    signers: tuple[bytes, ...]  # public keys whose signatures verified, ascending
     signer_addresses: frozenset[Address]
 
     @property
@@ -81,7 +110,16 @@ def encode_tx(body: ledger_pb2.TxBody, keys: Sequence[PrivateKey]) -> bytes:
             ledger_pb2.Signature(public_key=k.public_key, signature=k.sign(message)) for k in keys
         ],
     )
+    sort_signatures(envelope)
     return envelope.SerializeToString(deterministic=True)
+
+
+def sort_signatures(envelope: ledger_pb2.TxEnvelope) -> None:
+    """Put ``envelope``'s signatures in the canonical order: ascending public key."""
+    ordered = sorted(envelope.signatures, key=lambda sig: sig.public_key)
+    copies = [ledger_pb2.Signature(public_key=s.public_key, signature=s.signature) for s in ordered]
+    del envelope.signatures[:]
+    envelope.signatures.extend(copies)
 
 
 def _parse_canonical(
@@ -113,9 +151,13 @@ def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, l
     return envelope, body
 
 
-def _verified_signers(
-    envelope: ledger_pb2.TxEnvelope, chain_id: str, limits: Limits
-) -> tuple[bytes, ...]:
+def _check_signature_set(
+    envelope: ledger_pb2.TxEnvelope, kind: str, signer: Address, limits: Limits
+) -> None:
+    """Verify the envelope carries the signatures its message needs, in canonical order.
+
+    No signature is verified here: these checks are cheap and come first.
+    """
     count = len(envelope.signatures)
     if count == 0:
         raise InvalidTransaction("transaction is not signed", "missing_signature")
@@ -124,11 +166,52 @@ def _verified_signers(
             f"transaction has {count} signatures, the limit is {limits.max_signatures}",
             "too_many_signatures",
         )
+    keys = [sig.public_key for sig in envelope.signatures]
+    for previous, current in pairwise(keys):
+        if previous == current:
+            raise InvalidTransaction("the same key signed twice", "duplicate_signature")
+        if previous > current:
+            raise InvalidTransaction(
+                "signatures must be sorted by public key (ascending)", "unordered_signatures"
+            )
+    addresses = [address_from_public_key(k) for k in keys]
+    if signer not in addresses:
+        raise InvalidTransaction(
+            f"transaction names signer {signer} but carries no signature from that account",
+            "missing_signature",
+        )
+    if kind not in MULTI_SIGNER_KINDS:
+        extra = [k for k, a in zip(keys, addresses, strict=True) if a != signer]
+        if extra:
+            # A signature nobody asked for would let a third party alter a signed envelope.
+            raise InvalidTransaction(
+                f"a {kind} transaction is signed by its signer {signer} only; the envelope also "
+                f"carries a signature by key {extra[0].hex()[:16]}...",
+                "unexpected_signature",
+            )
+
+
+def require_cosigners_in(tx: SignedTx, allowed: frozenset[bytes], who: str) -> None:
+    """Verify every signature of a co-signed message is by a key in ``allowed``.
+
+    The node calls it with the validator keys for governance messages, at admission and for every
+    transaction met in a block, so an envelope padded with an outsider's signature never commits.
+    """
+    if tx.kind not in MULTI_SIGNER_KINDS:
+        return
+    for key in tx.signers:
+        if key not in allowed:
+            raise InvalidTransaction(
+                f"a {tx.kind} transaction is co-signed by {who} only; key "
+                f"{key.hex()[:16]}... is not one",
+                "unexpected_signature",
+            )
+
+
+def _verified_signers(envelope: ledger_pb2.TxEnvelope, chain_id: str) -> tuple[bytes, ...]:
     message = tx_sign_bytes(chain_id, envelope.body)
     keys: list[bytes] = []
     for sig in envelope.signatures:
-        if sig.public_key in keys:
-            raise InvalidTransaction("the same key signed twice", "duplicate_signature")
         if not verify_signature(sig.public_key, message, sig.signature):
             raise InvalidTransaction(
                 f"bad signature by key {sig.public_key.hex()[:16]}...", "bad_signature"
@@ -153,13 +236,14 @@ def decode_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
     signer = parse_address(body.signer)
     if signer != body.signer:
         raise InvalidTransaction("signer address must be lower case", "invalid_address")
-    signers = _verified_signers(envelope, chain_id, limits)
+    kind = body.WhichOneof("msg") or ""
+    _check_signature_set(envelope, kind, signer, limits)
+    signers = _verified_signers(envelope, chain_id)
     addresses = frozenset(address_from_public_key(k) for k in signers)
-    if signer not in addresses:
-        raise InvalidTransaction(
-            f"transaction names signer {signer} but carries no signature from that account",
-            "missing_signature",
-        )
     return SignedTx(
-        tx_hash=tx_hash(raw), raw=raw, body=body, signers=signers, signer_addresses=addresses
+        tx_hash=tx_id(chain_id, envelope.body),
+        raw=raw,
+        body=body,
+        signers=signers,
+        signer_addresses=addresses,
     )

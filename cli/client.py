@@ -15,7 +15,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from chain.crypto import PrivateKey
-from chain.tx import encode_tx, tx_hash
+from chain.tx import encode_tx, tx_id
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["MSG_FIELDS", "LedgerClient", "make_body", "normalize_text"]
@@ -115,7 +115,7 @@ class LedgerClient:
         except grpc.RpcError as exc:
             if not wait or exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise
-            return services_pb2.SubmitTxResponse(tx_hash=tx_hash(raw), committed=False)
+            return services_pb2.SubmitTxResponse(tx_hash=_own_id(raw), committed=False)
         return reply
 
     def send(
@@ -123,3 +123,9 @@ class LedgerClient:
     ) -> services_pb2.SubmitTxResponse:
         """Build, sign and submit in one call."""
         return self.submit(self.build(msg, keys, **kwargs), wait)
+
+
+def _own_id(raw: bytes) -> bytes:
+    """The id of an envelope this wallet built (its body names the chain it is signed for)."""
+    envelope = ledger_pb2.TxEnvelope.FromString(raw)
+    return tx_id(ledger_pb2.TxBody.FromString(envelope.body).chain_id, envelope.body)

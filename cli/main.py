@@ -19,8 +19,9 @@ def _register() -> None:
     from cli.node_cmds import bench, devnet, genesis, node
     from cli.query_cmds import query
     from cli.tx_cmds import tx
+    from cli.verify import verify
 
-    for group in (node, devnet, genesis, keys, tx, query, demo, bench):
+    for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):
         cli.add_command(group)
 
 

@@ -146,14 +146,44 @@ def block(height: int | None, block_hash: str | None, node: str, output: str) ->
 
 @query.command("certificate")
 @click.argument("certificate_id")
+@click.option(
+    "--proof",
+    is_flag=True,
+    help="Fetch the proof bundle (tx, receipt, proofs, header, commit, validators).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --proof: write the bundle to FILE (check it with carbon-ticket verify).",
+)
 @node_option
 @output_option
 @reports_errors
-def certificate(certificate_id: str, node: str, output: str) -> None:
+def certificate(certificate_id: str, proof: bool, out: Path | None, node: str, output: str) -> None:
     """A retirement certificate, e.g. RC-0123456789ABCDEF01234567."""
-    request = services_pb2.GetCertificateRequest(certificate_id=certificate_id)
+    if out is not None and not proof:
+        raise CliError("--out writes a proof bundle: add --proof", EXIT_USAGE)
     with connect(node) as stub:
-        emit(render.certificate(stub.GetCertificate(request, timeout=10)), output)
+        if not proof:
+            request = services_pb2.GetCertificateRequest(certificate_id=certificate_id)
+            emit(render.certificate(stub.GetCertificate(request, timeout=10)), output)
+            return
+        reply = stub.GetCertificateProof(
+            services_pb2.GetCertificateProofRequest(certificate_id=certificate_id), timeout=10
+        )
+    bundle = render.certificate_bundle(reply)
+    text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc}", EXIT_USAGE) from exc
+    click.echo(
+        f"wrote the proof bundle of {certificate_id} to {out}; check it offline with: "
+        f"carbon-ticket verify {out} --genesis genesis.json"
+    )
 
 
 _page_options = [

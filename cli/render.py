@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from chain.amounts import format_tco2e
@@ -12,6 +13,7 @@ __all__ = [
     "batch",
     "block",
     "certificate",
+    "certificate_bundle",
     "event",
     "history",
     "project",
@@ -156,6 +158,77 @@ def certificate(c: services_pb2.RetirementCertificate) -> dict[str, Any]:
         "height": c.height,
         "time_ms": c.time_ms,
         "tx_hash": c.tx_hash.hex(),
+    }
+
+
+def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
+    """The self-contained JSON bundle ``carbon-ticket verify`` checks (format in cli/verify.py).
+
+    Integers stay integers (grams, heights, milliseconds); hashes and keys are hex; the
+    transaction envelope is base64, exactly as committed.
+    """
+    from cli.verify import BUNDLE_FORMAT
+
+    c, t, h = proof.certificate, proof.tx, proof.tx.header
+    return {
+        "format": BUNDLE_FORMAT,
+        "chain_id": proof.chain_id,
+        "genesis_hash": proof.genesis_hash.hex(),
+        "validators": [
+            {"name": v.name, "public_key": v.public_key.hex(), "power": v.power}
+            for v in proof.validators
+        ],
+        "certificate": {
+            "certificate_id": c.certificate_id,
+            "batch_id": c.batch_id,
+            "project_id": c.project_id,
+            "vintage": _period(c.vintage),
+            "amount_grams": c.amount_grams,
+            "beneficiary": c.beneficiary,
+            "reason": c.reason,
+            "jurisdiction": c.jurisdiction,
+            "event": c.event,
+            "account": c.account,
+            "period": _period(c.period) if c.HasField("period") else "",
+            "height": c.height,
+            "time_ms": c.time_ms,
+            "tx_hash": c.tx_hash.hex(),
+        },
+        "tx": {
+            "index": t.index,
+            "envelope": base64.b64encode(t.tx).decode(),
+            "proof": [p.hex() for p in t.tx_proof.path],
+        },
+        "receipt": {
+            "code": t.receipt.code,
+            "error_code": t.receipt.error_code,
+            "events": [
+                {"type": e.type, "attributes": [[a.key, a.value] for a in e.attributes]}
+                for e in t.receipt.events
+            ],
+            "proof": [p.hex() for p in t.receipt_proof.path],
+        },
+        "header": {
+            "chain_id": h.chain_id,
+            "height": h.height,
+            "time_ms": h.time_ms,
+            "prev_hash": h.prev_hash.hex(),
+            "tx_root": h.tx_root.hex(),
+            "results_root": h.results_root.hex(),
+            "app_hash": h.app_hash.hex(),
+            "proposer": h.proposer.hex(),
+            "validators_hash": h.validators_hash.hex(),
+            "tx_count": h.tx_count,
+        },
+        "commit": {
+            "height": proof.commit.height,
+            "round": proof.commit.round,
+            "block_hash": proof.commit.block_hash.hex(),
+            "precommits": [
+                {"validator_index": v.validator_index, "signature": v.signature.hex()}
+                for v in proof.commit.precommits
+            ],
+        },
     }
 
 

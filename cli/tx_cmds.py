@@ -22,7 +22,8 @@ import click
 
 from chain.crypto import PrivateKey
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
-from chain.tx import tx_sign_bytes
+from chain.rules.tickets import certificate_id
+from chain.tx import sort_signatures, tx_id, tx_sign_bytes
 from cli import render
 from cli.client import LedgerClient, make_body
 from cli.common import (
@@ -153,14 +154,29 @@ def _encode(
     return encode_tx(make_body(chain_id, signer, nonce, msg, memo), keys)
 
 
+def _known_ids(raw: bytes) -> dict[str, str]:
+    """The tx id, and for a retirement the certificate id, known before submitting."""
+    envelope = ledger_pb2.TxEnvelope.FromString(raw)
+    body = ledger_pb2.TxBody.FromString(envelope.body)
+    digest = tx_id(body.chain_id, envelope.body)
+    ids = {"tx_hash": digest.hex()}
+    if body.WhichOneof("msg") == "retire":
+        ids["certificate_id"] = certificate_id(digest)
+    return ids
+
+
 def _submit(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]:
+    ids = _known_ids(raw)
     reply = client.submit(raw, wait=not opts.no_wait)
-    data = render.submitted(reply)
+    if reply.tx_hash.hex() != ids["tx_hash"]:
+        raise CliError(f"the node answered with tx id {reply.tx_hash.hex()}, not {ids['tx_hash']}")
+    data = {**ids, **render.submitted(reply)}
     emit(data, opts.output)
     if not opts.no_wait and not reply.committed:
+        certificate = f" (certificate {ids['certificate_id']})" if "certificate_id" in ids else ""
         raise CliError(
-            f"tx {reply.tx_hash.hex()} was admitted but not committed within {opts.timeout:g}s; "
-            f"check later with: carbon-ticket query tx {reply.tx_hash.hex()}",
+            f"tx {reply.tx_hash.hex()}{certificate} was admitted but not committed within "
+            f"{opts.timeout:g}s; check later with: carbon-ticket query tx {reply.tx_hash.hex()}",
             EXIT_PENDING,
         )
     return data
@@ -565,6 +581,7 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path) -> None:
         if k.public_key in present:
             raise CliError(f"key {name!r} has signed this transaction already", EXIT_USAGE)
         envelope.signatures.add(public_key=k.public_key, signature=k.sign(message))
+    sort_signatures(envelope)  # nodes accept signatures in ascending key order only
     _write_envelope(file, envelope.SerializeToString(deterministic=True))
 
 

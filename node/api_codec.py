@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chain.block import Header
 from chain.crypto import parse_address
 from chain.errors import InvalidTransaction
 from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation
+from chain.merkle import MerkleProof
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
 from chain.records import Period as RecordPeriod
 from chain.results import TxResult
@@ -31,6 +33,7 @@ __all__ = [
     "receipt_to_proto",
     "report_to_proto",
     "retirement_query",
+    "tx_proof_to_proto",
     "tx_to_proto",
 ]
 
@@ -254,4 +257,24 @@ def retirement_query(request: services_pb2.ListRetirementsRequest) -> Retirement
         project_id=request.project_id,
         from_height=request.from_height,
         to_height=request.to_height,
+    )
+
+
+def _inclusion(proof: MerkleProof) -> services_pb2.InclusionProof:
+    return services_pb2.InclusionProof(index=proof.index, size=proof.size, path=list(proof.path))
+
+
+def tx_proof_to_proto(
+    loc: TxLocation, header: Header, tx_proof: MerkleProof, receipt_proof: MerkleProof
+) -> services_pb2.TxProof:
+    """A committed transaction and its receipt with their proofs against ``header``."""
+    return services_pb2.TxProof(
+        tx_hash=loc.tx_hash,
+        height=loc.height,
+        index=loc.index,
+        tx=loc.raw,
+        receipt=receipt_to_proto(loc.result),
+        header=header.to_proto(),
+        tx_proof=_inclusion(tx_proof),
+        receipt_proof=_inclusion(receipt_proof),
     )

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chain import BlockContext, apply_block
-from chain.block import Block, build_block
+from chain.block import Block, build_block, results_root
 from chain.errors import LedgerError, StorageError
 from chain.limits import Limits
 from chain.results import BlockResult
-from chain.tx import SignedTx, tx_hash
+from chain.tx import SignedTx
 from consensus import CommitCertificate, ValidatorSet
 from node.codec import certificate_to_bytes
 from node.mempool import Mempool
@@ -95,6 +95,7 @@ class LedgerApp:
             proposer=self._proposer_key,
             validators_hash=self._validators_hash,
             txs=[tx.raw for tx in txs],
+            receipts=result.receipts,
         )
         self._remember(ExecutedBlock(block, tuple(txs), result))
         return block.encode(), block.hash
@@ -142,6 +143,11 @@ class LedgerApp:
                 f"block {height} claims app hash {block.header.app_hash.hex()[:16]}..., "
                 f"executing it gives {result.app_hash.hex()[:16]}...",
                 "app_hash_mismatch",
+            )
+        if results_root(result.receipts) != block.header.results_root:
+            raise LedgerError(
+                f"block {height} claims a results root its receipts do not give",
+                "results_root_mismatch",
             )
         executed = ExecutedBlock(block, txs, result)
         self._remember(executed)
@@ -207,8 +213,7 @@ class LedgerApp:
     def _signed_txs(self, block: Block) -> tuple[SignedTx, ...]:
         seen: set[bytes] = set()
         txs: list[SignedTx] = []
-        for raw in block.txs:
-            digest = tx_hash(raw)
+        for raw, digest in zip(block.txs, block.tx_hashes(), strict=True):
             if digest in seen:
                 raise LedgerError("block carries the same transaction twice", "duplicate_tx")
             seen.add(digest)

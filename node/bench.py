@@ -208,8 +208,9 @@ def _watch(address: str, tracker: _Tracker, stop: threading.Event, start_height:
                 now = time.monotonic()
                 with tracker.lock:
                     tracker.blocks.append((now, len(committed.block.txs)))
+                    chain_id = committed.block.header.chain_id
                     for raw in committed.block.txs:
-                        tracker.committed_at[tx_hash(raw)] = now
+                        tracker.committed_at[tx_hash(raw, chain_id)] = now
             if not got:
                 time.sleep(0.01)
     except grpc.RpcError:
@@ -267,7 +268,7 @@ def run_bench(
         count = min(count, accounts * 900)  # stay inside each account's nonce window
         say(f"pre-signing {count} transfers ...")
         txs = workload.transfers(count)
-        hashes = [tx_hash(raw) for raw in txs]
+        hashes = [tx_hash(raw, info.chain_id) for raw in txs]
         disk_before = _dir_bytes(info.node_home(0) / "data")
         usage_before = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
         tracker = _Tracker()

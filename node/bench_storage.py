@@ -29,7 +29,7 @@ from pathlib import Path
 from chain.block import build_block
 from chain.crypto import PrivateKey
 from chain.results import BlockResult, Event, TxResult
-from chain.tx import encode_tx
+from chain.tx import encode_tx, tx_hash
 from node.store import LevelDBStore
 from proto import ledger_pb2
 
@@ -74,7 +74,7 @@ class Chain:
             )
             receipts.append(
                 TxResult(
-                    tx_hash=hashlib.sha256(raw).digest(),
+                    tx_hash=tx_hash(raw, CHAIN_ID),
                     events=(event,),
                     accounts=tuple(sorted({sender, to})),
                     batches=(BATCH,),
@@ -90,6 +90,7 @@ class Chain:
             proposer=self.proposer,
             validators_hash=self.proposer,
             txs=txs,
+            receipts=receipts,
         )
         cert = ledger_pb2.CommitCertificate(height=block.height, block_hash=block.hash)
         for i in range(4):

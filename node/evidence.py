@@ -16,7 +16,7 @@ from chain import check_tx
 from chain.crypto import PrivateKey
 from chain.errors import InvalidTransaction
 from chain.limits import Limits
-from chain.tx import SignedTx, encode_tx
+from chain.tx import SignedTx, encode_tx, require_cosigners_in
 from consensus import DuplicateVoteEvidence, InvalidEvidence, ValidatorSet, verify_evidence
 from node.codec import PeerMessageError, vote_from_proto, vote_to_proto
 from proto import ledger_pb2
@@ -37,10 +37,14 @@ def evidence_from_proto(msg: ledger_pb2.DuplicateVoteEvidence) -> DuplicateVoteE
 
 
 def checker_with_evidence(validators: ValidatorSet) -> CheckTx:
-    """``chain.check_tx`` plus, for ReportEvidence, verification of both vote signatures."""
+    """``chain.check_tx`` plus what needs the validator set: for ReportEvidence, verification of
+    both vote signatures; for governance, that every co-signature is a validator's (an outsider's
+    signature padded onto an envelope is refused, ``unexpected_signature``)."""
+    validator_keys = frozenset(v.public_key for v in validators.validators)
 
     def check(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
         tx = check_tx(raw, chain_id, limits)
+        require_cosigners_in(tx, validator_keys, "validators")
         if tx.kind == "report_evidence":
             evidence = evidence_from_proto(tx.body.report_evidence.evidence)
             try:

@@ -217,8 +217,9 @@ class BlockWatcher:
         while len(found) < len(hashes):
             for committed in self.poll():
                 height = committed.block.header.height
+                chain_id = committed.block.header.chain_id
                 for raw in committed.block.txs:
-                    digest = tx_hash(raw)
+                    digest = tx_hash(raw, chain_id)
                     if digest in hashes:
                         found[digest] = height
             if len(found) < len(hashes):
@@ -226,6 +227,12 @@ class BlockWatcher:
                     raise TimeoutError(f"{len(hashes) - len(found)} of {len(hashes)} not committed")
                 time.sleep(0.05)
         return found
+
+
+def _own_id(raw: bytes) -> bytes:
+    # The id of a tx this module signed, under the chain id its body names.
+    envelope = ledger_pb2.TxEnvelope.FromString(raw)
+    return tx_hash(raw, ledger_pb2.TxBody.FromString(envelope.body).chain_id)
 
 
 def commit_phases(
@@ -244,6 +251,6 @@ def commit_phases(
                 raise RuntimeError(
                     f"setup tx refused: {refused[0].error_code}: {refused[0].message}"
                 )
-            watcher.wait_for({tx_hash(raw) for raw in phase}, timeout)
+            watcher.wait_for({_own_id(raw) for raw in phase}, timeout)
     finally:
         watcher.close()

@@ -89,7 +89,7 @@ class Mempool:
         return tx
 
     def _admit(self, raw: bytes) -> SignedTx:
-        digest = tx_hash(raw)
+        digest = tx_hash(raw, self._chain_id)
         # Verify it is new before paying for a signature check.
         if digest in self._txs:
             raise AlreadyExists("transaction is already pending", "duplicate_tx")
@@ -99,7 +99,9 @@ class Mempool:
             self._bytes + len(raw) > self._settings.max_bytes
         ):
             raise ResourceExhausted("mempool is full, try again shortly", "mempool_full")
-        tx = self._verified.pop(digest, None) or self._check_tx(raw, self._chain_id, self._limits)
+        tx = self._verified.pop(digest, None)
+        if tx is None or tx.raw != raw:  # the id does not cover signatures: same envelope only
+            tx = self._check_tx(raw, self._chain_id, self._limits)
         signer, nonce = tx.signer, tx.body.nonce
         # Verify the nonce is neither used nor too far ahead, and the slot is free.
         expected = self._nonce_of(signer)
@@ -131,7 +133,8 @@ class Mempool:
         remembered, so their gossip arriving later costs no second verification.
         """
         tx = self._txs.get(digest) or self._verified.get(digest)
-        if tx is None:
+        # The id does not cover signatures: reuse a check only for the very same envelope.
+        if tx is None or tx.raw != raw:
             tx = self._check_tx(raw, self._chain_id, self._limits)
             self._verified[digest] = tx
             while len(self._verified) > _RECENT_LIMIT // 2:

@@ -21,6 +21,7 @@ from chain import (
     get_project,
     get_report,
 )
+from chain.block import receipt_proof
 from chain.errors import (
     AlreadyExists,
     InvalidTransaction,
@@ -28,7 +29,7 @@ from chain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from chain.kvstore import HistoryEntry
+from chain.kvstore import HistoryEntry, TxLocation
 from chain.tx import tx_hash as compute_tx_hash
 from node.api_codec import (
     account_to_proto,
@@ -43,6 +44,7 @@ from node.api_codec import (
     report_to_proto,
     require_id,
     retirement_query,
+    tx_proof_to_proto,
     tx_to_proto,
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
@@ -64,6 +66,14 @@ EVENT_TYPES = frozenset({
     "appoint_issuer",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
+
+
+def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
+    # A refused envelope that does not even parse has no id.
+    try:
+        return compute_tx_hash(raw, chain_id)
+    except InvalidTransaction:
+        return b""
 
 
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
@@ -88,7 +98,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         except (AlreadyExists, PreconditionFailed) as exc:
             # Retrying a submission is safe: a tx that is pending or committed already is
             # answered as if it had just been admitted (and waited for, when asked).
-            tx_hash = compute_tx_hash(request.tx)
+            tx_hash = compute_tx_hash(request.tx, self._node.chain_id)
             known = exc.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None
             if not known:
                 raise
@@ -132,7 +142,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         for raw, outcome in zip(raws, await self._node.admit_many(raws), strict=True):
             if isinstance(outcome, LedgerError):
                 response.results.add(
-                    tx_hash=compute_tx_hash(raw),
+                    tx_hash=_id_or_empty(raw, self._node.chain_id),
                     accepted=False,
                     error_code=outcome.code,
                     message=outcome.message,
@@ -205,14 +215,40 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetTx(
         self, request: services_pb2.GetTxRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.TxInfo:
-        digest = decode_hash(request.tx_hash, "tx_hash")
-        loc = self._store.get_tx(digest)
-        if loc is None:
-            if digest in self._node.mempool:
-                raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
-                               "tx_pending")  # fmt: skip
-            raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")
+        loc = self._committed_tx(decode_hash(request.tx_hash, "tx_hash"))
         return tx_to_proto(loc, self._block_time(loc.height))
+
+    # ------------------------------------------------------------------ proofs
+
+    @errors
+    async def GetTxProof(
+        self, request: services_pb2.GetTxProofRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.TxProof:
+        return self._tx_proof(self._committed_tx(decode_hash(request.tx_hash, "tx_hash")))
+
+    @errors
+    async def GetCertificateProof(
+        self, request: services_pb2.GetCertificateProofRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.CertificateProof:
+        node, store = self._node, self._store
+        certificate = get_certificate(store, require_id(request.certificate_id, "certificate_id"))
+        loc = self._committed_tx(certificate.tx_hash)
+        commit = store.get_certificate(loc.height)
+        if commit is None:  # pragma: no cover - every committed block has its certificate
+            raise NotFound(f"no commit certificate at height {loc.height}", "unknown_block")
+        reply = services_pb2.CertificateProof(
+            certificate=certificate_to_proto(certificate),
+            tx=self._tx_proof(loc),
+            chain_id=node.chain_id,
+            genesis_hash=node.genesis.hash(),
+            # The set in effect at that height; today it is the genesis set at every height.
+            validators=[
+                services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
+                for v in node.validators.validators
+            ],
+        )
+        reply.commit.ParseFromString(commit)
+        return reply
 
     @errors
     async def GetBlock(
@@ -327,6 +363,24 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             unsubscribe()
 
     # ------------------------------------------------------------------ helpers
+
+    def _committed_tx(self, digest: bytes) -> TxLocation:
+        loc = self._store.get_tx(digest)
+        if loc is None:
+            if digest in self._node.mempool:
+                raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
+                               "tx_pending")  # fmt: skip
+            raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")
+        return loc
+
+    def _tx_proof(self, loc: TxLocation) -> services_pb2.TxProof:
+        block = self._store.get_block(loc.height)
+        receipts = self._store.get_receipts(loc.height)
+        if block is None or receipts is None:  # pragma: no cover - the tx's block is stored
+            raise NotFound(f"no block at height {loc.height}", "unknown_block")
+        return tx_proof_to_proto(
+            loc, block.header, block.tx_proof(loc.index), receipt_proof(receipts, loc.index)
+        )
 
     def _block_time(self, height: int) -> int:
         header = self._store.get_header(height)

@@ -137,7 +137,7 @@ class BlockSync:
         # a catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
         # transactions are simply not remembered; applying the block then rejects it.
         mempool = self._node.mempool
-        todo = mempool.unknown((raw, tx_hash(raw)) for raw in raws)
+        todo = mempool.unknown((raw, tx_hash(raw, self._node.chain_id)) for raw in raws)
         if len(todo) < _PARALLEL_MIN:
             return
         loop = asyncio.get_running_loop()

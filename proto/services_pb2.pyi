@@ -363,6 +363,74 @@ class RetirementCertificate(_message.Message):
     tx_hash: bytes
     def __init__(self, certificate_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., account: _Optional[str] = ..., period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
 
+class InclusionProof(_message.Message):
+    __slots__ = ("index", "size", "path")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    size: int
+    path: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, index: _Optional[int] = ..., size: _Optional[int] = ..., path: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class GetTxProofRequest(_message.Message):
+    __slots__ = ("tx_hash",)
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: bytes
+    def __init__(self, tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class TxProof(_message.Message):
+    __slots__ = ("tx_hash", "height", "index", "tx", "receipt", "header", "tx_proof", "receipt_proof")
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TX_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    TX_PROOF_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_PROOF_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: bytes
+    height: int
+    index: int
+    tx: bytes
+    receipt: _ledger_pb2.Receipt
+    header: _ledger_pb2.BlockHeader
+    tx_proof: InclusionProof
+    receipt_proof: InclusionProof
+    def __init__(self, tx_hash: _Optional[bytes] = ..., height: _Optional[int] = ..., index: _Optional[int] = ..., tx: _Optional[bytes] = ..., receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., header: _Optional[_Union[_ledger_pb2.BlockHeader, _Mapping]] = ..., tx_proof: _Optional[_Union[InclusionProof, _Mapping]] = ..., receipt_proof: _Optional[_Union[InclusionProof, _Mapping]] = ...) -> None: ...
+
+class GetCertificateProofRequest(_message.Message):
+    __slots__ = ("certificate_id",)
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
+
+class ProofValidator(_message.Message):
+    __slots__ = ("name", "public_key", "power")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    public_key: bytes
+    power: int
+    def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., power: _Optional[int] = ...) -> None: ...
+
+class CertificateProof(_message.Message):
+    __slots__ = ("certificate", "tx", "commit", "chain_id", "genesis_hash", "validators")
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    TX_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    GENESIS_HASH_FIELD_NUMBER: _ClassVar[int]
+    VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    certificate: RetirementCertificate
+    tx: TxProof
+    commit: _ledger_pb2.CommitCertificate
+    chain_id: str
+    genesis_hash: bytes
+    validators: _containers.RepeatedCompositeFieldContainer[ProofValidator]
+    def __init__(self, certificate: _Optional[_Union[RetirementCertificate, _Mapping]] = ..., tx: _Optional[_Union[TxProof, _Mapping]] = ..., commit: _Optional[_Union[_ledger_pb2.CommitCertificate, _Mapping]] = ..., chain_id: _Optional[str] = ..., genesis_hash: _Optional[bytes] = ..., validators: _Optional[_Iterable[_Union[ProofValidator, _Mapping]]] = ...) -> None: ...
+
 class GetAccountHistoryRequest(_message.Message):
     __slots__ = ("address", "page_size", "page_token")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]

@@ -308,6 +308,16 @@ class LedgerServiceStub:
                 request_serializer=proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.RetirementPage.FromString,
                 _registered_method=True)
+        self.GetTxProof = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetTxProof',
+                request_serializer=proto_dot_services__pb2.GetTxProofRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.TxProof.FromString,
+                _registered_method=True)
+        self.GetCertificateProof = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetCertificateProof',
+                request_serializer=proto_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.CertificateProof.FromString,
+                _registered_method=True)
         self.SubscribeBlocks = channel.unary_stream(
                 '/carbonticket.v1.LedgerService/SubscribeBlocks',
                 request_serializer=proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
@@ -402,6 +412,18 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTxProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCertificateProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubscribeBlocks(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -481,6 +503,16 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListRetirements,
                     request_deserializer=proto_dot_services__pb2.ListRetirementsRequest.FromString,
                     response_serializer=proto_dot_services__pb2.RetirementPage.SerializeToString,
+            ),
+            'GetTxProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTxProof,
+                    request_deserializer=proto_dot_services__pb2.GetTxProofRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.TxProof.SerializeToString,
+            ),
+            'GetCertificateProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCertificateProof,
+                    request_deserializer=proto_dot_services__pb2.GetCertificateProofRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.CertificateProof.SerializeToString,
             ),
             'SubscribeBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.SubscribeBlocks,
@@ -845,6 +877,60 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/ListRetirements',
             proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
             proto_dot_services__pb2.RetirementPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTxProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetTxProof',
+            proto_dot_services__pb2.GetTxProofRequest.SerializeToString,
+            proto_dot_services__pb2.TxProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCertificateProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetCertificateProof',
+            proto_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
+            proto_dot_services__pb2.CertificateProof.FromString,
             options,
             channel_credentials,
             insecure,

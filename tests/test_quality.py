@@ -23,6 +23,9 @@ FORBIDDEN = {
     "consensus": IO_MODULES | {"node", "cli", "chain", "proto", "google"},
 }
 PACKAGES = ("chain", "consensus", "node", "cli")
+# Single modules embedded elsewhere: the offline certificate verifier must run without a node,
+# a network stack or a database (tests/cli/test_verify.py also checks what it loads).
+MODULE_FORBIDDEN = {"cli/verify.py": {"grpc", "node", "plyvel", "socket", "asyncio"}}
 
 
 def _imports(path: Path) -> set[str]:
@@ -44,6 +47,12 @@ def test_pure_packages_import_no_io(package: str) -> None:
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert not offenders, f"{package}/ must stay free of I/O and outer layers: {offenders}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_FORBIDDEN))
+def test_embeddable_modules_import_no_node_or_network(module: str) -> None:
+    offenders = sorted(_imports(ROOT / module) & MODULE_FORBIDDEN[module])
+    assert not offenders, f"{module} must stay embeddable: it imports {offenders}"
 
 
 def _clock_calls(path: Path) -> set[str]:

@@ -30,7 +30,11 @@ _CERT_ID_BYTES = 12
 
 
 def certificate_id(tx_hash: bytes) -> str:
-    """A retirement certificate's id: known to the wallet as soon as it has signed the tx."""
+    """A retirement certificate's id, from the tx id alone (``chain.tx.tx_id``).
+
+    The id covers only the signed body, so the wallet knows the certificate id before it
+    submits, and nobody can change it by altering the envelope.
+    """
     return "RC-" + tx_hash[:_CERT_ID_BYTES].hex().upper()
 
 
@@ -149,6 +153,13 @@ def process_retire(
                 ("amount_grams", str(msg.amount_grams)),
                 ("beneficiary", msg.beneficiary),
                 ("reason", msg.reason),
+                # The rest of what the certificate shows, so that the receipt (committed in
+                # the header's results root) proves every field of it.
+                ("project_id", batch.project_id),
+                ("vintage", str(batch.vintage)),
+                ("jurisdiction", msg.jurisdiction),
+                ("event", msg.event),
+                ("period", "" if certificate.period is None else str(certificate.period)),
             ),
         ),
         accounts=(signer,),

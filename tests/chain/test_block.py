@@ -1,4 +1,5 @@
-"""Headers and blocks: canonical hashing, wire round trips, malformed input, tx proofs."""
+"""Headers and blocks: canonical hashing, wire round trips, malformed input, tx and receipt
+proofs."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ from chain.block import (
     Block,
     Header,
     build_block,
+    receipt_proof,
+    results_root,
     tx_root,
+    verify_receipt_proof,
+    verify_tx_id_proof,
     verify_tx_proof,
 )
 from chain.crypto import PrivateKey
 from chain.errors import InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_root
-from chain.tx import encode_tx
+from chain.results import Event, TxResult
+from chain.tx import encode_tx, tx_hash
 from proto import ledger_pb2
 
 CHAIN = "carbon-test-1"
@@ -39,6 +45,7 @@ def header(**changes: object) -> Header:
         time_ms=1_700_000_000_123,
         prev_hash=h("prev"),
         tx_root=h("root"),
+        results_root=h("results"),
         app_hash=h("app"),
         proposer=h("proposer"),
         validators_hash=h("vals"),
@@ -56,7 +63,20 @@ def transfer_tx(n: int) -> bytes:
     return encode_tx(body, [key])
 
 
+def random_envelope(rng: random.Random) -> bytes:
+    # Any bytes that parse as an envelope have an id; nothing else is needed for a Merkle tree.
+    env = ledger_pb2.TxEnvelope(body=rng.randbytes(rng.randrange(1, 300)))
+    return env.SerializeToString(deterministic=True)
+
+
+def receipt_for(raw: bytes, n: int) -> TxResult:
+    if n % 3 == 2:
+        return TxResult(tx_hash(raw, CHAIN), 2, "insufficient_balance", f"have {n}")
+    return TxResult(tx_hash(raw, CHAIN), events=(Event("transfer", (("amount_grams", str(n)),)),))
+
+
 def random_block(rng: random.Random, n: int) -> Block:
+    txs = [random_envelope(rng) for _ in range(n)]
     return build_block(
         chain_id=CHAIN,
         height=rng.randrange(1, 10**6),
@@ -65,7 +85,8 @@ def random_block(rng: random.Random, n: int) -> Block:
         app_hash=rng.randbytes(32),
         proposer=rng.randbytes(32),
         validators_hash=rng.randbytes(32),
-        txs=[rng.randbytes(rng.randrange(1, 300)) for _ in range(n)],
+        txs=txs,
+        receipts=[receipt_for(raw, i) for i, raw in enumerate(txs)],
     )
 
 
@@ -77,7 +98,7 @@ def test_header_hash_is_sha256_of_the_documented_canonical_bytes() -> None:
         + len(cid).to_bytes(2, "big")
         + cid
         + struct.pack(">QQ", 7, 1_700_000_000_123)
-        + h("prev") + h("root") + h("app") + h("proposer") + h("vals")
+        + h("prev") + h("root") + h("results") + h("app") + h("proposer") + h("vals")
         + (3).to_bytes(4, "big")
     )  # fmt: skip
     assert hd.canonical_bytes() == expected
@@ -89,7 +110,7 @@ def test_header_hash_known_answer() -> None:
     assert (
         header().hash().hex()
         == (hashlib.sha256(header().canonical_bytes()).hexdigest())
-        == "3e5745e858ae3a6228f73077eadc2c95a3e1468725b338a0f96836165d7b598e"
+        == "bd427841b87cd111d2230f4783acec5d17ea255b01fc151afdaecd1142c2fc89"
     )
 
 
@@ -101,6 +122,7 @@ def test_header_hash_known_answer() -> None:
         {"time_ms": 1_700_000_000_124},
         {"prev_hash": h("x")},
         {"tx_root": h("x")},
+        {"results_root": h("x")},
         {"app_hash": h("x")},
         {"proposer": h("x")},
         {"validators_hash": h("x")},
@@ -125,6 +147,7 @@ def test_every_header_field_changes_the_hash(change: dict[str, object]) -> None:
         {"proposer": b"\x00" * 33},
         {"validators_hash": b""},
         {"tx_root": b"\x01"},
+        {"results_root": b""},
     ],
 )
 def test_out_of_shape_headers_are_rejected(change: dict[str, object]) -> None:
@@ -145,9 +168,10 @@ def test_block_round_trip_and_hash() -> None:
     block = build_block(
         chain_id=CHAIN, height=1, time_ms=5, prev_hash=GENESIS_PREV_HASH, app_hash=h("a"),
         proposer=h("p"), validators_hash=h("v"), txs=txs,
+        receipts=[receipt_for(t, i) for i, t in enumerate(txs)],
     )  # fmt: skip
     assert block.header.tx_count == 5
-    assert block.header.tx_root == merkle_root([hashlib.sha256(t).digest() for t in txs])
+    assert block.header.tx_root == merkle_root([tx_hash(t, CHAIN) for t in txs])
     assert block.verify_tx_root()
     assert block.hash == block.header.hash()
     decoded = Block.decode(block.encode(), Limits())
@@ -158,15 +182,18 @@ def test_block_round_trip_and_hash() -> None:
 def test_verify_tx_root_detects_swapped_or_replaced_txs() -> None:
     block = random_block(random.Random(1), 4)
     swapped = Block(block.header, (block.txs[1], block.txs[0], *block.txs[2:]))
-    replaced = Block(block.header, (b"evil", *block.txs[1:]))
+    replaced = Block(block.header, (random_envelope(random.Random(9)), *block.txs[1:]))
+    garbage = Block(block.header, (b"\xff\xff", *block.txs[1:]))
     assert block.verify_tx_root()
     assert not swapped.verify_tx_root()
     assert not replaced.verify_tx_root()
+    assert not garbage.verify_tx_root()
 
 
 def test_empty_block() -> None:
     block = random_block(random.Random(2), 0)
-    assert block.header.tx_root == tx_root(()) == hashlib.sha256(b"").digest()
+    assert block.header.tx_root == tx_root(CHAIN, ()) == hashlib.sha256(b"").digest()
+    assert block.header.results_root == results_root(()) == hashlib.sha256(b"").digest()
     assert Block.decode(block.encode()) == block
 
 
@@ -224,9 +251,72 @@ def test_tx_proofs_for_real_transfer_envelopes() -> None:
     block = build_block(
         chain_id=CHAIN, height=3, time_ms=5, prev_hash=h("p"), app_hash=h("a"),
         proposer=h("p"), validators_hash=h("v"), txs=txs,
+        receipts=[receipt_for(t, i) for i, t in enumerate(txs)],
     )  # fmt: skip
     header_only = Header.decode(block.header.encode())
     for i, raw in enumerate(txs):
         assert verify_tx_proof(header_only, raw, block.tx_proof(i))
     tampered = dataclasses.replace(header_only, tx_root=h("other"))
     assert not verify_tx_proof(tampered, txs[0], block.tx_proof(0))
+
+
+def test_signatures_do_not_change_a_transaction_leaf() -> None:
+    raw = transfer_tx(1)
+    env = ledger_pb2.TxEnvelope.FromString(raw)
+    unsigned = ledger_pb2.TxEnvelope(body=env.body).SerializeToString(deterministic=True)
+    assert tx_root(CHAIN, [raw]) == tx_root(CHAIN, [unsigned])
+    assert tx_root(CHAIN, [raw]) != tx_root("carbon-test-2", [raw])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_receipt_proofs_verify_for_every_receipt_and_pin_every_committed_field(
+    seed: int,
+) -> None:
+    rng = random.Random(100 + seed)
+    txs = [random_envelope(rng) for _ in range(rng.randrange(1, 40))]
+    receipts = [receipt_for(raw, i) for i, raw in enumerate(txs)]
+    block = build_block(
+        chain_id=CHAIN, height=3, time_ms=5, prev_hash=h("p"), app_hash=h("a"),
+        proposer=h("p"), validators_hash=h("v"), txs=txs, receipts=receipts,
+    )  # fmt: skip
+    for i, receipt in enumerate(receipts):
+        proof = receipt_proof(receipts, i)
+        assert verify_receipt_proof(block.header, receipt, proof)
+        assert verify_tx_id_proof(block.header, receipt.tx_hash, block.tx_proof(i))
+        # The free-text message is not committed: rewording it cannot fork the chain.
+        assert verify_receipt_proof(
+            block.header, dataclasses.replace(receipt, message="reworded"), proof
+        )
+        for forged in (
+            dataclasses.replace(receipt, code=0 if receipt.code else 2),
+            dataclasses.replace(receipt, error_code="other"),
+            dataclasses.replace(receipt, tx_hash=h("x")),
+            dataclasses.replace(receipt, events=()),
+            dataclasses.replace(receipt, events=(Event("transfer", (("amount_grams", "9"),)),)),
+        ):
+            if forged.canonical_bytes() != receipt.canonical_bytes():
+                assert not verify_receipt_proof(block.header, forged, proof)
+        assert not verify_receipt_proof(
+            block.header, receipt, MerkleProof(i, proof.size + 1, proof.path)
+        )
+
+
+def test_a_failed_retire_cannot_be_passed_off_as_applied() -> None:
+    """Issue 12, finding 2: a tx proof alone verified for a Retire that failed with
+    insufficient_balance. Its committed receipt now says it failed, and an "ok" receipt for
+    it does not verify against the header."""
+    key = PrivateKey(hashlib.sha256(b"retirer").digest())
+    body = ledger_pb2.TxBody(chain_id=CHAIN, signer=key.address, nonce=0)
+    body.retire.batch_id = "CN15-GY-0001-20230101-20231231-001"
+    body.retire.amount_grams = 5_000_000_000
+    raw = encode_tx(body, [key])
+    failed = TxResult(tx_hash(raw, CHAIN), 2, "insufficient_balance", "have 0")
+    block = build_block(
+        chain_id=CHAIN, height=3, time_ms=5, prev_hash=h("p"), app_hash=h("a"),
+        proposer=h("p"), validators_hash=h("v"), txs=[raw], receipts=[failed],
+    )  # fmt: skip
+    assert verify_tx_proof(block.header, raw, block.tx_proof(0))  # it is in the block ...
+    proof = receipt_proof([failed], 0)
+    assert verify_receipt_proof(block.header, failed, proof)  # ... and it failed
+    claimed = TxResult(failed.tx_hash, events=(Event("retire", (("certificate_id", "RC-X"),)),))
+    assert not verify_receipt_proof(block.header, claimed, proof)

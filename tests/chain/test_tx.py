@@ -36,7 +36,8 @@ def code_of(raw: bytes, chain_id: str = CHAIN, limits: Limits = LIMITS) -> str:
 def test_valid_transaction_decodes() -> None:
     raw = encode_tx(transfer_body(key(1)), [key(1)])
     tx = decode_tx(raw, CHAIN, LIMITS)
-    assert tx.tx_hash == tx_hash(raw) == hashlib.sha256(raw).digest()
+    body = ledger_pb2.TxEnvelope.FromString(raw).body
+    assert tx.tx_hash == tx_hash(raw, CHAIN) == hashlib.sha256(tx_sign_bytes(CHAIN, body)).digest()
     assert tx.signer == key(1).address
     assert tx.signers == (key(1).public_key,)
     assert tx.kind == "transfer"
@@ -73,6 +74,15 @@ def test_wrong_key_is_rejected() -> None:
 def test_signature_swapped_to_another_key_is_rejected() -> None:
     env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(key(1)), [key(1)]))
     env.signatures[0].public_key = key(2).public_key
+    # The signer's own key is gone: refused before any signature is verified.
+    assert code_of(env.SerializeToString(deterministic=True)) == "missing_signature"
+    body = ledger_pb2.TxBody(chain_id=CHAIN, signer=key(1).address, nonce=0)
+    body.grant_role.address = key(5).address
+    body.grant_role.role = ledger_pb2.ROLE_ISSUER
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(body, [key(1), key(3)]))
+    cosigner = next(i for i, s in enumerate(env.signatures) if s.public_key == key(3).public_key)
+    env.signatures[cosigner].public_key = key(2).public_key
+    env.signatures.sort(key=lambda s: s.public_key)
     assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"
 
 
@@ -99,12 +109,15 @@ def test_multisig_envelope_verifies_every_signer() -> None:
     body.grant_role.role = ledger_pb2.ROLE_ISSUER
     tx = decode_tx(encode_tx(body, validators[:3]), CHAIN, LIMITS)
     assert tx.signer_addresses == frozenset(v.address for v in validators[:3])
-    assert tx.signers == tuple(v.public_key for v in validators[:3])
+    assert tx.signers == tuple(sorted(v.public_key for v in validators[:3]))
 
 
 def test_one_bad_cosignature_rejects_the_envelope() -> None:
     validators = [key(i) for i in range(20, 23)]
-    env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(validators[0]), validators))
+    body = ledger_pb2.TxBody(chain_id=CHAIN, signer=validators[0].address, nonce=0)
+    body.revoke_role.address = key(5).address
+    body.revoke_role.role = ledger_pb2.ROLE_ISSUER
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(body, validators))
     sig = env.signatures[2].signature
     env.signatures[2].signature = sig[:5] + bytes([sig[5] ^ 0xFF]) + sig[6:]
     assert code_of(env.SerializeToString(deterministic=True)) == "bad_signature"

@@ -41,9 +41,10 @@ def test_the_wallet_signs_after_its_pending_txs(nonce: int, next_nonce: int, exp
 
 def test_a_wait_that_outlasts_the_deadline_reports_the_tx_as_not_committed() -> None:
     client = LedgerClient(FakeStub(0, 0), timeout=0.1)  # type: ignore[arg-type]
-    raw = b"\x0a\x02hi"
+    body = make_body("carbon-test", "ct1x", 0, ledger_pb2.RegisterAccount(name="a"))
+    raw = ledger_pb2.TxEnvelope(body=body.SerializeToString(deterministic=True)).SerializeToString()
     reply = client.submit(raw, wait=True)
-    assert (reply.tx_hash, reply.committed) == (tx_hash(raw), False)
+    assert (reply.tx_hash, reply.committed) == (tx_hash(raw, "carbon-test"), False)
     with pytest.raises(grpc.RpcError):
         client.submit(raw, wait=False)  # without a wait, a deadline is an unreachable node
 

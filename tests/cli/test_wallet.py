@@ -192,6 +192,9 @@ def story(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "20240217-20240227",
         *common(info, "company"),
     )
+    # The wallet computed both ids from the signed body before submitting; the ledger agrees.
+    assert retired["certificate_id"] == retired["events"][0]["certificate_id"]
+    assert retired["certificate_id"] == "RC-" + retired["tx_hash"][:24].upper()
     return {
         "company": company,
         "batch_id": batch_id,
@@ -296,8 +299,14 @@ def test_governance_with_sign_and_broadcast(
         *common(devnet, "validator0"),
     )
     assert result.exit_code == 0 and "1 signature" in result.stdout
+    unsigned = out.read_text()
     assert run("tx", "sign", str(out), "--key", "issuer", *wallet).exit_code == 0
-    assert len(json.loads(out.read_text())["signed_by"]) == 2
+    signed_by = json.loads(out.read_text())["signed_by"]
+    assert len(signed_by) == 2 and signed_by == sorted(signed_by)  # canonical order
+    # The issuer is no validator: a co-signature the message does not need is refused.
+    refused = run("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
+    assert refused.exit_code != 0 and "unexpected_signature" in refused.output
+    out.write_text(unsigned)  # validator0 alone is more than 2/3 of this one-validator devnet
     done = ok("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
     assert done["status"] == "ok"
     roles = ok("query", "account", story["company"], "--node", devnet.endpoints[0])["roles"]

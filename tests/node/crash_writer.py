@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from chain.block import Block, build_block
 from chain.results import BlockResult, Event, TxResult
 from chain.store import BlockStore
+from chain.tx import tx_hash
 from proto import ledger_pb2
 
 CHAIN_ID = "crash-test-1"
@@ -65,14 +66,15 @@ def block_content(k: int) -> tuple[list[bytes], dict[bytes, bytes | None], list[
     receipts: list[TxResult] = []
     writes: dict[bytes, bytes | None] = {}
     for i in range(rng.randint(0, 12)):
-        raw = b"tx|%d|%d|" % (k, i) + rng.randbytes(rng.randint(20, 200))
+        body = b"tx|%d|%d|" % (k, i) + rng.randbytes(rng.randint(20, 200))
+        raw = ledger_pb2.TxEnvelope(body=body).SerializeToString(deterministic=True)
         code = 0 if rng.random() < 0.9 else 7
         accounts = tuple(sorted({account(rng.randrange(40)) for _ in range(rng.randint(1, 3))}))
         batches = tuple(sorted({batch(rng.randrange(5)) for _ in range(rng.randint(0, 2))}))
         events = (Event("transfer", (("amount", str(rng.randrange(10**9))),)),) if code == 0 else ()
         receipts.append(
             TxResult(
-                tx_hash=hashlib.sha256(raw).digest(),
+                tx_hash=tx_hash(raw, CHAIN_ID),
                 code=code,
                 error_code="" if code == 0 else "insufficient_balance",
                 message="" if code == 0 else "not enough",
@@ -102,6 +104,7 @@ def make_block(k: int, prev_hash: bytes, prev_app_hash: bytes) -> tuple[Block, b
         proposer=hashlib.sha256(b"proposer-%d" % (k % 4)).digest(),
         validators_hash=VALIDATORS_HASH,
         txs=txs,
+        receipts=receipts,
     )
     cert = ledger_pb2.CommitCertificate(height=k, round=k % 3, block_hash=block.hash)
     cert.precommits.add(type=ledger_pb2.VOTE_TYPE_PRECOMMIT, height=k, block_hash=block.hash)

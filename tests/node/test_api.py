@@ -15,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from chain.crypto import PrivateKey
-from chain.tx import encode_tx
+from chain.tx import encode_tx, tx_hash
 from cli.client import LedgerClient, make_body
 from node.errors import ERROR_CODE_KEY, HEIGHT_KEY, TX_HASH_KEY
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -219,7 +219,7 @@ def test_get_block_by_height_hash_and_latest(
     assert block.committed.certificate.block_hash == block.block_hash
     assert len(block.committed.certificate.precommits) == 1
     assert [r.tx_hash for r in block.receipts] == [
-        hashlib.sha256(t).digest() for t in block.committed.block.txs
+        tx_hash(t, header.chain_id) for t in block.committed.block.txs
     ]
     by_hash = stub.GetBlock(services_pb2.GetBlockRequest(block_hash=block.block_hash))
     assert by_hash == block
@@ -319,7 +319,8 @@ def test_submit_many_reports_each_admission(
     reply = stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=[*good, b"\x01junk"]))
     assert [r.accepted for r in reply.results] == [True, True, True, False]
     assert reply.results[3].error_code == "malformed_tx"
-    assert reply.results[0].tx_hash == hashlib.sha256(good[0]).digest()
+    assert reply.results[0].tx_hash == tx_hash(good[0], "carbon-devnet")
+    assert reply.results[3].tx_hash == b""  # what does not parse has no id
     # They commit in nonce order, so once the last one is in, the nonce has moved by three.
     _wait_tx(stub, reply.results[2].tx_hash)
     assert c.next_nonce(issuer.address) == nonce + 3
@@ -333,7 +334,7 @@ def test_submit_without_waiting_then_get_tx(
         ledger_pb2.Cancel(batch_id=story.batch_id, amount_grams=T, reason="moved"), [story.company]
     )
     reply = c.submit(raw, wait=False)
-    assert not reply.committed and reply.tx_hash == hashlib.sha256(raw).digest()
+    assert not reply.committed and reply.tx_hash == tx_hash(raw, c.chain_id)
     _wait_tx(stub, reply.tx_hash)
     assert stub.GetTx(services_pb2.GetTxRequest(tx_hash=reply.tx_hash)).receipt.code == 0
 
@@ -409,7 +410,7 @@ def test_failed_precondition_from_a_committed_tx_carries_its_hash(
         "insufficient_balance",
     )
     assert "insufficient tradable balance" in details
-    assert meta[TX_HASH_KEY] == hashlib.sha256(raw).hexdigest() and int(meta[HEIGHT_KEY]) > 0
+    assert meta[TX_HASH_KEY] == tx_hash(raw, "carbon-devnet").hex() and int(meta[HEIGHT_KEY]) > 0
 
 
 def test_not_found(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
@@ -489,7 +490,7 @@ def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story)
     for wait in (False, True):
         code, _, meta = _error(_submit(stub, raw, wait=wait))
         assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.ALREADY_EXISTS, "account_exists")
-        assert meta[TX_HASH_KEY] == hashlib.sha256(raw).hexdigest()
+        assert meta[TX_HASH_KEY] == tx_hash(raw, "carbon-devnet").hex()
 
 
 def test_resubmitting_a_committed_tx_returns_its_receipt(

@@ -8,6 +8,7 @@ import pytest
 
 from chain import BlockContext, apply_block, check_tx, expected_nonce, init_chain, list_evidence
 from chain.block import Block, build_block
+from chain.crypto import PrivateKey
 from chain.errors import (
     AlreadyExists,
     InvalidTransaction,
@@ -228,7 +229,7 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
     block = build_block(
         chain_id=CHAIN_ID, height=2, time_ms=last.time_ms + 1, prev_hash=last.hash(),
         app_hash=result.app_hash, proposer=VALIDATORS[1].public_key,
-        validators_hash=validators.hash(), txs=[raw],
+        validators_hash=validators.hash(), txs=[raw], receipts=result.receipts,
     )  # fmt: skip
     assert app.validate(2, block.encode()) is None
     assert store.get_tx(replay[0].tx_hash) is not None and store.height == 1
@@ -300,3 +301,58 @@ def test_next_nonce_counts_the_pending_run_after_the_committed_nonce() -> None:
     assert pool.next_nonce(REGISTRAR.address) == 2
     pool.admit(_register(2, "c"))
     assert pool.next_nonce(REGISTRAR.address) == 3
+
+
+def test_validate_rejects_a_block_whose_results_root_is_not_its_receipts() -> None:
+    store = _store()
+    pool = _mempool(store, check_tx)
+    pool.admit(_register(0, "r"))
+    payload, _ = _app(store, pool).propose(1, 0)
+    block = Block.decode(payload)
+    other = _store()
+    validator = _app(other, _mempool(other, check_tx))
+    forged = block.header.to_proto()
+    forged.results_root = b"\x00" * 32
+    bad = ledger_pb2.Block(header=forged, txs=block.txs).SerializeToString(deterministic=True)
+    assert validator.validate(1, bad) is None
+    assert validator.validate(1, payload) == block.hash
+
+
+def _grant(cosigners: list[PrivateKey]) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=VALIDATORS[0].address, nonce=0)
+    body.grant_role.address = REGISTRAR.address
+    body.grant_role.role = ledger_pb2.ROLE_MERCHANT
+    return encode_tx(body, cosigners)
+
+
+def test_the_node_refuses_governance_co_signed_by_an_outsider() -> None:
+    validators = ValidatorSet(
+        tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
+    )
+    check = checker_with_evidence(validators)
+    padded = _grant([*VALIDATORS[:3], key("mallory")])
+    check_tx(padded, CHAIN_ID, LIMITS)  # well formed on its own ...
+    with pytest.raises(InvalidTransaction) as info:  # ... but not by this validator set
+        check(padded, CHAIN_ID, LIMITS)
+    assert info.value.code == "unexpected_signature"
+    pool = _mempool(_store(), check)
+    with pytest.raises(InvalidTransaction):
+        pool.admit(padded)
+    assert check(_grant(list(VALIDATORS[:3])), CHAIN_ID, LIMITS).kind == "grant_role"
+
+
+def test_a_block_is_executed_with_its_own_envelopes_not_the_pools_namesakes() -> None:
+    """Two envelopes of one governance body share an id. A block carrying the one that lacks a
+    quorum must be executed with the signatures it carries, not with the pending namesake's."""
+    full, short = _grant(list(VALIDATORS[:3])), _grant(list(VALIDATORS[:2]))
+    proposer_store, validator_store = _store(), _store()
+    proposer_pool = _mempool(proposer_store, check_tx)
+    proposer_pool.admit(short)
+    payload, block_hash = _app(proposer_store, proposer_pool).propose(1, 0)
+    validator_pool = _mempool(validator_store, check_tx)
+    validator_pool.admit(full)  # the validator holds the full envelope under the same id
+    validator = _app(validator_store, validator_pool)
+    assert validator.validate(1, payload) == block_hash
+    executed = validator.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    assert executed.txs[0].raw == short
+    assert executed.result.receipts[0].error_code == "insufficient_validator_signatures"

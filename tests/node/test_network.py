@@ -53,7 +53,7 @@ def test_four_validators_commit_1000_transactions_and_agree(net: Network) -> Non
         assert all(r.accepted for r in results), [r.message for r in results if not r.accepted][:3]
     watcher = BlockWatcher(net.endpoints[0])
     try:
-        found = watcher.wait_for({tx_hash(raw) for raw in txs}, timeout=120)
+        found = watcher.wait_for({tx_hash(raw, net.info.chain_id) for raw in txs}, timeout=120)
     finally:
         watcher.close()
     assert len(found) == 1_000

@@ -66,7 +66,7 @@ class StoreChain:
         block = build_block(
             chain_id=CHAIN_ID, height=height, time_ms=time_ms, prev_hash=self.store.last_hash,
             app_hash=result.app_hash, proposer=b"\x00" * 32, validators_hash=b"\x00" * 32,
-            txs=raws,
+            txs=raws, receipts=result.receipts,
         )  # fmt: skip
         self.store.commit_block(block, b"certificate", result)
 

@@ -14,6 +14,7 @@ from chain.results import BlockResult, TxResult
 from chain.state import StateReader
 from chain.store import MAX_HISTORY_PAGE, BlockStore, HistoryEntry, MemoryStore
 from node.store import LevelDBStore
+from proto import ledger_pb2
 from tests.node.crash_writer import (
     CHAIN_ID,
     GENESIS_JSON,
@@ -185,13 +186,16 @@ def test_commit_refuses_blocks_that_do_not_fit(store: BlockStore) -> None:
     refuse(store, block, cert, dataclasses.replace(result, receipts=()), "receipts")
     bad_receipt = (TxResult(tx_hash=b"\x03" * 32), *result.receipts[1:])
     refuse(store, block, cert, dataclasses.replace(result, receipts=bad_receipt), "another tx")
-    swapped = Block(block.header, (block.txs[0] + b"!", *block.txs[1:]))
+    first = ledger_pb2.TxEnvelope.FromString(block.txs[0])
+    first.body += b"!"
+    swapped = Block(block.header, (first.SerializeToString(deterministic=True), *block.txs[1:]))
     fixed = (dataclasses.replace(result.receipts[0], tx_hash=swapped.tx_hashes()[0]),)
     swapped_result = dataclasses.replace(result, receipts=fixed + result.receipts[1:])
     refuse(store, swapped, cert, swapped_result, "tx_root")
     other_chain = build_block(
         chain_id="other-chain", height=h + 1, time_ms=1, prev_hash=store.last_hash,
         app_hash=result.app_hash, proposer=bytes(32), validators_hash=bytes(32), txs=[],
+        receipts=[],
     )  # fmt: skip
     refuse(store, other_chain, cert, dataclasses.replace(result, receipts=()), "chain")
     store.commit_block(block, cert, result)  # the untampered block still fits

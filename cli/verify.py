@@ -1,0 +1,397 @@
+"""Offline verification of a retirement certificate bundle: ``carbon-ticket verify``.
+
+A bundle (written by ``carbon-ticket query certificate RC-... --proof --out cert.json``) holds a
+certificate record, the Retire transaction and its receipt with their inclusion proofs, the
+block header, the commit certificate of that height and the validator set. ``verify_bundle``
+checks it against a genesis document the auditor trusts, from the validators' public keys down:
+
+1. the genesis is the one the bundle names, and the validator set is the genesis set;
+2. the header names that validator set and more than 2/3 of its power signed precommits for it;
+3. the transaction is a validly signed Retire whose id is in the header's ``tx_root``;
+4. its receipt (success, with the retire event) is in the header's ``results_root``;
+5. every field of the certificate record follows from the signed transaction, the receipt and
+   the header.
+
+It needs no node and no network: this module imports neither ``node`` nor ``grpc`` (a test
+asserts it), only the ledger and consensus rules, so other systems can embed it. Any failure is
+one ``BundleError`` line saying what did not hold. JSON formatting and key order do not matter;
+an unknown or missing field does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chain.amounts import format_tco2e
+from chain.block import Header, verify_receipt_proof, verify_tx_id_proof
+from chain.errors import InvalidTransaction
+from chain.genesis import Genesis
+from chain.merkle import MerkleProof
+from chain.results import Event, TxResult
+from chain.rules.tickets import certificate_id
+from chain.tx import SignedTx, decode_tx
+from consensus.certificate import verify_certificate
+from consensus.errors import InvalidCertificate
+from consensus.types import CommitCertificate, Validator, ValidatorSet, Vote, VoteType
+
+__all__ = ["BUNDLE_FORMAT", "BundleError", "Proven", "verify", "verify_bundle"]
+
+BUNDLE_FORMAT = "carbon-ticket/certificate-proof/v1"
+EXIT_INVALID = 1
+
+_TOP = {"format", "chain_id", "genesis_hash", "validators", "certificate", "tx", "receipt",
+        "header", "commit"}  # fmt: skip
+_CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_grams",
+                "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height",
+                "time_ms", "tx_hash"}  # fmt: skip
+_HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "app_hash", "proposer",
+                  "validators_hash")  # fmt: skip
+_U64 = 2**64
+
+
+class BundleError(Exception):
+    """The bundle does not prove its certificate; the message says what failed, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """What a verified bundle proves."""
+
+    certificate: Mapping[str, Any]
+    height: int
+    block_hash: bytes
+    signers: tuple[str, ...]  # names of the validators whose precommits verified
+    signed_power: int
+    total_power: int
+
+    def lines(self) -> list[str]:
+        """A human-readable account of what was proven."""
+        c = self.certificate
+        when = datetime.fromtimestamp(c["time_ms"] / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        out = [
+            f"certificate {c['certificate_id']} is valid",
+            f"  {c['account']} retired {format_tco2e(c['amount_grams'])} tCO2e "
+            f"of batch {c['batch_id']} (project {c['project_id']}, vintage {c['vintage']})",
+            f"  for {c['beneficiary']}: {c['reason']}",
+            f"  jurisdiction {c['jurisdiction']}"
+            + (f", event {c['event']}" if c["event"] else "")
+            + (f", claim period {c['period']}" if c["period"] else ""),
+            f"  at height {self.height}, {when} UTC, in block {self.block_hash.hex()}",
+            f"  tx {c['tx_hash']}",
+            f"  signed by {self.signed_power} of {self.total_power} voting power: "
+            + ", ".join(self.signers),
+        ]
+        return out
+
+
+# ---------------------------------------------------------------- strict JSON reading
+
+
+def _object(value: Any, what: str, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BundleError(f"{what} must be a JSON object")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise BundleError(f"{what} has unknown field {unknown[0]!r}")
+    missing = sorted(keys - set(value))
+    if missing:
+        raise BundleError(f"{what} lacks field {missing[0]!r}")
+    return value
+
+
+def _int(value: Any, what: str, limit: int = _U64) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
+        raise BundleError(f"{what} must be an integer from 0 to {limit - 1}")
+    return value
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BundleError(f"{what} must be a string")
+    return value
+
+
+def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
+    try:
+        raw = bytes.fromhex(_str(value, what))
+    except ValueError as exc:
+        raise BundleError(f"{what} is not hex") from exc
+    if size is not None and len(raw) != size:
+        raise BundleError(f"{what} must be {size} bytes, got {len(raw)}")
+    return raw
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise BundleError(f"{what} must be a JSON list")
+    return value
+
+
+def _path(value: Any, what: str) -> tuple[bytes, ...]:
+    return tuple(_hex(v, f"{what}[{i}]") for i, v in enumerate(_list(value, what)))
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def _validator_set(bundle: dict[str, Any], genesis: Genesis) -> ValidatorSet:
+    # Verify the bundle comes from this genesis and names its validator set.
+    if _hex(bundle["genesis_hash"], "genesis_hash") != genesis.hash():
+        raise BundleError(
+            f"wrong genesis: the bundle is for genesis {bundle['genesis_hash'][:16]}..., the "
+            f"given genesis hashes to {genesis.hash().hex()[:16]}..."
+        )
+    if _str(bundle["chain_id"], "chain_id") != genesis.chain_id:
+        raise BundleError(
+            f"the bundle is for chain {bundle['chain_id']!r}, not {genesis.chain_id!r}"
+        )
+    expected = ValidatorSet(tuple(Validator(v.name, v.public_key) for v in genesis.validators))
+    listed = []
+    for i, item in enumerate(_list(bundle["validators"], "validators")):
+        v = _object(item, f"validators[{i}]", {"name", "public_key", "power"})
+        listed.append(
+            Validator(
+                _str(v["name"], "validator name"),
+                _hex(v["public_key"], "validator key"),
+                _int(v["power"], "validator power"),
+            )
+        )
+    if tuple(listed) != expected.validators:
+        raise BundleError("the bundle's validator set is not the genesis validator set")
+    return expected
+
+
+def _header(value: Any) -> Header:
+    h = _object(value, "header", {"chain_id", "height", "time_ms", "tx_count", *_HEADER_HASHES})
+    try:
+        return Header(
+            chain_id=_str(h["chain_id"], "header chain_id"),
+            height=_int(h["height"], "header height"),
+            time_ms=_int(h["time_ms"], "header time_ms"),
+            tx_count=_int(h["tx_count"], "header tx_count", 2**32),
+            **{name: _hex(h[name], f"header {name}") for name in _HEADER_HASHES},
+        )
+    except InvalidTransaction as exc:
+        raise BundleError(f"header: {exc.message}") from exc
+
+
+def _commit(value: Any, header: Header, validators: ValidatorSet) -> CommitCertificate:
+    c = _object(value, "commit", {"height", "round", "block_hash", "precommits"})
+    height = _int(c["height"], "commit height")
+    round_ = _int(c["round"], "commit round", 2**32)
+    block_hash = _hex(c["block_hash"], "commit block_hash")
+    votes = []
+    for i, item in enumerate(_list(c["precommits"], "commit precommits")):
+        v = _object(item, f"precommit {i}", {"validator_index", "signature"})
+        index = _int(v["validator_index"], f"precommit {i} validator_index", 2**32)
+        signature = _hex(v["signature"], f"precommit {i} signature", 64)
+        votes.append(Vote(VoteType.PRECOMMIT, height, round_, block_hash, index, signature))
+    # Verify the certificate is for this very header, then that it holds.
+    if height != header.height:
+        raise BundleError(
+            f"the commit certificate is for height {height}, the header {header.height}"
+        )
+    if block_hash != header.hash():
+        raise BundleError(
+            "the header does not hash to the block the validators signed "
+            "(a header field was changed)"
+        )
+    cert = CommitCertificate(height, round_, block_hash, tuple(votes))
+    try:
+        verify_certificate(header.chain_id, validators, cert)
+    except InvalidCertificate as exc:
+        raise BundleError(f"commit certificate: {exc}") from exc
+    return cert
+
+
+def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx, int]:
+    t = _object(value, "tx", {"index", "envelope", "proof"})
+    index = _int(t["index"], "tx index", 2**32)
+    try:
+        raw = base64.b64decode(_str(t["envelope"], "tx envelope"), validate=True)
+    except binascii.Error as exc:
+        raise BundleError("tx envelope is not base64") from exc
+    try:
+        tx = decode_tx(raw, header.chain_id, genesis.params.limits)
+    except InvalidTransaction as exc:
+        raise BundleError(
+            f"the retirement transaction is not validly signed: {exc.message}"
+        ) from exc
+    if tx.kind != "retire":
+        raise BundleError(f"the transaction is a {tx.kind}, not a retire")
+    if index >= header.tx_count:
+        raise BundleError(
+            f"the transaction is not in the block: tx index {index} is outside a block of "
+            f"{header.tx_count} txs"
+        )
+    proof = MerkleProof(index, header.tx_count, _path(t["proof"], "tx proof"))
+    if not verify_tx_id_proof(header, tx.tx_hash, proof):
+        raise BundleError("the transaction is not in the block (tx proof does not lead to tx_root)")
+    return tx, index
+
+
+def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> dict[str, str]:
+    r = _object(value, "receipt", {"code", "error_code", "events", "proof"})
+    events = []
+    for i, item in enumerate(_list(r["events"], "receipt events")):
+        e = _object(item, f"receipt event {i}", {"type", "attributes"})
+        attributes = []
+        for pair in _list(e["attributes"], f"receipt event {i} attributes"):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise BundleError(f"receipt event {i} attributes must be [key, value] pairs")
+            attributes.append((_str(pair[0], "attribute key"), _str(pair[1], "attribute value")))
+        events.append(Event(_str(e["type"], "event type"), tuple(attributes)))
+    receipt = TxResult(
+        tx_hash=tx.tx_hash,
+        code=_int(r["code"], "receipt code", 2**32),
+        error_code=_str(r["error_code"], "receipt error_code"),
+        events=tuple(events),
+    )
+    proof = MerkleProof(index, header.tx_count, _path(r["proof"], "receipt proof"))
+    if not verify_receipt_proof(header, receipt, proof):
+        raise BundleError(
+            "the receipt is not the block's (receipt proof does not lead to results_root)"
+        )
+    if not receipt.ok:
+        raise BundleError(f"the retirement failed on chain: {receipt.error_code}")
+    retire = [e for e in receipt.events if e.type == "retire"]
+    if len(retire) != 1:
+        raise BundleError("the receipt carries no retire event")
+    return dict(retire[0].attributes)
+
+
+def _expected_certificate(tx: SignedTx, event: dict[str, str], header: Header) -> dict[str, Any]:
+    msg = tx.body.retire
+    period = (
+        f"{msg.period.start_date:08d}-{msg.period.end_date:08d}" if msg.HasField("period") else ""
+    )
+    return {
+        "certificate_id": certificate_id(tx.tx_hash),
+        "batch_id": msg.batch_id,
+        "project_id": event.get("project_id", ""),
+        "vintage": event.get("vintage", ""),
+        "amount_grams": msg.amount_grams,
+        "beneficiary": msg.beneficiary,
+        "reason": msg.reason,
+        "jurisdiction": msg.jurisdiction,
+        "event": msg.event,
+        "account": tx.body.signer,
+        "period": period,
+        "height": header.height,
+        "time_ms": header.time_ms,
+        "tx_hash": tx.tx_hash.hex(),
+    }
+
+
+def _check_certificate(value: Any, expected: dict[str, Any], event: dict[str, str]) -> None:
+    record = _object(value, "certificate", _CERTIFICATE)
+    for name in sorted(_CERTIFICATE):
+        if record[name] != expected[name]:
+            raise BundleError(
+                f"certificate field {name} is {record[name]!r}, but the signed transaction, its "
+                f"receipt and the header give {expected[name]!r}"
+            )
+    # The receipt's event must tell the same story as the signed transaction.
+    for name in ("certificate_id", "batch_id", "beneficiary", "reason", "account"):
+        if event.get(name) != expected[name]:
+            raise BundleError(f"the receipt's retire event disagrees on {name}")
+    if event.get("amount_grams") != str(expected["amount_grams"]):
+        raise BundleError("the receipt's retire event disagrees on amount_grams")
+
+
+def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
+    """Check a parsed bundle against ``genesis``; return what it proves or raise BundleError."""
+    top = _object(bundle, "bundle", _TOP)
+    if top["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"unknown bundle format {top['format']!r}; expected {BUNDLE_FORMAT!r}")
+    validators = _validator_set(top, genesis)
+    header = _header(top["header"])
+    if header.chain_id != genesis.chain_id:
+        raise BundleError(f"the header is for chain {header.chain_id!r}")
+    if header.validators_hash != validators.hash():
+        raise BundleError("the header names another validator set than the genesis one")
+    commit = _commit(top["commit"], header, validators)
+    tx, index = _transaction(top["tx"], header, genesis)
+    event = _receipt(top["receipt"], tx, index, header)
+    expected = _expected_certificate(tx, event, header)
+    _check_certificate(top["certificate"], expected, event)
+    signed = [validators.validators[v.validator_index] for v in commit.precommits]
+    return Proven(
+        certificate=expected,
+        height=header.height,
+        block_hash=header.hash(),
+        signers=tuple(v.name for v in signed),
+        signed_power=sum(v.power for v in signed),
+        total_power=validators.total_power,
+    )
+
+
+def load_genesis(text: str) -> Genesis:
+    """The trusted genesis document; BundleError when it is not one."""
+    try:
+        return Genesis.from_json(text)
+    except InvalidTransaction as exc:
+        raise BundleError(f"the genesis file is not a valid genesis: {exc.message}") from exc
+
+
+def load_bundle(text: str) -> Any:
+    """The parsed bundle JSON; BundleError when it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"the bundle is not JSON: {exc}") from exc
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"cannot read {what} {path}: {exc}") from exc
+
+
+@click.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--genesis",
+    "genesis_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The genesis document you trust (the validators' keys come from it).",
+)
+@click.option(
+    "--bench",
+    type=click.IntRange(min=1),
+    help="Verify the bundle N times and print the time per bundle (a benchmark).",
+)
+def verify(bundle: Path, genesis_path: Path, bench: int | None) -> None:
+    """Check a retirement certificate BUNDLE offline against a trusted genesis.
+
+    Prints what the bundle proves; on any failure prints one line and exits with 1.
+    """
+    try:
+        genesis = load_genesis(_read(genesis_path, "genesis"))
+        text = _read(bundle, "bundle")
+        proven = verify_bundle(load_bundle(text), genesis)
+        if bench is not None:
+            start = time.perf_counter()
+            for _ in range(bench):
+                verify_bundle(load_bundle(text), genesis)
+            elapsed = time.perf_counter() - start
+            click.echo(f"verified {bench} bundles: {elapsed / bench * 1000:.3f} ms per bundle "
+                       "(JSON parsing included)")  # fmt: skip
+            return
+    except BundleError as exc:
+        click.echo(f"verification failed: {exc}", err=True)
+        raise SystemExit(EXIT_INVALID) from exc
+    for line in proven.lines():
+        click.echo(line)
