@@ -11,6 +11,9 @@ signed bytes, never the signatures) and to their outcomes (``results_root``, ove
 receipt's ``canonical_bytes()``), so both a transaction and its receipt can be proven from a
 header alone. Signatures are authorisation, checked by every node before it executes a block;
 two envelopes of one transaction yield the same receipts, which the results root pins.
+``envelopes_root`` (over SHA-256 of each envelope, signatures included) ties the exact bytes a
+block carries to its hash, so that nobody relaying a signed proposal can swap a signature and
+keep the block hash: what a proposer signed is byte for byte what every node executes and stores.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "Block",
     "Header",
     "build_block",
+    "envelopes_root",
     "receipt_proof",
     "results_root",
     "tx_root",
@@ -51,7 +55,7 @@ GENESIS_PREV_HASH = bytes(HASH_BYTES)
 _MAX_CHAIN_ID_BYTES = 64
 _U64 = 2**64
 _U32 = 2**32
-_FIXED = struct.Struct(">QQ32s32s32s32s32s32sI")
+_FIXED = struct.Struct(">QQ32s32s32s32s32s32s32sI")
 _MALFORMED = "malformed_block"
 
 
@@ -69,6 +73,11 @@ def _tx_ids(chain_id: str, txs: Sequence[bytes]) -> tuple[bytes, ...]:
 def tx_root(chain_id: str, txs: Sequence[bytes]) -> bytes:
     """The Merkle root of a block's transactions: over their ids (``tx_id``), in block order."""
     return merkle_root(_tx_ids(chain_id, txs))
+
+
+def envelopes_root(txs: Sequence[bytes]) -> bytes:
+    """The Merkle root over SHA-256 of each envelope (body and signatures), in block order."""
+    return merkle_root([hashlib.sha256(tx).digest() for tx in txs])
 
 
 def results_root(receipts: Sequence[TxResult]) -> bytes:
@@ -91,6 +100,7 @@ class Header:
     prev_hash: bytes
     tx_root: bytes
     results_root: bytes  # Merkle root of this block's receipts
+    envelopes_root: bytes  # Merkle root of the envelopes' hashes: binds signatures to the hash
     app_hash: bytes
     proposer: bytes  # the proposer's 32-byte Ed25519 public key
     validators_hash: bytes
@@ -111,6 +121,7 @@ class Header:
             "prev_hash",
             "tx_root",
             "results_root",
+            "envelopes_root",
             "app_hash",
             "proposer",
             "validators_hash",
@@ -133,6 +144,7 @@ class Header:
                 self.prev_hash,
                 self.tx_root,
                 self.results_root,
+                self.envelopes_root,
                 self.app_hash,
                 self.proposer,
                 self.validators_hash,
@@ -153,6 +165,7 @@ class Header:
             prev_hash=self.prev_hash,
             tx_root=self.tx_root,
             results_root=self.results_root,
+            envelopes_root=self.envelopes_root,
             app_hash=self.app_hash,
             proposer=self.proposer,
             validators_hash=self.validators_hash,
@@ -169,6 +182,7 @@ class Header:
             prev_hash=msg.prev_hash,
             tx_root=msg.tx_root,
             results_root=msg.results_root,
+            envelopes_root=msg.envelopes_root,
             app_hash=msg.app_hash,
             proposer=msg.proposer,
             validators_hash=msg.validators_hash,
@@ -235,11 +249,16 @@ class Block:
         return list(ids)
 
     def verify_tx_root(self) -> bool:
-        """True when the header's ``tx_root`` is the Merkle root of the transaction ids."""
+        """True when the header's ``tx_root`` and ``envelopes_root`` match the transactions.
+
+        Both are needed: ``tx_root`` pins what was signed, ``envelopes_root`` the exact envelopes
+        (signatures included), so no envelope can be changed without changing the block hash.
+        """
         try:
-            return merkle_root(self.tx_hashes()) == self.header.tx_root
+            ids_ok = merkle_root(self.tx_hashes()) == self.header.tx_root
         except InvalidTransaction:
             return False
+        return ids_ok and envelopes_root(self.txs) == self.header.envelopes_root
 
     def tx_proof(self, index: int) -> MerkleProof:
         """A proof that ``txs[index]`` is in this block, checkable with ``verify_tx_proof``."""
@@ -302,6 +321,7 @@ def build_block(
         prev_hash=prev_hash,
         tx_root=merkle_root(ids),
         results_root=results_root(receipts),
+        envelopes_root=envelopes_root(txs),
         app_hash=app_hash,
         proposer=proposer,
         validators_hash=validators_hash,

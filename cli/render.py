@@ -215,6 +215,7 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
             "prev_hash": h.prev_hash.hex(),
             "tx_root": h.tx_root.hex(),
             "results_root": h.results_root.hex(),
+            "envelopes_root": h.envelopes_root.hex(),
             "app_hash": h.app_hash.hex(),
             "proposer": h.proposer.hex(),
             "validators_hash": h.validators_hash.hex(),

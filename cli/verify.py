@@ -54,7 +54,7 @@ _TOP = {"format", "chain_id", "genesis_hash", "validators", "certificate", "tx",
 _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_grams",
                 "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height",
                 "time_ms", "tx_hash"}  # fmt: skip
-_HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "app_hash", "proposer",
+_HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
                   "validators_hash")  # fmt: skip
 _U64 = 2**64
 

@@ -280,7 +280,7 @@ class ReportEvidence(_message.Message):
     def __init__(self, evidence: _Optional[_Union[DuplicateVoteEvidence, _Mapping]] = ...) -> None: ...
 
 class BlockHeader(_message.Message):
-    __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root")
+    __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root", "envelopes_root")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,7 @@ class BlockHeader(_message.Message):
     VALIDATORS_HASH_FIELD_NUMBER: _ClassVar[int]
     TX_COUNT_FIELD_NUMBER: _ClassVar[int]
     RESULTS_ROOT_FIELD_NUMBER: _ClassVar[int]
+    ENVELOPES_ROOT_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     height: int
     time_ms: int
@@ -301,7 +302,8 @@ class BlockHeader(_message.Message):
     validators_hash: bytes
     tx_count: int
     results_root: bytes
-    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., tx_root: _Optional[bytes] = ..., app_hash: _Optional[bytes] = ..., proposer: _Optional[bytes] = ..., validators_hash: _Optional[bytes] = ..., tx_count: _Optional[int] = ..., results_root: _Optional[bytes] = ...) -> None: ...
+    envelopes_root: bytes
+    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., tx_root: _Optional[bytes] = ..., app_hash: _Optional[bytes] = ..., proposer: _Optional[bytes] = ..., validators_hash: _Optional[bytes] = ..., tx_count: _Optional[int] = ..., results_root: _Optional[bytes] = ..., envelopes_root: _Optional[bytes] = ...) -> None: ...
 
 class Block(_message.Message):
     __slots__ = ("header", "txs")

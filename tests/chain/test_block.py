@@ -46,6 +46,7 @@ def header(**changes: object) -> Header:
         prev_hash=h("prev"),
         tx_root=h("root"),
         results_root=h("results"),
+        envelopes_root=h("envelopes"),
         app_hash=h("app"),
         proposer=h("proposer"),
         validators_hash=h("vals"),
@@ -98,7 +99,8 @@ def test_header_hash_is_sha256_of_the_documented_canonical_bytes() -> None:
         + len(cid).to_bytes(2, "big")
         + cid
         + struct.pack(">QQ", 7, 1_700_000_000_123)
-        + h("prev") + h("root") + h("results") + h("app") + h("proposer") + h("vals")
+        + h("prev") + h("root") + h("results") + h("envelopes") + h("app") + h("proposer")
+        + h("vals")
         + (3).to_bytes(4, "big")
     )  # fmt: skip
     assert hd.canonical_bytes() == expected
@@ -110,7 +112,7 @@ def test_header_hash_known_answer() -> None:
     assert (
         header().hash().hex()
         == (hashlib.sha256(header().canonical_bytes()).hexdigest())
-        == "bd427841b87cd111d2230f4783acec5d17ea255b01fc151afdaecd1142c2fc89"
+        == "684b4612e3d43e70a065d30ee7fefab9c65d52568b531dafe14949576653b95b"
     )
 
 
@@ -123,6 +125,7 @@ def test_header_hash_known_answer() -> None:
         {"prev_hash": h("x")},
         {"tx_root": h("x")},
         {"results_root": h("x")},
+        {"envelopes_root": h("x")},
         {"app_hash": h("x")},
         {"proposer": h("x")},
         {"validators_hash": h("x")},
@@ -320,3 +323,28 @@ def test_a_failed_retire_cannot_be_passed_off_as_applied() -> None:
     assert verify_receipt_proof(block.header, failed, proof)  # ... and it failed
     claimed = TxResult(failed.tx_hash, events=(Event("retire", (("certificate_id", "RC-X"),)),))
     assert not verify_receipt_proof(block.header, claimed, proof)
+
+
+def test_a_changed_signature_changes_the_block_hash_or_fails_the_roots() -> None:
+    """Ids ignore signatures, so tx_root alone would let a relay swap one and keep the hash."""
+    txs = [transfer_tx(1), transfer_tx(2)]
+    block = _block_of(txs)
+    envelope = ledger_pb2.TxEnvelope.FromString(txs[0])
+    sig = bytearray(envelope.signatures[0].signature)
+    sig[0] ^= 1
+    envelope.signatures[0].signature = bytes(sig)
+    tampered_tx = envelope.SerializeToString(deterministic=True)
+    assert tx_hash(tampered_tx, CHAIN) == tx_hash(txs[0], CHAIN)  # same id ...
+    tampered = Block(header=block.header, txs=(tampered_tx, txs[1]))
+    assert block.verify_tx_root()
+    assert not tampered.verify_tx_root()  # ... but not the same envelopes
+    rebuilt = _block_of([tampered_tx, txs[1]])
+    assert rebuilt.hash != block.hash
+
+
+def _block_of(txs: list[bytes]) -> Block:
+    return build_block(
+        chain_id=CHAIN, height=1, time_ms=5, prev_hash=GENESIS_PREV_HASH, app_hash=h("a"),
+        proposer=h("p"), validators_hash=h("v"), txs=txs,
+        receipts=[receipt_for(t, i) for i, t in enumerate(txs)],
+    )  # fmt: skip
