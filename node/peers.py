@@ -94,12 +94,17 @@ class PeerLink:
                 log.warning("peer %s refused our status call: %s", self.address, exc.details())
             return None
 
-    def blocks(
+    async def blocks(
         self, from_height: int, max_blocks: int, timeout_s: float
     ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
         """Stream committed blocks from ``from_height`` (raises grpc.aio.AioRpcError)."""
         request = services_pb2.GetBlocksRequest(from_height=from_height, max_blocks=max_blocks)
-        return self.stub.GetBlocks(request, timeout=timeout_s).__aiter__()
+        call = self.stub.GetBlocks(request, timeout=timeout_s)
+        try:
+            async for committed in call:
+                yield committed
+        finally:
+            call.cancel()  # abandoned early (deadline, invalid block): end the call now
 
     async def close(self) -> None:
         """Stop sending and close the channel."""
