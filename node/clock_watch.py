@@ -1,10 +1,11 @@
 """Notices when this node's clock disagrees with the other validators' and says so in the log.
 
 Every fresh proposal carries its proposer's clock reading (the block time); the difference to
-this node's clock on receipt is the clock offset plus the message delay. When the typical
-(median) difference over the latest fresh proposal of each other validator is beyond what the
-time settings allow, this node's clock is the likely odd one out: its own proposals get
-prevoted nil by the others, and it prevotes nil on theirs. One WARNING per ``_LOG_EVERY_S``.
+this node's clock on receipt is the clock offset plus the message delay. When the latest fresh
+proposals of more than half of the other validators heard from are untimely in the same
+direction, this node's clock is the likely odd one out (one skewed peer cannot make an honest
+node complain): its own proposals get prevoted nil by the others, and it prevotes nil on
+theirs. One WARNING per ``_LOG_EVERY_S``, naming the median offset.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ class ClockWatch:
     def observe(self, proposer: bytes, offset_ms: int) -> None:
         """Record one fresh proposal from another validator (offset > 0: ours is later)."""
         self._offsets[proposer] = offset_ms
-        median = self.median_offset_ms()
-        if median is None or self._agrees(median):
+        median = self.disagreement_ms()
+        if median is None:
             return
         now = time.monotonic()
         if now - self._logged_s < _LOG_EVERY_S:
@@ -52,12 +53,16 @@ class ClockWatch:
             self._settings.precision_ms,
         )  # fmt: skip
 
-    def median_offset_ms(self) -> float | None:
-        """The median offset over the latest proposal of each validator heard, if enough."""
-        if len(self._offsets) < self._needed:
+    def disagreement_ms(self) -> float | None:
+        """The median offset of the validators that disagree with this node's clock, when
+        more than half of those heard from disagree in one direction; else None."""
+        offsets = list(self._offsets.values())
+        if len(offsets) < self._needed:
             return None
-        return statistics.median(self._offsets.values())
-
-    def _agrees(self, median: float) -> bool:
         s = self._settings
-        return -s.precision_ms <= median <= s.precision_ms + s.message_delay_ms
+        ahead = [o for o in offsets if o > s.precision_ms + s.message_delay_ms]
+        behind = [o for o in offsets if o < -s.precision_ms]
+        for group in (ahead, behind):
+            if 2 * len(group) > len(offsets):
+                return statistics.median(group)
+        return None
