@@ -31,6 +31,7 @@ __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 log = logging.getLogger(__name__)
 
 _MAX_RECEIPTS = 64
+_DELAY_GROWTH = 1.1
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
@@ -46,6 +47,13 @@ class ExecutedBlock:
     block: Block
     txs: tuple[SignedTx, ...]
     result: BlockResult
+
+
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    # When a fresh proposal arrived (this node's clock), and for which round.
+    received_ms: int
+    round: int
 
 
 class LedgerApp:
@@ -75,7 +83,7 @@ class LedgerApp:
         self._genesis_time_ms = genesis_time_ms
         self._time = time_settings or TimeSettings()
         # Fresh proposals' arrival times by block hash, until validate judges them.
-        self._receipts: dict[bytes, int] = {}
+        self._receipts: dict[bytes, _Receipt] = {}
         self.clock_watch = ClockWatch(self._time, validators.size)
         self._validators_hash = validators.hash()
         self._executed: dict[bytes, ExecutedBlock] = {}
@@ -125,7 +133,7 @@ class LedgerApp:
             return None
         return executed.block.hash
 
-    def note_proposal(self, block_hash: bytes, pol_round: int) -> None:
+    def note_proposal(self, block_hash: bytes, round: int, pol_round: int) -> None:
         """Record when a proposal arrived, before consensus looks at it.
 
         Called by the node for every proposal it receives. A fresh one (``pol_round == -1``)
@@ -135,15 +143,18 @@ class LedgerApp:
         if pol_round >= 0:
             self._receipts.pop(block_hash, None)
             return
-        self._receipts[block_hash] = self._clock_ms()
+        self._receipts[block_hash] = _Receipt(self._clock_ms(), round)
         while len(self._receipts) > _MAX_RECEIPTS:
             del self._receipts[next(iter(self._receipts))]
 
-    def _check_timely(self, block: Block, received_ms: int) -> None:
-        # Proposer-based timestamps: time - precision <= receipt <= time + precision + delay.
+    def _check_timely(self, block: Block, receipt: _Receipt) -> None:
+        # Proposer-based timestamps: time - precision <= receipt <= time + precision + delay,
+        # the delay allowance growing by 10% a round (as in CometBFT) so that a network slower
+        # than configured still gets a timely proposal through after some rounds.
         header = block.header
-        precision, delay = self._time.precision_ms, self._time.message_delay_ms
-        offset = received_ms - header.time_ms  # > 0: the proposal is older than our clock
+        precision = self._time.precision_ms
+        delay = int(self._time.message_delay_ms * _DELAY_GROWTH ** min(receipt.round, 100))
+        offset = receipt.received_ms - header.time_ms  # > 0: the proposal is older than our clock
         if header.proposer != self._proposer_key:
             self.clock_watch.observe(header.proposer, offset)
         if -precision <= offset <= precision + delay:
@@ -151,7 +162,8 @@ class LedgerApp:
         raise LedgerError(
             f"fresh proposal of validator {self.validators.index_of(header.proposer)} has a "
             f"block time {-offset / 1000:+.3f} s from this node's clock on "
-            f"receipt (allowed -{(precision + delay) / 1000:.3f}..+{precision / 1000:.3f} s); "
+            f"receipt in round {receipt.round} (allowed -{(precision + delay) / 1000:.3f}.."
+            f"+{precision / 1000:.3f} s); "
             "prevoting nil",
             "untimely_proposal",
         )

@@ -266,7 +266,7 @@ class Node:
             actions = self._engine_call(self.engine.on_vote, message)
         else:
             # Its arrival time decides whether a fresh proposal is timely (app.validate).
-            self.app.note_proposal(message.block_hash, message.pol_round)
+            self.app.note_proposal(message.block_hash, message.round, message.pol_round)
             actions = self._engine_call(self.engine.on_proposal, message)
         if dropped["bad_signature"] > bad_before:
             self._log_bad_signatures()

@@ -96,7 +96,7 @@ def test_the_proposer_time_is_never_before_genesis_or_the_previous_block() -> No
 def test_a_fresh_proposal_is_judged_by_the_clock_on_receipt(block_time: int, timely: bool) -> None:
     payload, block_hash = _proposal(block_time)
     validator, _ = _validator()
-    validator.note_proposal(block_hash, pol_round=-1)
+    validator.note_proposal(block_hash, round=0, pol_round=-1)
     assert validator.validate(1, payload) == (block_hash if timely else None)
 
 
@@ -104,16 +104,25 @@ def test_a_re_proposal_keeps_its_time_and_is_not_judged_by_the_clock() -> None:
     payload, block_hash = _proposal(NOW)
     validator, clock = _validator()
     clock.now = NOW + 30_000  # rounds later: the block is old, but it has a polka behind it
-    validator.note_proposal(block_hash, pol_round=-1)
+    validator.note_proposal(block_hash, round=0, pol_round=-1)
     assert validator.validate(1, payload) is None  # as a fresh proposal it is stale
-    validator.note_proposal(block_hash, pol_round=0)
+    validator.note_proposal(block_hash, round=1, pol_round=0)
     assert validator.validate(1, payload) == block_hash  # re-proposed with its POL round
+
+
+def test_the_delay_allowance_grows_by_a_tenth_each_round() -> None:
+    # A network slower than configured still gets a fresh proposal through in a later round.
+    payload, block_hash = _proposal(NOW - 2_600)  # 2.6 s old on receipt
+    for round_, timely in ((0, False), (2, False), (4, True)):  # 1.5 s x 1.1^4 = 2.196 s
+        validator, _ = _validator()
+        validator.note_proposal(block_hash, round=round_, pol_round=-1)
+        assert (validator.validate(1, payload) == block_hash) is timely, round_
 
 
 def test_an_untimely_refusal_is_logged_naming_the_offset(caplog: pytest.LogCaptureFixture) -> None:
     payload, block_hash = _proposal(NOW + 50_000)
     validator, _ = _validator()
-    validator.note_proposal(block_hash, pol_round=-1)
+    validator.note_proposal(block_hash, round=0, pol_round=-1)
     with caplog.at_level(logging.WARNING, logger="node.app"):
         assert validator.validate(1, payload) is None
     assert "fresh proposal of validator 1 has a block time +50.000 s" in caplog.text
