@@ -51,11 +51,11 @@ def test_a_validator_with_a_skewed_clock_cannot_move_block_times_or_stop_the_cha
         assert max(h.time_ms for h in headers) <= seen_ms
         assert headers[-1].time_ms >= seen_ms - 30_000
         if offset_ms > 0:
-            # Its fresh proposals are untimely to everyone else: none was committed ...
+            # Its fresh proposals are untimely to everyone else: none was committed. (Whether
+            # the honest nodes ever see one depends on timing: the skewed node prevotes nil on
+            # their blocks too, so it follows by block sync and is often a height behind when
+            # its turn comes. The refusal's log line is checked in test_block_time.py.)
             assert all(h.proposer != skewed_key for h in headers)
-            # ... and the honest nodes said why they prevoted nil.
-            logs = "".join((net.info.node_home(i) / "node.log").read_text() for i in HONEST)
-            assert f"fresh proposal of validator {SKEWED} has a block time +" in logs
         skewed_log = (net.info.node_home(SKEWED) / "node.log").read_text()
         assert "TEST SETTING debug.clock_offset_ms" in skewed_log
         direction = "ahead of" if offset_ms > 0 else "behind"
