@@ -8,7 +8,8 @@ Peers are ranked by what they delivered, not by the height they claim: each peer
 score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
 less than it claimed, let a block wait beyond the per-block deadline, or sent an invalid block.
 The least penalised peer ahead is tried first (the highest claim breaks ties), so a liar is tried
-last in later catch-ups too, and a slow peer loses the stream after one per-block deadline.
+last in later catch-ups too, and a slow peer loses the stream after one per-block deadline. A
+peer penalised beyond ``EXCLUDE_AT`` is not tried at all while a less penalised peer answers.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from proto import ledger_pb2, services_pb2
 if TYPE_CHECKING:
     from node.node import Node
 
-__all__ = ["BLOCK_DEADLINE_S", "BlockSync", "PeerScores", "SyncPeer"]
+__all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ _SHORT_DELIVERY = 1.0  # ended the stream before the height it claimed
 _TOO_SLOW = 2.0  # a block missed the per-block deadline
 _INVALID = 10.0  # a block or certificate that does not verify: a proven lie
 _INTERRUPTED = 0.5  # the stream broke (network trouble is not always the peer's fault)
+# A peer penalised this much is not tried at all while a less penalised peer answers (it is
+# only "behind" a liar's claim): a liar at the chain's tip would cost a deadline per catch-up.
+EXCLUDE_AT = 5.0
 
 
 class SyncPeer(Protocol):
@@ -175,13 +179,15 @@ class BlockSync:
         if not peers:
             return []
         statuses = await asyncio.gather(*(peer.status(_STATUS_TIMEOUT_S) for peer in peers))
-        return [
+        answering = [
             (peer, int(status.height))
             for peer, status in zip(peers, statuses, strict=True)
-            if status is not None
-            and status.chain_id == self._node.chain_id
-            and status.height > self._node.store.height
+            if status is not None and status.chain_id == self._node.chain_id
         ]
+        trusted = [c for c in answering if self.scores.penalty(c[0].address) < EXCLUDE_AT]
+        # Only when every peer that answers is heavily penalised are those tried at all.
+        candidates = trusted if trusted else answering
+        return [c for c in candidates if c[1] > self._node.store.height]
 
     async def _fetch_from(self, peer: SyncPeer, target: int) -> int:
         node = self._node

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chain.errors import LedgerError
-from node.sync import BlockSync, PeerScores
+from node.sync import EXCLUDE_AT, BlockSync, PeerScores
 from proto import ledger_pb2, services_pb2
 
 CHAIN = "carbon-test"
@@ -154,3 +154,23 @@ def test_a_full_delivery_halves_a_penalty() -> None:
     assert scores.penalty("p") == pytest.approx(2.0)
     scores.reward("never-punished")
     assert scores.penalty("never-punished") == 0.0
+
+
+def test_a_repeat_liar_is_not_tried_while_an_honest_peer_answers() -> None:
+    # At the chain's tip honest peers are not ahead; a liar still claims to be. After a few
+    # failures it is left out, instead of costing a deadline in every catch-up.
+    calls: list[str] = []
+    liar = FakePeer("liar", calls, claims=1_000, serves=10, hang_after=0)
+    honest = FakePeer("honest", calls, claims=10)
+    sync, node = _sync([liar, honest])
+    for _ in range(4):
+        calls.clear()
+        asyncio.run(sync.catch_up())
+    assert node.store.height == 10
+    assert sync.scores.penalty("liar") >= EXCLUDE_AT
+    assert calls == []  # the last catch-up asked nobody for blocks
+    # Alone (no other peer answers), even a penalised peer is tried: it may be right.
+    alone, alone_node = _sync([FakePeer("alone", calls, claims=12)])
+    alone.scores.punish("alone", 2 * EXCLUDE_AT)
+    assert _catch_up(alone) == 12 and alone_node.store.height == 12
+    sync.close()
