@@ -1,11 +1,12 @@
 """Authenticated peer calls: every PeerService call is signed by the caller's node key.
 
 The peer service shares its port with the public API, so the transport cannot tell a validator
-from a wallet. Instead each call carries three gRPC metadata entries: the caller's Ed25519 public
-key, a timestamp, and a signature by that key over (domain tag, chain id, method, timestamp,
-sha256 of the serialized request). The receiver checks, in this order (cheapest first):
+from a wallet. Instead each call carries four gRPC metadata entries: the caller's Ed25519 public
+key, a timestamp, a random nonce, and a signature by that key over (domain tag, chain id,
+method, timestamp, nonce, sha256 of the serialized request). The receiver checks, in this order
+(cheapest first):
 
-1. the three entries are present and well formed (else UNAUTHENTICATED);
+1. the four entries are present and well formed (else UNAUTHENTICATED);
 2. the timestamp is within ``AUTH_WINDOW_MS`` of its own clock (else UNAUTHENTICATED);
 3. the key may call this method (else PERMISSION_DENIED): consensus messages and transaction
    gossip only from validators of the set in effect, block sync also from configured observers;
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import struct
 import time
 from collections import OrderedDict
@@ -65,10 +67,13 @@ AUTH_WINDOW_MS = 300_000
 _REPLAY_CACHE = 16_384
 _LOG_EVERY_S = 10.0
 _DOMAIN = b"carbon-ticket/peer-call/v1"
+_NONCE_BYTES = 16
 
 KEY_HEADER = "ct-peer-key"
 TIME_HEADER = "ct-peer-time"
+NONCE_HEADER = "ct-peer-nonce"
 SIG_HEADER = "ct-peer-sig"
+_HEADERS = (KEY_HEADER, TIME_HEADER, NONCE_HEADER, SIG_HEADER)
 
 
 class PeerAuthError(LedgerError):
@@ -83,9 +88,9 @@ class PeerAuthError(LedgerError):
         )
 
 
-def call_sign_bytes(chain_id: str, method: str, time_ms: int, body: bytes) -> bytes:
+def call_sign_bytes(chain_id: str, method: str, time_ms: int, nonce: bytes, body: bytes) -> bytes:
     """The bytes a caller signs for one peer call (length-prefixed, so fields cannot shift)."""
-    parts = (_DOMAIN, chain_id.encode(), method.encode(), struct.pack(">q", time_ms),
+    parts = (_DOMAIN, chain_id.encode(), method.encode(), struct.pack(">q", time_ms), nonce,
              hashlib.sha256(body).digest())  # fmt: skip
     return b"".join(struct.pack(">I", len(p)) + p for p in parts)
 
@@ -93,11 +98,14 @@ def call_sign_bytes(chain_id: str, method: str, time_ms: int, body: bytes) -> by
 def signed_metadata(
     key: PrivateKey, chain_id: str, method: str, body: bytes, time_ms: int
 ) -> tuple[tuple[str, str], ...]:
-    """The three metadata entries that authenticate one call of ``method`` with ``body``."""
-    signature = key.sign(call_sign_bytes(chain_id, method, time_ms, body))
+    """The metadata entries that authenticate one call of ``method`` with ``body``."""
+    # The nonce keeps two identical calls in one millisecond from looking like a replay.
+    nonce = os.urandom(_NONCE_BYTES)
+    signature = key.sign(call_sign_bytes(chain_id, method, time_ms, nonce, body))
     return (
         (KEY_HEADER, key.public_key.hex()),
         (TIME_HEADER, str(time_ms)),
+        (NONCE_HEADER, nonce.hex()),
         (SIG_HEADER, signature.hex()),
     )
 
@@ -177,7 +185,7 @@ class PeerAuthenticator:
 
     def check(self, method: str, metadata: Iterable[tuple[str, Any]], body: bytes) -> bytes:
         """The caller's public key when the call is acceptable, else raise PeerAuthError."""
-        key, time_ms, signature = self._credential(metadata)
+        key, time_ms, nonce, signature = self._credential(metadata)
         skew = time_ms - self._clock_ms()
         if abs(skew) > self._window_ms:
             raise PeerAuthError(
@@ -186,25 +194,26 @@ class PeerAuthenticator:
                 "stale_call",
             )
         self._check_role(method, key)
-        if not verify_signature(key, call_sign_bytes(self.chain_id, method, time_ms, body),
-                                signature):  # fmt: skip
+        signed = call_sign_bytes(self.chain_id, method, time_ms, nonce, body)
+        if not verify_signature(key, signed, signature):
             raise PeerAuthError("bad call signature", "bad_call_signature")
         self._check_fresh(signature)
         return key
 
-    def _credential(self, metadata: Iterable[tuple[str, Any]]) -> tuple[bytes, int, bytes]:
-        values = {k: v for k, v in metadata if k in (KEY_HEADER, TIME_HEADER, SIG_HEADER)}
-        if len(values) != 3:
+    def _credential(self, metadata: Iterable[tuple[str, Any]]) -> tuple[bytes, int, bytes, bytes]:
+        values = {k: v for k, v in metadata if k in _HEADERS}
+        if len(values) != len(_HEADERS):
             raise PeerAuthError("peer calls must be signed by a node key", "no_credential")
         try:
             key = bytes.fromhex(values[KEY_HEADER])
             time_ms = int(values[TIME_HEADER])
+            nonce = bytes.fromhex(values[NONCE_HEADER])
             signature = bytes.fromhex(values[SIG_HEADER])
         except (TypeError, ValueError):
             raise PeerAuthError("malformed peer credential", "bad_credential") from None
-        if len(key) != 32 or len(signature) != 64:
+        if len(key) != 32 or len(signature) != 64 or len(nonce) != _NONCE_BYTES:
             raise PeerAuthError("malformed peer credential", "bad_credential")
-        return key, time_ms, signature
+        return key, time_ms, nonce, signature
 
     def _check_role(self, method: str, key: bytes) -> None:
         if self._validators().index_of(key) is not None:

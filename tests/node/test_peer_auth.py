@@ -73,7 +73,8 @@ def test_strangers_and_unsigned_calls_are_refused() -> None:
     auth = _auth()
     assert _refusal(auth, "GetBlocks", _meta(STRANGER, "GetBlocks")).code == "unknown_peer"
     assert _refusal(auth, "SendConsensus", []).status == grpc.StatusCode.UNAUTHENTICATED
-    garbage = [("ct-peer-key", "zz"), ("ct-peer-time", "1"), ("ct-peer-sig", "00")]
+    garbage = [("ct-peer-key", "zz"), ("ct-peer-time", "1"), ("ct-peer-nonce", "00"),
+               ("ct-peer-sig", "00")]  # fmt: skip
     assert _refusal(auth, "SendConsensus", garbage).code == "bad_credential"
 
 
@@ -107,6 +108,9 @@ def test_stale_and_replayed_calls_are_refused() -> None:
     fresh = _meta(key, "GossipTxs", at=NOW - 120_000)
     auth.check("GossipTxs", fresh, BODY)
     assert _refusal(auth, "GossipTxs", fresh).code == "replayed_call"
+    # Two identical calls in one millisecond are not a replay: each carries its own nonce.
+    auth.check("GossipTxs", _meta(key, "GossipTxs", at=NOW), BODY)
+    auth.check("GossipTxs", _meta(key, "GossipTxs", at=NOW), BODY)
 
 
 def test_the_check_asks_for_the_set_in_effect_on_every_call() -> None:
