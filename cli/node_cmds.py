@@ -36,10 +36,19 @@ def node() -> None:
 @click.option("--name", default="node0", show_default=True, help="Name of this validator.")
 @click.option("--listen", default="127.0.0.1:26600", show_default=True, help="gRPC HOST:PORT.")
 @click.option("--peer", "peers", multiple=True, help="A peer's HOST:PORT (repeat for each).")
+@click.option(
+    "--observer",
+    "observers",
+    multiple=True,
+    help="Public key (hex) or ct1 address of an observer node this node serves block sync to "
+    "(repeat for each).",
+)
 @reports_errors
-def node_init(home: Path, name: str, listen: str, peers: tuple[str, ...]) -> None:
+def node_init(
+    home: Path, name: str, listen: str, peers: tuple[str, ...], observers: tuple[str, ...]
+) -> None:
     """Create a node home: a validator key and a config.toml (add genesis.json yourself)."""
-    config = NodeConfig(home=home, name=name, listen=listen, peers=peers)
+    config = NodeConfig(home=home, name=name, listen=listen, peers=peers, observers=observers)
     if config.key_path.exists():
         raise CliError(f"{config.key_path} exists already; refusing to overwrite a validator key")
     config.save()

@@ -20,7 +20,9 @@ from chain.limits import Limits
 from chain.results import BlockResult
 from chain.tx import SignedTx
 from consensus import CommitCertificate, ValidatorSet
+from node.clock_watch import ClockWatch
 from node.codec import certificate_to_bytes
+from node.config import TimeSettings
 from node.mempool import Mempool
 from node.store import LevelDBStore
 
@@ -28,8 +30,8 @@ __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 
 log = logging.getLogger(__name__)
 
-# Validators refuse a proposal whose time is further than this ahead of their own clock.
-MAX_CLOCK_DRIFT_MS = 60_000
+_MAX_RECEIPTS = 64
+_DELAY_GROWTH = 1.1
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
@@ -47,6 +49,13 @@ class ExecutedBlock:
     result: BlockResult
 
 
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    # When a fresh proposal arrived (this node's clock), and for which round.
+    received_ms: int
+    round: int
+
+
 class LedgerApp:
     """Consensus Application over the store: ``propose``, ``validate`` and ``commit``."""
 
@@ -59,6 +68,9 @@ class LedgerApp:
         limits: Limits,
         max_block_txs: int,
         clock_ms: Callable[[], int],
+        *,
+        genesis_time_ms: int = 0,
+        time_settings: TimeSettings | None = None,
     ) -> None:
         self.store = store
         self.mempool = mempool
@@ -68,6 +80,11 @@ class LedgerApp:
         self._limits = limits
         self._max_block_txs = min(max_block_txs, limits.max_block_txs)
         self._clock_ms = clock_ms
+        self._genesis_time_ms = genesis_time_ms
+        self._time = time_settings or TimeSettings()
+        # Fresh proposals' arrival times by block hash, until validate judges them.
+        self._receipts: dict[bytes, _Receipt] = {}
+        self.clock_watch = ClockWatch(self._time, validators.size)
         self._validators_hash = validators.hash()
         self._executed: dict[bytes, ExecutedBlock] = {}
 
@@ -77,9 +94,7 @@ class LedgerApp:
         """Build, execute and encode the next block from the mempool."""
         self._expect_next(height)
         txs = self.mempool.reap(self._max_block_txs, self._limits.max_block_bytes - _BLOCK_OVERHEAD)
-        last = self.store.last_header()
-        prev_time = last.time_ms if last is not None else 0
-        time_ms = max(self._clock_ms(), prev_time + 1)
+        time_ms = max(self._clock_ms(), self._min_time_ms() + 1)
         result = self._execute(height, time_ms, txs)
         inadmissible = {r.tx_hash for r in result.receipts if r.error_code in INADMISSIBLE}
         if inadmissible:
@@ -101,9 +116,17 @@ class LedgerApp:
         return block.encode(), block.hash
 
     def validate(self, height: int, payload: bytes) -> bytes | None:
-        """The block hash when ``payload`` is a valid next block, else None (logged)."""
+        """The block hash when ``payload`` is a valid next block, else None (logged).
+
+        A block that arrived as a fresh proposal (see ``note_proposal``) must also be timely by
+        this node's clock; a re-proposed block was judged when it was fresh and is not.
+        """
         try:
-            executed = self.execute_payload(height, payload, check_time=True)
+            block = Block.decode(payload, self._limits)
+            receipt = self._receipts.pop(block.hash, None)
+            if receipt is not None:
+                self._check_timely(block, receipt)
+            executed = self.execute_block(height, block)
         except StorageError:
             raise  # our own store is broken: not the proposer's fault, and fatal for the node
         except LedgerError as exc:
@@ -111,21 +134,54 @@ class LedgerApp:
             return None
         return executed.block.hash
 
-    # ------------------------------------------------------------------ commit and sync
+    def note_proposal(self, block_hash: bytes, round: int, pol_round: int) -> None:
+        """Record when a proposal arrived, before consensus looks at it.
 
-    def execute_payload(self, height: int, payload: bytes, *, check_time: bool) -> ExecutedBlock:
-        """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
-        return self.execute_block(
-            height, Block.decode(payload, self._limits), check_time=check_time
+        Called by the node for every proposal it receives. A fresh one (``pol_round == -1``)
+        will be judged by its time when ``validate`` is asked about it; a re-proposal of a
+        locked/valid block (``pol_round >= 0``) clears any such note, as it keeps its old time.
+        """
+        if pol_round >= 0:
+            self._receipts.pop(block_hash, None)
+            return
+        self._receipts[block_hash] = _Receipt(self._clock_ms(), round)
+        while len(self._receipts) > _MAX_RECEIPTS:
+            del self._receipts[next(iter(self._receipts))]
+
+    def _check_timely(self, block: Block, receipt: _Receipt) -> None:
+        # Proposer-based timestamps: time - precision <= receipt <= time + precision + delay,
+        # the delay allowance growing by 10% a round (as in CometBFT) so that a network slower
+        # than configured still gets a timely proposal through after some rounds.
+        header = block.header
+        precision = self._time.precision_ms
+        delay = int(self._time.message_delay_ms * _DELAY_GROWTH ** min(receipt.round, 100))
+        offset = receipt.received_ms - header.time_ms  # > 0: the proposal is older than our clock
+        if header.proposer != self._proposer_key:
+            self.clock_watch.observe(header.proposer, offset)
+        if -precision <= offset <= precision + delay:
+            return
+        raise LedgerError(
+            f"fresh proposal of validator {self.validators.index_of(header.proposer)} has a "
+            f"block time {-offset / 1000:+.3f} s from this node's clock on "
+            f"receipt in round {receipt.round} (allowed -{(precision + delay) / 1000:.3f}.."
+            f"+{precision / 1000:.3f} s); "
+            "prevoting nil",
+            "untimely_proposal",
         )
 
-    def execute_block(self, height: int, block: Block, *, check_time: bool) -> ExecutedBlock:
+    # ------------------------------------------------------------------ commit and sync
+
+    def execute_payload(self, height: int, payload: bytes) -> ExecutedBlock:
+        """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
+        return self.execute_block(height, Block.decode(payload, self._limits))
+
+    def execute_block(self, height: int, block: Block) -> ExecutedBlock:
         """Check and execute a decoded block for ``height``; raise LedgerError when invalid."""
         cached = self._executed.get(block.hash)
         # Same header is not enough: the transactions must be the very same too.
         if cached is not None and cached.block.txs == block.txs:
             return cached
-        self._check_header(block, height, check_time)
+        self._check_header(block, height)
         txs = self._signed_txs(block)
         result = self._execute(height, block.header.time_ms, txs)
         # Verify every tx was admissible here: a replayed or out-of-order tx would only get a
@@ -165,7 +221,7 @@ class LedgerApp:
 
     def commit_block(self, block: Block, certificate: CommitCertificate) -> ExecutedBlock:
         """Execute (unless done already) and persist a decided block with its certificate."""
-        executed = self.execute_block(block.height, block, check_time=False)
+        executed = self.execute_block(block.height, block)
         if executed.block.hash != certificate.block_hash:
             raise LedgerError("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)
@@ -183,11 +239,16 @@ class LedgerApp:
                 f"asked for height {height}, the store is at {self.store.height}", "wrong_height"
             )
 
+    def _min_time_ms(self) -> int:
+        # A block's time must be strictly greater than this.
+        last = self.store.last_header()
+        return max(self._genesis_time_ms, last.time_ms if last is not None else 0)
+
     def _prev_hash(self) -> bytes:
         last = self.store.last_header()
         return last.hash() if last is not None else bytes(32)
 
-    def _check_header(self, block: Block, height: int, check_time: bool) -> None:
+    def _check_header(self, block: Block, height: int) -> None:
         header = block.header
         # Verify the block extends our chain, under our validator set.
         self._expect_next(height)
@@ -201,12 +262,15 @@ class LedgerApp:
             raise LedgerError("block names another validator set", "bad_block")
         if self.validators.index_of(header.proposer) is None:
             raise LedgerError("block proposer is not a validator", "bad_block")
-        # Verify time moves forward and is not far in the future.
-        last = self.store.last_header()
-        if last is not None and header.time_ms <= last.time_ms:
-            raise LedgerError("block time does not move forward", "bad_block_time")
-        if check_time and header.time_ms > self._clock_ms() + MAX_CLOCK_DRIFT_MS:
-            raise LedgerError("block time is too far in the future", "bad_block_time")
+        # Verify time moves forward, from the genesis time on (block 1 too). How far it may be
+        # from the clock is judged on receipt of a fresh proposal (validate), not here: a
+        # decided or re-proposed block keeps the time it was judged by.
+        if header.time_ms <= self._min_time_ms():
+            raise LedgerError(
+                f"block time {header.time_ms} is not after the previous block's or the "
+                f"genesis time ({self._min_time_ms()})",
+                "bad_block_time",
+            )
         if not block.verify_tx_root():
             raise LedgerError("block tx_root does not match its transactions", "bad_block")
 

@@ -245,9 +245,12 @@ def run_bench(
     root = Path(tempfile.mkdtemp(prefix="carbon-bench-")) if home is None else home
     base = free_base_port(validators + 1)
     info = init_devnet(root / "devnet", validators, base)
+    # The node that measures block sync is an observer: validators serve it because they list it.
+    sync_key = PrivateKey.generate()
     for i in range(validators):
         config = NodeConfig.load(info.node_home(i))
-        dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING").save()
+        dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING",
+                            observers=(sync_key.public_key.hex(),)).save()  # fmt: skip
     procs = DevnetProcesses(info)
     stop = threading.Event()
     try:
@@ -325,7 +328,7 @@ def run_bench(
         result.efficiency = result.committed_tps / (cores * result.verify_per_core / validators)
         if measure_sync:
             say("measuring block sync: a fresh node catches up ...")
-            _measure_sync(result, info, procs, base + validators)
+            _measure_sync(result, info, procs, base + validators, sync_key)
         return result
     finally:
         stop.set()
@@ -395,7 +398,9 @@ def _wait_ready(endpoints: tuple[str, ...], timeout: float = 60.0) -> None:
             time.sleep(0.2)
 
 
-def _measure_sync(result: BenchResult, info: Any, procs: DevnetProcesses, port: int) -> None:
+def _measure_sync(
+    result: BenchResult, info: Any, procs: DevnetProcesses, port: int, key: PrivateKey
+) -> None:
     index = len(info.endpoints)
     home = info.node_home(index)
     listen = f"127.0.0.1:{port}"
@@ -403,7 +408,7 @@ def _measure_sync(result: BenchResult, info: Any, procs: DevnetProcesses, port: 
                         peers=tuple(info.endpoints), log_level="WARNING")  # fmt: skip
     config.save()
     (home / "genesis.json").write_text((info.home / "genesis.json").read_text())
-    write_validator_key(config.key_path, PrivateKey.generate(), config.name)
+    write_validator_key(config.key_path, key, config.name)
     target = _height(info.endpoints[0])
     total_txs = _count_txs(info.endpoints[0], target)
     start = time.monotonic()

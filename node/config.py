@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from chain.errors import LedgerError
+from node.peer_auth import ObserverList
 
-__all__ = ["ConfigError", "ConsensusSettings", "MempoolSettings", "NodeConfig", "TlsSettings"]
+__all__ = [
+    "ConfigError",
+    "ConsensusSettings",
+    "DebugSettings",
+    "MempoolSettings",
+    "NodeConfig",
+    "TimeSettings",
+    "TlsSettings",
+]
 
 CONFIG_FILE = "config.toml"
 
@@ -58,6 +67,36 @@ class MempoolSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeSettings:
+    """How far a fresh proposal's block time may be from this validator's clock on receipt.
+
+    A fresh proposal is timely when ``time - precision_ms <= receipt <= time + precision_ms +
+    message_delay_ms`` (proposer-based timestamps): ``precision_ms`` bounds the clock difference
+    between two synchronised validators, ``message_delay_ms`` how long a proposal may travel.
+    An untimely fresh proposal is prevoted nil. Every validator should use the same values.
+    """
+
+    precision_ms: int = 500
+    message_delay_ms: int = 1500
+
+    def __post_init__(self) -> None:
+        _require_positive(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DebugSettings:
+    """Test-only knobs; a node logs a WARNING at start for every one that is set."""
+
+    # Added to this node's wall clock (tests skew one node's clock with it).
+    clock_offset_ms: int = 0
+
+    def __post_init__(self) -> None:
+        value = self.clock_offset_ms
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"debug.clock_offset_ms must be an integer, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class TlsSettings:
     """TLS on the node's gRPC port and on its links to peers (paths relative to the home).
 
@@ -99,6 +138,16 @@ class NodeConfig:
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     # None: plaintext gRPC (the default, and what a devnet uses unless made with --tls).
     tls: TlsSettings | None = None
+    # Nodes outside the validator set served block sync (public keys in hex, or ct1 addresses).
+    observers: tuple[str, ...] = ()
+    time: TimeSettings = field(default_factory=TimeSettings)
+    debug: DebugSettings = field(default_factory=DebugSettings)
+
+    def __post_init__(self) -> None:
+        try:
+            ObserverList.parse(self.observers)
+        except LedgerError as exc:
+            raise ConfigError(f"peers.observers: {exc.message}") from None
 
     @property
     def data_path(self) -> Path:
@@ -139,9 +188,14 @@ class NodeConfig:
             tls = data.get("tls")
             if tls is not None and not isinstance(tls, dict):
                 raise ConfigError("tls must be a [tls] section")
+            peers = dict(data.get("peers", {}))
             return cls(
                 home=home,
-                peers=tuple(data.get("peers", {}).get("addresses", ())),
+                peers=tuple(peers.pop("addresses", ())),
+                observers=tuple(peers.pop("observers", ())),
+                **_no_leftovers("peers", peers),
+                time=TimeSettings(**data.get("time", {})),
+                debug=DebugSettings(**data.get("debug", {})),
                 consensus=ConsensusSettings(**data.get("consensus", {})),
                 mempool=MempoolSettings(**data.get("mempool", {})),
                 tls=None if tls is None else TlsSettings(**tls),
@@ -156,17 +210,27 @@ class NodeConfig:
         """Write this configuration as ``<home>/config.toml``."""
         self.home.mkdir(parents=True, exist_ok=True)
         top = {f.name: getattr(self, f.name) for f in fields(self)}
-        nested = ("home", "peers", "consensus", "mempool", "tls")
+        nested = ("home", "peers", "observers", "consensus", "mempool", "tls", "time", "debug")
         node = {k: v for k, v in top.items() if k not in nested}
         sections: dict[str, dict[str, Any]] = {
             "node": node,
-            "peers": {"addresses": list(self.peers)},
+            "peers": {"addresses": list(self.peers), "observers": list(self.observers)},
             "consensus": asdict(self.consensus),
             "mempool": asdict(self.mempool),
+            "time": asdict(self.time),
         }
         if self.tls is not None:
             sections["tls"] = asdict(self.tls)
+        if self.debug != DebugSettings():
+            sections["debug"] = asdict(self.debug)
         (self.home / CONFIG_FILE).write_text(_to_toml(sections))
+
+
+def _no_leftovers(section: str, values: dict[str, Any]) -> dict[str, Any]:
+    # A misspelt key must not silently leave a setting at its default.
+    if values:
+        raise ConfigError(f"[{section}] has unknown settings: {', '.join(sorted(values))}")
+    return {}
 
 
 def _require_positive(settings: object) -> None:

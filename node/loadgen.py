@@ -180,7 +180,10 @@ def submit_batches(
 
 
 class BlockWatcher:
-    """Follows committed blocks of one node through the peer service's GetBlocks stream."""
+    """Follows committed blocks of one node through the public API (GetStatus, GetBlock).
+
+    Not through the peer service: that serves validators and configured observers only.
+    """
 
     def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
         options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -188,7 +191,6 @@ class BlockWatcher:
             self._channel = grpc.insecure_channel(address, options=options)
         else:  # a TLS node (node.tls.ClientTls.credentials())
             self._channel = grpc.secure_channel(address, credentials, options=options)
-        self._peer = services_pb2_grpc.PeerServiceStub(self._channel)
         self.public = services_pb2_grpc.LedgerServiceStub(self._channel)
         self.next_height = 1
 
@@ -202,10 +204,12 @@ class BlockWatcher:
 
     def poll(self) -> Iterator[ledger_pb2.CommittedBlock]:
         """Blocks committed since the last poll, in height order."""
-        request = services_pb2.GetBlocksRequest(from_height=self.next_height, max_blocks=500)
-        for committed in self._peer.GetBlocks(request, timeout=60):
-            self.next_height = committed.block.header.height + 1
-            yield committed
+        top = self.height()
+        while self.next_height <= top:
+            request = services_pb2.GetBlockRequest(height=self.next_height)
+            info = self.public.GetBlock(request, timeout=60)
+            self.next_height += 1
+            yield info.committed
 
     def wait_for(self, hashes: set[bytes], timeout: float) -> dict[bytes, int]:
         """Wait until every hash in ``hashes`` is committed; returns hash -> height.

@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from chain import Genesis, expected_nonce, get_params, init_chain
-from chain.errors import InvalidTransaction, LedgerError, StorageError
+from chain.errors import InvalidTransaction, LedgerError, PreconditionFailed, StorageError
 from chain.tx import SignedTx
 from consensus import (
     Action,
@@ -43,6 +43,7 @@ from node.config import ConfigError, NodeConfig
 from node.evidence import EvidenceReporter, checker_with_evidence
 from node.keyfile import load_validator_key
 from node.mempool import Mempool
+from node.peer_auth import ObserverList, PeerAuthenticator, PeerAuthInterceptor, peer_call_signers
 from node.peers import MAX_PEER_MESSAGE_BYTES, PeerSet, channel_options
 from node.safety import FileSafetyStore
 from node.store import LevelDBStore
@@ -78,6 +79,7 @@ class Node:
 
     def __init__(self, config: NodeConfig, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.config = config
+        clock_ms = _skewed(clock_ms, config.debug.clock_offset_ms)
         self._clock_ms = clock_ms
         self.genesis = _load_genesis(config)
         self.chain_id = self.genesis.chain_id
@@ -110,6 +112,8 @@ class Node:
             self.params.limits,
             config.consensus.max_block_txs,
             clock_ms,
+            genesis_time_ms=self.genesis.genesis_time_ms,
+            time_settings=config.time,
         )
         c = config.consensus
         self.engine = Engine(
@@ -125,7 +129,15 @@ class Node:
                 delta_ms=c.timeout_delta_ms,
             ),
         )
-        self.peers = PeerSet(self._peer_addresses(), tls=peer_credentials(config))
+        # Peer calls are signed with the node key and checked against the set in effect.
+        self.peer_auth = PeerAuthenticator(
+            self.chain_id, lambda: self.validators, ObserverList.parse(config.observers), clock_ms
+        )
+        self.peers = PeerSet(
+            self._peer_addresses(),
+            tls=peer_credentials(config),
+            interceptors=peer_call_signers(self.key, self.chain_id, clock_ms),
+        )
         self.sync = BlockSync(self)
         self.is_validator = self.engine.index is not None
         self._reporter = EvidenceReporter(self.chain_id, self.key)
@@ -178,7 +190,10 @@ class Node:
 
         # The transport admits up to twice the peer limit so that the servicers see (and log)
         # oversized messages instead of gRPC dropping them silently.
-        server = grpc.aio.server(options=channel_options(2 * MAX_PEER_MESSAGE_BYTES))
+        server = grpc.aio.server(
+            options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
+            interceptors=[PeerAuthInterceptor(self.peer_auth)],
+        )
         services_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self), server)
         services_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(self), server)
         health_servicer = health.aio.HealthServicer()
@@ -201,6 +216,12 @@ class Node:
         self._server = server
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         self.peers.start()
+        if self.config.debug.clock_offset_ms:
+            log.warning(
+                "TEST SETTING debug.clock_offset_ms = %d: this node's clock is skewed on "
+                "purpose; never use it outside tests",
+                self.config.debug.clock_offset_ms,
+            )
         log.info(
             "node %s listening on %s (chain %s, height %d, %s)",
             self.config.name,
@@ -244,6 +265,8 @@ class Node:
         if isinstance(message, Vote):
             actions = self._engine_call(self.engine.on_vote, message)
         else:
+            # Its arrival time decides whether a fresh proposal is timely (app.validate).
+            self.app.note_proposal(message.block_hash, message.round, message.pol_round)
             actions = self._engine_call(self.engine.on_proposal, message)
         if dropped["bad_signature"] > bad_before:
             self._log_bad_signatures()
@@ -270,7 +293,9 @@ class Node:
         loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Broadcast):
-                self.peers.broadcast_consensus(message_to_proto(action.message))
+                # Peers accept consensus messages from validators only: an observer keeps quiet.
+                if self.is_validator:
+                    self.peers.broadcast_consensus(message_to_proto(action.message))
             elif isinstance(action, ScheduleTimeout):
                 loop.call_later(action.delay_ms / 1000, self._fire_timeout, action.timeout)
             elif isinstance(action, Commit):
@@ -410,8 +435,9 @@ class Node:
 
     def admit(self, raw: bytes) -> SignedTx:
         """Admit one client transaction, gossip it, and wake block production."""
+        self._check_accepts_txs()
         tx = self.mempool.admit(raw)
-        self.peers.gossip_txs([raw])
+        self._gossip([raw])
         self._wake_for_txs([tx])
         return tx
 
@@ -421,6 +447,7 @@ class Node:
         Admits in slices and yields in between, so a large batch of signature checks never
         holds up consensus messages.
         """
+        self._check_accepts_txs()
         results: list[SignedTx | LedgerError] = []
         for start in range(0, len(raws), ADMIT_SLICE):
             accepted: list[SignedTx] = []
@@ -433,10 +460,23 @@ class Node:
                     results.append(tx)
                     accepted.append(tx)
             if accepted:
-                self.peers.gossip_txs([tx.raw for tx in accepted])
+                self._gossip([tx.raw for tx in accepted])
                 self._wake_for_txs(accepted)
             await asyncio.sleep(0)
         return results
+
+    def _check_accepts_txs(self) -> None:
+        # Validators accept gossip from validators only, so a transaction an observer admitted
+        # would never reach a block: refuse it with a clear error instead.
+        if not self.is_validator:
+            raise PreconditionFailed(
+                "this node is an observer: submit transactions to a validator", "observer_node"
+            )
+
+    def _gossip(self, raws: list[bytes]) -> None:
+        # Peers accept gossip from validators only (an observer's peers would refuse it).
+        if self.is_validator:
+            self.peers.gossip_txs(raws)
 
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
@@ -486,6 +526,13 @@ class Node:
         """Call ``callback`` for every committed block; returns an unsubscribe function."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)
+
+
+def _skewed(clock_ms: Callable[[], int], offset_ms: int) -> Callable[[], int]:
+    # Test setting [debug] clock_offset_ms: the node's whole view of wall time moves by it.
+    if offset_ms == 0:
+        return clock_ms
+    return lambda: clock_ms() + offset_ms
 
 
 def _load_genesis(config: NodeConfig) -> Genesis:

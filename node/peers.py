@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import grpc
 
-from proto import services_pb2, services_pb2_grpc
+from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerLink", "PeerSet", "channel_options"]
 
@@ -41,9 +41,16 @@ def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, 
 class PeerLink:
     """A best-effort, batching sender to one peer."""
 
-    def __init__(self, address: str, tls: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        tls: grpc.ChannelCredentials | None = None,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    ) -> None:
         self.address = address
         self._tls = tls  # None: plaintext
+        # node.peer_auth.peer_call_signers: every call on the channel is signed by the node key.
+        self._interceptors = list(interceptors)
         # grpc.aio channels belong to the event loop that creates them: made in start().
         self._channel: grpc.aio.Channel | None = None
         self._stub: services_pb2_grpc.PeerServiceStub | None = None
@@ -57,10 +64,12 @@ class PeerLink:
     def start(self) -> None:
         """Open the channel and start the sender tasks (inside the running event loop)."""
         if self._tls is None:
-            self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
+            self._channel = grpc.aio.insecure_channel(
+                self.address, options=channel_options(), interceptors=self._interceptors
+            )
         else:
             self._channel = grpc.aio.secure_channel(
-                self.address, self._tls, options=channel_options()
+                self.address, self._tls, options=channel_options(), interceptors=self._interceptors
             )
         self._stub = services_pb2_grpc.PeerServiceStub(self._channel)
         loop = asyncio.get_running_loop()
@@ -75,6 +84,27 @@ class PeerLink:
         if self._stub is None:
             raise RuntimeError(f"peer link {self.address} is not started")
         return self._stub
+
+    async def status(self, timeout_s: float) -> services_pb2.PeerStatus | None:
+        """The peer's status, or None when it cannot be had in time (block sync's view)."""
+        try:
+            return await self.stub.GetStatus(services_pb2.PeerStatusRequest(), timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                log.warning("peer %s refused our status call: %s", self.address, exc.details())
+            return None
+
+    async def blocks(
+        self, from_height: int, max_blocks: int, timeout_s: float
+    ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
+        """Stream committed blocks from ``from_height`` (raises grpc.aio.AioRpcError)."""
+        request = services_pb2.GetBlocksRequest(from_height=from_height, max_blocks=max_blocks)
+        call = self.stub.GetBlocks(request, timeout=timeout_s)
+        try:
+            async for committed in call:
+                yield committed
+        finally:
+            call.cancel()  # abandoned early (deadline, invalid block): end the call now
 
     async def close(self) -> None:
         """Stop sending and close the channel."""
@@ -135,7 +165,12 @@ class PeerLink:
             await call  # type: ignore[misc]
         except grpc.aio.AioRpcError as exc:
             self.failures += 1
-            if self.failures == 1 or self.failures % 100 == 0:
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                # Not a network fault: a configuration (key, validator set, clock) problem.
+                if self.failures == 1 or self.failures % 100 == 0:
+                    log.warning("peer %s refused our call (%s): %s", self.address,
+                                exc.code().name, exc.details())  # fmt: skip
+            elif self.failures == 1 or self.failures % 100 == 0:
                 log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
                          self.failures)  # fmt: skip
         else:
@@ -146,10 +181,13 @@ class PeerSet:
     """All outbound peer links of a node."""
 
     def __init__(
-        self, addresses: Iterable[str], tls: grpc.ChannelCredentials | None = None
+        self,
+        addresses: Iterable[str],
+        tls: grpc.ChannelCredentials | None = None,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
     ) -> None:
         # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
-        self.links = [PeerLink(a, tls) for a in addresses]
+        self.links = [PeerLink(a, tls, interceptors) for a in addresses]
 
     def start(self) -> None:
         """Start every link's sender."""

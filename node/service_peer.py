@@ -1,4 +1,9 @@
-"""gRPC servicer for validator-to-validator traffic (thin: decode, hand to the node, encode)."""
+"""gRPC servicer for validator-to-validator traffic (thin: decode, hand to the node, encode).
+
+Every call reaching a handler here has been authenticated by ``node.peer_auth``'s server
+interceptor (signed by a validator of the set in effect, or, for read-only methods, by a listed
+observer): the handlers need no check of their own.
+"""
 
 from __future__ import annotations
 

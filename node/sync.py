@@ -3,16 +3,26 @@
 Each fetched block is trusted only after its commit certificate verifies against the validator
 set (more than 2/3 of precommits for exactly that header hash) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
+
+Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
+score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
+less than it claimed, let a block wait beyond the per-block deadline, or sent an invalid block.
+The least penalised peer ahead is tried first (the highest claim breaks ties), so a liar is tried
+last in later catch-ups too, and a slow peer loses the stream after one per-block deadline. A
+peer penalised beyond ``EXCLUDE_AT`` is not tried at all while a less penalised peer answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 
@@ -21,13 +31,12 @@ from chain.errors import LedgerError
 from chain.tx import SignedTx, tx_hash
 from consensus import ConsensusError, verify_certificate
 from node.codec import certificate_from_proto
-from node.peers import PeerLink
 from proto import ledger_pb2, services_pb2
 
 if TYPE_CHECKING:
     from node.node import Node
 
-__all__ = ["BlockSync"]
+__all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +44,91 @@ _STATUS_TIMEOUT_S = 2.0
 _FETCH_TIMEOUT_S = 60.0
 _BLOCKS_PER_REQUEST = 200
 _PARALLEL_MIN = 64  # below this many unknown txs, threads cost more than they save
+# How long the next block of a stream may take to arrive before the peer loses the stream.
+# A full block (a few MiB) crosses a slow WAN link in well under this.
+BLOCK_DEADLINE_S = 5.0
+# Penalties (decaying by half every PENALTY_HALF_LIFE_S).
+PENALTY_HALF_LIFE_S = 300.0
+_NOTHING_DELIVERED = 2.0  # claimed to be ahead, sent nothing
+_SHORT_DELIVERY = 1.0  # ended the stream before the height it claimed
+_TOO_SLOW = 2.0  # a block missed the per-block deadline
+_INVALID = 10.0  # a block or certificate that does not verify: a proven lie
+_INTERRUPTED = 0.5  # the stream broke (network trouble is not always the peer's fault)
+# A peer penalised this much is not tried at all while a less penalised peer answers (it is
+# only "behind" a liar's claim): a liar at the chain's tip would cost a deadline per catch-up.
+EXCLUDE_AT = 5.0
+
+
+class SyncPeer(Protocol):
+    """What block sync needs from a peer (node.peers.PeerLink; fakes in tests)."""
+
+    address: str
+
+    async def status(self, timeout_s: float) -> services_pb2.PeerStatus | None:
+        """The peer's status, or None when unreachable."""
+        ...
+
+    def blocks(
+        self, from_height: int, max_blocks: int, timeout_s: float
+    ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
+        """Committed blocks from ``from_height`` on (raises grpc.aio.AioRpcError)."""
+        ...
+
+
+@dataclass(slots=True)
+class _Score:
+    penalty: float
+    at_s: float
+
+
+class PeerScores:
+    """Per-peer penalty scores that decay exponentially with time."""
+
+    def __init__(
+        self,
+        clock_s: Callable[[], float] = time.monotonic,
+        half_life_s: float = PENALTY_HALF_LIFE_S,
+    ) -> None:
+        self._clock_s = clock_s
+        self._half_life_s = half_life_s
+        self._scores: dict[str, _Score] = {}
+
+    def penalty(self, address: str) -> float:
+        """The peer's current (decayed) penalty; 0 for a peer never penalised."""
+        score = self._scores.get(address)
+        if score is None:
+            return 0.0
+        elapsed = max(0.0, self._clock_s() - score.at_s)
+        return score.penalty * math.pow(0.5, elapsed / self._half_life_s)
+
+    def punish(self, address: str, amount: float) -> None:
+        """Add ``amount`` to the peer's penalty."""
+        self._scores[address] = _Score(self.penalty(address) + amount, self._clock_s())
+
+    def reward(self, address: str) -> None:
+        """A full, valid delivery halves the peer's penalty."""
+        if address in self._scores:
+            self._scores[address] = _Score(self.penalty(address) / 2, self._clock_s())
+
+    def rank(self, candidates: Sequence[tuple[SyncPeer, int]]) -> list[tuple[SyncPeer, int]]:
+        """Least penalised first; among equals, the highest claimed height first."""
+        return sorted(candidates, key=lambda c: (round(self.penalty(c[0].address), 3), -c[1]))
 
 
 class BlockSync:
     """Catches the node up from its peers; at most one catch-up runs at a time."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self,
+        node: Node,
+        peers: Callable[[], Sequence[SyncPeer]] | None = None,
+        scores: PeerScores | None = None,
+        block_deadline_s: float = BLOCK_DEADLINE_S,
+    ) -> None:
         self._node = node
+        self._peers = peers if peers is not None else lambda: node.peers.links
+        self.scores = scores if scores is not None else PeerScores()
+        self._block_deadline_s = block_deadline_s
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
         self._workers = max(1, os.cpu_count() or 1)
@@ -72,8 +159,8 @@ class BlockSync:
     async def catch_up(self) -> int:
         """Fetch and apply blocks until no reachable peer is ahead; returns blocks applied.
 
-        Peers are tried from the highest claimed height down; a peer that serves nothing or an
-        invalid block is skipped for the rest of this catch-up, so one lying peer cannot stop it.
+        Peers are tried least penalised first (see ``PeerScores``); a peer that serves nothing
+        or an invalid block is also skipped for the rest of this catch-up.
         """
         total = 0
         skipped: set[str] = set()
@@ -81,54 +168,66 @@ class BlockSync:
             candidates = [c for c in await self._peers_ahead() if c[0].address not in skipped]
             if not candidates:
                 return total
-            link, height = candidates[0]
-            applied = await self._fetch_from(link, height)
+            peer, height = self.scores.rank(candidates)[0]
+            applied = await self._fetch_from(peer, height)
             total += applied
             if applied == 0:
-                skipped.add(link.address)
+                skipped.add(peer.address)
 
-    async def _peers_ahead(self) -> list[tuple[PeerLink, int]]:
-        links = self._node.peers.links
-        if not links:
+    async def _peers_ahead(self) -> list[tuple[SyncPeer, int]]:
+        peers = list(self._peers())
+        if not peers:
             return []
-        statuses = await asyncio.gather(*(self._status(link) for link in links))
-        ahead = [
-            (link, int(status.height))
-            for link, status in zip(links, statuses, strict=True)
-            if status is not None
-            and status.chain_id == self._node.chain_id
-            and status.height > self._node.store.height
+        statuses = await asyncio.gather(*(peer.status(_STATUS_TIMEOUT_S) for peer in peers))
+        answering = [
+            (peer, int(status.height))
+            for peer, status in zip(peers, statuses, strict=True)
+            if status is not None and status.chain_id == self._node.chain_id
         ]
-        return sorted(ahead, key=lambda item: -item[1])
+        trusted = [c for c in answering if self.scores.penalty(c[0].address) < EXCLUDE_AT]
+        # Only when every peer that answers is heavily penalised are those tried at all.
+        candidates = trusted if trusted else answering
+        return [c for c in candidates if c[1] > self._node.store.height]
 
-    @staticmethod
-    async def _status(link: PeerLink) -> services_pb2.PeerStatus | None:
-        try:
-            return await link.stub.GetStatus(
-                services_pb2.PeerStatusRequest(), timeout=_STATUS_TIMEOUT_S
-            )
-        except grpc.aio.AioRpcError:
-            return None
-
-    async def _fetch_from(self, link: PeerLink, target: int) -> int:
+    async def _fetch_from(self, peer: SyncPeer, target: int) -> int:
         node = self._node
-        applied = 0
         start = node.store.height + 1
         if start > target:
             return 0
-        log.info("block sync: fetching %d..%d from %s", start, target, link.address)
-        request = services_pb2.GetBlocksRequest(from_height=start, max_blocks=_BLOCKS_PER_REQUEST)
+        # What the peer's claim promises for this request.
+        promised = min(target, start + _BLOCKS_PER_REQUEST - 1)
+        log.info("block sync: fetching %d..%d from %s", start, target, peer.address)
+        applied, penalty, why = 0, 0.0, ""
+        stream = peer.blocks(start, _BLOCKS_PER_REQUEST, _FETCH_TIMEOUT_S)
         try:
-            async for committed in link.stub.GetBlocks(request, timeout=_FETCH_TIMEOUT_S):
+            while True:
+                try:
+                    committed = await asyncio.wait_for(anext(stream), self._block_deadline_s)
+                except StopAsyncIteration:
+                    break
                 if committed.block.header.height != node.store.height + 1:
                     continue  # consensus committed it meanwhile, or the peer sent junk
                 await self._preverify(committed.block.txs)
                 self.apply(committed)
                 applied += 1
+        except TimeoutError:
+            penalty, why = _TOO_SLOW, f"no block within {self._block_deadline_s:.1f} s"
         except grpc.aio.AioRpcError as exc:
-            log.info("block sync from %s interrupted: %s", link.address, exc.code().name)
+            penalty, why = _INTERRUPTED, f"interrupted: {exc.code().name}"
         except (LedgerError, ConsensusError) as exc:
-            log.warning("block sync: peer %s sent an invalid block: %s", link.address, exc)
+            penalty, why = _INVALID, f"sent an invalid block: {exc}"
+        finally:
+            await _close(stream)
+        if not why and node.store.height < promised:
+            # The stream ended early: the peer claimed blocks it did not deliver.
+            penalty = _NOTHING_DELIVERED if applied == 0 else _SHORT_DELIVERY
+            why = f"claimed height {target} but delivered up to {node.store.height}"
+        if penalty:
+            self.scores.punish(peer.address, penalty)
+            log.warning("block sync: peer %s %s (penalty now %.1f)", peer.address, why,
+                        self.scores.penalty(peer.address))  # fmt: skip
+        else:
+            self.scores.reward(peer.address)
         self.blocks_synced += applied
         return applied
 
@@ -169,3 +268,13 @@ class BlockSync:
         verify_certificate(node.chain_id, node.validators, cert)
         executed = node.app.commit_block(block, cert)  # no re-encode/re-decode
         node.after_commit_synced(executed)
+
+
+async def _close(stream: AsyncIterator[ledger_pb2.CommittedBlock]) -> None:
+    # Ends the call behind an abandoned stream (an async generator closes its gRPC call).
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except (grpc.aio.AioRpcError, RuntimeError):
+            pass

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -14,8 +15,9 @@ from chain.crypto import PrivateKey
 from cli.keystore import Keystore
 from node.config import ConsensusSettings, NodeConfig
 from node.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
-from node.keyfile import write_validator_key
+from node.keyfile import load_validator_key, write_validator_key
 from node.loadgen import Workload, commit_phases, submit_batches
+from node.peer_auth import signed_metadata
 from node.tls import CertificateAuthority, write_node_tls
 from proto import services_pb2, services_pb2_grpc
 
@@ -51,12 +53,27 @@ class Network:
             config = NodeConfig.load(home)
             dataclasses.replace(config, consensus=FAST, log_level="INFO").save()
         self.endpoints = list(self.info.endpoints)
-        for j in range(observers):
-            self._add_observer(validators + j, base + validators + j)
+        observer_keys = [
+            self._add_observer(validators + j, base + validators + j) for j in range(observers)
+        ]
+        if observer_keys:
+            # Validators serve block sync to the observers they know.
+            for i in range(validators):
+                config = NodeConfig.load(self.info.node_home(i))
+                dataclasses.replace(config, observers=tuple(observer_keys)).save()
         self.procs = DevnetProcesses(self.info)
         self._channels: dict[int, grpc.Channel] = {}
 
-    def _add_observer(self, index: int, port: int) -> None:
+    def configure(self, i: int, **changes: Any) -> None:
+        """Change settings of node ``i``'s config.toml (before it starts)."""
+        config = NodeConfig.load(self.info.node_home(i))
+        dataclasses.replace(config, **changes).save()
+
+    def node_key(self, i: int) -> PrivateKey:
+        """Node ``i``'s key (a validator key for i < validators)."""
+        return load_validator_key(self.info.node_home(i) / "validator_key.json")
+
+    def _add_observer(self, index: int, port: int) -> str:
         home = self.info.node_home(index)
         listen = f"127.0.0.1:{port}"
         config = NodeConfig(home=home, name=f"node{index}", listen=listen,
@@ -67,8 +84,10 @@ class Network:
             config = write_node_tls(config, ca, settings=validator.tls)
         config.save()
         (home / "genesis.json").write_text((self.info.home / "genesis.json").read_text())
-        write_validator_key(config.key_path, PrivateKey.generate(), config.name)
+        key = PrivateKey.generate()
+        write_validator_key(config.key_path, key, config.name)
         self.endpoints.append(listen)
+        return key.public_key.hex()
 
     @property
     def size(self) -> int:
@@ -98,8 +117,15 @@ class Network:
                 self._channels[i] = grpc.secure_channel(self.endpoints[i], self.credentials)
         return services_pb2_grpc.LedgerServiceStub(self._channels[i])
 
-    def peer_stub(self, i: int) -> services_pb2_grpc.PeerServiceStub:
-        """A peer-service stub for node ``i``."""
+    def peer_stub(self, i: int, key: PrivateKey | None = None) -> services_pb2_grpc.PeerServiceStub:
+        """A peer-service stub for node ``i`` whose calls are signed by ``key`` (default: node
+        0's validator key, which may make every peer call)."""
+        self.stub(i)
+        signer = SigningInterceptor(key or self.node_key(0), self.info.chain_id)
+        return services_pb2_grpc.PeerServiceStub(grpc.intercept_channel(self._channels[i], signer))
+
+    def unsigned_peer_stub(self, i: int) -> services_pb2_grpc.PeerServiceStub:
+        """A peer-service stub for node ``i`` sending no credential at all."""
         self.stub(i)
         return services_pb2_grpc.PeerServiceStub(self._channels[i])
 
@@ -159,6 +185,38 @@ class Network:
         assert len(reference) == upto, f"node {nodes[0]} serves {len(reference)} of {upto} blocks"
         for i in nodes[1:]:
             assert self.block_hashes(i, upto) == reference, f"node {i} diverges from {nodes[0]}"
+
+
+class SigningInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Signs every call on a synchronous channel like a node signs its peer calls."""
+
+    def __init__(self, key: PrivateKey, chain_id: str) -> None:
+        self._key = key
+        self._chain_id = chain_id
+
+    def _details(self, details: Any, request: Any) -> Any:
+        method = details.method.rsplit("/", 1)[-1]
+        extra = signed_metadata(self._key, self._chain_id, method, request.SerializeToString(),
+                                time.time_ns() // 1_000_000)  # fmt: skip
+        metadata = tuple(details.metadata or ()) + extra
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            details.wait_for_ready, details.compression)  # fmt: skip
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details, request), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details, request), request)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CallDetails(grpc.ClientCallDetails):
+    method: str
+    timeout: float | None
+    metadata: tuple[tuple[str, str], ...]
+    credentials: grpc.CallCredentials | None
+    wait_for_ready: bool | None
+    compression: grpc.Compression | None
 
 
 class LoadThread:

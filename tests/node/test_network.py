@@ -6,6 +6,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -18,7 +19,7 @@ from consensus import Vote, VoteType, vote_sign_bytes
 from node.codec import message_to_proto
 from node.keyfile import load_validator_key
 from node.loadgen import BlockWatcher, submit_batches
-from proto import ledger_pb2, services_pb2
+from proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.node.network import LoadThread, Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -248,3 +249,92 @@ def test_a_double_vote_is_detected_and_recorded_on_chain(net: Network) -> None:
         == load_validator_key(net.info.node_home(0) / "validator_key.json").address
     )
     assert "EVIDENCE: validator 3 (node3)" in (net.info.node_home(0) / "node.log").read_text()
+
+
+def test_unauthenticated_and_non_validator_peer_calls_are_refused_and_change_nothing(
+    net: Network,
+) -> None:
+    # Genuine content a validator really signed (a double vote by validator 3, and a valid
+    # transaction) — but sent by callers that are not validators: nothing of it may land.
+    offender = net.node_key(3)
+    height = net.height(0) + 1
+    pair = []
+    for block in (b"\x01" * 32, b"\x02" * 32):
+        unsigned = Vote(VoteType.PREVOTE, height, 7, block, 3, b"")
+        sig = offender.sign(vote_sign_bytes("carbon-devnet", unsigned))
+        pair.append(message_to_proto(Vote(VoteType.PREVOTE, height, 7, block, 3, sig)))
+    registrar = Keystore(net.info.wallet_dir).load("registrar", net.info.wallet_password)
+    body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=registrar.address, nonce=0)
+    body.register_account.address = PrivateKey.generate().address
+    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_BUREAU
+    body.register_account.name = "Never admitted"
+    raw = encode_tx(body, [registrar])
+    outsider = PrivateKey.generate()  # a wallet key: signs fine, but is no validator
+    callers = {
+        "unsigned": (net.unsigned_peer_stub(0), grpc.StatusCode.UNAUTHENTICATED),
+        "non-validator": (net.peer_stub(0, key=outsider), grpc.StatusCode.PERMISSION_DENIED),
+    }
+    calls = (
+        ("SendConsensus", services_pb2.ConsensusBatch(messages=pair)),
+        ("GossipTxs", services_pb2.TxBatch(txs=[raw])),
+        ("GetStatus", services_pb2.PeerStatusRequest()),
+    )
+    for name, (stub, code) in callers.items():
+        for method, request in calls:
+            with pytest.raises(grpc.RpcError) as info:
+                getattr(stub, method)(request, timeout=5)
+            assert info.value.code() == code, (name, method)
+    # The public API answers the same client: only the peer service is closed to it.
+    assert net.status(0) is not None
+    _progress(net, [0, 1, 2, 3], 3)
+    with pytest.raises(grpc.RpcError) as info:
+        net.stub(0).GetTx(services_pb2.GetTxRequest(tx_hash=tx_hash(raw)), timeout=5)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    log = (net.info.node_home(0) / "node.log").read_text()
+    assert "EVIDENCE" not in log
+    assert log.count("unauthenticated peer calls") == 1  # rate-limited: 6 refusals, one line
+    # Validators' own signed links keep working: the chain went on and agrees.
+    net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
+
+
+class _LiarPeer(services_pb2_grpc.PeerServiceServicer):
+    """Claims a huge height and then holds every block stream without sending anything."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+
+    def GetStatus(self, request: object, context: grpc.ServicerContext) -> services_pb2.PeerStatus:
+        return services_pb2.PeerStatus(chain_id="carbon-devnet", height=1_000_000)
+
+    def GetBlocks(self, request: object, context: grpc.ServicerContext) -> Iterator[object]:
+        self.streams += 1
+        deadline = time.monotonic() + 60
+        while context.is_active() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return iter(())
+
+
+def test_an_observer_syncs_past_a_peer_that_lies_about_its_height(tmp_path: Path) -> None:
+    # Before: the peer claiming the greatest height was always tried first and could hold the
+    # stream for the whole 60 s call timeout, in every catch-up.
+    liar = _LiarPeer()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    services_pb2_grpc.add_PeerServiceServicer_to_server(liar, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    network = Network(tmp_path, validators=4, observers=1)
+    try:
+        liar_address = f"127.0.0.1:{port}"
+        network.configure(4, peers=(liar_address, *network.endpoints[:4]))
+        network.start(0, 1, 2, 3)
+        network.wait_until("validators commit 5 blocks", lambda: network.height(0) >= 5)
+        network.start(4)
+        target = network.height(0)
+        network.wait_until("observer syncs", lambda: network.height(4) >= target, 60)
+        network.assert_same_chain([0, 4], target)
+        log = (network.info.node_home(4) / "node.log").read_text()
+        assert f"block sync: peer {liar_address} no block within" in log
+        assert liar.streams >= 1
+    finally:
+        network.close()
+        server.stop(None)

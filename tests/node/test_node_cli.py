@@ -84,3 +84,13 @@ def test_devnet_init_writes_a_ready_network(tmp_path: Path) -> None:
         assert (config.home / "genesis.json").read_text() == genesis.to_json()
     code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"))
     assert code != 0 and "already holds a devnet" in out
+
+
+def test_node_init_lists_the_observers_it_serves(tmp_path: Path) -> None:
+    watcher = PrivateKey.generate()
+    code, out = _run("node", "init", "--home", str(tmp_path / "v"), "--observer",
+                     watcher.public_key.hex(), "--observer", watcher.address)  # fmt: skip
+    assert code == 0, out
+    assert NodeConfig.load(tmp_path / "v").observers == (watcher.public_key.hex(), watcher.address)
+    code, out = _run("node", "init", "--home", str(tmp_path / "w"), "--observer", "nope")
+    assert code != 0 and "peers.observers" in out and not (tmp_path / "w").exists()
