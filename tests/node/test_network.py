@@ -288,7 +288,9 @@ def test_unauthenticated_and_non_validator_peer_calls_are_refused_and_change_not
     assert net.status(0) is not None
     _progress(net, [0, 1, 2, 3], 3)
     with pytest.raises(grpc.RpcError) as info:
-        net.stub(0).GetTx(services_pb2.GetTxRequest(tx_hash=tx_hash(raw)), timeout=5)
+        net.stub(0).GetTx(
+            services_pb2.GetTxRequest(tx_hash=tx_hash(raw, net.info.chain_id)), timeout=5
+        )
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     log = (net.info.node_home(0) / "node.log").read_text()
     assert "EVIDENCE" not in log
