@@ -506,3 +506,16 @@ class Engine:
         vs = self._hs.prevotes.get(p.pol_round)
         if vs is not None:
             actions.extend(Broadcast(v) for v in vs.for_block(p.block_hash))
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def lock(self) -> tuple[int, bytes]:
+        """(locked round, locked block hash) at the current height; (-1, b"") when unlocked."""
+        return self._hs.locked_round, self._hs.locked_hash
+
+    def holdings(self) -> tuple[int, int]:
+        """(vote sets, stored proposals) held for the current height: what a flood can grow."""
+        hs = self._hs
+        vote_sets = len(hs.prevotes) + len(hs.precommits)
+        return vote_sets, sum(len(by_hash) for by_hash in hs.proposals.values())
