@@ -95,6 +95,7 @@ class SimApp:
         self.index = index
         self.rng = rng
         self.validate_calls = 0
+        self.hash_calls = 0
 
     def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
         payload = b"blk|%d|%d|%d|" % (height, self.index, round) + self.rng.randbytes(8)
@@ -103,6 +104,10 @@ class SimApp:
     def invalid_block(self, height: int, round: int) -> tuple[bytes, bytes]:
         payload = b"bad|%d|%d|%d|" % (height, self.index, round) + self.rng.randbytes(8)
         return payload, hashlib.sha256(payload).digest()
+
+    def block_hash(self, height: int, payload: bytes) -> bytes | None:
+        self.hash_calls += 1
+        return hashlib.sha256(payload).digest()
 
     def validate(self, height: int, payload: bytes) -> bytes | None:
         self.validate_calls += 1
