@@ -140,7 +140,8 @@ def _decode(data: bytes) -> SignState:
     signature = r.blob(">H")
     locked_hash = r.blob(">B")
     votes, lock_votes = r.votes(), r.votes()
-    valid_round, valid_hash, valid_votes = -1, b"", ()
+    valid_round, valid_hash = -1, b""
+    valid_votes: tuple[Vote, ...] = ()
     if version == 2:
         (valid_round,) = r.fixed(struct.Struct(">i"))
         valid_hash = r.blob(">B")

@@ -33,6 +33,8 @@ MAX_CLOCK_DRIFT_MS = 60_000
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
+# Decoded payloads kept between `block_hash` and `validate` (a few proposals per round).
+_MAX_DECODED = 8
 # Receipt codes of txs that change nothing because they are not admissible at this point of the
 # chain (see chain.execute.apply_tx): wrong chain, unregistered signer, wrong nonce.
 INADMISSIBLE = frozenset({"wrong_chain_id", "unknown_signer", "wrong_nonce"})
@@ -70,6 +72,8 @@ class LedgerApp:
         self._clock_ms = clock_ms
         self._validators_hash = validators.hash()
         self._executed: dict[bytes, ExecutedBlock] = {}
+        # Payload bytes -> decoded block, so validating a bound proposal does not decode again.
+        self._decoded: dict[bytes, Block] = {}
 
     # ------------------------------------------------------------------ Application interface
 
@@ -99,6 +103,25 @@ class LedgerApp:
         self._remember(ExecutedBlock(block, tuple(txs), result))
         return block.encode(), block.hash
 
+    def block_hash(self, height: int, payload: bytes) -> bytes | None:
+        """The header hash ``payload`` commits to, or None if it is not a block for ``height``.
+
+        Decodes, checks the height and the tx root, and hashes the header: no execution, so it is
+        cheap enough to run on every incoming proposal before the engine stores it.
+        """
+        block = self._decoded.get(payload)
+        if block is None:
+            try:
+                block = Block.decode(payload, self._limits)
+            except LedgerError:
+                return None
+            if block.height != height or not block.verify_tx_root():
+                return None
+            self._decoded[payload] = block
+            while len(self._decoded) > _MAX_DECODED:
+                del self._decoded[next(iter(self._decoded))]
+        return block.hash if block.height == height else None
+
     def validate(self, height: int, payload: bytes) -> bytes | None:
         """The block hash when ``payload`` is a valid next block, else None (logged)."""
         try:
@@ -114,9 +137,10 @@ class LedgerApp:
 
     def execute_payload(self, height: int, payload: bytes, *, check_time: bool) -> ExecutedBlock:
         """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
-        return self.execute_block(
-            height, Block.decode(payload, self._limits), check_time=check_time
-        )
+        block = self._decoded.get(payload)
+        if block is None:
+            block = Block.decode(payload, self._limits)
+        return self.execute_block(height, block, check_time=check_time)
 
     def execute_block(self, height: int, block: Block, *, check_time: bool) -> ExecutedBlock:
         """Check and execute a decoded block for ``height``; raise LedgerError when invalid."""
@@ -164,6 +188,7 @@ class LedgerApp:
             raise LedgerError("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)
         self._executed.clear()
+        self._decoded.clear()
         self.mempool.remove_committed(
             (tx.tx_hash for tx in executed.txs), (tx.signer for tx in executed.txs)
         )

@@ -429,7 +429,6 @@ class ByzNode:
         signer = self.sim.signers[self.index]
         return replace(v, signature=signer.sign(vote_sign_bytes(CHAIN_ID, v)))
 
-
     def flood(self) -> None:
         """Sign floods of votes for distinct future rounds and proposals for many rounds."""
         sim, engine = self.sim, self.engine
