@@ -472,6 +472,29 @@ class LockIgnoringEngine(Engine):
         return True
 
 
+class UnboundPayloadEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): trusts a proposal's payload unchecked."""
+
+    def _payload_bound(self, p: Proposal) -> bool:
+        return True
+
+
+class BlockForgettingEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): keeps its lock over a restart but
+    not the locked block."""
+
+    def _saved_blocks(self) -> dict[bytes, bytes]:
+        return {}
+
+
+class UnboundedRoundsEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): opens vote sets for any round."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._window.allows = lambda index, round: True  # type: ignore[method-assign]
+
+
 # ------------------------------------------------------------------------- simulation
 
 
