@@ -134,6 +134,11 @@ class Engine:
             self._restore(last.locked_round, last.locked_hash, last.lock_votes,
                           last.valid_round, last.valid_hash, last.valid_votes)  # fmt: skip
         self._schedule(actions, Timeout(height, 0, Step.REBROADCAST), self._timeouts.rebroadcast_ms)
+        for vote in (*self._hs.lock_votes, *self._hs.valid_votes):
+            # The polkas of our lock and valid value: peers may have lost them too.
+            if vote.height == height:
+                self._add_vote(vote, actions)
+                actions.append(Broadcast(vote))
         self._start_round(first_round, actions)
         if last is not None and resuming:
             self._resume(last.step, last.votes, actions)
@@ -391,13 +396,8 @@ class Engine:
         if hs.skip_to > self.round:  # L55
             self._start_round(hs.skip_to, actions)
             return True
-        for rnd, block_hash in hs.polkas.items():
-            # Beyond the paper (which looks at the current round only, L36): any newer polka for
-            # a block we hold becomes the valid value, so a value some node is locked on gets
-            # re-proposed with its POL. Proposing a value with a genuine POL is always safe.
-            if rnd > hs.valid_round and rnd < self.round and self._is_valid(block_hash):
-                hs.valid_round, hs.valid_hash = rnd, block_hash
-                return True
+        if self._take_newer_valid_value():
+            return True
         r = self.round
         if self.step == Step.PROPOSE:
             p = hs.first_proposal(r)
@@ -425,11 +425,12 @@ class Engine:
                 polka = pv.quorum_hash(quorum)
                 if polka is not None and hs.has_proposal(r, polka) and self._is_valid(polka):
                     hs.polka_rounds.add(r)
+                    # Valid value first, so the precommit's saved state carries it too.
+                    hs.valid_round, hs.valid_hash = r, polka
                     if self.step == Step.PREVOTE:
                         hs.locked_round, hs.locked_hash = r, polka
                         hs.lock_votes = tuple(pv.for_block(polka))
                         self._cast(VoteType.PRECOMMIT, polka, actions)
-                    hs.valid_round, hs.valid_hash = r, polka
                     return True
             if self.step == Step.PREVOTE and pv.power.get(_NIL, 0) >= quorum:  # L44
                 self._cast(VoteType.PRECOMMIT, _NIL, actions)
@@ -441,6 +442,20 @@ class Engine:
                 actions, Timeout(self.height, r, Step.PRECOMMIT), self._timeouts.precommit(r)
             )
             return True
+        return False
+
+    def _take_newer_valid_value(self) -> bool:
+        """Make the newest polka of an earlier round for a block we hold the valid value.
+
+        Beyond the paper (which looks at the current round only, L36): any newer polka for a
+        block we hold becomes the valid value, so a value some node is locked on gets
+        re-proposed with its POL. Proposing a value with a genuine POL is always safe.
+        """
+        hs = self._hs
+        for rnd, block_hash in hs.polkas.items():
+            if rnd > hs.valid_round and rnd < self.round and self._is_valid(block_hash):
+                hs.valid_round, hs.valid_hash = rnd, block_hash
+                return True
         return False
 
     def _accepts_new(self, block_hash: bytes) -> bool:
@@ -467,6 +482,8 @@ class Engine:
             hs.sender_power.pop(r, None)
         h = self.height
         if self._guard is not None and self.validators.proposer(h, round) == self.index:
+            while self._take_newer_valid_value():
+                pass
             if hs.valid_hash and self._is_valid(hs.valid_hash):
                 block_hash, pol_round = hs.valid_hash, hs.valid_round
                 payload = hs.valid_blocks[block_hash]
@@ -502,6 +519,9 @@ class Engine:
         hs = self._hs
         if locked_round >= 0:
             hs.locked_round, hs.locked_hash, hs.lock_votes = locked_round, locked_hash, lock_votes
+        if valid_round < locked_round:
+            # A version-1 record has no valid value; the lock's polka is one.
+            valid_round, valid_hash, valid_votes = locked_round, locked_hash, lock_votes
         if valid_round >= 0:
             hs.valid_round, hs.valid_hash = valid_round, valid_hash
             hs.valid_votes = valid_votes
@@ -538,14 +558,9 @@ class Engine:
         )
 
     def _resume(self, step: Step, votes: tuple[Vote, ...], actions: list[Action]) -> None:
-        """After a restart: re-enter the step we last signed in and re-send our recent votes
-        and the polkas of our lock and valid value (peers may have lost them too)."""
+        """After a restart: re-enter the step we last signed in and re-send our recent votes."""
         if step != Step.PROPOSE:
             self.step = step
-        for vote in (*self._hs.lock_votes, *self._hs.valid_votes):
-            if vote.height == self.height:
-                self._add_vote(vote, actions)
-                actions.append(Broadcast(vote))
         for vote in votes:
             if vote.height == self.height and vote.validator_index == self.index:
                 self._add_vote(vote, actions)

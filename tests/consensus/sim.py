@@ -55,7 +55,7 @@ ISSUE11_PROFILES = ("tamper_hub", "tamper_outsider", "crash_all", "vote_flood", 
 PROFILES = ("mixed", "lock_stress", *ISSUE11_PROFILES)
 # Once the network is calm and every node is back, every height must commit within this many
 # rounds (counted from the round a node was in when things calmed, for the height in progress).
-MAX_ROUNDS_AFTER_CALM = 12
+MAX_ROUNDS_AFTER_CALM = 8
 # Vote-set allowance per validator for rounds above the current one + 1 (catch-up rounds).
 HOLDING_CATCHUP = 2
 
