@@ -618,10 +618,9 @@ class Engine:
         if self.last_commit is not None and self.last_commit.height == self.height - 1:
             actions.extend(Broadcast(v) for v in self.last_commit.precommits)
         actions.extend(Broadcast(v) for v in hs.lock_votes)
-        if hs.valid_round >= 0 and hs.valid_round < self.round - 1:
-            actions.extend(
-                Broadcast(v) for v in hs.prevotes[hs.valid_round].for_block(hs.valid_hash)
-            )
+        pol = hs.prevotes.get(hs.valid_round)
+        if pol is not None and hs.valid_round < self.round - 1:
+            actions.extend(Broadcast(v) for v in pol.for_block(hs.valid_hash))
         for r in (self.round - 1, self.round):
             for p in hs.proposals.get(r, {}).values():
                 actions.append(Broadcast(p))
