@@ -141,6 +141,7 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
         self._fetching: set[tuple[int, bytes]] = set()
+        self._logged_lock: tuple[int, int, bytes] | None = None
         self.fatal_error: LedgerError | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -270,6 +271,7 @@ class Node:
             self._start_engine()
 
     def _dispatch(self, actions: list[Action]) -> None:
+        self._log_new_lock()
         loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Broadcast):
@@ -284,6 +286,16 @@ class Node:
                 self.sync.request()
             elif isinstance(action, FetchBlock):
                 self._fetch_block(action)
+
+    def _log_new_lock(self) -> None:
+        # A polka this node locked on: written before its precommit leaves, so an operator (and
+        # the all-validators-killed test) can tell a lock that a crash left without a commit.
+        locked_round, locked_hash = self.engine.lock
+        key = (self.engine.height, locked_round, locked_hash)
+        if locked_round >= 0 and key != self._logged_lock:
+            self._logged_lock = key
+            log.info("consensus: locked on block %s at height %d round %d",
+                     locked_hash.hex()[:16], self.engine.height, locked_round)  # fmt: skip
 
     def _fetch_block(self, action: FetchBlock) -> None:
         key = (action.height, action.block_hash)

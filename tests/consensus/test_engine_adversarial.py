@@ -198,7 +198,9 @@ class _Net:
                     for j, e in enumerate(self.engines):
                         payload = e.block_for(action.height, action.block_hash)
                         if j != i and payload is not None:
-                            queue.append((i, list(self.engines[i].on_block(action.height, payload))))
+                            queue.append(
+                                (i, list(self.engines[i].on_block(action.height, payload)))
+                            )
 
     def until_all_commit(self, limit_ms: int) -> bool:
         while self.timers and not all(self.commits.values()):
