@@ -11,6 +11,7 @@ Checked on every run (a violation stops the run and is reported with the seed):
 - no conflicting signature: an honest node (across restarts) never signs two different messages
   at one (height, round, step);
 - evidence only ever accuses Byzantine validators;
+- an honest node never sends a proposal whose payload does not hash to its block hash;
 - liveness after GST: once the network is synchronous and every crashed node is back, every honest
   node commits `target_extra` more heights within `liveness_ms` of virtual time.
 """
@@ -650,6 +651,11 @@ class Simulation:
                     self.byz[i].emit(msg)
                     continue
                 self.record_signature(i, msg)
+                if (
+                    isinstance(msg, Proposal)
+                    and hashlib.sha256(msg.block).digest() != msg.block_hash
+                ):
+                    raise Violation("relay", f"honest node {i} relayed a tampered proposal")
                 self.broadcast(i, msg)
             elif isinstance(action, ScheduleTimeout):
                 self.push(self.now + action.delay_ms, _TIMER, i, action.timeout, self._epoch(i))
