@@ -341,9 +341,10 @@ class Engine:
         vs = sets.get(v.round)
         if vs is None:
             vs = sets[v.round] = VoteSet()
-        # A conflicting vote still counts for its value if that value is nil or a known block,
-        # which bounds what an equivocator can make us store.
-        count_conflict = not v.block_hash or v.block_hash in hs.valid_blocks
+        # A conflicting vote still counts for its value if that value is nil or a block we hold
+        # (bound to its hash; validated or not, as validation is lazy), which bounds what an
+        # equivocator can make us store.
+        count_conflict = not v.block_hash or v.block_hash in hs.payloads
         earlier = vs.add(v, self.validators.power_of(v.validator_index), count_conflict)
         if earlier is not None:
             key = (v.validator_index, v.round, int(v.type))

@@ -379,7 +379,7 @@ class ByzNode:
             self.break_locks(msg, others)
             return
         if self.behaviour == "invalid":
-            bad = [h for h in self.known.get(msg.height, ()) if h != msg.block_hash]
+            bad = sorted(h for h in self.known.get(msg.height, ()) if h != msg.block_hash)
             target = rng.choice(bad) if bad else hashlib.sha256(rng.randbytes(8)).digest()
             sim.broadcast(self.index, self.sign_vote(replace(msg, block_hash=target)))
             return
