@@ -1,8 +1,9 @@
 """BFT consensus for Carbon Ticket Ledger: Tendermint as a pure state machine.
 
-Feed an `Engine` peer messages (`on_proposal`, `on_vote`) and fired timers (`on_timeout`); it
-returns actions (`Broadcast`, `ScheduleTimeout`, `Commit`, `EvidenceFound`, `SyncNeeded`) for
-the node to carry out. No I/O, clock or threads live here. See docs/consensus.md.
+Feed an `Engine` peer messages (`on_proposal`, `on_vote`), fetched blocks (`on_block`) and fired
+timers (`on_timeout`); it returns actions (`Broadcast`, `ScheduleTimeout`, `Commit`,
+`EvidenceFound`, `SyncNeeded`, `FetchBlock`) for the node to carry out. No I/O, clock or
+threads live here. See docs/consensus.md.
 """
 
 from consensus.certificate import verify_certificate, verify_evidence
@@ -32,6 +33,7 @@ from consensus.types import (
     CommitCertificate,
     DuplicateVoteEvidence,
     EvidenceFound,
+    FetchBlock,
     Proposal,
     ScheduleTimeout,
     Step,
@@ -57,6 +59,7 @@ __all__ = [
     "Ed25519Signer",
     "Engine",
     "EvidenceFound",
+    "FetchBlock",
     "InMemorySafetyStore",
     "InvalidCertificate",
     "InvalidEvidence",

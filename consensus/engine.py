@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Protocol
 
-from consensus.safety import SafetyStore, SignGuard
+from consensus.admission import FutureBuffer, RoundWindow
+from consensus.safety import HeldValues, SafetyStore, SignGuard
 from consensus.signing import (
     Signer,
     Verifier,
@@ -27,6 +28,7 @@ from consensus.types import (
     CommitCertificate,
     DuplicateVoteEvidence,
     EvidenceFound,
+    FetchBlock,
     Proposal,
     ScheduleTimeout,
     Step,
@@ -46,14 +48,31 @@ _NIL = b""
 
 
 class Application(Protocol):
-    """What consensus needs from the ledger: build a block and judge a block."""
+    """What consensus needs from the ledger: build a block, bind a payload to its hash, judge it."""
 
     def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
         """Return (block payload, block hash) of a new block for `height`."""
         ...
 
+    def block_hash(self, height: int, payload: bytes) -> bytes | None:
+        """The hash `payload` commits to (decode and hash only, no execution); None if garbage.
+
+        Cheap and called on every incoming proposal before it is stored: a signature covers the
+        hash only, so this is what ties a proposal's payload to what its proposer signed.
+        """
+        ...
+
     def validate(self, height: int, payload: bytes) -> bytes | None:
         """Return the block hash if `payload` is a valid block for `height`, else None."""
+        ...
+
+    def timely(self, height: int, round: int, payload: bytes) -> bool:
+        """Whether a fresh proposal of `payload` in `round` arrived in time by the local clock.
+
+        Proposer-based timestamps: asked only before prevoting a fresh proposal (L22). It is
+        kept apart from `validate` so that a block found late can still be locked on and
+        committed when a quorum prevoted it: timeliness decides a prevote, never validity.
+        """
         ...
 
 
@@ -89,8 +108,8 @@ class Engine:
         self.last_commit: CommitCertificate | None = None
         self.dropped: Counter[str] = Counter()
         self._hs = HeightState()
-        self._future: dict[tuple[object, ...], Proposal | Vote] = {}
-        self._max_future = 16 * validators.size + 16
+        self._window = RoundWindow()
+        self._future = FutureBuffer(validators)
         self._ahead: dict[int, int] = {}
         self._marker: tuple[int, int, int] | None = None
 
@@ -111,24 +130,29 @@ class Engine:
         self.height = height
         self.decided = False
         self._hs = HeightState()
+        self._window.reset()
         self._marker = None
         self._ahead = {i: h for i, h in self._ahead.items() if h > height}
         first_round = 0
         last = self._guard.last if self._guard is not None else None
-        if last is not None and last.height == height:
-            # Restarted mid-height: resume in the round we last signed in, with our lock.
+        resuming = last is not None and last.height == height
+        if last is not None and resuming:
+            # Restarted mid-height: resume in the round we last signed in, with our lock, our
+            # valid value and their blocks, so neither outlives every copy of its block.
             first_round = last.round
-            if last.locked_round >= 0:
-                self._hs.locked_round = last.locked_round
-                self._hs.locked_hash = last.locked_hash
-                self._hs.lock_votes = last.lock_votes
+            self._restore(last.locked_round, last.locked_hash, last.lock_votes,
+                          last.valid_round, last.valid_hash, last.valid_votes)  # fmt: skip
         self._schedule(actions, Timeout(height, 0, Step.REBROADCAST), self._timeouts.rebroadcast_ms)
+        for vote in (*self._hs.lock_votes, *self._hs.valid_votes):
+            # The polkas of our lock and valid value: peers may have lost them too.
+            if vote.height == height:
+                self._add_vote(vote, actions)
+                actions.append(Broadcast(vote))
         self._start_round(first_round, actions)
-        if last is not None and last.height == height:
+        if last is not None and resuming:
             self._resume(last.step, last.votes, actions)
-        buffered = [m for m in self._future.values() if m.height == height]
-        self._future = {k: m for k, m in self._future.items() if m.height > height}
-        for msg in buffered:
+        for msg in self._future.take(height):
+            self._window.admit(_sender(msg), msg.round)
             if isinstance(msg, Proposal):
                 self._add_proposal(msg)
             else:
@@ -144,18 +168,28 @@ class Engine:
             return []
         if not self._relevant(p.height):
             return []
+        current = p.height == self.height
+        if current and not self._window.allows(p.proposer_index, p.round):
+            self.dropped["far_round"] += 1
+            return []
         known = self._hs.proposals.get(p.round, {}).get(p.block_hash)
-        if known is not None and p.height == self.height and known.signature == p.signature:
+        if known is not None and current and known.signature == p.signature:
             self.dropped["duplicate"] += 1
             return []
         key = self.validators.validators[p.proposer_index].public_key
         if not self._verify(key, proposal_sign_bytes(self.chain_id, p), p.signature):
             self.dropped["bad_signature"] += 1
             return []
-        if p.height > self.height:
+        # Verify the payload is the block that was signed, before it can take any slot: a
+        # copy with the proposer's signature and another payload is a forgery, not a proposal.
+        if not self._payload_bound(p):
+            self.dropped["payload_mismatch"] += 1
+            return []
+        if not current:
             self._buffer(p, ("p", p.round, p.block_hash), p.proposer_index)
             return []
         actions: list[Action] = []
+        self._window.admit(p.proposer_index, p.round)
         self._add_proposal(p)
         self._progress(actions)
         return actions
@@ -167,6 +201,9 @@ class Engine:
             self.dropped["malformed"] += 1
             return []
         if not self._relevant(v.height):
+            return []
+        if v.height == self.height and not self._window.allows(v.validator_index, v.round):
+            self.dropped["far_round"] += 1
             return []
         known = self._known_vote(v)
         if known is not None and known.signature == v.signature:
@@ -180,7 +217,26 @@ class Engine:
             self._buffer(v, ("v", int(v.type), v.round, v.validator_index), v.validator_index)
             return []
         actions: list[Action] = []
+        self._window.admit(v.validator_index, v.round)
         self._add_vote(v, actions)
+        self._progress(actions)
+        return actions
+
+    def on_block(self, height: int, payload: bytes) -> list[Action]:
+        """Handle a block fetched by hash (after `FetchBlock`); kept only if it is wanted."""
+        if not self.started or height != self.height or self.decided:
+            self.dropped["stale_block"] += 1
+            return []
+        hs = self._hs
+        block_hash = self._app.block_hash(height, payload)
+        # Verify the payload is a block a quorum or our lock names; anything else is noise.
+        if block_hash is None or block_hash not in hs.wanted():
+            self.dropped["unwanted_block"] += 1
+            return []
+        if block_hash in hs.payloads:
+            return []
+        hs.payloads[block_hash] = payload
+        actions: list[Action] = []
         self._progress(actions)
         return actions
 
@@ -239,30 +295,54 @@ class Engine:
         vs = sets.get(v.round)
         return vs.votes.get(v.validator_index) if vs is not None else None
 
+    def _payload_bound(self, p: Proposal) -> bool:
+        """Whether the proposal's payload hashes to the block hash its proposer signed."""
+        if p.height == self.height and self._hs.payloads.get(p.block_hash) == p.block:
+            return True
+        return self._app.block_hash(p.height, p.block) == p.block_hash
+
     def _buffer(self, msg: Proposal | Vote, key: tuple[object, ...], sender: int) -> None:
         self._ahead[sender] = max(self._ahead.get(sender, 0), msg.height)
         if msg.height != self.height + 1:
             self.dropped["far_future"] += 1
             return
-        if key not in self._future and len(self._future) < self._max_future:
-            self._future[key] = msg
+        if key not in self._future and not self._future.add(key, msg, sender):
+            self.dropped["future_quota"] += 1
 
     def _add_proposal(self, p: Proposal) -> None:
         hs = self._hs
         by_hash = hs.proposals.setdefault(p.round, {})
         if p.block_hash in by_hash:
             return
-        # An equivocating proposer cannot make us store many blocks, but a block that already has
-        # a quorum behind it is always taken.
-        wanted = p.block_hash in hs.commit_candidates or p.block_hash in hs.polkas.values()
-        if len(by_hash) >= _MAX_PROPOSALS_PER_ROUND and not wanted:
+        # One proposal per round is taken; a proposer's second, different proposal only when a
+        # quorum names its block (then we need it), so an equivocator cannot make us store or
+        # execute many blocks.
+        if by_hash and (
+            p.block_hash not in hs.wanted() or len(by_hash) >= _MAX_PROPOSALS_PER_ROUND
+        ):
+            self.dropped["extra_proposal"] += 1
             return
         by_hash[p.block_hash] = p
+        hs.payloads.setdefault(p.block_hash, p.block)
         self._note_sender(p.round, p.proposer_index)
-        known = hs.valid_blocks.get(p.block_hash)
-        # valid(v): ask the application once per distinct payload.
-        if known != p.block and self._app.validate(p.height, p.block) == p.block_hash:
-            hs.valid_blocks[p.block_hash] = p.block
+
+    def _is_valid(self, block_hash: bytes) -> bool:
+        """valid(v) of the paper: ask the application once per bound payload, when needed.
+
+        Only blocks the rules look at get executed: the proposal of the current round and blocks
+        a quorum or our lock names, so stored old-round proposals cost no execution.
+        """
+        hs = self._hs
+        if block_hash in hs.valid_blocks:
+            return True
+        payload = hs.payloads.get(block_hash)
+        if payload is None or block_hash in hs.invalid:
+            return False
+        if self._app.validate(self.height, payload) == block_hash:
+            hs.valid_blocks[block_hash] = payload
+            return True
+        hs.invalid.add(block_hash)
+        return False
 
     def _add_vote(self, v: Vote, actions: list[Action]) -> None:
         hs = self._hs
@@ -270,9 +350,10 @@ class Engine:
         vs = sets.get(v.round)
         if vs is None:
             vs = sets[v.round] = VoteSet()
-        # A conflicting vote still counts for its value if that value is nil or a known block,
-        # which bounds what an equivocator can make us store.
-        count_conflict = not v.block_hash or v.block_hash in hs.valid_blocks
+        # A conflicting vote still counts for its value if that value is nil or a block we hold
+        # (bound to its hash; validated or not, as validation is lazy), which bounds what an
+        # equivocator can make us store.
+        count_conflict = not v.block_hash or v.block_hash in hs.payloads
         earlier = vs.add(v, self.validators.power_of(v.validator_index), count_conflict)
         if earlier is not None:
             key = (v.validator_index, v.round, int(v.type))
@@ -304,38 +385,46 @@ class Engine:
     def _progress(self, actions: list[Action]) -> None:
         while not self.decided and self._apply_one_rule(actions):
             pass
+        if not self.decided:
+            self._fetch_missing(actions)
+
+    def _fetch_missing(self, actions: list[Action]) -> None:
+        """Ask for blocks a quorum or our lock names but nobody has shown us (once per tick)."""
+        hs = self._hs
+        for block_hash in sorted(hs.wanted() - hs.payloads.keys() - hs.fetching):
+            hs.fetching.add(block_hash)
+            actions.append(FetchBlock(self.height, block_hash))
 
     def _apply_one_rule(self, actions: list[Action]) -> bool:
         """Apply the first enabled rule; return whether anything changed."""
         hs = self._hs
         quorum = self.validators.quorum
         for block_hash, rnd in hs.commit_candidates.items():  # L49
-            if block_hash in hs.valid_blocks:
+            if self._is_valid(block_hash):
                 self._decide(block_hash, rnd, actions)
                 return True
         if hs.skip_to > self.round:  # L55
             self._start_round(hs.skip_to, actions)
             return True
-        for rnd, block_hash in hs.polkas.items():
-            # Beyond the paper (which looks at the current round only, L36): any newer polka for
-            # a block we hold becomes the valid value, so a value some node is locked on gets
-            # re-proposed with its POL. Proposing a value with a genuine POL is always safe.
-            if rnd > hs.valid_round and block_hash in hs.valid_blocks and rnd < self.round:
-                hs.valid_round, hs.valid_hash = rnd, block_hash
-                return True
+        if self._take_newer_valid_value():
+            return True
         r = self.round
         if self.step == Step.PROPOSE:
             p = hs.first_proposal(r)
             if p is None:
                 return False
             v = p.block_hash
-            if p.pol_round == -1:  # L22
-                ok = v in hs.valid_blocks and self._accepts_new(v)
+            if p.pol_round == -1:  # L22, with the block time judged on arrival
+                ok = (
+                    self._is_valid(v)
+                    and self._accepts_new(v)
+                    and self._app.timely(p.height, r, hs.valid_blocks[v])
+                )
             else:  # L28
                 pol = hs.prevotes.get(p.pol_round)
                 if pol is None or pol.power.get(v, 0) < quorum:
                     return False
-                ok = v in hs.valid_blocks and self._accepts_pol(v, p.pol_round)
+                ok = self._is_valid(v) and self._accepts_pol(v, p.pol_round)
             self._cast(VoteType.PREVOTE, v if ok else _NIL, actions)
             return True
         pv = hs.prevotes.get(r)
@@ -348,13 +437,14 @@ class Engine:
                 return True
             if r not in hs.polka_rounds:  # L36
                 polka = pv.quorum_hash(quorum)
-                if polka is not None and polka in hs.valid_blocks and hs.has_proposal(r, polka):
+                if polka is not None and hs.has_proposal(r, polka) and self._is_valid(polka):
                     hs.polka_rounds.add(r)
+                    # Valid value first, so the precommit's saved state carries it too.
+                    hs.valid_round, hs.valid_hash = r, polka
                     if self.step == Step.PREVOTE:
                         hs.locked_round, hs.locked_hash = r, polka
                         hs.lock_votes = tuple(pv.for_block(polka))
                         self._cast(VoteType.PRECOMMIT, polka, actions)
-                    hs.valid_round, hs.valid_hash = r, polka
                     return True
             if self.step == Step.PREVOTE and pv.power.get(_NIL, 0) >= quorum:  # L44
                 self._cast(VoteType.PRECOMMIT, _NIL, actions)
@@ -366,6 +456,20 @@ class Engine:
                 actions, Timeout(self.height, r, Step.PRECOMMIT), self._timeouts.precommit(r)
             )
             return True
+        return False
+
+    def _take_newer_valid_value(self) -> bool:
+        """Make the newest polka of an earlier round for a block we hold the valid value.
+
+        Beyond the paper (which looks at the current round only, L36): any newer polka for a
+        block we hold becomes the valid value, so a value some node is locked on gets
+        re-proposed with its POL. Proposing a value with a genuine POL is always safe.
+        """
+        hs = self._hs
+        for rnd, block_hash in hs.polkas.items():
+            if rnd > hs.valid_round and rnd < self.round and self._is_valid(block_hash):
+                hs.valid_round, hs.valid_hash = rnd, block_hash
+                return True
         return False
 
     def _accepts_new(self, block_hash: bytes) -> bool:
@@ -385,28 +489,28 @@ class Engine:
         hs = self._hs
         self.round = round
         self.step = Step.PROPOSE
+        self._window.enter(round)
         # Sender tallies of rounds we have now reached are no longer needed.
         for r in [r for r in hs.senders if r <= round]:
             del hs.senders[r]
             hs.sender_power.pop(r, None)
         h = self.height
         if self._guard is not None and self.validators.proposer(h, round) == self.index:
-            if hs.valid_hash:
+            while self._take_newer_valid_value():
+                pass
+            if hs.valid_hash and self._is_valid(hs.valid_hash):
                 block_hash, pol_round = hs.valid_hash, hs.valid_round
                 payload = hs.valid_blocks[block_hash]
             else:
+                # Without its payload a valid value cannot be re-proposed; a fresh block is safe
+                # (locked validators refuse it) and the round still moves on.
                 payload, block_hash = self._app.propose(h, round)
                 pol_round = -1
+                hs.payloads[block_hash] = payload
                 hs.valid_blocks[block_hash] = payload
             p = Proposal(h, round, pol_round, block_hash, payload, self.index)
-            sig = self._guard.sign(
-                h,
-                round,
-                Step.PROPOSE,
-                proposal_sign_bytes(self.chain_id, p),
-                hs.locked_round,
-                hs.locked_hash,
-                lock_votes=hs.lock_votes,
+            sig = self._guard.sign_held(
+                h, round, Step.PROPOSE, proposal_sign_bytes(self.chain_id, p), self._held()
             )
             if sig is not None:
                 p = replace(p, signature=sig)
@@ -416,14 +520,61 @@ class Engine:
         # Also armed for the proposer, so a refused or lost proposal cannot stall it.
         self._schedule(actions, Timeout(h, round, Step.PROPOSE), self._timeouts.propose(round))
 
+    def _restore(
+        self,
+        locked_round: int,
+        locked_hash: bytes,
+        lock_votes: tuple[Vote, ...],
+        valid_round: int,
+        valid_hash: bytes,
+        valid_votes: tuple[Vote, ...],
+    ) -> None:
+        """After a restart: take back the lock, the valid value, their polkas and their blocks."""
+        hs = self._hs
+        if locked_round >= 0:
+            hs.locked_round, hs.locked_hash, hs.lock_votes = locked_round, locked_hash, lock_votes
+        if valid_round < locked_round:
+            # A version-1 record has no valid value; the lock's polka is one.
+            valid_round, valid_hash, valid_votes = locked_round, locked_hash, lock_votes
+        if valid_round >= 0:
+            hs.valid_round, hs.valid_hash = valid_round, valid_hash
+            hs.valid_votes = valid_votes
+        for block_hash, payload in self._saved_blocks().items():
+            # Verify the saved payload is still the block it was saved as (a damaged file
+            # must not become a value we propose).
+            if self._app.block_hash(self.height, payload) == block_hash:
+                hs.payloads[block_hash] = payload
+
+    def _saved_blocks(self) -> dict[bytes, bytes]:
+        assert self._guard is not None
+        return self._guard.saved_blocks(self.height)
+
+    def _held(self) -> HeldValues:
+        """The lock and valid value (with their polkas and blocks) a signature is given under."""
+        hs = self._hs
+        valid_votes: tuple[Vote, ...] = ()
+        if hs.valid_round >= 0:
+            vs = hs.prevotes.get(hs.valid_round)
+            valid_votes = tuple(vs.for_block(hs.valid_hash)) if vs is not None else hs.valid_votes
+        blocks = tuple(
+            (h, hs.valid_blocks[h])
+            for h in dict.fromkeys((hs.locked_hash, hs.valid_hash))
+            if h and h in hs.valid_blocks
+        )
+        return HeldValues(
+            hs.locked_round,
+            hs.locked_hash,
+            hs.lock_votes,
+            hs.valid_round,
+            hs.valid_hash,
+            valid_votes,
+            blocks,
+        )
+
     def _resume(self, step: Step, votes: tuple[Vote, ...], actions: list[Action]) -> None:
         """After a restart: re-enter the step we last signed in and re-send our recent votes."""
         if step != Step.PROPOSE:
             self.step = step
-        for vote in self._hs.lock_votes:
-            if vote.height == self.height:
-                self._add_vote(vote, actions)
-                actions.append(Broadcast(vote))
         for vote in votes:
             if vote.height == self.height and vote.validator_index == self.index:
                 self._add_vote(vote, actions)
@@ -434,18 +585,11 @@ class Engine:
         self.step = Step.PREVOTE if vtype == VoteType.PREVOTE else Step.PRECOMMIT
         if self._guard is None or self.index is None:
             return
-        hs = self._hs
         vote = Vote(vtype, self.height, self.round, block_hash, self.index)
-        sig = self._guard.sign(
-            self.height,
-            self.round,
-            self.step,
-            vote_sign_bytes(self.chain_id, vote),
-            hs.locked_round,
-            hs.locked_hash,
-            vote,
-            hs.lock_votes,
-        )
+        sig = self._guard.sign_held(
+            self.height, self.round, self.step, vote_sign_bytes(self.chain_id, vote),
+            self._held(), vote,
+        )  # fmt: skip
         if sig is None:
             return
         vote = replace(vote, signature=sig)
@@ -473,6 +617,8 @@ class Engine:
             # sender can cost a fetch but never a wrong block).
             if ahead or self._hs.commit_candidates:
                 actions.append(SyncNeeded(self.height, max([self.height, *ahead])))
+            self._hs.fetching.clear()
+            self._fetch_missing(actions)
         self._marker = marker
         self._schedule(
             actions,
@@ -486,10 +632,9 @@ class Engine:
         if self.last_commit is not None and self.last_commit.height == self.height - 1:
             actions.extend(Broadcast(v) for v in self.last_commit.precommits)
         actions.extend(Broadcast(v) for v in hs.lock_votes)
-        if hs.valid_round >= 0 and hs.valid_round < self.round - 1:
-            actions.extend(
-                Broadcast(v) for v in hs.prevotes[hs.valid_round].for_block(hs.valid_hash)
-            )
+        pol = hs.prevotes.get(hs.valid_round)
+        if pol is not None and hs.valid_round < self.round - 1:
+            actions.extend(Broadcast(v) for v in pol.for_block(hs.valid_hash))
         for r in (self.round - 1, self.round):
             for p in hs.proposals.get(r, {}).values():
                 actions.append(Broadcast(p))
@@ -506,3 +651,35 @@ class Engine:
         vs = self._hs.prevotes.get(p.pol_round)
         if vs is not None:
             actions.extend(Broadcast(v) for v in vs.for_block(p.block_hash))
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def lock(self) -> tuple[int, bytes]:
+        """(locked round, locked block hash) at the current height; (-1, b"") when unlocked."""
+        return self._hs.locked_round, self._hs.locked_hash
+
+    def block_for(self, height: int, block_hash: bytes) -> bytes | None:
+        """A block of the current height we hold by hash (to answer a peer's fetch), else None."""
+        if height != self.height:
+            return None
+        hs = self._hs
+        return hs.valid_blocks.get(block_hash) or hs.payloads.get(block_hash)
+
+    def next_height_ready(self) -> bool:
+        """Whether height + 1 has begun: its round-0 proposal, or signers with f+1 power, seen.
+
+        One validator alone cannot make a waiting node start early (which would defeat the
+        node's empty-block interval).
+        """
+        return self._future.started(self.height + 1)
+
+    def holdings(self) -> tuple[int, int]:
+        """(vote sets, stored proposals) held for the current height: what a flood can grow."""
+        hs = self._hs
+        vote_sets = len(hs.prevotes) + len(hs.precommits)
+        return vote_sets, sum(len(by_hash) for by_hash in hs.proposals.values())
+
+
+def _sender(msg: Proposal | Vote) -> int:
+    return msg.proposer_index if isinstance(msg, Proposal) else msg.validator_index

@@ -2,9 +2,14 @@
 
 Rule enforced by `SignGuard`: a signature at (height, round, step) is saved before it leaves the
 engine; nothing is ever signed at a lower (height, round, step); at the same position only the
-stored signature over identical bytes may be re-emitted. The record also carries the lock and the
-validator's own recent votes, so a restarted validator keeps honouring its lock and can re-send
-votes its peers may never have received.
+stored signature over identical bytes may be re-emitted. The record also carries the lock, the
+valid value (with the prevotes proving each) and the validator's own recent votes, so a restarted
+validator keeps honouring its lock, can re-propose its valid value with its proof-of-lock, and can
+re-send votes its peers may never have received.
+
+The payloads of the locked and valid blocks are saved beside the record (`SafetyStore.save_blocks`)
+only when they change, before the signature that depends on them leaves: a node locked on a block
+after a crash still holds that block, so a lock can never outlive every copy of its block.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from consensus.errors import SafetyStoreError
 from consensus.signing import Signer
 from consensus.types import Step, Vote, VoteType
 
-__all__ = ["InMemorySafetyStore", "SafetyStore", "SignGuard", "SignState"]
+__all__ = ["HeldValues", "InMemorySafetyStore", "SafetyStore", "SignGuard", "SignState"]
 
-_STATE_TAG = b"carbonticket/signstate/v1\x00"
+_STATE_TAG_V1 = b"carbonticket/signstate/v1\x00"
+_STATE_TAG = b"carbonticket/signstate/v2\x00"
 _FIXED = struct.Struct(">QIBi")
 _VOTE_FIXED = struct.Struct(">BQII")
 
@@ -29,7 +35,8 @@ class SignState:
     """Last signed position and bytes, the lock held then, and own votes of recent rounds.
 
     `votes` holds this validator's signed votes at `height` in rounds `round - 1` and `round`;
-    `lock_votes` the prevotes that justified the lock, so peers can be shown why it is held.
+    `lock_votes` the prevotes that justified the lock, so peers can be shown why it is held;
+    `valid_votes` those of the valid value (the polka a re-proposal cites as its POL round).
     """
 
     height: int
@@ -41,6 +48,9 @@ class SignState:
     locked_hash: bytes = b""
     votes: tuple[Vote, ...] = ()
     lock_votes: tuple[Vote, ...] = ()
+    valid_round: int = -1
+    valid_hash: bytes = b""
+    valid_votes: tuple[Vote, ...] = ()
 
     @property
     def position(self) -> tuple[int, int, int]:
@@ -60,20 +70,31 @@ class SignState:
             self.locked_hash,
         ]
         for votes in (self.votes, self.lock_votes):
-            parts.append(struct.pack(">B", len(votes)))
-            for v in votes:
-                parts.append(_VOTE_FIXED.pack(int(v.type), v.height, v.round, v.validator_index))
-                parts.append(struct.pack(">B", len(v.block_hash)) + v.block_hash)
-                parts.append(struct.pack(">H", len(v.signature)) + v.signature)
+            _pack_votes(parts, votes)
+        parts.append(struct.pack(">iB", self.valid_round, len(self.valid_hash)))
+        parts.append(self.valid_hash)
+        _pack_votes(parts, self.valid_votes)
         return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignState:
-        """Decode `to_bytes` output; raises SafetyStoreError on anything malformed."""
+        """Decode `to_bytes` output (or a version-1 file, which has no valid value).
+
+        Raises SafetyStoreError on anything malformed.
+        """
         try:
             return _decode(data)
         except (ValueError, struct.error) as exc:
             raise SafetyStoreError(f"corrupt sign state: {exc}") from exc
+
+
+def _pack_votes(parts: list[bytes], votes: tuple[Vote, ...]) -> None:
+    # Up to 2 rounds x 2 types of own votes, or one quorum of prevotes: a byte is enough for n<=255.
+    parts.append(struct.pack(">B", len(votes)))
+    for v in votes:
+        parts.append(_VOTE_FIXED.pack(int(v.type), v.height, v.round, v.validator_index))
+        parts.append(struct.pack(">B", len(v.block_hash)) + v.block_hash)
+        parts.append(struct.pack(">H", len(v.signature)) + v.signature)
 
 
 class _Reader:
@@ -86,6 +107,16 @@ class _Reader:
         self.pos += fmt.size
         return values
 
+    def votes(self) -> tuple[Vote, ...]:
+        (count,) = self.fixed(struct.Struct(">B"))
+        votes = []
+        for _ in range(count):
+            vtype, vh, vr, vi = self.fixed(_VOTE_FIXED)
+            block_hash = self.blob(">B")
+            vsig = self.blob(">H")
+            votes.append(Vote(VoteType(vtype), vh, vr, block_hash, vi, vsig))
+        return tuple(votes)
+
     def blob(self, len_fmt: str) -> bytes:
         (n,) = struct.unpack_from(len_fmt, self.data, self.pos)
         self.pos += struct.calcsize(len_fmt)
@@ -97,32 +128,47 @@ class _Reader:
 
 
 def _decode(data: bytes) -> SignState:
-    if not data.startswith(_STATE_TAG):
+    # Version 1 (before issue 11) lacks the valid value; it still loads, with none.
+    if data.startswith(_STATE_TAG):
+        version, r = 2, _Reader(data, len(_STATE_TAG))
+    elif data.startswith(_STATE_TAG_V1):
+        version, r = 1, _Reader(data, len(_STATE_TAG_V1))
+    else:
         raise ValueError("unknown tag")
-    r = _Reader(data, len(_STATE_TAG))
     height, rnd, step, locked_round = r.fixed(_FIXED)
     sign_bytes = r.blob(">I")
     signature = r.blob(">H")
     locked_hash = r.blob(">B")
-    lists: list[tuple[Vote, ...]] = []
-    for _ in range(2):
-        (count,) = r.fixed(struct.Struct(">B"))
-        votes = []
-        for _ in range(count):
-            vtype, vh, vr, vi = r.fixed(_VOTE_FIXED)
-            block_hash = r.blob(">B")
-            vsig = r.blob(">H")
-            votes.append(Vote(VoteType(vtype), vh, vr, block_hash, vi, vsig))
-        lists.append(tuple(votes))
+    votes, lock_votes = r.votes(), r.votes()
+    valid_round, valid_hash = -1, b""
+    valid_votes: tuple[Vote, ...] = ()
+    if version == 2:
+        (valid_round,) = r.fixed(struct.Struct(">i"))
+        valid_hash = r.blob(">B")
+        valid_votes = r.votes()
     if r.pos != len(data):
         raise ValueError("trailing bytes")
     return SignState(
-        height, rnd, Step(step), sign_bytes, signature, locked_round, locked_hash, *lists
+        height,
+        rnd,
+        Step(step),
+        sign_bytes,
+        signature,
+        locked_round,
+        locked_hash,
+        votes,
+        lock_votes,
+        valid_round,
+        valid_hash,
+        valid_votes,
     )
 
 
 class SafetyStore(Protocol):
-    """Durable storage of the last `SignState`; `save` must be durable when it returns."""
+    """Durable storage of the last `SignState` and of the blocks it holds a lock or valid value on.
+
+    `save` and `save_blocks` must be durable when they return.
+    """
 
     def load(self) -> SignState | None:
         """The last saved state, or None if nothing was ever signed."""
@@ -132,6 +178,14 @@ class SafetyStore(Protocol):
         """Persist `state` durably (e.g. write, fsync, rename) before returning."""
         ...
 
+    def load_blocks(self, height: int) -> dict[bytes, bytes]:
+        """Block payloads by hash saved for `height` (empty if none, or saved for another)."""
+        ...
+
+    def save_blocks(self, height: int, blocks: dict[bytes, bytes]) -> None:
+        """Durably replace the saved payloads with `blocks` (block hash -> payload) at `height`."""
+        ...
+
 
 class InMemorySafetyStore:
     """A SafetyStore kept in memory; survives simulated restarts when the object is reused."""
@@ -139,6 +193,8 @@ class InMemorySafetyStore:
     def __init__(self, state: SignState | None = None) -> None:
         self.state = state
         self.saves = 0
+        self.block_saves = 0
+        self.blocks: tuple[int, dict[bytes, bytes]] = (0, {})
 
     def load(self) -> SignState | None:
         """Return the last saved state."""
@@ -149,6 +205,33 @@ class InMemorySafetyStore:
         self.state = state
         self.saves += 1
 
+    def load_blocks(self, height: int) -> dict[bytes, bytes]:
+        """Return the payloads saved for `height`."""
+        saved_height, blocks = self.blocks
+        return dict(blocks) if saved_height == height else {}
+
+    def save_blocks(self, height: int, blocks: dict[bytes, bytes]) -> None:
+        """Remember `blocks` for `height`."""
+        self.blocks = (height, dict(blocks))
+        self.block_saves += 1
+
+
+@dataclass(frozen=True, slots=True)
+class HeldValues:
+    """What a signature is given under: the lock and the valid value, each with its polka.
+
+    `blocks` carries the payloads of the locked and valid blocks (by hash) that the engine holds;
+    the guard saves them when they change, before the signature leaves.
+    """
+
+    locked_round: int = -1
+    locked_hash: bytes = b""
+    lock_votes: tuple[Vote, ...] = ()
+    valid_round: int = -1
+    valid_hash: bytes = b""
+    valid_votes: tuple[Vote, ...] = ()
+    blocks: tuple[tuple[bytes, bytes], ...] = ()
+
 
 class SignGuard:
     """Signs through a Signer only when the SafetyStore allows it; saves before returning."""
@@ -158,6 +241,37 @@ class SignGuard:
         self._store = store
         self.last = store.load()
         self.refused = 0
+        self._saved_blocks: tuple[int, frozenset[bytes]] | None = None
+
+    def saved_blocks(self, height: int) -> dict[bytes, bytes]:
+        """Locked / valid block payloads saved at `height` (to restore them after a restart)."""
+        blocks = self._store.load_blocks(height)
+        self._saved_blocks = (height, frozenset(blocks))
+        return blocks
+
+    def sign_held(
+        self,
+        height: int,
+        round: int,
+        step: Step,
+        sign_bytes: bytes,
+        held: HeldValues,
+        vote: Vote | None = None,
+    ) -> bytes | None:
+        """`sign` under a lock and valid value; saves their payloads first if they changed."""
+        last = self.last
+        if last is not None and (height, round, int(step)) <= last.position:
+            # Refused or re-emitted: nothing new leaves, so nothing new needs saving.
+            return self.sign(height, round, step, sign_bytes, -1, b"", vote)
+        self._save_blocks(height, held.blocks)
+        return self._sign_new(height, round, step, sign_bytes, held, vote)
+
+    def _save_blocks(self, height: int, blocks: tuple[tuple[bytes, bytes], ...]) -> None:
+        hashes = frozenset(h for h, _ in blocks)
+        if not hashes or self._saved_blocks == (height, hashes):
+            return
+        self._store.save_blocks(height, dict(blocks))
+        self._saved_blocks = (height, hashes)
 
     def sign(
         self,
@@ -176,7 +290,6 @@ class SignGuard:
         """
         last = self.last
         position = (height, round, int(step))
-        history: tuple[Vote, ...] = ()
         if last is not None:
             # Verify we never go back, and never sign different bytes at the same position.
             if position < last.position:
@@ -187,6 +300,21 @@ class SignGuard:
                     return last.signature
                 self.refused += 1
                 return None
+        held = HeldValues(locked_round, locked_hash, lock_votes)
+        return self._sign_new(height, round, step, sign_bytes, held, vote)
+
+    def _sign_new(
+        self,
+        height: int,
+        round: int,
+        step: Step,
+        sign_bytes: bytes,
+        held: HeldValues,
+        vote: Vote | None,
+    ) -> bytes:
+        last = self.last
+        history: tuple[Vote, ...] = ()
+        if last is not None:
             history = tuple(v for v in last.votes if v.height == height and v.round >= round - 1)
         signature = self._signer.sign(sign_bytes)
         if vote is not None:
@@ -197,10 +325,13 @@ class SignGuard:
             step,
             sign_bytes,
             signature,
-            locked_round,
-            locked_hash,
+            held.locked_round,
+            held.locked_hash,
             history,
-            lock_votes,
+            held.lock_votes,
+            held.valid_round,
+            held.valid_hash,
+            held.valid_votes,
         )
         self._store.save(state)
         self.last = state

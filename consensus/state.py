@@ -65,11 +65,18 @@ class HeightState:
     """Everything the engine learned about its current height; replaced on `start`."""
 
     # round -> block hash -> proposal; the first entry of a round is "the" proposal of that round.
+    # Only proposals whose payload hashes to their signed block hash are ever stored.
     proposals: dict[int, dict[bytes, Proposal]] = field(default_factory=dict)
     prevotes: dict[int, VoteSet] = field(default_factory=dict)
     precommits: dict[int, VoteSet] = field(default_factory=dict)
+    # Payloads bound to their hash (stored proposals, fetched or restored blocks), validated or not.
+    payloads: dict[bytes, bytes] = field(default_factory=dict)
     # Validated payloads by block hash: valid(v) in the paper is `v in valid_blocks`.
     valid_blocks: dict[bytes, bytes] = field(default_factory=dict)
+    # Bound payloads the application refused (never asked again at this height).
+    invalid: set[bytes] = field(default_factory=set)
+    # Wanted block hashes already asked of peers since the last retransmission tick.
+    fetching: set[bytes] = field(default_factory=set)
     # Distinct senders (and their power) of rounds above the current one, for the skip rule.
     senders: dict[int, set[int]] = field(default_factory=dict)
     sender_power: dict[int, int] = field(default_factory=dict)
@@ -88,6 +95,14 @@ class HeightState:
     lock_votes: tuple[Vote, ...] = ()
     valid_round: int = -1
     valid_hash: bytes = b""
+    # The polka of a valid value restored after a restart (its prevotes, to re-send and cite).
+    valid_votes: tuple[Vote, ...] = ()
+
+    def wanted(self) -> set[bytes]:
+        """Block hashes a quorum or our own lock names: their payload is needed to go on."""
+        hashes = {*self.polkas.values(), *self.commit_candidates, self.locked_hash, self.valid_hash}
+        hashes.discard(b"")
+        return hashes
 
     def first_proposal(self, round: int) -> Proposal | None:
         """The first proposal accepted for `round`."""

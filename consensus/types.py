@@ -16,6 +16,7 @@ __all__ = [
     "CommitCertificate",
     "DuplicateVoteEvidence",
     "EvidenceFound",
+    "FetchBlock",
     "Proposal",
     "ScheduleTimeout",
     "Step",
@@ -246,4 +247,16 @@ class SyncNeeded:
     seen_height: int
 
 
-Action = Broadcast | ScheduleTimeout | Commit | EvidenceFound | SyncNeeded
+@dataclass(frozen=True, slots=True)
+class FetchBlock:
+    """A quorum (or our own lock) names `block_hash` at `height` but we lack its payload.
+
+    The node should ask peers for the block by hash and hand the answer to `Engine.on_block`;
+    the engine binds it to the hash itself, so a wrong answer costs nothing but the fetch.
+    """
+
+    height: int
+    block_hash: bytes
+
+
+Action = Broadcast | ScheduleTimeout | Commit | EvidenceFound | SyncNeeded | FetchBlock

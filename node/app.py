@@ -35,6 +35,8 @@ _DELAY_GROWTH = 1.1
 # Room for the header and framing when filling a block up to the byte limit.
 _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
+# Decoded payloads kept between `block_hash` and `validate` (a few proposals per round).
+_MAX_DECODED = 8
 # Receipt codes of txs that change nothing because they are not admissible at this point of the
 # chain (see chain.execute.apply_tx): wrong chain, unregistered signer, wrong nonce.
 INADMISSIBLE = frozenset({"wrong_chain_id", "unknown_signer", "wrong_nonce"})
@@ -87,6 +89,8 @@ class LedgerApp:
         self.clock_watch = ClockWatch(self._time, validators.size)
         self._validators_hash = validators.hash()
         self._executed: dict[bytes, ExecutedBlock] = {}
+        # Payload bytes -> decoded block, so validating a bound proposal does not decode again.
+        self._decoded: dict[bytes, Block] = {}
 
     # ------------------------------------------------------------------ Application interface
 
@@ -115,18 +119,33 @@ class LedgerApp:
         self._remember(ExecutedBlock(block, tuple(txs), result))
         return block.encode(), block.hash
 
+    def block_hash(self, height: int, payload: bytes) -> bytes | None:
+        """The header hash ``payload`` commits to, or None if it is not a block for ``height``.
+
+        Decodes, checks the height and the tx root, and hashes the header: no execution, so it is
+        cheap enough to run on every incoming proposal before the engine stores it.
+        """
+        block = self._decoded.get(payload)
+        if block is None:
+            try:
+                block = Block.decode(payload, self._limits)
+            except LedgerError:
+                return None
+            if block.height != height or not block.verify_tx_root():
+                return None
+            self._decoded[payload] = block
+            while len(self._decoded) > _MAX_DECODED:
+                del self._decoded[next(iter(self._decoded))]
+        return block.hash if block.height == height else None
+
     def validate(self, height: int, payload: bytes) -> bytes | None:
         """The block hash when ``payload`` is a valid next block, else None (logged).
 
-        A block that arrived as a fresh proposal (see ``note_proposal``) must also be timely by
-        this node's clock; a re-proposed block was judged when it was fresh and is not.
+        Validity only: whether a fresh proposal was timely is a separate question (``timely``),
+        so that a block some validators found late can still be locked on and committed.
         """
         try:
-            block = Block.decode(payload, self._limits)
-            receipt = self._receipts.pop(block.hash, None)
-            if receipt is not None:
-                self._check_timely(block, receipt)
-            executed = self.execute_block(height, block)
+            executed = self.execute_payload(height, payload)
         except StorageError:
             raise  # our own store is broken: not the proposer's fault, and fatal for the node
         except LedgerError as exc:
@@ -134,46 +153,61 @@ class LedgerApp:
             return None
         return executed.block.hash
 
-    def note_proposal(self, block_hash: bytes, round: int, pol_round: int) -> None:
-        """Record when a proposal arrived, before consensus looks at it.
+    def timely(self, height: int, round: int, payload: bytes) -> bool:
+        """Whether a fresh proposal of ``payload`` in ``round`` was timely when it arrived.
 
-        Called by the node for every proposal it receives. A fresh one (``pol_round == -1``)
-        will be judged by its time when ``validate`` is asked about it; a re-proposal of a
-        locked/valid block (``pol_round >= 0``) clears any such note, as it keeps its old time.
+        Proposer-based timestamps: asked by the engine before it prevotes a fresh proposal
+        (L22 only; a re-proposed block keeps its old time and is not judged again). Our own
+        proposals carry our own clock. A proposal whose arrival was not noted is not timely.
         """
-        if pol_round >= 0:
-            self._receipts.pop(block_hash, None)
+        try:
+            block = self._decoded.get(payload) or Block.decode(payload, self._limits)
+        except LedgerError:
+            return False
+        header = block.header
+        if header.proposer == self._proposer_key:
+            return True
+        receipt = self._receipts.get(block.hash)
+        if receipt is None:
+            log.warning("no arrival time noted for the fresh proposal of height %d round %d; "
+                        "prevoting nil", height, round)  # fmt: skip
+            return False
+        precision = self._time.precision_ms
+        # The delay allowance grows by 10% a round (as in CometBFT), so that a network slower
+        # than configured still gets a timely proposal through after some rounds.
+        delay = int(self._time.message_delay_ms * _DELAY_GROWTH ** min(round, 100))
+        offset = receipt.received_ms - header.time_ms  # > 0: the proposal is older than our clock
+        self.clock_watch.observe(header.proposer, offset)
+        if -precision <= offset <= precision + delay:
+            return True
+        log.warning(
+            "fresh proposal of validator %s at height %d round %d has a block time %+.3f s from "
+            "this node's clock on receipt (allowed -%.3f..+%.3f s); prevoting nil",
+            self.validators.index_of(header.proposer), height, round, -offset / 1000,
+            (precision + delay) / 1000, precision / 1000,
+        )  # fmt: skip
+        return False
+
+    def note_proposal(self, block_hash: bytes, round: int, pol_round: int) -> None:
+        """Record when a fresh proposal arrived (this node's clock), before consensus sees it.
+
+        Called by the node for every proposal it receives; ``timely`` judges the block time
+        against it. Re-proposals (``pol_round >= 0``) keep their old time and are not noted.
+        """
+        if pol_round >= 0 or block_hash in self._receipts:
             return
         self._receipts[block_hash] = _Receipt(self._clock_ms(), round)
         while len(self._receipts) > _MAX_RECEIPTS:
             del self._receipts[next(iter(self._receipts))]
 
-    def _check_timely(self, block: Block, receipt: _Receipt) -> None:
-        # Proposer-based timestamps: time - precision <= receipt <= time + precision + delay,
-        # the delay allowance growing by 10% a round (as in CometBFT) so that a network slower
-        # than configured still gets a timely proposal through after some rounds.
-        header = block.header
-        precision = self._time.precision_ms
-        delay = int(self._time.message_delay_ms * _DELAY_GROWTH ** min(receipt.round, 100))
-        offset = receipt.received_ms - header.time_ms  # > 0: the proposal is older than our clock
-        if header.proposer != self._proposer_key:
-            self.clock_watch.observe(header.proposer, offset)
-        if -precision <= offset <= precision + delay:
-            return
-        raise LedgerError(
-            f"fresh proposal of validator {self.validators.index_of(header.proposer)} has a "
-            f"block time {-offset / 1000:+.3f} s from this node's clock on "
-            f"receipt in round {receipt.round} (allowed -{(precision + delay) / 1000:.3f}.."
-            f"+{precision / 1000:.3f} s); "
-            "prevoting nil",
-            "untimely_proposal",
-        )
-
     # ------------------------------------------------------------------ commit and sync
 
     def execute_payload(self, height: int, payload: bytes) -> ExecutedBlock:
         """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
-        return self.execute_block(height, Block.decode(payload, self._limits))
+        block = self._decoded.get(payload)
+        if block is None:
+            block = Block.decode(payload, self._limits)
+        return self.execute_block(height, block)
 
     def execute_block(self, height: int, block: Block) -> ExecutedBlock:
         """Check and execute a decoded block for ``height``; raise LedgerError when invalid."""
@@ -226,6 +260,7 @@ class LedgerApp:
             raise LedgerError("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)
         self._executed.clear()
+        self._decoded.clear()
         self.mempool.remove_committed(
             (tx.tx_hash for tx in executed.txs), (tx.signer for tx in executed.txs)
         )

@@ -28,6 +28,7 @@ from consensus import (
     Ed25519Signer,
     Engine,
     EvidenceFound,
+    FetchBlock,
     Proposal,
     ScheduleTimeout,
     SyncNeeded,
@@ -151,6 +152,8 @@ class Node:
         self._starting: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
+        self._fetching: set[tuple[int, bytes]] = set()
+        self._logged_lock: tuple[int, int, bytes] | None = None
         self.fatal_error: LedgerError | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -272,9 +275,10 @@ class Node:
             self._log_bad_signatures()
         self._dispatch(actions)
         accepted = sum(dropped.values()) == dropped_before
-        if accepted and self._waiting_next and message.height == self.store.height + 1:
-            # A validator has moved on (its signature checked): start the next height now
-            # rather than wait for transactions.
+        if accepted and self._waiting_next and self.engine.next_height_ready():
+            # The next height has begun elsewhere (its first proposer proposed, or validators
+            # with f+1 power signed there): start now rather than wait for transactions. One
+            # validator alone cannot trigger this and defeat empty_block_interval_ms.
             self._start_next_height()
 
     def _log_bad_signatures(self) -> None:
@@ -290,6 +294,7 @@ class Node:
             self._start_engine()
 
     def _dispatch(self, actions: list[Action]) -> None:
+        self._log_new_lock()
         loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Broadcast):
@@ -304,6 +309,46 @@ class Node:
                 self._on_evidence(action.evidence)
             elif isinstance(action, SyncNeeded):
                 self.sync.request()
+            elif isinstance(action, FetchBlock):
+                self._fetch_block(action)
+
+    def _log_new_lock(self) -> None:
+        # A polka this node locked on: written before its precommit leaves, so an operator (and
+        # the all-validators-killed test) can tell a lock that a crash left without a commit.
+        locked_round, locked_hash = self.engine.lock
+        key = (self.engine.height, locked_round, locked_hash)
+        if locked_round >= 0 and key != self._logged_lock:
+            self._logged_lock = key
+            log.info("consensus: locked on block %s at height %d round %d",
+                     locked_hash.hex()[:16], self.engine.height, locked_round)  # fmt: skip
+
+    def _fetch_block(self, action: FetchBlock) -> None:
+        key = (action.height, action.block_hash)
+        if key in self._fetching:
+            return
+        self._fetching.add(key)
+        task = asyncio.get_running_loop().create_task(self._fetch_block_from_peers(action))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _fetch_block_from_peers(self, action: FetchBlock) -> None:
+        # The engine binds each answer to the hash itself: a lying peer costs one decode.
+        try:
+            for payload in await self.peers.fetch_block(action.height, action.block_hash):
+                if self.engine.height != action.height:
+                    return
+                self._dispatch(self._engine_call(self.engine.on_block, action.height, payload))
+        finally:
+            self._fetching.discard((action.height, action.block_hash))
+
+    def proposal_block(self, height: int, block_hash: bytes) -> bytes | None:
+        """A block by hash for a peer deciding `height`: from consensus, or already committed."""
+        payload = self.engine.block_for(height, block_hash)
+        if payload is None and 0 < height <= self.store.height:
+            block = self.store.get_block(height)
+            if block is not None and block.hash == block_hash:
+                payload = block.encode()
+        return payload
 
     def _on_evidence(self, evidence: DuplicateVoteEvidence) -> None:
         vote = evidence.vote_a

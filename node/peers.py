@@ -25,6 +25,7 @@ _SEND_TIMEOUT_S = 5.0
 _MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
 _MAX_QUEUED_CONSENSUS = 500  # below the receiver's per-batch limit
+_FETCH_TIMEOUT_S = 3.0
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -134,6 +135,15 @@ class PeerLink:
             self._txs.extend(list(txs)[:room])
             self._wake_txs.set()
 
+    async def fetch_block(self, height: int, block_hash: bytes) -> bytes | None:
+        """Ask this peer for a block of the height being decided by hash; None if it has none."""
+        request = services_pb2.GetProposalBlockRequest(height=height, block_hash=block_hash)
+        try:
+            reply = await self.stub.GetProposalBlock(request, timeout=_FETCH_TIMEOUT_S)
+        except grpc.aio.AioRpcError:
+            return None
+        return reply.block if reply.found else None
+
     async def _run_consensus(self) -> None:
         # Its own task, so that a vote never waits behind a large transaction batch.
         while True:
@@ -202,6 +212,12 @@ class PeerSet:
         """Queue a consensus message for every peer."""
         for link in self.links:
             link.send_consensus(message)
+
+    async def fetch_block(self, height: int, block_hash: bytes) -> list[bytes]:
+        """Ask every peer at once for a block by hash; the answers (unverified) that came back."""
+        asks = (link.fetch_block(height, block_hash) for link in self.links)
+        answers = await asyncio.gather(*asks)
+        return [a for a in answers if a is not None]
 
     def gossip_txs(self, txs: list[bytes]) -> None:
         """Queue transactions for every peer."""

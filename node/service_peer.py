@@ -110,6 +110,14 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             committed.certificate.ParseFromString(cert)
             yield committed
 
+    async def GetProposalBlock(
+        self, request: services_pb2.GetProposalBlockRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ProposalBlock:
+        payload = self._node.proposal_block(request.height, request.block_hash)
+        if payload is None:
+            return services_pb2.ProposalBlock(found=False)
+        return services_pb2.ProposalBlock(found=True, block=payload)
+
     async def GetStatus(
         self, request: services_pb2.PeerStatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerStatus:

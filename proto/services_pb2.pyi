@@ -45,6 +45,22 @@ class PeerStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetProposalBlockRequest(_message.Message):
+    __slots__ = ("height", "block_hash")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    block_hash: bytes
+    def __init__(self, height: _Optional[int] = ..., block_hash: _Optional[bytes] = ...) -> None: ...
+
+class ProposalBlock(_message.Message):
+    __slots__ = ("found", "block")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    block: bytes
+    def __init__(self, found: _Optional[bool] = ..., block: _Optional[bytes] = ...) -> None: ...
+
 class PeerStatus(_message.Message):
     __slots__ = ("chain_id", "height", "app_hash", "last_block_hash")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]

@@ -57,6 +57,11 @@ class PeerServiceStub:
                 request_serializer=proto_dot_services__pb2.PeerStatusRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.PeerStatus.FromString,
                 _registered_method=True)
+        self.GetProposalBlock = channel.unary_unary(
+                '/carbonticket.v1.PeerService/GetProposalBlock',
+                request_serializer=proto_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.ProposalBlock.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -88,6 +93,12 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProposalBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +121,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=proto_dot_services__pb2.PeerStatusRequest.FromString,
                     response_serializer=proto_dot_services__pb2.PeerStatus.SerializeToString,
+            ),
+            'GetProposalBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProposalBlock,
+                    request_deserializer=proto_dot_services__pb2.GetProposalBlockRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.ProposalBlock.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +238,33 @@ class PeerService:
             '/carbonticket.v1.PeerService/GetStatus',
             proto_dot_services__pb2.PeerStatusRequest.SerializeToString,
             proto_dot_services__pb2.PeerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProposalBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.PeerService/GetProposalBlock',
+            proto_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
+            proto_dot_services__pb2.ProposalBlock.FromString,
             options,
             channel_credentials,
             insecure,

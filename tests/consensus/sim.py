@@ -11,6 +11,7 @@ Checked on every run (a violation stops the run and is reported with the seed):
 - no conflicting signature: an honest node (across restarts) never signs two different messages
   at one (height, round, step);
 - evidence only ever accuses Byzantine validators;
+- an honest node never sends a proposal whose payload does not hash to its block hash;
 - liveness after GST: once the network is synchronous and every crashed node is back, every honest
   node commits `target_extra` more heights within `liveness_ms` of virtual time.
 """
@@ -31,6 +32,7 @@ from consensus import (
     Ed25519Signer,
     Engine,
     EvidenceFound,
+    FetchBlock,
     InMemorySafetyStore,
     Proposal,
     ScheduleTimeout,
@@ -49,8 +51,16 @@ from consensus import (
 
 CHAIN_ID = "carbonticket-sim"
 BEHAVIOURS = ("silent", "equivocate", "double_vote", "invalid", "amnesia", "lock_breaker")
+# Profiles of issue 11: payload tampering, every node crashing, floods from one validator.
+ISSUE11_PROFILES = ("tamper_hub", "tamper_outsider", "crash_all", "vote_flood", "future_flood")
+PROFILES = ("mixed", "lock_stress", *ISSUE11_PROFILES)
+# Once the network is calm and every node is back, every height must commit within this many
+# rounds (counted from the round a node was in when things calmed, for the height in progress).
+MAX_ROUNDS_AFTER_CALM = 8
+# Vote-set allowance per validator for rounds above the current one + 1 (catch-up rounds).
+HOLDING_CATCHUP = 2
 
-_DELIVER, _TIMER, _CRASH, _RESTART, _SYNC, _STABLE = range(6)
+_DELIVER, _TIMER, _CRASH, _RESTART, _SYNC, _STABLE, _BLOCK, _BATCH, _FLOOD = range(9)
 
 
 # ----------------------------------------------------------------------------- crypto
@@ -86,6 +96,9 @@ class SimApp:
         self.index = index
         self.rng = rng
         self.validate_calls = 0
+        self.hash_calls = 0
+        # Proposers whose fresh blocks this node judges untimely (a skewed clock somewhere).
+        self.late_proposers: set[int] = set()
 
     def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
         payload = b"blk|%d|%d|%d|" % (height, self.index, round) + self.rng.randbytes(8)
@@ -94,6 +107,15 @@ class SimApp:
     def invalid_block(self, height: int, round: int) -> tuple[bytes, bytes]:
         payload = b"bad|%d|%d|%d|" % (height, self.index, round) + self.rng.randbytes(8)
         return payload, hashlib.sha256(payload).digest()
+
+    def block_hash(self, height: int, payload: bytes) -> bytes | None:
+        self.hash_calls += 1
+        return hashlib.sha256(payload).digest()
+
+    def timely(self, height: int, round: int, payload: bytes) -> bool:
+        parts = payload.split(b"|")
+        proposer = parts[2] if len(parts) > 2 else b""
+        return not (proposer.isdigit() and int(proposer) in self.late_proposers)
 
     def validate(self, height: int, payload: bytes) -> bytes | None:
         self.validate_calls += 1
@@ -125,6 +147,15 @@ class Plan:
     target_extra: int = 3
     liveness_ms: int = 60_000
     profile: str = "mixed"
+    # Issue-11 faults: "hub" (a Byzantine validator relays tampered copies of proposals) or
+    # "outsider" (a non-validator injects them); all honest nodes crash at once in this window
+    # as soon as one of them holds a lock; flood sizes; whether the round bound is checked.
+    tamper: str = ""
+    lock_crash: tuple[int, int] | None = None
+    flood_votes: int = 0
+    flood_proposals: int = 0
+    future_flood: int = 0
+    round_bound: bool = False
 
     @property
     def stable_at(self) -> int:
@@ -137,6 +168,8 @@ class Plan:
             f"profile={self.profile} n={self.n} byzantine=[{byz}] drop={self.drop} dup={self.dup}",
             f"corrupt={self.corrupt} delay={self.delay} gst={self.gst}ms",
             f"partitions={len(self.partitions)} crashes={self.crashes}",
+            f"tamper={self.tamper or 'none'} lock_crash={self.lock_crash}",
+            f"flood={self.flood_votes}v/{self.flood_proposals}p future_flood={self.future_flood}",
             f"crypto={'ed25519' if self.real_crypto else 'fake'} timeouts={self.timeouts}",
         ]
         return " ".join(parts)
@@ -167,10 +200,66 @@ def lock_stress_plan(seed: int) -> Plan:
     )
 
 
+def _calm_timeouts() -> TimeoutConfig:
+    return TimeoutConfig(propose_ms=200, prevote_ms=100, precommit_ms=100, delta_ms=50,
+                         rebroadcast_ms=300)  # fmt: skip
+
+
+def issue11_plan(seed: int, profile: str, n: int | None = None) -> Plan:
+    """The adversarial schedules of issue 11 (see ISSUE11_PROFILES); n = 4 or 7 unless given."""
+    rng = random.Random(f"{profile}-{seed}")
+    n = n if n is not None else rng.choice((4, 7))
+    gst = rng.choice((0, 1000, 2500, 4000))
+    plan = Plan(
+        seed=seed,
+        n=n,
+        byzantine={},
+        drop=rng.choice((0.0, 0.05, 0.15)),
+        dup=rng.choice((0.0, 0.05)),
+        corrupt=0.0,
+        delay=(5, rng.choice((30, 80, 200))),
+        post_gst_delay=(5, 30),
+        gst=gst,
+        partitions=[],
+        crashes=[],
+        real_crypto=False,
+        timeouts=_calm_timeouts(),
+        liveness_ms=30_000,
+        profile=profile,
+        round_bound=True,
+    )
+    byz = rng.randrange(n)
+    if profile == "tamper_hub":
+        plan.tamper = "hub"
+        plan.byzantine = {byz: "tamper_hub"}
+    elif profile == "tamper_outsider":
+        plan.tamper = "outsider"
+    elif profile == "crash_all":
+        plan.gst = max(gst, 3000)
+        start = rng.randint(0, 1500)
+        plan.lock_crash = (start, start + 1000)
+        for node in range(n):
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                at = rng.randint(0, plan.gst)
+                plan.crashes.append((node, at, at + rng.randint(20, 1500)))
+    elif profile == "vote_flood":
+        plan.byzantine = {byz: "flooder"}
+        plan.flood_votes = 2_000
+        plan.flood_proposals = 200
+    elif profile == "future_flood":
+        plan.byzantine = {byz: "future_flooder"}
+        plan.future_flood = 40 * n
+    else:
+        raise ValueError(f"unknown profile {profile!r}")
+    return plan
+
+
 def make_plan(seed: int, n: int | None = None, profile: str = "mixed") -> Plan:
-    """Draw a plan from `seed`: profile "mixed" (n = 4 or 7 unless given) or "lock_stress"."""
+    """Draw a plan from `seed` for `profile` (one of PROFILES); "mixed" has n = 4 or 7."""
     if profile == "lock_stress":
         return lock_stress_plan(seed)
+    if profile in ISSUE11_PROFILES:
+        return issue11_plan(seed, profile, n)
     rng = random.Random(f"plan-{seed}")
     n = n if n is not None else rng.choice((4, 7))
     f = (n - 1) // 3
@@ -257,6 +346,9 @@ class ByzNode:
     def learn(self, msg: Proposal | Vote) -> None:
         if msg.block_hash:
             self.known.setdefault(msg.height, set()).add(msg.block_hash)
+        if self.behaviour == "tamper_hub" and isinstance(msg, Proposal):
+            # The hub relays a copy with the same signature but a junk payload, fast.
+            self.sim.inject_tampered(msg, exclude=(self.index, msg.proposer_index))
 
     def emit(self, msg: Proposal | Vote) -> None:
         sim = self.sim
@@ -266,6 +358,8 @@ class ByzNode:
             if msg.proposer_index != self.index:
                 sim.broadcast(self.index, msg)
                 return
+            if self.behaviour == "tamper_hub":
+                sim.inject_tampered(msg, exclude=(self.index,))
             if self.behaviour == "equivocate":
                 payload, block_hash = sim.apps[self.index].propose(msg.height, msg.round)
                 alt = self.sign_proposal(replace(msg, block=payload, block_hash=block_hash))
@@ -292,7 +386,7 @@ class ByzNode:
             self.break_locks(msg, others)
             return
         if self.behaviour == "invalid":
-            bad = [h for h in self.known.get(msg.height, ()) if h != msg.block_hash]
+            bad = sorted(h for h in self.known.get(msg.height, ()) if h != msg.block_hash)
             target = rng.choice(bad) if bad else hashlib.sha256(rng.randbytes(8)).digest()
             sim.broadcast(self.index, self.sign_vote(replace(msg, block_hash=target)))
             return
@@ -343,6 +437,38 @@ class ByzNode:
         signer = self.sim.signers[self.index]
         return replace(v, signature=signer.sign(vote_sign_bytes(CHAIN_ID, v)))
 
+    def flood(self) -> None:
+        """Sign floods of votes for distinct future rounds and proposals for many rounds."""
+        sim, engine = self.sim, self.engine
+        if engine is None:
+            return
+        plan, rng = sim.plan, sim.rng
+        h, r0 = engine.height, engine.round
+        batch: list[Proposal | Vote] = []
+        for k in range(plan.flood_votes):
+            vtype = VoteType.PREVOTE if k % 2 == 0 else VoteType.PRECOMMIT
+            block_hash = rng.randbytes(32) if k % 3 else b""
+            batch.append(self.sign_vote(Vote(vtype, h, r0 + 3 + k, block_hash, self.index)))
+        rnd = 0
+        for _ in range(plan.flood_proposals):
+            while sim.validators.proposer(h, rnd) != self.index:
+                rnd += 1
+            payload = b"blk|%d|%d|%d|" % (h, self.index, rnd) + rng.randbytes(4096)
+            p = Proposal(h, rnd, -1, hashlib.sha256(payload).digest(), payload, self.index)
+            batch.append(self.sign_proposal(p))
+            rnd += 1
+        sim.send_batch(self.index, batch)
+
+    def flood_next_height(self, height: int) -> None:
+        """Fill other nodes' next-height buffers with signed votes for many rounds of `height`."""
+        rng = self.sim.rng
+        batch: list[Proposal | Vote] = []
+        for k in range(self.sim.plan.future_flood):
+            vtype = VoteType.PREVOTE if k % 2 == 0 else VoteType.PRECOMMIT
+            block_hash = rng.randbytes(32) if k % 3 else b""
+            batch.append(self.sign_vote(Vote(vtype, height, k // 2, block_hash, self.index)))
+        self.sim.send_batch(self.index, batch)
+
 
 class LockIgnoringEngine(Engine):
     """Deliberately broken engine: prevotes any valid proposal regardless of its lock."""
@@ -352,6 +478,29 @@ class LockIgnoringEngine(Engine):
 
     def _accepts_pol(self, block_hash: bytes, pol_round: int) -> bool:
         return True
+
+
+class UnboundPayloadEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): trusts a proposal's payload unchecked."""
+
+    def _payload_bound(self, p: Proposal) -> bool:
+        return True
+
+
+class BlockForgettingEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): keeps its lock over a restart but
+    not the locked block."""
+
+    def _saved_blocks(self) -> dict[bytes, bytes]:
+        return {}
+
+
+class UnboundedRoundsEngine(Engine):
+    """Deliberately broken engine (the pre-issue-11 flaw): opens vote sets for any round."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._window.allows = lambda index, round: True  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------- simulation
@@ -420,6 +569,10 @@ class Simulation:
         self.signed: dict[tuple[int, int, int, int], bytes] = {}
         self.target: int | None = None
         self.events = 0
+        # Honest node -> (height, round) when the network calmed, for MAX_ROUNDS_AFTER_CALM.
+        self.calm: dict[int, tuple[int, int]] = {}
+        self.lock_crash_done = False
+        self.max_rounds_seen = 0
 
     # -- plumbing
 
@@ -447,9 +600,13 @@ class Simulation:
                         return True
         return False
 
-    def send(self, src: int, dst: int, msg: Proposal | Vote) -> None:
+    def send(self, src: int, dst: int, msg: Proposal | Vote, fast: bool = False) -> None:
         plan = self.plan
         rng = self.rng
+        if fast or (plan.tamper == "hub" and (src in self.byz or dst in self.byz)):
+            # The tampering relay sits close to everyone: its copies arrive first.
+            self.push(self.now + rng.randint(1, 3), _DELIVER, dst, msg, self._epoch(dst))
+            return
         if self.now < plan.gst:
             if self.partitioned(src, dst) or rng.random() < plan.drop:
                 return
@@ -466,9 +623,26 @@ class Simulation:
             self.push(self.now + rng.randint(lo, hi), _DELIVER, dst, msg, epoch)
 
     def broadcast(self, src: int, msg: Proposal | Vote) -> None:
+        if self.plan.tamper == "outsider" and isinstance(msg, Proposal):
+            # A non-validator that can reach every peer port copies each proposal it sees.
+            self.inject_tampered(msg, exclude=(src,))
         for dst in range(self.plan.n):
             if dst != src:
                 self.send(src, dst, msg)
+
+    def inject_tampered(self, p: Proposal, exclude: tuple[int, ...]) -> None:
+        """Send copies of `p` with the same signature and a junk payload, ahead of the original."""
+        junk = replace(p, block=b"junk|" + self.rng.randbytes(16))
+        for dst in range(self.plan.n):
+            if dst not in exclude:
+                self.send(-1, dst, junk, fast=True)
+
+    def send_batch(self, src: int, batch: list[Proposal | Vote]) -> None:
+        """Deliver a flood as one event per destination (cheap to simulate)."""
+        lo, hi = self.plan.post_gst_delay
+        for dst in range(self.plan.n):
+            if dst != src:
+                self.push(self.now + self.rng.randint(lo, hi), _BATCH, dst, batch, self._epoch(dst))
 
     def _epoch(self, i: int) -> int:
         node = self.nodes.get(i)
@@ -484,6 +658,11 @@ class Simulation:
                     self.byz[i].emit(msg)
                     continue
                 self.record_signature(i, msg)
+                if (
+                    isinstance(msg, Proposal)
+                    and hashlib.sha256(msg.block).digest() != msg.block_hash
+                ):
+                    raise Violation("relay", f"honest node {i} relayed a tampered proposal")
                 self.broadcast(i, msg)
             elif isinstance(action, ScheduleTimeout):
                 self.push(self.now + action.delay_ms, _TIMER, i, action.timeout, self._epoch(i))
@@ -491,11 +670,40 @@ class Simulation:
                 if i in self.nodes:
                     self.on_commit(self.nodes[i], action)
                 else:
-                    self.run_actions(i, self.byz[i].engine.start(action.height + 1))  # type: ignore[union-attr]
+                    byz = self.byz[i]
+                    self.run_actions(i, byz.engine.start(action.height + 1))  # type: ignore[union-attr]
+                    if byz.behaviour == "future_flooder":
+                        byz.flood_next_height(action.height + 1)
             elif isinstance(action, EvidenceFound):
                 self.on_evidence(i, action)
             elif isinstance(action, SyncNeeded) and i in self.nodes:
                 self.request_sync(self.nodes[i])
+            elif isinstance(action, FetchBlock) and i in self.nodes:
+                self.request_block(i, action)
+
+    def request_block(self, i: int, action: FetchBlock) -> None:
+        """Ask every reachable peer for a block by hash (a tampering hub answers junk)."""
+        for j in range(self.plan.n):
+            if j == i or self.partitioned(i, j):
+                continue
+            byz = self.byz.get(j)
+            if byz is not None:
+                if byz.behaviour == "tamper_hub":
+                    junk = b"junk|" + self.rng.randbytes(16)
+                    self.push(self.now + 2, _BLOCK, i, (action.height, junk), self._epoch(i))
+                    continue
+                engine = byz.engine
+            else:
+                peer = self.nodes[j]
+                engine = peer.engine if peer.alive else None
+            payload = engine.block_for(action.height, action.block_hash) if engine else None
+            if payload is None:
+                continue
+            if self.now < self.plan.gst and self.rng.random() < self.plan.drop:
+                continue
+            lo, hi = self.plan.post_gst_delay if self.now >= self.plan.gst else self.plan.delay
+            at = self.now + 2 * self.rng.randint(lo, hi)
+            self.push(at, _BLOCK, i, (action.height, payload), self._epoch(i))
 
     def record_signature(self, i: int, msg: Proposal | Vote) -> None:
         if isinstance(msg, Proposal):
@@ -529,9 +737,23 @@ class Simulation:
             raise Violation(
                 "sequence", f"node {node.index} committed {action.height} at {len(node.chain)}"
             )
-        self.apply_block(node, action.block, cert)
         assert node.engine is not None
+        self.check_round_bound(node, action.height, node.engine.round)
+        self.apply_block(node, action.block, cert)
         self.run_actions(node.index, node.engine.start(action.height + 1))
+
+    def check_round_bound(self, node: SimNode, height: int, round: int) -> None:
+        """After calm, a height must commit within MAX_ROUNDS_AFTER_CALM rounds."""
+        calm = self.calm.get(node.index)
+        if not self.plan.round_bound or calm is None or height < calm[0]:
+            return
+        used = round - calm[1] if height == calm[0] else round
+        self.max_rounds_seen = max(self.max_rounds_seen, used)
+        if used > MAX_ROUNDS_AFTER_CALM:
+            raise Violation(
+                "round-bound",
+                f"node {node.index} needed {used} rounds after calm to commit height {height}",
+            )
 
     def apply_block(self, node: SimNode, block: bytes, cert: Any) -> None:
         height = len(node.chain) + 1
@@ -607,6 +829,10 @@ class Simulation:
             self.push(at, _CRASH, node_i)
             self.push(back, _RESTART, node_i)
         self.push(self.plan.stable_at, _STABLE)
+        for i, byz in self.byz.items():
+            if byz.behaviour == "flooder":
+                self.push(self.rng.randint(0, self.plan.gst + 1), _FLOOD, i)
+                self.push(self.plan.stable_at + self.rng.randint(0, 2000), _FLOOD, i)
         for i in range(self.plan.n):
             engine = self.nodes[i].engine if i in self.nodes else self.byz[i].engine
             if engine is not None:
@@ -643,18 +869,9 @@ class Simulation:
             elif kind == _TIMER:
                 self.fire(a, b, c)
             elif kind == _CRASH:
-                node = self.nodes[a]
-                node.alive = False
-                node.epoch += 1
-                node.engine = None
-                node.syncing = False
+                self.crash(self.nodes[a])
             elif kind == _RESTART:
-                node = self.nodes[a]
-                node.alive = True
-                node.restarts += 1
-                node.engine = self.make_engine(a, node.store, self.honest_engine)
-                last = node.chain[-1][1] if node.chain else None
-                self.run_actions(a, node.engine.start(len(node.chain) + 1, last))
+                self.restart(self.nodes[a])
             elif kind == _SYNC:
                 node = self.nodes[a]
                 if node.alive and node.epoch == c:
@@ -663,6 +880,18 @@ class Simulation:
                     node.syncing = False
             elif kind == _STABLE:
                 self.target = max(len(self.nodes[i].chain) for i in self.honest) + plan.target_extra
+                for i in self.honest:
+                    engine = self.nodes[i].engine
+                    if engine is not None:
+                        self.calm[i] = (engine.height, engine.round)
+            elif kind == _BLOCK:
+                self.deliver_block(a, b, c)
+            elif kind == _BATCH:
+                self.deliver_batch(a, b, c)
+            elif kind == _FLOOD:
+                self.byz[a].flood()
+            if plan.lock_crash is not None and not self.lock_crash_done:
+                self.crash_all_if_locked()
             if self.target is not None and kind != _STABLE and self.done():
                 return
             if self.target is not None and self.done():
@@ -673,6 +902,73 @@ class Simulation:
                 "liveness",
                 f"target height {self.target} not reached by all honest nodes within "
                 f"{plan.liveness_ms}ms after stability at {plan.stable_at}ms: {heights}",
+            )
+
+    def crash(self, node: SimNode) -> None:
+        if not node.alive:
+            return
+        node.alive = False
+        node.epoch += 1
+        node.engine = None
+        node.syncing = False
+
+    def restart(self, node: SimNode) -> None:
+        if node.alive:
+            return
+        node.alive = True
+        node.restarts += 1
+        node.engine = self.make_engine(node.index, node.store, self.honest_engine)
+        last = node.chain[-1][1] if node.chain else None
+        self.run_actions(node.index, node.engine.start(len(node.chain) + 1, last))
+
+    def crash_all_if_locked(self) -> None:
+        """Within the plan's window, crash every honest node at once as soon as one is locked."""
+        assert self.plan.lock_crash is not None
+        start, end = self.plan.lock_crash
+        if not start <= self.now <= end:
+            return
+        engines = [n.engine for n in self.nodes.values() if n.alive and n.engine is not None]
+        if not any(e.lock[0] >= 0 and not e.decided for e in engines):
+            return
+        self.lock_crash_done = True
+        for node in self.nodes.values():
+            self.crash(node)
+            self.push(self.now + self.rng.randint(20, 800), _RESTART, node.index)
+
+    def live_engine(self, dst: int, epoch: int) -> Engine | None:
+        if dst in self.byz:
+            return self.byz[dst].engine
+        node = self.nodes[dst]
+        if not node.alive or node.epoch != epoch:
+            return None
+        return node.engine
+
+    def deliver_block(self, dst: int, item: tuple[int, bytes], epoch: int) -> None:
+        engine = self.live_engine(dst, epoch)
+        if engine is not None:
+            self.run_actions(dst, engine.on_block(*item))
+
+    def deliver_batch(self, dst: int, batch: list[Proposal | Vote], epoch: int) -> None:
+        engine = self.live_engine(dst, epoch)
+        if engine is None or dst in self.byz:
+            return
+        for msg in batch:
+            actions = engine.on_proposal(msg) if isinstance(msg, Proposal) else engine.on_vote(msg)
+            if actions:
+                self.run_actions(dst, actions)
+                if self.nodes[dst].engine is not engine:
+                    return
+        self.check_holdings(dst, engine)
+
+    def check_holdings(self, i: int, engine: Engine) -> None:
+        """A flood from one validator must leave the engine holding a bounded amount."""
+        vote_sets, proposals = engine.holdings()
+        rounds = engine.round + 2
+        if vote_sets > 2 * (rounds + HOLDING_CATCHUP * self.plan.n) or proposals > 3 * rounds:
+            raise Violation(
+                "memory",
+                f"node {i} holds {vote_sets} vote sets and {proposals} proposals "
+                f"at round {engine.round}",
             )
 
     def deliver(self, dst: int, msg: Proposal | Vote, epoch: int) -> None:

@@ -2,6 +2,9 @@
 
     python -m tests.consensus.soak --seeds 20000 [--start 0] [--profile mixed] [--jobs 2]
 
+Profiles: mixed, lock_stress and the issue-11 profiles (tamper_hub, tamper_outsider, crash_all,
+vote_flood, future_flood).
+
 Exits non-zero if any seed violates a property, after printing each failing seed's report.
 """
 
@@ -12,7 +15,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from tests.consensus.sim import run_seed
+from tests.consensus.sim import PROFILES, run_seed
 
 
 def _run(args: tuple[int, str]) -> tuple[int, str | None]:
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10_000, help="number of seeds to run")
     parser.add_argument("--start", type=int, default=0, help="first seed")
-    parser.add_argument("--profile", default="mixed", choices=("mixed", "lock_stress"))
+    parser.add_argument("--profile", default="mixed", choices=PROFILES)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     opts = parser.parse_args(argv)
     began = time.monotonic()

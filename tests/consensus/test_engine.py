@@ -180,3 +180,39 @@ def test_restart_resends_the_stored_vote_and_never_signs_a_conflicting_one() -> 
     # A proposal timeout would make a fresh engine prevote nil; the restarted one stays silent.
     assert _sent(restarted.on_timeout(Timeout(1, 0, Step.PROPOSE))) == []
     assert store.saves == 1
+
+
+def test_an_untimely_fresh_proposal_is_prevoted_nil_but_can_still_be_locked_and_committed() -> None:
+    """Timeliness decides this node's prevote only: the block stays valid, so when a quorum
+    prevotes it (their clocks agree with the proposer's) this node locks on it and commits it."""
+    engine = _engine(2)
+    app = engine._app
+    assert isinstance(app, SimApp)
+    proposer = VSET.proposer(1, 0)
+    payload = b"blk|1|%d|0|late" % proposer
+    block_hash = hashlib.sha256(payload).digest()
+    p = Proposal(1, 0, -1, block_hash, payload, proposer)
+    p = replace(p, signature=SIGNERS[proposer].sign(proposal_sign_bytes(CHAIN, p)))
+    app.late_proposers.add(proposer)
+    engine.start(1)
+    prevotes = [m for m in _sent(engine.on_proposal(p)) if isinstance(m, Vote)]
+    assert [(v.type, v.block_hash) for v in prevotes] == [(VoteType.PREVOTE, b"")]
+    others = [i for i in range(4) if i != 2]
+    actions: list[object] = []
+    for i in others:
+        actions += engine.on_vote(_vote(VoteType.PREVOTE, 1, 0, block_hash, i))
+    precommits = [m for m in _sent(actions) if isinstance(m, Vote)]
+    assert [(v.type, v.block_hash) for v in precommits] == [(VoteType.PRECOMMIT, block_hash)]
+    assert engine.lock == (0, block_hash)
+    for i in others:
+        actions += engine.on_vote(_vote(VoteType.PRECOMMIT, 1, 0, block_hash, i))
+    commits = [a for a in actions if isinstance(a, Commit)]
+    assert [c.certificate.block_hash for c in commits] == [block_hash]
+
+
+def test_a_timely_fresh_proposal_gets_a_prevote_for_its_block() -> None:
+    engine = _engine(2)
+    engine.start(1)
+    p = _proposal(1, 0)
+    prevotes = [m for m in _sent(engine.on_proposal(p)) if isinstance(m, Vote)]
+    assert [(v.type, v.block_hash) for v in prevotes] == [(VoteType.PREVOTE, p.block_hash)]

@@ -11,20 +11,51 @@ from collections import Counter
 
 import pytest
 
-from tests.consensus.sim import BEHAVIOURS, LockIgnoringEngine, make_plan, run_seed
+from consensus import Engine
+from tests.consensus.sim import (
+    BEHAVIOURS,
+    BlockForgettingEngine,
+    LockIgnoringEngine,
+    UnboundedRoundsEngine,
+    UnboundPayloadEngine,
+    make_plan,
+    run_seed,
+)
 
 MIXED_SEEDS = 1000
 LOCK_STRESS_SEEDS = 200
 BATCH = 100
+# Issue 11 profiles in CI: (profile, validator count or None for 4 or 7 by seed, seeds).
+ISSUE11_CI = (
+    ("tamper_hub", 4, 100),
+    ("tamper_hub", 7, 100),
+    ("tamper_outsider", 4, 100),
+    ("tamper_outsider", 7, 100),
+    ("crash_all", None, 250),
+    ("vote_flood", None, 150),
+    ("future_flood", None, 200),
+)
+# How many seeds a deliberately weakened engine gets to show its flaw.
+WEAKENED_SEEDS = 40
 
 
-def _check(seeds: range, profile: str) -> None:
+def _check(seeds: range, profile: str, n: int | None = None) -> None:
     failures = []
     for seed in seeds:
-        result = run_seed(seed, profile=profile)
+        result = run_seed(seed, n=n, profile=profile)
         if not result.ok:
             failures.append(result.report())
     assert not failures, "\n".join(failures)
+
+
+def _first_violation(
+    engine: type[Engine], profile: str, n: int | None = None
+) -> tuple[int, str] | None:
+    for seed in range(WEAKENED_SEEDS):
+        result = run_seed(seed, n=n, honest_engine=engine, profile=profile)
+        if result.violation is not None:
+            return seed, result.violation.prop
+    return None
 
 
 @pytest.mark.parametrize("start", range(0, MIXED_SEEDS, BATCH))
@@ -35,6 +66,43 @@ def test_mixed_fault_schedules_hold_every_property(start: int) -> None:
 @pytest.mark.parametrize("start", range(0, LOCK_STRESS_SEEDS, BATCH))
 def test_lock_stress_schedules_hold_every_property(start: int) -> None:
     _check(range(start, start + BATCH), "lock_stress")
+
+
+@pytest.mark.parametrize(
+    ("profile", "n", "start"),
+    [(p, n, start) for p, n, seeds in ISSUE11_CI for start in range(0, seeds, 50)],
+)
+def test_issue11_schedules_hold_every_property(profile: str, n: int | None, start: int) -> None:
+    # Safety as everywhere, plus: every height commits within MAX_ROUNDS_AFTER_CALM rounds
+    # once calm, and a flood leaves the engine holding a bounded number of vote sets/proposals.
+    seeds = dict(((p, m), k) for p, m, k in ISSUE11_CI)[(profile, n)]
+    _check(range(start, min(start + 50, seeds)), profile, n)
+
+
+def test_issue11_ci_runs_at_least_a_thousand_seeds() -> None:
+    assert sum(seeds for _, _, seeds in ISSUE11_CI) >= 1000
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_engine_trusting_unbound_payloads_is_stopped_by_an_outsider(n: int) -> None:
+    found = _first_violation(UnboundPayloadEngine, "tamper_outsider", n)
+    assert found is not None and found[1] in ("liveness", "round-bound", "relay")
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_engine_trusting_unbound_payloads_is_stopped_by_a_hub(n: int) -> None:
+    found = _first_violation(UnboundPayloadEngine, "tamper_hub", n)
+    assert found is not None and found[1] in ("liveness", "round-bound", "relay")
+
+
+def test_engine_forgetting_its_locked_block_stalls_when_every_node_restarts() -> None:
+    found = _first_violation(BlockForgettingEngine, "crash_all")
+    assert found is not None and found[1] in ("liveness", "round-bound")
+
+
+def test_engine_opening_any_round_is_caught_by_the_vote_flood() -> None:
+    found = _first_violation(UnboundedRoundsEngine, "vote_flood")
+    assert found is not None and found[1] == "memory"
 
 
 def test_ci_schedules_cover_the_fault_space() -> None:

@@ -97,17 +97,25 @@ def test_a_fresh_proposal_is_judged_by_the_clock_on_receipt(block_time: int, tim
     payload, block_hash = _proposal(block_time)
     validator, _ = _validator()
     validator.note_proposal(block_hash, round=0, pol_round=-1)
-    assert validator.validate(1, payload) == (block_hash if timely else None)
+    assert validator.timely(1, 0, payload) is timely
+    # Timeliness decides a prevote, never validity: a quorum may still lock on and commit it.
+    assert validator.validate(1, payload) == block_hash
 
 
-def test_a_re_proposal_keeps_its_time_and_is_not_judged_by_the_clock() -> None:
+def test_a_re_proposal_keeps_its_time_and_stays_valid_when_it_is_old() -> None:
     payload, block_hash = _proposal(NOW)
     validator, clock = _validator()
     clock.now = NOW + 30_000  # rounds later: the block is old, but it has a polka behind it
-    validator.note_proposal(block_hash, round=0, pol_round=-1)
-    assert validator.validate(1, payload) is None  # as a fresh proposal it is stale
-    validator.note_proposal(block_hash, round=1, pol_round=0)
-    assert validator.validate(1, payload) == block_hash  # re-proposed with its POL round
+    validator.note_proposal(block_hash, round=1, pol_round=0)  # re-proposals are not noted
+    assert not validator.timely(1, 1, payload)  # would not be prevoted as a fresh proposal
+    assert validator.validate(1, payload) == block_hash  # but stays valid for L28 and commit
+
+
+def test_an_own_proposal_is_timely_without_a_note() -> None:
+    store = _store()
+    app = _app(store, _mempool(store, check_tx), Clock(NOW))
+    payload, _ = app.propose(1, 0)
+    assert app.timely(1, 0, payload)
 
 
 def test_the_delay_allowance_grows_by_a_tenth_each_round() -> None:
@@ -116,7 +124,7 @@ def test_the_delay_allowance_grows_by_a_tenth_each_round() -> None:
     for round_, timely in ((0, False), (2, False), (4, True)):  # 1.5 s x 1.1^4 = 2.196 s
         validator, _ = _validator()
         validator.note_proposal(block_hash, round=round_, pol_round=-1)
-        assert (validator.validate(1, payload) == block_hash) is timely, round_
+        assert validator.timely(1, round_, payload) is timely, round_
 
 
 def test_an_untimely_refusal_is_logged_naming_the_offset(caplog: pytest.LogCaptureFixture) -> None:
@@ -124,8 +132,10 @@ def test_an_untimely_refusal_is_logged_naming_the_offset(caplog: pytest.LogCaptu
     validator, _ = _validator()
     validator.note_proposal(block_hash, round=0, pol_round=-1)
     with caplog.at_level(logging.WARNING, logger="node.app"):
-        assert validator.validate(1, payload) is None
-    assert "fresh proposal of validator 1 has a block time +50.000 s" in caplog.text
+        assert not validator.timely(1, 0, payload)
+    assert "fresh proposal of validator 1 at height 1 round 0 has a block time +50.000 s" in (
+        caplog.text
+    )
 
 
 def test_one_skewed_peer_does_not_make_an_honest_node_doubt_its_clock(
