@@ -13,6 +13,7 @@ import click
 
 from chain.crypto import PrivateKey
 from cli.common import CliError, emit, reports_errors
+from consensus import ConsensusError
 from node.config import NodeConfig
 from node.devnet import (
     DEFAULT_BASE_PORT,
@@ -142,7 +143,10 @@ def node_start(home: Path) -> None:
         level=config.log_level,
         format=f"%(asctime)s {config.name} %(levelname)s %(name)s: %(message)s",
     )
-    server = Node(config)
+    try:
+        server = Node(config)
+    except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
+        raise CliError(f"cannot start: {exc}", 1) from exc
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -150,7 +154,10 @@ def node_start(home: Path) -> None:
             loop.add_signal_handler(sig, server.stop)
         await server.serve()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ConsensusError as exc:
+        raise CliError(f"node stopped: {exc}", 1) from exc
     if server.fatal_error is not None:
         raise CliError(f"node stopped: {server.fatal_error.message}", 1)
 

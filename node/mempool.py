@@ -90,10 +90,16 @@ class Mempool:
 
     def _admit(self, raw: bytes) -> SignedTx:
         digest = tx_hash(raw, self._chain_id)
-        # Verify it is new before paying for a signature check.
-        if digest in self._txs:
+        # Verify it is new before paying for a signature check; an envelope that differs from
+        # the one we hold (ids leave signatures out) is checked on its own first, so a tampered
+        # copy of a pending or committed tx gets its own error, not "already known".
+        pending = self._txs.get(digest)
+        if pending is not None:
+            if pending.raw != raw:
+                self._check_tx(raw, self._chain_id, self._limits)
             raise AlreadyExists("transaction is already pending", "duplicate_tx")
         if digest in self._recent:
+            self._check_tx(raw, self._chain_id, self._limits)
             raise AlreadyExists("transaction is already committed", "duplicate_tx")
         if len(self._txs) >= self._settings.max_txs or (
             self._bytes + len(raw) > self._settings.max_bytes

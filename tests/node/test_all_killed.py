@@ -132,7 +132,7 @@ def test_all_validators_killed_at_once_ten_times_the_chain_goes_on(net: Network)
             for committed in watcher.poll():
                 if committed.block.header.height > top:
                     break
-                reported.update(tx_hash(raw) for raw in committed.block.txs)
+                reported.update(tx_hash(raw, net.info.chain_id) for raw in committed.block.txs)
         finally:
             watcher.close()
         watched = top + 1

@@ -15,7 +15,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from chain.crypto import PrivateKey
-from chain.tx import encode_tx, tx_hash
+from chain.rules.tickets import certificate_id
+from chain.tx import encode_tx, tx_hash, tx_sign_bytes
 from cli.client import LedgerClient, make_body
 from node.errors import ERROR_CODE_KEY, HEIGHT_KEY, TX_HASH_KEY
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -504,6 +505,51 @@ def test_resubmitting_a_committed_tx_returns_its_receipt(
     again = _submit(stub, raw, wait=True)()  # e.g. a client retrying after a network error
     assert again.committed and again.receipt.code == 0 and again.tx_hash == first.tx_hash
     assert _submit(stub, raw, wait=True)().height == again.height
+
+
+def test_a_retire_retried_after_a_lost_reply_retires_once(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    """The wallet knows the id and certificate id before it submits; no one can change them;
+    resubmitting the same signed Retire after a lost reply never retires a second time."""
+    c = LedgerClient(stub)
+    raw = c.build(
+        ledger_pb2.Retire(batch_id=story.batch_id, amount_grams=T, beneficiary="Retry Co",
+                          reason="offset", jurisdiction="CN"),
+        [story.company],
+    )  # fmt: skip
+    expected_id = tx_hash(raw, "carbon-devnet")
+    certificate = certificate_id(expected_id)
+
+    def retired() -> int:
+        batch = stub.GetBatch(services_pb2.GetBatchRequest(batch_id=story.batch_id), timeout=10)
+        return int(batch.supply.retired_grams)
+
+    before = retired()
+    assert _submit(stub, raw)().tx_hash == expected_id  # the reply of this call is "lost"
+    # A third party appends its own signature to the envelope in flight: refused, same id.
+    envelope = ledger_pb2.TxEnvelope.FromString(raw)
+    outsider = PrivateKey(hashlib.sha256(b"api-test/outsider").digest())
+    extra = ledger_pb2.Signature(
+        public_key=outsider.public_key,
+        signature=outsider.sign(tx_sign_bytes("carbon-devnet", envelope.body)),
+    )
+    signatures = sorted([*envelope.signatures, extra], key=lambda s: s.public_key)
+    del envelope.signatures[:]
+    envelope.signatures.extend(signatures)  # in canonical order: only the extra one is wrong
+    code, _, meta = _error(_submit(stub, envelope.SerializeToString(deterministic=True)))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                            "unexpected_signature")  # fmt: skip
+    for _ in range(2):  # the wallet retries, twice
+        again = _submit(stub, raw, wait=True)()
+        assert again.committed and again.receipt.code == 0 and again.tx_hash == expected_id
+    assert retired() == before + T
+    found = stub.GetCertificate(
+        services_pb2.GetCertificateRequest(certificate_id=certificate), timeout=10
+    )
+    assert found.amount_grams == T and found.beneficiary == "Retry Co"
+    page = stub.ListRetirements(services_pb2.ListRetirementsRequest(beneficiary="Retry Co"))
+    assert [item.certificate_id for item in page.items] == [certificate]
 
 
 def test_list_retirements(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:

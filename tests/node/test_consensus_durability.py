@@ -13,7 +13,7 @@ from chain.block import Block
 from consensus import SafetyStoreError, SignState, Step, Vote, VoteType
 from node.safety import FileSafetyStore
 from node.service_peer import PeerServicer
-from proto import services_pb2
+from proto import ledger_pb2, services_pb2
 from tests.node.test_mempool_app import _app, _mempool, _register, _store
 
 
@@ -36,6 +36,22 @@ def test_block_hash_binds_a_payload_without_executing_it() -> None:
     swapped = Block(block.header, (_register(1, "other"),)).encode()
     assert app.block_hash(1, swapped) is None  # tx root no longer matches
     assert app.store.height == 0 and app.validate(1, payload) == block_hash
+
+
+def test_a_payload_with_a_changed_signature_does_not_bind_to_the_signed_hash() -> None:
+    """Tx ids leave signatures out; the header's envelopes root still pins every byte, so a
+    relay that corrupts one signature in a signed proposal no longer has its proposal."""
+    payload, block_hash, _ = _payload()
+    block = Block.decode(payload)
+    envelope = ledger_pb2.TxEnvelope.FromString(block.txs[0])
+    sig = bytearray(envelope.signatures[0].signature)
+    sig[-1] ^= 1
+    envelope.signatures[0].signature = bytes(sig)
+    tampered = Block(block.header, (envelope.SerializeToString(deterministic=True),)).encode()
+    other = _store()
+    app = _app(other, _mempool(other, check_tx))
+    assert app.block_hash(1, tampered) is None
+    assert app.block_hash(1, payload) == block_hash
 
 
 def test_lock_blocks_survive_a_reopen_and_belong_to_one_height(tmp_path: Path) -> None:

@@ -94,3 +94,18 @@ def test_node_init_lists_the_observers_it_serves(tmp_path: Path) -> None:
     assert NodeConfig.load(tmp_path / "v").observers == (watcher.public_key.hex(), watcher.address)
     code, out = _run("node", "init", "--home", str(tmp_path / "w"), "--observer", "nope")
     assert code != 0 and "peers.observers" in out and not (tmp_path / "w").exists()
+
+
+def test_a_damaged_sign_state_refuses_to_start_with_one_line(tmp_path: Path) -> None:
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "4",
+                     "--base-port", "31100")  # fmt: skip
+    assert code == 0, out
+    node_home = tmp_path / "dn" / "node0"
+    config = NodeConfig.load(node_home)
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    (config.data_path / "sign_state").write_bytes(b"carbonticket/signstate/v2\x00\x01")
+    result = CliRunner().invoke(cli, ["node", "start", "--home", str(node_home)])
+    assert result.exit_code == 1
+    assert "cannot start: corrupt sign state" in result.output
+    assert "Traceback" not in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit)
