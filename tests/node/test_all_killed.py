@@ -21,8 +21,6 @@ import random
 import re
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -39,17 +37,6 @@ ACCOUNTS = 40
 _LOCK = re.compile(rb"consensus: locked on block \w+ at height (\d+) round (\d+)")
 _COMMITTED = re.compile(rb"committed block (\d+) ")
 _LISTEN = re.compile(rb"listening on \S+ \(chain \S+, height (\d+),")
-
-
-@pytest.fixture
-def net(tmp_path: Path) -> Iterator[Network]:
-    network = Network(tmp_path, validators=4)
-    try:
-        network.start()
-        network.wait_until("all nodes answer", lambda: min(map(network.height, range(4))) >= 1)
-        yield network
-    finally:
-        network.close()
 
 
 class _Logs:

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,6 @@ from tests.node.network import Network
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def net(tmp_path: Path) -> Iterator[Network]:
-    network = Network(tmp_path, validators=4)
-    try:
-        network.start()
-        network.wait_until("all nodes answer", lambda: min(map(network.height, range(4))) >= 1)
-        yield network
-    finally:
-        network.close()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -25,17 +25,6 @@ from tests.node.network import LoadThread, Network
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-@pytest.fixture
-def net(tmp_path: Path) -> Iterator[Network]:
-    network = Network(tmp_path, validators=4)
-    try:
-        network.start()
-        network.wait_until("all nodes answer", lambda: min(map(network.height, range(4))) >= 1)
-        yield network
-    finally:
-        network.close()
-
-
 def _progress(net: Network, nodes: list[int], blocks: int, timeout: float = 30.0) -> None:
     start = {i: net.height(i) for i in nodes}
     net.wait_until(
