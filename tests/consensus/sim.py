@@ -52,7 +52,14 @@ from consensus import (
 CHAIN_ID = "carbonticket-sim"
 BEHAVIOURS = ("silent", "equivocate", "double_vote", "invalid", "amnesia", "lock_breaker")
 # Profiles of issue 11: payload tampering, every node crashing, floods from one validator.
-ISSUE11_PROFILES = ("tamper_hub", "tamper_outsider", "crash_all", "vote_flood", "future_flood")
+ISSUE11_PROFILES = (
+    "tamper_hub",
+    "tamper_outsider",
+    "crash_all",
+    "vote_flood",
+    "future_flood",
+    "skewed_clock",
+)
 PROFILES = ("mixed", "lock_stress", *ISSUE11_PROFILES)
 # Once the network is calm and every node is back, every height must commit within this many
 # rounds (counted from the round a node was in when things calmed, for the height in progress).
@@ -156,6 +163,9 @@ class Plan:
     flood_proposals: int = 0
     future_flood: int = 0
     round_bound: bool = False
+    # Honest validators whose clocks disagree with everyone else's: each finds the others' fresh
+    # proposals untimely, and they find its proposals untimely (at most f of them).
+    skewed: tuple[int, ...] = ()
 
     @property
     def stable_at(self) -> int:
@@ -170,6 +180,7 @@ class Plan:
             f"partitions={len(self.partitions)} crashes={self.crashes}",
             f"tamper={self.tamper or 'none'} lock_crash={self.lock_crash}",
             f"flood={self.flood_votes}v/{self.flood_proposals}p future_flood={self.future_flood}",
+            f"skewed={list(self.skewed)}",
             f"crypto={'ed25519' if self.real_crypto else 'fake'} timeouts={self.timeouts}",
         ]
         return " ".join(parts)
@@ -249,6 +260,9 @@ def issue11_plan(seed: int, profile: str, n: int | None = None) -> Plan:
     elif profile == "future_flood":
         plan.byzantine = {byz: "future_flooder"}
         plan.future_flood = 40 * n
+    elif profile == "skewed_clock":
+        plan.skewed = tuple(sorted(rng.sample(range(n), (n - 1) // 3)))
+        plan.target_extra = 6  # room to decide heights by consensus after catching up by sync
     else:
         raise ValueError(f"unknown profile {profile!r}")
     return plan
@@ -487,6 +501,17 @@ class UnboundPayloadEngine(Engine):
         return True
 
 
+class TimelinessAsValidityEngine(Engine):
+    """Deliberately broken engine: counts an untimely block as invalid, so a validator whose clock
+    disagrees can never lock on or commit the blocks the others decide."""
+
+    def _is_valid(self, block_hash: bytes) -> bool:
+        payload = self._hs.payloads.get(block_hash)
+        if payload is None or not self._app.timely(self.height, self.round, payload):
+            return False
+        return super()._is_valid(block_hash)
+
+
 class BlockForgettingEngine(Engine):
     """Deliberately broken engine (the pre-issue-11 flaw): keeps its lock over a restart but
     not the locked block."""
@@ -562,6 +587,8 @@ class Simulation:
             tuple(Validator(f"v{i}", s.public_key) for i, s in enumerate(self.signers))
         )
         self.apps = [SimApp(i, random.Random(f"app-{plan.seed}-{i}")) for i in range(n)]
+        for i, app in enumerate(self.apps):
+            app.late_proposers = (set(range(n)) - {i}) if i in plan.skewed else set(plan.skewed)
         self.honest = [i for i in range(n) if i not in plan.byzantine]
         self.nodes: dict[int, SimNode] = {}
         self.byz: dict[int, ByzNode] = {}
@@ -571,6 +598,8 @@ class Simulation:
         self.events = 0
         # Honest node -> (height, round) when the network calmed, for MAX_ROUNDS_AFTER_CALM.
         self.calm: dict[int, tuple[int, int]] = {}
+        # Honest node -> heights it decided by consensus (not block sync) after calm.
+        self.decided_after_calm: dict[int, int] = {}
         self.lock_crash_done = False
         self.max_rounds_seen = 0
 
@@ -697,6 +726,8 @@ class Simulation:
                 peer = self.nodes[j]
                 engine = peer.engine if peer.alive else None
             payload = engine.block_for(action.height, action.block_hash) if engine else None
+            if payload is None and byz is None and self.nodes[j].alive:
+                payload = self.committed_block(self.nodes[j], action.height, action.block_hash)
             if payload is None:
                 continue
             if self.now < self.plan.gst and self.rng.random() < self.plan.drop:
@@ -704,6 +735,14 @@ class Simulation:
             lo, hi = self.plan.post_gst_delay if self.now >= self.plan.gst else self.plan.delay
             at = self.now + 2 * self.rng.randint(lo, hi)
             self.push(at, _BLOCK, i, (action.height, payload), self._epoch(i))
+
+    @staticmethod
+    def committed_block(peer: SimNode, height: int, block_hash: bytes) -> bytes | None:
+        """As the node serves GetProposalBlock: a block it already committed, by hash."""
+        if not 0 < height <= len(peer.chain):
+            return None
+        block, cert = peer.chain[height - 1]
+        return block if cert.block_hash == block_hash else None
 
     def record_signature(self, i: int, msg: Proposal | Vote) -> None:
         if isinstance(msg, Proposal):
@@ -739,6 +778,8 @@ class Simulation:
             )
         assert node.engine is not None
         self.check_round_bound(node, action.height, node.engine.round)
+        if node.index in self.calm:
+            self.decided_after_calm[node.index] = self.decided_after_calm.get(node.index, 0) + 1
         self.apply_block(node, action.block, cert)
         self.run_actions(node.index, node.engine.start(action.height + 1))
 
@@ -847,10 +888,21 @@ class Simulation:
         try:
             self.setup()
             self._loop()
+            self.check_skewed_decide()
         except Violation as exc:
             violation = exc
         heights = [len(self.nodes[i].chain) for i in self.honest]
         return Result(self.plan.seed, self.plan, violation, heights, self.events, self.now)
+
+    def check_skewed_decide(self) -> None:
+        """A validator whose clock disagrees still decides heights by consensus after calm:
+        timeliness sways its prevote, never its judgement of validity."""
+        for i in self.plan.skewed:
+            if self.decided_after_calm.get(i, 0) == 0:
+                raise Violation(
+                    "skewed-decide",
+                    f"skewed node {i} decided no height by consensus after calm (only by sync)",
+                )
 
     def _loop(self) -> None:
         plan = self.plan

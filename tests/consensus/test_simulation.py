@@ -16,6 +16,7 @@ from tests.consensus.sim import (
     BEHAVIOURS,
     BlockForgettingEngine,
     LockIgnoringEngine,
+    TimelinessAsValidityEngine,
     UnboundedRoundsEngine,
     UnboundPayloadEngine,
     make_plan,
@@ -34,6 +35,7 @@ ISSUE11_CI = (
     ("crash_all", None, 250),
     ("vote_flood", None, 150),
     ("future_flood", None, 200),
+    ("skewed_clock", None, 100),
 )
 # How many seeds a deliberately weakened engine gets to show its flaw.
 WEAKENED_SEEDS = 40
@@ -139,3 +141,10 @@ def test_replay() -> None:
     result = run_seed(seed, profile=profile)
     print(result.report())
     assert result.ok, result.report()
+
+
+def test_engine_taking_untimely_blocks_for_invalid_is_caught_by_skewed_clocks() -> None:
+    # A validator whose clock disagrees must still lock on and commit what a quorum decides;
+    # an engine that folds timeliness into validity leaves it deciding nothing by consensus.
+    found = _first_violation(TimelinessAsValidityEngine, "skewed_clock")
+    assert found is not None and found[1] == "skewed-decide"
