@@ -897,8 +897,10 @@ class Simulation:
     def check_skewed_decide(self) -> None:
         """A validator whose clock disagrees still decides heights by consensus after calm:
         timeliness sways its prevote, never its judgement of validity."""
+        top = max((h for h, _ in self.calm.values()), default=0)
         for i in self.plan.skewed:
-            if self.decided_after_calm.get(i, 0) == 0:
+            behind = self.calm.get(i, (0, 0))[0] < top  # lagging at calm: catches up by sync
+            if not behind and self.decided_after_calm.get(i, 0) == 0:
                 raise Violation(
                     "skewed-decide",
                     f"skewed node {i} decided no height by consensus after calm (only by sync)",
