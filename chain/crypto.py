@@ -20,10 +20,10 @@ from chain.errors import InvalidAddress
 
 __all__ = [
     "ADDRESS_PREFIX",
-    "Address",
-    "PrivateKey",
     "MODULE_ADDRESS_DOMAIN",
     "POINTS_FLOAT_ADDRESS",
+    "Address",
+    "PrivateKey",
     "address_from_public_key",
     "module_address",
     "parse_address",

@@ -29,7 +29,9 @@ __all__ = [
     "batch_seq_key",
     "certificate_key",
     "decode_u64",
+    "encode_u64",
     "exchange_day_key",
+    "nonce_key",
     "offer_key",
     "offer_prefix",
     "points_activity_key",
@@ -37,14 +39,12 @@ __all__ = [
     "points_key",
     "points_operator_key",
     "points_ref_key",
-    "settlement_day_key",
-    "settlement_key",
-    "voucher_key",
-    "encode_u64",
-    "nonce_key",
     "project_key",
     "report_key",
     "role_key",
+    "settlement_day_key",
+    "settlement_key",
+    "voucher_key",
 ]
 
 GENESIS_HASH = b"genesis"  # sha256 of the canonical genesis document
