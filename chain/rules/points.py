@@ -218,12 +218,13 @@ def process_award_points(
         applied += 1
         events.append(_award_event(index, award, "ok"))
     if applied == 0 and first_error is not None:
-        index, error = first_error
+        failed_index, failure = first_error
         if len(msg.awards) == 1:
-            raise error
-        raise type(error)(
-            f"none of the {len(msg.awards)} awards applied; award {index}: {error.message}",
-            error.code,
+            raise failure
+        raise type(failure)(
+            f"none of the {len(msg.awards)} awards applied; award {failed_index}: "
+            f"{failure.message}",
+            failure.code,
         )
     events.append(
         event(
