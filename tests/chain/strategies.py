@@ -310,6 +310,15 @@ def setup_points_ledger() -> Ledger:
     )
     for who in (RESIDENT, RESIDENT2):
         chain.ok(ISSUER, transfer_msg((who, POINTS_BATCH, 2_000)))
+        # Points to spend from the start, and a day almost at its cap.
+        today = local_day(chain)
+        awards = [
+            award_msg(
+                who, points=pts, ref=f"setup-{who.address[-8:]}-{back}", day=day_before(today, back)
+            )
+            for back, pts in ((0, 900), (1, 1_000), (2, 1_000))
+        ]
+        chain.ok(OPERATOR, ledger_pb2.AwardPoints(awards=awards))
     return chain
 
 

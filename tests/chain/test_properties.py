@@ -19,6 +19,8 @@ from chain.keys import (
     BATCH,
     CERTIFICATE,
     POINTS,
+    POINTS_DAY,
+    POINTS_DAY_ACTIVITY,
     REPORT,
     account_key,
     balance_prefix,
@@ -195,10 +197,25 @@ class PointsInvariants:
     exchange (and ordinary top-ups)."""
 
     def __init__(self, chain: Ledger) -> None:
-        self.earned: dict[str, int] = {}  # resident -> points of applied awards (from receipts)
+        # Start from the setup's state, then follow the receipts.
+        data = chain.state.data
+        self.earned: dict[str, int] = {}  # resident -> points of applied awards
         self.burned: dict[str, int] = {}  # resident -> points burned by exchange and redemption
-        self.per_day: dict[tuple[str, str], int] = {}
-        self.per_activity: dict[tuple[str, str, str], int] = {}
+        for key, value in data.items():
+            if key.startswith(POINTS):
+                account = PointsAccount.decode(value)
+                self.earned[key[len(POINTS) :].decode()] = account.awarded
+                self.burned[key[len(POINTS) :].decode()] = account.exchanged + account.redeemed
+        self.per_day: dict[tuple[str, ...], int] = {
+            tuple(key[len(POINTS_DAY) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_DAY)
+        }
+        self.per_activity: dict[tuple[str, ...], int] = {
+            tuple(key[len(POINTS_DAY_ACTIVITY) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_DAY_ACTIVITY)
+        }
         self.float_grams = self.float_total(chain)
         self.exchanges = 0
 
