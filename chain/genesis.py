@@ -48,6 +48,7 @@ _ASSIGNABLE_ROLES = ROLES[2:]  # "validator" follows the validator list
 _MIN_UTC_OFFSET_MINUTES = -720
 _MAX_UTC_OFFSET_MINUTES = 840
 _MAX_AWARD_WINDOW_DAYS = 3660
+_MAX_AWARDS = 60_000  # a receipt counts its events in 16 bits: one per award plus a summary
 FLOAT_ACCOUNT_NAME = "Residents' points exchange float"
 
 
@@ -169,6 +170,11 @@ class Genesis:
             raise _bad(
                 f"params.limits.max_signatures is {limits.max_signatures}, but governance "
                 f"needs {quorum} signatures (more than 2/3 of {len(self.validators)} validators)"
+            )
+        if limits.max_awards > _MAX_AWARDS:
+            raise _bad(
+                f"params.limits.max_awards is {limits.max_awards}; a receipt holds at most "
+                f"{_MAX_AWARDS} award events"
             )
         longest_batch_id = MAX_PROJECT_ID_CHARS + BATCH_ID_SUFFIX_CHARS
         if limits.max_id_bytes < longest_batch_id:

@@ -31,7 +31,6 @@ from chain.records import (
     Account,
     Offer,
     Params,
-    PointsAccount,
     Redemption,
     Settlement,
 )
@@ -47,13 +46,13 @@ from chain.rules._common import (
     tco2e,
 )
 from chain.rules.tickets import credit_tradable, debit_tradable, retire_tradable
-from chain.state import StateOverlay, get_params
+from chain.state import StateOverlay, get_params, get_points
 from chain.tx import SignedTx
 from proto import ledger_pb2
 
 __all__ = [
+    "MAX_POINTS_TOTAL",
     "REDEMPTION_REASON",
-    "get_points",
     "process_award_points",
     "process_exchange_points",
     "process_redeem",
@@ -61,6 +60,8 @@ __all__ = [
 ]
 
 REDEMPTION_REASON = "merchant redemption"
+# Every points counter stays below this, so that its u64 encoding can never overflow.
+MAX_POINTS_TOTAL = 2**63
 
 
 # ---------------------------------------------------------------- small state helpers
@@ -73,12 +74,6 @@ def _u64(state: StateOverlay, key: bytes) -> int:
 
 def _add_u64(state: StateOverlay, key: bytes, amount: int) -> None:
     state.set(key, keys.encode_u64(_u64(state, key) + amount))
-
-
-def get_points(state: StateOverlay, address: str) -> PointsAccount:
-    """A resident's points account (all zero if the resident never earned points)."""
-    raw = state.get(keys.points_key(address))
-    return PointsAccount() if raw is None else PointsAccount.decode(raw)
 
 
 def _require_resident(state: StateOverlay, address: str, what: str) -> None:
@@ -134,6 +129,16 @@ def _verify_award(
         raise AlreadyExists(
             f"operator {operator} already used the external reference {award.external_ref!r}",
             "duplicate_ref",
+        )
+    # Verify the counters stay in range (only reachable without caps, by absurd awards)
+    totals = (
+        get_points(state, award.recipient).awarded,
+        _u64(state, keys.points_operator_key(operator, activity)),
+    )
+    if max(totals) + award.points >= MAX_POINTS_TOTAL:
+        raise PreconditionFailed(
+            f"awarding {award.points} more points would overflow the points counters",
+            "points_overflow",
         )
     # Verify the resident's daily cap, and the activity's, leave room for these points
     cap = params.rate_limits.points_daily_cap

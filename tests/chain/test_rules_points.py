@@ -21,8 +21,16 @@ from chain.keys import (
     voucher_key,
 )
 from chain.records import Offer, PointsAccount, Redemption, ResidentParams, Settlement
-from chain.rules.points import REDEMPTION_REASON, get_points
+from chain.rules.points import REDEMPTION_REASON
 from chain.rules.tickets import certificate_id
+from chain.state import (
+    get_offer,
+    get_points,
+    get_points_earned,
+    get_redemption,
+    get_settlement,
+    list_offers,
+)
 from proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
@@ -58,7 +66,7 @@ JAN_1_17H_UTC_MS = 1_704_128_400_000  # 2024-01-01T17:00Z = 2024-01-02T01:00 in 
 
 
 def points(chain: Ledger, who: Any = RESIDENT) -> PointsAccount:
-    return get_points(chain.state, who.address)  # type: ignore[arg-type]
+    return get_points(chain.state, who.address)
 
 
 def outcomes(receipt: Any) -> list[str]:
@@ -584,3 +592,49 @@ def test_the_float_is_registered_at_genesis_and_cannot_be_listed() -> None:
     with pytest.raises(InvalidTransaction, match="module account"):
         replace(genesis, accounts=(*genesis.accounts, GenesisAccount(FLOAT, "bureau", "float")))
     assert RESIDENT_PARAMS.activity_cap("tree_planting") == 600
+
+
+def test_points_counters_cannot_overflow() -> None:
+    chain = Ledger(make_residents_genesis(daily_cap=0))
+    big = 10**12  # the largest award check_tx admits
+    chain.state.data[b"pts/" + RESIDENT.address.encode()] = PointsAccount(
+        balance=2**63 - big, awarded=2**63 - big
+    ).encode()
+    receipt = chain.submit(OPERATOR, award_points(award(points=big)))
+    assert (receipt.code, receipt.error_code) == (2, "points_overflow")
+    chain.ok(OPERATOR, award_points(award(points=big - 1, ref="app-2")))
+
+
+def test_max_awards_is_bounded_by_what_a_receipt_holds() -> None:
+    import json
+
+    from chain.errors import InvalidTransaction
+
+    data = json.loads(make_residents_genesis().to_json())
+    data["params"]["limits"]["max_awards"] = 60_001
+    with pytest.raises(InvalidTransaction, match="max_awards"):
+        Genesis.from_json(json.dumps(data))
+
+
+def test_queries(shop: Ledger) -> None:
+    receipt = shop.ok(RESIDENT, redeem("V-1"))
+    shop.ok(RESIDENT, redeem("V-2", "TEA", batch_id=""))
+    assert get_points_earned(shop.state, RESIDENT.address, TODAY) == 1_000
+    assert get_points_earned(shop.state, RESIDENT2.address, TODAY) == 0
+    assert [o.offer_id for o in list_offers(shop.state, MERCHANT.address)] == [
+        "SPRING-SERVICE",
+        "TEA",
+    ]
+    assert get_offer(shop.state, MERCHANT.address, "TEA").redemptions == 1
+    assert get_redemption(shop.state, MERCHANT.address, "V-1").certificate_id == certificate_id(
+        receipt.tx_hash
+    )
+    assert get_settlement(shop.state, MERCHANT.address) == Settlement(2, 2_000, 300)
+    assert get_settlement(shop.state, MERCHANT.address, TODAY) == Settlement(2, 2_000, 300)
+    assert get_settlement(shop.state, MERCHANT.address, 20240102) == Settlement()
+    from chain.errors import NotFound
+
+    with pytest.raises(NotFound):
+        get_offer(shop.state, MERCHANT.address, "NOPE")
+    with pytest.raises(NotFound):
+        get_redemption(shop.state, MERCHANT.address, "V-3")
