@@ -15,11 +15,11 @@ from datetime import date
 from typing import Any
 
 from chain.amounts import MAX_GRAMS, format_tco2e
-from chain.crypto import parse_address
+from chain.crypto import POINTS_FLOAT_ADDRESS, parse_address
 from chain.errors import InvalidAddress, InvalidAmount, InvalidTransaction
 from chain.iso3166 import is_iso3166_code, is_subdivision_code
 from chain.limits import Limits
-from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
+from chain.records import ACCOUNT_KINDS, ACTIVITIES, OFFER_PAYMENTS, PROJECT_KINDS, ROLES
 from chain.tx import SignedTx, decode_tx
 from proto import ledger_pb2
 
@@ -30,6 +30,9 @@ __all__ = [
     "check_text",
     "check_tx",
 ]
+
+# Points of one award, and of all awards of one tx together, stay far below 2**63.
+MAX_AWARD_POINTS = 10**12
 
 # A batch id appends "-YYYYMMDD-YYYYMMDD-NNN" (22 chars up to the 999th batch of a vintage) to
 # the project id; genesis requires max_id_bytes >= 32 + 22.
@@ -61,6 +64,12 @@ def check_message(body: ledger_pb2.TxBody, limits: Limits) -> None:
     """The message-level stateless checks of ``check_tx`` (signatures not involved)."""
     if body.memo:
         check_text(body.memo, "memo")
+    if body.signer == POINTS_FLOAT_ADDRESS:
+        # No key exists for the float; refuse early and plainly rather than at signature level.
+        raise InvalidTransaction(
+            "the points exchange float is a module account: no transaction can be signed for it",
+            "module_account",
+        )
     kind = body.WhichOneof("msg")
     check = _CHECKS.get(kind or "")
     if check is None:
@@ -189,6 +198,11 @@ def _batch_id(value: str, limits: Limits) -> None:
 # ---------------------------------------------------------------- message checks
 
 _Check = Callable[[Any, ledger_pb2.TxBody, Limits], None]
+
+
+def _reference(value: str, field: str, limits: Limits) -> None:
+    """An external or voucher reference: required text within the id size limit."""
+    _text(value, field, limits.max_id_bytes)
 
 
 def _check_register_account(
@@ -356,6 +370,86 @@ def _check_appoint_issuer(
     _address(msg.issuer, "issuer")
 
 
+def _check_award_points(
+    msg: ledger_pb2.AwardPoints, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    count = len(msg.awards)
+    if count == 0:
+        raise InvalidTransaction("an award of points needs at least one award", "no_entries")
+    if count > limits.max_awards:
+        raise InvalidTransaction(
+            f"the transaction carries {count} awards, the limit is {limits.max_awards}",
+            "too_many_entries",
+        )
+    refs: set[str] = set()
+    for index, award in enumerate(msg.awards):
+        what = f"award {index}"
+        _address(award.recipient, f"{what} recipient")
+        _enum(award.activity, ACTIVITIES, "activity")
+        if not _valid_date(award.day):
+            raise InvalidTransaction(
+                f"{what} day {award.day} is not a valid calendar day written as YYYYMMDD",
+                "invalid_day",
+            )
+        _amount(award.points, f"{what} points")
+        if award.points > MAX_AWARD_POINTS:
+            raise InvalidAmount(
+                f"{what} awards {award.points} points, more than {MAX_AWARD_POINTS}",
+                "amount_overflow",
+            )
+        _reference(award.external_ref, f"{what} external reference", limits)
+        if award.evidence_hash:
+            _hash(award.evidence_hash, f"{what} evidence hash")
+        if award.external_ref in refs:
+            raise InvalidTransaction(
+                f"{what} repeats the external reference {award.external_ref!r}",
+                "duplicate_ref",
+            )
+        refs.add(award.external_ref)
+
+
+def _check_exchange_points(
+    msg: ledger_pb2.ExchangePoints, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _amount(msg.grams, "grams")
+    if msg.grams > MAX_GRAMS:
+        raise InvalidAmount(
+            f"an exchange of {msg.grams} g exceeds {MAX_GRAMS} g", "amount_overflow"
+        )
+    if msg.batch_id:
+        _batch_id(msg.batch_id, limits)
+
+
+def _check_register_offer(
+    msg: ledger_pb2.RegisterOffer, body: ledger_pb2.TxBody, limits: Limits
+) -> None:
+    _reference(msg.offer_id, "offer id", limits)
+    _text(msg.description, "description", limits.max_text_bytes)
+    _enum(msg.payment, OFFER_PAYMENTS, "offer_payment")
+    _amount(msg.amount, "offer amount")
+    if msg.amount > MAX_GRAMS:
+        raise InvalidAmount(
+            f"an offer amount of {msg.amount} exceeds {MAX_GRAMS}", "amount_overflow"
+        )
+    _text(msg.discount, "discount", limits.max_text_bytes)
+    _period(msg.validity, "validity")
+    _amount(msg.max_redemptions, "maximum redemptions")
+    if not is_iso3166_code(msg.jurisdiction):
+        raise InvalidTransaction(
+            f"jurisdiction {msg.jurisdiction!r} is not an assigned ISO 3166 code such as CN or "
+            "CN-15",
+            "invalid_jurisdiction",
+        )
+
+
+def _check_redeem(msg: ledger_pb2.Redeem, body: ledger_pb2.TxBody, limits: Limits) -> None:
+    _address(msg.merchant, "merchant")
+    _reference(msg.offer_id, "offer id", limits)
+    _reference(msg.voucher_ref, "voucher reference", limits)
+    if msg.batch_id:
+        _batch_id(msg.batch_id, limits)
+
+
 _CHECKS: dict[str, _Check] = {
     "register_account": _check_register_account,
     "register_project": _check_register_project,
@@ -370,4 +464,8 @@ _CHECKS: dict[str, _Check] = {
     "revoke_role": _check_role_change,
     "report_evidence": _check_report_evidence,
     "appoint_issuer": _check_appoint_issuer,
+    "award_points": _check_award_points,
+    "exchange_points": _check_exchange_points,
+    "register_offer": _check_register_offer,
+    "redeem": _check_redeem,
 }

@@ -20,9 +20,12 @@ from chain.errors import InvalidAddress
 
 __all__ = [
     "ADDRESS_PREFIX",
+    "MODULE_ADDRESS_DOMAIN",
+    "POINTS_FLOAT_ADDRESS",
     "Address",
     "PrivateKey",
     "address_from_public_key",
+    "module_address",
     "parse_address",
     "sha256",
     "verify_signature",
@@ -88,12 +91,29 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
 _ADDRESS_CACHE_SIZE = 1 << 14
 
 
+MODULE_ADDRESS_DOMAIN = b"carbonticket/module/v1\x00"
+
+
+def module_address(name: str) -> Address:
+    """The address of a module account: a hash of a fixed domain tag and name, not of a key.
+
+    No private key belongs to it (finding a key whose address matches is a 160-bit preimage
+    search), so no transaction can ever be signed for it; only the ledger rules move its tickets.
+    """
+    digest = sha256(MODULE_ADDRESS_DOMAIN + name.encode())
+    return Address(bech32.encode(ADDRESS_PREFIX, digest[:_ADDRESS_HASH_BYTES]))
+
+
 @lru_cache(maxsize=_ADDRESS_CACHE_SIZE)
 def address_from_public_key(public_key: bytes) -> Address:
     """The checksummed text address of an Ed25519 public key."""
     if len(public_key) != PUBLIC_KEY_BYTES:
         raise InvalidAddress(f"a public key is {PUBLIC_KEY_BYTES} bytes, got {len(public_key)}")
     return Address(bech32.encode(ADDRESS_PREFIX, sha256(public_key)[:_ADDRESS_HASH_BYTES]))
+
+
+POINTS_FLOAT_ADDRESS = module_address("points-float")
+"""The bureau float: tickets that residents' exchanges pay out (topped up by ordinary transfers)."""
 
 
 @lru_cache(maxsize=_ADDRESS_CACHE_SIZE)

@@ -15,7 +15,7 @@ from typing import Any
 
 from chain import keys
 from chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
-from chain.crypto import Address, address_from_public_key, parse_address
+from chain.crypto import POINTS_FLOAT_ADDRESS, Address, address_from_public_key, parse_address
 from chain.errors import InvalidAddress, InvalidTransaction, LedgerError
 from chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
 from chain.limits import Limits
@@ -25,6 +25,7 @@ from chain.records import (
     Account,
     Params,
     RateLimits,
+    ResidentParams,
     Validator,
     ValidatorSet,
 )
@@ -43,6 +44,12 @@ _CHAIN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
 _HOST_PORT_RE = re.compile(r"([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})", re.ASCII)
 _MAX_NAME_BYTES = 256
 _ASSIGNABLE_ROLES = ROLES[2:]  # "validator" follows the validator list
+# Time zones in use run from UTC-12:00 to UTC+14:00.
+_MIN_UTC_OFFSET_MINUTES = -720
+_MAX_UTC_OFFSET_MINUTES = 840
+_MAX_AWARD_WINDOW_DAYS = 3660
+_MAX_AWARDS = 60_000  # a receipt counts its events in 16 bits: one per award plus a summary
+FLOAT_ACCOUNT_NAME = "Residents' points exchange float"
 
 
 def _bad(message: str) -> InvalidTransaction:
@@ -151,12 +158,23 @@ class Genesis:
             _int(getattr(self.params.limits, f.name), f"params.limits.{f.name}", 1)
         for f in fields(self.params.rate_limits):
             _int(getattr(self.params.rate_limits, f.name), f"params.rate_limits.{f.name}")
+        _check_resident_params(self.params.residents)
+        if POINTS_FLOAT_ADDRESS in {a.address for a in self.accounts}:
+            raise _bad(
+                f"account {POINTS_FLOAT_ADDRESS} is the points exchange float, a module account "
+                "that init_chain creates; do not list it"
+            )
         limits = self.params.limits
         quorum = len(self.validators) * 2 // 3 + 1
         if limits.max_signatures < quorum:
             raise _bad(
                 f"params.limits.max_signatures is {limits.max_signatures}, but governance "
                 f"needs {quorum} signatures (more than 2/3 of {len(self.validators)} validators)"
+            )
+        if limits.max_awards > _MAX_AWARDS:
+            raise _bad(
+                f"params.limits.max_awards is {limits.max_awards}; a receipt holds at most "
+                f"{_MAX_AWARDS} award events"
             )
         longest_batch_id = MAX_PROJECT_ID_CHARS + BATCH_ID_SUFFIX_CHARS
         if limits.max_id_bytes < longest_batch_id:
@@ -188,6 +206,7 @@ class Genesis:
                 "buffer_share_bps": self.params.buffer_share_bps,
                 "limits": _int_fields(self.params.limits),
                 "rate_limits": _int_fields(self.params.rate_limits),
+                "residents": _int_fields(self.params.residents),
             },
         }
 
@@ -238,13 +257,19 @@ class Genesis:
             )
         )
         raw_params = _object(
-            top.get("params", {}), "params", set(), {"buffer_share_bps", "limits", "rate_limits"}
+            top.get("params", {}),
+            "params",
+            set(),
+            {"buffer_share_bps", "limits", "rate_limits", "residents"},
         )
         params = Params(
             buffer_share_bps=raw_params.get("buffer_share_bps", Params().buffer_share_bps),
             limits=_dataclass_of(Limits, raw_params.get("limits", {}), "params.limits"),
             rate_limits=_dataclass_of(
                 RateLimits, raw_params.get("rate_limits", {}), "params.rate_limits"
+            ),
+            residents=_dataclass_of(
+                ResidentParams, raw_params.get("residents", {}), "params.residents", signed=True
             ),
         )
         return cls(
@@ -299,19 +324,41 @@ def _hex(value: Any, what: str) -> bytes:
         raise _bad(f"{what} must be hex text") from exc
 
 
-def _dataclass_of(cls: Any, value: Any, what: str) -> Any:
+def _dataclass_of(cls: Any, value: Any, what: str, *, signed: bool = False) -> Any:
     names = {f.name for f in fields(cls)}
     data = _object(value, what, set(), names)
     for name, item in data.items():
-        _int(item, f"{what}.{name}")
+        _int(item, f"{what}.{name}", -(2**63) if signed else 0)
     return cls(**data)
+
+
+def _check_resident_params(residents: ResidentParams) -> None:
+    """Verify the residents' parameters: a real time zone, a rate of at least one point a gram."""
+    for f in fields(residents):
+        if f.name != "utc_offset_minutes":
+            _int(getattr(residents, f.name), f"params.residents.{f.name}", 0, 2**63 - 1)
+    _int(
+        residents.utc_offset_minutes,
+        "params.residents.utc_offset_minutes",
+        _MIN_UTC_OFFSET_MINUTES,
+        _MAX_UTC_OFFSET_MINUTES,
+    )
+    _int(
+        residents.award_window_days,
+        "params.residents.award_window_days",
+        0,
+        _MAX_AWARD_WINDOW_DAYS,
+    )
+    _int(residents.points_per_gram, "params.residents.points_per_gram", 1, 2**32)
 
 
 def init_chain(genesis: Genesis) -> BlockResult:
     """The writes of the initial state and the genesis app hash.
 
     Every validator becomes a registered ``bureau`` account (unless listed among the accounts)
-    holding the validator role; every account starts at nonce 0 with its listed roles.
+    holding the validator role; every account starts at nonce 0 with its listed roles. The
+    points exchange float (``POINTS_FLOAT_ADDRESS``, a module account without a key) is
+    registered too, so that ordinary transfers can top it up.
     """
     writes: dict[bytes, bytes | None] = {
         keys.GENESIS_HASH: genesis.hash(),
@@ -322,9 +369,15 @@ def init_chain(genesis: Genesis) -> BlockResult:
     )
     writes[keys.VALIDATORS] = ValidatorSet.of(validators).encode()
     listed = {a.address for a in genesis.accounts}
-    accounts = list(genesis.accounts) + [
-        GenesisAccount(v.address, "bureau", v.name) for v in validators if v.address not in listed
-    ]
+    accounts = (
+        list(genesis.accounts)
+        + [
+            GenesisAccount(v.address, "bureau", v.name)
+            for v in validators
+            if v.address not in listed
+        ]
+        + [GenesisAccount(POINTS_FLOAT_ADDRESS, "bureau", FLOAT_ACCOUNT_NAME)]
+    )
     for account in accounts:
         record = Account(account.address, account.kind, account.name, "", 0)
         writes[keys.account_key(account.address)] = record.encode()

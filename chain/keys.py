@@ -30,10 +30,21 @@ __all__ = [
     "certificate_key",
     "decode_u64",
     "encode_u64",
+    "exchange_day_key",
     "nonce_key",
+    "offer_key",
+    "offer_prefix",
+    "points_activity_key",
+    "points_day_key",
+    "points_key",
+    "points_operator_key",
+    "points_ref_key",
     "project_key",
     "report_key",
     "role_key",
+    "settlement_day_key",
+    "settlement_key",
+    "voucher_key",
 ]
 
 GENESIS_HASH = b"genesis"  # sha256 of the canonical genesis document
@@ -53,6 +64,18 @@ CERTIFICATE = b"cert/"  # + certificate id -> Certificate record
 ATTESTED = b"attested/"
 # + offender address + "/" + height (8 bytes) + round (4) + vote type (1) -> Evidence record
 EVIDENCE = b"evidence/"
+# Residents' points (chain/rules/points.py): days are chain-local YYYYMMDD (genesis time zone).
+POINTS = b"pts/"  # + address -> PointsAccount record (balance, awarded, exchanged, redeemed)
+POINTS_DAY = b"ptsday/"  # + address + "/" + day -> u64 points awarded for that day
+# + address + "/" + day + "/" + activity -> u64 points awarded for that day and activity
+POINTS_DAY_ACTIVITY = b"ptsact/"
+POINTS_REF = b"ptsref/"  # + operator + "/" + external ref -> u64 height of the award (forever)
+POINTS_OPERATOR = b"ptsop/"  # + operator + "/" + activity -> u64 points the operator awarded
+EXCHANGE_DAY = b"xchday/"  # + address + "/" + day -> u64 grams received by exchange that day
+OFFER = b"offer/"  # + merchant + "/" + offer id -> Offer record
+VOUCHER = b"voucher/"  # + merchant + "/" + voucher ref -> Redemption record
+SETTLEMENT = b"settle/"  # + merchant -> Settlement record (all time)
+SETTLEMENT_DAY = b"settleday/"  # + merchant + "/" + day -> Settlement record for that day
 
 _U64 = 8
 
@@ -136,3 +159,58 @@ def evidence_key(offender: str, height: int, round: int, vote_type: int) -> byte
 def evidence_prefix(offender: str) -> bytes:
     """Prefix of every evidence record against one validator."""
     return EVIDENCE + offender.encode() + b"/"
+
+
+def points_key(address: str) -> bytes:
+    """Key of a resident's points account."""
+    return POINTS + address.encode()
+
+
+def points_day_key(address: str, day: int) -> bytes:
+    """Key of the points a resident was awarded for one chain-local day."""
+    return POINTS_DAY + f"{address}/{day:08d}".encode()
+
+
+def points_activity_key(address: str, day: int, activity: str) -> bytes:
+    """Key of the points a resident was awarded for one day and activity."""
+    return POINTS_DAY_ACTIVITY + f"{address}/{day:08d}/{activity}".encode()
+
+
+def points_ref_key(operator: str, external_ref: str) -> bytes:
+    """Key marking that ``operator`` used ``external_ref`` (may contain ``/``: it is last)."""
+    return POINTS_REF + operator.encode() + b"/" + external_ref.encode()
+
+
+def points_operator_key(operator: str, activity: str) -> bytes:
+    """Key of the points an operator awarded for one activity."""
+    return POINTS_OPERATOR + f"{operator}/{activity}".encode()
+
+
+def exchange_day_key(address: str, day: int) -> bytes:
+    """Key of the grams a resident received by exchange on one chain-local day."""
+    return EXCHANGE_DAY + f"{address}/{day:08d}".encode()
+
+
+def offer_prefix(merchant: str) -> bytes:
+    """Prefix of every offer of a merchant."""
+    return OFFER + merchant.encode() + b"/"
+
+
+def offer_key(merchant: str, offer_id: str) -> bytes:
+    """Key of a merchant's offer."""
+    return offer_prefix(merchant) + offer_id.encode()
+
+
+def voucher_key(merchant: str, voucher_ref: str) -> bytes:
+    """Key of the redemption with a merchant's voucher reference (unique per merchant)."""
+    return VOUCHER + merchant.encode() + b"/" + voucher_ref.encode()
+
+
+def settlement_key(merchant: str) -> bytes:
+    """Key of a merchant's all-time settlement totals."""
+    return SETTLEMENT + merchant.encode()
+
+
+def settlement_day_key(merchant: str, day: int) -> bytes:
+    """Key of a merchant's settlement totals for one chain-local day."""
+    return SETTLEMENT_DAY + f"{merchant}/{day:08d}".encode()

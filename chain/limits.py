@@ -19,5 +19,6 @@ class Limits:
     max_uri_bytes: int = 512
     max_transfer_entries: int = 64
     max_report_refs: int = 64
+    max_awards: int = 1000  # awards in one AwardPoints (max_tx_bytes bounds them too)
     max_block_txs: int = 10_000
     max_block_bytes: int = 8 * 1024 * 1024

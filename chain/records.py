@@ -18,18 +18,25 @@ from chain.limits import Limits
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "ACTIVITIES",
+    "OFFER_PAYMENTS",
     "PROJECT_KINDS",
     "ROLES",
     "Account",
     "Batch",
     "Certificate",
     "Evidence",
+    "Offer",
     "Params",
     "Period",
+    "PointsAccount",
     "Project",
     "RateLimits",
     "Record",
+    "Redemption",
     "Report",
+    "ResidentParams",
+    "Settlement",
     "Validator",
     "ValidatorSet",
 ]
@@ -46,9 +53,23 @@ ROLES: tuple[str, ...] = (
 )
 ACCOUNT_KINDS: tuple[str, ...] = ("", "company", "resident", "merchant", "bureau")
 PROJECT_KINDS: tuple[str, ...] = ("", "forest", "grassland", "bamboo", "wetland", "other")
+# Activities that earn carbon sink points (index = proto ``Activity`` value).
+ACTIVITIES: tuple[str, ...] = (
+    "",
+    "walk",
+    "cycle",
+    "tree_planting",
+    "forest_adoption",
+    "forest_grassland_protection",
+    "wildlife_conservation",
+    "other",
+)
+# What an offer accepts (index = proto ``OfferPayment`` value).
+OFFER_PAYMENTS: tuple[str, ...] = ("", "grams", "points")
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+_I64 = struct.Struct(">q")
 
 R = TypeVar("R", bound="Record")
 
@@ -97,8 +118,10 @@ def _put(out: list[bytes], kind: str, value: Any) -> None:
             out.append(b"\x01")
             _put(out, "p", value)
     elif kind == "L":  # Limits / RateLimits: their int fields in declaration order
+        signed = getattr(value, "SIGNED_FIELDS", ())
         for f in fields(value):
-            out.append(_U64.pack(getattr(value, f.name)))
+            packer = _I64 if f.name in signed else _U64
+            out.append(packer.pack(getattr(value, f.name)))
     else:  # pragma: no cover - a schema typo is a programming error
         raise ValueError(f"unknown field kind {kind!r}")
 
@@ -141,7 +164,13 @@ class _Reader:
         if kind == "P":
             return None if self.take(1) == b"\x00" else self.get("p")
         if kind == "L" and cls is not None:
-            return cls(*(self.u64() for _ in fields(cls)))
+            signed = getattr(cls, "SIGNED_FIELDS", ())
+            return cls(
+                *(
+                    int(_I64.unpack(self.take(8))[0]) if f.name in signed else self.u64()
+                    for f in fields(cls)
+                )
+            )
         raise ValueError(f"unknown field kind {kind!r}")  # pragma: no cover
 
 
@@ -184,16 +213,45 @@ class RateLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class ResidentParams:
+    """Residents' points: award window, chain time zone, exchange rate and limits, activity caps.
+
+    ``utc_offset_minutes`` is the chain's time zone (+480 for UTC+8): award days, exchange days
+    and offer validity are calendar days there. Caps and limits of 0 mean no limit; the
+    per-resident daily cap over all activities is ``RateLimits.points_daily_cap``.
+    """
+
+    SIGNED_FIELDS: ClassVar[frozenset[str]] = frozenset({"utc_offset_minutes"})
+
+    utc_offset_minutes: int = 480
+    award_window_days: int = 7  # an award's day is at most this many days before today
+    points_per_gram: int = 10  # exchange rate: points burned per gram of tickets
+    exchange_daily_limit_grams: int = 10_000  # per resident and chain-local day; 0 = none
+    walk_daily_cap: int = 0
+    cycle_daily_cap: int = 0
+    tree_planting_daily_cap: int = 0
+    forest_adoption_daily_cap: int = 0
+    forest_grassland_protection_daily_cap: int = 0
+    wildlife_conservation_daily_cap: int = 0
+    other_daily_cap: int = 0
+
+    def activity_cap(self, activity: str) -> int:
+        """The per-resident daily cap of one activity (0 = none beyond the overall cap)."""
+        return int(getattr(self, f"{activity}_daily_cap"))
+
+
+@dataclass(frozen=True, slots=True)
 class Params(Record):
     """Chain parameters fixed at genesis (changed later only by governance)."""
 
     TAG: ClassVar[bytes] = b"P"
-    KINDS: ClassVar[str] = "uLL"
-    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits)
+    KINDS: ClassVar[str] = "uLLL"
+    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits, ResidentParams)
 
     buffer_share_bps: int = 2000  # 20% of every issuance is withheld in the buffer pool
     limits: Limits = field(default_factory=Limits)
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    residents: ResidentParams = field(default_factory=ResidentParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,3 +422,71 @@ class Evidence(Record):
     reported_height: int  # block that recorded it
     reported_time_ms: int
     evidence: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PointsAccount(Record):
+    """A resident's carbon sink points: balance == awarded - exchanged - redeemed, always.
+
+    Points are integers that never move between accounts and never count as tCO2e.
+    """
+
+    TAG: ClassVar[bytes] = b"K"
+    KINDS: ClassVar[str] = "uuuu"
+
+    balance: int = 0
+    awarded: int = 0
+    exchanged: int = 0  # burned by exchanges for tickets
+    redeemed: int = 0  # burned by redemptions of offers paid in points
+
+
+@dataclass(frozen=True, slots=True)
+class Offer(Record):
+    """A merchant's offer and how often it has been redeemed."""
+
+    TAG: ClassVar[bytes] = b"O"
+    KINDS: ClassVar[str] = "sssusspsuuu"
+
+    merchant: str
+    offer_id: str
+    payment: str  # one of OFFER_PAYMENTS: "grams" (tickets, retired) or "points" (burned)
+    amount: int  # grams or points per redemption
+    description: str
+    discount: str
+    validity: Period  # chain-local calendar days, inclusive
+    jurisdiction: str  # ISO 3166 code written on the certificates of ticket redemptions
+    max_redemptions: int
+    redemptions: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption(Record):
+    """One redemption of an offer, stored under its (merchant, voucher reference)."""
+
+    TAG: ClassVar[bytes] = b"D"
+    KINDS: ClassVar[str] = "sssssuusuub"
+
+    merchant: str
+    voucher_ref: str
+    offer_id: str
+    resident: str
+    payment: str
+    amount: int
+    day: int  # chain-local YYYYMMDD
+    certificate_id: str  # "" for a redemption paid in points
+    height: int
+    time_ms: int
+    tx_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement(Record):
+    """A merchant's settlement totals (overall or for one chain-local day)."""
+
+    TAG: ClassVar[bytes] = b"T"
+    KINDS: ClassVar[str] = "uuu"
+
+    redemptions: int = 0
+    grams: int = 0  # tickets retired through the merchant's offers
+    points: int = 0  # points burned through the merchant's offers

@@ -21,9 +21,13 @@ from chain.records import (
     Batch,
     Certificate,
     Evidence,
+    Offer,
     Params,
+    PointsAccount,
     Project,
+    Redemption,
     Report,
+    Settlement,
     Validator,
     ValidatorSet,
 )
@@ -39,13 +43,19 @@ __all__ = [
     "get_balances",
     "get_batch",
     "get_certificate",
+    "get_offer",
     "get_params",
+    "get_points",
+    "get_points_earned",
     "get_project",
+    "get_redemption",
     "get_report",
     "get_roles",
+    "get_settlement",
     "get_validators",
     "has_role",
     "list_evidence",
+    "list_offers",
 ]
 
 
@@ -259,3 +269,49 @@ def list_evidence(state: StateReader, offender: str | None = None) -> list[Evide
     """Double-vote evidence on record, against one validator (by address) or all, in key order."""
     prefix = keys.evidence_prefix(offender) if offender else keys.EVIDENCE
     return [Evidence.decode(value) for _key, value in state.scan(prefix)]
+
+
+# ---------------------------------------------------------------- residents' points (read-only)
+
+
+def get_points(state: StateReader, address: str) -> PointsAccount:
+    """A resident's points account (all zero if the resident never earned points)."""
+    raw = state.get(keys.points_key(address))
+    return PointsAccount() if raw is None else PointsAccount.decode(raw)
+
+
+def get_points_earned(state: StateReader, address: str, day: int) -> int:
+    """Points awarded to a resident for one chain-local day (what the daily cap counts)."""
+    raw = state.get(keys.points_day_key(address, day))
+    return 0 if raw is None else keys.decode_u64(raw)
+
+
+def get_offer(state: StateReader, merchant: str, offer_id: str) -> Offer:
+    """A merchant's offer; raise NotFound (``unknown_offer``)."""
+    raw = state.get(keys.offer_key(merchant, offer_id))
+    if raw is None:
+        raise NotFound(f"merchant {merchant} has no offer {offer_id!r}", "unknown_offer")
+    return Offer.decode(raw)
+
+
+def list_offers(state: StateReader, merchant: str) -> list[Offer]:
+    """Every offer of a merchant, by offer id."""
+    return [Offer.decode(value) for _key, value in state.scan(keys.offer_prefix(merchant))]
+
+
+def get_redemption(state: StateReader, merchant: str, voucher_ref: str) -> Redemption:
+    """The redemption of a merchant's voucher; raise NotFound (``unknown_voucher``)."""
+    raw = state.get(keys.voucher_key(merchant, voucher_ref))
+    if raw is None:
+        raise NotFound(
+            f"merchant {merchant} has no redemption with voucher {voucher_ref!r}",
+            "unknown_voucher",
+        )
+    return Redemption.decode(raw)
+
+
+def get_settlement(state: StateReader, merchant: str, day: int | None = None) -> Settlement:
+    """A merchant's settlement totals, all time or for one chain-local day (zero if none)."""
+    key = keys.settlement_key(merchant) if day is None else keys.settlement_day_key(merchant, day)
+    raw = state.get(key)
+    return Settlement() if raw is None else Settlement.decode(raw)

@@ -34,6 +34,23 @@ class ProjectKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROJECT_KIND_WETLAND: _ClassVar[ProjectKind]
     PROJECT_KIND_OTHER: _ClassVar[ProjectKind]
 
+class Activity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTIVITY_UNSPECIFIED: _ClassVar[Activity]
+    ACTIVITY_WALK: _ClassVar[Activity]
+    ACTIVITY_CYCLE: _ClassVar[Activity]
+    ACTIVITY_TREE_PLANTING: _ClassVar[Activity]
+    ACTIVITY_FOREST_ADOPTION: _ClassVar[Activity]
+    ACTIVITY_FOREST_GRASSLAND_PROTECTION: _ClassVar[Activity]
+    ACTIVITY_WILDLIFE_CONSERVATION: _ClassVar[Activity]
+    ACTIVITY_OTHER: _ClassVar[Activity]
+
+class OfferPayment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OFFER_PAYMENT_UNSPECIFIED: _ClassVar[OfferPayment]
+    OFFER_PAYMENT_GRAMS: _ClassVar[OfferPayment]
+    OFFER_PAYMENT_POINTS: _ClassVar[OfferPayment]
+
 class VoteType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VOTE_TYPE_UNSPECIFIED: _ClassVar[VoteType]
@@ -57,6 +74,17 @@ PROJECT_KIND_GRASSLAND: ProjectKind
 PROJECT_KIND_BAMBOO: ProjectKind
 PROJECT_KIND_WETLAND: ProjectKind
 PROJECT_KIND_OTHER: ProjectKind
+ACTIVITY_UNSPECIFIED: Activity
+ACTIVITY_WALK: Activity
+ACTIVITY_CYCLE: Activity
+ACTIVITY_TREE_PLANTING: Activity
+ACTIVITY_FOREST_ADOPTION: Activity
+ACTIVITY_FOREST_GRASSLAND_PROTECTION: Activity
+ACTIVITY_WILDLIFE_CONSERVATION: Activity
+ACTIVITY_OTHER: Activity
+OFFER_PAYMENT_UNSPECIFIED: OfferPayment
+OFFER_PAYMENT_GRAMS: OfferPayment
+OFFER_PAYMENT_POINTS: OfferPayment
 VOTE_TYPE_UNSPECIFIED: VoteType
 VOTE_TYPE_PREVOTE: VoteType
 VOTE_TYPE_PRECOMMIT: VoteType
@@ -78,7 +106,7 @@ class Signature(_message.Message):
     def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class TxBody(_message.Message):
-    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer")
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +124,10 @@ class TxBody(_message.Message):
     REVOKE_ROLE_FIELD_NUMBER: _ClassVar[int]
     REPORT_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     APPOINT_ISSUER_FIELD_NUMBER: _ClassVar[int]
+    AWARD_POINTS_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_OFFER_FIELD_NUMBER: _ClassVar[int]
+    REDEEM_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     signer: str
     nonce: int
@@ -113,7 +145,11 @@ class TxBody(_message.Message):
     revoke_role: RevokeRole
     report_evidence: ReportEvidence
     appoint_issuer: AppointIssuer
-    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ...) -> None: ...
+    award_points: AwardPoints
+    exchange_points: ExchangePoints
+    register_offer: RegisterOffer
+    redeem: Redeem
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ...) -> None: ...
 
 class Period(_message.Message):
     __slots__ = ("start_date", "end_date")
@@ -278,6 +314,68 @@ class ReportEvidence(_message.Message):
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     evidence: DuplicateVoteEvidence
     def __init__(self, evidence: _Optional[_Union[DuplicateVoteEvidence, _Mapping]] = ...) -> None: ...
+
+class Award(_message.Message):
+    __slots__ = ("recipient", "activity", "day", "points", "external_ref", "evidence_hash")
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_REF_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_HASH_FIELD_NUMBER: _ClassVar[int]
+    recipient: str
+    activity: Activity
+    day: int
+    points: int
+    external_ref: str
+    evidence_hash: bytes
+    def __init__(self, recipient: _Optional[str] = ..., activity: _Optional[_Union[Activity, str]] = ..., day: _Optional[int] = ..., points: _Optional[int] = ..., external_ref: _Optional[str] = ..., evidence_hash: _Optional[bytes] = ...) -> None: ...
+
+class AwardPoints(_message.Message):
+    __slots__ = ("awards",)
+    AWARDS_FIELD_NUMBER: _ClassVar[int]
+    awards: _containers.RepeatedCompositeFieldContainer[Award]
+    def __init__(self, awards: _Optional[_Iterable[_Union[Award, _Mapping]]] = ...) -> None: ...
+
+class ExchangePoints(_message.Message):
+    __slots__ = ("grams", "batch_id")
+    GRAMS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    grams: int
+    batch_id: str
+    def __init__(self, grams: _Optional[int] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class RegisterOffer(_message.Message):
+    __slots__ = ("offer_id", "description", "payment", "amount", "discount", "validity", "max_redemptions", "jurisdiction")
+    OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    VALIDITY_FIELD_NUMBER: _ClassVar[int]
+    MAX_REDEMPTIONS_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    offer_id: str
+    description: str
+    payment: OfferPayment
+    amount: int
+    discount: str
+    validity: Period
+    max_redemptions: int
+    jurisdiction: str
+    def __init__(self, offer_id: _Optional[str] = ..., description: _Optional[str] = ..., payment: _Optional[_Union[OfferPayment, str]] = ..., amount: _Optional[int] = ..., discount: _Optional[str] = ..., validity: _Optional[_Union[Period, _Mapping]] = ..., max_redemptions: _Optional[int] = ..., jurisdiction: _Optional[str] = ...) -> None: ...
+
+class Redeem(_message.Message):
+    __slots__ = ("merchant", "offer_id", "voucher_ref", "batch_id")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_REF_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    offer_id: str
+    voucher_ref: str
+    batch_id: str
+    def __init__(self, merchant: _Optional[str] = ..., offer_id: _Optional[str] = ..., voucher_ref: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class BlockHeader(_message.Message):
     __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root", "envelopes_root")

@@ -17,6 +17,12 @@ from chain.rules.governance import (
     process_grant_role,
     process_revoke_role,
 )
+from chain.rules.points import (
+    process_award_points,
+    process_exchange_points,
+    process_redeem,
+    process_register_offer,
+)
 from chain.rules.projects import (
     process_anchor_data,
     process_attest_report,
@@ -31,10 +37,14 @@ __all__ = [
     "process_anchor_data",
     "process_appoint_issuer",
     "process_attest_report",
+    "process_award_points",
     "process_cancel",
+    "process_exchange_points",
     "process_grant_role",
     "process_issue_batch",
+    "process_redeem",
     "process_register_account",
+    "process_register_offer",
     "process_register_project",
     "process_report_evidence",
     "process_retire",
@@ -58,4 +68,8 @@ RULES: dict[str, Rule] = {
     "revoke_role": process_revoke_role,
     "report_evidence": process_report_evidence,
     "appoint_issuer": process_appoint_issuer,
+    "award_points": process_award_points,
+    "exchange_points": process_exchange_points,
+    "register_offer": process_register_offer,
+    "redeem": process_redeem,
 }

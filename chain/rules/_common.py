@@ -21,7 +21,9 @@ __all__ = [
     "Effects",
     "Rule",
     "block_date",
+    "day_number",
     "event",
+    "local_date",
     "next_day",
     "period_of",
     "require_account",
@@ -105,6 +107,18 @@ def block_date(time_ms: int) -> int:
     if days > (date.max - _EPOCH).days:
         return _yyyymmdd(date.max)
     return _yyyymmdd(_EPOCH + timedelta(days=days))
+
+
+def local_date(time_ms: int, utc_offset_minutes: int) -> int:
+    """The calendar day (YYYYMMDD) of a block time in the chain's time zone (genesis params)."""
+    return block_date(time_ms + utc_offset_minutes * 60_000)
+
+
+def day_number(yyyymmdd: int) -> int:
+    """Days since 1970-01-01 of a valid YYYYMMDD day (check_tx guarantees valid days)."""
+    year, month_day = divmod(yyyymmdd, 10_000)
+    month, day = divmod(month_day, 100)
+    return (date(year, month, day) - _EPOCH).days
 
 
 def next_day(yyyymmdd: int) -> int:

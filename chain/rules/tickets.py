@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from chain import keys
 from chain.errors import AlreadyExists, NotFound, PreconditionFailed
-from chain.records import Batch, Certificate
+from chain.records import Batch, Certificate, Period
+from chain.results import Event
 from chain.rules._common import (
     BlockContext,
     Effects,
@@ -24,7 +25,15 @@ from chain.state import StateOverlay, get_batch
 from chain.tx import SignedTx
 from proto import ledger_pb2
 
-__all__ = ["certificate_id", "process_cancel", "process_retire", "process_transfer"]
+__all__ = [
+    "certificate_id",
+    "credit_tradable",
+    "debit_tradable",
+    "process_cancel",
+    "process_retire",
+    "process_transfer",
+    "retire_tradable",
+]
 
 _CERT_ID_BYTES = 12
 
@@ -60,6 +69,19 @@ def _debit(state: StateOverlay, address: str, batch_id: str, amount: int) -> Non
         state.delete(key)
     else:
         state.set(key, (have - amount).to_bytes(8, "big"))
+
+
+def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Verify ``address`` holds ``amount`` tradable grams of the batch and take them."""
+    _debit(state, address, batch_id, amount)
+
+
+def credit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Add tradable grams to a balance (the caller took them from another balance)."""
+    key = keys.balance_key(address, batch_id)
+    raw = state.get(key)
+    have = 0 if raw is None else int.from_bytes(raw, "big")
+    state.set(key, (have + amount).to_bytes(8, "big"))  # <= the batch's issued grams
 
 
 def process_transfer(
@@ -100,13 +122,6 @@ def process_retire(
 ) -> Effects:
     """Retire tradable grams for a beneficiary and store a retirement certificate."""
     signer = tx.body.signer
-    cert_id = certificate_id(tx.tx_hash)
-    cert_key = keys.certificate_key(cert_id)
-    # Verify the certificate id is new (it derives from the tx hash)
-    if state.get(cert_key) is not None:
-        raise AlreadyExists(
-            f"retirement certificate {cert_id} exists already", "certificate_exists"
-        )
     # Verify the claim period, if any, does not end after the block's (UTC) date: an offset
     # claim for emissions that lie years ahead is not a claim anyone can check
     if msg.HasField("period"):
@@ -116,55 +131,90 @@ def process_retire(
                 f"claim period {period_of(msg.period)} ends after the block date {today:08d}",
                 "period_in_future",
             )
-    # Verify the signer holds the grams, and take them
-    _debit(state, signer, msg.batch_id, msg.amount_grams)
+    certificate, retire_event = retire_tradable(
+        state,
+        ctx,
+        tx,
+        batch_id=msg.batch_id,
+        amount_grams=msg.amount_grams,
+        beneficiary=msg.beneficiary,
+        reason=msg.reason,
+        jurisdiction=msg.jurisdiction,
+        event_name=msg.event,
+        period=period_of(msg.period) if msg.HasField("period") else None,
+    )
+    return Effects(events=(retire_event,), accounts=(signer,), batches=(certificate.batch_id,))
 
-    batch = get_batch(state, msg.batch_id)
+
+def retire_tradable(
+    state: StateOverlay,
+    ctx: BlockContext,
+    tx: SignedTx,
+    *,
+    batch_id: str,
+    amount_grams: int,
+    beneficiary: str,
+    reason: str,
+    jurisdiction: str,
+    event_name: str,
+    period: Period | None,
+) -> tuple[Certificate, Event]:
+    """Retire the signer's tradable grams and store a certificate; return it and its event.
+
+    Shared by Retire and by redemptions of merchant offers paid in tickets.
+    """
+    signer = tx.body.signer
+    cert_id = certificate_id(tx.tx_hash)
+    cert_key = keys.certificate_key(cert_id)
+    # Verify the certificate id is new (it derives from the tx hash)
+    if state.get(cert_key) is not None:
+        raise AlreadyExists(
+            f"retirement certificate {cert_id} exists already", "certificate_exists"
+        )
+    # Verify the signer holds the grams, and take them
+    _debit(state, signer, batch_id, amount_grams)
+
+    batch = get_batch(state, batch_id)
     _save_supply(
         state,
         batch,
-        tradable=batch.tradable - msg.amount_grams,
-        retired=batch.retired + msg.amount_grams,
+        tradable=batch.tradable - amount_grams,
+        retired=batch.retired + amount_grams,
     )
     certificate = Certificate(
         certificate_id=cert_id,
         batch_id=batch.batch_id,
         project_id=batch.project_id,
         vintage=batch.vintage,
-        amount_grams=msg.amount_grams,
-        beneficiary=msg.beneficiary,
-        reason=msg.reason,
-        jurisdiction=msg.jurisdiction,
-        event=msg.event,
+        amount_grams=amount_grams,
+        beneficiary=beneficiary,
+        reason=reason,
+        jurisdiction=jurisdiction,
+        event=event_name,
         account=signer,
-        period=period_of(msg.period) if msg.HasField("period") else None,
+        period=period,
         height=ctx.height,
         time_ms=ctx.time_ms,
         tx_hash=tx.tx_hash,
     )
     state.set(cert_key, certificate.encode())
-    return Effects(
-        events=(
-            event(
-                "retire",
-                ("certificate_id", cert_id),
-                ("account", signer),
-                ("batch_id", batch.batch_id),
-                ("amount_grams", str(msg.amount_grams)),
-                ("beneficiary", msg.beneficiary),
-                ("reason", msg.reason),
-                # The rest of what the certificate shows, so that the receipt (committed in
-                # the header's results root) proves every field of it.
-                ("project_id", batch.project_id),
-                ("vintage", str(batch.vintage)),
-                ("jurisdiction", msg.jurisdiction),
-                ("event", msg.event),
-                ("period", "" if certificate.period is None else str(certificate.period)),
-            ),
-        ),
-        accounts=(signer,),
-        batches=(batch.batch_id,),
+    retire_event = event(
+        "retire",
+        ("certificate_id", cert_id),
+        ("account", signer),
+        ("batch_id", batch.batch_id),
+        ("amount_grams", str(amount_grams)),
+        ("beneficiary", beneficiary),
+        ("reason", reason),
+        # The rest of what the certificate shows, so that the receipt (committed in
+        # the header's results root) proves every field of it.
+        ("project_id", batch.project_id),
+        ("vintage", str(batch.vintage)),
+        ("jurisdiction", jurisdiction),
+        ("event", event_name),
+        ("period", "" if period is None else str(period)),
     )
+    return certificate, retire_event
 
 
 def process_cancel(

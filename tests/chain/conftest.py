@@ -22,9 +22,10 @@ from chain import (
     expected_nonce,
     init_chain,
 )
-from chain.crypto import PrivateKey
+from chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
 from chain.errors import InvalidTransaction
 from chain.limits import Limits
+from chain.records import RateLimits, ResidentParams
 from chain.tx import encode_tx
 from proto import ledger_pb2
 
@@ -289,3 +290,115 @@ def batch_ledger(attested_ledger: Ledger) -> Ledger:
     attested_ledger.ok(ISSUER, issue_batch())
     attested_ledger.ok(ISSUER, transfer((COMPANY, BATCH_ID, 20_000 * T)))
     return attested_ledger
+
+
+# ---------------------------------------------------------------- residents' points
+
+OPERATOR = key("points-operator")  # the app's backend
+MERCHANT = key("bike-shop")
+RESIDENT2 = key("resident-2")
+DAILY_CAP = 1_000
+RESIDENT_PARAMS = ResidentParams(
+    utc_offset_minutes=480,
+    award_window_days=7,
+    points_per_gram=10,
+    exchange_daily_limit_grams=5_000,
+    tree_planting_daily_cap=600,
+)
+TODAY = 20240101  # the chain-local day of every block of a fresh residents ledger
+FLOAT = POINTS_FLOAT_ADDRESS
+
+
+def make_residents_genesis(
+    residents: ResidentParams = RESIDENT_PARAMS, daily_cap: int = DAILY_CAP
+) -> Genesis:
+    """The test genesis plus a points operator, a merchant and two residents (UTC+8 chain)."""
+    base = make_genesis()
+    return Genesis(
+        chain_id=base.chain_id,
+        genesis_time_ms=base.genesis_time_ms,
+        validators=base.validators,
+        accounts=(
+            *base.accounts,
+            GenesisAccount(OPERATOR.address, "bureau", "Carbon app backend", ("points_operator",)),
+            GenesisAccount(MERCHANT.address, "merchant", "Green Wheels bike shop", ("merchant",)),
+            GenesisAccount(RESIDENT.address, "resident", "resident"),
+            GenesisAccount(RESIDENT2.address, "resident", "resident"),
+        ),
+        params=Params(rate_limits=RateLimits(points_daily_cap=daily_cap), residents=residents),
+    )
+
+
+def award(
+    who: PrivateKey = RESIDENT,
+    points: int = 100,
+    ref: str = "app-1",
+    day: int = TODAY,
+    activity: int = ledger_pb2.ACTIVITY_WALK,
+    evidence_hash: bytes = b"",
+) -> ledger_pb2.Award:
+    return ledger_pb2.Award(
+        recipient=who.address,
+        activity=activity,
+        day=day,
+        points=points,
+        external_ref=ref,
+        evidence_hash=evidence_hash,
+    )
+
+
+def award_points(*awards: ledger_pb2.Award) -> ledger_pb2.AwardPoints:
+    return ledger_pb2.AwardPoints(awards=list(awards))
+
+
+def register_offer(**overrides: Any) -> ledger_pb2.RegisterOffer:
+    fields: dict[str, Any] = {
+        "offer_id": "SPRING-SERVICE",
+        "description": "Spring bicycle service",
+        "payment": ledger_pb2.OFFER_PAYMENT_GRAMS,
+        "amount": 2_000,
+        "discount": "20% off a bicycle service",
+        "validity": ledger_pb2.Period(start_date=20231201, end_date=20240131),
+        "max_redemptions": 2,
+        "jurisdiction": "CN-15",
+    }
+    fields.update(overrides)
+    return ledger_pb2.RegisterOffer(**fields)
+
+
+def redeem(
+    voucher: str = "V-1", offer_id: str = "SPRING-SERVICE", batch_id: str = BATCH_ID
+) -> ledger_pb2.Redeem:
+    return ledger_pb2.Redeem(
+        merchant=MERCHANT.address, offer_id=offer_id, voucher_ref=voucher, batch_id=batch_id
+    )
+
+
+def top_up_float(batch_id: str, grams: int) -> ledger_pb2.Transfer:
+    """An ordinary transfer of ``grams`` of a batch into the points float."""
+    return ledger_pb2.Transfer(
+        entries=[ledger_pb2.TransferEntry(to=FLOAT, batch_id=batch_id, amount_grams=grams)]
+    )
+
+
+def funded_residents_ledger(float_grams: int = 100_000, genesis: Genesis | None = None) -> Ledger:
+    """A residents' chain with 100,000 t of a batch issued (50,000 t of the attested report
+    left) and ``float_grams`` transferred into the float."""
+    chain = Ledger(genesis or make_residents_genesis())
+    chain.ok(
+        REGISTRAR,
+        register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, "Guyang State Forest Farm"),
+    )
+    chain.ok(REGISTRAR, register_account(COMPANY))
+    chain.ok(ISSUER, register_project())
+    chain.ok(ISSUER, anchor_data())
+    chain.ok(VERIFIER, attest_report())
+    chain.ok(ISSUER, issue_batch(amount_grams=100_000 * T))
+    chain.ok(ISSUER, top_up_float(BATCH_ID, float_grams))
+    return chain
+
+
+@pytest.fixture
+def residents_ledger() -> Ledger:
+    """A residents' chain (UTC+8) with a funded float; blocks fall on TODAY (chain-local)."""
+    return funded_residents_ledger()

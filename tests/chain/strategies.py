@@ -8,6 +8,7 @@ counterexamples; ``run_ops`` turns a sequence into signed transactions and block
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -15,24 +16,38 @@ from hypothesis import strategies as st
 from chain import check_tx, get_balance, get_batch
 from chain.amounts import MAX_GRAMS
 from chain.errors import InvalidTransaction, NotFound
+from chain.rules._common import local_date
 from proto import ledger_pb2
 from tests.chain.conftest import (
+    BATCH_ID,
     CHAIN_ID,
+    COMPANY,
+    DAILY_CAP,
     ISSUER,
     LIMITS,
+    MERCHANT,
+    OPERATOR,
     OWNER,
     PROJECT_ID,
     REGISTRAR,
+    RESIDENT,
+    RESIDENT2,
+    RESIDENT_PARAMS,
     VERIFIER,
     Ledger,
     T,
     anchor_data,
     attest_report,
     data_hash,
+    funded_residents_ledger,
     key,
     register_account,
     register_project,
+    top_up_float,
 )
+from tests.chain.conftest import award as award_msg
+from tests.chain.conftest import register_offer as register_offer_msg
+from tests.chain.conftest import transfer as transfer_msg
 
 # Actors 0-3 are registered holders; 4 is never registered unless an op registers it.
 HOLDERS = (ISSUER, key("holder-1"), key("holder-2"), key("holder-3"), key("stranger"))
@@ -236,3 +251,157 @@ def run_ops(chain: Ledger, operations: list[tuple[Any, ...]], after_block: Any =
             result = chain.run(raws)
             if after_block is not None:
                 after_block(chain, result)
+
+
+# ---------------------------------------------------------------- residents' points
+
+# Index 0-1 are residents, 2 a company, 3 never registered.
+POINTS_HOLDERS = (RESIDENT, RESIDENT2, COMPANY, key("points-stranger"))
+OFFERS = ("TICKETS", "POINTS")
+POINTS_BATCH = BATCH_ID
+
+points_holder = st.sampled_from([0, 0, 0, 1, 1, 1, 2, 3])
+award_entry = st.tuples(
+    points_holder,
+    st.one_of(st.integers(1, 400), st.integers(1, DAILY_CAP + 10)),  # points
+    st.sampled_from([0, 0, 0, 1, 2, 7, 8, -1]),  # days before today (-1: tomorrow)
+    st.integers(1, 7),  # activity
+    st.integers(0, 30),  # external reference (repeats happen)
+)
+award_op = st.tuples(st.just("award"), st.lists(award_entry, min_size=1, max_size=6))
+exchange_op = st.tuples(st.just("exchange"), points_holder, st.integers(1, 200), st.booleans())
+top_up_op = st.tuples(st.just("top_up"), st.integers(1, 3_000))
+redeem_op = st.tuples(st.just("redeem"), points_holder, st.integers(0, 1), st.integers(0, 12))
+next_day_op = st.tuples(st.just("next_day"))
+points_ops = st.lists(
+    st.one_of(
+        award_op,
+        award_op,
+        award_op,
+        exchange_op,
+        exchange_op,
+        top_up_op,
+        redeem_op,
+        redeem_op,
+        end_block,
+        end_block,
+        next_day_op,
+    ),
+    max_size=40,
+)
+
+
+def setup_points_ledger() -> Ledger:
+    """The residents' chain with a funded float, a ticket offer and a points offer; residents
+    hold some tickets."""
+    chain = funded_residents_ledger(float_grams=500)
+    chain.ok(
+        MERCHANT,
+        register_offer_msg(offer_id=OFFERS[0], amount=700, max_redemptions=4),
+    )
+    chain.ok(
+        MERCHANT,
+        register_offer_msg(
+            offer_id=OFFERS[1],
+            payment=ledger_pb2.OFFER_PAYMENT_POINTS,
+            amount=250,
+            max_redemptions=6,
+        ),
+    )
+    for who in (RESIDENT, RESIDENT2):
+        chain.ok(ISSUER, transfer_msg((who, POINTS_BATCH, 2_000)))
+        # Points to spend from the start, and a day almost at its cap.
+        today = local_day(chain)
+        awards = [
+            award_msg(
+                who, points=pts, ref=f"setup-{who.address[-8:]}-{back}", day=day_before(today, back)
+            )
+            for back, pts in ((0, 900), (1, 1_000), (2, 1_000))
+        ]
+        chain.ok(OPERATOR, ledger_pb2.AwardPoints(awards=awards))
+    return chain
+
+
+def _points_message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any]:
+    kind = operation[0]
+    today = local_day(chain)
+    if kind == "award":
+        awards = [
+            award_msg(
+                POINTS_HOLDERS[who],
+                points=pts,
+                ref=f"ref-{ref}",
+                day=day_before(today, back),
+                activity=activity,
+            )
+            for who, pts, back, activity, ref in operation[1]
+        ]
+        seen: set[str] = set()
+        unique = [a for a in awards if not (a.external_ref in seen or seen.add(a.external_ref))]
+        return OPERATOR, ledger_pb2.AwardPoints(awards=unique)
+    if kind == "exchange":
+        _, who, grams, named = operation
+        batch_id = POINTS_BATCH if named else ""
+        return POINTS_HOLDERS[who], ledger_pb2.ExchangePoints(grams=grams, batch_id=batch_id)
+    if kind == "top_up":
+        return ISSUER, top_up_float(POINTS_BATCH, operation[1])
+    if kind == "redeem":
+        _, who, offer, voucher = operation
+        msg = ledger_pb2.Redeem(
+            merchant=MERCHANT.address,
+            offer_id=OFFERS[offer],
+            voucher_ref=f"V-{voucher}",
+            batch_id=POINTS_BATCH if offer == 0 else "",
+        )
+        return POINTS_HOLDERS[who], msg
+    raise ValueError(kind)
+
+
+def local_day(chain: Ledger) -> int:
+    """The chain-local day of the next block."""
+    time_ms = chain.base_time_ms + (chain.height + 1) * 1000
+    return local_date(time_ms, RESIDENT_PARAMS.utc_offset_minutes)
+
+
+def day_before(day: int, back: int) -> int:
+    """``day`` moved ``back`` days earlier (negative: later)."""
+    year, rest = divmod(day, 10_000)
+    month, dom = divmod(rest, 100)
+    moved = date(year, month, dom) - timedelta(days=back)
+    return moved.year * 10_000 + moved.month * 100 + moved.day
+
+
+def run_points_ops(
+    chain: Ledger, operations: list[tuple[Any, ...]], after_block: Any = None
+) -> None:
+    """Sign and apply residents' operations block by block; ``next_day`` ends a block and
+    moves the clock a day on."""
+    raws: list[bytes] = []
+    pending: dict[str, int] = {}
+
+    def flush() -> None:
+        if raws:
+            result = chain.run(list(raws))
+            if after_block is not None:
+                after_block(chain, result)
+        raws.clear()
+        pending.clear()
+
+    for operation in operations:
+        if operation[0] in ("end_block", "next_day"):
+            flush()
+            if operation[0] == "next_day":
+                chain.base_time_ms += 86_400_000
+            continue
+        signer, msg = _points_message(chain, operation)
+        if chain.state.get(b"nonce/" + signer.address.encode()) is None:
+            continue  # an unregistered signer's tx never gets into a block
+        nonce = chain.nonce(signer) + pending.get(signer.address, 0)
+        raw = chain.tx(signer, msg, nonce=nonce)
+        try:
+            check_tx(raw, CHAIN_ID, LIMITS)
+        except InvalidTransaction:
+            continue
+        pending[signer.address] = pending.get(signer.address, 0) + 1
+        raws.append(raw)
+    flush()

@@ -13,16 +13,32 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from chain import BlockResult, get_batch
-from chain.keys import BALANCE, BATCH, CERTIFICATE, REPORT, decode_u64, nonce_key
-from chain.records import Batch, Certificate, Report
-from tests.chain.conftest import Ledger
+from chain.crypto import POINTS_FLOAT_ADDRESS
+from chain.keys import (
+    BALANCE,
+    BATCH,
+    CERTIFICATE,
+    POINTS,
+    POINTS_DAY,
+    POINTS_DAY_ACTIVITY,
+    REPORT,
+    account_key,
+    balance_prefix,
+    decode_u64,
+    nonce_key,
+)
+from chain.records import Batch, Certificate, PointsAccount, Report
+from tests.chain.conftest import DAILY_CAP, RESIDENT_PARAMS, Ledger
 from tests.chain.strategies import (
     ATTESTED,
     BATCHES,
     LOSS_ATTESTED,
     ops,
+    points_ops,
     run_ops,
+    run_points_ops,
     setup_ledger,
+    setup_points_ledger,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +187,174 @@ def test_state_hash_is_the_same_in_a_fresh_process() -> None:
         check=True,
     )
     assert child.stdout.strip() == chain.app_hash.hex()
+
+
+# ---------------------------------------------------------------- residents' points
+
+
+class PointsInvariants:
+    """After every block: points conserve, caps hold, supply holds, the float moves only by
+    exchange (and ordinary top-ups)."""
+
+    def __init__(self, chain: Ledger) -> None:
+        # Start from the setup's state, then follow the receipts.
+        data = chain.state.data
+        self.earned: dict[str, int] = {}  # resident -> points of applied awards
+        self.burned: dict[str, int] = {}  # resident -> points burned by exchange and redemption
+        for key, value in data.items():
+            if key.startswith(POINTS):
+                account = PointsAccount.decode(value)
+                self.earned[key[len(POINTS) :].decode()] = account.awarded
+                self.burned[key[len(POINTS) :].decode()] = account.exchanged + account.redeemed
+        self.per_day: dict[tuple[str, ...], int] = {
+            tuple(key[len(POINTS_DAY) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_DAY)
+        }
+        self.per_activity: dict[tuple[str, ...], int] = {
+            tuple(key[len(POINTS_DAY_ACTIVITY) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_DAY_ACTIVITY)
+        }
+        self.float_grams = self.float_total(chain)
+        self.exchanges = 0
+
+    @staticmethod
+    def float_total(chain: Ledger) -> int:
+        prefix = balance_prefix(POINTS_FLOAT_ADDRESS)
+        return sum(decode_u64(v) for k, v in chain.state.data.items() if k.startswith(prefix))
+
+    def __call__(self, chain: Ledger, result: BlockResult) -> None:
+        data = chain.state.data
+        float_in = float_out = 0
+        for receipt in result.receipts:
+            assert receipt.ok == (receipt.code == 0) and (receipt.ok or receipt.error_code)
+            if not receipt.ok:
+                continue
+            exchanged = 0
+            from_float = 0
+            for ev in receipt.events:
+                attrs = dict(ev.attributes)
+                if ev.type == "award" and attrs["outcome"] == "ok":
+                    who, pts = attrs["recipient"], int(attrs["points"])
+                    self.earned[who] = self.earned.get(who, 0) + pts
+                    day_key = (who, attrs["day"])
+                    self.per_day[day_key] = self.per_day.get(day_key, 0) + pts
+                    act_key = (who, attrs["day"], attrs["activity"])
+                    self.per_activity[act_key] = self.per_activity.get(act_key, 0) + pts
+                elif ev.type == "exchange_points":
+                    who = attrs["account"]
+                    self.burned[who] = self.burned.get(who, 0) + int(attrs["points"])
+                    assert (
+                        int(attrs["points"])
+                        == int(attrs["grams"]) * RESIDENT_PARAMS.points_per_gram
+                    )
+                    exchanged += int(attrs["grams"])
+                    self.exchanges += 1
+                elif ev.type == "redeem" and attrs["payment"] == "points":
+                    who = attrs["resident"]
+                    self.burned[who] = self.burned.get(who, 0) + int(attrs["amount"])
+                elif ev.type == "transfer" and attrs["from"] == POINTS_FLOAT_ADDRESS:
+                    from_float += int(attrs["amount_grams"])
+                elif ev.type == "transfer" and attrs["to"] == POINTS_FLOAT_ADDRESS:
+                    float_in += int(attrs["amount_grams"])
+            # No gram leaves the float except by an exchange, and exactly the exchanged grams.
+            assert from_float == exchanged
+            float_out += from_float
+        now = self.float_total(chain)
+        assert now == self.float_grams + float_in - float_out
+        self.float_grams = now
+        # Per resident: awarded - exchanged - redeemed = balance >= 0, matching the receipts.
+        accounts = {
+            k[len(POINTS) :].decode(): PointsAccount.decode(v)
+            for k, v in data.items()
+            if k.startswith(POINTS)
+        }
+        for who, account in accounts.items():
+            assert account.balance == account.awarded - account.exchanged - account.redeemed >= 0
+            assert account.awarded == self.earned.get(who, 0)
+            assert account.exchanged + account.redeemed == self.burned.get(who, 0)
+            assert data[account_key(who)].startswith(b"A")
+        assert set(self.earned) <= set(accounts)
+        # The daily cap and the activity caps are never exceeded, by any combination.
+        assert all(total <= DAILY_CAP for total in self.per_day.values())
+        for (_, _, activity), total in self.per_activity.items():
+            cap = RESIDENT_PARAMS.activity_cap(activity)
+            assert cap == 0 or total <= cap
+        # The batch supply invariant holds.
+        balances: dict[str, int] = {}
+        for key, value in data.items():
+            if key.startswith(BALANCE):
+                batch_id = key.rsplit(b"/", 1)[1].decode()
+                balances[batch_id] = balances.get(batch_id, 0) + decode_u64(value)
+        certified: dict[str, int] = {}
+        for key, value in data.items():
+            if key.startswith(CERTIFICATE):
+                cert = Certificate.decode(value)
+                certified[cert.batch_id] = certified.get(cert.batch_id, 0) + cert.amount_grams
+        for key, value in data.items():
+            if key.startswith(BATCH):
+                b = Batch.decode(value)
+                assert b.tradable + b.retired + b.cancelled + b.buffer == b.issued
+                assert balances.get(b.batch_id, 0) == b.tradable
+                assert certified.get(b.batch_id, 0) == b.retired
+
+
+@PROPERTY_SETTINGS
+@given(points_ops)
+def test_points_invariants_hold_for_any_sequence(operations: list[tuple[Any, ...]]) -> None:
+    chain = setup_points_ledger()
+    run_points_ops(chain, operations, PointsInvariants(chain))
+
+
+def test_points_invariants_see_every_kind_of_outcome() -> None:
+    # A fixed workload, so that the property above is known to exercise what it claims.
+    rng = random.Random(15)
+    operations: list[tuple[Any, ...]] = []
+    for _ in range(300):
+        kind = rng.choice(
+            ["award", "award", "exchange", "redeem", "top_up", "end_block", "next_day"]
+        )
+        if kind == "award":
+            entries = [
+                (rng.randrange(4), rng.randrange(1, 700), rng.choice([0, 0, 1, 8, -1]),
+                 rng.randrange(1, 8), rng.randrange(60))
+                for _ in range(rng.randint(1, 5))
+            ]  # fmt: skip
+            operations.append(("award", entries))
+        elif kind == "exchange":
+            operations.append(
+                ("exchange", rng.randrange(4), rng.randrange(1, 120), rng.random() < 0.5)
+            )
+        elif kind == "redeem":
+            operations.append(("redeem", rng.randrange(4), rng.randrange(2), rng.randrange(20)))
+        elif kind == "top_up":
+            operations.append(("top_up", rng.randrange(1, 400)))
+        else:
+            operations.append((kind,))
+    chain = setup_points_ledger()
+    invariants = PointsInvariants(chain)
+    codes: set[str] = set()
+
+    def collect(chain: Ledger, result: BlockResult) -> None:
+        invariants(chain, result)
+        for receipt in result.receipts:
+            codes.add(receipt.error_code)
+            for ev in receipt.events:
+                if ev.type == "award":
+                    codes.add(dict(ev.attributes)["outcome"])
+
+    run_points_ops(chain, operations, collect)
+    assert invariants.exchanges > 0
+    expected = {
+        "ok",
+        "daily_cap_exceeded",
+        "day_in_future",
+        "day_too_old",
+        "duplicate_ref",
+        "not_resident",
+        "insufficient_points",
+        "voucher_used",
+        "offer_exhausted",
+    }
+    assert expected <= codes, expected - codes
