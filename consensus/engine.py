@@ -214,7 +214,9 @@ class Engine:
             self.dropped["bad_signature"] += 1
             return []
         if v.height > self.height:
-            self._buffer(v, ("v", int(v.type), v.round, v.validator_index), v.validator_index)
+            self._buffer(
+                v, ("v", int(v.type), v.round, v.validator_index, v.block_hash), v.validator_index
+            )
             return []
         actions: list[Action] = []
         self._window.admit(v.validator_index, v.round)

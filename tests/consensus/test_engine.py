@@ -216,3 +216,15 @@ def test_a_timely_fresh_proposal_gets_a_prevote_for_its_block() -> None:
     p = _proposal(1, 0)
     prevotes = [m for m in _sent(engine.on_proposal(p)) if isinstance(m, Vote)]
     assert [(v.type, v.block_hash) for v in prevotes] == [(VoteType.PREVOTE, p.block_hash)]
+
+
+def test_a_double_vote_for_the_next_height_is_kept_and_becomes_evidence() -> None:
+    """Both votes of an equivocation that arrive while we still decide the previous height wait
+    in the next-height buffer (within the signer's quota), so starting the height finds it."""
+    engine = _engine(2)
+    engine.start(1)
+    a = _vote(VoteType.PREVOTE, 2, 0, hashlib.sha256(b"a").digest(), 3)
+    b = _vote(VoteType.PREVOTE, 2, 0, hashlib.sha256(b"b").digest(), 3)
+    assert engine.on_vote(a) == [] and engine.on_vote(b) == []
+    found = [x for x in engine.start(2) if isinstance(x, EvidenceFound)]
+    assert [(e.evidence.vote_a, e.evidence.vote_b) for e in found] == [(a, b)]
