@@ -140,7 +140,12 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         response = services_pb2.SubmitTxsResponse()
         raws = list(request.txs)
         for raw, outcome in zip(raws, await self._node.admit_many(raws), strict=True):
-            if isinstance(outcome, LedgerError):
+            known = self._known_tx(raw, outcome) if isinstance(outcome, LedgerError) else None
+            if known is not None:
+                # Retrying a batch is safe, as with SubmitTx: a tx already pending or committed
+                # is reported accepted under its id.
+                response.results.add(tx_hash=known, accepted=True)
+            elif isinstance(outcome, LedgerError):
                 response.results.add(
                     tx_hash=_id_or_empty(raw, self._node.chain_id),
                     accepted=False,
@@ -150,6 +155,15 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             else:
                 response.results.add(tx_hash=outcome.tx_hash, accepted=True)
         return response
+
+    def _known_tx(self, raw: bytes, error: LedgerError) -> bytes | None:
+        """The id of ``raw`` when ``error`` only says it is pending or committed already."""
+        if not isinstance(error, AlreadyExists | PreconditionFailed):
+            return None
+        tx_hash = compute_tx_hash(raw, self._node.chain_id)
+        if error.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None:
+            return tx_hash
+        return None
 
     # ------------------------------------------------------------------ status and records
 

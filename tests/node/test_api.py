@@ -325,6 +325,12 @@ def test_submit_many_reports_each_admission(
     # They commit in nonce order, so once the last one is in, the nonce has moved by three.
     _wait_tx(stub, reply.results[2].tx_hash)
     assert c.next_nonce(issuer.address) == nonce + 3
+    # Retrying the whole batch (a lost reply) is safe: the same ids, all reported accepted.
+    again = stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=good))
+    assert [(r.accepted, r.tx_hash) for r in again.results] == [
+        (True, r.tx_hash) for r in reply.results[:3]
+    ]
+    assert c.next_nonce(issuer.address) == nonce + 3
 
 
 def test_submit_without_waiting_then_get_tx(
