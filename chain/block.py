@@ -28,7 +28,7 @@ from google.protobuf.message import DecodeError
 from chain.errors import InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
-from chain.results import TxResult
+from chain.results import TxResult, results_root
 from chain.tx import tx_hash
 from proto import ledger_pb2
 
@@ -78,11 +78,6 @@ def tx_root(chain_id: str, txs: Sequence[bytes]) -> bytes:
 def envelopes_root(txs: Sequence[bytes]) -> bytes:
     """The Merkle root over SHA-256 of each envelope (body and signatures), in block order."""
     return merkle_root([hashlib.sha256(tx).digest() for tx in txs])
-
-
-def results_root(receipts: Sequence[TxResult]) -> bytes:
-    """The Merkle root of a block's receipts (their ``canonical_bytes()``), in block order."""
-    return merkle_root([r.canonical_bytes() for r in receipts])
 
 
 def receipt_proof(receipts: Sequence[TxResult], index: int) -> MerkleProof:
@@ -220,6 +215,7 @@ class Block:
     header: Header
     txs: tuple[bytes, ...]
     _ids: tuple[bytes, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _roots_ok: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.header.tx_count != len(self.txs):
@@ -254,11 +250,15 @@ class Block:
         Both are needed: ``tx_root`` pins what was signed, ``envelopes_root`` the exact envelopes
         (signatures included), so no envelope can be changed without changing the block hash.
         """
+        if self._roots_ok:  # checked once per block: binding, validation and the store ask
+            return True
         try:
             ids_ok = merkle_root(self.tx_hashes()) == self.header.tx_root
         except InvalidTransaction:
             return False
-        return ids_ok and envelopes_root(self.txs) == self.header.envelopes_root
+        ok = ids_ok and envelopes_root(self.txs) == self.header.envelopes_root
+        object.__setattr__(self, "_roots_ok", ok)
+        return ok
 
     def tx_proof(self, index: int) -> MerkleProof:
         """A proof that ``txs[index]`` is in this block, checkable with ``verify_tx_proof``."""

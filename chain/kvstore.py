@@ -18,9 +18,8 @@ from typing import Protocol
 from google.protobuf.message import DecodeError
 
 from chain import keys
-from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header, results_root
+from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
 from chain.errors import InvalidTransaction, StorageError
-from chain.merkle import merkle_root
 from chain.records import Certificate
 from chain.results import BlockResult, Event, TxResult
 from chain.tx import tx_hash as compute_tx_id
@@ -658,9 +657,9 @@ class KVStore(_Reader):
         for i, (h, receipt) in enumerate(zip(hashes, result.receipts, strict=True)):
             if receipt.tx_hash != h:
                 raise StorageError(f"receipt {i} of block {header.height} is for another tx")
-        if merkle_root(hashes) != header.tx_root:
+        if not block.verify_tx_root():
             raise StorageError(f"block {header.height} tx_root does not match its transactions")
-        if results_root(result.receipts) != header.results_root:
+        if result.results_root() != header.results_root:
             raise StorageError(f"block {header.height} results_root does not match its receipts")
         return hashes
 

@@ -7,10 +7,12 @@ store (which persists them atomically and builds history indexes from them).
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["RECEIPT_DOMAIN", "BlockResult", "Event", "TxResult", "Writes"]
+from chain.merkle import merkle_root
+
+__all__ = ["RECEIPT_DOMAIN", "BlockResult", "Event", "TxResult", "Writes", "results_root"]
 
 RECEIPT_DOMAIN = b"carbonticket/receipt/v1\x00"
 _U16_MAX = 0xFFFF
@@ -85,3 +87,15 @@ class BlockResult:
     writes: dict[bytes, bytes | None] = field(default_factory=dict)
     receipts: tuple[TxResult, ...] = ()
     app_hash: bytes = b""
+    _results_root: bytes = field(default=b"", init=False, repr=False, compare=False)
+
+    def results_root(self) -> bytes:
+        """``results_root(self.receipts)``, computed once: the app and the store both check it."""
+        if not self._results_root:
+            object.__setattr__(self, "_results_root", results_root(self.receipts))
+        return self._results_root
+
+
+def results_root(receipts: Sequence[TxResult]) -> bytes:
+    """The Merkle root of a block's receipts (their ``canonical_bytes()``), in block order."""
+    return merkle_root([r.canonical_bytes() for r in receipts])

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chain import BlockContext, apply_block
-from chain.block import Block, build_block, results_root
+from chain.block import Block, build_block
 from chain.errors import LedgerError, StorageError
 from chain.limits import Limits
 from chain.results import BlockResult
@@ -234,7 +234,7 @@ class LedgerApp:
                 f"executing it gives {result.app_hash.hex()[:16]}...",
                 "app_hash_mismatch",
             )
-        if results_root(result.receipts) != block.header.results_root:
+        if result.results_root() != block.header.results_root:
             raise LedgerError(
                 f"block {height} claims a results root its receipts do not give",
                 "results_root_mismatch",

@@ -348,3 +348,32 @@ def _block_of(txs: list[bytes]) -> Block:
         proposer=h("p"), validators_hash=h("v"), txs=txs,
         receipts=[receipt_for(t, i) for i, t in enumerate(txs)],
     )  # fmt: skip
+
+
+def test_roots_are_checked_once_per_block_and_results_root_once_per_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Binding, validation and the store all ask; the hashing is done once."""
+    import chain.block as block_module
+    import chain.results as results_module
+    from chain.results import BlockResult
+
+    txs = [transfer_tx(i) for i in range(3)]
+    block = Block.decode(_block_of(txs).encode())  # a fresh object, nothing cached yet
+    calls = {"envelopes": 0, "results": 0}
+    real_envelopes, real_results = block_module.envelopes_root, results_module.results_root
+
+    def counting_envelopes(raws: list[bytes]) -> bytes:
+        calls["envelopes"] += 1
+        return real_envelopes(raws)
+
+    def counting_results(receipts: tuple[TxResult, ...]) -> bytes:
+        calls["results"] += 1
+        return real_results(receipts)
+
+    monkeypatch.setattr(block_module, "envelopes_root", counting_envelopes)
+    monkeypatch.setattr(results_module, "results_root", counting_results)
+    assert all(block.verify_tx_root() for _ in range(3))
+    result = BlockResult(receipts=tuple(receipt_for(t, i) for i, t in enumerate(txs)))
+    assert result.results_root() == result.results_root() == block.header.results_root
+    assert calls == {"envelopes": 1, "results": 1}
