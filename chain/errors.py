@@ -8,6 +8,9 @@ the CLI prints ``message`` and exits non-zero.
     ├── InvalidTransaction           malformed input, bad signature, wrong chain id, bad field
     │   ├── InvalidAmount            tCO2e text that is not an exact, in-range quantity
     │   └── InvalidAddress           address text that is not a valid checksummed ``ct1...``
+    ├── InvalidBlock                 a block (proposed, synced or stored) breaks the chain's rules
+    ├── InvalidGenesis               a genesis file that cannot start a chain
+    ├── InvalidRequest               an API or peer request that is malformed (not a transaction)
     ├── PreconditionFailed           the current state refuses it (nonce, balance, status)
     ├── PermissionDenied             signer lacks the role or ownership the action needs
     ├── NotFound                     unknown account, project, report, batch, tx, block
@@ -23,6 +26,9 @@ __all__ = [
     "AlreadyExists",
     "InvalidAddress",
     "InvalidAmount",
+    "InvalidBlock",
+    "InvalidGenesis",
+    "InvalidRequest",
     "InvalidTransaction",
     "LedgerError",
     "NotFound",
@@ -67,6 +73,24 @@ class InvalidAddress(InvalidTransaction):
     """Address text with a wrong prefix, character set, length or checksum."""
 
     default_code = "invalid_address"
+
+
+class InvalidBlock(LedgerError):
+    """A block that does not extend this chain under its rules (header, roots, txs, time)."""
+
+    default_code = "bad_block"
+
+
+class InvalidGenesis(LedgerError):
+    """A genesis document that is malformed or inconsistent."""
+
+    default_code = "invalid_genesis"
+
+
+class InvalidRequest(LedgerError):
+    """A malformed API or peer request (bad field, bad id, out-of-range page) that is no tx."""
+
+    default_code = "invalid_request"
 
 
 class PreconditionFailed(LedgerError):
