@@ -24,7 +24,7 @@ from cli import render
 from cli.client import LedgerClient
 from cli.common import EXIT_PENDING, CliError, connect, emit, output_option, reports_errors
 from cli.keystore import Keystore
-from node.devnet import load_devnet
+from cli.tools.devnet import load_devnet
 from proto import ledger_pb2, services_pb2
 
 __all__ = ["demo"]

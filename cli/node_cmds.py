@@ -13,15 +13,15 @@ import click
 
 from chain.crypto import PrivateKey
 from cli.common import CliError, emit, reports_errors
-from consensus import ConsensusError
-from node.config import NodeConfig
-from node.devnet import (
+from cli.tools.devnet import (
     DEFAULT_BASE_PORT,
     DEFAULT_PASSWORD,
     DevnetProcesses,
     init_devnet,
     load_devnet,
 )
+from consensus import ConsensusError
+from node.config import NodeConfig
 from node.keyfile import load_validator_key, write_validator_key
 
 __all__ = ["bench", "devnet", "genesis", "node"]
@@ -280,7 +280,7 @@ def bench(
     """Measure committed tx/s, latency, CPU, memory and disk with real node processes."""
     import json
 
-    from node.bench import run_bench
+    from cli.tools.bench import run_bench
 
     offered: float | None = None
     if rate != "max":

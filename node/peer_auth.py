@@ -14,8 +14,8 @@ method, timestamp, nonce, sha256 of the serialized request). The receiver checks
 5. the same signed call was not accepted a moment ago (a replay, else UNAUTHENTICATED).
 
 One signature per call, and the node's senders batch messages, so the cost is one Ed25519
-signature per batch (see ``node.bench`` figures in docs/operations.md). The signature binds the
-request body, so a relay cannot swap the payload of a captured call.
+signature per batch (see the ``carbon-ticket bench`` figures in docs/operations.md). The
+signature binds the request body, so a relay cannot swap the payload of a captured call.
 
 Both halves are gRPC interceptors: ``PeerAuthInterceptor`` on the server checks every method of
 the PeerService (including ones added later), ``peer_call_signers`` on a channel signs every call

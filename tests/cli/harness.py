@@ -13,8 +13,8 @@ from pathlib import Path
 import grpc
 
 from cli.keystore import Keystore
+from cli.tools.devnet import DevnetInfo, init_devnet
 from node.config import NodeConfig
-from node.devnet import DevnetInfo, init_devnet
 from proto import services_pb2_grpc
 
 __all__ = ["NodeThread", "free_port", "make_fast", "running_devnet"]

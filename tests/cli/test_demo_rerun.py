@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from node.devnet import DevnetProcesses, free_base_port, init_devnet
+from cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from tests.cli.harness import make_fast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

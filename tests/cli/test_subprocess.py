@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from node.devnet import DevnetInfo, DevnetProcesses, init_devnet
+from cli.tools.devnet import DevnetInfo, DevnetProcesses, init_devnet
 from tests.cli.harness import free_port, make_fast
 
 pytestmark = pytest.mark.slow

@@ -29,8 +29,8 @@ from chain.tx import tx_hash
 from cli import render
 from cli.client import LedgerClient
 from cli.main import cli
+from cli.tools.devnet import DevnetInfo
 from cli.verify import BundleError, verify_bundle
-from node.devnet import DevnetInfo
 from proto import ledger_pb2, services_pb2
 from tests.cli.bundles import TAMPERS, foreign_genesis, tampered, without_quorum
 from tests.cli.harness import running_devnet, stub_for, wallet_keys

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from cli.keystore import Keystore
 from cli.main import cli
-from node.devnet import DevnetInfo
+from cli.tools.devnet import DevnetInfo
 from tests.cli.harness import free_port, running_devnet
 
 PASSWORD = "devnet"

@@ -13,10 +13,10 @@ import grpc
 
 from chain.crypto import PrivateKey
 from cli.keystore import Keystore
+from cli.tools.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
+from cli.tools.loadgen import Workload, commit_phases, submit_batches
 from node.config import ConsensusSettings, NodeConfig
-from node.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
 from node.keyfile import load_validator_key, write_validator_key
-from node.loadgen import Workload, commit_phases, submit_batches
 from node.peer_auth import signed_metadata
 from node.tls import CertificateAuthority, write_node_tls
 from proto import services_pb2, services_pb2_grpc

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from chain.tx import tx_hash
-from node.loadgen import BlockWatcher, submit_batches
+from cli.tools.loadgen import BlockWatcher, submit_batches
 from proto import services_pb2
 from tests.node.network import Network
 

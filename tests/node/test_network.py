@@ -15,10 +15,10 @@ import pytest
 from chain.crypto import PrivateKey
 from chain.tx import encode_tx, tx_hash
 from cli.keystore import Keystore
+from cli.tools.loadgen import BlockWatcher, submit_batches
 from consensus import Vote, VoteType, vote_sign_bytes
 from node.codec import message_to_proto
 from node.keyfile import load_validator_key
-from node.loadgen import BlockWatcher, submit_batches
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.node.network import LoadThread, Network
 

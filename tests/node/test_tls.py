@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from cli.main import cli
+from cli.tools.devnet import init_devnet, load_devnet
 from node.config import ConfigError, NodeConfig, TlsSettings
-from node.devnet import init_devnet, load_devnet
 from node.tls import (
     CertificateAuthority,
     ClientTls,

@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from node.devnet import free_base_port
+from cli.tools.devnet import free_base_port
 from proto import services_pb2, services_pb2_grpc
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from chain import Genesis, GenesisAccount, GenesisValidator
 from chain.crypto import PrivateKey
+from cli.keystore import Keystore
 from node.config import ConfigError, NodeConfig, TlsSettings
 from node.keyfile import write_validator_key
 
@@ -32,6 +33,8 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DevnetInfo",
     "DevnetProcesses",
+    "cli_command",
+    "cli_env",
     "free_base_port",
     "init_devnet",
     "load_devnet",
@@ -42,6 +45,8 @@ DEFAULT_CHAIN_ID = "carbon-devnet"
 # The devnet wallet is for local use only; its password is public by design.
 DEFAULT_PASSWORD = "devnet"
 DEVNET_FILE = "devnet.json"
+# The directory that holds the ``cli`` package this process runs (cli/tools/devnet.py -> root).
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 WALLET_ROLES = {"issuer": ("bureau", "issuer"), "verifier": ("company", "verifier"),
                 "registrar": ("bureau", "registrar")}  # fmt: skip
 
@@ -110,8 +115,6 @@ def init_devnet(
     localhost) and one for clients, and every node config gets a ``[tls]`` section (mutual TLS
     with ``require_client_cert``).
     """
-    from cli.keystore import Keystore  # the wallet format belongs to the CLI
-
     home = Path(home)
     if (home / DEVNET_FILE).exists():
         raise ConfigError(f"{home} already holds a devnet; remove it or pick another --home")
@@ -191,6 +194,28 @@ def load_devnet(home: str | Path) -> DevnetInfo:
     )
 
 
+def cli_command(*args: str) -> list[str]:
+    """The command line that runs ``carbon-ticket *args`` in a child process.
+
+    ``-P`` (Python 3.11) keeps the current directory off ``sys.path``: a ``cli/`` or ``node/``
+    directory wherever the operator happens to stand must never replace the validator's code.
+    """
+    return [sys.executable, "-P", "-m", "cli", *args]
+
+
+def cli_env() -> dict[str, str]:
+    """The environment for ``cli_command``: this process's, with this project found first.
+
+    Without the current directory on the path, a child of an uninstalled checkout would not find
+    the project at all, so the directory that holds the running ``cli`` package goes first on
+    PYTHONPATH: the child runs exactly the code its parent runs.
+    """
+    project = str(_PROJECT_ROOT)
+    inherited = os.environ.get("PYTHONPATH")
+    path = project if not inherited else os.pathsep.join((project, inherited))
+    return dict(os.environ, PYTHONPATH=path, PYTHONUNBUFFERED="1")
+
+
 class DevnetProcesses:
     """Runs each validator of a devnet as a child process (``carbon-ticket node start``)."""
 
@@ -202,10 +227,9 @@ class DevnetProcesses:
     def start(self, index: int) -> subprocess.Popen[bytes]:
         """Start (or restart) validator ``index``."""
         node_home = self.info.node_home(index)
-        cmd = [sys.executable, "-m", "cli", "node", "start", "--home", str(node_home)]
+        cmd = cli_command("node", "start", "--home", str(node_home))
         out = open(node_home / "node.log", "ab") if self._log_to_files else None  # noqa: SIM115
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=cli_env())
         if out is not None:
             out.close()
         self.procs[index] = proc

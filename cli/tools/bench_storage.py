@@ -1,6 +1,6 @@
 """Storage benchmark: bytes on disk per transfer, commit time per block, reads at scale.
 
-    python -m node.bench_storage [--accounts 1000000] [--txs-per-block 1000] [--blocks 20]
+    python -m cli.tools.bench_storage [--accounts 1000000] [--txs-per-block 1000] [--blocks 20]
 
 1. Commits ``--blocks`` blocks of realistic signed transfers (``chain.tx.encode_tx``), each
    with what the rules would write: two balance updates and a nonce per transfer, a receipt
@@ -236,7 +236,7 @@ def run(path: Path, accounts: int, per_block: int, blocks: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags and run the benchmark in a temporary (or given) directory."""
-    parser = argparse.ArgumentParser(prog="python -m node.bench_storage", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cli.tools.bench_storage", description=__doc__)
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--txs-per-block", type=int, default=1000)
     parser.add_argument("--blocks", type=int, default=20, help="measured blocks of transfers")

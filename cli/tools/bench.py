@@ -25,10 +25,11 @@ import grpc
 
 from chain.crypto import PrivateKey, verify_signature
 from chain.tx import tx_hash
+from cli.keystore import Keystore
+from cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
+from cli.tools.loadgen import BlockWatcher, Workload, commit_phases
 from node.config import ConsensusSettings, NodeConfig
-from node.devnet import DevnetProcesses, free_base_port, init_devnet
 from node.keyfile import write_validator_key
-from node.loadgen import BlockWatcher, Workload, commit_phases
 from proto import services_pb2, services_pb2_grpc
 
 __all__ = ["BenchResult", "measure_verify_per_core", "run_bench"]
@@ -256,8 +257,6 @@ def run_bench(
     try:
         procs.start_all()
         _wait_ready(info.endpoints)
-        from cli.keystore import Keystore
-
         keys = Keystore(info.wallet_dir)
         pw = info.wallet_password
         workload = Workload.create(

@@ -1,0 +1,86 @@
+"""Validators started by the devnet tools run the project's code, whatever the current directory.
+
+A ``cli/`` package in the directory an operator starts from must not replace the real one in the
+child processes: the tools start children with ``python -P`` and the project first on the path.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from cli.tools.devnet import DevnetProcesses, cli_command, cli_env, init_devnet
+from proto import services_pb2, services_pb2_grpc
+from tests.cli.harness import free_port, make_fast
+
+SHADOWED = "shadowed by the current directory"
+
+
+def _fake_cli_package(root: Path) -> Path:
+    """A directory holding a ``cli`` package that leaves a marker file instead of running."""
+    package = root / "cli"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    marker = root / "marker"
+    (package / "__main__.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\nprint({SHADOWED!r})\n"
+    )
+    return marker
+
+
+def _run_in(cwd: Path, cmd: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return done.stdout + done.stderr
+
+
+def test_plain_python_m_is_shadowed_by_the_current_directory(tmp_path: Path) -> None:
+    # The danger the tools guard against is real: without -P the fake package wins.
+    marker = _fake_cli_package(tmp_path)
+    out = _run_in(tmp_path, [sys.executable, "-m", "cli", "--version"])
+    assert SHADOWED in out and marker.exists()
+
+
+def test_cli_command_runs_the_real_project_from_a_shadowing_directory(tmp_path: Path) -> None:
+    marker = _fake_cli_package(tmp_path)
+    cmd = cli_command("--version")
+    assert cmd[:4] == [sys.executable, "-P", "-m", "cli"]
+    out = _run_in(tmp_path, cmd, cli_env())
+    assert "carbon-ticket" in out and SHADOWED not in out, out
+    assert not marker.exists()
+
+
+def _height(address: str) -> int:
+    with grpc.insecure_channel(address) as channel:
+        stub = services_pb2_grpc.LedgerServiceStub(channel)
+        try:
+            return int(stub.GetStatus(services_pb2.StatusRequest(), timeout=1).height)
+        except grpc.RpcError:
+            return -1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_devnet_node_started_from_a_shadowing_directory_is_the_real_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = init_devnet(tmp_path / "devnet", validators=1, base_port=free_port())
+    make_fast(info.node_home(0))
+    stand = tmp_path / "operator"
+    marker = _fake_cli_package(stand)
+    monkeypatch.chdir(stand)
+    procs = DevnetProcesses(info)
+    try:
+        proc = procs.start(0)
+        deadline = time.monotonic() + 60
+        while _height(info.endpoints[0]) < 1:
+            assert proc.poll() is None, (info.node_home(0) / "node.log").read_text()
+            assert time.monotonic() < deadline, "the devnet node did not commit a block"
+            time.sleep(0.2)
+    finally:
+        procs.stop_all()
+    assert not marker.exists()
