@@ -108,3 +108,165 @@ def test_ruff_format_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = _run([sys.executable, "-m", "mypy", *PACKAGES])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Import graph: no cycles among the project's modules, and node/ never imports cli/ ---------
+
+GRAPH_PACKAGES = ("chain", "consensus", "node", "proto", "cli")
+# Cycles that exist on this branch only because the "wiring" helper of issue 13 removes them on
+# its own branch (Node handed to the servicers and to BlockSync, which reach back into node.py).
+# Emptied when issue 13's node split lands.
+KNOWN_CYCLES_UNTIL_NODE_SPLIT: frozenset[frozenset[str]] = frozenset(
+    {
+        frozenset({"node.node", "node.service_peer", "node.service_public", "node.sync"}),
+    }
+)
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(name: str, known: set[str]) -> str | None:
+    """The longest prefix of the dotted ``name`` that is one of the project's modules."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in known:
+            return candidate
+    return None
+
+
+def _targets(statement: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """Dotted names a statement imports; ``from a import b`` names ``a.b`` when that is a module.
+
+    Like ``import a.b``, ``from a import b`` for a submodule ``b`` needs the package ``a`` to
+    exist, not its ``__init__`` to have run to the end, so it is an edge to ``a.b`` only.
+    """
+    if isinstance(statement, ast.Import):
+        return [alias.name for alias in statement.names]
+    base = statement.module or ""
+    if statement.level:
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        anchor = package[: len(package) - (statement.level - 1)]
+        base = ".".join([*anchor, base] if base else anchor)
+    return [f"{base}.{alias.name}" for alias in statement.names]
+
+
+def import_graph(
+    root: Path = ROOT, packages: tuple[str, ...] = GRAPH_PACKAGES
+) -> dict[str, set[str]]:
+    """Module -> the project modules it imports, from every import statement in the file.
+
+    Module-level, function-level and ``if TYPE_CHECKING:`` imports all count: each one is a
+    dependency a reader must follow, and a cycle hidden behind a late import is still a cycle.
+    """
+    files = {
+        _module_name(path, root): path
+        for package in packages
+        for path in sorted((root / package).rglob("*.py"))
+    }
+    known = set(files)
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for statement in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(statement, ast.Import | ast.ImportFrom):
+                for name in _targets(statement, module, is_package):
+                    # A name that is no module resolves to the package or module that defines it.
+                    target = _resolve(name, known)
+                    if target is not None and target != module:
+                        edges.add(target)
+        graph[module] = edges
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: set[frozenset[str]] = set()
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph.get(node, ())):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.add(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_import_cycles_among_the_packages() -> None:
+    found = import_cycles(import_graph())
+    new = sorted(sorted(cycle) for cycle in found - KNOWN_CYCLES_UNTIL_NODE_SPLIT)
+    gone = sorted(sorted(cycle) for cycle in KNOWN_CYCLES_UNTIL_NODE_SPLIT - found)
+    assert not new, f"import cycles (each list imports itself round): {new}"
+    assert not gone, (
+        f"these cycles are gone: remove them from KNOWN_CYCLES_UNTIL_NODE_SPLIT: {gone}"
+    )
+
+
+def cli_imports_in_node(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    """node/ modules that import cli/, with what they import from it."""
+    offenders = {
+        module: sorted(target for target in targets if target.split(".")[0] == "cli")
+        for module, targets in graph.items()
+        if module.split(".")[0] == "node"
+    }
+    return {module: targets for module, targets in offenders.items() if targets}
+
+
+def test_node_never_imports_cli() -> None:
+    # The validator must run without the command line; tools that drive nodes live in cli/tools/.
+    offenders = cli_imports_in_node(import_graph())
+    assert not offenders, f"node/ must not import cli/: {offenders}"
+
+
+def test_cycle_finder_bites() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a", "e"}, "e": {"d"}, "f": {"a"}}
+    assert import_cycles(graph) == {frozenset("abc"), frozenset("de")}
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == set()
+
+
+def test_import_graph_counts_late_and_type_checking_imports(tmp_path: Path) -> None:
+    files = {
+        "node/__init__.py": "",
+        "node/a.py": "import typing\nif typing.TYPE_CHECKING:\n    from node.b import B\n",
+        "node/b.py": "def late() -> None:\n    from node import a\n",
+        "node/c.py": "import grpc\nfrom .b import late\nfrom node import VERSION\n",
+        "cli/__init__.py": "",
+        "cli/keystore.py": "",
+        "node/d.py": "def f() -> None:\n    import cli.keystore\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(tmp_path, ("node", "cli"))
+    assert graph["node.a"] == {"node.b"} and graph["node.b"] == {"node.a"}
+    assert graph["node.c"] == {"node", "node.b"} and graph["node.d"] == {"cli.keystore"}
+    assert import_cycles(graph) == {frozenset({"node.a", "node.b"})}
+    assert cli_imports_in_node(graph) == {"node.d": ["cli.keystore"]}
