@@ -114,8 +114,8 @@ def test_mypy_is_clean() -> None:
 
 GRAPH_PACKAGES = ("chain", "consensus", "node", "proto", "cli")
 # Cycles that exist on this branch only because the "wiring" helper of issue 13 removes them on
-# its own branch (Node handed to the servicers and to BlockSync, which reach back into node.py).
-# Emptied when issue 13's node split lands.
+# its own branch (Node handed to the servicers and to BlockSync, which reach back into node.py):
+# emptied when issue 13's node split lands.
 KNOWN_CYCLES_UNTIL_NODE_SPLIT: frozenset[frozenset[str]] = frozenset(
     {
         frozenset({"node.node", "node.service_peer", "node.service_public", "node.sync"}),
