@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import site
 import socket
 import subprocess
 import sys
@@ -208,12 +209,21 @@ def cli_env() -> dict[str, str]:
 
     Without the current directory on the path, a child of an uninstalled checkout would not find
     the project at all, so the directory that holds the running ``cli`` package goes first on
-    PYTHONPATH: the child runs exactly the code its parent runs.
+    PYTHONPATH: the child runs exactly the code its parent runs. An installed project is left
+    alone: putting site-packages before the standard library would let it shadow the stdlib.
     """
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if _PROJECT_ROOT in _site_directories():
+        return env
+    inherited = env.get("PYTHONPATH")
     project = str(_PROJECT_ROOT)
-    inherited = os.environ.get("PYTHONPATH")
-    path = project if not inherited else os.pathsep.join((project, inherited))
-    return dict(os.environ, PYTHONPATH=path, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = project if not inherited else os.pathsep.join((project, inherited))
+    return env
+
+
+def _site_directories() -> set[Path]:
+    found = [*site.getsitepackages(), site.getusersitepackages()]
+    return {Path(directory).resolve() for directory in found}
 
 
 class DevnetProcesses:

@@ -6,6 +6,8 @@ child processes: the tools start children with ``python -P`` and the project fir
 
 from __future__ import annotations
 
+import os
+import site
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cli.tools import devnet
 from cli.tools.devnet import DevnetProcesses, cli_command, cli_env, init_devnet
 from proto import services_pb2, services_pb2_grpc
 from tests.cli.harness import free_port, make_fast
@@ -52,6 +55,17 @@ def test_cli_command_runs_the_real_project_from_a_shadowing_directory(tmp_path: 
     out = _run_in(tmp_path, cmd, cli_env())
     assert "carbon-ticket" in out and SHADOWED not in out, out
     assert not marker.exists()
+
+
+def test_cli_env_puts_a_checkout_first_but_leaves_site_packages_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.setattr(devnet, "_PROJECT_ROOT", tmp_path)
+    assert cli_env()["PYTHONPATH"] == os.pathsep.join((str(tmp_path), "/elsewhere"))
+    installed = Path(site.getsitepackages()[0]).resolve()
+    monkeypatch.setattr(devnet, "_PROJECT_ROOT", installed)
+    assert cli_env()["PYTHONPATH"] == "/elsewhere"
 
 
 def _height(address: str) -> int:
