@@ -28,7 +28,7 @@ from node.store import LevelDBStore
 from node.sync import BlockSync, PeerScores
 from node.tls import peer_credentials
 
-__all__ = ["build_node", "load_genesis"]
+__all__ = ["build_node", "load_genesis", "peer_addresses"]
 
 
 def build_node(
@@ -86,7 +86,7 @@ def build_node(
         )
         if transport is None:
             transport = PeerSet(
-                _peer_addresses(config, genesis, key.public_key),
+                peer_addresses(config, genesis, key.public_key),
                 tls=peer_credentials(config),
                 interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
             )
@@ -160,7 +160,8 @@ def _timeouts(c: ConsensusSettings) -> TimeoutConfig:
     )
 
 
-def _peer_addresses(config: NodeConfig, genesis: Genesis, own_key: bytes) -> list[str]:
+def peer_addresses(config: NodeConfig, genesis: Genesis, own_key: bytes) -> list[str]:
+    """The configured peers, or else every other validator's address from the genesis."""
     if config.peers:
         return [p for p in config.peers if p != config.listen]
     return [v.network_address for v in genesis.validators if v.public_key != own_key]
