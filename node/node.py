@@ -86,7 +86,7 @@ class Node:
         self.mempool = mempool
         self.app = app
         self.engine = engine
-        self.peers = transport
+        self.transport = transport
         self.sync = sync
         sync.attach(self.after_commit_synced, self.resume_after_sync)
         self._clock = clock
@@ -139,7 +139,7 @@ class Node:
         """Start the services (the API port), connect peers, catch up, and join consensus."""
         for service in self.services:
             await service.start()
-        self.peers.start()
+        self.transport.start()
         if self.config.debug.clock_offset_ms:
             log.warning(
                 "TEST SETTING debug.clock_offset_ms = %d: this node's clock is skewed on "
@@ -177,7 +177,7 @@ class Node:
                 pass
         for service in reversed(self.services):
             await service.close()
-        await self.peers.close()
+        await self.transport.close()
         self.sync.close()
         self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
@@ -233,7 +233,7 @@ class Node:
             if isinstance(action, Broadcast):
                 # Peers accept consensus messages from validators only: an observer keeps quiet.
                 if self.is_validator:
-                    self.peers.broadcast_consensus(action.message)
+                    self.transport.broadcast_consensus(action.message)
             elif isinstance(action, ScheduleTimeout):
                 self._later(action.delay_ms / 1000, self._timeout_callback(action.timeout))
             elif isinstance(action, Commit):
@@ -267,7 +267,7 @@ class Node:
     async def _fetch_block_from_peers(self, action: FetchBlock) -> None:
         # The engine binds each answer to the hash itself: a lying peer costs one decode.
         try:
-            for payload in await self.peers.fetch_block(action.height, action.block_hash):
+            for payload in await self.transport.fetch_block(action.height, action.block_hash):
                 if self.engine.height != action.height:
                     return
                 self._dispatch(self._engine_call(self.engine.on_block, action.height, payload))
@@ -454,7 +454,7 @@ class Node:
     def _gossip(self, raws: list[bytes]) -> None:
         # Peers accept gossip from validators only (an observer's peers would refuse it).
         if self.is_validator:
-            self.peers.gossip_txs(raws)
+            self.transport.gossip_txs(raws)
 
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
