@@ -23,6 +23,8 @@ from chain.kvstore import (
     MAX_HISTORY_PAGE,
     HistoryEntry,
     KVStore,
+    RetirementPage,
+    RetirementQuery,
     TxLocation,
 )
 from chain.results import BlockResult, TxResult
@@ -122,6 +124,12 @@ class StoreView(Protocol):
         self, batch_id: str, limit: int = 100, before: tuple[int, int] | None = None
     ) -> list[HistoryEntry]:
         """Transactions that touched ``batch_id``, newest first, older than ``before``."""
+        ...
+
+    def list_retirements(
+        self, query: RetirementQuery, limit: int = 100, before: tuple[int, int] | None = None
+    ) -> RetirementPage:
+        """The public retirement register: certificates matching ``query``, newest first."""
         ...
 
 

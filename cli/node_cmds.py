@@ -136,7 +136,7 @@ def node_show(home: Path) -> None:
 @reports_errors
 def node_start(home: Path) -> None:
     """Run the node in the foreground until SIGINT or SIGTERM."""
-    from node.node import Node  # imported here: only this command needs the whole node
+    from node.build import build_node  # imported here: only this command needs the whole node
 
     config = NodeConfig.load(home)
     logging.basicConfig(
@@ -144,7 +144,7 @@ def node_start(home: Path) -> None:
         format=f"%(asctime)s {config.name} %(levelname)s %(name)s: %(message)s",
     )
     try:
-        server = Node(config)
+        server = build_node(config)
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
         raise CliError(f"cannot start: {exc}", 1) from exc
 

@@ -64,6 +64,11 @@ class EvidenceReporter:
         self._key = key
         self._reported: OrderedDict[tuple[int, int, int, int], None] = OrderedDict()
 
+    @property
+    def address(self) -> str:
+        """The reporting validator's address (the signer of its reports)."""
+        return self._key.address
+
     def report(self, evidence: DuplicateVoteEvidence, nonce: int) -> bytes | None:
         """The signed report, or None when this offence was reported by this node already."""
         v = evidence.vote_a

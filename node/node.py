@@ -1,4 +1,9 @@
-"""A validator node: wires store, mempool, consensus engine, peers and gRPC services together.
+"""A validator node: drives consensus, admits transactions and notifies commit waiters.
+
+``Node`` is handed its parts by ``node.build.build_node`` (the store, mempool, app, engine) and
+talks to the outside only through ports (``node.ports``): a clock for every timer, a peer
+transport, and services such as the gRPC server. So tests can drive real nodes in one process
+with a virtual clock and an in-memory transport (tests/node/harness.py).
 
 Everything runs on one asyncio event loop: gRPC handlers, consensus steps, timers and commits.
 Consensus steps and block commits are synchronous calls that never await, so no two of them ever
@@ -9,23 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-
-from chain import Genesis, expected_nonce, get_params, init_chain
 from chain.errors import InvalidTransaction, LedgerError, PreconditionFailed, StorageError
+from chain.store import BlockStore
 from chain.tx import SignedTx
 from consensus import (
     Action,
     Broadcast,
     Commit,
     DuplicateVoteEvidence,
-    Ed25519Signer,
     Engine,
     EvidenceFound,
     FetchBlock,
@@ -33,24 +31,22 @@ from consensus import (
     ScheduleTimeout,
     SyncNeeded,
     Timeout,
-    TimeoutConfig,
-    Validator,
-    ValidatorSet,
     Vote,
 )
 from node.app import ExecutedBlock, LedgerApp
-from node.codec import certificate_from_bytes, message_to_proto
-from node.config import ConfigError, NodeConfig
-from node.evidence import EvidenceReporter, checker_with_evidence
-from node.keyfile import load_validator_key
-from node.mempool import Mempool
-from node.peer_auth import ObserverList, PeerAuthenticator, PeerAuthInterceptor, peer_call_signers
-from node.peers import MAX_PEER_MESSAGE_BYTES, PeerSet, channel_options
-from node.safety import FileSafetyStore
-from node.store import LevelDBStore
+from node.codec import certificate_from_bytes
+from node.config import NodeConfig
+from node.evidence import EvidenceReporter
+from node.ports import (
+    Clock,
+    CommittedEvent,
+    NodeInfo,
+    PeerTransport,
+    Service,
+    TimerHandle,
+    TxPool,
+)
 from node.sync import BlockSync
-from node.tls import peer_credentials, server_credentials
-from proto import services_pb2, services_pb2_grpc
 
 __all__ = ["CommittedEvent", "Node"]
 
@@ -62,92 +58,47 @@ ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
 
 
-def wall_clock_ms() -> int:
-    """Milliseconds since the Unix epoch (block times come from the proposer's clock)."""
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class CommittedEvent:
-    """What subscribers learn about each committed block."""
-
-    executed: ExecutedBlock
-    height: int
-
-
 class Node:
-    """One validator (or observer) process."""
+    """One validator (or observer): consensus driving, admission and commit notification.
 
-    def __init__(self, config: NodeConfig, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    It owns the parts it is given and closes them on ``shutdown``.
+    """
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        info: NodeInfo,
+        *,
+        store: BlockStore,
+        mempool: TxPool,
+        app: LedgerApp,
+        engine: Engine,
+        transport: PeerTransport,
+        sync: BlockSync,
+        clock: Clock,
+        reporter: EvidenceReporter,
+    ) -> None:
         self.config = config
-        clock_ms = _skewed(clock_ms, config.debug.clock_offset_ms)
-        self._clock_ms = clock_ms
-        self.genesis = _load_genesis(config)
-        self.chain_id = self.genesis.chain_id
-        self.key = load_validator_key(config.key_path)
-        config.data_path.mkdir(parents=True, exist_ok=True)
-        self.store = LevelDBStore.open(config.data_path / "blocks", chain_id=self.chain_id)
-        if not self.store.initialized:
-            self.store.init_genesis(
-                self.chain_id, self.genesis.to_json().encode(), init_chain(self.genesis)
-            )
-        self.params = get_params(self.store)
-        self.validators = ValidatorSet(
-            tuple(Validator(v.name, v.public_key) for v in self.genesis.validators)
-        )
-        # Every transaction check (admission, blocks, sync) also verifies reported evidence.
-        self.check_tx = checker_with_evidence(self.validators)
-        self.mempool = Mempool(
-            self.chain_id,
-            self.params.limits,
-            config.mempool,
-            self.check_tx,
-            lambda address: expected_nonce(self.store, address),
-            lambda: self.store.height,
-        )
-        self.app = LedgerApp(
-            self.store,
-            self.mempool,
-            self.validators,
-            self.key.public_key,
-            self.params.limits,
-            config.consensus.max_block_txs,
-            clock_ms,
-            genesis_time_ms=self.genesis.genesis_time_ms,
-            time_settings=config.time,
-        )
-        c = config.consensus
-        self.engine = Engine(
-            self.chain_id,
-            self.validators,
-            Ed25519Signer(self.key.seed),
-            FileSafetyStore(config.data_path / "sign_state"),
-            self.app,
-            TimeoutConfig(
-                propose_ms=c.propose_timeout_ms,
-                prevote_ms=c.prevote_timeout_ms,
-                precommit_ms=c.precommit_timeout_ms,
-                delta_ms=c.timeout_delta_ms,
-            ),
-        )
-        # Peer calls are signed with the node key and checked against the set in effect.
-        self.peer_auth = PeerAuthenticator(
-            self.chain_id, lambda: self.validators, ObserverList.parse(config.observers), clock_ms
-        )
-        self.peers = PeerSet(
-            self._peer_addresses(),
-            tls=peer_credentials(config),
-            interceptors=peer_call_signers(self.key, self.chain_id, clock_ms),
-        )
-        self.sync = BlockSync(self)
-        self.is_validator = self.engine.index is not None
-        self._reporter = EvidenceReporter(self.chain_id, self.key)
+        self.info = info
+        self.chain_id = info.chain_id
+        self.validators = info.validators
+        self.store = store
+        self.mempool = mempool
+        self.app = app
+        self.engine = engine
+        self.transport = transport
+        self.sync = sync
+        sync.attach(self.after_commit_synced, self.resume_after_sync)
+        self._clock = clock
+        self._reporter = reporter
+        self.services: list[Service] = []
+        self.is_validator = engine.index is not None
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
         self._waiters: dict[bytes, list[asyncio.Future[CommittedEvent]]] = {}
         self._waiting_next = False  # committed, waiting to start the next height
         self._next_height_wanted = False
-        self._last_commit_s = time.monotonic()
-        self._server: grpc.aio.Server | None = None
+        self._last_commit_s = clock.monotonic_s()
+        self._timers: set[TimerHandle] = set()
         self._stopping: asyncio.Event | None = None
         self._starting: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -158,11 +109,9 @@ class Node:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _peer_addresses(self) -> list[str]:
-        if self.config.peers:
-            return [p for p in self.config.peers if p != self.config.listen]
-        own = self.key.public_key
-        return [v.network_address for v in self.genesis.validators if v.public_key != own]
+    def add_service(self, service: Service) -> None:
+        """Run ``service`` with the node: started first in ``start``, closed in ``shutdown``."""
+        self.services.append(service)
 
     async def serve(self) -> None:
         """Run until ``stop()`` is called; then shut down cleanly, losing nothing committed."""
@@ -187,38 +136,10 @@ class Node:
             self._starting.cancel()
 
     async def start(self) -> None:
-        """Open the gRPC port, connect peers, catch up, and join consensus."""
-        from node.service_peer import PeerServicer
-        from node.service_public import LedgerServicer
-
-        # The transport admits up to twice the peer limit so that the servicers see (and log)
-        # oversized messages instead of gRPC dropping them silently.
-        server = grpc.aio.server(
-            options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
-            interceptors=[PeerAuthInterceptor(self.peer_auth)],
-        )
-        services_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self), server)
-        services_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(self), server)
-        health_servicer = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        names = (
-            services_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
-            services_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
-            health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
-        )
-        reflection.enable_server_reflection(names, server)
-        credentials = server_credentials(self.config)
-        if credentials is None:
-            port = server.add_insecure_port(self.config.listen)
-        else:
-            port = server.add_secure_port(self.config.listen, credentials)
-        if port == 0:
-            raise ConfigError(f"cannot listen on {self.config.listen}")
-        await server.start()
-        self._server = server
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        self.peers.start()
+        """Start the services (the API port), connect peers, catch up, and join consensus."""
+        for service in self.services:
+            await service.start()
+        self.transport.start()
         if self.config.debug.clock_offset_ms:
             log.warning(
                 "TEST SETTING debug.clock_offset_ms = %d: this node's clock is skewed on "
@@ -239,10 +160,13 @@ class Node:
             log.exception("initial block sync failed; joining consensus at height %d",
                           self.store.height + 1)  # fmt: skip
         self._start_engine()
-        self._tasks.append(asyncio.get_running_loop().create_task(self._watch_stalls()))
+        self._later(_STALL_CHECK_S, self._check_stall)
 
     async def shutdown(self) -> None:
         """Stop serving and close the store (every committed block is already synced)."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         tasks = [*self._tasks, *self.sync.tasks()]
         for task in tasks:
             task.cancel()
@@ -251,12 +175,22 @@ class Node:
                 await task
             except asyncio.CancelledError:
                 pass
-        if self._server is not None:
-            await self._server.stop(grace=1.0)
-        await self.peers.close()
+        for service in reversed(self.services):
+            await service.close()
+        await self.transport.close()
         self.sync.close()
         self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
+
+    def _later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        # Every timer goes through the clock port and is remembered, so shutdown cancels them
+        # all: a closed node never acts again (in-process restarts rely on it).
+        def fire() -> None:
+            self._timers.discard(timer)
+            callback()
+
+        timer = self._clock.call_later(delay_s, fire)
+        self._timers.add(timer)
 
     # ------------------------------------------------------------------ consensus driving
 
@@ -283,7 +217,7 @@ class Node:
 
     def _log_bad_signatures(self) -> None:
         # Rate-limited: a flood of forged messages must not become a flood of log lines.
-        now = time.monotonic()
+        now = self._clock.monotonic_s()
         if now - self._bad_signature_logged_s >= _BAD_SIGNATURE_LOG_S:
             self._bad_signature_logged_s = now
             log.warning("dropped consensus messages so far: %s", dict(self.engine.dropped))
@@ -295,14 +229,13 @@ class Node:
 
     def _dispatch(self, actions: list[Action]) -> None:
         self._log_new_lock()
-        loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Broadcast):
                 # Peers accept consensus messages from validators only: an observer keeps quiet.
                 if self.is_validator:
-                    self.peers.broadcast_consensus(message_to_proto(action.message))
+                    self.transport.broadcast_consensus(action.message)
             elif isinstance(action, ScheduleTimeout):
-                loop.call_later(action.delay_ms / 1000, self._fire_timeout, action.timeout)
+                self._later(action.delay_ms / 1000, self._timeout_callback(action.timeout))
             elif isinstance(action, Commit):
                 self._commit(action)
             elif isinstance(action, EvidenceFound):
@@ -334,7 +267,7 @@ class Node:
     async def _fetch_block_from_peers(self, action: FetchBlock) -> None:
         # The engine binds each answer to the hash itself: a lying peer costs one decode.
         try:
-            for payload in await self.peers.fetch_block(action.height, action.block_hash):
+            for payload in await self.transport.fetch_block(action.height, action.block_hash):
                 if self.engine.height != action.height:
                     return
                 self._dispatch(self._engine_call(self.engine.on_block, action.height, payload))
@@ -359,7 +292,7 @@ class Node:
         )  # fmt: skip
         if not self.is_validator:
             return  # observers report to their operator only; validators put it on chain
-        raw = self._reporter.report(evidence, self.mempool.next_nonce(self.key.address))
+        raw = self._reporter.report(evidence, self.mempool.next_nonce(self._reporter.address))
         if raw is None:
             return
         try:
@@ -390,6 +323,9 @@ class Node:
         self.fatal_error = exc
         self.stop()
 
+    def _timeout_callback(self, timeout: Timeout) -> Callable[[], None]:
+        return lambda: self._fire_timeout(timeout)
+
     def _fire_timeout(self, timeout: Timeout) -> None:
         self._catch_engine_up()
         self._dispatch(self._engine_call(self.engine.on_timeout, timeout))
@@ -413,7 +349,7 @@ class Node:
             action.height,
             action.certificate.round,
             executed.block.header.tx_count,
-            (time.monotonic() - self._last_commit_s) * 1000,
+            (self._clock.monotonic_s() - self._last_commit_s) * 1000,
         )
         self.after_commit(executed)
 
@@ -422,12 +358,11 @@ class Node:
         self.after_commit_synced(executed)
         self._waiting_next = True
         self._next_height_wanted = False
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.config.consensus.commit_wait_ms / 1000, self._after_commit_wait)
+        self._later(self.config.consensus.commit_wait_ms / 1000, self._after_commit_wait)
 
     def after_commit_synced(self, executed: ExecutedBlock) -> None:
         """Notify commit waiters and block subscribers of a newly stored block."""
-        self._last_commit_s = time.monotonic()
+        self._last_commit_s = self._clock.monotonic_s()
         expired = self.mempool.evict_expired(self.store.height)
         if expired:
             log.info("dropped %d transactions pending for too many blocks", expired)
@@ -448,9 +383,8 @@ class Node:
             self._start_next_height()
             return
         delay = self.config.consensus.empty_block_interval_ms / 1000
-        asyncio.get_running_loop().call_later(
-            delay, self._empty_interval_elapsed, self.store.height
-        )
+        height = self.store.height
+        self._later(delay, lambda: self._empty_interval_elapsed(height))
 
     def _empty_interval_elapsed(self, height: int) -> None:
         if self._waiting_next and self.store.height == height:
@@ -467,14 +401,13 @@ class Node:
             self._waiting_next = False
             self._start_engine()
 
-    async def _watch_stalls(self) -> None:
+    def _check_stall(self) -> None:
         # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers.
-        while True:
-            await asyncio.sleep(_STALL_CHECK_S)
-            if time.monotonic() - self._last_commit_s > max(
-                _STALL_CHECK_S, self.config.consensus.empty_block_interval_ms / 1000 * 2
-            ):
-                self.sync.request()
+        if self._clock.monotonic_s() - self._last_commit_s > max(
+            _STALL_CHECK_S, self.config.consensus.empty_block_interval_ms / 1000 * 2
+        ):
+            self.sync.request()
+        self._later(_STALL_CHECK_S, self._check_stall)
 
     # ------------------------------------------------------------------ transactions
 
@@ -521,7 +454,7 @@ class Node:
     def _gossip(self, raws: list[bytes]) -> None:
         # Peers accept gossip from validators only (an observer's peers would refuse it).
         if self.is_validator:
-            self.peers.gossip_txs(raws)
+            self.transport.gossip_txs(raws)
 
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
@@ -546,7 +479,7 @@ class Node:
         # committed inside an admission call, so a caller can always register
         # wait_for_commit() right after admit() returns.
         if self._waiting_next and self._next_height_wanted and any(map(self.mempool.is_ready, txs)):
-            asyncio.get_running_loop().call_soon(self._start_next_height_if_waiting)
+            self._later(0.0, self._start_next_height_if_waiting)
 
     def _start_next_height_if_waiting(self) -> None:
         if self._waiting_next:
@@ -571,18 +504,3 @@ class Node:
         """Call ``callback`` for every committed block; returns an unsubscribe function."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)
-
-
-def _skewed(clock_ms: Callable[[], int], offset_ms: int) -> Callable[[], int]:
-    # Test setting [debug] clock_offset_ms: the node's whole view of wall time moves by it.
-    if offset_ms == 0:
-        return clock_ms
-    return lambda: clock_ms() + offset_ms
-
-
-def _load_genesis(config: NodeConfig) -> Genesis:
-    try:
-        text = config.genesis_path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read genesis file {config.genesis_path}: {exc}") from exc
-    return Genesis.from_json(text)

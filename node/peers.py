@@ -1,5 +1,7 @@
 """Outbound links to the other validators: batched consensus messages and transaction gossip.
 
+``PeerSet`` is the gRPC implementation of the ``node.ports.PeerTransport`` port.
+
 One ``PeerLink`` per peer owns a gRPC channel and two queues. A sender task drains each queue and
 ships everything waiting in one call, so a burst of votes or transactions costs one round trip.
 Sends are best effort: consensus tolerates lost messages (the engine re-broadcasts on a timer and
@@ -14,6 +16,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 import grpc
 
+from node.codec import message_to_proto
+from node.ports import ConsensusMessage, SyncPeer
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerLink", "PeerSet", "channel_options"]
@@ -188,7 +192,7 @@ class PeerLink:
 
 
 class PeerSet:
-    """All outbound peer links of a node."""
+    """All outbound peer links of a node (the gRPC ``PeerTransport``)."""
 
     def __init__(
         self,
@@ -208,10 +212,11 @@ class PeerSet:
         """Stop every link."""
         await asyncio.gather(*(link.close() for link in self.links))
 
-    def broadcast_consensus(self, message: services_pb2.ConsensusMessage) -> None:
-        """Queue a consensus message for every peer."""
+    def broadcast_consensus(self, message: ConsensusMessage) -> None:
+        """Queue a consensus message for every peer (encoded once for all)."""
+        encoded = message_to_proto(message)
         for link in self.links:
-            link.send_consensus(message)
+            link.send_consensus(encoded)
 
     async def fetch_block(self, height: int, block_hash: bytes) -> list[bytes]:
         """Ask every peer at once for a block by hash; the answers (unverified) that came back."""
@@ -219,7 +224,11 @@ class PeerSet:
         answers = await asyncio.gather(*asks)
         return [a for a in answers if a is not None]
 
-    def gossip_txs(self, txs: list[bytes]) -> None:
+    def gossip_txs(self, raws: list[bytes]) -> None:
         """Queue transactions for every peer."""
         for link in self.links:
-            link.send_txs(txs)
+            link.send_txs(raws)
+
+    def sync_peers(self) -> Sequence[SyncPeer]:
+        """Every link: block sync asks each for its status."""
+        return self.links

@@ -1,4 +1,4 @@
-"""gRPC servicer for validator-to-validator traffic (thin: decode, hand to the node, encode).
+"""gRPC servicer for validator-to-validator traffic (thin: decode, hand to a port, encode).
 
 Every call reaching a handler here has been authenticated by ``node.peer_auth``'s server
 interceptor (signed by a validator of the set in effect, or, for read-only methods, by a listed
@@ -10,19 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf.message import Message
 
+from chain.store import StoreView
 from node.codec import PeerMessageError, message_from_proto
 from node.peers import MAX_PEER_MESSAGE_BYTES
+from node.ports import BlockSource, ConsensusInbox, NodeInfo
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-if TYPE_CHECKING:
-    from node.node import Node
-
-__all__ = ["PeerServicer"]
+__all__ = ["PeerServicer", "committed_block", "from_member", "peer_status"]
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +33,13 @@ _MAX_CONSENSUS_BATCH = 1_000
 class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     """Receives consensus messages and gossip, and serves blocks to nodes that are behind."""
 
-    def __init__(self, node: Node) -> None:
-        self._node = node
+    def __init__(
+        self, inbox: ConsensusInbox, blocks: BlockSource, store: StoreView, info: NodeInfo
+    ) -> None:
+        self._inbox = inbox
+        self._blocks = blocks
+        self._store = store
+        self._info = info
         self.malformed = 0
 
     async def _refuse_oversized(self, request: Message, context: grpc.aio.ServicerContext) -> None:
@@ -66,10 +69,10 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             except PeerMessageError as exc:
                 refused, reason = refused + 1, f"malformed consensus message: {exc}"
                 continue
-            if not self._from_member(message):
+            if not from_member(message, self._info.validators.size):
                 refused, reason = refused + 1, "consensus message from non-validator index"
                 continue
-            self._node.on_consensus_message(message)
+            self._inbox.on_consensus_message(message)
             accepted += 1
         if refused:
             # One line per batch, however many messages it held.
@@ -77,10 +80,6 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             log.warning("dropped %d of %d messages from %s; last: %s",
                         refused, len(request.messages), context.peer(), reason)  # fmt: skip
         return services_pb2.PeerAck(accepted=accepted)
-
-    def _from_member(self, message: object) -> bool:
-        index = getattr(message, "validator_index", getattr(message, "proposer_index", -1))
-        return isinstance(index, int) and 0 <= index < self._node.validators.size
 
     async def GossipTxs(
         self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
@@ -91,29 +90,26 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         txs = list(request.txs)
         accepted = 0
         for start in range(0, len(txs), _ADMIT_SLICE):
-            accepted += self._node.admit_gossip(txs[start : start + _ADMIT_SLICE])
+            accepted += self._inbox.admit_gossip(txs[start : start + _ADMIT_SLICE])
             await asyncio.sleep(0)
         return services_pb2.PeerAck(accepted=accepted)
 
     async def GetBlocks(
         self, request: services_pb2.GetBlocksRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
-        store = self._node.store
+        store = self._store
         count = min(request.max_blocks or _MAX_BLOCKS_PER_CALL, _MAX_BLOCKS_PER_CALL)
         first = max(request.from_height, 1)
         for height in range(first, min(first + count, store.height + 1)):
-            block = store.get_block(height)
-            cert = store.get_certificate(height)
-            if block is None or cert is None:
+            committed = committed_block(store, height)
+            if committed is None:
                 return
-            committed = ledger_pb2.CommittedBlock(block=block.to_proto())
-            committed.certificate.ParseFromString(cert)
             yield committed
 
     async def GetProposalBlock(
         self, request: services_pb2.GetProposalBlockRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ProposalBlock:
-        payload = self._node.proposal_block(request.height, request.block_hash)
+        payload = self._blocks.proposal_block(request.height, request.block_hash)
         if payload is None:
             return services_pb2.ProposalBlock(found=False)
         return services_pb2.ProposalBlock(found=True, block=payload)
@@ -121,11 +117,33 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     async def GetStatus(
         self, request: services_pb2.PeerStatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerStatus:
-        store = self._node.store
-        last = store.last_header()
-        return services_pb2.PeerStatus(
-            chain_id=self._node.chain_id,
-            height=store.height,
-            app_hash=store.app_hash,
-            last_block_hash=last.hash() if last is not None else b"",
-        )
+        return peer_status(self._store, self._info.chain_id)
+
+
+def from_member(message: object, validator_count: int) -> bool:
+    """True when a consensus message names a validator index of the set (signatures are
+    checked later, by the engine)."""
+    index = getattr(message, "validator_index", getattr(message, "proposer_index", -1))
+    return isinstance(index, int) and 0 <= index < validator_count
+
+
+def committed_block(store: StoreView, height: int) -> ledger_pb2.CommittedBlock | None:
+    """Block ``height`` with its commit certificate, as block sync receives it; None if absent."""
+    block = store.get_block(height)
+    cert = store.get_certificate(height)
+    if block is None or cert is None:
+        return None
+    committed = ledger_pb2.CommittedBlock(block=block.to_proto())
+    committed.certificate.ParseFromString(cert)
+    return committed
+
+
+def peer_status(store: StoreView, chain_id: str) -> services_pb2.PeerStatus:
+    """Where this node's chain stands, as a peer sees it."""
+    last = store.last_header()
+    return services_pb2.PeerStatus(
+        chain_id=chain_id,
+        height=store.height,
+        app_hash=store.app_hash,
+        last_block_hash=last.hash() if last is not None else b"",
+    )

@@ -1,15 +1,15 @@
 """gRPC servicer of the public ledger API (thin: decode, one call into the core, encode).
 
-Reads go straight to the block store through the ledger's read helpers. The store is only ever
-written by synchronous commits on this same event loop, so a handler that reads without awaiting
-sees one height throughout and needs no snapshot. Errors are mapped in ``node.errors``.
+Submissions go to a ``TxSubmitter`` (the node); reads go straight to the block store through
+the ledger's read helpers. The store is only ever written by synchronous commits on this same
+event loop, so a handler that reads without awaiting sees one height throughout and needs no
+snapshot. Errors are mapped in ``node.errors``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import grpc
 
@@ -30,6 +30,7 @@ from chain.errors import (
     PreconditionFailed,
 )
 from chain.kvstore import HistoryEntry, TxLocation
+from chain.store import StoreView
 from chain.tx import tx_hash as compute_tx_hash
 from node.api_codec import (
     account_to_proto,
@@ -49,11 +50,8 @@ from node.api_codec import (
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
 from node.errors import unary_errors as errors
+from node.ports import NodeInfo, PendingTxs, TxSubmitter
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
-
-if TYPE_CHECKING:
-    from node.node import Node
-    from node.store import LevelDBStore
 
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
 
@@ -79,12 +77,13 @@ def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     """The public API: submit transactions, read ledger records and history, follow blocks."""
 
-    def __init__(self, node: Node) -> None:
-        self._node = node
-
-    @property
-    def _store(self) -> LevelDBStore:
-        return self._node.store
+    def __init__(
+        self, submitter: TxSubmitter, store: StoreView, pending: PendingTxs, info: NodeInfo
+    ) -> None:
+        self._node = submitter  # the node, seen only as what submits and follows commits
+        self._store = store
+        self._pending = pending
+        self._info = info
 
     # ------------------------------------------------------------------ transactions
 
@@ -98,7 +97,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         except (AlreadyExists, PreconditionFailed) as exc:
             # Retrying a submission is safe: a tx that is pending or committed already is
             # answered as if it had just been admitted (and waited for, when asked).
-            tx_hash = compute_tx_hash(request.tx, self._node.chain_id)
+            tx_hash = compute_tx_hash(request.tx, self._info.chain_id)
             known = exc.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None
             if not known:
                 raise
@@ -147,7 +146,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                 response.results.add(tx_hash=known, accepted=True)
             elif isinstance(outcome, LedgerError):
                 response.results.add(
-                    tx_hash=_id_or_empty(raw, self._node.chain_id),
+                    tx_hash=_id_or_empty(raw, self._info.chain_id),
                     accepted=False,
                     error_code=outcome.code,
                     message=outcome.message,
@@ -160,7 +159,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         """The id of ``raw`` when ``error`` only says it is pending or committed already."""
         if not isinstance(error, AlreadyExists | PreconditionFailed):
             return None
-        tx_hash = compute_tx_hash(raw, self._node.chain_id)
+        tx_hash = compute_tx_hash(raw, self._info.chain_id)
         if error.code == "duplicate_tx" or self._store.get_tx(tx_hash) is not None:
             return tx_hash
         return None
@@ -171,19 +170,19 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetStatus(
         self, request: services_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.StatusResponse:
-        node = self._node
-        last = node.store.last_header()
+        info, store = self._info, self._store
+        last = store.last_header()
         response = services_pb2.StatusResponse(
-            chain_id=node.chain_id,
-            height=node.store.height,
-            app_hash=node.store.app_hash,
-            node_name=node.config.name,
-            mempool_size=len(node.mempool),
+            chain_id=info.chain_id,
+            height=store.height,
+            app_hash=store.app_hash,
+            node_name=info.name,
+            mempool_size=len(self._pending),
         )
         if last is not None:
             response.last_block_hash = last.hash()
             response.last_block_time_ms = last.time_ms
-        for v in node.genesis.validators:
+        for v in info.genesis.validators:
             response.validators.add(name=v.name, public_key=v.public_key, address=v.address)
         return response
 
@@ -194,7 +193,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         address = decode_address(request.address)
         view = get_account(self._store, address)
         return account_to_proto(
-            view, get_balances(self._store, address), self._node.mempool.next_nonce(address)
+            view, get_balances(self._store, address), self._pending.next_nonce(address)
         )
 
     @errors
@@ -244,7 +243,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     async def GetCertificateProof(
         self, request: services_pb2.GetCertificateProofRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.CertificateProof:
-        node, store = self._node, self._store
+        info, store = self._info, self._store
         certificate = get_certificate(store, require_id(request.certificate_id, "certificate_id"))
         loc = self._committed_tx(certificate.tx_hash)
         commit = store.get_certificate(loc.height)
@@ -253,12 +252,12 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         reply = services_pb2.CertificateProof(
             certificate=certificate_to_proto(certificate),
             tx=self._tx_proof(loc),
-            chain_id=node.chain_id,
-            genesis_hash=node.genesis.hash(),
+            chain_id=info.chain_id,
+            genesis_hash=info.genesis.hash(),
             # The set in effect at that height; today it is the genesis set at every height.
             validators=[
                 services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
-                for v in node.validators.validators
+                for v in info.validators.validators
             ],
         )
         reply.commit.ParseFromString(commit)
@@ -360,14 +359,14 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         is read from the store too, so a block committed while we catch up is neither skipped nor
         sent twice.
         """
-        node = self._node
+        store = self._store
         wake = asyncio.Event()
-        unsubscribe = node.subscribe(lambda _event: wake.set())
+        unsubscribe = self._node.subscribe(lambda _event: wake.set())
         try:
-            next_height = from_height or node.store.height + 1
+            next_height = from_height or store.height + 1
             while True:
                 wake.clear()
-                while next_height <= node.store.height:
+                while next_height <= store.height:
                     yield next_height
                     next_height += 1
                     wake.clear()
@@ -381,7 +380,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     def _committed_tx(self, digest: bytes) -> TxLocation:
         loc = self._store.get_tx(digest)
         if loc is None:
-            if digest in self._node.mempool:
+            if digest in self._pending:
                 raise NotFound(f"transaction {digest.hex()} is pending, not committed yet",
                                "tx_pending")  # fmt: skip
             raise NotFound(f"no committed transaction has hash {digest.hex()}", "unknown_tx")

@@ -22,19 +22,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 import grpc
 
 from chain.block import Block
 from chain.errors import LedgerError
+from chain.store import StoreView
 from chain.tx import SignedTx, tx_hash
-from consensus import ConsensusError, verify_certificate
+from consensus import ConsensusError, ValidatorSet, verify_certificate
+from node.app import ExecutedBlock
 from node.codec import certificate_from_proto
-from proto import ledger_pb2, services_pb2
-
-if TYPE_CHECKING:
-    from node.node import Node
+from node.ports import SyncApp, SyncPeer, TxPrecheck
+from proto import ledger_pb2
 
 __all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
 
@@ -57,22 +56,6 @@ _INTERRUPTED = 0.5  # the stream broke (network trouble is not always the peer's
 # A peer penalised this much is not tried at all while a less penalised peer answers (it is
 # only "behind" a liar's claim): a liar at the chain's tip would cost a deadline per catch-up.
 EXCLUDE_AT = 5.0
-
-
-class SyncPeer(Protocol):
-    """What block sync needs from a peer (node.peers.PeerLink; fakes in tests)."""
-
-    address: str
-
-    async def status(self, timeout_s: float) -> services_pb2.PeerStatus | None:
-        """The peer's status, or None when unreachable."""
-        ...
-
-    def blocks(
-        self, from_height: int, max_blocks: int, timeout_s: float
-    ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
-        """Committed blocks from ``from_height`` on (raises grpc.aio.AioRpcError)."""
-        ...
 
 
 @dataclass(slots=True)
@@ -115,24 +98,61 @@ class PeerScores:
         return sorted(candidates, key=lambda c: (round(self.penalty(c[0].address), 3), -c[1]))
 
 
+CheckTx = Callable[[bytes], SignedTx]
+
+
+def _ignore_synced(executed: ExecutedBlock) -> None:
+    return None
+
+
+def _ignore_finished() -> None:
+    return None
+
+
 class BlockSync:
-    """Catches the node up from its peers; at most one catch-up runs at a time."""
+    """Catches a node up from its peers; at most one catch-up runs at a time.
+
+    It reads the chain's height from ``store``, verifies certificates against ``validators``,
+    commits through ``app`` and tells whoever ``attach``-ed (the node) about each synced block
+    and the end of every background catch-up.
+    """
 
     def __init__(
         self,
-        node: Node,
-        peers: Callable[[], Sequence[SyncPeer]] | None = None,
+        chain_id: str,
+        validators: ValidatorSet,
+        store: StoreView,
+        app: SyncApp,
+        *,
+        pool: TxPrecheck,
+        check_tx: CheckTx,
+        peers: Callable[[], Sequence[SyncPeer]],
         scores: PeerScores | None = None,
         block_deadline_s: float = BLOCK_DEADLINE_S,
     ) -> None:
-        self._node = node
-        self._peers = peers if peers is not None else lambda: node.peers.links
+        self.chain_id = chain_id
+        self.validators = validators
+        self.store = store
+        self.app = app
+        self._pool_txs = pool
+        self._check_tx = check_tx
+        self._peers = peers
         self.scores = scores if scores is not None else PeerScores()
         self._block_deadline_s = block_deadline_s
+        self._on_synced: Callable[[ExecutedBlock], None] = _ignore_synced
+        self._on_finished: Callable[[], None] = _ignore_finished
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
         self._workers = max(1, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sync-verify")
+
+    def attach(
+        self, on_synced: Callable[[ExecutedBlock], None], on_finished: Callable[[], None]
+    ) -> None:
+        """Call ``on_synced`` after each synced block is stored and ``on_finished`` after each
+        background catch-up (successful or not)."""
+        self._on_synced = on_synced
+        self._on_finished = on_finished
 
     def request(self) -> None:
         """Start a catch-up in the background unless one is running."""
@@ -154,7 +174,7 @@ class BlockSync:
             log.exception("block sync failed; will retry when asked again")
         finally:
             # Whatever happened, the engine must continue from the store's height.
-            self._node.resume_after_sync()
+            self._on_finished()
 
     async def catch_up(self) -> int:
         """Fetch and apply blocks until no reachable peer is ahead; returns blocks applied.
@@ -182,16 +202,16 @@ class BlockSync:
         answering = [
             (peer, int(status.height))
             for peer, status in zip(peers, statuses, strict=True)
-            if status is not None and status.chain_id == self._node.chain_id
+            if status is not None and status.chain_id == self.chain_id
         ]
         trusted = [c for c in answering if self.scores.penalty(c[0].address) < EXCLUDE_AT]
         # Only when every peer that answers is heavily penalised are those tried at all.
         candidates = trusted if trusted else answering
-        return [c for c in candidates if c[1] > self._node.store.height]
+        return [c for c in candidates if c[1] > self.store.height]
 
     async def _fetch_from(self, peer: SyncPeer, target: int) -> int:
-        node = self._node
-        start = node.store.height + 1
+        store = self.store
+        start = store.height + 1
         if start > target:
             return 0
         # What the peer's claim promises for this request.
@@ -205,7 +225,7 @@ class BlockSync:
                     committed = await asyncio.wait_for(anext(stream), self._block_deadline_s)
                 except StopAsyncIteration:
                     break
-                if committed.block.header.height != node.store.height + 1:
+                if committed.block.header.height != store.height + 1:
                     continue  # consensus committed it meanwhile, or the peer sent junk
                 await self._preverify(committed.block.txs)
                 self.apply(committed)
@@ -218,10 +238,10 @@ class BlockSync:
             penalty, why = _INVALID, f"sent an invalid block: {exc}"
         finally:
             await _close(stream)
-        if not why and node.store.height < promised:
+        if not why and store.height < promised:
             # The stream ended early: the peer claimed blocks it did not deliver.
             penalty = _NOTHING_DELIVERED if applied == 0 else _SHORT_DELIVERY
-            why = f"claimed height {target} but delivered up to {node.store.height}"
+            why = f"claimed height {target} but delivered up to {store.height}"
         if penalty:
             self.scores.punish(peer.address, penalty)
             log.warning("block sync: peer %s %s (penalty now %.1f)", peer.address, why,
@@ -235,8 +255,8 @@ class BlockSync:
         # Signature checks of a fetched block run in worker threads (PyNaCl releases the GIL):
         # a catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
         # transactions are simply not remembered; applying the block then rejects it.
-        mempool = self._node.mempool
-        todo = mempool.unknown((raw, tx_hash(raw, self._node.chain_id)) for raw in raws)
+        mempool = self._pool_txs
+        todo = mempool.unknown((raw, tx_hash(raw, self.chain_id)) for raw in raws)
         if len(todo) < _PARALLEL_MIN:
             return
         loop = asyncio.get_running_loop()
@@ -248,26 +268,24 @@ class BlockSync:
             mempool.remember(verified)
 
     def _check_chunk(self, chunk: list[tuple[bytes, bytes]]) -> list[SignedTx]:
-        node = self._node
         verified = []
         for raw, _digest in chunk:
             try:
-                verified.append(node.check_tx(raw, node.chain_id, node.params.limits))
+                verified.append(self._check_tx(raw))
             except LedgerError:
                 continue
         return verified
 
     def apply(self, committed: ledger_pb2.CommittedBlock) -> None:
         """Verify one fetched block and its certificate, then commit it."""
-        node = self._node
         block = Block.from_proto(committed.block)
         cert = certificate_from_proto(committed.certificate)
         # Verify the certificate proves exactly this block final.
         if cert.block_hash != block.hash or cert.height != block.height:
             raise LedgerError("certificate does not match the block", "certificate_mismatch")
-        verify_certificate(node.chain_id, node.validators, cert)
-        executed = node.app.commit_block(block, cert)  # no re-encode/re-decode
-        node.after_commit_synced(executed)
+        verify_certificate(self.chain_id, self.validators, cert)
+        executed = self.app.commit_block(block, cert)  # no re-encode/re-decode
+        self._on_synced(executed)
 
 
 async def _close(stream: AsyncIterator[ledger_pb2.CommittedBlock]) -> None:

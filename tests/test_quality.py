@@ -113,14 +113,6 @@ def test_mypy_is_clean() -> None:
 # --- Import graph: no cycles among the project's modules, and node/ never imports cli/ ---------
 
 GRAPH_PACKAGES = ("chain", "consensus", "node", "proto", "cli")
-# Cycles that exist on this branch only because the "wiring" helper of issue 13 removes them on
-# its own branch (Node handed to the servicers and to BlockSync, which reach back into node.py):
-# emptied when issue 13's node split lands.
-KNOWN_CYCLES_UNTIL_NODE_SPLIT: frozenset[frozenset[str]] = frozenset(
-    {
-        frozenset({"node.node", "node.service_peer", "node.service_public", "node.sync"}),
-    }
-)
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -221,13 +213,8 @@ def import_cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 
 
 def test_no_import_cycles_among_the_packages() -> None:
-    found = import_cycles(import_graph())
-    new = sorted(sorted(cycle) for cycle in found - KNOWN_CYCLES_UNTIL_NODE_SPLIT)
-    gone = sorted(sorted(cycle) for cycle in KNOWN_CYCLES_UNTIL_NODE_SPLIT - found)
-    assert not new, f"import cycles (each list imports itself round): {new}"
-    assert not gone, (
-        f"these cycles are gone: remove them from KNOWN_CYCLES_UNTIL_NODE_SPLIT: {gone}"
-    )
+    found = sorted(sorted(cycle) for cycle in import_cycles(import_graph()))
+    assert not found, f"import cycles (each list imports itself round): {found}"
 
 
 def cli_imports_in_node(graph: dict[str, set[str]]) -> dict[str, list[str]]:

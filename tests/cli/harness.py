@@ -14,6 +14,7 @@ import grpc
 
 from cli.keystore import Keystore
 from cli.tools.devnet import DevnetInfo, init_devnet
+from node.build import build_node
 from node.config import NodeConfig
 from proto import services_pb2_grpc
 
@@ -59,11 +60,9 @@ class NodeThread:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from node.node import Node
-
         asyncio.set_event_loop(self.loop)
         try:
-            self.node = Node(self.config)
+            self.node = build_node(self.config)
             self.loop.run_until_complete(self.node.start())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,9 @@ def test_a_version_1_sign_state_file_still_loads(tmp_path: Path) -> None:
 
 def test_the_peer_service_serves_a_proposal_block_by_hash() -> None:
     held = {(5, b"h" * 32): b"block-bytes"}
-    node = SimpleNamespace(proposal_block=lambda height, block_hash: held.get((height, block_hash)))
-    servicer = PeerServicer(node)  # type: ignore[arg-type]
+    source = SimpleNamespace(proposal_block=lambda height, hash_: held.get((height, hash_)))
+    unused: Any = None  # GetProposalBlock reads nothing else
+    servicer = PeerServicer(unused, source, unused, unused)
 
     async def ask(height: int, block_hash: bytes) -> services_pb2.ProposalBlock:
         request = services_pb2.GetProposalBlockRequest(height=height, block_hash=block_hash)

@@ -1,4 +1,7 @@
-"""Real validator processes on 127.0.0.1: agreement, crashes, pauses, sync and hostile input."""
+"""Real validator processes on 127.0.0.1: what only real processes show, i.e. the gRPC wire
+(batching, authentication, hostile bytes), kill -9 and SIGSTOP. Node behaviour that needs no
+real process (halting without a quorum, sync from genesis, evidence, governance) is tested in
+one process with virtual time in test_node_inprocess.py."""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ from cli.keystore import Keystore
 from cli.tools.loadgen import BlockWatcher, submit_batches
 from consensus import Vote, VoteType, vote_sign_bytes
 from node.codec import message_to_proto
-from node.keyfile import load_validator_key
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.node.network import LoadThread, Network
 
@@ -69,21 +71,6 @@ def test_one_validator_killed_under_load_others_continue_and_it_catches_up(net: 
     net.assert_same_chain([0, 1, 2, 3], top)
 
 
-def test_two_of_four_killed_halts_without_diverging_then_resumes(net: Network) -> None:
-    _progress(net, [0, 1], 2)
-    net.procs.kill(2)
-    net.procs.kill(3)
-    time.sleep(1.5)  # let any block already decided land
-    halted = [net.height(0), net.height(1)]
-    time.sleep(4)
-    assert [net.height(0), net.height(1)] == halted, "a minority must not commit"
-    top = min(halted)
-    net.assert_same_chain([0, 1], top)
-    net.start(2, 3)
-    _progress(net, [0, 1, 2, 3], 3, timeout=60)
-    net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
-
-
 def test_paused_validator_rejoins(net: Network) -> None:
     net.procs.signal(2, signal.SIGSTOP)
     try:
@@ -95,20 +82,6 @@ def test_paused_validator_rejoins(net: Network) -> None:
     net.wait_until("paused node catches up", lambda: net.height(2) >= target, 60)
     _progress(net, [0, 1, 2, 3], 2)
     net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
-
-
-def test_fresh_node_with_empty_store_syncs_from_genesis(tmp_path: Path) -> None:
-    network = Network(tmp_path, validators=4, observers=1)
-    try:
-        network.start(0, 1, 2, 3)
-        network.wait_until("validators commit 8 blocks", lambda: network.height(0) >= 8)
-        network.start(4)
-        target = network.height(0)
-        network.wait_until("observer syncs", lambda: network.height(4) >= target, 60)
-        network.assert_same_chain([0, 4], target)
-        _progress(network, [4], 2)  # and keeps following
-    finally:
-        network.close()
 
 
 def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) -> None:
@@ -165,79 +138,6 @@ def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) 
     assert log.count("dropped consensus messages so far") == 1  # rate-limited
     assert "'bad_signature': 1" in log
     net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
-
-
-def test_governance_needs_more_than_two_thirds_of_the_validators(net: Network) -> None:
-    validators = [
-        load_validator_key(net.info.node_home(i) / "validator_key.json") for i in range(4)
-    ]
-    grantee = PrivateKey.generate().address
-    registrar = Keystore(net.info.wallet_dir).load("registrar", net.info.wallet_password)
-    body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=registrar.address, nonce=0)
-    body.register_account.address = grantee
-    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_BUREAU
-    body.register_account.name = "New county bureau"
-    request = services_pb2.SubmitTxRequest(tx=encode_tx(body, [registrar]), wait_for_commit=True)
-    assert net.stub(0).SubmitTx(request, timeout=30).committed
-
-    def grant(nonce: int, signers: list[PrivateKey]) -> services_pb2.SubmitTxResponse:
-        body = ledger_pb2.TxBody(chain_id=net.info.chain_id, signer=signers[0].address, nonce=nonce)
-        body.grant_role.address = grantee
-        body.grant_role.role = ledger_pb2.ROLE_ISSUER
-        request = services_pb2.SubmitTxRequest(tx=encode_tx(body, signers), wait_for_commit=True)
-        return net.stub(1).SubmitTx(request, timeout=30)
-
-    def roles() -> list[int]:
-        try:
-            info = net.stub(2).GetAccount(
-                services_pb2.GetAccountRequest(address=grantee), timeout=5
-            )
-        except grpc.RpcError:
-            return []
-        return list(info.roles)
-
-    # Two of four validators are not more than 2/3: committed as a failed tx, nothing granted.
-    with pytest.raises(grpc.RpcError) as info:
-        grant(0, validators[:2])
-    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert ledger_pb2.ROLE_ISSUER not in roles()
-    # Three of four are: the role is granted on every node.
-    reply = grant(1, [validators[0], validators[2], validators[3]])
-    assert reply.committed and reply.receipt.code == 0
-    net.wait_until("node 2 sees the role", lambda: ledger_pb2.ROLE_ISSUER in roles())
-
-
-def test_a_double_vote_is_detected_and_recorded_on_chain(net: Network) -> None:
-    # Validator 3's key signs two different prevotes for the height node 0 is deciding: that is
-    # equivocation. Node 0 must notice, and its report must be committed for every auditor.
-    offender = load_validator_key(net.info.node_home(3) / "validator_key.json")
-    found: list[services_pb2.LedgerEvent] = []
-    for attempt in range(40):
-        height = net.height(0) + 1
-        pair = []
-        for block in (bytes([attempt]) * 32, bytes([attempt + 100]) * 32):
-            unsigned = Vote(VoteType.PREVOTE, height, 7, block, 3, b"")
-            sig = offender.sign(vote_sign_bytes("carbon-devnet", unsigned))
-            pair.append(message_to_proto(Vote(VoteType.PREVOTE, height, 7, block, 3, sig)))
-        net.peer_stub(0).SendConsensus(services_pb2.ConsensusBatch(messages=pair), timeout=5)
-        time.sleep(0.5)
-        request = services_pb2.SubscribeEventsRequest(from_height=1, types=["evidence"])
-        stream = net.stub(1).SubscribeEvents(request, timeout=2)
-        try:
-            found = [next(iter(stream))]
-        except grpc.RpcError:
-            continue  # nothing yet (deadline): the pair may have hit a height change; try again
-        finally:
-            stream.cancel()
-        break
-    assert found, "no evidence was committed"
-    attrs = dict((a.key, a.value) for a in found[0].event.attributes)
-    assert attrs["validator"] == "node3" and attrs["round"] == "7"
-    assert (
-        attrs["reporter"]
-        == load_validator_key(net.info.node_home(0) / "validator_key.json").address
-    )
-    assert "EVIDENCE: validator 3 (node3)" in (net.info.node_home(0) / "node.log").read_text()
 
 
 def test_unauthenticated_and_non_validator_peer_calls_are_refused_and_change_nothing(

@@ -55,7 +55,7 @@ class FakeSync(BlockSync):
     def apply(self, committed: ledger_pb2.CommittedBlock) -> None:
         if committed.block.header.app_hash == b"bad":
             raise LedgerError("certificate does not verify", "bad_certificate")
-        self._node.store.height += 1
+        self.store.height += 1  # type: ignore[misc]
 
     async def _preverify(self, raws: Sequence[bytes]) -> None:
         return None
@@ -70,9 +70,13 @@ class FakeClock:
 
 
 def _sync(peers: list[FakePeer], clock: FakeClock | None = None) -> tuple[FakeSync, Any]:
-    node = SimpleNamespace(chain_id=CHAIN, store=SimpleNamespace(height=0))
+    node = SimpleNamespace(store=SimpleNamespace(height=0))
     scores = PeerScores(clock or FakeClock(), half_life_s=300.0)
-    sync = FakeSync(node, peers=lambda: peers, scores=scores, block_deadline_s=DEADLINE_S)  # type: ignore[arg-type]
+    unused: Any = None  # 'apply' and '_preverify' are faked: no validators, app or pool needed
+    sync = FakeSync(
+        CHAIN, unused, node.store, unused, pool=unused, check_tx=unused,
+        peers=lambda: peers, scores=scores, block_deadline_s=DEADLINE_S,
+    )  # fmt: skip
     return sync, node
 
 

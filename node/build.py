@@ -1,0 +1,167 @@
+"""``build_node``: the one place that makes a node's parts and wires them together.
+
+The parts, in the order they depend on each other: genesis and key (files named by the config),
+block store (LevelDB in the data directory), mempool, ledger app, consensus engine, peer
+transport (gRPC links unless one is given), block sync, the ``Node`` itself, and the gRPC server
+(unless ``serve_api`` is false). Tests pass a virtual clock and an in-memory transport.
+"""
+
+from __future__ import annotations
+
+from chain import Genesis, expected_nonce, get_params, init_chain
+from consensus import Ed25519Signer, Engine, TimeoutConfig, Validator, ValidatorSet
+from node.app import LedgerApp
+from node.clock import LoopClock, skewed
+from node.config import ConfigError, ConsensusSettings, NodeConfig
+from node.evidence import EvidenceReporter, checker_with_evidence
+from node.keyfile import load_validator_key
+from node.mempool import Mempool
+from node.node import Node
+from node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
+from node.peers import PeerSet
+from node.ports import Clock, NodeInfo, PeerTransport
+from node.safety import FileSafetyStore
+from node.server import GrpcServer
+from node.service_peer import PeerServicer
+from node.service_public import LedgerServicer
+from node.store import LevelDBStore
+from node.sync import BlockSync, PeerScores
+from node.tls import peer_credentials
+
+__all__ = ["build_node", "load_genesis", "peer_addresses"]
+
+
+def build_node(
+    config: NodeConfig,
+    *,
+    clock: Clock | None = None,
+    transport: PeerTransport | None = None,
+    serve_api: bool = True,
+) -> Node:
+    """A ready-to-start node for ``config``; its store is open (``shutdown`` closes it).
+
+    ``clock`` defaults to the system clocks on the running loop, ``transport`` to gRPC links to
+    the configured peers. ``[debug] clock_offset_ms`` skews the given clock's wall time.
+    """
+    clock = skewed(clock if clock is not None else LoopClock(), config.debug.clock_offset_ms)
+    genesis = load_genesis(config)
+    key = load_validator_key(config.key_path)
+    info = NodeInfo(
+        name=config.name,
+        chain_id=genesis.chain_id,
+        genesis=genesis,
+        validators=ValidatorSet(tuple(Validator(v.name, v.public_key) for v in genesis.validators)),
+    )
+    store = _open_store(config, genesis)
+    try:
+        params = get_params(store)
+        # Every transaction check (admission, blocks, sync) also verifies reported evidence.
+        check_tx = checker_with_evidence(info.validators)
+        mempool = Mempool(
+            info.chain_id,
+            params.limits,
+            config.mempool,
+            check_tx,
+            lambda address: expected_nonce(store, address),
+            lambda: store.height,
+        )
+        app = LedgerApp(
+            store,
+            mempool,
+            info.validators,
+            key.public_key,
+            params.limits,
+            config.consensus.max_block_txs,
+            clock.wall_ms,
+            genesis_time_ms=genesis.genesis_time_ms,
+            time_settings=config.time,
+        )
+        engine = Engine(
+            info.chain_id,
+            info.validators,
+            Ed25519Signer(key.seed),
+            FileSafetyStore(config.data_path / "sign_state"),
+            app,
+            _timeouts(config.consensus),
+        )
+        if transport is None:
+            transport = PeerSet(
+                peer_addresses(config, genesis, key.public_key),
+                tls=peer_credentials(config),
+                interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
+            )
+        sync = BlockSync(
+            info.chain_id,
+            info.validators,
+            store,
+            app,
+            pool=mempool,
+            check_tx=lambda raw: check_tx(raw, info.chain_id, params.limits),
+            peers=transport.sync_peers,
+            scores=PeerScores(clock.monotonic_s),
+        )
+    except BaseException:
+        store.close()
+        raise
+    node = Node(
+        config,
+        info,
+        store=store,
+        mempool=mempool,
+        app=app,
+        engine=engine,
+        transport=transport,
+        sync=sync,
+        clock=clock,
+        reporter=EvidenceReporter(info.chain_id, key),
+    )
+    if serve_api:
+        # Peer calls are signed with the node key and checked against the set in effect.
+        peer_auth = PeerAuthenticator(
+            info.chain_id,
+            lambda: info.validators,
+            ObserverList.parse(config.observers),
+            clock.wall_ms,
+        )
+        node.add_service(
+            GrpcServer(
+                config,
+                peer_auth,
+                LedgerServicer(node, store, mempool, info),
+                PeerServicer(node, node, store, info),
+            )
+        )
+    return node
+
+
+def load_genesis(config: NodeConfig) -> Genesis:
+    """The genesis named by the config; ConfigError when the file cannot be read."""
+    try:
+        text = config.genesis_path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read genesis file {config.genesis_path}: {exc}") from exc
+    return Genesis.from_json(text)
+
+
+def _open_store(config: NodeConfig, genesis: Genesis) -> LevelDBStore:
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    store = LevelDBStore.open(config.data_path / "blocks", chain_id=genesis.chain_id)
+    if not store.initialized:
+        store.init_genesis(genesis.chain_id, genesis.to_json().encode(), init_chain(genesis))
+    return store
+
+
+def _timeouts(c: ConsensusSettings) -> TimeoutConfig:
+    return TimeoutConfig(
+        propose_ms=c.propose_timeout_ms,
+        prevote_ms=c.prevote_timeout_ms,
+        precommit_ms=c.precommit_timeout_ms,
+        delta_ms=c.timeout_delta_ms,
+    )
+
+
+def peer_addresses(config: NodeConfig, genesis: Genesis, own_key: bytes) -> list[str]:
+    """The configured peers, or else every other validator's address from the genesis."""
+    if config.peers:
+        return [p for p in config.peers if p != config.listen]
+    return [v.network_address for v in genesis.validators if v.public_key != own_key]

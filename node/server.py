@@ -1,0 +1,70 @@
+"""The node's gRPC server as a ``node.ports.Service``: public API, peer service, health and
+reflection on one port, every peer call authenticated by ``node.peer_auth``."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from node.config import ConfigError, NodeConfig
+from node.peer_auth import PeerAuthenticator, PeerAuthInterceptor
+from node.peers import MAX_PEER_MESSAGE_BYTES, channel_options
+from node.service_peer import PeerServicer
+from node.service_public import LedgerServicer
+from node.tls import server_credentials
+from proto import services_pb2, services_pb2_grpc
+
+__all__ = ["GrpcServer"]
+
+
+class GrpcServer:
+    """Serves the two servicers on ``config.listen`` (TLS when the config says so)."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        peer_auth: PeerAuthenticator,
+        ledger: LedgerServicer,
+        peer: PeerServicer,
+    ) -> None:
+        self._config = config
+        self._peer_auth = peer_auth
+        self._ledger = ledger
+        self._peer = peer
+        self._server: grpc.aio.Server | None = None
+
+    async def start(self) -> None:
+        """Open the port; ConfigError when it cannot be had."""
+        # The transport admits up to twice the peer limit so that the servicers see (and log)
+        # oversized messages instead of gRPC dropping them silently.
+        server = grpc.aio.server(
+            options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
+            interceptors=[PeerAuthInterceptor(self._peer_auth)],
+        )
+        services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)
+        services_pb2_grpc.add_LedgerServiceServicer_to_server(self._ledger, server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        names = (
+            services_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
+            services_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, server)
+        credentials = server_credentials(self._config)
+        if credentials is None:
+            port = server.add_insecure_port(self._config.listen)
+        else:
+            port = server.add_secure_port(self._config.listen, credentials)
+        if port == 0:
+            raise ConfigError(f"cannot listen on {self._config.listen}")
+        await server.start()
+        self._server = server
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+
+    async def close(self) -> None:
+        """Stop serving (calls in flight get a second to finish)."""
+        if self._server is not None:
+            await self._server.stop(grace=1.0)
