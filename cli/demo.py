@@ -176,8 +176,10 @@ def demo(home: Path, node: str | None, timeout: float, output: str) -> None:
     if output == "table":
         click.echo("")
         click.echo("batch supply")
-        b = render.batch(supply)
-        emit({k: b[k] for k in ("issued", "tradable", "retired", "cancelled", "buffer")}, output)
+        shown = render.batch(supply)["supply"]
+        keep = ("issued", "tradable", "retired", "cancelled", "buffer")
+        emit({f"{k}_{unit}": shown[f"{k}_{unit}"] for k in keep for unit in ("grams", "tco2e")},
+             output)  # fmt: skip
 
 
 class _Steps:
