@@ -32,6 +32,8 @@ __all__ = [
     "normalize_text",
 ]
 
+_READ_TIMEOUT = 10.0  # seconds for a read; a node that needs longer is in trouble
+
 # Messages the ledger executes only with signatures of more than 2/3 of the validator set
 # (chain/rules/governance.py).
 GOVERNANCE_KINDS = frozenset({"grant_role", "revoke_role", "appoint_issuer"})
@@ -143,7 +145,7 @@ class LedgerClient:
         validator set, in one call; also remembers the chain id."""
         info: services_pb2.SigningInfo = self.stub.GetSigningInfo(
             services_pb2.GetSigningInfoRequest(address=address, batch_ids=list(batch_ids)),
-            timeout=self.timeout,
+            timeout=_READ_TIMEOUT,  # ``timeout`` is the commit wait, not a read's
         )
         self._chain_id = info.chain_id
         return info
