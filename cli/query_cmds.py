@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +219,7 @@ def _status(receipt: dict[str, Any] | None) -> str:
     return "ok" if receipt["code"] == 0 else str(receipt["error_code"])
 
 
-def _print_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """An aligned table with a header row (the last column is not padded)."""
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
     for row in [header, *rows]:

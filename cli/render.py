@@ -22,7 +22,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from chain.amounts import format_tco2e
@@ -74,13 +74,17 @@ def _enum_prefix(enum: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
 
 
-def _scalar(field: FieldDescriptor, value: Any) -> Any:
+def _scalar(field: Any, value: Any) -> Any:  # a FieldDescriptor (upb or pure Python)
     if field.type == FieldDescriptor.TYPE_BYTES:
         return bytes(value).hex()
-    if field.type == FieldDescriptor.TYPE_ENUM:
+    if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
         enum = field.enum_type
-        name = enum.values_by_number[value].name if value in enum.values_by_number else str(value)
-        return name.removeprefix(_enum_prefix(enum)).lower()
+        known = enum.values_by_number.get(value)
+        return (
+            (known.name if known is not None else str(value))
+            .removeprefix(_enum_prefix(enum))
+            .lower()
+        )
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return message_dict(value)
     return value
@@ -101,9 +105,8 @@ def message_dict(message: Message) -> dict[str, Any]:
     """Every field of ``message`` under its proto name (the conventions in the module doc)."""
     if isinstance(message, ledger_pb2.Event):
         return event(message)
-    descriptor: Descriptor = message.DESCRIPTOR
     out: dict[str, Any] = {}
-    for field in descriptor.fields:
+    for field in message.DESCRIPTOR.fields:
         oneof = field.containing_oneof
         if oneof is not None and message.WhichOneof(oneof.name) != field.name:
             continue

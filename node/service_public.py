@@ -225,9 +225,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                 batch_id=batch_id, amount_grams=get_balance(self._store, address, batch_id)
             )
         for v in get_validators(self._store):
-            response.signing_validators.add(
-                name=v.name, public_key=v.public_key, address=v.address
-            )
+            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
         return response
 
     @errors

@@ -43,14 +43,14 @@ class FakeStub:
 
 def test_one_call_brings_the_nonce_and_the_chain_id() -> None:
     stub = FakeStub(5)
-    client = LedgerClient(stub)  # type: ignore[arg-type]
+    client = LedgerClient(stub)
     assert client.next_nonce("ct1x") == 5
     assert client.chain_id == "carbon-test"  # learnt from the same call, not asked again
     assert len(stub.requests) == 1
 
 
 def test_a_wait_that_outlasts_the_deadline_reports_the_tx_as_not_committed() -> None:
-    client = LedgerClient(FakeStub(0), timeout=0.1)  # type: ignore[arg-type]
+    client = LedgerClient(FakeStub(0), timeout=0.1)
     body = make_body("carbon-test", "ct1x", 0, ledger_pb2.RegisterAccount(name="a"))
     raw = ledger_pb2.TxEnvelope(body=body.SerializeToString(deterministic=True)).SerializeToString()
     reply = client.submit(raw, wait=True)

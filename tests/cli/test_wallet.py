@@ -437,3 +437,22 @@ def test_demo_runs_twice_on_the_same_network(devnet: DevnetInfo) -> None:
         assert "[7/7] enterprise retires 5,000 tCO2e" in result.stdout
         assert "event           14th National Winter Games" in result.stdout, result.stdout
         assert "retired    5000 tCO2e" in result.stdout
+
+
+def test_governance_short_of_signatures_is_refused_before_it_is_sent(
+    devnet: DevnetInfo, story: dict[str, str], tmp_path: Path
+) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    before = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
+    # The issuer is no validator: its signature counts for nothing of the 2/3.
+    result = run("tx", "grant-role", story["company"], "merchant", *common(devnet, "issuer"))
+    one_line_error(result, 3, "refused before sending", "1 more needed",
+                   "[insufficient_validator_signatures]")  # fmt: skip
+    out = tmp_path / "grant.json"
+    written = run("tx", "grant-role", story["company"], "merchant", "--out", str(out),
+                  *common(devnet, "issuer"))  # fmt: skip
+    assert written.exit_code == 0 and "1 more validator signature(s) needed" in written.stdout
+    refused = run("tx", "broadcast", str(out), *node)
+    one_line_error(refused, 3, "1 more needed", "tx sign FILE")
+    after = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
+    assert after["nonce"] == before["nonce"]  # nothing reached the ledger
