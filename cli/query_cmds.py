@@ -425,9 +425,9 @@ def events(
         account=parse_address_arg(account, keystore) if account else "",
     )
     as_json = chosen_output(output) == "json"
-    if not as_json:
-        click.echo("height    tx_index  type               attributes")
     with connect(node) as stub:
+        if not as_json:
+            click.echo("height    tx_index  type               attributes")
         for ev in _stream(stub.SubscribeEvents(request), count):
             data = render.message_dict(ev)
             if as_json:
