@@ -250,15 +250,14 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
 
 
 def tx(t: services_pb2.TxInfo) -> dict[str, Any]:
-    """A committed transaction: its decoded body, the envelope's signatures and its receipt.
+    """A committed transaction: the envelope as committed (the signed body bytes in hex, the
+    signatures), its decoded body, its receipt, and ``kind`` (the body's message).
 
     The body's amounts follow the same conventions as the receipt's events, so one quantity is
     never shown two ways.
     """
     out = message_dict(t)
     out["kind"] = t.body.WhichOneof("msg") or ""
-    # The envelope's body bytes are the decoded ``body`` above; keep only the signatures.
-    out["envelope"] = {"signatures": out["envelope"]["signatures"]} if out["envelope"] else None
     return out
 
 
