@@ -2,9 +2,10 @@
 
 Each command validates its arguments, decrypts the signing key(s), asks the node in one call for
 the chain id, the signer's next nonce and what it checks before signing (none with ``--chain-id``
-and ``--nonce``), submits, and by default waits for the commit and prints the receipt. Governance (grant-role, revoke-role) needs more than 2/3 of the validators: pass several
-``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign`` and
-submit it with ``tx broadcast``.
+and ``--nonce``), submits, and by default waits for the commit and prints the receipt.
+Governance (grant-role, revoke-role, appoint-issuer) needs more than 2/3 of the validators: pass
+several ``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign``
+and submit it with ``tx broadcast``.
 """
 
 from __future__ import annotations
