@@ -141,15 +141,21 @@ def keys_show(name: str, keystore: Path, output: str) -> None:
 @keys.command("export")
 @click.argument("name")
 @keystore_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
+)
+@output_option
 @reports_errors
-def keys_export(name: str, keystore: Path, yes: bool) -> None:
+def keys_export(name: str, keystore: Path, yes: bool, output: str) -> None:
     """Print the secret seed of NAME in hex (anyone holding it controls the account)."""
     store = open_keystore(keystore)
-    store.info(name)  # a missing key fails before any prompt
+    info = store.info(name)  # a missing key fails before any prompt
     if not yes:
         _confirm_export(name)
     key = store.load(name, password())
+    if chosen_output(output) == "json":
+        emit({"name": info.name, "address": info.address, "seed": key.seed.hex()}, output)
+        return
     click.echo(key.seed.hex())
 
 

@@ -168,3 +168,44 @@ def test_the_config_file_names_tls_files_relative_to_itself(tmp_path: Path) -> N
     config.write_text(f'node = "127.0.0.1:{free_port()}"\ntls_ca = "ca.pem"\n')
     result = run("query", "status", CARBON_TICKET_CONFIG=str(config))
     assert result.exit_code == 2 and str(tmp_path / "ca.pem") in result.stderr
+
+
+# ---------------------------------------------------------------- the RPC itself
+
+
+def test_signing_info_answers_balances_in_request_order_and_the_validator_set(
+    shared_devnet: DevnetInfo, batch: str
+) -> None:
+    issuer: Any = wallet_keys(shared_devnet)["issuer"]
+    request = services_pb2.GetSigningInfoRequest(
+        address=issuer.address, batch_ids=["NONE-1", batch]
+    )
+    with stub_for(shared_devnet.endpoints[0]) as stub:
+        info = stub.GetSigningInfo(request, timeout=5)
+        account = stub.GetAccount(services_pb2.GetAccountRequest(address=issuer.address), timeout=5)
+    assert info.chain_id == shared_devnet.chain_id and info.next_nonce == account.next_nonce
+    assert [(b.batch_id, b.amount_grams) for b in info.balances] == [
+        ("NONE-1", 0),
+        (batch, {b.batch_id: b.amount_grams for b in account.balances}[batch]),
+    ]
+    assert [v.name for v in info.signing_validators] == ["node0"]
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "code", "ledger_code"),
+    [
+        ({"address": "ct1nope"}, grpc.StatusCode.INVALID_ARGUMENT, "invalid_address"),
+        ({"address": PrivateKey.generate().address}, grpc.StatusCode.NOT_FOUND, "unknown_account"),
+        ({"batch_ids": ["B"] * 257}, grpc.StatusCode.INVALID_ARGUMENT, "too_many_batch_ids"),
+        ({"batch_ids": [""]}, grpc.StatusCode.INVALID_ARGUMENT, "missing_field"),
+    ],
+)
+def test_signing_info_refuses_bad_requests(
+    shared_devnet: DevnetInfo, request_fields: dict[str, Any], code: Any, ledger_code: str
+) -> None:
+    issuer: Any = wallet_keys(shared_devnet)["issuer"]
+    request = services_pb2.GetSigningInfoRequest(**{"address": issuer.address, **request_fields})
+    with stub_for(shared_devnet.endpoints[0]) as stub, pytest.raises(grpc.RpcError) as err:
+        stub.GetSigningInfo(request, timeout=5)
+    assert err.value.code() == code
+    assert dict(err.value.trailing_metadata() or ())["ledger-error-code"] == ledger_code

@@ -66,6 +66,8 @@ def test_keys_new_list_show_export_import(tmp_path: Path) -> None:
     assert exported.exit_code == 0
     seed = exported.stdout.strip()
     assert len(bytes.fromhex(seed)) == 32
+    as_json = ok("keys", "export", "alice", "--yes", *store)
+    assert as_json == {"name": "alice", "address": made["address"], "seed": seed}
     (tmp_path / "seed").write_text(seed)
     again = ok("keys", "import", "alice2", "--seed-file", str(tmp_path / "seed"), *store)
     assert again["address"] == made["address"]
