@@ -1,24 +1,42 @@
 """A small synchronous client of the public API: builds, signs and submits ledger transactions.
 
-Used by the ``tx`` commands and ``demo``; it holds no ledger rules. The signer's next nonce
-comes from the node (``GetAccount``) unless given, and the chain id from ``GetStatus``.
+Used by the ``tx`` commands and ``demo``; it holds no ledger rules. What it needs to sign (the
+chain id and the signer's pending-aware next nonce) comes in one ``GetSigningInfo`` call, and in
+none when both are given.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from chain.crypto import PrivateKey
+from chain.crypto import PrivateKey, address_from_public_key
 from chain.tx import encode_tx, tx_id
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-__all__ = ["MSG_FIELDS", "LedgerClient", "make_body", "normalize_text"]
+__all__ = [
+    "GOVERNANCE_KINDS",
+    "MSG_FIELDS",
+    "LedgerClient",
+    "Shortfall",
+    "balance_shortfall",
+    "debits",
+    "make_body",
+    "missing_signatures",
+    "normalize_text",
+]
+
+_READ_TIMEOUT = 10.0  # seconds for a read; a node that needs longer is in trouble
+
+# Messages the ledger executes only with signatures of more than 2/3 of the validator set
+# (chain/rules/governance.py).
+GOVERNANCE_KINDS = frozenset({"grant_role", "revoke_role", "appoint_issuer"})
 
 # TxBody oneof field by message class, e.g. ledger_pb2.Transfer -> "transfer".
 MSG_FIELDS: dict[str, str] = {
@@ -54,20 +72,83 @@ def normalize_text(message: Message) -> None:
                 normalize_text(item)
 
 
+def debits(msg: Any) -> dict[str, int]:
+    """Grams of each batch that ``msg`` takes from its signer's tradable balance (transfer,
+    retire, cancel); empty for other messages."""
+    kind = MSG_FIELDS.get(type(msg).__name__, "")
+    totals: dict[str, int] = {}
+    if kind == "transfer":
+        for entry in msg.entries:
+            totals[entry.batch_id] = totals.get(entry.batch_id, 0) + entry.amount_grams
+    elif kind in ("retire", "cancel"):
+        totals[msg.batch_id] = msg.amount_grams
+    return totals
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A batch the signer holds too little of for the transaction."""
+
+    batch_id: str
+    needed_grams: int
+    held_grams: int
+
+
+def balance_shortfall(needed: dict[str, int], info: services_pb2.SigningInfo) -> Shortfall | None:
+    """The first batch whose committed tradable balance (``info.balances``) is below ``needed``.
+
+    Only committed balances count: a pending transaction may still lower one, so passing this
+    check does not promise success; failing it does promise failure.
+    """
+    held = {b.batch_id: b.amount_grams for b in info.balances}
+    for batch_id, grams in needed.items():
+        if grams > held.get(batch_id, 0):
+            return Shortfall(batch_id, grams, held.get(batch_id, 0))
+    return None
+
+
+def missing_signatures(
+    signer_keys: Iterable[bytes], validators: Sequence[services_pb2.ValidatorInfo]
+) -> tuple[int, int]:
+    """(signatures still needed, validator signatures present) for a governance transaction.
+
+    The ledger wants more than 2/3 of the validator set (one vote each) among the signers.
+    """
+    members = {v.address for v in validators}
+    present = len(members & {address_from_public_key(k) for k in signer_keys})
+    needed = len(members) * 2 // 3 + 1
+    return max(needed - present, 0), present
+
+
 class LedgerClient:
     """A LedgerService stub plus the chain id, with helpers to sign and submit transactions."""
 
-    def __init__(self, stub: services_pb2_grpc.LedgerServiceStub, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        stub: services_pb2_grpc.LedgerServiceStub,
+        timeout: float = 30.0,
+        chain_id: str | None = None,
+    ) -> None:
         self.stub = stub
         self.timeout = timeout
-        self._chain_id: str | None = None
+        self._chain_id = chain_id
 
     @property
     def chain_id(self) -> str:
-        """The node's chain id (asked once)."""
+        """The node's chain id (asked once, unless given or learnt from ``signing_info``)."""
         if self._chain_id is None:
             self._chain_id = self.status().chain_id
         return self._chain_id
+
+    def signing_info(self, address: str, batch_ids: Sequence[str] = ()) -> services_pb2.SigningInfo:
+        """Chain id, next nonce (after the pending ones), the balances of ``batch_ids`` and the
+        validator set, in one call; also remembers the chain id."""
+        info: services_pb2.SigningInfo = self.stub.GetSigningInfo(
+            services_pb2.GetSigningInfoRequest(address=address, batch_ids=list(batch_ids)),
+            timeout=_READ_TIMEOUT,  # ``timeout`` is the commit wait, not a read's
+        )
+        self._chain_id = info.chain_id
+        return info
 
     def status(self) -> services_pb2.StatusResponse:
         """The node's status."""
@@ -82,12 +163,11 @@ class LedgerClient:
     def next_nonce(self, address: str) -> int:
         """The nonce a new transaction of ``address`` should carry, after its pending ones.
 
-        The node counts the account's admitted, not yet committed transactions
-        (``next_nonce``), so rerunning a command whose first attempt timed out does not
-        collide with that attempt (``nonce_pending``). A node that predates the field sends 0.
+        The node counts the account's admitted, not yet committed transactions, so rerunning a
+        command whose first attempt timed out does not collide with that attempt
+        (``nonce_pending``), and two quick transactions get consecutive nonces.
         """
-        info = self.account(address)
-        return max(info.nonce, info.next_nonce)
+        return int(self.signing_info(address).next_nonce)
 
     def build(
         self,

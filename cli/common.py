@@ -1,12 +1,22 @@
-"""Shared pieces of the CLI: error reporting, output formats, gRPC connections."""
+"""Shared pieces of the CLI: error reporting and exit codes, output formats, the client config
+file, gRPC connections.
+
+Exit codes (README, docs/cli.md): 0 done, 1 ``verify`` found the bundle invalid or a devnet node
+died, 2 bad input (arguments, files, config), 3 refused by the ledger (or by the wallet because
+the ledger would refuse it), 4 node unreachable, 5 wallet (password, missing key, no terminal),
+6 submitted but not committed in time.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
+import re
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -23,16 +33,31 @@ if TYPE_CHECKING:
     from node.tls import ClientTls
 
 __all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
     "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
+    "EXIT_FAILED",
+    "EXIT_LEDGER",
+    "EXIT_PENDING",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "EXIT_WALLET",
+    "KEYSTORE_ENV",
+    "NODE_ENV",
     "PASSWORD_ENV",
     "TLS_CA_ENV",
     "TLS_CERT_ENV",
     "TLS_KEY_ENV",
     "CliError",
+    "ClientConfig",
+    "check_node_address",
+    "chosen_output",
+    "client_config",
     "client_tls",
     "connect",
     "emit",
+    "json_alias_option",
     "keystore_option",
     "node_option",
     "open_keystore",
@@ -41,21 +66,28 @@ __all__ = [
     "parse_amount_arg",
     "password",
     "reports_errors",
+    "table_view",
 ]
 
 DEFAULT_NODE = "127.0.0.1:26600"
+NODE_ENV = "CARBON_TICKET_NODE"
+KEYSTORE_ENV = "CARBON_TICKET_KEYSTORE"
+CONFIG_ENV = "CARBON_TICKET_CONFIG"
+DEFAULT_CONFIG = Path.home() / ".carbon-ticket" / "client.toml"
 TLS_CA_ENV = "CARBON_TICKET_TLS_CA"
 TLS_CERT_ENV = "CARBON_TICKET_TLS_CERT"
 TLS_KEY_ENV = "CARBON_TICKET_TLS_KEY"
 _TLS_META = "carbon_ticket.tls"
+_NODE_META = "carbon_ticket.node_source"
 P = ParamSpec("P")
 R = TypeVar("R")
 FC = TypeVar("FC", bound=Callable[..., Any])
 
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # verify: the bundle does not check out; devnet up: a node died
+EXIT_USAGE = 2  # bad input: arguments, files, the client config
 EXIT_LEDGER = 3  # the ledger or node refused the request
 EXIT_UNREACHABLE = 4  # the node could not be reached
-EXIT_WALLET = 5  # wrong password, missing or damaged key
+EXIT_WALLET = 5  # wrong password, missing or damaged key, no terminal to ask on
 EXIT_PENDING = 6  # submitted, but not committed within the wait
 
 PASSWORD_ENV = "CARBON_TICKET_PASSWORD"
@@ -110,12 +142,111 @@ def _rpc_error(exc: grpc.RpcError) -> CliError:
     return CliError(f"{details}{ledger_code} ({name}{committed})")
 
 
+# ---------------------------------------------------------------- client config file
+
+_CONFIG_KEYS = ("node", "keystore", "tls_ca", "tls_cert", "tls_key")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """The wallet's config file: defaults under the command line and the environment.
+
+    ``$CARBON_TICKET_CONFIG`` names the file (it must exist), else ``~/.carbon-ticket/client.toml``
+    is read when present. Keys (all optional): ``node`` (HOST:PORT), ``keystore``, ``tls_ca``,
+    ``tls_cert``, ``tls_key`` (paths, relative to the file's folder). Precedence: option > env >
+    file > built-in default.
+    """
+
+    path: Path | None = None
+    node: str | None = None
+    keystore: Path | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> ClientConfig:
+        """Read and check ``path``; CliError (exit 2) naming the key or the syntax error."""
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CliError(f"cannot read client config {path}: {exc.strerror}", EXIT_USAGE) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CliError(f"client config {path} is not valid TOML: {exc}", EXIT_USAGE) from exc
+        unknown = sorted(set(doc) - set(_CONFIG_KEYS))
+        if unknown:
+            raise CliError(
+                f"client config {path}: unknown key {unknown[0]!r} (known: "
+                f"{', '.join(_CONFIG_KEYS)})",
+                EXIT_USAGE,
+            )
+        for key, value in doc.items():
+            if not isinstance(value, str) or not value:
+                raise CliError(
+                    f"client config {path}: {key} must be a non-empty string", EXIT_USAGE
+                )
+        node = doc.get("node")
+        if node is not None:
+            check_node_address(node, f"node in {path}")
+        base = path.parent
+
+        def file(key: str) -> Path | None:
+            value = doc.get(key)
+            return None if value is None else base / Path(value).expanduser()
+
+        return cls(path, node, file("keystore"), file("tls_ca"), file("tls_cert"), file("tls_key"))
+
+
+def client_config() -> ClientConfig:
+    """The client config of this command (read once per command; empty when there is none)."""
+    ctx = click.get_current_context(silent=True)
+    cached = ctx.meta.get("carbon_ticket.config") if ctx is not None else None
+    if isinstance(cached, ClientConfig):
+        return cached
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        config = ClientConfig.load(Path(named).expanduser())
+    elif DEFAULT_CONFIG.is_file():
+        config = ClientConfig.load(DEFAULT_CONFIG)
+    else:
+        config = ClientConfig()
+    if ctx is not None:
+        ctx.meta["carbon_ticket.config"] = config
+    return config
+
+
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})")
+
+
+def check_node_address(text: str, what: str = "--node") -> str:
+    """``text`` if it is HOST:PORT (IPv6 in brackets); CliError with exit 2 otherwise."""
+    match = _HOST_PORT.fullmatch(text)
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise CliError(f"invalid {what} {text!r}: write HOST:PORT, e.g. {DEFAULT_NODE}", EXIT_USAGE)
+    return text
+
+
+def _resolve_node(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    source = ctx.get_parameter_source(param.name or "node")
+    if value is not None:
+        how = f"${NODE_ENV}" if source == click.core.ParameterSource.ENVIRONMENT else "--node"
+        ctx.meta[_NODE_META] = how
+        return check_node_address(value, how)
+    config = client_config()
+    if config.node is not None:
+        ctx.meta[_NODE_META] = f"node in {config.path}"
+        return config.node
+    ctx.meta[_NODE_META] = "the default"
+    return DEFAULT_NODE
+
+
 _node_address_option = click.option(
     "--node",
-    default=DEFAULT_NODE,
-    show_default=True,
-    envvar="CARBON_TICKET_NODE",
-    help="gRPC address HOST:PORT of a node.",
+    default=None,
+    envvar=NODE_ENV,
+    callback=_resolve_node,
+    help=f"gRPC address HOST:PORT of a node [env {NODE_ENV}; else `node` in the client config "
+    f"file ${CONFIG_ENV} or ~/.carbon-ticket/client.toml; else {DEFAULT_NODE}].",
 )
 
 
@@ -162,7 +293,10 @@ def node_option(func: FC) -> FC:
 
 
 def client_tls() -> ClientTls | None:
-    """The TLS files given to the running command (options or environment); None: plaintext."""
+    """The TLS files of the running command (option > environment > client config); None: plaintext.
+
+    A named file that does not exist is bad input (exit 2).
+    """
     from node.tls import ClientTls  # imported here: plaintext commands skip `cryptography`
 
     ctx = click.get_current_context(silent=True)
@@ -170,12 +304,21 @@ def client_tls() -> ClientTls | None:
     for name, env in (("tls_ca", TLS_CA_ENV), ("tls_cert", TLS_CERT_ENV), ("tls_key", TLS_KEY_ENV)):
         if name not in given and os.environ.get(env):
             given[name] = Path(os.environ[env])
+    config = client_config()
+    for name in ("tls_ca", "tls_cert", "tls_key"):
+        from_file = getattr(config, name)
+        if name not in given and from_file is not None:
+            given[name] = from_file
     if "tls_ca" not in given:
         if "tls_cert" in given or "tls_key" in given:
             raise CliError("--tls-cert/--tls-key need --tls-ca", EXIT_USAGE)
         return None
     if ("tls_cert" in given) != ("tls_key" in given):
         raise CliError("--tls-cert and --tls-key go together", EXIT_USAGE)
+    for name, path in given.items():
+        if not path.is_file():
+            flag = "--" + name.replace("_", "-")
+            raise CliError(f"{flag}: file {path} does not exist", EXIT_USAGE)
     return ClientTls(given["tls_ca"], given.get("tls_cert"), given.get("tls_key"))
 
 
@@ -185,17 +328,46 @@ output_option = click.option(
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format: a table for people, or JSON with the API's field names, integer "
+    "grams beside tCO2e text and RFC 3339 times beside epoch milliseconds.",
 )
+
+
+def _json_alias(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["carbon_ticket.json"] = True
+
+
+json_alias_option = click.option(
+    "--json",
+    "json_alias",
+    is_flag=True,
+    expose_value=False,
+    callback=_json_alias,
+    help="Same as -o json.",
+)
+
+
+def chosen_output(output: str) -> str:
+    """``output``, or ``json`` when the command's ``--json`` alias was given."""
+    ctx = click.get_current_context(silent=True)
+    return "json" if ctx is not None and ctx.meta.get("carbon_ticket.json") else output
+
+
+def _resolve_keystore(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    if value is not None:
+        return value
+    return client_config().keystore or DEFAULT_KEYSTORE
 
 
 keystore_option = click.option(
     "--keystore",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_KEYSTORE,
-    show_default=True,
-    envvar="CARBON_TICKET_KEYSTORE",
-    help="Directory of the encrypted wallet keys.",
+    default=None,
+    envvar=KEYSTORE_ENV,
+    callback=_resolve_keystore,
+    help=f"Directory of the encrypted wallet keys [env {KEYSTORE_ENV}; else `keystore` in the "
+    "client config file; else ~/.carbon-ticket/keystore].",
 )
 
 
@@ -250,42 +422,93 @@ def connect(
     if tls is None:
         channel = grpc.insecure_channel(address)
     else:
-        channel = grpc.secure_channel(address, tls.credentials())
+        try:
+            credentials = tls.credentials()
+        except LedgerError as exc:  # an unreadable or malformed certificate or key file
+            raise CliError(exc.message, EXIT_USAGE) from exc
+        channel = grpc.secure_channel(address, credentials)
     try:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
-            how = (
-                " over TLS (is it a TLS node, signed by that CA, with this address in its "
-                "certificate?)"
-                if tls is not None
-                else " (if the node uses TLS, pass --tls-ca)"
-            )
-            raise CliError(
-                f"node unreachable: nothing answers at {address}{how}", EXIT_UNREACHABLE
-            ) from None
+            raise CliError(_unreachable(address, tls is not None), EXIT_UNREACHABLE) from None
         yield services_pb2_grpc.LedgerServiceStub(channel)
     finally:
         channel.close()
 
 
-def emit(data: dict[str, Any], output: str) -> None:
-    """Print ``data`` as JSON or as an aligned two-column table (nested items indented)."""
-    if output == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False))
+def _unreachable(address: str, tls: bool) -> str:
+    """Why nothing answered, naming where the address came from and how to give another."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.meta.get(_NODE_META) if ctx is not None else None
+    origin = f" (from {source})" if source else ""
+    hint = f"; give the node's address with --node HOST:PORT or ${NODE_ENV}"
+    if tls:
+        hint += (
+            "; over TLS: is it a TLS node, signed by that CA, with this address in its certificate?"
+        )
+    return f"node unreachable: nothing answers at {address}{origin}{hint}"
+
+
+def emit(data: dict[str, Any] | list[Any], output: str) -> None:
+    """Print ``data`` as JSON, or as an aligned table for people (``table_view``)."""
+    if chosen_output(output) == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    if isinstance(data, list):
+        for item in data:
+            click.echo("- " + _inline(table_view(item)) if isinstance(item, dict) else str(item))
+        return
+    _table(table_view(data), 0)
+
+
+def table_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What a person reads: ``*_tco2e`` shown as ``X tCO2e`` under the name without the suffix
+    instead of ``*_grams``; the RFC 3339 time instead of epoch milliseconds; periods as
+    ``YYYYMMDD-YYYYMMDD``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key.endswith("_grams") and key.removesuffix("_grams") + "_tco2e" in data:
+            continue
+        if (key == "time_ms" or key.endswith("_time_ms")) and key.removesuffix("_ms") in data:
+            continue
+        if key.endswith("_tco2e") and isinstance(value, str):
+            key, value = key.removesuffix("_tco2e"), f"{value} tCO2e"
+        out[key] = _table_value(value)
+    return out
+
+
+def _table_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"start_date", "end_date"}:
+            return f"{value['start_date']:08d}-{value['end_date']:08d}"
+        return table_view(value)
+    if isinstance(value, list):
+        return [_table_value(v) for v in value]
+    return value
+
+
+def _table(data: dict[str, Any], indent: int) -> None:
     width = max((len(k) for k in data), default=0)
+    pad = " " * indent
     for key, value in data.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            click.echo(f"{key.ljust(width)}  ({len(value)})")
+            click.echo(f"{pad}{key.ljust(width)}  ({len(value)})")
             for item in value:
-                click.echo(" " * (width + 2) + "- " + _inline(item))
+                click.echo(pad + " " * (width + 2) + "- " + _inline(item))
         elif isinstance(value, dict):
-            click.echo(f"{key.ljust(width)}  {_inline(value)}")
+            click.echo(f"{pad}{key}")
+            _table(value, indent + 2)
         elif isinstance(value, list):
-            click.echo(f"{key.ljust(width)}  {', '.join(str(v) for v in value) or '-'}")
+            click.echo(f"{pad}{key.ljust(width)}  {', '.join(str(v) for v in value) or '-'}")
         else:
-            click.echo(f"{key.ljust(width)}  {'-' if value in ('', None) else value}")
+            click.echo(f"{pad}{key.ljust(width)}  {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    if value in ("", None):
+        return "-"
+    return str(value)
 
 
 def _inline(item: dict[str, Any]) -> str:

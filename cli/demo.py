@@ -22,7 +22,15 @@ from chain.amounts import GRAMS_PER_TONNE
 from chain.crypto import PrivateKey
 from cli import render
 from cli.client import LedgerClient
-from cli.common import EXIT_PENDING, CliError, connect, emit, output_option, reports_errors
+from cli.common import (
+    EXIT_PENDING,
+    CliError,
+    check_node_address,
+    connect,
+    emit,
+    output_option,
+    reports_errors,
+)
 from cli.keystore import Keystore
 from cli.tools.devnet import load_devnet
 from proto import ledger_pb2, services_pb2
@@ -64,7 +72,7 @@ def demo(home: Path, node: str | None, timeout: float, output: str) -> None:
     issuer = wallet.load("issuer", info.wallet_password)
     verifier = wallet.load("verifier", info.wallet_password)
     registrar = wallet.load("registrar", info.wallet_password)
-    endpoint = node or info.endpoints[0]
+    endpoint = check_node_address(node) if node else info.endpoints[0]
     with connect(endpoint, tls=info.client_tls()) as stub:
         client = LedgerClient(stub, timeout=timeout)
         height = client.status().height
@@ -176,8 +184,10 @@ def demo(home: Path, node: str | None, timeout: float, output: str) -> None:
     if output == "table":
         click.echo("")
         click.echo("batch supply")
-        b = render.batch(supply)
-        emit({k: b[k] for k in ("issued", "tradable", "retired", "cancelled", "buffer")}, output)
+        shown = render.batch(supply)["supply"]
+        keep = ("issued", "tradable", "retired", "cancelled", "buffer")
+        emit({f"{k}_{unit}": shown[f"{k}_{unit}"] for k in keep for unit in ("grams", "tco2e")},
+             output)  # fmt: skip
 
 
 class _Steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -11,7 +12,9 @@ import click
 from chain.crypto import PrivateKey
 from cli.common import (
     EXIT_USAGE,
+    EXIT_WALLET,
     CliError,
+    chosen_output,
     emit,
     keystore_option,
     open_keystore,
@@ -85,14 +88,19 @@ def keys_import(
 
         key = load_validator_key(validator_key)
     else:
-        text = (
-            seed_file.read()
-            if seed_file is not None
-            else click.prompt("Seed (64 hex digits)", hide_input=True, err=True)
-        )
+        text = seed_file.read() if seed_file is not None else _prompt_seed()
         key = _seed_key(text)
     info = store.add(name, key, password(confirm=True))
     emit(_info(info, keystore), output)
+
+
+def _prompt_seed() -> str:
+    try:
+        text: str = click.prompt("Seed (64 hex digits)", hide_input=True, err=True)
+    except click.Abort:
+        message = "no seed given (use --seed-file FILE, or '-' for stdin)"
+        raise CliError(message, EXIT_WALLET) from None
+    return text
 
 
 def _seed_key(text: str) -> PrivateKey:
@@ -110,7 +118,7 @@ def _seed_key(text: str) -> PrivateKey:
 def keys_list(keystore: Path, output: str) -> None:
     """Every key in the keystore, with its address."""
     found = open_keystore(keystore).list()
-    if output == "json":
+    if chosen_output(output) == "json":
         click.echo(json.dumps([_info(i, keystore) for i in found], indent=2))
     elif not found:
         click.echo(f"no keys in {keystore}; create one with: carbon-ticket keys new NAME")
@@ -133,13 +141,33 @@ def keys_show(name: str, keystore: Path, output: str) -> None:
 @keys.command("export")
 @click.argument("name")
 @keystore_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
+)
+@output_option
 @reports_errors
-def keys_export(name: str, keystore: Path, yes: bool) -> None:
+def keys_export(name: str, keystore: Path, yes: bool, output: str) -> None:
     """Print the secret seed of NAME in hex (anyone holding it controls the account)."""
     store = open_keystore(keystore)
-    store.info(name)  # a missing key fails before any prompt
+    info = store.info(name)  # a missing key fails before any prompt
     if not yes:
-        click.confirm(f"Print the secret seed of {name!r} on the terminal?", abort=True, err=True)
+        _confirm_export(name)
     key = store.load(name, password())
+    if chosen_output(output) == "json":
+        emit({"name": info.name, "address": info.address, "seed": key.seed.hex()}, output)
+        return
     click.echo(key.seed.hex())
+
+
+def _confirm_export(name: str) -> None:
+    """Ask on the terminal; without one (a script, a pipe) ``--yes`` is required."""
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"no terminal to confirm printing the seed of {name!r} on: pass --yes", EXIT_WALLET
+        )
+    try:
+        confirmed = click.confirm(f"Print the secret seed of {name!r} on the terminal?", err=True)
+    except click.Abort:
+        confirmed = False
+    if not confirmed:
+        raise CliError("not confirmed; the seed was not printed", EXIT_WALLET)

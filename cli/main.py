@@ -10,7 +10,16 @@ __all__ = ["cli", "main"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="carbon-ticket-ledger", prog_name="carbon-ticket")
 def cli() -> None:
-    """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger."""
+    """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger.
+
+    \b
+    Node address: --node HOST:PORT, else $CARBON_TICKET_NODE, else `node` in the client config
+    file ($CARBON_TICKET_CONFIG, else ~/.carbon-ticket/client.toml), else 127.0.0.1:26600.
+    Output: -o json on every command that prints (API field names, grams beside tCO2e, RFC 3339
+    times beside epoch ms).
+    Exit codes: 1 verify failed / devnet node died, 2 bad input, 3 refused by the ledger,
+    4 node unreachable, 5 wallet, 6 not committed in time. See docs/cli.md.
+    """
 
 
 def _register() -> None:

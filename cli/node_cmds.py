@@ -12,7 +12,17 @@ from pathlib import Path
 import click
 
 from chain.crypto import PrivateKey
-from cli.common import CliError, emit, reports_errors
+from cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    chosen_output,
+    emit,
+    json_alias_option,
+    output_option,
+    reports_errors,
+)
+from cli.render import rfc3339
 from cli.tools.devnet import (
     DEFAULT_BASE_PORT,
     DEFAULT_PASSWORD,
@@ -44,9 +54,15 @@ def node() -> None:
     help="Public key (hex) or ct1 address of an observer node this node serves block sync to "
     "(repeat for each).",
 )
+@output_option
 @reports_errors
 def node_init(
-    home: Path, name: str, listen: str, peers: tuple[str, ...], observers: tuple[str, ...]
+    home: Path,
+    name: str,
+    listen: str,
+    peers: tuple[str, ...],
+    observers: tuple[str, ...],
+    output: str,
 ) -> None:
     """Create a node home: a validator key and a config.toml (add genesis.json yourself)."""
     config = NodeConfig(home=home, name=name, listen=listen, peers=peers, observers=observers)
@@ -65,7 +81,7 @@ def node_init(
             "next": f"put the network's genesis.json in {home}, then: carbon-ticket node start "
             f"--home {home}",
         },
-        "table",
+        output,
     )
 
 
@@ -89,9 +105,10 @@ def node_init(
     is_flag=True,
     help="Mutual TLS: accept only peers and clients with a certificate from the CA.",
 )
+@output_option
 @reports_errors
 def node_tls_init(
-    home: Path, ca_dir: Path, hosts: tuple[str, ...], require_client_cert: bool
+    home: Path, ca_dir: Path, hosts: tuple[str, ...], require_client_cert: bool, output: str
 ) -> None:
     """Issue this node a TLS certificate from a private CA and add [tls] to its config.toml."""
     from node.config import TlsSettings
@@ -116,19 +133,20 @@ def node_tls_init(
             "require_client_cert": settings.require_client_cert,
             "next": "give every node and client the same ca.crt; restart the node",
         },
-        "table",
+        output,
     )
 
 
 @node.command("show")
 @click.option("--home", type=click.Path(path_type=Path), required=True)
+@output_option
 @reports_errors
-def node_show(home: Path) -> None:
+def node_show(home: Path, output: str) -> None:
     """Print this node's validator public key and address (for the genesis file)."""
     config = NodeConfig.load(home)
     key = load_validator_key(config.key_path)
     emit({"name": config.name, "public_key": key.public_key.hex(), "address": key.address,
-          "listen": config.listen}, "table")  # fmt: skip
+          "listen": config.listen}, output)  # fmt: skip
 
 
 @node.command("start")
@@ -199,13 +217,27 @@ _mtls_option = click.option(
 @click.option("--chain-id", default="carbon-devnet", show_default=True)
 @_tls_option
 @_mtls_option
+@output_option
 @reports_errors
 def devnet_init(
-    home: Path, validators: int, base_port: int, chain_id: str, tls: bool, mtls: bool
+    home: Path, validators: int, base_port: int, chain_id: str, tls: bool, mtls: bool, output: str
 ) -> None:
     """Write genesis, node homes and a demo wallet (issuer, verifier, registrar)."""
     info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD,
                        tls=tls or mtls, require_client_cert=mtls)  # fmt: skip
+    if output == "json":
+        emit(
+            {
+                "chain_id": info.chain_id,
+                "home": str(home),
+                "endpoints": list(info.endpoints),
+                "node_homes": [str(info.node_home(i)) for i in range(len(info.endpoints))],
+                "wallet_dir": str(info.wallet_dir),
+                "tls_ca": str(info.tls_ca) if info.tls_ca is not None else None,
+            },
+            output,
+        )
+        return
     click.echo(f"devnet {info.chain_id} with {validators} validators in {home}")
     for i, endpoint in enumerate(info.endpoints):
         click.echo(f"  node{i}  {endpoint}  home {info.node_home(i)}")
@@ -245,17 +277,19 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
     click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}{tls_args}")
     click.echo("Ctrl-C stops all nodes.")
     sys.stdout.flush()
+    died: str | None = None
     try:
         while not stopping:
             time.sleep(0.2)
             for i, proc in procs.procs.items():
                 if proc.poll() is not None and not stopping:
-                    click.echo(f"node{i} exited with code {proc.returncode}; see its node.log",
-                               err=True)  # fmt: skip
+                    died = f"node{i} exited with code {proc.returncode}; see its node.log"
                     stopping = True
     finally:
         procs.stop_all()
         click.echo("devnet stopped")
+    if died is not None:  # a devnet that lost a node did not do its job: exit non-zero
+        raise CliError(died, EXIT_FAILED)
 
 
 @click.command("bench")
@@ -266,7 +300,8 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
 @click.option("--sync/--no-sync", default=False, help="Also measure block sync of a fresh node.")
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@output_option
+@json_alias_option
 @reports_errors
 def bench(
     validators: int,
@@ -275,7 +310,7 @@ def bench(
     accounts: int,
     sync: bool,
     home: Path | None,
-    as_json: bool,
+    output: str,
 ) -> None:
     """Measure committed tx/s, latency, CPU, memory and disk with real node processes."""
     import json
@@ -287,17 +322,19 @@ def bench(
         try:
             offered = float(rate)
         except ValueError:
-            raise CliError(f"--rate must be a number of tx/s or 'max', got {rate!r}", 2) from None
+            raise CliError(
+                f"--rate must be a number of tx/s or 'max', got {rate!r}", EXIT_USAGE
+            ) from None
         if offered <= 0:
-            raise CliError("--rate must be positive", 2)
+            raise CliError("--rate must be positive", EXIT_USAGE)
 
     def say(line: str) -> None:
         click.echo(line, err=True)
 
     result = run_bench(validators, duration, offered, accounts, home, sync, say)
     data = result.as_dict()
-    if as_json:
-        click.echo(json.dumps(data))
+    if chosen_output(output) == "json":
+        click.echo(json.dumps(data))  # one line: scripts append runs to a file
         return
     emit(data, "table")
 
@@ -311,11 +348,11 @@ def _parse_validator(text: str) -> tuple[str, bytes, str]:
     name, sep, rest = text.partition("=")
     key_hex, sep2, address = rest.partition("@")
     if not (sep and sep2 and name):
-        raise CliError(f"--validator {text!r}: expected NAME=PUBLIC_KEY_HEX@HOST:PORT", 2)
+        raise CliError(f"--validator {text!r}: expected NAME=PUBLIC_KEY_HEX@HOST:PORT", EXIT_USAGE)
     try:
         key = bytes.fromhex(key_hex)
     except ValueError:
-        raise CliError(f"--validator {text!r}: public key is not hex", 2) from None
+        raise CliError(f"--validator {text!r}: public key is not hex", EXIT_USAGE) from None
     return name, key, address
 
 
@@ -323,7 +360,7 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
     address, sep, rest = text.partition("=")
     parts = rest.split(":")
     if not sep or len(parts) not in (2, 3):
-        raise CliError(f"--account {text!r}: expected ADDRESS=KIND:NAME[:ROLE,ROLE]", 2)
+        raise CliError(f"--account {text!r}: expected ADDRESS=KIND:NAME[:ROLE,ROLE]", EXIT_USAGE)
     roles = tuple(r for r in parts[2].split(",") if r) if len(parts) == 3 else ()
     return address, parts[0], parts[1], roles
 
@@ -350,6 +387,7 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
     help="Share of each issuance withheld in the buffer pool, in basis points.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
+@output_option
 @reports_errors
 def genesis_new(
     chain_id: str,
@@ -357,6 +395,7 @@ def genesis_new(
     accounts: tuple[str, ...],
     buffer_share_bps: int,
     out: Path,
+    output: str,
 ) -> None:
     """Write a validated genesis.json for a network of several machines."""
     from chain import Genesis, GenesisAccount, GenesisValidator, Params
@@ -372,17 +411,42 @@ def genesis_new(
         raise CliError(f"{out} exists already; refusing to overwrite a genesis document")
     out.write_text(doc.to_json())
     emit({"file": str(out), "chain_id": chain_id, "genesis_hash": doc.hash().hex(),
-          "validators": len(doc.validators), "accounts": len(doc.accounts)}, "table")  # fmt: skip
+          "validators": len(doc.validators), "accounts": len(doc.accounts)}, output)  # fmt: skip
 
 
 @genesis.command("show")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@output_option
 @reports_errors
-def genesis_show(file: Path) -> None:
+def genesis_show(file: Path, output: str) -> None:
     """Validate a genesis file and print its hash (every operator must see the same hash)."""
     from chain import Genesis
 
     doc = Genesis.from_json(file.read_text())
+    if output == "json":
+        emit(
+            {
+                "chain_id": doc.chain_id,
+                "genesis_hash": doc.hash().hex(),
+                "genesis_time_ms": doc.genesis_time_ms,
+                "genesis_time": rfc3339(doc.genesis_time_ms),
+                "validators": [
+                    {
+                        "name": v.name,
+                        "public_key": v.public_key.hex(),
+                        "network_address": v.network_address,
+                    }
+                    for v in doc.validators
+                ],
+                "accounts": [
+                    {"address": a.address, "kind": a.kind, "name": a.name, "roles": list(a.roles)}
+                    for a in doc.accounts
+                ],
+                "buffer_share_bps": doc.params.buffer_share_bps,
+            },
+            output,
+        )
+        return
     emit(
         {
             "chain_id": doc.chain_id,
@@ -391,5 +455,5 @@ def genesis_show(file: Path) -> None:
             "accounts": [f"{a.address} {a.kind} {','.join(a.roles)}" for a in doc.accounts],
             "buffer_share_bps": doc.params.buffer_share_bps,
         },
-        "table",
+        output,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from cli import render
 from cli.common import (
     EXIT_USAGE,
     CliError,
+    chosen_output,
     connect,
     emit,
     keystore_option,
@@ -21,6 +22,7 @@ from cli.common import (
     output_option,
     parse_address_arg,
     reports_errors,
+    table_view,
 )
 from proto import services_pb2
 
@@ -50,22 +52,7 @@ def status(node: str, output: str) -> None:
     """Chain id, height, app hash and validators of a node."""
     with connect(node) as stub:
         reply = stub.GetStatus(services_pb2.StatusRequest(), timeout=10)
-    emit(
-        {
-            "chain_id": reply.chain_id,
-            "node_name": reply.node_name,
-            "height": reply.height,
-            "app_hash": reply.app_hash.hex(),
-            "last_block_hash": reply.last_block_hash.hex(),
-            "last_block_time_ms": reply.last_block_time_ms,
-            "mempool_size": reply.mempool_size,
-            "validators": [
-                {"name": v.name, "public_key": v.public_key.hex(), "address": v.address}
-                for v in reply.validators
-            ],
-        },
-        output,
-    )
+    emit(render.message_dict(reply), output)
 
 
 @query.command("account")
@@ -171,7 +158,7 @@ def certificate(certificate_id: str, proof: bool, out: Path | None, node: str, o
         reply = stub.GetCertificateProof(
             services_pb2.GetCertificateProofRequest(certificate_id=certificate_id), timeout=10
         )
-    bundle = render.certificate_bundle(reply)
+    bundle = render.certificate_bundle(reply)  # the verify format: always JSON
     text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
@@ -199,25 +186,45 @@ _page_options = [
 ]
 
 
+_HISTORY_HEADER = ("height", "index", "time (UTC)", "kind", "status", "tx_hash")
+
+
 def _history(fetch: Any, limit: int, token: str, all_pages: bool, output: str) -> None:
     items: list[dict[str, Any]] = []
     while True:
-        page = render.history(fetch(limit, token))
-        items += page["items"]
-        token = page["next_page_token"]
+        page = fetch(limit, token)
+        items += [render.history_item(i) for i in page.items]
+        token = page.next_page_token
         if not (all_pages and token):
             break
-    if output == "json":
+    if chosen_output(output) == "json":
         click.echo(json.dumps({"items": items, "next_page_token": token}, indent=2))
         return
     if not items:
         click.echo("no transactions")
-    for i in items:
-        click.echo(
-            f"{i['height']:>8}.{i['index']:<4} {i['kind']:<17} {i['status']:<8} {i['tx_hash']}"
-        )
+    else:
+        rows = [
+            (str(i["height"]), str(i["index"]), i["time"] or "-", i["kind"],
+             _status(i["receipt"]), i["tx_hash"])
+            for i in items
+        ]  # fmt: skip
+        _print_rows(_HISTORY_HEADER, rows)
     if token:
         click.echo(f"more: --page-token {token}")
+
+
+def _status(receipt: dict[str, Any] | None) -> str:
+    if receipt is None:
+        return "-"
+    return "ok" if receipt["code"] == 0 else str(receipt["error_code"])
+
+
+def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """An aligned table with a header row (the last column is not padded)."""
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 @query.command("retirements")
@@ -267,16 +274,19 @@ def retirements(
             token = page.next_page_token
             if not token or (not all_pages and len(items) >= limit):
                 break
-    if output == "json":
+    if chosen_output(output) == "json":
         click.echo(json.dumps({"items": items, "next_page_token": token}, indent=2))
         return
     if not items:
         click.echo("no retirements")
-    for c in items:
-        click.echo(
-            f"{c['height']:>8}  {c['certificate_id']}  {c['amount']:>16}  {c['batch_id']}  "
-            f"{c['beneficiary']}" + (f"  [{c['event']}]" if c["event"] else "")
-        )
+    else:
+        header = ("height", "certificate_id", "amount (tCO2e)", "batch_id", "beneficiary", "event")
+        rows = [
+            (str(c["height"]), c["certificate_id"], c["amount_tco2e"], c["batch_id"],
+             c["beneficiary"], c["event"] or "-")
+            for c in items
+        ]  # fmt: skip
+        _print_rows(header, rows)
     if token:
         click.echo(f"more: --page-token {token}")
 
@@ -375,12 +385,13 @@ def blocks(from_height: int, count: int | None, node: str, output: str) -> None:
         stream = stub.SubscribeBlocks(services_pb2.SubscribeBlocksRequest(from_height=from_height))
         for info in _stream(stream, count):
             data = render.block(info)
-            if output == "json":
+            if chosen_output(output) == "json":
                 click.echo(json.dumps(data))
             else:
+                header = data["header"]
                 click.echo(
-                    f"block {data['height']}  {data['block_hash']}  "
-                    f"{data['tx_count']} txs  {data['certificate']['precommits']} sigs"
+                    f"block {header['height']}  {data['block_hash']}  {header['time']}  "
+                    f"{header['tx_count']} txs  {len(data['certificate']['precommits'])} sigs"
                 )
 
 
@@ -413,16 +424,15 @@ def events(
         types=list(types),
         account=parse_address_arg(account, keystore) if account else "",
     )
+    as_json = chosen_output(output) == "json"
     with connect(node) as stub:
+        if not as_json:
+            click.echo("height    tx_index  type               attributes")
         for ev in _stream(stub.SubscribeEvents(request), count):
-            data = {
-                "height": ev.height,
-                "tx_index": ev.tx_index,
-                "tx_hash": ev.tx_hash.hex(),
-                **render.event(ev.event),
-            }
-            if output == "json":
-                click.echo(json.dumps(data))
+            data = render.message_dict(ev)
+            if as_json:
+                click.echo(json.dumps(data, ensure_ascii=False))
             else:
-                rest = "  ".join(f"{k}={v}" for k, v in list(data.items())[4:])
-                click.echo(f"{ev.height:>8}.{ev.tx_index:<4} {data['type']:<17} {rest}")
+                shown = table_view(data["event"])
+                rest = "  ".join(f"{k}={v}" for k, v in shown.items() if k != "type")
+                click.echo(f"{ev.height:<9} {ev.tx_index:<9} {shown['type']:<18} {rest}")

@@ -1,9 +1,29 @@
-"""Turn API replies into plain dicts for ``emit``: amounts in tCO2e, hashes in hex, enum names."""
+"""Turn API replies into plain dicts for ``emit`` and for scripts reading ``-o json``.
+
+The JSON speaks the API: field names are the proto field names (docs/api.md), nested as in the
+reply. Beside the raw values it adds what a person reads, never instead of them:
+
+- every ``*_grams`` integer gets a ``*_tco2e`` sibling, the same quantity as exact tCO2e text
+  (``"amount_grams": 15000000000, "amount_tco2e": "15000"``);
+- every ``time_ms`` / ``*_time_ms`` (milliseconds since the Unix epoch) gets a ``time`` /
+  ``*_time`` sibling in RFC 3339 UTC (``"2024-02-17T08:00:00.000Z"``; ``""`` when unset);
+- bytes are hex; enum values are their short lower-case names (``ACCOUNT_KIND_COMPANY`` ->
+  ``"company"``); an unset message is ``null``;
+- an event is flattened to ``{"type": ..., <attribute key>: <value>, ...}``; numeric ``*_grams``
+  attributes become integers with their ``*_tco2e`` sibling.
+
+The table view (``emit`` with ``table``) shows the tCO2e text and the RFC 3339 time only.
+"""
 
 from __future__ import annotations
 
 import base64
+import re
+from datetime import UTC, datetime
 from typing import Any
+
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from chain.amounts import format_tco2e
 from proto import ledger_pb2, services_pb2
@@ -15,150 +35,146 @@ __all__ = [
     "certificate",
     "certificate_bundle",
     "event",
-    "history",
+    "history_item",
+    "message_dict",
     "project",
     "receipt",
     "report",
+    "rfc3339",
     "submitted",
     "tco2e",
     "tx",
 ]
 
+_GRAMS = "_grams"
+
 
 def tco2e(grams: int) -> str:
-    """``150000 tCO2e`` style text of a gram quantity."""
+    """``150000 tCO2e`` style text of a gram quantity (the table view)."""
     return f"{format_tco2e(grams)} tCO2e"
 
 
-def _enum(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix).lower()
+def rfc3339(time_ms: int) -> str:
+    """Milliseconds since the Unix epoch as RFC 3339 UTC text; ``""`` for 0 (unset)."""
+    if time_ms == 0:
+        return ""
+    moment = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _period(p: ledger_pb2.Period) -> str:
-    return f"{p.start_date:08d}-{p.end_date:08d}"
+def _time_key(name: str) -> str | None:
+    """``time_ms`` -> ``time``, ``last_block_time_ms`` -> ``last_block_time``; else None."""
+    if name == "time_ms" or name.endswith("_time_ms"):
+        return name.removesuffix("_ms")
+    return None
 
 
-def event(ev: ledger_pb2.Event) -> dict[str, str]:
-    """An event as ``type`` plus attributes; ``*_grams`` attributes are shown in tCO2e."""
-    out = {"type": ev.type}
+def _enum_prefix(enum: EnumDescriptor) -> str:
+    # AccountKind -> ACCOUNT_KIND_: values are named after their type (proto style guide).
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+def _scalar(field: Any, value: Any) -> Any:  # a FieldDescriptor (upb or pure Python)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return bytes(value).hex()
+    if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+        enum = field.enum_type
+        known = enum.values_by_number.get(value)
+        return (
+            (known.name if known is not None else str(value))
+            .removeprefix(_enum_prefix(enum))
+            .lower()
+        )
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return message_dict(value)
+    return value
+
+
+def _add(out: dict[str, Any], name: str, value: Any) -> None:
+    """Set ``name`` and the readable siblings of grams and epoch milliseconds."""
+    out[name] = value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if name.endswith(_GRAMS):
+            out[name.removesuffix(_GRAMS) + "_tco2e"] = format_tco2e(value)
+        time_key = _time_key(name)
+        if time_key is not None:
+            out[time_key] = rfc3339(value)
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """Every field of ``message`` under its proto name (the conventions in the module doc)."""
+    if isinstance(message, ledger_pb2.Event):
+        return event(message)
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        oneof = field.containing_oneof
+        if oneof is not None and message.WhichOneof(oneof.name) != field.name:
+            continue
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            out[field.name] = [_scalar(field, v) for v in value]
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
+            out[field.name] = None
+        else:
+            _add(out, field.name, _scalar(field, value))
+    return out
+
+
+def event(ev: ledger_pb2.Event) -> dict[str, Any]:
+    """An event as ``type`` plus its attributes; ``*_grams`` attributes as integers."""
+    out: dict[str, Any] = {"type": ev.type}
     for attr in ev.attributes:
-        if attr.key.endswith("_grams") and attr.value.isdigit():
-            out[attr.key.removesuffix("_grams")] = tco2e(int(attr.value))
+        if attr.key.endswith(_GRAMS) and attr.value.isdigit():
+            _add(out, attr.key, int(attr.value))
         else:
             out[attr.key] = attr.value
     return out
 
 
 def receipt(r: ledger_pb2.Receipt) -> dict[str, Any]:
-    """A receipt: status, error (if any) and events."""
-    out: dict[str, Any] = {"status": "ok" if r.code == 0 else "failed"}
-    if r.code:
-        out["error"] = f"{r.message} [{r.error_code}]"
-    out["events"] = [event(e) for e in r.events]
-    return out
+    """A receipt: code (0 = ok), error code and message, events."""
+    return message_dict(r)
 
 
 def submitted(reply: services_pb2.SubmitTxResponse) -> dict[str, Any]:
-    """The outcome of SubmitTx."""
-    out: dict[str, Any] = {"tx_hash": reply.tx_hash.hex(), "committed": reply.committed}
-    if reply.committed:
-        out["height"] = reply.height
-        out.update(receipt(reply.receipt))
+    """The outcome of SubmitTx (``receipt`` is null until committed)."""
+    out = message_dict(reply)
+    if not reply.committed:
+        out["receipt"] = None
     return out
 
 
 def account(a: services_pb2.AccountInfo) -> dict[str, Any]:
-    """An account with roles, nonce and balances."""
-    return {
-        "address": a.address,
-        "name": a.name,
-        "kind": _enum(ledger_pb2.AccountKind, a.kind, "ACCOUNT_KIND_"),
-        "roles": [_enum(ledger_pb2.Role, r, "ROLE_") for r in a.roles],
-        "nonce": a.nonce,
-        "registered_by": a.registered_by or "genesis",
-        "registered_height": a.height,
-        "balances": [{"batch_id": b.batch_id, "amount": tco2e(b.amount_grams)} for b in a.balances],
-        "total": tco2e(sum(b.amount_grams for b in a.balances)),
-    }
+    """An account with roles, nonce and balances, plus the total of its balances."""
+    out = message_dict(a)
+    _add(out, "total_grams", sum(b.amount_grams for b in a.balances))
+    return out
 
 
 def project(p: services_pb2.ProjectInfo) -> dict[str, Any]:
-    """A registered project."""
-    return {
-        "project_id": p.project_id,
-        "name": p.name,
-        "region": p.region,
-        "kind": _enum(ledger_pb2.ProjectKind, p.kind, "PROJECT_KIND_"),
-        "area": f"{p.area_centihectares // 100}.{p.area_centihectares % 100:02d} ha",
-        "methodology": p.methodology,
-        "owner": p.owner,
-        "metadata_hash": p.metadata_hash.hex(),
-        "metadata_uri": p.metadata_uri,
-        "height": p.height,
-    }
+    """A registered project, plus its area in hectares as text."""
+    out = message_dict(p)
+    out["area_ha"] = f"{p.area_centihectares // 100}.{p.area_centihectares % 100:02d}"
+    return out
 
 
 def batch(b: services_pb2.BatchInfo) -> dict[str, Any]:
-    """A batch with its supply in tCO2e."""
-    s = b.supply
-    return {
-        "batch_id": b.batch_id,
-        "project_id": b.project_id,
-        "vintage": _period(b.vintage),
-        "issuer": b.issuer,
-        "recipient": b.recipient,
-        "reports": [h.hex() for h in b.report_hashes],
-        "issued": tco2e(s.issued_grams),
-        "tradable": tco2e(s.tradable_grams),
-        "retired": tco2e(s.retired_grams),
-        "cancelled": tco2e(s.cancelled_grams),
-        "buffer": tco2e(s.buffer_grams),
-        "reversed": tco2e(s.reversed_grams),
-        "height": b.height,
-    }
+    """A batch with its supply."""
+    return message_dict(b)
 
 
 def report(r: services_pb2.ReportInfo) -> dict[str, Any]:
     """An anchored report and its attestation."""
-    out: dict[str, Any] = {
-        "data_hash": r.data_hash.hex(),
-        "project_id": r.project_id,
-        "kind": r.kind,
-        "period": _period(r.period),
-        "uri": r.uri,
-        "anchored_by": r.anchored_by,
-        "anchored_height": r.anchored_height,
-        "attested": r.attested,
-    }
-    if r.attested:
-        out.update(
-            verifier=r.verifier,
-            verified=tco2e(r.verified_grams),
-            attested_period=_period(r.attested_period),
-            remaining=tco2e(r.remaining_grams),
-            attested_height=r.attested_height,
-        )
-    return out
+    return message_dict(r)
 
 
 def certificate(c: services_pb2.RetirementCertificate) -> dict[str, Any]:
     """A retirement certificate."""
-    return {
-        "certificate_id": c.certificate_id,
-        "amount": tco2e(c.amount_grams),
-        "batch_id": c.batch_id,
-        "project_id": c.project_id,
-        "vintage": _period(c.vintage),
-        "beneficiary": c.beneficiary,
-        "reason": c.reason,
-        "jurisdiction": c.jurisdiction,
-        "event": c.event,
-        "period": _period(c.period) if c.HasField("period") else "",
-        "retired_by": c.account,
-        "height": c.height,
-        "time_ms": c.time_ms,
-        "tx_hash": c.tx_hash.hex(),
-    }
+    return message_dict(c)
+
+
+def _period(p: ledger_pb2.Period) -> str:
+    return f"{p.start_date:08d}-{p.end_date:08d}"
 
 
 def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
@@ -233,72 +249,32 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
     }
 
 
-def _body(body: ledger_pb2.TxBody) -> dict[str, Any]:
-    from google.protobuf.json_format import MessageToDict
-
-    kind = body.WhichOneof("msg") or ""
-    msg = MessageToDict(getattr(body, kind), preserving_proto_field_name=True) if kind else {}
-    return {
-        "kind": kind,
-        "signer": body.signer,
-        "nonce": body.nonce,
-        "memo": body.memo,
-        "message": msg,
-    }
-
-
 def tx(t: services_pb2.TxInfo) -> dict[str, Any]:
-    """A committed transaction."""
-    out: dict[str, Any] = {
-        "tx_hash": t.tx_hash.hex(),
-        "height": t.height,
-        "index": t.index,
-        "time_ms": t.time_ms,
-    }
-    out.update(_body(t.body))
-    out["signatures"] = [s.public_key.hex() for s in t.envelope.signatures]
-    out.update(receipt(t.receipt))
+    """A committed transaction: the envelope as committed (the signed body bytes in hex, the
+    signatures), its decoded body, its receipt, and ``kind`` (the body's message).
+
+    The body's amounts follow the same conventions as the receipt's events, so one quantity is
+    never shown two ways.
+    """
+    out = message_dict(t)
+    out["kind"] = t.body.WhichOneof("msg") or ""
     return out
 
 
 def block(b: services_pb2.BlockInfo) -> dict[str, Any]:
-    """A block with its certificate summary and receipts."""
-    h = b.committed.block.header
-    cert = b.committed.certificate
+    """A block: hash, header, commit certificate and one receipt per transaction.
+
+    The raw transactions are left out (``query tx`` shows each; its id is the receipt's
+    ``tx_hash``).
+    """
     return {
-        "height": h.height,
         "block_hash": b.block_hash.hex(),
-        "time_ms": h.time_ms,
-        "prev_hash": h.prev_hash.hex(),
-        "app_hash": h.app_hash.hex(),
-        "tx_root": h.tx_root.hex(),
-        "proposer": h.proposer.hex(),
-        "tx_count": h.tx_count,
-        "certificate": {
-            "round": cert.round,
-            "precommits": len(cert.precommits),
-            "signers": [v.validator_index for v in cert.precommits],
-        },
-        "txs": [
-            {"tx_hash": r.tx_hash.hex(), "status": "ok" if r.code == 0 else r.error_code}
-            for r in b.receipts
-        ],
+        "header": message_dict(b.committed.block.header),
+        "certificate": message_dict(b.committed.certificate),
+        "receipts": [receipt(r) for r in b.receipts],
     }
 
 
-def history(page: services_pb2.HistoryPage) -> dict[str, Any]:
-    """A history page."""
-    return {
-        "items": [
-            {
-                "height": i.height,
-                "index": i.index,
-                "kind": i.kind,
-                "signer": i.signer,
-                "status": "ok" if i.receipt.code == 0 else i.receipt.error_code,
-                "tx_hash": i.tx_hash.hex(),
-            }
-            for i in page.items
-        ],
-        "next_page_token": page.next_page_token,
-    }
+def history_item(i: services_pb2.HistoryItem) -> dict[str, Any]:
+    """One history entry: position (height, index), kind, signer, receipt, time."""
+    return message_dict(i)

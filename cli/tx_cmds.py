@@ -1,14 +1,16 @@
 """``carbon-ticket tx``: sign and submit every ledger transaction.
 
-Each command validates its arguments, decrypts the signing key(s), asks the node for the chain
-id and the signer's next nonce, submits, and by default waits for the commit and prints the
-receipt. Governance (grant-role, revoke-role) needs more than 2/3 of the validators: pass several
-``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign`` and
-submit it with ``tx broadcast``.
+Each command validates its arguments, decrypts the signing key(s), asks the node in one call for
+the chain id, the signer's next nonce and what it checks before signing (none with ``--chain-id``
+and ``--nonce``), submits, and by default waits for the commit and prints the receipt.
+Governance (grant-role, revoke-role, appoint-issuer) needs more than 2/3 of the validators: pass
+several ``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign``
+and submit it with ``tx broadcast``.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -25,11 +27,21 @@ from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
 from chain.rules.tickets import certificate_id
 from chain.tx import sort_signatures, tx_id, tx_sign_bytes
 from cli import render
-from cli.client import LedgerClient, make_body
+from cli.client import (
+    GOVERNANCE_KINDS,
+    MSG_FIELDS,
+    LedgerClient,
+    balance_shortfall,
+    debits,
+    make_body,
+    missing_signatures,
+)
 from cli.common import (
+    EXIT_LEDGER,
     EXIT_PENDING,
     EXIT_USAGE,
     CliError,
+    chosen_output,
     connect,
     emit,
     keystore_option,
@@ -41,6 +53,7 @@ from cli.common import (
     password,
     reports_errors,
 )
+from cli.render import tco2e
 from proto import ledger_pb2
 
 __all__ = ["tx"]
@@ -129,21 +142,70 @@ def _load_keys(opts: TxOptions) -> list[PrivateKey]:
 
 
 def _send(opts: TxOptions, msg: Any) -> dict[str, Any]:
-    """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome."""
+    """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome.
+
+    One ``GetSigningInfo`` call brings the chain id, the nonce and what the wallet checks before
+    signing (balances, validator set); none is made when ``--chain-id`` and ``--nonce`` are both
+    given, and then nothing is checked before submitting.
+    """
     keys = _load_keys(opts)
     signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
-    if opts.out is not None and opts.chain_id is not None and opts.nonce is not None:
-        _write_envelope(opts.out, _encode(opts.chain_id, signer, opts.nonce, opts.memo, msg, keys))
+    offline = opts.chain_id is not None and opts.nonce is not None
+    if offline and opts.out is not None:
+        raw = _encode(opts.chain_id or "", signer, opts.nonce or 0, opts.memo, msg, keys)
+        _write_envelope(opts.out, raw, opts.output)
         return {}
     with connect(opts.node) as stub:
-        client = LedgerClient(stub, timeout=opts.timeout)
-        chain_id = opts.chain_id or client.chain_id
-        nonce = opts.nonce if opts.nonce is not None else client.next_nonce(signer)
+        client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
+        if offline:
+            chain_id, nonce = opts.chain_id or "", opts.nonce or 0
+            info = None
+        else:
+            info = client.signing_info(signer, list(debits(msg)))
+            chain_id = opts.chain_id or info.chain_id
+            nonce = opts.nonce if opts.nonce is not None else int(info.next_nonce)
+            _refuse_short_balance(debits(msg), info, signer)
+            if opts.out is None:
+                _refuse_missing_signatures(msg, [k.public_key for k in keys], info)
         raw = _encode(chain_id, signer, nonce, opts.memo, msg, keys)
         if opts.out is not None:
-            _write_envelope(opts.out, raw)
+            _write_envelope(opts.out, raw, opts.output, info)
             return {}
         return _submit(client, raw, opts)
+
+
+def _refuse_short_balance(needed: dict[str, int], info: Any, signer: str) -> None:
+    """Refuse, before signing, a debit larger than the signer's committed tradable balance."""
+    short = balance_shortfall(needed, info)
+    if short is not None:
+        raise CliError(
+            f"refused before signing: {signer} holds {tco2e(short.held_grams)} of "
+            f"{short.batch_id}, the transaction takes {tco2e(short.needed_grams)} "
+            "[insufficient_balance]",
+            EXIT_LEDGER,
+        )
+
+
+def _governance_kind(body_or_msg: Any) -> str:
+    if isinstance(body_or_msg, ledger_pb2.TxBody):
+        return body_or_msg.WhichOneof("msg") or ""
+    return MSG_FIELDS.get(type(body_or_msg).__name__, "")
+
+
+def _refuse_missing_signatures(msg: Any, signer_keys: list[bytes], info: Any) -> None:
+    """Refuse a governance transaction that carries too few validator signatures."""
+    kind = _governance_kind(msg)
+    if kind not in GOVERNANCE_KINDS:
+        return
+    missing, present = missing_signatures(signer_keys, info.signing_validators)
+    if missing:
+        total = len(info.signing_validators)
+        raise CliError(
+            f"refused before sending: {kind} needs signatures of more than 2/3 of the {total} "
+            f"validators; it carries {present}, {missing} more needed (co-sign with: carbon-ticket "
+            "tx sign FILE -k VALIDATOR_KEY) [insufficient_validator_signatures]",
+            EXIT_LEDGER,
+        )
 
 
 def _encode(
@@ -182,7 +244,9 @@ def _submit(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]
     return data
 
 
-def _write_envelope(path: Path, raw: bytes) -> None:
+def _write_envelope(path: Path, raw: bytes, output: str, info: Any = None) -> None:
+    """Write the co-signing file and say what was written (and, for governance with the
+    validator set at hand, how many validator signatures are still needed)."""
     envelope = ledger_pb2.TxEnvelope()
     envelope.ParseFromString(raw)
     body = ledger_pb2.TxBody()
@@ -195,8 +259,24 @@ def _write_envelope(path: Path, raw: bytes) -> None:
         "signed_by": [s.public_key.hex() for s in envelope.signatures],
         "tx": raw.hex(),
     }
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    click.echo(f"wrote {doc['kind']} tx with {len(envelope.signatures)} signature(s) to {path}")
+    try:
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from exc
+    report: dict[str, Any] = {"file": str(path), **{k: v for k, v in doc.items() if k != "tx"}}
+    needed = ""
+    if info is not None and doc["kind"] in GOVERNANCE_KINDS:
+        missing, _ = missing_signatures(
+            [s.public_key for s in envelope.signatures], info.signing_validators
+        )
+        report["signatures_needed"] = missing
+        needed = f"; {missing} more validator signature(s) needed" if missing else "; ready"
+    if chosen_output(output) == "json":
+        emit(report, output)
+        return
+    click.echo(
+        f"wrote {doc['kind']} tx with {len(envelope.signatures)} signature(s) to {path}{needed}"
+    )
 
 
 def _read_envelope(path: Path) -> ledger_pb2.TxEnvelope:
@@ -212,6 +292,7 @@ def _read_envelope(path: Path) -> ledger_pb2.TxEnvelope:
 
 
 def _period(text: str | None, what: str, required: bool = True) -> ledger_pb2.Period | None:
+    """A period from YYYYMMDD-YYYYMMDD text: real calendar dates, start not after end."""
     if text is None:
         if required:
             raise CliError(f"{what} is required, e.g. 20230101-20231231", EXIT_USAGE)
@@ -219,6 +300,14 @@ def _period(text: str | None, what: str, required: bool = True) -> ledger_pb2.Pe
     match = _PERIOD_RE.fullmatch(text.strip())
     if match is None:
         raise CliError(f"invalid {what} {text!r}: write YYYYMMDD-YYYYMMDD", EXIT_USAGE)
+    for part in match.groups():
+        try:
+            datetime.date(int(part[:4]), int(part[4:6]), int(part[6:]))
+        except ValueError:
+            raise CliError(f"invalid {what} {text!r}: {part} is not a calendar date",
+                           EXIT_USAGE) from None  # fmt: skip
+    if match.group(1) > match.group(2):
+        raise CliError(f"invalid {what} {text!r}: the start is after the end", EXIT_USAGE)
     return ledger_pb2.Period(start_date=int(match.group(1)), end_date=int(match.group(2)))
 
 
@@ -564,8 +653,9 @@ def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--key", "-k", multiple=True, required=True, help="Keystore key that co-signs.")
 @keystore_option
+@output_option
 @reports_errors
-def sign(file: Path, key: tuple[str, ...], keystore: Path) -> None:
+def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
     """Add signatures to a transaction FILE written with --out."""
     envelope = _read_envelope(file)
     body = ledger_pb2.TxBody()
@@ -582,7 +672,7 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path) -> None:
             raise CliError(f"key {name!r} has signed this transaction already", EXIT_USAGE)
         envelope.signatures.add(public_key=k.public_key, signature=k.sign(message))
     sort_signatures(envelope)  # nodes accept signatures in ascending key order only
-    _write_envelope(file, envelope.SerializeToString(deterministic=True))
+    _write_envelope(file, envelope.SerializeToString(deterministic=True), output)
 
 
 @tx.command("broadcast")
@@ -593,8 +683,21 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path) -> None:
 @click.option("--timeout", default=30.0, show_default=True)
 @reports_errors
 def broadcast(file: Path, node: str, output: str, no_wait: bool, timeout: float) -> None:
-    """Submit a signed transaction FILE."""
-    raw = _read_envelope(file).SerializeToString(deterministic=True)
+    """Submit a signed transaction FILE.
+
+    A governance transaction with too few validator signatures, or a debit above the signer's
+    balance, is refused before it is sent (it would fail and use up its nonce).
+    """
+    envelope = _read_envelope(file)
+    raw = envelope.SerializeToString(deterministic=True)
+    body = ledger_pb2.TxBody.FromString(envelope.body)
+    kind = body.WhichOneof("msg") or ""
+    needed = debits(getattr(body, kind)) if kind else {}
     opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout)
     with connect(node) as stub:
-        _submit(LedgerClient(stub, timeout=timeout), raw, opts)
+        client = LedgerClient(stub, timeout=timeout, chain_id=body.chain_id)
+        if kind in GOVERNANCE_KINDS or needed:
+            info = client.signing_info(body.signer, list(needed))
+            _refuse_short_balance(needed, info, body.signer)
+            _refuse_missing_signatures(body, [s.public_key for s in envelope.signatures], info)
+        _submit(client, raw, opts)

@@ -15,11 +15,13 @@ import grpc
 
 from chain import (
     get_account,
+    get_balance,
     get_balances,
     get_batch,
     get_certificate,
     get_project,
     get_report,
+    get_validators,
 )
 from chain.block import receipt_proof
 from chain.errors import (
@@ -64,6 +66,7 @@ EVENT_TYPES = frozenset({
     "appoint_issuer",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
+_MAX_SIGNING_BATCHES = 256  # balances one GetSigningInfo call may ask for
 
 
 def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
@@ -195,6 +198,33 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         return account_to_proto(
             view, get_balances(self._store, address), self._pending.next_nonce(address)
         )
+
+    @errors
+    async def GetSigningInfo(
+        self, request: services_pb2.GetSigningInfoRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.SigningInfo:
+        """Chain id, the pending-aware next nonce, and the balances and validator set a wallet
+        checks before it signs: everything in one round trip, with no scan of all balances."""
+        address = decode_address(request.address)
+        if len(request.batch_ids) > _MAX_SIGNING_BATCHES:
+            raise InvalidTransaction(
+                f"{len(request.batch_ids)} batch ids in one call, the limit is "
+                f"{_MAX_SIGNING_BATCHES}",
+                "too_many_batch_ids",
+            )
+        batch_ids = [require_id(b, "batch_ids") for b in request.batch_ids]
+        response = services_pb2.SigningInfo(
+            chain_id=self._info.chain_id,
+            next_nonce=self._pending.next_nonce(address),  # NotFound for an unregistered account
+            height=self._store.height,
+        )
+        for batch_id in batch_ids:
+            response.balances.add(
+                batch_id=batch_id, amount_grams=get_balance(self._store, address, batch_id)
+            )
+        for v in get_validators(self._store):
+            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
+        return response
 
     @errors
     async def GetProject(

@@ -550,3 +550,25 @@ class LedgerEvent(_message.Message):
     event: _ledger_pb2.Event
     time_ms: int
     def __init__(self, height: _Optional[int] = ..., tx_index: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., event: _Optional[_Union[_ledger_pb2.Event, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class GetSigningInfoRequest(_message.Message):
+    __slots__ = ("address", "batch_ids")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_IDS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    batch_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, address: _Optional[str] = ..., batch_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SigningInfo(_message.Message):
+    __slots__ = ("chain_id", "next_nonce", "height", "balances", "signing_validators")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    NEXT_NONCE_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BALANCES_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    next_nonce: int
+    height: int
+    balances: _containers.RepeatedCompositeFieldContainer[Balance]
+    signing_validators: _containers.RepeatedCompositeFieldContainer[ValidatorInfo]
+    def __init__(self, chain_id: _Optional[str] = ..., next_nonce: _Optional[int] = ..., height: _Optional[int] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., signing_validators: _Optional[_Iterable[_Union[ValidatorInfo, _Mapping]]] = ...) -> None: ...

@@ -371,6 +371,11 @@ class LedgerServiceStub:
                 request_serializer=proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.LedgerEvent.FromString,
                 _registered_method=True)
+        self.GetSigningInfo = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetSigningInfo',
+                request_serializer=proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.SigningInfo.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -479,6 +484,13 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSigningInfo(self, request, context):
+        """What a wallet needs to sign a transaction of one account, in one call (docs/api.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -566,6 +578,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.SubscribeEvents,
                     request_deserializer=proto_dot_services__pb2.SubscribeEventsRequest.FromString,
                     response_serializer=proto_dot_services__pb2.LedgerEvent.SerializeToString,
+            ),
+            'GetSigningInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSigningInfo,
+                    request_deserializer=proto_dot_services__pb2.GetSigningInfoRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.SigningInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1028,6 +1045,33 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/SubscribeEvents',
             proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
             proto_dot_services__pb2.LedgerEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSigningInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetSigningInfo',
+            proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
+            proto_dot_services__pb2.SigningInfo.FromString,
             options,
             channel_credentials,
             insecure,

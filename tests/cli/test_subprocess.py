@@ -47,7 +47,8 @@ def test_demo_and_queries_as_subprocesses(devnet: DevnetInfo) -> None:
     demo = cli("demo", "--home", str(devnet.home), "-o", "json")
     assert demo.returncode == 0, demo.stderr
     cert = json.loads(demo.stdout[demo.stdout.index("{") :])
-    assert cert["amount"] == "5000 tCO2e" and cert["event"] == "14th National Winter Games"
+    assert cert["amount_grams"] == 5_000_000_000 and cert["amount_tco2e"] == "5000"
+    assert cert["event"] == "14th National Winter Games"
     shown = cli("query", "certificate", cert["certificate_id"], "--node", devnet.endpoints[0])
     assert shown.returncode == 0 and cert["certificate_id"] in shown.stdout
 

@@ -66,6 +66,8 @@ def test_keys_new_list_show_export_import(tmp_path: Path) -> None:
     assert exported.exit_code == 0
     seed = exported.stdout.strip()
     assert len(bytes.fromhex(seed)) == 32
+    as_json = ok("keys", "export", "alice", "--yes", *store)
+    assert as_json == {"name": "alice", "address": made["address"], "seed": seed}
     (tmp_path / "seed").write_text(seed)
     again = ok("keys", "import", "alice2", "--seed-file", str(tmp_path / "seed"), *store)
     assert again["address"] == made["address"]
@@ -164,8 +166,8 @@ def story(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "@issuer",
         *common(info, "issuer"),
     )
-    assert issued["committed"] and issued["status"] == "ok"
-    batch_id = issued["events"][0]["batch_id"]
+    assert issued["committed"] and issued["receipt"]["code"] == 0
+    batch_id = issued["receipt"]["events"][0]["batch_id"]
     ok(
         "tx",
         "transfer",
@@ -193,43 +195,75 @@ def story(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[
         *common(info, "company"),
     )
     # The wallet computed both ids from the signed body before submitting; the ledger agrees.
-    assert retired["certificate_id"] == retired["events"][0]["certificate_id"]
+    assert retired["certificate_id"] == retired["receipt"]["events"][0]["certificate_id"]
     assert retired["certificate_id"] == "RC-" + retired["tx_hash"][:24].upper()
     return {
         "company": company,
         "batch_id": batch_id,
         "data_hash": data_hash,
-        "certificate_id": retired["events"][0]["certificate_id"],
+        "certificate_id": retired["certificate_id"],
         "retire_tx": retired["tx_hash"],
         "retire_height": str(retired["height"]),
     }
 
 
-def test_queries_show_tco2e(devnet: DevnetInfo, story: dict[str, str]) -> None:
+T = 1_000_000  # grams per tCO2e
+
+
+def test_queries_speak_the_api_with_grams_and_tco2e(
+    devnet: DevnetInfo, story: dict[str, str]
+) -> None:
     node = ["--node", devnet.endpoints[0]]
     account = ok("query", "account", story["company"], *node)
-    assert account["balances"] == [{"batch_id": story["batch_id"], "amount": "15000 tCO2e"}]
-    assert account["nonce"] == 1
-    batch = ok("query", "batch", story["batch_id"], *node)
-    assert (batch["issued"], batch["tradable"], batch["retired"], batch["buffer"]) == (
-        "150000 tCO2e",
-        "115000 tCO2e",
-        "5000 tCO2e",
-        "30000 tCO2e",
+    assert account["balances"] == [
+        {"batch_id": story["batch_id"], "amount_grams": 15000 * T, "amount_tco2e": "15000"}
+    ]
+    assert account["nonce"] == 1 and account["kind"] == "company"
+    supply = ok("query", "batch", story["batch_id"], *node)["supply"]
+    assert (supply["issued_grams"], supply["tradable_tco2e"], supply["retired_tco2e"]) == (
+        150000 * T,
+        "115000",
+        "5000",
     )
+    assert supply["buffer_grams"] == 30000 * T
     cert = ok("query", "certificate", story["certificate_id"], *node)
-    assert cert["amount"] == "5000 tCO2e" and cert["period"] == "20240217-20240227"
-    assert ok("query", "project", "CN15-GY-0001", *node)["area"] == "1500.00 ha"
-    assert ok("query", "report", story["data_hash"], *node)["remaining"] == "0 tCO2e"
+    assert (cert["amount_grams"], cert["amount_tco2e"]) == (5000 * T, "5000")
+    assert cert["period"] == {"start_date": 20240217, "end_date": 20240227}
+    assert cert["time"].endswith("Z") and cert["time_ms"] > 0
+    project = ok("query", "project", "CN15-GY-0001", *node)
+    assert (project["area_centihectares"], project["area_ha"]) == (150000, "1500.00")
+    assert ok("query", "report", story["data_hash"], *node)["remaining_tco2e"] == "0"
+    status = ok("query", "status", *node)
+    assert status["chain_id"] == "carbon-devnet" and status["last_block_time"].endswith("Z")
+    table = run("query", "batch", story["batch_id"], *node)
+    assert "tradable   115000 tCO2e" in table.stdout and "_grams" not in table.stdout
+
+
+def test_query_tx_shows_one_quantity_one_way(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    node = ["--node", devnet.endpoints[0]]
     tx = ok("query", "tx", story["retire_tx"], *node)
-    assert tx["kind"] == "retire" and tx["status"] == "ok"
+    assert tx["kind"] == "retire" and tx["receipt"]["code"] == 0
+    signed, event = tx["body"]["retire"], tx["receipt"]["events"][0]
+    # The signed body and the receipt's event give the amount the same two ways.
+    assert (signed["amount_grams"], signed["amount_tco2e"]) == (5000 * T, "5000")
+    assert (event["amount_grams"], event["amount_tco2e"]) == (5000 * T, "5000")
+    assert tx["time"].endswith("Z") and len(tx["envelope"]["signatures"]) == 1
     block = ok("query", "block", story["retire_height"], *node)
-    assert block["txs"][0]["tx_hash"] == story["retire_tx"]
-    assert ok("query", "status", *node)["chain_id"] == "carbon-devnet"
+    assert block["receipts"][0]["tx_hash"] == story["retire_tx"]
+    assert block["header"]["height"] == int(story["retire_height"])
+
+
+def test_history_has_a_header_and_separate_height_and_index(
+    devnet: DevnetInfo, story: dict[str, str]
+) -> None:
+    node = ["--node", devnet.endpoints[0]]
     history = ok("query", "history", "batch", story["batch_id"], "--limit", "1", "--all", *node)
     assert [i["kind"] for i in history["items"]] == ["retire", "transfer", "issue_batch"]
-    table = run("query", "batch", story["batch_id"], *node)
-    assert "tradable    115000 tCO2e" in table.stdout
+    assert history["items"][0]["height"] == int(story["retire_height"])
+    table = run("query", "history", "batch", story["batch_id"], *node).stdout.splitlines()
+    assert table[0].split()[:4] == ["height", "index", "time", "(UTC)"]
+    first = table[1].split()
+    assert first[0] == story["retire_height"] and first[1] == "0" and first[3] == "retire"
 
 
 def test_query_retirements_lists_the_register(devnet: DevnetInfo, story: dict[str, str]) -> None:
@@ -237,7 +271,7 @@ def test_query_retirements_lists_the_register(devnet: DevnetInfo, story: dict[st
     games = ["--event", "14th National Winter Games"]
     page = ok("query", "retirements", *games, "--batch", story["batch_id"], *node)
     assert [c["certificate_id"] for c in page["items"]] == [story["certificate_id"]]
-    assert page["items"][0]["amount"] == "5000 tCO2e" and page["next_page_token"] == ""
+    assert page["items"][0]["amount_tco2e"] == "5000" and page["next_page_token"] == ""
     by_height = ok(
         "query", "retirements", "--from-height", story["retire_height"],
         "--to-height", story["retire_height"], *node,
@@ -245,7 +279,8 @@ def test_query_retirements_lists_the_register(devnet: DevnetInfo, story: dict[st
     assert story["certificate_id"] in [c["certificate_id"] for c in by_height["items"]]
     assert ok("query", "retirements", "--beneficiary", "nobody", *node)["items"] == []
     table = run("query", "retirements", *games, "--project", "CN15-GY-0001", *node)
-    assert story["certificate_id"] in table.stdout and "5000 tCO2e" in table.stdout
+    assert table.stdout.splitlines()[0].split()[:2] == ["height", "certificate_id"]
+    assert story["certificate_id"] in table.stdout and " 5000 " in table.stdout
 
 
 def test_streams_from_a_past_height(devnet: DevnetInfo, story: dict[str, str]) -> None:
@@ -264,7 +299,9 @@ def test_streams_from_a_past_height(devnet: DevnetInfo, story: dict[str, str]) -
         *node,
     )
     event = json.loads(result.stdout)
-    assert event["certificate_id"] == story["certificate_id"] and event["amount"] == "5000 tCO2e"
+    assert event["tx_hash"] == story["retire_tx"] and event["time"].endswith("Z")
+    assert event["event"]["certificate_id"] == story["certificate_id"]
+    assert event["event"]["amount_grams"] == 5000 * T
     result = run("query", "blocks", "--from-height", "2", "--count", "3", *node)
     assert [line.split()[1] for line in result.stdout.splitlines()] == ["2", "3", "4"]
 
@@ -282,7 +319,7 @@ def test_governance_with_sign_and_broadcast(
         *wallet,
     )
     granted = ok("tx", "grant-role", story["company"], "merchant", *common(devnet, "validator0"))
-    assert granted["events"][0] == {
+    assert granted["receipt"]["events"][0] == {
         "type": "grant_role",
         "address": story["company"],
         "role": "merchant",
@@ -308,31 +345,31 @@ def test_governance_with_sign_and_broadcast(
     assert refused.exit_code != 0 and "unexpected_signature" in refused.output
     out.write_text(unsigned)  # validator0 alone is more than 2/3 of this one-validator devnet
     done = ok("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
-    assert done["status"] == "ok"
+    assert done["receipt"]["code"] == 0
     roles = ok("query", "account", story["company"], "--node", devnet.endpoints[0])["roles"]
     assert roles == []
 
 
 def test_ledger_refusal_names_the_failed_tx(devnet: DevnetInfo, story: dict[str, str]) -> None:
+    unknown_report = "ab" * 32
     result = run(
-        "tx",
-        "retire",
-        story["batch_id"],
-        "1000000",
-        "--beneficiary",
-        "x",
-        "--reason",
-        "x",
+        "tx", "attest", unknown_report, "--amount", "1", "--period", "20230101-20231231",
+        *common(devnet, "verifier"),
+    )  # fmt: skip
+    one_line_error(result, 3, "[unknown_report]", "NOT_FOUND", "failed at height")
+
+
+def test_a_retirement_above_the_balance_is_refused_before_signing(
+    devnet: DevnetInfo, story: dict[str, str]
+) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    before = ok("query", "account", story["company"], *node)
+    result = run(
+        "tx", "retire", story["batch_id"], "1000000", "--beneficiary", "x", "--reason", "x",
         *common(devnet, "company"),
-    )
-    one_line_error(
-        result,
-        3,
-        "insufficient tradable balance",
-        "[insufficient_balance]",
-        "FAILED_PRECONDITION",
-        "failed at height",
-    )
+    )  # fmt: skip
+    one_line_error(result, 3, "refused before signing", "[insufficient_balance]", "15000 tCO2e")
+    assert ok("query", "account", story["company"], *node) == before  # the nonce is unused
 
 
 @pytest.mark.parametrize(
@@ -386,7 +423,7 @@ def test_unreachable_node_is_one_line(devnet: DevnetInfo) -> None:
         "--key",
         "issuer",
     )
-    one_line_error(result, 4, "node unreachable", dead)
+    one_line_error(result, 4, "node unreachable", dead, "--node", "CARBON_TICKET_NODE")
     one_line_error(run("query", "status", "--node", dead), 4, "node unreachable")
 
 
@@ -400,5 +437,24 @@ def test_demo_runs_twice_on_the_same_network(devnet: DevnetInfo) -> None:
         result = run("demo", "--home", str(devnet.home))
         assert result.exit_code == 0, result.output
         assert "[7/7] enterprise retires 5,000 tCO2e" in result.stdout
-        assert "event           14th National Winter Games" in result.stdout
+        assert "event           14th National Winter Games" in result.stdout, result.stdout
         assert "retired    5000 tCO2e" in result.stdout
+
+
+def test_governance_short_of_signatures_is_refused_before_it_is_sent(
+    devnet: DevnetInfo, story: dict[str, str], tmp_path: Path
+) -> None:
+    node = ["--node", devnet.endpoints[0]]
+    before = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
+    # The issuer is no validator: its signature counts for nothing of the 2/3.
+    result = run("tx", "grant-role", story["company"], "merchant", *common(devnet, "issuer"))
+    one_line_error(result, 3, "refused before sending", "1 more needed",
+                   "[insufficient_validator_signatures]")  # fmt: skip
+    out = tmp_path / "grant.json"
+    written = run("tx", "grant-role", story["company"], "merchant", "--out", str(out),
+                  *common(devnet, "issuer"))  # fmt: skip
+    assert written.exit_code == 0 and "1 more validator signature(s) needed" in written.stdout
+    refused = run("tx", "broadcast", str(out), *node)
+    one_line_error(refused, 3, "1 more needed", "tx sign FILE")
+    after = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
+    assert after["nonce"] == before["nonce"]  # nothing reached the ledger

@@ -1,0 +1,221 @@
+"""Every exit code README promises, each from a case that once exited with another one.
+
+0 done, 1 ``verify`` failed or a devnet node died, 2 bad input, 3 refused by the ledger, 4 node
+unreachable, 5 wallet, 6 not committed in time. The click app runs in-process.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from chain.crypto import PrivateKey
+from cli import node_cmds
+from cli.main import cli
+from cli.tools.devnet import DevnetInfo, init_devnet
+from tests.cli.harness import free_port
+
+PASSWORD = "devnet"
+
+
+def run(*args: str, password: str | None = PASSWORD, **env: str) -> Result:
+    base = {"CARBON_TICKET_CONNECT_TIMEOUT": "1", "CARBON_TICKET_CONFIG": None}
+    if password is not None:
+        base["CARBON_TICKET_PASSWORD"] = password
+    return CliRunner().invoke(cli, list(args), env={**base, **env}, catch_exceptions=False)
+
+
+def exits(result: Result, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def wallet(info: DevnetInfo, *keys: str) -> list[str]:
+    out = ["--node", info.endpoints[0], "--keystore", str(info.wallet_dir)]
+    for key in keys:
+        out += ["-k", key]
+    return out
+
+
+# ---------------------------------------------------------------- 0 and 1
+
+
+def test_0_when_done(shared_devnet: DevnetInfo) -> None:
+    assert run("query", "status", "--node", shared_devnet.endpoints[0]).exit_code == 0
+
+
+def test_1_when_verify_finds_the_bundle_invalid(shared_devnet: DevnetInfo, tmp_path: Path) -> None:
+    bundle = tmp_path / "cert.json"
+    bundle.write_text("{}")
+    result = run("verify", str(bundle), "--genesis", str(shared_devnet.home / "genesis.json"))
+    exits(result, 1, "verification failed")
+
+
+class _DeadProcess:
+    returncode = 3
+
+    def poll(self) -> int:
+        return self.returncode
+
+
+class _OneNodeDies:
+    """Stands in for the devnet's processes: node1 has exited as soon as it started."""
+
+    def __init__(self, info: Any) -> None:
+        self.procs: dict[int, Any] = {}
+        self.stopped = False
+
+    def start_all(self) -> None:
+        self.procs = {1: _DeadProcess()}
+
+    def stop_all(self) -> None:
+        self.stopped = True
+
+
+def test_1_when_a_devnet_node_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init_devnet(tmp_path / "net", validators=1, base_port=free_port())
+    monkeypatch.setattr(node_cmds, "DevnetProcesses", _OneNodeDies)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = run("devnet", "up", "--home", str(tmp_path / "net"))
+    finally:  # devnet up installs its own SIGINT/SIGTERM handlers: give the old ones back
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert "devnet stopped" in result.stdout
+    exits(result, 1, "node1 exited with code 3")
+
+
+# ---------------------------------------------------------------- 2 bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--period", "20231301-20231231"), "20231301 is not a calendar date"),
+        (("--period", "20230230-20231231"), "20230230 is not a calendar date"),
+        (("--period", "20231231-20230101"), "the start is after the end"),
+        (("--period", "2023-2024"), "write YYYYMMDD-YYYYMMDD"),
+    ],
+)
+def test_2_for_an_invalid_calendar_period(
+    shared_devnet: DevnetInfo, args: tuple[str, ...], fragment: str
+) -> None:
+    result = run(
+        "tx", "anchor-data", "CN15-X", "--hash", "ab" * 32, "--uri", "u", *args,
+        *wallet(shared_devnet, "issuer"),
+    )  # fmt: skip
+    exits(result, 2, fragment)
+
+
+@pytest.mark.parametrize("node", ["not an address", "127.0.0.1", "127.0.0.1:99999", "host:"])
+def test_2_for_a_malformed_node_address(node: str) -> None:
+    exits(run("query", "status", "--node", node), 2, "invalid --node", "HOST:PORT")
+    exits(run("query", "status", CARBON_TICKET_NODE=node), 2, "$CARBON_TICKET_NODE")
+
+
+def test_2_for_a_missing_tls_file(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.pem")
+    node = ["--node", f"127.0.0.1:{free_port()}"]
+    exits(run("query", "status", *node, "--tls-ca", missing), 2, "--tls-ca", "does not exist")
+    exits(run("query", "status", *node, CARBON_TICKET_TLS_CA=missing), 2, "does not exist")
+
+
+def test_2_for_an_unusable_tls_file(tmp_path: Path) -> None:
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate")
+    result = run("query", "status", "--node", f"127.0.0.1:{free_port()}", "--tls-ca", str(garbage))
+    exits(result, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('nodes = "127.0.0.1:1"\n', "unknown key 'nodes'"),
+        ("node = 5\n", "node must be a non-empty string"),
+        ('node = "nowhere"\n', "invalid node in"),
+        ("node = [\n", "not valid TOML"),
+    ],
+)
+def test_2_for_a_bad_client_config(tmp_path: Path, text: str, fragment: str) -> None:
+    config = tmp_path / "client.toml"
+    config.write_text(text)
+    exits(run("query", "status", CARBON_TICKET_CONFIG=str(config)), 2, fragment, str(config))
+    missing = str(tmp_path / "absent.toml")
+    exits(run("query", "status", CARBON_TICKET_CONFIG=missing), 2, "cannot read client config")
+
+
+# ---------------------------------------------------------------- 3 refused
+
+
+def test_3_when_the_ledger_refuses(shared_devnet: DevnetInfo) -> None:
+    result = run("query", "batch", "NOPE-1", "--node", shared_devnet.endpoints[0])
+    exits(result, 3, "[unknown_batch]", "NOT_FOUND")
+
+
+def test_3_when_the_wallet_refuses_what_the_ledger_would(shared_devnet: DevnetInfo) -> None:
+    result = run(
+        "tx", "transfer", "--to", "@registrar", "--batch", "NOPE-1", "--amount", "1",
+        *wallet(shared_devnet, "issuer"),
+    )  # fmt: skip
+    exits(result, 3, "refused before signing", "[insufficient_balance]")
+
+
+# ---------------------------------------------------------------- 4 unreachable
+
+
+def test_4_when_nothing_answers() -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    exits(run("query", "status", "--node", dead), 4, "node unreachable", dead, "(from --node)")
+    # The hint names the ways to give the address; TLS only when TLS is in use.
+    result = run("query", "status", CARBON_TICKET_NODE=dead)
+    exits(result, 4, "(from $CARBON_TICKET_NODE)", "--node HOST:PORT", "$CARBON_TICKET_NODE")
+    assert "TLS" not in result.stderr
+
+
+# ---------------------------------------------------------------- 5 wallet
+
+
+def test_5_for_a_wrong_password_and_a_missing_key(shared_devnet: DevnetInfo) -> None:
+    args = ["tx", "register-account", PrivateKey.generate().address, "--name", "x"]
+    exits(run(*args, *wallet(shared_devnet, "registrar"), password="wrong"), 5, "wrong password")
+    exits(run(*args, *wallet(shared_devnet, "ghost")), 5, "no key named 'ghost'")
+
+
+def test_5_for_keys_export_without_a_terminal(shared_devnet: DevnetInfo) -> None:
+    # CliRunner's stdin is no terminal: nothing can be confirmed, so --yes is required.
+    result = run("keys", "export", "issuer", "--keystore", str(shared_devnet.wallet_dir))
+    exits(result, 5, "no terminal", "--yes")
+    assert result.stdout == ""
+
+
+def test_5_for_a_password_that_cannot_be_asked(shared_devnet: DevnetInfo) -> None:
+    # No $CARBON_TICKET_PASSWORD and an empty stdin: the prompt gets nothing.
+    result = run("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir),
+                 password=None)  # fmt: skip
+    assert result.exit_code == 5
+    assert result.stderr.strip().splitlines()[-1] == "error: no password given"
+
+
+# ---------------------------------------------------------------- 6 not committed in time
+
+
+def test_6_when_the_commit_outlasts_the_wait(shared_devnet: DevnetInfo) -> None:
+    # A wait of one millisecond ends before any block can commit the transaction.
+    result = run(
+        "tx", "register-account", PrivateKey.generate().address, "--name", "late",
+        "--timeout", "0.001", *wallet(shared_devnet, "registrar"),
+    )  # fmt: skip
+    exits(result, 6, "not committed within", "carbon-ticket query tx")
+
+
+def test_exit_codes_are_the_ones_readme_documents() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for phrase in ("2 bad input", "3 refused", "4 node unreachable", "5 wallet", "6 not committed"):
+        assert phrase in readme
