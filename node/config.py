@@ -72,12 +72,15 @@ def _positive(value: int) -> str | None:
 
 
 def _non_empty(value: str) -> str | None:
-    return None if value.strip() else f"must be a non-empty file path, got {value!r}"
+    return None if value.strip() else f"must be a non-empty path, got {value!r}"
 
 
 def check_node_name(name: object) -> str | None:
-    """Why ``name`` cannot name a node (None when it can): it ends up in logs, file names'
-    neighbours, certificates and every command's output, so it is one printable line."""
+    """Why ``name`` cannot name a node, or None when it can.
+
+    The name is printed in every log line and command output and becomes the common name of the
+    node's certificate, so it must be one printable line of at most ``MAX_NAME_LENGTH`` characters.
+    """
     if not isinstance(name, str) or not name.strip():
         return f"must be a non-empty string, got {name!r}"
     if len(name) > MAX_NAME_LENGTH:
@@ -98,7 +101,7 @@ def _log_level(value: str) -> str | None:
 
 def _endpoint(value: str, lowest_port: int) -> str | None:
     host, colon, port = value.rpartition(":")
-    if not colon or not host.strip("[]") or not port.isdigit():
+    if not colon or not host.strip("[]") or not (port.isascii() and port.isdigit()):
         return f"must be HOST:PORT, got {value!r}"
     if not lowest_port <= int(port) <= 65535:
         return f"port must be {lowest_port}..65535, got {value!r}"

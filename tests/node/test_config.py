@@ -90,10 +90,11 @@ def test_a_value_of_the_wrong_type_names_section_and_key(
         ('[node]\nlog_level = "TRACE"\n', "node.log_level must be one of DEBUG, INFO, WARNING"),
         ('[node]\nlisten = "127.0.0.1"\n', "node.listen must be HOST:PORT"),
         ('[node]\nlisten = "127.0.0.1:70000"\n', "node.listen port must be 0..65535"),
+        ('[node]\nlisten = "127.0.0.1:\u00b2"\n', "node.listen must be HOST:PORT"),
         ('[peers]\naddresses = ["a:0"]\n', "peers.addresses port must be 1..65535"),
         ('[peers]\nobservers = ["not-a-key"]\n', "peers.observers"),
-        ('[node]\ndata_dir = " "\n', "node.data_dir must be a non-empty file path"),
-        ('[tls]\ncert_file = ""\n', "tls.cert_file must be a non-empty file path"),
+        ('[node]\ndata_dir = " "\n', "node.data_dir must be a non-empty path"),
+        ('[tls]\ncert_file = ""\n', "tls.cert_file must be a non-empty path"),
     ],
 )
 def test_a_value_out_of_range_names_section_and_key(
