@@ -160,3 +160,5 @@ def test_the_node_example_submits_a_signed_transfer_and_reads_it_back(tmp_path: 
         run = _transfer(work, keys["issuer"].seed, args)
         assert run.returncode == 1
         assert run.stderr.startswith("error: ") and "[insufficient_balance]" in run.stderr
+        # Read from the google.rpc.ErrorInfo in grpc-status-details-bin: only it names the tx.
+        assert "failed at height" in run.stderr and len(run.stderr.splitlines()) == 1

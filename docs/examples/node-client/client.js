@@ -236,11 +236,63 @@ function ledgerClient(endpoint) {
   return { call, close: () => stub.close() };
 }
 
+// ---------------------------------------------------------------- errors: the rich status
+
+// Reads a protobuf message into {fieldNumber: [values]}: varints as BigInt, length-delimited
+// fields as Buffers. Enough for google.rpc.Status, Any and ErrorInfo.
+function readFields(buffer) {
+  const fields = {};
+  let offset = 0;
+  const readVarint = () => {
+    let value = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const byte = buffer[offset++];
+      if (byte === undefined) throw new Error("truncated protobuf");
+      value |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+  };
+  while (offset < buffer.length) {
+    const key = Number(readVarint());
+    let value;
+    if ((key & 7) === 0) value = readVarint();
+    else if ((key & 7) === 2) {
+      const length = Number(readVarint());
+      value = buffer.subarray(offset, offset + length);
+      offset += length;
+    } else throw new Error(`unexpected wire type ${key & 7}`);
+    (fields[key >> 3] ||= []).push(value);
+  }
+  return fields;
+}
+
+// The google.rpc.ErrorInfo in the standard "grpc-status-details-bin" trailer (docs/api.md,
+// "Errors"): reason is the ledger's error code, metadata names a committed tx that failed.
+function errorInfo(metadata) {
+  const raw = metadata ? metadata.get("grpc-status-details-bin")[0] : undefined;
+  if (!raw) return undefined;
+  for (const any of readFields(Buffer.from(raw))[3] || []) {
+    const anyFields = readFields(any);
+    if (String(anyFields[1]) !== "type.googleapis.com/google.rpc.ErrorInfo") continue;
+    const info = readFields(anyFields[2][0]);
+    const entries = (info[3] || []).map((entry) => readFields(entry));
+    return {
+      reason: String(info[1] || ""),
+      domain: String(info[2] || ""),
+      metadata: Object.fromEntries(entries.map((e) => [String(e[1]), String(e[2])])),
+    };
+  }
+  return undefined;
+}
+
 function describeError(error) {
-  // The ledger's machine code travels in the "ledger-error-code" trailer (and, the standard
-  // way, in grpc-status-details-bin: docs/api.md, "Errors").
-  const code = error.metadata ? error.metadata.get("ledger-error-code")[0] : undefined;
-  return `${error.details || error.message}${code ? ` [${code}]` : ""}`;
+  // The ledger's code, from the standard rich status; the custom "ledger-error-code" trailer
+  // carries the same code for clients without a google.rpc.Status decoder.
+  const info = errorInfo(error.metadata);
+  const code = info ? info.reason : error.metadata && error.metadata.get("ledger-error-code")[0];
+  const tx = info && info.metadata.tx_hash
+    ? `; tx ${info.metadata.tx_hash} failed at height ${info.metadata.height}` : "";
+  return `${error.details || error.message}${code ? ` [${code}]` : ""}${tx}`;
 }
 
 function options(argv) {
