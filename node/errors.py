@@ -5,6 +5,12 @@ carries the stable machine code (e.g. ``insufficient_balance``) so clients can b
 A transaction that was committed but failed its rules ends ``SubmitTx`` the same way, with its
 hash and height in ``ledger-tx-hash`` and ``ledger-height``.
 
+The same facts also travel the standard way, for clients in any language: the
+``grpc-status-details-bin`` trailer holds a ``google.rpc.Status`` (same code and message) whose
+one detail is a ``google.rpc.ErrorInfo`` with ``reason`` = the ledger code, ``domain`` =
+``carbonticket.ledger`` and ``metadata`` = ``tx_hash``/``height`` when a committed transaction
+failed. Python reads it with ``grpc_status.rpc_status.from_call``.
+
     LedgerError class       gRPC status
     InvalidTransaction      INVALID_ARGUMENT   (InvalidAmount, InvalidAddress included)
     PreconditionFailed      FAILED_PRECONDITION
@@ -24,6 +30,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]  # no py.typed
+from grpc_status import rpc_status  # type: ignore[import-untyped]  # no stubs installed
 
 from chain.errors import (
     AlreadyExists,
@@ -40,10 +49,12 @@ from chain.results import TxResult
 
 __all__ = [
     "ERROR_CODE_KEY",
+    "ERROR_DOMAIN",
     "HEIGHT_KEY",
     "TX_HASH_KEY",
     "abort_with",
     "error_of_receipt",
+    "rich_status",
     "status_for",
     "stream_errors",
     "unary_errors",
@@ -54,6 +65,9 @@ _MAX_MESSAGE = 1_000
 ERROR_CODE_KEY = "ledger-error-code"
 TX_HASH_KEY = "ledger-tx-hash"
 HEIGHT_KEY = "ledger-height"
+ERROR_DOMAIN = "carbonticket.ledger"
+# Our trailer keys and their names in ErrorInfo.metadata.
+_INFO_KEYS = {TX_HASH_KEY: "tx_hash", HEIGHT_KEY: "height"}
 
 _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (InvalidTransaction, grpc.StatusCode.INVALID_ARGUMENT),
@@ -84,26 +98,56 @@ def error_of_receipt(result: TxResult) -> LedgerError:
     return cls(result.message, result.error_code)
 
 
+def rich_status(
+    error: LedgerError,
+    code: grpc.StatusCode,
+    message: str,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> grpc.Status:
+    """The standard rich status of ``error``: code, message and an ``ErrorInfo`` detail, as the
+    ``grpc-status-details-bin`` trailer that ``grpc_status.rpc_status.from_call`` reads."""
+    info = error_details_pb2.ErrorInfo(
+        reason=error.code,
+        domain=ERROR_DOMAIN,
+        metadata={_INFO_KEYS[k]: v for k, v in extra if k in _INFO_KEYS},
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=code.value[0], message=message, details=[detail])
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext,
+    error: LedgerError,
+    code: grpc.StatusCode,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> None:
+    message = error.message
+    if len(message) > _MAX_MESSAGE:
+        # Messages may quote client input: never echo megabytes back (or past metadata limits).
+        message = message[:_MAX_MESSAGE] + "..."
+    # Our own trailer first (clients rely on it), then the standard one with the same facts.
+    details = rich_status(error, code, message, extra).trailing_metadata
+    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra, *details))
+    await context.abort(code, message)
+
+
 async def abort_with(
     context: grpc.aio.ServicerContext,
     error: LedgerError,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """End the call with the status, message and machine code of ``error``."""
-    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra))
-    message = error.message
-    if len(message) > _MAX_MESSAGE:
-        # Messages may quote client input: never echo megabytes back (or past metadata limits).
-        message = message[:_MAX_MESSAGE] + "..."
-    await context.abort(status_for(error), message)
+    await _abort(context, error, status_for(error), extra)
 
 
 async def _abort_internal(context: grpc.aio.ServicerContext, exc: Exception, where: str) -> None:
     # Last resort: a bug must not leak internals as UNKNOWN; log it and answer INTERNAL.
     log.exception("internal error in %s", where)
     error = LedgerError("internal error; the node logged the details", "internal")
-    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code),))
-    await context.abort(grpc.StatusCode.INTERNAL, error.message)
+    await _abort(context, error, grpc.StatusCode.INTERNAL)
 
 
 def unary_errors(
