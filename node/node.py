@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chain import Genesis, expected_nonce, get_params, init_chain
 from chain.errors import InvalidTransaction, LedgerError, PreconditionFailed, StorageError
+from chain.results import TxResult
 from chain.tx import SignedTx
 from consensus import (
     Action,
@@ -52,7 +53,7 @@ from node.sync import BlockSync
 from node.tls import peer_credentials, server_credentials
 from proto import services_pb2, services_pb2_grpc
 
-__all__ = ["CommittedEvent", "Node"]
+__all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,22 @@ def wall_clock_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class CommittedEvent:
-    """What subscribers learn about each committed block."""
+    """What subscribers learn about each committed block: the app's executed block itself."""
 
     executed: ExecutedBlock
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTx:
+    """What a commit waiter learns: where its transaction landed and its receipt.
+
+    Taken from the executed block in memory, not read back from the store.
+    """
+
+    height: int
+    index: int
+    result: TxResult
 
 
 class Node:
@@ -143,7 +156,7 @@ class Node:
         self.is_validator = self.engine.index is not None
         self._reporter = EvidenceReporter(self.chain_id, self.key)
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
-        self._waiters: dict[bytes, list[asyncio.Future[CommittedEvent]]] = {}
+        self._waiters: dict[bytes, list[asyncio.Future[CommittedTx]]] = {}
         self._waiting_next = False  # committed, waiting to start the next height
         self._next_height_wanted = False
         self._last_commit_s = time.monotonic()
@@ -398,7 +411,7 @@ class Node:
         if action.height != self.store.height + 1:
             return  # block sync got there first
         try:
-            executed = self.app.commit(action.height, action.block, action.certificate)
+            executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
             self._fail(exc)
             return
@@ -431,14 +444,21 @@ class Node:
         expired = self.mempool.evict_expired(self.store.height)
         if expired:
             log.info("dropped %d transactions pending for too many blocks", expired)
-        header = executed.block.header
-        event = CommittedEvent(executed, header.height)
-        for receipt in executed.result.receipts:
-            for fut in self._waiters.pop(receipt.tx_hash, ()):
-                if not fut.done():
-                    fut.set_result(event)
+        height = executed.block.height
+        event = CommittedEvent(executed, height)
+        if self._waiters:
+            for index, receipt in enumerate(executed.receipts):
+                waiters = self._waiters.pop(receipt.tx_hash, None)
+                if waiters:
+                    self._resolve(waiters, CommittedTx(height, index, receipt))
         for subscriber in list(self._subscribers):
             subscriber(event)
+
+    @staticmethod
+    def _resolve(waiters: list[asyncio.Future[CommittedTx]], committed: CommittedTx) -> None:
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(committed)
 
     def _after_commit_wait(self) -> None:
         if not self._waiting_next:
@@ -552,14 +572,14 @@ class Node:
         if self._waiting_next:
             self._start_next_height()
 
-    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedEvent]:
-        """A future resolved when the transaction with this hash is committed."""
-        fut: asyncio.Future[CommittedEvent] = asyncio.get_running_loop().create_future()
+    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedTx]:
+        """A future resolved, with its receipt, when the transaction with this id commits."""
+        fut: asyncio.Future[CommittedTx] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_hash, []).append(fut)
         fut.add_done_callback(lambda f: self._forget_waiter(tx_hash, f))
         return fut
 
-    def _forget_waiter(self, tx_hash: bytes, fut: asyncio.Future[CommittedEvent]) -> None:
+    def _forget_waiter(self, tx_hash: bytes, fut: asyncio.Future[CommittedTx]) -> None:
         # A waiter that timed out is cancelled: drop it so waiters never pile up.
         waiters = self._waiters.get(tx_hash)
         if waiters is not None and fut in waiters:

@@ -266,7 +266,7 @@ class BlockSync:
         if cert.block_hash != block.hash or cert.height != block.height:
             raise LedgerError("certificate does not match the block", "certificate_mismatch")
         verify_certificate(node.chain_id, node.validators, cert)
-        executed = node.app.commit_block(block, cert)  # no re-encode/re-decode
+        executed = node.app.commit(cert, block)  # executed here, unless held already
         node.after_commit_synced(executed)
 
 

@@ -44,9 +44,11 @@ class CountingCheck:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+    def __call__(
+        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+    ) -> SignedTx:
         self.calls += 1
-        return check_tx(raw, chain_id, limits)
+        return check_tx(raw, chain_id, limits, known_id=known_id)
 
 
 def _store() -> MemoryStore:
@@ -122,7 +124,7 @@ def _app(store: MemoryStore, pool: Mempool, proposer: int = 0) -> LedgerApp:
     )
     clock = iter(range(10**12, 10**12 + 10**6, 1000))
     return LedgerApp(store, pool, validators, VALIDATORS[proposer].public_key, LIMITS, 1000,
-                     lambda: next(clock))  # type: ignore[arg-type]  # fmt: skip
+                     lambda: next(clock))  # fmt: skip
 
 
 def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> None:
@@ -144,7 +146,7 @@ def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> Non
         validator_pool.admit(raw)
     assert validator_check.calls == 5
     cert = CommitCertificate(1, 0, block_hash, ())
-    executed = validator.commit(1, payload, cert)
+    executed = validator.commit(cert, payload)
     assert validator_store.height == 1 and executed.block.hash == block_hash
     assert len(validator_pool) == 0 and validator_check.calls == 5
     assert validator_store.app_hash == Block.decode(payload).header.app_hash
@@ -215,7 +217,7 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
     pool.admit(raw)
     app = _app(store, pool)
     payload, block_hash = app.propose(1, 0)
-    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    app.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     # A Byzantine proposer puts the same tx into block 2, with a correct app hash.
     replay = [check_tx(raw, CHAIN_ID, LIMITS)]
     last = store.last_header()
@@ -284,7 +286,7 @@ def test_evidence_reports_are_verified_by_the_node_before_any_block() -> None:
         pool.admit(forged)
     app = _app(store, pool)
     payload, block_hash = app.propose(1, 0)
-    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    app.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     (record,) = list_evidence(store)
     assert record.validator_index == 2 and record.reporter == VALIDATORS[0].address
     assert pool.next_nonce(VALIDATORS[0].address) == 1
@@ -353,6 +355,6 @@ def test_a_block_is_executed_with_its_own_envelopes_not_the_pools_namesakes() ->
     validator_pool.admit(full)  # the validator holds the full envelope under the same id
     validator = _app(validator_store, validator_pool)
     assert validator.validate(1, payload) == block_hash
-    executed = validator.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    executed = validator.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     assert executed.txs[0].raw == short
     assert executed.result.receipts[0].error_code == "insufficient_validator_signatures"
