@@ -101,10 +101,14 @@ class Mempool:
         return tx
 
     def _admit(self, raw: bytes) -> SignedTx:
-        digest = tx_hash(raw, self._chain_id)  # the one hash of this tx on this node
         # Verify it is new before paying for a signature check; an envelope that differs from
         # the one we hold (ids leave signatures out) is checked on its own first, so a tampered
         # copy of a pending or committed tx gets its own error, not "already known".
+        if raw in self._envelopes:
+            raise AlreadyExists("transaction is already pending", "duplicate_tx")
+        # Hashed once per node: a tx verified in a block before its gossip came has its id.
+        verified = self._verified.get(raw)
+        digest = verified.tx_hash if verified is not None else tx_hash(raw, self._chain_id)
         pending = self._txs.get(digest)
         if pending is not None:
             if pending.raw != raw:

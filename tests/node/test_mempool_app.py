@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+import chain.tx
 from chain import BlockContext, apply_block, check_tx, expected_nonce, init_chain, list_evidence
 from chain.block import Block, build_block
 from chain.crypto import PrivateKey
@@ -358,3 +360,74 @@ def test_a_block_is_executed_with_its_own_envelopes_not_the_pools_namesakes() ->
     executed = validator.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     assert executed.txs[0].raw == short
     assert executed.result.receipts[0].error_code == "insufficient_validator_signatures"
+
+
+class _Counts:
+    """How often ``Block.decode`` and the tx-id hash (``chain.tx.tx_id``) run, for one node."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.decodes = 0
+        self.ids = 0
+        decode, tx_id = Block.decode, chain.tx.tx_id
+
+        def counting_decode(*args: Any, **kwargs: Any) -> Block:
+            self.decodes += 1
+            return decode(*args, **kwargs)
+
+        def counting_id(chain_id: str, body: bytes) -> bytes:
+            self.ids += 1
+            return tx_id(chain_id, body)
+
+        # chain.tx computes every id through its module-level tx_id (tx_hash and decode_tx
+        # look it up there), so this sees each id computation wherever it is asked for.
+        monkeypatch.setattr(Block, "decode", staticmethod(counting_decode))
+        monkeypatch.setattr(chain.tx, "tx_id", counting_id)
+
+    def take(self) -> tuple[int, int]:
+        """(decodes, ids) since the last call."""
+        counts = (self.decodes, self.ids)
+        self.decodes = self.ids = 0
+        return counts
+
+
+def test_a_block_is_decoded_once_and_each_tx_hashed_once_per_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block's whole life on each node: admission, proposal or receipt, binding, validation,
+    the timeliness check, commit and the waiter's receipt. The proposer never decodes its own
+    block; every other node decodes it once; every node hashes each tx once, whether it heard
+    the tx by gossip before, after or never."""
+    raws = [_register(n, f"once{n}") for n in range(6)]
+    nodes = []
+    for index, heard in enumerate((raws, raws, raws[:3], [])):
+        store = _store()
+        pool = _mempool(store, check_tx)
+        nodes.append((store, pool, _app(store, pool, proposer=index), heard))
+    counts = _Counts(monkeypatch)
+    # The proposer: admission, proposal, its own timeliness check, commit.
+    store, pool, proposer, _ = nodes[0]
+    for raw in raws:
+        pool.admit(raw)
+    payload, block_hash = proposer.propose(1, 0)
+    assert proposer.timely(1, 0, payload)
+    cert = CommitCertificate(1, 0, block_hash, ())
+    executed = proposer.commit(cert, payload)
+    assert counts.take() == (0, len(raws))
+    # The others: gossip heard before (all, some, none), the proposal arriving (bound twice, as
+    # when two peers relay it), validation, the late gossip, commit.
+    for store, pool, app, heard in nodes[1:]:
+        for raw in heard:
+            pool.admit(raw)
+        wire = bytes(bytearray(payload))  # a bytes object of its own, as off the network
+        app.note_proposal(block_hash, 0, -1)
+        assert app.block_hash(1, wire) == block_hash
+        assert app.block_hash(1, bytes(bytearray(payload))) == block_hash
+        assert app.validate(1, wire) == block_hash
+        app.timely(1, 0, wire)
+        for raw in raws[len(heard) :]:
+            pool.admit(raw)  # the rest of the gossip, late: the verification is reused
+        executed = app.commit(cert, wire)
+        assert store.height == 1 and len(pool) == 0
+        # What a commit waiter is answered with: the receipt in the executed block in memory.
+        assert [r.tx_hash for r in executed.receipts] == executed.block.tx_hashes()
+        assert counts.take() == (1, len(raws))
