@@ -13,6 +13,7 @@ from chain.block import Block, build_block
 from chain.crypto import PrivateKey
 from chain.errors import (
     AlreadyExists,
+    InvalidBlock,
     InvalidTransaction,
     PreconditionFailed,
     ResourceExhausted,
@@ -431,3 +432,30 @@ def test_a_block_is_decoded_once_and_each_tx_hashed_once_per_node(
         # What a commit waiter is answered with: the receipt in the executed block in memory.
         assert [r.tx_hash for r in executed.receipts] == executed.block.tx_hashes()
         assert counts.take() == (1, len(raws))
+
+
+def test_commit_executes_a_synced_block_once_and_takes_the_ids_the_mempool_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Block sync hands commit a block it fetched with a certificate: executed there (this node
+    never validated it), with the ids of the txs this node already verified, not rehashed."""
+    raws = [_register(n, f"sync{n}") for n in range(4)]
+    store = _store()
+    pool = _mempool(store, check_tx)
+    for raw in raws:
+        pool.admit(raw)
+    payload, block_hash = _app(store, pool).propose(1, 0)
+    fetched = Block.from_proto(ledger_pb2.Block.FromString(payload))  # as block sync builds it
+    behind = _store()
+    behind_pool = _mempool(behind, check_tx)
+    for raw in raws[:2]:  # it heard half the gossip before falling behind
+        behind_pool.admit(raw)
+    app = _app(behind, behind_pool, proposer=1)
+    with pytest.raises(InvalidBlock) as info:
+        app.commit(CommitCertificate(1, 0, b"\x07" * 32, ()), fetched)
+    assert info.value.code == "certificate_mismatch" and behind.height == 0
+    counts = _Counts(monkeypatch)
+    executed = app.commit(CommitCertificate(1, 0, block_hash, ()), fetched)
+    assert behind.height == 1 and behind.last_hash == block_hash and len(behind_pool) == 0
+    assert executed.block.tx_hashes() == [r.tx_hash for r in executed.receipts]
+    assert counts.take() == (0, 2)  # only the two txs it had never seen are hashed
