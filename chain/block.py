@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
@@ -63,9 +63,15 @@ def _malformed(message: str) -> InvalidTransaction:
     return InvalidTransaction(message, _MALFORMED)
 
 
-def _tx_ids(chain_id: str, txs: Sequence[bytes]) -> tuple[bytes, ...]:
+# The id of an envelope this node has hashed already (its mempool's), or None.
+IdOf = Callable[[bytes], bytes | None]
+
+
+def _tx_ids(chain_id: str, txs: Sequence[bytes], id_of: IdOf | None = None) -> tuple[bytes, ...]:
     try:
-        return tuple(tx_hash(tx, chain_id) for tx in txs)
+        if id_of is None:
+            return tuple(tx_hash(tx, chain_id) for tx in txs)
+        return tuple(id_of(tx) or tx_hash(tx, chain_id) for tx in txs)
     except InvalidTransaction as exc:
         raise _malformed(f"block carries a transaction that does not parse: {exc}") from exc
 
@@ -101,6 +107,8 @@ class Header:
     validators_hash: bytes
     tx_count: int
     _hash: bytes = field(init=False, repr=False, compare=False)
+    # The header's protobuf bytes once known (received or encoded once): stored as they are.
+    _wire: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cid = self.chain_id.encode()
@@ -185,15 +193,19 @@ class Header:
         )
 
     def encode(self) -> bytes:
-        """The header as deterministic protobuf bytes."""
-        return self.to_proto().SerializeToString(deterministic=True)
+        """The header as deterministic protobuf bytes (the bytes it arrived as, if decoded)."""
+        if not self._wire:
+            object.__setattr__(self, "_wire", self.to_proto().SerializeToString(deterministic=True))
+        return self._wire
 
     @classmethod
     def decode(cls, raw: bytes) -> Header:
         """Parse canonical protobuf header bytes; raises InvalidTransaction when malformed."""
         msg = ledger_pb2.BlockHeader()
         _parse_canonical(msg, raw, "block header")
-        return cls.from_proto(msg)
+        header = cls.from_proto(msg)
+        object.__setattr__(header, "_wire", raw)
+        return header
 
 
 def _parse_canonical(msg: ledger_pb2.Block | ledger_pb2.BlockHeader, raw: bytes, what: str) -> None:
@@ -206,6 +218,23 @@ def _parse_canonical(msg: ledger_pb2.Block | ledger_pb2.BlockHeader, raw: bytes,
     msg.DiscardUnknownFields()  # protobuf re-emits unknown fields; drop them before comparing
     if msg.SerializeToString(deterministic=True) != raw:
         raise _malformed(f"{what} is not canonically encoded")
+
+
+def _first_field_bytes(raw: bytes) -> bytes:
+    """The payload of the length-delimited field 1 that a canonical ``Block`` starts with.
+
+    Only called on bytes that passed the canonical check, which puts the header first.
+    """
+    if not raw or raw[0] != 0x0A:  # field 1, wire type 2
+        return b""
+    length, shift, pos = 0, 0, 1
+    while True:
+        byte = raw[pos]
+        length |= (byte & 0x7F) << shift
+        pos += 1
+        if byte < 0x80:
+            return raw[pos : pos + length]
+        shift += 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +265,23 @@ class Block:
     def tx_hashes(self) -> list[bytes]:
         """The ids of the transactions (``chain.tx.tx_id``), in block order.
 
-        Raises InvalidTransaction (``malformed_block``) when an envelope does not parse.
+        Computed once per block (or handed in by ``decode``/``build_block``). Raises
+        InvalidTransaction (``malformed_block``) when an envelope does not parse.
         """
         ids = self._ids
         if ids is None:  # parsed once per block: the store, the app and proofs all need them
             ids = _tx_ids(self.header.chain_id, self.txs)
             object.__setattr__(self, "_ids", ids)
         return list(ids)
+
+    def take_ids(self, id_of: IdOf) -> None:
+        """Take the tx ids this node has already (``id_of``), hashing only the others.
+
+        Does nothing when the ids are known already. Raises InvalidTransaction
+        (``malformed_block``) when an envelope it must hash does not parse.
+        """
+        if self._ids is None:
+            object.__setattr__(self, "_ids", _tx_ids(self.header.chain_id, self.txs, id_of))
 
     def verify_tx_root(self) -> bool:
         """True when the header's ``tx_root`` and ``envelopes_root`` match the transactions.
@@ -280,11 +319,16 @@ class Block:
         return cls(header=Header.from_proto(msg.header), txs=tuple(msg.txs))
 
     @classmethod
-    def decode(cls, raw: bytes, limits: Limits | None = None) -> Block:
+    def decode(
+        cls, raw: bytes, limits: Limits | None = None, *, id_of: IdOf | None = None
+    ) -> Block:
         """Parse canonical block bytes within ``limits``; raises InvalidTransaction if malformed.
 
         The transactions themselves are not decoded, and ``tx_root`` is not checked here: call
-        ``verify_tx_root()`` before trusting the block's contents.
+        ``verify_tx_root()`` before trusting the block's contents. ``id_of`` gives the ids of
+        envelopes this node has hashed already (its mempool's); with it the ids are taken now,
+        hashing only the envelopes it does not know, so a transaction is hashed once per node.
+        The header keeps the bytes it arrived as, for the store.
         """
         if limits is not None and len(raw) > limits.max_block_bytes:
             raise _malformed(f"block is {len(raw)} bytes, the limit is {limits.max_block_bytes}")
@@ -294,7 +338,13 @@ class Block:
             raise _malformed(
                 f"block has {len(msg.txs)} transactions, the limit is {limits.max_block_txs}"
             )
-        return cls.from_proto(msg)
+        block = cls.from_proto(msg)
+        wire = _first_field_bytes(raw)
+        if len(wire) == msg.header.ByteSize():  # always, for canonical bytes; cheap to confirm
+            object.__setattr__(block.header, "_wire", wire)
+        if id_of is not None:
+            block.take_ids(id_of)
+        return block
 
 
 def build_block(
@@ -308,19 +358,27 @@ def build_block(
     validators_hash: bytes,
     txs: Sequence[bytes],
     receipts: Sequence[TxResult],
+    tx_ids: Sequence[bytes] | None = None,
+    receipts_root: bytes | None = None,
 ) -> Block:
-    """A block over ``txs`` with ``tx_root``, ``results_root`` and ``tx_count`` computed."""
+    """A block over ``txs`` with ``tx_root``, ``results_root`` and ``tx_count`` computed.
+
+    ``tx_ids`` (the txs' ids, in order) and ``receipts_root`` (``results_root(receipts)``) are
+    for a caller that has them already (the proposer), so nothing is hashed twice.
+    """
     txs = tuple(txs)
     if len(receipts) != len(txs):
         raise _malformed(f"{len(txs)} transactions but {len(receipts)} receipts")
-    ids = _tx_ids(chain_id, txs)
+    ids = _tx_ids(chain_id, txs) if tx_ids is None else tuple(tx_ids)
+    if len(ids) != len(txs):
+        raise _malformed(f"{len(txs)} transactions but {len(ids)} ids")
     header = Header(
         chain_id=chain_id,
         height=height,
         time_ms=time_ms,
         prev_hash=prev_hash,
         tx_root=merkle_root(ids),
-        results_root=results_root(receipts),
+        results_root=results_root(receipts) if receipts_root is None else receipts_root,
         envelopes_root=envelopes_root(txs),
         app_hash=app_hash,
         proposer=proposer,

@@ -53,9 +53,14 @@ _HASH_BYTES = 32
 _ROLE_NAMES = ", ".join(ROLES[2:])
 
 
-def check_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
-    """Decode, verify and statelessly check a transaction; raise InvalidTransaction."""
-    tx = decode_tx(raw, chain_id, limits)
+def check_tx(
+    raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+) -> SignedTx:
+    """Decode, verify and statelessly check a transaction; raise InvalidTransaction.
+
+    ``known_id``: the tx id when the caller computed it already (see ``decode_tx``).
+    """
+    tx = decode_tx(raw, chain_id, limits, known_id=known_id)
     check_message(tx.body, limits)
     return tx
 

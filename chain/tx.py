@@ -153,10 +153,11 @@ def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, l
 
 def _check_signature_set(
     envelope: ledger_pb2.TxEnvelope, kind: str, signer: Address, limits: Limits
-) -> None:
+) -> list[Address]:
     """Verify the envelope carries the signatures its message needs, in canonical order.
 
-    No signature is verified here: these checks are cheap and come first.
+    No signature is verified here: these checks are cheap and come first. Returns the signing
+    keys' addresses, in signature order.
     """
     count = len(envelope.signatures)
     if count == 0:
@@ -189,6 +190,7 @@ def _check_signature_set(
                 f"carries a signature by key {extra[0].hex()[:16]}...",
                 "unexpected_signature",
             )
+    return addresses
 
 
 def require_cosigners_in(tx: SignedTx, allowed: frozenset[bytes], who: str) -> None:
@@ -220,8 +222,15 @@ def _verified_signers(envelope: ledger_pb2.TxEnvelope, chain_id: str) -> tuple[b
     return tuple(keys)
 
 
-def decode_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
-    """Run every stateless envelope check and verify all signatures; raise InvalidTransaction."""
+def decode_tx(
+    raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+) -> SignedTx:
+    """Run every stateless envelope check and verify all signatures; raise InvalidTransaction.
+
+    ``known_id`` is the id (``tx_hash(raw, chain_id)``) when the caller computed it already, e.g.
+    the mempool to refuse a duplicate before paying for its signatures: a transaction is hashed
+    once per node.
+    """
     envelope, body = parse_envelope(raw, limits)
     if body.chain_id != chain_id:
         raise InvalidTransaction(
@@ -237,13 +246,13 @@ def decode_tx(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
     if signer != body.signer:
         raise InvalidTransaction("signer address must be lower case", "invalid_address")
     kind = body.WhichOneof("msg") or ""
-    _check_signature_set(envelope, kind, signer, limits)
+    addresses = _check_signature_set(envelope, kind, signer, limits)
+    # Every signature verified (or we raised): the signers are exactly the envelope's keys.
     signers = _verified_signers(envelope, chain_id)
-    addresses = frozenset(address_from_public_key(k) for k in signers)
     return SignedTx(
-        tx_hash=tx_id(chain_id, envelope.body),
+        tx_hash=known_id if known_id is not None else tx_id(chain_id, envelope.body),
         raw=raw,
         body=body,
         signers=signers,
-        signer_addresses=addresses,
+        signer_addresses=frozenset(addresses),
     )

@@ -48,7 +48,14 @@ _NIL = b""
 
 
 class Application(Protocol):
-    """What consensus needs from the ledger: build a block, bind a payload to its hash, judge it."""
+    """What consensus needs from the ledger: build a block, bind a payload to its hash, judge it.
+
+    Payloads are opaque bytes here: the engine stores, relays, saves and re-proposes them without
+    knowing a block's type, and asks about one payload several times (binding, validity,
+    timeliness). An application that decodes or executes a payload keeps the result for the next
+    call and for the commit (node.app.LedgerApp keeps it by payload and by block hash), so each
+    payload is decoded and executed once per node.
+    """
 
     def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
         """Return (block payload, block hash) of a new block for `height`."""

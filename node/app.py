@@ -1,30 +1,43 @@
 """The bridge between consensus and the ledger: proposes, validates and commits blocks.
 
-Implements the consensus ``Application`` interface over the block store and the mempool. Every
-block is executed once per node: the proposer executes while building, other validators while
-validating, and the result (state writes, receipts, app hash) is kept by block hash until the
-commit writes it in one atomic batch. Transactions that are in the mempool were verified at
-admission and are not verified again; unknown ones are checked and verified here, once.
+Implements the consensus ``Application`` interface over a block store (``chain.store.BlockStore``)
+and the mempool. Once per node, and no more:
+
+- a block is decoded: the proposer builds it and never decodes its own payload; another node
+  decodes a payload when it first binds it to its hash (``block_hash``) and keeps the decoded
+  block by payload for ``validate`` and ``timely``;
+- a block is executed: while building or validating; the ``ExecutedBlock`` (block, checked
+  transactions, writes, receipts, app hash) is kept by block hash, and ``commit`` takes it by
+  the certificate's block hash and writes it in one atomic batch, without decoding or executing
+  again. Commit waiters get their receipts from that same object (``node.node.CommittedTx``);
+- a transaction is hashed and verified: at admission (the mempool keeps the ``SignedTx``, by id
+  and by envelope bytes), or here when a block brings one the mempool does not know. A block's
+  tx ids are taken from the mempool's objects, by envelope bytes, not recomputed.
+
+The consensus boundary stays bytes plus hash: the engine is generic, and payloads travel and are
+saved as bytes. Decoded and executed blocks are the app's own caches, bounded and emptied at
+every commit, so the engine never needs to know a block's type.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chain import BlockContext, apply_block
 from chain.block import Block, build_block
-from chain.errors import LedgerError, StorageError
+from chain.errors import InvalidBlock, LedgerError, PreconditionFailed, StorageError
 from chain.limits import Limits
-from chain.results import BlockResult
+from chain.results import BlockResult, TxResult
+from chain.store import BlockStore
 from chain.tx import SignedTx
 from consensus import CommitCertificate, ValidatorSet
 from node.clock_watch import ClockWatch
 from node.codec import certificate_to_bytes
 from node.config import TimeSettings
 from node.mempool import Mempool
-from node.store import LevelDBStore
 
 __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 
@@ -50,6 +63,11 @@ class ExecutedBlock:
     txs: tuple[SignedTx, ...]
     result: BlockResult
 
+    @property
+    def receipts(self) -> tuple[TxResult, ...]:
+        """The block's receipts, in block order."""
+        return self.result.receipts
+
 
 @dataclass(frozen=True, slots=True)
 class _Receipt:
@@ -63,7 +81,7 @@ class LedgerApp:
 
     def __init__(
         self,
-        store: LevelDBStore,
+        store: BlockStore,
         mempool: Mempool,
         validators: ValidatorSet,
         proposer_key: bytes,
@@ -88,8 +106,10 @@ class LedgerApp:
         self._receipts: dict[bytes, _Receipt] = {}
         self.clock_watch = ClockWatch(self._time, validators.size)
         self._validators_hash = validators.hash()
+        # Executed blocks by hash, until the commit (which takes one of them).
         self._executed: dict[bytes, ExecutedBlock] = {}
-        # Payload bytes -> decoded block, so validating a bound proposal does not decode again.
+        # Payload bytes -> bound block (decoded, roots checked), so nothing decodes twice. The
+        # engine hands the same bytes object around, whose hash Python computes once.
         self._decoded: dict[bytes, Block] = {}
 
     # ------------------------------------------------------------------ Application interface
@@ -109,34 +129,28 @@ class LedgerApp:
             chain_id=self.chain_id,
             height=height,
             time_ms=time_ms,
-            prev_hash=self._prev_hash(),
+            prev_hash=self.store.last_hash,
             app_hash=result.app_hash,
             proposer=self._proposer_key,
             validators_hash=self._validators_hash,
             txs=[tx.raw for tx in txs],
             receipts=result.receipts,
+            tx_ids=[tx.tx_hash for tx in txs],  # hashed at admission, not again
+            receipts_root=result.results_root(),  # computed once, the store checks it too
         )
+        payload = block.encode()
+        self._remember_decoded(payload, block)  # our own payload is never decoded
         self._remember(ExecutedBlock(block, tuple(txs), result))
-        return block.encode(), block.hash
+        return payload, block.hash
 
     def block_hash(self, height: int, payload: bytes) -> bytes | None:
         """The header hash ``payload`` commits to, or None if it is not a block for ``height``.
 
-        Decodes, checks the height and the tx root, and hashes the header: no execution, so it is
-        cheap enough to run on every incoming proposal before the engine stores it.
+        Decodes (once: see ``_bound``), checks the height and the tx root, and hashes the
+        header: no execution, so it is cheap enough to run on every incoming proposal.
         """
-        block = self._decoded.get(payload)
-        if block is None:
-            try:
-                block = Block.decode(payload, self._limits)
-            except LedgerError:
-                return None
-            if block.height != height or not block.verify_tx_root():
-                return None
-            self._decoded[payload] = block
-            while len(self._decoded) > _MAX_DECODED:
-                del self._decoded[next(iter(self._decoded))]
-        return block.hash if block.height == height else None
+        block = self._bound(height, payload)
+        return block.hash if block is not None else None
 
     def validate(self, height: int, payload: bytes) -> bytes | None:
         """The block hash when ``payload`` is a valid next block, else None (logged).
@@ -144,8 +158,13 @@ class LedgerApp:
         Validity only: whether a fresh proposal was timely is a separate question (``timely``),
         so that a block some validators found late can still be locked on and committed.
         """
+        block = self._bound(height, payload)
+        if block is None:
+            log.warning("rejected proposed block at height %d: it does not decode as a block "
+                        "of this height with matching roots", height)  # fmt: skip
+            return None
         try:
-            executed = self.execute_payload(height, payload)
+            executed = self.execute_block(height, block)
         except StorageError:
             raise  # our own store is broken: not the proposer's fault, and fatal for the node
         except LedgerError as exc:
@@ -160,9 +179,8 @@ class LedgerApp:
         (L22 only; a re-proposed block keeps its old time and is not judged again). Our own
         proposals carry our own clock. A proposal whose arrival was not noted is not timely.
         """
-        try:
-            block = self._decoded.get(payload) or Block.decode(payload, self._limits)
-        except LedgerError:
+        block = self._bound(height, payload)
+        if block is None:
             return False
         header = block.header
         if header.proposer == self._proposer_key:
@@ -200,20 +218,16 @@ class LedgerApp:
         while len(self._receipts) > _MAX_RECEIPTS:
             del self._receipts[next(iter(self._receipts))]
 
-    # ------------------------------------------------------------------ commit and sync
-
-    def execute_payload(self, height: int, payload: bytes) -> ExecutedBlock:
-        """Decode, check and execute a block for ``height``; raise LedgerError when invalid."""
-        block = self._decoded.get(payload)
-        if block is None:
-            block = Block.decode(payload, self._limits)
-        return self.execute_block(height, block)
+    # ------------------------------------------------------------------ execute and commit
 
     def execute_block(self, height: int, block: Block) -> ExecutedBlock:
-        """Check and execute a decoded block for ``height``; raise LedgerError when invalid."""
+        """Check and execute a decoded block for ``height``; raise LedgerError when invalid.
+
+        Executed once per block: the result is kept by block hash for ``commit``.
+        """
         cached = self._executed.get(block.hash)
         # Same header is not enough: the transactions must be the very same too.
-        if cached is not None and cached.block.txs == block.txs:
+        if cached is not None and (cached.block is block or cached.block.txs == block.txs):
             return cached
         self._check_header(block, height)
         txs = self._signed_txs(block)
@@ -223,19 +237,19 @@ class LedgerApp:
         # index entry and history). An honest proposer never includes one.
         for receipt in result.receipts:
             if receipt.error_code in INADMISSIBLE:
-                raise LedgerError(
+                raise InvalidBlock(
                     f"block {height} carries an inadmissible transaction "
                     f"{receipt.tx_hash.hex()[:16]}...: {receipt.message}",
                     "inadmissible_tx",
                 )
         if result.app_hash != block.header.app_hash:
-            raise LedgerError(
+            raise InvalidBlock(
                 f"block {height} claims app hash {block.header.app_hash.hex()[:16]}..., "
                 f"executing it gives {result.app_hash.hex()[:16]}...",
                 "app_hash_mismatch",
             )
         if result.results_root() != block.header.results_root:
-            raise LedgerError(
+            raise InvalidBlock(
                 f"block {height} claims a results root its receipts do not give",
                 "results_root_mismatch",
             )
@@ -249,28 +263,60 @@ class LedgerApp:
         while len(self._executed) > _MAX_EXECUTED:
             del self._executed[next(iter(self._executed))]
 
-    def commit(self, height: int, payload: bytes, certificate: CommitCertificate) -> ExecutedBlock:
-        """Persist a decided block with its certificate in one synced batch."""
-        return self.commit_block(Block.decode(payload, self._limits), certificate)
+    def commit(self, certificate: CommitCertificate, block: Block | bytes) -> ExecutedBlock:
+        """Persist the block ``certificate`` decides, with the certificate, in one synced batch.
 
-    def commit_block(self, block: Block, certificate: CommitCertificate) -> ExecutedBlock:
-        """Execute (unless done already) and persist a decided block with its certificate."""
-        executed = self.execute_block(block.height, block)
+        ``block`` is the decided payload as consensus holds it, or a block that block sync
+        fetched with the certificate. Either way the block this node executed under the
+        certificate's hash is what gets written, neither decoded nor executed again; ``block``
+        is only decoded and executed when this node never executed it (sync, or a payload
+        evicted from the bounded cache). Raise LedgerError when it is not the next valid block.
+        """
+        executed = self._executed.get(certificate.block_hash)
+        if executed is None:
+            executed = self.execute_block(certificate.height, self._decided(certificate, block))
         if executed.block.hash != certificate.block_hash:
-            raise LedgerError("certificate is for another block", "certificate_mismatch")
+            raise InvalidBlock("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)
         self._executed.clear()
         self._decoded.clear()
-        self.mempool.remove_committed(
-            (tx.tx_hash for tx in executed.txs), (tx.signer for tx in executed.txs)
-        )
+        self.mempool.remove_committed(executed.txs)
         return executed
 
     # ------------------------------------------------------------------ internals
 
+    def _decided(self, certificate: CommitCertificate, block: Block | bytes) -> Block:
+        # Verify the certificate is for this block before executing anything.
+        decided = block if isinstance(block, Block) else self._bound(certificate.height, block)
+        if decided is None or decided.hash != certificate.block_hash:
+            raise InvalidBlock("certificate is for another block", "certificate_mismatch")
+        return decided
+
+    def _bound(self, height: int, payload: bytes) -> Block | None:
+        """The block ``payload`` encodes, if it is one for ``height`` with matching tx roots.
+
+        Decoded at most once per payload: the result is kept until the next commit. Tx ids come
+        from the mempool's checked transactions where it has them (hashed at admission).
+        """
+        block = self._decoded.get(payload)
+        if block is None:
+            try:
+                block = Block.decode(payload, self._limits, id_of=self.mempool.known_id)
+            except LedgerError:
+                return None
+            if block.height != height or not block.verify_tx_root():
+                return None
+            self._remember_decoded(payload, block)
+        return block if block.height == height else None
+
+    def _remember_decoded(self, payload: bytes, block: Block) -> None:
+        self._decoded[payload] = block
+        while len(self._decoded) > _MAX_DECODED:
+            del self._decoded[next(iter(self._decoded))]
+
     def _expect_next(self, height: int) -> None:
         if height != self.store.height + 1:
-            raise LedgerError(
+            raise PreconditionFailed(
                 f"asked for height {height}, the store is at {self.store.height}", "wrong_height"
             )
 
@@ -279,44 +325,44 @@ class LedgerApp:
         last = self.store.last_header()
         return max(self._genesis_time_ms, last.time_ms if last is not None else 0)
 
-    def _prev_hash(self) -> bytes:
-        last = self.store.last_header()
-        return last.hash() if last is not None else bytes(32)
-
     def _check_header(self, block: Block, height: int) -> None:
         header = block.header
         # Verify the block extends our chain, under our validator set.
         self._expect_next(height)
         if header.chain_id != self.chain_id:
-            raise LedgerError(f"block is for chain {header.chain_id!r}", "wrong_chain_id")
+            raise InvalidBlock(f"block is for chain {header.chain_id!r}", "wrong_chain_id")
         if header.height != height:
-            raise LedgerError(f"block says height {header.height}, expected {height}", "bad_block")
-        if header.prev_hash != self._prev_hash():
-            raise LedgerError("block does not extend the last committed block", "bad_block")
+            raise InvalidBlock(f"block says height {header.height}, expected {height}")
+        if header.prev_hash != self.store.last_hash:
+            raise InvalidBlock("block does not extend the last committed block")
         if header.validators_hash != self._validators_hash:
-            raise LedgerError("block names another validator set", "bad_block")
+            raise InvalidBlock("block names another validator set")
         if self.validators.index_of(header.proposer) is None:
-            raise LedgerError("block proposer is not a validator", "bad_block")
+            raise InvalidBlock("block proposer is not a validator")
         # Verify time moves forward, from the genesis time on (block 1 too). How far it may be
         # from the clock is judged on receipt of a fresh proposal (validate), not here: a
         # decided or re-proposed block keeps the time it was judged by.
         if header.time_ms <= self._min_time_ms():
-            raise LedgerError(
+            raise InvalidBlock(
                 f"block time {header.time_ms} is not after the previous block's or the "
                 f"genesis time ({self._min_time_ms()})",
                 "bad_block_time",
             )
+        # A block sync fetched has no ids yet: take the mempool's (an envelope that does not
+        # parse fails the root check instead).
+        with contextlib.suppress(LedgerError):
+            block.take_ids(self.mempool.known_id)
         if not block.verify_tx_root():
-            raise LedgerError("block tx_root does not match its transactions", "bad_block")
+            raise InvalidBlock("block tx_root does not match its transactions")
 
     def _signed_txs(self, block: Block) -> tuple[SignedTx, ...]:
         seen: set[bytes] = set()
         txs: list[SignedTx] = []
         for raw, digest in zip(block.txs, block.tx_hashes(), strict=True):
             if digest in seen:
-                raise LedgerError("block carries the same transaction twice", "duplicate_tx")
+                raise InvalidBlock("block carries the same transaction twice", "duplicate_tx")
             seen.add(digest)
-            txs.append(self.mempool.verified(raw, digest))
+            txs.append(self.mempool.checked(raw, digest))
         return tuple(txs)
 
     def _execute(self, height: int, time_ms: int, txs: Sequence[SignedTx]) -> BlockResult:

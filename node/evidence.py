@@ -10,7 +10,6 @@ therefore agree on which evidence is valid, and forged evidence never reaches a 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 
 from chain import check_tx
 from chain.crypto import PrivateKey
@@ -19,11 +18,11 @@ from chain.limits import Limits
 from chain.tx import SignedTx, encode_tx, require_cosigners_in
 from consensus import DuplicateVoteEvidence, InvalidEvidence, ValidatorSet, verify_evidence
 from node.codec import PeerMessageError, vote_from_proto, vote_to_proto
+from node.mempool import CheckTx
 from proto import ledger_pb2
 
 __all__ = ["EvidenceReporter", "checker_with_evidence", "evidence_from_proto"]
 
-CheckTx = Callable[[bytes, str, Limits], SignedTx]
 _REMEMBERED = 1_000
 _PER_HEIGHT = 2
 
@@ -42,8 +41,10 @@ def checker_with_evidence(validators: ValidatorSet) -> CheckTx:
     signature padded onto an envelope is refused, ``unexpected_signature``)."""
     validator_keys = frozenset(v.public_key for v in validators.validators)
 
-    def check(raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
-        tx = check_tx(raw, chain_id, limits)
+    def check(
+        raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+    ) -> SignedTx:
+        tx = check_tx(raw, chain_id, limits, known_id=known_id)
         require_cosigners_in(tx, validator_keys, "validators")
         if tx.kind == "report_evidence":
             evidence = evidence_from_proto(tx.body.report_evidence.evidence)

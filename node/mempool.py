@@ -1,25 +1,39 @@
 """The pool of admitted, not yet committed transactions.
 
-Admission runs every stateless check and verifies every signature exactly once; the resulting
-``SignedTx`` is kept by hash so that a block carrying the transaction is executed without verifying
-it again. The pool is bounded in count and bytes, rejects duplicates and transactions whose nonce
-is used or too far ahead, and hands out transactions in nonce order per account.
+Admission hashes a transaction once (its id, to refuse duplicates cheaply), then runs every
+stateless check and verifies every signature exactly once; the resulting ``SignedTx`` is kept, by
+id and by its exact envelope bytes, so that a block carrying the transaction reuses that object:
+it is neither hashed nor verified again on this node (``known``, ``checked``). The pool is
+bounded in count and bytes, rejects duplicates and transactions whose nonce is used or too far
+ahead, and hands out transactions in nonce order per account.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from chain.errors import AlreadyExists, PreconditionFailed, ResourceExhausted
 from chain.limits import Limits
 from chain.tx import SignedTx, tx_hash
 from node.config import MempoolSettings
 
-__all__ = ["Mempool", "MempoolStats"]
+__all__ = ["CheckTx", "Mempool", "MempoolStats"]
 
-CheckTx = Callable[[bytes, str, Limits], SignedTx]
+
+class CheckTx(Protocol):
+    """``chain.check_tx`` or a wrapper of it: every stateless check and signature verification.
+
+    ``known_id`` is the transaction's id when the caller hashed it already.
+    """
+
+    def __call__(
+        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+    ) -> SignedTx: ...
+
+
 NonceOf = Callable[[str], int]
 _RECENT_LIMIT = 20_000
 
@@ -53,13 +67,15 @@ class Mempool:
         self._nonce_of = nonce_of
         self._height_of = height_of
         self._txs: dict[bytes, SignedTx] = {}  # insertion-ordered
+        self._envelopes: dict[bytes, SignedTx] = {}  # the pending ones by envelope bytes
         self._admitted_at: dict[bytes, int] = {}  # tx hash -> height when admitted (ordered)
         self._slots: dict[str, dict[int, bytes]] = {}  # signer -> nonce -> tx hash
         self._bytes = 0
         # Hashes committed recently: a re-sent copy is answered "already committed" cheaply.
         self._recent: OrderedDict[bytes, None] = OrderedDict()
-        # Transactions verified while validating a proposal before their gossip arrived: when the
-        # gossip (or a client) brings them later, admission reuses the verification.
+        # Transactions verified while validating a proposal before their gossip arrived, by
+        # envelope bytes (ids leave signatures out): when the gossip (or a client) brings them
+        # later, admission reuses the verification.
         self._verified: OrderedDict[bytes, SignedTx] = OrderedDict()
         self.admitted = 0
         self.rejected = 0
@@ -69,10 +85,6 @@ class Mempool:
 
     def __contains__(self, tx_hash_: bytes) -> bool:
         return tx_hash_ in self._txs
-
-    def get(self, tx_hash_: bytes) -> SignedTx | None:
-        """The verified transaction with this hash, if pending."""
-        return self._txs.get(tx_hash_)
 
     def stats(self) -> MempoolStats:
         """Current size and counters."""
@@ -89,25 +101,29 @@ class Mempool:
         return tx
 
     def _admit(self, raw: bytes) -> SignedTx:
-        digest = tx_hash(raw, self._chain_id)
         # Verify it is new before paying for a signature check; an envelope that differs from
         # the one we hold (ids leave signatures out) is checked on its own first, so a tampered
         # copy of a pending or committed tx gets its own error, not "already known".
+        if raw in self._envelopes:
+            raise AlreadyExists("transaction is already pending", "duplicate_tx")
+        # Hashed once per node: a tx verified in a block before its gossip came has its id.
+        verified = self._verified.get(raw)
+        digest = verified.tx_hash if verified is not None else tx_hash(raw, self._chain_id)
         pending = self._txs.get(digest)
         if pending is not None:
             if pending.raw != raw:
-                self._check_tx(raw, self._chain_id, self._limits)
+                self._check_tx(raw, self._chain_id, self._limits, known_id=digest)
             raise AlreadyExists("transaction is already pending", "duplicate_tx")
         if digest in self._recent:
-            self._check_tx(raw, self._chain_id, self._limits)
+            self._check_tx(raw, self._chain_id, self._limits, known_id=digest)
             raise AlreadyExists("transaction is already committed", "duplicate_tx")
         if len(self._txs) >= self._settings.max_txs or (
             self._bytes + len(raw) > self._settings.max_bytes
         ):
             raise ResourceExhausted("mempool is full, try again shortly", "mempool_full")
-        tx = self._verified.pop(digest, None)
-        if tx is None or tx.raw != raw:  # the id does not cover signatures: same envelope only
-            tx = self._check_tx(raw, self._chain_id, self._limits)
+        tx = self._verified.pop(raw, None)  # same envelope only: the id leaves signatures out
+        if tx is None:
+            tx = self._check_tx(raw, self._chain_id, self._limits, known_id=digest)
         signer, nonce = tx.signer, tx.body.nonce
         # Verify the nonce is neither used nor too far ahead, and the slot is free.
         expected = self._nonce_of(signer)
@@ -128,34 +144,49 @@ class Mempool:
             )
         slots[nonce] = digest
         self._txs[digest] = tx
+        self._envelopes[raw] = tx
         self._admitted_at[digest] = self._height_of()
         self._bytes += len(raw)
         return tx
 
-    def verified(self, raw: bytes, digest: bytes) -> SignedTx:
-        """The checked form of a transaction met in a block: verified at most once per node.
+    def known(self, raw: bytes) -> SignedTx | None:
+        """The checked transaction with exactly these envelope bytes, if this node has one.
+
+        Pending and recently verified transactions are found, by their bytes (the id leaves
+        signatures out, so only the very same envelope may reuse a check), without hashing.
+        """
+        return self._envelopes.get(raw) or self._verified.get(raw)
+
+    def known_id(self, raw: bytes) -> bytes | None:
+        """The id of a known envelope (``known``), or None: for ``Block.decode``'s ``id_of``."""
+        tx = self.known(raw)
+        return tx.tx_hash if tx is not None else None
+
+    def checked(self, raw: bytes, digest: bytes) -> SignedTx:
+        """The checked form of a transaction met in a block (id ``digest``): verified at most
+        once per node, and not hashed again.
 
         Pending and previously seen transactions are reused; others are checked now and
         remembered, so their gossip arriving later costs no second verification.
         """
-        tx = self._txs.get(digest) or self._verified.get(digest)
-        # The id does not cover signatures: reuse a check only for the very same envelope.
-        if tx is None or tx.raw != raw:
-            tx = self._check_tx(raw, self._chain_id, self._limits)
-            self._verified[digest] = tx
-            while len(self._verified) > _RECENT_LIMIT // 2:
-                self._verified.popitem(last=False)
+        tx = self.known(raw)
+        if tx is None:
+            tx = self._check_tx(raw, self._chain_id, self._limits, known_id=digest)
+            self._remember(tx)
         return tx
 
     def unknown(self, raws: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        """The (raw, hash) pairs this node has not verified yet."""
-        return [(r, d) for r, d in raws if d not in self._txs and d not in self._verified]
+        """The (raw, hash) pairs whose envelopes this node has not verified yet."""
+        return [(r, d) for r, d in raws if self.known(r) is None]
 
     def remember(self, txs: Iterable[SignedTx]) -> None:
         """Keep transactions verified elsewhere (e.g. by block sync's worker threads)."""
         for tx in txs:
-            if tx.tx_hash not in self._txs:
-                self._verified[tx.tx_hash] = tx
+            if tx.raw not in self._envelopes:
+                self._remember(tx)
+
+    def _remember(self, tx: SignedTx) -> None:
+        self._verified[tx.raw] = tx
         while len(self._verified) > _RECENT_LIMIT // 2:
             self._verified.popitem(last=False)
 
@@ -221,17 +252,18 @@ class Mempool:
                 break
         return chosen
 
-    def remove_committed(self, hashes: Iterable[bytes], signers: Iterable[str]) -> None:
+    def remove_committed(self, txs: Sequence[SignedTx]) -> None:
         """Drop committed transactions and any pending ones whose nonce is now used."""
-        for digest in hashes:
+        for committed in txs:
+            digest = committed.tx_hash
             self._recent[digest] = None
-            self._verified.pop(digest, None)
-            tx = self._txs.get(digest)
+            self._verified.pop(committed.raw, None)
+            tx = self._txs.get(digest)  # the pending copy may be another envelope of it
             if tx is not None:
                 self._drop(tx)
         while len(self._recent) > _RECENT_LIMIT:
             self._recent.popitem(last=False)
-        for signer in set(signers):
+        for signer in {tx.signer for tx in txs}:
             slots = self._slots.get(signer)
             if not slots:
                 continue
@@ -241,6 +273,7 @@ class Mempool:
 
     def _drop(self, tx: SignedTx) -> None:
         del self._txs[tx.tx_hash]
+        del self._envelopes[tx.raw]
         del self._admitted_at[tx.tx_hash]
         self._bytes -= len(tx.raw)
         slots = self._slots[tx.signer]

@@ -40,6 +40,7 @@ from node.evidence import EvidenceReporter
 from node.ports import (
     Clock,
     CommittedEvent,
+    CommittedTx,
     NodeInfo,
     PeerTransport,
     Service,
@@ -48,7 +49,7 @@ from node.ports import (
 )
 from node.sync import BlockSync
 
-__all__ = ["CommittedEvent", "Node"]
+__all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Node:
         self.services: list[Service] = []
         self.is_validator = engine.index is not None
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
-        self._waiters: dict[bytes, list[asyncio.Future[CommittedEvent]]] = {}
+        self._waiters: dict[bytes, list[asyncio.Future[CommittedTx]]] = {}
         self._waiting_next = False  # committed, waiting to start the next height
         self._next_height_wanted = False
         self._last_commit_s = clock.monotonic_s()
@@ -334,7 +335,7 @@ class Node:
         if action.height != self.store.height + 1:
             return  # block sync got there first
         try:
-            executed = self.app.commit(action.height, action.block, action.certificate)
+            executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
             self._fail(exc)
             return
@@ -366,14 +367,21 @@ class Node:
         expired = self.mempool.evict_expired(self.store.height)
         if expired:
             log.info("dropped %d transactions pending for too many blocks", expired)
-        header = executed.block.header
-        event = CommittedEvent(executed, header.height)
-        for receipt in executed.result.receipts:
-            for fut in self._waiters.pop(receipt.tx_hash, ()):
-                if not fut.done():
-                    fut.set_result(event)
+        height = executed.block.height
+        event = CommittedEvent(executed, height)
+        if self._waiters:
+            for index, receipt in enumerate(executed.receipts):
+                waiters = self._waiters.pop(receipt.tx_hash, None)
+                if waiters:
+                    self._resolve(waiters, CommittedTx(height, index, receipt))
         for subscriber in list(self._subscribers):
             subscriber(event)
+
+    @staticmethod
+    def _resolve(waiters: list[asyncio.Future[CommittedTx]], committed: CommittedTx) -> None:
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(committed)
 
     def _after_commit_wait(self) -> None:
         if not self._waiting_next:
@@ -485,14 +493,14 @@ class Node:
         if self._waiting_next:
             self._start_next_height()
 
-    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedEvent]:
-        """A future resolved when the transaction with this hash is committed."""
-        fut: asyncio.Future[CommittedEvent] = asyncio.get_running_loop().create_future()
+    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedTx]:
+        """A future resolved, with its receipt, when the transaction with this id commits."""
+        fut: asyncio.Future[CommittedTx] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_hash, []).append(fut)
         fut.add_done_callback(lambda f: self._forget_waiter(tx_hash, f))
         return fut
 
-    def _forget_waiter(self, tx_hash: bytes, fut: asyncio.Future[CommittedEvent]) -> None:
+    def _forget_waiter(self, tx_hash: bytes, fut: asyncio.Future[CommittedTx]) -> None:
         # A waiter that timed out is cancelled: drop it so waiters never pile up.
         waiters = self._waiters.get(tx_hash)
         if waiters is not None and fut in waiters:

@@ -23,6 +23,7 @@ from typing import Protocol
 from chain import Genesis
 from chain.block import Block
 from chain.errors import LedgerError
+from chain.results import TxResult
 from chain.tx import SignedTx
 from consensus import CommitCertificate, Proposal, ValidatorSet, Vote
 from node.app import ExecutedBlock
@@ -32,6 +33,7 @@ __all__ = [
     "BlockSource",
     "Clock",
     "CommittedEvent",
+    "CommittedTx",
     "ConsensusInbox",
     "ConsensusMessage",
     "NodeInfo",
@@ -55,6 +57,18 @@ class CommittedEvent:
 
     executed: ExecutedBlock
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTx:
+    """What a commit waiter learns: where its transaction landed and its receipt.
+
+    Taken from the executed block in memory, not read back from the store.
+    """
+
+    height: int
+    index: int
+    result: TxResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +241,7 @@ class TxSubmitter(Protocol):
         """Admit a batch; one outcome per transaction, in order."""
         ...
 
-    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedEvent]:
+    def wait_for_commit(self, tx_hash: bytes) -> asyncio.Future[CommittedTx]:
         """A future resolved when the transaction with this hash is committed."""
         ...
 
@@ -242,8 +256,8 @@ class TxSubmitter(Protocol):
 class SyncApp(Protocol):
     """What block sync needs of the application: commit a verified, fetched block."""
 
-    def commit_block(self, block: Block, certificate: CommitCertificate) -> ExecutedBlock:
-        """Execute and persist ``block``, committed by ``certificate``."""
+    def commit(self, certificate: CommitCertificate, block: Block | bytes) -> ExecutedBlock:
+        """Execute (unless held already) and persist ``block``, committed by ``certificate``."""
         ...
 
 

@@ -109,25 +109,26 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         # A re-submitted tx that is committed already is answered with its outcome, waiting or
         # not; a freshly admitted one cannot be committed yet.
         location = None if fresh else self._store.get_tx(tx_hash)
-        if location is None:
+        if location is not None:
+            result, height = location.result, location.height
+        else:
             if not request.wait_for_commit:
                 return response
             remaining = context.time_remaining()
             timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
             try:
-                await asyncio.wait_for(self._node.wait_for_commit(tx_hash), timeout)
+                # The receipt comes from the executed block in memory, not from the store.
+                committed = await asyncio.wait_for(self._node.wait_for_commit(tx_hash), timeout)
             except TimeoutError:
                 return response
-            location = self._store.get_tx(tx_hash)
-            if location is None:  # pragma: no cover - resolved only after the store commit
-                return response
-        if not location.result.ok:
+            result, height = committed.result, committed.height
+        if not result.ok:
             # Committed (its nonce is used) but refused by the rules: an error, not a success.
-            extra = ((TX_HASH_KEY, tx_hash.hex()), (HEIGHT_KEY, str(location.height)))
-            await abort_with(context, error_of_receipt(location.result), extra)
-        response.receipt.CopyFrom(receipt_to_proto(location.result))
+            extra = ((TX_HASH_KEY, tx_hash.hex()), (HEIGHT_KEY, str(height)))
+            await abort_with(context, error_of_receipt(result), extra)
+        response.receipt.CopyFrom(receipt_to_proto(result))
         response.committed = True
-        response.height = location.height
+        response.height = height
         return response
 
     @errors

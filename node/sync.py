@@ -284,7 +284,7 @@ class BlockSync:
         if cert.block_hash != block.hash or cert.height != block.height:
             raise LedgerError("certificate does not match the block", "certificate_mismatch")
         verify_certificate(self.chain_id, self.validators, cert)
-        executed = self.app.commit_block(block, cert)  # no re-encode/re-decode
+        executed = self.app.commit(cert, block)  # executed here, unless held already
         self._on_synced(executed)
 
 

@@ -377,3 +377,26 @@ def test_roots_are_checked_once_per_block_and_results_root_once_per_result(
     result = BlockResult(receipts=tuple(receipt_for(t, i) for i, t in enumerate(txs)))
     assert result.results_root() == result.results_root() == block.header.results_root
     assert calls == {"envelopes": 1, "results": 1}
+
+
+def test_a_decoded_header_keeps_the_bytes_it_arrived_as_and_known_ids_are_not_rehashed() -> None:
+    txs = [transfer_tx(i) for i in range(3)]
+    built = _block_of(txs)
+    wire = built.encode()
+    decoded = Block.decode(wire)
+    # The header's own protobuf bytes, sliced from the block, are what the store writes.
+    assert decoded.header.encode() == built.header.to_proto().SerializeToString(deterministic=True)
+    assert decoded.header.encode() in wire
+    # Ids this node knows (its mempool's) are taken as they are; only the others are hashed.
+    asked: list[bytes] = []
+
+    def id_of(raw: bytes) -> bytes | None:
+        asked.append(raw)
+        return tx_hash(raw, CHAIN) if raw == txs[0] else None
+
+    with_ids = Block.decode(wire, id_of=id_of)
+    assert asked == txs and with_ids.tx_hashes() == built.tx_hashes()
+    assert with_ids.verify_tx_root() and with_ids.hash == built.hash
+    # An id the caller got wrong cannot pass: the roots are checked against the header.
+    lying = Block.decode(wire, id_of=lambda raw: b"\x00" * 32)
+    assert not lying.verify_tx_root()

@@ -69,7 +69,7 @@ class InProcessNet:
                 self.keys.append(key(f"observer-{i}"))
             home = tmp / f"node{i}"
             home.mkdir(parents=True)
-            listen = addresses[i] if i < validators else f"observer-{i}"
+            listen = addresses[i] if i < validators else f"observer-{i}.memory:1"  # in memory only
             config = NodeConfig(
                 home=home,
                 name=f"node{i}",

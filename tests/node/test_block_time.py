@@ -32,7 +32,7 @@ class Clock:
 
 def _app(store: MemoryStore, pool: Mempool, clock: Clock, proposer: int = 0,
          genesis_time_ms: int = GENESIS_TIME_MS) -> LedgerApp:  # fmt: skip
-    return LedgerApp(store, pool, SET, VALIDATORS[proposer].public_key, LIMITS, 1000, clock,  # type: ignore[arg-type]
+    return LedgerApp(store, pool, SET, VALIDATORS[proposer].public_key, LIMITS, 1000, clock,
                      genesis_time_ms=genesis_time_ms, time_settings=TIME)  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def test_block_one_must_be_after_the_genesis_time() -> None:
     assert validator.validate(1, payload) is None
     # Not on the commit/sync path either, whatever a certificate says.
     with pytest.raises(LedgerError) as info:
-        validator.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+        validator.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     assert info.value.code == "bad_block_time"
     at_genesis, _ = _proposal(GENESIS_TIME_MS, genesis_time_ms=0)
     assert validator.validate(1, at_genesis) is None  # strictly after
@@ -74,7 +74,7 @@ def test_the_proposer_time_is_never_before_genesis_or_the_previous_block() -> No
     app = _app(store, pool, clock)
     payload, block_hash = app.propose(1, 0)
     assert Block.decode(payload).header.time_ms == GENESIS_TIME_MS + 1
-    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    app.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     payload, _ = app.propose(2, 0)
     assert Block.decode(payload).header.time_ms == GENESIS_TIME_MS + 2
     clock.now = NOW

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+import chain.tx
 from chain import BlockContext, apply_block, check_tx, expected_nonce, init_chain, list_evidence
 from chain.block import Block, build_block
 from chain.crypto import PrivateKey
 from chain.errors import (
     AlreadyExists,
+    InvalidBlock,
     InvalidTransaction,
     PreconditionFailed,
     ResourceExhausted,
@@ -44,9 +47,11 @@ class CountingCheck:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, raw: bytes, chain_id: str, limits: Limits) -> SignedTx:
+    def __call__(
+        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+    ) -> SignedTx:
         self.calls += 1
-        return check_tx(raw, chain_id, limits)
+        return check_tx(raw, chain_id, limits, known_id=known_id)
 
 
 def _store() -> MemoryStore:
@@ -122,7 +127,7 @@ def _app(store: MemoryStore, pool: Mempool, proposer: int = 0) -> LedgerApp:
     )
     clock = iter(range(10**12, 10**12 + 10**6, 1000))
     return LedgerApp(store, pool, validators, VALIDATORS[proposer].public_key, LIMITS, 1000,
-                     lambda: next(clock))  # type: ignore[arg-type]  # fmt: skip
+                     lambda: next(clock))  # fmt: skip
 
 
 def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> None:
@@ -144,7 +149,7 @@ def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> Non
         validator_pool.admit(raw)
     assert validator_check.calls == 5
     cert = CommitCertificate(1, 0, block_hash, ())
-    executed = validator.commit(1, payload, cert)
+    executed = validator.commit(cert, payload)
     assert validator_store.height == 1 and executed.block.hash == block_hash
     assert len(validator_pool) == 0 and validator_check.calls == 5
     assert validator_store.app_hash == Block.decode(payload).header.app_hash
@@ -215,7 +220,7 @@ def test_a_block_replaying_a_committed_tx_is_rejected() -> None:
     pool.admit(raw)
     app = _app(store, pool)
     payload, block_hash = app.propose(1, 0)
-    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    app.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     # A Byzantine proposer puts the same tx into block 2, with a correct app hash.
     replay = [check_tx(raw, CHAIN_ID, LIMITS)]
     last = store.last_header()
@@ -284,7 +289,7 @@ def test_evidence_reports_are_verified_by_the_node_before_any_block() -> None:
         pool.admit(forged)
     app = _app(store, pool)
     payload, block_hash = app.propose(1, 0)
-    app.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    app.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     (record,) = list_evidence(store)
     assert record.validator_index == 2 and record.reporter == VALIDATORS[0].address
     assert pool.next_nonce(VALIDATORS[0].address) == 1
@@ -353,6 +358,104 @@ def test_a_block_is_executed_with_its_own_envelopes_not_the_pools_namesakes() ->
     validator_pool.admit(full)  # the validator holds the full envelope under the same id
     validator = _app(validator_store, validator_pool)
     assert validator.validate(1, payload) == block_hash
-    executed = validator.commit(1, payload, CommitCertificate(1, 0, block_hash, ()))
+    executed = validator.commit(CommitCertificate(1, 0, block_hash, ()), payload)
     assert executed.txs[0].raw == short
     assert executed.result.receipts[0].error_code == "insufficient_validator_signatures"
+
+
+class _Counts:
+    """How often ``Block.decode`` and the tx-id hash (``chain.tx.tx_id``) run, for one node."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.decodes = 0
+        self.ids = 0
+        decode, tx_id = Block.decode, chain.tx.tx_id
+
+        def counting_decode(*args: Any, **kwargs: Any) -> Block:
+            self.decodes += 1
+            return decode(*args, **kwargs)
+
+        def counting_id(chain_id: str, body: bytes) -> bytes:
+            self.ids += 1
+            return tx_id(chain_id, body)
+
+        # chain.tx computes every id through its module-level tx_id (tx_hash and decode_tx
+        # look it up there), so this sees each id computation wherever it is asked for.
+        monkeypatch.setattr(Block, "decode", staticmethod(counting_decode))
+        monkeypatch.setattr(chain.tx, "tx_id", counting_id)
+
+    def take(self) -> tuple[int, int]:
+        """(decodes, ids) since the last call."""
+        counts = (self.decodes, self.ids)
+        self.decodes = self.ids = 0
+        return counts
+
+
+def test_a_block_is_decoded_once_and_each_tx_hashed_once_per_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block's whole life on each node: admission, proposal or receipt, binding, validation,
+    the timeliness check, commit and the waiter's receipt. The proposer never decodes its own
+    block; every other node decodes it once; every node hashes each tx once, whether it heard
+    the tx by gossip before, after or never."""
+    raws = [_register(n, f"once{n}") for n in range(6)]
+    nodes = []
+    for index, heard in enumerate((raws, raws, raws[:3], [])):
+        store = _store()
+        pool = _mempool(store, check_tx)
+        nodes.append((store, pool, _app(store, pool, proposer=index), heard))
+    counts = _Counts(monkeypatch)
+    # The proposer: admission, proposal, its own timeliness check, commit.
+    store, pool, proposer, _ = nodes[0]
+    for raw in raws:
+        pool.admit(raw)
+    payload, block_hash = proposer.propose(1, 0)
+    assert proposer.timely(1, 0, payload)
+    cert = CommitCertificate(1, 0, block_hash, ())
+    executed = proposer.commit(cert, payload)
+    assert counts.take() == (0, len(raws))
+    # The others: gossip heard before (all, some, none), the proposal arriving (bound twice, as
+    # when two peers relay it), validation, the late gossip, commit.
+    for store, pool, app, heard in nodes[1:]:
+        for raw in heard:
+            pool.admit(raw)
+        wire = bytes(bytearray(payload))  # a bytes object of its own, as off the network
+        app.note_proposal(block_hash, 0, -1)
+        assert app.block_hash(1, wire) == block_hash
+        assert app.block_hash(1, bytes(bytearray(payload))) == block_hash
+        assert app.validate(1, wire) == block_hash
+        app.timely(1, 0, wire)
+        for raw in raws[len(heard) :]:
+            pool.admit(raw)  # the rest of the gossip, late: the verification is reused
+        executed = app.commit(cert, wire)
+        assert store.height == 1 and len(pool) == 0
+        # What a commit waiter is answered with: the receipt in the executed block in memory.
+        assert [r.tx_hash for r in executed.receipts] == executed.block.tx_hashes()
+        assert counts.take() == (1, len(raws))
+
+
+def test_commit_executes_a_synced_block_once_and_takes_the_ids_the_mempool_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Block sync hands commit a block it fetched with a certificate: executed there (this node
+    never validated it), with the ids of the txs this node already verified, not rehashed."""
+    raws = [_register(n, f"sync{n}") for n in range(4)]
+    store = _store()
+    pool = _mempool(store, check_tx)
+    for raw in raws:
+        pool.admit(raw)
+    payload, block_hash = _app(store, pool).propose(1, 0)
+    fetched = Block.from_proto(ledger_pb2.Block.FromString(payload))  # as block sync builds it
+    behind = _store()
+    behind_pool = _mempool(behind, check_tx)
+    for raw in raws[:2]:  # it heard half the gossip before falling behind
+        behind_pool.admit(raw)
+    app = _app(behind, behind_pool, proposer=1)
+    with pytest.raises(InvalidBlock) as info:
+        app.commit(CommitCertificate(1, 0, b"\x07" * 32, ()), fetched)
+    assert info.value.code == "certificate_mismatch" and behind.height == 0
+    counts = _Counts(monkeypatch)
+    executed = app.commit(CommitCertificate(1, 0, block_hash, ()), fetched)
+    assert behind.height == 1 and behind.last_hash == block_hash and len(behind_pool) == 0
+    assert executed.block.tx_hashes() == [r.tx_hash for r in executed.receipts]
+    assert counts.take() == (0, 2)  # only the two txs it had never seen are hashed
