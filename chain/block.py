@@ -4,7 +4,7 @@ A header's hash is SHA-256 over canonical bytes built here (a domain tag, then f
 big-endian fields; only the chain id is length-prefixed), never over protobuf, so two nodes can
 never disagree on a hash because of serialisation. Blocks travel and are stored as the protobuf
 ``Block``; decoding accepts only canonical encodings and rejects malformed input with
-``InvalidTransaction`` (code ``malformed_block``).
+``InvalidBlock`` (code ``malformed_block``).
 
 The header commits to the block's transactions by id (``tx_root``, over ``chain.tx.tx_id``: the
 signed bytes, never the signatures) and to their outcomes (``results_root``, over each
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
-from chain.errors import InvalidTransaction
+from chain.errors import InvalidBlock, InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
 from chain.results import TxResult, results_root
@@ -59,8 +59,8 @@ _FIXED = struct.Struct(">QQ32s32s32s32s32s32s32sI")
 _MALFORMED = "malformed_block"
 
 
-def _malformed(message: str) -> InvalidTransaction:
-    return InvalidTransaction(message, _MALFORMED)
+def _malformed(message: str) -> InvalidBlock:
+    return InvalidBlock(message, _MALFORMED)
 
 
 def _tx_ids(chain_id: str, txs: Sequence[bytes]) -> tuple[bytes, ...]:
@@ -169,7 +169,7 @@ class Header:
 
     @classmethod
     def from_proto(cls, msg: ledger_pb2.BlockHeader) -> Header:
-        """A header from its wire form; raises InvalidTransaction when a field is out of shape."""
+        """A header from its wire form; raises InvalidBlock when a field is out of shape."""
         return cls(
             chain_id=msg.chain_id,
             height=msg.height,
@@ -190,7 +190,7 @@ class Header:
 
     @classmethod
     def decode(cls, raw: bytes) -> Header:
-        """Parse canonical protobuf header bytes; raises InvalidTransaction when malformed."""
+        """Parse canonical protobuf header bytes; raises InvalidBlock when malformed."""
         msg = ledger_pb2.BlockHeader()
         _parse_canonical(msg, raw, "block header")
         return cls.from_proto(msg)
@@ -236,7 +236,7 @@ class Block:
     def tx_hashes(self) -> list[bytes]:
         """The ids of the transactions (``chain.tx.tx_id``), in block order.
 
-        Raises InvalidTransaction (``malformed_block``) when an envelope does not parse.
+        Raises InvalidBlock (``malformed_block``) when an envelope does not parse.
         """
         ids = self._ids
         if ids is None:  # parsed once per block: the store, the app and proofs all need them
@@ -254,7 +254,7 @@ class Block:
             return True
         try:
             ids_ok = merkle_root(self.tx_hashes()) == self.header.tx_root
-        except InvalidTransaction:
+        except InvalidBlock:
             return False
         ok = ids_ok and envelopes_root(self.txs) == self.header.envelopes_root
         object.__setattr__(self, "_roots_ok", ok)
@@ -274,14 +274,14 @@ class Block:
 
     @classmethod
     def from_proto(cls, msg: ledger_pb2.Block) -> Block:
-        """A block from its wire form; raises InvalidTransaction when out of shape."""
+        """A block from its wire form; raises InvalidBlock when out of shape."""
         if not msg.HasField("header"):
             raise _malformed("block has no header")
         return cls(header=Header.from_proto(msg.header), txs=tuple(msg.txs))
 
     @classmethod
     def decode(cls, raw: bytes, limits: Limits | None = None) -> Block:
-        """Parse canonical block bytes within ``limits``; raises InvalidTransaction if malformed.
+        """Parse canonical block bytes within ``limits``; raises InvalidBlock if malformed.
 
         The transactions themselves are not decoded, and ``tx_root`` is not checked here: call
         ``verify_tx_root()`` before trusting the block's contents.

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from chain import keys
 from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
-from chain.errors import InvalidTransaction, StorageError
+from chain.errors import InvalidBlock, InvalidTransaction, StorageError
 from chain.records import Certificate
 from chain.results import BlockResult, Event, TxResult
 from chain.tx import tx_hash as compute_tx_id
@@ -363,7 +363,7 @@ class _Reader:
             raise self._corrupt(f"header {height} is missing")
         try:
             return Header.decode(raw)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise self._corrupt(f"header {height} does not decode", exc) from exc
 
     def get_block(self, height: int) -> Block | None:
@@ -378,7 +378,7 @@ class _Reader:
         )
         try:
             return Block(header=header, txs=txs)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise self._corrupt(f"block {height} has lost transactions", exc) from exc
 
     def get_receipts(self, height: int) -> list[TxResult] | None:
@@ -573,7 +573,7 @@ def read_tip(kv: KVReader, name: str) -> _Tip:
             raise bad(f"height is {height} but block {height} is missing")
         try:
             header = Header.decode(raw_header)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise bad(f"header {height} does not decode: {exc}") from exc
         if header.hash() != last_hash or header.app_hash != app_hash:
             raise bad(f"the tip record does not match header {height}")
@@ -652,7 +652,7 @@ class KVStore(_Reader):
             )
         try:
             hashes = block.tx_hashes()
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise StorageError(f"block {header.height} carries an unparsable tx: {exc}") from exc
         for i, (h, receipt) in enumerate(zip(hashes, result.receipts, strict=True)):
             if receipt.tx_hash != h:

@@ -7,6 +7,9 @@ hash and height in ``ledger-tx-hash`` and ``ledger-height``.
 
     LedgerError class       gRPC status
     InvalidTransaction      INVALID_ARGUMENT   (InvalidAmount, InvalidAddress included)
+    InvalidRequest          INVALID_ARGUMENT   (PeerMessageError included)
+    InvalidBlock            INVALID_ARGUMENT
+    InvalidGenesis          INVALID_ARGUMENT
     PreconditionFailed      FAILED_PRECONDITION
     PermissionDenied        PERMISSION_DENIED
     NotFound                NOT_FOUND
@@ -27,6 +30,9 @@ import grpc
 
 from chain.errors import (
     AlreadyExists,
+    InvalidBlock,
+    InvalidGenesis,
+    InvalidRequest,
     InvalidTransaction,
     LedgerError,
     NotFound,
@@ -57,6 +63,9 @@ HEIGHT_KEY = "ledger-height"
 
 _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (InvalidTransaction, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidBlock, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidGenesis, grpc.StatusCode.INVALID_ARGUMENT),
     (PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),
@@ -101,9 +110,8 @@ async def abort_with(
 async def _abort_internal(context: grpc.aio.ServicerContext, exc: Exception, where: str) -> None:
     # Last resort: a bug must not leak internals as UNKNOWN; log it and answer INTERNAL.
     log.exception("internal error in %s", where)
-    error = LedgerError("internal error; the node logged the details", "internal")
-    context.set_trailing_metadata(((ERROR_CODE_KEY, error.code),))
-    await context.abort(grpc.StatusCode.INTERNAL, error.message)
+    context.set_trailing_metadata(((ERROR_CODE_KEY, "internal"),))
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; the node logged the details")
 
 
 def unary_errors(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import grpc
 
 from chain.block import Block
-from chain.errors import LedgerError
+from chain.errors import InvalidBlock, LedgerError
 from chain.tx import SignedTx, tx_hash
 from consensus import ConsensusError, verify_certificate
 from node.codec import certificate_from_proto
@@ -264,7 +264,7 @@ class BlockSync:
         cert = certificate_from_proto(committed.certificate)
         # Verify the certificate proves exactly this block final.
         if cert.block_hash != block.hash or cert.height != block.height:
-            raise LedgerError("certificate does not match the block", "certificate_mismatch")
+            raise InvalidBlock("certificate does not match the block", "certificate_mismatch")
         verify_certificate(node.chain_id, node.validators, cert)
         executed = node.app.commit_block(block, cert)  # no re-encode/re-decode
         node.after_commit_synced(executed)
