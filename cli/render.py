@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from chain.amounts import format_tco2e
+from chain.amounts import tco2e
 from proto import ledger_pb2, services_pb2
 
 __all__ = [
@@ -23,11 +23,6 @@ __all__ = [
     "tco2e",
     "tx",
 ]
-
-
-def tco2e(grams: int) -> str:
-    """``150000 tCO2e`` style text of a gram quantity."""
-    return f"{format_tco2e(grams)} tCO2e"
 
 
 def _enum(enum: Any, value: int, prefix: str) -> str:

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from chain import keys
-from chain.amounts import format_tco2e
-from chain.errors import NotFound, PermissionDenied
+from chain.amounts import tco2e
+from chain.errors import NotFound, PermissionDenied, PreconditionFailed
 from chain.records import Period, Project
 from chain.results import Event
 from chain.state import StateOverlay
@@ -20,16 +20,22 @@ __all__ = [
     "BlockContext",
     "Effects",
     "Rule",
+    "add_u64",
     "block_date",
+    "credit_tradable",
     "day_number",
+    "debit_tradable",
     "event",
     "local_date",
     "next_day",
     "period_of",
+    "read_u64",
     "require_account",
     "require_project_issuer",
     "require_role",
+    "require_tradable",
     "tco2e",
+    "tradable_balance",
 ]
 
 _EPOCH = date(1970, 1, 1)
@@ -61,11 +67,6 @@ Rule = Callable[[StateOverlay, BlockContext, SignedTx, Any], Effects]
 def event(kind: str, *attributes: tuple[str, str]) -> Event:
     """An Event with attributes in the given order."""
     return Event(kind, attributes)
-
-
-def tco2e(grams: int) -> str:
-    """Grams as tCO2e text for messages, e.g. ``12.5 tCO2e``."""
-    return f"{format_tco2e(grams)} tCO2e"
 
 
 def period_of(period: ledger_pb2.Period) -> Period:
@@ -139,3 +140,59 @@ def require_project_issuer(project: Project, signer: str, action: str) -> None:
             f"{project.issuer}; account {signer} did not register it",
             "not_project_issuer",
         )
+
+
+# ---------------------------------------------------------------- integers and balances
+# Every integer the rules keep in state is an 8-byte big-endian u64 (``keys.encode_u64``).
+
+
+def read_u64(state: StateOverlay, key: bytes) -> int:
+    """The u64 stored under ``key`` (0 when absent)."""
+    raw = state.get(key)
+    return 0 if raw is None else keys.decode_u64(raw)
+
+
+def add_u64(state: StateOverlay, key: bytes, amount: int) -> None:
+    """Add ``amount`` to the u64 under ``key`` (the caller verified it cannot overflow)."""
+    state.set(key, keys.encode_u64(read_u64(state, key) + amount))
+
+
+def tradable_balance(state: StateOverlay, address: str, batch_id: str) -> int:
+    """Tradable grams of ``batch_id`` that ``address`` holds (0 if none)."""
+    return read_u64(state, keys.balance_key(address, batch_id))
+
+
+def require_tradable(state: StateOverlay, have: int, batch_id: str, need: int) -> None:
+    """Verify a balance of ``have`` grams of the batch covers ``need``.
+
+    Raise NotFound (``unknown_batch``) when nothing is held of a batch that does not exist, and
+    PreconditionFailed (``insufficient_balance``) otherwise.
+    """
+    if have >= need:
+        return
+    # Only on the failure path: tell an unknown batch apart from an empty balance.
+    if have == 0 and state.get(keys.batch_key(batch_id)) is None:
+        raise NotFound(f"batch {batch_id} does not exist", "unknown_batch")
+    raise PreconditionFailed(
+        f"insufficient tradable balance: have {tco2e(have)} of batch {batch_id}, "
+        f"need {tco2e(need)}",
+        "insufficient_balance",
+    )
+
+
+def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Take ``amount`` tradable grams of the batch from ``address`` (verified to hold them).
+
+    A balance that reaches zero is deleted: the state holds non-zero balances only.
+    """
+    key = keys.balance_key(address, batch_id)
+    left = read_u64(state, key) - amount
+    if left == 0:
+        state.delete(key)
+    else:
+        state.set(key, keys.encode_u64(left))
+
+
+def credit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Add ``amount`` tradable grams of the batch to ``address`` (taken from another balance)."""
+    add_u64(state, keys.balance_key(address, batch_id), amount)  # <= the batch's issued grams

@@ -29,8 +29,10 @@ from chain.records import (
     ACTIVITIES,
     OFFER_PAYMENTS,
     Account,
+    Batch,
     Offer,
     Params,
+    PointsAccount,
     Redemption,
     Settlement,
 )
@@ -38,14 +40,19 @@ from chain.results import Event
 from chain.rules._common import (
     BlockContext,
     Effects,
+    add_u64,
+    credit_tradable,
     day_number,
+    debit_tradable,
     event,
     local_date,
     period_of,
+    read_u64,
     require_role,
     tco2e,
+    tradable_balance,
 )
-from chain.rules.tickets import credit_tradable, debit_tradable, retire_tradable
+from chain.rules.tickets import retire_tradable, verify_retirement
 from chain.state import StateOverlay, get_params, get_points
 from chain.tx import SignedTx
 from proto import ledger_pb2
@@ -65,15 +72,6 @@ MAX_POINTS_TOTAL = 2**63
 
 
 # ---------------------------------------------------------------- small state helpers
-
-
-def _u64(state: StateOverlay, key: bytes) -> int:
-    raw = state.get(key)
-    return 0 if raw is None else keys.decode_u64(raw)
-
-
-def _add_u64(state: StateOverlay, key: bytes, amount: int) -> None:
-    state.set(key, keys.encode_u64(_u64(state, key) + amount))
 
 
 def _require_resident(state: StateOverlay, address: str, what: str) -> None:
@@ -133,7 +131,7 @@ def _verify_award(
     # Verify the counters stay in range (only reachable without caps, by absurd awards)
     totals = (
         get_points(state, award.recipient).awarded,
-        _u64(state, keys.points_operator_key(operator, activity)),
+        read_u64(state, keys.points_operator_key(operator, activity)),
     )
     if max(totals) + award.points >= MAX_POINTS_TOTAL:
         raise PreconditionFailed(
@@ -143,7 +141,7 @@ def _verify_award(
     # Verify the resident's daily cap, and the activity's, leave room for these points
     cap = params.rate_limits.points_daily_cap
     if cap:
-        earned = _u64(state, keys.points_day_key(award.recipient, award.day))
+        earned = read_u64(state, keys.points_day_key(award.recipient, award.day))
         if earned + award.points > cap:
             raise PreconditionFailed(
                 f"resident {award.recipient} has {earned} of {cap} points for {award.day:08d}; "
@@ -152,7 +150,7 @@ def _verify_award(
             )
     activity_cap = residents.activity_cap(activity)
     if activity_cap:
-        earned = _u64(state, keys.points_activity_key(award.recipient, award.day, activity))
+        earned = read_u64(state, keys.points_activity_key(award.recipient, award.day, activity))
         if earned + award.points > activity_cap:
             raise PreconditionFailed(
                 f"resident {award.recipient} has {earned} of {activity_cap} {activity} points "
@@ -172,9 +170,9 @@ def _credit_award(
         awarded=account.awarded + award.points,
     )
     state.set(keys.points_key(award.recipient), updated.encode())
-    _add_u64(state, keys.points_day_key(award.recipient, award.day), award.points)
-    _add_u64(state, keys.points_activity_key(award.recipient, award.day, activity), award.points)
-    _add_u64(state, keys.points_operator_key(operator, activity), award.points)
+    add_u64(state, keys.points_day_key(award.recipient, award.day), award.points)
+    add_u64(state, keys.points_activity_key(award.recipient, award.day, activity), award.points)
+    add_u64(state, keys.points_operator_key(operator, activity), award.points)
     state.set(keys.points_ref_key(operator, award.external_ref), keys.encode_u64(ctx.height))
 
 
@@ -249,7 +247,7 @@ def process_award_points(
 def _float_sources(state: StateOverlay, batch_id: str, grams: int) -> list[tuple[str, int]]:
     """Verify the float holds ``grams`` (of ``batch_id`` if given); which batches pay how much."""
     if batch_id:
-        have = _u64(state, keys.balance_key(POINTS_FLOAT_ADDRESS, batch_id))
+        have = tradable_balance(state, POINTS_FLOAT_ADDRESS, batch_id)
         if have < grams and state.get(keys.batch_key(batch_id)) is None:
             raise NotFound(f"batch {batch_id} does not exist", "unknown_batch")
         holdings = [(batch_id, have)]
@@ -299,7 +297,7 @@ def process_exchange_points(
     # Verify the resident's daily exchange limit leaves room
     limit = params.residents.exchange_daily_limit_grams
     day_key = keys.exchange_day_key(resident, today)
-    exchanged_today = _u64(state, day_key)
+    exchanged_today = read_u64(state, day_key)
     if limit and exchanged_today + msg.grams > limit:
         raise PreconditionFailed(
             f"resident {resident} exchanged {exchanged_today} g on {today:08d}; {msg.grams} g "
@@ -447,16 +445,15 @@ def _verify_offer_redeemable(state: StateOverlay, msg: ledger_pb2.Redeem, today:
     return offer
 
 
-def _burn_points_for(state: StateOverlay, resident: str, points: int) -> None:
-    """Verify the resident holds ``points`` and burn them as redeemed."""
+def _require_points(state: StateOverlay, resident: str, points: int) -> PointsAccount:
+    """Verify the resident holds ``points``; return the resident's points account."""
     account = get_points(state, resident)
     if account.balance < points:
         raise PreconditionFailed(
             f"the offer costs {points} points; resident {resident} has {account.balance}",
             "insufficient_points",
         )
-    burned = replace(account, balance=account.balance - points, redeemed=account.redeemed + points)
-    state.set(keys.points_key(resident), burned.encode())
+    return account
 
 
 def _settle(state: StateOverlay, key: bytes, offer: Offer) -> None:
@@ -479,17 +476,23 @@ def process_redeem(
     # Verify the signer is a resident, and the offer can be redeemed with this voucher
     _require_resident(state, resident, "signer")
     offer = _verify_offer_redeemable(state, msg, today)
+    # Verify the resident can pay: holds the tickets to retire, or the points to burn
+    batch: Batch | None = None
+    account: PointsAccount | None = None
+    if offer.payment == "grams":
+        batch = verify_retirement(state, tx, msg.batch_id, offer.amount)
+    else:
+        account = _require_points(state, resident, offer.amount)
 
     events: list[Event] = []
     batches: tuple[str, ...] = ()
     certificate_id = ""
-    if offer.payment == "grams":
-        # Verify the resident holds the tickets (inside), and retire them for the resident
+    if batch is not None:
         certificate, retire_event = retire_tradable(
             state,
             ctx,
             tx,
-            batch_id=msg.batch_id,
+            batch=batch,
             amount_grams=offer.amount,
             beneficiary=resident,
             reason=REDEMPTION_REASON,
@@ -500,8 +503,13 @@ def process_redeem(
         certificate_id = certificate.certificate_id
         events.append(retire_event)
         batches = (certificate.batch_id,)
-    else:
-        _burn_points_for(state, resident, offer.amount)
+    if account is not None:
+        burned = replace(
+            account,
+            balance=account.balance - offer.amount,
+            redeemed=account.redeemed + offer.amount,
+        )
+        state.set(keys.points_key(resident), burned.encode())
 
     state.set(
         keys.offer_key(offer.merchant, offer.offer_id),
