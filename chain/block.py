@@ -23,8 +23,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from google.protobuf.message import DecodeError
-
+from chain.canonical import parse_canonical
 from chain.errors import InvalidBlock, InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
@@ -192,20 +191,8 @@ class Header:
     def decode(cls, raw: bytes) -> Header:
         """Parse canonical protobuf header bytes; raises InvalidBlock when malformed."""
         msg = ledger_pb2.BlockHeader()
-        _parse_canonical(msg, raw, "block header")
+        parse_canonical(msg, raw, "block header", InvalidBlock, _MALFORMED)
         return cls.from_proto(msg)
-
-
-def _parse_canonical(msg: ledger_pb2.Block | ledger_pb2.BlockHeader, raw: bytes, what: str) -> None:
-    # Only canonical encodings: unknown fields or odd varints would let two byte strings carry
-    # the same block and hide data from readers that ignore them.
-    try:
-        msg.ParseFromString(raw)
-    except DecodeError as exc:
-        raise _malformed(f"malformed {what}: {exc}") from exc
-    msg.DiscardUnknownFields()  # protobuf re-emits unknown fields; drop them before comparing
-    if msg.SerializeToString(deterministic=True) != raw:
-        raise _malformed(f"{what} is not canonically encoded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +276,7 @@ class Block:
         if limits is not None and len(raw) > limits.max_block_bytes:
             raise _malformed(f"block is {len(raw)} bytes, the limit is {limits.max_block_bytes}")
         msg = ledger_pb2.Block()
-        _parse_canonical(msg, raw, "block")
+        parse_canonical(msg, raw, "block", InvalidBlock, _MALFORMED)
         if limits is not None and len(msg.txs) > limits.max_block_txs:
             raise _malformed(
                 f"block has {len(msg.txs)} transactions, the limit is {limits.max_block_txs}"
