@@ -41,6 +41,7 @@ __all__ = [
     "encode_receipt",
     "name_key",
     "read_tip",
+    "receipt_to_proto",
 ]
 
 # 2: tx ids are tx_id() (the signed bytes), headers carry a results root (issue 12).
@@ -97,14 +98,21 @@ def _prefix_end(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def encode_receipt(result: TxResult) -> bytes:
-    """A receipt's stored form. The tx hash, accounts and batches live in the index keys."""
+def receipt_to_proto(result: TxResult, *, with_tx_hash: bool = True) -> ledger_pb2.Receipt:
+    """The protobuf form of a receipt: the API's reply, and (without the tx hash) the store's."""
     msg = ledger_pb2.Receipt(code=result.code, error_code=result.error_code, message=result.message)
+    if with_tx_hash:
+        msg.tx_hash = result.tx_hash
     for event in result.events:
         ev = msg.events.add(type=event.type)
         for key, value in event.attributes:
             ev.attributes.add(key=key, value=value)
-    return msg.SerializeToString(deterministic=True)
+    return msg
+
+
+def encode_receipt(result: TxResult) -> bytes:
+    """A receipt's stored form. The tx hash, accounts and batches live in the index keys."""
+    return receipt_to_proto(result, with_tx_hash=False).SerializeToString(deterministic=True)
 
 
 def decode_receipt(tx_hash: bytes, raw: bytes) -> TxResult:

@@ -12,11 +12,10 @@ import unicodedata
 from chain.block import Header
 from chain.crypto import parse_address
 from chain.errors import InvalidRequest
-from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation
+from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation, receipt_to_proto
 from chain.merkle import MerkleProof
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
 from chain.records import Period as RecordPeriod
-from chain.results import TxResult
 from chain.state import AccountView
 from proto import ledger_pb2, services_pb2
 
@@ -93,23 +92,6 @@ def page_token(height: int, index: int) -> str:
 
 def _period(period: RecordPeriod) -> ledger_pb2.Period:
     return ledger_pb2.Period(start_date=period.start_date, end_date=period.end_date)
-
-
-def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
-    """The wire form of a transaction receipt."""
-    return ledger_pb2.Receipt(
-        tx_hash=result.tx_hash,
-        code=result.code,
-        error_code=result.error_code,
-        message=result.message,
-        events=[
-            ledger_pb2.Event(
-                type=e.type,
-                attributes=[ledger_pb2.Attribute(key=k, value=v) for k, v in e.attributes],
-            )
-            for e in result.events
-        ],
-    )
 
 
 def account_to_proto(
