@@ -10,7 +10,7 @@ from typing import Any
 from chain import keys
 from chain.amounts import tco2e
 from chain.errors import NotFound, PermissionDenied, PreconditionFailed
-from chain.records import Period, Project
+from chain.records import Account, Params, Period, Project
 from chain.results import Event
 from chain.state import StateOverlay
 from chain.tx import SignedTx
@@ -27,11 +27,13 @@ __all__ = [
     "debit_tradable",
     "event",
     "local_date",
+    "local_today",
     "next_day",
     "period_of",
     "read_u64",
     "require_account",
     "require_project_issuer",
+    "require_resident",
     "require_role",
     "require_tradable",
     "tco2e",
@@ -83,6 +85,22 @@ def require_role(state: StateOverlay, role: str, address: str, action: str) -> N
         )
 
 
+def require_resident(state: StateOverlay, address: str, what: str) -> None:
+    """Verify ``address`` is a registered account of kind resident (only residents hold points)."""
+    raw = state.get(keys.account_key(address))
+    if raw is None:
+        raise NotFound(
+            f"{what} {address} is not a registered account; ask a registrar to register it first",
+            "unknown_account",
+        )
+    kind = Account.decode(raw).kind
+    if kind != "resident":
+        raise PreconditionFailed(
+            f"{what} {address} is a {kind} account; only resident accounts hold points",
+            "not_resident",
+        )
+
+
 def require_account(state: StateOverlay, address: str, what: str) -> None:
     """Verify ``address`` is a registered account; raise NotFound (``unknown_account``)."""
     if state.get(keys.nonce_key(address)) is None:
@@ -113,6 +131,11 @@ def block_date(time_ms: int) -> int:
 def local_date(time_ms: int, utc_offset_minutes: int) -> int:
     """The calendar day (YYYYMMDD) of a block time in the chain's time zone (genesis params)."""
     return block_date(time_ms + utc_offset_minutes * 60_000)
+
+
+def local_today(params: Params, ctx: BlockContext) -> int:
+    """The block's calendar day (YYYYMMDD) in the chain's time zone (``params.residents``)."""
+    return local_date(ctx.time_ms, params.residents.utc_offset_minutes)
 
 
 def day_number(yyyymmdd: int) -> int:

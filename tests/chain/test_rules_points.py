@@ -21,7 +21,7 @@ from chain.keys import (
     voucher_key,
 )
 from chain.records import Offer, PointsAccount, Redemption, ResidentParams, Settlement
-from chain.rules.points import REDEMPTION_REASON
+from chain.rules.merchants import REDEMPTION_REASON
 from chain.rules.tickets import certificate_id
 from chain.state import (
     get_offer,
