@@ -182,7 +182,8 @@ def add_u64(state: StateOverlay, key: bytes, amount: int) -> None:
 
 def tradable_balance(state: StateOverlay, address: str, batch_id: str) -> int:
     """Tradable grams of ``batch_id`` that ``address`` holds (0 if none)."""
-    return read_u64(state, keys.balance_key(address, batch_id))
+    raw = state.get(keys.balance_key(address, batch_id))
+    return 0 if raw is None else keys.decode_u64(raw)
 
 
 def require_tradable(state: StateOverlay, have: int, batch_id: str, need: int) -> None:
@@ -208,8 +209,10 @@ def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int
 
     A balance that reaches zero is deleted: the state holds non-zero balances only.
     """
+    # Balances move in every transfer: the reads are spelled out rather than layered.
     key = keys.balance_key(address, batch_id)
-    left = read_u64(state, key) - amount
+    raw = state.get(key)
+    left = (0 if raw is None else keys.decode_u64(raw)) - amount
     if left == 0:
         state.delete(key)
     else:
@@ -218,4 +221,7 @@ def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int
 
 def credit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
     """Add ``amount`` tradable grams of the batch to ``address`` (taken from another balance)."""
-    add_u64(state, keys.balance_key(address, batch_id), amount)  # <= the batch's issued grams
+    key = keys.balance_key(address, batch_id)
+    raw = state.get(key)
+    # <= the batch's issued grams, so it fits the u64
+    state.set(key, keys.encode_u64((0 if raw is None else keys.decode_u64(raw)) + amount))

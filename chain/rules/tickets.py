@@ -59,20 +59,23 @@ def process_transfer(
     _verify_transfer(state, signer, msg.entries)
 
     events = []
+    accounts = {signer}
+    batches = set()
     for entry in msg.entries:
-        debit_tradable(state, signer, entry.batch_id, entry.amount_grams)
-        credit_tradable(state, entry.to, entry.batch_id, entry.amount_grams)
+        to, batch_id, amount = entry.to, entry.batch_id, entry.amount_grams
+        debit_tradable(state, signer, batch_id, amount)
+        credit_tradable(state, to, batch_id, amount)
+        accounts.add(to)
+        batches.add(batch_id)
         events.append(
             event(
                 "transfer",
                 ("from", signer),
-                ("to", entry.to),
-                ("batch_id", entry.batch_id),
-                ("amount_grams", str(entry.amount_grams)),
+                ("to", to),
+                ("batch_id", batch_id),
+                ("amount_grams", str(amount)),
             )
         )
-    accounts = {signer, *(entry.to for entry in msg.entries)}
-    batches = {entry.batch_id for entry in msg.entries}
     return Effects(tuple(events), tuple(sorted(accounts)), tuple(sorted(batches)))
 
 
