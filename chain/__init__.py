@@ -14,7 +14,6 @@ from chain.execute import (
     BlockContext,
     apply_block,
     apply_tx,
-    block_result,
     compute_app_hash,
 )
 from chain.genesis import Genesis, GenesisAccount, GenesisValidator, init_chain
@@ -81,7 +80,6 @@ __all__ = [
     "Validator",
     "apply_block",
     "apply_tx",
-    "block_result",
     "check_message",
     "check_tx",
     "compute_app_hash",

@@ -10,7 +10,7 @@ import re
 
 from chain.errors import InvalidAmount
 
-__all__ = ["GRAMS_PER_TONNE", "MAX_GRAMS", "format_tco2e", "parse_tco2e"]
+__all__ = ["GRAMS_PER_TONNE", "MAX_GRAMS", "format_tco2e", "parse_tco2e", "tco2e"]
 
 GRAMS_PER_TONNE = 1_000_000
 MAX_GRAMS = 2**64 - 1
@@ -44,3 +44,8 @@ def format_tco2e(grams: int) -> str:
     if not frac:
         return str(whole)
     return f"{whole}.{frac:06d}".rstrip("0")
+
+
+def tco2e(grams: int) -> str:
+    """Grams as tCO2e text with its unit, for messages and tables: ``12.5 tCO2e``."""
+    return f"{format_tco2e(grams)} tCO2e"

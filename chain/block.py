@@ -4,7 +4,7 @@ A header's hash is SHA-256 over canonical bytes built here (a domain tag, then f
 big-endian fields; only the chain id is length-prefixed), never over protobuf, so two nodes can
 never disagree on a hash because of serialisation. Blocks travel and are stored as the protobuf
 ``Block``; decoding accepts only canonical encodings and rejects malformed input with
-``InvalidTransaction`` (code ``malformed_block``).
+``InvalidBlock`` (code ``malformed_block``).
 
 The header commits to the block's transactions by id (``tx_root``, over ``chain.tx.tx_id``: the
 signed bytes, never the signatures) and to their outcomes (``results_root``, over each
@@ -23,9 +23,8 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from google.protobuf.message import DecodeError
-
-from chain.errors import InvalidTransaction
+from chain.canonical import parse_canonical
+from chain.errors import InvalidBlock, InvalidTransaction
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
 from chain.results import TxResult, results_root
@@ -59,8 +58,8 @@ _FIXED = struct.Struct(">QQ32s32s32s32s32s32s32sI")
 _MALFORMED = "malformed_block"
 
 
-def _malformed(message: str) -> InvalidTransaction:
-    return InvalidTransaction(message, _MALFORMED)
+def _malformed(message: str) -> InvalidBlock:
+    return InvalidBlock(message, _MALFORMED)
 
 
 # The id of an envelope this node has hashed already (its mempool's), or None.
@@ -177,7 +176,7 @@ class Header:
 
     @classmethod
     def from_proto(cls, msg: ledger_pb2.BlockHeader) -> Header:
-        """A header from its wire form; raises InvalidTransaction when a field is out of shape."""
+        """A header from its wire form; raises InvalidBlock when a field is out of shape."""
         return cls(
             chain_id=msg.chain_id,
             height=msg.height,
@@ -200,24 +199,12 @@ class Header:
 
     @classmethod
     def decode(cls, raw: bytes) -> Header:
-        """Parse canonical protobuf header bytes; raises InvalidTransaction when malformed."""
+        """Parse canonical protobuf header bytes; raises InvalidBlock when malformed."""
         msg = ledger_pb2.BlockHeader()
-        _parse_canonical(msg, raw, "block header")
+        parse_canonical(msg, raw, "block header", InvalidBlock, _MALFORMED)
         header = cls.from_proto(msg)
         object.__setattr__(header, "_wire", raw)
         return header
-
-
-def _parse_canonical(msg: ledger_pb2.Block | ledger_pb2.BlockHeader, raw: bytes, what: str) -> None:
-    # Only canonical encodings: unknown fields or odd varints would let two byte strings carry
-    # the same block and hide data from readers that ignore them.
-    try:
-        msg.ParseFromString(raw)
-    except DecodeError as exc:
-        raise _malformed(f"malformed {what}: {exc}") from exc
-    msg.DiscardUnknownFields()  # protobuf re-emits unknown fields; drop them before comparing
-    if msg.SerializeToString(deterministic=True) != raw:
-        raise _malformed(f"{what} is not canonically encoded")
 
 
 def _first_field_bytes(raw: bytes) -> bytes:
@@ -266,7 +253,7 @@ class Block:
         """The ids of the transactions (``chain.tx.tx_id``), in block order.
 
         Computed once per block (or handed in by ``decode``/``build_block``). Raises
-        InvalidTransaction (``malformed_block``) when an envelope does not parse.
+        InvalidBlock (``malformed_block``) when an envelope does not parse.
         """
         ids = self._ids
         if ids is None:  # parsed once per block: the store, the app and proofs all need them
@@ -277,7 +264,7 @@ class Block:
     def take_ids(self, id_of: IdOf) -> None:
         """Take the tx ids this node has already (``id_of``), hashing only the others.
 
-        Does nothing when the ids are known already. Raises InvalidTransaction
+        Does nothing when the ids are known already. Raises InvalidBlock
         (``malformed_block``) when an envelope it must hash does not parse.
         """
         if self._ids is None:
@@ -293,7 +280,7 @@ class Block:
             return True
         try:
             ids_ok = merkle_root(self.tx_hashes()) == self.header.tx_root
-        except InvalidTransaction:
+        except InvalidBlock:
             return False
         ok = ids_ok and envelopes_root(self.txs) == self.header.envelopes_root
         object.__setattr__(self, "_roots_ok", ok)
@@ -313,7 +300,7 @@ class Block:
 
     @classmethod
     def from_proto(cls, msg: ledger_pb2.Block) -> Block:
-        """A block from its wire form; raises InvalidTransaction when out of shape."""
+        """A block from its wire form; raises InvalidBlock when out of shape."""
         if not msg.HasField("header"):
             raise _malformed("block has no header")
         return cls(header=Header.from_proto(msg.header), txs=tuple(msg.txs))
@@ -322,7 +309,7 @@ class Block:
     def decode(
         cls, raw: bytes, limits: Limits | None = None, *, id_of: IdOf | None = None
     ) -> Block:
-        """Parse canonical block bytes within ``limits``; raises InvalidTransaction if malformed.
+        """Parse canonical block bytes within ``limits``; raises InvalidBlock if malformed.
 
         The transactions themselves are not decoded, and ``tx_root`` is not checked here: call
         ``verify_tx_root()`` before trusting the block's contents. ``id_of`` gives the ids of
@@ -333,7 +320,7 @@ class Block:
         if limits is not None and len(raw) > limits.max_block_bytes:
             raise _malformed(f"block is {len(raw)} bytes, the limit is {limits.max_block_bytes}")
         msg = ledger_pb2.Block()
-        _parse_canonical(msg, raw, "block")
+        parse_canonical(msg, raw, "block", InvalidBlock, _MALFORMED)
         if limits is not None and len(msg.txs) > limits.max_block_txs:
             raise _malformed(
                 f"block has {len(msg.txs)} transactions, the limit is {limits.max_block_txs}"

@@ -38,8 +38,8 @@ MAX_AWARD_POINTS = 10**12
 # the project id; genesis requires max_id_bytes >= 32 + 22.
 MAX_PROJECT_ID_CHARS = 32
 BATCH_ID_SUFFIX_CHARS = 22
-_PROJECT_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
-_BATCH_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
+# Project and batch ids: upper-case letters and digits in groups joined by "-".
+_ID_RE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*", re.ASCII)
 # Characters free text may not carry: C0/C1 controls and DEL, line and paragraph separators,
 # bidirectional controls (marks, embeddings, overrides, isolates) that reorder what a reader sees,
 # and invisible characters (zero-width space/joiners, word joiner, invisible operators, BOM,
@@ -162,6 +162,24 @@ def _period(period: ledger_pb2.Period, field: str) -> None:
         )
 
 
+def _entries(count: int, limit: int, empty: tuple[str, str], too_many: str) -> None:
+    """Verify a message carries 1 to ``limit`` entries; ``too_many`` has a ``{}`` for the count."""
+    if count == 0:
+        raise InvalidTransaction(*empty)
+    if count > limit:
+        raise InvalidTransaction(
+            f"{too_many.format(count)}, the limit is {limit}", "too_many_entries"
+        )
+
+
+def _jurisdiction(value: str) -> None:
+    if not is_iso3166_code(value):
+        raise InvalidTransaction(
+            f"jurisdiction {value!r} is not an assigned ISO 3166 code such as CN or CN-15",
+            "invalid_jurisdiction",
+        )
+
+
 def _enum(value: int, names: tuple[str, ...], field: str) -> None:
     if not 0 < value < len(names):
         raise InvalidTransaction(
@@ -177,7 +195,7 @@ def _project_id(value: str, limits: Limits) -> None:
         raise InvalidTransaction(
             f"project id is {len(value)} characters, the limit is {limit}", "field_too_long"
         )
-    if not _PROJECT_ID_RE.fullmatch(value):
+    if not _ID_RE.fullmatch(value):
         raise InvalidTransaction(
             f"project id {value!r} must be upper-case letters and digits in groups joined by "
             "'-', e.g. CN15-GY-0001",
@@ -193,7 +211,7 @@ def _batch_id(value: str, limits: Limits) -> None:
             f"batch id is {len(value.encode())} bytes, the limit is {limits.max_id_bytes}",
             "field_too_long",
         )
-    if not _BATCH_ID_RE.fullmatch(value):
+    if not _ID_RE.fullmatch(value):
         raise InvalidTransaction(
             f"batch id {value!r} is malformed; it looks like CN15-GY-0001-20230101-20231231-001",
             "invalid_batch_id",
@@ -258,13 +276,12 @@ def _check_issue_batch(msg: ledger_pb2.IssueBatch, body: ledger_pb2.TxBody, limi
     _project_id(msg.project_id, limits)
     _period(msg.vintage, "vintage")
     count = len(msg.report_hashes)
-    if count == 0:
-        raise InvalidTransaction("an issuance must cite at least one attested report", "no_reports")
-    if count > limits.max_report_refs:
-        raise InvalidTransaction(
-            f"issuance cites {count} reports, the limit is {limits.max_report_refs}",
-            "too_many_entries",
-        )
+    _entries(
+        count,
+        limits.max_report_refs,
+        ("an issuance must cite at least one attested report", "no_reports"),
+        "issuance cites {} reports",
+    )
     for data_hash in msg.report_hashes:
         _hash(data_hash, "report hash")
     if len(set(msg.report_hashes)) != count:
@@ -274,14 +291,12 @@ def _check_issue_batch(msg: ledger_pb2.IssueBatch, body: ledger_pb2.TxBody, limi
 
 
 def _check_transfer(msg: ledger_pb2.Transfer, body: ledger_pb2.TxBody, limits: Limits) -> None:
-    count = len(msg.entries)
-    if count == 0:
-        raise InvalidTransaction("a transfer needs at least one entry", "no_entries")
-    if count > limits.max_transfer_entries:
-        raise InvalidTransaction(
-            f"transfer has {count} entries, the limit is {limits.max_transfer_entries}",
-            "too_many_entries",
-        )
+    _entries(
+        len(msg.entries),
+        limits.max_transfer_entries,
+        ("a transfer needs at least one entry", "no_entries"),
+        "transfer has {} entries",
+    )
     total = 0
     for entry in msg.entries:
         _address(entry.to, "recipient")
@@ -305,12 +320,7 @@ def _check_retire(msg: ledger_pb2.Retire, body: ledger_pb2.TxBody, limits: Limit
     _amount(msg.amount_grams)
     _text(msg.beneficiary, "beneficiary", limits.max_text_bytes)
     _text(msg.reason, "reason", limits.max_text_bytes)
-    if not is_iso3166_code(msg.jurisdiction):
-        raise InvalidTransaction(
-            f"jurisdiction {msg.jurisdiction!r} is not an assigned ISO 3166 code such as CN or "
-            "CN-15",
-            "invalid_jurisdiction",
-        )
+    _jurisdiction(msg.jurisdiction)
     _text(msg.event, "event", limits.max_text_bytes, required=False)
     if msg.HasField("period"):
         _period(msg.period, "claim period")
@@ -378,14 +388,12 @@ def _check_appoint_issuer(
 def _check_award_points(
     msg: ledger_pb2.AwardPoints, body: ledger_pb2.TxBody, limits: Limits
 ) -> None:
-    count = len(msg.awards)
-    if count == 0:
-        raise InvalidTransaction("an award of points needs at least one award", "no_entries")
-    if count > limits.max_awards:
-        raise InvalidTransaction(
-            f"the transaction carries {count} awards, the limit is {limits.max_awards}",
-            "too_many_entries",
-        )
+    _entries(
+        len(msg.awards),
+        limits.max_awards,
+        ("an award of points needs at least one award", "no_entries"),
+        "the transaction carries {} awards",
+    )
     refs: set[str] = set()
     for index, award in enumerate(msg.awards):
         what = f"award {index}"
@@ -439,12 +447,7 @@ def _check_register_offer(
     _text(msg.discount, "discount", limits.max_text_bytes)
     _period(msg.validity, "validity")
     _amount(msg.max_redemptions, "maximum redemptions")
-    if not is_iso3166_code(msg.jurisdiction):
-        raise InvalidTransaction(
-            f"jurisdiction {msg.jurisdiction!r} is not an assigned ISO 3166 code such as CN or "
-            "CN-15",
-            "invalid_jurisdiction",
-        )
+    _jurisdiction(msg.jurisdiction)
 
 
 def _check_redeem(msg: ledger_pb2.Redeem, body: ledger_pb2.TxBody, limits: Limits) -> None:

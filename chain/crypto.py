@@ -1,4 +1,4 @@
-"""Ed25519 keys, account addresses and signature verification (PyNaCl).
+"""Ed25519 keys, account addresses and signature verification (``consensus.ed25519``).
 
 An address is ``bech32m("ct", sha256(public_key)[:20])``: short, checksummed text such as
 ``ct1...``. Verification is a pure function; callers verify a transaction once at admission.
@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NewType
 
-import nacl.bindings
-import nacl.exceptions
-import nacl.signing
-
 from chain import bech32
 from chain.errors import InvalidAddress
+from consensus import ed25519
+from consensus.ed25519 import PUBLIC_KEY_BYTES, Ed25519Signer
 
 __all__ = [
     "ADDRESS_PREFIX",
@@ -34,8 +32,6 @@ __all__ = [
 Address = NewType("Address", str)
 ADDRESS_PREFIX = "ct"
 _ADDRESS_HASH_BYTES = 20
-PUBLIC_KEY_BYTES = 32
-SIGNATURE_BYTES = 64
 
 
 def sha256(data: bytes) -> bytes:
@@ -48,22 +44,20 @@ class PrivateKey:
     """An Ed25519 signing key held in memory. ``seed`` is the 32-byte secret."""
 
     seed: bytes = field(repr=False)
-    _signing: nacl.signing.SigningKey = field(init=False, repr=False, compare=False)
+    _signer: Ed25519Signer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if len(self.seed) != 32:
-            raise ValueError("an Ed25519 seed is 32 bytes")
-        object.__setattr__(self, "_signing", nacl.signing.SigningKey(self.seed))
+        object.__setattr__(self, "_signer", Ed25519Signer(self.seed))
 
     @classmethod
     def generate(cls) -> PrivateKey:
         """A fresh random key from the operating system's CSPRNG."""
-        return cls(bytes(nacl.signing.SigningKey.generate()))
+        return cls(ed25519.new_seed())
 
     @property
     def public_key(self) -> bytes:
         """The 32-byte public key."""
-        return bytes(self._signing.verify_key)
+        return self._signer.public_key
 
     @property
     def address(self) -> Address:
@@ -72,18 +66,12 @@ class PrivateKey:
 
     def sign(self, message: bytes) -> bytes:
         """A 64-byte detached signature over ``message``."""
-        return self._signing.sign(message).signature
+        return self._signer.sign(message)
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """True when ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
-    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
-        return False
-    try:
-        nacl.bindings.crypto_sign_open(signature + message, public_key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
-        return False
-    return True
+    return ed25519.verify(public_key, message, signature)
 
 
 # Accounts recur across transactions and bech32 in pure Python costs ~20 µs per call: both

@@ -1,8 +1,12 @@
-"""The one error hierarchy of the ledger.
+"""The one error tree of the project, drawn in full.
 
 Every error a user can see carries a stable machine code (``code``) and a message a person can
 act on. The node maps the classes below to gRPC status codes in one place (``node.errors``);
-the CLI prints ``message`` and exits non-zero.
+the CLI prints ``message`` and exits non-zero. Classes defined outside this module say where
+they live; they derive from the classes here, so one ``except LedgerError`` catches them all.
+Roots are abstract: nothing raises ``LedgerError`` or ``ConsensusError`` itself, a concrete
+class says what went wrong (tests/test_errors.py checks this drawing against the code, and
+that no root is raised)::
 
     LedgerError                      root; never raised directly
     ├── InvalidTransaction           malformed input, bad signature, wrong chain id, bad field
@@ -11,13 +15,39 @@ the CLI prints ``message`` and exits non-zero.
     ├── InvalidBlock                 a block (proposed, synced or stored) breaks the chain's rules
     ├── InvalidGenesis               a genesis file that cannot start a chain
     ├── InvalidRequest               an API or peer request that is malformed (not a transaction)
+    │   └── PeerMessageError         node.codec: a peer's consensus message or certificate
     ├── PreconditionFailed           the current state refuses it (nonce, balance, status)
     ├── PermissionDenied             signer lacks the role or ownership the action needs
     ├── NotFound                     unknown account, project, report, batch, tx, block
     ├── AlreadyExists                duplicate id or duplicate transaction
     ├── ResourceExhausted            mempool or rate limits full; try again later
-    └── StorageError                 the block store cannot be opened or is inconsistent
-        └── StoreInUse               another process holds the store
+    ├── StorageError                 the block store cannot be opened or is inconsistent
+    │   └── StoreInUse               another process holds the store
+    ├── ConfigError                  node.config: a node configuration file or value is wrong
+    ├── PeerAuthError                node.peer_auth: a peer call not signed by an allowed node
+    ├── InternalError                node.errors: a bug in the node, answered as gRPC INTERNAL
+    ├── KeystoreError                cli.keystore: a wallet keystore file or key name is unusable
+    │   └── WrongPassword            cli.keystore: the password does not decrypt the key
+    └── BundleError                  cli.verify: a certificate bundle does not prove itself
+
+    ConsensusError                   consensus.errors: the consensus package's own root
+    ├── InvalidValidatorSet          the validator set itself is malformed
+    ├── InvalidCertificate           a commit certificate does not prove its block
+    ├── InvalidEvidence              a duplicate-vote evidence object does not hold up
+    └── SafetyStoreError             a stored signing state cannot be decoded
+
+    ValueError
+    └── Bech32Error                  chain.bech32: text that is not bech32m (internal)
+
+    ClickException
+    └── CliError                     cli.common: a command's one-line failure and exit code
+
+Why three more roots: ``consensus`` imports nothing from ``chain`` (tests/test_quality.py), so
+its errors cannot derive from ``LedgerError``; the node meets them where it verifies
+certificates and evidence or loads its signing state, and handles them there.
+``Bech32Error`` is the codec's own error and never leaves ``chain.crypto``, which turns it into
+``InvalidAddress``. ``CliError`` is click's way to end a command; ``cli.common.reports_errors``
+builds it from the ledger errors above.
 """
 
 from __future__ import annotations

@@ -40,7 +40,6 @@ __all__ = [
     "BlockContext",
     "apply_block",
     "apply_tx",
-    "block_result",
     "compute_app_hash",
     "result_code",
     "writes_digest",
@@ -168,16 +167,4 @@ def apply_block(state: StateReader, ctx: BlockContext, txs: Sequence[SignedTx]) 
     writes = overlay.writes
     return BlockResult(
         writes=writes, receipts=receipts, app_hash=compute_app_hash(ctx.prev_app_hash, writes)
-    )
-
-
-def block_result(
-    overlay: StateOverlay, ctx: BlockContext, receipts: Sequence[TxResult]
-) -> BlockResult:
-    """The BlockResult of txs applied one by one with ``apply_tx`` (the proposer's path)."""
-    writes = dict(overlay.writes)
-    return BlockResult(
-        writes=writes,
-        receipts=tuple(receipts),
-        app_hash=compute_app_hash(ctx.prev_app_hash, writes),
     )

@@ -16,7 +16,7 @@ from typing import Any
 from chain import keys
 from chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
 from chain.crypto import POINTS_FLOAT_ADDRESS, Address, address_from_public_key, parse_address
-from chain.errors import InvalidAddress, InvalidTransaction, LedgerError
+from chain.errors import InvalidAddress, InvalidGenesis, LedgerError
 from chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
 from chain.limits import Limits
 from chain.records import (
@@ -52,8 +52,8 @@ _MAX_AWARDS = 60_000  # a receipt counts its events in 16 bits: one per award pl
 FLOAT_ACCOUNT_NAME = "Residents' points exchange float"
 
 
-def _bad(message: str) -> InvalidTransaction:
-    return InvalidTransaction(f"invalid genesis: {message}", "invalid_genesis")
+def _bad(message: str) -> InvalidGenesis:
+    return InvalidGenesis(f"invalid genesis: {message}", "invalid_genesis")
 
 
 def _name(value: object, what: str) -> str:
@@ -216,7 +216,7 @@ class Genesis:
 
     @classmethod
     def from_json(cls, text: str) -> Genesis:
-        """Parse and validate genesis JSON; raise InvalidTransaction (``invalid_genesis``)."""
+        """Parse and validate genesis JSON; raise InvalidGenesis (``invalid_genesis``)."""
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, TypeError) as exc:

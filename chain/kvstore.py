@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from chain import keys
 from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
-from chain.errors import InvalidTransaction, StorageError
+from chain.errors import InvalidBlock, InvalidTransaction, StorageError
 from chain.records import Certificate
 from chain.results import BlockResult, Event, TxResult
 from chain.tx import tx_hash as compute_tx_id
@@ -41,6 +41,7 @@ __all__ = [
     "encode_receipt",
     "name_key",
     "read_tip",
+    "receipt_to_proto",
 ]
 
 # 2: tx ids are tx_id() (the signed bytes), headers carry a results root (issue 12).
@@ -97,14 +98,21 @@ def _prefix_end(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def encode_receipt(result: TxResult) -> bytes:
-    """A receipt's stored form. The tx hash, accounts and batches live in the index keys."""
+def receipt_to_proto(result: TxResult, *, with_tx_hash: bool = True) -> ledger_pb2.Receipt:
+    """The protobuf form of a receipt: the API's reply, and (without the tx hash) the store's."""
     msg = ledger_pb2.Receipt(code=result.code, error_code=result.error_code, message=result.message)
+    if with_tx_hash:
+        msg.tx_hash = result.tx_hash
     for event in result.events:
         ev = msg.events.add(type=event.type)
         for key, value in event.attributes:
             ev.attributes.add(key=key, value=value)
-    return msg.SerializeToString(deterministic=True)
+    return msg
+
+
+def encode_receipt(result: TxResult) -> bytes:
+    """A receipt's stored form. The tx hash, accounts and batches live in the index keys."""
+    return receipt_to_proto(result, with_tx_hash=False).SerializeToString(deterministic=True)
 
 
 def decode_receipt(tx_hash: bytes, raw: bytes) -> TxResult:
@@ -363,7 +371,7 @@ class _Reader:
             raise self._corrupt(f"header {height} is missing")
         try:
             return Header.decode(raw)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise self._corrupt(f"header {height} does not decode", exc) from exc
 
     def get_block(self, height: int) -> Block | None:
@@ -378,7 +386,7 @@ class _Reader:
         )
         try:
             return Block(header=header, txs=txs)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise self._corrupt(f"block {height} has lost transactions", exc) from exc
 
     def get_receipts(self, height: int) -> list[TxResult] | None:
@@ -573,7 +581,7 @@ def read_tip(kv: KVReader, name: str) -> _Tip:
             raise bad(f"height is {height} but block {height} is missing")
         try:
             header = Header.decode(raw_header)
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise bad(f"header {height} does not decode: {exc}") from exc
         if header.hash() != last_hash or header.app_hash != app_hash:
             raise bad(f"the tip record does not match header {height}")
@@ -652,7 +660,7 @@ class KVStore(_Reader):
             )
         try:
             hashes = block.tx_hashes()
-        except InvalidTransaction as exc:
+        except InvalidBlock as exc:
             raise StorageError(f"block {header.height} carries an unparsable tx: {exc}") from exc
         for i, (h, receipt) in enumerate(zip(hashes, result.receipts, strict=True)):
             if receipt.tx_hash != h:

@@ -20,6 +20,7 @@ from itertools import pairwise
 
 from google.protobuf.message import DecodeError
 
+from chain.canonical import parse_canonical
 from chain.crypto import (
     Address,
     PrivateKey,
@@ -122,20 +123,6 @@ def sort_signatures(envelope: ledger_pb2.TxEnvelope) -> None:
     envelope.signatures.extend(copies)
 
 
-def _parse_canonical(
-    message: ledger_pb2.TxEnvelope | ledger_pb2.TxBody, raw: bytes, what: str
-) -> None:
-    # Canonical encoding only: unknown fields, repeated scalars or odd varints would let two byte
-    # strings mean the same transaction (and hide data from readers that ignore them).
-    try:
-        message.ParseFromString(raw)
-    except DecodeError as exc:
-        raise InvalidTransaction(f"malformed {what}: {exc}", "malformed_tx") from exc
-    message.DiscardUnknownFields()
-    if message.SerializeToString(deterministic=True) != raw:
-        raise InvalidTransaction(f"{what} is not canonically encoded", "malformed_tx")
-
-
 def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, ledger_pb2.TxBody]:
     """Parse envelope and body with size and canonical-encoding checks, without verifying."""
     if len(raw) > limits.max_tx_bytes:
@@ -145,9 +132,9 @@ def parse_envelope(raw: bytes, limits: Limits) -> tuple[ledger_pb2.TxEnvelope, l
     if not raw:
         raise InvalidTransaction("empty transaction", "malformed_tx")
     envelope = ledger_pb2.TxEnvelope()
-    _parse_canonical(envelope, raw, "transaction envelope")
+    parse_canonical(envelope, raw, "transaction envelope", InvalidTransaction, "malformed_tx")
     body = ledger_pb2.TxBody()
-    _parse_canonical(body, envelope.body, "transaction body")
+    parse_canonical(body, envelope.body, "transaction body", InvalidTransaction, "malformed_tx")
     return envelope, body
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from chain.amounts import format_tco2e
+from chain.amounts import format_tco2e, tco2e
 from proto import ledger_pb2, services_pb2
 
 __all__ = [
@@ -47,11 +47,6 @@ __all__ = [
 ]
 
 _GRAMS = "_grams"
-
-
-def tco2e(grams: int) -> str:
-    """``150000 tCO2e`` style text of a gram quantity (the table view)."""
-    return f"{format_tco2e(grams)} tCO2e"
 
 
 def rfc3339(time_ms: int) -> str:

@@ -34,7 +34,7 @@ import click
 
 from chain.amounts import format_tco2e
 from chain.block import Header, verify_receipt_proof, verify_tx_id_proof
-from chain.errors import InvalidTransaction
+from chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
 from chain.genesis import Genesis
 from chain.merkle import MerkleProof
 from chain.results import Event, TxResult
@@ -59,8 +59,10 @@ _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app
 _U64 = 2**64
 
 
-class BundleError(Exception):
+class BundleError(LedgerError):
     """The bundle does not prove its certificate; the message says what failed, in one line."""
+
+    default_code = "bad_bundle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,7 @@ def _header(value: Any) -> Header:
             tx_count=_int(h["tx_count"], "header tx_count", 2**32),
             **{name: _hex(h[name], f"header {name}") for name in _HEADER_HASHES},
         )
-    except InvalidTransaction as exc:
+    except InvalidBlock as exc:
         raise BundleError(f"header: {exc.message}") from exc
 
 
@@ -340,7 +342,7 @@ def load_genesis(text: str) -> Genesis:
     """The trusted genesis document; BundleError when it is not one."""
     try:
         return Genesis.from_json(text)
-    except InvalidTransaction as exc:
+    except InvalidGenesis as exc:
         raise BundleError(f"the genesis file is not a valid genesis: {exc.message}") from exc
 
 

@@ -1,4 +1,8 @@
-"""Canonical sign bytes and the signer / verifier interfaces (Ed25519 by default)."""
+"""Canonical sign bytes and the signer / verifier interfaces (Ed25519 by default).
+
+``Ed25519Signer`` and ``ed25519_verify`` come from ``consensus.ed25519``, the one Ed25519 module
+of the project (``chain.crypto`` uses it too).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
 
-import nacl.exceptions
-import nacl.signing
-
+from consensus.ed25519 import Ed25519Signer
+from consensus.ed25519 import verify as ed25519_verify
 from consensus.types import Proposal, Vote
 
 __all__ = [
@@ -85,41 +88,3 @@ class Signer(Protocol):
 
 Verifier = Callable[[bytes, bytes, bytes], bool]
 """`verify(public_key, msg, signature) -> bool`; must not raise on malformed input."""
-
-
-class Ed25519Signer:
-    """Signer backed by a PyNaCl Ed25519 signing key (from a 32-byte seed or a SigningKey)."""
-
-    __slots__ = ("_key", "_public_key")
-
-    def __init__(self, seed_or_signing_key: bytes | nacl.signing.SigningKey) -> None:
-        if isinstance(seed_or_signing_key, nacl.signing.SigningKey):
-            self._key = seed_or_signing_key
-        else:
-            self._key = nacl.signing.SigningKey(bytes(seed_or_signing_key))
-        self._public_key = bytes(self._key.verify_key)
-
-    @property
-    def public_key(self) -> bytes:
-        """The 32-byte Ed25519 public key."""
-        return self._public_key
-
-    def sign(self, msg: bytes) -> bytes:
-        """Return the 64-byte detached Ed25519 signature of `msg`."""
-        return bytes(self._key.sign(msg).signature)
-
-
-@lru_cache(maxsize=1024)
-def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
-    return nacl.signing.VerifyKey(public_key)
-
-
-def ed25519_verify(public_key: bytes, msg: bytes, signature: bytes) -> bool:
-    """Check a detached Ed25519 signature; False (never an exception) on any failure."""
-    if len(signature) != 64 or len(public_key) != 32:
-        return False
-    try:
-        _verify_key(public_key).verify(msg, signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
-        return False
-    return True

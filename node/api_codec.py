@@ -11,12 +11,11 @@ import unicodedata
 
 from chain.block import Header
 from chain.crypto import parse_address
-from chain.errors import InvalidTransaction
-from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation
+from chain.errors import InvalidRequest
+from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation, receipt_to_proto
 from chain.merkle import MerkleProof
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
 from chain.records import Period as RecordPeriod
-from chain.results import TxResult
 from chain.state import AccountView
 from proto import ledger_pb2, services_pb2
 
@@ -45,14 +44,14 @@ _MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lo
 def decode_address(text: str, field: str = "address") -> str:
     """A canonical address from request text; InvalidAddress when malformed or missing."""
     if not text:
-        raise InvalidTransaction(f"{field} is required", "missing_field")
+        raise InvalidRequest(f"{field} is required", "missing_field")
     return parse_address(text)
 
 
 def decode_hash(value: bytes, field: str) -> bytes:
-    """A 32-byte hash from a request; InvalidTransaction (``invalid_hash``) otherwise."""
+    """A 32-byte hash from a request; InvalidRequest (``invalid_hash``) otherwise."""
     if len(value) != _HASH_BYTES:
-        raise InvalidTransaction(
+        raise InvalidRequest(
             f"{field} must be {_HASH_BYTES} bytes, got {len(value)}", "invalid_hash"
         )
     return value
@@ -67,11 +66,9 @@ _MAX_ID_CHARS = 128
 def require_id(value: str, field: str) -> str:
     """A non-empty id of sane length (ids are looked up verbatim)."""
     if not value:
-        raise InvalidTransaction(f"{field} is required", "missing_field")
+        raise InvalidRequest(f"{field} is required", "missing_field")
     if len(value) > _MAX_ID_CHARS:
-        raise InvalidTransaction(
-            f"{field} is longer than {_MAX_ID_CHARS} characters", "field_too_long"
-        )
+        raise InvalidRequest(f"{field} is longer than {_MAX_ID_CHARS} characters", "field_too_long")
     return value
 
 
@@ -82,7 +79,7 @@ def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None
         return size, None
     match = _PAGE_TOKEN.fullmatch(token)
     if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**32:
-        raise InvalidTransaction(
+        raise InvalidRequest(
             f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
         )
     return size, (int(match[1]), int(match[2]))
@@ -95,23 +92,6 @@ def page_token(height: int, index: int) -> str:
 
 def _period(period: RecordPeriod) -> ledger_pb2.Period:
     return ledger_pb2.Period(start_date=period.start_date, end_date=period.end_date)
-
-
-def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
-    """The wire form of a transaction receipt."""
-    return ledger_pb2.Receipt(
-        tx_hash=result.tx_hash,
-        code=result.code,
-        error_code=result.error_code,
-        message=result.message,
-        events=[
-            ledger_pb2.Event(
-                type=e.type,
-                attributes=[ledger_pb2.Attribute(key=k, value=v) for k, v in e.attributes],
-            )
-            for e in result.events
-        ],
-    )
 
 
 def account_to_proto(
@@ -234,7 +214,7 @@ def tx_to_proto(loc: TxLocation, time_ms: int) -> services_pb2.TxInfo:
 
 
 def retirement_query(request: services_pb2.ListRetirementsRequest) -> RetirementQuery:
-    """The register query of a ListRetirements request; InvalidTransaction when malformed."""
+    """The register query of a ListRetirements request; InvalidRequest when malformed."""
     for value, field in (
         (request.beneficiary, "beneficiary"),
         (request.event, "event"),
@@ -242,11 +222,11 @@ def retirement_query(request: services_pb2.ListRetirementsRequest) -> Retirement
         (request.project_id, "project_id"),
     ):
         if len(value.encode()) > _MAX_FILTER_BYTES:
-            raise InvalidTransaction(
+            raise InvalidRequest(
                 f"{field} filter is longer than {_MAX_FILTER_BYTES} bytes", "field_too_long"
             )
     if request.to_height and request.from_height > request.to_height:
-        raise InvalidTransaction(
+        raise InvalidRequest(
             f"from_height {request.from_height} is above to_height {request.to_height}",
             "bad_height_range",
         )

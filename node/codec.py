@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError
 
-from chain.errors import InvalidTransaction
+from chain.errors import InvalidRequest
 from consensus import CommitCertificate, Proposal, Vote, VoteType
 from proto import ledger_pb2, services_pb2
 
@@ -28,7 +28,7 @@ _HASH_LEN = 32
 _SIG_LEN = 64
 
 
-class PeerMessageError(InvalidTransaction):
+class PeerMessageError(InvalidRequest):
     """A consensus message or certificate from a peer that is malformed."""
 
     default_code = "malformed_peer_message"

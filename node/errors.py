@@ -13,6 +13,9 @@ failed. Python reads it with ``grpc_status.rpc_status.from_call``.
 
     LedgerError class       gRPC status
     InvalidTransaction      INVALID_ARGUMENT   (InvalidAmount, InvalidAddress included)
+    InvalidRequest          INVALID_ARGUMENT   (PeerMessageError included)
+    InvalidBlock            INVALID_ARGUMENT
+    InvalidGenesis          INVALID_ARGUMENT
     PreconditionFailed      FAILED_PRECONDITION
     PermissionDenied        PERMISSION_DENIED
     NotFound                NOT_FOUND
@@ -36,6 +39,9 @@ from grpc_status import rpc_status  # type: ignore[import-untyped]  # no stubs i
 
 from chain.errors import (
     AlreadyExists,
+    InvalidBlock,
+    InvalidGenesis,
+    InvalidRequest,
     InvalidTransaction,
     LedgerError,
     NotFound,
@@ -52,6 +58,7 @@ __all__ = [
     "ERROR_DOMAIN",
     "HEIGHT_KEY",
     "TX_HASH_KEY",
+    "InternalError",
     "abort_with",
     "error_of_receipt",
     "rich_status",
@@ -71,6 +78,9 @@ _INFO_KEYS = {TX_HASH_KEY: "tx_hash", HEIGHT_KEY: "height"}
 
 _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (InvalidTransaction, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidBlock, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidGenesis, grpc.StatusCode.INVALID_ARGUMENT),
     (PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),
@@ -134,6 +144,12 @@ async def _abort(
     await context.abort(code, message)
 
 
+class InternalError(LedgerError):
+    """A bug in the node itself (logged there); the caller sees only that it happened."""
+
+    default_code = "internal"
+
+
 async def abort_with(
     context: grpc.aio.ServicerContext,
     error: LedgerError,
@@ -146,7 +162,7 @@ async def abort_with(
 async def _abort_internal(context: grpc.aio.ServicerContext, exc: Exception, where: str) -> None:
     # Last resort: a bug must not leak internals as UNKNOWN; log it and answer INTERNAL.
     log.exception("internal error in %s", where)
-    error = LedgerError("internal error; the node logged the details", "internal")
+    error = InternalError("internal error; the node logged the details")
     await _abort(context, error, grpc.StatusCode.INTERNAL)
 
 

@@ -145,7 +145,7 @@ class ObserverList:
 
 def _parse_observer(entry: str) -> bytes | str:
     if not isinstance(entry, str):
-        raise LedgerError(f"observer entry must be a string, got {entry!r}", "bad_config")
+        raise InvalidAddress(f"observer entry must be a string, got {entry!r}", "bad_config")
     text = entry.strip()
     if len(text) == 64:
         try:
@@ -155,7 +155,7 @@ def _parse_observer(entry: str) -> bytes | str:
     try:
         return str(parse_address(text))
     except InvalidAddress:
-        raise LedgerError(
+        raise InvalidAddress(
             f"observer {entry!r} is neither a 64-hex-digit public key nor a ct1 address",
             "bad_config",
         ) from None

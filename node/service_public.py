@@ -26,6 +26,7 @@ from chain import (
 from chain.block import receipt_proof
 from chain.errors import (
     AlreadyExists,
+    InvalidRequest,
     InvalidTransaction,
     LedgerError,
     NotFound,
@@ -136,7 +137,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         self, request: services_pb2.SubmitTxsRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.SubmitTxsResponse:
         if len(request.txs) > MAX_SUBMIT_BATCH:
-            raise InvalidTransaction(
+            raise InvalidRequest(
                 f"{len(request.txs)} transactions in one call, the limit is {MAX_SUBMIT_BATCH}",
                 "too_many_txs",
             )
@@ -300,7 +301,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     ) -> services_pb2.BlockInfo:
         store = self._store
         if request.block_hash and request.height:
-            raise InvalidTransaction("give a height or a block hash, not both", "ambiguous_request")
+            raise InvalidRequest("give a height or a block hash, not both", "ambiguous_request")
         if request.block_hash:
             found = store.get_block_height(decode_hash(request.block_hash, "block_hash"))
             if found is None:
@@ -359,7 +360,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         types = frozenset(request.types)
         unknown = sorted(types - EVENT_TYPES)
         if unknown:
-            raise InvalidTransaction(
+            raise InvalidRequest(
                 f"unknown event types {unknown[:5]}; known: {', '.join(sorted(EVENT_TYPES))}",
                 "unknown_event_type",
             )

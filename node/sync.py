@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import grpc
 
 from chain.block import Block
-from chain.errors import LedgerError
+from chain.errors import InvalidBlock, LedgerError
 from chain.store import StoreView
 from chain.tx import SignedTx, tx_hash
 from consensus import ConsensusError, ValidatorSet, verify_certificate
@@ -282,7 +282,7 @@ class BlockSync:
         cert = certificate_from_proto(committed.certificate)
         # Verify the certificate proves exactly this block final.
         if cert.block_hash != block.hash or cert.height != block.height:
-            raise LedgerError("certificate does not match the block", "certificate_mismatch")
+            raise InvalidBlock("certificate does not match the block", "certificate_mismatch")
         verify_certificate(self.chain_id, self.validators, cert)
         executed = self.app.commit(cert, block)  # executed here, unless held already
         self._on_synced(executed)

@@ -38,7 +38,6 @@ __all__ = [
     "issue_certificate",
     "load_or_create_ca",
     "peer_credentials",
-    "secure_or_insecure_channel",
     "server_credentials",
     "write_node_tls",
     "write_private",
@@ -136,17 +135,6 @@ def channel_credentials(
     return grpc.ssl_channel_credentials(
         root_certificates=ca, private_key=key, certificate_chain=cert
     )
-
-
-def secure_or_insecure_channel(
-    address: str,
-    credentials: grpc.ChannelCredentials | None,
-    options: list[tuple[str, int]] | None = None,
-) -> grpc.Channel:
-    """A synchronous channel: TLS when ``credentials`` are given, plaintext otherwise."""
-    if credentials is None:
-        return grpc.insecure_channel(address, options=options)
-    return grpc.secure_channel(address, credentials, options=options)
 
 
 # ---------------------------------------------------------------------------------- issuing

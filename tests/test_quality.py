@@ -19,9 +19,13 @@ IO_MODULES = {
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "time_ns", "monotonic", "perf_counter"}
 # Which top-level modules each pure package must never import.
 FORBIDDEN = {
-    "chain": IO_MODULES | {"node", "cli", "consensus"},
+    "chain": IO_MODULES | {"node", "cli"},
     "consensus": IO_MODULES | {"node", "cli", "chain", "proto", "google"},
 }
+# The one import allowed between chain/ and consensus/: chain -> consensus.ed25519, a leaf that
+# imports nothing of the project (one Ed25519 implementation). consensus never imports chain.
+CHAIN_MAY_IMPORT_FROM_CONSENSUS = {"consensus.ed25519"}
+LEAVES = ("consensus/ed25519.py",)
 PACKAGES = ("chain", "consensus", "node", "cli")
 # Single modules embedded elsewhere: the offline certificate verifier must run without a node,
 # a network stack or a database (tests/cli/test_verify.py also checks what it loads).
@@ -47,6 +51,46 @@ def test_pure_packages_import_no_io(package: str) -> None:
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert not offenders, f"{package}/ must stay free of I/O and outer layers: {offenders}"
+
+
+def _module_imports(path: Path) -> set[str]:
+    # Full dotted names: "from consensus import ed25519" counts as "consensus.ed25519".
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            names.add(node.module)
+    return names
+
+
+def _not_allowed_from_consensus(path: Path) -> list[str]:
+    used = {n for n in _module_imports(path) if n.split(".")[0] == "consensus"}
+    allowed = {
+        n
+        for n in used
+        for leaf in CHAIN_MAY_IMPORT_FROM_CONSENSUS
+        if n == leaf or n.startswith(leaf + ".") or (n == "consensus" and leaf in used)
+    }
+    return sorted(used - allowed)
+
+
+def test_chain_imports_only_the_ed25519_leaf_of_consensus() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): bad
+        for path in sorted((ROOT / "chain").rglob("*.py"))
+        if (bad := _not_allowed_from_consensus(path))
+    }
+    assert not offenders, f"chain/ may import consensus.ed25519 only: {offenders}"
+
+
+@pytest.mark.parametrize("leaf", LEAVES)
+def test_leaf_modules_import_nothing_of_the_project(leaf: str) -> None:
+    project = {"chain", "consensus", "node", "cli", "proto", "tests"}
+    offenders = sorted(_imports(ROOT / leaf) & project)
+    assert not offenders, f"{leaf} must stay a leaf: it imports {offenders}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULE_FORBIDDEN))
@@ -81,6 +125,12 @@ def test_boundary_check_bites(tmp_path: Path) -> None:
     bad.write_text("import time\nfrom plyvel import DB\nimport datetime\ndatetime.date.today()\n")
     assert _imports(bad) & FORBIDDEN["chain"] == {"time", "plyvel"}
     assert _clock_calls(bad) == {"today"}
+    leaf_ok = tmp_path / "leaf_ok.py"
+    leaf_ok.write_text("from consensus import ed25519\nfrom consensus.ed25519 import verify\n")
+    assert _not_allowed_from_consensus(leaf_ok) == []
+    engine = tmp_path / "engine.py"
+    engine.write_text("from consensus import ed25519, Engine\nimport consensus.types\n")
+    assert _not_allowed_from_consensus(engine) == ["consensus.Engine", "consensus.types"]
 
 
 def _tool(name: str) -> str:

@@ -17,12 +17,8 @@ from chain.rules.governance import (
     process_grant_role,
     process_revoke_role,
 )
-from chain.rules.points import (
-    process_award_points,
-    process_exchange_points,
-    process_redeem,
-    process_register_offer,
-)
+from chain.rules.merchants import process_redeem, process_register_offer
+from chain.rules.points import process_award_points, process_exchange_points
 from chain.rules.projects import (
     process_anchor_data,
     process_attest_report,

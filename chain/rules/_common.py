@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from chain import keys
-from chain.amounts import format_tco2e
-from chain.errors import NotFound, PermissionDenied
-from chain.records import Period, Project
+from chain.amounts import tco2e
+from chain.errors import NotFound, PermissionDenied, PreconditionFailed
+from chain.records import Account, Params, Period, Project
 from chain.results import Event
 from chain.state import StateOverlay
 from chain.tx import SignedTx
@@ -20,16 +20,24 @@ __all__ = [
     "BlockContext",
     "Effects",
     "Rule",
+    "add_u64",
     "block_date",
+    "credit_tradable",
     "day_number",
+    "debit_tradable",
     "event",
     "local_date",
+    "local_today",
     "next_day",
     "period_of",
+    "read_u64",
     "require_account",
     "require_project_issuer",
+    "require_resident",
     "require_role",
+    "require_tradable",
     "tco2e",
+    "tradable_balance",
 ]
 
 _EPOCH = date(1970, 1, 1)
@@ -63,11 +71,6 @@ def event(kind: str, *attributes: tuple[str, str]) -> Event:
     return Event(kind, attributes)
 
 
-def tco2e(grams: int) -> str:
-    """Grams as tCO2e text for messages, e.g. ``12.5 tCO2e``."""
-    return f"{format_tco2e(grams)} tCO2e"
-
-
 def period_of(period: ledger_pb2.Period) -> Period:
     """The typed period of a wire period."""
     return Period(period.start_date, period.end_date)
@@ -79,6 +82,22 @@ def require_role(state: StateOverlay, role: str, address: str, action: str) -> N
         raise PermissionDenied(
             f"{action} needs the {role} role, which account {address} does not hold",
             "missing_role",
+        )
+
+
+def require_resident(state: StateOverlay, address: str, what: str) -> None:
+    """Verify ``address`` is a registered account of kind resident (only residents hold points)."""
+    raw = state.get(keys.account_key(address))
+    if raw is None:
+        raise NotFound(
+            f"{what} {address} is not a registered account; ask a registrar to register it first",
+            "unknown_account",
+        )
+    kind = Account.decode(raw).kind
+    if kind != "resident":
+        raise PreconditionFailed(
+            f"{what} {address} is a {kind} account; only resident accounts hold points",
+            "not_resident",
         )
 
 
@@ -114,6 +133,11 @@ def local_date(time_ms: int, utc_offset_minutes: int) -> int:
     return block_date(time_ms + utc_offset_minutes * 60_000)
 
 
+def local_today(params: Params, ctx: BlockContext) -> int:
+    """The block's calendar day (YYYYMMDD) in the chain's time zone (``params.residents``)."""
+    return local_date(ctx.time_ms, params.residents.utc_offset_minutes)
+
+
 def day_number(yyyymmdd: int) -> int:
     """Days since 1970-01-01 of a valid YYYYMMDD day (check_tx guarantees valid days)."""
     year, month_day = divmod(yyyymmdd, 10_000)
@@ -139,3 +163,65 @@ def require_project_issuer(project: Project, signer: str, action: str) -> None:
             f"{project.issuer}; account {signer} did not register it",
             "not_project_issuer",
         )
+
+
+# ---------------------------------------------------------------- integers and balances
+# Every integer the rules keep in state is an 8-byte big-endian u64 (``keys.encode_u64``).
+
+
+def read_u64(state: StateOverlay, key: bytes) -> int:
+    """The u64 stored under ``key`` (0 when absent)."""
+    raw = state.get(key)
+    return 0 if raw is None else keys.decode_u64(raw)
+
+
+def add_u64(state: StateOverlay, key: bytes, amount: int) -> None:
+    """Add ``amount`` to the u64 under ``key`` (the caller verified it cannot overflow)."""
+    state.set(key, keys.encode_u64(read_u64(state, key) + amount))
+
+
+def tradable_balance(state: StateOverlay, address: str, batch_id: str) -> int:
+    """Tradable grams of ``batch_id`` that ``address`` holds (0 if none)."""
+    raw = state.get(keys.balance_key(address, batch_id))
+    return 0 if raw is None else keys.decode_u64(raw)
+
+
+def require_tradable(state: StateOverlay, have: int, batch_id: str, need: int) -> None:
+    """Verify a balance of ``have`` grams of the batch covers ``need``.
+
+    Raise NotFound (``unknown_batch``) when nothing is held of a batch that does not exist, and
+    PreconditionFailed (``insufficient_balance``) otherwise.
+    """
+    if have >= need:
+        return
+    # Only on the failure path: tell an unknown batch apart from an empty balance.
+    if have == 0 and state.get(keys.batch_key(batch_id)) is None:
+        raise NotFound(f"batch {batch_id} does not exist", "unknown_batch")
+    raise PreconditionFailed(
+        f"insufficient tradable balance: have {tco2e(have)} of batch {batch_id}, "
+        f"need {tco2e(need)}",
+        "insufficient_balance",
+    )
+
+
+def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Take ``amount`` tradable grams of the batch from ``address`` (verified to hold them).
+
+    A balance that reaches zero is deleted: the state holds non-zero balances only.
+    """
+    # Balances move in every transfer: the reads are spelled out rather than layered.
+    key = keys.balance_key(address, batch_id)
+    raw = state.get(key)
+    left = (0 if raw is None else keys.decode_u64(raw)) - amount
+    if left == 0:
+        state.delete(key)
+    else:
+        state.set(key, keys.encode_u64(left))
+
+
+def credit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
+    """Add ``amount`` tradable grams of the batch to ``address`` (taken from another balance)."""
+    key = keys.balance_key(address, batch_id)
+    raw = state.get(key)
+    # <= the batch's issued grams, so it fits the u64
+    state.set(key, keys.encode_u64((0 if raw is None else keys.decode_u64(raw)) + amount))

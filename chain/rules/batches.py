@@ -10,9 +10,11 @@ from chain.records import Batch, Period, Report
 from chain.rules._common import (
     BlockContext,
     Effects,
+    credit_tradable,
     event,
     next_day,
     period_of,
+    read_u64,
     require_account,
     require_project_issuer,
     require_role,
@@ -47,87 +49,17 @@ def process_issue_batch(
     project = get_project(state, msg.project_id)
     require_project_issuer(project, signer, "issuing a batch")
     require_account(state, msg.recipient, "recipient")
-    # Verify no report is cited twice (check_tx does too; the rule must not depend on it)
-    if len(set(msg.report_hashes)) != len(msg.report_hashes):
-        raise InvalidTransaction("issuance cites the same report twice", "duplicate_report")
-    # Verify every cited report is an independently attested report of this project, by a
-    # verifier who still holds the role and does not receive the batch, attesting days of the
-    # vintage only
+    # Verify the cited reports back the vintage and hold the grams
     vintage = period_of(msg.vintage)
-    reports: list[Report] = []
-    for data_hash in msg.report_hashes:
-        report = get_report(state, data_hash)
-        name = data_hash.hex()
-        if report.project_id != msg.project_id:
-            raise PreconditionFailed(
-                f"report {name} belongs to project {report.project_id}, not {msg.project_id}",
-                "report_project_mismatch",
-            )
-        if report.kind == LOSS_REPORT_KIND:
-            raise PreconditionFailed(
-                f"report {name} is a loss report and cannot back an issuance", "not_issuable"
-            )
-        if report.attested_period is None:
-            raise PreconditionFailed(
-                f"report {name} has not been attested by a verifier yet", "report_not_attested"
-            )
-        _require_independent(report, signer)
-        _require_verifier_active(state, report)
-        if report.verifier == msg.recipient:
-            raise PermissionDenied(
-                f"report {name} was attested by {report.verifier}, who cannot receive the "
-                "batch it backs",
-                "conflict_of_interest",
-            )
-        # A report attesting days outside the vintage would let a whole year's grams back a
-        # vintage of one day: the vintage must be exactly the days its reports attest.
-        if not vintage.contains(report.attested_period):
-            raise PreconditionFailed(
-                f"report {name} attests {report.attested_period}, which is not within vintage "
-                f"{vintage}; a vintage must be the union of the periods its reports attest",
-                "report_period_mismatch",
-            )
-        reports.append(report)
-    # Verify the attested periods together cover every day of the vintage
-    if not _covers([r.attested_period for r in reports if r.attested_period], vintage):
-        raise PreconditionFailed(
-            f"vintage {vintage} is not covered by the periods the cited reports attest "
-            f"({', '.join(str(r.attested_period) for r in reports)})",
-            "vintage_not_covered",
-        )
-    # Verify the reports have enough attested grams left
-    available = sum(r.remaining_grams for r in reports)
-    if msg.amount_grams > available:
-        raise PreconditionFailed(
-            f"over-issuance: the cited reports have {tco2e(available)} of attested grams left, "
-            f"the batch asks for {tco2e(msg.amount_grams)}",
-            "over_issuance",
-        )
+    reports = _verified_reports(state, signer, msg, vintage)
+    # Verify the next batch id of the vintage is usable
     params = get_params(state)
     seq_key = keys.batch_seq_key(msg.project_id, vintage.start_date, vintage.end_date)
-    seq_raw = state.get(seq_key)
-    seq = (0 if seq_raw is None else keys.decode_u64(seq_raw)) + 1
+    seq = read_u64(state, seq_key) + 1
     batch_id = make_batch_id(msg.project_id, vintage.start_date, vintage.end_date, seq)
-    if len(batch_id) > params.limits.max_id_bytes:  # transfers could never name it
-        raise PreconditionFailed(
-            f"batch id {batch_id} would be {len(batch_id)} bytes, the limit is "
-            f"{params.limits.max_id_bytes}",
-            "batch_id_too_long",
-        )
-    batch_key = keys.batch_key(batch_id)
-    if state.get(batch_key) is not None:  # only reachable if the key layout is broken
-        raise AlreadyExists(f"batch {batch_id} exists already", "batch_exists")
+    _require_new_batch_id(state, batch_id, params.limits.max_id_bytes)
 
-    # Consume attested grams from the reports in the order cited
-    left = msg.amount_grams
-    for report in reports:
-        used = min(left, report.remaining_grams)
-        if used:
-            state.set(
-                keys.report_key(report.data_hash),
-                replace(report, remaining_grams=report.remaining_grams - used).encode(),
-            )
-            left -= used
+    _consume_attested(state, reports, msg.amount_grams)
     buffer = buffer_share(msg.amount_grams, params.buffer_share_bps)
     tradable = msg.amount_grams - buffer
     batch = Batch(
@@ -146,10 +78,10 @@ def process_issue_batch(
         height=ctx.height,
         time_ms=ctx.time_ms,
     )
-    state.set(batch_key, batch.encode())
+    state.set(keys.batch_key(batch_id), batch.encode())
     state.set(seq_key, keys.encode_u64(seq))
     if tradable:
-        state.set(keys.balance_key(msg.recipient, batch_id), keys.encode_u64(tradable))
+        credit_tradable(state, msg.recipient, batch_id, tradable)
     return Effects(
         events=(
             event(
@@ -167,6 +99,108 @@ def process_issue_batch(
     )
 
 
+def _verified_reports(
+    state: StateOverlay, signer: str, msg: ledger_pb2.IssueBatch, vintage: Period
+) -> list[Report]:
+    """Verify the cited reports may back this issuance; return them in the order cited."""
+    # Verify no report is cited twice (check_tx does too; the rule must not depend on it)
+    if len(set(msg.report_hashes)) != len(msg.report_hashes):
+        raise InvalidTransaction("issuance cites the same report twice", "duplicate_report")
+    # Verify every cited report may back a batch of this vintage for this recipient
+    reports = [
+        _verified_issuance_report(state, signer, msg, vintage, data_hash)
+        for data_hash in msg.report_hashes
+    ]
+    # Verify the attested periods together cover every day of the vintage
+    if not _covers([r.attested_period for r in reports if r.attested_period], vintage):
+        raise PreconditionFailed(
+            f"vintage {vintage} is not covered by the periods the cited reports attest "
+            f"({', '.join(str(r.attested_period) for r in reports)})",
+            "vintage_not_covered",
+        )
+    # Verify the reports have enough attested grams left
+    available = sum(r.remaining_grams for r in reports)
+    if msg.amount_grams > available:
+        raise PreconditionFailed(
+            f"over-issuance: the cited reports have {tco2e(available)} of attested grams left, "
+            f"the batch asks for {tco2e(msg.amount_grams)}",
+            "over_issuance",
+        )
+    return reports
+
+
+def _verified_issuance_report(
+    state: StateOverlay,
+    signer: str,
+    msg: ledger_pb2.IssueBatch,
+    vintage: Period,
+    data_hash: bytes,
+) -> Report:
+    """Verify one cited report: an independently attested report of this project, by a verifier
+    who still holds the role and does not receive the batch, attesting days of the vintage only.
+    """
+    report = get_report(state, data_hash)
+    name = data_hash.hex()
+    if report.project_id != msg.project_id:
+        raise PreconditionFailed(
+            f"report {name} belongs to project {report.project_id}, not {msg.project_id}",
+            "report_project_mismatch",
+        )
+    if report.kind == LOSS_REPORT_KIND:
+        raise PreconditionFailed(
+            f"report {name} is a loss report and cannot back an issuance", "not_issuable"
+        )
+    if report.attested_period is None:
+        raise PreconditionFailed(
+            f"report {name} has not been attested by a verifier yet", "report_not_attested"
+        )
+    _require_independent(report, signer)
+    _require_verifier_active(state, report)
+    if report.verifier == msg.recipient:
+        raise PermissionDenied(
+            f"report {name} was attested by {report.verifier}, who cannot receive the "
+            "batch it backs",
+            "conflict_of_interest",
+        )
+    # A report attesting days outside the vintage would let a whole year's grams back a
+    # vintage of one day: the vintage must be exactly the days its reports attest.
+    if not vintage.contains(report.attested_period):
+        raise PreconditionFailed(
+            f"report {name} attests {report.attested_period}, which is not within vintage "
+            f"{vintage}; a vintage must be the union of the periods its reports attest",
+            "report_period_mismatch",
+        )
+    return report
+
+
+def _require_new_batch_id(state: StateOverlay, batch_id: str, max_id_bytes: int) -> None:
+    """Verify a new batch id fits the id limit (else transfers could never name it) and is new."""
+    if len(batch_id) > max_id_bytes:
+        raise PreconditionFailed(
+            f"batch id {batch_id} would be {len(batch_id)} bytes, the limit is {max_id_bytes}",
+            "batch_id_too_long",
+        )
+    if state.get(keys.batch_key(batch_id)) is not None:  # only if the key layout is broken
+        raise AlreadyExists(f"batch {batch_id} exists already", "batch_exists")
+
+
+def _consume_attested(state: StateOverlay, reports: list[Report], amount: int) -> None:
+    """Take ``amount`` attested grams from the reports, in the order cited (verified to hold it)."""
+    left = amount
+    for report in reports:
+        used = min(left, report.remaining_grams)
+        if used:
+            _save_remaining(state, report, report.remaining_grams - used)
+            left -= used
+
+
+def _save_remaining(state: StateOverlay, report: Report, remaining_grams: int) -> None:
+    state.set(
+        keys.report_key(report.data_hash),
+        replace(report, remaining_grams=remaining_grams).encode(),
+    )
+
+
 def process_reversal(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Reversal
 ) -> Effects:
@@ -180,6 +214,43 @@ def process_reversal(
     require_role(state, "issuer", signer, "reversing a loss")
     batch = get_batch(state, msg.batch_id)
     require_project_issuer(get_project(state, batch.project_id), signer, "reversing a loss")
+    # Verify the loss report is an attested loss of the batch's project that may reverse it
+    report = _verified_loss_report(state, signer, batch, msg)
+    # Verify the buffer pool holds enough
+    if msg.amount_grams > batch.buffer:
+        raise PreconditionFailed(
+            f"insufficient buffer: batch {batch.batch_id} holds {tco2e(batch.buffer)} in its "
+            f"buffer pool, the reversal needs {tco2e(msg.amount_grams)}",
+            "insufficient_buffer",
+        )
+
+    _save_remaining(state, report, report.remaining_grams - msg.amount_grams)
+    updated = replace(
+        batch,
+        buffer=batch.buffer - msg.amount_grams,
+        cancelled=batch.cancelled + msg.amount_grams,
+        reversed_grams=batch.reversed_grams + msg.amount_grams,
+    )
+    state.set(keys.batch_key(batch.batch_id), updated.encode())
+    return Effects(
+        events=(
+            event(
+                "reversal",
+                ("batch_id", batch.batch_id),
+                ("amount_grams", str(msg.amount_grams)),
+                ("loss_report", msg.loss_report_hash.hex()),
+                ("reason", msg.reason),
+            ),
+        ),
+        accounts=(signer,),
+        batches=(batch.batch_id,),
+    )
+
+
+def _verified_loss_report(
+    state: StateOverlay, signer: str, batch: Batch, msg: ledger_pb2.Reversal
+) -> Report:
+    """Verify the cited loss report may back this reversal; return it."""
     # Verify the loss report is anchored for the batch's project and is a loss report
     report = get_report(state, msg.loss_report_hash)
     name = msg.loss_report_hash.hex()
@@ -216,38 +287,7 @@ def process_reversal(
             f"attested losses left, the reversal asks for {tco2e(msg.amount_grams)}",
             "over_reversal",
         )
-    # Verify the buffer pool holds enough
-    if msg.amount_grams > batch.buffer:
-        raise PreconditionFailed(
-            f"insufficient buffer: batch {batch.batch_id} holds {tco2e(batch.buffer)} in its "
-            f"buffer pool, the reversal needs {tco2e(msg.amount_grams)}",
-            "insufficient_buffer",
-        )
-
-    state.set(
-        keys.report_key(report.data_hash),
-        replace(report, remaining_grams=report.remaining_grams - msg.amount_grams).encode(),
-    )
-    updated = replace(
-        batch,
-        buffer=batch.buffer - msg.amount_grams,
-        cancelled=batch.cancelled + msg.amount_grams,
-        reversed_grams=batch.reversed_grams + msg.amount_grams,
-    )
-    state.set(keys.batch_key(batch.batch_id), updated.encode())
-    return Effects(
-        events=(
-            event(
-                "reversal",
-                ("batch_id", batch.batch_id),
-                ("amount_grams", str(msg.amount_grams)),
-                ("loss_report", msg.loss_report_hash.hex()),
-                ("reason", msg.reason),
-            ),
-        ),
-        accounts=(signer,),
-        batches=(batch.batch_id,),
-    )
+    return report
 
 
 def _require_independent(report: Report, signer: str) -> None:

@@ -135,22 +135,9 @@ def process_attest_report(
             f"for {tco2e(report.verified_grams)}",
             "already_attested",
         )
-    # Verify the attested period lies within the anchored report's period
+    # Verify the attested period lies within the report's and has ended
     attested = period_of(msg.period)
-    if not report.period.contains(attested):
-        raise PreconditionFailed(
-            f"attested period {attested} is outside the report's period {report.period}",
-            "period_mismatch",
-        )
-    # Verify the attested period has ended: its last day is before the block's (UTC) date, so
-    # a day still under way (today) cannot be attested
-    today = block_date(ctx.time_ms)
-    if attested.end_date >= today:
-        raise PreconditionFailed(
-            f"attested period {attested} ends on or after the block date {today:08d}; only "
-            "periods whose last day has ended can be attested",
-            "period_in_future",
-        )
+    _require_attestable_period(report, attested, block_date(ctx.time_ms))
     # Verify the verifier is independent of the project, its issuer and the report's anchorer
     project = get_project(state, report.project_id)
     if signer in (project.owner, project.issuer, report.anchored_by):
@@ -162,17 +149,7 @@ def process_attest_report(
     # Verify no other attested (non-loss) report of the project covers any of these days
     is_loss = report.kind == LOSS_REPORT_KIND
     if not is_loss:
-        prefix = keys.attested_prefix(report.project_id)
-        for key, other_hash in state.scan(prefix):
-            start, end = key[len(prefix) :].decode().split("-")
-            other = Period(int(start), int(end))
-            if other.overlaps(attested):
-                raise AlreadyExists(
-                    f"project {report.project_id} already has report {other_hash.hex()} "
-                    f"attested for {other}, which overlaps {attested}; the same days cannot "
-                    "be counted twice",
-                    "overlapping_attestation",
-                )
+        _require_no_overlap(state, report.project_id, attested)
 
     updated = replace(
         report,
@@ -201,3 +178,39 @@ def process_attest_report(
         ),
         accounts=(signer,),
     )
+
+
+def _require_attestable_period(report: Report, attested: Period, today: int) -> None:
+    """Verify ``attested`` lies within the report's period and its last day is before ``today``.
+
+    ``today`` is the block's (UTC) date, so a day still under way cannot be attested.
+    """
+    if not report.period.contains(attested):
+        raise PreconditionFailed(
+            f"attested period {attested} is outside the report's period {report.period}",
+            "period_mismatch",
+        )
+    if attested.end_date >= today:
+        raise PreconditionFailed(
+            f"attested period {attested} ends on or after the block date {today:08d}; only "
+            "periods whose last day has ended can be attested",
+            "period_in_future",
+        )
+
+
+def _require_no_overlap(state: StateOverlay, project_id: str, attested: Period) -> None:
+    """Verify no attested (non-loss) report of the project covers a day of ``attested``.
+
+    The same days cannot be counted twice; a prefix scan lists the project's attested periods.
+    """
+    prefix = keys.attested_prefix(project_id)
+    for key, other_hash in state.scan(prefix):
+        start, end = key[len(prefix) :].decode().split("-")
+        other = Period(int(start), int(end))
+        if other.overlaps(attested):
+            raise AlreadyExists(
+                f"project {project_id} already has report {other_hash.hex()} "
+                f"attested for {other}, which overlaps {attested}; the same days cannot "
+                "be counted twice",
+                "overlapping_attestation",
+            )

@@ -6,20 +6,24 @@ into the batch's retired or cancelled counter, so a retired or cancelled gram ca
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from chain import keys
-from chain.errors import AlreadyExists, NotFound, PreconditionFailed
+from chain.errors import AlreadyExists, PreconditionFailed
 from chain.records import Batch, Certificate, Period
 from chain.results import Event
 from chain.rules._common import (
     BlockContext,
     Effects,
     block_date,
+    credit_tradable,
+    debit_tradable,
     event,
     period_of,
     require_account,
-    tco2e,
+    require_tradable,
+    tradable_balance,
 )
 from chain.state import StateOverlay, get_batch
 from chain.tx import SignedTx
@@ -27,12 +31,11 @@ from proto import ledger_pb2
 
 __all__ = [
     "certificate_id",
-    "credit_tradable",
-    "debit_tradable",
     "process_cancel",
     "process_retire",
     "process_transfer",
     "retire_tradable",
+    "verify_retirement",
 ]
 
 _CERT_ID_BYTES = 12
@@ -47,63 +50,22 @@ def certificate_id(tx_hash: bytes) -> str:
     return "RC-" + tx_hash[:_CERT_ID_BYTES].hex().upper()
 
 
-def _insufficient(state: StateOverlay, have: int, batch_id: str, need: int) -> Exception:
-    # Only on the failure path: tell an unknown batch apart from an empty balance.
-    if have == 0 and state.get(keys.batch_key(batch_id)) is None:
-        return NotFound(f"batch {batch_id} does not exist", "unknown_batch")
-    return PreconditionFailed(
-        f"insufficient tradable balance: have {tco2e(have)} of batch {batch_id}, "
-        f"need {tco2e(need)}",
-        "insufficient_balance",
-    )
-
-
-def _debit(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
-    """Verify ``address`` holds ``amount`` tradable grams of the batch and take them."""
-    key = keys.balance_key(address, batch_id)
-    raw = state.get(key)
-    have = 0 if raw is None else int.from_bytes(raw, "big")
-    if have < amount:
-        raise _insufficient(state, have, batch_id, amount)
-    if have == amount:
-        state.delete(key)
-    else:
-        state.set(key, (have - amount).to_bytes(8, "big"))
-
-
-def debit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
-    """Verify ``address`` holds ``amount`` tradable grams of the batch and take them."""
-    _debit(state, address, batch_id, amount)
-
-
-def credit_tradable(state: StateOverlay, address: str, batch_id: str, amount: int) -> None:
-    """Add tradable grams to a balance (the caller took them from another balance)."""
-    key = keys.balance_key(address, batch_id)
-    raw = state.get(key)
-    have = 0 if raw is None else int.from_bytes(raw, "big")
-    state.set(key, (have + amount).to_bytes(8, "big"))  # <= the batch's issued grams
-
-
 def process_transfer(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Transfer
 ) -> Effects:
     """Move tradable grams of one or more batches from the signer to registered accounts."""
     signer = tx.body.signer
+    # Verify every recipient is registered and the signer holds the grams of every entry
+    _verify_transfer(state, signer, msg.entries)
+
     events = []
     accounts = {signer}
     batches = set()
     for entry in msg.entries:
         to, batch_id, amount = entry.to, entry.batch_id, entry.amount_grams
-        # Verify the recipient is registered
-        if to not in accounts:
-            require_account(state, to, "recipient")
-            accounts.add(to)
-        # Verify the signer holds the grams, then move them (later entries see earlier ones)
-        _debit(state, signer, batch_id, amount)
-        key = keys.balance_key(to, batch_id)
-        raw = state.get(key)
-        have = 0 if raw is None else int.from_bytes(raw, "big")
-        state.set(key, (have + amount).to_bytes(8, "big"))  # <= the batch's issued grams
+        debit_tradable(state, signer, batch_id, amount)
+        credit_tradable(state, to, batch_id, amount)
+        accounts.add(to)
         batches.add(batch_id)
         events.append(
             event(
@@ -115,6 +77,24 @@ def process_transfer(
             )
         )
     return Effects(tuple(events), tuple(sorted(accounts)), tuple(sorted(batches)))
+
+
+def _verify_transfer(
+    state: StateOverlay, signer: str, entries: Iterable[ledger_pb2.TransferEntry]
+) -> None:
+    """Verify each entry in order, as if the entries before it had moved their grams already."""
+    registered = {signer}
+    held: dict[str, int] = {}  # batch id -> what the signer still holds after earlier entries
+    for entry in entries:
+        # Verify the recipient is registered
+        if entry.to not in registered:
+            require_account(state, entry.to, "recipient")
+            registered.add(entry.to)
+        # Verify the signer holds the grams that earlier entries left
+        batch_id, amount = entry.batch_id, entry.amount_grams
+        have = held[batch_id] if batch_id in held else tradable_balance(state, signer, batch_id)
+        require_tradable(state, have, batch_id, amount)
+        held[batch_id] = have if entry.to == signer else have - amount
 
 
 def process_retire(
@@ -131,11 +111,14 @@ def process_retire(
                 f"claim period {period_of(msg.period)} ends after the block date {today:08d}",
                 "period_in_future",
             )
+    # Verify the certificate id is new and the signer holds the grams
+    batch = verify_retirement(state, tx, msg.batch_id, msg.amount_grams)
+
     certificate, retire_event = retire_tradable(
         state,
         ctx,
         tx,
-        batch_id=msg.batch_id,
+        batch=batch,
         amount_grams=msg.amount_grams,
         beneficiary=msg.beneficiary,
         reason=msg.reason,
@@ -151,7 +134,7 @@ def retire_tradable(
     ctx: BlockContext,
     tx: SignedTx,
     *,
-    batch_id: str,
+    batch: Batch,
     amount_grams: int,
     beneficiary: str,
     reason: str,
@@ -161,20 +144,12 @@ def retire_tradable(
 ) -> tuple[Certificate, Event]:
     """Retire the signer's tradable grams and store a certificate; return it and its event.
 
-    Shared by Retire and by redemptions of merchant offers paid in tickets.
+    Shared by Retire and by redemptions of merchant offers paid in tickets. Writes only: the
+    caller verified the retirement first (``verify_retirement`` gave it ``batch``).
     """
     signer = tx.body.signer
     cert_id = certificate_id(tx.tx_hash)
-    cert_key = keys.certificate_key(cert_id)
-    # Verify the certificate id is new (it derives from the tx hash)
-    if state.get(cert_key) is not None:
-        raise AlreadyExists(
-            f"retirement certificate {cert_id} exists already", "certificate_exists"
-        )
-    # Verify the signer holds the grams, and take them
-    _debit(state, signer, batch_id, amount_grams)
-
-    batch = get_batch(state, batch_id)
+    debit_tradable(state, signer, batch.batch_id, amount_grams)
     _save_supply(
         state,
         batch,
@@ -197,7 +172,7 @@ def retire_tradable(
         time_ms=ctx.time_ms,
         tx_hash=tx.tx_hash,
     )
-    state.set(cert_key, certificate.encode())
+    state.set(keys.certificate_key(cert_id), certificate.encode())
     retire_event = event(
         "retire",
         ("certificate_id", cert_id),
@@ -217,15 +192,31 @@ def retire_tradable(
     return certificate, retire_event
 
 
+def verify_retirement(state: StateOverlay, tx: SignedTx, batch_id: str, amount: int) -> Batch:
+    """Verify the signer may retire ``amount`` grams of the batch now; return the batch."""
+    cert_id = certificate_id(tx.tx_hash)
+    # Verify the certificate id is new (it derives from the tx hash)
+    if state.get(keys.certificate_key(cert_id)) is not None:
+        raise AlreadyExists(
+            f"retirement certificate {cert_id} exists already", "certificate_exists"
+        )
+    # Verify the signer holds the grams
+    have = tradable_balance(state, tx.body.signer, batch_id)
+    require_tradable(state, have, batch_id, amount)
+    return get_batch(state, batch_id)
+
+
 def process_cancel(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Cancel
 ) -> Effects:
     """Cancel tradable grams the signer holds (e.g. moved to another registry)."""
     signer = tx.body.signer
-    # Verify the signer holds the grams, and take them
-    _debit(state, signer, msg.batch_id, msg.amount_grams)
-
+    # Verify the signer holds the grams
+    have = tradable_balance(state, signer, msg.batch_id)
+    require_tradable(state, have, msg.batch_id, msg.amount_grams)
     batch = get_batch(state, msg.batch_id)
+
+    debit_tradable(state, signer, msg.batch_id, msg.amount_grams)
     _save_supply(
         state,
         batch,

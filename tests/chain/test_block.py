@@ -24,7 +24,7 @@ from chain.block import (
     verify_tx_proof,
 )
 from chain.crypto import PrivateKey
-from chain.errors import InvalidTransaction
+from chain.errors import InvalidBlock
 from chain.limits import Limits
 from chain.merkle import MerkleProof, merkle_root
 from chain.results import Event, TxResult
@@ -154,7 +154,7 @@ def test_every_header_field_changes_the_hash(change: dict[str, object]) -> None:
     ],
 )
 def test_out_of_shape_headers_are_rejected(change: dict[str, object]) -> None:
-    with pytest.raises(InvalidTransaction) as info:
+    with pytest.raises(InvalidBlock) as info:
         header(**change)
     assert info.value.code == "malformed_block"
 
@@ -201,12 +201,12 @@ def test_empty_block() -> None:
 
 
 def test_block_with_wrong_tx_count_is_rejected() -> None:
-    with pytest.raises(InvalidTransaction, match="3 transactions"):
+    with pytest.raises(InvalidBlock, match="3 transactions"):
         Block(header(), (b"a",))
 
 
 def malformed(raw: bytes, limits: Limits | None = None) -> str:
-    with pytest.raises(InvalidTransaction) as info:
+    with pytest.raises(InvalidBlock) as info:
         Block.decode(raw, limits)
     return info.value.code
 

@@ -18,7 +18,7 @@ from chain import (
     get_validators,
     init_chain,
 )
-from chain.errors import InvalidTransaction
+from chain.errors import InvalidGenesis
 from chain.state import has_role
 from tests.chain.conftest import ISSUER, REGISTRAR, VALIDATORS, VERIFIER, key, make_genesis
 
@@ -100,7 +100,7 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "text", "needle"), BAD, ids=[b[0] for b in BAD])
 def test_bad_genesis_is_rejected_clearly(name: str, text: str, needle: str) -> None:
-    with pytest.raises(InvalidTransaction) as info:
+    with pytest.raises(InvalidGenesis) as info:
         Genesis.from_json(text)
     assert info.value.code == "invalid_genesis"
     assert needle in info.value.message
@@ -109,7 +109,7 @@ def test_bad_genesis_is_rejected_clearly(name: str, text: str, needle: str) -> N
 def test_duplicate_account_is_rejected() -> None:
     account = GenesisAccount(REGISTRAR.address, "bureau", "R", ("registrar",))
     validator = GenesisValidator("n", VALIDATORS[0].public_key, "h:1")
-    with pytest.raises(InvalidTransaction, match="duplicate account"):
+    with pytest.raises(InvalidGenesis, match="duplicate account"):
         Genesis("c", 0, (validator,), (account, account))
 
 
@@ -150,7 +150,7 @@ def test_genesis_limits_admit_governance_and_batch_ids(
         genesis = build()
         assert Genesis.from_json(genesis.to_json()) == genesis
         return
-    with pytest.raises(InvalidTransaction) as info:
+    with pytest.raises(InvalidGenesis) as info:
         build()
     assert info.value.code == "invalid_genesis" and needle in info.value.message
     text = json.loads(base.to_json())
@@ -159,5 +159,5 @@ def test_genesis_limits_admit_governance_and_batch_ids(
         {"name": v.name, "public_key": v.public_key.hex(), "network_address": v.network_address}
         for v in nodes
     ]
-    with pytest.raises(InvalidTransaction, match=needle):
+    with pytest.raises(InvalidGenesis, match=needle):
         Genesis.from_json(json.dumps(text))

@@ -13,7 +13,6 @@ from chain import (
     StateOverlay,
     apply_block,
     apply_tx,
-    block_result,
     check_tx,
     compute_app_hash,
     expected_nonce,
@@ -21,6 +20,7 @@ from chain import (
 from chain.errors import NotFound, StorageError
 from chain.keys import batch_key, nonce_key
 from chain.records import Account, Batch, Certificate, Params, Period, Project, Report, Validator
+from chain.results import BlockResult
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,
@@ -88,7 +88,11 @@ def test_apply_tx_incrementally_matches_apply_block(batch_ledger: Ledger) -> Non
         if receipt.error_code != "wrong_nonce":
             kept.append(tx)
             receipts.append(receipt)
-    proposed = block_result(overlay, ctx, receipts)
+    proposed = BlockResult(
+        writes=dict(overlay.writes),
+        receipts=tuple(receipts),
+        app_hash=compute_app_hash(ctx.prev_app_hash, overlay.writes),
+    )
     assert proposed == apply_block(batch_ledger.state, ctx, kept)
 
 

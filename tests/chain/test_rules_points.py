@@ -21,7 +21,7 @@ from chain.keys import (
     voucher_key,
 )
 from chain.records import Offer, PointsAccount, Redemption, ResidentParams, Settlement
-from chain.rules.points import REDEMPTION_REASON
+from chain.rules.merchants import REDEMPTION_REASON
 from chain.rules.tickets import certificate_id
 from chain.state import (
     get_offer,
@@ -572,11 +572,11 @@ def test_resident_params_round_trip_and_change_the_hash() -> None:
 def test_bad_resident_params(field: str, value: int, words: str) -> None:
     import json
 
-    from chain.errors import InvalidTransaction
+    from chain.errors import InvalidGenesis
 
     data = json.loads(make_residents_genesis().to_json())
     data["params"]["residents"][field] = value
-    with pytest.raises(InvalidTransaction, match=words):
+    with pytest.raises(InvalidGenesis, match=words):
         Genesis.from_json(json.dumps(data))
 
 
@@ -584,12 +584,12 @@ def test_the_float_is_registered_at_genesis_and_cannot_be_listed() -> None:
     from dataclasses import replace
 
     from chain import GenesisAccount
-    from chain.errors import InvalidTransaction
+    from chain.errors import InvalidGenesis
 
     chain = Ledger(make_residents_genesis())
     assert chain.state.get(b"nonce/" + FLOAT.encode()) is not None
     genesis = make_residents_genesis()
-    with pytest.raises(InvalidTransaction, match="module account"):
+    with pytest.raises(InvalidGenesis, match="module account"):
         replace(genesis, accounts=(*genesis.accounts, GenesisAccount(FLOAT, "bureau", "float")))
     assert RESIDENT_PARAMS.activity_cap("tree_planting") == 600
 
@@ -608,11 +608,11 @@ def test_points_counters_cannot_overflow() -> None:
 def test_max_awards_is_bounded_by_what_a_receipt_holds() -> None:
     import json
 
-    from chain.errors import InvalidTransaction
+    from chain.errors import InvalidGenesis
 
     data = json.loads(make_residents_genesis().to_json())
     data["params"]["limits"]["max_awards"] = 60_001
-    with pytest.raises(InvalidTransaction, match="max_awards"):
+    with pytest.raises(InvalidGenesis, match="max_awards"):
         Genesis.from_json(json.dumps(data))
 
 
