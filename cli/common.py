@@ -25,8 +25,9 @@ import grpc
 
 from chain.amounts import parse_tco2e
 from chain.crypto import parse_address
-from chain.errors import InvalidGenesis, InvalidTransaction, LedgerError
+from chain.errors import InvalidGenesis, InvalidRequest, InvalidTransaction, LedgerError
 from cli.keystore import Keystore, KeystoreError, WrongPassword
+from node.config import ConfigError
 from proto import services_pb2_grpc
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (KeystoreError, WrongPassword) as exc:
             raise CliError(f"{exc.message} [{exc.code}]", EXIT_WALLET) from exc
-        except (InvalidTransaction, InvalidGenesis) as exc:  # raised here, before anything was sent
+        # Bad input found here, before anything was sent: a tx field, a genesis or config file.
+        except (InvalidTransaction, InvalidGenesis, InvalidRequest, ConfigError) as exc:
             raise CliError(f"{exc.message} [{exc.code}]", EXIT_USAGE) from exc
         except LedgerError as exc:
             exit_code = EXIT_WALLET if exc.code == "key_not_found" else EXIT_LEDGER

@@ -120,6 +120,13 @@ def test_2_for_a_malformed_node_address(node: str) -> None:
     exits(run("query", "status", CARBON_TICKET_NODE=node), 2, "$CARBON_TICKET_NODE")
 
 
+@pytest.mark.parametrize("listen", ["127.0.0.1", "host:port", "127.0.0.1:99999"])
+def test_2_for_a_malformed_listen_address_in_node_init(tmp_path: Path, listen: str) -> None:
+    home = tmp_path / "n"
+    exits(run("node", "init", "--home", str(home), "--listen", listen), 2, "listen")
+    assert not (home / "config.toml").exists()
+
+
 def test_2_for_a_missing_tls_file(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.pem")
     node = ["--node", f"127.0.0.1:{free_port()}"]
