@@ -114,6 +114,8 @@ class Engine:
         self.decided = False
         self.last_commit: CommitCertificate | None = None
         self.dropped: Counter[str] = Counter()
+        # Why the last peer message (proposal or vote) was dropped; None when it was taken.
+        self.last_drop: str | None = None
         self._hs = HeightState()
         self._window = RoundWindow()
         self._future = FutureBuffer(validators)
@@ -169,28 +171,29 @@ class Engine:
 
     def on_proposal(self, p: Proposal) -> list[Action]:
         """Handle a proposal from a peer; invalid or useless ones are dropped silently."""
+        self.last_drop = None
         # Verify the static shape before spending a signature check on it.
         if not self._proposal_shape_ok(p):
-            self.dropped["malformed"] += 1
+            self._drop("malformed")
             return []
         if not self._relevant(p.height):
             return []
         current = p.height == self.height
         if current and not self._window.allows(p.proposer_index, p.round):
-            self.dropped["far_round"] += 1
+            self._drop("far_round")
             return []
         known = self._hs.proposals.get(p.round, {}).get(p.block_hash)
         if known is not None and current and known.signature == p.signature:
-            self.dropped["duplicate"] += 1
+            self._drop("duplicate")
             return []
         key = self.validators.validators[p.proposer_index].public_key
         if not self._verify(key, proposal_sign_bytes(self.chain_id, p), p.signature):
-            self.dropped["bad_signature"] += 1
+            self._drop("bad_signature")
             return []
         # Verify the payload is the block that was signed, before it can take any slot: a
         # copy with the proposer's signature and another payload is a forgery, not a proposal.
         if not self._payload_bound(p):
-            self.dropped["payload_mismatch"] += 1
+            self._drop("payload_mismatch")
             return []
         if not current:
             self._buffer(p, ("p", p.round, p.block_hash), p.proposer_index)
@@ -203,22 +206,23 @@ class Engine:
 
     def on_vote(self, v: Vote) -> list[Action]:
         """Handle a vote from a peer; conflicting second votes become evidence."""
+        self.last_drop = None
         # Verify the static shape before spending a signature check on it.
         if not self._vote_shape_ok(v):
-            self.dropped["malformed"] += 1
+            self._drop("malformed")
             return []
         if not self._relevant(v.height):
             return []
         if v.height == self.height and not self._window.allows(v.validator_index, v.round):
-            self.dropped["far_round"] += 1
+            self._drop("far_round")
             return []
         known = self._known_vote(v)
         if known is not None and known.signature == v.signature:
-            self.dropped["duplicate"] += 1
+            self._drop("duplicate")
             return []
         key = self.validators.validators[v.validator_index].public_key
         if not self._verify(key, vote_sign_bytes(self.chain_id, v), v.signature):
-            self.dropped["bad_signature"] += 1
+            self._drop("bad_signature")
             return []
         if v.height > self.height:
             self._buffer(
@@ -234,13 +238,13 @@ class Engine:
     def on_block(self, height: int, payload: bytes) -> list[Action]:
         """Handle a block fetched by hash (after `FetchBlock`); kept only if it is wanted."""
         if not self.started or height != self.height or self.decided:
-            self.dropped["stale_block"] += 1
+            self._drop("stale_block")
             return []
         hs = self._hs
         block_hash = self._app.block_hash(height, payload)
         # Verify the payload is a block a quorum or our lock names; anything else is noise.
         if block_hash is None or block_hash not in hs.wanted():
-            self.dropped["unwanted_block"] += 1
+            self._drop("unwanted_block")
             return []
         if block_hash in hs.payloads:
             return []
@@ -270,6 +274,11 @@ class Engine:
 
     # ------------------------------------------------------------ admission
 
+    def _drop(self, reason: str) -> None:
+        # Counted for operators (`dropped`) and told to the caller of this step (`last_drop`).
+        self.dropped[reason] += 1
+        self.last_drop = reason
+
     def _proposal_shape_ok(self, p: Proposal) -> bool:
         return (
             p.height >= 1
@@ -290,10 +299,10 @@ class Engine:
 
     def _relevant(self, height: int) -> bool:
         if not self.started:
-            self.dropped["not_started"] += 1
+            self._drop("not_started")
             return False
         if height < self.height or (height == self.height and self.decided):
-            self.dropped["old_height"] += 1
+            self._drop("old_height")
             return False
         return True
 
@@ -313,10 +322,10 @@ class Engine:
     def _buffer(self, msg: Proposal | Vote, key: tuple[object, ...], sender: int) -> None:
         self._ahead[sender] = max(self._ahead.get(sender, 0), msg.height)
         if msg.height != self.height + 1:
-            self.dropped["far_future"] += 1
+            self._drop("far_future")
             return
         if key not in self._future and not self._future.add(key, msg, sender):
-            self.dropped["future_quota"] += 1
+            self._drop("future_quota")
 
     def _add_proposal(self, p: Proposal) -> None:
         hs = self._hs
@@ -329,7 +338,7 @@ class Engine:
         if by_hash and (
             p.block_hash not in hs.wanted() or len(by_hash) >= _MAX_PROPOSALS_PER_ROUND
         ):
-            self.dropped["extra_proposal"] += 1
+            self._drop("extra_proposal")
             return
         by_hash[p.block_hash] = p
         hs.payloads.setdefault(p.block_hash, p.block)

@@ -198,19 +198,17 @@ class Node:
     def on_consensus_message(self, message: Proposal | Vote) -> None:
         """Feed one peer message to the engine (signature checks happen inside)."""
         self._catch_engine_up()
-        dropped = self.engine.dropped
-        bad_before, dropped_before = dropped["bad_signature"], sum(dropped.values())
         if isinstance(message, Vote):
             actions = self._engine_call(self.engine.on_vote, message)
         else:
             # Its arrival time decides whether a fresh proposal is timely (app.validate).
             self.app.note_proposal(message.block_hash, message.round, message.pol_round)
             actions = self._engine_call(self.engine.on_proposal, message)
-        if dropped["bad_signature"] > bad_before:
+        dropped = self.engine.last_drop
+        if dropped == "bad_signature":
             self._log_bad_signatures()
         self._dispatch(actions)
-        accepted = sum(dropped.values()) == dropped_before
-        if accepted and self._waiting_next and self.engine.next_height_ready():
+        if dropped is None and self._waiting_next and self.engine.next_height_ready():
             # The next height has begun elsewhere (its first proposer proposed, or validators
             # with f+1 power signed there): start now rather than wait for transactions. One
             # validator alone cannot trigger this and defeat empty_block_interval_ms.

@@ -117,6 +117,24 @@ def test_bad_signature_and_non_member_input_is_dropped_not_raised() -> None:
     assert engine.dropped["bad_signature"] == 2 and engine.dropped["malformed"] == 2
 
 
+def test_each_step_says_whether_it_took_the_message_or_why_not() -> None:
+    # The node decides on this (start the next height early, log forgeries), so it must not have
+    # to infer it from counters.
+    engine = _engine(0)
+    engine.start(1)
+    p = _proposal(1, 0)
+    engine.on_proposal(replace(p, signature=b"\x00" * 64))
+    assert engine.last_drop == "bad_signature"
+    engine.on_proposal(p)
+    assert engine.last_drop is None
+    engine.on_proposal(p)
+    assert engine.last_drop == "duplicate"
+    engine.on_vote(_vote(VoteType.PREVOTE, 1, 0, p.block_hash, 1))
+    assert engine.last_drop is None
+    engine.on_vote(replace(_vote(VoteType.PREVOTE, 1, 0, b"", 1), validator_index=7))
+    assert engine.last_drop == "malformed"
+
+
 def test_invalid_block_gets_a_nil_prevote() -> None:
     engine = _engine(0)
     engine.start(1)
