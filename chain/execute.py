@@ -126,7 +126,7 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
                 "unknown_signer",
             ),
         )
-    nonce = int.from_bytes(raw, "big")
+    nonce = keys.decode_u64(raw)
     if body.nonce != nonce:
         return _failed(
             tx,
@@ -148,10 +148,10 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
         # receipt would let this node diverge from the others. Stop the block instead.
         raise
     except LedgerError as error:
-        overlay.set(nonce_key, (nonce + 1).to_bytes(8, "big"))
+        overlay.set(nonce_key, keys.encode_u64(nonce + 1))
         return _failed(tx, error)
     scratch.commit()
-    overlay.set(nonce_key, (nonce + 1).to_bytes(8, "big"))
+    overlay.set(nonce_key, keys.encode_u64(nonce + 1))
     return TxResult(
         tx_hash=tx.tx_hash,
         events=effects.events,
