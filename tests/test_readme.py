@@ -116,15 +116,16 @@ def _session_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _ports_in_use(base: int, count: int) -> list[int]:
-    busy = []
+def _ports_answering(base: int, count: int) -> list[int]:
+    """The ports from ``base`` (``count`` of them) where a listener on 127.0.0.1 answers."""
+    answering = []
     for port in range(base, base + count):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                busy.append(port)
-    return busy
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            continue
+        answering.append(port)
+    return answering
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -181,7 +182,7 @@ def _run_script(script: str, cwd: Path, env: dict[str, str], timeout: float) -> 
 @pytest.mark.timeout(420)
 def test_the_readme_session_runs_verbatim_twice_against_one_devnet(tmp_path: Path) -> None:
     start, blocks = session_blocks(README.read_text(encoding="utf-8"))
-    busy = _ports_in_use(DEFAULT_BASE_PORT, DEVNET_VALIDATORS)
+    busy = _ports_answering(DEFAULT_BASE_PORT, DEVNET_VALIDATORS)
     if busy:  # README's devnet uses the default ports; another network there would answer instead
         pytest.fail(f"ports {busy} on 127.0.0.1 are in use: stop what listens there and re-run")
     workdir, home = tmp_path / "work", tmp_path / "home"
