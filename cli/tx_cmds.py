@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import grpc
 
 from chain.crypto import PrivateKey
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
@@ -33,6 +33,7 @@ from cli.client import (
     LedgerClient,
     balance_shortfall,
     debits,
+    draft_envelope,
     make_body,
     missing_signatures,
 )
@@ -52,7 +53,9 @@ from cli.common import (
     parse_amount_arg,
     password,
     reports_errors,
+    rpc_error,
 )
+from cli.cosign import CosignFile, members_of, read_cosign, write_cosign
 from cli.render import tco2e
 from proto import ledger_pb2
 
@@ -70,7 +73,10 @@ _TX_OPTION_NAMES = (
     "out",
     "output",
     "timeout",
+    "no_simulate",
 )
+# Ledger codes saying a transaction's nonce is spent: a co-signing file then needs ``tx renew``.
+_USED_NONCE_CODES = frozenset({"nonce_used", "wrong_nonce"})
 _PERIOD_RE = re.compile(r"([0-9]{8})-([0-9]{8})")
 
 
@@ -89,6 +95,7 @@ class TxOptions:
     out: Path | None
     output: str
     timeout: float
+    no_simulate: bool
 
 
 def tx_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -127,6 +134,11 @@ def tx_options(func: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--timeout", default=30.0, show_default=True, help="Seconds to wait for the commit."
         ),
+        click.option(
+            "--no-simulate",
+            is_flag=True,
+            help="Do not ask the node to simulate the tx before signing it.",
+        ),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -144,34 +156,87 @@ def _load_keys(opts: TxOptions) -> list[PrivateKey]:
 def _send(opts: TxOptions, msg: Any) -> dict[str, Any]:
     """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome.
 
-    One ``GetSigningInfo`` call brings the chain id, the nonce and what the wallet checks before
-    signing (balances, validator set); none is made when ``--chain-id`` and ``--nonce`` are both
-    given, and then nothing is checked before submitting.
+    By default one ``SimulateTx`` of the unsigned draft brings the chain id, the nonce and the
+    ledger's verdict before anything is signed (a refusal exits 3 and uses no nonce). With
+    ``--no-simulate``, one ``GetSigningInfo`` call brings chain id and nonce and the wallet's own
+    cheaper checks run; none is made when ``--chain-id`` and ``--nonce`` are both given too.
     """
     keys = _load_keys(opts)
     signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
     offline = opts.chain_id is not None and opts.nonce is not None
-    if offline and opts.out is not None:
+    if opts.no_simulate and offline and opts.out is not None:
         raw = _encode(opts.chain_id or "", signer, opts.nonce or 0, opts.memo, msg, keys)
-        _write_envelope(opts.out, raw, opts.output)
+        _write_envelope(opts.out, raw, opts.output, ())
         return {}
     with connect(opts.node) as stub:
         client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
-        if offline:
-            chain_id, nonce = opts.chain_id or "", opts.nonce or 0
-            info = None
+        signer_keys = [k.public_key for k in keys]
+        if not opts.no_simulate:
+            chain_id, nonce, validators = _simulate_draft(client, opts, signer, msg)
+            if opts.out is None:
+                _refuse_missing_signatures(msg, signer_keys, validators)
+        elif offline:
+            chain_id, nonce, validators = opts.chain_id or "", opts.nonce or 0, ()
         else:
             info = client.signing_info(signer, list(debits(msg)))
             chain_id = opts.chain_id or info.chain_id
             nonce = opts.nonce if opts.nonce is not None else int(info.next_nonce)
+            validators = tuple(info.signing_validators)
             _refuse_short_balance(debits(msg), info, signer)
             if opts.out is None:
-                _refuse_missing_signatures(msg, [k.public_key for k in keys], info)
+                _refuse_missing_signatures(msg, signer_keys, validators)
         raw = _encode(chain_id, signer, nonce, opts.memo, msg, keys)
         if opts.out is not None:
-            _write_envelope(opts.out, raw, opts.output, info)
+            _write_envelope(opts.out, raw, opts.output, validators)
             return {}
         return _submit(client, raw, opts)
+
+
+def _simulate_draft(
+    client: LedgerClient, opts: TxOptions, signer: str, msg: Any
+) -> tuple[str, int, tuple[Any, ...]]:
+    """Simulate ``msg`` unsigned; refuse (exit 3) with the ledger's error when it would fail.
+
+    Returns the chain id, the nonce and the validator set to sign with. Without both
+    ``--chain-id`` and ``--nonce`` the draft leaves them to the node; a ``--nonce`` other than
+    the one the node filled in is simulated once more, as given.
+    """
+    chain_id = opts.chain_id if opts.nonce is not None else None
+    nonce = (opts.nonce or 0) if chain_id else 0
+    body = make_body(chain_id or "", signer, nonce, msg, opts.memo)
+    reply = client.simulate(draft_envelope(body))
+    if opts.chain_id is not None and reply.chain_id != opts.chain_id:
+        raise CliError(
+            f"refused before signing: --chain-id {opts.chain_id!r} but the node serves "
+            f"{reply.chain_id!r} [wrong_chain_id]",
+            EXIT_LEDGER,
+        )
+    if opts.nonce is not None and reply.nonce != opts.nonce:
+        body = make_body(reply.chain_id, signer, opts.nonce, msg, opts.memo)
+        reply = client.simulate(draft_envelope(body))
+    _refuse_failed_simulation(reply)
+    expected = tx_id(
+        reply.chain_id,
+        make_body(reply.chain_id, signer, reply.nonce, msg, opts.memo).SerializeToString(
+            deterministic=True
+        ),
+    )
+    if reply.receipt.tx_hash != expected:
+        raise CliError("the node simulated another transaction than the one to sign")
+    return reply.chain_id, int(reply.nonce), tuple(reply.signing_validators)
+
+
+def _refuse_failed_simulation(reply: Any, before: str = "signing") -> None:
+    """Refuse with the ledger's own code and message when the simulated receipt failed."""
+    receipt = reply.receipt
+    if receipt.code == 0:
+        return
+    hint = ""
+    if receipt.error_code in _USED_NONCE_CODES:
+        hint = " (rebuild it with a fresh nonce: carbon-ticket tx renew FILE)"
+    raise CliError(
+        f"refused before {before}: {receipt.message} [{receipt.error_code}]{hint}", EXIT_LEDGER
+    )
 
 
 def _refuse_short_balance(needed: dict[str, int], info: Any, signer: str) -> None:
@@ -192,14 +257,15 @@ def _governance_kind(body_or_msg: Any) -> str:
     return MSG_FIELDS.get(type(body_or_msg).__name__, "")
 
 
-def _refuse_missing_signatures(msg: Any, signer_keys: list[bytes], info: Any) -> None:
-    """Refuse a governance transaction that carries too few validator signatures."""
+def _refuse_missing_signatures(msg: Any, signer_keys: list[bytes], validators: Any) -> None:
+    """Refuse a governance transaction that carries too few validator signatures (the ledger
+    would only say how many it carries; this also says how many more and how to add them)."""
     kind = _governance_kind(msg)
     if kind not in GOVERNANCE_KINDS:
         return
-    missing, present = missing_signatures(signer_keys, info.signing_validators)
+    missing, present = missing_signatures(signer_keys, validators)
     if missing:
-        total = len(info.signing_validators)
+        total = len(validators)
         raise CliError(
             f"refused before sending: {kind} needs signatures of more than 2/3 of the {total} "
             f"validators; it carries {present}, {missing} more needed (co-sign with: carbon-ticket "
@@ -244,51 +310,35 @@ def _submit(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]
     return data
 
 
-def _write_envelope(path: Path, raw: bytes, output: str, info: Any = None) -> None:
-    """Write the co-signing file and say what was written (and, for governance with the
-    validator set at hand, how many validator signatures are still needed)."""
-    envelope = ledger_pb2.TxEnvelope()
-    envelope.ParseFromString(raw)
-    body = ledger_pb2.TxBody()
-    body.ParseFromString(envelope.body)
-    doc = {
-        "chain_id": body.chain_id,
-        "kind": body.WhichOneof("msg"),
-        "signer": body.signer,
-        "nonce": body.nonce,
-        "signed_by": [s.public_key.hex() for s in envelope.signatures],
-        "tx": raw.hex(),
-    }
-    try:
-        path.write_text(json.dumps(doc, indent=2) + "\n")
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from exc
-    report: dict[str, Any] = {"file": str(path), **{k: v for k, v in doc.items() if k != "tx"}}
-    needed = ""
-    if info is not None and doc["kind"] in GOVERNANCE_KINDS:
-        missing, _ = missing_signatures(
-            [s.public_key for s in envelope.signatures], info.signing_validators
-        )
-        report["signatures_needed"] = missing
-        needed = f"; {missing} more validator signature(s) needed" if missing else "; ready"
+def _write_envelope(path: Path, raw: bytes, output: str, validators: Any) -> None:
+    """Write the co-signing file and say what was written and how many signatures (from whom)
+    it still needs."""
+    envelope = ledger_pb2.TxEnvelope.FromString(raw)
+    body = ledger_pb2.TxBody.FromString(envelope.body)
+    kind = body.WhichOneof("msg") or ""
+    members = members_of(validators) if kind in GOVERNANCE_KINDS else ()
+    _report_cosign(path, CosignFile(envelope, body, members), output, "wrote")
+
+
+def _report_cosign(path: Path, cosign: CosignFile, output: str, verb: str) -> None:
+    report = {"file": str(path), **write_cosign(path, cosign)}
     if chosen_output(output) == "json":
         emit(report, output)
         return
+    needed = report["signatures_needed"]
+    who = ", ".join(a["name"] for a in report["awaiting"])
+    if needed is None:
+        status = "validator signatures needed: more than 2/3 of the set"
+    elif needed == 0:
+        status = "ready to broadcast"
+    elif cosign.kind in GOVERNANCE_KINDS:
+        status = f"{needed} more validator signature(s) needed, from: {who}"
+    else:
+        status = f"{needed} more signature(s) needed, from the signer {cosign.body.signer}"
     click.echo(
-        f"wrote {doc['kind']} tx with {len(envelope.signatures)} signature(s) to {path}{needed}"
+        f"{verb} {cosign.kind} tx (nonce {cosign.body.nonce}) with "
+        f"{len(cosign.envelope.signatures)} signature(s) to {path}; {status}"
     )
-
-
-def _read_envelope(path: Path) -> ledger_pb2.TxEnvelope:
-    try:
-        raw = bytes.fromhex(json.loads(path.read_text())["tx"])
-        envelope = ledger_pb2.TxEnvelope()
-        envelope.ParseFromString(raw)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
-    except Exception as exc:  # protobuf DecodeError
-        raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
-    return envelope
 
 
 def _period(text: str | None, what: str, required: bool = True) -> ledger_pb2.Period | None:
@@ -656,10 +706,9 @@ def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
 @output_option
 @reports_errors
 def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
-    """Add signatures to a transaction FILE written with --out."""
-    envelope = _read_envelope(file)
-    body = ledger_pb2.TxBody()
-    body.ParseFromString(envelope.body)
+    """Add signatures to a transaction FILE written with --out; says how many are still needed."""
+    cosign = read_cosign(file)
+    envelope, body = cosign.envelope, cosign.body
     store = open_keystore(keystore)
     for name in key:
         store.info(name)
@@ -672,7 +721,7 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
             raise CliError(f"key {name!r} has signed this transaction already", EXIT_USAGE)
         envelope.signatures.add(public_key=k.public_key, signature=k.sign(message))
     sort_signatures(envelope)  # nodes accept signatures in ascending key order only
-    _write_envelope(file, envelope.SerializeToString(deterministic=True), output)
+    _report_cosign(file, cosign, output, "signed")
 
 
 @tx.command("broadcast")
@@ -680,24 +729,69 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
 @node_option
 @output_option
 @click.option("--no-wait", is_flag=True, help="Return once admitted; do not wait.")
+@click.option("--no-simulate", is_flag=True, help="Submit without simulating first.")
 @click.option("--timeout", default=30.0, show_default=True)
 @reports_errors
-def broadcast(file: Path, node: str, output: str, no_wait: bool, timeout: float) -> None:
+def broadcast(
+    file: Path, node: str, output: str, no_wait: bool, no_simulate: bool, timeout: float
+) -> None:
     """Submit a signed transaction FILE.
 
-    A governance transaction with too few validator signatures, or a debit above the signer's
-    balance, is refused before it is sent (it would fail and use up its nonce).
+    It is simulated first, as signed: one that would fail (too few validator signatures, a
+    debit above the balance, a used nonce) is refused before it is sent and keeps its nonce.
+    A used nonce is renewed with ``tx renew FILE``.
     """
-    envelope = _read_envelope(file)
-    raw = envelope.SerializeToString(deterministic=True)
-    body = ledger_pb2.TxBody.FromString(envelope.body)
-    kind = body.WhichOneof("msg") or ""
-    needed = debits(getattr(body, kind)) if kind else {}
-    opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout)
+    cosign = read_cosign(file)
+    raw, body = cosign.raw(), cosign.body
+    opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout,
+                     no_simulate)  # fmt: skip
     with connect(node) as stub:
         client = LedgerClient(stub, timeout=timeout, chain_id=body.chain_id)
-        if kind in GOVERNANCE_KINDS or needed:
-            info = client.signing_info(body.signer, list(needed))
-            _refuse_short_balance(needed, info, body.signer)
-            _refuse_missing_signatures(body, [s.public_key for s in envelope.signatures], info)
-        _submit(client, raw, opts)
+        if not no_simulate:
+            reply = client.simulate(raw)
+            signer_keys = [s.public_key for s in cosign.envelope.signatures]
+            _refuse_missing_signatures(body, signer_keys, reply.signing_validators)
+            _refuse_failed_simulation(reply, "sending")
+        try:
+            _submit(client, raw, opts)
+        except grpc.RpcError as exc:
+            code = dict(exc.trailing_metadata() or ()).get("ledger-error-code", "")
+            if code not in _USED_NONCE_CODES:
+                raise
+            refusal = rpc_error(exc).format_message()
+            raise CliError(f"{refusal}; rebuild it with: carbon-ticket tx renew {file}") from exc
+
+
+@tx.command("renew")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@node_option
+@output_option
+@reports_errors
+def renew(file: Path, node: str, output: str) -> None:
+    """Rebuild a co-signing FILE whose nonce got used: the signer's next nonce, no signatures.
+
+    The old signatures covered the old nonce and are dropped: the file must be signed again
+    (``tx sign``). The renewed transaction is simulated (unsigned) first.
+    """
+    cosign = read_cosign(file)
+    draft = ledger_pb2.TxBody()
+    draft.CopyFrom(cosign.body)
+    draft.chain_id, draft.nonce = "", 0
+    with connect(node) as stub:
+        reply = LedgerClient(stub).simulate(draft_envelope(draft))
+    if cosign.body.chain_id and reply.chain_id != cosign.body.chain_id:
+        raise CliError(
+            f"{file} is for chain {cosign.body.chain_id!r}, the node serves {reply.chain_id!r} "
+            "[wrong_chain_id]"
+        )
+    _refuse_failed_simulation(reply, "renewing")
+    draft.chain_id, draft.nonce = reply.chain_id, reply.nonce
+    envelope = ledger_pb2.TxEnvelope(body=draft.SerializeToString(deterministic=True))
+    members = members_of(reply.signing_validators) if cosign.kind in GOVERNANCE_KINDS else ()
+    dropped = len(cosign.envelope.signatures)
+    if chosen_output(output) != "json":
+        click.echo(
+            f"nonce {cosign.body.nonce} -> {reply.nonce}; {dropped} old signature(s) dropped: "
+            f"sign it again with: carbon-ticket tx sign {file} -k KEY"
+        )
+    _report_cosign(file, CosignFile(envelope, draft, members), output, "renewed")
