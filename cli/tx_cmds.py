@@ -226,14 +226,17 @@ def _simulate_draft(
     return reply.chain_id, int(reply.nonce), tuple(reply.signing_validators)
 
 
-def _refuse_failed_simulation(reply: Any, before: str = "signing") -> None:
-    """Refuse with the ledger's own code and message when the simulated receipt failed."""
+def _refuse_failed_simulation(
+    reply: Any, before: str = "signing", file: Path | None = None
+) -> None:
+    """Refuse with the ledger's own code and message when the simulated receipt failed; for a
+    co-signing ``file`` whose nonce is used, say how to renew it."""
     receipt = reply.receipt
     if receipt.code == 0:
         return
     hint = ""
-    if receipt.error_code in _USED_NONCE_CODES:
-        hint = " (rebuild it with a fresh nonce: carbon-ticket tx renew FILE)"
+    if file is not None and receipt.error_code in _USED_NONCE_CODES:
+        hint = f"; rebuild it with: carbon-ticket tx renew {file}"
     raise CliError(
         f"refused before {before}: {receipt.message} [{receipt.error_code}]{hint}", EXIT_LEDGER
     )
@@ -751,7 +754,7 @@ def broadcast(
             reply = client.simulate(raw)
             signer_keys = [s.public_key for s in cosign.envelope.signatures]
             _refuse_missing_signatures(body, signer_keys, reply.signing_validators)
-            _refuse_failed_simulation(reply, "sending")
+            _refuse_failed_simulation(reply, "sending", file)
         try:
             _submit(client, raw, opts)
         except grpc.RpcError as exc:
