@@ -151,15 +151,15 @@ def test_a_signed_tx_is_verified_and_its_nonce_checked(
         (
             lambda k: encode_tx(make_body("", k.address, 0, ledger_pb2.Retire()), [k]),
             "unexpected_signature",
-        ),  # fmt: skip
+        ),
         (
             lambda k: draft_envelope(make_body("", k.address, 3, ledger_pb2.Retire())),
             "invalid_nonce",
-        ),  # fmt: skip
+        ),
         (
             lambda k: draft_envelope(ledger_pb2.TxBody(chain_id="other", signer=k.address)),
             "wrong_chain_id",
-        ),  # fmt: skip
+        ),
         (lambda k: b"\x0a" + bytes([127]) + b"x" * 127 + b"\x00" * 70_000, "tx_too_large"),
     ],
 )
