@@ -1,11 +1,13 @@
 """``carbon-ticket tx``: sign and submit every ledger transaction.
 
-Each command validates its arguments, decrypts the signing key(s), asks the node in one call for
-the chain id, the signer's next nonce and what it checks before signing (none with ``--chain-id``
-and ``--nonce``), submits, and by default waits for the commit and prints the receipt.
-Governance (grant-role, revoke-role, appoint-issuer) needs more than 2/3 of the validators: pass
-several ``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign``
-and submit it with ``tx broadcast``.
+Each command validates its arguments, decrypts the signing key(s), has the node simulate the
+unsigned transaction (one ``SimulateTx`` call, which also brings the chain id and the signer's
+next nonce) and refuses what the ledger would refuse before signing; then it signs, submits, and
+by default waits for the commit and prints the receipt. ``--no-simulate`` asks ``GetSigningInfo``
+instead (nothing with ``--chain-id`` and ``--nonce`` too). Governance (grant-role, revoke-role,
+appoint-issuer) needs more than 2/3 of the validators: pass several ``--key``, or write a
+co-signing file with ``--out FILE`` (cli/cosign.py), add signatures with ``tx sign``, submit it
+with ``tx broadcast`` and, once its nonce got used, rebuild it with ``tx renew``.
 """
 
 from __future__ import annotations
