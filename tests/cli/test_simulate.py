@@ -256,8 +256,8 @@ def test_a_governance_file_counts_validator_signatures_and_names_who_is_missing(
         for i in range(4)
     )  # fmt: skip
     validator = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]
-    body = make_body("c", validator[0].address, 0,
-                     ledger_pb2.GrantRole(address=validator[3].address, role=3))  # fmt: skip
+    grant = ledger_pb2.GrantRole(address=validator[3].address, role=ledger_pb2.ROLE_VERIFIER)
+    body = make_body("c", validator[0].address, 0, grant)
     envelope = ledger_pb2.TxEnvelope.FromString(encode_tx(body, [validator[0]]))
     needed, awaiting = CosignFile(envelope, body, members).awaiting()
     assert needed == 2  # more than 2/3 of 4 is 3
