@@ -1,8 +1,9 @@
 """A small synchronous client of the public API: builds, signs and submits ledger transactions.
 
 Used by the ``tx`` commands and ``demo``; it holds no ledger rules. What it needs to sign (the
-chain id and the signer's pending-aware next nonce) comes in one ``GetSigningInfo`` call, and in
-none when both are given.
+chain id and the signer's pending-aware next nonce) comes in one call: ``SimulateTx`` of an
+unsigned draft (the ``tx`` commands, which also learn the ledger's verdict), or
+``GetSigningInfo``; in none when both are given.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "Shortfall",
     "balance_shortfall",
     "debits",
+    "draft_envelope",
     "make_body",
     "missing_signatures",
     "normalize_text",
@@ -43,6 +45,13 @@ MSG_FIELDS: dict[str, str] = {
     f.message_type.name: f.name  # type: ignore[union-attr]
     for f in ledger_pb2.TxBody.DESCRIPTOR.oneofs_by_name["msg"].fields
 }
+
+
+def draft_envelope(body: ledger_pb2.TxBody) -> bytes:
+    """An unsigned envelope of ``body``, for ``SimulateTx``."""
+    return ledger_pb2.TxEnvelope(body=body.SerializeToString(deterministic=True)).SerializeToString(
+        deterministic=True
+    )
 
 
 def make_body(
@@ -149,6 +158,16 @@ class LedgerClient:
         )
         self._chain_id = info.chain_id
         return info
+
+    def simulate(self, raw: bytes) -> services_pb2.SimulateTxResponse:
+        """The receipt ``raw`` would get, from a throw-away execution on the node; a draft
+        (empty chain id, nonce 0, no signature) comes back with the chain id and nonce filled."""
+        reply: services_pb2.SimulateTxResponse = self.stub.SimulateTx(
+            services_pb2.SimulateTxRequest(tx=raw), timeout=_READ_TIMEOUT
+        )
+        if reply.chain_id:
+            self._chain_id = reply.chain_id
+        return reply
 
     def status(self) -> services_pb2.StatusResponse:
         """The node's status."""

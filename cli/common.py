@@ -67,6 +67,7 @@ __all__ = [
     "parse_amount_arg",
     "password",
     "reports_errors",
+    "rpc_error",
     "table_view",
 ]
 
@@ -122,12 +123,13 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             exit_code = EXIT_WALLET if exc.code == "key_not_found" else EXIT_LEDGER
             raise CliError(f"{exc.message} [{exc.code}]", exit_code) from exc
         except grpc.RpcError as exc:
-            raise _rpc_error(exc) from exc
+            raise rpc_error(exc) from exc
 
     return wrapper
 
 
-def _rpc_error(exc: grpc.RpcError) -> CliError:
+def rpc_error(exc: grpc.RpcError) -> CliError:
+    """The one-line CliError for a failed call: unreachable (exit 4) or refused (exit 3)."""
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):

@@ -1,49 +1,37 @@
 """``carbon-ticket tx``: sign and submit every ledger transaction.
 
-Each command validates its arguments, decrypts the signing key(s), asks the node in one call for
-the chain id, the signer's next nonce and what it checks before signing (none with ``--chain-id``
-and ``--nonce``), submits, and by default waits for the commit and prints the receipt.
-Governance (grant-role, revoke-role, appoint-issuer) needs more than 2/3 of the validators: pass
-several ``--key``, or write the transaction with ``--out FILE``, add signatures with ``tx sign``
-and submit it with ``tx broadcast``.
+Each command validates its arguments, decrypts the signing key(s), has the node simulate the
+unsigned transaction (one ``SimulateTx`` call, which also brings the chain id and the signer's
+next nonce) and refuses what the ledger would refuse before signing; then it signs, submits, and
+by default waits for the commit and prints the receipt. ``--no-simulate`` asks ``GetSigningInfo``
+instead (nothing with ``--chain-id`` and ``--nonce`` too). Governance (grant-role, revoke-role,
+appoint-issuer) needs more than 2/3 of the validators: pass several ``--key``, or write a
+co-signing file with ``--out FILE`` (cli/cosign.py), add signatures with ``tx sign``, submit it
+with ``tx broadcast`` and, once its nonce got used, rebuild it with ``tx renew``.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
-import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
+import grpc
 
-from chain.crypto import PrivateKey
 from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
-from chain.rules.tickets import certificate_id
-from chain.tx import sort_signatures, tx_id, tx_sign_bytes
-from cli import render
+from chain.tx import sort_signatures, tx_sign_bytes
 from cli.client import (
     GOVERNANCE_KINDS,
-    MSG_FIELDS,
     LedgerClient,
-    balance_shortfall,
-    debits,
-    make_body,
-    missing_signatures,
+    draft_envelope,
 )
 from cli.common import (
-    EXIT_LEDGER,
-    EXIT_PENDING,
     EXIT_USAGE,
     CliError,
     chosen_output,
     connect,
-    emit,
     keystore_option,
     node_option,
     open_keystore,
@@ -52,243 +40,24 @@ from cli.common import (
     parse_amount_arg,
     password,
     reports_errors,
+    rpc_error,
 )
-from cli.render import tco2e
+from cli.cosign import CosignFile, members_of, read_cosign
+from cli.submit import (
+    USED_NONCE_CODES,
+    TxOptions,
+    refuse_failed_simulation,
+    refuse_missing_signatures,
+    report_cosign,
+    send_tx,
+    submit_tx,
+    tx_options,
+)
 from proto import ledger_pb2
 
 __all__ = ["tx"]
 
-_TX_OPTION_NAMES = (
-    "node",
-    "keystore",
-    "key",
-    "signer",
-    "nonce",
-    "chain_id",
-    "memo",
-    "no_wait",
-    "out",
-    "output",
-    "timeout",
-)
 _PERIOD_RE = re.compile(r"([0-9]{8})-([0-9]{8})")
-
-
-@dataclass(frozen=True, slots=True)
-class TxOptions:
-    """The options every transaction command shares."""
-
-    node: str
-    keystore: Path
-    key: tuple[str, ...]
-    signer: str | None
-    nonce: int | None
-    chain_id: str | None
-    memo: str
-    no_wait: bool
-    out: Path | None
-    output: str
-    timeout: float
-
-
-def tx_options(func: Callable[..., None]) -> Callable[..., None]:
-    """Add the shared options; the command receives them as ``opts: TxOptions``."""
-
-    @functools.wraps(func)
-    def wrapper(**kwargs: Any) -> None:
-        shared = {name: kwargs.pop(name) for name in _TX_OPTION_NAMES}
-        func(opts=TxOptions(**shared), **kwargs)
-
-    options = [
-        node_option,
-        keystore_option,
-        click.option(
-            "--key",
-            "-k",
-            multiple=True,
-            required=True,
-            help="Keystore key that signs (repeat to co-sign); the first pays the nonce.",
-        ),
-        click.option("--signer", help="Address whose nonce the tx uses (default: first --key)."),
-        click.option(
-            "--nonce",
-            type=click.IntRange(min=0),
-            help="Nonce to use (default: asked from the node).",
-        ),
-        click.option("--chain-id", help="Chain id (default: asked from the node)."),
-        click.option("--memo", default="", help="Free text stored with the transaction."),
-        click.option("--no-wait", is_flag=True, help="Return once admitted; do not wait."),
-        click.option(
-            "--out",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Write the signed tx to FILE instead of submitting (for co-signing).",
-        ),
-        output_option,
-        click.option(
-            "--timeout", default=30.0, show_default=True, help="Seconds to wait for the commit."
-        ),
-    ]
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return reports_errors(wrapper)
-
-
-def _load_keys(opts: TxOptions) -> list[PrivateKey]:
-    store = open_keystore(opts.keystore)
-    for name in opts.key:
-        store.info(name)  # every key must exist before asking for the password
-    secret = password()
-    return [store.load(name, secret) for name in opts.key]
-
-
-def _send(opts: TxOptions, msg: Any) -> dict[str, Any]:
-    """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome.
-
-    One ``GetSigningInfo`` call brings the chain id, the nonce and what the wallet checks before
-    signing (balances, validator set); none is made when ``--chain-id`` and ``--nonce`` are both
-    given, and then nothing is checked before submitting.
-    """
-    keys = _load_keys(opts)
-    signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
-    offline = opts.chain_id is not None and opts.nonce is not None
-    if offline and opts.out is not None:
-        raw = _encode(opts.chain_id or "", signer, opts.nonce or 0, opts.memo, msg, keys)
-        _write_envelope(opts.out, raw, opts.output)
-        return {}
-    with connect(opts.node) as stub:
-        client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
-        if offline:
-            chain_id, nonce = opts.chain_id or "", opts.nonce or 0
-            info = None
-        else:
-            info = client.signing_info(signer, list(debits(msg)))
-            chain_id = opts.chain_id or info.chain_id
-            nonce = opts.nonce if opts.nonce is not None else int(info.next_nonce)
-            _refuse_short_balance(debits(msg), info, signer)
-            if opts.out is None:
-                _refuse_missing_signatures(msg, [k.public_key for k in keys], info)
-        raw = _encode(chain_id, signer, nonce, opts.memo, msg, keys)
-        if opts.out is not None:
-            _write_envelope(opts.out, raw, opts.output, info)
-            return {}
-        return _submit(client, raw, opts)
-
-
-def _refuse_short_balance(needed: dict[str, int], info: Any, signer: str) -> None:
-    """Refuse, before signing, a debit larger than the signer's committed tradable balance."""
-    short = balance_shortfall(needed, info)
-    if short is not None:
-        raise CliError(
-            f"refused before signing: {signer} holds {tco2e(short.held_grams)} of "
-            f"{short.batch_id}, the transaction takes {tco2e(short.needed_grams)} "
-            "[insufficient_balance]",
-            EXIT_LEDGER,
-        )
-
-
-def _governance_kind(body_or_msg: Any) -> str:
-    if isinstance(body_or_msg, ledger_pb2.TxBody):
-        return body_or_msg.WhichOneof("msg") or ""
-    return MSG_FIELDS.get(type(body_or_msg).__name__, "")
-
-
-def _refuse_missing_signatures(msg: Any, signer_keys: list[bytes], info: Any) -> None:
-    """Refuse a governance transaction that carries too few validator signatures."""
-    kind = _governance_kind(msg)
-    if kind not in GOVERNANCE_KINDS:
-        return
-    missing, present = missing_signatures(signer_keys, info.signing_validators)
-    if missing:
-        total = len(info.signing_validators)
-        raise CliError(
-            f"refused before sending: {kind} needs signatures of more than 2/3 of the {total} "
-            f"validators; it carries {present}, {missing} more needed (co-sign with: carbon-ticket "
-            "tx sign FILE -k VALIDATOR_KEY) [insufficient_validator_signatures]",
-            EXIT_LEDGER,
-        )
-
-
-def _encode(
-    chain_id: str, signer: str, nonce: int, memo: str, msg: Any, keys: list[PrivateKey]
-) -> bytes:
-    from chain.tx import encode_tx
-
-    return encode_tx(make_body(chain_id, signer, nonce, msg, memo), keys)
-
-
-def _known_ids(raw: bytes) -> dict[str, str]:
-    """The tx id, and for a retirement the certificate id, known before submitting."""
-    envelope = ledger_pb2.TxEnvelope.FromString(raw)
-    body = ledger_pb2.TxBody.FromString(envelope.body)
-    digest = tx_id(body.chain_id, envelope.body)
-    ids = {"tx_hash": digest.hex()}
-    if body.WhichOneof("msg") == "retire":
-        ids["certificate_id"] = certificate_id(digest)
-    return ids
-
-
-def _submit(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]:
-    ids = _known_ids(raw)
-    reply = client.submit(raw, wait=not opts.no_wait)
-    if reply.tx_hash.hex() != ids["tx_hash"]:
-        raise CliError(f"the node answered with tx id {reply.tx_hash.hex()}, not {ids['tx_hash']}")
-    data = {**ids, **render.submitted(reply)}
-    emit(data, opts.output)
-    if not opts.no_wait and not reply.committed:
-        certificate = f" (certificate {ids['certificate_id']})" if "certificate_id" in ids else ""
-        raise CliError(
-            f"tx {reply.tx_hash.hex()}{certificate} was admitted but not committed within "
-            f"{opts.timeout:g}s; check later with: carbon-ticket query tx {reply.tx_hash.hex()}",
-            EXIT_PENDING,
-        )
-    return data
-
-
-def _write_envelope(path: Path, raw: bytes, output: str, info: Any = None) -> None:
-    """Write the co-signing file and say what was written (and, for governance with the
-    validator set at hand, how many validator signatures are still needed)."""
-    envelope = ledger_pb2.TxEnvelope()
-    envelope.ParseFromString(raw)
-    body = ledger_pb2.TxBody()
-    body.ParseFromString(envelope.body)
-    doc = {
-        "chain_id": body.chain_id,
-        "kind": body.WhichOneof("msg"),
-        "signer": body.signer,
-        "nonce": body.nonce,
-        "signed_by": [s.public_key.hex() for s in envelope.signatures],
-        "tx": raw.hex(),
-    }
-    try:
-        path.write_text(json.dumps(doc, indent=2) + "\n")
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from exc
-    report: dict[str, Any] = {"file": str(path), **{k: v for k, v in doc.items() if k != "tx"}}
-    needed = ""
-    if info is not None and doc["kind"] in GOVERNANCE_KINDS:
-        missing, _ = missing_signatures(
-            [s.public_key for s in envelope.signatures], info.signing_validators
-        )
-        report["signatures_needed"] = missing
-        needed = f"; {missing} more validator signature(s) needed" if missing else "; ready"
-    if chosen_output(output) == "json":
-        emit(report, output)
-        return
-    click.echo(
-        f"wrote {doc['kind']} tx with {len(envelope.signatures)} signature(s) to {path}{needed}"
-    )
-
-
-def _read_envelope(path: Path) -> ledger_pb2.TxEnvelope:
-    try:
-        raw = bytes.fromhex(json.loads(path.read_text())["tx"])
-        envelope = ledger_pb2.TxEnvelope()
-        envelope.ParseFromString(raw)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
-    except Exception as exc:  # protobuf DecodeError
-        raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
-    return envelope
 
 
 def _period(text: str | None, what: str, required: bool = True) -> ledger_pb2.Period | None:
@@ -355,7 +124,7 @@ def register_account(opts: TxOptions, address: str, kind: str, name: str) -> Non
         kind=ACCOUNT_KINDS.index(kind),  # type: ignore[arg-type]
         name=name,
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("register-project")
@@ -405,7 +174,7 @@ def register_project(
         metadata_hash=digest,
         metadata_uri=metadata_uri,
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("anchor-data")
@@ -449,7 +218,7 @@ def anchor_data(
         uri=uri,
         kind=kind,
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("attest")
@@ -464,7 +233,7 @@ def attest(opts: TxOptions, data_hash: str, amount: str, period: str) -> None:
         verified_grams=parse_amount_arg(amount),
         period=_period(period, "period"),
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("issue")
@@ -496,7 +265,7 @@ def issue(
         amount_grams=parse_amount_arg(amount),
         recipient=parse_address_arg(recipient, opts.keystore),
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("transfer")
@@ -535,7 +304,7 @@ def transfer(
             for t, b, a in parts
         ]
     )
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("retire")
@@ -569,7 +338,7 @@ def retire(
     claim = _period(period, "period", required=False)
     if claim is not None:
         msg.period.CopyFrom(claim)
-    _send(opts, msg)
+    send_tx(opts, msg)
 
 
 @tx.command("cancel")
@@ -579,7 +348,7 @@ def retire(
 @tx_options
 def cancel(opts: TxOptions, batch_id: str, amount: str, reason: str) -> None:
     """Cancel AMOUNT tCO2e of BATCH_ID held by the signer."""
-    _send(
+    send_tx(
         opts,
         ledger_pb2.Cancel(batch_id=batch_id, amount_grams=parse_amount_arg(amount), reason=reason),
     )
@@ -593,7 +362,7 @@ def cancel(opts: TxOptions, batch_id: str, amount: str, reason: str) -> None:
 @tx_options
 def reversal(opts: TxOptions, batch_id: str, amount: str, loss_report: str, reason: str) -> None:
     """Issuer: cancel AMOUNT tCO2e from BATCH_ID's buffer pool after a loss."""
-    _send(
+    send_tx(
         opts,
         ledger_pb2.Reversal(
             batch_id=batch_id,
@@ -613,7 +382,7 @@ _ROLE_CHOICE = click.Choice(ROLES[1:])
 @tx_options
 def grant_role(opts: TxOptions, address: str, role: str) -> None:
     """Governance: grant ROLE to ADDRESS (needs > 2/3 of the validators' signatures)."""
-    _send(
+    send_tx(
         opts,
         ledger_pb2.GrantRole(
             address=parse_address_arg(address, opts.keystore), role=f"ROLE_{role.upper()}"
@@ -627,7 +396,7 @@ def grant_role(opts: TxOptions, address: str, role: str) -> None:
 @tx_options
 def revoke_role(opts: TxOptions, address: str, role: str) -> None:
     """Governance: revoke ROLE from ADDRESS (needs > 2/3 of the validators' signatures)."""
-    _send(
+    send_tx(
         opts,
         ledger_pb2.RevokeRole(
             address=parse_address_arg(address, opts.keystore), role=f"ROLE_{role.upper()}"
@@ -641,7 +410,7 @@ def revoke_role(opts: TxOptions, address: str, role: str) -> None:
 @tx_options
 def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
     """Governance: hand PROJECT_ID to the successor ISSUER (needs > 2/3 of the validators)."""
-    _send(
+    send_tx(
         opts,
         ledger_pb2.AppointIssuer(
             project_id=project_id, issuer=parse_address_arg(issuer, opts.keystore)
@@ -656,10 +425,9 @@ def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
 @output_option
 @reports_errors
 def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
-    """Add signatures to a transaction FILE written with --out."""
-    envelope = _read_envelope(file)
-    body = ledger_pb2.TxBody()
-    body.ParseFromString(envelope.body)
+    """Add signatures to a transaction FILE written with --out; says how many are still needed."""
+    cosign = read_cosign(file)
+    envelope, body = cosign.envelope, cosign.body
     store = open_keystore(keystore)
     for name in key:
         store.info(name)
@@ -672,7 +440,7 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
             raise CliError(f"key {name!r} has signed this transaction already", EXIT_USAGE)
         envelope.signatures.add(public_key=k.public_key, signature=k.sign(message))
     sort_signatures(envelope)  # nodes accept signatures in ascending key order only
-    _write_envelope(file, envelope.SerializeToString(deterministic=True), output)
+    report_cosign(file, cosign, output, "signed")
 
 
 @tx.command("broadcast")
@@ -680,24 +448,69 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
 @node_option
 @output_option
 @click.option("--no-wait", is_flag=True, help="Return once admitted; do not wait.")
+@click.option("--no-simulate", is_flag=True, help="Submit without simulating first.")
 @click.option("--timeout", default=30.0, show_default=True)
 @reports_errors
-def broadcast(file: Path, node: str, output: str, no_wait: bool, timeout: float) -> None:
+def broadcast(
+    file: Path, node: str, output: str, no_wait: bool, no_simulate: bool, timeout: float
+) -> None:
     """Submit a signed transaction FILE.
 
-    A governance transaction with too few validator signatures, or a debit above the signer's
-    balance, is refused before it is sent (it would fail and use up its nonce).
+    It is simulated first, as signed: one that would fail (too few validator signatures, a
+    debit above the balance, a used nonce) is refused before it is sent and keeps its nonce.
+    A used nonce is renewed with ``tx renew FILE``.
     """
-    envelope = _read_envelope(file)
-    raw = envelope.SerializeToString(deterministic=True)
-    body = ledger_pb2.TxBody.FromString(envelope.body)
-    kind = body.WhichOneof("msg") or ""
-    needed = debits(getattr(body, kind)) if kind else {}
-    opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout)
+    cosign = read_cosign(file)
+    raw, body = cosign.raw(), cosign.body
+    opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout,
+                     no_simulate)  # fmt: skip
     with connect(node) as stub:
         client = LedgerClient(stub, timeout=timeout, chain_id=body.chain_id)
-        if kind in GOVERNANCE_KINDS or needed:
-            info = client.signing_info(body.signer, list(needed))
-            _refuse_short_balance(needed, info, body.signer)
-            _refuse_missing_signatures(body, [s.public_key for s in envelope.signatures], info)
-        _submit(client, raw, opts)
+        if not no_simulate:
+            reply = client.simulate(raw)
+            signer_keys = [s.public_key for s in cosign.envelope.signatures]
+            refuse_missing_signatures(body, signer_keys, reply.signing_validators)
+            refuse_failed_simulation(reply, "sending", file)
+        try:
+            submit_tx(client, raw, opts)
+        except grpc.RpcError as exc:
+            code = dict(exc.trailing_metadata() or ()).get("ledger-error-code", "")
+            if code not in USED_NONCE_CODES:
+                raise
+            refusal = rpc_error(exc).format_message()
+            raise CliError(f"{refusal}; rebuild it with: carbon-ticket tx renew {file}") from exc
+
+
+@tx.command("renew")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@node_option
+@output_option
+@reports_errors
+def renew(file: Path, node: str, output: str) -> None:
+    """Rebuild a co-signing FILE whose nonce got used: the signer's next nonce, no signatures.
+
+    The old signatures covered the old nonce and are dropped: the file must be signed again
+    (``tx sign``). The renewed transaction is simulated (unsigned) first.
+    """
+    cosign = read_cosign(file)
+    draft = ledger_pb2.TxBody()
+    draft.CopyFrom(cosign.body)
+    draft.chain_id, draft.nonce = "", 0
+    with connect(node) as stub:
+        reply = LedgerClient(stub).simulate(draft_envelope(draft))
+    if cosign.body.chain_id and reply.chain_id != cosign.body.chain_id:
+        raise CliError(
+            f"{file} is for chain {cosign.body.chain_id!r}, the node serves {reply.chain_id!r} "
+            "[wrong_chain_id]"
+        )
+    refuse_failed_simulation(reply, "renewing")
+    draft.chain_id, draft.nonce = reply.chain_id, reply.nonce
+    envelope = ledger_pb2.TxEnvelope(body=draft.SerializeToString(deterministic=True))
+    members = members_of(reply.signing_validators) if cosign.kind in GOVERNANCE_KINDS else ()
+    dropped = len(cosign.envelope.signatures)
+    if chosen_output(output) != "json":
+        click.echo(
+            f"nonce {cosign.body.nonce} -> {reply.nonce}; {dropped} old signature(s) dropped: "
+            f"sign it again with: carbon-ticket tx sign {file} -k KEY"
+        )
+    report_cosign(file, CosignFile(envelope, draft, members), output, "renewed")

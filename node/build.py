@@ -24,6 +24,7 @@ from node.safety import FileSafetyStore
 from node.server import GrpcServer
 from node.service_peer import PeerServicer
 from node.service_public import LedgerServicer
+from node.simulator import LedgerSimulator
 from node.store import LevelDBStore
 from node.sync import BlockSync, PeerScores
 from node.tls import peer_credentials
@@ -127,7 +128,15 @@ def build_node(
             GrpcServer(
                 config,
                 peer_auth,
-                LedgerServicer(node, store, mempool, info),
+                LedgerServicer(
+                    node,
+                    store,
+                    mempool,
+                    info,
+                    simulator=LedgerSimulator(
+                        info.chain_id, store, mempool, check_tx, params.limits, clock.wall_ms
+                    ),
+                ),
                 PeerServicer(node, node, store, info),
             )
         )

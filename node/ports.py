@@ -6,7 +6,7 @@ one process without sockets or sleeps. Who uses which port:
 
     Node            <- Clock, PeerTransport, TxPool, BlockStore, Service  (given, not built)
     BlockSync       <- StoreView, SyncApp, TxPrecheck, SyncPeer          (not the Node)
-    LedgerServicer  <- TxSubmitter, StoreView, PendingTxs, NodeInfo
+    LedgerServicer  <- TxSubmitter, StoreView, PendingTxs, NodeInfo, Simulator
     PeerServicer    <- ConsensusInbox, BlockSource, StoreView, NodeInfo
     transports      -> ConsensusInbox, BlockSource (of the receiving node)
 
@@ -24,6 +24,7 @@ from chain import Genesis
 from chain.block import Block
 from chain.errors import LedgerError
 from chain.results import TxResult
+from chain.simulate import Simulation
 from chain.tx import SignedTx
 from consensus import CommitCertificate, Proposal, ValidatorSet, Vote
 from node.app import ExecutedBlock
@@ -40,6 +41,7 @@ __all__ = [
     "PeerTransport",
     "PendingTxs",
     "Service",
+    "Simulator",
     "SyncApp",
     "SyncPeer",
     "TimerHandle",
@@ -247,6 +249,15 @@ class TxSubmitter(Protocol):
 
     def subscribe(self, callback: Callable[[CommittedEvent], None]) -> Callable[[], None]:
         """Call ``callback`` for every committed block; returns an unsubscribe function."""
+        ...
+
+
+class Simulator(Protocol):
+    """Runs a transaction against the committed state without committing or admitting it
+    (node.simulator.LedgerSimulator)."""
+
+    def simulate(self, raw: bytes) -> Simulation:
+        """The receipt ``raw`` would get in the next block; a LedgerError when malformed."""
         ...
 
 

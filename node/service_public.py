@@ -53,7 +53,7 @@ from node.api_codec import (
 )
 from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
 from node.errors import unary_errors as errors
-from node.ports import NodeInfo, PendingTxs, TxSubmitter
+from node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
 from proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
@@ -82,12 +82,19 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     """The public API: submit transactions, read ledger records and history, follow blocks."""
 
     def __init__(
-        self, submitter: TxSubmitter, store: StoreView, pending: PendingTxs, info: NodeInfo
+        self,
+        submitter: TxSubmitter,
+        store: StoreView,
+        pending: PendingTxs,
+        info: NodeInfo,
+        *,
+        simulator: Simulator | None = None,
     ) -> None:
         self._node = submitter  # the node, seen only as what submits and follows commits
         self._store = store
         self._pending = pending
         self._info = info
+        self._simulator = simulator
 
     # ------------------------------------------------------------------ transactions
 
@@ -158,6 +165,27 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                 )
             else:
                 response.results.add(tx_hash=outcome.tx_hash, accepted=True)
+        return response
+
+    @errors
+    async def SimulateTx(
+        self, request: services_pb2.SimulateTxRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.SimulateTxResponse:
+        """The receipt the transaction would get, from a throw-away execution (docs/api.md)."""
+        simulator = self._simulator
+        if simulator is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node does not simulate")
+            return services_pb2.SimulateTxResponse()  # pragma: no cover - abort raises
+        outcome = simulator.simulate(request.tx)
+        response = services_pb2.SimulateTxResponse(
+            receipt=receipt_to_proto(outcome.result),
+            chain_id=outcome.chain_id,
+            nonce=outcome.nonce,
+            signatures_verified=outcome.signatures_verified,
+            height=outcome.height,
+        )
+        for v in get_validators(self._store):
+            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
         return response
 
     def _known_tx(self, raw: bytes, error: LedgerError) -> bytes | None:

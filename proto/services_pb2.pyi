@@ -572,3 +572,25 @@ class SigningInfo(_message.Message):
     balances: _containers.RepeatedCompositeFieldContainer[Balance]
     signing_validators: _containers.RepeatedCompositeFieldContainer[ValidatorInfo]
     def __init__(self, chain_id: _Optional[str] = ..., next_nonce: _Optional[int] = ..., height: _Optional[int] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., signing_validators: _Optional[_Iterable[_Union[ValidatorInfo, _Mapping]]] = ...) -> None: ...
+
+class SimulateTxRequest(_message.Message):
+    __slots__ = ("tx",)
+    TX_FIELD_NUMBER: _ClassVar[int]
+    tx: bytes
+    def __init__(self, tx: _Optional[bytes] = ...) -> None: ...
+
+class SimulateTxResponse(_message.Message):
+    __slots__ = ("receipt", "chain_id", "nonce", "signatures_verified", "height", "signing_validators")
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    receipt: _ledger_pb2.Receipt
+    chain_id: str
+    nonce: int
+    signatures_verified: bool
+    height: int
+    signing_validators: _containers.RepeatedCompositeFieldContainer[ValidatorInfo]
+    def __init__(self, receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., chain_id: _Optional[str] = ..., nonce: _Optional[int] = ..., signatures_verified: _Optional[bool] = ..., height: _Optional[int] = ..., signing_validators: _Optional[_Iterable[_Union[ValidatorInfo, _Mapping]]] = ...) -> None: ...

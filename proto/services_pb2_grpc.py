@@ -376,6 +376,11 @@ class LedgerServiceStub:
                 request_serializer=proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
                 response_deserializer=proto_dot_services__pb2.SigningInfo.FromString,
                 _registered_method=True)
+        self.SimulateTx = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/SimulateTx',
+                request_serializer=proto_dot_services__pb2.SimulateTxRequest.SerializeToString,
+                response_deserializer=proto_dot_services__pb2.SimulateTxResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -491,6 +496,14 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SimulateTx(self, request, context):
+        """Check and execute one transaction against the committed state without committing or
+        admitting it: the receipt it would get (docs/api.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -583,6 +596,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetSigningInfo,
                     request_deserializer=proto_dot_services__pb2.GetSigningInfoRequest.FromString,
                     response_serializer=proto_dot_services__pb2.SigningInfo.SerializeToString,
+            ),
+            'SimulateTx': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimulateTx,
+                    request_deserializer=proto_dot_services__pb2.SimulateTxRequest.FromString,
+                    response_serializer=proto_dot_services__pb2.SimulateTxResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1072,6 +1090,33 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetSigningInfo',
             proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
             proto_dot_services__pb2.SigningInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimulateTx(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/SimulateTx',
+            proto_dot_services__pb2.SimulateTxRequest.SerializeToString,
+            proto_dot_services__pb2.SimulateTxResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -104,6 +104,10 @@ def test_a_transfer_makes_one_call_before_submitting(
 ) -> None:
     result = run(*transfer(shared_devnet, batch))
     assert result.exit_code == 0, result.output
+    assert calls == ["SimulateTx", "SubmitTx"]  # the simulation brings chain id and nonce
+    calls.clear()
+    result = run(*transfer(shared_devnet, batch, "--no-simulate"))
+    assert result.exit_code == 0, result.output
     assert calls == ["GetSigningInfo", "SubmitTx"]
 
 
@@ -114,10 +118,16 @@ def test_with_chain_id_and_nonce_the_wallet_asks_nothing(
     with stub_for(shared_devnet.endpoints[0]) as stub:
         nonce = LedgerClient(stub).next_nonce(issuer.address)
     calls.clear()
-    flags = ("--chain-id", shared_devnet.chain_id, "--nonce", str(nonce))
+    flags = ("--chain-id", shared_devnet.chain_id, "--nonce", str(nonce), "--no-simulate")
     result = run(*transfer(shared_devnet, batch, *flags))
     assert result.exit_code == 0, result.output
     assert calls == ["SubmitTx"]
+    # Simulating, the given chain id and nonce are simulated as they are: still one call.
+    calls.clear()
+    flags = ("--chain-id", shared_devnet.chain_id, "--nonce", str(nonce + 1))
+    result = run(*transfer(shared_devnet, batch, *flags))
+    assert result.exit_code == 0, result.output
+    assert calls == ["SimulateTx", "SubmitTx"]
 
 
 def test_two_quick_transactions_get_consecutive_nonces(

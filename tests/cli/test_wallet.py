@@ -352,10 +352,12 @@ def test_governance_with_sign_and_broadcast(
 
 def test_ledger_refusal_names_the_failed_tx(devnet: DevnetInfo, story: dict[str, str]) -> None:
     unknown_report = "ab" * 32
-    result = run(
-        "tx", "attest", unknown_report, "--amount", "1", "--period", "20230101-20231231",
-        *common(devnet, "verifier"),
-    )  # fmt: skip
+    attest = ("tx", "attest", unknown_report, "--amount", "1", "--period", "20230101-20231231",
+              *common(devnet, "verifier"))  # fmt: skip
+    # Simulated first: refused with the ledger's own code before anything is signed.
+    one_line_error(run(*attest), 3, "refused before signing", "[unknown_report]")
+    # Without the simulation it is committed, and fails.
+    result = run(*attest, "--no-simulate")
     one_line_error(result, 3, "[unknown_report]", "NOT_FOUND", "failed at height")
 
 
@@ -446,15 +448,19 @@ def test_governance_short_of_signatures_is_refused_before_it_is_sent(
 ) -> None:
     node = ["--node", devnet.endpoints[0]]
     before = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
-    # The issuer is no validator: its signature counts for nothing of the 2/3.
-    result = run("tx", "grant-role", story["company"], "merchant", *common(devnet, "issuer"))
+    grant = ("tx", "grant-role", story["company"], "merchant")
+    # Simulated: the ledger's own permission refusal (the issuer is no validator).
+    result = run(*grant, *common(devnet, "issuer"))
+    one_line_error(result, 3, "refused before signing", "validator role", "[missing_role]")
+    # Without the simulation, the wallet's own count: its signature counts for nothing of 2/3.
+    result = run(*grant, "--no-simulate", *common(devnet, "issuer"))
     one_line_error(result, 3, "refused before sending", "1 more needed",
                    "[insufficient_validator_signatures]")  # fmt: skip
     out = tmp_path / "grant.json"
-    written = run("tx", "grant-role", story["company"], "merchant", "--out", str(out),
-                  *common(devnet, "issuer"))  # fmt: skip
+    written = run(*grant, "--out", str(out), "--no-simulate", *common(devnet, "issuer"))
     assert written.exit_code == 0 and "1 more validator signature(s) needed" in written.stdout
+    # Broadcast simulates it as signed: the node refuses the non-validator's co-signature.
     refused = run("tx", "broadcast", str(out), *node)
-    one_line_error(refused, 3, "1 more needed", "tx sign FILE")
+    one_line_error(refused, 3, "[unexpected_signature]")
     after = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
     assert after["nonce"] == before["nonce"]  # nothing reached the ledger

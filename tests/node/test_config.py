@@ -154,7 +154,7 @@ def test_node_start_with_a_bad_log_level_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / CONFIG_FILE
     path.write_text(path.read_text().replace('log_level = "INFO"', 'log_level = "TRACE"'))
     result = CliRunner().invoke(cli, ["node", "start", "--home", str(tmp_path)])
-    assert result.exit_code == 3
+    assert result.exit_code == 2  # bad input, as README documents
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line]
     assert len(lines) == 1 and "node.log_level must be one of" in lines[0], result.output

@@ -1,0 +1,134 @@
+"""Co-signing files: a transaction written with ``--out``, signed with ``tx sign``, sent with
+``tx broadcast`` and rebuilt with ``tx renew`` once its nonce is used.
+
+The file is readable JSON (docs/cli.md), version 2::
+
+    {"version": 2, "chain_id": ..., "kind": "grant_role", "signer": "ct1...", "nonce": 7,
+     "signed_by": ["<public key hex>", ...], "signatures_needed": 2,
+     "awaiting": [{"name": "node2", "address": "ct1..."}, ...],
+     "validators": [{"name": ..., "address": ..., "public_key": ...}, ...],
+     "tx": "<TxEnvelope hex>"}
+
+``validators`` is the set governance needs more than 2/3 of, as the node reported it when the
+file was written, so ``tx sign`` recounts ``signatures_needed`` and ``awaiting`` offline (null
+when governance was written offline, without the set). For a message with one signer,
+``validators`` is empty and the signer is what it awaits. Version 1
+files (no ``version``, no counts) are still read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chain.crypto import address_from_public_key
+from cli.client import GOVERNANCE_KINDS
+from cli.common import EXIT_USAGE, CliError
+from proto import ledger_pb2
+
+__all__ = ["COSIGN_VERSION", "CosignFile", "Member", "members_of", "read_cosign", "write_cosign"]
+
+COSIGN_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A validator whose signature governance counts."""
+
+    name: str
+    address: str
+    public_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CosignFile:
+    """A parsed co-signing file: the envelope, its body and the validator set it counts with."""
+
+    envelope: ledger_pb2.TxEnvelope
+    body: ledger_pb2.TxBody
+    validators: tuple[Member, ...]
+
+    @property
+    def kind(self) -> str:
+        """The ledger message carried, e.g. ``grant_role``."""
+        return self.body.WhichOneof("msg") or ""
+
+    def raw(self) -> bytes:
+        """The envelope bytes to submit."""
+        return self.envelope.SerializeToString(deterministic=True)
+
+    def awaiting(self) -> tuple[int | None, list[dict[str, str]]]:
+        """(signatures still needed, who may give them) for this file's message; None when
+        governance was written offline, without the validator set to count with."""
+        signed = {address_from_public_key(s.public_key) for s in self.envelope.signatures}
+        if self.kind not in GOVERNANCE_KINDS:
+            if self.body.signer in signed:
+                return 0, []
+            return 1, [{"name": "signer", "address": self.body.signer}]
+        if not self.validators:
+            return None, []
+        # More than 2/3 of the validators, one vote each (chain/rules/governance.py).
+        present = sum(1 for m in self.validators if m.address in signed)
+        needed = max(len(self.validators) * 2 // 3 + 1 - present, 0)
+        others = [
+            {"name": m.name, "address": m.address}
+            for m in self.validators
+            if m.address not in signed
+        ]
+        return needed, others if needed else []
+
+
+def members_of(validators: Any) -> tuple[Member, ...]:
+    """Members from the node's ``ValidatorInfo`` list."""
+    return tuple(Member(v.name, v.address, bytes(v.public_key)) for v in validators)
+
+
+def read_cosign(path: Path) -> CosignFile:
+    """Read a co-signing file (version 1 or 2); a CliError (exit 2) when it cannot be used."""
+    try:
+        doc = json.loads(path.read_text())
+        raw = bytes.fromhex(doc["tx"])
+        envelope = ledger_pb2.TxEnvelope()
+        envelope.ParseFromString(raw)
+        body = ledger_pb2.TxBody()
+        body.ParseFromString(envelope.body)
+        version = doc.get("version", 1)
+        if version not in (1, COSIGN_VERSION):
+            raise ValueError(f"unknown file version {version!r}")
+        validators = tuple(
+            Member(v["name"], v["address"], bytes.fromhex(v["public_key"]))
+            for v in doc.get("validators", [])
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
+    except Exception as exc:  # protobuf DecodeError
+        raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
+    return CosignFile(envelope, body, validators)
+
+
+def write_cosign(path: Path, cosign: CosignFile) -> dict[str, Any]:
+    """Write ``cosign`` to ``path`` (version 2) and return what was written, without the tx."""
+    needed, awaiting = cosign.awaiting()
+    body = cosign.body
+    doc: dict[str, Any] = {
+        "version": COSIGN_VERSION,
+        "chain_id": body.chain_id,
+        "kind": cosign.kind,
+        "signer": body.signer,
+        "nonce": body.nonce,
+        "signed_by": [s.public_key.hex() for s in cosign.envelope.signatures],
+        "signatures_needed": needed,
+        "awaiting": awaiting,
+        "validators": [
+            {"name": m.name, "address": m.address, "public_key": m.public_key.hex()}
+            for m in cosign.validators
+        ],
+        "tx": cosign.raw().hex(),
+    }
+    try:
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from exc
+    return {k: v for k, v in doc.items() if k not in ("tx", "validators")}

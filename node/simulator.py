@@ -1,0 +1,74 @@
+"""``LedgerSimulator``: the node's ``Simulator`` port, running ``chain.simulate`` on its store.
+
+It reads the committed store and the mempool's nonces and writes to neither: the simulated
+transaction runs on a throw-away overlay and is never admitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chain.errors import NotFound
+from chain.execute import BlockContext
+from chain.limits import Limits
+from chain.simulate import Simulation, fill_draft, read_draft, simulate_tx, unsigned_tx
+from chain.store import StoreView
+from chain.tx import SignedTx
+from node.ports import PendingTxs
+
+__all__ = ["LedgerSimulator"]
+
+CheckTx = Callable[[bytes, str, Limits], SignedTx]
+
+
+class LedgerSimulator:
+    """Simulates one transaction against the committed state (see chain/simulate.py)."""
+
+    def __init__(
+        self,
+        chain_id: str,
+        store: StoreView,
+        pending: PendingTxs,
+        check_tx: CheckTx,
+        limits: Limits,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self._chain_id = chain_id
+        self._store = store
+        self._pending = pending
+        self._check_tx = check_tx  # the admission check: signatures, co-signers, evidence
+        self._limits = limits
+        self._clock_ms = clock_ms
+
+    def simulate(self, raw: bytes) -> Simulation:
+        """The receipt ``raw`` would get; InvalidTransaction when it is malformed."""
+        draft = read_draft(raw, self._limits)
+        next_nonce = self._next_nonce(draft.body.signer)
+        if draft.needs_filling:
+            draft = fill_draft(draft, self._chain_id, next_nonce)
+        if draft.signed:
+            tx = self._check_tx(raw, self._chain_id, self._limits)
+        else:
+            tx = unsigned_tx(draft, self._chain_id, self._limits, self._store)
+        store = self._store
+        last = store.last_header()
+        ctx = BlockContext(
+            chain_id=self._chain_id,
+            height=store.height + 1,
+            # The next block's time is not known yet: now, but never before the last block.
+            time_ms=max(self._clock_ms(), last.time_ms if last is not None else 0),
+            prev_app_hash=store.app_hash,
+        )
+        return Simulation(
+            result=simulate_tx(store, ctx, tx, next_nonce),
+            chain_id=draft.body.chain_id,
+            nonce=draft.body.nonce,
+            signatures_verified=draft.signed,
+            height=store.height,
+        )
+
+    def _next_nonce(self, signer: str) -> int:
+        try:
+            return self._pending.next_nonce(signer)
+        except NotFound:
+            return 0  # unregistered: execution reports it (unknown_signer)
