@@ -7,8 +7,8 @@ and overlay implementations, and read-only queries over state. See docs/ledger.m
 
 from __future__ import annotations
 
-from chain.check import check_message, check_tx
-from chain.execute import (
+from carbon_ticket.chain.check import check_message, check_tx
+from carbon_ticket.chain.execute import (
     APP_HASH_DOMAIN,
     RESULT_CODES,
     BlockContext,
@@ -16,8 +16,8 @@ from chain.execute import (
     apply_tx,
     compute_app_hash,
 )
-from chain.genesis import Genesis, GenesisAccount, GenesisValidator, init_chain
-from chain.records import (
+from carbon_ticket.chain.genesis import Genesis, GenesisAccount, GenesisValidator, init_chain
+from carbon_ticket.chain.records import (
     Account,
     Batch,
     Certificate,
@@ -28,8 +28,8 @@ from chain.records import (
     Report,
     Validator,
 )
-from chain.results import BlockResult, Event, TxResult
-from chain.state import (
+from carbon_ticket.chain.results import BlockResult, Event, TxResult
+from carbon_ticket.chain.state import (
     AccountView,
     MemoryState,
     StateOverlay,
@@ -52,7 +52,7 @@ from chain.state import (
     list_evidence,
     list_offers,
 )
-from chain.tx import SignedTx
+from carbon_ticket.chain.tx import SignedTx
 
 __all__ = [
     "APP_HASH_DOMAIN",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from chain.errors import InvalidAmount
+from carbon_ticket.chain.errors import InvalidAmount
 
 __all__ = ["GRAMS_PER_TONNE", "MAX_GRAMS", "format_tco2e", "parse_tco2e", "tco2e"]
 

@@ -23,13 +23,13 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from chain.canonical import parse_canonical
-from chain.errors import InvalidBlock, InvalidTransaction
-from chain.limits import Limits
-from chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
-from chain.results import TxResult, results_root
-from chain.tx import tx_hash
-from proto import ledger_pb2
+from carbon_ticket.chain.canonical import parse_canonical
+from carbon_ticket.chain.errors import InvalidBlock, InvalidTransaction
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
+from carbon_ticket.chain.results import TxResult, results_root
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "GENESIS_PREV_HASH",

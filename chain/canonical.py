@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError, Message
 
-from chain.errors import LedgerError
+from carbon_ticket.chain.errors import LedgerError
 
 __all__ = ["parse_canonical"]
 

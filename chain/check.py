@@ -14,14 +14,20 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from chain.amounts import MAX_GRAMS, format_tco2e
-from chain.crypto import POINTS_FLOAT_ADDRESS, parse_address
-from chain.errors import InvalidAddress, InvalidAmount, InvalidTransaction
-from chain.iso3166 import is_iso3166_code, is_subdivision_code
-from chain.limits import Limits
-from chain.records import ACCOUNT_KINDS, ACTIVITIES, OFFER_PAYMENTS, PROJECT_KINDS, ROLES
-from chain.tx import SignedTx, decode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain.amounts import MAX_GRAMS, format_tco2e
+from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, parse_address
+from carbon_ticket.chain.errors import InvalidAddress, InvalidAmount, InvalidTransaction
+from carbon_ticket.chain.iso3166 import is_iso3166_code, is_subdivision_code
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.records import (
+    ACCOUNT_KINDS,
+    ACTIVITIES,
+    OFFER_PAYMENTS,
+    PROJECT_KINDS,
+    ROLES,
+)
+from carbon_ticket.chain.tx import SignedTx, decode_tx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "BATCH_ID_SUFFIX_CHARS",

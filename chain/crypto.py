@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NewType
 
-from chain import bech32
-from chain.errors import InvalidAddress
-from consensus import ed25519
-from consensus.ed25519 import PUBLIC_KEY_BYTES, Ed25519Signer
+from carbon_ticket.chain import bech32
+from carbon_ticket.chain.errors import InvalidAddress
+from carbon_ticket.consensus import ed25519
+from carbon_ticket.consensus.ed25519 import PUBLIC_KEY_BYTES, Ed25519Signer
 
 __all__ = [
     "ADDRESS_PREFIX",

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from chain import keys
-from chain.errors import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     InvalidTransaction,
     LedgerError,
@@ -27,11 +27,11 @@ from chain.errors import (
     ResourceExhausted,
     StorageError,
 )
-from chain.results import BlockResult, TxResult
-from chain.rules import RULES
-from chain.rules._common import BlockContext
-from chain.state import StateOverlay, StateReader
-from chain.tx import SignedTx
+from carbon_ticket.chain.results import BlockResult, TxResult
+from carbon_ticket.chain.rules import RULES
+from carbon_ticket.chain.rules._common import BlockContext
+from carbon_ticket.chain.state import StateOverlay, StateReader
+from carbon_ticket.chain.tx import SignedTx
 
 __all__ = [
     "APP_HASH_DOMAIN",

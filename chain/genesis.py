@@ -13,13 +13,18 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from chain import keys
-from chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
-from chain.crypto import POINTS_FLOAT_ADDRESS, Address, address_from_public_key, parse_address
-from chain.errors import InvalidAddress, InvalidGenesis, LedgerError
-from chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
-from chain.limits import Limits
-from chain.records import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
+from carbon_ticket.chain.crypto import (
+    POINTS_FLOAT_ADDRESS,
+    Address,
+    address_from_public_key,
+    parse_address,
+)
+from carbon_ticket.chain.errors import InvalidAddress, InvalidGenesis, LedgerError
+from carbon_ticket.chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.records import (
     ACCOUNT_KINDS,
     ROLES,
     Account,
@@ -29,7 +34,7 @@ from chain.records import (
     Validator,
     ValidatorSet,
 )
-from chain.results import BlockResult
+from carbon_ticket.chain.results import BlockResult
 
 __all__ = [
     "GENESIS_HASH_DOMAIN",

@@ -17,13 +17,13 @@ from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
-from chain import keys
-from chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
-from chain.errors import InvalidBlock, InvalidTransaction, StorageError
-from chain.records import Certificate
-from chain.results import BlockResult, Event, TxResult
-from chain.tx import tx_hash as compute_tx_id
-from proto import ledger_pb2
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.block import GENESIS_PREV_HASH, HASH_BYTES, Block, Header
+from carbon_ticket.chain.errors import InvalidBlock, InvalidTransaction, StorageError
+from carbon_ticket.chain.records import Certificate
+from carbon_ticket.chain.results import BlockResult, Event, TxResult
+from carbon_ticket.chain.tx import tx_hash as compute_tx_id
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "FORMAT_VERSION",

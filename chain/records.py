@@ -13,8 +13,8 @@ import struct
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
-from chain.errors import StorageError
-from chain.limits import Limits
+from carbon_ticket.chain.errors import StorageError
+from carbon_ticket.chain.limits import Limits
 
 __all__ = [
     "ACCOUNT_KINDS",

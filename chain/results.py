@@ -10,7 +10,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chain.merkle import merkle_root
+from carbon_ticket.chain.merkle import merkle_root
 
 __all__ = ["RECEIPT_DOMAIN", "BlockResult", "Event", "TxResult", "Writes", "results_root"]
 

@@ -19,16 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chain import keys
-from chain.check import check_message
-from chain.crypto import Address, parse_address
-from chain.errors import AlreadyExists, InvalidTransaction, LedgerError, PreconditionFailed
-from chain.execute import BlockContext, apply_tx, result_code
-from chain.limits import Limits
-from chain.results import TxResult
-from chain.state import StateOverlay, StateReader, get_validators
-from chain.tx import MULTI_SIGNER_KINDS, SignedTx, parse_envelope, tx_id
-from proto import ledger_pb2
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.check import check_message
+from carbon_ticket.chain.crypto import Address, parse_address
+from carbon_ticket.chain.errors import (
+    AlreadyExists,
+    InvalidTransaction,
+    LedgerError,
+    PreconditionFailed,
+)
+from carbon_ticket.chain.execute import BlockContext, apply_tx, result_code
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.results import TxResult
+from carbon_ticket.chain.state import StateOverlay, StateReader, get_validators
+from carbon_ticket.chain.tx import MULTI_SIGNER_KINDS, SignedTx, parse_envelope, tx_id
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["Draft", "Simulation", "fill_draft", "read_draft", "simulate_tx", "unsigned_tx"]
 

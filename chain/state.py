@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from chain import keys
-from chain.errors import NotFound
-from chain.records import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import NotFound
+from carbon_ticket.chain.records import (
     ROLES,
     Account,
     Batch,

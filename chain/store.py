@@ -17,8 +17,8 @@ import bisect
 from collections.abc import Iterator
 from typing import Protocol
 
-from chain.block import Block, Header
-from chain.kvstore import (
+from carbon_ticket.chain.block import Block, Header
+from carbon_ticket.chain.kvstore import (
     FORMAT_VERSION,
     MAX_HISTORY_PAGE,
     HistoryEntry,
@@ -27,7 +27,7 @@ from chain.kvstore import (
     RetirementQuery,
     TxLocation,
 )
-from chain.results import BlockResult, TxResult
+from carbon_ticket.chain.results import BlockResult, TxResult
 
 __all__ = [
     "FORMAT_VERSION",

@@ -20,8 +20,8 @@ from itertools import pairwise
 
 from google.protobuf.message import DecodeError
 
-from chain.canonical import parse_canonical
-from chain.crypto import (
+from carbon_ticket.chain.canonical import parse_canonical
+from carbon_ticket.chain.crypto import (
     Address,
     PrivateKey,
     address_from_public_key,
@@ -29,9 +29,9 @@ from chain.crypto import (
     sha256,
     verify_signature,
 )
-from chain.errors import InvalidTransaction
-from chain.limits import Limits
-from proto import ledger_pb2
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "MULTI_SIGNER_KINDS",

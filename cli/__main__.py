@@ -1,5 +1,5 @@
-"""``python -m cli`` runs the ``carbon-ticket`` command."""
+"""``python -m carbon_ticket.cli`` runs the ``carbon-ticket`` command."""
 
-from cli.main import main
+from carbon_ticket.cli.main import main
 
 main()

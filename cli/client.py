@@ -17,9 +17,9 @@ import grpc
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from chain.crypto import PrivateKey, address_from_public_key
-from chain.tx import encode_tx, tx_id
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey, address_from_public_key
+from carbon_ticket.chain.tx import encode_tx, tx_id
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = [
     "GOVERNANCE_KINDS",

@@ -23,15 +23,20 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 import grpc
 
-from chain.amounts import parse_tco2e
-from chain.crypto import parse_address
-from chain.errors import InvalidGenesis, InvalidRequest, InvalidTransaction, LedgerError
-from cli.keystore import Keystore, KeystoreError, WrongPassword
-from node.config import ConfigError
-from proto import services_pb2_grpc
+from carbon_ticket.chain.amounts import parse_tco2e
+from carbon_ticket.chain.crypto import parse_address
+from carbon_ticket.chain.errors import (
+    InvalidGenesis,
+    InvalidRequest,
+    InvalidTransaction,
+    LedgerError,
+)
+from carbon_ticket.cli.keystore import Keystore, KeystoreError, WrongPassword
+from carbon_ticket.node.config import ConfigError
+from carbon_ticket.proto import services_pb2_grpc
 
 if TYPE_CHECKING:
-    from node.tls import ClientTls
+    from carbon_ticket.node.tls import ClientTls
 
 __all__ = [
     "CONFIG_ENV",
@@ -301,7 +306,9 @@ def client_tls() -> ClientTls | None:
 
     A named file that does not exist is bad input (exit 2).
     """
-    from node.tls import ClientTls  # imported here: plaintext commands skip `cryptography`
+    from carbon_ticket.node.tls import (
+        ClientTls,  # imported here: plaintext commands skip `cryptography`
+    )
 
     ctx = click.get_current_context(silent=True)
     given: dict[str, Path] = dict(ctx.meta.get(_TLS_META, {})) if ctx is not None else {}

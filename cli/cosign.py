@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain.crypto import address_from_public_key
-from cli.client import GOVERNANCE_KINDS
-from cli.common import EXIT_USAGE, CliError
-from proto import ledger_pb2
+from carbon_ticket.chain.crypto import address_from_public_key
+from carbon_ticket.cli.client import GOVERNANCE_KINDS
+from carbon_ticket.cli.common import EXIT_USAGE, CliError
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["COSIGN_VERSION", "CosignFile", "Member", "members_of", "read_cosign", "write_cosign"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import click
 
-from chain.amounts import GRAMS_PER_TONNE
-from chain.crypto import PrivateKey
-from cli import render
-from cli.client import LedgerClient
-from cli.common import (
+from carbon_ticket.chain.amounts import GRAMS_PER_TONNE
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli import render
+from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.cli.common import (
     EXIT_PENDING,
     CliError,
     check_node_address,
@@ -31,9 +31,9 @@ from cli.common import (
     output_option,
     reports_errors,
 )
-from cli.keystore import Keystore
-from cli.tools.devnet import load_devnet
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.devnet import load_devnet
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = ["demo"]
 

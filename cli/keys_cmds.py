@@ -9,8 +9,8 @@ from typing import IO
 
 import click
 
-from chain.crypto import PrivateKey
-from cli.common import (
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.common import (
     EXIT_USAGE,
     EXIT_WALLET,
     CliError,
@@ -22,7 +22,7 @@ from cli.common import (
     password,
     reports_errors,
 )
-from cli.keystore import KeyInfo
+from carbon_ticket.cli.keystore import KeyInfo
 
 __all__ = ["keys"]
 
@@ -84,7 +84,7 @@ def keys_import(
     store = open_keystore(keystore)
     store.check_new(name)
     if validator_key is not None:
-        from node.keyfile import load_validator_key
+        from carbon_ticket.node.keyfile import load_validator_key
 
         key = load_validator_key(validator_key)
     else:

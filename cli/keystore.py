@@ -18,8 +18,8 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from chain.crypto import PrivateKey
-from chain.errors import LedgerError, NotFound
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import LedgerError, NotFound
 
 __all__ = ["KeyInfo", "Keystore", "KeystoreError", "WrongPassword"]
 

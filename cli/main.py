@@ -23,12 +23,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from cli.demo import demo
-    from cli.keys_cmds import keys
-    from cli.node_cmds import bench, devnet, genesis, node
-    from cli.query_cmds import query
-    from cli.tx_cmds import tx
-    from cli.verify import verify
+    from carbon_ticket.cli.demo import demo
+    from carbon_ticket.cli.keys_cmds import keys
+    from carbon_ticket.cli.node_cmds import bench, devnet, genesis, node
+    from carbon_ticket.cli.query_cmds import query
+    from carbon_ticket.cli.tx_cmds import tx
+    from carbon_ticket.cli.verify import verify
 
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):
         cli.add_command(group)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from chain.crypto import PrivateKey
-from cli.common import (
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     CliError,
@@ -22,17 +22,17 @@ from cli.common import (
     output_option,
     reports_errors,
 )
-from cli.render import rfc3339
-from cli.tools.devnet import (
+from carbon_ticket.cli.render import rfc3339
+from carbon_ticket.cli.tools.devnet import (
     DEFAULT_BASE_PORT,
     DEFAULT_PASSWORD,
     DevnetProcesses,
     init_devnet,
     load_devnet,
 )
-from consensus import ConsensusError
-from node.config import NodeConfig
-from node.keyfile import load_validator_key, write_validator_key
+from carbon_ticket.consensus import ConsensusError
+from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.keyfile import load_validator_key, write_validator_key
 
 __all__ = ["bench", "devnet", "genesis", "node"]
 
@@ -111,8 +111,8 @@ def node_tls_init(
     home: Path, ca_dir: Path, hosts: tuple[str, ...], require_client_cert: bool, output: str
 ) -> None:
     """Issue this node a TLS certificate from a private CA and add [tls] to its config.toml."""
-    from node.config import TlsSettings
-    from node.tls import DEFAULT_HOSTS, load_or_create_ca, write_node_tls
+    from carbon_ticket.node.config import TlsSettings
+    from carbon_ticket.node.tls import DEFAULT_HOSTS, load_or_create_ca, write_node_tls
 
     config = NodeConfig.load(home)
     listen_host = config.listen.rpartition(":")[0].strip("[]")
@@ -154,7 +154,9 @@ def node_show(home: Path, output: str) -> None:
 @reports_errors
 def node_start(home: Path) -> None:
     """Run the node in the foreground until SIGINT or SIGTERM."""
-    from node.build import build_node  # imported here: only this command needs the whole node
+    from carbon_ticket.node.build import (
+        build_node,  # imported here: only this command needs the whole node
+    )
 
     config = NodeConfig.load(home)
     logging.basicConfig(
@@ -315,7 +317,7 @@ def bench(
     """Measure committed tx/s, latency, CPU, memory and disk with real node processes."""
     import json
 
-    from cli.tools.bench import run_bench
+    from carbon_ticket.cli.tools.bench import run_bench
 
     offered: float | None = None
     if rate != "max":
@@ -398,7 +400,7 @@ def genesis_new(
     output: str,
 ) -> None:
     """Write a validated genesis.json for a network of several machines."""
-    from chain import Genesis, GenesisAccount, GenesisValidator, Params
+    from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator, Params
 
     doc = Genesis(
         chain_id=chain_id,
@@ -420,7 +422,7 @@ def genesis_new(
 @reports_errors
 def genesis_show(file: Path, output: str) -> None:
     """Validate a genesis file and print its hash (every operator must see the same hash)."""
-    from chain import Genesis
+    from carbon_ticket.chain import Genesis
 
     doc = Genesis.from_json(file.read_text())
     if output == "json":

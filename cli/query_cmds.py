@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from cli import render
-from cli.common import (
+from carbon_ticket.cli import render
+from carbon_ticket.cli.common import (
     EXIT_USAGE,
     CliError,
     chosen_output,
@@ -24,7 +24,7 @@ from cli.common import (
     reports_errors,
     table_view,
 )
-from proto import services_pb2
+from carbon_ticket.proto import services_pb2
 
 __all__ = ["query"]
 

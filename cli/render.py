@@ -25,8 +25,8 @@ from typing import Any
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from chain.amounts import format_tco2e, tco2e
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.amounts import format_tco2e, tco2e
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "account",
@@ -178,7 +178,7 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
     Integers stay integers (grams, heights, milliseconds); hashes and keys are hex; the
     transaction envelope is base64, exactly as committed.
     """
-    from cli.verify import BUNDLE_FORMAT
+    from carbon_ticket.cli.verify import BUNDLE_FORMAT
 
     c, t, h = proof.certificate, proof.tx, proof.tx.header
     return {

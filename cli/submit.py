@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from chain.crypto import PrivateKey
-from chain.rules.tickets import certificate_id
-from chain.tx import tx_id
-from cli import render
-from cli.client import (
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import tx_id
+from carbon_ticket.cli import render
+from carbon_ticket.cli.client import (
     GOVERNANCE_KINDS,
     MSG_FIELDS,
     LedgerClient,
@@ -26,7 +26,7 @@ from cli.client import (
     make_body,
     missing_signatures,
 )
-from cli.common import (
+from carbon_ticket.cli.common import (
     EXIT_LEDGER,
     EXIT_PENDING,
     CliError,
@@ -41,9 +41,9 @@ from cli.common import (
     password,
     reports_errors,
 )
-from cli.cosign import CosignFile, members_of, write_cosign
-from cli.render import tco2e
-from proto import ledger_pb2
+from carbon_ticket.cli.cosign import CosignFile, members_of, write_cosign
+from carbon_ticket.cli.render import tco2e
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "USED_NONCE_CODES",
@@ -272,7 +272,7 @@ def refuse_missing_signatures(msg: Any, signer_keys: list[bytes], validators: An
 def _encode(
     chain_id: str, signer: str, nonce: int, memo: str, msg: Any, keys: list[PrivateKey]
 ) -> bytes:
-    from chain.tx import encode_tx
+    from carbon_ticket.chain.tx import encode_tx
 
     return encode_tx(make_body(chain_id, signer, nonce, msg, memo), keys)
 

@@ -20,14 +20,14 @@ from pathlib import Path
 import click
 import grpc
 
-from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
-from chain.tx import sort_signatures, tx_sign_bytes
-from cli.client import (
+from carbon_ticket.chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES
+from carbon_ticket.chain.tx import sort_signatures, tx_sign_bytes
+from carbon_ticket.cli.client import (
     GOVERNANCE_KINDS,
     LedgerClient,
     draft_envelope,
 )
-from cli.common import (
+from carbon_ticket.cli.common import (
     EXIT_USAGE,
     CliError,
     chosen_output,
@@ -42,8 +42,8 @@ from cli.common import (
     reports_errors,
     rpc_error,
 )
-from cli.cosign import CosignFile, members_of, read_cosign
-from cli.submit import (
+from carbon_ticket.cli.cosign import CosignFile, members_of, read_cosign
+from carbon_ticket.cli.submit import (
     USED_NONCE_CODES,
     TxOptions,
     refuse_failed_simulation,
@@ -53,7 +53,7 @@ from cli.submit import (
     submit_tx,
     tx_options,
 )
-from proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["tx"]
 

@@ -32,17 +32,17 @@ from typing import Any
 
 import click
 
-from chain.amounts import format_tco2e
-from chain.block import Header, verify_receipt_proof, verify_tx_id_proof
-from chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
-from chain.genesis import Genesis
-from chain.merkle import MerkleProof
-from chain.results import Event, TxResult
-from chain.rules.tickets import certificate_id
-from chain.tx import SignedTx, decode_tx
-from consensus.certificate import verify_certificate
-from consensus.errors import InvalidCertificate
-from consensus.types import CommitCertificate, Validator, ValidatorSet, Vote, VoteType
+from carbon_ticket.chain.amounts import format_tco2e
+from carbon_ticket.chain.block import Header, verify_receipt_proof, verify_tx_id_proof
+from carbon_ticket.chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.merkle import MerkleProof
+from carbon_ticket.chain.results import Event, TxResult
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import SignedTx, decode_tx
+from carbon_ticket.consensus.certificate import verify_certificate
+from carbon_ticket.consensus.errors import InvalidCertificate
+from carbon_ticket.consensus.types import CommitCertificate, Validator, ValidatorSet, Vote, VoteType
 
 __all__ = ["BUNDLE_FORMAT", "BundleError", "Proven", "verify", "verify_bundle"]
 

@@ -6,17 +6,17 @@ timers (`on_timeout`); it returns actions (`Broadcast`, `ScheduleTimeout`, `Comm
 threads live here. See docs/consensus.md.
 """
 
-from consensus.certificate import verify_certificate, verify_evidence
-from consensus.engine import Application, Engine
-from consensus.errors import (
+from carbon_ticket.consensus.certificate import verify_certificate, verify_evidence
+from carbon_ticket.consensus.engine import Application, Engine
+from carbon_ticket.consensus.errors import (
     ConsensusError,
     InvalidCertificate,
     InvalidEvidence,
     InvalidValidatorSet,
     SafetyStoreError,
 )
-from consensus.safety import InMemorySafetyStore, SafetyStore, SignGuard, SignState
-from consensus.signing import (
+from carbon_ticket.consensus.safety import InMemorySafetyStore, SafetyStore, SignGuard, SignState
+from carbon_ticket.consensus.signing import (
     PROPOSAL_TAG,
     VOTE_TAG,
     Ed25519Signer,
@@ -26,7 +26,7 @@ from consensus.signing import (
     proposal_sign_bytes,
     vote_sign_bytes,
 )
-from consensus.types import (
+from carbon_ticket.consensus.types import (
     Action,
     Broadcast,
     Commit,

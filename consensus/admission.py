@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from consensus.types import Proposal, ValidatorSet, Vote
+from carbon_ticket.consensus.types import Proposal, ValidatorSet, Vote
 
 __all__ = ["FUTURE_QUOTA", "PEER_CATCHUP_ROUNDS", "FutureBuffer", "RoundWindow"]
 

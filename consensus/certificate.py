@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from consensus.errors import InvalidCertificate, InvalidEvidence
-from consensus.signing import Verifier, ed25519_verify, vote_sign_bytes
-from consensus.types import CommitCertificate, DuplicateVoteEvidence, ValidatorSet, VoteType
+from carbon_ticket.consensus.errors import InvalidCertificate, InvalidEvidence
+from carbon_ticket.consensus.signing import Verifier, ed25519_verify, vote_sign_bytes
+from carbon_ticket.consensus.types import (
+    CommitCertificate,
+    DuplicateVoteEvidence,
+    ValidatorSet,
+    VoteType,
+)
 
 __all__ = ["verify_certificate", "verify_evidence"]
 

@@ -11,17 +11,17 @@ from collections import Counter
 from dataclasses import replace
 from typing import Protocol
 
-from consensus.admission import FutureBuffer, RoundWindow
-from consensus.safety import HeldValues, SafetyStore, SignGuard
-from consensus.signing import (
+from carbon_ticket.consensus.admission import FutureBuffer, RoundWindow
+from carbon_ticket.consensus.safety import HeldValues, SafetyStore, SignGuard
+from carbon_ticket.consensus.signing import (
     Signer,
     Verifier,
     ed25519_verify,
     proposal_sign_bytes,
     vote_sign_bytes,
 )
-from consensus.state import HeightState, VoteSet
-from consensus.types import (
+from carbon_ticket.consensus.state import HeightState, VoteSet
+from carbon_ticket.consensus.types import (
     Action,
     Broadcast,
     Commit,

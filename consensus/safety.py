@@ -18,9 +18,9 @@ import struct
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from consensus.errors import SafetyStoreError
-from consensus.signing import Signer
-from consensus.types import Step, Vote, VoteType
+from carbon_ticket.consensus.errors import SafetyStoreError
+from carbon_ticket.consensus.signing import Signer
+from carbon_ticket.consensus.types import Step, Vote, VoteType
 
 __all__ = ["HeldValues", "InMemorySafetyStore", "SafetyStore", "SignGuard", "SignState"]
 

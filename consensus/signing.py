@@ -11,9 +11,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
 
-from consensus.ed25519 import Ed25519Signer
-from consensus.ed25519 import verify as ed25519_verify
-from consensus.types import Proposal, Vote
+from carbon_ticket.consensus.ed25519 import Ed25519Signer
+from carbon_ticket.consensus.ed25519 import verify as ed25519_verify
+from carbon_ticket.consensus.types import Proposal, Vote
 
 __all__ = [
     "PROPOSAL_TAG",

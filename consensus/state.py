@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consensus.types import Proposal, Vote
+from carbon_ticket.consensus.types import Proposal, Vote
 
 __all__ = ["HeightState", "VoteSet"]
 

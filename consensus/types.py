@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from consensus.errors import InvalidValidatorSet
+from carbon_ticket.consensus.errors import InvalidValidatorSet
 
 __all__ = [
     "Action",

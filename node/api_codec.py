@@ -9,15 +9,28 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from chain.block import Header
-from chain.crypto import parse_address
-from chain.errors import InvalidRequest
-from chain.kvstore import MAX_HISTORY_PAGE, RetirementQuery, TxLocation, receipt_to_proto
-from chain.merkle import MerkleProof
-from chain.records import ACCOUNT_KINDS, PROJECT_KINDS, ROLES, Batch, Certificate, Project, Report
-from chain.records import Period as RecordPeriod
-from chain.state import AccountView
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.block import Header
+from carbon_ticket.chain.crypto import parse_address
+from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.kvstore import (
+    MAX_HISTORY_PAGE,
+    RetirementQuery,
+    TxLocation,
+    receipt_to_proto,
+)
+from carbon_ticket.chain.merkle import MerkleProof
+from carbon_ticket.chain.records import (
+    ACCOUNT_KINDS,
+    PROJECT_KINDS,
+    ROLES,
+    Batch,
+    Certificate,
+    Project,
+    Report,
+)
+from carbon_ticket.chain.records import Period as RecordPeriod
+from carbon_ticket.chain.state import AccountView
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

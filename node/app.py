@@ -26,18 +26,18 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chain import BlockContext, apply_block
-from chain.block import Block, build_block
-from chain.errors import InvalidBlock, LedgerError, PreconditionFailed, StorageError
-from chain.limits import Limits
-from chain.results import BlockResult, TxResult
-from chain.store import BlockStore
-from chain.tx import SignedTx
-from consensus import CommitCertificate, ValidatorSet
-from node.clock_watch import ClockWatch
-from node.codec import certificate_to_bytes
-from node.config import TimeSettings
-from node.mempool import Mempool
+from carbon_ticket.chain import BlockContext, apply_block
+from carbon_ticket.chain.block import Block, build_block
+from carbon_ticket.chain.errors import InvalidBlock, LedgerError, PreconditionFailed, StorageError
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.results import BlockResult, TxResult
+from carbon_ticket.chain.store import BlockStore
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.consensus import CommitCertificate, ValidatorSet
+from carbon_ticket.node.clock_watch import ClockWatch
+from carbon_ticket.node.codec import certificate_to_bytes
+from carbon_ticket.node.config import TimeSettings
+from carbon_ticket.node.mempool import Mempool
 
 __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 

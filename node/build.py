@@ -8,26 +8,26 @@ transport (gRPC links unless one is given), block sync, the ``Node`` itself, and
 
 from __future__ import annotations
 
-from chain import Genesis, expected_nonce, get_params, init_chain
-from consensus import Ed25519Signer, Engine, TimeoutConfig, Validator, ValidatorSet
-from node.app import LedgerApp
-from node.clock import LoopClock, skewed
-from node.config import ConfigError, ConsensusSettings, NodeConfig
-from node.evidence import EvidenceReporter, checker_with_evidence
-from node.keyfile import load_validator_key
-from node.mempool import Mempool
-from node.node import Node
-from node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
-from node.peers import PeerSet
-from node.ports import Clock, NodeInfo, PeerTransport
-from node.safety import FileSafetyStore
-from node.server import GrpcServer
-from node.service_peer import PeerServicer
-from node.service_public import LedgerServicer
-from node.simulator import LedgerSimulator
-from node.store import LevelDBStore
-from node.sync import BlockSync, PeerScores
-from node.tls import peer_credentials
+from carbon_ticket.chain import Genesis, expected_nonce, get_params, init_chain
+from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, Validator, ValidatorSet
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.clock import LoopClock, skewed
+from carbon_ticket.node.config import ConfigError, ConsensusSettings, NodeConfig
+from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
+from carbon_ticket.node.keyfile import load_validator_key
+from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.node import Node
+from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
+from carbon_ticket.node.peers import PeerSet
+from carbon_ticket.node.ports import Clock, NodeInfo, PeerTransport
+from carbon_ticket.node.safety import FileSafetyStore
+from carbon_ticket.node.server import GrpcServer
+from carbon_ticket.node.service_peer import PeerServicer
+from carbon_ticket.node.service_public import LedgerServicer
+from carbon_ticket.node.simulator import LedgerSimulator
+from carbon_ticket.node.store import LevelDBStore
+from carbon_ticket.node.sync import BlockSync, PeerScores
+from carbon_ticket.node.tls import peer_credentials
 
 __all__ = ["build_node", "load_genesis", "peer_addresses"]
 

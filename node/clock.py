@@ -13,7 +13,7 @@ import itertools
 import time
 from collections.abc import Callable
 
-from node.ports import Clock, TimerHandle
+from carbon_ticket.node.ports import Clock, TimerHandle
 
 __all__ = ["LoopClock", "SkewedClock", "VirtualClock", "VirtualTimer", "skewed"]
 

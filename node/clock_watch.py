@@ -14,7 +14,7 @@ import logging
 import statistics
 import time
 
-from node.config import TimeSettings
+from carbon_ticket.node.config import TimeSettings
 
 __all__ = ["ClockWatch"]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError
 
-from chain.errors import InvalidRequest
-from consensus import CommitCertificate, Proposal, Vote, VoteType
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.consensus import CommitCertificate, Proposal, Vote, VoteType
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "PeerMessageError",

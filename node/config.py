@@ -26,8 +26,8 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
-from chain.errors import LedgerError
-from node.peer_auth import ObserverList
+from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.node.peer_auth import ObserverList
 
 __all__ = [
     "CONFIG_FILE",

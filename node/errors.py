@@ -37,7 +37,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]  # no py.typed
 from grpc_status import rpc_status  # type: ignore[import-untyped]  # no stubs installed
 
-from chain.errors import (
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     InvalidBlock,
     InvalidGenesis,
@@ -50,8 +50,8 @@ from chain.errors import (
     ResourceExhausted,
     StorageError,
 )
-from chain.execute import RESULT_CODES
-from chain.results import TxResult
+from carbon_ticket.chain.execute import RESULT_CODES
+from carbon_ticket.chain.results import TxResult
 
 __all__ = [
     "ERROR_CODE_KEY",

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from chain import check_tx
-from chain.crypto import PrivateKey
-from chain.errors import InvalidTransaction
-from chain.limits import Limits
-from chain.tx import SignedTx, encode_tx, require_cosigners_in
-from consensus import DuplicateVoteEvidence, InvalidEvidence, ValidatorSet, verify_evidence
-from node.codec import PeerMessageError, vote_from_proto, vote_to_proto
-from node.mempool import CheckTx
-from proto import ledger_pb2
+from carbon_ticket.chain import check_tx
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.tx import SignedTx, encode_tx, require_cosigners_in
+from carbon_ticket.consensus import (
+    DuplicateVoteEvidence,
+    InvalidEvidence,
+    ValidatorSet,
+    verify_evidence,
+)
+from carbon_ticket.node.codec import PeerMessageError, vote_from_proto, vote_to_proto
+from carbon_ticket.node.mempool import CheckTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["EvidenceReporter", "checker_with_evidence", "evidence_from_proto"]
 

@@ -11,8 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from chain.crypto import PrivateKey
-from node.config import ConfigError
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.node.config import ConfigError
 
 __all__ = ["load_validator_key", "write_validator_key"]
 

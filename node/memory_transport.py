@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from chain.store import StoreView
-from node.codec import PeerMessageError, message_from_proto, message_to_proto
-from node.ports import (
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.node.codec import PeerMessageError, message_from_proto, message_to_proto
+from carbon_ticket.node.ports import (
     BlockSource,
     Clock,
     ConsensusInbox,
@@ -21,8 +21,8 @@ from node.ports import (
     NodeInfo,
     SyncPeer,
 )
-from node.service_peer import committed_block, from_member, peer_status
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.node.service_peer import committed_block, from_member, peer_status
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = ["MemoryNetwork", "MemoryTransport", "PeerEndpoint"]
 

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chain.errors import AlreadyExists, PreconditionFailed, ResourceExhausted
-from chain.limits import Limits
-from chain.tx import SignedTx, tx_hash
-from node.config import MempoolSettings
+from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed, ResourceExhausted
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.tx import SignedTx, tx_hash
+from carbon_ticket.node.config import MempoolSettings
 
 __all__ = ["CheckTx", "Mempool", "MempoolStats"]
 

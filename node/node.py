@@ -16,10 +16,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from chain.errors import InvalidTransaction, LedgerError, PreconditionFailed, StorageError
-from chain.store import BlockStore
-from chain.tx import SignedTx
-from consensus import (
+from carbon_ticket.chain.errors import (
+    InvalidTransaction,
+    LedgerError,
+    PreconditionFailed,
+    StorageError,
+)
+from carbon_ticket.chain.store import BlockStore
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.consensus import (
     Action,
     Broadcast,
     Commit,
@@ -33,11 +38,11 @@ from consensus import (
     Timeout,
     Vote,
 )
-from node.app import ExecutedBlock, LedgerApp
-from node.codec import certificate_from_bytes
-from node.config import NodeConfig
-from node.evidence import EvidenceReporter
-from node.ports import (
+from carbon_ticket.node.app import ExecutedBlock, LedgerApp
+from carbon_ticket.node.codec import certificate_from_bytes
+from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.evidence import EvidenceReporter
+from carbon_ticket.node.ports import (
     Clock,
     CommittedEvent,
     CommittedTx,
@@ -47,7 +52,7 @@ from node.ports import (
     TimerHandle,
     TxPool,
 )
-from node.sync import BlockSync
+from carbon_ticket.node.sync import BlockSync
 
 __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 

@@ -36,9 +36,14 @@ from typing import Any
 
 import grpc
 
-from chain.crypto import PrivateKey, address_from_public_key, parse_address, verify_signature
-from chain.errors import InvalidAddress, LedgerError
-from consensus import ValidatorSet
+from carbon_ticket.chain.crypto import (
+    PrivateKey,
+    address_from_public_key,
+    parse_address,
+    verify_signature,
+)
+from carbon_ticket.chain.errors import InvalidAddress, LedgerError
+from carbon_ticket.consensus import ValidatorSet
 
 __all__ = [
     "AUTH_WINDOW_MS",

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 import grpc
 
-from node.codec import message_to_proto
-from node.ports import ConsensusMessage, SyncPeer
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.node.codec import message_to_proto
+from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerLink", "PeerSet", "channel_options"]
 

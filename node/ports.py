@@ -20,15 +20,15 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chain import Genesis
-from chain.block import Block
-from chain.errors import LedgerError
-from chain.results import TxResult
-from chain.simulate import Simulation
-from chain.tx import SignedTx
-from consensus import CommitCertificate, Proposal, ValidatorSet, Vote
-from node.app import ExecutedBlock
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain import Genesis
+from carbon_ticket.chain.block import Block
+from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.chain.results import TxResult
+from carbon_ticket.chain.simulate import Simulation
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.consensus import CommitCertificate, Proposal, ValidatorSet, Vote
+from carbon_ticket.node.app import ExecutedBlock
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "BlockSource",

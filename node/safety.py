@@ -12,7 +12,7 @@ import os
 import struct
 from pathlib import Path
 
-from consensus import SafetyStoreError, SignState
+from carbon_ticket.consensus import SafetyStoreError, SignState
 
 __all__ = ["FileSafetyStore"]
 

@@ -7,13 +7,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from node.config import ConfigError, NodeConfig
-from node.peer_auth import PeerAuthenticator, PeerAuthInterceptor
-from node.peers import MAX_PEER_MESSAGE_BYTES, channel_options
-from node.service_peer import PeerServicer
-from node.service_public import LedgerServicer
-from node.tls import server_credentials
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.node.config import ConfigError, NodeConfig
+from carbon_ticket.node.peer_auth import PeerAuthenticator, PeerAuthInterceptor
+from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES, channel_options
+from carbon_ticket.node.service_peer import PeerServicer
+from carbon_ticket.node.service_public import LedgerServicer
+from carbon_ticket.node.tls import server_credentials
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 __all__ = ["GrpcServer"]
 

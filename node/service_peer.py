@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 import grpc
 from google.protobuf.message import Message
 
-from chain.store import StoreView
-from node.codec import PeerMessageError, message_from_proto
-from node.peers import MAX_PEER_MESSAGE_BYTES
-from node.ports import BlockSource, ConsensusInbox, NodeInfo
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.node.codec import PeerMessageError, message_from_proto
+from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES
+from carbon_ticket.node.ports import BlockSource, ConsensusInbox, NodeInfo
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerServicer", "committed_block", "from_member", "peer_status"]
 

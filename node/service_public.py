@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from chain import (
+from carbon_ticket.chain import (
     get_account,
     get_balance,
     get_balances,
@@ -23,8 +23,8 @@ from chain import (
     get_report,
     get_validators,
 )
-from chain.block import receipt_proof
-from chain.errors import (
+from carbon_ticket.chain.block import receipt_proof
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     InvalidRequest,
     InvalidTransaction,
@@ -32,10 +32,10 @@ from chain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from chain.kvstore import HistoryEntry, TxLocation
-from chain.store import StoreView
-from chain.tx import tx_hash as compute_tx_hash
-from node.api_codec import (
+from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.chain.tx import tx_hash as compute_tx_hash
+from carbon_ticket.node.api_codec import (
     account_to_proto,
     batch_to_proto,
     certificate_to_proto,
@@ -51,10 +51,16 @@ from node.api_codec import (
     tx_proof_to_proto,
     tx_to_proto,
 )
-from node.errors import HEIGHT_KEY, TX_HASH_KEY, abort_with, error_of_receipt, stream_errors
-from node.errors import unary_errors as errors
-from node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.node.errors import (
+    HEIGHT_KEY,
+    TX_HASH_KEY,
+    abort_with,
+    error_of_receipt,
+    stream_errors,
+)
+from carbon_ticket.node.errors import unary_errors as errors
+from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
 

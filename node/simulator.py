@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chain.errors import NotFound
-from chain.execute import BlockContext
-from chain.limits import Limits
-from chain.simulate import Simulation, fill_draft, read_draft, simulate_tx, unsigned_tx
-from chain.store import StoreView
-from chain.tx import SignedTx
-from node.ports import PendingTxs
+from carbon_ticket.chain.errors import NotFound
+from carbon_ticket.chain.execute import BlockContext
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.simulate import (
+    Simulation,
+    fill_draft,
+    read_draft,
+    simulate_tx,
+    unsigned_tx,
+)
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.node.ports import PendingTxs
 
 __all__ = ["LedgerSimulator"]
 

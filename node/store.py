@@ -16,8 +16,8 @@ from typing import Any
 
 import plyvel
 
-from chain.errors import StorageError, StoreInUse
-from chain.kvstore import KVStore
+from carbon_ticket.chain.errors import StorageError, StoreInUse
+from carbon_ticket.chain.kvstore import KVStore
 
 __all__ = ["LevelDBStore", "PlyvelKV"]
 

@@ -25,15 +25,15 @@ from dataclasses import dataclass
 
 import grpc
 
-from chain.block import Block
-from chain.errors import InvalidBlock, LedgerError
-from chain.store import StoreView
-from chain.tx import SignedTx, tx_hash
-from consensus import ConsensusError, ValidatorSet, verify_certificate
-from node.app import ExecutedBlock
-from node.codec import certificate_from_proto
-from node.ports import SyncApp, SyncPeer, TxPrecheck
-from proto import ledger_pb2
+from carbon_ticket.chain.block import Block
+from carbon_ticket.chain.errors import InvalidBlock, LedgerError
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.chain.tx import SignedTx, tx_hash
+from carbon_ticket.consensus import ConsensusError, ValidatorSet, verify_certificate
+from carbon_ticket.node.app import ExecutedBlock
+from carbon_ticket.node.codec import certificate_from_proto
+from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
 

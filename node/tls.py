@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node.config import ConfigError, NodeConfig, TlsSettings
+from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
 
 __all__ = [
     "CA_CERT_FILE",

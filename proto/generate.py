@@ -1,6 +1,6 @@
 """Regenerate the committed Python code for the .proto files in this folder.
 
-Run from anywhere: ``python -m proto.generate``. Uses the grpcio-tools pinned in setup.cfg's
+Run from anywhere: ``python -m carbon_ticket.proto.generate``. Uses the grpcio-tools pinned in setup.cfg's
 ``test`` extra so that the committed code only changes when the pin changes.
 """
 

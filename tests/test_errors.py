@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import chain.errors
+import carbon_ticket.chain.errors as chain_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("chain", "consensus", "node", "cli")
@@ -71,7 +71,7 @@ def drawn_tree(doc: str) -> dict[str, str | None]:
 
 def test_every_error_class_is_drawn_under_its_real_parent() -> None:
     classes = project_exceptions()
-    drawn = drawn_tree(chain.errors.__doc__ or "")
+    drawn = drawn_tree(chain_errors.__doc__ or "")
     missing = sorted(set(classes) - set(drawn))
     assert not missing, f"error classes missing from the tree in chain/errors.py: {missing}"
     for name, cls in classes.items():
@@ -85,7 +85,7 @@ def test_every_error_class_is_drawn_under_its_real_parent() -> None:
 def test_the_tree_names_no_class_that_does_not_exist() -> None:
     classes = project_exceptions()
     foreign_bases = {cls.__bases__[0].__name__ for cls in classes.values()} - set(classes)
-    ghosts = sorted(set(drawn_tree(chain.errors.__doc__ or "")) - set(classes) - foreign_bases)
+    ghosts = sorted(set(drawn_tree(chain_errors.__doc__ or "")) - set(classes) - foreign_bases)
     assert not ghosts, f"the tree in chain/errors.py names classes that do not exist: {ghosts}"
 
 

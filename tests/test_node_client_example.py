@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from chain.crypto import PrivateKey
-from cli.client import LedgerClient
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ FORBIDDEN = {
 }
 # The one import allowed between chain/ and consensus/: chain -> consensus.ed25519, a leaf that
 # imports nothing of the project (one Ed25519 implementation). consensus never imports chain.
-CHAIN_MAY_IMPORT_FROM_CONSENSUS = {"consensus.ed25519"}
+CHAIN_MAY_IMPORT_FROM_CONSENSUS = {"carbon_ticket.consensus.ed25519"}
 LEAVES = ("consensus/ed25519.py",)
 PACKAGES = ("chain", "consensus", "node", "cli")
 # Single modules embedded elsewhere: the offline certificate verifier must run without a node,
@@ -54,7 +54,7 @@ def test_pure_packages_import_no_io(package: str) -> None:
 
 
 def _module_imports(path: Path) -> set[str]:
-    # Full dotted names: "from consensus import ed25519" counts as "consensus.ed25519".
+    # Full dotted names: "from consensus import ed25519" counts as "carbon_ticket.consensus.ed25519".
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -130,7 +130,10 @@ def test_boundary_check_bites(tmp_path: Path) -> None:
     assert _not_allowed_from_consensus(leaf_ok) == []
     engine = tmp_path / "engine.py"
     engine.write_text("from consensus import ed25519, Engine\nimport consensus.types\n")
-    assert _not_allowed_from_consensus(engine) == ["consensus.Engine", "consensus.types"]
+    assert _not_allowed_from_consensus(engine) == [
+        "consensus.Engine",
+        "carbon_ticket.consensus.types",
+    ]
 
 
 def _tool(name: str) -> str:
@@ -304,6 +307,8 @@ def test_import_graph_counts_late_and_type_checking_imports(tmp_path: Path) -> N
         (tmp_path / name).write_text(text)
     graph = import_graph(tmp_path, ("node", "cli"))
     assert graph["node.a"] == {"node.b"} and graph["node.b"] == {"node.a"}
-    assert graph["node.c"] == {"node", "node.b"} and graph["node.d"] == {"cli.keystore"}
+    assert graph["node.c"] == {"node", "node.b"} and graph["node.d"] == {
+        "carbon_ticket.cli.keystore"
+    }
     assert import_cycles(graph) == {frozenset({"node.a", "node.b"})}
-    assert cli_imports_in_node(graph) == {"node.d": ["cli.keystore"]}
+    assert cli_imports_in_node(graph) == {"node.d": ["carbon_ticket.cli.keystore"]}

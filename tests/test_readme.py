@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.tools.devnet import DEFAULT_BASE_PORT
+from carbon_ticket.cli.tools.devnet import DEFAULT_BASE_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from chain.crypto import (
+from carbon_ticket.chain.crypto import (
     PrivateKey,
     address_from_public_key,
     module_address,
     parse_address,
     verify_signature,
 )
-from chain.limits import Limits
-from chain.rules.tickets import certificate_id
-from chain.tx import decode_tx, encode_tx, tx_hash, tx_id, tx_sign_bytes
-from node.peer_auth import call_sign_bytes
-from proto import ledger_pb2
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_id, tx_sign_bytes
+from carbon_ticket.node.peer_auth import call_sign_bytes
+from carbon_ticket.proto import ledger_pb2
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "spec.md"
 Vector = dict[str, str]
@@ -220,7 +220,7 @@ def test_a_wrong_digit_in_a_vector_is_caught() -> None:
 
 def test_the_page_addresses_decode_to_their_key_hash() -> None:
     # bech32m decoding checks the checksum: the page's address carries exactly its hash20.
-    from chain import bech32
+    from carbon_ticket.chain import bech32
 
     vector = next(v for v in parse_vectors(SPEC.read_text()) if v["vector"] == "address")
     hrp, payload = bech32.decode(vector["address"])

@@ -8,23 +8,23 @@ clock, randomness, files or the network, or verifies signatures.
 
 from __future__ import annotations
 
-from chain.rules._common import Effects, Rule
-from chain.rules.accounts import process_register_account
-from chain.rules.batches import process_issue_batch, process_reversal
-from chain.rules.evidence import process_report_evidence
-from chain.rules.governance import (
+from carbon_ticket.chain.rules._common import Effects, Rule
+from carbon_ticket.chain.rules.accounts import process_register_account
+from carbon_ticket.chain.rules.batches import process_issue_batch, process_reversal
+from carbon_ticket.chain.rules.evidence import process_report_evidence
+from carbon_ticket.chain.rules.governance import (
     process_appoint_issuer,
     process_grant_role,
     process_revoke_role,
 )
-from chain.rules.merchants import process_redeem, process_register_offer
-from chain.rules.points import process_award_points, process_exchange_points
-from chain.rules.projects import (
+from carbon_ticket.chain.rules.merchants import process_redeem, process_register_offer
+from carbon_ticket.chain.rules.points import process_award_points, process_exchange_points
+from carbon_ticket.chain.rules.projects import (
     process_anchor_data,
     process_attest_report,
     process_register_project,
 )
-from chain.rules.tickets import process_cancel, process_retire, process_transfer
+from carbon_ticket.chain.rules.tickets import process_cancel, process_retire, process_transfer
 
 __all__ = [
     "RULES",

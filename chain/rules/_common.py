@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from chain import keys
-from chain.amounts import tco2e
-from chain.errors import NotFound, PermissionDenied, PreconditionFailed
-from chain.records import Account, Params, Period, Project
-from chain.results import Event
-from chain.state import StateOverlay
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.amounts import tco2e
+from carbon_ticket.chain.errors import NotFound, PermissionDenied, PreconditionFailed
+from carbon_ticket.chain.records import Account, Params, Period, Project
+from carbon_ticket.chain.results import Event
+from carbon_ticket.chain.state import StateOverlay
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "BlockContext",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from chain import keys
-from chain.errors import AlreadyExists
-from chain.records import ACCOUNT_KINDS, Account
-from chain.rules._common import BlockContext, Effects, event, require_role
-from chain.state import StateOverlay
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import AlreadyExists
+from carbon_ticket.chain.records import ACCOUNT_KINDS, Account
+from carbon_ticket.chain.rules._common import BlockContext, Effects, event, require_role
+from carbon_ticket.chain.state import StateOverlay
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["process_register_account"]
 

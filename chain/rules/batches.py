@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain import keys
-from chain.errors import AlreadyExists, InvalidTransaction, PermissionDenied, PreconditionFailed
-from chain.records import Batch, Period, Report
-from chain.rules._common import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import (
+    AlreadyExists,
+    InvalidTransaction,
+    PermissionDenied,
+    PreconditionFailed,
+)
+from carbon_ticket.chain.records import Batch, Period, Report
+from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
     credit_tradable,
@@ -20,10 +25,10 @@ from chain.rules._common import (
     require_role,
     tco2e,
 )
-from chain.rules.projects import LOSS_REPORT_KIND
-from chain.state import StateOverlay, get_batch, get_params, get_project, get_report
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain.rules.projects import LOSS_REPORT_KIND
+from carbon_ticket.chain.state import StateOverlay, get_batch, get_params, get_project, get_report
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["buffer_share", "make_batch_id", "process_issue_batch", "process_reversal"]
 

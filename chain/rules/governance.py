@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain import keys
-from chain.errors import AlreadyExists, NotFound, PermissionDenied
-from chain.records import ROLES
-from chain.rules._common import BlockContext, Effects, event, require_account, require_role
-from chain.state import StateOverlay, get_project, get_validators
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import AlreadyExists, NotFound, PermissionDenied
+from carbon_ticket.chain.records import ROLES
+from carbon_ticket.chain.rules._common import (
+    BlockContext,
+    Effects,
+    event,
+    require_account,
+    require_role,
+)
+from carbon_ticket.chain.state import StateOverlay, get_project, get_validators
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "process_appoint_issuer",

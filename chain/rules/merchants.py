@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain import keys
-from chain.errors import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     InvalidTransaction,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
 )
-from chain.records import (
+from carbon_ticket.chain.records import (
     OFFER_PAYMENTS,
     Batch,
     Offer,
@@ -25,8 +25,8 @@ from chain.records import (
     Redemption,
     Settlement,
 )
-from chain.results import Event
-from chain.rules._common import (
+from carbon_ticket.chain.results import Event
+from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
     event,
@@ -35,10 +35,10 @@ from chain.rules._common import (
     require_resident,
     require_role,
 )
-from chain.rules.tickets import retire_tradable, verify_retirement
-from chain.state import StateOverlay, get_params, get_points
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain.rules.tickets import retire_tradable, verify_retirement
+from carbon_ticket.chain.state import StateOverlay, get_params, get_points
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["REDEMPTION_REASON", "process_redeem", "process_register_offer"]
 

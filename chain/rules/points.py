@@ -15,21 +15,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain import keys
-from chain.crypto import POINTS_FLOAT_ADDRESS
-from chain.errors import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     LedgerError,
     NotFound,
     PreconditionFailed,
     StorageError,
 )
-from chain.records import (
+from carbon_ticket.chain.records import (
     ACTIVITIES,
     Params,
 )
-from chain.results import Event
-from chain.rules._common import (
+from carbon_ticket.chain.results import Event
+from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
     add_u64,
@@ -44,9 +44,9 @@ from chain.rules._common import (
     tco2e,
     tradable_balance,
 )
-from chain.state import StateOverlay, get_params, get_points
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain.state import StateOverlay, get_params, get_points
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "MAX_POINTS_TOTAL",

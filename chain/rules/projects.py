@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain import keys
-from chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
-from chain.records import PROJECT_KINDS, Period, Project, Report
-from chain.rules._common import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import AlreadyExists, PermissionDenied, PreconditionFailed
+from carbon_ticket.chain.records import PROJECT_KINDS, Period, Project, Report
+from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
     block_date,
@@ -18,9 +18,9 @@ from chain.rules._common import (
     require_role,
     tco2e,
 )
-from chain.state import StateOverlay, get_project, get_report
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain.state import StateOverlay, get_project, get_report
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "LOSS_REPORT_KIND",

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from chain import keys
-from chain.errors import AlreadyExists, PreconditionFailed
-from chain.records import Batch, Certificate, Period
-from chain.results import Event
-from chain.rules._common import (
+from carbon_ticket.chain import keys
+from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed
+from carbon_ticket.chain.records import Batch, Certificate, Period
+from carbon_ticket.chain.results import Event
+from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
     block_date,
@@ -25,9 +25,9 @@ from chain.rules._common import (
     require_tradable,
     tradable_balance,
 )
-from chain.state import StateOverlay, get_batch
-from chain.tx import SignedTx
-from proto import ledger_pb2
+from carbon_ticket.chain.state import StateOverlay, get_batch
+from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "certificate_id",

@@ -23,14 +23,14 @@ from typing import Any
 
 import grpc
 
-from chain.crypto import PrivateKey, verify_signature
-from chain.tx import tx_hash
-from cli.keystore import Keystore
-from cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
-from cli.tools.loadgen import BlockWatcher, Workload, commit_phases
-from node.config import ConsensusSettings, NodeConfig
-from node.keyfile import write_validator_key
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey, verify_signature
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
+from carbon_ticket.cli.tools.loadgen import BlockWatcher, Workload, commit_phases
+from carbon_ticket.node.config import ConsensusSettings, NodeConfig
+from carbon_ticket.node.keyfile import write_validator_key
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 __all__ = ["BenchResult", "measure_verify_per_core", "run_bench"]
 

@@ -1,6 +1,6 @@
 """Storage benchmark: bytes on disk per transfer, commit time per block, reads at scale.
 
-    python -m cli.tools.bench_storage [--accounts 1000000] [--txs-per-block 1000] [--blocks 20]
+    python -m carbon_ticket.cli.tools.bench_storage [--accounts 1000000] [--txs-per-block 1000] [--blocks 20]
 
 1. Commits ``--blocks`` blocks of realistic signed transfers (``chain.tx.encode_tx``), each
    with what the rules would write: two balance updates and a nonce per transfer, a receipt
@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chain.block import build_block
-from chain.crypto import PrivateKey
-from chain.results import BlockResult, Event, TxResult
-from chain.tx import encode_tx, tx_hash
-from node.store import LevelDBStore
-from proto import ledger_pb2
+from carbon_ticket.chain.block import build_block
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.results import BlockResult, Event, TxResult
+from carbon_ticket.chain.tx import encode_tx, tx_hash
+from carbon_ticket.node.store import LevelDBStore
+from carbon_ticket.proto import ledger_pb2
 
 CHAIN_ID = "carbon-bench-1"
 BATCH = "CN15-GY-0001-20230101-20231231-001"
@@ -236,7 +236,9 @@ def run(path: Path, accounts: int, per_block: int, blocks: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags and run the benchmark in a temporary (or given) directory."""
-    parser = argparse.ArgumentParser(prog="python -m cli.tools.bench_storage", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m carbon_ticket.cli.tools.bench_storage", description=__doc__
+    )
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--txs-per-block", type=int, default=1000)
     parser.add_argument("--blocks", type=int, default=20, help="measured blocks of transfers")

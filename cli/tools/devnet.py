@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chain import Genesis, GenesisAccount, GenesisValidator
-from chain.crypto import PrivateKey
-from cli.keystore import Keystore
-from node.config import ConfigError, NodeConfig, TlsSettings
-from node.keyfile import write_validator_key
+from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
+from carbon_ticket.node.keyfile import write_validator_key
 
 if TYPE_CHECKING:
-    from node.tls import ClientTls
+    from carbon_ticket.node.tls import ClientTls
 
 __all__ = [
     "DEFAULT_BASE_PORT",
@@ -69,7 +69,7 @@ class DevnetInfo:
 
     def client_tls(self) -> ClientTls | None:
         """What a client needs to reach this devnet's nodes (None: plaintext)."""
-        from node.tls import ClientTls
+        from carbon_ticket.node.tls import ClientTls
 
         if self.tls_ca is None:
             return None
@@ -147,7 +147,7 @@ def init_devnet(
         "wallet_password": password,
     }
     if tls:
-        from node.tls import CertificateAuthority, issue_certificate, write_private
+        from carbon_ticket.node.tls import CertificateAuthority, issue_certificate, write_private
 
         ca = CertificateAuthority.create(f"{chain_id} devnet CA")
         ca.save(home / "tls")
@@ -160,7 +160,7 @@ def init_devnet(
         node_home = home / f"node{i}"
         config = NodeConfig(home=node_home, name=f"node{i}", listen=endpoints[i])
         if ca is not None:
-            from node.tls import write_node_tls
+            from carbon_ticket.node.tls import write_node_tls
 
             config = write_node_tls(
                 config, ca, settings=TlsSettings(require_client_cert=require_client_cert)
@@ -201,7 +201,7 @@ def cli_command(*args: str) -> list[str]:
     ``-P`` (Python 3.11) keeps the current directory off ``sys.path``: a ``cli/`` or ``node/``
     directory wherever the operator happens to stand must never replace the validator's code.
     """
-    return [sys.executable, "-P", "-m", "cli", *args]
+    return [sys.executable, "-P", "-m", "carbon_ticket.cli", *args]
 
 
 def cli_env() -> dict[str, str]:

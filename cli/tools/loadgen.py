@@ -16,9 +16,9 @@ from typing import Any
 
 import grpc
 
-from chain.crypto import PrivateKey
-from chain.tx import encode_tx, tx_hash
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx, tx_hash
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["BlockWatcher", "Workload", "commit_phases", "submit_batches"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chain import (
+from carbon_ticket.chain import (
     BlockContext,
     BlockResult,
     Genesis,
@@ -22,12 +22,12 @@ from chain import (
     expected_nonce,
     init_chain,
 )
-from chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
-from chain.errors import InvalidTransaction
-from chain.limits import Limits
-from chain.records import RateLimits, ResidentParams
-from chain.tx import encode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.records import RateLimits, ResidentParams
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2
 
 CHAIN_ID = "carbon-test-1"
 GENESIS_TIME_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z

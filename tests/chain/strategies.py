@@ -13,11 +13,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from chain import check_tx, get_balance, get_batch
-from chain.amounts import MAX_GRAMS
-from chain.errors import InvalidTransaction, NotFound
-from chain.rules._common import local_date
-from proto import ledger_pb2
+from carbon_ticket.chain import check_tx, get_balance, get_batch
+from carbon_ticket.chain.amounts import MAX_GRAMS
+from carbon_ticket.chain.errors import InvalidTransaction, NotFound
+from carbon_ticket.chain.rules._common import local_date
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain.amounts import MAX_GRAMS, format_tco2e, parse_tco2e
-from chain.errors import InvalidAmount
+from carbon_ticket.chain.amounts import MAX_GRAMS, format_tco2e, parse_tco2e
+from carbon_ticket.chain.errors import InvalidAmount
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from chain.block import (
+from carbon_ticket.chain.block import (
     GENESIS_PREV_HASH,
     HEADER_DOMAIN,
     Block,
@@ -23,13 +23,13 @@ from chain.block import (
     verify_tx_id_proof,
     verify_tx_proof,
 )
-from chain.crypto import PrivateKey
-from chain.errors import InvalidBlock
-from chain.limits import Limits
-from chain.merkle import MerkleProof, merkle_root
-from chain.results import Event, TxResult
-from chain.tx import encode_tx, tx_hash
-from proto import ledger_pb2
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import InvalidBlock
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.merkle import MerkleProof, merkle_root
+from carbon_ticket.chain.results import Event, TxResult
+from carbon_ticket.chain.tx import encode_tx, tx_hash
+from carbon_ticket.proto import ledger_pb2
 
 CHAIN = "carbon-test-1"
 
@@ -354,9 +354,9 @@ def test_roots_are_checked_once_per_block_and_results_root_once_per_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Binding, validation and the store all ask; the hashing is done once."""
-    import chain.block as block_module
-    import chain.results as results_module
-    from chain.results import BlockResult
+    import carbon_ticket.chain.block as block_module
+    import carbon_ticket.chain.results as results_module
+    from carbon_ticket.chain.results import BlockResult
 
     txs = [transfer_tx(i) for i in range(3)]
     block = Block.decode(_block_of(txs).encode())  # a fresh object, nothing cached yet

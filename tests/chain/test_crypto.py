@@ -6,9 +6,14 @@ import hashlib
 
 import pytest
 
-from chain import bech32
-from chain.crypto import PrivateKey, address_from_public_key, parse_address, verify_signature
-from chain.errors import InvalidAddress
+from carbon_ticket.chain import bech32
+from carbon_ticket.chain.crypto import (
+    PrivateKey,
+    address_from_public_key,
+    parse_address,
+    verify_signature,
+)
+from carbon_ticket.chain.errors import InvalidAddress
 
 
 def key(n: int) -> PrivateKey:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from chain import (
+from carbon_ticket.chain import (
     Genesis,
     GenesisAccount,
     GenesisValidator,
@@ -18,8 +18,8 @@ from chain import (
     get_validators,
     init_chain,
 )
-from chain.errors import InvalidGenesis
-from chain.state import has_role
+from carbon_ticket.chain.errors import InvalidGenesis
+from carbon_ticket.chain.state import has_role
 from tests.chain.conftest import ISSUER, REGISTRAR, VALIDATORS, VERIFIER, key, make_genesis
 
 

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain.merkle import EMPTY_ROOT, MerkleProof, leaf_hash, merkle_proof, merkle_root, verify_proof
+from carbon_ticket.chain.merkle import (
+    EMPTY_ROOT,
+    MerkleProof,
+    leaf_hash,
+    merkle_proof,
+    merkle_root,
+    verify_proof,
+)
 
 
 def sha(data: bytes) -> bytes:

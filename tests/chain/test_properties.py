@@ -12,9 +12,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
-from chain import BlockResult, get_batch
-from chain.crypto import POINTS_FLOAT_ADDRESS
-from chain.keys import (
+from carbon_ticket.chain import BlockResult, get_batch
+from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
+from carbon_ticket.chain.keys import (
     BALANCE,
     BATCH,
     CERTIFICATE,
@@ -27,7 +27,7 @@ from chain.keys import (
     decode_u64,
     nonce_key,
 )
-from chain.records import Batch, Certificate, PointsAccount, Report
+from carbon_ticket.chain.records import Batch, Certificate, PointsAccount, Report
 from tests.chain.conftest import DAILY_CAP, RESIDENT_PARAMS, Ledger
 from tests.chain.strategies import (
     ATTESTED,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chain import get_account
-from chain.state import has_role
-from proto import ledger_pb2
+from carbon_ticket.chain import get_account
+from carbon_ticket.chain.state import has_role
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     COMPANY,
     ISSUER,

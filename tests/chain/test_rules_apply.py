@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from chain import (
+from carbon_ticket.chain import (
     BlockContext,
     MemoryState,
     StateOverlay,
@@ -17,10 +17,19 @@ from chain import (
     compute_app_hash,
     expected_nonce,
 )
-from chain.errors import NotFound, StorageError
-from chain.keys import batch_key, nonce_key
-from chain.records import Account, Batch, Certificate, Params, Period, Project, Report, Validator
-from chain.results import BlockResult
+from carbon_ticket.chain.errors import NotFound, StorageError
+from carbon_ticket.chain.keys import batch_key, nonce_key
+from carbon_ticket.chain.records import (
+    Account,
+    Batch,
+    Certificate,
+    Params,
+    Period,
+    Project,
+    Report,
+    Validator,
+)
+from carbon_ticket.chain.results import BlockResult
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

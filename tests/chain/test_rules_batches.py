@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-from chain import BlockContext, apply_block, get_balance, get_batch, get_report
-from chain.keys import batch_seq_key, report_key
-from chain.records import Params, Period, Report
-from chain.rules.batches import buffer_share, make_batch_id
-from chain.tx import decode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain import BlockContext, apply_block, get_balance, get_batch, get_report
+from carbon_ticket.chain.keys import batch_seq_key, report_key
+from carbon_ticket.chain.records import Params, Period, Report
+from carbon_ticket.chain.rules.batches import buffer_share, make_batch_id
+from carbon_ticket.chain.tx import decode_tx
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chain import check_tx
-from chain.amounts import MAX_GRAMS
-from chain.tx import encode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain import check_tx
+from carbon_ticket.chain.amounts import MAX_GRAMS
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

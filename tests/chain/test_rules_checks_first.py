@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from chain import BlockContext, check_tx
-from chain.errors import LedgerError, PreconditionFailed
-from chain.rules import RULES, Rule, process_transfer
-from chain.state import StateOverlay
+from carbon_ticket.chain import BlockContext, check_tx
+from carbon_ticket.chain.errors import LedgerError, PreconditionFailed
+from carbon_ticket.chain.rules import RULES, Rule, process_transfer
+from carbon_ticket.chain.state import StateOverlay
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chain import list_evidence
-from chain.records import Evidence
-from proto import ledger_pb2
+from carbon_ticket.chain import list_evidence
+from carbon_ticket.chain.records import Evidence
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import ISSUER, VALIDATORS, Ledger, check_code
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from chain import check_tx, get_batch, get_project, get_report
-from chain.errors import InvalidTransaction
-from chain.iso3166 import COUNTRY_CODES, is_iso3166_code
-from chain.tx import encode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain import check_tx, get_batch, get_project, get_report
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.iso3166 import COUNTRY_CODES, is_iso3166_code
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

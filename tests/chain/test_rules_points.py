@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chain import get_balance, get_batch, get_certificate
-from chain.genesis import Genesis
-from chain.keys import (
+from carbon_ticket.chain import get_balance, get_batch, get_certificate
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.keys import (
     decode_u64,
     exchange_day_key,
     offer_key,
@@ -20,10 +20,10 @@ from chain.keys import (
     settlement_key,
     voucher_key,
 )
-from chain.records import Offer, PointsAccount, Redemption, ResidentParams, Settlement
-from chain.rules.merchants import REDEMPTION_REASON
-from chain.rules.tickets import certificate_id
-from chain.state import (
+from carbon_ticket.chain.records import Offer, PointsAccount, Redemption, ResidentParams, Settlement
+from carbon_ticket.chain.rules.merchants import REDEMPTION_REASON
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.state import (
     get_offer,
     get_points,
     get_points_earned,
@@ -31,7 +31,7 @@ from chain.state import (
     get_settlement,
     list_offers,
 )
-from proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     COMPANY,
@@ -343,9 +343,9 @@ def test_exchange_with_a_batch_uses_only_that_batch() -> None:
 def test_nobody_can_sign_for_the_float(residents_ledger: Ledger) -> None:
     body = ledger_pb2.TxBody(chain_id="carbon-test-1", signer=FLOAT, nonce=0)
     body.transfer.CopyFrom(transfer((COMPANY, BATCH_ID, 1)))
-    from chain.check import check_message
-    from chain.errors import InvalidTransaction
-    from chain.limits import Limits
+    from carbon_ticket.chain.check import check_message
+    from carbon_ticket.chain.errors import InvalidTransaction
+    from carbon_ticket.chain.limits import Limits
 
     with pytest.raises(InvalidTransaction) as info:
         check_message(body, Limits())
@@ -572,7 +572,7 @@ def test_resident_params_round_trip_and_change_the_hash() -> None:
 def test_bad_resident_params(field: str, value: int, words: str) -> None:
     import json
 
-    from chain.errors import InvalidGenesis
+    from carbon_ticket.chain.errors import InvalidGenesis
 
     data = json.loads(make_residents_genesis().to_json())
     data["params"]["residents"][field] = value
@@ -583,8 +583,8 @@ def test_bad_resident_params(field: str, value: int, words: str) -> None:
 def test_the_float_is_registered_at_genesis_and_cannot_be_listed() -> None:
     from dataclasses import replace
 
-    from chain import GenesisAccount
-    from chain.errors import InvalidGenesis
+    from carbon_ticket.chain import GenesisAccount
+    from carbon_ticket.chain.errors import InvalidGenesis
 
     chain = Ledger(make_residents_genesis())
     assert chain.state.get(b"nonce/" + FLOAT.encode()) is not None
@@ -608,7 +608,7 @@ def test_points_counters_cannot_overflow() -> None:
 def test_max_awards_is_bounded_by_what_a_receipt_holds() -> None:
     import json
 
-    from chain.errors import InvalidGenesis
+    from carbon_ticket.chain.errors import InvalidGenesis
 
     data = json.loads(make_residents_genesis().to_json())
     data["params"]["limits"]["max_awards"] = 60_001
@@ -632,7 +632,7 @@ def test_queries(shop: Ledger) -> None:
     assert get_settlement(shop.state, MERCHANT.address) == Settlement(2, 2_000, 300)
     assert get_settlement(shop.state, MERCHANT.address, TODAY) == Settlement(2, 2_000, 300)
     assert get_settlement(shop.state, MERCHANT.address, 20240102) == Settlement()
-    from chain.errors import NotFound
+    from carbon_ticket.chain.errors import NotFound
 
     with pytest.raises(NotFound):
         get_offer(shop.state, MERCHANT.address, "NOPE")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chain import get_project, get_report
-from chain.rules._common import block_date
-from proto import ledger_pb2
+from carbon_ticket.chain import get_project, get_report
+from carbon_ticket.chain.rules._common import block_date
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     COMPANY,
     ISSUER,

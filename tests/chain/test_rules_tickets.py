@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from chain import get_balance, get_balances, get_batch, get_certificate
-from chain.rules.tickets import certificate_id
-from proto import ledger_pb2
+from carbon_ticket.chain import get_balance, get_balances, get_batch, get_certificate
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     COMPANY,

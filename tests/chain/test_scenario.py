@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from chain import (
+from carbon_ticket.chain import (
     get_balances,
     get_batch,
     get_certificate,
     get_project,
     get_report,
 )
-from chain.amounts import format_tco2e, parse_tco2e
-from proto import ledger_pb2
+from carbon_ticket.chain.amounts import format_tco2e, parse_tco2e
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     ISSUER,
     REGISTRAR,

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from chain import expected_nonce
-from chain.errors import InvalidTransaction
-from chain.execute import BlockContext
-from chain.simulate import Draft, fill_draft, read_draft, simulate_tx, unsigned_tx
-from chain.tx import encode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain import expected_nonce
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.execute import BlockContext
+from carbon_ticket.chain.simulate import Draft, fill_draft, read_draft, simulate_tx, unsigned_tx
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

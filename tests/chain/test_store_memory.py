@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chain.errors import StorageError
-from chain.kvstore import P_ACCOUNT, P_STATE, P_TX, P_TX_INDEX, name_key
-from chain.state import StateReader
-from chain.store import BlockStore, MemoryKV, MemoryStore
+from carbon_ticket.chain.errors import StorageError
+from carbon_ticket.chain.kvstore import P_ACCOUNT, P_STATE, P_TX, P_TX_INDEX, name_key
+from carbon_ticket.chain.state import StateReader
+from carbon_ticket.chain.store import BlockStore, MemoryKV, MemoryStore
 from tests.node.crash_writer import CHAIN_ID, GENESIS_JSON, account, genesis_result, grow
 
 

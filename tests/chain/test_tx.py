@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from chain.crypto import PrivateKey
-from chain.errors import InvalidTransaction
-from chain.limits import Limits
-from chain.tx import decode_tx, encode_tx, tx_hash, tx_sign_bytes
-from proto import ledger_pb2
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_sign_bytes
+from carbon_ticket.proto import ledger_pb2
 
 CHAIN = "carbon-test-1"
 LIMITS = Limits()

@@ -13,10 +13,10 @@ import itertools
 
 import pytest
 
-from chain import check_tx, get_batch, get_certificate
-from chain.errors import InvalidTransaction
-from chain.rules.tickets import certificate_id
-from chain.tx import (
+from carbon_ticket.chain import check_tx, get_batch, get_certificate
+from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import (
     MULTI_SIGNER_KINDS,
     decode_tx,
     encode_tx,
@@ -26,7 +26,7 @@ from chain.tx import (
     tx_id,
     tx_sign_bytes,
 )
-from proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,

@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chain.genesis import Genesis
-from proto import ledger_pb2
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.proto import ledger_pb2
 
 Bundle = dict[str, Any]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.tools.devnet import DevnetInfo
+from carbon_ticket.cli.tools.devnet import DevnetInfo
 from tests.cli.harness import running_devnet
 
 

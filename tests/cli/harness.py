@@ -12,11 +12,11 @@ from pathlib import Path
 
 import grpc
 
-from cli.keystore import Keystore
-from cli.tools.devnet import DevnetInfo, init_devnet
-from node.build import build_node
-from node.config import NodeConfig
-from proto import services_pb2_grpc
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
+from carbon_ticket.node.build import build_node
+from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.proto import services_pb2_grpc
 
 __all__ = ["NodeThread", "free_port", "make_fast", "running_devnet"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import grpc
 import pytest
 
-from chain.crypto import PrivateKey
-from chain.tx import tx_hash
-from cli.client import (
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.client import (
     LedgerClient,
     Shortfall,
     balance_shortfall,
@@ -18,7 +18,7 @@ from cli.client import (
     make_body,
     missing_signatures,
 )
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 
 class _Deadline(grpc.RpcError):

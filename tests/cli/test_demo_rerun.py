@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
+from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from tests.cli.harness import make_fast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CARBON_TICKET_CONNECT_TIMEOUT="5")
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True, env=env,
         timeout=timeout, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from chain.crypto import PrivateKey
-from cli import node_cmds
-from cli.main import cli
-from cli.tools.devnet import DevnetInfo, init_devnet
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli import node_cmds
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from tests.cli.harness import free_port
 
 PASSWORD = "devnet"

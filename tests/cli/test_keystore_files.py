@@ -9,8 +9,8 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 
-from chain.crypto import PrivateKey
-from cli.keystore import Keystore, KeystoreError, WrongPassword
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import Keystore, KeystoreError, WrongPassword
 
 FAST = {
     "opslimit": nacl.pwhash.argon2id.OPSLIMIT_MIN,

@@ -13,13 +13,13 @@ import grpc
 import pytest
 from click.testing import CliRunner, Result
 
-from chain.crypto import PrivateKey
-from chain.tx import encode_tx
-from cli.client import LedgerClient, draft_envelope, make_body
-from cli.cosign import CosignFile, Member
-from cli.main import cli
-from cli.tools.devnet import DevnetInfo
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.cli.client import LedgerClient, draft_envelope, make_body
+from carbon_ticket.cli.cosign import CosignFile, Member
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import DevnetInfo
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.harness import stub_for, wallet_keys
 
 T = 1_000_000

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.tools.devnet import DevnetInfo, DevnetProcesses, init_devnet
+from carbon_ticket.cli.tools.devnet import DevnetInfo, DevnetProcesses, init_devnet
 from tests.cli.harness import free_port, make_fast
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,11 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetInfo]:
 def cli(*args: str, password: str = "devnet") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CARBON_TICKET_PASSWORD=password, CARBON_TICKET_CONNECT_TIMEOUT="1")
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-P", "-m", "carbon_ticket.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 

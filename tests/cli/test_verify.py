@@ -19,19 +19,19 @@ import grpc
 import pytest
 from click.testing import CliRunner, Result
 
-from chain.block import Header, verify_receipt_proof, verify_tx_id_proof
-from chain.crypto import PrivateKey
-from chain.genesis import Genesis
-from chain.kvstore import decode_receipt
-from chain.merkle import MerkleProof
-from chain.rules.tickets import certificate_id
-from chain.tx import tx_hash
-from cli import render
-from cli.client import LedgerClient
-from cli.main import cli
-from cli.tools.devnet import DevnetInfo
-from cli.verify import BundleError, verify_bundle
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.block import Header, verify_receipt_proof, verify_tx_id_proof
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.kvstore import decode_receipt
+from carbon_ticket.chain.merkle import MerkleProof
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli import render
+from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import DevnetInfo
+from carbon_ticket.cli.verify import BundleError, verify_bundle
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.bundles import TAMPERS, foreign_genesis, tampered, without_quorum
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
 

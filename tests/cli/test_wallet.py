@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.keystore import Keystore
-from cli.main import cli
-from cli.tools.devnet import DevnetInfo
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import DevnetInfo
 from tests.cli.harness import free_port, running_devnet
 
 PASSWORD = "devnet"

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from consensus import (
+from carbon_ticket.consensus import (
     Broadcast,
     Commit,
     ConsensusError,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from consensus import Proposal, Vote, VoteType
-from consensus.admission import FUTURE_QUOTA, PEER_CATCHUP_ROUNDS, FutureBuffer, RoundWindow
+from carbon_ticket.consensus import Proposal, Vote, VoteType
+from carbon_ticket.consensus.admission import (
+    FUTURE_QUOTA,
+    PEER_CATCHUP_ROUNDS,
+    FutureBuffer,
+    RoundWindow,
+)
 from tests.consensus.test_engine import VSET
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from consensus import (
+from carbon_ticket.consensus import (
     CommitCertificate,
     DuplicateVoteEvidence,
     Ed25519Signer,

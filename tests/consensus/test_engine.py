@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from consensus import (
+from carbon_ticket.consensus import (
     Broadcast,
     Commit,
     Engine,

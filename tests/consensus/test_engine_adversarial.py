@@ -7,7 +7,7 @@ import heapq
 import random
 from dataclasses import replace
 
-from consensus import (
+from carbon_ticket.consensus import (
     Broadcast,
     Commit,
     Engine,
@@ -22,7 +22,7 @@ from consensus import (
     VoteType,
     proposal_sign_bytes,
 )
-from consensus.admission import FUTURE_QUOTA, PEER_CATCHUP_ROUNDS
+from carbon_ticket.consensus.admission import FUTURE_QUOTA, PEER_CATCHUP_ROUNDS
 from tests.consensus.sim import BlockForgettingEngine, SimApp, fake_verify
 from tests.consensus.test_engine import CHAIN, SIGNERS, VSET, _proposal, _sent, _vote
 

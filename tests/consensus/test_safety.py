@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consensus import (
+from carbon_ticket.consensus import (
     InMemorySafetyStore,
     SafetyStoreError,
     SignGuard,

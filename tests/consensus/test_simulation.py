@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from consensus import Engine
+from carbon_ticket.consensus import Engine
 from tests.consensus.sim import (
     BEHAVIOURS,
     BlockForgettingEngine,

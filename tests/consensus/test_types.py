@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from consensus import (
+from carbon_ticket.consensus import (
     PROPOSAL_TAG,
     VOTE_TAG,
     Ed25519Signer,

@@ -13,11 +13,11 @@ import random
 import sys
 from collections.abc import Iterator
 
-from chain.block import Block, build_block
-from chain.results import BlockResult, Event, TxResult
-from chain.store import BlockStore
-from chain.tx import tx_hash
-from proto import ledger_pb2
+from carbon_ticket.chain.block import Block, build_block
+from carbon_ticket.chain.results import BlockResult, Event, TxResult
+from carbon_ticket.chain.store import BlockStore
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.proto import ledger_pb2
 
 CHAIN_ID = "crash-test-1"
 GENESIS_JSON = b'{"chain_id": "crash-test-1"}'
@@ -134,7 +134,7 @@ def grow(store: BlockStore, until: int) -> Iterator[Block]:
 
 def main(argv: list[str]) -> int:
     """Commit blocks into the store at ``argv[0]`` until killed (or ``argv[1]`` blocks)."""
-    from node.store import LevelDBStore
+    from carbon_ticket.node.store import LevelDBStore
 
     limit = int(argv[1]) if len(argv) > 1 else 2**62
     store = LevelDBStore.open(argv[0], chain_id=CHAIN_ID)

@@ -14,14 +14,14 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from chain import Genesis
-from consensus import Vote, VoteType, vote_sign_bytes
-from node.build import build_node, peer_addresses
-from node.clock import VirtualClock
-from node.config import ConsensusSettings, MempoolSettings, NodeConfig
-from node.keyfile import write_validator_key
-from node.memory_transport import MemoryNetwork, PeerEndpoint
-from node.node import Node
+from carbon_ticket.chain import Genesis
+from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
+from carbon_ticket.node.build import build_node, peer_addresses
+from carbon_ticket.node.clock import VirtualClock
+from carbon_ticket.node.config import ConsensusSettings, MempoolSettings, NodeConfig
+from carbon_ticket.node.keyfile import write_validator_key
+from carbon_ticket.node.memory_transport import MemoryNetwork, PeerEndpoint
+from carbon_ticket.node.node import Node
 from tests.chain.conftest import GENESIS_TIME_MS, VALIDATORS, key, make_genesis
 
 __all__ = ["FAST", "InProcessNet"]

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from chain import check_tx, expected_nonce, init_chain
-from chain.limits import Limits
-from chain.store import BlockStore, MemoryStore
-from chain.tx import encode_tx
-from consensus import CommitCertificate, Validator, ValidatorSet
-from node.app import LedgerApp
-from node.config import MempoolSettings
-from node.mempool import Mempool
-from node.store import LevelDBStore
-from proto import ledger_pb2
+from carbon_ticket.chain import check_tx, expected_nonce, init_chain
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.store import BlockStore, MemoryStore
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.consensus import CommitCertificate, Validator, ValidatorSet
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.config import MempoolSettings
+from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.store import LevelDBStore
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import CHAIN_ID, REGISTRAR, VALIDATORS, key, make_genesis
 
 LIMITS = Limits()

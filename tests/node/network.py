@@ -11,15 +11,15 @@ from typing import Any
 
 import grpc
 
-from chain.crypto import PrivateKey
-from cli.keystore import Keystore
-from cli.tools.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
-from cli.tools.loadgen import Workload, commit_phases, submit_batches
-from node.config import ConsensusSettings, NodeConfig
-from node.keyfile import load_validator_key, write_validator_key
-from node.peer_auth import signed_metadata
-from node.tls import CertificateAuthority, write_node_tls
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
+from carbon_ticket.cli.tools.loadgen import Workload, commit_phases, submit_batches
+from carbon_ticket.node.config import ConsensusSettings, NodeConfig
+from carbon_ticket.node.keyfile import load_validator_key, write_validator_key
+from carbon_ticket.node.peer_auth import signed_metadata
+from carbon_ticket.node.tls import CertificateAuthority, write_node_tls
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 FAST = ConsensusSettings(
     propose_timeout_ms=600,

@@ -24,9 +24,9 @@ import time
 
 import pytest
 
-from chain.tx import tx_hash
-from cli.tools.loadgen import BlockWatcher, submit_batches
-from proto import services_pb2
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.tools.loadgen import BlockWatcher, submit_batches
+from carbon_ticket.proto import services_pb2
 from tests.node.network import Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

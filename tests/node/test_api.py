@@ -14,12 +14,12 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from chain.crypto import PrivateKey
-from chain.rules.tickets import certificate_id
-from chain.tx import encode_tx, tx_hash, tx_sign_bytes
-from cli.client import LedgerClient, make_body
-from node.errors import ERROR_CODE_KEY, HEIGHT_KEY, TX_HASH_KEY
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.tx import encode_tx, tx_hash, tx_sign_bytes
+from carbon_ticket.cli.client import LedgerClient, make_body
+from carbon_ticket.node.errors import ERROR_CODE_KEY, HEIGHT_KEY, TX_HASH_KEY
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
 
 T = 1_000_000

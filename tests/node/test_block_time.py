@@ -6,14 +6,14 @@ import logging
 
 import pytest
 
-from chain.block import Block
-from chain.errors import LedgerError
-from chain.store import MemoryStore
-from consensus import CommitCertificate, Validator, ValidatorSet
-from node.app import LedgerApp
-from node.clock_watch import ClockWatch
-from node.config import TimeSettings
-from node.mempool import Mempool
+from carbon_ticket.chain.block import Block
+from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.chain.store import MemoryStore
+from carbon_ticket.consensus import CommitCertificate, Validator, ValidatorSet
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.clock_watch import ClockWatch
+from carbon_ticket.node.config import TimeSettings
+from carbon_ticket.node.mempool import Mempool
 from tests.chain.conftest import GENESIS_TIME_MS, VALIDATORS
 from tests.node.test_mempool_app import LIMITS, _mempool, _register, _store, check_tx
 
@@ -131,7 +131,7 @@ def test_an_untimely_refusal_is_logged_naming_the_offset(caplog: pytest.LogCaptu
     payload, block_hash = _proposal(NOW + 50_000)
     validator, _ = _validator()
     validator.note_proposal(block_hash, round=0, pol_round=-1)
-    with caplog.at_level(logging.WARNING, logger="node.app"):
+    with caplog.at_level(logging.WARNING, logger="carbon_ticket.node.app"):
         assert not validator.timely(1, 0, payload)
     assert "fresh proposal of validator 1 at height 1 round 0 has a block time +50.000 s" in (
         caplog.text
@@ -142,7 +142,7 @@ def test_one_skewed_peer_does_not_make_an_honest_node_doubt_its_clock(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     watch = ClockWatch(TIME, validators=4)
-    with caplog.at_level(logging.WARNING, logger="node.clock_watch"):
+    with caplog.at_level(logging.WARNING, logger="carbon_ticket.node.clock_watch"):
         watch.observe(b"fast", -50_000)
         watch.observe(b"honest-1", 40)
         watch.observe(b"honest-2", 60)
@@ -153,7 +153,7 @@ def test_a_node_whose_clock_disagrees_with_most_peers_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     watch = ClockWatch(TIME, validators=4)
-    with caplog.at_level(logging.WARNING, logger="node.clock_watch"):
+    with caplog.at_level(logging.WARNING, logger="carbon_ticket.node.clock_watch"):
         for _ in range(5):
             for peer in (b"a", b"b", b"c"):
                 watch.observe(peer, 120_000 + len(peer))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node.config import DebugSettings
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.node.config import DebugSettings
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.node.network import Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

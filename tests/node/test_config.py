@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from node.config import (
+from carbon_ticket.cli.main import cli
+from carbon_ticket.node.config import (
     CONFIG_FILE,
     ConfigError,
     ConsensusSettings,

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from chain import check_tx
-from chain.block import Block
-from consensus import SafetyStoreError, SignState, Step, Vote, VoteType
-from node.safety import FileSafetyStore
-from node.service_peer import PeerServicer
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain import check_tx
+from carbon_ticket.chain.block import Block
+from carbon_ticket.consensus import SafetyStoreError, SignState, Step, Vote, VoteType
+from carbon_ticket.node.safety import FileSafetyStore
+from carbon_ticket.node.service_peer import PeerServicer
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.node.test_mempool_app import _app, _mempool, _register, _store
 
 

@@ -7,11 +7,18 @@ from typing import Any
 
 import pytest
 
-import chain.tx
-from chain import BlockContext, apply_block, check_tx, expected_nonce, init_chain, list_evidence
-from chain.block import Block, build_block
-from chain.crypto import PrivateKey
-from chain.errors import (
+import carbon_ticket.chain.tx as chain_tx
+from carbon_ticket.chain import (
+    BlockContext,
+    apply_block,
+    check_tx,
+    expected_nonce,
+    init_chain,
+    list_evidence,
+)
+from carbon_ticket.chain.block import Block, build_block
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import (
     AlreadyExists,
     InvalidBlock,
     InvalidTransaction,
@@ -19,10 +26,10 @@ from chain.errors import (
     ResourceExhausted,
     StorageError,
 )
-from chain.limits import Limits
-from chain.store import MemoryStore
-from chain.tx import SignedTx, encode_tx
-from consensus import (
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.store import MemoryStore
+from carbon_ticket.chain.tx import SignedTx, encode_tx
+from carbon_ticket.consensus import (
     CommitCertificate,
     DuplicateVoteEvidence,
     Validator,
@@ -31,11 +38,11 @@ from consensus import (
     VoteType,
     vote_sign_bytes,
 )
-from node.app import LedgerApp
-from node.config import ConfigError, ConsensusSettings, MempoolSettings
-from node.evidence import EvidenceReporter, checker_with_evidence
-from node.mempool import Mempool
-from proto import ledger_pb2
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.config import ConfigError, ConsensusSettings, MempoolSettings
+from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
+from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import CHAIN_ID, REGISTRAR, VALIDATORS, key, make_genesis
 
 LIMITS = Limits()
@@ -369,7 +376,7 @@ class _Counts:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.decodes = 0
         self.ids = 0
-        decode, tx_id = Block.decode, chain.tx.tx_id
+        decode, tx_id = Block.decode, chain_tx.tx_id
 
         def counting_decode(*args: Any, **kwargs: Any) -> Block:
             self.decodes += 1
@@ -382,7 +389,7 @@ class _Counts:
         # chain.tx computes every id through its module-level tx_id (tx_hash and decode_tx
         # look it up there), so this sees each id computation wherever it is asked for.
         monkeypatch.setattr(Block, "decode", staticmethod(counting_decode))
-        monkeypatch.setattr(chain.tx, "tx_id", counting_id)
+        monkeypatch.setattr(chain_tx, "tx_id", counting_id)
 
     def take(self) -> tuple[int, int]:
         """(decodes, ids) since the last call."""

@@ -15,13 +15,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from chain.crypto import PrivateKey
-from chain.tx import encode_tx, tx_hash
-from cli.keystore import Keystore
-from cli.tools.loadgen import BlockWatcher, submit_batches
-from consensus import Vote, VoteType, vote_sign_bytes
-from node.codec import message_to_proto
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx, tx_hash
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.loadgen import BlockWatcher, submit_batches
+from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
+from carbon_ticket.node.codec import message_to_proto
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.node.network import LoadThread, Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from chain import Genesis
-from chain.crypto import PrivateKey
-from cli.main import cli
-from node.config import NodeConfig
+from carbon_ticket.chain import Genesis
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.main import cli
+from carbon_ticket.node.config import NodeConfig
 
 
 def _run(*args: str) -> tuple[int, str]:

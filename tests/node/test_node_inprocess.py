@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from chain import get_account, list_evidence
-from chain.crypto import PrivateKey
-from chain.errors import AlreadyExists
-from chain.results import TxResult
-from chain.tx import encode_tx
-from proto import ledger_pb2
+from carbon_ticket.chain import get_account, list_evidence
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import AlreadyExists
+from carbon_ticket.chain.results import TxResult
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import REGISTRAR
 from tests.node.harness import FAST, InProcessNet
 
@@ -167,7 +167,7 @@ def test_a_double_vote_is_detected_and_recorded_on_chain(
     # equivocation. Node 0 must notice, and its report must be committed for every auditor.
     async def scenario(net: InProcessNet) -> None:
         first, second = net.double_vote(3, net.node(0).engine.height, 7)
-        with caplog.at_level(logging.WARNING, logger="node.node"):
+        with caplog.at_level(logging.WARNING, logger="carbon_ticket.node.node"):
             net.node(0).on_consensus_message(first)
             net.node(0).on_consensus_message(second)
         await net.run_until("evidence is on every chain", lambda: all(

@@ -10,10 +10,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from chain.crypto import PrivateKey
-from consensus import Validator, ValidatorSet
-from node.config import ConfigError, NodeConfig
-from node.peer_auth import (
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.consensus import Validator, ValidatorSet
+from carbon_ticket.node.config import ConfigError, NodeConfig
+from carbon_ticket.node.peer_auth import (
     ObserverList,
     PeerAuthenticator,
     PeerAuthError,
@@ -21,7 +21,7 @@ from node.peer_auth import (
     peer_call_signers,
     signed_metadata,
 )
-from proto import ledger_pb2, services_pb2, services_pb2_grpc
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 CHAIN = "carbon-test"
 NOW = 1_800_000_000_000

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from consensus import Vote, VoteType
-from node.clock import LoopClock, SkewedClock, VirtualClock, skewed
-from node.memory_transport import MemoryNetwork, PeerEndpoint
+from carbon_ticket.consensus import Vote, VoteType
+from carbon_ticket.node.clock import LoopClock, SkewedClock, VirtualClock, skewed
+from carbon_ticket.node.memory_transport import MemoryNetwork, PeerEndpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 # Modules that must take time from a Clock port (so the in-process harness controls it).

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from chain import BlockContext, apply_block, check_tx, init_chain
-from chain.block import build_block
-from chain.kvstore import RetirementQuery
-from chain.store import BlockStore, MemoryStore
-from chain.tx import encode_tx
-from node.store import LevelDBStore
+from carbon_ticket.chain import BlockContext, apply_block, check_tx, init_chain
+from carbon_ticket.chain.block import build_block
+from carbon_ticket.chain.kvstore import RetirementQuery
+from carbon_ticket.chain.store import BlockStore, MemoryStore
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.node.store import LevelDBStore
 from tests.chain.conftest import (
     BATCH_ID,
     CHAIN_ID,
@@ -174,7 +174,7 @@ def test_register_pages_with_a_cursor(chain: StoreChain) -> None:
 def test_a_rare_filter_ends_the_page_early_with_a_cursor(
     chain: StoreChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chain.kvstore.MAX_RETIREMENT_SCAN", 2)
+    monkeypatch.setattr("carbon_ticket.chain.kvstore.MAX_RETIREMENT_SCAN", 2)
     # Scans the beneficiary index (9.0, 8.0, 7.0) and filters by event.
     query = RetirementQuery(event=GAMES, beneficiary="Zhejiang Co")
     first = chain.store.list_retirements(query)

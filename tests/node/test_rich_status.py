@@ -12,12 +12,18 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from chain.crypto import PrivateKey
-from chain.errors import LedgerError, NotFound
-from chain.tx import tx_hash
-from cli.client import LedgerClient
-from node.errors import ERROR_CODE_KEY, ERROR_DOMAIN, HEIGHT_KEY, TX_HASH_KEY, rich_status
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import LedgerError, NotFound
+from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.node.errors import (
+    ERROR_CODE_KEY,
+    ERROR_DOMAIN,
+    HEIGHT_KEY,
+    TX_HASH_KEY,
+    rich_status,
+)
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from chain.block import GENESIS_PREV_HASH, Block, build_block
-from chain.errors import StorageError
-from chain.results import BlockResult, TxResult
-from chain.state import StateReader
-from chain.store import MAX_HISTORY_PAGE, BlockStore, HistoryEntry, MemoryStore
-from node.store import LevelDBStore
-from proto import ledger_pb2
+from carbon_ticket.chain.block import GENESIS_PREV_HASH, Block, build_block
+from carbon_ticket.chain.errors import StorageError
+from carbon_ticket.chain.results import BlockResult, TxResult
+from carbon_ticket.chain.state import StateReader
+from carbon_ticket.chain.store import MAX_HISTORY_PAGE, BlockStore, HistoryEntry, MemoryStore
+from carbon_ticket.node.store import LevelDBStore
+from carbon_ticket.proto import ledger_pb2
 from tests.node.crash_writer import (
     CHAIN_ID,
     GENESIS_JSON,

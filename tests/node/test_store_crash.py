@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.store import MemoryStore
-from node.store import LevelDBStore
+from carbon_ticket.chain.store import MemoryStore
+from carbon_ticket.node.store import LevelDBStore
 from tests.node.crash_writer import (
     CHAIN_ID,
     GENESIS_JSON,

@@ -10,9 +10,9 @@ from pathlib import Path
 import plyvel
 import pytest
 
-from chain.errors import StorageError, StoreInUse
-from chain.kvstore import K_FORMAT, K_TIP, P_HEADER
-from node.store import LevelDBStore
+from carbon_ticket.chain.errors import StorageError, StoreInUse
+from carbon_ticket.chain.kvstore import K_FORMAT, K_TIP, P_HEADER
+from carbon_ticket.node.store import LevelDBStore
 from tests.node.crash_writer import CHAIN_ID, account, batch, grow
 
 ROOT = Path(__file__).resolve().parents[2]

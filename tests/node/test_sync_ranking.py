@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chain.errors import LedgerError
-from node.sync import EXCLUDE_AT, BlockSync, PeerScores
-from proto import ledger_pb2, services_pb2
+from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.node.sync import EXCLUDE_AT, BlockSync, PeerScores
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 CHAIN = "carbon-test"
 DEADLINE_S = 0.2  # per-block deadline in these tests (real default: node.sync.BLOCK_DEADLINE_S)

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 
-from cli.main import cli
-from cli.tools.devnet import init_devnet, load_devnet
-from node.config import ConfigError, NodeConfig, TlsSettings
-from node.tls import (
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import init_devnet, load_devnet
+from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
+from carbon_ticket.node.tls import (
     CertificateAuthority,
     ClientTls,
     channel_credentials,
@@ -25,7 +25,7 @@ from node.tls import (
     peer_credentials,
     server_credentials,
 )
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 from tests.cli.harness import NodeThread, free_port, make_fast
 from tests.node.network import Network
 
@@ -186,7 +186,7 @@ def test_client_with_the_wrong_ca_is_refused(tls_node: tuple[Path, str], tmp_pat
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_TICKET_TLS")}
     full_env.update(env, CARBON_TICKET_CONNECT_TIMEOUT="3")
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True,
                           env=full_env, timeout=60)  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import Message
 
-from proto import generate, ledger_pb2, services_pb2
+from carbon_ticket.proto import generate, ledger_pb2, services_pb2
 
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
@@ -21,10 +21,10 @@ def test_committed_generated_code_is_fresh(tmp_path: Path) -> None:
     for path in fresh:
         committed = generate.PROTO_DIR / path.name
         assert committed.exists(), (
-            f"{committed.name} is not committed: run python -m proto.generate"
+            f"{committed.name} is not committed: run python -m carbon_ticket.proto.generate"
         )
         assert committed.read_bytes() == path.read_bytes(), (
-            f"proto/{path.name} is stale: run `python -m proto.generate` and commit the result"
+            f"proto/{path.name} is stale: run `python -m carbon_ticket.proto.generate` and commit the result"
         )
 
 

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_bench_json_reports_every_figure() -> None:
-    cmd = [sys.executable, "-m", "cli", "bench", "--validators", "4", "--duration", "4",
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "4", "--duration", "4",
            "--rate", "150", "--accounts", "64", "--sync", "--json"]  # fmt: skip
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
@@ -31,6 +31,6 @@ def test_bench_json_reports_every_figure() -> None:
 
 
 def test_bench_rejects_a_bad_rate() -> None:
-    cmd = [sys.executable, "-m", "cli", "bench", "--rate", "fast"]
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--rate", "fast"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "--rate" in done.stderr

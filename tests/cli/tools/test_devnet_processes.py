@@ -16,9 +16,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cli.tools import devnet
-from cli.tools.devnet import DevnetProcesses, cli_command, cli_env, init_devnet
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.cli.tools import devnet
+from carbon_ticket.cli.tools.devnet import DevnetProcesses, cli_command, cli_env, init_devnet
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 from tests.cli.harness import free_port, make_fast
 
 SHADOWED = "shadowed by the current directory"
@@ -44,14 +44,14 @@ def _run_in(cwd: Path, cmd: list[str], env: dict[str, str] | None = None) -> str
 def test_plain_python_m_is_shadowed_by_the_current_directory(tmp_path: Path) -> None:
     # The danger the tools guard against is real: without -P the fake package wins.
     marker = _fake_cli_package(tmp_path)
-    out = _run_in(tmp_path, [sys.executable, "-m", "cli", "--version"])
+    out = _run_in(tmp_path, [sys.executable, "-P", "-m", "carbon_ticket.cli", "--version"])
     assert SHADOWED in out and marker.exists()
 
 
 def test_cli_command_runs_the_real_project_from_a_shadowing_directory(tmp_path: Path) -> None:
     marker = _fake_cli_package(tmp_path)
     cmd = cli_command("--version")
-    assert cmd[:4] == [sys.executable, "-P", "-m", "cli"]
+    assert cmd[:4] == [sys.executable, "-P", "-m", "carbon_ticket.cli"]
     out = _run_in(tmp_path, cmd, cli_env())
     assert "carbon-ticket" in out and SHADOWED not in out, out
     assert not marker.exists()

@@ -12,8 +12,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cli.tools.devnet import free_base_port
-from proto import services_pb2, services_pb2_grpc
+from carbon_ticket.cli.tools.devnet import free_base_port
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -30,7 +30,7 @@ def _height(address: str) -> int:
 def test_devnet_up_runs_all_nodes_and_stops_them_on_sigterm(tmp_path: Path) -> None:
     base = free_base_port(4)
     home = tmp_path / "net"
-    cmd = [sys.executable, "-m", "cli", "devnet", "up", "--home", str(home),
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "devnet", "up", "--home", str(home),
            "--base-port", str(base)]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL)  # fmt: skip
