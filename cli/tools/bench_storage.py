@@ -1,6 +1,7 @@
 """Storage benchmark: bytes on disk per transfer, commit time per block, reads at scale.
 
-    python -m carbon_ticket.cli.tools.bench_storage [--accounts 1000000] [--txs-per-block 1000] [--blocks 20]
+    python -m carbon_ticket.cli.tools.bench_storage [--accounts 1000000] \\
+        [--txs-per-block 1000] [--blocks 20]
 
 1. Commits ``--blocks`` blocks of realistic signed transfers (``chain.tx.encode_tx``), each
    with what the rules would write: two balance updates and a nonce per transfer, a receipt

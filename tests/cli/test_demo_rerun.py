@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CARBON_TICKET_CONNECT_TIMEOUT="5")
     return subprocess.run(
-        [sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True, env=env,
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        [sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True,
+        env=env, timeout=timeout, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 
 

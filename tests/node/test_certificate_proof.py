@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CARBON_TICKET_PASSWORD="devnet", CARBON_TICKET_CONNECT_TIMEOUT="2")
-    return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=120, cwd=ROOT)  # fmt: skip
+    return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args],
+                          capture_output=True, text=True, env=env, timeout=120,
+                          cwd=ROOT)  # fmt: skip
 
 
 def failure_line(result: subprocess.CompletedProcess[str]) -> str:

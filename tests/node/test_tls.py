@@ -186,8 +186,8 @@ def test_client_with_the_wrong_ca_is_refused(tls_node: tuple[Path, str], tmp_pat
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_TICKET_TLS")}
     full_env.update(env, CARBON_TICKET_CONNECT_TIMEOUT="3")
-    return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=60)  # fmt: skip
+    return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args],
+                          capture_output=True, text=True, env=full_env, timeout=60)  # fmt: skip
 
 
 def test_cli_query_status_over_tls(tls_node: tuple[Path, str]) -> None:

@@ -24,7 +24,7 @@ def test_committed_generated_code_is_fresh(tmp_path: Path) -> None:
             f"{committed.name} is not committed: run python -m carbon_ticket.proto.generate"
         )
         assert committed.read_bytes() == path.read_bytes(), (
-            f"proto/{path.name} is stale: run `python -m carbon_ticket.proto.generate` and commit the result"
+            f"proto/{path.name} is stale: run `python -m carbon_ticket.proto.generate`, commit it"
         )
 
 

@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_bench_json_reports_every_figure() -> None:
-    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "4", "--duration", "4",
-           "--rate", "150", "--accounts", "64", "--sync", "--json"]  # fmt: skip
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "4",
+           "--duration", "4", "--rate", "150", "--accounts", "64", "--sync", "--json"]  # fmt: skip
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
     )
