@@ -3,8 +3,8 @@
 import grpc
 import warnings
 
-from proto import ledger_pb2 as proto_dot_ledger__pb2
-from proto import services_pb2 as proto_dot_services__pb2
+from carbon_ticket.proto import ledger_pb2 as carbonticket_dot_v1_dot_ledger__pb2
+from carbon_ticket.proto import services_pb2 as carbonticket_dot_v1_dot_services__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -19,7 +19,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in proto/services_pb2_grpc.py depends on'
+        + ' but the generated code in carbonticket/v1/services_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -39,28 +39,28 @@ class PeerServiceStub:
         """
         self.SendConsensus = channel.unary_unary(
                 '/carbonticket.v1.PeerService/SendConsensus',
-                request_serializer=proto_dot_services__pb2.ConsensusBatch.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.PeerAck.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ConsensusBatch.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.PeerAck.FromString,
                 _registered_method=True)
         self.GossipTxs = channel.unary_unary(
                 '/carbonticket.v1.PeerService/GossipTxs',
-                request_serializer=proto_dot_services__pb2.TxBatch.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.PeerAck.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.TxBatch.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.PeerAck.FromString,
                 _registered_method=True)
         self.GetBlocks = channel.unary_stream(
                 '/carbonticket.v1.PeerService/GetBlocks',
-                request_serializer=proto_dot_services__pb2.GetBlocksRequest.SerializeToString,
-                response_deserializer=proto_dot_ledger__pb2.CommittedBlock.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetBlocksRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_ledger__pb2.CommittedBlock.FromString,
                 _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/carbonticket.v1.PeerService/GetStatus',
-                request_serializer=proto_dot_services__pb2.PeerStatusRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.PeerStatus.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.PeerStatusRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.PeerStatus.FromString,
                 _registered_method=True)
         self.GetProposalBlock = channel.unary_unary(
                 '/carbonticket.v1.PeerService/GetProposalBlock',
-                request_serializer=proto_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.ProposalBlock.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ProposalBlock.FromString,
                 _registered_method=True)
 
 
@@ -104,28 +104,28 @@ def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'SendConsensus': grpc.unary_unary_rpc_method_handler(
                     servicer.SendConsensus,
-                    request_deserializer=proto_dot_services__pb2.ConsensusBatch.FromString,
-                    response_serializer=proto_dot_services__pb2.PeerAck.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ConsensusBatch.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.PeerAck.SerializeToString,
             ),
             'GossipTxs': grpc.unary_unary_rpc_method_handler(
                     servicer.GossipTxs,
-                    request_deserializer=proto_dot_services__pb2.TxBatch.FromString,
-                    response_serializer=proto_dot_services__pb2.PeerAck.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.TxBatch.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.PeerAck.SerializeToString,
             ),
             'GetBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.GetBlocks,
-                    request_deserializer=proto_dot_services__pb2.GetBlocksRequest.FromString,
-                    response_serializer=proto_dot_ledger__pb2.CommittedBlock.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetBlocksRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_ledger__pb2.CommittedBlock.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
-                    request_deserializer=proto_dot_services__pb2.PeerStatusRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.PeerStatus.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.PeerStatusRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.PeerStatus.SerializeToString,
             ),
             'GetProposalBlock': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProposalBlock,
-                    request_deserializer=proto_dot_services__pb2.GetProposalBlockRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.ProposalBlock.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ProposalBlock.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -155,8 +155,8 @@ class PeerService:
             request,
             target,
             '/carbonticket.v1.PeerService/SendConsensus',
-            proto_dot_services__pb2.ConsensusBatch.SerializeToString,
-            proto_dot_services__pb2.PeerAck.FromString,
+            carbonticket_dot_v1_dot_services__pb2.ConsensusBatch.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.PeerAck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -182,8 +182,8 @@ class PeerService:
             request,
             target,
             '/carbonticket.v1.PeerService/GossipTxs',
-            proto_dot_services__pb2.TxBatch.SerializeToString,
-            proto_dot_services__pb2.PeerAck.FromString,
+            carbonticket_dot_v1_dot_services__pb2.TxBatch.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.PeerAck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -209,8 +209,8 @@ class PeerService:
             request,
             target,
             '/carbonticket.v1.PeerService/GetBlocks',
-            proto_dot_services__pb2.GetBlocksRequest.SerializeToString,
-            proto_dot_ledger__pb2.CommittedBlock.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetBlocksRequest.SerializeToString,
+            carbonticket_dot_v1_dot_ledger__pb2.CommittedBlock.FromString,
             options,
             channel_credentials,
             insecure,
@@ -236,8 +236,8 @@ class PeerService:
             request,
             target,
             '/carbonticket.v1.PeerService/GetStatus',
-            proto_dot_services__pb2.PeerStatusRequest.SerializeToString,
-            proto_dot_services__pb2.PeerStatus.FromString,
+            carbonticket_dot_v1_dot_services__pb2.PeerStatusRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.PeerStatus.FromString,
             options,
             channel_credentials,
             insecure,
@@ -263,8 +263,8 @@ class PeerService:
             request,
             target,
             '/carbonticket.v1.PeerService/GetProposalBlock',
-            proto_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
-            proto_dot_services__pb2.ProposalBlock.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ProposalBlock.FromString,
             options,
             channel_credentials,
             insecure,
@@ -288,98 +288,98 @@ class LedgerServiceStub:
         """
         self.SubmitTx = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/SubmitTx',
-                request_serializer=proto_dot_services__pb2.SubmitTxRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.SubmitTxResponse.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxResponse.FromString,
                 _registered_method=True)
         self.SubmitTxs = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/SubmitTxs',
-                request_serializer=proto_dot_services__pb2.SubmitTxsRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.SubmitTxsResponse.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxsResponse.FromString,
                 _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetStatus',
-                request_serializer=proto_dot_services__pb2.StatusRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.StatusResponse.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.StatusRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.StatusResponse.FromString,
                 _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetAccount',
-                request_serializer=proto_dot_services__pb2.GetAccountRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.AccountInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetAccountRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.AccountInfo.FromString,
                 _registered_method=True)
         self.GetProject = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetProject',
-                request_serializer=proto_dot_services__pb2.GetProjectRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.ProjectInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ProjectInfo.FromString,
                 _registered_method=True)
         self.GetBatch = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetBatch',
-                request_serializer=proto_dot_services__pb2.GetBatchRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.BatchInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetBatchRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.BatchInfo.FromString,
                 _registered_method=True)
         self.GetReport = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetReport',
-                request_serializer=proto_dot_services__pb2.GetReportRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.ReportInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ReportInfo.FromString,
                 _registered_method=True)
         self.GetTx = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetTx',
-                request_serializer=proto_dot_services__pb2.GetTxRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.TxInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetTxRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.TxInfo.FromString,
                 _registered_method=True)
         self.GetBlock = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetBlock',
-                request_serializer=proto_dot_services__pb2.GetBlockRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.BlockInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetBlockRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.BlockInfo.FromString,
                 _registered_method=True)
         self.GetCertificate = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetCertificate',
-                request_serializer=proto_dot_services__pb2.GetCertificateRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.RetirementCertificate.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetCertificateRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.RetirementCertificate.FromString,
                 _registered_method=True)
         self.GetAccountHistory = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetAccountHistory',
-                request_serializer=proto_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.HistoryPage.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.HistoryPage.FromString,
                 _registered_method=True)
         self.GetBatchHistory = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetBatchHistory',
-                request_serializer=proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.HistoryPage.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.HistoryPage.FromString,
                 _registered_method=True)
         self.ListRetirements = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/ListRetirements',
-                request_serializer=proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.RetirementPage.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListRetirementsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.RetirementPage.FromString,
                 _registered_method=True)
         self.GetTxProof = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetTxProof',
-                request_serializer=proto_dot_services__pb2.GetTxProofRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.TxProof.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetTxProofRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.TxProof.FromString,
                 _registered_method=True)
         self.GetCertificateProof = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetCertificateProof',
-                request_serializer=proto_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.CertificateProof.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.CertificateProof.FromString,
                 _registered_method=True)
         self.SubscribeBlocks = channel.unary_stream(
                 '/carbonticket.v1.LedgerService/SubscribeBlocks',
-                request_serializer=proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.BlockInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.BlockInfo.FromString,
                 _registered_method=True)
         self.SubscribeEvents = channel.unary_stream(
                 '/carbonticket.v1.LedgerService/SubscribeEvents',
-                request_serializer=proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.LedgerEvent.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.LedgerEvent.FromString,
                 _registered_method=True)
         self.GetSigningInfo = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetSigningInfo',
-                request_serializer=proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.SigningInfo.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.SigningInfo.FromString,
                 _registered_method=True)
         self.SimulateTx = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/SimulateTx',
-                request_serializer=proto_dot_services__pb2.SimulateTxRequest.SerializeToString,
-                response_deserializer=proto_dot_services__pb2.SimulateTxResponse.FromString,
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.FromString,
                 _registered_method=True)
 
 
@@ -509,98 +509,98 @@ def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'SubmitTx': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitTx,
-                    request_deserializer=proto_dot_services__pb2.SubmitTxRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.SubmitTxResponse.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxResponse.SerializeToString,
             ),
             'SubmitTxs': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitTxs,
-                    request_deserializer=proto_dot_services__pb2.SubmitTxsRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.SubmitTxsResponse.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.SubmitTxsResponse.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
-                    request_deserializer=proto_dot_services__pb2.StatusRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.StatusResponse.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.StatusRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.StatusResponse.SerializeToString,
             ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
-                    request_deserializer=proto_dot_services__pb2.GetAccountRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.AccountInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetAccountRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.AccountInfo.SerializeToString,
             ),
             'GetProject': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProject,
-                    request_deserializer=proto_dot_services__pb2.GetProjectRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.ProjectInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetProjectRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ProjectInfo.SerializeToString,
             ),
             'GetBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBatch,
-                    request_deserializer=proto_dot_services__pb2.GetBatchRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.BatchInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetBatchRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.BatchInfo.SerializeToString,
             ),
             'GetReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReport,
-                    request_deserializer=proto_dot_services__pb2.GetReportRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.ReportInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetReportRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ReportInfo.SerializeToString,
             ),
             'GetTx': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTx,
-                    request_deserializer=proto_dot_services__pb2.GetTxRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.TxInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetTxRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.TxInfo.SerializeToString,
             ),
             'GetBlock': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBlock,
-                    request_deserializer=proto_dot_services__pb2.GetBlockRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.BlockInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetBlockRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.BlockInfo.SerializeToString,
             ),
             'GetCertificate': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCertificate,
-                    request_deserializer=proto_dot_services__pb2.GetCertificateRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.RetirementCertificate.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetCertificateRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.RetirementCertificate.SerializeToString,
             ),
             'GetAccountHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccountHistory,
-                    request_deserializer=proto_dot_services__pb2.GetAccountHistoryRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.HistoryPage.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetAccountHistoryRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.HistoryPage.SerializeToString,
             ),
             'GetBatchHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBatchHistory,
-                    request_deserializer=proto_dot_services__pb2.GetBatchHistoryRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.HistoryPage.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetBatchHistoryRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.HistoryPage.SerializeToString,
             ),
             'ListRetirements': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRetirements,
-                    request_deserializer=proto_dot_services__pb2.ListRetirementsRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.RetirementPage.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListRetirementsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.RetirementPage.SerializeToString,
             ),
             'GetTxProof': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTxProof,
-                    request_deserializer=proto_dot_services__pb2.GetTxProofRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.TxProof.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetTxProofRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.TxProof.SerializeToString,
             ),
             'GetCertificateProof': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCertificateProof,
-                    request_deserializer=proto_dot_services__pb2.GetCertificateProofRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.CertificateProof.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetCertificateProofRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.CertificateProof.SerializeToString,
             ),
             'SubscribeBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.SubscribeBlocks,
-                    request_deserializer=proto_dot_services__pb2.SubscribeBlocksRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.BlockInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SubscribeBlocksRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.BlockInfo.SerializeToString,
             ),
             'SubscribeEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.SubscribeEvents,
-                    request_deserializer=proto_dot_services__pb2.SubscribeEventsRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.LedgerEvent.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SubscribeEventsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.LedgerEvent.SerializeToString,
             ),
             'GetSigningInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSigningInfo,
-                    request_deserializer=proto_dot_services__pb2.GetSigningInfoRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.SigningInfo.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetSigningInfoRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.SigningInfo.SerializeToString,
             ),
             'SimulateTx': grpc.unary_unary_rpc_method_handler(
                     servicer.SimulateTx,
-                    request_deserializer=proto_dot_services__pb2.SimulateTxRequest.FromString,
-                    response_serializer=proto_dot_services__pb2.SimulateTxResponse.SerializeToString,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -629,8 +629,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/SubmitTx',
-            proto_dot_services__pb2.SubmitTxRequest.SerializeToString,
-            proto_dot_services__pb2.SubmitTxResponse.FromString,
+            carbonticket_dot_v1_dot_services__pb2.SubmitTxRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.SubmitTxResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -656,8 +656,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/SubmitTxs',
-            proto_dot_services__pb2.SubmitTxsRequest.SerializeToString,
-            proto_dot_services__pb2.SubmitTxsResponse.FromString,
+            carbonticket_dot_v1_dot_services__pb2.SubmitTxsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.SubmitTxsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -683,8 +683,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetStatus',
-            proto_dot_services__pb2.StatusRequest.SerializeToString,
-            proto_dot_services__pb2.StatusResponse.FromString,
+            carbonticket_dot_v1_dot_services__pb2.StatusRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.StatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -710,8 +710,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetAccount',
-            proto_dot_services__pb2.GetAccountRequest.SerializeToString,
-            proto_dot_services__pb2.AccountInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetAccountRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.AccountInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -737,8 +737,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetProject',
-            proto_dot_services__pb2.GetProjectRequest.SerializeToString,
-            proto_dot_services__pb2.ProjectInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetProjectRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ProjectInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -764,8 +764,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetBatch',
-            proto_dot_services__pb2.GetBatchRequest.SerializeToString,
-            proto_dot_services__pb2.BatchInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetBatchRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.BatchInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -791,8 +791,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetReport',
-            proto_dot_services__pb2.GetReportRequest.SerializeToString,
-            proto_dot_services__pb2.ReportInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetReportRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ReportInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -818,8 +818,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetTx',
-            proto_dot_services__pb2.GetTxRequest.SerializeToString,
-            proto_dot_services__pb2.TxInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetTxRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.TxInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -845,8 +845,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetBlock',
-            proto_dot_services__pb2.GetBlockRequest.SerializeToString,
-            proto_dot_services__pb2.BlockInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetBlockRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.BlockInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -872,8 +872,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetCertificate',
-            proto_dot_services__pb2.GetCertificateRequest.SerializeToString,
-            proto_dot_services__pb2.RetirementCertificate.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetCertificateRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.RetirementCertificate.FromString,
             options,
             channel_credentials,
             insecure,
@@ -899,8 +899,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetAccountHistory',
-            proto_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
-            proto_dot_services__pb2.HistoryPage.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetAccountHistoryRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.HistoryPage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -926,8 +926,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetBatchHistory',
-            proto_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
-            proto_dot_services__pb2.HistoryPage.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetBatchHistoryRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.HistoryPage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -953,8 +953,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/ListRetirements',
-            proto_dot_services__pb2.ListRetirementsRequest.SerializeToString,
-            proto_dot_services__pb2.RetirementPage.FromString,
+            carbonticket_dot_v1_dot_services__pb2.ListRetirementsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.RetirementPage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -980,8 +980,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetTxProof',
-            proto_dot_services__pb2.GetTxProofRequest.SerializeToString,
-            proto_dot_services__pb2.TxProof.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetTxProofRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.TxProof.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1007,8 +1007,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetCertificateProof',
-            proto_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
-            proto_dot_services__pb2.CertificateProof.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetCertificateProofRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.CertificateProof.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1034,8 +1034,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/SubscribeBlocks',
-            proto_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
-            proto_dot_services__pb2.BlockInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.SubscribeBlocksRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.BlockInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1061,8 +1061,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/SubscribeEvents',
-            proto_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
-            proto_dot_services__pb2.LedgerEvent.FromString,
+            carbonticket_dot_v1_dot_services__pb2.SubscribeEventsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.LedgerEvent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1088,8 +1088,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/GetSigningInfo',
-            proto_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
-            proto_dot_services__pb2.SigningInfo.FromString,
+            carbonticket_dot_v1_dot_services__pb2.GetSigningInfoRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.SigningInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1115,8 +1115,8 @@ class LedgerService:
             request,
             target,
             '/carbonticket.v1.LedgerService/SimulateTx',
-            proto_dot_services__pb2.SimulateTxRequest.SerializeToString,
-            proto_dot_services__pb2.SimulateTxResponse.FromString,
+            carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.FromString,
             options,
             channel_credentials,
             insecure,
