@@ -17,10 +17,12 @@ IO_MODULES = {
 }
 # Calendar arithmetic (datetime.date) is pure, but reading a clock is not.
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "time_ns", "monotonic", "perf_counter"}
-# Which top-level modules each pure package must never import.
+NAMESPACE = "carbon_ticket"
+# Which top-level modules (and which of the project's packages) each pure package must never import.
 FORBIDDEN = {
-    "chain": IO_MODULES | {"node", "cli"},
-    "consensus": IO_MODULES | {"node", "cli", "chain", "proto", "google"},
+    "chain": IO_MODULES | {f"{NAMESPACE}.{name}" for name in ("node", "cli")},
+    "consensus": IO_MODULES
+    | {"google", *(f"{NAMESPACE}.{name}" for name in ("node", "cli", "chain", "proto"))},
 }
 # The one import allowed between chain/ and consensus/: chain -> consensus.ed25519, a leaf that
 # imports nothing of the project (one Ed25519 implementation). consensus never imports chain.
@@ -29,7 +31,16 @@ LEAVES = ("consensus/ed25519.py",)
 PACKAGES = ("chain", "consensus", "node", "cli")
 # Single modules embedded elsewhere: the offline certificate verifier must run without a node,
 # a network stack or a database (tests/cli/test_verify.py also checks what it loads).
-MODULE_FORBIDDEN = {"cli/verify.py": {"grpc", "node", "plyvel", "socket", "asyncio"}}
+MODULE_FORBIDDEN = {"cli/verify.py": {"grpc", f"{NAMESPACE}.node", "plyvel", "socket", "asyncio"}}
+# The repository's folders are installed as carbon_ticket.<folder>: importing one by its bare name
+# would load a second copy of its modules (and of their classes) beside the installed one.
+BARE_NAMES = {"chain", "consensus", "node", "proto", "cli"}
+
+
+def _top(name: str) -> str:
+    """``grpc.aio`` -> ``grpc``; inside the namespace one level more: ``carbon_ticket.node``."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] == NAMESPACE else parts[0]
 
 
 def _imports(path: Path) -> set[str]:
@@ -37,9 +48,9 @@ def _imports(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(_top(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(_top(node.module))
     return names
 
 
@@ -67,12 +78,13 @@ def _module_imports(path: Path) -> set[str]:
 
 
 def _not_allowed_from_consensus(path: Path) -> list[str]:
-    used = {n for n in _module_imports(path) if n.split(".")[0] == "consensus"}
+    package = f"{NAMESPACE}.consensus"
+    used = {n for n in _module_imports(path) if _top(n) == package}
     allowed = {
         n
         for n in used
         for leaf in CHAIN_MAY_IMPORT_FROM_CONSENSUS
-        if n == leaf or n.startswith(leaf + ".") or (n == "consensus" and leaf in used)
+        if n == leaf or n.startswith(leaf + ".") or (n == package and leaf in used)
     }
     return sorted(used - allowed)
 
@@ -88,7 +100,8 @@ def test_chain_imports_only_the_ed25519_leaf_of_consensus() -> None:
 
 @pytest.mark.parametrize("leaf", LEAVES)
 def test_leaf_modules_import_nothing_of_the_project(leaf: str) -> None:
-    project = {"chain", "consensus", "node", "cli", "proto", "tests"}
+    project = {f"{NAMESPACE}.{p}" for p in ("chain", "consensus", "node", "cli", "proto")}
+    project |= {"tests", *BARE_NAMES}
     offenders = sorted(_imports(ROOT / leaf) & project)
     assert not offenders, f"{leaf} must stay a leaf: it imports {offenders}"
 
@@ -126,14 +139,42 @@ def test_boundary_check_bites(tmp_path: Path) -> None:
     assert _imports(bad) & FORBIDDEN["chain"] == {"time", "plyvel"}
     assert _clock_calls(bad) == {"today"}
     leaf_ok = tmp_path / "leaf_ok.py"
-    leaf_ok.write_text("from consensus import ed25519\nfrom consensus.ed25519 import verify\n")
+    leaf_ok.write_text(
+        "from carbon_ticket.consensus import ed25519\n"
+        "from carbon_ticket.consensus.ed25519 import verify\n"
+    )
     assert _not_allowed_from_consensus(leaf_ok) == []
     engine = tmp_path / "engine.py"
-    engine.write_text("from consensus import ed25519, Engine\nimport consensus.types\n")
+    engine.write_text(
+        "from carbon_ticket.consensus import ed25519, Engine\n"
+        "import carbon_ticket.consensus.types\n"
+    )
     assert _not_allowed_from_consensus(engine) == [
-        "consensus.Engine",
+        "carbon_ticket.consensus.Engine",
         "carbon_ticket.consensus.types",
     ]
+    bad.write_text("from carbon_ticket.node.store import S\nimport carbon_ticket.cli.main as m\n")
+    assert _imports(bad) & FORBIDDEN["chain"] == {"carbon_ticket.node", "carbon_ticket.cli"}
+
+
+def _python_files() -> list[Path]:
+    """Every Python file of the project and its tests (generated protobuf code included)."""
+    folders = (*PACKAGES, "proto", "ns", "tests")
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def test_nothing_imports_a_package_by_its_bare_name() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & BARE_NAMES) for path in _python_files()
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert not offenders, f"import these as {NAMESPACE}.<package>: {offenders}"
+
+
+def test_bare_name_check_bites(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import chain\nfrom node.app import App\nimport carbon_ticket.cli\n")
+    assert _imports(bad) & BARE_NAMES == {"chain", "node"}
 
 
 def _tool(name: str) -> str:
@@ -149,17 +190,20 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint_is_clean() -> None:
-    result = _run([_tool("ruff"), "check", *PACKAGES, "proto/generate.py", "tests"])
+    result = _run([_tool("ruff"), "check", *PACKAGES, "proto/generate.py", "ns", "tests"])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_is_clean() -> None:
-    result = _run([_tool("ruff"), "format", "--check", *PACKAGES, "proto/generate.py", "tests"])
+    result = _run(
+        [_tool("ruff"), "format", "--check", *PACKAGES, "proto/generate.py", "ns", "tests"]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_is_clean() -> None:
-    result = _run([sys.executable, "-m", "mypy", *PACKAGES])
+    # mypy reads the installed package (an editable install links it into build/).
+    result = _run([sys.executable, "-m", "mypy", "-p", NAMESPACE])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -169,7 +213,8 @@ GRAPH_PACKAGES = ("chain", "consensus", "node", "proto", "cli")
 
 
 def _module_name(path: Path, root: Path) -> str:
-    parts = list(path.relative_to(root).with_suffix("").parts)
+    """The name the module is installed under: ``node/app.py`` -> ``carbon_ticket.node.app``."""
+    parts = [NAMESPACE, *path.relative_to(root).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -273,9 +318,9 @@ def test_no_import_cycles_among_the_packages() -> None:
 def cli_imports_in_node(graph: dict[str, set[str]]) -> dict[str, list[str]]:
     """node/ modules that import cli/, with what they import from it."""
     offenders = {
-        module: sorted(target for target in targets if target.split(".")[0] == "cli")
+        module: sorted(target for target in targets if _top(target) == f"{NAMESPACE}.cli")
         for module, targets in graph.items()
-        if module.split(".")[0] == "node"
+        if _top(module) == f"{NAMESPACE}.node"
     }
     return {module: targets for module, targets in offenders.items() if targets}
 
@@ -293,22 +338,26 @@ def test_cycle_finder_bites() -> None:
 
 
 def test_import_graph_counts_late_and_type_checking_imports(tmp_path: Path) -> None:
+    ns = NAMESPACE
     files = {
         "node/__init__.py": "",
-        "node/a.py": "import typing\nif typing.TYPE_CHECKING:\n    from node.b import B\n",
-        "node/b.py": "def late() -> None:\n    from node import a\n",
-        "node/c.py": "import grpc\nfrom .b import late\nfrom node import VERSION\n",
+        "node/a.py": f"import typing\nif typing.TYPE_CHECKING:\n    from {ns}.node.b import B\n",
+        "node/b.py": f"def late() -> None:\n    from {ns}.node import a\n",
+        "node/c.py": f"import grpc\nfrom .b import late\nfrom {ns}.node import VERSION\n",
         "cli/__init__.py": "",
-        "cli/keystore.py": "",
-        "node/d.py": "def f() -> None:\n    import cli.keystore\n",
+        "cli/some_command.py": "",
+        "node/d.py": f"def f() -> None:\n    import {ns}.cli.some_command\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
-    graph = import_graph(tmp_path, ("node", "cli"))
-    assert graph["node.a"] == {"node.b"} and graph["node.b"] == {"node.a"}
-    assert graph["node.c"] == {"node", "node.b"} and graph["node.d"] == {
-        "carbon_ticket.cli.keystore"
+    graph = {
+        module.removeprefix(f"{ns}."): {target.removeprefix(f"{ns}.") for target in targets}
+        for module, targets in import_graph(tmp_path, ("node", "cli")).items()
     }
+    assert graph["node.a"] == {"node.b"} and graph["node.b"] == {"node.a"}
+    assert graph["node.c"] == {"node", "node.b"} and graph["node.d"] == {"cli.some_command"}
     assert import_cycles(graph) == {frozenset({"node.a", "node.b"})}
-    assert cli_imports_in_node(graph) == {"node.d": ["carbon_ticket.cli.keystore"]}
+    assert cli_imports_in_node(import_graph(tmp_path, ("node", "cli"))) == {
+        f"{ns}.node.d": [f"{ns}.cli.some_command"]
+    }
