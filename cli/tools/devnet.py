@@ -46,8 +46,10 @@ DEFAULT_CHAIN_ID = "carbon-devnet"
 # The devnet wallet is for local use only; its password is public by design.
 DEFAULT_PASSWORD = "devnet"
 DEVNET_FILE = "devnet.json"
-# The directory that holds the ``cli`` package this process runs (cli/tools/devnet.py -> root).
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+# The directory that holds the ``carbon_ticket`` package this process runs
+# (carbon_ticket/cli/tools/devnet.py -> that directory). Not resolved: an editable install links
+# the files, and the link's directory, not the checkout, is where carbon_ticket is found.
+_PROJECT_ROOT = Path(os.path.abspath(__file__)).parents[3]
 WALLET_ROLES = {"issuer": ("bureau", "issuer"), "verifier": ("company", "verifier"),
                 "registrar": ("bureau", "registrar")}  # fmt: skip
 

@@ -25,14 +25,16 @@ SHADOWED = "shadowed by the current directory"
 
 
 def _fake_cli_package(root: Path) -> Path:
-    """A directory holding a ``cli`` package that leaves a marker file instead of running."""
-    package = root / "cli"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
+    """A directory holding ``cli`` and ``carbon_ticket.cli`` packages that leave a marker file."""
     marker = root / "marker"
-    (package / "__main__.py").write_text(
-        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\nprint({SHADOWED!r})\n"
-    )
+    for package in (root / "cli", root / "carbon_ticket" / "cli"):
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package.parent / "__init__.py").touch()
+        (package / "__main__.py").write_text(
+            f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+            f"print({SHADOWED!r})\n"
+        )
     return marker
 
 
@@ -44,7 +46,7 @@ def _run_in(cwd: Path, cmd: list[str], env: dict[str, str] | None = None) -> str
 def test_plain_python_m_is_shadowed_by_the_current_directory(tmp_path: Path) -> None:
     # The danger the tools guard against is real: without -P the fake package wins.
     marker = _fake_cli_package(tmp_path)
-    out = _run_in(tmp_path, [sys.executable, "-P", "-m", "carbon_ticket.cli", "--version"])
+    out = _run_in(tmp_path, [sys.executable, "-m", "carbon_ticket.cli", "--version"])
     assert SHADOWED in out and marker.exists()
 
 
