@@ -113,7 +113,11 @@ def _npm_ci_copy(tmp_path: Path) -> Path:
 
 
 def _transfer(work: Path, seed: bytes, args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CARBON_TICKET_SEED": seed.hex(), "CARBON_TICKET_PROTO_ROOT": str(ROOT)}
+    env = {
+        **os.environ,
+        "CARBON_TICKET_SEED": seed.hex(),
+        "CARBON_TICKET_PROTO_ROOT": str(ROOT / "proto"),
+    }
     return subprocess.run(
         [_tool("node"), "client.js", "transfer", *args],
         cwd=work,

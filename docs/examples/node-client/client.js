@@ -11,8 +11,9 @@
 //       sign with that key's account, submit, wait for the commit, read the transaction back
 //       and print one JSON object. The seed comes from the environment, never the command line.
 //
-// The .proto files import each other as "proto/ledger.proto", so the repository root is the
-// include directory (CARBON_TICKET_PROTO_ROOT, by default three folders up from here).
+// The .proto files import each other as "carbonticket/v1/ledger.proto", so the repository's
+// proto/ folder is the only include directory (CARBON_TICKET_PROTO_ROOT, by default
+// ../../../proto from here).
 "use strict";
 
 const crypto = require("node:crypto");
@@ -216,8 +217,9 @@ function ledgerClient(endpoint) {
   // Required here, so check-spec runs without the npm packages installed.
   const grpc = require("@grpc/grpc-js");
   const protoLoader = require("@grpc/proto-loader");
-  const root = process.env.CARBON_TICKET_PROTO_ROOT || path.resolve(__dirname, "..", "..", "..");
-  const definition = protoLoader.loadSync("proto/services.proto", {
+  const root =
+    process.env.CARBON_TICKET_PROTO_ROOT || path.resolve(__dirname, "..", "..", "..", "proto");
+  const definition = protoLoader.loadSync("carbonticket/v1/services.proto", {
     includeDirs: [root],
     keepCase: true, // the API's own field names (tx_hash, wait_for_commit, ...)
     longs: String, // 64-bit integers as decimal strings: no digit is lost
