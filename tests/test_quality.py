@@ -65,7 +65,7 @@ def test_pure_packages_import_no_io(package: str) -> None:
 
 
 def _module_imports(path: Path) -> set[str]:
-    # Full dotted names: "from consensus import ed25519" counts as "carbon_ticket.consensus.ed25519".
+    # Full dotted names: "from carbon_ticket.consensus import ed25519" counts as the leaf module.
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
