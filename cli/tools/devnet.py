@@ -2,7 +2,8 @@
 
 ``init_devnet`` writes a ready network into one directory: the genesis, one home per validator
 (node i listens on base_port + i) and a wallet keystore holding the demo roles (issuer, verifier,
-registrar). ``DevnetProcesses`` runs every node as its own process.
+registrar, points-operator, merchant, resident). ``DevnetProcesses`` runs every node as its own
+process.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.records import Params, RateLimits
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
 from carbon_ticket.node.keyfile import write_validator_key
@@ -50,8 +52,18 @@ DEVNET_FILE = "devnet.json"
 # (carbon_ticket/cli/tools/devnet.py -> that directory). Not resolved: an editable install links
 # the files, and the link's directory, not the checkout, is where carbon_ticket is found.
 _PROJECT_ROOT = Path(os.path.abspath(__file__)).parents[3]
-WALLET_ROLES = {"issuer": ("bureau", "issuer"), "verifier": ("company", "verifier"),
-                "registrar": ("bureau", "registrar")}  # fmt: skip
+# Wallet key -> (account kind, roles). The residents' flow (issue 15) adds the city app's
+# backend (a points operator), a merchant and one resident, so its commands run out of the box.
+WALLET_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "issuer": ("bureau", ("issuer",)),
+    "verifier": ("company", ("verifier",)),
+    "registrar": ("bureau", ("registrar",)),
+    "points-operator": ("bureau", ("points_operator",)),
+    "merchant": ("merchant", ("merchant",)),
+    "resident": ("resident", ()),
+}
+# A devnet resident may earn this many points a day (small, so the residents' demo reaches it).
+DEVNET_POINTS_DAILY_CAP = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +140,9 @@ def init_devnet(
     endpoints = tuple(f"127.0.0.1:{base_port + i}" for i in range(validators))
     wallet = Keystore(home / "wallet")
     accounts = []
-    for name, (kind, role) in WALLET_ROLES.items():
+    for name, (kind, roles) in WALLET_ROLES.items():
         info = wallet.add(name, PrivateKey.generate(), password)
-        accounts.append(GenesisAccount(info.address, kind, f"devnet {name}", (role,)))
+        accounts.append(GenesisAccount(info.address, kind, f"devnet {name}", roles))
     genesis = Genesis(
         chain_id=chain_id,
         genesis_time_ms=genesis_time_ms if genesis_time_ms is not None else time.time_ns() // 10**6,
@@ -138,6 +150,7 @@ def init_devnet(
             GenesisValidator(f"node{i}", k.public_key, endpoints[i]) for i, k in enumerate(keys)
         ),
         accounts=tuple(accounts),
+        params=Params(rate_limits=RateLimits(points_daily_cap=DEVNET_POINTS_DAILY_CAP)),
     )
     genesis_json = genesis.to_json()
     (home / "genesis.json").write_text(genesis_json)

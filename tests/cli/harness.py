@@ -108,6 +108,7 @@ def stub_for(endpoint: str) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
 
 
 def wallet_keys(info: DevnetInfo) -> dict[str, object]:
-    """The devnet wallet's keys by name (issuer, verifier, registrar), decrypted."""
+    """The devnet wallet's keys by name (issuer, verifier, registrar, points-operator, merchant,
+    resident), decrypted."""
     store = Keystore(info.wallet_dir)
     return {k.name: store.load(k.name, info.wallet_password) for k in store.list()}
