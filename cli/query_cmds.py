@@ -436,3 +436,81 @@ def events(
                 shown = table_view(data["event"])
                 rest = "  ".join(f"{k}={v}" for k, v in shown.items() if k != "type")
                 click.echo(f"{ev.height:<9} {ev.tx_index:<9} {shown['type']:<18} {rest}")
+
+
+# ---------------------------------------------------------------- residents (issue 15)
+
+
+def _day_arg(text: str | None, what: str) -> int:
+    """0 for no day (the node's default), else a YYYYMMDD day."""
+    if text is None:
+        return 0
+    value = text.strip()
+    if len(value) != 8 or not value.isdigit():
+        raise CliError(f"invalid {what} {text!r}: write YYYYMMDD", EXIT_USAGE)
+    return int(value)
+
+
+@query.command("points")
+@click.argument("address")
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=7, show_default=True,
+    help="Days of history, today included.",
+)  # fmt: skip
+@node_option
+@output_option
+@keystore_option
+@reports_errors
+def points(address: str, days: int, node: str, output: str, keystore: Path) -> None:
+    """A resident's points: balance, earned today (chain time zone), what the daily cap leaves
+    today, and the points of recent days."""
+    request = services_pb2.GetPointsRequest(
+        address=parse_address_arg(address, keystore), history_days=days
+    )
+    with connect(node) as stub:
+        reply = stub.GetPoints(request, timeout=10)
+    data = render.message_dict(reply)
+    if not reply.daily_cap:
+        data["remaining_today"] = None  # no cap: nothing to count down
+    emit(data, output)
+
+
+@query.command("offers")
+@click.argument("merchant")
+@node_option
+@output_option
+@keystore_option
+@reports_errors
+def offers(merchant: str, node: str, output: str, keystore: Path) -> None:
+    """The offers of MERCHANT (address or @key), by offer id."""
+    request = services_pb2.ListOffersRequest(merchant=parse_address_arg(merchant, keystore))
+    with connect(node) as stub:
+        reply = stub.ListOffers(request, timeout=10)
+    emit([render.message_dict(o) for o in reply.offers], output)
+
+
+@query.command("merchant")
+@click.argument("merchant")
+@click.option("--from", "from_day", help="First day YYYYMMDD (default: 30 days before --to).")
+@click.option("--to", "to_day", help="Last day YYYYMMDD (default: the chain's today).")
+@node_option
+@output_option
+@keystore_option
+@reports_errors
+def merchant(
+    merchant: str,
+    from_day: str | None,
+    to_day: str | None,
+    node: str,
+    output: str,
+    keystore: Path,
+) -> None:
+    """MERCHANT's offers and settlement totals: all time and for a period of chain days."""
+    request = services_pb2.GetMerchantRequest(
+        merchant=parse_address_arg(merchant, keystore),
+        from_day=_day_arg(from_day, "--from"),
+        to_day=_day_arg(to_day, "--to"),
+    )
+    with connect(node) as stub:
+        reply = stub.GetMerchant(request, timeout=10)
+    emit(render.message_dict(reply), output)

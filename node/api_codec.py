@@ -21,12 +21,15 @@ from carbon_ticket.chain.kvstore import (
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.records import (
     ACCOUNT_KINDS,
+    OFFER_PAYMENTS,
     PROJECT_KINDS,
     ROLES,
     Batch,
     Certificate,
+    Offer,
     Project,
     Report,
+    Settlement,
 )
 from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.state import AccountView
@@ -40,11 +43,13 @@ __all__ = [
     "decode_address",
     "decode_hash",
     "decode_page",
+    "offer_to_proto",
     "page_token",
     "project_to_proto",
     "receipt_to_proto",
     "report_to_proto",
     "retirement_query",
+    "settlement_to_proto",
     "tx_proof_to_proto",
     "tx_to_proto",
 ]
@@ -142,6 +147,28 @@ def project_to_proto(p: Project) -> services_pb2.ProjectInfo:
         height=p.height,
         time_ms=p.time_ms,
     )
+
+
+def offer_to_proto(o: Offer) -> services_pb2.OfferInfo:
+    """A merchant's offer and how often it was redeemed."""
+    return services_pb2.OfferInfo(
+        merchant=o.merchant,
+        offer_id=o.offer_id,
+        payment=OFFER_PAYMENTS.index(o.payment),  # type: ignore[arg-type]
+        amount=o.amount,
+        description=o.description,
+        discount=o.discount,
+        validity=ledger_pb2.Period(start_date=o.validity.start_date, end_date=o.validity.end_date),
+        jurisdiction=o.jurisdiction,
+        max_redemptions=o.max_redemptions,
+        redemptions=o.redemptions,
+        height=o.height,
+    )
+
+
+def settlement_to_proto(s: Settlement) -> services_pb2.SettlementTotals:
+    """A merchant's settlement totals."""
+    return services_pb2.SettlementTotals(redemptions=s.redemptions, grams=s.grams, points=s.points)
 
 
 def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:

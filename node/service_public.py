@@ -33,6 +33,13 @@ from carbon_ticket.chain.errors import (
     PreconditionFailed,
 )
 from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
+from carbon_ticket.chain.residents_view import (
+    chain_today,
+    days_before,
+    merchant_view,
+    points_view,
+)
+from carbon_ticket.chain.state import get_params
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import tx_hash as compute_tx_hash
 from carbon_ticket.node.api_codec import (
@@ -42,12 +49,14 @@ from carbon_ticket.node.api_codec import (
     decode_address,
     decode_hash,
     decode_page,
+    offer_to_proto,
     page_token,
     project_to_proto,
     receipt_to_proto,
     report_to_proto,
     require_id,
     retirement_query,
+    settlement_to_proto,
     tx_proof_to_proto,
     tx_to_proto,
 )
@@ -459,6 +468,67 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             raise NotFound(f"no block at height {loc.height}", "unknown_block")
         return tx_proof_to_proto(
             loc, block.header, block.tx_proof(loc.index), receipt_proof(receipts, loc.index)
+        )
+
+    def _chain_today(self) -> int:
+        """The chain's day: the last committed block's, in the chain's time zone."""
+        last = self._store.last_header()
+        return chain_today(get_params(self._store), last.time_ms if last is not None else 0)
+
+    @errors
+    async def GetPoints(
+        self, request: services_pb2.GetPointsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PointsInfo:
+        address = decode_address(request.address)
+        get_account(self._store, address)  # NotFound for an unregistered account
+        view = points_view(self._store, address, self._chain_today(), request.history_days or 7)
+        account = view.account
+        return services_pb2.PointsInfo(
+            address=address,
+            balance=account.balance,
+            awarded=account.awarded,
+            exchanged=account.exchanged,
+            redeemed=account.redeemed,
+            today=view.today,
+            earned_today=view.earned_today,
+            daily_cap=view.daily_cap,
+            remaining_today=view.remaining_today or 0,
+            history=[services_pb2.PointsDay(day=d, points=p) for d, p in view.history],
+            height=self._store.height,
+        )
+
+    @errors
+    async def ListOffers(
+        self, request: services_pb2.ListOffersRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.OfferList:
+        merchant = decode_address(request.merchant)
+        get_account(self._store, merchant)  # NotFound for an unregistered account
+        view = merchant_view(self._store, merchant, 0, 0)
+        return services_pb2.OfferList(offers=[offer_to_proto(o) for o in view.offers])
+
+    @errors
+    async def GetMerchant(
+        self, request: services_pb2.GetMerchantRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.MerchantInfo:
+        merchant = decode_address(request.merchant)
+        get_account(self._store, merchant)  # NotFound for an unregistered account
+        to_day = request.to_day or self._chain_today()
+        from_day = request.from_day or days_before(to_day, 30)
+        if from_day > to_day:
+            raise InvalidRequest(f"from_day {from_day} is after to_day {to_day}", "invalid_period")
+        view = merchant_view(self._store, merchant, from_day, to_day)
+        return services_pb2.MerchantInfo(
+            merchant=merchant,
+            offers=[offer_to_proto(o) for o in view.offers],
+            total=settlement_to_proto(view.total),
+            from_day=from_day,
+            to_day=to_day,
+            period=settlement_to_proto(view.period),
+            days=[
+                services_pb2.SettlementDay(day=d, totals=settlement_to_proto(s))
+                for d, s in view.days
+            ],
+            height=self._store.height,
         )
 
     def _block_time(self, height: int) -> int:

@@ -551,6 +551,134 @@ class LedgerEvent(_message.Message):
     time_ms: int
     def __init__(self, height: _Optional[int] = ..., tx_index: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., event: _Optional[_Union[_ledger_pb2.Event, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...
 
+class GetPointsRequest(_message.Message):
+    __slots__ = ("address", "history_days")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    history_days: int
+    def __init__(self, address: _Optional[str] = ..., history_days: _Optional[int] = ...) -> None: ...
+
+class PointsDay(_message.Message):
+    __slots__ = ("day", "points")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    day: int
+    points: int
+    def __init__(self, day: _Optional[int] = ..., points: _Optional[int] = ...) -> None: ...
+
+class PointsInfo(_message.Message):
+    __slots__ = ("address", "balance", "awarded", "exchanged", "redeemed", "today", "earned_today", "daily_cap", "remaining_today", "history", "height")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    AWARDED_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGED_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_FIELD_NUMBER: _ClassVar[int]
+    TODAY_FIELD_NUMBER: _ClassVar[int]
+    EARNED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    DAILY_CAP_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_TODAY_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    balance: int
+    awarded: int
+    exchanged: int
+    redeemed: int
+    today: int
+    earned_today: int
+    daily_cap: int
+    remaining_today: int
+    history: _containers.RepeatedCompositeFieldContainer[PointsDay]
+    height: int
+    def __init__(self, address: _Optional[str] = ..., balance: _Optional[int] = ..., awarded: _Optional[int] = ..., exchanged: _Optional[int] = ..., redeemed: _Optional[int] = ..., today: _Optional[int] = ..., earned_today: _Optional[int] = ..., daily_cap: _Optional[int] = ..., remaining_today: _Optional[int] = ..., history: _Optional[_Iterable[_Union[PointsDay, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+
+class ListOffersRequest(_message.Message):
+    __slots__ = ("merchant",)
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    def __init__(self, merchant: _Optional[str] = ...) -> None: ...
+
+class OfferInfo(_message.Message):
+    __slots__ = ("merchant", "offer_id", "payment", "amount", "description", "discount", "validity", "jurisdiction", "max_redemptions", "redemptions", "height")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    VALIDITY_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_REDEMPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTIONS_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    offer_id: str
+    payment: _ledger_pb2.OfferPayment
+    amount: int
+    description: str
+    discount: str
+    validity: _ledger_pb2.Period
+    jurisdiction: str
+    max_redemptions: int
+    redemptions: int
+    height: int
+    def __init__(self, merchant: _Optional[str] = ..., offer_id: _Optional[str] = ..., payment: _Optional[_Union[_ledger_pb2.OfferPayment, str]] = ..., amount: _Optional[int] = ..., description: _Optional[str] = ..., discount: _Optional[str] = ..., validity: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., jurisdiction: _Optional[str] = ..., max_redemptions: _Optional[int] = ..., redemptions: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class OfferList(_message.Message):
+    __slots__ = ("offers",)
+    OFFERS_FIELD_NUMBER: _ClassVar[int]
+    offers: _containers.RepeatedCompositeFieldContainer[OfferInfo]
+    def __init__(self, offers: _Optional[_Iterable[_Union[OfferInfo, _Mapping]]] = ...) -> None: ...
+
+class GetMerchantRequest(_message.Message):
+    __slots__ = ("merchant", "from_day", "to_day")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    from_day: int
+    to_day: int
+    def __init__(self, merchant: _Optional[str] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ...) -> None: ...
+
+class SettlementTotals(_message.Message):
+    __slots__ = ("redemptions", "grams", "points")
+    REDEMPTIONS_FIELD_NUMBER: _ClassVar[int]
+    GRAMS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    redemptions: int
+    grams: int
+    points: int
+    def __init__(self, redemptions: _Optional[int] = ..., grams: _Optional[int] = ..., points: _Optional[int] = ...) -> None: ...
+
+class SettlementDay(_message.Message):
+    __slots__ = ("day", "totals")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    day: int
+    totals: SettlementTotals
+    def __init__(self, day: _Optional[int] = ..., totals: _Optional[_Union[SettlementTotals, _Mapping]] = ...) -> None: ...
+
+class MerchantInfo(_message.Message):
+    __slots__ = ("merchant", "offers", "total", "from_day", "to_day", "period", "days", "height")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    OFFERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    offers: _containers.RepeatedCompositeFieldContainer[OfferInfo]
+    total: SettlementTotals
+    from_day: int
+    to_day: int
+    period: SettlementTotals
+    days: _containers.RepeatedCompositeFieldContainer[SettlementDay]
+    height: int
+    def __init__(self, merchant: _Optional[str] = ..., offers: _Optional[_Iterable[_Union[OfferInfo, _Mapping]]] = ..., total: _Optional[_Union[SettlementTotals, _Mapping]] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ..., period: _Optional[_Union[SettlementTotals, _Mapping]] = ..., days: _Optional[_Iterable[_Union[SettlementDay, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+
 class GetSigningInfoRequest(_message.Message):
     __slots__ = ("address", "batch_ids")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]

@@ -381,6 +381,21 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.FromString,
                 _registered_method=True)
+        self.GetPoints = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetPoints',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetPointsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.PointsInfo.FromString,
+                _registered_method=True)
+        self.ListOffers = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListOffers',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListOffersRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.OfferList.FromString,
+                _registered_method=True)
+        self.GetMerchant = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetMerchant',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.MerchantInfo.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -504,6 +519,26 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPoints(self, request, context):
+        """The residents' flow (issue 15, docs/api.md): a resident's points, a merchant's offers and
+        settlement totals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOffers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMerchant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -601,6 +636,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.SimulateTx,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.SerializeToString,
+            ),
+            'GetPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPoints,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetPointsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.PointsInfo.SerializeToString,
+            ),
+            'ListOffers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOffers,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListOffersRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.OfferList.SerializeToString,
+            ),
+            'GetMerchant': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMerchant,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.MerchantInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1117,6 +1167,87 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/SimulateTx',
             carbonticket_dot_v1_dot_services__pb2.SimulateTxRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.SimulateTxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetPoints',
+            carbonticket_dot_v1_dot_services__pb2.GetPointsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.PointsInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOffers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListOffers',
+            carbonticket_dot_v1_dot_services__pb2.ListOffersRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.OfferList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMerchant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetMerchant',
+            carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.MerchantInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -221,3 +221,39 @@ def test_exchange_then_redeem_tickets_and_points_at_a_merchant(
                   "--valid", valid, "--max-redemptions", "1")  # fmt: skip
     refused(run(*offer_args, "--points", "1", *resident), 3, "[missing_role]")
     refused(run(*offer_args, *merchant), 2, "exactly one of --grams and --points")
+
+
+def test_query_points_offers_and_merchant(shared_devnet: DevnetInfo, float_batch: str) -> None:
+    info = shared_devnet
+    node = ("--node", info.endpoints[0], "--keystore", str(info.wallet_dir))
+    today = chain_day(0)
+    ok("tx", "award-points", "--award", f"@resident:walk:{today}:7:{unique('q')}",
+       *signed_by(info, "points-operator"))  # fmt: skip
+    result = run("query", "points", "@resident", *node, "-o", "json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["today"] == int(today) and got["earned_today"] >= 7
+    assert got["daily_cap"] == DEVNET_POINTS_DAILY_CAP
+    assert got["remaining_today"] == DEVNET_POINTS_DAILY_CAP - got["earned_today"]
+    assert got["balance"] == got["awarded"] - got["exchanged"] - got["redeemed"]
+    assert got["history"][0]["day"] == int(today)
+    table = run("query", "points", "@resident", *node)
+    assert table.exit_code == 0 and "earned_today" in table.output, table.output
+    offer = unique("q-offer")
+    ok("tx", "register-offer", offer, "--description", "Cinema", "--discount", "half price",
+       "--points", "5", "--valid", f"{today}-{today}", "--max-redemptions", "3",
+       *signed_by(info, "merchant"))  # fmt: skip
+    ok("tx", "redeem", "@merchant", offer, "--voucher", unique("qv"), *signed_by(info, "resident"))
+    result = run("query", "offers", "@merchant", *node, "-o", "json")
+    assert result.exit_code == 0, result.output
+    mine = [o for o in json.loads(result.output) if o["offer_id"] == offer]
+    assert mine and mine[0]["redemptions"] == 1
+    result = run("query", "merchant", "@merchant", "--from", today, "--to", today, *node,
+                 "-o", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["period"]["redemptions"] >= 1 and got["period"]["points"] >= 5
+    assert got["total"]["redemptions"] >= got["period"]["redemptions"]
+    assert [d["day"] for d in got["days"]] == [int(today)]
+    unknown = PrivateKey.generate().address
+    refused(run("query", "points", unknown, *node), 3, "[unknown_account]")
