@@ -239,7 +239,10 @@ def _check_register_account(
 ) -> None:
     _address(msg.address, "address")
     _enum(msg.kind, ACCOUNT_KINDS, "account_kind")
-    _text(msg.name, "name", limits.max_text_bytes)
+    # A resident's personal data belongs in the city app's database, not on an immutable
+    # ledger: a resident account needs no name (docs/ledger.md, privacy).
+    resident = ACCOUNT_KINDS[msg.kind] == "resident"
+    _text(msg.name, "name", limits.max_text_bytes, required=not resident)
 
 
 def _check_register_project(

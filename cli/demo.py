@@ -63,11 +63,26 @@ def _attr(receipt: ledger_pb2.Receipt, kind: str, key: str) -> str:
 @click.option(
     "--timeout", default=30.0, show_default=True, help="Seconds to wait for each step's commit."
 )
+@click.option(
+    "--story",
+    type=click.Choice(["issuance", "residents"]),
+    default="issuance",
+    show_default=True,
+    help="issuance: the Guyang forest; residents: points, exchange and a merchant discount.",
+)
 @output_option
 @reports_errors
-def demo(home: Path, node: str | None, timeout: float, output: str) -> None:
-    """Play the Guyang forest story on a running devnet and print the retirement certificate."""
+def demo(home: Path, node: str | None, timeout: float, story: str, output: str) -> None:
+    """Play the Guyang forest story (or --story residents) on a running devnet and print the
+    retirement certificate."""
     info = load_devnet(home)
+    if story == "residents":
+        from carbon_ticket.cli.demo_residents import play_residents
+
+        endpoint = check_node_address(node) if node else info.endpoints[0]
+        with connect(endpoint, tls=info.client_tls()) as stub:
+            play_residents(info, LedgerClient(stub, timeout=timeout), stub, output)
+        return
     wallet = Keystore(info.wallet_dir)
     issuer = wallet.load("issuer", info.wallet_password)
     verifier = wallet.load("verifier", info.wallet_password)

@@ -115,10 +115,17 @@ def tx() -> None:
 @tx.command("register-account")
 @click.argument("address")
 @click.option("--kind", type=click.Choice(ACCOUNT_KINDS[1:]), default="company", show_default=True)
-@click.option("--name", required=True, help="Name of the company or person.")
+@click.option(
+    "--name",
+    default="",
+    help="Name of the company or merchant (required except for residents, whose personal data "
+    "stays off the chain).",
+)
 @tx_options
 def register_account(opts: TxOptions, address: str, kind: str, name: str) -> None:
     """Registrar: open ADDRESS (or @key) so it may hold tickets."""
+    if not name and kind != "resident":
+        raise CliError(f"--name is required for a {kind} account", EXIT_USAGE)
     msg = ledger_pb2.RegisterAccount(
         address=parse_address_arg(address, opts.keystore),
         kind=ACCOUNT_KINDS.index(kind),  # type: ignore[arg-type]

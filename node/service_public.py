@@ -495,6 +495,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             remaining_today=view.remaining_today or 0,
             history=[services_pb2.PointsDay(day=d, points=p) for d, p in view.history],
             height=self._store.height,
+            points_per_gram=get_params(self._store).residents.points_per_gram,
         )
 
     @errors

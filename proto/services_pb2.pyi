@@ -568,7 +568,7 @@ class PointsDay(_message.Message):
     def __init__(self, day: _Optional[int] = ..., points: _Optional[int] = ...) -> None: ...
 
 class PointsInfo(_message.Message):
-    __slots__ = ("address", "balance", "awarded", "exchanged", "redeemed", "today", "earned_today", "daily_cap", "remaining_today", "history", "height")
+    __slots__ = ("address", "balance", "awarded", "exchanged", "redeemed", "today", "earned_today", "daily_cap", "remaining_today", "history", "height", "points_per_gram")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     AWARDED_FIELD_NUMBER: _ClassVar[int]
@@ -580,6 +580,7 @@ class PointsInfo(_message.Message):
     REMAINING_TODAY_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PER_GRAM_FIELD_NUMBER: _ClassVar[int]
     address: str
     balance: int
     awarded: int
@@ -591,7 +592,8 @@ class PointsInfo(_message.Message):
     remaining_today: int
     history: _containers.RepeatedCompositeFieldContainer[PointsDay]
     height: int
-    def __init__(self, address: _Optional[str] = ..., balance: _Optional[int] = ..., awarded: _Optional[int] = ..., exchanged: _Optional[int] = ..., redeemed: _Optional[int] = ..., today: _Optional[int] = ..., earned_today: _Optional[int] = ..., daily_cap: _Optional[int] = ..., remaining_today: _Optional[int] = ..., history: _Optional[_Iterable[_Union[PointsDay, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+    points_per_gram: int
+    def __init__(self, address: _Optional[str] = ..., balance: _Optional[int] = ..., awarded: _Optional[int] = ..., exchanged: _Optional[int] = ..., redeemed: _Optional[int] = ..., today: _Optional[int] = ..., earned_today: _Optional[int] = ..., daily_cap: _Optional[int] = ..., remaining_today: _Optional[int] = ..., history: _Optional[_Iterable[_Union[PointsDay, _Mapping]]] = ..., height: _Optional[int] = ..., points_per_gram: _Optional[int] = ...) -> None: ...
 
 class ListOffersRequest(_message.Message):
     __slots__ = ("merchant",)
