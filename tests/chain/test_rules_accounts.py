@@ -38,6 +38,12 @@ def test_register_account(ledger: Ledger) -> None:
     assert receipt.events[0].type == "register_account"
 
 
+def test_a_resident_account_needs_no_name_on_chain(ledger: Ledger) -> None:
+    # Privacy (issue 15): residents' personal data belongs in the app's database
+    ledger.ok(REGISTRAR, register_account(RESIDENT, ledger_pb2.ACCOUNT_KIND_RESIDENT, ""))
+    assert get_account(ledger.state, RESIDENT.address).account.name == ""
+
+
 def test_register_account_needs_registrar_role(ledger: Ledger) -> None:
     receipt = ledger.submit(ISSUER, register_account(RESIDENT))
     assert (receipt.code, receipt.error_code) == (3, "missing_role")

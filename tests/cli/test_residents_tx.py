@@ -257,3 +257,14 @@ def test_query_points_offers_and_merchant(shared_devnet: DevnetInfo, float_batch
     assert [d["day"] for d in got["days"]] == [int(today)]
     unknown = PrivateKey.generate().address
     refused(run("query", "points", unknown, *node), 3, "[unknown_account]")
+
+
+def test_a_resident_is_registered_without_a_name_and_a_company_is_not(
+    shared_devnet: DevnetInfo,
+) -> None:
+    registrar = signed_by(shared_devnet, "registrar")
+    address = PrivateKey.generate().address
+    data = ok("tx", "register-account", address, "--kind", "resident", *registrar)
+    assert data["receipt"]["events"][0]["name"] == ""
+    company = run("tx", "register-account", PrivateKey.generate().address, *registrar)
+    refused(company, 2, "--name is required for a company account")
