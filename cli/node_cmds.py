@@ -300,6 +300,13 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
 @click.option("--rate", default="max", show_default=True, help="Offered tx/s, or 'max'.")
 @click.option("--accounts", default=2000, show_default=True, help="Funded sending accounts.")
 @click.option("--sync/--no-sync", default=False, help="Also measure block sync of a fresh node.")
+@click.option(
+    "--workload",
+    type=click.Choice(["transfers", "points"]),
+    default="transfers",
+    show_default=True,
+    help="transfers: tx/s of 1-gram transfers; points: committed awards/s (--accounts residents).",
+)
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
 @output_option
@@ -311,10 +318,12 @@ def bench(
     rate: str,
     accounts: int,
     sync: bool,
+    workload: str,
     home: Path | None,
     output: str,
 ) -> None:
-    """Measure committed tx/s, latency, CPU, memory and disk with real node processes."""
+    """Measure committed tx/s, latency, CPU, memory and disk with real node processes (or, with
+    --workload points, committed awards/s)."""
     import json
 
     from carbon_ticket.cli.tools.bench import run_bench
@@ -333,8 +342,14 @@ def bench(
     def say(line: str) -> None:
         click.echo(line, err=True)
 
-    result = run_bench(validators, duration, offered, accounts, home, sync, say)
-    data = result.as_dict()
+    if workload == "points":
+        from carbon_ticket.cli.tools.bench_points import run_points_bench
+
+        if offered is not None or sync:
+            raise CliError("--workload points offers all it can: no --rate, no --sync", EXIT_USAGE)
+        data = run_points_bench(validators, duration, accounts, home=home, say=say).as_dict()
+    else:
+        data = run_bench(validators, duration, offered, accounts, home, sync, say).as_dict()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file
         return

@@ -34,3 +34,24 @@ def test_bench_rejects_a_bad_rate() -> None:
     cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--rate", "fast"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "--rate" in done.stderr
+
+
+def test_points_bench_reports_committed_awards() -> None:
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--workload", "points",
+           "--validators", "2", "--duration", "3", "--accounts", "200", "--json"]  # fmt: skip
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["txs_committed"] > 0 and result["awards_rejected"] == 0
+    # every award of every committed transaction applied, and the figure counts awards
+    assert result["awards_applied"] == result["txs_committed"] * result["awards_per_tx"]
+    assert result["committed_awards_per_s"] > result["committed_txs_per_s"]
+
+
+def test_points_bench_refuses_a_rate() -> None:
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--workload", "points",
+           "--rate", "10"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "no --rate" in done.stderr

@@ -1,0 +1,195 @@
+"""``carbon-ticket bench --workload points``: committed awards per second (issue 15).
+
+A real devnet of validator processes; the registrar opens many resident accounts (no names), then
+the devnet's points operator (one account, like the city app's backend) sends ``AwardPoints``
+transactions of many awards each, keeping a bounded number in flight. The figure is **awards**
+applied per second (each award's own outcome, read back from the committed receipts), not
+transactions. A city of ~2.7 million people where one in ten earns points daily is about a
+million awards a day with peaks near 1,000 a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx, tx_hash
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.tools.bench import BENCH_CONSENSUS
+from carbon_ticket.cli.tools.devnet import (
+    DEVNET_POINTS_DAILY_CAP,
+    DevnetProcesses,
+    free_base_port,
+    init_devnet,
+)
+from carbon_ticket.cli.tools.loadgen import BlockWatcher, commit_phases
+from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.proto import ledger_pb2, services_pb2
+
+__all__ = ["PointsBenchResult", "run_points_bench"]
+
+_PER_PHASE = 500
+_CHUNK = 8  # award transactions per SubmitTxs call
+
+
+@dataclass
+class PointsBenchResult:
+    """Every figure the points benchmark reports."""
+
+    validators: int
+    residents: int
+    awards_per_tx: int
+    duration_s: float
+    txs_committed: int = 0
+    awards_applied: int = 0
+    awards_rejected: int = 0
+    committed_awards_per_s: float = 0.0
+    committed_txs_per_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        return dataclasses.asdict(self)
+
+
+def _chain_day(utc_offset_minutes: int = 480) -> int:
+    # The devnet's time zone (UTC+8 by default); block times follow the clock closely.
+    local = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=utc_offset_minutes)
+    return int(local.strftime("%Y%m%d"))
+
+
+def _tx(chain_id: str, key: PrivateKey, nonce: int, **msg: Any) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=chain_id, signer=key.address, nonce=nonce, **msg)
+    return encode_tx(body, [key])
+
+
+def _registrations(chain_id: str, registrar: PrivateKey, residents: list[str]) -> list[list[bytes]]:
+    txs = [
+        _tx(chain_id, registrar, i, register_account=ledger_pb2.RegisterAccount(
+            address=address, kind=ledger_pb2.ACCOUNT_KIND_RESIDENT))
+        for i, address in enumerate(residents)
+    ]  # fmt: skip
+    return [txs[i : i + _PER_PHASE] for i in range(0, len(txs), _PER_PHASE)]
+
+
+def _award_txs(
+    chain_id: str, operator: PrivateKey, residents: list[str], count: int, per_tx: int
+) -> list[bytes]:
+    """``count`` award transactions of ``per_tx`` one-point walks, round-robin over residents."""
+    day = _chain_day()
+    out = []
+    for j in range(count):
+        awards = [
+            ledger_pb2.Award(recipient=residents[(j * per_tx + k) % len(residents)],
+                             activity=ledger_pb2.ACTIVITY_WALK, day=day, points=1,
+                             external_ref=f"b{j}-{k}")
+            for k in range(per_tx)
+        ]  # fmt: skip
+        out.append(_tx(chain_id, operator, j, award_points=ledger_pb2.AwardPoints(awards=awards)))
+    return out
+
+
+def run_points_bench(
+    validators: int = 4,
+    duration: float = 30.0,
+    residents: int = 2000,
+    awards_per_tx: int = 150,
+    home: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> PointsBenchResult:
+    """Run the points benchmark on a fresh devnet and return its figures."""
+    result = PointsBenchResult(validators, residents, awards_per_tx, duration)
+    own_home = home is None
+    root = Path(tempfile.mkdtemp(prefix="carbon-bench-points-")) if home is None else home
+    info = init_devnet(root / "devnet", validators, free_base_port(validators))
+    for i in range(validators):
+        config = NodeConfig.load(info.node_home(i))
+        dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING").save()
+    procs = DevnetProcesses(info)
+    try:
+        procs.start_all()
+        endpoint = info.endpoints[0]
+        watcher = BlockWatcher(endpoint)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                watcher.height()
+                break
+            except Exception:  # not listening yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        keys = Keystore(info.wallet_dir)
+        registrar = keys.load("registrar", info.wallet_password)
+        operator = keys.load("points-operator", info.wallet_password)
+        seed = b"carbon-ticket-points-bench"
+        addresses = [
+            PrivateKey(hashlib.sha256(seed + i.to_bytes(8, "big")).digest()).address
+            for i in range(residents)
+        ]
+        say(f"registering {residents} residents through the ledger ...")
+        commit_phases(endpoint, _registrations(info.chain_id, registrar, addresses), timeout=120)
+        # More than can commit in time, within what the residents' daily caps allow
+        capacity = residents * DEVNET_POINTS_DAILY_CAP // awards_per_tx
+        count = min(int(duration * 20_000 / awards_per_tx) + 50, capacity)
+        say(f"pre-signing {count} award transactions of {awards_per_tx} awards ...")
+        txs = _award_txs(info.chain_id, operator, addresses, count, awards_per_tx)
+        hashes = [tx_hash(raw, info.chain_id) for raw in txs]
+        _offer(result, watcher, txs, hashes, duration, say)
+        watcher.close()
+        return result
+    finally:
+        procs.stop_all()
+        if own_home:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _offer(
+    result: PointsBenchResult,
+    watcher: BlockWatcher,
+    txs: list[bytes],
+    hashes: list[bytes],
+    duration: float,
+    say: Callable[[str], None],
+) -> None:
+    """Submit in nonce order with at most 64 transactions in flight; count what commits within
+    ``duration`` and read each committed receipt's applied and rejected awards."""
+    watcher.next_height = watcher.height() + 1
+    ours = {digest: i for i, digest in enumerate(hashes)}
+    committed: list[bytes] = []
+    sent = 0
+    say(f"offering awards for {duration:g}s ...")
+    t_start = time.monotonic()
+    while time.monotonic() - t_start < duration and len(committed) < len(txs):
+        if sent < len(txs) and sent - len(committed) < 64:
+            chunk = txs[sent : sent + _CHUNK]
+            reply = watcher.public.SubmitTxs(services_pb2.SubmitTxsRequest(txs=chunk), timeout=30)
+            refused = [r for r in reply.results if not r.accepted]
+            if refused:
+                raise RuntimeError(
+                    f"award tx refused: {refused[0].error_code}: {refused[0].message}"
+                )
+            sent += len(chunk)
+        for block in watcher.poll():
+            chain_id = block.block.header.chain_id
+            committed.extend(d for raw in block.block.txs if (d := tx_hash(raw, chain_id)) in ours)
+        time.sleep(0.01)
+    elapsed = time.monotonic() - t_start
+    result.txs_committed = len(committed)
+    for digest in committed:
+        info = watcher.public.GetTx(services_pb2.GetTxRequest(tx_hash=digest), timeout=10)
+        for event in info.receipt.events:
+            if event.type == "award_points":
+                attrs = {a.key: a.value for a in event.attributes}
+                result.awards_applied += int(attrs["applied"])
+                result.awards_rejected += int(attrs["rejected"])
+    result.committed_awards_per_s = round(result.awards_applied / elapsed, 1)
+    result.committed_txs_per_s = round(result.txs_committed / elapsed, 2)
