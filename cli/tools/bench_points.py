@@ -16,7 +16,7 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,9 @@ def _tx(chain_id: str, key: PrivateKey, nonce: int, **msg: Any) -> bytes:
     return encode_tx(body, [key])
 
 
-def _registrations(chain_id: str, registrar: PrivateKey, residents: list[str]) -> list[list[bytes]]:
+def _registrations(
+    chain_id: str, registrar: PrivateKey, residents: Sequence[str]
+) -> list[list[bytes]]:
     txs = [
         _tx(chain_id, registrar, i, register_account=ledger_pb2.RegisterAccount(
             address=address, kind=ledger_pb2.ACCOUNT_KIND_RESIDENT))
@@ -81,7 +83,7 @@ def _registrations(chain_id: str, registrar: PrivateKey, residents: list[str]) -
 
 
 def _award_txs(
-    chain_id: str, operator: PrivateKey, residents: list[str], count: int, per_tx: int
+    chain_id: str, operator: PrivateKey, residents: Sequence[str], count: int, per_tx: int
 ) -> list[bytes]:
     """``count`` award transactions of ``per_tx`` one-point walks, round-robin over residents."""
     day = _chain_day()
