@@ -175,9 +175,9 @@ class Mempool:
             self._remember(tx)
         return tx
 
-    def unknown(self, raws: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        """The (raw, hash) pairs whose envelopes this node has not verified yet."""
-        return [(r, d) for r, d in raws if self.known(r) is None]
+    def unknown(self, raws: Iterable[bytes]) -> list[bytes]:
+        """The envelopes this node has not verified yet (matched by bytes, so none is hashed)."""
+        return [raw for raw in raws if self.known(raw) is None]
 
     def remember(self, txs: Iterable[SignedTx]) -> None:
         """Keep transactions verified elsewhere (e.g. by block sync's worker threads)."""

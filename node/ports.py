@@ -203,8 +203,8 @@ class PendingTxs(Protocol):
 class TxPrecheck(Protocol):
     """What block sync needs to verify a fetched block's transactions ahead of time."""
 
-    def unknown(self, raws: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        """The (raw, hash) pairs not verified yet."""
+    def unknown(self, raws: Iterable[bytes]) -> list[bytes]:
+        """The envelopes not verified yet (matched by their bytes: nothing is hashed here)."""
         ...
 
     def remember(self, txs: Iterable[SignedTx]) -> None:

@@ -28,7 +28,7 @@ import grpc
 from carbon_ticket.chain.block import Block
 from carbon_ticket.chain.errors import InvalidBlock, LedgerError
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.chain.tx import SignedTx, tx_hash
+from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.consensus import ConsensusError, ValidatorSet, verify_certificate
 from carbon_ticket.node.app import ExecutedBlock
 from carbon_ticket.node.codec import certificate_from_proto
@@ -256,7 +256,8 @@ class BlockSync:
         # a catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
         # transactions are simply not remembered; applying the block then rejects it.
         mempool = self._pool_txs
-        todo = mempool.unknown((raw, tx_hash(raw, self.chain_id)) for raw in raws)
+        # Known envelopes are found by their bytes; the others are hashed once, by check_tx.
+        todo = mempool.unknown(raws)
         if len(todo) < _PARALLEL_MIN:
             return
         loop = asyncio.get_running_loop()
@@ -267,9 +268,9 @@ class BlockSync:
         for verified in results:
             mempool.remember(verified)
 
-    def _check_chunk(self, chunk: list[tuple[bytes, bytes]]) -> list[SignedTx]:
+    def _check_chunk(self, chunk: list[bytes]) -> list[SignedTx]:
         verified = []
-        for raw, _digest in chunk:
+        for raw in chunk:
             try:
                 verified.append(self._check_tx(raw))
             except LedgerError:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
-from carbon_ticket.proto import services_pb2_grpc
+from carbon_ticket.proto import ledger_pb2, services_pb2_grpc
 
 __all__ = ["NodeThread", "free_port", "make_fast", "running_devnet"]
 
@@ -112,3 +116,34 @@ def wallet_keys(info: DevnetInfo) -> dict[str, object]:
     resident), decrypted."""
     store = Keystore(info.wallet_dir)
     return {k.name: store.load(k.name, info.wallet_password) for k in store.list()}
+
+
+def issue_fresh_batch(info: DevnetInfo, prefix: str, grams: int) -> str:
+    """Register, anchor, attest and issue a new project's batch of ``grams`` to the devnet's
+    issuer (through the client library); returns the batch id."""
+    keys: Any = wallet_keys(info)
+    issuer, verifier = keys["issuer"], keys["verifier"]
+    project = f"{prefix}-{PrivateKey.generate().address[-6:].upper()}"
+    data_hash = hashlib.sha256(project.encode()).digest()
+    vintage = ledger_pb2.Period(start_date=20230101, end_date=20231231)
+    with stub_for(info.endpoints[0]) as stub:
+        client = LedgerClient(stub)
+        client.send(ledger_pb2.RegisterProject(
+            project_id=project, name=prefix, region="CN-15",
+            kind=ledger_pb2.PROJECT_KIND_FOREST, area_centihectares=100, methodology="m",
+            owner=issuer.address, metadata_hash=data_hash, metadata_uri="https://x/p",
+        ), [issuer])  # fmt: skip
+        client.send(ledger_pb2.AnchorData(project_id=project, data_hash=data_hash,
+                                          period=vintage, uri="https://x/d", kind="survey"),
+                    [issuer])  # fmt: skip
+        client.send(ledger_pb2.AttestReport(data_hash=data_hash, verified_grams=grams,
+                                            period=vintage), [verifier])  # fmt: skip
+        issued = client.send(ledger_pb2.IssueBatch(
+            project_id=project, vintage=vintage, report_hashes=[data_hash],
+            amount_grams=grams, recipient=issuer.address,
+        ), [issuer])  # fmt: skip
+    for event in issued.receipt.events:
+        for attr in event.attributes:
+            if attr.key == "batch_id":
+                return attr.value
+    raise AssertionError("no batch id in the issue receipt")

@@ -5,7 +5,6 @@ refusals of bad input, on the shared one-validator devnet."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -15,12 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
-from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.residents_cmds import parse_award, read_awards_csv
 from carbon_ticket.cli.tools.devnet import DEVNET_POINTS_DAILY_CAP, DevnetInfo
 from carbon_ticket.proto import ledger_pb2
-from tests.cli.harness import stub_for, wallet_keys
+from tests.cli.harness import issue_fresh_batch, wallet_keys
 
 T = 1_000_000
 VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
@@ -67,29 +65,7 @@ def unique(prefix: str) -> str:
 @pytest.fixture(scope="module")
 def float_batch(shared_devnet: DevnetInfo) -> str:
     """A batch issued to the devnet issuer, 50 tCO2e of it transferred into the points float."""
-    keys: Any = wallet_keys(shared_devnet)
-    issuer, verifier = keys["issuer"], keys["verifier"]
-    project = f"CN15-RS-{PrivateKey.generate().address[-6:].upper()}"
-    data_hash = hashlib.sha256(project.encode()).digest()
-    with stub_for(shared_devnet.endpoints[0]) as stub:
-        client = LedgerClient(stub)
-        client.send(ledger_pb2.RegisterProject(
-            project_id=project, name="Residents", region="CN-15",
-            kind=ledger_pb2.PROJECT_KIND_FOREST, area_centihectares=100, methodology="m",
-            owner=issuer.address, metadata_hash=data_hash, metadata_uri="https://x/p",
-        ), [issuer])  # fmt: skip
-        client.send(ledger_pb2.AnchorData(project_id=project, data_hash=data_hash,
-                                          period=VINTAGE, uri="https://x/d", kind="survey"),
-                    [issuer])  # fmt: skip
-        client.send(ledger_pb2.AttestReport(data_hash=data_hash, verified_grams=1000 * T,
-                                            period=VINTAGE), [verifier])  # fmt: skip
-        issued = client.send(ledger_pb2.IssueBatch(
-            project_id=project, vintage=VINTAGE, report_hashes=[data_hash],
-            amount_grams=1000 * T, recipient=issuer.address,
-        ), [issuer])  # fmt: skip
-    batch_id = next(
-        a.value for e in issued.receipt.events for a in e.attributes if a.key == "batch_id"
-    )
+    batch_id = issue_fresh_batch(shared_devnet, "CN15-RS", 1000 * T)
     ok("tx", "transfer", "--to", POINTS_FLOAT_ADDRESS, "--batch", batch_id, "--amount", "50",
        *signed_by(shared_devnet, "issuer"))  # fmt: skip
     return batch_id

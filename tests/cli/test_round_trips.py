@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.proto import ledger_pb2, services_pb2
-from tests.cli.harness import free_port, stub_for, wallet_keys
+from tests.cli.harness import free_port, issue_fresh_batch, stub_for, wallet_keys
 
 T = 1_000_000
 VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
@@ -64,31 +63,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 @pytest.fixture(scope="module")
 def batch(shared_devnet: DevnetInfo) -> str:
     """A fresh batch held by the devnet's issuer (set up through the client library)."""
-    keys: Any = wallet_keys(shared_devnet)
-    issuer, verifier = keys["issuer"], keys["verifier"]
-    project = f"CN15-RT-{PrivateKey.generate().address[-6:].upper()}"
-    data_hash = hashlib.sha256(project.encode()).digest()
-    with stub_for(shared_devnet.endpoints[0]) as stub:
-        client = LedgerClient(stub)
-        client.send(ledger_pb2.RegisterProject(
-            project_id=project, name="Round trips", region="CN-15",
-            kind=ledger_pb2.PROJECT_KIND_FOREST, area_centihectares=100, methodology="m",
-            owner=issuer.address, metadata_hash=data_hash, metadata_uri="https://x/p",
-        ), [issuer])  # fmt: skip
-        client.send(ledger_pb2.AnchorData(project_id=project, data_hash=data_hash,
-                                          period=VINTAGE, uri="https://x/d", kind="survey"),
-                    [issuer])  # fmt: skip
-        client.send(ledger_pb2.AttestReport(data_hash=data_hash, verified_grams=1000 * T,
-                                            period=VINTAGE), [verifier])  # fmt: skip
-        issued = client.send(ledger_pb2.IssueBatch(
-            project_id=project, vintage=VINTAGE, report_hashes=[data_hash],
-            amount_grams=1000 * T, recipient=issuer.address,
-        ), [issuer])  # fmt: skip
-    for event in issued.receipt.events:
-        for attr in event.attributes:
-            if attr.key == "batch_id":
-                return attr.value
-    raise AssertionError("no batch id in the issue receipt")
+    return issue_fresh_batch(shared_devnet, "CN15-RT", 1000 * T)
 
 
 def transfer(info: DevnetInfo, batch_id: str, *extra: str) -> list[str]:
