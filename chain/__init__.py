@@ -51,6 +51,8 @@ from carbon_ticket.chain.state import (
     get_validators,
     list_evidence,
     list_offers,
+    validator_history,
+    validators_at,
 )
 from carbon_ticket.chain.tx import SignedTx
 
@@ -101,4 +103,6 @@ __all__ = [
     "init_chain",
     "list_evidence",
     "list_offers",
+    "validator_history",
+    "validators_at",
 ]

@@ -26,6 +26,7 @@ from carbon_ticket.chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.records import (
     ACCOUNT_KINDS,
+    MAX_VALIDATOR_POWER,
     ROLES,
     Account,
     Params,
@@ -75,14 +76,27 @@ def _int(value: object, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
 
 @dataclass(frozen=True, slots=True)
 class GenesisValidator:
-    """A validator at genesis: a bureau node's name, Ed25519 public key and peer address."""
+    """A validator at genesis: a bureau node's name, Ed25519 public key, peer address, voting
+    power, and optionally the address of a separate operator account that votes for it."""
 
     name: str
     public_key: bytes
     network_address: str  # "host:port"
+    power: int = 1
+    operator: str = ""  # "" = the validator's own account votes for it
 
     def __post_init__(self) -> None:
         _name(self.name, "validator name")
+        _int(self.power, f"validator {self.name!r} power", 1, MAX_VALIDATOR_POWER)
+        if self.operator:
+            try:
+                canonical = parse_address(self.operator)
+            except InvalidAddress as exc:
+                raise _bad(f"validator {self.name!r} operator: {exc}") from exc
+            if canonical != self.operator:
+                raise _bad(
+                    f"validator {self.name!r}: operator {self.operator!r} must be lower case"
+                )
         if not isinstance(self.public_key, bytes) or len(self.public_key) != 32:
             raise _bad(f"validator {self.name!r}: public key must be 32 bytes")
         match = _HOST_PORT_RE.fullmatch(self.network_address)
@@ -96,6 +110,20 @@ class GenesisValidator:
     def address(self) -> Address:
         """The validator's account address."""
         return address_from_public_key(self.public_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; power and operator appear only when not the defaults, so that a genesis
+        written before they existed keeps its hash."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "public_key": self.public_key.hex(),
+            "network_address": self.network_address,
+        }
+        if self.power != 1:
+            out["power"] = self.power
+        if self.operator:
+            out["operator"] = self.operator
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +223,7 @@ class Genesis:
         return {
             "chain_id": self.chain_id,
             "genesis_time_ms": self.genesis_time_ms,
-            "validators": [
-                {
-                    "name": v.name,
-                    "public_key": v.public_key.hex(),
-                    "network_address": v.network_address,
-                }
-                for v in self.validators
-            ],
+            "validators": [v.to_dict() for v in self.validators],
             "accounts": [
                 {"address": a.address, "kind": a.kind, "name": a.name, "roles": list(a.roles)}
                 for a in self.accounts
@@ -243,9 +264,16 @@ class Genesis:
                 name=v["name"],
                 public_key=_hex(v["public_key"], f"validator {v['name']!r} public_key"),
                 network_address=v["network_address"],
+                power=v.get("power", 1),
+                operator=v.get("operator", ""),
             )
             for v in (
-                _object(item, "validator", {"name", "public_key", "network_address"})
+                _object(
+                    item,
+                    "validator",
+                    {"name", "public_key", "network_address"},
+                    {"power", "operator"},
+                )
                 for item in _list(top["validators"], "validators")
             )
         )
@@ -361,7 +389,9 @@ def init_chain(genesis: Genesis) -> BlockResult:
     """The writes of the initial state and the genesis app hash.
 
     Every validator becomes a registered ``bureau`` account (unless listed among the accounts)
-    holding the validator role; every account starts at nonce 0 with its listed roles. The
+    holding the validator role, and so does a separate operator address a validator names (as
+    "<name> operator"); the set is stored as in effect from height 1. Every account starts at
+    nonce 0 with its listed roles. The
     points exchange float (``POINTS_FLOAT_ADDRESS``, a module account without a key) is
     registered too, so that ordinary transfers can top it up.
     """
@@ -370,10 +400,16 @@ def init_chain(genesis: Genesis) -> BlockResult:
         keys.PARAMS: genesis.params.encode(),
     }
     validators = tuple(
-        Validator(v.name, v.public_key, v.network_address, v.address) for v in genesis.validators
+        Validator(v.name, v.public_key, v.network_address, v.address, v.power, v.operator)
+        for v in genesis.validators
     )
-    writes[keys.VALIDATORS] = ValidatorSet.of(validators).encode()
+    writes[keys.validator_set_key(1)] = ValidatorSet.of(validators).encode()
     listed = {a.address for a in genesis.accounts}
+    operators = {
+        v.operator: GenesisAccount(v.operator, "bureau", f"{v.name} operator")
+        for v in validators
+        if v.operator and v.operator not in listed
+    }
     accounts = (
         list(genesis.accounts)
         + [
@@ -381,6 +417,7 @@ def init_chain(genesis: Genesis) -> BlockResult:
             for v in validators
             if v.address not in listed
         ]
+        + list(operators.values())
         + [GenesisAccount(POINTS_FLOAT_ADDRESS, "bureau", FLOAT_ACCOUNT_NAME)]
     )
     for account in accounts:

@@ -19,7 +19,7 @@ __all__ = [
     "PROJECT",
     "REPORT",
     "ROLE",
-    "VALIDATORS",
+    "VALIDATOR_SET",
     "account_key",
     "attested_key",
     "attested_prefix",
@@ -44,12 +44,15 @@ __all__ = [
     "role_key",
     "settlement_day_key",
     "settlement_key",
+    "validator_set_key",
     "voucher_key",
 ]
 
 GENESIS_HASH = b"genesis"  # sha256 of the canonical genesis document
 PARAMS = b"params"  # Params record
-VALIDATORS = b"validators"  # ValidatorSet record
+# + effective height (8 bytes, big-endian) -> ValidatorSet record: the set in effect from that
+# height on, until the next entry. Genesis writes height 1; a change decided at H writes H + 2.
+VALIDATOR_SET = b"valset/"
 ACCOUNT = b"acct/"  # + address -> Account record
 NONCE = b"nonce/"  # + address -> u64 next nonce; present exactly for registered accounts
 ROLE = b"role/"  # + role name + "/" + address -> b"\x01"
@@ -88,6 +91,11 @@ def encode_u64(value: int) -> bytes:
 def decode_u64(data: bytes) -> int:
     """Inverse of ``encode_u64``."""
     return int.from_bytes(data, "big")
+
+
+def validator_set_key(effective_height: int) -> bytes:
+    """Key of the validator set in effect from ``effective_height`` on."""
+    return VALIDATOR_SET + encode_u64(effective_height)
 
 
 def account_key(address: str) -> bytes:

@@ -19,6 +19,7 @@ from carbon_ticket.chain.limits import Limits
 __all__ = [
     "ACCOUNT_KINDS",
     "ACTIVITIES",
+    "MAX_VALIDATOR_POWER",
     "OFFER_PAYMENTS",
     "PROJECT_KINDS",
     "ROLES",
@@ -254,22 +255,35 @@ class Params(Record):
     residents: ResidentParams = field(default_factory=ResidentParams)
 
 
+# Voting power of one validator: small enough that no sum over a set can overflow a u64.
+MAX_VALIDATOR_POWER = 2**32
+
+
 @dataclass(frozen=True, slots=True)
 class Validator(Record):
-    """A validator: a bureau node's name, consensus key, peer address and account address."""
+    """A validator: a bureau node's name, consensus key, peer address and account address, its
+    voting power, and its operator: the ledger account that votes for it in governance (the
+    validator's own account unless genesis or governance bound a separate operator key)."""
 
     TAG: ClassVar[bytes] = b"V"
-    KINDS: ClassVar[str] = "sbss"
+    KINDS: ClassVar[str] = "sbssus"
 
     name: str
     public_key: bytes
     network_address: str  # "host:port"
     address: str  # address_from_public_key(public_key)
+    power: int = 1
+    operator: str = ""  # operator account address; "" means the validator's own address
+
+    @property
+    def operator_address(self) -> str:
+        """The account that votes for this validator in governance."""
+        return self.operator or self.address
 
 
 @dataclass(frozen=True, slots=True)
 class ValidatorSet(Record):
-    """The current validator set in genesis order (which is also the consensus index order)."""
+    """A validator set in consensus index order (stored once per effective height)."""
 
     TAG: ClassVar[bytes] = b"S"
     KINDS: ClassVar[str] = "B"

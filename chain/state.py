@@ -56,6 +56,8 @@ __all__ = [
     "has_role",
     "list_evidence",
     "list_offers",
+    "validator_history",
+    "validators_at",
 ]
 
 
@@ -257,12 +259,30 @@ def get_params(state: StateReader) -> Params:
     return Params.decode(raw)
 
 
-def get_validators(state: StateReader) -> tuple[Validator, ...]:
-    """The current validator set, in consensus index order."""
-    raw = state.get(keys.VALIDATORS)
-    if raw is None:
+def validator_history(state: StateReader) -> list[tuple[int, tuple[Validator, ...]]]:
+    """Every validator set with the height it takes effect at, oldest first (genesis is 1)."""
+    history = [
+        (keys.decode_u64(key[len(keys.VALIDATOR_SET) :]), ValidatorSet.decode(raw).validators)
+        for key, raw in state.scan(keys.VALIDATOR_SET)
+    ]
+    if not history:
         raise NotFound("state has no validator set; was init_chain run?", "no_genesis")
-    return ValidatorSet.decode(raw).validators
+    return history
+
+
+def validators_at(state: StateReader, height: int) -> tuple[Validator, ...]:
+    """The validator set in effect at ``height``, in consensus index order.
+
+    Known for every height up to the last committed height + 2 (a change decided at H takes
+    effect at H + 2); for a later height this is the latest scheduled set.
+    """
+    effective = [v for start, v in validator_history(state) if start <= max(height, 1)]
+    return effective[-1]
+
+
+def get_validators(state: StateReader) -> tuple[Validator, ...]:
+    """The latest scheduled validator set (which may take effect only at a coming height)."""
+    return validator_history(state)[-1][1]
 
 
 def list_evidence(state: StateReader, offender: str | None = None) -> list[Evidence]:

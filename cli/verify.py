@@ -157,7 +157,9 @@ def _validator_set(bundle: dict[str, Any], genesis: Genesis) -> ValidatorSet:
         raise BundleError(
             f"the bundle is for chain {bundle['chain_id']!r}, not {genesis.chain_id!r}"
         )
-    expected = ValidatorSet(tuple(Validator(v.name, v.public_key) for v in genesis.validators))
+    expected = ValidatorSet(
+        tuple(Validator(v.name, v.public_key, v.power) for v in genesis.validators)
+    )
     listed = []
     for i, item in enumerate(_list(bundle["validators"], "validators")):
         v = _object(item, f"validators[{i}]", {"name", "public_key", "power"})

@@ -51,7 +51,9 @@ def build_node(
         name=config.name,
         chain_id=genesis.chain_id,
         genesis=genesis,
-        validators=ValidatorSet(tuple(Validator(v.name, v.public_key) for v in genesis.validators)),
+        validators=ValidatorSet(
+            tuple(Validator(v.name, v.public_key, v.power) for v in genesis.validators)
+        ),
     )
     store = _open_store(config, genesis)
     try:

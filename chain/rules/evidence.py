@@ -6,7 +6,7 @@ from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import AlreadyExists, NotFound
 from carbon_ticket.chain.records import Evidence
 from carbon_ticket.chain.rules._common import BlockContext, Effects, event, require_role
-from carbon_ticket.chain.state import StateOverlay, get_validators
+from carbon_ticket.chain.state import StateOverlay, validators_at
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
@@ -22,7 +22,8 @@ def process_report_evidence(
     vote = msg.evidence.vote_a
     # Verify the reporter is a validator and the offender is one
     require_role(state, "validator", tx.body.signer, "reporting evidence")
-    validators = get_validators(state)
+    # The index names a member of the set in effect at the height of the double vote
+    validators = validators_at(state, vote.height)
     if vote.validator_index >= len(validators):
         raise NotFound(
             f"evidence names validator index {vote.validator_index}; the set has "

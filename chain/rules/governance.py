@@ -15,7 +15,7 @@ from carbon_ticket.chain.rules._common import (
     require_account,
     require_role,
 )
-from carbon_ticket.chain.state import StateOverlay, get_project, get_validators
+from carbon_ticket.chain.state import StateOverlay, get_project, validators_at
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
@@ -27,10 +27,12 @@ __all__ = [
 ]
 
 
-def require_validator_quorum(state: StateOverlay, tx: SignedTx, action: str) -> None:
+def require_validator_quorum(
+    state: StateOverlay, ctx: BlockContext, tx: SignedTx, action: str
+) -> None:
     """Verify the body signer is a validator and > 2/3 of the validator set signed the envelope."""
     require_role(state, "validator", tx.body.signer, action)
-    validators = frozenset(v.address for v in get_validators(state))
+    validators = frozenset(v.address for v in validators_at(state, ctx.height))
     total = len(validators)
     signed = len(validators & tx.signer_addresses)
     if signed * 3 <= total * 2:
@@ -48,7 +50,7 @@ def process_grant_role(
     """Grant a role to a registered account."""
     role = ROLES[msg.role]
     # Verify the validators approve
-    require_validator_quorum(state, tx, f"granting the {role} role")
+    require_validator_quorum(state, ctx, tx, f"granting the {role} role")
     # Verify the account is registered and does not hold the role yet
     require_account(state, msg.address, "account")
     key = keys.role_key(role, msg.address)
@@ -68,7 +70,7 @@ def process_revoke_role(
     """Revoke a role from an account."""
     role = ROLES[msg.role]
     # Verify the validators approve
-    require_validator_quorum(state, tx, f"revoking the {role} role")
+    require_validator_quorum(state, ctx, tx, f"revoking the {role} role")
     # Verify the account holds the role
     key = keys.role_key(role, msg.address)
     if state.get(key) is None:
@@ -90,7 +92,7 @@ def process_appoint_issuer(
     buffer pools of all its batches, including those issued by its predecessor.
     """
     # Verify the validators approve
-    require_validator_quorum(state, tx, f"appointing an issuer for project {msg.project_id}")
+    require_validator_quorum(state, ctx, tx, f"appointing an issuer for project {msg.project_id}")
     # Verify the project exists, the successor holds the issuer role and is not the issuer yet
     project = get_project(state, msg.project_id)
     require_role(state, "issuer", msg.issuer, "being appointed a project's issuer")
