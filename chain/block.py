@@ -14,6 +14,11 @@ two envelopes of one transaction yield the same receipts, which the results root
 ``envelopes_root`` (over SHA-256 of each envelope, signatures included) ties the exact bytes a
 block carries to its hash, so that nobody relaying a signed proposal can swap a signature and
 keep the block hash: what a proposer signed is byte for byte what every node executes and stores.
+
+The header names the consensus validator set in effect at its height (``validators_hash``) and
+at the next (``next_validators_hash``). A set change decided by block H takes effect at H + 2,
+so both are known from the state before the block is built; a light client that trusts a header
+learns from it which set must sign the next one (``carbon-ticket verify`` follows that chain).
 """
 
 from __future__ import annotations
@@ -47,14 +52,14 @@ __all__ = [
     "verify_tx_proof",
 ]
 
-HEADER_DOMAIN = b"carbonticket/header/v2\x00"
+HEADER_DOMAIN = b"carbonticket/header/v3\x00"
 HASH_BYTES = 32
 # The prev_hash that block 1 carries: height 0 is the genesis state, which has no header.
 GENESIS_PREV_HASH = bytes(HASH_BYTES)
 _MAX_CHAIN_ID_BYTES = 64
 _U64 = 2**64
 _U32 = 2**32
-_FIXED = struct.Struct(">QQ32s32s32s32s32s32s32sI")
+_FIXED = struct.Struct(">QQ32s32s32s32s32s32s32s32sI")
 _MALFORMED = "malformed_block"
 
 
@@ -103,7 +108,8 @@ class Header:
     envelopes_root: bytes  # Merkle root of the envelopes' hashes: binds signatures to the hash
     app_hash: bytes
     proposer: bytes  # the proposer's 32-byte Ed25519 public key
-    validators_hash: bytes
+    validators_hash: bytes  # the consensus set in effect at this height
+    next_validators_hash: bytes  # the set in effect at height + 1 (known: see module docstring)
     tx_count: int
     _hash: bytes = field(init=False, repr=False, compare=False)
     # The header's protobuf bytes once known (received or encoded once): stored as they are.
@@ -127,6 +133,7 @@ class Header:
             "app_hash",
             "proposer",
             "validators_hash",
+            "next_validators_hash",
         ):
             value = getattr(self, name)
             if len(value) != HASH_BYTES:
@@ -150,6 +157,7 @@ class Header:
                 self.app_hash,
                 self.proposer,
                 self.validators_hash,
+                self.next_validators_hash,
                 self.tx_count,
             )
         )
@@ -171,6 +179,7 @@ class Header:
             app_hash=self.app_hash,
             proposer=self.proposer,
             validators_hash=self.validators_hash,
+            next_validators_hash=self.next_validators_hash,
             tx_count=self.tx_count,
         )
 
@@ -188,6 +197,7 @@ class Header:
             app_hash=msg.app_hash,
             proposer=msg.proposer,
             validators_hash=msg.validators_hash,
+            next_validators_hash=msg.next_validators_hash,
             tx_count=msg.tx_count,
         )
 
@@ -345,10 +355,13 @@ def build_block(
     validators_hash: bytes,
     txs: Sequence[bytes],
     receipts: Sequence[TxResult],
+    next_validators_hash: bytes | None = None,
     tx_ids: Sequence[bytes] | None = None,
     receipts_root: bytes | None = None,
 ) -> Block:
     """A block over ``txs`` with ``tx_root``, ``results_root`` and ``tx_count`` computed.
+
+    ``next_validators_hash`` defaults to ``validators_hash`` (no set change at the next height).
 
     ``tx_ids`` (the txs' ids, in order) and ``receipts_root`` (``results_root(receipts)``) are
     for a caller that has them already (the proposer), so nothing is hashed twice.
@@ -370,6 +383,7 @@ def build_block(
         app_hash=app_hash,
         proposer=proposer,
         validators_hash=validators_hash,
+        next_validators_hash=next_validators_hash or validators_hash,
         tx_count=len(txs),
     )
     block = Block(header=header, txs=txs)

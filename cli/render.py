@@ -230,6 +230,7 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
             "app_hash": h.app_hash.hex(),
             "proposer": h.proposer.hex(),
             "validators_hash": h.validators_hash.hex(),
+            "next_validators_hash": h.next_validators_hash.hex(),
             "tx_count": h.tx_count,
         },
         "commit": {

@@ -55,7 +55,7 @@ _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_g
                 "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height",
                 "time_ms", "tx_hash"}  # fmt: skip
 _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
-                  "validators_hash")  # fmt: skip
+                  "validators_hash", "next_validators_hash")  # fmt: skip
 _U64 = 2**64
 
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from carbon_ticket.chain import BlockContext, apply_block
 from carbon_ticket.chain.block import Block, build_block
 from carbon_ticket.chain.errors import InvalidBlock, LedgerError, PreconditionFailed, StorageError
-from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.store import BlockStore
 from carbon_ticket.chain.tx import SignedTx
@@ -38,6 +37,8 @@ from carbon_ticket.node.clock_watch import ClockWatch
 from carbon_ticket.node.codec import certificate_to_bytes
 from carbon_ticket.node.config import TimeSettings
 from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.params import LimitsSource, limits_of
+from carbon_ticket.node.validators import ValidatorSets, fixed_sets
 
 __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 
@@ -83,9 +84,9 @@ class LedgerApp:
         self,
         store: BlockStore,
         mempool: Mempool,
-        validators: ValidatorSet,
+        validators: ValidatorSets | ValidatorSet,
         proposer_key: bytes,
-        limits: Limits,
+        limits: LimitsSource,
         max_block_txs: int,
         clock_ms: Callable[[], int],
         *,
@@ -94,18 +95,18 @@ class LedgerApp:
     ) -> None:
         self.store = store
         self.mempool = mempool
-        self.validators = validators
+        # The set in effect at each height (node.validators.StateValidatorSets in a node).
+        self.validator_sets = fixed_sets(validators)
         self.chain_id = store.chain_id
         self._proposer_key = proposer_key
-        self._limits = limits
-        self._max_block_txs = min(max_block_txs, limits.max_block_txs)
+        self._limits_of = limits_of(limits)  # read each time: governance may change them
+        self._max_block_txs = max_block_txs
         self._clock_ms = clock_ms
         self._genesis_time_ms = genesis_time_ms
         self._time = time_settings or TimeSettings()
         # Fresh proposals' arrival times by block hash, until validate judges them.
         self._receipts: dict[bytes, _Receipt] = {}
-        self.clock_watch = ClockWatch(self._time, validators.size)
-        self._validators_hash = validators.hash()
+        self.clock_watch = ClockWatch(self._time, self._set_at(store.height + 1).size)
         # Executed blocks by hash, until the commit (which takes one of them).
         self._executed: dict[bytes, ExecutedBlock] = {}
         # Payload bytes -> bound block (decoded, roots checked), so nothing decodes twice. The
@@ -117,7 +118,9 @@ class LedgerApp:
     def propose(self, height: int, round: int) -> tuple[bytes, bytes]:
         """Build, execute and encode the next block from the mempool."""
         self._expect_next(height)
-        txs = self.mempool.reap(self._max_block_txs, self._limits.max_block_bytes - _BLOCK_OVERHEAD)
+        limits = self._limits_of()
+        max_txs = min(self._max_block_txs, limits.max_block_txs)
+        txs = self.mempool.reap(max_txs, limits.max_block_bytes - _BLOCK_OVERHEAD)
         time_ms = max(self._clock_ms(), self._min_time_ms() + 1)
         result = self._execute(height, time_ms, txs)
         inadmissible = {r.tx_hash for r in result.receipts if r.error_code in INADMISSIBLE}
@@ -132,7 +135,8 @@ class LedgerApp:
             prev_hash=self.store.last_hash,
             app_hash=result.app_hash,
             proposer=self._proposer_key,
-            validators_hash=self._validators_hash,
+            validators_hash=self._set_at(height).hash(),
+            next_validators_hash=self._set_at(height + 1).hash(),
             txs=[tx.raw for tx in txs],
             receipts=result.receipts,
             tx_ids=[tx.tx_hash for tx in txs],  # hashed at admission, not again
@@ -201,7 +205,7 @@ class LedgerApp:
         log.warning(
             "fresh proposal of validator %s at height %d round %d has a block time %+.3f s from "
             "this node's clock on receipt (allowed -%.3f..+%.3f s); prevoting nil",
-            self.validators.index_of(header.proposer), height, round, -offset / 1000,
+            self._set_at(height).index_of(header.proposer), height, round, -offset / 1000,
             (precision + delay) / 1000, precision / 1000,
         )  # fmt: skip
         return False
@@ -285,6 +289,16 @@ class LedgerApp:
 
     # ------------------------------------------------------------------ internals
 
+    def _set_at(self, height: int) -> ValidatorSet:
+        # Only asked for the next height and the one after: both known once the previous
+        # block is committed (a change decided by block H takes effect at H + 2).
+        validators = self.validator_sets.at(height)
+        if validators is None:
+            raise PreconditionFailed(
+                f"the validator set of height {height} is not known yet", "wrong_height"
+            )
+        return validators
+
     def _decided(self, certificate: CommitCertificate, block: Block | bytes) -> Block:
         # Verify the certificate is for this block before executing anything.
         decided = block if isinstance(block, Block) else self._bound(certificate.height, block)
@@ -301,7 +315,7 @@ class LedgerApp:
         block = self._decoded.get(payload)
         if block is None:
             try:
-                block = Block.decode(payload, self._limits, id_of=self.mempool.known_id)
+                block = Block.decode(payload, self._limits_of(), id_of=self.mempool.known_id)
             except LedgerError:
                 return None
             if block.height != height or not block.verify_tx_root():
@@ -335,10 +349,15 @@ class LedgerApp:
             raise InvalidBlock(f"block says height {header.height}, expected {height}")
         if header.prev_hash != self.store.last_hash:
             raise InvalidBlock("block does not extend the last committed block")
-        if header.validators_hash != self._validators_hash:
-            raise InvalidBlock("block names another validator set")
-        if self.validators.index_of(header.proposer) is None:
-            raise InvalidBlock("block proposer is not a validator")
+        validators = self._set_at(height)
+        if header.validators_hash != validators.hash():
+            raise InvalidBlock(f"block names another validator set than the one of height {height}",
+                               "wrong_validators_hash")  # fmt: skip
+        if header.next_validators_hash != self._set_at(height + 1).hash():
+            raise InvalidBlock(f"block names another next validator set than the one of height "
+                               f"{height + 1}", "wrong_validators_hash")  # fmt: skip
+        if validators.index_of(header.proposer) is None:
+            raise InvalidBlock(f"block proposer is not a validator at height {height}")
         # Verify time moves forward, from the genesis time on (block 1 too). How far it may be
         # from the clock is judged on receipt of a fresh proposal (validate), not here: a
         # decided or re-proposed block keeps the time it was judged by.

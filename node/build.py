@@ -8,8 +8,8 @@ transport (gRPC links unless one is given), block sync, the ``Node`` itself, and
 
 from __future__ import annotations
 
-from carbon_ticket.chain import Genesis, expected_nonce, get_params, init_chain
-from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, Validator, ValidatorSet
+from carbon_ticket.chain import Genesis, expected_nonce, init_chain
+from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, ValidatorSet
 from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.clock import LoopClock, skewed
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, NodeConfig
@@ -17,6 +17,7 @@ from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.keyfile import load_validator_key
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.node import Node
+from carbon_ticket.node.params import CommittedParams
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
 from carbon_ticket.node.peers import PeerSet
 from carbon_ticket.node.ports import Clock, NodeInfo, PeerTransport
@@ -28,6 +29,7 @@ from carbon_ticket.node.simulator import LedgerSimulator
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.node.sync import BlockSync, PeerScores
 from carbon_ticket.node.tls import peer_credentials
+from carbon_ticket.node.validators import StateValidatorSets, validator_peers
 
 __all__ = ["build_node", "load_genesis", "peer_addresses"]
 
@@ -47,19 +49,20 @@ def build_node(
     clock = skewed(clock if clock is not None else LoopClock(), config.debug.clock_offset_ms)
     genesis = load_genesis(config)
     key = load_validator_key(config.key_path)
-    info = NodeInfo(
-        name=config.name,
-        chain_id=genesis.chain_id,
-        genesis=genesis,
-        validators=ValidatorSet(
-            tuple(Validator(v.name, v.public_key, v.power) for v in genesis.validators)
-        ),
-    )
     store = _open_store(config, genesis)
     try:
-        params = get_params(store)
+        # The validator sets and the parameters in effect, from committed state (they change
+        # by governance): never frozen at startup, never the genesis set alone.
+        validator_sets = StateValidatorSets(store, lambda: store.height)
+        params = CommittedParams(store, lambda: store.height)
+        info = NodeInfo(
+            name=config.name,
+            chain_id=genesis.chain_id,
+            genesis=genesis,
+            validator_sets=validator_sets,
+        )
         # Every transaction check (admission, blocks, sync) also verifies reported evidence.
-        check_tx = checker_with_evidence(info.validators)
+        check_tx = checker_with_evidence(validator_sets)
         mempool = Mempool(
             info.chain_id,
             params.limits,
@@ -71,7 +74,7 @@ def build_node(
         app = LedgerApp(
             store,
             mempool,
-            info.validators,
+            validator_sets,
             key.public_key,
             params.limits,
             config.consensus.max_block_txs,
@@ -81,7 +84,7 @@ def build_node(
         )
         engine = Engine(
             info.chain_id,
-            info.validators,
+            _engine_validators(validator_sets, store.height),
             Ed25519Signer(key.seed),
             FileSafetyStore(config.data_path / "sign_state"),
             app,
@@ -89,17 +92,17 @@ def build_node(
         )
         if transport is None:
             transport = PeerSet(
-                peer_addresses(config, genesis, key.public_key),
+                peer_addresses(config, validator_sets, key.public_key),
                 tls=peer_credentials(config),
                 interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
             )
         sync = BlockSync(
             info.chain_id,
-            info.validators,
+            validator_sets,
             store,
             app,
             pool=mempool,
-            check_tx=lambda raw: check_tx(raw, info.chain_id, params.limits),
+            check_tx=lambda raw: check_tx(raw, info.chain_id, params.limits()),
             peers=transport.sync_peers,
             scores=PeerScores(clock.monotonic_s),
         )
@@ -122,7 +125,7 @@ def build_node(
         # Peer calls are signed with the node key and checked against the set in effect.
         peer_auth = PeerAuthenticator(
             info.chain_id,
-            lambda: info.validators,
+            validator_sets.is_member_soon,
             ObserverList.parse(config.observers),
             clock.wall_ms,
         )
@@ -171,8 +174,15 @@ def _timeouts(c: ConsensusSettings) -> TimeoutConfig:
     )
 
 
-def peer_addresses(config: NodeConfig, genesis: Genesis, own_key: bytes) -> list[str]:
-    """The configured peers, or else every other validator's address from the genesis."""
-    if config.peers:
-        return [p for p in config.peers if p != config.listen]
-    return [v.network_address for v in genesis.validators if v.public_key != own_key]
+def peer_addresses(config: NodeConfig, validators: StateValidatorSets, own_key: bytes) -> list[str]:
+    """The configured peers and the network addresses of the validators of the next height and
+    the one after (this node and its own address left out), each once, in that order."""
+    return validator_peers(validators, config.peers, config.listen, own_key)
+
+
+def _engine_validators(validator_sets: StateValidatorSets, height: int) -> ValidatorSet:
+    # The engine of this branch takes one set: the one of the next height.
+    validators = validator_sets.at(height + 1)
+    if validators is None:  # pragma: no cover - the next height's set is always known
+        raise ConfigError(f"no validator set for height {height + 1}")
+    return validators

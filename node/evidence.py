@@ -10,12 +10,13 @@ therefore agree on which evidence is valid, and forged evidence never reaches a 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from carbon_ticket.chain import check_tx
-from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.crypto import PrivateKey, address_from_public_key
 from carbon_ticket.chain.errors import InvalidTransaction
 from carbon_ticket.chain.limits import Limits
-from carbon_ticket.chain.tx import SignedTx, encode_tx, require_cosigners_in
+from carbon_ticket.chain.tx import MULTI_SIGNER_KINDS, SignedTx, encode_tx
 from carbon_ticket.consensus import (
     DuplicateVoteEvidence,
     InvalidEvidence,
@@ -24,6 +25,7 @@ from carbon_ticket.consensus import (
 )
 from carbon_ticket.node.codec import PeerMessageError, vote_from_proto, vote_to_proto
 from carbon_ticket.node.mempool import CheckTx
+from carbon_ticket.node.validators import StateValidatorSets, ValidatorSets, fixed_sets
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["EvidenceReporter", "checker_with_evidence", "evidence_from_proto"]
@@ -40,26 +42,61 @@ def evidence_from_proto(msg: ledger_pb2.DuplicateVoteEvidence) -> DuplicateVoteE
         raise InvalidTransaction(f"malformed evidence: {exc}", "malformed_evidence") from exc
 
 
-def checker_with_evidence(validators: ValidatorSet) -> CheckTx:
+def checker_with_evidence(validators: ValidatorSets | ValidatorSet) -> CheckTx:
     """``chain.check_tx`` plus what needs the validator set: for ReportEvidence, verification of
-    both vote signatures; for governance, that every co-signature is a validator's (an outsider's
-    signature padded onto an envelope is refused, ``unexpected_signature``)."""
-    validator_keys = frozenset(v.public_key for v in validators.validators)
+    both vote signatures against the set in effect at the votes' height; for governance, that
+    every co-signature is by a validator or a validator's operator of the set in effect at the
+    next height (an outsider's signature padded onto an envelope is refused,
+    ``unexpected_signature``)."""
+    sets = fixed_sets(validators)
+    cosigners = _cosigners(sets)
 
     def check(
         raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
     ) -> SignedTx:
         tx = check_tx(raw, chain_id, limits, known_id=known_id)
-        require_cosigners_in(tx, validator_keys, "validators")
+        if tx.kind in MULTI_SIGNER_KINDS:
+            _require_cosigners_in(tx, cosigners())
         if tx.kind == "report_evidence":
             evidence = evidence_from_proto(tx.body.report_evidence.evidence)
-            try:
-                verify_evidence(chain_id, validators, evidence)
-            except InvalidEvidence as exc:
-                raise InvalidTransaction(f"evidence does not hold: {exc}", "bad_evidence") from exc
+            _verify_evidence(chain_id, sets, evidence)
         return tx
 
     return check
+
+
+def _cosigners(sets: ValidatorSets) -> Callable[[], frozenset[str]]:
+    if isinstance(sets, StateValidatorSets):
+        return sets.cosigners
+    # A fixed set (tests): its validators' own accounts, at any height.
+    fixed = sets.at(1)
+    keys = fixed.validators if fixed is not None else ()
+    addresses = frozenset(address_from_public_key(v.public_key) for v in keys)
+    return lambda: addresses
+
+
+def _require_cosigners_in(tx: SignedTx, allowed: frozenset[str]) -> None:
+    for key in tx.signers:
+        if address_from_public_key(key) not in allowed:
+            raise InvalidTransaction(
+                f"a {tx.kind} transaction is co-signed by validators or their operators only; "
+                f"key {key.hex()[:16]}... is neither",
+                "unexpected_signature",
+            )
+
+
+def _verify_evidence(chain_id: str, sets: ValidatorSets, evidence: DuplicateVoteEvidence) -> None:
+    height = evidence.vote_a.height
+    validators = sets.at(height)
+    if validators is None:
+        raise InvalidTransaction(
+            f"evidence is for height {height}, whose validator set is not known yet",
+            "bad_evidence",
+        )
+    try:
+        verify_evidence(chain_id, validators, evidence)
+    except InvalidEvidence as exc:
+        raise InvalidTransaction(f"evidence does not hold: {exc}", "bad_evidence") from exc
 
 
 class EvidenceReporter:
@@ -69,6 +106,11 @@ class EvidenceReporter:
         self._chain_id = chain_id
         self._key = key
         self._reported: OrderedDict[tuple[int, int, int, int], None] = OrderedDict()
+
+    @property
+    def public_key(self) -> bytes:
+        """The reporting node's public key (its consensus key)."""
+        return self._key.public_key
 
     @property
     def address(self) -> str:

@@ -146,6 +146,10 @@ class MemoryTransport:
                     answers.append(payload)
         return answers
 
+    def set_peers(self, addresses: Sequence[str]) -> None:
+        """Send to these peers from now on."""
+        self.peers = [a for a in addresses if a != self.address]
+
     def sync_peers(self) -> Sequence[SyncPeer]:
         """A sync view of every peer."""
         return [MemorySyncPeer(self.network, self.address, peer) for peer in self.peers]
@@ -158,7 +162,7 @@ def _consensus_delivery(wire: bytes) -> DeliverFn:
             message = message_from_proto(services_pb2.ConsensusMessage.FromString(wire))
         except PeerMessageError:
             return
-        if from_member(message, endpoint.info.validators.size):
+        if from_member(message, endpoint.info.validator_sets):
             endpoint.inbox.on_consensus_message(message)
 
     return deliver

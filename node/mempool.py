@@ -19,6 +19,7 @@ from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed, Resour
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.tx import SignedTx, tx_hash
 from carbon_ticket.node.config import MempoolSettings
+from carbon_ticket.node.params import LimitsSource, limits_of
 
 __all__ = ["CheckTx", "Mempool", "MempoolStats"]
 
@@ -54,14 +55,14 @@ class Mempool:
     def __init__(
         self,
         chain_id: str,
-        limits: Limits,
+        limits: LimitsSource,
         settings: MempoolSettings,
         check_tx: CheckTx,
         nonce_of: NonceOf,
         height_of: Callable[[], int] = lambda: 0,
     ) -> None:
         self._chain_id = chain_id
-        self._limits = limits
+        self._limits_of = limits_of(limits)  # read each time: governance may change them
         self._settings = settings
         self._check_tx = check_tx
         self._nonce_of = nonce_of
@@ -82,6 +83,10 @@ class Mempool:
 
     def __len__(self) -> int:
         return len(self._txs)
+
+    @property
+    def _limits(self) -> Limits:
+        return self._limits_of()
 
     def __contains__(self, tx_hash_: bytes) -> bool:
         return tx_hash_ in self._txs

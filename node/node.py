@@ -53,6 +53,7 @@ from carbon_ticket.node.ports import (
     TxPool,
 )
 from carbon_ticket.node.sync import BlockSync
+from carbon_ticket.node.validators import validator_peers
 
 __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
@@ -87,7 +88,8 @@ class Node:
         self.config = config
         self.info = info
         self.chain_id = info.chain_id
-        self.validators = info.validators
+        # The set in effect at each height (node.validators.StateValidatorSets).
+        self.validator_sets = info.validator_sets
         self.store = store
         self.mempool = mempool
         self.app = app
@@ -98,7 +100,7 @@ class Node:
         self._clock = clock
         self._reporter = reporter
         self.services: list[Service] = []
-        self.is_validator = engine.index is not None
+        self._peer_list = self._peers()
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
         self._waiters: dict[bytes, list[asyncio.Future[CommittedTx]]] = {}
         self._waiting_next = False  # committed, waiting to start the next height
@@ -112,6 +114,15 @@ class Node:
         self._fetching: set[tuple[int, bytes]] = set()
         self._logged_lock: tuple[int, int, bytes] | None = None
         self.fatal_error: LedgerError | None = None
+
+    @property
+    def is_validator(self) -> bool:
+        """Whether this node signs at the height consensus is deciding (else it observes).
+
+        Per height: a node added to the set starts signing at its effective height, a removed
+        one becomes an observer there.
+        """
+        return self.engine.index is not None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -145,6 +156,8 @@ class Node:
         """Start the services (the API port), connect peers, catch up, and join consensus."""
         for service in self.services:
             await service.start()
+        # Dial the validators the committed state names (the config's list may be older).
+        self.transport.set_peers(self._peer_list)
         self.transport.start()
         if self.config.debug.clock_offset_ms:
             log.warning(
@@ -289,7 +302,10 @@ class Node:
 
     def _on_evidence(self, evidence: DuplicateVoteEvidence) -> None:
         vote = evidence.vote_a
-        name = self.validators.validators[vote.validator_index].name
+        validators = self.validator_sets.at(vote.height)
+        name = "?"
+        if validators is not None and vote.validator_index < validators.size:
+            name = validators.validators[vote.validator_index].name
         log.warning(
             "EVIDENCE: validator %d (%s) signed conflicting votes at height %d round %d",
             vote.validator_index, name, vote.height, vote.round,
@@ -367,6 +383,7 @@ class Node:
     def after_commit_synced(self, executed: ExecutedBlock) -> None:
         """Notify commit waiters and block subscribers of a newly stored block."""
         self._last_commit_s = self._clock.monotonic_s()
+        self._follow_validator_history()
         expired = self.mempool.evict_expired(self.store.height)
         if expired:
             log.info("dropped %d transactions pending for too many blocks", expired)
@@ -379,6 +396,22 @@ class Node:
                     self._resolve(waiters, CommittedTx(height, index, receipt))
         for subscriber in list(self._subscribers):
             subscriber(event)
+
+    def _follow_validator_history(self) -> None:
+        # A commit that scheduled a set change (or an address change), or reached the height
+        # where one takes effect, changes whom to dial: the validators of the next height and
+        # the one after, plus the configured peers.
+        peers = self._peers()
+        if peers == self._peer_list:
+            return
+        self._peer_list = peers
+        log.info("validators of heights %d and %d changed; peers now: %s", self.store.height + 1,
+                 self.store.height + 2, ", ".join(peers))  # fmt: skip
+        self.transport.set_peers(peers)
+
+    def _peers(self) -> list[str]:
+        return validator_peers(self.validator_sets, self.config.peers, self.config.listen,
+                               self._reporter.public_key)  # fmt: skip
 
     @staticmethod
     def _resolve(waiters: list[asyncio.Future[CommittedTx]], committed: CommittedTx) -> None:

@@ -9,7 +9,9 @@ method, timestamp, nonce, sha256 of the serialized request). The receiver checks
 1. the four entries are present and well formed (else UNAUTHENTICATED);
 2. the timestamp is within ``AUTH_WINDOW_MS`` of its own clock (else UNAUTHENTICATED);
 3. the key may call this method (else PERMISSION_DENIED): consensus messages and transaction
-   gossip only from validators of the set in effect, block sync also from configured observers;
+   gossip only from validators of the sets in effect at the next height and the one after (a
+   validator that joins is heard from just before its first height, one that leaves until it
+   is out of both), block sync also from configured observers;
 4. the signature verifies over the exact request bytes received (else UNAUTHENTICATED);
 5. the same signed call was not accepted a moment ago (a replay, else UNAUTHENTICATED).
 
@@ -43,7 +45,6 @@ from carbon_ticket.chain.crypto import (
     verify_signature,
 )
 from carbon_ticket.chain.errors import InvalidAddress, LedgerError
-from carbon_ticket.consensus import ValidatorSet
 
 __all__ = [
     "AUTH_WINDOW_MS",
@@ -172,14 +173,16 @@ class PeerAuthenticator:
     def __init__(
         self,
         chain_id: str,
-        validators: Callable[[], ValidatorSet],
+        is_validator: Callable[[bytes], bool],
         observers: ObserverList,
         clock_ms: Callable[[], int],
         window_ms: int = AUTH_WINDOW_MS,
     ) -> None:
-        # ``validators`` is asked on every call: the set in effect may change over time.
+        # ``is_validator`` is asked on every call: the set in effect changes over time (in a
+        # node: node.validators.StateValidatorSets.is_member_soon, the sets of the next height
+        # and the one after).
         self.chain_id = chain_id
-        self._validators = validators
+        self._is_validator = is_validator
         self._observers = observers
         self._clock_ms = clock_ms
         self._window_ms = window_ms
@@ -221,7 +224,7 @@ class PeerAuthenticator:
         return key, time_ms, nonce, signature
 
     def _check_role(self, method: str, key: bytes) -> None:
-        if self._validators().index_of(key) is not None:
+        if self._is_validator(key):
             return
         if method in CONSENSUS_METHODS:
             raise PeerAuthError(f"{method} is for validators only", "not_a_validator", denied=True)

@@ -201,16 +201,41 @@ class PeerSet:
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
     ) -> None:
         # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
-        self.links = [PeerLink(a, tls, interceptors) for a in addresses]
+        self._tls = tls
+        self._interceptors = list(interceptors)
+        self.links = [PeerLink(a, tls, interceptors) for a in dict.fromkeys(addresses)]
+        self._started = False
+        self._closing: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Start every link's sender."""
+        self._started = True
         for link in self.links:
             link.start()
 
     async def close(self) -> None:
         """Stop every link."""
-        await asyncio.gather(*(link.close() for link in self.links))
+        self._started = False
+        await asyncio.gather(*(link.close() for link in self.links), *self._closing)
+
+    def set_peers(self, addresses: Sequence[str]) -> None:
+        """Link to exactly ``addresses``: new links are opened, dropped ones closed."""
+        wanted = list(dict.fromkeys(addresses))
+        current = {link.address: link for link in self.links}
+        for link in self.links:
+            if link.address not in wanted and self._started:
+                task = asyncio.get_running_loop().create_task(link.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+        links = []
+        for address in wanted:
+            known = current.get(address)
+            if known is None:
+                known = PeerLink(address, self._tls, self._interceptors)
+                if self._started:
+                    known.start()
+            links.append(known)
+        self.links = links
 
     def broadcast_consensus(self, message: ConsensusMessage) -> None:
         """Queue a consensus message for every peer (encoded once for all)."""

@@ -26,8 +26,9 @@ from carbon_ticket.chain.errors import LedgerError
 from carbon_ticket.chain.results import TxResult
 from carbon_ticket.chain.simulate import Simulation
 from carbon_ticket.chain.tx import SignedTx
-from carbon_ticket.consensus import CommitCertificate, Proposal, ValidatorSet, Vote
+from carbon_ticket.consensus import CommitCertificate, Proposal, Vote
 from carbon_ticket.node.app import ExecutedBlock
+from carbon_ticket.node.validators import StateValidatorSets
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
@@ -80,7 +81,8 @@ class NodeInfo:
     name: str
     chain_id: str
     genesis: Genesis
-    validators: ValidatorSet
+    # The set in effect at each height, from committed state (never the genesis set alone).
+    validator_sets: StateValidatorSets
 
 
 # ---------------------------------------------------------------------- time
@@ -162,6 +164,11 @@ class PeerTransport(Protocol):
 
     def sync_peers(self) -> Sequence[SyncPeer]:
         """The peers block sync may fetch committed blocks from."""
+        ...
+
+    def set_peers(self, addresses: Sequence[str]) -> None:
+        """Send to exactly these peers from now on (the validator set moved on); the links
+        to peers still listed are kept as they are."""
         ...
 
 

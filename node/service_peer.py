@@ -15,9 +15,11 @@ import grpc
 from google.protobuf.message import Message
 
 from carbon_ticket.chain.store import StoreView
+from carbon_ticket.consensus import Vote
 from carbon_ticket.node.codec import PeerMessageError, message_from_proto
 from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES
-from carbon_ticket.node.ports import BlockSource, ConsensusInbox, NodeInfo
+from carbon_ticket.node.ports import BlockSource, ConsensusInbox, ConsensusMessage, NodeInfo
+from carbon_ticket.node.validators import ValidatorSets
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerServicer", "committed_block", "from_member", "peer_status"]
@@ -69,7 +71,7 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             except PeerMessageError as exc:
                 refused, reason = refused + 1, f"malformed consensus message: {exc}"
                 continue
-            if not from_member(message, self._info.validators.size):
+            if not from_member(message, self._info.validator_sets):
                 refused, reason = refused + 1, "consensus message from non-validator index"
                 continue
             self._inbox.on_consensus_message(message)
@@ -120,11 +122,13 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         return peer_status(self._store, self._info.chain_id)
 
 
-def from_member(message: object, validator_count: int) -> bool:
-    """True when a consensus message names a validator index of the set (signatures are
-    checked later, by the engine)."""
-    index = getattr(message, "validator_index", getattr(message, "proposer_index", -1))
-    return isinstance(index, int) and 0 <= index < validator_count
+def from_member(message: ConsensusMessage, validators: ValidatorSets) -> bool:
+    """True when a consensus message names a validator index of the set in effect at its
+    height (signatures are checked later, by the engine). A height whose set is not known yet
+    passes: the engine keeps such messages in a bounded buffer and checks them later."""
+    index = message.validator_index if isinstance(message, Vote) else message.proposer_index
+    members = validators.at(message.height)
+    return index >= 0 and (members is None or index < members.size)
 
 
 def committed_block(store: StoreView, height: int) -> ledger_pb2.CommittedBlock | None:

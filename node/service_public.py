@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -33,6 +34,7 @@ from carbon_ticket.chain.errors import (
     PreconditionFailed,
 )
 from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
+from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
     chain_today,
     days_before,
@@ -71,6 +73,9 @@ from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
+
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
@@ -91,6 +96,13 @@ def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
         return compute_tx_hash(raw, chain_id)
     except InvalidTransaction:
         return b""
+
+
+def _add_validator(
+    into: RepeatedCompositeFieldContainer[services_pb2.ValidatorInfo], v: ValidatorRecord
+) -> None:
+    into.add(name=v.name, public_key=v.public_key, address=v.address, power=v.power,
+             operator=v.operator_address, network_address=v.network_address)  # fmt: skip
 
 
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
@@ -230,8 +242,9 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
         if last is not None:
             response.last_block_hash = last.hash()
             response.last_block_time_ms = last.time_ms
-        for v in info.genesis.validators:
-            response.validators.add(name=v.name, public_key=v.public_key, address=v.address)
+        # The validators in effect at the next height: those that sign it.
+        for v in info.validator_sets.records_at(store.height + 1) or ():
+            _add_validator(response.validators, v)
         return response
 
     @errors
@@ -267,8 +280,9 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             response.balances.add(
                 batch_id=batch_id, amount_grams=get_balance(self._store, address, batch_id)
             )
-        for v in get_validators(self._store):
-            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
+        # The set of the next block: the one its governance co-signatures are counted against.
+        for v in self._info.validator_sets.records_at(self._store.height + 1) or ():
+            _add_validator(response.signing_validators, v)
         return response
 
     @errors
@@ -329,10 +343,10 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             tx=self._tx_proof(loc),
             chain_id=info.chain_id,
             genesis_hash=info.genesis.hash(),
-            # The set in effect at that height; today it is the genesis set at every height.
+            # The set in effect at that height.
             validators=[
                 services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
-                for v in info.validators.validators
+                for v in info.validator_sets.records_at(loc.height) or ()
             ],
         )
         reply.commit.ParseFromString(commit)

@@ -20,6 +20,7 @@ from carbon_ticket.chain.simulate import (
 )
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import SignedTx
+from carbon_ticket.node.params import LimitsSource, limits_of
 from carbon_ticket.node.ports import PendingTxs
 
 __all__ = ["LedgerSimulator"]
@@ -36,26 +37,27 @@ class LedgerSimulator:
         store: StoreView,
         pending: PendingTxs,
         check_tx: CheckTx,
-        limits: Limits,
+        limits: LimitsSource,
         clock_ms: Callable[[], int],
     ) -> None:
         self._chain_id = chain_id
         self._store = store
         self._pending = pending
         self._check_tx = check_tx  # the admission check: signatures, co-signers, evidence
-        self._limits = limits
+        self._limits_of = limits_of(limits)  # read each time: governance may change them
         self._clock_ms = clock_ms
 
     def simulate(self, raw: bytes) -> Simulation:
         """The receipt ``raw`` would get; InvalidTransaction when it is malformed."""
-        draft = read_draft(raw, self._limits)
+        limits = self._limits_of()
+        draft = read_draft(raw, limits)
         next_nonce = self._next_nonce(draft.body.signer)
         if draft.needs_filling:
             draft = fill_draft(draft, self._chain_id, next_nonce)
         if draft.signed:
-            tx = self._check_tx(raw, self._chain_id, self._limits)
+            tx = self._check_tx(raw, self._chain_id, limits)
         else:
-            tx = unsigned_tx(draft, self._chain_id, self._limits, self._store)
+            tx = unsigned_tx(draft, self._chain_id, limits, self._store)
         store = self._store
         last = store.last_header()
         ctx = BlockContext(

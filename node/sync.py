@@ -1,7 +1,9 @@
 """Block sync: a node that is behind fetches committed blocks with their certificates.
 
 Each fetched block is trusted only after its commit certificate verifies against the validator
-set (more than 2/3 of precommits for exactly that header hash) and executing it reproduces the
+set in effect at its height (more than 2/3 of its power precommitted exactly that header hash;
+the set comes from the state the blocks before it left, so a node syncing from genesis follows
+every set change) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
 
 Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
@@ -33,6 +35,7 @@ from carbon_ticket.consensus import ConsensusError, ValidatorSet, verify_certifi
 from carbon_ticket.node.app import ExecutedBlock
 from carbon_ticket.node.codec import certificate_from_proto
 from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
+from carbon_ticket.node.validators import ValidatorSets, fixed_sets
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
@@ -112,7 +115,8 @@ def _ignore_finished() -> None:
 class BlockSync:
     """Catches a node up from its peers; at most one catch-up runs at a time.
 
-    It reads the chain's height from ``store``, verifies certificates against ``validators``,
+    It reads the chain's height from ``store``, verifies each certificate against the set in
+    effect at its height (``validators.at``: read from the state the previous block left),
     commits through ``app`` and tells whoever ``attach``-ed (the node) about each synced block
     and the end of every background catch-up.
     """
@@ -120,7 +124,7 @@ class BlockSync:
     def __init__(
         self,
         chain_id: str,
-        validators: ValidatorSet,
+        validators: ValidatorSets | ValidatorSet,
         store: StoreView,
         app: SyncApp,
         *,
@@ -131,7 +135,7 @@ class BlockSync:
         block_deadline_s: float = BLOCK_DEADLINE_S,
     ) -> None:
         self.chain_id = chain_id
-        self.validators = validators
+        self.validators = fixed_sets(validators)  # the set in effect at each height
         self.store = store
         self.app = app
         self._pool_txs = pool
@@ -284,7 +288,12 @@ class BlockSync:
         # Verify the certificate proves exactly this block final.
         if cert.block_hash != block.hash or cert.height != block.height:
             raise InvalidBlock("certificate does not match the block", "certificate_mismatch")
-        verify_certificate(self.chain_id, self.validators, cert)
+        # Verify it against the set of its height, which the block before it made known.
+        validators = self.validators.at(cert.height)
+        if validators is None:
+            raise InvalidBlock(f"no known validator set for height {cert.height}",
+                               "certificate_mismatch")  # fmt: skip
+        verify_certificate(self.chain_id, validators, cert)
         executed = self.app.commit(cert, block)  # executed here, unless held already
         self._on_synced(executed)
 

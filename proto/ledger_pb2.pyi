@@ -378,7 +378,7 @@ class Redeem(_message.Message):
     def __init__(self, merchant: _Optional[str] = ..., offer_id: _Optional[str] = ..., voucher_ref: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class BlockHeader(_message.Message):
-    __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root", "envelopes_root")
+    __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root", "envelopes_root", "next_validators_hash")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
@@ -390,6 +390,7 @@ class BlockHeader(_message.Message):
     TX_COUNT_FIELD_NUMBER: _ClassVar[int]
     RESULTS_ROOT_FIELD_NUMBER: _ClassVar[int]
     ENVELOPES_ROOT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_VALIDATORS_HASH_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     height: int
     time_ms: int
@@ -401,7 +402,8 @@ class BlockHeader(_message.Message):
     tx_count: int
     results_root: bytes
     envelopes_root: bytes
-    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., tx_root: _Optional[bytes] = ..., app_hash: _Optional[bytes] = ..., proposer: _Optional[bytes] = ..., validators_hash: _Optional[bytes] = ..., tx_count: _Optional[int] = ..., results_root: _Optional[bytes] = ..., envelopes_root: _Optional[bytes] = ...) -> None: ...
+    next_validators_hash: bytes
+    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., tx_root: _Optional[bytes] = ..., app_hash: _Optional[bytes] = ..., proposer: _Optional[bytes] = ..., validators_hash: _Optional[bytes] = ..., tx_count: _Optional[int] = ..., results_root: _Optional[bytes] = ..., envelopes_root: _Optional[bytes] = ..., next_validators_hash: _Optional[bytes] = ...) -> None: ...
 
 class Block(_message.Message):
     __slots__ = ("header", "txs")

@@ -50,6 +50,7 @@ def header(**changes: object) -> Header:
         app_hash=h("app"),
         proposer=h("proposer"),
         validators_hash=h("vals"),
+        next_validators_hash=h("next vals"),
         tx_count=3,
     )
     fields.update(changes)
@@ -100,7 +101,7 @@ def test_header_hash_is_sha256_of_the_documented_canonical_bytes() -> None:
         + cid
         + struct.pack(">QQ", 7, 1_700_000_000_123)
         + h("prev") + h("root") + h("results") + h("envelopes") + h("app") + h("proposer")
-        + h("vals")
+        + h("vals") + h("next vals")
         + (3).to_bytes(4, "big")
     )  # fmt: skip
     assert hd.canonical_bytes() == expected
@@ -112,7 +113,7 @@ def test_header_hash_known_answer() -> None:
     assert (
         header().hash().hex()
         == (hashlib.sha256(header().canonical_bytes()).hexdigest())
-        == "684b4612e3d43e70a065d30ee7fefab9c65d52568b531dafe14949576653b95b"
+        == "bc69a41201ead590c2c4eded8fa231e63b03dc69250b94b7b739525b2cd2785f"
     )
 
 
@@ -129,6 +130,7 @@ def test_header_hash_known_answer() -> None:
         {"app_hash": h("x")},
         {"proposer": h("x")},
         {"validators_hash": h("x")},
+        {"next_validators_hash": h("x")},
         {"tx_count": 4},
     ],
 )
@@ -149,6 +151,7 @@ def test_every_header_field_changes_the_hash(change: dict[str, object]) -> None:
         {"app_hash": b"\x00" * 31},
         {"proposer": b"\x00" * 33},
         {"validators_hash": b""},
+        {"next_validators_hash": b"\x00" * 31},
         {"tx_root": b"\x01"},
         {"results_root": b""},
     ],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from carbon_ticket.chain import Genesis
 from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
-from carbon_ticket.node.build import build_node, peer_addresses
+from carbon_ticket.node.build import build_node
 from carbon_ticket.node.clock import VirtualClock
 from carbon_ticket.node.config import ConsensusSettings, MempoolSettings, NodeConfig
 from carbon_ticket.node.keyfile import write_validator_key
@@ -107,8 +107,8 @@ class InProcessNet:
         if config_changes:
             config = dataclasses.replace(config, **config_changes)  # type: ignore[arg-type]
         address = config.listen
-        peers = peer_addresses(config, self.genesis, self.keys[i].public_key)
-        transport = self.network.transport(address, peers)
+        # The node itself dials the validators its committed state names (Node.start).
+        transport = self.network.transport(address, config.peers)
         node = build_node(config, clock=self.clock, transport=transport, serve_api=False)
         self.network.attach(address, PeerEndpoint(node, node, node.store, node.info))
         self.nodes[i] = node

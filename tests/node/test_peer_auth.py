@@ -35,9 +35,13 @@ STRANGER = PrivateKey.generate()
 BODY = services_pb2.TxBatch(txs=[b"tx"]).SerializeToString()
 
 
+def _member(key: bytes) -> bool:
+    return VALIDATORS.index_of(key) is not None
+
+
 def _auth(clock: int = NOW) -> PeerAuthenticator:
     observers = ObserverList.parse([OBSERVER.public_key.hex(), OBSERVER_BY_ADDRESS.address])
-    return PeerAuthenticator(CHAIN, lambda: VALIDATORS, observers, lambda: clock)
+    return PeerAuthenticator(CHAIN, _member, observers, lambda: clock)
 
 
 def _meta(key: PrivateKey, method: str, body: bytes = BODY, at: int = NOW) -> list[tuple[str, str]]:
@@ -115,7 +119,9 @@ def test_stale_and_replayed_calls_are_refused() -> None:
 
 def test_the_check_asks_for_the_set_in_effect_on_every_call() -> None:
     current = [VALIDATORS]
-    auth = PeerAuthenticator(CHAIN, lambda: current[0], ObserverList(), lambda: NOW)
+    auth = PeerAuthenticator(
+        CHAIN, lambda k: current[0].index_of(k) is not None, ObserverList(), lambda: NOW
+    )
     newcomer = PrivateKey.generate()
     refused = _refusal(auth, "SendConsensus", _meta(newcomer, "SendConsensus"))
     assert refused.code == "not_a_validator"
@@ -164,7 +170,7 @@ class _Peer(services_pb2_grpc.PeerServiceServicer):
 
 async def _serve_and_call() -> tuple[_Peer, dict[str, object]]:
     peer = _Peer()
-    auth = PeerAuthenticator(CHAIN, lambda: VALIDATORS, ObserverList.parse([OBSERVER.address]),
+    auth = PeerAuthenticator(CHAIN, _member, ObserverList.parse([OBSERVER.address]),
                              lambda: time.time_ns() // 1_000_000)  # fmt: skip
     server = grpc.aio.server(interceptors=[PeerAuthInterceptor(auth)])
     services_pb2_grpc.add_PeerServiceServicer_to_server(peer, server)
@@ -221,7 +227,7 @@ def test_signed_calls_pass_and_unsigned_ones_are_refused_over_grpc() -> None:
 
 def test_benchmark_signing_and_checking_one_call() -> None:
     # Performance is printed, not asserted: one sign + one check per batch of messages.
-    auth = PeerAuthenticator(CHAIN, lambda: VALIDATORS, ObserverList(), lambda: NOW)
+    auth = PeerAuthenticator(CHAIN, _member, ObserverList(), lambda: NOW)
     rounds = 300
     for label, body in (("1 KB consensus batch", b"v" * 1_000),
                         ("150 KB gossip batch", b"x" * 150_000)):  # fmt: skip

@@ -88,7 +88,8 @@ def _network(names: list[str]) -> tuple[VirtualClock, MemoryNetwork, dict[str, _
     clock = VirtualClock(wall_start_ms=0)
     network = MemoryNetwork(clock, latency_s=0.05)
     inboxes = {name: _Inbox() for name in names}
-    info: Any = SimpleNamespace(chain_id="c", validators=SimpleNamespace(size=4))
+    four = SimpleNamespace(size=4)
+    info: Any = SimpleNamespace(chain_id="c", validator_sets=SimpleNamespace(at=lambda h: four))
     unused: Any = None
     for name, inbox in inboxes.items():
         network.attach(name, PeerEndpoint(inbox, unused, unused, info))  # type: ignore[arg-type]
