@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.chain.block import Header
 from carbon_ticket.chain.crypto import (
     PrivateKey,
     address_from_public_key,
@@ -20,12 +21,13 @@ from carbon_ticket.chain.crypto import (
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_id, tx_sign_bytes
+from carbon_ticket.consensus import Validator, ValidatorSet
 from carbon_ticket.node.peer_auth import call_sign_bytes
 from carbon_ticket.proto import ledger_pb2
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "spec.md"
 Vector = dict[str, str]
-KINDS = ("address", "module-address", "transfer", "retire", "peer-call")
+KINDS = ("address", "module-address", "transfer", "retire", "peer-call", "validator-set", "header")
 
 
 def parse_vectors(text: str) -> list[Vector]:
@@ -127,12 +129,62 @@ def check_peer_call(v: Vector) -> None:
     _same(v, "signature", key.sign(sign_bytes).hex())
 
 
+def _validator_set(v: Vector) -> ValidatorSet:
+    names, seeds, powers = (v[k].split(",") for k in ("names", "seeds", "powers"))
+    return ValidatorSet(
+        tuple(
+            Validator(name, PrivateKey(bytes.fromhex(seed)).public_key, int(power))
+            for name, seed, power in zip(names, seeds, powers, strict=True)
+        )
+    )
+
+
+def check_validator_set(v: Vector) -> None:
+    validators = _validator_set(v)
+    _same(v, "valset_bytes", validators.canonical_bytes().hex())
+    _same(v, "validators_hash", validators.hash().hex())
+    # By hand, from the page's formula.
+    by_hand = b"carbonticket/valset/v1\x00" + len(validators.validators).to_bytes(4, "big")
+    for member in validators.validators:
+        name = member.name.encode()
+        by_hand += len(name).to_bytes(2, "big") + name + member.public_key
+        by_hand += member.power.to_bytes(8, "big")
+    assert by_hand.hex() == v["valset_bytes"]
+
+
+_HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash",
+                  "proposer", "validators_hash", "next_validators_hash")  # fmt: skip
+
+
+def check_header(v: Vector) -> None:
+    hashes = {name: bytes.fromhex(v[name]) for name in _HEADER_HASHES}
+    header = Header(
+        chain_id=v["chain_id"],
+        height=int(v["height"]),
+        time_ms=int(v["time_ms"]),
+        tx_count=int(v["tx_count"]),
+        **hashes,
+    )
+    _same(v, "header_bytes", header.canonical_bytes().hex())
+    _same(v, "block_hash", header.hash().hex())
+    # By hand, from the page's formula.
+    cid = v["chain_id"].encode()
+    by_hand = b"carbonticket/header/v3\x00" + len(cid).to_bytes(2, "big") + cid
+    by_hand += int(v["height"]).to_bytes(8, "big") + int(v["time_ms"]).to_bytes(8, "big")
+    by_hand += b"".join(hashes[name] for name in _HEADER_HASHES)
+    by_hand += int(v["tx_count"]).to_bytes(4, "big")
+    assert by_hand.hex() == v["header_bytes"]
+    assert hashlib.sha256(by_hand).hexdigest() == v["block_hash"]
+
+
 CHECKS: dict[str, Callable[[Vector], None]] = {
     "address": check_address,
     "module-address": check_module_address,
     "transfer": check_transfer,
     "retire": check_retire,
     "peer-call": check_peer_call,
+    "validator-set": check_validator_set,
+    "header": check_header,
 }
 
 
@@ -198,7 +250,10 @@ def test_the_spec_has_a_vector_of_every_kind() -> None:
 @pytest.mark.parametrize(
     "vector",
     parse_vectors(SPEC.read_text()),
-    ids=lambda v: f"{v.get('vector')}-{v.get('address') or v.get('tx_id') or v.get('method')}",
+    ids=lambda v: (
+        f"{v.get('vector')}-"
+        + str(v.get("address") or v.get("tx_id") or v.get("method") or v.get("validators_hash"))
+    ),
 )
 def test_spec_vector_matches_the_code(vector: Vector) -> None:
     CHECKS[vector["vector"]](vector)
@@ -209,7 +264,7 @@ def test_a_wrong_digit_in_a_vector_is_caught() -> None:
     good = parse_vectors(text)
     assert any(v["vector"] == "transfer" for v in good)
     for v in good:
-        for key in ("signature", "tx_id", "address", "body"):
+        for key in ("signature", "tx_id", "address", "body", "block_hash", "validators_hash"):
             if key not in v:
                 continue
             broken = dict(v)
