@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,10 +186,7 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
         "format": BUNDLE_FORMAT,
         "chain_id": proof.chain_id,
         "genesis_hash": proof.genesis_hash.hex(),
-        "validators": [
-            {"name": v.name, "public_key": v.public_key.hex(), "power": v.power}
-            for v in proof.validators
-        ],
+        "validators": _bundle_validators(proof.validators),
         "certificate": {
             "certificate_id": c.certificate_id,
             "batch_id": c.batch_id,
@@ -219,29 +217,51 @@ def certificate_bundle(proof: services_pb2.CertificateProof) -> dict[str, Any]:
             ],
             "proof": [p.hex() for p in t.receipt_proof.path],
         },
-        "header": {
-            "chain_id": h.chain_id,
-            "height": h.height,
-            "time_ms": h.time_ms,
-            "prev_hash": h.prev_hash.hex(),
-            "tx_root": h.tx_root.hex(),
-            "results_root": h.results_root.hex(),
-            "envelopes_root": h.envelopes_root.hex(),
-            "app_hash": h.app_hash.hex(),
-            "proposer": h.proposer.hex(),
-            "validators_hash": h.validators_hash.hex(),
-            "next_validators_hash": h.next_validators_hash.hex(),
-            "tx_count": h.tx_count,
-        },
-        "commit": {
-            "height": proof.commit.height,
-            "round": proof.commit.round,
-            "block_hash": proof.commit.block_hash.hex(),
-            "precommits": [
-                {"validator_index": v.validator_index, "signature": v.signature.hex()}
-                for v in proof.commit.precommits
-            ],
-        },
+        "header": _bundle_header(h),
+        "commit": _bundle_commit(proof.commit),
+        "set_changes": [
+            {
+                "header": _bundle_header(change.header),
+                "commit": _bundle_commit(change.commit),
+                "validators": _bundle_validators(change.validators),
+            }
+            for change in proof.set_changes
+        ],
+    }
+
+
+def _bundle_validators(validators: Iterable[services_pb2.ProofValidator]) -> list[dict[str, Any]]:
+    return [
+        {"name": v.name, "public_key": v.public_key.hex(), "power": v.power} for v in validators
+    ]
+
+
+def _bundle_header(h: ledger_pb2.BlockHeader) -> dict[str, Any]:
+    return {
+        "chain_id": h.chain_id,
+        "height": h.height,
+        "time_ms": h.time_ms,
+        "prev_hash": h.prev_hash.hex(),
+        "tx_root": h.tx_root.hex(),
+        "results_root": h.results_root.hex(),
+        "envelopes_root": h.envelopes_root.hex(),
+        "app_hash": h.app_hash.hex(),
+        "proposer": h.proposer.hex(),
+        "validators_hash": h.validators_hash.hex(),
+        "next_validators_hash": h.next_validators_hash.hex(),
+        "tx_count": h.tx_count,
+    }
+
+
+def _bundle_commit(c: ledger_pb2.CommitCertificate) -> dict[str, Any]:
+    return {
+        "height": c.height,
+        "round": c.round,
+        "block_hash": c.block_hash.hex(),
+        "precommits": [
+            {"validator_index": v.validator_index, "signature": v.signature.hex()}
+            for v in c.precommits
+        ],
     }
 
 

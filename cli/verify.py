@@ -2,14 +2,19 @@
 
 A bundle (written by ``carbon-ticket query certificate RC-... --proof --out cert.json``) holds a
 certificate record, the Retire transaction and its receipt with their inclusion proofs, the
-block header, the commit certificate of that height and the validator set. ``verify_bundle``
-checks it against a genesis document the auditor trusts, from the validators' public keys down:
+block header, the commit certificate of that height, the validator set of that height, and the
+chain of validator set changes from genesis to it. ``verify_bundle`` checks it against a genesis
+document the auditor trusts, from the genesis validators' public keys down:
 
-1. the genesis is the one the bundle names, and the validator set is the genesis set;
-2. the header names that validator set and more than 2/3 of its power signed precommits for it;
-3. the transaction is a validly signed Retire whose id is in the header's ``tx_root``;
-4. its receipt (success, with the retire event) is in the header's ``results_root``;
-5. every field of the certificate record follows from the signed transaction, the receipt and
+1. the genesis is the one the bundle names;
+2. the chain of set changes leads from the genesis set to the set of the certificate's height:
+   each change is a header, signed (its commit certificate) by the set the changes before it
+   lead to and naming that set as its own, whose ``next_validators_hash`` is the hash of the
+   new set listed beside it; the bundle's validator set is where the chain ends;
+3. the header names that validator set and more than 2/3 of its power signed precommits for it;
+4. the transaction is a validly signed Retire whose id is in the header's ``tx_root``;
+5. its receipt (success, with the retire event) is in the header's ``results_root``;
+6. every field of the certificate record follows from the signed transaction, the receipt and
    the header.
 
 It needs no node and no network: this module imports neither ``node`` nor ``grpc`` (a test
@@ -41,16 +46,25 @@ from carbon_ticket.chain.results import Event, TxResult
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import SignedTx, decode_tx
 from carbon_ticket.consensus.certificate import verify_certificate
-from carbon_ticket.consensus.errors import InvalidCertificate
+from carbon_ticket.consensus.errors import InvalidCertificate, InvalidValidatorSet
 from carbon_ticket.consensus.types import CommitCertificate, Validator, ValidatorSet, Vote, VoteType
 
-__all__ = ["BUNDLE_FORMAT", "BundleError", "Proven", "verify", "verify_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleError",
+    "Proven",
+    "follow_set_changes",
+    "genesis_set",
+    "verify",
+    "verify_bundle",
+]
 
-BUNDLE_FORMAT = "carbon-ticket/certificate-proof/v1"
+BUNDLE_FORMAT = "carbon-ticket/certificate-proof/v2"
 EXIT_INVALID = 1
 
-_TOP = {"format", "chain_id", "genesis_hash", "validators", "certificate", "tx", "receipt",
-        "header", "commit"}  # fmt: skip
+_TOP = {"format", "chain_id", "genesis_hash", "validators", "set_changes", "certificate", "tx",
+        "receipt", "header", "commit"}  # fmt: skip
+_CHANGE = {"header", "commit", "validators"}
 _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_grams",
                 "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height",
                 "time_ms", "tx_hash"}  # fmt: skip
@@ -75,6 +89,7 @@ class Proven:
     signers: tuple[str, ...]  # names of the validators whose precommits verified
     signed_power: int
     total_power: int
+    set_changes: int = 0  # validator set changes followed from genesis to ``height``
 
     def lines(self) -> list[str]:
         """A human-readable account of what was proven."""
@@ -93,6 +108,9 @@ class Proven:
             f"  signed by {self.signed_power} of {self.total_power} voting power: "
             + ", ".join(self.signers),
         ]
+        if self.set_changes:
+            out.append(f"  by the validator set reached from the genesis set through "
+                       f"{self.set_changes} signed set changes")  # fmt: skip
         return out
 
 
@@ -146,8 +164,8 @@ def _path(value: Any, what: str) -> tuple[bytes, ...]:
 # ---------------------------------------------------------------- the checks
 
 
-def _validator_set(bundle: dict[str, Any], genesis: Genesis) -> ValidatorSet:
-    # Verify the bundle comes from this genesis and names its validator set.
+def _check_genesis(bundle: dict[str, Any], genesis: Genesis) -> None:
+    # Verify the bundle comes from this genesis.
     if _hex(bundle["genesis_hash"], "genesis_hash") != genesis.hash():
         raise BundleError(
             f"wrong genesis: the bundle is for genesis {bundle['genesis_hash'][:16]}..., the "
@@ -157,64 +175,119 @@ def _validator_set(bundle: dict[str, Any], genesis: Genesis) -> ValidatorSet:
         raise BundleError(
             f"the bundle is for chain {bundle['chain_id']!r}, not {genesis.chain_id!r}"
         )
-    expected = ValidatorSet(
-        tuple(Validator(v.name, v.public_key, v.power) for v in genesis.validators)
-    )
+
+
+def genesis_set(genesis: Genesis) -> ValidatorSet:
+    """The consensus validator set of height 1, from the trusted genesis."""
+    return ValidatorSet(tuple(Validator(v.name, v.public_key, v.power) for v in genesis.validators))
+
+
+def _listed_set(value: Any, what: str) -> ValidatorSet:
     listed = []
-    for i, item in enumerate(_list(bundle["validators"], "validators")):
-        v = _object(item, f"validators[{i}]", {"name", "public_key", "power"})
+    for i, item in enumerate(_list(value, what)):
+        v = _object(item, f"{what}[{i}]", {"name", "public_key", "power"})
         listed.append(
             Validator(
-                _str(v["name"], "validator name"),
-                _hex(v["public_key"], "validator key"),
-                _int(v["power"], "validator power"),
+                _str(v["name"], f"{what}[{i}] name"),
+                _hex(v["public_key"], f"{what}[{i}] public_key"),
+                _int(v["power"], f"{what}[{i}] power"),
             )
         )
-    if tuple(listed) != expected.validators:
-        raise BundleError("the bundle's validator set is not the genesis validator set")
-    return expected
+    try:
+        return ValidatorSet(tuple(listed))
+    except InvalidValidatorSet as exc:
+        raise BundleError(f"{what}: {exc}") from exc
 
 
-def _header(value: Any) -> Header:
-    h = _object(value, "header", {"chain_id", "height", "time_ms", "tx_count", *_HEADER_HASHES})
+def follow_set_changes(
+    chain_id: str, start: ValidatorSet, changes: Any, below: int
+) -> ValidatorSet:
+    """The set reached from ``start`` through the bundle's ``set_changes``, each checked.
+
+    Each change is a header of a height below ``below``, above the change before it, that names
+    the current set as its own, is signed by more than 2/3 of that set's power, and names the
+    listed new set as the next one; the new set is in effect from the following height on.
+    """
+    current, last = start, 0
+    for i, item in enumerate(_list(changes, "set_changes")):
+        what = f"set_changes[{i}]"
+        change = _object(item, what, _CHANGE)
+        header = _header(change["header"], f"{what} header")
+        # Verify the change is of this chain, in order, and before the certificate.
+        if header.chain_id != chain_id:
+            raise BundleError(f"{what}: the header is for chain {header.chain_id!r}")
+        if not last < header.height < below:
+            raise BundleError(
+                f"{what}: height {header.height} is not after the change before it ({last}) "
+                f"and before the certificate's block ({below})"
+            )
+        # Verify the set reached so far signed it, and it names the new set as the next one.
+        if header.validators_hash != current.hash():
+            raise BundleError(f"{what}: the header of height {header.height} names another "
+                              "validator set than the chain of changes reaches there")  # fmt: skip
+        _commit(change["commit"], header, current, f"{what} commit")
+        new = _listed_set(change["validators"], f"{what} validators")
+        if new.hash() != header.next_validators_hash:
+            raise BundleError(f"{what}: the listed validators are not the set the header of "
+                              f"height {header.height} names as the next one")  # fmt: skip
+        current, last = new, header.height
+    return current
+
+
+def _validator_set(bundle: dict[str, Any], genesis: Genesis, height: int) -> ValidatorSet:
+    # Verify the chain of set changes from genesis leads to the bundle's validator set.
+    reached = follow_set_changes(genesis.chain_id, genesis_set(genesis), bundle["set_changes"],
+                                 height)  # fmt: skip
+    listed = _listed_set(bundle["validators"], "validators")
+    if listed.validators != reached.validators:
+        raise BundleError(
+            "the bundle's validator set is not the one the genesis set and the chain of set "
+            "changes lead to"
+        )
+    return reached
+
+
+def _header(value: Any, what: str = "header") -> Header:
+    h = _object(value, what, {"chain_id", "height", "time_ms", "tx_count", *_HEADER_HASHES})
     try:
         return Header(
-            chain_id=_str(h["chain_id"], "header chain_id"),
-            height=_int(h["height"], "header height"),
-            time_ms=_int(h["time_ms"], "header time_ms"),
-            tx_count=_int(h["tx_count"], "header tx_count", 2**32),
-            **{name: _hex(h[name], f"header {name}") for name in _HEADER_HASHES},
+            chain_id=_str(h["chain_id"], f"{what} chain_id"),
+            height=_int(h["height"], f"{what} height"),
+            time_ms=_int(h["time_ms"], f"{what} time_ms"),
+            tx_count=_int(h["tx_count"], f"{what} tx_count", 2**32),
+            **{name: _hex(h[name], f"{what} {name}") for name in _HEADER_HASHES},
         )
     except InvalidBlock as exc:
-        raise BundleError(f"header: {exc.message}") from exc
+        raise BundleError(f"{what}: {exc.message}") from exc
 
 
-def _commit(value: Any, header: Header, validators: ValidatorSet) -> CommitCertificate:
-    c = _object(value, "commit", {"height", "round", "block_hash", "precommits"})
-    height = _int(c["height"], "commit height")
-    round_ = _int(c["round"], "commit round", 2**32)
-    block_hash = _hex(c["block_hash"], "commit block_hash")
+def _commit(
+    value: Any, header: Header, validators: ValidatorSet, what: str = "commit"
+) -> CommitCertificate:
+    c = _object(value, what, {"height", "round", "block_hash", "precommits"})
+    height = _int(c["height"], f"{what} height")
+    round_ = _int(c["round"], f"{what} round", 2**32)
+    block_hash = _hex(c["block_hash"], f"{what} block_hash")
     votes = []
-    for i, item in enumerate(_list(c["precommits"], "commit precommits")):
-        v = _object(item, f"precommit {i}", {"validator_index", "signature"})
-        index = _int(v["validator_index"], f"precommit {i} validator_index", 2**32)
-        signature = _hex(v["signature"], f"precommit {i} signature", 64)
+    for i, item in enumerate(_list(c["precommits"], f"{what} precommits")):
+        v = _object(item, f"{what} precommit {i}", {"validator_index", "signature"})
+        index = _int(v["validator_index"], f"{what} precommit {i} validator_index", 2**32)
+        signature = _hex(v["signature"], f"{what} precommit {i} signature", 64)
         votes.append(Vote(VoteType.PRECOMMIT, height, round_, block_hash, index, signature))
     # Verify the certificate is for this very header, then that it holds.
     if height != header.height:
-        raise BundleError(
-            f"the commit certificate is for height {height}, the header {header.height}"
-        )
+        raise BundleError(f"the {what} certificate is for height {height}, the header "
+                          f"{header.height}")  # fmt: skip
     if block_hash != header.hash():
         raise BundleError(
-            "the header does not hash to the block the validators signed "
-            "(a header field was changed)"
+            f"the header does not hash to the block the validators signed ({what}: a header "
+            "field was changed)"
         )
     cert = CommitCertificate(height, round_, block_hash, tuple(votes))
     try:
         verify_certificate(header.chain_id, validators, cert)
     except InvalidCertificate as exc:
-        raise BundleError(f"commit certificate: {exc}") from exc
+        raise BundleError(f"{what} certificate: {exc}") from exc
     return cert
 
 
@@ -318,12 +391,13 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
     top = _object(bundle, "bundle", _TOP)
     if top["format"] != BUNDLE_FORMAT:
         raise BundleError(f"unknown bundle format {top['format']!r}; expected {BUNDLE_FORMAT!r}")
-    validators = _validator_set(top, genesis)
+    _check_genesis(top, genesis)
     header = _header(top["header"])
     if header.chain_id != genesis.chain_id:
         raise BundleError(f"the header is for chain {header.chain_id!r}")
+    validators = _validator_set(top, genesis, header.height)
     if header.validators_hash != validators.hash():
-        raise BundleError("the header names another validator set than the genesis one")
+        raise BundleError("the header names another validator set than the one of its height")
     commit = _commit(top["commit"], header, validators)
     tx, index = _transaction(top["tx"], header, genesis)
     event = _receipt(top["receipt"], tx, index, header)
@@ -337,6 +411,7 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
         signers=tuple(v.name for v in signed),
         signed_power=sum(v.power for v in signed),
         total_power=validators.total_power,
+        set_changes=len(top["set_changes"]),
     )
 
 

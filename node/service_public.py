@@ -9,6 +9,7 @@ snapshot. Errors are mapped in ``node.errors``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,10 @@ def _add_validator(
 ) -> None:
     into.add(name=v.name, public_key=v.public_key, address=v.address, power=v.power,
              operator=v.operator_address, network_address=v.network_address)  # fmt: skip
+
+
+def _proof_validator(v: ValidatorRecord) -> services_pb2.ProofValidator:
+    return services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
 
 
 class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
@@ -345,12 +350,35 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             genesis_hash=info.genesis.hash(),
             # The set in effect at that height.
             validators=[
-                services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
-                for v in info.validator_sets.records_at(loc.height) or ()
+                _proof_validator(v) for v in info.validator_sets.records_at(loc.height) or ()
             ],
+            set_changes=self._set_changes(loc.height),
         )
         reply.commit.ParseFromString(commit)
         return reply
+
+    def _set_changes(self, height: int) -> list[services_pb2.ValidatorSetChange]:
+        """The chain of consensus set changes from genesis to the set in effect at ``height``.
+
+        For each change, the header of the height before it takes effect (it names the new set
+        as its next), signed by the set before it: what an offline verifier follows.
+        """
+        changes = []
+        history = self._info.validator_sets.history()
+        for before, entry in itertools.pairwise(history):
+            if entry.effective_height > height or entry.hash == before.hash:
+                continue  # not in effect yet, or an address change only (no new consensus set)
+            last = entry.effective_height - 1
+            header, commit = self._store.get_header(last), self._store.get_certificate(last)
+            if header is None or commit is None:  # pragma: no cover - committed blocks have both
+                raise NotFound(f"no header or certificate at height {last}", "unknown_block")
+            change = services_pb2.ValidatorSetChange(
+                header=header.to_proto(),
+                validators=[_proof_validator(v) for v in entry.records],
+            )
+            change.commit.ParseFromString(commit)
+            changes.append(change)
+        return changes
 
     @errors
     async def GetBlock(

@@ -437,21 +437,33 @@ class ProofValidator(_message.Message):
     power: int
     def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., power: _Optional[int] = ...) -> None: ...
 
+class ValidatorSetChange(_message.Message):
+    __slots__ = ("header", "commit", "validators")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    header: _ledger_pb2.BlockHeader
+    commit: _ledger_pb2.CommitCertificate
+    validators: _containers.RepeatedCompositeFieldContainer[ProofValidator]
+    def __init__(self, header: _Optional[_Union[_ledger_pb2.BlockHeader, _Mapping]] = ..., commit: _Optional[_Union[_ledger_pb2.CommitCertificate, _Mapping]] = ..., validators: _Optional[_Iterable[_Union[ProofValidator, _Mapping]]] = ...) -> None: ...
+
 class CertificateProof(_message.Message):
-    __slots__ = ("certificate", "tx", "commit", "chain_id", "genesis_hash", "validators")
+    __slots__ = ("certificate", "tx", "commit", "chain_id", "genesis_hash", "validators", "set_changes")
     CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     TX_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     GENESIS_HASH_FIELD_NUMBER: _ClassVar[int]
     VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    SET_CHANGES_FIELD_NUMBER: _ClassVar[int]
     certificate: RetirementCertificate
     tx: TxProof
     commit: _ledger_pb2.CommitCertificate
     chain_id: str
     genesis_hash: bytes
     validators: _containers.RepeatedCompositeFieldContainer[ProofValidator]
-    def __init__(self, certificate: _Optional[_Union[RetirementCertificate, _Mapping]] = ..., tx: _Optional[_Union[TxProof, _Mapping]] = ..., commit: _Optional[_Union[_ledger_pb2.CommitCertificate, _Mapping]] = ..., chain_id: _Optional[str] = ..., genesis_hash: _Optional[bytes] = ..., validators: _Optional[_Iterable[_Union[ProofValidator, _Mapping]]] = ...) -> None: ...
+    set_changes: _containers.RepeatedCompositeFieldContainer[ValidatorSetChange]
+    def __init__(self, certificate: _Optional[_Union[RetirementCertificate, _Mapping]] = ..., tx: _Optional[_Union[TxProof, _Mapping]] = ..., commit: _Optional[_Union[_ledger_pb2.CommitCertificate, _Mapping]] = ..., chain_id: _Optional[str] = ..., genesis_hash: _Optional[bytes] = ..., validators: _Optional[_Iterable[_Union[ProofValidator, _Mapping]]] = ..., set_changes: _Optional[_Iterable[_Union[ValidatorSetChange, _Mapping]]] = ...) -> None: ...
 
 class GetAccountHistoryRequest(_message.Message):
     __slots__ = ("address", "page_size", "page_token")
