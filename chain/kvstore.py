@@ -45,10 +45,12 @@ __all__ = [
 ]
 
 # 2: tx ids are tx_id() (the signed bytes), headers carry a results root (issue 12).
-FORMAT_VERSION = 2
+# 3: headers carry next_validators_hash (header v3, issue 16).
+FORMAT_VERSION = 3
 _UPGRADE_HINT = (
-    "this node cannot read it; move the directory away and let the node sync the chain from "
-    "format-2 peers, or start a new chain (format 2 changed block hashes)"
+    f"this node cannot read it; move the directory away and let the node sync the chain from "
+    f"format-{FORMAT_VERSION} peers, or start a new chain (each format change changed block "
+    "hashes)"
 )
 MAX_HISTORY_PAGE = 1000
 

@@ -89,7 +89,7 @@ def test_newer_format_is_refused(made: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ((1).to_bytes(4, "big"), "format version 1, older than this node's 2"),
+        ((1).to_bytes(4, "big"), "format version 1, older than this node's 3"),
         (None, "records no format version"),
     ],
 )
