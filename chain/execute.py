@@ -14,7 +14,7 @@ covers the block's writes sorted by key. It is cheap per block and, chained thro
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import (
@@ -30,17 +30,21 @@ from carbon_ticket.chain.errors import (
 from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.rules import RULES
 from carbon_ticket.chain.rules._common import BlockContext
+from carbon_ticket.chain.rules.gov_actions import put_next_params_in_force
+from carbon_ticket.chain.rules.proposals import expire_proposals
 from carbon_ticket.chain.state import StateOverlay, StateReader
 from carbon_ticket.chain.tx import SignedTx
 
 __all__ = [
     "APP_HASH_DOMAIN",
+    "END_BLOCK_STEPS",
     "GENESIS_PREV_APP_HASH",
     "RESULT_CODES",
     "BlockContext",
     "apply_block",
     "apply_tx",
     "compute_app_hash",
+    "end_block",
     "result_code",
     "writes_digest",
 ]
@@ -160,10 +164,27 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
     )
 
 
+# What the end of every block does after its transactions, in this order. Each step reads only
+# what falls due at this height (an index keyed by height), never scans all of its records.
+EndBlockStep = Callable[[StateOverlay, BlockContext], None]
+END_BLOCK_STEPS: tuple[EndBlockStep, ...] = (
+    expire_proposals,  # proposals whose deadline is this height and still voting
+    put_next_params_in_force,  # parameters changed by a proposal of this block
+)
+
+
+def end_block(overlay: StateOverlay, ctx: BlockContext) -> None:
+    """Run the end-of-block steps (``END_BLOCK_STEPS``) on the block's overlay."""
+    for step in END_BLOCK_STEPS:
+        step(overlay, ctx)
+
+
 def apply_block(state: StateReader, ctx: BlockContext, txs: Sequence[SignedTx]) -> BlockResult:
-    """Execute a block's checked transactions in order: writes, one receipt per tx, app hash."""
+    """Execute a block's checked transactions in order, then the end-of-block steps: writes,
+    one receipt per tx, app hash."""
     overlay = StateOverlay(state)
     receipts = tuple(apply_tx(overlay, ctx, tx) for tx in txs)
+    end_block(overlay, ctx)
     writes = overlay.writes
     return BlockResult(
         writes=writes, receipts=receipts, app_hash=compute_app_hash(ctx.prev_app_hash, writes)
