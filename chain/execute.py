@@ -4,7 +4,8 @@ Nonce rule: a transaction's nonce must equal its signer's next nonce, and the si
 registered account. A transaction that fails that check changes nothing and gets a failed
 receipt (the proposer should drop it). A transaction with the right nonce that then fails its
 rules consumes the nonce (the only write it makes) and gets a failed receipt, so it can never be
-replayed and including it is deterministic.
+replayed and including it is deterministic. A transaction signed by a frozen account (a
+governance freeze) is such a failure: ``account_frozen``.
 
 App hash: ``sha256(APP_HASH_DOMAIN || prev_app_hash || writes_digest(writes))`` where the digest
 covers the block's writes sorted by key. It is cheap per block and, chained through
@@ -29,7 +30,7 @@ from carbon_ticket.chain.errors import (
 )
 from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.rules import RULES
-from carbon_ticket.chain.rules._common import BlockContext
+from carbon_ticket.chain.rules._common import BlockContext, require_not_frozen
 from carbon_ticket.chain.rules.gov_actions import put_next_params_in_force
 from carbon_ticket.chain.rules.proposals import expire_proposals
 from carbon_ticket.chain.state import StateOverlay, StateReader
@@ -146,6 +147,9 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
     try:
         if rule is None:
             raise InvalidTransaction(f"unknown ledger message {kind!r}", "empty_tx")
+        # A frozen account sends nothing, co-signatures included; its nonce still moves on
+        # so that the refused transaction can never be replayed after an unfreeze.
+        require_not_frozen(scratch, tx.signer_addresses)
         effects = rule(scratch, ctx, tx, getattr(body, kind))
     except StorageError:
         # The store failed or holds corrupt records: not the transaction's fault, and a

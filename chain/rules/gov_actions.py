@@ -35,7 +35,13 @@ from carbon_ticket.chain.governance_records import Freeze
 from carbon_ticket.chain.params import apply_param_change, check_params
 from carbon_ticket.chain.records import ROLES, Account, Params, Validator
 from carbon_ticket.chain.results import Event
-from carbon_ticket.chain.rules._common import BlockContext, event, read_u64, require_account
+from carbon_ticket.chain.rules._common import (
+    BlockContext,
+    event,
+    read_u64,
+    require_account,
+    require_not_frozen,
+)
 from carbon_ticket.chain.rules.governance import appoint_issuer, grant_role, revoke_role
 from carbon_ticket.chain.rules.validators import check_validator_change, schedule_validator_set
 from carbon_ticket.chain.state import StateOverlay, StateReader, get_params, get_validators
@@ -171,6 +177,9 @@ def _add_validator(run: _Run, msg: ledger_pb2.AddValidator) -> Event:
 
     address = address_from_public_key(msg.public_key)
     operator = "" if msg.operator == address else msg.operator
+    # Verify neither the validator's account nor its operator is frozen
+    require_not_frozen(run.state, {address, operator} - {""})
+
     _ensure_validator_account(run, address, msg.name)
     if operator and run.state.get(keys.nonce_key(operator)) is None:
         account = Account(operator, "bureau", f"{msg.name} operator", "", run.ctx.height)
