@@ -4,7 +4,8 @@ Nonce rule: a transaction's nonce must equal its signer's next nonce, and the si
 registered account. A transaction that fails that check changes nothing and gets a failed
 receipt (the proposer should drop it). A transaction with the right nonce that then fails its
 rules consumes the nonce (the only write it makes) and gets a failed receipt, so it can never be
-replayed and including it is deterministic.
+replayed and including it is deterministic. A transaction signed by a frozen account (a
+governance freeze) is such a failure: ``account_frozen``.
 
 App hash: ``sha256(APP_HASH_DOMAIN || prev_app_hash || writes_digest(writes))`` where the digest
 covers the block's writes sorted by key. It is cheap per block and, chained through
@@ -14,7 +15,7 @@ covers the block's writes sorted by key. It is cheap per block and, chained thro
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import (
@@ -29,18 +30,22 @@ from carbon_ticket.chain.errors import (
 )
 from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.rules import RULES
-from carbon_ticket.chain.rules._common import BlockContext
+from carbon_ticket.chain.rules._common import BlockContext, require_not_frozen
+from carbon_ticket.chain.rules.gov_actions import put_next_params_in_force
+from carbon_ticket.chain.rules.proposals import expire_proposals
 from carbon_ticket.chain.state import StateOverlay, StateReader
 from carbon_ticket.chain.tx import SignedTx
 
 __all__ = [
     "APP_HASH_DOMAIN",
+    "END_BLOCK_STEPS",
     "GENESIS_PREV_APP_HASH",
     "RESULT_CODES",
     "BlockContext",
     "apply_block",
     "apply_tx",
     "compute_app_hash",
+    "end_block",
     "result_code",
     "writes_digest",
 ]
@@ -142,6 +147,9 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
     try:
         if rule is None:
             raise InvalidTransaction(f"unknown ledger message {kind!r}", "empty_tx")
+        # A frozen account sends nothing, co-signatures included; its nonce still moves on
+        # so that the refused transaction can never be replayed after an unfreeze.
+        require_not_frozen(scratch, tx.signer_addresses)
         effects = rule(scratch, ctx, tx, getattr(body, kind))
     except StorageError:
         # The store failed or holds corrupt records: not the transaction's fault, and a
@@ -160,10 +168,27 @@ def apply_tx(overlay: StateOverlay, ctx: BlockContext, tx: SignedTx) -> TxResult
     )
 
 
+# What the end of every block does after its transactions, in this order. Each step reads only
+# what falls due at this height (an index keyed by height), never scans all of its records.
+EndBlockStep = Callable[[StateOverlay, BlockContext], None]
+END_BLOCK_STEPS: tuple[EndBlockStep, ...] = (
+    expire_proposals,  # proposals whose deadline is this height and still voting
+    put_next_params_in_force,  # parameters changed by a proposal of this block
+)
+
+
+def end_block(overlay: StateOverlay, ctx: BlockContext) -> None:
+    """Run the end-of-block steps (``END_BLOCK_STEPS``) on the block's overlay."""
+    for step in END_BLOCK_STEPS:
+        step(overlay, ctx)
+
+
 def apply_block(state: StateReader, ctx: BlockContext, txs: Sequence[SignedTx]) -> BlockResult:
-    """Execute a block's checked transactions in order: writes, one receipt per tx, app hash."""
+    """Execute a block's checked transactions in order, then the end-of-block steps: writes,
+    one receipt per tx, app hash."""
     overlay = StateOverlay(state)
     receipts = tuple(apply_tx(overlay, ctx, tx) for tx in txs)
+    end_block(overlay, ctx)
     writes = overlay.writes
     return BlockResult(
         writes=writes, receipts=receipts, app_hash=compute_app_hash(ctx.prev_app_hash, writes)

@@ -14,21 +14,22 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from carbon_ticket.chain import keys
-from carbon_ticket.chain.check import BATCH_ID_SUFFIX_CHARS, MAX_PROJECT_ID_CHARS
 from carbon_ticket.chain.crypto import (
     POINTS_FLOAT_ADDRESS,
     Address,
     address_from_public_key,
     parse_address,
 )
-from carbon_ticket.chain.errors import InvalidAddress, InvalidGenesis, LedgerError
+from carbon_ticket.chain.errors import InvalidAddress, InvalidGenesis, InvalidRequest, LedgerError
 from carbon_ticket.chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
 from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.params import check_params
 from carbon_ticket.chain.records import (
     ACCOUNT_KINDS,
     MAX_VALIDATOR_POWER,
     ROLES,
     Account,
+    GovernanceParams,
     Params,
     RateLimits,
     ResidentParams,
@@ -50,11 +51,6 @@ _CHAIN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
 _HOST_PORT_RE = re.compile(r"([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})", re.ASCII)
 _MAX_NAME_BYTES = 256
 _ASSIGNABLE_ROLES = ROLES[2:]  # "validator" follows the validator list
-# Time zones in use run from UTC-12:00 to UTC+14:00.
-_MIN_UTC_OFFSET_MINUTES = -720
-_MAX_UTC_OFFSET_MINUTES = 840
-_MAX_AWARD_WINDOW_DAYS = 3660
-_MAX_AWARDS = 60_000  # a receipt counts its events in 16 bits: one per award plus a summary
 FLOAT_ACCOUNT_NAME = "Residents' points exchange float"
 
 
@@ -186,41 +182,22 @@ class Genesis:
                 if value in seen:
                     raise _bad(f"duplicate {what} {value!r}")
                 seen.add(value)
-        _int(self.params.buffer_share_bps, "params.buffer_share_bps", 0, 10_000)
-        for f in fields(self.params.limits):
-            _int(getattr(self.params.limits, f.name), f"params.limits.{f.name}", 1)
-        for f in fields(self.params.rate_limits):
-            _int(getattr(self.params.rate_limits, f.name), f"params.rate_limits.{f.name}")
-        _check_resident_params(self.params.residents)
         if POINTS_FLOAT_ADDRESS in {a.address for a in self.accounts}:
             raise _bad(
                 f"account {POINTS_FLOAT_ADDRESS} is the points exchange float, a module account "
                 "that init_chain creates; do not list it"
             )
-        limits = self.params.limits
-        quorum = len(self.validators) * 2 // 3 + 1
-        if limits.max_signatures < quorum:
-            raise _bad(
-                f"params.limits.max_signatures is {limits.max_signatures}, but governance "
-                f"needs {quorum} signatures (more than 2/3 of {len(self.validators)} validators)"
-            )
-        if limits.max_awards > _MAX_AWARDS:
-            raise _bad(
-                f"params.limits.max_awards is {limits.max_awards}; a receipt holds at most "
-                f"{_MAX_AWARDS} award events"
-            )
-        longest_batch_id = MAX_PROJECT_ID_CHARS + BATCH_ID_SUFFIX_CHARS
-        if limits.max_id_bytes < longest_batch_id:
-            raise _bad(
-                f"params.limits.max_id_bytes is {limits.max_id_bytes}, but a batch id of a "
-                f"{MAX_PROJECT_ID_CHARS}-character project id is {longest_batch_id} bytes"
-            )
+        try:
+            check_params(self.params, len(self.validators))
+        except InvalidRequest as exc:
+            raise _bad(exc.message) from exc
 
     # ------------------------------------------------------------ JSON
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the genesis."""
-        return {
+        """A JSON-ready dict of the genesis; ``params.governance`` appears only when not the
+        defaults, so that a genesis written before governance existed keeps its hash."""
+        out: dict[str, Any] = {
             "chain_id": self.chain_id,
             "genesis_time_ms": self.genesis_time_ms,
             "validators": [v.to_dict() for v in self.validators],
@@ -235,6 +212,9 @@ class Genesis:
                 "residents": _int_fields(self.params.residents),
             },
         }
+        if self.params.governance != GovernanceParams():
+            out["params"]["governance"] = _int_fields(self.params.governance)
+        return out
 
     def to_json(self) -> str:
         """Human-readable JSON (2-space indent, sorted keys)."""
@@ -293,7 +273,7 @@ class Genesis:
             top.get("params", {}),
             "params",
             set(),
-            {"buffer_share_bps", "limits", "rate_limits", "residents"},
+            {"buffer_share_bps", "limits", "rate_limits", "residents", "governance"},
         )
         params = Params(
             buffer_share_bps=raw_params.get("buffer_share_bps", Params().buffer_share_bps),
@@ -303,6 +283,9 @@ class Genesis:
             ),
             residents=_dataclass_of(
                 ResidentParams, raw_params.get("residents", {}), "params.residents", signed=True
+            ),
+            governance=_dataclass_of(
+                GovernanceParams, raw_params.get("governance", {}), "params.governance"
             ),
         )
         return cls(
@@ -363,26 +346,6 @@ def _dataclass_of(cls: Any, value: Any, what: str, *, signed: bool = False) -> A
     for name, item in data.items():
         _int(item, f"{what}.{name}", -(2**63) if signed else 0)
     return cls(**data)
-
-
-def _check_resident_params(residents: ResidentParams) -> None:
-    """Verify the residents' parameters: a real time zone, a rate of at least one point a gram."""
-    for f in fields(residents):
-        if f.name != "utc_offset_minutes":
-            _int(getattr(residents, f.name), f"params.residents.{f.name}", 0, 2**63 - 1)
-    _int(
-        residents.utc_offset_minutes,
-        "params.residents.utc_offset_minutes",
-        _MIN_UTC_OFFSET_MINUTES,
-        _MAX_UTC_OFFSET_MINUTES,
-    )
-    _int(
-        residents.award_window_days,
-        "params.residents.award_window_days",
-        0,
-        _MAX_AWARD_WINDOW_DAYS,
-    )
-    _int(residents.points_per_gram, "params.residents.points_per_gram", 1, 2**32)
 
 
 def init_chain(genesis: Genesis) -> BlockResult:

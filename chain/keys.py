@@ -13,10 +13,17 @@ __all__ = [
     "BATCH",
     "BATCH_SEQ",
     "CERTIFICATE",
+    "FROZEN",
+    "FROZEN_COUNT",
     "GENESIS_HASH",
+    "NEXT_PARAMS",
+    "NEXT_PROPOSAL_ID",
     "NONCE",
     "PARAMS",
     "PROJECT",
+    "PROPOSAL",
+    "PROPOSAL_DEADLINE",
+    "PROPOSAL_VOTE",
     "REPORT",
     "ROLE",
     "VALIDATOR_SET",
@@ -31,6 +38,7 @@ __all__ = [
     "decode_u64",
     "encode_u64",
     "exchange_day_key",
+    "frozen_key",
     "nonce_key",
     "offer_key",
     "offer_prefix",
@@ -40,6 +48,11 @@ __all__ = [
     "points_operator_key",
     "points_ref_key",
     "project_key",
+    "proposal_deadline_key",
+    "proposal_deadline_prefix",
+    "proposal_key",
+    "proposal_vote_key",
+    "proposal_vote_prefix",
     "report_key",
     "role_key",
     "settlement_day_key",
@@ -79,6 +92,16 @@ OFFER = b"offer/"  # + merchant + "/" + offer id -> Offer record
 VOUCHER = b"voucher/"  # + merchant + "/" + voucher ref -> Redemption record
 SETTLEMENT = b"settle/"  # + merchant -> Settlement record (all time)
 SETTLEMENT_DAY = b"settleday/"  # + merchant + "/" + day -> Settlement record for that day
+# Governance (chain/rules/proposals.py, chain/rules/gov_actions.py).
+NEXT_PROPOSAL_ID = b"govnextid"  # -> u64 id of the next proposal (absent = 1)
+PROPOSAL = b"prop/"  # + proposal id (8 bytes) -> Proposal record
+PROPOSAL_VOTE = b"propvote/"  # + proposal id (8 bytes) + operator address -> ProposalVote record
+# + deadline height (8 bytes) + proposal id (8 bytes) -> b"\x01" while the proposal is voting:
+# the end of block ``deadline`` expires exactly the proposals listed under it.
+PROPOSAL_DEADLINE = b"propdl/"
+NEXT_PARAMS = b"nextparams"  # -> Params record decided in this block, in force from the next
+FROZEN = b"frozen/"  # + address -> Freeze record while the account is frozen
+FROZEN_COUNT = b"frozencount"  # -> u64 number of frozen accounts (0 skips the per-tx lookup)
 
 _U64 = 8
 
@@ -222,3 +245,33 @@ def settlement_key(merchant: str) -> bytes:
 def settlement_day_key(merchant: str, day: int) -> bytes:
     """Key of a merchant's settlement totals for one chain-local day."""
     return SETTLEMENT_DAY + f"{merchant}/{day:08d}".encode()
+
+
+def proposal_key(proposal_id: int) -> bytes:
+    """Key of a governance proposal."""
+    return PROPOSAL + encode_u64(proposal_id)
+
+
+def proposal_vote_prefix(proposal_id: int) -> bytes:
+    """Prefix of every vote on one proposal."""
+    return PROPOSAL_VOTE + encode_u64(proposal_id)
+
+
+def proposal_vote_key(proposal_id: int, operator: str) -> bytes:
+    """Key of one operator's vote on a proposal."""
+    return proposal_vote_prefix(proposal_id) + operator.encode()
+
+
+def proposal_deadline_prefix(deadline_height: int) -> bytes:
+    """Prefix of the voting proposals whose deadline is ``deadline_height``."""
+    return PROPOSAL_DEADLINE + encode_u64(deadline_height)
+
+
+def proposal_deadline_key(deadline_height: int, proposal_id: int) -> bytes:
+    """Key listing a voting proposal under its deadline height."""
+    return proposal_deadline_prefix(deadline_height) + encode_u64(proposal_id)
+
+
+def frozen_key(address: str) -> bytes:
+    """Key of an account's freeze record (present while frozen)."""
+    return FROZEN + address.encode()

@@ -27,6 +27,7 @@ __all__ = [
     "Batch",
     "Certificate",
     "Evidence",
+    "GovernanceParams",
     "Offer",
     "Params",
     "Period",
@@ -242,17 +243,28 @@ class ResidentParams:
 
 
 @dataclass(frozen=True, slots=True)
+class GovernanceParams:
+    """Proposals: the voting periods allowed (in blocks) and the actions one proposal may carry."""
+
+    min_voting_period: int = 1
+    max_voting_period: int = 100_000
+    default_voting_period: int = 1_000  # used when a proposal names no voting period
+    max_actions: int = 16
+
+
+@dataclass(frozen=True, slots=True)
 class Params(Record):
-    """Chain parameters fixed at genesis (changed later only by governance)."""
+    """Chain parameters set at genesis and changed later by governance proposals only."""
 
     TAG: ClassVar[bytes] = b"P"
-    KINDS: ClassVar[str] = "uLLL"
-    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits, ResidentParams)
+    KINDS: ClassVar[str] = "uLLLL"
+    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits, ResidentParams, GovernanceParams)
 
     buffer_share_bps: int = 2000  # 20% of every issuance is withheld in the buffer pool
     limits: Limits = field(default_factory=Limits)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     residents: ResidentParams = field(default_factory=ResidentParams)
+    governance: GovernanceParams = field(default_factory=GovernanceParams)
 
 
 # Voting power of one validator: small enough that no sum over a set can overflow a u64.

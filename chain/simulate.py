@@ -9,7 +9,8 @@ chain id, the signer's registration, the nonce, roles, amounts and balances thro
 Two things differ from a real execution, on purpose:
 - An unsigned envelope proves nothing about its signers. Its single signer is taken as having
   signed, and a governance message (``MULTI_SIGNER_KINDS``) is taken as co-signed by every
-  validator, so the simulation answers "would this succeed once it carries its signatures?".
+  validator's operator, so the simulation answers "would this succeed once it carries its
+  signatures?".
 - The signer's transactions still pending are not replayed (other accounts' pending
   transactions could change their outcome anyway); only their nonces count: the simulated
   nonce must be the first one that is neither used nor pending.
@@ -100,7 +101,7 @@ def fill_draft(draft: Draft, chain_id: str, nonce: int) -> Draft:
 def unsigned_tx(draft: Draft, chain_id: str, limits: Limits, state: StateReader) -> SignedTx:
     """A SignedTx for an envelope without signatures, after the stateless checks of a real one.
 
-    The signer counts as having signed; for governance every validator does as well.
+    The signer counts as having signed; for governance every validator's operator does as well.
     """
     body = draft.body
     # Verify what chain.tx.decode_tx verifies of the body, signatures aside
@@ -121,7 +122,9 @@ def unsigned_tx(draft: Draft, chain_id: str, limits: Limits, state: StateReader)
     check_message(body, limits)
     addresses: set[Address] = {signer}
     if kind in MULTI_SIGNER_KINDS:
-        addresses |= {Address(v.address) for v in get_validators(state)}
+        # The operators speak for the validators (the latest set: the next height's may differ
+        # only by a change decided in the last two blocks).
+        addresses |= {Address(v.operator_address) for v in get_validators(state)}
     return SignedTx(
         tx_hash=tx_id(chain_id, draft.envelope.body),
         raw=draft.envelope.SerializeToString(deterministic=True),

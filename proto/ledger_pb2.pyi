@@ -51,6 +51,13 @@ class OfferPayment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OFFER_PAYMENT_GRAMS: _ClassVar[OfferPayment]
     OFFER_PAYMENT_POINTS: _ClassVar[OfferPayment]
 
+class VoteOption(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOTE_OPTION_UNSPECIFIED: _ClassVar[VoteOption]
+    VOTE_OPTION_YES: _ClassVar[VoteOption]
+    VOTE_OPTION_NO: _ClassVar[VoteOption]
+    VOTE_OPTION_ABSTAIN: _ClassVar[VoteOption]
+
 class VoteType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VOTE_TYPE_UNSPECIFIED: _ClassVar[VoteType]
@@ -85,6 +92,10 @@ ACTIVITY_OTHER: Activity
 OFFER_PAYMENT_UNSPECIFIED: OfferPayment
 OFFER_PAYMENT_GRAMS: OfferPayment
 OFFER_PAYMENT_POINTS: OfferPayment
+VOTE_OPTION_UNSPECIFIED: VoteOption
+VOTE_OPTION_YES: VoteOption
+VOTE_OPTION_NO: VoteOption
+VOTE_OPTION_ABSTAIN: VoteOption
 VOTE_TYPE_UNSPECIFIED: VoteType
 VOTE_TYPE_PREVOTE: VoteType
 VOTE_TYPE_PRECOMMIT: VoteType
@@ -106,7 +117,7 @@ class Signature(_message.Message):
     def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class TxBody(_message.Message):
-    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem")
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem", "submit_proposal", "cast_vote")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +139,8 @@ class TxBody(_message.Message):
     EXCHANGE_POINTS_FIELD_NUMBER: _ClassVar[int]
     REGISTER_OFFER_FIELD_NUMBER: _ClassVar[int]
     REDEEM_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    CAST_VOTE_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     signer: str
     nonce: int
@@ -149,7 +162,9 @@ class TxBody(_message.Message):
     exchange_points: ExchangePoints
     register_offer: RegisterOffer
     redeem: Redeem
-    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ...) -> None: ...
+    submit_proposal: SubmitProposal
+    cast_vote: CastVote
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ..., submit_proposal: _Optional[_Union[SubmitProposal, _Mapping]] = ..., cast_vote: _Optional[_Union[CastVote, _Mapping]] = ...) -> None: ...
 
 class Period(_message.Message):
     __slots__ = ("start_date", "end_date")
@@ -376,6 +391,126 @@ class Redeem(_message.Message):
     voucher_ref: str
     batch_id: str
     def __init__(self, merchant: _Optional[str] = ..., offer_id: _Optional[str] = ..., voucher_ref: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class SubmitProposal(_message.Message):
+    __slots__ = ("title", "description_uri", "description_hash", "voting_period", "actions")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_URI_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    VOTING_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    description_uri: str
+    description_hash: bytes
+    voting_period: int
+    actions: _containers.RepeatedCompositeFieldContainer[GovAction]
+    def __init__(self, title: _Optional[str] = ..., description_uri: _Optional[str] = ..., description_hash: _Optional[bytes] = ..., voting_period: _Optional[int] = ..., actions: _Optional[_Iterable[_Union[GovAction, _Mapping]]] = ...) -> None: ...
+
+class GovAction(_message.Message):
+    __slots__ = ("add_validator", "remove_validator", "set_validator_power", "set_validator_address", "rotate_validator_key", "grant_role", "revoke_role", "change_params", "appoint_issuer", "freeze_account", "unfreeze_account")
+    ADD_VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    SET_VALIDATOR_POWER_FIELD_NUMBER: _ClassVar[int]
+    SET_VALIDATOR_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ROTATE_VALIDATOR_KEY_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ROLE_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_ROLE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    APPOINT_ISSUER_FIELD_NUMBER: _ClassVar[int]
+    FREEZE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    UNFREEZE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    add_validator: AddValidator
+    remove_validator: RemoveValidator
+    set_validator_power: SetValidatorPower
+    set_validator_address: SetValidatorAddress
+    rotate_validator_key: RotateValidatorKey
+    grant_role: GrantRole
+    revoke_role: RevokeRole
+    change_params: ChangeParams
+    appoint_issuer: AppointIssuer
+    freeze_account: FreezeAccount
+    unfreeze_account: UnfreezeAccount
+    def __init__(self, add_validator: _Optional[_Union[AddValidator, _Mapping]] = ..., remove_validator: _Optional[_Union[RemoveValidator, _Mapping]] = ..., set_validator_power: _Optional[_Union[SetValidatorPower, _Mapping]] = ..., set_validator_address: _Optional[_Union[SetValidatorAddress, _Mapping]] = ..., rotate_validator_key: _Optional[_Union[RotateValidatorKey, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., change_params: _Optional[_Union[ChangeParams, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., freeze_account: _Optional[_Union[FreezeAccount, _Mapping]] = ..., unfreeze_account: _Optional[_Union[UnfreezeAccount, _Mapping]] = ...) -> None: ...
+
+class AddValidator(_message.Message):
+    __slots__ = ("name", "public_key", "network_address", "power", "operator")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    public_key: bytes
+    network_address: str
+    power: int
+    operator: str
+    def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., network_address: _Optional[str] = ..., power: _Optional[int] = ..., operator: _Optional[str] = ...) -> None: ...
+
+class RemoveValidator(_message.Message):
+    __slots__ = ("public_key",)
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    def __init__(self, public_key: _Optional[bytes] = ...) -> None: ...
+
+class SetValidatorPower(_message.Message):
+    __slots__ = ("public_key", "power")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    power: int
+    def __init__(self, public_key: _Optional[bytes] = ..., power: _Optional[int] = ...) -> None: ...
+
+class SetValidatorAddress(_message.Message):
+    __slots__ = ("public_key", "network_address")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    network_address: str
+    def __init__(self, public_key: _Optional[bytes] = ..., network_address: _Optional[str] = ...) -> None: ...
+
+class RotateValidatorKey(_message.Message):
+    __slots__ = ("public_key", "new_public_key")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NEW_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    new_public_key: bytes
+    def __init__(self, public_key: _Optional[bytes] = ..., new_public_key: _Optional[bytes] = ...) -> None: ...
+
+class ChangeParams(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[ParamChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[ParamChange, _Mapping]]] = ...) -> None: ...
+
+class ParamChange(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class FreezeAccount(_message.Message):
+    __slots__ = ("address", "reason")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    reason: str
+    def __init__(self, address: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnfreezeAccount(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class CastVote(_message.Message):
+    __slots__ = ("proposal_id", "option")
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPTION_FIELD_NUMBER: _ClassVar[int]
+    proposal_id: int
+    option: VoteOption
+    def __init__(self, proposal_id: _Optional[int] = ..., option: _Optional[_Union[VoteOption, str]] = ...) -> None: ...
 
 class BlockHeader(_message.Message):
     __slots__ = ("chain_id", "height", "time_ms", "prev_hash", "tx_root", "app_hash", "proposer", "validators_hash", "tx_count", "results_root", "envelopes_root", "next_validators_hash")

@@ -24,6 +24,7 @@ from carbon_ticket.chain.rules.projects import (
     process_attest_report,
     process_register_project,
 )
+from carbon_ticket.chain.rules.proposals import process_cast_vote, process_submit_proposal
 from carbon_ticket.chain.rules.tickets import process_cancel, process_retire, process_transfer
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "process_attest_report",
     "process_award_points",
     "process_cancel",
+    "process_cast_vote",
     "process_exchange_points",
     "process_grant_role",
     "process_issue_batch",
@@ -46,6 +48,7 @@ __all__ = [
     "process_retire",
     "process_reversal",
     "process_revoke_role",
+    "process_submit_proposal",
     "process_transfer",
 ]
 
@@ -68,4 +71,6 @@ RULES: dict[str, Rule] = {
     "exchange_points": process_exchange_points,
     "register_offer": process_register_offer,
     "redeem": process_redeem,
+    "submit_proposal": process_submit_proposal,
+    "cast_vote": process_cast_vote,
 }

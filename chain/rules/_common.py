@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.amounts import tco2e
 from carbon_ticket.chain.errors import NotFound, PermissionDenied, PreconditionFailed
+from carbon_ticket.chain.governance_records import Freeze
 from carbon_ticket.chain.records import Account, Params, Period, Project
 from carbon_ticket.chain.results import Event
 from carbon_ticket.chain.state import StateOverlay
@@ -32,6 +33,7 @@ __all__ = [
     "period_of",
     "read_u64",
     "require_account",
+    "require_not_frozen",
     "require_project_issuer",
     "require_resident",
     "require_role",
@@ -108,6 +110,25 @@ def require_account(state: StateOverlay, address: str, what: str) -> None:
             f"{what} {address} is not a registered account; ask a registrar to register it first",
             "unknown_account",
         )
+
+
+def require_not_frozen(state: StateOverlay, addresses: Iterable[str]) -> None:
+    """Verify no account of ``addresses`` is frozen; raise PreconditionFailed (``account_frozen``).
+
+    While no account is frozen this is one read of a counter per block (the overlay caches it).
+    """
+    if read_u64(state, keys.FROZEN_COUNT) == 0:
+        return
+    for address in sorted(addresses):
+        raw = state.get(keys.frozen_key(address))
+        if raw is not None:
+            freeze = Freeze.decode(raw)
+            why = f" ({freeze.reason})" if freeze.reason else ""
+            raise PreconditionFailed(
+                f"account {address} is frozen by governance proposal {freeze.proposal_id}{why}; "
+                "it can receive but not send",
+                "account_frozen",
+            )
 
 
 def _yyyymmdd(day: date) -> int:

@@ -90,7 +90,7 @@ def test_grant_role_with_two_of_four_validators_is_denied(ledger: Ledger) -> Non
     ledger.ok(REGISTRAR, register_account(COMPANY))
     receipt = ledger.submit(VALIDATORS[0], grant(COMPANY.address), cosigners=VALIDATORS[1:2])
     assert (receipt.code, receipt.error_code) == (3, "insufficient_validator_signatures")
-    assert "at least 3" in receipt.message and "carries 2" in receipt.message
+    assert "at least 3" in receipt.message and "signers hold 2" in receipt.message
     assert not has_role(ledger.state, "issuer", COMPANY.address)
 
 
@@ -103,10 +103,10 @@ def test_non_validator_cosigners_do_not_count(ledger: Ledger) -> None:
     assert receipt.error_code == "insufficient_validator_signatures"
 
 
-def test_grant_role_signer_must_be_a_validator(ledger: Ledger) -> None:
+def test_grant_role_signer_must_be_a_validators_operator(ledger: Ledger) -> None:
     ledger.ok(REGISTRAR, register_account(COMPANY))
     receipt = ledger.submit(REGISTRAR, grant(COMPANY.address), cosigners=VALIDATORS)
-    assert (receipt.code, receipt.error_code) == (3, "missing_role")
+    assert (receipt.code, receipt.error_code) == (3, "not_validator_operator")
 
 
 def test_grant_role_to_unregistered_account(ledger: Ledger) -> None:
@@ -126,7 +126,7 @@ def test_revoke_role(ledger: Ledger) -> None:
     receipt = ledger.submit(
         ISSUER, ledger_pb2.GrantRole(address=ISSUER.address, role=ISSUER_ROLE), cosigners=VALIDATORS
     )
-    assert receipt.error_code == "missing_role"
+    assert receipt.error_code == "not_validator_operator"
 
 
 def test_revoke_role_not_held(ledger: Ledger) -> None:

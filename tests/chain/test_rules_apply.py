@@ -159,6 +159,10 @@ FORBIDDEN = {"time", "random", "socket", "os", "grpc", "plyvel", "threading", "a
 RULE_MODULES = [
     "state.py",
     "check.py",
+    "check_fields.py",
+    "check_governance.py",
+    "params.py",
+    "governance_records.py",
     "execute.py",
     "genesis.py",
     "records.py",

@@ -72,7 +72,7 @@ def test_an_unsigned_governance_message_is_simulated_as_co_signed_by_the_validat
     _, result = _simulate(ledger, _draft(VALIDATORS[0], grant))
     assert result.ok
     _, result = _simulate(ledger, _draft(ISSUER, grant))  # the signer is no validator
-    assert result.error_code == "missing_role"
+    assert result.error_code == "not_validator_operator"
 
 
 def test_used_and_pending_nonces_are_refused(batch_ledger: Ledger) -> None:

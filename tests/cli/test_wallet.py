@@ -449,9 +449,15 @@ def test_governance_short_of_signatures_is_refused_before_it_is_sent(
     node = ["--node", devnet.endpoints[0]]
     before = ok("query", "account", "@issuer", *node, "--keystore", str(devnet.wallet_dir))
     grant = ("tx", "grant-role", story["company"], "merchant")
-    # Simulated: the ledger's own permission refusal (the issuer is no validator).
+    # Simulated: the ledger's own permission refusal (the issuer operates no validator).
     result = run(*grant, *common(devnet, "issuer"))
-    one_line_error(result, 3, "refused before signing", "validator role", "[missing_role]")
+    one_line_error(
+        result,
+        3,
+        "refused before signing",
+        "operators of the validators",
+        "[not_validator_operator]",
+    )
     # Without the simulation, the wallet's own count: its signature counts for nothing of 2/3.
     result = run(*grant, "--no-simulate", *common(devnet, "issuer"))
     one_line_error(result, 3, "refused before sending", "1 more needed",
