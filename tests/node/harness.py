@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from carbon_ticket.chain import Genesis
+from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.clock import VirtualClock
@@ -83,6 +84,32 @@ class InProcessNet:
             write_validator_key(config.key_path, self.keys[i], config.name)
             self.configs.append(config)
         self.nodes: list[Node | None] = [None] * len(self.configs)
+        self._tmp = tmp
+        self._addresses = addresses
+        self._consensus, self._mempool = consensus, mempool
+
+    def add_node(self, node_key: PrivateKey, listen: str) -> int:
+        """A new node home, not started: the network's genesis and ``node_key``, listening on
+        ``listen`` and dialling the genesis validators (a bureau that joins later, a fresh
+        observer, a rotated key). Returns its index."""
+        i = len(self.configs)
+        home = self._tmp / f"node{i}"
+        home.mkdir(parents=True)
+        config = NodeConfig(
+            home=home,
+            name=f"node{i}",
+            listen=listen,
+            peers=tuple(a for a in self._addresses if a != listen),
+            consensus=self._consensus,
+            mempool=self._mempool or MempoolSettings(),
+        )
+        config.save()
+        (home / "genesis.json").write_text(self.genesis.to_json())
+        write_validator_key(config.key_path, node_key, config.name)
+        self.configs.append(config)
+        self.keys.append(node_key)
+        self.nodes.append(None)
+        return i
 
     async def __aenter__(self) -> InProcessNet:
         return self
