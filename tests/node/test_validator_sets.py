@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from carbon_ticket.chain import MemoryState, StateOverlay, init_chain
+from carbon_ticket.chain import MemoryState, StateOverlay, get_params, init_chain, keys
 from carbon_ticket.chain.block import Block
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import InvalidBlock, InvalidTransaction
@@ -26,6 +28,7 @@ from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.config import MempoolSettings
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.params import CommittedParams
 from carbon_ticket.node.service_peer import from_member
 from carbon_ticket.node.validators import StateValidatorSets, consensus_set, validator_peers
 from tests.chain.conftest import CHAIN_ID, VALIDATORS, key, make_genesis
@@ -198,3 +201,16 @@ def test_evidence_is_checked_against_the_set_of_the_double_votes_height() -> Non
     with pytest.raises(InvalidTransaction) as info:
         check(_evidence(NEWCOMER, 4, 2), CHAIN_ID, LIMITS)
     assert info.value.code == "bad_evidence"
+
+
+def test_limits_are_read_from_committed_params_once_per_height() -> None:
+    state, height = _genesis_state()
+    params = CommittedParams(state, lambda: height[0])
+    first = params.limits()
+    assert first == get_params(state).limits and params.limits() is first
+    # Governance lowers the block size limit in block 1 (in force from block 2).
+    lowered = replace(get_params(state), limits=replace(first, max_block_txs=7))
+    state.set(keys.PARAMS, lowered.encode())
+    assert params.limits() is first  # same committed height: read once
+    height[0] = 1
+    assert params.limits().max_block_txs == 7
