@@ -142,7 +142,7 @@ def _store() -> MemoryStore:
 
 def _app(sets: _Sets, proposer: PrivateKey) -> LedgerApp:
     store = _store()
-    pool = Mempool(CHAIN_ID, LIMITS, MempoolSettings(), lambda raw, c, lim, **_: None,  # type: ignore[arg-type, return-value]
+    pool = Mempool(CHAIN_ID, LIMITS, MempoolSettings(), lambda raw, c, lim, **_: None,  # type: ignore[arg-type]
                    lambda a: 0)  # fmt: skip
     clock = iter(range(10**12, 10**12 + 10**6, 1000))
     return LedgerApp(store, pool, sets, proposer.public_key, LIMITS, 1000, lambda: next(clock))
