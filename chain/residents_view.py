@@ -222,16 +222,22 @@ def _date_of(day: int, field: str) -> date:
         raise InvalidRequest(f"{field} {day} is not a YYYYMMDD day", "invalid_day") from None
 
 
+def _ordered(from_day: int, to_day: int) -> tuple[date, date]:
+    """Both days as dates; InvalidRequest (``invalid_day``, ``invalid_period``) otherwise."""
+    first, last = _date_of(from_day, "from_day"), _date_of(to_day, "to_day")
+    if first > last:
+        raise InvalidRequest(f"from_day {from_day} is after to_day {to_day}", "invalid_period")
+    return first, last
+
+
 def query_period(from_day: int, to_day: int, today: int, default_days: int = 30) -> tuple[int, int]:
     """The (from_day, to_day) a query asks for: ``to_day`` 0 is ``today`` and ``from_day`` 0 is
     ``default_days`` before it; InvalidRequest when a day is not a calendar day (``invalid_day``)
     or ``from_day`` is after ``to_day`` (``invalid_period``)."""
     last = to_day or today
-    _date_of(last, "to_day")
+    _date_of(last, "to_day")  # before days_before, which needs a calendar day
     first = from_day or days_before(last, default_days)
-    _date_of(first, "from_day")
-    if first > last:
-        raise InvalidRequest(f"from_day {first} is after to_day {last}", "invalid_period")
+    _ordered(first, last)
     return first, last
 
 
@@ -239,8 +245,7 @@ def period_days(from_day: int, to_day: int, max_days: int = MAX_TOTALS_DAYS) -> 
     """Every YYYYMMDD day from ``from_day`` to ``to_day`` inclusive; InvalidRequest when a day is
     not a calendar day (``invalid_day``), the period is reversed (``invalid_period``) or longer
     than ``max_days`` (``period_too_long``)."""
-    from_day, to_day = query_period(from_day, to_day, to_day)
-    first, last = _date_of(from_day, "from_day"), _date_of(to_day, "to_day")
+    first, last = _ordered(from_day, to_day)
     span = (last - first).days + 1
     if span > max_days:
         raise InvalidRequest(
