@@ -179,3 +179,15 @@ def test_query_points_totals_table_and_json(
     assert any(line.startswith(f"{day} ") and "forest_adoption" in line for line in lines)
     bad = run("query", "points-totals", "--from", "2026-12-01", *node)
     assert bad.exit_code == 2 and "YYYYMMDD" in bad.output
+
+
+def test_get_merchant_refuses_a_day_that_is_no_calendar_day(shared_devnet: DevnetInfo) -> None:
+    # It used to fail INTERNAL when the default from_day was counted back from such a to_day
+    merchant = address_of(shared_devnet, "merchant")
+    with stub_for(shared_devnet.endpoints[0]) as stub:
+        for from_day, to_day in ((0, 20261340), (20260230, 20261201)):
+            request = services_pb2.GetMerchantRequest(
+                merchant=merchant, from_day=from_day, to_day=to_day
+            )
+            assert rpc_error(lambda r=request: stub.GetMerchant(r, timeout=10)) == (
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid_day")  # fmt: skip
