@@ -45,7 +45,10 @@ __all__ = [
     "points_activity_key",
     "points_day_key",
     "points_key",
+    "points_operator_day_key",
+    "points_operator_day_prefix",
     "points_operator_key",
+    "points_operator_prefix",
     "points_ref_key",
     "project_key",
     "proposal_deadline_key",
@@ -53,7 +56,9 @@ __all__ = [
     "proposal_key",
     "proposal_vote_key",
     "proposal_vote_prefix",
+    "redemption_count_key",
     "report_key",
+    "resident_redemption_key",
     "role_key",
     "settlement_day_key",
     "settlement_key",
@@ -87,9 +92,16 @@ POINTS_DAY = b"ptsday/"  # + address + "/" + day -> u64 points awarded for that 
 POINTS_DAY_ACTIVITY = b"ptsact/"
 POINTS_REF = b"ptsref/"  # + operator + "/" + external ref -> u64 height of the award (forever)
 POINTS_OPERATOR = b"ptsop/"  # + operator + "/" + activity -> u64 points the operator awarded
+# + operator + "/" + day + "/" + activity -> u64 points the operator awarded for that (award) day
+POINTS_OPERATOR_DAY = b"ptsopday/"
 EXCHANGE_DAY = b"xchday/"  # + address + "/" + day -> u64 grams received by exchange that day
 OFFER = b"offer/"  # + merchant + "/" + offer id -> Offer record
 VOUCHER = b"voucher/"  # + merchant + "/" + voucher ref -> Redemption record
+# + resident + "/" + sequence (8 bytes) -> merchant + "/" + voucher ref of the resident's
+# redemption number ``sequence`` (0 first): a resident's redemptions in order, read newest first
+# by point reads from the count down, so a page costs the same however many there are.
+RESIDENT_REDEMPTION = b"redeemed/"
+REDEMPTION_COUNT = b"redeemcount/"  # + resident -> u64 redemptions the resident made
 SETTLEMENT = b"settle/"  # + merchant -> Settlement record (all time)
 SETTLEMENT_DAY = b"settleday/"  # + merchant + "/" + day -> Settlement record for that day
 # Governance (chain/rules/proposals.py, chain/rules/gov_actions.py).
@@ -217,6 +229,21 @@ def points_operator_key(operator: str, activity: str) -> bytes:
     return POINTS_OPERATOR + f"{operator}/{activity}".encode()
 
 
+def points_operator_prefix(operator: str = "") -> bytes:
+    """Prefix of an operator's all-time totals per activity (every operator's when empty)."""
+    return POINTS_OPERATOR + (operator.encode() + b"/" if operator else b"")
+
+
+def points_operator_day_prefix(operator: str, day: int) -> bytes:
+    """Prefix of an operator's totals per activity for one (award) day."""
+    return POINTS_OPERATOR_DAY + f"{operator}/{day:08d}/".encode()
+
+
+def points_operator_day_key(operator: str, day: int, activity: str) -> bytes:
+    """Key of the points an operator awarded for one activity and (award) day."""
+    return points_operator_day_prefix(operator, day) + activity.encode()
+
+
 def exchange_day_key(address: str, day: int) -> bytes:
     """Key of the grams a resident received by exchange on one chain-local day."""
     return EXCHANGE_DAY + f"{address}/{day:08d}".encode()
@@ -235,6 +262,16 @@ def offer_key(merchant: str, offer_id: str) -> bytes:
 def voucher_key(merchant: str, voucher_ref: str) -> bytes:
     """Key of the redemption with a merchant's voucher reference (unique per merchant)."""
     return VOUCHER + merchant.encode() + b"/" + voucher_ref.encode()
+
+
+def resident_redemption_key(resident: str, sequence: int) -> bytes:
+    """Key of a resident's redemption number ``sequence`` (0 is the first)."""
+    return RESIDENT_REDEMPTION + resident.encode() + b"/" + encode_u64(sequence)
+
+
+def redemption_count_key(resident: str) -> bytes:
+    """Key of how many redemptions a resident made (the next sequence number)."""
+    return REDEMPTION_COUNT + resident.encode()
 
 
 def settlement_key(merchant: str) -> bytes:

@@ -1,7 +1,8 @@
 """Read-only views of the residents' flow over a committed state (issue 15): a resident's points
-with what the daily cap leaves today and the recent days, and a merchant's offers and settlement
-totals over a period. Pure: "today" is given by the caller (the day of the last committed block
-in the chain's time zone, see ``chain_today``), never read from a clock.
+with what the daily cap leaves today and the recent days, a resident's redemptions, a merchant's
+offers and settlement totals over a period, and the points each operator awarded per activity.
+Pure: "today" is given by the caller (the day of the last committed block in the chain's time
+zone, see ``chain_today``), never read from a clock.
 """
 
 from __future__ import annotations
@@ -10,29 +11,48 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from carbon_ticket.chain import keys
-from carbon_ticket.chain.records import Offer, Params, PointsAccount, Settlement
+from carbon_ticket.chain.errors import InvalidRequest, StorageError
+from carbon_ticket.chain.records import (
+    ACTIVITIES,
+    Offer,
+    Params,
+    PointsAccount,
+    Redemption,
+    Settlement,
+)
 from carbon_ticket.chain.rules._common import day_number, local_date
 from carbon_ticket.chain.state import (
     StateReader,
     get_params,
     get_points,
     get_points_earned,
+    get_redemption,
     get_settlement,
     list_offers,
 )
 
 __all__ = [
+    "MAX_HISTORY_DAYS",
+    "MAX_TOTALS_DAYS",
     "MerchantView",
+    "OperatorPoints",
     "PointsView",
+    "RedemptionsPage",
     "chain_today",
     "days_before",
     "merchant_view",
+    "period_days",
+    "points_totals",
     "points_view",
+    "query_period",
+    "resident_redemptions",
     "settlement_days",
 ]
 
 # How many days of points history a view returns at most (the award window is usually a week).
 MAX_HISTORY_DAYS = 366
+# How many days one points totals query covers at most: one prefix scan per operator and day.
+MAX_TOTALS_DAYS = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +79,39 @@ class MerchantView:
     to_day: int
     period: Settlement
     days: tuple[tuple[int, Settlement], ...]  # days of the period with redemptions, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionsPage:
+    """A page of a resident's redemptions, newest first, and where the next (older) page starts."""
+
+    resident: str
+    count: int  # redemptions the resident made, all time
+    items: tuple[Redemption, ...]
+    before: int | None  # cursor of the next page (its items are numbered below it); None: no more
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorPoints:
+    """The points one operator awarded: per activity all time, and per day of a period.
+
+    Days are the awards' days (the day the points were earned for, as the daily cap counts them),
+    not the days of the blocks that recorded them.
+    """
+
+    operator: str
+    activities: tuple[tuple[str, int], ...]  # (activity, points) all time, in ACTIVITIES order
+    days: tuple[tuple[int, tuple[tuple[str, int], ...]], ...]  # days with awards, oldest first
+
+    @property
+    def total(self) -> int:
+        """Points the operator awarded, all time."""
+        return sum(points for _activity, points in self.activities)
+
+    @property
+    def period_total(self) -> int:
+        """Points the operator awarded for the days of the period."""
+        return sum(points for _day, totals in self.days for _activity, points in totals)
 
 
 def chain_today(params: Params, last_block_time_ms: int) -> int:
@@ -129,3 +182,116 @@ def merchant_view(state: StateReader, merchant: str, from_day: int, to_day: int)
         period=period,
         days=days,
     )
+
+
+def resident_redemptions(
+    state: StateReader, resident: str, limit: int, before: int | None = None
+) -> RedemptionsPage:
+    """Up to ``limit`` (at least 1) of ``resident``'s redemptions, newest first: those numbered
+    below ``before`` (the cursor a previous page returned), or the newest when None.
+
+    Point reads from the resident's count down: a page costs the same however many redemptions
+    the resident made, and a cursor stays valid as new redemptions are numbered above it.
+    """
+    raw = state.get(keys.redemption_count_key(resident))
+    count = 0 if raw is None else keys.decode_u64(raw)
+    end = count if before is None else min(before, count)
+    start = max(0, end - max(1, limit))
+    items = []
+    for sequence in range(end - 1, start - 1, -1):
+        pointer = state.get(keys.resident_redemption_key(resident, sequence))
+        if pointer is None:  # pragma: no cover - the rule writes every number below the count
+            raise StorageError(
+                f"redemption {sequence} of {resident} is missing from the state", "corrupt_state"
+            )
+        merchant, _slash, voucher_ref = pointer.partition(b"/")
+        items.append(get_redemption(state, merchant.decode(), voucher_ref.decode()))
+    return RedemptionsPage(
+        resident=resident,
+        count=count,
+        items=tuple(items),
+        before=start if start > 0 else None,
+    )
+
+
+def _date_of(day: int, field: str) -> date:
+    year, month_day = divmod(day, 10_000)
+    try:
+        return date(year, month_day // 100, month_day % 100)
+    except ValueError:
+        raise InvalidRequest(f"{field} {day} is not a YYYYMMDD day", "invalid_day") from None
+
+
+def _ordered(from_day: int, to_day: int) -> tuple[date, date]:
+    """Both days as dates; InvalidRequest (``invalid_day``, ``invalid_period``) otherwise."""
+    first, last = _date_of(from_day, "from_day"), _date_of(to_day, "to_day")
+    if first > last:
+        raise InvalidRequest(f"from_day {from_day} is after to_day {to_day}", "invalid_period")
+    return first, last
+
+
+def query_period(from_day: int, to_day: int, today: int, default_days: int = 30) -> tuple[int, int]:
+    """The (from_day, to_day) a query asks for: ``to_day`` 0 is ``today`` and ``from_day`` 0 is
+    ``default_days`` before it; InvalidRequest when a day is not a calendar day (``invalid_day``)
+    or ``from_day`` is after ``to_day`` (``invalid_period``)."""
+    last = to_day or today
+    _date_of(last, "to_day")  # before days_before, which needs a calendar day
+    first = from_day or days_before(last, default_days)
+    _ordered(first, last)
+    return first, last
+
+
+def period_days(from_day: int, to_day: int, max_days: int = MAX_TOTALS_DAYS) -> tuple[int, ...]:
+    """Every YYYYMMDD day from ``from_day`` to ``to_day`` inclusive; InvalidRequest when a day is
+    not a calendar day (``invalid_day``), the period is reversed (``invalid_period``) or longer
+    than ``max_days`` (``period_too_long``)."""
+    first, last = _ordered(from_day, to_day)
+    span = (last - first).days + 1
+    if span > max_days:
+        raise InvalidRequest(
+            f"{from_day}..{to_day} is {span} days; a query covers at most {max_days}",
+            "period_too_long",
+        )
+    days = (first + timedelta(days=n) for n in range(span))
+    return tuple(d.year * 10_000 + d.month * 100 + d.day for d in days)
+
+
+def _by_activity(found: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(found.items(), key=lambda item: ACTIVITIES.index(item[0])))
+
+
+def _activity_totals(state: StateReader, prefix: bytes) -> tuple[tuple[str, int], ...]:
+    """The u64 totals under ``prefix`` keyed by the activity that ends each key."""
+    found = {key[len(prefix) :].decode(): keys.decode_u64(v) for key, v in state.scan(prefix)}
+    return _by_activity(found)
+
+
+def _operators(state: StateReader) -> tuple[str, ...]:
+    """Every operator that ever awarded points, by address."""
+    prefix = keys.points_operator_prefix()
+    found = {key[len(prefix) :].partition(b"/")[0].decode() for key, _v in state.scan(prefix)}
+    return tuple(sorted(found))
+
+
+def points_totals(
+    state: StateReader, operator: str, from_day: int, to_day: int
+) -> tuple[OperatorPoints, ...]:
+    """The points ``operator`` awarded per activity, all time and per day of ``from_day``..
+    ``to_day`` (award days, inclusive; see ``period_days`` for the errors); with no operator
+    (``""``), those of every operator that ever awarded points, by address."""
+    days = period_days(from_day, to_day)
+    totals = []
+    for address in (operator,) if operator else _operators(state):
+        per_day = []
+        for day in days:
+            found = _activity_totals(state, keys.points_operator_day_prefix(address, day))
+            if found:
+                per_day.append((day, found))
+        totals.append(
+            OperatorPoints(
+                operator=address,
+                activities=_activity_totals(state, keys.points_operator_prefix(address)),
+                days=tuple(per_day),
+            )
+        )
+    return tuple(totals)

@@ -28,11 +28,14 @@ def _register() -> None:
     from carbon_ticket.cli.node_cmds import bench, devnet, genesis, node
     from carbon_ticket.cli.query_cmds import query
     from carbon_ticket.cli.residents_cmds import RESIDENT_TX_COMMANDS
+    from carbon_ticket.cli.residents_query_cmds import RESIDENT_QUERY_COMMANDS
     from carbon_ticket.cli.tx_cmds import tx
     from carbon_ticket.cli.verify import verify
 
     for command in RESIDENT_TX_COMMANDS:
         tx.add_command(command)
+    for command in RESIDENT_QUERY_COMMANDS:
+        query.add_command(command)
 
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):
         cli.add_command(group)

@@ -40,6 +40,7 @@ __all__ = [
     "message_dict",
     "project",
     "receipt",
+    "redemption",
     "report",
     "rfc3339",
     "submitted",
@@ -167,6 +168,12 @@ def report(r: services_pb2.ReportInfo) -> dict[str, Any]:
 def certificate(c: services_pb2.RetirementCertificate) -> dict[str, Any]:
     """A retirement certificate."""
     return message_dict(c)
+
+
+def redemption(r: services_pb2.RedemptionInfo) -> dict[str, Any]:
+    """A resident's redemption: ``amount_grams`` (with ``amount_tco2e``) for a payment in
+    tickets, ``points`` for one in points."""
+    return message_dict(r)
 
 
 def _period(p: ledger_pb2.Period) -> str:

@@ -21,6 +21,7 @@ from carbon_ticket.chain.kvstore import (
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.records import (
     ACCOUNT_KINDS,
+    ACTIVITIES,
     OFFER_PAYMENTS,
     PROJECT_KINDS,
     ROLES,
@@ -28,10 +29,12 @@ from carbon_ticket.chain.records import (
     Certificate,
     Offer,
     Project,
+    Redemption,
     Report,
     Settlement,
 )
 from carbon_ticket.chain.records import Period as RecordPeriod
+from carbon_ticket.chain.residents_view import OperatorPoints
 from carbon_ticket.chain.state import AccountView
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
@@ -43,10 +46,13 @@ __all__ = [
     "decode_address",
     "decode_hash",
     "decode_page",
+    "decode_sequence_page",
     "offer_to_proto",
+    "operator_points_to_proto",
     "page_token",
     "project_to_proto",
     "receipt_to_proto",
+    "redemption_to_proto",
     "report_to_proto",
     "retirement_query",
     "settlement_to_proto",
@@ -101,6 +107,22 @@ def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None
             f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
         )
     return size, (int(match[1]), int(match[2]))
+
+
+_SEQUENCE_TOKEN = re.compile(r"[0-9]{1,20}", re.ASCII)
+
+
+def decode_sequence_page(page_size: int, token: str) -> tuple[int, int | None]:
+    """Page size (default and cap applied) and the ``before`` number of a numbered list's page
+    token (a resident's redemptions)."""
+    size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+    if not token:
+        return size, None
+    if _SEQUENCE_TOKEN.fullmatch(token) is None or int(token) >= 2**64:
+        raise InvalidRequest(
+            f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
+        )
+    return size, int(token)
 
 
 def page_token(height: int, index: int) -> str:
@@ -169,6 +191,49 @@ def offer_to_proto(o: Offer) -> services_pb2.OfferInfo:
 def settlement_to_proto(s: Settlement) -> services_pb2.SettlementTotals:
     """A merchant's settlement totals."""
     return services_pb2.SettlementTotals(redemptions=s.redemptions, grams=s.grams, points=s.points)
+
+
+def redemption_to_proto(r: Redemption) -> services_pb2.RedemptionInfo:
+    """A resident's redemption of an offer: what was paid, and the certificate of tickets."""
+    return services_pb2.RedemptionInfo(
+        resident=r.resident,
+        merchant=r.merchant,
+        offer_id=r.offer_id,
+        voucher_ref=r.voucher_ref,
+        payment=OFFER_PAYMENTS.index(r.payment),  # type: ignore[arg-type]
+        amount_grams=r.amount if r.payment == "grams" else 0,
+        points=r.amount if r.payment == "points" else 0,
+        certificate_id=r.certificate_id,
+        day=r.day,
+        height=r.height,
+        time_ms=r.time_ms,
+        tx_hash=r.tx_hash,
+    )
+
+
+def _activity_points(totals: tuple[tuple[str, int], ...]) -> list[services_pb2.ActivityPoints]:
+    return [
+        services_pb2.ActivityPoints(activity=ACTIVITIES.index(a), points=p)  # type: ignore[arg-type]
+        for a, p in totals
+    ]
+
+
+def operator_points_to_proto(o: OperatorPoints) -> services_pb2.OperatorPoints:
+    """The points one operator awarded per activity: all time and per day of a period."""
+    return services_pb2.OperatorPoints(
+        operator=o.operator,
+        points=o.total,
+        activities=_activity_points(o.activities),
+        period_points=o.period_total,
+        days=[
+            services_pb2.OperatorPointsDay(
+                day=day,
+                activities=_activity_points(totals),
+                points=sum(p for _a, p in totals),
+            )
+            for day, totals in o.days
+        ],
+    )
 
 
 def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:

@@ -38,9 +38,11 @@ from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
     chain_today,
-    days_before,
     merchant_view,
+    points_totals,
     points_view,
+    query_period,
+    resident_redemptions,
 )
 from carbon_ticket.chain.state import get_params
 from carbon_ticket.chain.store import StoreView
@@ -52,10 +54,13 @@ from carbon_ticket.node.api_codec import (
     decode_address,
     decode_hash,
     decode_page,
+    decode_sequence_page,
     offer_to_proto,
+    operator_points_to_proto,
     page_token,
     project_to_proto,
     receipt_to_proto,
+    redemption_to_proto,
     report_to_proto,
     require_id,
     retirement_query,
@@ -555,10 +560,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     ) -> services_pb2.MerchantInfo:
         merchant = decode_address(request.merchant)
         get_account(self._store, merchant)  # NotFound for an unregistered account
-        to_day = request.to_day or self._chain_today()
-        from_day = request.from_day or days_before(to_day, 30)
-        if from_day > to_day:
-            raise InvalidRequest(f"from_day {from_day} is after to_day {to_day}", "invalid_period")
+        from_day, to_day = query_period(request.from_day, request.to_day, self._chain_today())
         view = merchant_view(self._store, merchant, from_day, to_day)
         return services_pb2.MerchantInfo(
             merchant=merchant,
@@ -571,6 +573,38 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                 services_pb2.SettlementDay(day=d, totals=settlement_to_proto(s))
                 for d, s in view.days
             ],
+            height=self._store.height,
+        )
+
+    @errors
+    async def ListRedemptions(
+        self, request: services_pb2.ListRedemptionsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.RedemptionPage:
+        resident = decode_address(request.resident, "resident")
+        size, before = decode_sequence_page(request.page_size, request.page_token)
+        get_account(self._store, resident)  # NotFound for an unregistered account
+        found = resident_redemptions(self._store, resident, size, before)
+        return services_pb2.RedemptionPage(
+            items=[redemption_to_proto(r) for r in found.items],
+            next_page_token="" if found.before is None else str(found.before),
+            count=found.count,
+            height=self._store.height,
+        )
+
+    @errors
+    async def GetPointsTotals(
+        self, request: services_pb2.GetPointsTotalsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PointsTotals:
+        operator = ""
+        if request.operator:
+            operator = decode_address(request.operator, "operator")
+            get_account(self._store, operator)  # NotFound for an unregistered account
+        from_day, to_day = query_period(request.from_day, request.to_day, self._chain_today())
+        found = points_totals(self._store, operator, from_day, to_day)
+        return services_pb2.PointsTotals(
+            operators=[operator_points_to_proto(o) for o in found],
+            from_day=from_day,
+            to_day=to_day,
             height=self._store.height,
         )
 

@@ -699,6 +699,110 @@ class MerchantInfo(_message.Message):
     height: int
     def __init__(self, merchant: _Optional[str] = ..., offers: _Optional[_Iterable[_Union[OfferInfo, _Mapping]]] = ..., total: _Optional[_Union[SettlementTotals, _Mapping]] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ..., period: _Optional[_Union[SettlementTotals, _Mapping]] = ..., days: _Optional[_Iterable[_Union[SettlementDay, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
 
+class ListRedemptionsRequest(_message.Message):
+    __slots__ = ("resident", "page_size", "page_token")
+    RESIDENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    resident: str
+    page_size: int
+    page_token: str
+    def __init__(self, resident: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class RedemptionInfo(_message.Message):
+    __slots__ = ("resident", "merchant", "offer_id", "voucher_ref", "payment", "amount_grams", "points", "certificate_id", "day", "height", "time_ms", "tx_hash")
+    RESIDENT_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_REF_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    resident: str
+    merchant: str
+    offer_id: str
+    voucher_ref: str
+    payment: _ledger_pb2.OfferPayment
+    amount_grams: int
+    points: int
+    certificate_id: str
+    day: int
+    height: int
+    time_ms: int
+    tx_hash: bytes
+    def __init__(self, resident: _Optional[str] = ..., merchant: _Optional[str] = ..., offer_id: _Optional[str] = ..., voucher_ref: _Optional[str] = ..., payment: _Optional[_Union[_ledger_pb2.OfferPayment, str]] = ..., amount_grams: _Optional[int] = ..., points: _Optional[int] = ..., certificate_id: _Optional[str] = ..., day: _Optional[int] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class RedemptionPage(_message.Message):
+    __slots__ = ("items", "next_page_token", "count", "height")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RedemptionInfo]
+    next_page_token: str
+    count: int
+    height: int
+    def __init__(self, items: _Optional[_Iterable[_Union[RedemptionInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., count: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class GetPointsTotalsRequest(_message.Message):
+    __slots__ = ("operator", "from_day", "to_day")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    from_day: int
+    to_day: int
+    def __init__(self, operator: _Optional[str] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ...) -> None: ...
+
+class ActivityPoints(_message.Message):
+    __slots__ = ("activity", "points")
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    activity: _ledger_pb2.Activity
+    points: int
+    def __init__(self, activity: _Optional[_Union[_ledger_pb2.Activity, str]] = ..., points: _Optional[int] = ...) -> None: ...
+
+class OperatorPointsDay(_message.Message):
+    __slots__ = ("day", "activities", "points")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    day: int
+    activities: _containers.RepeatedCompositeFieldContainer[ActivityPoints]
+    points: int
+    def __init__(self, day: _Optional[int] = ..., activities: _Optional[_Iterable[_Union[ActivityPoints, _Mapping]]] = ..., points: _Optional[int] = ...) -> None: ...
+
+class OperatorPoints(_message.Message):
+    __slots__ = ("operator", "points", "activities", "period_points", "days")
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_POINTS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    operator: str
+    points: int
+    activities: _containers.RepeatedCompositeFieldContainer[ActivityPoints]
+    period_points: int
+    days: _containers.RepeatedCompositeFieldContainer[OperatorPointsDay]
+    def __init__(self, operator: _Optional[str] = ..., points: _Optional[int] = ..., activities: _Optional[_Iterable[_Union[ActivityPoints, _Mapping]]] = ..., period_points: _Optional[int] = ..., days: _Optional[_Iterable[_Union[OperatorPointsDay, _Mapping]]] = ...) -> None: ...
+
+class PointsTotals(_message.Message):
+    __slots__ = ("operators", "from_day", "to_day", "height")
+    OPERATORS_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    operators: _containers.RepeatedCompositeFieldContainer[OperatorPoints]
+    from_day: int
+    to_day: int
+    height: int
+    def __init__(self, operators: _Optional[_Iterable[_Union[OperatorPoints, _Mapping]]] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
 class GetSigningInfoRequest(_message.Message):
     __slots__ = ("address", "batch_ids")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]

@@ -396,6 +396,16 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.MerchantInfo.FromString,
                 _registered_method=True)
+        self.ListRedemptions = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListRedemptions',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListRedemptionsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.RedemptionPage.FromString,
+                _registered_method=True)
+        self.GetPointsTotals = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetPointsTotals',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.PointsTotals.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -539,6 +549,19 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRedemptions(self, request, context):
+        """A resident's redemptions, newest first, and the points operators awarded per activity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPointsTotals(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -651,6 +674,16 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetMerchant,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.MerchantInfo.SerializeToString,
+            ),
+            'ListRedemptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRedemptions,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListRedemptionsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.RedemptionPage.SerializeToString,
+            ),
+            'GetPointsTotals': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPointsTotals,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.PointsTotals.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1248,6 +1281,60 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetMerchant',
             carbonticket_dot_v1_dot_services__pb2.GetMerchantRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.MerchantInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRedemptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListRedemptions',
+            carbonticket_dot_v1_dot_services__pb2.ListRedemptionsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.RedemptionPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPointsTotals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetPointsTotals',
+            carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.PointsTotals.FromString,
             options,
             channel_credentials,
             insecure,

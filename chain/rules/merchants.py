@@ -32,6 +32,7 @@ from carbon_ticket.chain.rules._common import (
     event,
     local_today,
     period_of,
+    read_u64,
     require_resident,
     require_role,
 )
@@ -166,6 +167,17 @@ def _settle(state: StateOverlay, key: bytes, offer: Offer) -> None:
     )
 
 
+def _index_for_resident(
+    state: StateOverlay, resident: str, merchant: str, voucher_ref: str
+) -> None:
+    """Number the redemption in the resident's own list, which points at its voucher record."""
+    count_key = keys.redemption_count_key(resident)
+    sequence = read_u64(state, count_key)
+    pointer = merchant.encode() + b"/" + voucher_ref.encode()
+    state.set(keys.resident_redemption_key(resident, sequence), pointer)
+    state.set(count_key, keys.encode_u64(sequence + 1))
+
+
 def process_redeem(
     state: StateOverlay, ctx: BlockContext, tx: SignedTx, msg: ledger_pb2.Redeem
 ) -> Effects:
@@ -228,6 +240,7 @@ def process_redeem(
         tx_hash=tx.tx_hash,
     )
     state.set(keys.voucher_key(offer.merchant, msg.voucher_ref), redemption.encode())
+    _index_for_resident(state, resident, offer.merchant, msg.voucher_ref)
     _settle(state, keys.settlement_key(offer.merchant), offer)
     _settle(state, keys.settlement_day_key(offer.merchant, today), offer)
     events.append(

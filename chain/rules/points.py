@@ -137,6 +137,8 @@ def _credit_award(
     add_u64(state, keys.points_day_key(award.recipient, award.day), award.points)
     add_u64(state, keys.points_activity_key(award.recipient, award.day, activity), award.points)
     add_u64(state, keys.points_operator_key(operator, activity), award.points)
+    # Never above the all-time total just checked, so it cannot overflow either
+    add_u64(state, keys.points_operator_day_key(operator, award.day, activity), award.points)
     state.set(keys.points_ref_key(operator, award.external_ref), keys.encode_u64(ctx.height))
 
 

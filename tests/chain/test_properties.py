@@ -21,6 +21,9 @@ from carbon_ticket.chain.keys import (
     POINTS,
     POINTS_DAY,
     POINTS_DAY_ACTIVITY,
+    POINTS_OPERATOR,
+    POINTS_OPERATOR_DAY,
+    REDEMPTION_COUNT,
     REPORT,
     account_key,
     balance_prefix,
@@ -28,6 +31,7 @@ from carbon_ticket.chain.keys import (
     nonce_key,
 )
 from carbon_ticket.chain.records import Batch, Certificate, PointsAccount, Report
+from carbon_ticket.chain.residents_view import resident_redemptions
 from tests.chain.conftest import DAILY_CAP, RESIDENT_PARAMS, Ledger
 from tests.chain.strategies import (
     ATTESTED,
@@ -218,6 +222,29 @@ class PointsInvariants:
         }
         self.float_grams = self.float_total(chain)
         self.exchanges = 0
+        # What the queries read: each resident's redemptions in order, each operator's totals
+        self.vouchers: dict[str, list[str]] = {
+            key[len(REDEMPTION_COUNT) :].decode(): self.listed(
+                chain, key[len(REDEMPTION_COUNT) :].decode()
+            )
+            for key in data
+            if key.startswith(REDEMPTION_COUNT)
+        }
+        self.by_operator: dict[tuple[str, ...], int] = {
+            tuple(key[len(POINTS_OPERATOR) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_OPERATOR)
+        }
+
+    @staticmethod
+    def listed(chain: Ledger, resident: str) -> list[str]:
+        """The resident's redemptions as ListRedemptions pages them, oldest first."""
+        page = resident_redemptions(chain.state, resident, 3)
+        refs = [r.voucher_ref for r in page.items]
+        while page.before is not None:
+            page = resident_redemptions(chain.state, resident, 3, page.before)
+            refs += [r.voucher_ref for r in page.items]
+        return refs[::-1]
 
     @staticmethod
     def float_total(chain: Ledger) -> int:
@@ -233,9 +260,15 @@ class PointsInvariants:
                 continue
             exchanged = 0
             from_float = 0
+            awarded: list[tuple[str, int]] = []
             for ev in receipt.events:
                 attrs = dict(ev.attributes)
+                if ev.type == "award_points":  # after the awards: names their operator
+                    for activity, pts in awarded:
+                        key = (attrs["operator"], activity)
+                        self.by_operator[key] = self.by_operator.get(key, 0) + pts
                 if ev.type == "award" and attrs["outcome"] == "ok":
+                    awarded.append((attrs["activity"], int(attrs["points"])))
                     who, pts = attrs["recipient"], int(attrs["points"])
                     self.earned[who] = self.earned.get(who, 0) + pts
                     day_key = (who, attrs["day"])
@@ -251,9 +284,11 @@ class PointsInvariants:
                     )
                     exchanged += int(attrs["grams"])
                     self.exchanges += 1
-                elif ev.type == "redeem" and attrs["payment"] == "points":
+                elif ev.type == "redeem":
                     who = attrs["resident"]
-                    self.burned[who] = self.burned.get(who, 0) + int(attrs["amount"])
+                    self.vouchers.setdefault(who, []).append(attrs["voucher_ref"])
+                    if attrs["payment"] == "points":
+                        self.burned[who] = self.burned.get(who, 0) + int(attrs["amount"])
                 elif ev.type == "transfer" and attrs["from"] == POINTS_FLOAT_ADDRESS:
                     from_float += int(attrs["amount_grams"])
                 elif ev.type == "transfer" and attrs["to"] == POINTS_FLOAT_ADDRESS:
@@ -298,6 +333,24 @@ class PointsInvariants:
                 assert b.tradable + b.retired + b.cancelled + b.buffer == b.issued
                 assert balances.get(b.batch_id, 0) == b.tradable
                 assert certified.get(b.batch_id, 0) == b.retired
+        # A resident's list holds exactly its applied redemptions, in order; an operator's
+        # totals per activity are its applied awards, and its days add up to them.
+        for who, refs in self.vouchers.items():
+            assert self.listed(chain, who) == refs
+        totals = {
+            tuple(key[len(POINTS_OPERATOR) :].decode().split("/")): decode_u64(value)
+            for key, value in data.items()
+            if key.startswith(POINTS_OPERATOR)
+        }
+        assert totals == self.by_operator
+        per_day: dict[tuple[str, ...], int] = {}
+        for key, value in data.items():
+            if key.startswith(POINTS_OPERATOR_DAY):
+                operator, _day, activity = key[len(POINTS_OPERATOR_DAY) :].decode().split("/")
+                per_day[operator, activity] = per_day.get((operator, activity), 0) + decode_u64(
+                    value
+                )
+        assert per_day == totals
 
 
 @PROPERTY_SETTINGS

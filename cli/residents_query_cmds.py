@@ -1,0 +1,147 @@
+"""``carbon-ticket query redemptions`` and ``query points-totals`` (issue 15): a resident's
+redemptions and the points operators awarded per activity. Added to the ``query`` group by
+``cli.main`` (as the residents' transactions are added to ``tx``); the other residents' queries
+are in ``cli.query_cmds``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from carbon_ticket.cli import render
+from carbon_ticket.cli.common import (
+    chosen_output,
+    connect,
+    keystore_option,
+    node_option,
+    output_option,
+    parse_address_arg,
+    reports_errors,
+)
+from carbon_ticket.cli.query_cmds import _day_arg, _page_options, _print_rows
+from carbon_ticket.proto import services_pb2
+
+__all__ = ["RESIDENT_QUERY_COMMANDS"]
+
+
+def _paid(item: dict[str, Any]) -> str:
+    """What a redemption cost, as a person reads it."""
+    if item["payment"] == "grams":
+        return f"{item['amount_tco2e']} tCO2e"
+    return f"{item['points']} points"
+
+
+@click.command("redemptions")
+@click.argument("resident")
+@node_option
+@output_option
+@_page_options[0]
+@_page_options[1]
+@_page_options[2]
+@keystore_option
+@reports_errors
+def redemptions(
+    resident: str,
+    node: str,
+    output: str,
+    limit: int,
+    page_token: str,
+    all_pages: bool,
+    keystore: Path,
+) -> None:
+    """RESIDENT's (address or @key) redemptions at merchants, newest first: the offer, the
+    voucher, what was paid (tCO2e retired, with the certificate, or points) and the day."""
+    request = services_pb2.ListRedemptionsRequest(
+        resident=parse_address_arg(resident, keystore), page_size=limit
+    )
+    items: list[dict[str, Any]] = []
+    token = page_token
+    with connect(node) as stub:
+        while True:
+            request.page_token = token
+            page = stub.ListRedemptions(request, timeout=10)
+            items += [render.redemption(r) for r in page.items]
+            token = page.next_page_token
+            if not (all_pages and token):
+                break
+    if chosen_output(output) == "json":
+        data = {"items": items, "next_page_token": token, "count": page.count,
+                "height": page.height}  # fmt: skip
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{page.count} redemptions in all (height {page.height})")
+    if items:
+        header = ("height", "day", "merchant", "offer_id", "voucher_ref", "paid", "certificate_id")
+        rows = [
+            (str(r["height"]), str(r["day"]), r["merchant"], r["offer_id"], r["voucher_ref"],
+             _paid(r), r["certificate_id"] or "-")
+            for r in items
+        ]  # fmt: skip
+        _print_rows(header, rows)
+    if token:
+        click.echo(f"more: --page-token {token}")
+
+
+def _print_totals(data: dict[str, Any]) -> None:
+    """The totals as two tables: per operator and activity, then per award day."""
+    period = f"{data['from_day']}..{data['to_day']}"
+    if not data["operators"]:
+        click.echo("no points awarded")
+        return
+    header = ("operator", "activity", "all time", f"days {period}")
+    rows: list[tuple[str, ...]] = []
+    days: list[tuple[str, ...]] = []
+    for op in data["operators"]:
+        in_period: dict[str, int] = {}
+        for day in op["days"]:
+            for a in day["activities"]:
+                in_period[a["activity"]] = in_period.get(a["activity"], 0) + a["points"]
+                days.append((str(day["day"]), op["operator"], a["activity"], str(a["points"])))
+        rows += [
+            (op["operator"], a["activity"], str(a["points"]), str(in_period.get(a["activity"], 0)))
+            for a in op["activities"]
+        ]
+        rows.append((op["operator"], "(all)", str(op["points"]), str(op["period_points"])))
+    _print_rows(header, rows)
+    if days:
+        click.echo("")
+        _print_rows(("day", "operator", "activity", "points"), days)
+
+
+@click.command("points-totals")
+@click.argument("operator", required=False)
+@click.option("--from", "from_day", help="First award day YYYYMMDD (default: 30 days before --to).")
+@click.option("--to", "to_day", help="Last award day YYYYMMDD (default: the chain's today).")
+@node_option
+@output_option
+@keystore_option
+@reports_errors
+def points_totals(
+    operator: str | None,
+    from_day: str | None,
+    to_day: str | None,
+    node: str,
+    output: str,
+    keystore: Path,
+) -> None:
+    """Points awarded by OPERATOR (address or @key; default: every operator) per activity, all
+    time and per award day of a period (at most 366 days)."""
+    request = services_pb2.GetPointsTotalsRequest(
+        operator=parse_address_arg(operator, keystore) if operator else "",
+        from_day=_day_arg(from_day, "--from"),
+        to_day=_day_arg(to_day, "--to"),
+    )
+    with connect(node) as stub:
+        reply = stub.GetPointsTotals(request, timeout=10)
+    data = render.message_dict(reply)
+    if chosen_output(output) == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    _print_totals(data)
+
+
+RESIDENT_QUERY_COMMANDS = (redemptions, points_totals)
