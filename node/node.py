@@ -171,7 +171,7 @@ class Node:
             self.config.listen,
             self.chain_id,
             self.store.height,
-            "validator" if self.is_validator else "observer",
+            "validator" if self._signs_at(self.store.height + 1) else "observer",
         )
         try:
             await self.sync.catch_up()
@@ -326,7 +326,16 @@ class Node:
         height = self.store.height
         raw = self.store.get_certificate(height) if height > 0 else None
         last_commit = certificate_from_bytes(raw) if raw is not None else None
+        was_validator = self.is_validator
         self._dispatch(self._engine_call(self.engine.start, height + 1, last_commit))
+        if self.is_validator != was_validator:
+            # The set changed at this height: an operator waits for exactly this line.
+            role = "validator: it signs" if self.is_validator else "observer: it does not sign"
+            log.info("from height %d this node is a %s", height + 1, role)
+
+    def _signs_at(self, height: int) -> bool:
+        validators = self.validator_sets.at(height)
+        return validators is not None and validators.index_of(self._reporter.public_key) is not None
 
     def _engine_call(self, step: Callable[..., list[Action]], *args: object) -> list[Action]:
         # A broken local store is fatal: stop cleanly rather than vote on guesses.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -29,6 +30,7 @@ from carbon_ticket.node.config import MempoolSettings
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.params import CommittedParams
+from carbon_ticket.node.peers import PeerSet
 from carbon_ticket.node.service_peer import from_member
 from carbon_ticket.node.validators import StateValidatorSets, consensus_set, validator_peers
 from tests.chain.conftest import CHAIN_ID, VALIDATORS, key, make_genesis
@@ -214,3 +216,17 @@ def test_limits_are_read_from_committed_params_once_per_height() -> None:
     assert params.limits() is first  # same committed height: read once
     height[0] = 1
     assert params.limits().max_block_txs == 7
+
+
+def test_the_grpc_peer_set_follows_a_new_peer_list() -> None:
+    async def scenario() -> None:
+        peers = PeerSet(["127.0.0.1:1", "127.0.0.1:2"])
+        kept = peers.links[1]
+        peers.start()
+        peers.set_peers(["127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:3"])
+        assert [link.address for link in peers.links] == ["127.0.0.1:2", "127.0.0.1:3"]
+        assert peers.links[0] is kept  # a link still wanted keeps its queues and channel
+        assert peers.links[1]._stub is not None  # a new link is started at once
+        await peers.close()  # closes the dropped link too
+
+    asyncio.run(scenario())
