@@ -122,7 +122,7 @@ class Engine:
         self._app = app
         self._timeouts = timeouts
         self._verify = verifier
-        self._index = first.index_of(self._key) if self._key is not None else None
+        self._index = self._own_index(first)
         # Per signer key, not per membership: a validator that leaves and comes back (or an
         # observer that joins) must never sign against what it signed before.
         self._guard = SignGuard(signer, safety) if signer is not None else None
@@ -174,7 +174,7 @@ class Engine:
         actions: list[Action] = []
         self._current = current
         self._next = self._sets.at(height + 1)
-        self._index = current.index_of(self._key) if self._key is not None else None
+        self._index = self._own_index(current)
         self.started = True
         self.height = height
         self.decided = False
@@ -210,6 +210,10 @@ class Engine:
                 self._add_vote(msg, actions)
         self._progress(actions)
         return actions
+
+    def _own_index(self, validators: ValidatorSet) -> int | None:
+        """Our index in `validators`: None makes us an observer at that height."""
+        return validators.index_of(self._key) if self._key is not None else None
 
     def on_proposal(self, p: Proposal) -> list[Action]:
         """Handle a proposal from a peer; invalid or useless ones are dropped silently."""

@@ -882,6 +882,9 @@ class Simulation:
 
     def record_signature(self, i: int, msg: Proposal | Vote) -> None:
         me = self.schedule.index_of(i, msg.height)
+        if me is None:
+            self.check_not_signed_by(i, msg)
+            return
         if isinstance(msg, Proposal):
             if msg.proposer_index != me:
                 return
@@ -916,6 +919,20 @@ class Simulation:
                         f"{where}: certificate of height {cert.height} counts removed "
                         f"validator {byz.index} (removed at {byz.removed_at})",
                     )
+
+    def check_not_signed_by(self, i: int, msg: Proposal | Vote) -> None:
+        """An honest node outside the set of a height (not yet joined, or removed) signs nothing
+        there; what it sends for that height can only be a relay of members' messages."""
+        sign_bytes = (
+            proposal_sign_bytes(CHAIN_ID, msg)
+            if isinstance(msg, Proposal)
+            else vote_sign_bytes(CHAIN_ID, msg)
+        )
+        if self.verify(self.signers[i].public_key, sign_bytes, msg.signature):
+            raise Violation(
+                "non-member-signed",
+                f"honest node {i} signed at height {msg.height}, where it is not a validator",
+            )
 
     def on_commit(self, node: SimNode, action: Commit) -> None:
         cert = action.certificate
@@ -1053,6 +1070,9 @@ class Simulation:
             self._loop()
         except Violation as exc:
             violation = exc
+        except (ConsensusError, LookupError, ValueError) as exc:
+            # The engine must never raise on peer input: report it with the seed like the rest.
+            violation = Violation("crash", f"{type(exc).__name__}: {exc}")
         heights = [len(self.nodes[i].chain) for i in self.honest]
         return Result(self.plan.seed, self.plan, violation, heights, self.events, self.now)
 
@@ -1247,3 +1267,15 @@ class NextWithCurrentSetEngine(Engine):
         if height == self.height + 1:
             return self._current
         return super()._set_for(height)
+
+
+class FrozenIndexEngine(Engine):
+    """Deliberately broken engine: keeps the index it had in the genesis set, so a removed
+    validator goes on signing and a key that joins later never starts."""
+
+    def _own_index(self, validators: ValidatorSet) -> int | None:
+        first = getattr(self, "_first_index", "unset")
+        if first == "unset":
+            first = super()._own_index(validators)
+            self._first_index = first
+        return first  # type: ignore[return-value]
