@@ -1273,9 +1273,9 @@ class FrozenIndexEngine(Engine):
     """Deliberately broken engine: keeps the index it had in the genesis set, so a removed
     validator goes on signing and a key that joins later never starts."""
 
+    _first: tuple[int | None] | None = None
+
     def _own_index(self, validators: ValidatorSet) -> int | None:
-        first = getattr(self, "_first_index", "unset")
-        if first == "unset":
-            first = super()._own_index(validators)
-            self._first_index = first
-        return first  # type: ignore[return-value]
+        if self._first is None:
+            self._first = (super()._own_index(validators),)
+        return self._first[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -91,7 +92,7 @@ def _vote(signer: int, index: int, height: int, block_hash: bytes, vtype: VoteTy
     return replace(v, signature=SIGNERS[signer].sign(vote_sign_bytes(CHAIN, v)))
 
 
-def _sent_votes(actions: list[object]) -> list[Vote]:
+def _sent_votes(actions: Sequence[object]) -> list[Vote]:
     return [a.message for a in actions if isinstance(a, Broadcast) and isinstance(a.message, Vote)]
 
 
@@ -117,12 +118,14 @@ def test_an_added_validator_proposes_at_its_first_height_and_its_proposal_is_acc
     joining = _engine(4)
     joining.start(2)
     sent = [a.message for a in joining.start(3) if isinstance(a, Broadcast)]
-    assert [type(m) for m in sent] == [Proposal, Vote] and sent[0].proposer_index == 3
+    assert [type(m) for m in sent] == [Proposal, Vote]
+    proposal = sent[0]
+    assert isinstance(proposal, Proposal) and proposal.proposer_index == 3
     member = _engine(0)
     member.start(3)
-    votes = _sent_votes(member.on_proposal(sent[0]))
+    votes = _sent_votes(member.on_proposal(proposal))
     assert member.last_drop is None
-    assert [(v.type, v.block_hash) for v in votes] == [(VoteType.PREVOTE, sent[0].block_hash)]
+    assert [(v.type, v.block_hash) for v in votes] == [(VoteType.PREVOTE, proposal.block_hash)]
 
 
 def test_a_removed_validators_vote_is_not_counted_at_its_first_height_out() -> None:
