@@ -138,8 +138,9 @@ def test_weakened_engine_that_ignores_its_lock_is_caught() -> None:
     pytest.fail(f"no agreement violation found in {LOCK_STRESS_SEEDS} lock-stress schedules")
 
 
-def test_a_seed_replays_identically() -> None:
-    a, b = run_seed(7), run_seed(7)
+@pytest.mark.parametrize("profile", ["mixed", "set_change_byzantine"])
+def test_a_seed_replays_identically(profile: str) -> None:
+    a, b = run_seed(7, profile=profile), run_seed(7, profile=profile)
     assert (a.heights, a.events, a.end_time) == (b.heights, b.events, b.end_time)
 
 
