@@ -8,7 +8,9 @@ CometBFT's HeightVoteSet "peer catch-up rounds".
 
 Messages for the next height wait in a buffer with a quota per signer, so one validator cannot
 crowd out the others; the buffer also answers whether the next height has really begun (a
-proposal from its first proposer, or messages from validators holding f+1 power).
+proposal from its first proposer, or messages from validators holding f+1 power). Everything in
+the buffer was verified against the next height's validator set, and signer indexes are
+positions in that set, so it is that set that `started` weighs them with.
 """
 
 from __future__ import annotations
@@ -58,8 +60,7 @@ class RoundWindow:
 class FutureBuffer:
     """Verified messages for the next height, at most `FUTURE_QUOTA` per signer."""
 
-    def __init__(self, validators: ValidatorSet) -> None:
-        self._validators = validators
+    def __init__(self) -> None:
         self._messages: dict[tuple[object, ...], Proposal | Vote] = {}
         self._per_signer: Counter[int] = Counter()
 
@@ -84,8 +85,11 @@ class FutureBuffer:
         self._per_signer = Counter(_signer(m) for m in self._messages.values())
         return taken
 
-    def started(self, height: int) -> bool:
-        """Whether `height` has begun elsewhere: its round-0 proposal or f+1 power of signers."""
+    def started(self, height: int, validators: ValidatorSet) -> bool:
+        """Whether `height` has begun elsewhere: its round-0 proposal or f+1 power of signers.
+
+        `validators` is the set in effect at `height` (the one the messages were verified with).
+        """
         signers: set[int] = set()
         for msg in self._messages.values():
             if msg.height != height:
@@ -93,8 +97,8 @@ class FutureBuffer:
             if isinstance(msg, Proposal) and msg.round == 0:
                 return True
             signers.add(_signer(msg))
-        power = sum(self._validators.power_of(i) for i in signers)
-        return power >= self._validators.one_honest
+        power = sum(validators.power_of(i) for i in signers)
+        return power >= validators.one_honest
 
 
 def _signer(msg: Proposal | Vote) -> int:

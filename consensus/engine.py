@@ -3,6 +3,9 @@
 Rule numbers (L22, L28, ...) refer to Algorithm 1 of "The latest gossip on BFT consensus"
 (Buchman, Kwon, Milosevic, 2018). The engine does no I/O, reads no clock and starts no thread;
 the node feeds it verified-or-not peer messages and fired timers and executes what it returns.
+
+Every check uses the validator set in effect at the message's height (`ValidatorSets.at`): the
+engine caches the sets of its current and next height in `start`, so a message costs no lookup.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from carbon_ticket.consensus.admission import FutureBuffer, RoundWindow
+from carbon_ticket.consensus.errors import InvalidValidatorSet
 from carbon_ticket.consensus.safety import HeldValues, SafetyStore, SignGuard
 from carbon_ticket.consensus.signing import (
     Signer,
@@ -29,6 +33,7 @@ from carbon_ticket.consensus.types import (
     DuplicateVoteEvidence,
     EvidenceFound,
     FetchBlock,
+    FixedValidatorSets,
     Proposal,
     ScheduleTimeout,
     Step,
@@ -36,6 +41,7 @@ from carbon_ticket.consensus.types import (
     Timeout,
     TimeoutConfig,
     ValidatorSet,
+    ValidatorSets,
     Vote,
     VoteType,
 )
@@ -84,29 +90,42 @@ class Application(Protocol):
 
 
 class Engine:
-    """One validator's (or observer's) view of consensus; see docs/consensus.md."""
+    """One validator's (or observer's) view of consensus; see docs/consensus.md.
+
+    `validators` is the set at every height (`ValidatorSets`), or one `ValidatorSet` for a
+    chain whose set never changes. A node whose key is not in the set of its current height is
+    an observer there: it follows and commits but never signs; `start` decides it per height.
+    """
 
     def __init__(
         self,
         chain_id: str,
-        validators: ValidatorSet,
+        validators: ValidatorSets | ValidatorSet,
         signer: Signer | None,
         safety: SafetyStore,
         app: Application,
         timeouts: TimeoutConfig,
         verifier: Verifier = ed25519_verify,
     ) -> None:
+        sets = (
+            FixedValidatorSets(validators) if isinstance(validators, ValidatorSet) else validators
+        )
+        # Until the first `start`, the engine describes height 1 (the genesis set).
+        first = sets.at(1)
+        if first is None:
+            raise InvalidValidatorSet("no validator set is known for height 1")
         self.chain_id = chain_id
-        self.validators = validators
+        self._sets = sets
+        self._current = first
+        self._next: ValidatorSet | None = None
+        self._key = signer.public_key if signer is not None else None
         self._app = app
         self._timeouts = timeouts
         self._verify = verifier
-        index = validators.index_of(signer.public_key) if signer is not None else None
-        self.index: int | None = index
-        # A signer outside the set makes this node an observer: it follows but never signs.
-        self._guard = (
-            SignGuard(signer, safety) if signer is not None and index is not None else None
-        )
+        self._index = self._own_index(first)
+        # Per signer key, not per membership: a validator that leaves and comes back (or an
+        # observer that joins) must never sign against what it signed before.
+        self._guard = SignGuard(signer, safety) if signer is not None else None
         self.height = 0
         self.round = 0
         self.step = Step.PROPOSE
@@ -118,9 +137,23 @@ class Engine:
         self.last_drop: str | None = None
         self._hs = HeightState()
         self._window = RoundWindow()
-        self._future = FutureBuffer(validators)
-        self._ahead: dict[int, int] = {}
+        self._future = FutureBuffer()
+        # Highest next height a verified message of the next set was seen at (cleared on start).
+        self._ahead = 0
+        # Highest height an unverifiable message claimed (its set is not known yet): a hint
+        # that someone may be ahead, used for one sync request at most, then forgotten.
+        self._hint = 0
         self._marker: tuple[int, int, int] | None = None
+
+    @property
+    def validators(self) -> ValidatorSet:
+        """The validator set of the current height."""
+        return self._current
+
+    @property
+    def index(self) -> int | None:
+        """This signer's index in the current height's set, or None (an observer at this height)."""
+        return self._index
 
     # ----------------------------------------------------------------- inputs
 
@@ -132,19 +165,28 @@ class Engine:
         """
         if self.started and height <= self.height:
             return []
+        # Verify the set of this height is known before anything changes.
+        current = self._sets.at(height)
+        if current is None:
+            raise InvalidValidatorSet(f"no validator set is known for height {height}")
         if last_commit is not None and last_commit.height == height - 1:
             self.last_commit = last_commit
         actions: list[Action] = []
+        self._current = current
+        self._next = self._sets.at(height + 1)
+        self._index = self._own_index(current)
         self.started = True
         self.height = height
         self.decided = False
         self._hs = HeightState()
         self._window.reset()
         self._marker = None
-        self._ahead = {i: h for i, h in self._ahead.items() if h > height}
+        self._ahead = 0
+        self._hint = self._hint if self._hint > height else 0
         first_round = 0
         last = self._guard.last if self._guard is not None else None
-        resuming = last is not None and last.height == height
+        # Only a member signs at a height, so a record of this height means we are one now.
+        resuming = last is not None and last.height == height and self._index is not None
         if last is not None and resuming:
             # Restarted mid-height: resume in the round we last signed in, with our lock, our
             # valid value and their blocks, so neither outlives every copy of its block.
@@ -169,6 +211,10 @@ class Engine:
         self._progress(actions)
         return actions
 
+    def _own_index(self, validators: ValidatorSet) -> int | None:
+        """Our index in `validators`: None makes us an observer at that height."""
+        return validators.index_of(self._key) if self._key is not None else None
+
     def on_proposal(self, p: Proposal) -> list[Action]:
         """Handle a proposal from a peer; invalid or useless ones are dropped silently."""
         self.last_drop = None
@@ -178,6 +224,12 @@ class Engine:
             return []
         if not self._relevant(p.height):
             return []
+        vset = self._set_for(p.height)
+        if vset is None:
+            return []
+        if p.proposer_index != vset.proposer(p.height, p.round):
+            self._drop("malformed")
+            return []
         current = p.height == self.height
         if current and not self._window.allows(p.proposer_index, p.round):
             self._drop("far_round")
@@ -186,7 +238,7 @@ class Engine:
         if known is not None and current and known.signature == p.signature:
             self._drop("duplicate")
             return []
-        key = self.validators.validators[p.proposer_index].public_key
+        key = vset.validators[p.proposer_index].public_key
         if not self._verify(key, proposal_sign_bytes(self.chain_id, p), p.signature):
             self._drop("bad_signature")
             return []
@@ -213,6 +265,12 @@ class Engine:
             return []
         if not self._relevant(v.height):
             return []
+        vset = self._set_for(v.height)
+        if vset is None:
+            return []
+        if v.validator_index >= vset.size:
+            self._drop("malformed")
+            return []
         if v.height == self.height and not self._window.allows(v.validator_index, v.round):
             self._drop("far_round")
             return []
@@ -220,7 +278,7 @@ class Engine:
         if known is not None and known.signature == v.signature:
             self._drop("duplicate")
             return []
-        key = self.validators.validators[v.validator_index].public_key
+        key = vset.validators[v.validator_index].public_key
         if not self._verify(key, vote_sign_bytes(self.chain_id, v), v.signature):
             self._drop("bad_signature")
             return []
@@ -285,7 +343,7 @@ class Engine:
             and p.round >= 0
             and -1 <= p.pol_round < p.round
             and 0 < len(p.block_hash) <= _MAX_HASH_LEN
-            and p.proposer_index == self.validators.proposer(p.height, p.round)
+            and p.proposer_index >= 0
         )
 
     def _vote_shape_ok(self, v: Vote) -> bool:
@@ -293,7 +351,7 @@ class Engine:
             v.type in (VoteType.PREVOTE, VoteType.PRECOMMIT)
             and v.height >= 1
             and v.round >= 0
-            and 0 <= v.validator_index < self.validators.size
+            and v.validator_index >= 0
             and len(v.block_hash) <= _MAX_HASH_LEN
         )
 
@@ -305,6 +363,21 @@ class Engine:
             self._drop("old_height")
             return False
         return True
+
+    def _set_for(self, height: int) -> ValidatorSet | None:
+        """The set to verify a message of `height` with (current or next); None drops it.
+
+        Beyond the next height the set is not known yet (a change decided at the height we are
+        deciding may take effect there), and a signer's index may name another key: such a
+        message proves nothing, so it is only a hint that someone may be ahead.
+        """
+        if height == self.height:
+            return self._current
+        if height == self.height + 1 and self._next is not None:
+            return self._next
+        self._hint = max(self._hint, height)
+        self._drop("far_future" if height > self.height + 1 else "unknown_set")
+        return None
 
     def _known_vote(self, v: Vote) -> Vote | None:
         if v.height != self.height:
@@ -320,10 +393,8 @@ class Engine:
         return self._app.block_hash(p.height, p.block) == p.block_hash
 
     def _buffer(self, msg: Proposal | Vote, key: tuple[object, ...], sender: int) -> None:
-        self._ahead[sender] = max(self._ahead.get(sender, 0), msg.height)
-        if msg.height != self.height + 1:
-            self._drop("far_future")
-            return
+        # Only next-height messages get here, verified against the next height's set.
+        self._ahead = msg.height
         if key not in self._future and not self._future.add(key, msg, sender):
             self._drop("future_quota")
 
@@ -372,14 +443,14 @@ class Engine:
         # (bound to its hash; validated or not, as validation is lazy), which bounds what an
         # equivocator can make us store.
         count_conflict = not v.block_hash or v.block_hash in hs.payloads
-        earlier = vs.add(v, self.validators.power_of(v.validator_index), count_conflict)
+        earlier = vs.add(v, self._current.power_of(v.validator_index), count_conflict)
         if earlier is not None:
             key = (v.validator_index, v.round, int(v.type))
             if key not in hs.evidence_keys:
                 hs.evidence_keys.add(key)
                 actions.append(EvidenceFound(DuplicateVoteEvidence(earlier, v)))
         self._note_sender(v.round, v.validator_index)
-        if v.block_hash and vs.power.get(v.block_hash, 0) >= self.validators.quorum:
+        if v.block_hash and vs.power.get(v.block_hash, 0) >= self._current.quorum:
             if v.type == VoteType.PRECOMMIT:
                 hs.commit_candidates.setdefault(v.block_hash, v.round)
             else:
@@ -393,9 +464,9 @@ class Engine:
         if index in senders:
             return
         senders.add(index)
-        power = hs.sender_power.get(round, 0) + self.validators.power_of(index)
+        power = hs.sender_power.get(round, 0) + self._current.power_of(index)
         hs.sender_power[round] = power
-        if power >= self.validators.one_honest and round > hs.skip_to:
+        if power >= self._current.one_honest and round > hs.skip_to:
             hs.skip_to = round
 
     # ---------------------------------------------------------------- rules
@@ -416,7 +487,7 @@ class Engine:
     def _apply_one_rule(self, actions: list[Action]) -> bool:
         """Apply the first enabled rule; return whether anything changed."""
         hs = self._hs
-        quorum = self.validators.quorum
+        quorum = self._current.quorum
         for block_hash, rnd in hs.commit_candidates.items():  # L49
             if self._is_valid(block_hash):
                 self._decide(block_hash, rnd, actions)
@@ -513,7 +584,12 @@ class Engine:
             del hs.senders[r]
             hs.sender_power.pop(r, None)
         h = self.height
-        if self._guard is not None and self.validators.proposer(h, round) == self.index:
+        index = self._index
+        if (
+            self._guard is not None
+            and index is not None
+            and self._current.proposer(h, round) == index
+        ):
             while self._take_newer_valid_value():
                 pass
             if hs.valid_hash and self._is_valid(hs.valid_hash):
@@ -526,7 +602,7 @@ class Engine:
                 pol_round = -1
                 hs.payloads[block_hash] = payload
                 hs.valid_blocks[block_hash] = payload
-            p = Proposal(h, round, pol_round, block_hash, payload, self.index)
+            p = Proposal(h, round, pol_round, block_hash, payload, index)
             sig = self._guard.sign_held(
                 h, round, Step.PROPOSE, proposal_sign_bytes(self.chain_id, p), self._held()
             )
@@ -594,16 +670,16 @@ class Engine:
         if step != Step.PROPOSE:
             self.step = step
         for vote in votes:
-            if vote.height == self.height and vote.validator_index == self.index:
+            if vote.height == self.height and vote.validator_index == self._index:
                 self._add_vote(vote, actions)
                 actions.append(Broadcast(vote))
 
     def _cast(self, vtype: VoteType, block_hash: bytes, actions: list[Action]) -> None:
         """Move to the vote's step and, if a validator and the safety store agrees, sign it."""
         self.step = Step.PREVOTE if vtype == VoteType.PREVOTE else Step.PRECOMMIT
-        if self._guard is None or self.index is None:
+        if self._guard is None or self._index is None:
             return
-        vote = Vote(vtype, self.height, self.round, block_hash, self.index)
+        vote = Vote(vtype, self.height, self.round, block_hash, self._index)
         sig = self._guard.sign_held(
             self.height, self.round, self.step, vote_sign_bytes(self.chain_id, vote),
             self._held(), vote,
@@ -629,12 +705,14 @@ class Engine:
         marker = (self.round, int(self.step), len(self._hs.proposals))
         if marker == self._marker:
             self._rebroadcast(actions)
-            ahead = [h for h in self._ahead.values() if h > self.height]
-            # Stalled while a validator signs at a later height, or a quorum decided a block we
-            # do not hold: ask the node to sync (which verifies certificates, so a Byzantine
-            # sender can cost a fetch but never a wrong block).
-            if ahead or self._hs.commit_candidates:
-                actions.append(SyncNeeded(self.height, max([self.height, *ahead])))
+            ahead = max(self._ahead, self._hint)
+            # Stalled while someone signs at a later height, or a quorum decided a block we do
+            # not hold: ask the node to sync (which verifies certificates, so a Byzantine sender
+            # can cost a fetch but never a wrong block). An unverifiable hint is used once: to
+            # cost us another fetch a sender has to send again.
+            self._hint = 0
+            if ahead > self.height or self._hs.commit_candidates:
+                actions.append(SyncNeeded(self.height, max(self.height, ahead)))
             self._hs.fetching.clear()
             self._fetch_missing(actions)
         self._marker = marker
@@ -690,7 +768,9 @@ class Engine:
         One validator alone cannot make a waiting node start early (which would defeat the
         node's empty-block interval).
         """
-        return self._future.started(self.height + 1)
+        if self._next is None:
+            return False
+        return self._future.started(self.height + 1, self._next)
 
     def holdings(self) -> tuple[int, int]:
         """(vote sets, stored proposals) held for the current height: what a flood can grow."""

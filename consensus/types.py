@@ -6,6 +6,7 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Protocol
 
 from carbon_ticket.consensus.errors import InvalidValidatorSet
 
@@ -17,6 +18,7 @@ __all__ = [
     "DuplicateVoteEvidence",
     "EvidenceFound",
     "FetchBlock",
+    "FixedValidatorSets",
     "Proposal",
     "ScheduleTimeout",
     "Step",
@@ -25,6 +27,7 @@ __all__ = [
     "TimeoutConfig",
     "Validator",
     "ValidatorSet",
+    "ValidatorSets",
     "Vote",
     "VoteType",
 ]
@@ -128,6 +131,31 @@ class ValidatorSet:
     def hash(self) -> bytes:
         """SHA-256 over the canonical bytes of the set."""
         return hashlib.sha256(self.canonical_bytes()).digest()
+
+
+class ValidatorSets(Protocol):
+    """The validator set in effect at each height, as far as it is known.
+
+    A change decided by the block at height H takes effect at H + 2, so once block H - 1 is
+    committed the sets of H and H + 1 are known; answers never change once given.
+    """
+
+    def at(self, height: int) -> ValidatorSet | None:
+        """The set in effect at `height`, or None if not known yet."""
+        ...
+
+
+class FixedValidatorSets:
+    """One validator set at every height (tests, and chains whose set never changes)."""
+
+    __slots__ = ("_validators",)
+
+    def __init__(self, validators: ValidatorSet) -> None:
+        self._validators = validators
+
+    def at(self, height: int) -> ValidatorSet | None:
+        """The one set, whatever the height."""
+        return self._validators
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,13 @@ Checked on every run (a violation stops the run and is reported with the seed):
 - evidence only ever accuses Byzantine validators;
 - an honest node never sends a proposal whose payload does not hash to its block hash;
 - liveness after GST: once the network is synchronous and every crashed node is back, every honest
-  node commits `target_extra` more heights within `liveness_ms` of virtual time.
+  node commits `target_extra` more heights within `liveness_ms` of virtual time;
+- validity: every committed block is a valid block of its height, proposed by a member of the
+  validator set in effect at that height.
+
+Validator set changes (profiles `set_change` and `set_change_byzantine`, see sim_valsets.py):
+every certificate and piece of evidence is checked against the set of its own height, and no
+certificate ever carries a vote of a validator removed before its height.
 """
 
 from __future__ import annotations
@@ -33,12 +39,12 @@ from carbon_ticket.consensus import (
     Engine,
     EvidenceFound,
     FetchBlock,
+    FixedValidatorSets,
     InMemorySafetyStore,
     Proposal,
     ScheduleTimeout,
     SyncNeeded,
     TimeoutConfig,
-    Validator,
     ValidatorSet,
     Vote,
     VoteType,
@@ -47,6 +53,13 @@ from carbon_ticket.consensus import (
     verify_certificate,
     verify_evidence,
     vote_sign_bytes,
+)
+from tests.consensus.sim_valsets import (
+    Members,
+    NodeView,
+    Schedule,
+    SetChange,
+    draw_changes,
 )
 
 CHAIN_ID = "carbonticket-sim"
@@ -60,7 +73,11 @@ ISSUE11_PROFILES = (
     "future_flood",
     "skewed_clock",
 )
-PROFILES = ("mixed", "lock_stress", *ISSUE11_PROFILES)
+# Profiles of issue 16: validator set changes under faults, without and with Byzantine members.
+SET_CHANGE_PROFILES = ("set_change", "set_change_byzantine")
+# A removed validator that keeps signing at later heights (set_change_byzantine only).
+SET_CHANGE_BEHAVIOURS = (*BEHAVIOURS, "zombie")
+PROFILES = ("mixed", "lock_stress", *ISSUE11_PROFILES, *SET_CHANGE_PROFILES)
 # Once the network is calm and every node is back, every height must commit within this many
 # rounds (counted from the round a node was in when things calmed, for the height in progress).
 MAX_ROUNDS_AFTER_CALM = 8
@@ -166,6 +183,11 @@ class Plan:
     # Honest validators whose clocks disagree with everyone else's: each finds the others' fresh
     # proposals untimely, and they find its proposals untimely (at most f of them).
     skewed: tuple[int, ...] = ()
+    # Issue-16 set changes: the genesis set (empty: nodes 0..n-1, power 1), the changes, and a
+    # height every honest node must reach (past the last change) before the run may end.
+    genesis: Members = ()
+    changes: tuple[SetChange, ...] = ()
+    min_target: int = 0
 
     @property
     def stable_at(self) -> int:
@@ -181,6 +203,7 @@ class Plan:
             f"tamper={self.tamper or 'none'} lock_crash={self.lock_crash}",
             f"flood={self.flood_votes}v/{self.flood_proposals}p future_flood={self.future_flood}",
             f"skewed={list(self.skewed)}",
+            f"genesis={list(self.genesis)} changes={[(c.decided, c.kind) for c in self.changes]}",
             f"crypto={'ed25519' if self.real_crypto else 'fake'} timeouts={self.timeouts}",
         ]
         return " ".join(parts)
@@ -267,12 +290,76 @@ def issue11_plan(seed: int, profile: str, n: int | None = None) -> Plan:
     return plan
 
 
+def set_change_plan(seed: int, profile: str) -> Plan:
+    """Joins, leaves, power changes and key rotations under delays, drops, duplicates,
+    reordering, partitions and crashes; with `set_change_byzantine`, up to f Byzantine members
+    (by power, in every set) with the behaviours of "mixed" or "zombie"."""
+    rng = random.Random(f"{profile}-{seed}")
+    size = rng.choice((4, 5, 7))
+    n = size + rng.choice((1, 2, 3))
+    genesis = tuple((i, 1) for i in range(size))
+    byzantine: dict[int, str] = {}
+    if profile == "set_change_byzantine":
+        for i in rng.sample(range(size), rng.randint(1, (size - 1) // 3)):
+            byzantine[i] = rng.choice(SET_CHANGE_BEHAVIOURS)
+    zombies = [i for i, b in byzantine.items() if b == "zombie"]
+    for extra in zombies[1:]:
+        byzantine[extra] = "double_vote"  # one zombie per run: it must leave in the first step
+    changes = draw_changes(
+        rng, genesis, range(size, n), set(byzantine), set(zombies[:1]), rng.randint(1, 3)
+    )
+    honest = [i for i in range(n) if i not in byzantine]
+    gst = rng.choice((0, 500, 1500, 3000))
+    lo = rng.randint(1, 20)
+    hi = lo + rng.choice((10, 60, 300))
+    partitions: list[tuple[int, int, tuple[frozenset[int], ...]]] = []
+    if rng.random() < 0.3:
+        start = rng.randint(0, max(gst, 1))
+        order = list(range(n))
+        rng.shuffle(order)
+        cut = rng.randint(1, n - 1)
+        groups = (frozenset(order[:cut]), frozenset(order[cut:]))
+        partitions.append((start, min(gst, start + rng.randint(200, 2000)), groups))
+    crashes = []
+    for node in rng.sample(honest, rng.choice((0, 0, 1))):
+        at = rng.randint(0, max(gst, 300))
+        crashes.append((node, at, at + rng.randint(50, 2000)))
+    last = changes[-1].effective if changes else 1
+    return Plan(
+        seed=seed,
+        n=n,
+        byzantine=byzantine,
+        drop=rng.choice((0.0, 0.05, 0.2)),
+        dup=rng.choice((0.0, 0.05, 0.2)),
+        corrupt=rng.choice((0.0, 0.0, 0.02)),
+        delay=(lo, hi),
+        post_gst_delay=(lo, min(hi, lo + 50)),
+        gst=gst,
+        partitions=partitions,
+        crashes=crashes,
+        real_crypto=seed % 10 == 0,
+        timeouts=TimeoutConfig(
+            propose_ms=rng.choice((150, 300)),
+            prevote_ms=rng.choice((80, 150)),
+            precommit_ms=rng.choice((80, 150)),
+            delta_ms=rng.choice((50, 100)),
+            rebroadcast_ms=rng.choice((300, 600)),
+        ),
+        profile=profile,
+        genesis=genesis,
+        changes=tuple(changes),
+        min_target=last + 2,
+    )
+
+
 def make_plan(seed: int, n: int | None = None, profile: str = "mixed") -> Plan:
     """Draw a plan from `seed` for `profile` (one of PROFILES); "mixed" has n = 4 or 7."""
     if profile == "lock_stress":
         return lock_stress_plan(seed)
     if profile in ISSUE11_PROFILES:
         return issue11_plan(seed, profile, n)
+    if profile in SET_CHANGE_PROFILES:
+        return set_change_plan(seed, profile)
     rng = random.Random(f"plan-{seed}")
     n = n if n is not None else rng.choice((4, 7))
     f = (n - 1) // 3
@@ -355,20 +442,57 @@ class ByzNode:
         self.behaviour = behaviour
         self.engine = engine
         self.known: dict[int, set[bytes]] = {}
+        schedule = sim.schedule
+        self.removed_at = schedule.removed_at(index)
+        # The index a removed validator held last, which it keeps signing with.
+        self.old_index = (
+            schedule.index_of(index, self.removed_at - 1) if self.removed_at is not None else None
+        )
+        self.echoed: set[tuple[int, int, int]] = set()
+
+    def own_index(self, height: int) -> int | None:
+        """This node's validator index at `height`, None when it is not a member there."""
+        return self.sim.schedule.index_of(self.index, height)
 
     def learn(self, msg: Proposal | Vote) -> None:
         if msg.block_hash:
             self.known.setdefault(msg.height, set()).add(msg.block_hash)
         if self.behaviour == "tamper_hub" and isinstance(msg, Proposal):
             # The hub relays a copy with the same signature but a junk payload, fast.
-            self.sim.inject_tampered(msg, exclude=(self.index, msg.proposer_index))
+            proposer = self.sim.schedule.node_at(msg.height, msg.proposer_index)
+            self.sim.inject_tampered(msg, exclude=(self.index, proposer if proposer else -1))
+        if self.behaviour == "zombie" and isinstance(msg, Vote):
+            self.sign_after_removal(msg)
+
+    def sign_after_removal(self, vote: Vote) -> None:
+        """A removed validator signs what the members vote, under the index it held last.
+
+        At its last height as a member it also signs nil votes for the first height it is out,
+        early, so they reach nodes still deciding the height before (and their next-height
+        buffer): those must be judged by the next height's set, where it is no member.
+        """
+        if self.removed_at is None or self.old_index is None:
+            return
+        if vote.height == self.removed_at - 1:
+            for vtype in VoteType:
+                self.echo(Vote(vtype, self.removed_at, vote.round, b"", self.old_index))
+        elif vote.height >= self.removed_at:
+            self.echo(replace(vote, validator_index=self.old_index))
+
+    def echo(self, vote: Vote) -> None:
+        key = (vote.height, vote.round, int(vote.type))
+        if key in self.echoed:
+            return
+        self.echoed.add(key)
+        self.sim.zombie_votes += 1
+        self.sim.broadcast(self.index, self.sign_vote(vote))
 
     def emit(self, msg: Proposal | Vote) -> None:
         sim = self.sim
         rng = sim.rng
         others = [j for j in range(sim.plan.n) if j != self.index]
         if isinstance(msg, Proposal):
-            if msg.proposer_index != self.index:
+            if msg.proposer_index != self.own_index(msg.height):
                 sim.broadcast(self.index, msg)
                 return
             if self.behaviour == "tamper_hub":
@@ -392,7 +516,7 @@ class ByzNode:
                 return
             sim.broadcast(self.index, msg)
             return
-        if msg.validator_index != self.index:
+        if msg.validator_index != self.own_index(msg.height):
             sim.broadcast(self.index, msg)
             return
         if self.behaviour == "lock_breaker":
@@ -457,17 +581,21 @@ class ByzNode:
             return
         plan, rng = sim.plan, sim.rng
         h, r0 = engine.height, engine.round
+        me = self.own_index(h)
+        if me is None:
+            return
         batch: list[Proposal | Vote] = []
         for k in range(plan.flood_votes):
             vtype = VoteType.PREVOTE if k % 2 == 0 else VoteType.PRECOMMIT
             block_hash = rng.randbytes(32) if k % 3 else b""
-            batch.append(self.sign_vote(Vote(vtype, h, r0 + 3 + k, block_hash, self.index)))
+            batch.append(self.sign_vote(Vote(vtype, h, r0 + 3 + k, block_hash, me)))
         rnd = 0
+        vset = sim.schedule.set_at(h)
         for _ in range(plan.flood_proposals):
-            while sim.validators.proposer(h, rnd) != self.index:
+            while vset.proposer(h, rnd) != me:
                 rnd += 1
             payload = b"blk|%d|%d|%d|" % (h, self.index, rnd) + rng.randbytes(4096)
-            p = Proposal(h, rnd, -1, hashlib.sha256(payload).digest(), payload, self.index)
+            p = Proposal(h, rnd, -1, hashlib.sha256(payload).digest(), payload, me)
             batch.append(self.sign_proposal(p))
             rnd += 1
         sim.send_batch(self.index, batch)
@@ -475,11 +603,14 @@ class ByzNode:
     def flood_next_height(self, height: int) -> None:
         """Fill other nodes' next-height buffers with signed votes for many rounds of `height`."""
         rng = self.sim.rng
+        me = self.own_index(height)
+        if me is None:
+            return
         batch: list[Proposal | Vote] = []
         for k in range(self.sim.plan.future_flood):
             vtype = VoteType.PREVOTE if k % 2 == 0 else VoteType.PRECOMMIT
             block_hash = rng.randbytes(32) if k % 3 else b""
-            batch.append(self.sign_vote(Vote(vtype, height, k // 2, block_hash, self.index)))
+            batch.append(self.sign_vote(Vote(vtype, height, k // 2, block_hash, me)))
         self.sim.send_batch(self.index, batch)
 
 
@@ -582,9 +713,10 @@ class Simulation:
         else:
             self.signers = [FakeSigner(b"key%d-%d" % (plan.seed, i)) for i in range(n)]
             self.verify = fake_verify
-        self.validators = ValidatorSet(
-            tuple(Validator(f"v{i}", s.public_key) for i, s in enumerate(self.signers))
-        )
+        genesis = plan.genesis or tuple((i, 1) for i in range(n))
+        self.schedule = Schedule([s.public_key for s in self.signers], genesis, plan.changes)
+        # Nodes that were removed from the set and may keep signing (Byzantine "zombie").
+        self.zombie_votes = 0
         self.apps = [SimApp(i, random.Random(f"app-{plan.seed}-{i}")) for i in range(n)]
         for i, app in enumerate(self.apps):
             app.late_proposers = (set(range(n)) - {i}) if i in plan.skewed else set(plan.skewed)
@@ -609,9 +741,14 @@ class Simulation:
         heapq.heappush(self._queue, (at, self._seq, kind, a, b, c))
 
     def make_engine(self, i: int, store: InMemorySafetyStore, cls: type[Engine]) -> Engine:
+        node = self.nodes.get(i)
+        # An honest node knows the sets up to its committed height + 2; others know them all.
+        view = (
+            NodeView(self.schedule, lambda: len(node.chain)) if node is not None else self.schedule
+        )
         return cls(
             CHAIN_ID,
-            self.validators,
+            view,
             self.signers[i],
             store,
             self.apps[i],
@@ -744,12 +881,16 @@ class Simulation:
         return block if cert.block_hash == block_hash else None
 
     def record_signature(self, i: int, msg: Proposal | Vote) -> None:
+        me = self.schedule.index_of(i, msg.height)
+        if me is None:
+            self.check_not_signed_by(i, msg)
+            return
         if isinstance(msg, Proposal):
-            if msg.proposer_index != i:
+            if msg.proposer_index != me:
                 return
             key = (i, msg.height, msg.round, 0)
         else:
-            if msg.validator_index != i:
+            if msg.validator_index != me:
                 return
             key = (i, msg.height, msg.round, int(msg.type))
         prev = self.signed.setdefault(key, msg.block_hash)
@@ -761,14 +902,41 @@ class Simulation:
                 f"height {key[1]} round {key[2]} step {key[3]}",
             )
 
+    def check_certificate(self, where: str, cert: Any) -> None:
+        """The certificate proves its block to the set of its own height, with no removed voter."""
+        try:
+            verify_certificate(CHAIN_ID, self.schedule.set_at(cert.height), cert, self.verify)
+        except ConsensusError as exc:
+            raise Violation("certificate", f"{where} height {cert.height}: {exc}") from exc
+        for byz in self.byz.values():
+            if byz.removed_at is None or cert.height < byz.removed_at:
+                continue
+            key = self.signers[byz.index].public_key
+            for vote in cert.precommits:
+                if self.verify(key, vote_sign_bytes(CHAIN_ID, vote), vote.signature):
+                    raise Violation(
+                        "removed-counted",
+                        f"{where}: certificate of height {cert.height} counts removed "
+                        f"validator {byz.index} (removed at {byz.removed_at})",
+                    )
+
+    def check_not_signed_by(self, i: int, msg: Proposal | Vote) -> None:
+        """An honest node outside the set of a height (not yet joined, or removed) signs nothing
+        there; what it sends for that height can only be a relay of members' messages."""
+        sign_bytes = (
+            proposal_sign_bytes(CHAIN_ID, msg)
+            if isinstance(msg, Proposal)
+            else vote_sign_bytes(CHAIN_ID, msg)
+        )
+        if self.verify(self.signers[i].public_key, sign_bytes, msg.signature):
+            raise Violation(
+                "non-member-signed",
+                f"honest node {i} signed at height {msg.height}, where it is not a validator",
+            )
+
     def on_commit(self, node: SimNode, action: Commit) -> None:
         cert = action.certificate
-        try:
-            verify_certificate(CHAIN_ID, self.validators, cert, self.verify)
-        except ConsensusError as exc:
-            raise Violation(
-                "certificate", f"node {node.index} height {action.height}: {exc}"
-            ) from exc
+        self.check_certificate(f"node {node.index}", cert)
         if hashlib.sha256(action.block).digest() != cert.block_hash:
             raise Violation("certificate", f"node {node.index}: block does not match its hash")
         if action.height != len(node.chain) + 1:
@@ -797,6 +965,17 @@ class Simulation:
 
     def apply_block(self, node: SimNode, block: bytes, cert: Any) -> None:
         height = len(node.chain) + 1
+        parts = block.split(b"|")
+        proposer = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else -1
+        if (
+            parts[:2] != [b"blk", b"%d" % height]
+            or self.schedule.index_of(proposer, height) is None
+        ):
+            raise Violation(
+                "validity",
+                f"node {node.index} committed at height {height} a block that is invalid or "
+                f"not proposed by a member: {block[:40]!r}",
+            )
         prev = self.decided.setdefault(height, cert.block_hash)
         if prev != cert.block_hash:
             raise Violation(
@@ -806,11 +985,12 @@ class Simulation:
 
     def on_evidence(self, i: int, action: EvidenceFound) -> None:
         ev = action.evidence
+        height = ev.vote_a.height
         try:
-            verify_evidence(CHAIN_ID, self.validators, ev, self.verify)
+            verify_evidence(CHAIN_ID, self.schedule.set_at(height), ev, self.verify)
         except ConsensusError as exc:
             raise Violation("evidence", f"node {i} reported invalid evidence: {exc}") from exc
-        accused = ev.vote_a.validator_index
+        accused = self.schedule.node_at(height, ev.vote_a.validator_index)
         if accused not in self.plan.byzantine:
             raise Violation("evidence", f"node {i} accused honest validator {accused}")
 
@@ -839,11 +1019,8 @@ class Simulation:
         if not blocks:
             return
         for block, cert in blocks:
-            # Block sync: verify the certificate against the validator set before applying.
-            try:
-                verify_certificate(CHAIN_ID, self.validators, cert, self.verify)
-            except ConsensusError as exc:
-                raise Violation("certificate", f"sync to node {node.index}: {exc}") from exc
+            # Block sync: verify the certificate against the set of its height before applying.
+            self.check_certificate(f"sync to node {node.index}", cert)
             self.apply_block(node, block, cert)
         assert node.engine is not None
         self.run_actions(node.index, node.engine.start(len(node.chain) + 1, node.chain[-1][1]))
@@ -855,8 +1032,8 @@ class Simulation:
             behaviour = self.plan.byzantine.get(i)
             if behaviour is None:
                 node = SimNode(i, InMemorySafetyStore(), self.apps[i])
-                node.engine = self.make_engine(i, node.store, self.honest_engine)
                 self.nodes[i] = node
+                node.engine = self.make_engine(i, node.store, self.honest_engine)
             else:
                 cls = LockIgnoringEngine if behaviour in ("amnesia", "lock_breaker") else Engine
                 engine = (
@@ -893,6 +1070,9 @@ class Simulation:
             self._loop()
         except Violation as exc:
             violation = exc
+        except (ConsensusError, LookupError, ValueError) as exc:
+            # The engine must never raise on peer input: report it with the seed like the rest.
+            violation = Violation("crash", f"{type(exc).__name__}: {exc}")
         heights = [len(self.nodes[i].chain) for i in self.honest]
         return Result(self.plan.seed, self.plan, violation, heights, self.events, self.now)
 
@@ -935,7 +1115,8 @@ class Simulation:
                 else:
                     node.syncing = False
             elif kind == _STABLE:
-                self.target = max(len(self.nodes[i].chain) for i in self.honest) + plan.target_extra
+                top = max(len(self.nodes[i].chain) for i in self.honest)
+                self.target = max(top + plan.target_extra, plan.min_target)
                 for i in self.honest:
                     engine = self.nodes[i].engine
                     if engine is not None:
@@ -1067,3 +1248,34 @@ def run_seed(
 ) -> Result:
     """Run the schedule of `seed` and return its result (never raises on a violation)."""
     return Simulation(make_plan(seed, n, profile), honest_engine).run()
+
+
+class StaleSetEngine(Engine):
+    """Deliberately broken engine: keeps the genesis set after a change (counts removed
+    validators' votes, refuses added validators' ones, weighs the old powers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sets = FixedValidatorSets(self.validators)
+
+
+class NextWithCurrentSetEngine(Engine):
+    """Deliberately broken engine: verifies next-height messages with the current height's set
+    (a validator removed at the next height can still get its votes parked and counted)."""
+
+    def _set_for(self, height: int) -> ValidatorSet | None:
+        if height == self.height + 1:
+            return self._current
+        return super()._set_for(height)
+
+
+class FrozenIndexEngine(Engine):
+    """Deliberately broken engine: keeps the index it had in the genesis set, so a removed
+    validator goes on signing and a key that joins later never starts."""
+
+    _first: tuple[int | None] | None = None
+
+    def _own_index(self, validators: ValidatorSet) -> int | None:
+        if self._first is None:
+            self._first = (super()._own_index(validators),)
+        return self._first[0]

@@ -2,8 +2,8 @@
 
     python -m tests.consensus.soak --seeds 20000 [--start 0] [--profile mixed] [--jobs 2]
 
-Profiles: mixed, lock_stress and the issue-11 profiles (tamper_hub, tamper_outsider, crash_all,
-vote_flood, future_flood).
+Profiles: mixed, lock_stress, the issue-11 profiles (tamper_hub, tamper_outsider, crash_all,
+vote_flood, future_flood, skewed_clock) and the issue-16 ones (set_change, set_change_byzantine).
 
 Exits non-zero if any seed violates a property, after printing each failing seed's report.
 """

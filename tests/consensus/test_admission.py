@@ -35,7 +35,7 @@ def _vote(index: int, height: int, round: int) -> Vote:
 
 
 def test_the_buffer_keeps_a_quota_per_signer_and_hands_out_one_height() -> None:
-    buf = FutureBuffer(VSET)
+    buf = FutureBuffer()
     added = [buf.add(("v", r, 3), _vote(3, 2, r), 3) for r in range(FUTURE_QUOTA + 5)]
     assert added.count(True) == FUTURE_QUOTA
     assert buf.add(("v", 0, 1), _vote(1, 2, 0), 1)
@@ -44,14 +44,14 @@ def test_the_buffer_keeps_a_quota_per_signer_and_hands_out_one_height() -> None:
 
 
 def test_the_next_height_has_begun_with_its_first_proposal_or_f_plus_one_signers() -> None:
-    buf = FutureBuffer(VSET)
+    buf = FutureBuffer()
     later = Proposal(2, 1, -1, b"h", b"b", VSET.proposer(2, 1), b"s")
     buf.add(("p", 1, b"h"), later, later.proposer_index)
     buf.add(("v", 0, later.proposer_index), _vote(later.proposer_index, 2, 0), 3)
-    assert not buf.started(2)  # one validator, a later round's proposer at that
+    assert not buf.started(2, VSET)  # one validator, a later round's proposer at that
     buf.add(("v", 0, 0), _vote(0, 2, 0), 0)
-    assert buf.started(2)  # two distinct signers: f + 1 at n = 4
-    other = FutureBuffer(VSET)
+    assert buf.started(2, VSET)  # two distinct signers: f + 1 at n = 4
+    other = FutureBuffer()
     first = Proposal(2, 0, -1, b"h", b"b", VSET.proposer(2, 0), b"s")
     other.add(("p", 0, b"h"), first, first.proposer_index)
-    assert other.started(2)
+    assert other.started(2, VSET)

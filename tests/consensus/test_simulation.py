@@ -6,6 +6,7 @@ A failing seed prints its plan and the replay command, e.g.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 
@@ -14,14 +15,20 @@ import pytest
 from carbon_ticket.consensus import Engine
 from tests.consensus.sim import (
     BEHAVIOURS,
+    SET_CHANGE_BEHAVIOURS,
     BlockForgettingEngine,
+    FrozenIndexEngine,
     LockIgnoringEngine,
+    NextWithCurrentSetEngine,
+    Simulation,
+    StaleSetEngine,
     TimelinessAsValidityEngine,
     UnboundedRoundsEngine,
     UnboundPayloadEngine,
     make_plan,
     run_seed,
 )
+from tests.consensus.sim_valsets import KINDS, safe_step
 
 MIXED_SEEDS = 1000
 LOCK_STRESS_SEEDS = 200
@@ -37,6 +44,8 @@ ISSUE11_CI = (
     ("future_flood", None, 200),
     ("skewed_clock", None, 100),
 )
+# Issue 16 profiles in CI (validator set changes): (profile, seeds); about 40 s together here.
+SET_CHANGE_CI = (("set_change", 300), ("set_change_byzantine", 300))
 # How many seeds a deliberately weakened engine gets to show its flaw.
 WEAKENED_SEEDS = 40
 
@@ -129,8 +138,9 @@ def test_weakened_engine_that_ignores_its_lock_is_caught() -> None:
     pytest.fail(f"no agreement violation found in {LOCK_STRESS_SEEDS} lock-stress schedules")
 
 
-def test_a_seed_replays_identically() -> None:
-    a, b = run_seed(7), run_seed(7)
+@pytest.mark.parametrize("profile", ["mixed", "set_change_byzantine"])
+def test_a_seed_replays_identically(profile: str) -> None:
+    a, b = run_seed(7, profile=profile), run_seed(7, profile=profile)
     assert (a.heights, a.events, a.end_time) == (b.heights, b.events, b.end_time)
 
 
@@ -148,3 +158,73 @@ def test_engine_taking_untimely_blocks_for_invalid_is_caught_by_skewed_clocks() 
     # an engine that folds timeliness into validity leaves it deciding nothing by consensus.
     found = _first_violation(TimelinessAsValidityEngine, "skewed_clock")
     assert found is not None and found[1] == "skewed-decide"
+
+
+@pytest.mark.parametrize(
+    ("profile", "start"),
+    [(p, start) for p, seeds in SET_CHANGE_CI for start in range(0, seeds, 100)],
+)
+def test_set_change_schedules_hold_every_property(profile: str, start: int) -> None:
+    # Safety, validity and liveness as everywhere, with every certificate and piece of evidence
+    # checked against the set of its own height, no removed validator's vote in a certificate,
+    # and no signature from an honest node at a height where it is not a validator.
+    seeds = dict(SET_CHANGE_CI)[profile]
+    _check(range(start, min(start + 100, seeds)), profile)
+
+
+def test_set_change_ci_covers_every_kind_of_change_within_the_rule() -> None:
+    plans = [make_plan(s, profile=p) for p, seeds in SET_CHANGE_CI for s in range(seeds)]
+    kinds = Counter(c.kind for p in plans for c in p.changes)
+    assert all(kinds[k] >= 50 for k in KINDS), kinds
+    assert sum(len(p.changes) >= 2 for p in plans) > 200
+    assert {len(p.genesis) for p in plans} == {4, 5, 7}
+    behaviours = Counter(b for p in plans for b in p.byzantine.values())
+    assert set(behaviours) == set(SET_CHANGE_BEHAVIOURS)
+    assert sum(p.real_crypto for p in plans) >= 50
+    for plan in plans:
+        sets = [plan.genesis, *(c.members for c in plan.changes)]
+        for old, new in itertools.pairwise(sets):
+            assert safe_step(old, new), plan.describe()
+        for members in sets:
+            byz = sum(power for node, power in members if node in plan.byzantine)
+            assert 3 * byz < sum(power for _, power in members), plan.describe()
+        decided = [c.decided for c in plan.changes]
+        assert all(b >= a + 2 for a, b in itertools.pairwise(decided))
+
+
+def test_joined_validators_sign_certificates_from_their_effective_height() -> None:
+    joined_votes = 0
+    for seed in range(10):
+        sim = Simulation(make_plan(seed, profile="set_change"))
+        result = sim.run()
+        assert result.ok, result.report()
+        genesis = {node for node, _ in sim.plan.genesis}
+        chain = sim.nodes[sim.honest[0]].chain
+        for height, (_, cert) in enumerate(chain, start=1):
+            signers = {sim.schedule.node_at(height, v.validator_index) for v in cert.precommits}
+            joined_votes += len(signers - genesis)
+    assert joined_votes > 0
+
+
+def test_engine_keeping_the_genesis_set_is_caught_by_set_changes() -> None:
+    found = _first_violation(StaleSetEngine, "set_change")
+    assert found is not None and found[1] in (
+        "certificate",
+        "validity",
+        "removed-counted",
+        "non-member-signed",
+    )
+
+
+def test_engine_keeping_its_genesis_index_is_caught_signing_after_removal() -> None:
+    found = _first_violation(FrozenIndexEngine, "set_change")
+    assert found is not None and found[1] in ("non-member-signed", "crash")
+
+
+def test_engine_judging_next_height_votes_by_the_current_set_is_caught_by_a_removed_validator() -> (
+    None
+):
+    # A validator removed at H signs nil votes for H early: an engine that parks them by the
+    # set of H - 1 counts them at H under another validator's index.
+    found = _first_violation(NextWithCurrentSetEngine, "set_change_byzantine")
+    assert found is not None and found[1] in ("evidence", "certificate", "agreement")
