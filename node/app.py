@@ -32,13 +32,13 @@ from carbon_ticket.chain.errors import InvalidBlock, LedgerError, PreconditionFa
 from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.store import BlockStore
 from carbon_ticket.chain.tx import SignedTx
-from carbon_ticket.consensus import CommitCertificate, ValidatorSet
+from carbon_ticket.consensus import CommitCertificate, ValidatorSet, ValidatorSets
 from carbon_ticket.node.clock_watch import ClockWatch
 from carbon_ticket.node.codec import certificate_to_bytes
 from carbon_ticket.node.config import TimeSettings
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.params import LimitsSource, limits_of
-from carbon_ticket.node.validators import ValidatorSets, fixed_sets
+from carbon_ticket.node.validators import fixed_sets
 
 __all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
 

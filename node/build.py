@@ -9,7 +9,7 @@ transport (gRPC links unless one is given), block sync, the ``Node`` itself, and
 from __future__ import annotations
 
 from carbon_ticket.chain import Genesis, expected_nonce, init_chain
-from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, ValidatorSet
+from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig
 from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.clock import LoopClock, skewed
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, NodeConfig
@@ -84,7 +84,7 @@ def build_node(
         )
         engine = Engine(
             info.chain_id,
-            _engine_validators(validator_sets, store.height),
+            validator_sets,
             Ed25519Signer(key.seed),
             FileSafetyStore(config.data_path / "sign_state"),
             app,
@@ -178,11 +178,3 @@ def peer_addresses(config: NodeConfig, validators: StateValidatorSets, own_key: 
     """The configured peers and the network addresses of the validators of the next height and
     the one after (this node and its own address left out), each once, in that order."""
     return validator_peers(validators, config.peers, config.listen, own_key)
-
-
-def _engine_validators(validator_sets: StateValidatorSets, height: int) -> ValidatorSet:
-    # The engine of this branch takes one set: the one of the next height.
-    validators = validator_sets.at(height + 1)
-    if validators is None:  # pragma: no cover - the next height's set is always known
-        raise ConfigError(f"no validator set for height {height + 1}")
-    return validators

@@ -21,11 +21,12 @@ from carbon_ticket.consensus import (
     DuplicateVoteEvidence,
     InvalidEvidence,
     ValidatorSet,
+    ValidatorSets,
     verify_evidence,
 )
 from carbon_ticket.node.codec import PeerMessageError, vote_from_proto, vote_to_proto
 from carbon_ticket.node.mempool import CheckTx
-from carbon_ticket.node.validators import StateValidatorSets, ValidatorSets, fixed_sets
+from carbon_ticket.node.validators import StateValidatorSets, fixed_sets
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["EvidenceReporter", "checker_with_evidence", "evidence_from_proto"]

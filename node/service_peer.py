@@ -15,11 +15,10 @@ import grpc
 from google.protobuf.message import Message
 
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.consensus import Vote
+from carbon_ticket.consensus import ValidatorSets, Vote
 from carbon_ticket.node.codec import PeerMessageError, message_from_proto
 from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES
 from carbon_ticket.node.ports import BlockSource, ConsensusInbox, ConsensusMessage, NodeInfo
-from carbon_ticket.node.validators import ValidatorSets
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerServicer", "committed_block", "from_member", "peer_status"]

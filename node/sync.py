@@ -31,11 +31,16 @@ from carbon_ticket.chain.block import Block
 from carbon_ticket.chain.errors import InvalidBlock, LedgerError
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import SignedTx
-from carbon_ticket.consensus import ConsensusError, ValidatorSet, verify_certificate
+from carbon_ticket.consensus import (
+    ConsensusError,
+    ValidatorSet,
+    ValidatorSets,
+    verify_certificate,
+)
 from carbon_ticket.node.app import ExecutedBlock
 from carbon_ticket.node.codec import certificate_from_proto
 from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
-from carbon_ticket.node.validators import ValidatorSets, fixed_sets
+from carbon_ticket.node.validators import fixed_sets
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]

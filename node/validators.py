@@ -21,21 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import NotFound
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.records import ValidatorSet as ValidatorSetRecord
 from carbon_ticket.chain.state import StateReader
-from carbon_ticket.consensus import Validator, ValidatorSet
+from carbon_ticket.consensus import FixedValidatorSets, Validator, ValidatorSet, ValidatorSets
 
 __all__ = [
     "KNOWN_AHEAD",
-    "FixedSets",
     "SetEntry",
     "StateValidatorSets",
-    "ValidatorSets",
     "consensus_set",
     "fixed_sets",
     "validator_peers",
@@ -45,29 +42,10 @@ __all__ = [
 KNOWN_AHEAD = 2
 
 
-class ValidatorSets(Protocol):
-    """The set in effect at each height (the engine's interface, consensus/types.py)."""
-
-    def at(self, height: int) -> ValidatorSet | None:
-        """The set in effect at ``height``, or None if not known yet."""
-        ...
-
-
-class FixedSets:
-    """One set at every height: tests, and tools that build blocks of a single-set chain."""
-
-    def __init__(self, validators: ValidatorSet) -> None:
-        self.validators = validators
-
-    def at(self, height: int) -> ValidatorSet | None:
-        """The one set."""
-        return self.validators
-
-
 def fixed_sets(validators: ValidatorSets | ValidatorSet) -> ValidatorSets:
     """``validators`` as a ``ValidatorSets`` (a plain set is in effect at every height)."""
     if isinstance(validators, ValidatorSet):
-        return FixedSets(validators)
+        return FixedValidatorSets(validators)
     return validators
 
 
