@@ -2,7 +2,7 @@
 
 Synthetic headers signed by test keys: each change is the header before a new set takes effect
 (naming it as the next set), signed by the set the chain has reached. The end-to-end bundle
-across a real set change is in tests/node/test_set_changes.py.
+across real set changes is in tests/node/test_set_changes_devnet.py.
 """
 
 from __future__ import annotations
