@@ -249,7 +249,7 @@ class NodeConfig:
         "127.0.0.1:26600", "gRPC HOST:PORT to bind (0.0.0.0:PORT on a server).", _listen
     )
     peers: tuple[str, ...] = _setting(
-        (), "Other validators' HOST:PORT (empty: take them from the genesis).",
+        (), "Extra peers' HOST:PORT, dialled besides the validators the chain names.",
         _peer_addresses, key="addresses",
     )  # fmt: skip
     data_dir: str = _setting("data", "Block store and signing state directory.", _non_empty)
