@@ -12,6 +12,8 @@ import unicodedata
 from carbon_ticket.chain.block import Header
 from carbon_ticket.chain.crypto import parse_address
 from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.governance_records import VOTE_OPTIONS, Proposal, ProposalVote
+from carbon_ticket.chain.governance_view import ValidatorSetView
 from carbon_ticket.chain.kvstore import (
     MAX_HISTORY_PAGE,
     RetirementQuery,
@@ -30,6 +32,7 @@ from carbon_ticket.chain.records import (
     Project,
     Report,
     Settlement,
+    Validator,
 )
 from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.state import AccountView
@@ -43,15 +46,18 @@ __all__ = [
     "decode_address",
     "decode_hash",
     "decode_page",
+    "decode_proposal_page",
     "offer_to_proto",
     "page_token",
     "project_to_proto",
+    "proposal_to_proto",
     "receipt_to_proto",
     "report_to_proto",
     "retirement_query",
     "settlement_to_proto",
     "tx_proof_to_proto",
     "tx_to_proto",
+    "validator_set_to_proto",
 ]
 
 DEFAULT_PAGE_SIZE = 50
@@ -101,6 +107,19 @@ def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None
             f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
         )
     return size, (int(match[1]), int(match[2]))
+
+
+def decode_proposal_page(page_size: int, token: str) -> tuple[int, int | None]:
+    """Page size (default and cap applied) and the proposal id a ListProposals token continues
+    below (the token is that id in decimal)."""
+    size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+    if not token:
+        return size, None
+    if not (token.isascii() and token.isdigit()) or len(token) > 20 or int(token) >= 2**64:
+        raise InvalidRequest(
+            f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
+        )
+    return size, int(token)
 
 
 def page_token(height: int, index: int) -> str:
@@ -297,4 +316,69 @@ def tx_proof_to_proto(
         header=header.to_proto(),
         tx_proof=_inclusion(tx_proof),
         receipt_proof=_inclusion(receipt_proof),
+    )
+
+
+# ---------------------------------------------------------------- governance
+
+
+def proposal_to_proto(
+    p: Proposal, votes: tuple[ProposalVote, ...] = (), height: int = 0
+) -> services_pb2.ProposalInfo:
+    """A proposal with its actions as signed, its tally and outcome, and optionally its votes."""
+    return services_pb2.ProposalInfo(
+        proposal_id=p.proposal_id,
+        proposer=p.proposer,
+        title=p.title,
+        description_uri=p.description_uri,
+        description_hash=p.description_hash,
+        actions=[ledger_pb2.GovAction.FromString(raw) for raw in p.actions],
+        submit_height=p.submit_height,
+        deadline_height=p.deadline_height,
+        status=p.status,
+        yes_power=p.yes_power,
+        no_power=p.no_power,
+        abstain_power=p.abstain_power,
+        total_power=p.total_power,
+        closed_height=p.closed_height,
+        error_code=p.error_code,
+        error=p.error,
+        tx_hash=p.tx_hash,
+        votes=[
+            services_pb2.ProposalVoteInfo(
+                voter=v.voter,
+                option=VOTE_OPTIONS.index(v.option),  # type: ignore[arg-type]
+                power=v.power,
+                height=v.height,
+                tx_hash=v.tx_hash,
+            )
+            for v in votes
+        ],
+        height=height,
+    )
+
+
+def _validator_entry(v: Validator) -> services_pb2.ValidatorEntry:
+    return services_pb2.ValidatorEntry(
+        name=v.name,
+        public_key=v.public_key,
+        address=v.address,
+        operator=v.operator_address,
+        power=v.power,
+        network_address=v.network_address,
+    )
+
+
+def validator_set_to_proto(
+    view: ValidatorSetView, committed_height: int
+) -> services_pb2.ValidatorSetInfo:
+    """The set in effect at a height and the change pending after it."""
+    return services_pb2.ValidatorSetInfo(
+        height=view.height,
+        effective_height=view.effective_height,
+        validators=[_validator_entry(v) for v in view.validators],
+        total_power=sum(v.power for v in view.validators),
+        pending_height=view.pending_height or 0,
+        pending=[_validator_entry(v) for v in view.pending],
+        committed_height=committed_height,
     )
