@@ -213,7 +213,13 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             height=outcome.height,
         )
         for v in get_validators(self._store):
-            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
+            response.signing_validators.add(
+                name=v.name,
+                public_key=v.public_key,
+                address=v.address,
+                operator=v.operator_address,
+                power=v.power,
+            )
         return response
 
     def _known_tx(self, raw: bytes, error: LedgerError) -> bytes | None:
@@ -281,7 +287,13 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
                 batch_id=batch_id, amount_grams=get_balance(self._store, address, batch_id)
             )
         for v in get_validators(self._store):
-            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
+            response.signing_validators.add(
+                name=v.name,
+                public_key=v.public_key,
+                address=v.address,
+                operator=v.operator_address,
+                power=v.power,
+            )
         return response
 
     @errors

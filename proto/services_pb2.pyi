@@ -122,14 +122,18 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ValidatorInfo(_message.Message):
-    __slots__ = ("name", "public_key", "address")
+    __slots__ = ("name", "public_key", "address", "operator", "power")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
     name: str
     public_key: bytes
     address: str
-    def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., address: _Optional[str] = ...) -> None: ...
+    operator: str
+    power: int
+    def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., address: _Optional[str] = ..., operator: _Optional[str] = ..., power: _Optional[int] = ...) -> None: ...
 
 class StatusResponse(_message.Message):
     __slots__ = ("chain_id", "height", "app_hash", "last_block_hash", "last_block_time_ms", "validators", "node_name", "mempool_size")
