@@ -233,3 +233,22 @@ def test_actions_keep_the_documented_order() -> None:
     )
     kinds = [a.WhichOneof("action") for a in parse_actions(options, "", None, "127.0.0.1:1")]
     assert kinds == ["grant_role", "change_params", "unfreeze_account"]
+
+
+def test_genesis_new_takes_power_and_operator(tmp_path: Path) -> None:
+    keys = [PrivateKey(hashlib.sha256(bytes([i])).digest()) for i in range(4)]
+    operator = PrivateKey(hashlib.sha256(b"officer").digest()).address
+    specs = [f"b{i}={k.public_key.hex()}@10.0.0.{i}:26656" for i, k in enumerate(keys)]
+    specs[0] += f",power=3,operator={operator}"
+    out = tmp_path / "genesis.json"
+    args = [a for spec in specs for a in ("--validator", spec)]
+    result = run("genesis", "new", "--chain-id", "c-1", *args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    shown = ok("genesis", "show", str(out))["validators"]
+    assert [(v["power"], v["operator"]) for v in shown] == [
+        (3, operator),
+        *((1, k.address) for k in keys[1:]),
+    ]
+    bad = run("genesis", "new", "--chain-id", "c-1", "--validator", specs[1] + ",weight=2",
+              "--out", str(tmp_path / "bad.json"))  # fmt: skip
+    refused(bad, 2, "power=N")
