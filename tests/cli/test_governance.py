@@ -16,9 +16,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.cli.client import make_body, missing_signatures
+from carbon_ticket.cli.cosign import CosignFile, Member
 from carbon_ticket.cli.governance_cmds import parse_actions
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DEVNET_POINTS_DAILY_CAP, DevnetInfo
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.harness import issue_fresh_batch, running_devnet
 
 T = 1_000_000
@@ -252,3 +256,33 @@ def test_genesis_new_takes_power_and_operator(tmp_path: Path) -> None:
     bad = run("genesis", "new", "--chain-id", "c-1", "--validator", specs[1] + ",weight=2",
               "--out", str(tmp_path / "bad.json"))  # fmt: skip
     refused(bad, 2, "power=N")
+
+
+def test_the_wallet_counts_operator_power_for_the_shortcut() -> None:
+    validators = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]
+    officers = [PrivateKey(bytes([i + 11]) * 32) for i in range(4)]
+    powers = (10, 1, 1, 1)
+    members = tuple(
+        Member(f"node{i}", v.address, v.public_key, o.address, p)
+        for i, (v, o, p) in enumerate(zip(validators, officers, powers, strict=True))
+    )
+    infos = [
+        services_pb2.ValidatorInfo(name=m.name, public_key=m.public_key, address=m.address,
+                                   operator=m.operator, power=m.power)
+        for m in members
+    ]  # fmt: skip
+    grant = ledger_pb2.GrantRole(address=officers[3].address, role=ledger_pb2.ROLE_VERIFIER)
+    body = make_body("c", officers[1].address, 0, grant)
+
+    def cosign(*keys: PrivateKey) -> CosignFile:
+        return CosignFile(ledger_pb2.TxEnvelope.FromString(encode_tx(body, list(keys))), body,
+                          members)  # fmt: skip
+
+    # Three small operators hold 3 of 13: the heavy one is still needed (one more signature).
+    needed, awaiting = cosign(*officers[1:]).awaiting()
+    assert (needed, [a["name"] for a in awaiting]) == (1, ["node0"])
+    assert cosign(officers[0]).awaiting() == (0, [])  # 10 of 13 alone
+    # Validator keys count for nothing once operators are bound.
+    assert cosign(*validators).awaiting()[0] == 1
+    assert missing_signatures([k.public_key for k in officers[1:]], infos) == (1, 3)
+    assert missing_signatures([officers[0].public_key], infos) == (0, 1)
