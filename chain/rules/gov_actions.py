@@ -48,22 +48,10 @@ from carbon_ticket.chain.state import StateOverlay, StateReader, get_params, get
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
-    "VALIDATOR_ACTIONS",
     "execute_actions",
     "next_block_params",
     "put_next_params_in_force",
 ]
-
-# GovAction kinds that edit the validator set.
-VALIDATOR_ACTIONS = frozenset(
-    {
-        "add_validator",
-        "remove_validator",
-        "set_validator_power",
-        "set_validator_address",
-        "rotate_validator_key",
-    }
-)
 
 
 def next_block_params(state: StateReader) -> Params:
