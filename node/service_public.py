@@ -589,6 +589,7 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             to_day=to_day,
             height=self._store.height,
         )
+
     # ------------------------------------------------------------------ governance
 
     @errors
