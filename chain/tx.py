@@ -40,6 +40,7 @@ __all__ = [
     "decode_tx",
     "encode_tx",
     "parse_envelope",
+    "require_cosigner_addresses_in",
     "require_cosigners_in",
     "sort_signatures",
     "tx_hash",
@@ -193,6 +194,23 @@ def require_cosigners_in(tx: SignedTx, allowed: frozenset[bytes], who: str) -> N
             raise InvalidTransaction(
                 f"a {tx.kind} transaction is co-signed by {who} only; key "
                 f"{key.hex()[:16]}... is not one",
+                "unexpected_signature",
+            )
+
+
+def require_cosigner_addresses_in(tx: SignedTx, allowed: frozenset[str], who: str) -> None:
+    """Verify every signer account of a co-signed message is one of ``allowed`` (addresses).
+
+    Governance co-signatures are the validators' operators' (``Validator.operator_address``,
+    issue 16): the node calls this with the operators of the set in effect, at admission and
+    for every transaction met in a block (``unexpected_signature`` otherwise).
+    """
+    if tx.kind not in MULTI_SIGNER_KINDS:
+        return
+    for address in sorted(tx.signer_addresses):
+        if address not in allowed:
+            raise InvalidTransaction(
+                f"a {tx.kind} transaction is co-signed by {who} only; account {address} is not one",
                 "unexpected_signature",
             )
 

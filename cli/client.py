@@ -36,8 +36,8 @@ __all__ = [
 
 _READ_TIMEOUT = 10.0  # seconds for a read; a node that needs longer is in trouble
 
-# Messages the ledger executes only with signatures of more than 2/3 of the validator set
-# (chain/rules/governance.py).
+# Messages the ledger executes only with signatures of the operators of validators holding more
+# than 2/3 of the power (chain/rules/governance.py): the multi-signature shortcut.
 GOVERNANCE_KINDS = frozenset({"grant_role", "revoke_role", "appoint_issuer"})
 
 # TxBody oneof field by message class, e.g. ledger_pb2.Transfer -> "transfer".
@@ -119,14 +119,28 @@ def balance_shortfall(needed: dict[str, int], info: services_pb2.SigningInfo) ->
 def missing_signatures(
     signer_keys: Iterable[bytes], validators: Sequence[services_pb2.ValidatorInfo]
 ) -> tuple[int, int]:
-    """(signatures still needed, validator signatures present) for a governance transaction.
+    """(operator signatures still needed at least, validators whose operator signed) for a
+    governance transaction.
 
-    The ledger wants more than 2/3 of the validator set (one vote each) among the signers.
+    The ledger wants the operators of validators holding more than 2/3 of the power among the
+    signers (a node older than issue 16 reports no operator and no power: the validator's own
+    account, power 1).
     """
-    members = {v.address for v in validators}
-    present = len(members & {address_from_public_key(k) for k in signer_keys})
-    needed = len(members) * 2 // 3 + 1
-    return max(needed - present, 0), present
+    signed = {address_from_public_key(k) for k in signer_keys}
+    powers: dict[str, int] = {}
+    for v in validators:
+        voter = v.operator or v.address
+        powers[voter] = powers.get(voter, 0) + (v.power or 1)
+    total = sum(powers.values())
+    present = sum(p for voter, p in powers.items() if voter in signed)
+    counted = sum(1 for v in validators if (v.operator or v.address) in signed)
+    needed = 0
+    for power in sorted((p for voter, p in powers.items() if voter not in signed), reverse=True):
+        if present * 3 > total * 2:
+            break
+        present += power
+        needed += 1
+    return needed, counted
 
 
 class LedgerClient:

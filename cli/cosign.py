@@ -6,19 +6,23 @@ The file is readable JSON (docs/cli.md), version 2::
     {"version": 2, "chain_id": ..., "kind": "grant_role", "signer": "ct1...", "nonce": 7,
      "signed_by": ["<public key hex>", ...], "signatures_needed": 2,
      "awaiting": [{"name": "node2", "address": "ct1..."}, ...],
-     "validators": [{"name": ..., "address": ..., "public_key": ...}, ...],
+     "validators": [{"name": ..., "address": ..., "public_key": ..., "operator": ...,
+                     "power": 1}, ...],
      "tx": "<TxEnvelope hex>"}
 
-``validators`` is the set governance needs more than 2/3 of, as the node reported it when the
-file was written, so ``tx sign`` recounts ``signatures_needed`` and ``awaiting`` offline (null
-when governance was written offline, without the set). For a message with one signer,
-``validators`` is empty and the signer is what it awaits. Version 1
-files (no ``version``, no counts) are still read.
+``validators`` is the set governance needs more than 2/3 of the power of, as the node reported
+it when the file was written, so ``tx sign`` recounts ``signatures_needed`` (the fewest operator
+signatures that would still do) and ``awaiting`` (the operators that have not signed) offline
+(null when governance was written offline, without the set). A validator counts when its
+operator signed; files without ``operator`` and ``power`` count each validator's own account
+with power 1. For a message with one signer, ``validators`` is empty and the signer is what it
+awaits. Version 1 files (no ``version``, no counts) are still read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +32,53 @@ from carbon_ticket.cli.client import GOVERNANCE_KINDS
 from carbon_ticket.cli.common import EXIT_USAGE, CliError
 from carbon_ticket.proto import ledger_pb2
 
-__all__ = ["COSIGN_VERSION", "CosignFile", "Member", "members_of", "read_cosign", "write_cosign"]
+__all__ = [
+    "COSIGN_VERSION",
+    "CosignFile",
+    "Member",
+    "members_of",
+    "read_cosign",
+    "signatures_short",
+    "write_cosign",
+]
 
 COSIGN_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A validator whose signature governance counts."""
+    """A validator whose operator's signature governance counts, with its power."""
 
     name: str
     address: str
     public_key: bytes
+    operator: str = ""  # "" = the validator's own account
+    power: int = 1
+
+    @property
+    def voter(self) -> str:
+        """The account whose signature counts for this validator."""
+        return self.operator or self.address
+
+
+def signatures_short(
+    members: tuple[Member, ...], signed: AbstractSet[str]
+) -> tuple[int, list[Member]]:
+    """(the fewest more operator signatures that reach > 2/3 of the power, the members whose
+    operator has not signed) for governance signed by the accounts ``signed``."""
+    total = sum(m.power for m in members)
+    present = sum(m.power for m in members if m.voter in signed)
+    waiting = [m for m in members if m.voter not in signed]
+    power_by_voter: dict[str, int] = {}
+    for m in waiting:
+        power_by_voter[m.voter] = power_by_voter.get(m.voter, 0) + m.power
+    needed = 0
+    for power in sorted(power_by_voter.values(), reverse=True):
+        if present * 3 > total * 2:
+            break
+        present += power
+        needed += 1
+    return needed, waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,20 +108,17 @@ class CosignFile:
             return 1, [{"name": "signer", "address": self.body.signer}]
         if not self.validators:
             return None, []
-        # More than 2/3 of the validators, one vote each (chain/rules/governance.py).
-        present = sum(1 for m in self.validators if m.address in signed)
-        needed = max(len(self.validators) * 2 // 3 + 1 - present, 0)
-        others = [
-            {"name": m.name, "address": m.address}
-            for m in self.validators
-            if m.address not in signed
-        ]
+        # Operators holding more than 2/3 of the power (chain/rules/governance.py).
+        needed, waiting = signatures_short(self.validators, signed)
+        others = list({m.voter: {"name": m.name, "address": m.voter} for m in waiting}.values())
         return needed, others if needed else []
 
 
 def members_of(validators: Any) -> tuple[Member, ...]:
-    """Members from the node's ``ValidatorInfo`` list."""
-    return tuple(Member(v.name, v.address, bytes(v.public_key)) for v in validators)
+    """Members from the node's ``ValidatorInfo`` list (power 0: a node that predates power)."""
+    return tuple(
+        Member(v.name, v.address, bytes(v.public_key), v.operator, v.power or 1) for v in validators
+    )
 
 
 def read_cosign(path: Path) -> CosignFile:
@@ -98,7 +134,13 @@ def read_cosign(path: Path) -> CosignFile:
         if version not in (1, COSIGN_VERSION):
             raise ValueError(f"unknown file version {version!r}")
         validators = tuple(
-            Member(v["name"], v["address"], bytes.fromhex(v["public_key"]))
+            Member(
+                v["name"],
+                v["address"],
+                bytes.fromhex(v["public_key"]),
+                v.get("operator", ""),
+                int(v.get("power", 1)),
+            )
             for v in doc.get("validators", [])
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -122,7 +164,13 @@ def write_cosign(path: Path, cosign: CosignFile) -> dict[str, Any]:
         "signatures_needed": needed,
         "awaiting": awaiting,
         "validators": [
-            {"name": m.name, "address": m.address, "public_key": m.public_key.hex()}
+            {
+                "name": m.name,
+                "address": m.address,
+                "public_key": m.public_key.hex(),
+                "operator": m.voter,
+                "power": m.power,
+            }
             for m in cosign.validators
         ],
         "tx": cosign.raw().hex(),

@@ -202,6 +202,12 @@ def play_residents(info: DevnetInfo, client: LedgerClient, stub: Any, output: st
     click.echo("")
     click.echo("resident's points")
     emit(render.message_dict(points), output)
+    redemptions = stub.ListRedemptions(
+        services_pb2.ListRedemptionsRequest(resident=resident.address), timeout=10
+    )
     click.echo("")
     click.echo("merchant's settlement")
     emit(render.message_dict(merchant), output)
+    click.echo("")
+    click.echo("resident's redemptions")
+    emit([render.redemption(r) for r in redemptions.items], output)

@@ -24,6 +24,7 @@ def cli() -> None:
 
 def _register() -> None:
     from carbon_ticket.cli.demo import demo
+    from carbon_ticket.cli.governance_cmds import GOVERNANCE_QUERY_COMMANDS, GOVERNANCE_TX_COMMANDS
     from carbon_ticket.cli.keys_cmds import keys
     from carbon_ticket.cli.node_cmds import bench, devnet, genesis, node
     from carbon_ticket.cli.query_cmds import query
@@ -32,9 +33,9 @@ def _register() -> None:
     from carbon_ticket.cli.tx_cmds import tx
     from carbon_ticket.cli.verify import verify
 
-    for command in RESIDENT_TX_COMMANDS:
+    for command in (*RESIDENT_TX_COMMANDS, *GOVERNANCE_TX_COMMANDS):
         tx.add_command(command)
-    for command in RESIDENT_QUERY_COMMANDS:
+    for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS):
         query.add_command(command)
 
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):

@@ -361,16 +361,28 @@ def genesis() -> None:
     """Write and check the genesis document shared by every validator of a network."""
 
 
-def _parse_validator(text: str) -> tuple[str, bytes, str]:
-    name, sep, rest = text.partition("=")
+def _parse_validator(text: str) -> tuple[str, bytes, str, int, str]:
+    """NAME=PUBLIC_KEY_HEX@HOST:PORT[,power=N][,operator=ADDRESS] -> the GenesisValidator fields."""
+    form = "NAME=PUBLIC_KEY_HEX@HOST:PORT[,power=N][,operator=ADDRESS]"
+    main, *extras = text.split(",")
+    name, sep, rest = main.partition("=")
     key_hex, sep2, address = rest.partition("@")
     if not (sep and sep2 and name):
-        raise CliError(f"--validator {text!r}: expected NAME=PUBLIC_KEY_HEX@HOST:PORT", EXIT_USAGE)
+        raise CliError(f"--validator {text!r}: expected {form}", EXIT_USAGE)
     try:
         key = bytes.fromhex(key_hex)
     except ValueError:
         raise CliError(f"--validator {text!r}: public key is not hex", EXIT_USAGE) from None
-    return name, key, address
+    power, operator = 1, ""
+    for extra in extras:
+        field, equals, value = extra.partition("=")
+        if field == "power" and equals and value.isdigit():
+            power = int(value)
+        elif field == "operator" and equals and value:
+            operator = value
+        else:
+            raise CliError(f"--validator {text!r}: expected {form}", EXIT_USAGE)
+    return name, key, address, power, operator
 
 
 def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
@@ -389,7 +401,9 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
     "validators",
     multiple=True,
     required=True,
-    help="NAME=PUBLIC_KEY_HEX@HOST:PORT (from `node show`); repeat per validator.",
+    help="NAME=PUBLIC_KEY_HEX@HOST:PORT (from `node show`), optionally followed by ,power=N "
+    "(default 1) and ,operator=ADDRESS (the account that votes for it in governance; default "
+    "the validator's own); repeat per validator.",
 )
 @click.option(
     "--account",
@@ -452,6 +466,8 @@ def genesis_show(file: Path, output: str) -> None:
                         "name": v.name,
                         "public_key": v.public_key.hex(),
                         "network_address": v.network_address,
+                        "power": v.power,
+                        "operator": v.operator or v.address,
                     }
                     for v in doc.validators
                 ],

@@ -262,9 +262,10 @@ def refuse_missing_signatures(msg: Any, signer_keys: list[bytes], validators: An
     if missing:
         total = len(validators)
         raise CliError(
-            f"refused before sending: {kind} needs signatures of more than 2/3 of the {total} "
-            f"validators; it carries {present}, {missing} more needed (co-sign with: carbon-ticket "
-            "tx sign FILE -k VALIDATOR_KEY) [insufficient_validator_signatures]",
+            f"refused before sending: {kind} needs the signatures of operators holding more than "
+            f"2/3 of the power of the {total} validators; it carries those of {present}, "
+            f"{missing} more needed (co-sign with: carbon-ticket tx sign FILE -k OPERATOR_KEY) "
+            "[insufficient_validator_signatures]",
             EXIT_LEDGER,
         )
 

@@ -12,6 +12,8 @@ import unicodedata
 from carbon_ticket.chain.block import Header
 from carbon_ticket.chain.crypto import parse_address
 from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.governance_records import VOTE_OPTIONS, Proposal, ProposalVote
+from carbon_ticket.chain.governance_view import ValidatorSetView
 from carbon_ticket.chain.kvstore import (
     MAX_HISTORY_PAGE,
     RetirementQuery,
@@ -32,6 +34,7 @@ from carbon_ticket.chain.records import (
     Redemption,
     Report,
     Settlement,
+    Validator,
 )
 from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.residents_view import OperatorPoints
@@ -51,6 +54,7 @@ __all__ = [
     "operator_points_to_proto",
     "page_token",
     "project_to_proto",
+    "proposal_to_proto",
     "receipt_to_proto",
     "redemption_to_proto",
     "report_to_proto",
@@ -58,6 +62,7 @@ __all__ = [
     "settlement_to_proto",
     "tx_proof_to_proto",
     "tx_to_proto",
+    "validator_set_to_proto",
 ]
 
 DEFAULT_PAGE_SIZE = 50
@@ -114,7 +119,7 @@ _SEQUENCE_TOKEN = re.compile(r"[0-9]{1,20}", re.ASCII)
 
 def decode_sequence_page(page_size: int, token: str) -> tuple[int, int | None]:
     """Page size (default and cap applied) and the ``before`` number of a numbered list's page
-    token (a resident's redemptions)."""
+    token (a resident's redemptions, proposals by id): the token is that number in decimal."""
     size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
     if not token:
         return size, None
@@ -362,4 +367,69 @@ def tx_proof_to_proto(
         header=header.to_proto(),
         tx_proof=_inclusion(tx_proof),
         receipt_proof=_inclusion(receipt_proof),
+    )
+
+
+# ---------------------------------------------------------------- governance
+
+
+def proposal_to_proto(
+    p: Proposal, votes: tuple[ProposalVote, ...] = (), height: int = 0
+) -> services_pb2.ProposalInfo:
+    """A proposal with its actions as signed, its tally and outcome, and optionally its votes."""
+    return services_pb2.ProposalInfo(
+        proposal_id=p.proposal_id,
+        proposer=p.proposer,
+        title=p.title,
+        description_uri=p.description_uri,
+        description_hash=p.description_hash,
+        actions=[ledger_pb2.GovAction.FromString(raw) for raw in p.actions],
+        submit_height=p.submit_height,
+        deadline_height=p.deadline_height,
+        status=p.status,
+        yes_power=p.yes_power,
+        no_power=p.no_power,
+        abstain_power=p.abstain_power,
+        total_power=p.total_power,
+        closed_height=p.closed_height,
+        error_code=p.error_code,
+        error=p.error,
+        tx_hash=p.tx_hash,
+        votes=[
+            services_pb2.ProposalVoteInfo(
+                voter=v.voter,
+                option=VOTE_OPTIONS.index(v.option),  # type: ignore[arg-type]
+                power=v.power,
+                height=v.height,
+                tx_hash=v.tx_hash,
+            )
+            for v in votes
+        ],
+        height=height,
+    )
+
+
+def _validator_entry(v: Validator) -> services_pb2.ValidatorEntry:
+    return services_pb2.ValidatorEntry(
+        name=v.name,
+        public_key=v.public_key,
+        address=v.address,
+        operator=v.operator_address,
+        power=v.power,
+        network_address=v.network_address,
+    )
+
+
+def validator_set_to_proto(
+    view: ValidatorSetView, committed_height: int
+) -> services_pb2.ValidatorSetInfo:
+    """The set in effect at a height and the change pending after it."""
+    return services_pb2.ValidatorSetInfo(
+        height=view.height,
+        effective_height=view.effective_height,
+        validators=[_validator_entry(v) for v in view.validators],
+        total_power=sum(v.power for v in view.validators),
+        pending_height=view.pending_height or 0,
+        pending=[_validator_entry(v) for v in view.pending],
+        committed_height=committed_height,
     )

@@ -34,6 +34,11 @@ from carbon_ticket.chain.errors import (
     NotFound,
     PreconditionFailed,
 )
+from carbon_ticket.chain.governance_view import (
+    list_proposals,
+    proposal_view,
+    validator_set_view,
+)
 from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
@@ -59,6 +64,7 @@ from carbon_ticket.node.api_codec import (
     operator_points_to_proto,
     page_token,
     project_to_proto,
+    proposal_to_proto,
     receipt_to_proto,
     redemption_to_proto,
     report_to_proto,
@@ -67,6 +73,7 @@ from carbon_ticket.node.api_codec import (
     settlement_to_proto,
     tx_proof_to_proto,
     tx_to_proto,
+    validator_set_to_proto,
 )
 from carbon_ticket.node.errors import (
     HEIGHT_KEY,
@@ -91,6 +98,11 @@ EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
     "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "evidence",
     "appoint_issuer",
+    # governance (issue 16): proposals and votes, and what a passed proposal executed
+    "submit_proposal", "cast_vote", "proposal_passed", "proposal_failed", "proposal_rejected",
+    "add_validator", "remove_validator", "set_validator_power", "set_validator_address",
+    "rotate_validator_key", "validator_set_scheduled", "change_params", "freeze_account",
+    "unfreeze_account",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 _MAX_SIGNING_BATCHES = 256  # balances one GetSigningInfo call may ask for
@@ -222,7 +234,13 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             height=outcome.height,
         )
         for v in get_validators(self._store):
-            response.signing_validators.add(name=v.name, public_key=v.public_key, address=v.address)
+            response.signing_validators.add(
+                name=v.name,
+                public_key=v.public_key,
+                address=v.address,
+                operator=v.operator_address,
+                power=v.power,
+            )
         return response
 
     def _known_tx(self, raw: bytes, error: LedgerError) -> bytes | None:
@@ -607,6 +625,36 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
             to_day=to_day,
             height=self._store.height,
         )
+
+    # ------------------------------------------------------------------ governance
+
+    @errors
+    async def ListProposals(
+        self, request: services_pb2.ListProposalsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ProposalPage:
+        size, before = decode_sequence_page(request.page_size, request.page_token)
+        found = list_proposals(self._store, request.status, size, before)
+        page = services_pb2.ProposalPage(
+            items=[proposal_to_proto(p, height=self._store.height) for p in found.proposals]
+        )
+        if found.next_before is not None:
+            page.next_page_token = str(found.next_before)
+        return page
+
+    @errors
+    async def GetProposal(
+        self, request: services_pb2.GetProposalRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ProposalInfo:
+        view = proposal_view(self._store, request.proposal_id)
+        return proposal_to_proto(view.proposal, view.votes, self._store.height)
+
+    @errors
+    async def GetValidators(
+        self, request: services_pb2.GetValidatorsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ValidatorSetInfo:
+        committed = self._store.height
+        view = validator_set_view(self._store, request.height, committed)
+        return validator_set_to_proto(view, committed)
 
     def _block_time(self, height: int) -> int:
         header = self._store.get_header(height)

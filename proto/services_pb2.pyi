@@ -846,3 +846,123 @@ class SimulateTxResponse(_message.Message):
     height: int
     signing_validators: _containers.RepeatedCompositeFieldContainer[ValidatorInfo]
     def __init__(self, receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., chain_id: _Optional[str] = ..., nonce: _Optional[int] = ..., signatures_verified: _Optional[bool] = ..., height: _Optional[int] = ..., signing_validators: _Optional[_Iterable[_Union[ValidatorInfo, _Mapping]]] = ...) -> None: ...
+
+class ListProposalsRequest(_message.Message):
+    __slots__ = ("status", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ProposalVoteInfo(_message.Message):
+    __slots__ = ("voter", "option", "power", "height", "tx_hash")
+    VOTER_FIELD_NUMBER: _ClassVar[int]
+    OPTION_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    voter: str
+    option: _ledger_pb2.VoteOption
+    power: int
+    height: int
+    tx_hash: bytes
+    def __init__(self, voter: _Optional[str] = ..., option: _Optional[_Union[_ledger_pb2.VoteOption, str]] = ..., power: _Optional[int] = ..., height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class ProposalInfo(_message.Message):
+    __slots__ = ("proposal_id", "proposer", "title", "description_uri", "description_hash", "actions", "submit_height", "deadline_height", "status", "yes_power", "no_power", "abstain_power", "total_power", "closed_height", "error_code", "error", "tx_hash", "votes", "height")
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSER_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_URI_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    YES_POWER_FIELD_NUMBER: _ClassVar[int]
+    NO_POWER_FIELD_NUMBER: _ClassVar[int]
+    ABSTAIN_POWER_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_POWER_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    proposal_id: int
+    proposer: str
+    title: str
+    description_uri: str
+    description_hash: bytes
+    actions: _containers.RepeatedCompositeFieldContainer[_ledger_pb2.GovAction]
+    submit_height: int
+    deadline_height: int
+    status: str
+    yes_power: int
+    no_power: int
+    abstain_power: int
+    total_power: int
+    closed_height: int
+    error_code: str
+    error: str
+    tx_hash: bytes
+    votes: _containers.RepeatedCompositeFieldContainer[ProposalVoteInfo]
+    height: int
+    def __init__(self, proposal_id: _Optional[int] = ..., proposer: _Optional[str] = ..., title: _Optional[str] = ..., description_uri: _Optional[str] = ..., description_hash: _Optional[bytes] = ..., actions: _Optional[_Iterable[_Union[_ledger_pb2.GovAction, _Mapping]]] = ..., submit_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., status: _Optional[str] = ..., yes_power: _Optional[int] = ..., no_power: _Optional[int] = ..., abstain_power: _Optional[int] = ..., total_power: _Optional[int] = ..., closed_height: _Optional[int] = ..., error_code: _Optional[str] = ..., error: _Optional[str] = ..., tx_hash: _Optional[bytes] = ..., votes: _Optional[_Iterable[_Union[ProposalVoteInfo, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+
+class ProposalPage(_message.Message):
+    __slots__ = ("items", "next_page_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ProposalInfo]
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ProposalInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetProposalRequest(_message.Message):
+    __slots__ = ("proposal_id",)
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    proposal_id: int
+    def __init__(self, proposal_id: _Optional[int] = ...) -> None: ...
+
+class GetValidatorsRequest(_message.Message):
+    __slots__ = ("height",)
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    def __init__(self, height: _Optional[int] = ...) -> None: ...
+
+class ValidatorEntry(_message.Message):
+    __slots__ = ("name", "public_key", "address", "operator", "power", "network_address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    public_key: bytes
+    address: str
+    operator: str
+    power: int
+    network_address: str
+    def __init__(self, name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., address: _Optional[str] = ..., operator: _Optional[str] = ..., power: _Optional[int] = ..., network_address: _Optional[str] = ...) -> None: ...
+
+class ValidatorSetInfo(_message.Message):
+    __slots__ = ("height", "effective_height", "validators", "total_power", "pending_height", "pending", "committed_height")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_POWER_FIELD_NUMBER: _ClassVar[int]
+    PENDING_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    effective_height: int
+    validators: _containers.RepeatedCompositeFieldContainer[ValidatorEntry]
+    total_power: int
+    pending_height: int
+    pending: _containers.RepeatedCompositeFieldContainer[ValidatorEntry]
+    committed_height: int
+    def __init__(self, height: _Optional[int] = ..., effective_height: _Optional[int] = ..., validators: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., total_power: _Optional[int] = ..., pending_height: _Optional[int] = ..., pending: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., committed_height: _Optional[int] = ...) -> None: ...

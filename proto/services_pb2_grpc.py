@@ -406,6 +406,21 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.PointsTotals.FromString,
                 _registered_method=True)
+        self.ListProposals = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListProposals',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListProposalsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ProposalPage.FromString,
+                _registered_method=True)
+        self.GetProposal = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetProposal',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetProposalRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ProposalInfo.FromString,
+                _registered_method=True)
+        self.GetValidators = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetValidators',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -562,6 +577,26 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListProposals(self, request, context):
+        """Governance (issue 16, docs/api.md): proposals with their votes and outcome, and the
+        validator set in effect at a height with the change pending after it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProposal(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValidators(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -684,6 +719,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetPointsTotals,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.PointsTotals.SerializeToString,
+            ),
+            'ListProposals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProposals,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListProposalsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ProposalPage.SerializeToString,
+            ),
+            'GetProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProposal,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetProposalRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ProposalInfo.SerializeToString,
+            ),
+            'GetValidators': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValidators,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1335,6 +1385,87 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetPointsTotals',
             carbonticket_dot_v1_dot_services__pb2.GetPointsTotalsRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.PointsTotals.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProposals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListProposals',
+            carbonticket_dot_v1_dot_services__pb2.ListProposalsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ProposalPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetProposal',
+            carbonticket_dot_v1_dot_services__pb2.GetProposalRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ProposalInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValidators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetValidators',
+            carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
             options,
             channel_credentials,
             insecure,

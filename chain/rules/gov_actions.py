@@ -48,22 +48,10 @@ from carbon_ticket.chain.state import StateOverlay, StateReader, get_params, get
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
-    "VALIDATOR_ACTIONS",
     "execute_actions",
     "next_block_params",
     "put_next_params_in_force",
 ]
-
-# GovAction kinds that edit the validator set.
-VALIDATOR_ACTIONS = frozenset(
-    {
-        "add_validator",
-        "remove_validator",
-        "set_validator_power",
-        "set_validator_address",
-        "rotate_validator_key",
-    }
-)
 
 
 def next_block_params(state: StateReader) -> Params:
@@ -244,12 +232,13 @@ def _set_validator_address(run: _Run, msg: ledger_pb2.SetValidatorAddress) -> Ev
 
 
 def _rotate_validator_key(run: _Run, msg: ledger_pb2.RotateValidatorKey) -> Event:
-    # Verify the validator exists and the new key is no validator's
+    # Verify the validator exists, the new key is no validator's and its account is not frozen
     index = _find(run, msg.public_key)
     current = run.validators[index]
     _require_new_key(run, msg.new_public_key)
-
     address = address_from_public_key(msg.new_public_key)
+    require_not_frozen(run.state, (address,))
+
     operator = current.operator_address
     rotated = replace(
         current,

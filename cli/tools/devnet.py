@@ -2,8 +2,9 @@
 
 ``init_devnet`` writes a ready network into one directory: the genesis, one home per validator
 (node i listens on base_port + i) and a wallet keystore holding the demo roles (issuer, verifier,
-registrar, points-operator, merchant, resident). ``DevnetProcesses`` runs every node as its own
-process.
+registrar, points-operator, merchant, resident) and one operator key per validator
+(``operator0``, ...: the account that votes and co-signs governance for node i, separate from
+the node's consensus key). ``DevnetProcesses`` runs every node as its own process.
 """
 
 from __future__ import annotations
@@ -143,11 +144,16 @@ def init_devnet(
     for name, (kind, roles) in WALLET_ROLES.items():
         info = wallet.add(name, PrivateKey.generate(), password)
         accounts.append(GenesisAccount(info.address, kind, f"devnet {name}", roles))
+    # Operators vote from the wallet; the consensus keys stay in the node homes.
+    operators = [
+        wallet.add(f"operator{i}", PrivateKey.generate(), password) for i in range(validators)
+    ]
     genesis = Genesis(
         chain_id=chain_id,
         genesis_time_ms=genesis_time_ms if genesis_time_ms is not None else time.time_ns() // 10**6,
         validators=tuple(
-            GenesisValidator(f"node{i}", k.public_key, endpoints[i]) for i, k in enumerate(keys)
+            GenesisValidator(f"node{i}", k.public_key, endpoints[i], operator=operators[i].address)
+            for i, k in enumerate(keys)
         ),
         accounts=tuple(accounts),
         params=Params(rate_limits=RateLimits(points_daily_cap=DEVNET_POINTS_DAILY_CAP)),

@@ -34,7 +34,7 @@ def action(msg: object) -> ledger_pb2.GovAction:
     """A GovAction wrapping one action message (AddValidator, GrantRole, ...)."""
     fields = {f.message_type.name: f.name for f in ledger_pb2.GovAction.DESCRIPTOR.fields}
     wrapped = ledger_pb2.GovAction()
-    getattr(wrapped, fields[type(msg).__name__]).CopyFrom(msg)  # type: ignore[arg-type]
+    getattr(wrapped, fields[type(msg).__name__]).CopyFrom(msg)
     return wrapped
 
 

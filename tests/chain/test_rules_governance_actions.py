@@ -210,3 +210,13 @@ def test_a_project_handover_by_proposal(batch_ledger: Ledger) -> None:
 def test_handover_table(project_ledger: Ledger, project_id: str, issuer: str, code: str) -> None:
     handover = action(ledger_pb2.AppointIssuer(project_id=project_id, issuer=issuer))
     assert project_ledger.submit(VALIDATORS[0], proposal(handover)).error_code == code
+
+
+def test_a_validator_cannot_rotate_to_a_frozen_accounts_key(ledger: Ledger) -> None:
+    decide(ledger, freeze(ISSUER.address))
+    rotate = action(
+        ledger_pb2.RotateValidatorKey(
+            public_key=VALIDATORS[2].public_key, new_public_key=ISSUER.public_key
+        )
+    )
+    assert ledger.submit(VALIDATORS[0], proposal(rotate)).error_code == "account_frozen"

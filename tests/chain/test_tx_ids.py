@@ -20,6 +20,7 @@ from carbon_ticket.chain.tx import (
     MULTI_SIGNER_KINDS,
     decode_tx,
     encode_tx,
+    require_cosigner_addresses_in,
     require_cosigners_in,
     sort_signatures,
     tx_hash,
@@ -186,3 +187,13 @@ def test_governance_cosigned_by_an_outsider_is_refused_by_the_node_check() -> No
         require_cosigners_in(tx, frozenset(k.public_key for k in VALIDATORS), "validators")
     assert info.value.code == "unexpected_signature"
     assert {"grant_role", "revoke_role", "appoint_issuer"} == MULTI_SIGNER_KINDS
+
+
+def test_governance_cosigned_by_a_non_operator_is_refused_by_the_address_check() -> None:
+    operators = frozenset(k.address for k in VALIDATORS)
+    tx = check_tx(_governance(list(VALIDATORS[:3])), CHAIN_ID, LIMITS)
+    require_cosigner_addresses_in(tx, operators, "operators")  # all operators: passes
+    padded = check_tx(_governance([*VALIDATORS[:3], MALLORY]), CHAIN_ID, LIMITS)
+    with pytest.raises(InvalidTransaction) as info:
+        require_cosigner_addresses_in(padded, operators, "operators")
+    assert info.value.code == "unexpected_signature" and MALLORY.address in info.value.message

@@ -44,6 +44,9 @@ def test_the_residents_story_plays_on_a_real_devnet_and_can_be_repeated(tmp_path
             assert "award outcomes: ok, ok, daily_cap_exceeded" in out
             assert "merchant redemption" in out  # the certificate's reason
             assert "merchant's settlement" in out
+            # The resident's one redemption is listed, with its voucher and certificate
+            listed = out.split("resident's redemptions", 1)[1]
+            assert listed.count("voucher") == 1 and "QC-" in listed and "certificate" in listed
         # Without --story the issuance story still plays
         issuance = _cli("demo", "--home", str(info.home))
         assert issuance.returncode == 0, issuance.stdout + issuance.stderr

@@ -306,11 +306,11 @@ def test_streams_from_a_past_height(devnet: DevnetInfo, story: dict[str, str]) -
     assert [line.split()[1] for line in result.stdout.splitlines()] == ["2", "3", "4"]
 
 
-def test_governance_with_sign_and_broadcast(
-    devnet: DevnetInfo, story: dict[str, str], tmp_path: Path
+def test_an_imported_validator_key_does_not_speak_for_its_validator(
+    devnet: DevnetInfo, story: dict[str, str]
 ) -> None:
     wallet = ["--keystore", str(devnet.wallet_dir)]
-    ok(
+    imported = ok(
         "keys",
         "import",
         "validator0",
@@ -318,7 +318,21 @@ def test_governance_with_sign_and_broadcast(
         str(devnet.node_home(0) / "validator_key.json"),
         *wallet,
     )
-    granted = ok("tx", "grant-role", story["company"], "merchant", *common(devnet, "validator0"))
+    node = ["--node", devnet.endpoints[0]]
+    validators = ok("query", "validators", *node)["validators"]
+    assert validators[0]["address"] == imported["address"]
+    assert validators[0]["operator"] == ok("keys", "show", "operator0", *wallet)["address"]
+    # The consensus key is the validator's own account, but the devnet binds a separate
+    # operator key (operator0): only the operator speaks for the validator in governance.
+    refused = run("tx", "grant-role", story["company"], "merchant", *common(devnet, "validator0"))
+    one_line_error(refused, 3, "[not_validator_operator]")
+
+
+def test_governance_with_sign_and_broadcast(
+    devnet: DevnetInfo, story: dict[str, str], tmp_path: Path
+) -> None:
+    wallet = ["--keystore", str(devnet.wallet_dir)]
+    granted = ok("tx", "grant-role", story["company"], "merchant", *common(devnet, "operator0"))
     assert granted["receipt"]["events"][0] == {
         "type": "grant_role",
         "address": story["company"],
@@ -333,7 +347,7 @@ def test_governance_with_sign_and_broadcast(
         "merchant",
         "--out",
         str(out),
-        *common(devnet, "validator0"),
+        *common(devnet, "operator0"),
     )
     assert result.exit_code == 0 and "1 signature" in result.stdout
     unsigned = out.read_text()
@@ -343,7 +357,7 @@ def test_governance_with_sign_and_broadcast(
     # The issuer is no validator: a co-signature the message does not need is refused.
     refused = run("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
     assert refused.exit_code != 0 and "unexpected_signature" in refused.output
-    out.write_text(unsigned)  # validator0 alone is more than 2/3 of this one-validator devnet
+    out.write_text(unsigned)  # operator0 alone is more than 2/3 of this one-validator devnet
     done = ok("tx", "broadcast", str(out), "--node", devnet.endpoints[0])
     assert done["receipt"]["code"] == 0
     roles = ok("query", "account", story["company"], "--node", devnet.endpoints[0])["roles"]

@@ -1,5 +1,8 @@
 """The issue's "Done when", with real node processes on 127.0.0.1 and the CLI.
 
+``carbon-ticket tx propose --add-validator`` / ``--remove-validator`` and ``tx vote ID yes`` by
+the operators' wallet keys, ``query validators`` for the set.
+
 Four validators; a fifth bureau makes its home with ``carbon-ticket node init`` and the
 devnet's genesis, syncs as an observer, is added by a proposal and the votes of three operators,
 and starts voting at its effective height; one original validator is then stopped and the chain
@@ -12,18 +15,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from click.testing import CliRunner
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import free_base_port
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.keyfile import load_validator_key
-from carbon_ticket.proto import ledger_pb2, services_pb2
+from carbon_ticket.proto import services_pb2
 from tests.node.network import FAST, Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -46,38 +49,28 @@ def _init_home(net: Network, index: int, listen: str) -> PrivateKey:
     return key
 
 
-class Operators:
-    """The genesis operators (each validator's own account) signing governance transactions."""
+def _cli(*args: str) -> Any:
+    result = CliRunner().invoke(cli, [*args, "-o", "json"], env=ENV, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
 
-    def __init__(self, net: Network) -> None:
-        self.net = net
-        self._nonces: dict[str, int] = {}
 
-    def send(self, via: int, signer: PrivateKey, body: ledger_pb2.TxBody) -> ledger_pb2.Receipt:
-        nonce = self._nonces.get(signer.address, 0)
-        self._nonces[signer.address] = nonce + 1
-        body.chain_id, body.signer, body.nonce = self.net.info.chain_id, signer.address, nonce
-        reply = self.net.stub(via).SubmitTx(
-            services_pb2.SubmitTxRequest(tx=encode_tx(body, [signer]), wait_for_commit=True),
-            timeout=30,
-        )
-        assert reply.committed
-        return reply.receipt
+def _signed(net: Network, via: int, operator: str) -> list[str]:
+    """Options of a transaction signed by ``operator`` (a devnet wallet key), sent to ``via``."""
+    wallet = ["--keystore", str(net.info.wallet_dir), "-k", operator]
+    return ["--node", net.endpoints[via], *wallet]
 
-    def propose(self, via: int, signer: PrivateKey, action: ledger_pb2.GovAction) -> int:
-        body = ledger_pb2.TxBody()
-        body.submit_proposal.title = "validator set change"
-        body.submit_proposal.voting_period = 100
-        body.submit_proposal.actions.append(action)
-        receipt = self.send(via, signer, body)
-        attributes = {a.key: a.value for a in receipt.events[0].attributes}
-        return int(attributes["proposal_id"])
 
-    def vote_yes(self, via: int, signer: PrivateKey, proposal_id: int) -> None:
-        body = ledger_pb2.TxBody()
-        body.cast_vote.proposal_id = proposal_id
-        body.cast_vote.option = ledger_pb2.VOTE_OPTION_YES
-        self.send(via, signer, body)
+def _propose(net: Network, via: int, operator: str, *action: str) -> int:
+    """``carbon-ticket tx propose``; the proposal id."""
+    out = _cli("tx", "propose", "--title", "validator set change", "--voting-period", "100",
+               *action, *_signed(net, via, operator))  # fmt: skip
+    return int(out["receipt"]["events"][0]["proposal_id"])
+
+
+def _vote_yes(net: Network, via: int, operator: str, proposal_id: int) -> None:
+    """``carbon-ticket tx vote ID yes``."""
+    _cli("tx", "vote", str(proposal_id), "yes", *_signed(net, via, operator))
 
 
 ENV = {"CARBON_TICKET_PASSWORD": "devnet", "CARBON_TICKET_CONNECT_TIMEOUT": "1"}
@@ -117,16 +110,13 @@ def test_a_bureau_joins_by_proposal_one_stops_one_is_removed_and_a_fresh_node_sy
         net.start(4)
         net.wait_until("the new bureau syncs", lambda: net.height(4) >= net.height(0) - 1)
 
-        operators = Operators(net)
         keys = [net.node_key(i) for i in range(4)]
-        add = ledger_pb2.GovAction()
-        add.add_validator.name = "node4"
-        add.add_validator.public_key = joiner.public_key
-        add.add_validator.network_address = joiner_listen
-        add.add_validator.power = 1
-        proposal = operators.propose(0, keys[0], add)
-        for i in range(3):
-            operators.vote_yes(i, keys[i], proposal)
+        # The new bureau's operator key, in its wallet (here: the devnet's).
+        _cli("keys", "new", "operator4", "--keystore", str(net.info.wallet_dir))
+        added = f"node4:{joiner.public_key.hex()}:{joiner_listen}:1:@operator4"
+        proposal = _propose(net, 0, "operator0", "--add-validator", added)
+        for i in range(3):  # three of the four operators: more than 2/3 of the power
+            _vote_yes(net, i, f"operator{i}", proposal)
         net.wait_until(
             "the new set is in effect everywhere",
             lambda: all(joiner.public_key in _validators(net, i) for i in range(5)),
@@ -138,13 +128,18 @@ def test_a_bureau_joins_by_proposal_one_stops_one_is_removed_and_a_fresh_node_sy
         net.wait_until("the chain goes on without node 3", lambda: min(
             net.height(i) for i in (0, 1, 2, 4)) >= tip + 3, timeout=60)  # fmt: skip
 
-        remove = ledger_pb2.GovAction()
-        remove.remove_validator.public_key = keys[3].public_key
-        proposal = operators.propose(1, keys[1], remove)
-        for voter, via in ((keys[0], 0), (keys[1], 1), (keys[2], 2), (joiner, 4)):
-            operators.vote_yes(via, voter, proposal)
+        proposal = _propose(net, 1, "operator1", "--remove-validator", "node3")
+        for via, operator in (
+            (0, "operator0"),
+            (1, "operator1"),
+            (2, "operator2"),
+            (4, "operator4"),
+        ):
+            _vote_yes(net, via, operator, proposal)
         net.wait_until("node 3 is out of the set",
                        lambda: keys[3].public_key not in _validators(net, 0))  # fmt: skip
+        shown = _cli("query", "validators", "--node", net.endpoints[4])
+        assert [v["name"] for v in shown["validators"]] == ["node0", "node1", "node2", "node4"]
         tip = net.height(0)
         net.wait_until("the chain goes on", lambda: net.height(0) >= tip + 2)
         # The removed validator's key may no longer send consensus messages; the newcomer's may.
