@@ -177,8 +177,8 @@ def test_the_command_needs_aiohttp_only_when_it_runs(
 
 @pytest.mark.parametrize("listen", ["8080", "localhost:99999", "a b:80"])
 def test_a_bad_listen_address_is_refused(demo_devnet: DemoChain, listen: str) -> None:
-    result = CliRunner().invoke(cli, ["explorer", "--node", demo_devnet.endpoint, "--genesis",
-                                      str(demo_devnet.genesis_path), "--listen", listen])  # fmt: skip
+    args = ["--node", demo_devnet.endpoint, "--genesis", str(demo_devnet.genesis_path)]
+    result = CliRunner().invoke(cli, ["explorer", *args, "--listen", listen])
     assert result.exit_code == 2
     assert "--listen must be HOST:PORT" in result.output
 
