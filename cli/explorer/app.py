@@ -1,12 +1,14 @@
 """The explorer's aiohttp application: routes, handlers and the served genesis.
 
 Handlers are thin: read the request, make the node calls (``NodeSource``), render a page
-(``pages``). Every node error becomes one page with an HTTP status (404 unknown id, 400 bad
-input, 502/504 node unreachable or slow); nothing is cached but the project index.
+(``pages``). A failed call arrives as aiohttp's HTTP exception (404 unknown id, 400 bad input,
+502/504 node unreachable or slow) and becomes one page saying why; nothing is cached but the
+project index.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
@@ -15,7 +17,7 @@ from aiohttp import web
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.cli import render
 from carbon_ticket.cli.explorer import pages
-from carbon_ticket.cli.explorer.source import NodeSource, ProjectIndex, SourceError
+from carbon_ticket.cli.explorer.source import NodeSource, ProjectIndex
 
 __all__ = ["make_app"]
 
@@ -59,11 +61,14 @@ def _html(text: str, status: int = 200) -> web.Response:
 async def _errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
-    except SourceError as exc:
-        response = _html(pages.error_page(request.app[CHAIN_ID], exc.status, exc.message),
-                         exc.status)  # fmt: skip
-    except web.HTTPNotFound:
-        response = _html(pages.error_page(request.app[CHAIN_ID], 404, "No such page."), 404)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own answers (no such route) carry "404: Not Found"; ours carry a reason.
+        message = exc.text or ""
+        if message.startswith(f"{exc.status}:"):
+            message = "No such page." if exc.status == 404 else exc.reason
+        response = _html(pages.error_page(request.app[CHAIN_ID], exc.status, message), exc.status)
     response.headers["Content-Security-Policy"] = _CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -85,11 +90,11 @@ async def projects(request: web.Request) -> web.Response:
     source, index = request.app[SOURCE], request.app[INDEX]
     status = await source.status()
     await index.catch_up(source, status.height)
-    rows = []
-    for project_id, batch_ids in list(index.projects.items()):
-        project = await source.project(project_id)
-        batches = await source.batches(batch_ids)
-        rows.append((project, pages.supply_totals(batches), len(batch_ids)))
+    listed = list(index.projects.items())
+    records = await asyncio.gather(*(source.project(p) for p, _ in listed))
+    supplies = await asyncio.gather(*(source.batches(b) for _, b in listed))
+    rows = [(record, pages.supply_totals(batches), len(batches))
+            for record, batches in zip(records, supplies, strict=True)]  # fmt: skip
     return _html(pages.projects_page(request.app[CHAIN_ID], rows, index.height))
 
 
@@ -112,7 +117,7 @@ async def batch(request: web.Request) -> web.Response:
 def _filter(request: web.Request, name: str) -> str:
     value = request.query.get(name, "").strip()
     if len(value) > _MAX_FILTER:
-        raise SourceError(400, f"the {name} filter is longer than {_MAX_FILTER} characters")
+        raise web.HTTPBadRequest(text=f"the {name} filter is longer than {_MAX_FILTER} characters")
     return value
 
 

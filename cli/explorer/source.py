@@ -15,38 +15,33 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import grpc
+from aiohttp import web
 
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
-__all__ = ["NodeSource", "ProjectIndex", "SourceError"]
+__all__ = ["NodeSource", "ProjectIndex"]
 
 # Seconds one call may take: a page waits at most this long for the node.
 CALL_TIMEOUT = 10.0
 RECENT_BLOCKS = 20
 
 
-class SourceError(Exception):
-    """A node call failed; ``status`` is the HTTP status the page answers with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-_HTTP_STATUS = {
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.UNAVAILABLE: 502,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+# How a failed node call is answered. No error class of its own: the project has one error
+# tree (chain/errors.py), and aiohttp's HTTP exceptions already say what a page answers.
+_HTTP_ERRORS: dict[grpc.StatusCode, type[web.HTTPException]] = {
+    grpc.StatusCode.NOT_FOUND: web.HTTPNotFound,
+    grpc.StatusCode.INVALID_ARGUMENT: web.HTTPBadRequest,
 }
 
 
-def _source_error(exc: grpc.aio.AioRpcError) -> SourceError:
-    status = _HTTP_STATUS.get(exc.code(), 502)
-    if status == 502:
-        return SourceError(502, f"the node did not answer ({exc.code().name.lower()})")
-    return SourceError(status, exc.details() or exc.code().name.lower())
+def _http_error(exc: grpc.aio.AioRpcError) -> web.HTTPException:
+    """The HTTP answer to a failed call: the node's reason for 404 and 400, else 502/504."""
+    if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return web.HTTPGatewayTimeout(text="the node was too slow to answer")
+    kind = _HTTP_ERRORS.get(exc.code())
+    if kind is None:
+        return web.HTTPBadGateway(text=f"the node did not answer ({exc.code().name.lower()})")
+    return kind(text=exc.details() or exc.code().name.lower())
 
 
 class NodeSource:
@@ -83,7 +78,7 @@ class NodeSource:
         try:
             return await getattr(self.stub, method)(request, timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as exc:
-            raise _source_error(exc) from exc
+            raise _http_error(exc) from exc
 
     async def status(self) -> services_pb2.StatusResponse:
         """GetStatus: chain id, height, the validators."""
@@ -162,9 +157,9 @@ class NodeSource:
                     if info.committed.block.header.height >= end:
                         break
         except grpc.aio.AioRpcError as exc:
-            raise _source_error(exc) from exc
+            raise _http_error(exc) from exc
         except TimeoutError as exc:
-            raise SourceError(504, "the node was too slow to send its blocks") from exc
+            raise web.HTTPGatewayTimeout(text="the node was too slow to send its blocks") from exc
         finally:
             call.cancel()
         return out

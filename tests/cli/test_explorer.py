@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import subprocess
 import sys
+import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -17,11 +21,13 @@ from click.testing import CliRunner
 
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.devnet import cli_command, cli_env
 from carbon_ticket.cli.verify import verify_bundle
 from tests.cli.explorer_harness import (
     GAMES_BENEFICIARY,
     GAMES_EVENT,
     DemoChain,
+    Page,
     fetch,
     running_explorer,
 )
@@ -192,3 +198,36 @@ def test_a_genesis_of_another_chain_is_refused(demo_devnet: DemoChain, tmp_path:
                                       str(path)])  # fmt: skip
     assert result.exit_code == 3
     assert "runs chain 'carbon-devnet'" in result.output
+
+
+@pytest.mark.slow
+def test_the_command_serves_the_explorer_until_stopped(demo_devnet: DemoChain) -> None:
+    port = free_port()
+    genesis = str(demo_devnet.genesis_path)
+    listen = f"127.0.0.1:{port}"
+    command = cli_command("explorer", "--node", demo_devnet.endpoint, "--genesis", genesis,
+                          "--listen", listen)  # fmt: skip
+    process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed just before it starts serving
+        assert f"on http://127.0.0.1:{port}/" in first, first
+        base = f"http://127.0.0.1:{port}"
+        page = _first_answer(base + f"/certificates/{demo_devnet.games_certificate}/bundle.json")
+        assert page.status == 200
+        assert page.json()["certificate"]["certificate_id"] == demo_devnet.games_certificate
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
+
+
+def _first_answer(url: str) -> Page:
+    # The server binds right after printing its address: retry a refused connection briefly.
+    for _ in range(100):
+        try:
+            return fetch(url)
+        except urllib.error.URLError:
+            time.sleep(0.1)
+    return fetch(url)
