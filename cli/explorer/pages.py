@@ -143,7 +143,8 @@ def projects_page(
         ),
         "projects",
     )  # fmt: skip
-    note = f'<p class="note">{len(rows)} projects, read from the chain up to height {height}.</p>'
+    count = f"{len(rows)} project" + ("" if len(rows) == 1 else "s")
+    note = f'<p class="note">{count}, read from the chain up to height {height}.</p>'
     return layout("Projects", chain_id, note + table)
 
 
