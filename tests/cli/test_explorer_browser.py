@@ -100,6 +100,8 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     browser: Any, url: str, demo_devnet: DemoChain
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(url + "/")
     assert demo_devnet.info.chain_id in browser.find_element(By.TAG_NAME, "header").text
@@ -109,18 +111,24 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     browser.get(url + "/projects")
     assert demo_devnet.project_id in browser.find_element(By.CSS_SELECTOR, "table.projects").text
     _screenshot(browser, "projects")
-    browser.find_element(By.LINK_TEXT, demo_devnet.project_id).click()
+    link = browser.find_element(By.LINK_TEXT, demo_devnet.project_id)
+    link.click()
+    WebDriverWait(browser, WAIT_S).until(staleness_of(link))
     assert demo_devnet.batch_id in browser.find_element(By.CSS_SELECTOR, "table.batches").text
     _screenshot(browser, "project")
 
     # Find the Games in the register, by event, through the search form.
     browser.get(url + "/retirements")
     browser.find_element(By.ID, "event").send_keys(GAMES_EVENT)
+    unfiltered = browser.find_element(By.CSS_SELECTOR, "table.register")
     browser.find_element(By.ID, "search").click()
+    # A click does not wait for the page it opens: wait until the old table is gone.
+    WebDriverWait(browser, WAIT_S).until(staleness_of(unfiltered))
     rows = browser.find_elements(By.CSS_SELECTOR, "table.register tbody tr")
     assert len(rows) == 1 and "14th National Winter Games" in rows[0].text
     _screenshot(browser, "register")
     rows[0].find_element(By.LINK_TEXT, demo_devnet.games_certificate).click()
+    WebDriverWait(browser, WAIT_S).until(staleness_of(rows[0]))
 
     state, verdict = _verdict(browser)
     assert state == "verified", verdict
