@@ -24,6 +24,7 @@ def cli() -> None:
 
 def _register() -> None:
     from carbon_ticket.cli.demo import demo
+    from carbon_ticket.cli.explorer import explorer
     from carbon_ticket.cli.governance_cmds import GOVERNANCE_QUERY_COMMANDS, GOVERNANCE_TX_COMMANDS
     from carbon_ticket.cli.keys_cmds import keys
     from carbon_ticket.cli.node_cmds import bench, devnet, genesis, node
@@ -38,7 +39,7 @@ def _register() -> None:
     for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS):
         query.add_command(command)
 
-    for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):
+    for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify, explorer):
         cli.add_command(group)
 
 

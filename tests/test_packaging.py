@@ -47,6 +47,19 @@ def test_every_package_folder_is_listed_in_setup_cfg() -> None:
     assert sorted(_listed("packages")) == sorted(found)
 
 
+def test_package_data_covers_the_explorer_static_files() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["carbon_ticket.cli.explorer"]
+                .split(",")]  # fmt: skip
+    folder = ROOT / "cli" / "explorer"
+    files = [f for f in (folder / "static").iterdir() if f.is_file()]
+    assert files
+    for f in files:
+        relative = f.relative_to(folder)
+        assert any(relative.match(p) for p in patterns), f"{relative} is not package data"
+
+
 def _fake_distribution(root: Path) -> Path:
     """The source of a distribution with top-level ``proto``, ``cli`` and ``node`` packages."""
     for name in FOREIGN_PACKAGES:
@@ -119,9 +132,13 @@ def _ours_works(env: FreshEnv) -> None:
         "proto = pathlib.Path(services_pb2_grpc.__file__).parent\n"
         "print(carbon_ticket.chain.__file__)\n"
         "print((proto / 'carbonticket' / 'v1' / 'services.proto').is_file())\n"
+        "from importlib import resources\n"
+        "static = resources.files('carbon_ticket.cli.explorer') / 'static'\n"
+        "print(all((static / n).is_file() for n in ('verify.js', 'page.js', 'explorer.css')))\n"
     )
-    where, proto_shipped = env.check("-P", "-c", code).split()
+    where, proto_shipped, static_shipped = env.check("-P", "-c", code).split()
     assert "site-packages" in where and proto_shipped == "True"
+    assert static_shipped == "True"  # the explorer's script and style sheet (package data)
 
 
 def _wheel_top_levels(wheel: Path) -> list[str]:

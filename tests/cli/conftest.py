@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from carbon_ticket.cli.tools.devnet import DevnetInfo
+from tests.cli.explorer_harness import DemoChain, demo_chain
 from tests.cli.harness import running_devnet
 
 
@@ -15,3 +16,10 @@ def shared_devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetIn
     """A running devnet; tests using it create their own accounts and ids."""
     with running_devnet(tmp_path_factory.mktemp("shared") / "devnet") as (info, _node):
         yield info
+
+
+@pytest.fixture(scope="session")
+def demo_devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
+    """A running devnet after ``carbon-ticket demo``: the explorer's tests read it."""
+    with demo_chain(tmp_path_factory.mktemp("demo") / "devnet") as chain:
+        yield chain

@@ -1,0 +1,201 @@
+"""The explorer's aiohttp application: routes, handlers and the served genesis.
+
+Handlers are thin: read the request, make the node calls (``NodeSource``), render a page
+(``pages``). A failed call arrives as aiohttp's HTTP exception (404 unknown id, 400 bad input,
+502/504 node unreachable or slow) and becomes one page saying why; nothing is cached but the
+project index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from importlib import resources
+
+from aiohttp import web
+
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.cli import render
+from carbon_ticket.cli.explorer import pages
+from carbon_ticket.cli.explorer.source import NodeSource, ProjectIndex
+
+__all__ = ["make_app"]
+
+REGISTER_PAGE_SIZE = 50
+_MAX_FILTER = 256  # characters of a search field (the node refuses longer ones anyway)
+# Pages load scripts and styles from this origin only: no inline script, no CDN, no framework.
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+SOURCE = web.AppKey("source", NodeSource)
+INDEX = web.AppKey("index", ProjectIndex)
+GENESIS = web.AppKey("genesis", Genesis)
+CHAIN_ID = web.AppKey("chain_id", str)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# The only static files (package data), read once and served from memory: a fixed list, so
+# no request path ever reaches the file system.
+STATIC_TYPES = {
+    "verify.js": "text/javascript",
+    "page.js": "text/javascript",
+    "explorer.css": "text/css",
+}
+STATIC = web.AppKey("static", dict)
+
+
+def static_files() -> dict[str, bytes]:
+    """verify.js, page.js and explorer.css by name, from the package."""
+    folder = resources.files("carbon_ticket.cli.explorer") / "static"
+    return {name: (folder / name).read_bytes() for name in STATIC_TYPES}
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+
+
+@web.middleware
+async def _errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own answers (no such route) carry "404: Not Found"; ours carry a reason.
+        message = exc.text or ""
+        if message.startswith(f"{exc.status}:"):
+            message = "No such page." if exc.status == 404 else exc.reason
+        response = _html(pages.error_page(request.app[CHAIN_ID], exc.status, message), exc.status)
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+async def home(request: web.Request) -> web.Response:
+    """Chain id, height and the recent blocks."""
+    source = request.app[SOURCE]
+    status = await source.status()
+    blocks = await source.recent_blocks(status.height)
+    names = {v.public_key: v.name for v in status.validators}
+    names.update({v.public_key: v.name for v in request.app[GENESIS].validators})
+    return _html(pages.home_page(status, blocks, names))
+
+
+async def projects(request: web.Request) -> web.Response:
+    """Every project with issued, tradable, retired, cancelled and buffer totals."""
+    source, index = request.app[SOURCE], request.app[INDEX]
+    status = await source.status()
+    await index.catch_up(source, status.height)
+    listed = list(index.projects.items())
+    records = await asyncio.gather(*(source.project(p) for p, _ in listed))
+    supplies = await asyncio.gather(*(source.batches(b) for _, b in listed))
+    rows = [(record, pages.supply_totals(batches), len(batches))
+            for record, batches in zip(records, supplies, strict=True)]  # fmt: skip
+    return _html(pages.projects_page(request.app[CHAIN_ID], rows, index.height))
+
+
+async def project(request: web.Request) -> web.Response:
+    """One project and its batches."""
+    source, index = request.app[SOURCE], request.app[INDEX]
+    project_id = request.match_info["project_id"]
+    record = await source.project(project_id)
+    await index.catch_up(source, (await source.status()).height)
+    batches = await source.batches(index.projects.get(project_id, []))
+    return _html(pages.project_page(request.app[CHAIN_ID], record, batches))
+
+
+async def batch(request: web.Request) -> web.Response:
+    """One batch and its supply."""
+    record = await request.app[SOURCE].batch(request.match_info["batch_id"])
+    return _html(pages.batch_page(request.app[CHAIN_ID], record))
+
+
+def _filter(request: web.Request, name: str) -> str:
+    value = request.query.get(name, "").strip()
+    if len(value) > _MAX_FILTER:
+        raise web.HTTPBadRequest(text=f"the {name} filter is longer than {_MAX_FILTER} characters")
+    return value
+
+
+async def register(request: web.Request) -> web.Response:
+    """The public retirement register, filtered by beneficiary and event (exact match)."""
+    filters = {name: _filter(request, name)
+               for name in ("beneficiary", "event", "project", "batch")}  # fmt: skip
+    source = request.app[SOURCE]
+    page = await source.retirements(
+        filters["beneficiary"], filters["event"], _filter(request, "page_token"),
+        REGISTER_PAGE_SIZE, project_id=filters["project"], batch_id=filters["batch"],
+    )  # fmt: skip
+    return _html(pages.register_page(request.app[CHAIN_ID], filters, page))
+
+
+async def certificate(request: web.Request) -> web.Response:
+    """A certificate's page: the record, and the in-browser verification of its bundle."""
+    record = await request.app[SOURCE].certificate(request.match_info["certificate_id"])
+    genesis_hash = request.app[GENESIS].hash().hex()
+    return _html(pages.certificate_page(request.app[CHAIN_ID], record, genesis_hash))
+
+
+async def bundle(request: web.Request) -> web.Response:
+    """The certificate's proof bundle: the JSON ``carbon-ticket verify`` checks."""
+    proof = await request.app[SOURCE].certificate_proof(request.match_info["certificate_id"])
+    name = proof.certificate.certificate_id
+    return web.json_response(
+        render.certificate_bundle(proof),
+        headers={"Content-Disposition": f'inline; filename="{name}.json"'},
+    )
+
+
+async def genesis(request: web.Request) -> web.Response:
+    """The genesis this explorer trusts: the anchor every bundle is checked against."""
+    return web.Response(text=request.app[GENESIS].to_json(), content_type="application/json")
+
+
+async def verify(request: web.Request) -> web.Response:
+    """The drop zone for a bundle file."""
+    genesis_hash = request.app[GENESIS].hash().hex()
+    return _html(pages.verify_page(request.app[CHAIN_ID], genesis_hash))
+
+
+async def static(request: web.Request) -> web.Response:
+    """One of the explorer's own scripts or its style sheet."""
+    name = request.match_info["name"]
+    if name not in STATIC_TYPES:
+        raise web.HTTPNotFound()
+    return web.Response(body=request.app[STATIC][name], content_type=STATIC_TYPES[name],
+                        charset="utf-8", headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+
+async def _open(app: web.Application) -> None:
+    await app[SOURCE].open()
+
+
+async def _close(app: web.Application) -> None:
+    await app[SOURCE].close()
+
+
+def make_app(source: NodeSource, trusted: Genesis) -> web.Application:
+    """The explorer of the node behind ``source``; bundles are checked against ``trusted``."""
+    app = web.Application(middlewares=[_errors_and_headers])
+    app[SOURCE] = source
+    app[INDEX] = ProjectIndex()
+    app[GENESIS] = trusted
+    app[CHAIN_ID] = trusted.chain_id
+    app[STATIC] = static_files()
+    app.on_startup.append(_open)
+    app.on_cleanup.append(_close)
+    app.router.add_get("/", home)
+    app.router.add_get("/projects", projects)
+    app.router.add_get("/projects/{project_id}", project)
+    app.router.add_get("/batches/{batch_id}", batch)
+    app.router.add_get("/retirements", register)
+    app.router.add_get("/certificates/{certificate_id}", certificate)
+    app.router.add_get("/certificates/{certificate_id}/bundle.json", bundle)
+    app.router.add_get("/genesis.json", genesis)
+    app.router.add_get("/verify", verify)
+    app.router.add_get("/static/{name}", static)
+    return app
