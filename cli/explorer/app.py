@@ -133,6 +133,16 @@ async def register(request: web.Request) -> web.Response:
     return _html(pages.register_page(request.app[CHAIN_ID], filters, page))
 
 
+async def validators(request: web.Request) -> web.Response:
+    """The validator set in effect at ``?height=H`` (default: the next block's), and any change
+    scheduled after it."""
+    raw = request.query.get("height", "").strip() or "0"
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        raise web.HTTPBadRequest(text=f"height {raw[:40]!r} is not a block height")
+    info = await request.app[SOURCE].validators(int(raw))
+    return _html(pages.validators_page(request.app[CHAIN_ID], info))
+
+
 async def certificate(request: web.Request) -> web.Response:
     """A certificate's page: the record, and the in-browser verification of its bundle."""
     record = await request.app[SOURCE].certificate(request.match_info["certificate_id"])
@@ -193,6 +203,7 @@ def make_app(source: NodeSource, trusted: Genesis) -> web.Application:
     app.router.add_get("/projects/{project_id}", project)
     app.router.add_get("/batches/{batch_id}", batch)
     app.router.add_get("/retirements", register)
+    app.router.add_get("/validators", validators)
     app.router.add_get("/certificates/{certificate_id}", certificate)
     app.router.add_get("/certificates/{certificate_id}/bundle.json", bundle)
     app.router.add_get("/genesis.json", genesis)

@@ -27,7 +27,7 @@ __all__ = [
 
 SUPPLY = ("issued", "tradable", "retired", "cancelled", "buffer")
 _NAV = (("/", "Blocks"), ("/projects", "Projects"), ("/retirements", "Retirement register"),
-        ("/verify", "Verify a bundle"))  # fmt: skip
+        ("/validators", "Validators"), ("/verify", "Verify a bundle"))  # fmt: skip
 
 
 def _e(value: object) -> str:
@@ -107,6 +107,33 @@ def home_page(
                      f"<code>{info.block_hash.hex()[:16]}…</code>"))  # fmt: skip
     table = _table(("Height", "Time (UTC)", "Txs", "Proposer", "Block hash"), rows, "blocks")
     return layout("Recent blocks", status.chain_id, facts + "<h2>Recent blocks</h2>" + table)
+
+
+def _validator_rows(entries: Iterable[services_pb2.ValidatorEntry]) -> list[list[str]]:
+    return [[str(i), _e(v.name), str(v.power), f"<code>{_e(v.operator or v.address)}</code>",
+             _e(v.network_address), f"<code>{v.public_key.hex()[:16]}…</code>"]
+            for i, v in enumerate(entries)]  # fmt: skip
+
+
+def validators_page(chain_id: str, info: services_pb2.ValidatorSetInfo) -> str:
+    """The set in effect at a height (consensus index order) and the change scheduled after it."""
+    head = ("Index", "Name", "Power", "Operator", "Network address", "Public key")
+    form = (
+        '<form method="get" action="/validators"><label>Height '
+        f'<input name="height" inputmode="numeric" value="{info.height}"></label>'
+        "<button>Show</button></form>"
+    )
+    facts = _facts([
+        ("Height", str(info.height)),
+        ("In effect from", str(info.effective_height)),
+        ("Total power", str(info.total_power)),
+        ("Committed height", str(info.committed_height)),
+    ])  # fmt: skip
+    body = form + facts + _table(head, _validator_rows(info.validators), "validators")
+    if info.pending_height:
+        body += (f"<h2>Change taking effect at height {info.pending_height}</h2>"
+                 + _table(head, _validator_rows(info.pending), "validators"))  # fmt: skip
+    return layout(f"Validators at height {info.height}", chain_id, body)
 
 
 def _supply_cells(totals: Mapping[str, int]) -> list[str]:

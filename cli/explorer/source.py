@@ -85,6 +85,11 @@ class NodeSource:
         reply = await self._call("GetStatus", services_pb2.StatusRequest())
         return cast(services_pb2.StatusResponse, reply)
 
+    async def validators(self, height: int) -> services_pb2.ValidatorSetInfo:
+        """GetValidators: the set in effect at ``height`` (0 = the next block's)."""
+        request = services_pb2.GetValidatorsRequest(height=height)
+        return cast(services_pb2.ValidatorSetInfo, await self._call("GetValidators", request))
+
     async def block(self, height: int) -> services_pb2.BlockInfo:
         """GetBlock of one height."""
         reply = await self._call("GetBlock", services_pb2.GetBlockRequest(height=height))

@@ -153,6 +153,8 @@ def test_static_files_are_served_and_pages_forbid_foreign_scripts(url: str) -> N
         ("/retirements?page_token=garbage", 400, "Error 400"),
         ("/retirements?" + urlencode({"event": "x" * 300}), 400, "longer than 256"),
         ("/no/such/page", 404, "No such page."),
+        ("/validators?height=abc", 400, "is not a block height"),
+        ("/validators?height=999999999", 400, "Error 400"),
     ],
 )
 def test_bad_input_gets_a_clear_page(url: str, path: str, status: int, fragment: str) -> None:
@@ -231,3 +233,17 @@ def _first_answer(url: str) -> Page:
         except urllib.error.URLError:
             time.sleep(0.1)
     return fetch(url)
+
+
+def test_the_validators_page_shows_the_set_in_effect_at_a_height(
+    url: str, demo_devnet: DemoChain
+) -> None:
+    genesis = demo_devnet.genesis()
+    for path in ("/validators", "/validators?height=1"):
+        page = fetch(url + path)
+        assert page.status == 200
+        assert "<dt>In effect from</dt><dd>1</dd>" in page.text
+        assert f"<dt>Total power</dt><dd>{len(genesis.validators)}</dd>" in page.text
+        for v in genesis.validators:
+            assert f"<td>{v.name}</td>" in page.text and v.network_address in page.text
+        assert "Change taking effect" not in page.text
