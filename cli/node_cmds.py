@@ -274,7 +274,8 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
     procs.start_all()
     click.echo(f"devnet {info.chain_id}: {len(info.endpoints)} validators running")
     for i, endpoint in enumerate(info.endpoints):
-        click.echo(f"  node{i}  grpc {endpoint}  log {info.node_home(i) / 'node.log'}")
+        metrics = f"  metrics http://{info.metrics[i]}/metrics" if info.metrics else ""
+        click.echo(f"  node{i}  grpc {endpoint}{metrics}  log {info.node_home(i) / 'node.log'}")
     tls_args = f" --tls-ca {info.tls_ca}" if info.tls_ca is not None else ""
     click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}{tls_args}")
     click.echo("Ctrl-C stops all nodes.")

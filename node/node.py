@@ -64,6 +64,14 @@ ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
 
 
+def _nothing() -> None:
+    pass
+
+
+def _ignore_duration(seconds: float) -> None:
+    pass
+
+
 class Node:
     """One validator (or observer): consensus driving, admission and commit notification.
 
@@ -112,6 +120,10 @@ class Node:
         self._fetching: set[tuple[int, bytes]] = set()
         self._logged_lock: tuple[int, int, bytes] | None = None
         self.fatal_error: LedgerError | None = None
+        # Metrics hooks (node.metrics sets them when metrics are on); no-ops otherwise.
+        self.evidence_seen = 0
+        self.on_dispatch: Callable[[], None] = _nothing
+        self.on_block_commit_s: Callable[[float], None] = _ignore_duration
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -248,6 +260,7 @@ class Node:
                 self.sync.request()
             elif isinstance(action, FetchBlock):
                 self._fetch_block(action)
+        self.on_dispatch()
 
     def _log_new_lock(self) -> None:
         # A polka this node locked on: written before its precommit leaves, so an operator (and
@@ -288,6 +301,7 @@ class Node:
         return payload
 
     def _on_evidence(self, evidence: DuplicateVoteEvidence) -> None:
+        self.evidence_seen += 1
         vote = evidence.vote_a
         name = self.validators.validators[vote.validator_index].name
         log.warning(
@@ -337,6 +351,7 @@ class Node:
     def _commit(self, action: Commit) -> None:
         if action.height != self.store.height + 1:
             return  # block sync got there first
+        started_s = self._clock.monotonic_s()
         try:
             executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
@@ -346,6 +361,7 @@ class Node:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)
             self.sync.request()
             return
+        self.on_block_commit_s(self._clock.monotonic_s() - started_s)
         # Extra rounds mean a proposer was slow or missing: worth an operator's attention.
         log.log(
             logging.WARNING if action.certificate.round > 0 else logging.INFO,
