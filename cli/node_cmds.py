@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import time
@@ -157,12 +156,10 @@ def node_start(home: Path) -> None:
     from carbon_ticket.node.build import (
         build_node,  # imported here: only this command needs the whole node
     )
+    from carbon_ticket.node.logs import configure_logging
 
     config = NodeConfig.load(home)
-    logging.basicConfig(
-        level=config.log_level,
-        format=f"%(asctime)s {config.name} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(config.name, config.log_level, config.log_format)
     try:
         server = build_node(config)
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
