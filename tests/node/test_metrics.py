@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 from collections import Counter
@@ -62,6 +63,34 @@ def test_a_devnet_node_serves_its_metrics_on_loopback(tmp_path: Path) -> None:
         assert value(samples, "carbon_ticket_fsync_seconds_count") >= 1
         assert value(samples, "carbon_ticket_block_commit_seconds_count") >= 1
         assert value(samples, "carbon_ticket_peers") == 0
+
+
+def _served_names(address: str) -> set[str]:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=15) as reply:
+        text = reply.read().decode()
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        names.update(s.name for s in family.samples)
+    return names
+
+
+def test_every_metric_the_docs_and_dashboard_name_is_served(tmp_path: Path) -> None:
+    docs = Path(__file__).parents[2] / "docs"
+    text = (docs / "operations.md").read_text() + (
+        docs / "grafana" / "carbon-ticket.json"
+    ).read_text()
+    named = set(re.findall(r"carbon_ticket_[a-z_]+[a-z]", text))
+    assert len(named) >= 20
+    with running_devnet(tmp_path / "devnet") as (info, _thread):
+        served = _served_names(info.metrics[0])
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    missing = {
+        name
+        for name in named
+        if name not in served and not any(name.removesuffix(s) in served for s in suffixes)
+    }
+    assert not missing
 
 
 def _kinds_in_blocks(watcher: BlockWatcher) -> Counter[str]:
