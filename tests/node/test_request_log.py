@@ -127,3 +127,23 @@ def test_fifty_malformed_requests_log_one_line_each_and_no_traceback(
     assert len(per_request) + suppressed == refused
     assert all(r.getMessage().count("\n") == 0 for r in records)
     assert any("malformed request" in r.getMessage() for r in per_request)
+
+
+def test_a_node_process_with_log_format_json_writes_json_lines(tmp_path: Path) -> None:
+    import subprocess
+
+    code = (
+        "import logging\n"
+        "from carbon_ticket.node.logs import configure_logging\n"
+        "configure_logging('bureau %1', 'INFO', 'json')\n"
+        "logging.getLogger('carbon_ticket.x').warning('two\\nlines')\n"
+        "configure_logging('ignored', 'INFO', 'text')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    entry = json.loads(lines[0])
+    assert entry["node"] == "bureau %1" and entry["message"] == "two\nlines"
+    assert entry["logger"] == "carbon_ticket.x" and entry["level"] == "WARNING"
