@@ -177,7 +177,8 @@ class NodeMetrics(Collector):
     def _on_committed(self, event: CommittedEvent) -> None:
         executed = event.executed
         header = executed.block.header
-        for tx, receipt in zip(executed.txs, executed.receipts, strict=True):
+        # Not strict: a metrics hook must never raise inside the node's commit path.
+        for tx, receipt in zip(executed.txs, executed.receipts, strict=False):
             self._committed[(tx.kind, receipt.error_code or "ok")] += 1
         self.block_txs.observe(header.tx_count)
         if self._last_time_ms is not None:
