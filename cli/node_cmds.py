@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import time
@@ -157,12 +156,10 @@ def node_start(home: Path) -> None:
     from carbon_ticket.node.build import (
         build_node,  # imported here: only this command needs the whole node
     )
+    from carbon_ticket.node.logs import configure_logging
 
     config = NodeConfig.load(home)
-    logging.basicConfig(
-        level=config.log_level,
-        format=f"%(asctime)s {config.name} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(config.name, config.log_level, config.log_format)
     try:
         server = build_node(config)
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
@@ -274,7 +271,8 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
     procs.start_all()
     click.echo(f"devnet {info.chain_id}: {len(info.endpoints)} validators running")
     for i, endpoint in enumerate(info.endpoints):
-        click.echo(f"  node{i}  grpc {endpoint}  log {info.node_home(i) / 'node.log'}")
+        metrics = f"  metrics http://{info.metrics[i]}/metrics" if info.metrics else ""
+        click.echo(f"  node{i}  grpc {endpoint}{metrics}  log {info.node_home(i) / 'node.log'}")
     tls_args = f" --tls-ca {info.tls_ca}" if info.tls_ca is not None else ""
     click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}{tls_args}")
     click.echo("Ctrl-C stops all nodes.")

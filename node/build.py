@@ -9,13 +9,14 @@ transport (gRPC links unless one is given), block sync, the ``Node`` itself, and
 from __future__ import annotations
 
 from carbon_ticket.chain import Genesis, expected_nonce, init_chain
-from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig
+from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, ed25519_verify
 from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.clock import LoopClock, skewed
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, NodeConfig
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.keyfile import load_validator_key
 from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.metrics import MetricsService, NodeMetrics, SignatureChecks
 from carbon_ticket.node.node import Node
 from carbon_ticket.node.params import CommittedParams
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
@@ -62,7 +63,8 @@ def build_node(
             validator_sets=validator_sets,
         )
         # Every transaction check (admission, blocks, sync) also verifies reported evidence.
-        check_tx = checker_with_evidence(validator_sets)
+        checks = SignatureChecks()  # counted for metrics: one addition per check
+        check_tx = checks.counting_tx(checker_with_evidence(validator_sets))
         mempool = Mempool(
             info.chain_id,
             params.limits,
@@ -89,6 +91,7 @@ def build_node(
             FileSafetyStore(config.data_path / "sign_state"),
             app,
             _timeouts(config.consensus),
+            verifier=checks.counting_votes(ed25519_verify),
         )
         if transport is None:
             transport = PeerSet(
@@ -121,6 +124,8 @@ def build_node(
         clock=clock,
         reporter=EvidenceReporter(info.chain_id, key),
     )
+    if config.metrics.enabled:
+        node.add_service(MetricsService(config.metrics, NodeMetrics(node, checks)))
     if serve_api:
         # Peer calls are signed with the node key and checked against the set in effect.
         peer_auth = PeerAuthenticator(

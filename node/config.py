@@ -31,12 +31,14 @@ from carbon_ticket.node.peer_auth import ObserverList
 
 __all__ = [
     "CONFIG_FILE",
+    "LOG_FORMATS",
     "LOG_LEVELS",
     "MAX_NAME_LENGTH",
     "ConfigError",
     "ConsensusSettings",
     "DebugSettings",
     "MempoolSettings",
+    "MetricsSettings",
     "NodeConfig",
     "TimeSettings",
     "TlsSettings",
@@ -45,6 +47,8 @@ __all__ = [
 
 CONFIG_FILE = "config.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# "json": one JSON object per line, for log collectors (node.logs).
+LOG_FORMATS = ("text", "json")
 # The name becomes a certificate's common name, which X.509 limits to 64 characters.
 MAX_NAME_LENGTH = 64
 _HEADER = "Carbon Ticket Ledger node configuration (docs/operations.md describes every setting)."
@@ -97,6 +101,12 @@ def _log_level(value: str) -> str | None:
     if value in LOG_LEVELS:
         return None
     return f"must be one of {', '.join(LOG_LEVELS)}, got {value!r}"
+
+
+def _log_format(value: str) -> str | None:
+    if value in LOG_FORMATS:
+        return None
+    return f"must be one of {', '.join(LOG_FORMATS)}, got {value!r}"
 
 
 def _endpoint(value: str, lowest_port: int) -> str | None:
@@ -231,6 +241,20 @@ class TlsSettings(_Section):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MetricsSettings(_Section):
+    """Prometheus metrics over HTTP (GET /metrics); docs/operations.md lists them."""
+
+    SECTION: ClassVar[str] = "metrics"
+    enabled: bool = _setting(False, "Serve Prometheus metrics over HTTP.")
+    listen: str = _setting(
+        "127.0.0.1:26660",
+        "HTTP HOST:PORT of the metrics endpoint; it has no authentication, so keep it on "
+        "loopback unless a firewall or proxy guards it.",
+        _listen,
+    )
+
+
 _NODE_SECTION = ("node", "This node: its name, gRPC address and files (relative to the home).")
 _PEERS_SECTION = ("peers", "Other nodes: whom to dial and whom to serve block sync.")
 # Sections that may be absent: [tls] turns TLS on, [debug] is for tests.
@@ -258,6 +282,9 @@ class NodeConfig:
         "validator_key.json", "This validator's private key (mode 0600).", _non_empty
     )
     log_level: str = _setting("INFO", f"One of {', '.join(LOG_LEVELS)}.", _log_level)
+    log_format: str = _setting(
+        "text", "text, or json (one JSON object per line, for log collectors).", _log_format
+    )
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     # None: plaintext gRPC (the default, and what a devnet uses unless made with --tls).
@@ -267,6 +294,7 @@ class NodeConfig:
         _observers, key="observers",
     )  # fmt: skip
     time: TimeSettings = field(default_factory=TimeSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     debug: DebugSettings = field(default_factory=DebugSettings)
 
     def __post_init__(self) -> None:

@@ -10,12 +10,17 @@ ahead, and hands out transactions in nonce order per account.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed, ResourceExhausted
+from carbon_ticket.chain.errors import (
+    AlreadyExists,
+    LedgerError,
+    PreconditionFailed,
+    ResourceExhausted,
+)
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.tx import SignedTx, tx_hash
 from carbon_ticket.node.config import MempoolSettings
@@ -80,6 +85,8 @@ class Mempool:
         self._verified: OrderedDict[bytes, SignedTx] = OrderedDict()
         self.admitted = 0
         self.rejected = 0
+        # Refusals by error code, for metrics (node.metrics reads it at scrape time).
+        self.rejections: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._txs)
@@ -99,8 +106,9 @@ class Mempool:
         """Check, verify and add one transaction; raise a LedgerError saying why not."""
         try:
             tx = self._admit(raw)
-        except Exception:
+        except Exception as exc:
             self.rejected += 1
+            self.rejections[exc.code if isinstance(exc, LedgerError) else "internal"] += 1
             raise
         self.admitted += 1
         return tx

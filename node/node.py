@@ -65,6 +65,14 @@ ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
 
 
+def _nothing() -> None:
+    pass
+
+
+def _ignore_duration(seconds: float) -> None:
+    pass
+
+
 class Node:
     """One validator (or observer): consensus driving, admission and commit notification.
 
@@ -114,6 +122,10 @@ class Node:
         self._fetching: set[tuple[int, bytes]] = set()
         self._logged_lock: tuple[int, int, bytes] | None = None
         self.fatal_error: LedgerError | None = None
+        # Metrics hooks (node.metrics sets them when metrics are on); no-ops otherwise.
+        self.evidence_seen = 0
+        self.on_dispatch: Callable[[], None] = _nothing
+        self.on_block_commit_s: Callable[[float], None] = _ignore_duration
 
     @property
     def is_validator(self) -> bool:
@@ -261,6 +273,7 @@ class Node:
                 self.sync.request()
             elif isinstance(action, FetchBlock):
                 self._fetch_block(action)
+        self.on_dispatch()
 
     def _log_new_lock(self) -> None:
         # A polka this node locked on: written before its precommit leaves, so an operator (and
@@ -301,6 +314,7 @@ class Node:
         return payload
 
     def _on_evidence(self, evidence: DuplicateVoteEvidence) -> None:
+        self.evidence_seen += 1
         vote = evidence.vote_a
         validators = self.validator_sets.at(vote.height)
         name = "?"
@@ -362,6 +376,7 @@ class Node:
     def _commit(self, action: Commit) -> None:
         if action.height != self.store.height + 1:
             return  # block sync got there first
+        started_s = self._clock.monotonic_s()
         try:
             executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
@@ -371,6 +386,7 @@ class Node:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)
             self.sync.request()
             return
+        self.on_block_commit_s(self._clock.monotonic_s() - started_s)
         # Extra rounds mean a proposer was slow or missing: worth an operator's attention.
         log.log(
             logging.WARNING if action.certificate.round > 0 else logging.INFO,

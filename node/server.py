@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha import reflection
 from carbon_ticket.node.config import ConfigError, NodeConfig
 from carbon_ticket.node.peer_auth import PeerAuthenticator, PeerAuthInterceptor
 from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES, channel_options
+from carbon_ticket.node.request_log import RequestLogInterceptor
 from carbon_ticket.node.service_peer import PeerServicer
 from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.node.tls import server_credentials
@@ -33,6 +34,8 @@ class GrpcServer:
         self._ledger = ledger
         self._peer = peer
         self._server: grpc.aio.Server | None = None
+        # One line per malformed or refused request, rate-limited (node.request_log).
+        self.request_log = RequestLogInterceptor()
 
     async def start(self) -> None:
         """Open the port; ConfigError when it cannot be had."""
@@ -40,7 +43,7 @@ class GrpcServer:
         # oversized messages instead of gRPC dropping them silently.
         server = grpc.aio.server(
             options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
-            interceptors=[PeerAuthInterceptor(self._peer_auth)],
+            interceptors=[PeerAuthInterceptor(self._peer_auth), self.request_log],
         )
         services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)
         services_pb2_grpc.add_LedgerServiceServicer_to_server(self._ledger, server)
@@ -68,3 +71,4 @@ class GrpcServer:
         """Stop serving (calls in flight get a second to finish)."""
         if self._server is not None:
             await self._server.stop(grace=1.0)
+        self.request_log.lines.flush()

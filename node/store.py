@@ -9,7 +9,8 @@ bloom filters (10 bits per key) that keep point reads of absent keys off the dis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,6 +58,8 @@ class PlyvelKV:
 
     def __init__(self, db: Any) -> None:
         self._db = db
+        # Told how long each synced batch took (node.metrics' fsync histogram), when set.
+        self.on_write: Callable[[float], None] | None = None
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key``, or None."""
@@ -81,7 +84,10 @@ class PlyvelKV:
                 delete(key)
             else:
                 put(key, value)
+        started = time.perf_counter()
         batch.write()
+        if self.on_write is not None:
+            self.on_write(time.perf_counter() - started)
 
     def snapshot(self) -> _PlyvelSnapshot:
         """A LevelDB snapshot: a consistent view that later commits do not change."""

@@ -26,7 +26,7 @@ from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.records import Params, RateLimits
 from carbon_ticket.cli.keystore import Keystore
-from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
+from carbon_ticket.node.config import ConfigError, MetricsSettings, NodeConfig, TlsSettings
 from carbon_ticket.node.keyfile import write_validator_key
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class DevnetInfo:
     tls_ca: Path | None = None
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
+    # HOST:PORT of each node's Prometheus endpoint (http://.../metrics); empty for devnets
+    # made before metrics existed.
+    metrics: tuple[str, ...] = ()
 
     def client_tls(self) -> ClientTls | None:
         """What a client needs to reach this devnet's nodes (None: plaintext)."""
@@ -139,6 +142,9 @@ def init_devnet(
     home.mkdir(parents=True, exist_ok=True)
     keys = [PrivateKey.generate() for _ in range(validators)]
     endpoints = tuple(f"127.0.0.1:{base_port + i}" for i in range(validators))
+    # Metrics are on in a devnet, each node on a free loopback port.
+    metrics_base = free_base_port(validators)
+    metrics = tuple(f"127.0.0.1:{metrics_base + i}" for i in range(validators))
     wallet = Keystore(home / "wallet")
     accounts = []
     for name, (kind, roles) in WALLET_ROLES.items():
@@ -164,6 +170,7 @@ def init_devnet(
     doc: dict[str, object] = {
         "chain_id": chain_id,
         "endpoints": list(endpoints),
+        "metrics": list(metrics),
         "wallet_dir": "wallet",
         "wallet_password": password,
     }
@@ -179,7 +186,12 @@ def init_devnet(
                    tls_client_key="tls/client.key")  # fmt: skip
     for i, key in enumerate(keys):
         node_home = home / f"node{i}"
-        config = NodeConfig(home=node_home, name=f"node{i}", listen=endpoints[i])
+        config = NodeConfig(
+            home=node_home,
+            name=f"node{i}",
+            listen=endpoints[i],
+            metrics=MetricsSettings(enabled=True, listen=metrics[i]),
+        )
         if ca is not None:
             from carbon_ticket.node.tls import write_node_tls
 
@@ -213,6 +225,7 @@ def load_devnet(home: str | Path) -> DevnetInfo:
         tls_ca=home / doc["tls_ca"] if doc.get("tls_ca") else None,
         tls_client_cert=home / doc["tls_client_cert"] if doc.get("tls_client_cert") else None,
         tls_client_key=home / doc["tls_client_key"] if doc.get("tls_client_key") else None,
+        metrics=tuple(doc.get("metrics", ())),
     )
 
 

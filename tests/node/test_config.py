@@ -168,7 +168,7 @@ def test_every_key_written_has_a_comment_above_it(tmp_path: Path) -> None:
     lines = (tmp_path / CONFIG_FILE).read_text().splitlines()
     keys = [i for i, line in enumerate(lines) if " = " in line and not line.startswith("#")]
     sections = tomllib.loads("\n".join(lines))
-    assert len(keys) == sum(len(values) for values in sections.values()) == 26
+    assert len(keys) == sum(len(values) for values in sections.values()) == 29
     assert all(lines[i - 1].startswith("# ") for i in keys)
 
 
@@ -237,3 +237,24 @@ def test_saving_a_change_edits_only_that_value(tmp_path: Path) -> None:
     after = (tmp_path / CONFIG_FILE).read_text()
     assert "[tls]" not in after and "# Bureau 7 validator" in after
     assert NodeConfig.load(tmp_path) == config
+
+
+# ---------------------------------------------------------------- metrics and log format
+
+
+def test_metrics_are_off_and_on_loopback_by_default(tmp_path: Path) -> None:
+    NodeConfig(home=tmp_path).save()
+    config = NodeConfig.load(tmp_path)
+    assert config.metrics.enabled is False
+    assert config.metrics.listen.startswith("127.0.0.1:")
+    assert config.log_format == "text"
+
+
+def test_a_bad_metrics_listen_address_names_the_key(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, '[metrics]\nlisten = "nowhere"\n')
+    assert "metrics.listen must be HOST:PORT" in message
+
+
+def test_a_bad_log_format_names_the_choices(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, '[node]\nlog_format = "xml"\n')
+    assert "node.log_format must be one of text, json" in message
