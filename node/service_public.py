@@ -255,6 +255,15 @@ class LedgerServicer(services_pb2_grpc.LedgerServiceServicer):
     # ------------------------------------------------------------------ status and records
 
     @errors
+    async def GetGenesis(
+        self, request: services_pb2.GetGenesisRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.GenesisInfo:
+        genesis = self._info.genesis
+        return services_pb2.GenesisInfo(
+            chain_id=genesis.chain_id, genesis_json=genesis.to_json(), genesis_hash=genesis.hash()
+        )
+
+    @errors
     async def GetStatus(
         self, request: services_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.StatusResponse:

@@ -803,6 +803,20 @@ class PointsTotals(_message.Message):
     height: int
     def __init__(self, operators: _Optional[_Iterable[_Union[OperatorPoints, _Mapping]]] = ..., from_day: _Optional[int] = ..., to_day: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
+class GetGenesisRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GenesisInfo(_message.Message):
+    __slots__ = ("chain_id", "genesis_json", "genesis_hash")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    GENESIS_JSON_FIELD_NUMBER: _ClassVar[int]
+    GENESIS_HASH_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    genesis_json: str
+    genesis_hash: bytes
+    def __init__(self, chain_id: _Optional[str] = ..., genesis_json: _Optional[str] = ..., genesis_hash: _Optional[bytes] = ...) -> None: ...
+
 class GetSigningInfoRequest(_message.Message):
     __slots__ = ("address", "batch_ids")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]

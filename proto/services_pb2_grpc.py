@@ -421,6 +421,11 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
                 _registered_method=True)
+        self.GetGenesis = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetGenesis',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.GenesisInfo.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -597,6 +602,13 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGenesis(self, request, context):
+        """The genesis document this node's chain started from, and its hash (docs/api.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -734,6 +746,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetValidators,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.SerializeToString,
+            ),
+            'GetGenesis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGenesis,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.GenesisInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1466,6 +1483,33 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetValidators',
             carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGenesis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetGenesis',
+            carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.GenesisInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import click
 
+from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.cli.common import (
     EXIT_LEDGER,
     EXIT_USAGE,
@@ -26,7 +28,7 @@ from carbon_ticket.cli.common import (
 )
 from carbon_ticket.proto import services_pb2
 
-__all__ = ["explorer"]
+__all__ = ["explorer", "trusted_genesis"]
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 _LISTEN = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
@@ -40,15 +42,40 @@ def parse_listen(text: str) -> tuple[str, int]:
     return match.group(1).strip("[]"), int(match.group(2))
 
 
-def _check_chain(node: str, chain_id: str) -> None:
-    # A genesis of another chain would make every certificate page fail: refuse to start.
+def _node_genesis(node: str) -> services_pb2.GenesisInfo:
     with connect(node) as stub:
-        status = stub.GetStatus(services_pb2.StatusRequest(), timeout=10)
-    if status.chain_id != chain_id:
+        reply = stub.GetGenesis(services_pb2.GetGenesisRequest(), timeout=10)
+    return cast(services_pb2.GenesisInfo, reply)
+
+
+def trusted_genesis(node: str, genesis_path: Path | None) -> Genesis:
+    """The genesis every certificate page checks against: the file given (which must be the
+    node's: another chain's would make every page fail), else the node's own document."""
+    served = _node_genesis(node)
+    if genesis_path is None:
+        genesis = Genesis.from_json(served.genesis_json)
+        if genesis.hash() != served.genesis_hash:
+            raise CliError(f"the node at {node} serves a genesis that does not match its hash",
+                           EXIT_LEDGER)  # fmt: skip
+        return genesis
+    try:
+        text = genesis_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the genesis {genesis_path}: {exc}", EXIT_USAGE) from exc
+    genesis = Genesis.from_json(text)
+    if served.chain_id != genesis.chain_id:
         raise CliError(
-            f"the node at {node} runs chain {status.chain_id!r}, the genesis is of {chain_id!r}",
+            f"the node at {node} runs chain {served.chain_id!r}, the genesis is of "
+            f"{genesis.chain_id!r}",
             EXIT_LEDGER,
         )
+    if served.genesis_hash != genesis.hash():
+        raise CliError(
+            f"the node at {node} started from another genesis of chain {genesis.chain_id!r} "
+            f"(hash {served.genesis_hash.hex()}, the file's is {genesis.hash().hex()})",
+            EXIT_LEDGER,
+        )
+    return genesis
 
 
 @click.command("explorer")
@@ -56,10 +83,11 @@ def _check_chain(node: str, chain_id: str) -> None:
 @click.option(
     "--genesis",
     "genesis_path",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The network's genesis document: the trust anchor every certificate page checks "
-    "against (its hash is shown on the page).",
+    "against (its hash is shown on the page). Default: the node's own genesis (GetGenesis); "
+    "compare its hash, printed at start, with the one the bureaus publish.",
 )
 @click.option(
     "--listen",
@@ -69,7 +97,7 @@ def _check_chain(node: str, chain_id: str) -> None:
     "WebCrypto, which the certificate check needs, only to HTTPS pages and to localhost.",
 )
 @reports_errors
-def explorer(node: str, genesis_path: Path, listen: str) -> None:
+def explorer(node: str, genesis_path: Path | None, listen: str) -> None:
     """Serve the public web explorer of the network behind --node (read-only)."""
     try:
         from aiohttp import web
@@ -77,17 +105,11 @@ def explorer(node: str, genesis_path: Path, listen: str) -> None:
         raise CliError(
             "the explorer needs aiohttp: pip install 'carbon-ticket-ledger[explorer]'", EXIT_USAGE
         ) from exc
-    from carbon_ticket.chain.genesis import Genesis
     from carbon_ticket.cli.explorer.app import make_app
     from carbon_ticket.cli.explorer.source import NodeSource
 
     host, port = parse_listen(listen)
-    try:
-        text = genesis_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read the genesis {genesis_path}: {exc}", EXIT_USAGE) from exc
-    trusted = Genesis.from_json(text)
-    _check_chain(node, trusted.chain_id)
+    trusted = trusted_genesis(node, genesis_path)
     tls = client_tls()
     source = NodeSource(node, tls.credentials() if tls is not None else None)
     click.echo(f"explorer of {node} (chain {trusted.chain_id}, genesis "

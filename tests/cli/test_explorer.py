@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.cli.explorer import trusted_genesis
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import cli_command, cli_env
 from carbon_ticket.cli.verify import verify_bundle
@@ -202,19 +203,36 @@ def test_a_genesis_of_another_chain_is_refused(demo_devnet: DemoChain, tmp_path:
     assert "runs chain 'carbon-devnet'" in result.output
 
 
+def test_without_a_genesis_file_the_node_genesis_is_the_anchor(demo_devnet: DemoChain) -> None:
+    assert trusted_genesis(demo_devnet.endpoint, None) == demo_devnet.genesis()
+
+
+def test_a_genesis_the_node_did_not_start_from_is_refused(
+    demo_devnet: DemoChain, tmp_path: Path
+) -> None:
+    data = demo_devnet.genesis().to_dict()
+    data["genesis_time_ms"] += 1  # same chain id, another document
+    path = tmp_path / "genesis.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(cli, ["explorer", "--node", demo_devnet.endpoint, "--genesis",
+                                      str(path)])  # fmt: skip
+    assert result.exit_code == 3
+    assert "started from another genesis" in result.output
+
+
 @pytest.mark.slow
 def test_the_command_serves_the_explorer_until_stopped(demo_devnet: DemoChain) -> None:
+    # As the issue spells it: `explorer --node ADDR`, trusting the node's own genesis.
     port = free_port()
-    genesis = str(demo_devnet.genesis_path)
     listen = f"127.0.0.1:{port}"
-    command = cli_command("explorer", "--node", demo_devnet.endpoint, "--genesis", genesis,
-                          "--listen", listen)  # fmt: skip
+    command = cli_command("explorer", "--node", demo_devnet.endpoint, "--listen", listen)
     process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # printed just before it starts serving
         assert f"on http://127.0.0.1:{port}/" in first, first
+        assert demo_devnet.genesis().hash().hex() in first
         base = f"http://127.0.0.1:{port}"
         page = _first_answer(base + f"/certificates/{demo_devnet.games_certificate}/bundle.json")
         assert page.status == 200
