@@ -23,6 +23,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from carbon_ticket.cli.backup_cmds import BACKUP_COMMANDS
     from carbon_ticket.cli.demo import demo
     from carbon_ticket.cli.governance_cmds import GOVERNANCE_QUERY_COMMANDS, GOVERNANCE_TX_COMMANDS
     from carbon_ticket.cli.keys_cmds import keys
@@ -38,6 +39,8 @@ def _register() -> None:
     for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS):
         query.add_command(command)
 
+    for command in BACKUP_COMMANDS:
+        node.add_command(command)
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify):
         cli.add_command(group)
 

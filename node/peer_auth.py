@@ -48,6 +48,7 @@ from carbon_ticket.consensus import ValidatorSet
 __all__ = [
     "AUTH_WINDOW_MS",
     "CONSENSUS_METHODS",
+    "OPERATOR_METHODS",
     "PEER_SERVICE",
     "ObserverList",
     "PeerAuthError",
@@ -65,6 +66,8 @@ PEER_SERVICE = "carbonticket.v1.PeerService"
 # PeerService method (block sync, status, and any read-only method added later) is also served
 # to observers.
 CONSENSUS_METHODS = frozenset({"SendConsensus", "GossipTxs"})
+# Methods for this node's operator only: the call must be signed by the node's own key.
+OPERATOR_METHODS = frozenset({"GetSnapshot"})
 # Far wider than the consensus clock tolerance: a node whose clock is off by minutes must still
 # talk (and be told, in the logs, that its clock is wrong) rather than be cut off silently. The
 # window only bounds how long a captured call could be replayed; the replay cache covers that.
@@ -176,8 +179,10 @@ class PeerAuthenticator:
         observers: ObserverList,
         clock_ms: Callable[[], int],
         window_ms: int = AUTH_WINDOW_MS,
+        own_key: bytes | None = None,
     ) -> None:
         # ``validators`` is asked on every call: the set in effect may change over time.
+        self._own_key = own_key
         self.chain_id = chain_id
         self._validators = validators
         self._observers = observers
@@ -221,6 +226,11 @@ class PeerAuthenticator:
         return key, time_ms, nonce, signature
 
     def _check_role(self, method: str, key: bytes) -> None:
+        if method in OPERATOR_METHODS:
+            if self._own_key is None or key != self._own_key:
+                raise PeerAuthError(f"{method} is for this node's own key only", "not_operator",
+                                    denied=True)  # fmt: skip
+            return
         if self._validators().index_of(key) is not None:
             return
         if method in CONSENSUS_METHODS:
