@@ -168,11 +168,19 @@ def node_start(home: Path) -> None:
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
         raise CliError(f"cannot start: {exc}", 1) from exc
 
+    from carbon_ticket.cli.progress import follow_block_sync, progress_for
+
+    progress = progress_for("block sync", "table")
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        await server.serve()
+        shown = loop.create_task(follow_block_sync(server.sync, server.store, progress))
+        try:
+            await server.serve()
+        finally:
+            shown.cancel()
 
     try:
         asyncio.run(run())
@@ -339,8 +347,13 @@ def bench(
         if offered <= 0:
             raise CliError("--rate must be positive", EXIT_USAGE)
 
+    from carbon_ticket.cli.progress import progress_for
+
+    # Phases and running counts on one line of a terminal; nothing with --json or in a pipe.
+    progress = progress_for("bench", chosen_output(output))
+
     def say(line: str) -> None:
-        click.echo(line, err=True)
+        progress.update(line, force=True)
 
     if workload == "points":
         from carbon_ticket.cli.tools.bench_points import run_points_bench
@@ -349,7 +362,9 @@ def bench(
             raise CliError("--workload points offers all it can: no --rate, no --sync", EXIT_USAGE)
         data = run_points_bench(validators, duration, accounts, home=home, say=say).as_dict()
     else:
-        data = run_bench(validators, duration, offered, accounts, home, sync, say).as_dict()
+        data = run_bench(validators, duration, offered, accounts, home, sync, say,
+                         on_progress=progress.update).as_dict()  # fmt: skip
+    progress.done()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file
         return

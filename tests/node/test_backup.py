@@ -4,7 +4,10 @@ it is installed, and a restore that never rolls back a validator's signing recor
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ from carbon_ticket.chain import Genesis
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.kvstore import K_TIP, P_CERT, P_HEADER
 from carbon_ticket.cli.main import cli
-from carbon_ticket.cli.tools.devnet import DevnetInfo
+from carbon_ticket.cli.tools.devnet import DevnetInfo, cli_command, cli_env
 from carbon_ticket.consensus import SignState, Step, Validator, ValidatorSet
 from carbon_ticket.node.backup import BackupError, plan_sign_state, verify_backup
 from carbon_ticket.node.config import NodeConfig
@@ -119,6 +122,41 @@ def test_a_backup_of_a_stopped_node_reads_its_store(
     assert json.loads(out)["source"] == "stopped node's store"
     code, out = _run("node", "backup", "--home", str(info.node_home(0)), str(tmp_path / "b"))
     assert code != 0 and "exists already" in out
+
+
+def test_backup_shows_progress_on_a_terminal_only(
+    devnet_with_backup: tuple[DevnetInfo, Path], tmp_path: Path
+) -> None:
+    info, _ = devnet_with_backup
+    home = str(info.node_home(0))
+    primary, secondary = pty.openpty()
+    try:
+        cmd = cli_command("node", "backup", "--home", home, str(tmp_path / "tty"))
+        done = subprocess.run(cmd, env=cli_env(), stdout=secondary, stderr=secondary,
+                              stdin=subprocess.DEVNULL, timeout=60, check=False)  # fmt: skip
+        os.close(secondary)
+        shown = _read_all(primary)
+    finally:
+        os.close(primary)
+    assert done.returncode == 0, shown
+    assert "\rbackup: " in shown and "keys" in shown
+    cmd = cli_command("node", "backup", "--home", home, str(tmp_path / "pipe"))
+    piped = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=60,
+                           check=False)  # fmt: skip
+    assert piped.returncode == 0 and "\r" not in piped.stdout + piped.stderr
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO once the other side is closed and drained
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def _tampered(backup: Path, tmp_path: Path, change: str) -> Path:
