@@ -75,6 +75,7 @@ class BackupSummary:
     created_ms: int
     source: str
     sign_state: str  # "(h, r, step)" of the copied signing record, or "" when none was copied
+    node_key: str = ""  # public key of the node backed up: its signing record is that key's
 
 
 def snapshot_chunks(
@@ -269,17 +270,20 @@ def _load_sign_state(path: Path) -> SignState | None:
         raise BackupError(f"signing record {path} is unreadable: {exc}") from exc
 
 
-def plan_sign_state(backup: Path, data_dir: Path) -> SignStatePlan:
+def plan_sign_state(backup: Path, data_dir: Path, own_key: str | None = None) -> SignStatePlan:
     """Decide what happens to the signing record; BackupError when the restore must not go on.
 
     A validator must never sign twice at one height and round. So the home's record is never
     replaced (it is at least as new as anything this machine signed); a backup's record newer
     than the home's means the key signed elsewhere after this machine last did (two machines
     with one key, or a home that was itself rolled back): refused, for the operator to sort
-    out. With no record in the home the backup's is installed, as a floor only.
+    out. With no record in the home the backup's is installed, as a floor only. A backup of
+    another node (``own_key`` differs from the backup's ``node_key``) brings no record at all.
     """
     ours = _load_sign_state(data_dir / "sign_state")
     theirs = _load_sign_state(backup / "sign_state")
+    if own_key is not None and read_summary(backup).node_key not in ("", own_key):
+        theirs = None  # another key's record says nothing about what this key signed
     if ours is not None:
         if theirs is not None and theirs.position > ours.position:
             raise BackupError(
@@ -346,7 +350,7 @@ def describe_sign_state(path: Path) -> str:
 
 
 def summarize(
-    store: Any, genesis: Genesis, keys: int, source: str, sign_state: str
+    store: Any, genesis: Genesis, keys: int, source: str, sign_state: str, node_key: str = ""
 ) -> BackupSummary:
     """The summary of a store just copied (``store`` open on the copy)."""
     return BackupSummary(
@@ -360,4 +364,5 @@ def summarize(
         created_ms=time.time_ns() // 1_000_000,
         source=source,
         sign_state=sign_state,
+        node_key=node_key,
     )

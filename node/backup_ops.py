@@ -64,9 +64,8 @@ def backup_home(
                 shutil.copyfile(config.data_path / name, out / name)
         with LevelDBStore.open(out / BLOCKS_DIR, create=False) as copy:
             keys = sum(1 for _ in copy.kv.iterate(b"", b"\xff" * 16))
-            summary = summarize(
-                copy, genesis, keys, source, describe_sign_state(out / "sign_state")
-            )
+            record = describe_sign_state(out / "sign_state")
+            summary = summarize(copy, genesis, keys, source, record, _own_key(config) or "")
         write_summary(out, summary)
         return verify_backup(out, genesis)
     except BaseException:
@@ -140,6 +139,13 @@ async def _entries(
         raise BackupError("the node's snapshot stream ended early; no backup was written")
 
 
+def _own_key(config: NodeConfig) -> str | None:
+    # The home's node key (hex), or None before one is put there.
+    if not config.key_path.exists():
+        return None
+    return load_validator_key(config.key_path).public_key.hex()
+
+
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
     """What a restore did."""
@@ -157,6 +163,6 @@ def restore_home(config: NodeConfig, backup: Path, replace: bool) -> RestoreRepo
     """
     genesis = load_genesis(config)
     summary = verify_backup(backup, genesis)
-    plan = plan_sign_state(backup, config.data_path)
+    plan = plan_sign_state(backup, config.data_path, _own_key(config))
     moved = install_blocks(backup, config.data_path, plan, replace)
     return RestoreReport(summary, plan.action, moved, plan.warning)

@@ -79,6 +79,8 @@ def test_a_backup_of_a_running_node_verifies_and_names_its_signing_record(
     summary = verify_backup(backup, _genesis(info))
     assert summary.height >= 5 and summary.chain_id == info.chain_id
     assert summary.sign_state.startswith("(")  # a validator that signed: its record was copied
+    key = json.loads((info.node_home(0) / "validator_key.json").read_text())
+    assert summary.node_key and summary.node_key in json.dumps(key)
     assert (backup / "sign_state").exists()
 
 
@@ -243,6 +245,21 @@ def test_the_homes_signing_record_is_never_rolled_back(tmp_path: Path) -> None:
     # No record anywhere (an observer, or a validator that never signed).
     nothing = _with_record(tmp_path / "nothing", None)
     assert plan_sign_state(nothing, _with_record(tmp_path / "empty2", None)).action == "none"
+
+
+def test_another_nodes_signing_record_is_never_installed(tmp_path: Path) -> None:
+    backup = _with_record(tmp_path / "backup", _sign_state(10))
+    summary = {f: "" for f in ("format", "chain_id", "genesis_hash", "app_hash",
+                               "last_block_hash", "source", "sign_state")}  # fmt: skip
+    summary.update(format="carbon-ticket-backup/v1", height=0, keys=0, created_ms=0,
+                   node_key="aa" * 32)  # fmt: skip
+    (backup / "backup.json").write_text(json.dumps(summary))
+    empty = _with_record(tmp_path / "empty", None)
+    assert plan_sign_state(backup, empty, "bb" * 32).action == "none"
+    assert plan_sign_state(backup, empty, "aa" * 32).action == "install"
+    # Nor does it trip the "signed somewhere else" refusal of another key's home.
+    older = _with_record(tmp_path / "older", _sign_state(3))
+    assert plan_sign_state(backup, older, "bb" * 32).action == "keep"
 
 
 def test_a_damaged_signing_record_stops_the_restore(tmp_path: Path) -> None:
