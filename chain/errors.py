@@ -25,6 +25,7 @@ that no root is raised)::
     │   └── StoreInUse               another process holds the store
     ├── ConfigError                  node.config: a node configuration file or value is wrong
     ├── PeerAuthError                node.peer_auth: a peer call not signed by an allowed node
+    ├── BackupError                  node.backup: a backup that cannot be made, trusted or installed
     ├── InternalError                node.errors: a bug in the node, answered as gRPC INTERNAL
     ├── KeystoreError                cli.keystore: a wallet keystore file or key name is unusable
     │   └── WrongPassword            cli.keystore: the password does not decrypt the key

@@ -23,6 +23,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from carbon_ticket.cli.backup_cmds import BACKUP_COMMANDS
     from carbon_ticket.cli.demo import demo
     from carbon_ticket.cli.explorer import explorer
     from carbon_ticket.cli.governance_cmds import GOVERNANCE_QUERY_COMMANDS, GOVERNANCE_TX_COMMANDS
@@ -39,6 +40,8 @@ def _register() -> None:
     for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS):
         query.add_command(command)
 
+    for command in BACKUP_COMMANDS:
+        node.add_command(command)
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify, explorer):
         cli.add_command(group)
 

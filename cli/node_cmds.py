@@ -43,11 +43,18 @@ def node() -> None:
 
 @node.command("init")
 @click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
-@click.option("--name", default="node0", show_default=True, help="Name of this validator.")
+@click.option("--name", default=None, help="Name of this node  [default: node0, or observer0].")
 @click.option("--listen", default="127.0.0.1:26600", show_default=True, help="gRPC HOST:PORT.")
 @click.option("--peer", "peers", multiple=True, help="A peer's HOST:PORT (repeat for each).")
 @click.option(
     "--observer",
+    "is_observer",
+    is_flag=True,
+    help="Make an observer: a node that follows and serves the chain and never signs. Its key "
+    "is only its read-only credential; the validators it syncs from must list it.",
+)
+@click.option(
+    "--serve-observer",
     "observers",
     multiple=True,
     help="Public key (hex) or ct1 address of an observer node this node serves block sync to "
@@ -57,28 +64,38 @@ def node() -> None:
 @reports_errors
 def node_init(
     home: Path,
-    name: str,
+    name: str | None,
     listen: str,
     peers: tuple[str, ...],
+    is_observer: bool,
     observers: tuple[str, ...],
     output: str,
 ) -> None:
-    """Create a node home: a validator key and a config.toml (add genesis.json yourself)."""
+    """Create a node home: a node key and a config.toml (add genesis.json yourself)."""
+    name = name if name is not None else ("observer0" if is_observer else "node0")
     config = NodeConfig(home=home, name=name, listen=listen, peers=peers, observers=observers)
     if config.key_path.exists():
         raise CliError(f"{config.key_path} exists already; refusing to overwrite a validator key")
     config.save()
     key = PrivateKey.generate()
     write_validator_key(config.key_path, key, name)
+    if is_observer:
+        step = (f"ask each validator's operator to serve this observer (`[peers] observers` += "
+                f"\"{key.public_key.hex()}\", then restart), put the network's genesis.json in "
+                f"{home}, list validators with --peer (or rely on the genesis), then: "
+                f"carbon-ticket node start --home {home}")  # fmt: skip
+    else:
+        step = (f"put the network's genesis.json in {home}, then: carbon-ticket node start "
+                f"--home {home}")  # fmt: skip
     emit(
         {
             "home": str(home),
             "name": name,
+            "role": "observer" if is_observer else "validator (once its key is in the genesis)",
             "public_key": key.public_key.hex(),
             "address": key.address,
             "listen": listen,
-            "next": f"put the network's genesis.json in {home}, then: carbon-ticket node start "
-            f"--home {home}",
+            "next": step,
         },
         output,
     )
@@ -165,11 +182,19 @@ def node_start(home: Path) -> None:
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
         raise CliError(f"cannot start: {exc}", 1) from exc
 
+    from carbon_ticket.cli.progress import follow_block_sync, progress_for
+
+    progress = progress_for("block sync", "table")
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        await server.serve()
+        shown = loop.create_task(follow_block_sync(server.sync, server.store, progress))
+        try:
+            await server.serve()
+        finally:
+            shown.cancel()
 
     try:
         asyncio.run(run())
@@ -201,6 +226,14 @@ _port_option = click.option(
     help="Node i listens on 127.0.0.1:BASE_PORT+i.",
 )
 
+_observers_option = click.option(
+    "--observers",
+    "observer_count",
+    default=0,
+    show_default=True,
+    help="Observer nodes (followers that never sign) beside the validators, on free ports.",
+)
+
 _tls_option = click.option(
     "--tls", is_flag=True, help="Encrypt all traffic: a devnet CA signs a certificate per node."
 )
@@ -214,16 +247,27 @@ _mtls_option = click.option(
 @_validators_option
 @_port_option
 @click.option("--chain-id", default="carbon-devnet", show_default=True)
+@_observers_option
 @_tls_option
 @_mtls_option
 @output_option
 @reports_errors
 def devnet_init(
-    home: Path, validators: int, base_port: int, chain_id: str, tls: bool, mtls: bool, output: str
+    home: Path,
+    validators: int,
+    base_port: int,
+    chain_id: str,
+    observer_count: int,
+    tls: bool,
+    mtls: bool,
+    output: str,
 ) -> None:
     """Write genesis, node homes and a demo wallet (issuer, verifier, registrar)."""
+    from carbon_ticket.cli.tools.devnet_observers import add_observers
+
     info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD,
                        tls=tls or mtls, require_client_cert=mtls)  # fmt: skip
+    observers = add_observers(info, observer_count, base_port + validators)
     if output == "json":
         emit(
             {
@@ -233,6 +277,7 @@ def devnet_init(
                 "node_homes": [str(info.node_home(i)) for i in range(len(info.endpoints))],
                 "wallet_dir": str(info.wallet_dir),
                 "tls_ca": str(info.tls_ca) if info.tls_ca is not None else None,
+                "observers": list(observers),
             },
             output,
         )
@@ -240,6 +285,8 @@ def devnet_init(
     click.echo(f"devnet {info.chain_id} with {validators} validators in {home}")
     for i, endpoint in enumerate(info.endpoints):
         click.echo(f"  node{i}  {endpoint}  home {info.node_home(i)}")
+    for j, endpoint in enumerate(observers):
+        click.echo(f"  observer{j}  {endpoint}  home {info.node_home(len(info.endpoints) + j)}")
     click.echo(f"wallet {info.wallet_dir} (password {info.wallet_password!r}, local use only)")
     if info.tls_ca is not None:
         click.echo(f"TLS CA {info.tls_ca} (clients: --tls-ca {info.tls_ca}"
@@ -251,14 +298,26 @@ def devnet_init(
 @_home_option
 @_validators_option
 @_port_option
+@_observers_option
 @_tls_option
 @_mtls_option
 @reports_errors
-def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool) -> None:
-    """Initialise if needed, run every validator, and stop them all on Ctrl-C or SIGTERM."""
+def devnet_up(
+    home: Path, validators: int, base_port: int, observer_count: int, tls: bool, mtls: bool
+) -> None:
+    """Initialise if needed, run every validator (and observer), and stop them all on Ctrl-C or
+    SIGTERM."""
+    from carbon_ticket.cli.tools.devnet_observers import (
+        add_observers,
+        observer_endpoints,
+        observer_indexes,
+    )
+
     if not (home / "devnet.json").exists():
         init_devnet(home, validators, base_port, tls=tls or mtls, require_client_cert=mtls)
     info = load_devnet(home)
+    if observer_count and not observer_endpoints(info):
+        add_observers(info, observer_count, base_port + len(info.endpoints))
     procs = DevnetProcesses(info)
     stopping = False
 
@@ -269,10 +328,14 @@ def devnet_up(home: Path, validators: int, base_port: int, tls: bool, mtls: bool
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     procs.start_all()
+    for i in observer_indexes(info):
+        procs.start(i)
     click.echo(f"devnet {info.chain_id}: {len(info.endpoints)} validators running")
     for i, endpoint in enumerate(info.endpoints):
         metrics = f"  metrics http://{info.metrics[i]}/metrics" if info.metrics else ""
         click.echo(f"  node{i}  grpc {endpoint}{metrics}  log {info.node_home(i) / 'node.log'}")
+    for i, endpoint in zip(observer_indexes(info), observer_endpoints(info), strict=True):
+        click.echo(f"  node{i}  grpc {endpoint}  log {info.node_home(i) / 'node.log'}  (observer)")
     tls_args = f" --tls-ca {info.tls_ca}" if info.tls_ca is not None else ""
     click.echo(f"try: carbon-ticket query status --node {info.endpoints[0]}{tls_args}")
     click.echo("Ctrl-C stops all nodes.")
@@ -337,8 +400,13 @@ def bench(
         if offered <= 0:
             raise CliError("--rate must be positive", EXIT_USAGE)
 
+    from carbon_ticket.cli.progress import progress_for
+
+    # Phases and running counts on one line of a terminal; nothing with --json or in a pipe.
+    progress = progress_for("bench", chosen_output(output))
+
     def say(line: str) -> None:
-        click.echo(line, err=True)
+        progress.update(line, force=True)
 
     if workload == "points":
         from carbon_ticket.cli.tools.bench_points import run_points_bench
@@ -347,7 +415,9 @@ def bench(
             raise CliError("--workload points offers all it can: no --rate, no --sync", EXIT_USAGE)
         data = run_points_bench(validators, duration, accounts, home=home, say=say).as_dict()
     else:
-        data = run_bench(validators, duration, offered, accounts, home, sync, say).as_dict()
+        data = run_bench(validators, duration, offered, accounts, home, sync, say,
+                         on_progress=progress.update).as_dict()  # fmt: skip
+    progress.done()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file
         return

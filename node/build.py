@@ -133,6 +133,7 @@ def build_node(
             validator_sets.is_member_soon,
             ObserverList.parse(config.observers),
             clock.wall_ms,
+            own_key=key.public_key,
         )
         node.add_service(
             GrpcServer(
@@ -147,7 +148,7 @@ def build_node(
                         info.chain_id, store, mempool, check_tx, params.limits, clock.wall_ms
                     ),
                 ),
-                PeerServicer(node, node, store, info),
+                PeerServicer(node, node, store, info, snapshots=store.kv.snapshot),
             )
         )
     return node

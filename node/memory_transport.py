@@ -135,6 +135,10 @@ class MemoryTransport:
         for peer in self.peers:
             self.network.send(self.address, peer, "txs", _gossip_delivery(batch))
 
+    def forward_txs(self, raws: list[bytes]) -> None:
+        """An observer's submissions: delivered to every peer like gossip."""
+        self.gossip_txs(raws)
+
     async def fetch_block(self, height: int, block_hash: bytes) -> list[bytes]:
         """Every reachable peer's answer, at once."""
         answers = []

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from carbon_ticket.chain.errors import (
     InvalidTransaction,
     LedgerError,
-    PreconditionFailed,
     StorageError,
 )
 from carbon_ticket.chain.store import BlockStore
@@ -482,7 +481,6 @@ class Node:
 
     def admit(self, raw: bytes) -> SignedTx:
         """Admit one client transaction, gossip it, and wake block production."""
-        self._check_accepts_txs()
         tx = self.mempool.admit(raw)
         self._gossip([raw])
         self._wake_for_txs([tx])
@@ -494,7 +492,6 @@ class Node:
         Admits in slices and yields in between, so a large batch of signature checks never
         holds up consensus messages.
         """
-        self._check_accepts_txs()
         results: list[SignedTx | LedgerError] = []
         for start in range(0, len(raws), ADMIT_SLICE):
             accepted: list[SignedTx] = []
@@ -512,18 +509,13 @@ class Node:
             await asyncio.sleep(0)
         return results
 
-    def _check_accepts_txs(self) -> None:
-        # Validators accept gossip from validators only, so a transaction an observer admitted
-        # would never reach a block: refuse it with a clear error instead.
-        if not self.is_validator:
-            raise PreconditionFailed(
-                "this node is an observer: submit transactions to a validator", "observer_node"
-            )
-
     def _gossip(self, raws: list[bytes]) -> None:
-        # Peers accept gossip from validators only (an observer's peers would refuse it).
         if self.is_validator:
             self.transport.gossip_txs(raws)
+        else:
+            # Peers take gossip from validators only: an observer hands what it admitted to the
+            # validators' public API, like any client (issue 18).
+            self.transport.forward_txs(raws)
 
     def admit_gossip(self, raws: list[bytes]) -> int:
         """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""

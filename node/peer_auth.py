@@ -49,6 +49,7 @@ from carbon_ticket.chain.errors import InvalidAddress, LedgerError
 __all__ = [
     "AUTH_WINDOW_MS",
     "CONSENSUS_METHODS",
+    "OPERATOR_METHODS",
     "PEER_SERVICE",
     "ObserverList",
     "PeerAuthError",
@@ -66,6 +67,8 @@ PEER_SERVICE = "carbonticket.v1.PeerService"
 # PeerService method (block sync, status, and any read-only method added later) is also served
 # to observers.
 CONSENSUS_METHODS = frozenset({"SendConsensus", "GossipTxs"})
+# Methods for this node's operator only: the call must be signed by the node's own key.
+OPERATOR_METHODS = frozenset({"GetSnapshot"})
 # Far wider than the consensus clock tolerance: a node whose clock is off by minutes must still
 # talk (and be told, in the logs, that its clock is wrong) rather than be cut off silently. The
 # window only bounds how long a captured call could be replayed; the replay cache covers that.
@@ -177,10 +180,12 @@ class PeerAuthenticator:
         observers: ObserverList,
         clock_ms: Callable[[], int],
         window_ms: int = AUTH_WINDOW_MS,
+        own_key: bytes | None = None,
     ) -> None:
         # ``is_validator`` is asked on every call: the set in effect changes over time (in a
         # node: node.validators.StateValidatorSets.is_member_soon, the sets of the next height
         # and the one after).
+        self._own_key = own_key
         self.chain_id = chain_id
         self._is_validator = is_validator
         self._observers = observers
@@ -224,6 +229,11 @@ class PeerAuthenticator:
         return key, time_ms, nonce, signature
 
     def _check_role(self, method: str, key: bytes) -> None:
+        if method in OPERATOR_METHODS:
+            if self._own_key is None or key != self._own_key:
+                raise PeerAuthError(f"{method} is for this node's own key only", "not_operator",
+                                    denied=True)  # fmt: skip
+            return
         if self._is_validator(key):
             return
         if method in CONSENSUS_METHODS:

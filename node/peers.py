@@ -61,6 +61,8 @@ class PeerLink:
         self._stub: services_pb2_grpc.PeerServiceStub | None = None
         self._consensus: list[services_pb2.ConsensusMessage] = []
         self._txs: list[bytes] = []
+        self._forwards: list[bytes] = []  # an observer's submissions, for the public API
+        self._public: services_pb2_grpc.LedgerServiceStub | None = None
         self._wake_consensus = asyncio.Event()
         self._wake_txs = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -77,6 +79,7 @@ class PeerLink:
                 self.address, self._tls, options=channel_options(), interceptors=self._interceptors
             )
         self._stub = services_pb2_grpc.PeerServiceStub(self._channel)
+        self._public = services_pb2_grpc.LedgerServiceStub(self._channel)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._run_consensus(), name=f"consensus to {self.address}"),
@@ -139,6 +142,14 @@ class PeerLink:
             self._txs.extend(list(txs)[:room])
             self._wake_txs.set()
 
+    def forward_txs(self, txs: Iterable[bytes]) -> None:
+        """Queue transactions for the peer's public SubmitTxs (an observer's way in: peers take
+        gossip from validators only); dropped like gossip when the queue is full."""
+        room = _MAX_QUEUED_TXS - len(self._forwards)
+        if room > 0:
+            self._forwards.extend(list(txs)[:room])
+            self._wake_txs.set()
+
     async def fetch_block(self, height: int, block_hash: bytes) -> bytes | None:
         """Ask this peer for a block of the height being decided by hash; None if it has none."""
         request = services_pb2.GetProposalBlockRequest(height=height, block_hash=block_hash)
@@ -173,6 +184,11 @@ class PeerLink:
                         services_pb2.TxBatch(txs=batch_txs), timeout=_SEND_TIMEOUT_S
                     )
                 )
+            while self._forwards and self._public is not None:
+                batch_txs = self._forwards[:_MAX_TXS_PER_GOSSIP]
+                del self._forwards[:_MAX_TXS_PER_GOSSIP]
+                request = services_pb2.SubmitTxsRequest(txs=batch_txs)
+                await self._call(self._public.SubmitTxs(request, timeout=_SEND_TIMEOUT_S))
 
     async def _call(self, call: object) -> None:
         try:
@@ -253,6 +269,11 @@ class PeerSet:
         """Queue transactions for every peer."""
         for link in self.links:
             link.send_txs(raws)
+
+    def forward_txs(self, raws: list[bytes]) -> None:
+        """Queue an observer's submitted transactions for every peer's public API."""
+        for link in self.links:
+            link.forward_txs(raws)
 
     def sync_peers(self) -> Sequence[SyncPeer]:
         """Every link: block sync asks each for its status."""

@@ -158,6 +158,10 @@ class PeerTransport(Protocol):
         """Queue raw transactions for every peer."""
         ...
 
+    def forward_txs(self, raws: list[bytes]) -> None:
+        """Queue transactions submitted to an observer for the peers' public API (best effort)."""
+        ...
+
     async def fetch_block(self, height: int, block_hash: bytes) -> list[bytes]:
         """Ask the peers for a block being decided, by hash: the (unverified) answers."""
         ...

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 from google.protobuf.message import Message
 
+from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.consensus import ValidatorSets, Vote
+from carbon_ticket.node.backup import snapshot_chunks
 from carbon_ticket.node.codec import PeerMessageError, message_from_proto
 from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES
 from carbon_ticket.node.ports import BlockSource, ConsensusInbox, ConsensusMessage, NodeInfo
@@ -35,8 +37,14 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     """Receives consensus messages and gossip, and serves blocks to nodes that are behind."""
 
     def __init__(
-        self, inbox: ConsensusInbox, blocks: BlockSource, store: StoreView, info: NodeInfo
+        self,
+        inbox: ConsensusInbox,
+        blocks: BlockSource,
+        store: StoreView,
+        info: NodeInfo,
+        snapshots: Callable[[], KVSnapshot] | None = None,
     ) -> None:
+        self._snapshots = snapshots  # None: this node serves no backups
         self._inbox = inbox
         self._blocks = blocks
         self._store = store
@@ -106,6 +114,29 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             if committed is None:
                 return
             yield committed
+
+    async def GetSnapshot(
+        self, request: services_pb2.SnapshotRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[services_pb2.SnapshotChunk]:
+        # Only the node's own key reaches here (peer_auth.OPERATOR_METHODS).
+        if self._snapshots is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node serves no backups")
+            return
+        snap = self._snapshots()
+        chunks = snapshot_chunks(snap)
+        try:
+            while True:
+                # LevelDB reads run in a thread: consensus keeps its event loop meanwhile.
+                chunk = await asyncio.to_thread(next, chunks, None)
+                if chunk is None:
+                    break
+                yield services_pb2.SnapshotChunk(
+                    entries=[services_pb2.SnapshotEntry(key=k, value=v) for k, v in chunk]
+                )
+            yield services_pb2.SnapshotChunk(done=True)
+        finally:
+            chunks.close()
+            snap.close()
 
     async def GetProposalBlock(
         self, request: services_pb2.GetProposalBlockRequest, context: grpc.aio.ServicerContext

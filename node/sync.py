@@ -152,6 +152,7 @@ class BlockSync:
         self._on_finished: Callable[[], None] = _ignore_finished
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
+        self.target_height = 0  # the height the current catch-up aims at (for progress display)
         self._workers = max(1, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sync-verify")
 
@@ -226,6 +227,7 @@ class BlockSync:
         # What the peer's claim promises for this request.
         promised = min(target, start + _BLOCKS_PER_REQUEST - 1)
         log.info("block sync: fetching %d..%d from %s", start, target, peer.address)
+        self.target_height = target
         applied, penalty, why = 0, 0.0, ""
         stream = peer.blocks(start, _BLOCKS_PER_REQUEST, _FETCH_TIMEOUT_S)
         try:

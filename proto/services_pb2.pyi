@@ -73,6 +73,26 @@ class PeerStatus(_message.Message):
     last_block_hash: bytes
     def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., app_hash: _Optional[bytes] = ..., last_block_hash: _Optional[bytes] = ...) -> None: ...
 
+class SnapshotRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SnapshotEntry(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: bytes
+    value: bytes
+    def __init__(self, key: _Optional[bytes] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class SnapshotChunk(_message.Message):
+    __slots__ = ("entries", "done")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[SnapshotEntry]
+    done: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[SnapshotEntry, _Mapping]]] = ..., done: _Optional[bool] = ...) -> None: ...
+
 class SubmitTxRequest(_message.Message):
     __slots__ = ("tx", "wait_for_commit")
     TX_FIELD_NUMBER: _ClassVar[int]

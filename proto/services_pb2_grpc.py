@@ -62,6 +62,11 @@ class PeerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.ProposalBlock.FromString,
                 _registered_method=True)
+        self.GetSnapshot = channel.unary_stream(
+                '/carbonticket.v1.PeerService/GetSnapshot',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.SnapshotRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.SnapshotChunk.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -99,6 +104,14 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSnapshot(self, request, context):
+        """Backup: every key of the block store at one LevelDB snapshot, in key order. Served only to a
+        call signed by this node's own key (the operator on its host; docs/operations.md, Backup).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +139,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.GetProposalBlock,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.ProposalBlock.SerializeToString,
+            ),
+            'GetSnapshot': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetSnapshot,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.SnapshotRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.SnapshotChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +283,33 @@ class PeerService:
             '/carbonticket.v1.PeerService/GetProposalBlock',
             carbonticket_dot_v1_dot_services__pb2.GetProposalBlockRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.ProposalBlock.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/carbonticket.v1.PeerService/GetSnapshot',
+            carbonticket_dot_v1_dot_services__pb2.SnapshotRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.SnapshotChunk.FromString,
             options,
             channel_credentials,
             insecure,

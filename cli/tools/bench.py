@@ -236,8 +236,12 @@ def run_bench(
     home: Path | None = None,
     measure_sync: bool = False,
     say: Callable[[str], None] = print,
+    on_progress: Callable[[str], None] = lambda text: None,
 ) -> BenchResult:
-    """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can)."""
+    """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can).
+
+    ``say`` gets one line per phase, ``on_progress`` the load phase's running counts.
+    """
     cores = os.cpu_count() or 1
     result = BenchResult(validators, cores, duration, "max" if rate is None else f"{rate:g} tx/s")
     say("measuring Ed25519 verify/s on one core ...")
@@ -299,6 +303,11 @@ def run_bench(
         peak_rss = {i: 0.0 for i in procs.procs}
         while time.monotonic() - t_start < duration:
             time.sleep(0.5)
+            with tracker.lock:
+                committed = len(tracker.committed_at)
+            elapsed = time.monotonic() - t_start
+            on_progress(f"{elapsed:.0f}/{duration:g} s, {committed} committed "
+                        f"({committed / elapsed:.0f} tx/s)")  # fmt: skip
             for i, p in procs.procs.items():
                 u = _proc_usage(p.pid)
                 if u is not None:

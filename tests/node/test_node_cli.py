@@ -11,6 +11,7 @@ from carbon_ticket.chain import Genesis
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.main import cli
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.keyfile import load_validator_key
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -90,11 +91,11 @@ def test_devnet_init_writes_a_ready_network(tmp_path: Path) -> None:
 
 def test_node_init_lists_the_observers_it_serves(tmp_path: Path) -> None:
     watcher = PrivateKey.generate()
-    code, out = _run("node", "init", "--home", str(tmp_path / "v"), "--observer",
-                     watcher.public_key.hex(), "--observer", watcher.address)  # fmt: skip
+    code, out = _run("node", "init", "--home", str(tmp_path / "v"), "--serve-observer",
+                     watcher.public_key.hex(), "--serve-observer", watcher.address)  # fmt: skip
     assert code == 0, out
     assert NodeConfig.load(tmp_path / "v").observers == (watcher.public_key.hex(), watcher.address)
-    code, out = _run("node", "init", "--home", str(tmp_path / "w"), "--observer", "nope")
+    code, out = _run("node", "init", "--home", str(tmp_path / "w"), "--serve-observer", "nope")
     assert code != 0 and "peers.observers" in out and not (tmp_path / "w").exists()
 
 
@@ -111,3 +112,28 @@ def test_a_damaged_sign_state_refuses_to_start_with_one_line(tmp_path: Path) -> 
     assert "cannot start: corrupt sign state" in result.output
     assert "Traceback" not in result.output and result.exception is not None
     assert isinstance(result.exception, SystemExit)
+
+
+def test_node_init_observer_makes_a_follower_and_says_how_to_admit_it(tmp_path: Path) -> None:
+    code, out = _run("node", "init", "--home", str(tmp_path / "o"), "--observer", "-o", "json")
+    assert code == 0, out
+    shown = json.loads(out)
+    assert shown["role"] == "observer" and shown["name"] == "observer0"
+    assert f'observers` += "{shown["public_key"]}"' in shown["next"]
+    assert NodeConfig.load(tmp_path / "o").observers == ()
+
+
+def test_devnet_init_with_observers_lists_them_to_every_validator(tmp_path: Path) -> None:
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "2",
+                     "--observers", "2", "--base-port", "32000", "-o", "json")  # fmt: skip
+    assert code == 0, out
+    assert json.loads(out)["observers"] == ["127.0.0.1:32002", "127.0.0.1:32003"]
+    keys = []
+    for i in (2, 3):
+        config = NodeConfig.load(tmp_path / "dn" / f"node{i}")
+        assert config.peers == ("127.0.0.1:32000", "127.0.0.1:32001") and config.observers == ()
+        keys.append(load_validator_key(config.key_path).public_key.hex())
+    genesis = Genesis.from_json((tmp_path / "dn" / "genesis.json").read_text())
+    assert not {v.public_key.hex() for v in genesis.validators} & set(keys)
+    for i in (0, 1):
+        assert NodeConfig.load(tmp_path / "dn" / f"node{i}").observers == tuple(keys)

@@ -18,6 +18,7 @@ def test_bench_json_reports_every_figure() -> None:
         cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stderr and "funding" not in done.stderr  # --json: no progress
     result = json.loads(done.stdout)
     for key in ("committed_tps", "latency_ms", "verify_per_core", "efficiency", "validators",
                 "cores", "blocks_per_s", "txs_per_block", "node_cpu_percent", "node_peak_rss_mb",

@@ -56,3 +56,29 @@ def test_devnet_up_runs_all_nodes_and_stops_them_on_sigterm(tmp_path: Path) -> N
     # The nodes shut down cleanly: each logged its stop, and the stores reopen at their height.
     for i in range(4):
         assert "stopped at height" in (home / f"node{i}" / "node.log").read_text()
+
+
+def test_devnet_up_with_observers_runs_and_stops_them_too(tmp_path: Path) -> None:
+    base = free_base_port(4)
+    home = tmp_path / "net"
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "devnet", "up", "--home", str(home),
+           "--validators", "3", "--observers", "1", "--base-port", str(base)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
+    observer = f"127.0.0.1:{base + 3}"
+    try:
+        deadline = time.monotonic() + 60
+        while _height(observer) < 2:  # the observer follows the validators' chain
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the observer did not follow"
+            time.sleep(0.2)
+        assert json.loads((home / "devnet.json").read_text())["observers"] == [observer]
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert f"grpc {observer}" in out and "(observer)" in out
+    assert _height(observer) == -1, "the observer outlived devnet up"
