@@ -108,6 +108,11 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     assert browser.find_elements(By.CSS_SELECTOR, "table.blocks tbody tr")
     _screenshot(browser, "home")
 
+    browser.get(url + "/validators")
+    validators = browser.find_element(By.CSS_SELECTOR, "table.validators").text
+    assert all(v.name in validators for v in demo_devnet.genesis().validators)
+    _screenshot(browser, "validators")
+
     browser.get(url + "/projects")
     assert demo_devnet.project_id in browser.find_element(By.CSS_SELECTOR, "table.projects").text
     _screenshot(browser, "projects")
