@@ -14,7 +14,6 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -23,14 +22,13 @@ from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli import render
 from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.common import (
-    EXIT_PENDING,
-    CliError,
     check_node_address,
     connect,
     emit,
     output_option,
     reports_errors,
 )
+from carbon_ticket.cli.demo_steps import Steps
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.tools.devnet import load_devnet
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -93,7 +91,7 @@ def demo(home: Path, node: str | None, timeout: float, story: str, output: str) 
         height = client.status().height
         suffix = f"{height:04d}{secrets.token_hex(2).upper()}"
         project_id = f"CN15-GY-{suffix}"
-        step = _Steps(client)
+        step = Steps(client, 7)
         click.echo(f"demo on chain {client.chain_id} at height {height}, node {endpoint}")
 
         enterprise = PrivateKey.generate()
@@ -203,26 +201,3 @@ def demo(home: Path, node: str | None, timeout: float, story: str, output: str) 
         keep = ("issued", "tradable", "retired", "cancelled", "buffer")
         emit({f"{k}_{unit}": shown[f"{k}_{unit}"] for k in keep for unit in ("grams", "tco2e")},
              output)  # fmt: skip
-
-
-class _Steps:
-    """Numbered steps: submit, wait for the commit, print one line each."""
-
-    def __init__(self, client: LedgerClient) -> None:
-        self.client = client
-        self.number = 0
-
-    def __call__(self, title: str, msg: Any, key: PrivateKey) -> ledger_pb2.Receipt:
-        self.number += 1
-        reply = self.client.send(msg, [key])
-        if not reply.committed:
-            tx_id = reply.tx_hash.hex()
-            raise CliError(
-                f"step {self.number}/7: tx {tx_id} was submitted but not committed within "
-                f"{self.client.timeout:g}s (is the network short of a quorum?); check it with: "
-                f"carbon-ticket query tx {tx_id} -- rerunning the demo is safe",
-                EXIT_PENDING,
-            )
-        click.echo(f"[{self.number}/7] {title}")
-        click.echo(f"      committed at height {reply.height}, tx {reply.tx_hash.hex()}")
-        return reply.receipt

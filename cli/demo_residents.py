@@ -23,7 +23,8 @@ from carbon_ticket.chain.amounts import GRAMS_PER_TONNE
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
 from carbon_ticket.cli import render
 from carbon_ticket.cli.client import LedgerClient
-from carbon_ticket.cli.common import EXIT_PENDING, CliError, emit
+from carbon_ticket.cli.common import emit
+from carbon_ticket.cli.demo_steps import Steps
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -47,32 +48,7 @@ def _days_before(day: int, count: int) -> int:
     return earlier.year * 10_000 + earlier.month * 100 + earlier.day
 
 
-class _Steps:
-    """Numbered steps: submit, wait for the commit, print one line each."""
-
-    def __init__(self, client: LedgerClient) -> None:
-        self.client = client
-        self.number = 0
-
-    def __call__(self, title: str, msg: Any, key: PrivateKey) -> ledger_pb2.Receipt:
-        self.number += 1
-        reply = self.client.send(msg, [key])
-        if not reply.committed:
-            tx_id = reply.tx_hash.hex()
-            raise CliError(
-                f"step {self.number}/{STEPS}: tx {tx_id} was submitted but not committed within "
-                f"{self.client.timeout:g}s; check it with: carbon-ticket query tx {tx_id} -- "
-                "rerunning the demo is safe",
-                EXIT_PENDING,
-            )
-        if reply.receipt.code != 0:
-            raise CliError(f"step {self.number}/{STEPS} failed: {reply.receipt.message}")
-        click.echo(f"[{self.number}/{STEPS}] {title}")
-        click.echo(f"      committed at height {reply.height}, tx {reply.tx_hash.hex()}")
-        return reply.receipt
-
-
-def _fund_float(step: _Steps, keys: dict[str, PrivateKey], suffix: str) -> str:
+def _fund_float(step: Steps, keys: dict[str, PrivateKey], suffix: str) -> str:
     """The bureau issues a fresh batch and transfers part of it into the points float."""
     issuer, verifier = keys["issuer"], keys["verifier"]
     project_id = f"CN15-RS-{suffix}"
@@ -126,7 +102,7 @@ def play_residents(info: DevnetInfo, client: LedgerClient, stub: Any, output: st
     keys = {name: wallet.load(name, info.wallet_password) for name in names}
     height = client.status().height
     suffix = f"{height:04d}{secrets.token_hex(2).upper()}"
-    step = _Steps(client)
+    step = Steps(client, STEPS)
     click.echo(f"residents' demo on chain {client.chain_id} at height {height}")
     batch_id = _fund_float(step, keys, suffix)
 
