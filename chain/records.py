@@ -380,13 +380,16 @@ class Report(Record):
 
 @dataclass(frozen=True, slots=True)
 class Batch(Record):
-    """An issued batch and its supply: tradable + retired + cancelled + buffer == issued.
+    """An issued batch and its supply:
+    tradable + escrowed + retired + cancelled + exported + buffer == issued.
 
     ``reversed_grams`` counts the part of ``cancelled`` that left the buffer pool by reversal.
+    ``escrowed`` are grams held by open sell orders and pending trades of the market;
+    ``exported`` left this registry for another one (their own category, not cancelled).
     """
 
     TAG: ClassVar[bytes] = b"B"
-    KINDS: ClassVar[str] = "sspssBuuuuuuuu"
+    KINDS: ClassVar[str] = "sspssBuuuuuuuuuu"
 
     batch_id: str
     project_id: str
@@ -402,6 +405,8 @@ class Batch(Record):
     reversed_grams: int
     height: int
     time_ms: int
+    escrowed: int = 0
+    exported: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,11 @@ from carbon_ticket.chain.rules._common import (
     require_resident,
     require_role,
 )
-from carbon_ticket.chain.rules.tickets import retire_tradable, verify_retirement
+from carbon_ticket.chain.rules.tickets import (
+    RetirementClaim,
+    retire_tradable,
+    verify_retirement,
+)
 from carbon_ticket.chain.state import StateOverlay, get_params, get_points
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
@@ -205,11 +209,12 @@ def process_redeem(
             tx,
             batch=batch,
             amount_grams=offer.amount,
-            beneficiary=resident,
-            reason=REDEMPTION_REASON,
-            jurisdiction=offer.jurisdiction,
-            event_name=f"merchant {offer.merchant} offer {offer.offer_id}",
-            period=None,
+            claim=RetirementClaim(
+                beneficiary=resident,
+                reason=REDEMPTION_REASON,
+                jurisdiction=offer.jurisdiction,
+                event=f"merchant {offer.merchant} offer {offer.offer_id}",
+            ),
         )
         certificate_id = certificate.certificate_id
         events.append(retire_event)

@@ -7,7 +7,7 @@ into the batch's retired or cancelled counter, so a retired or cancelled gram ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed
@@ -30,10 +30,12 @@ from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
+    "RetirementClaim",
     "certificate_id",
     "process_cancel",
     "process_retire",
     "process_transfer",
+    "record_retirement",
     "retire_tradable",
     "verify_retirement",
 ]
@@ -114,19 +116,32 @@ def process_retire(
     # Verify the certificate id is new and the signer holds the grams
     batch = verify_retirement(state, tx, msg.batch_id, msg.amount_grams)
 
-    certificate, retire_event = retire_tradable(
-        state,
-        ctx,
-        tx,
-        batch=batch,
-        amount_grams=msg.amount_grams,
+    claim = RetirementClaim(
         beneficiary=msg.beneficiary,
         reason=msg.reason,
         jurisdiction=msg.jurisdiction,
-        event_name=msg.event,
+        event=msg.event,
         period=period_of(msg.period) if msg.HasField("period") else None,
     )
+    certificate, retire_event = retire_tradable(
+        state, ctx, tx, batch=batch, amount_grams=msg.amount_grams, claim=claim
+    )
     return Effects(events=(retire_event,), accounts=(signer,), batches=(certificate.batch_id,))
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementClaim:
+    """What a retirement states: for whom, why, where, and the claim's optional period.
+
+    One value for every way grams are retired (Retire, a merchant redemption paid in tickets, a
+    market purchase that retires on delivery), so every certificate is built the same way.
+    """
+
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    period: Period | None = None
 
 
 def retire_tradable(
@@ -136,11 +151,7 @@ def retire_tradable(
     *,
     batch: Batch,
     amount_grams: int,
-    beneficiary: str,
-    reason: str,
-    jurisdiction: str,
-    event_name: str,
-    period: Period | None,
+    claim: RetirementClaim,
 ) -> tuple[Certificate, Event]:
     """Retire the signer's tradable grams and store a certificate; return it and its event.
 
@@ -148,13 +159,45 @@ def retire_tradable(
     caller verified the retirement first (``verify_retirement`` gave it ``batch``).
     """
     signer = tx.body.signer
-    cert_id = certificate_id(tx.tx_hash)
     debit_tradable(state, signer, batch.batch_id, amount_grams)
-    _save_supply(
+    return record_retirement(
         state,
-        batch,
-        tradable=batch.tradable - amount_grams,
-        retired=batch.retired + amount_grams,
+        ctx,
+        batch=batch,
+        source="tradable",
+        amount_grams=amount_grams,
+        account=signer,
+        claim=claim,
+        tx_hash=tx.tx_hash,
+    )
+
+
+def record_retirement(
+    state: StateOverlay,
+    ctx: BlockContext,
+    *,
+    batch: Batch,
+    source: str,
+    amount_grams: int,
+    account: str,
+    claim: RetirementClaim,
+    tx_hash: bytes,
+) -> tuple[Certificate, Event]:
+    """Move grams of ``batch`` from its ``source`` supply field to retired; store a certificate.
+
+    The one place a retirement certificate is made. ``source`` is the Batch supply field the
+    grams leave ("tradable" for a holder's balance, "escrowed" for a market delivery); the
+    caller already took them out of whatever held them. The certificate id derives from
+    ``tx_hash``, the transaction that retires, so it is known before submission.
+    """
+    cert_id = certificate_id(tx_hash)
+    state.set(
+        keys.batch_key(batch.batch_id),
+        replace(
+            batch,
+            retired=batch.retired + amount_grams,
+            **{source: getattr(batch, source) - amount_grams},
+        ).encode(),
     )
     certificate = Certificate(
         certificate_id=cert_id,
@@ -162,32 +205,32 @@ def retire_tradable(
         project_id=batch.project_id,
         vintage=batch.vintage,
         amount_grams=amount_grams,
-        beneficiary=beneficiary,
-        reason=reason,
-        jurisdiction=jurisdiction,
-        event=event_name,
-        account=signer,
-        period=period,
+        beneficiary=claim.beneficiary,
+        reason=claim.reason,
+        jurisdiction=claim.jurisdiction,
+        event=claim.event,
+        account=account,
+        period=claim.period,
         height=ctx.height,
         time_ms=ctx.time_ms,
-        tx_hash=tx.tx_hash,
+        tx_hash=tx_hash,
     )
     state.set(keys.certificate_key(cert_id), certificate.encode())
     retire_event = event(
         "retire",
         ("certificate_id", cert_id),
-        ("account", signer),
+        ("account", account),
         ("batch_id", batch.batch_id),
         ("amount_grams", str(amount_grams)),
-        ("beneficiary", beneficiary),
-        ("reason", reason),
+        ("beneficiary", claim.beneficiary),
+        ("reason", claim.reason),
         # The rest of what the certificate shows, so that the receipt (committed in
         # the header's results root) proves every field of it.
         ("project_id", batch.project_id),
         ("vintage", str(batch.vintage)),
-        ("jurisdiction", jurisdiction),
-        ("event", event_name),
-        ("period", "" if period is None else str(period)),
+        ("jurisdiction", claim.jurisdiction),
+        ("event", claim.event),
+        ("period", "" if claim.period is None else str(claim.period)),
     )
     return certificate, retire_event
 
