@@ -89,7 +89,8 @@ def test_newer_format_is_refused(made: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ((1).to_bytes(4, "big"), "format version 1, older than this node's 3"),
+        ((1).to_bytes(4, "big"), "format version 1, older than this node's 4"),
+        ((3).to_bytes(4, "big"), "format version 3, older than this node's 4"),
         (None, "records no format version"),
     ],
 )
