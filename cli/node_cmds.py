@@ -358,7 +358,12 @@ def devnet_up(
 @click.command("bench")
 @click.option("--validators", "-n", default=4, show_default=True, help="Validator processes.")
 @click.option("--duration", default=30.0, show_default=True, help="Seconds of offered load.")
-@click.option("--rate", default="max", show_default=True, help="Offered tx/s, or 'max'.")
+@click.option(
+    "--rate",
+    default="max",
+    show_default=True,
+    help="Offered tx/s; 'max'; or 'half': saturation first, then half of what it committed.",
+)
 @click.option("--accounts", default=2000, show_default=True, help="Funded sending accounts.")
 @click.option("--sync/--no-sync", default=False, help="Also measure block sync of a fresh node.")
 @click.option(
@@ -367,6 +372,20 @@ def devnet_up(
     default="transfers",
     show_default=True,
     help="transfers: tx/s of 1-gram transfers; points: committed awards/s (--accounts residents).",
+)
+@click.option(
+    "--wan-rtt-ms",
+    type=click.IntRange(0, 10_000),
+    default=0,
+    show_default=True,
+    help="Simulated round trip (ms) on every validator-to-validator link.",
+)
+@click.option(
+    "--wan-loss",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Share of peer messages the simulated links drop (0.01 = 1 %).",
 )
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
@@ -380,6 +399,8 @@ def bench(
     accounts: int,
     sync: bool,
     workload: str,
+    wan_rtt_ms: int,
+    wan_loss: float,
     home: Path | None,
     output: str,
 ) -> None:
@@ -387,10 +408,11 @@ def bench(
     --workload points, committed awards/s)."""
     import json
 
-    from carbon_ticket.cli.tools.bench import run_bench
+    from carbon_ticket.cli.tools.bench import WanLinks, run_bench
 
+    wan = WanLinks(wan_rtt_ms, wan_loss)
     offered: float | None = None
-    if rate != "max":
+    if rate not in ("max", "half"):
         try:
             offered = float(rate)
         except ValueError:
@@ -411,12 +433,24 @@ def bench(
     if workload == "points":
         from carbon_ticket.cli.tools.bench_points import run_points_bench
 
-        if offered is not None or sync:
+        if rate != "max" or sync:
             raise CliError("--workload points offers all it can: no --rate, no --sync", EXIT_USAGE)
-        data = run_points_bench(validators, duration, accounts, home=home, say=say).as_dict()
+        data = run_points_bench(validators, duration, accounts, home=home, say=say,
+                                wan=wan).as_dict()  # fmt: skip
+    elif rate == "half":
+        if home is not None:
+            raise CliError("--rate half runs two devnets: leave out --home", EXIT_USAGE)
+        # Latency is judged at a moderate load: half the saturation throughput of this same host.
+        saturation = run_bench(validators, duration, None, accounts, None, sync, say,
+                               on_progress=progress.update, wan=wan)  # fmt: skip
+        half_rate = max(saturation.committed_tps / 2, 1.0)
+        say(f"saturation: {saturation.committed_tps:.0f} tx/s; now offering {half_rate:.0f} tx/s")
+        half = run_bench(validators, duration, half_rate, accounts, None, False, say,
+                         on_progress=progress.update, wan=wan)  # fmt: skip
+        data = {"saturation": saturation.as_dict(), "half": half.as_dict()}
     else:
         data = run_bench(validators, duration, offered, accounts, home, sync, say,
-                         on_progress=progress.update).as_dict()  # fmt: skip
+                         on_progress=progress.update, wan=wan).as_dict()  # fmt: skip
     progress.done()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file

@@ -8,6 +8,8 @@ transport (gRPC links unless one is given), block sync, the ``Node`` itself, and
 
 from __future__ import annotations
 
+import random
+
 from carbon_ticket.chain import Genesis, expected_nonce, init_chain
 from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, ed25519_verify
 from carbon_ticket.node.app import LedgerApp
@@ -31,6 +33,7 @@ from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.node.sync import BlockSync, PeerScores
 from carbon_ticket.node.tls import peer_credentials
 from carbon_ticket.node.validators import StateValidatorSets, validator_peers
+from carbon_ticket.node.wan_sim import WanSimulation
 
 __all__ = ["build_node", "load_genesis", "peer_addresses"]
 
@@ -98,6 +101,7 @@ def build_node(
                 peer_addresses(config, validator_sets, key.public_key),
                 tls=peer_credentials(config),
                 interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
+                wan=_wan_simulation(config, key.public_key),
             )
         sync = BlockSync(
             info.chain_id,
@@ -184,3 +188,10 @@ def peer_addresses(config: NodeConfig, validators: StateValidatorSets, own_key: 
     """The configured peers and the network addresses of the validators of the next height and
     the one after (this node and its own address left out), each once, in that order."""
     return validator_peers(validators, config.peers, config.listen, own_key)
+
+
+def _wan_simulation(config: NodeConfig, own_key: bytes) -> WanSimulation:
+    """``[debug] simulated_rtt_ms`` / ``simulated_loss_ppm``, drops seeded by the node's key."""
+    debug = config.debug
+    seed = int.from_bytes(own_key[:8], "big")
+    return WanSimulation(debug.simulated_rtt_ms, debug.simulated_loss_ppm, random.Random(seed))

@@ -75,6 +75,14 @@ def _positive(value: int) -> str | None:
     return None if value > 0 else f"must be a positive integer, got {value!r}"
 
 
+def _not_negative(value: int) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, got {value!r}"
+
+
+def _per_million(value: int) -> str | None:
+    return None if 0 <= value < 1_000_000 else f"must be 0 to 999999 (per million), got {value!r}"
+
+
 def _non_empty(value: str) -> str | None:
     return None if value.strip() else f"must be a non-empty path, got {value!r}"
 
@@ -213,6 +221,14 @@ class DebugSettings(_Section):
     SECTION: ClassVar[str] = "debug"
     clock_offset_ms: int = _setting(
         0, "TEST ONLY: added to this node's wall clock. Never set it in production."
+    )
+    simulated_rtt_ms: int = _setting(
+        0,
+        "TEST ONLY: round trip added to every link to a peer (benchmarks of a WAN).",
+        _not_negative,
+    )
+    simulated_loss_ppm: int = _setting(
+        0, "TEST ONLY: peer messages dropped per million (benchmarks of a lossy WAN).", _per_million
     )
 
 

@@ -176,6 +176,13 @@ class Node:
                 "purpose; never use it outside tests",
                 self.config.debug.clock_offset_ms,
             )
+        if self.config.debug.simulated_rtt_ms or self.config.debug.simulated_loss_ppm:
+            log.warning(
+                "TEST SETTING debug.simulated_rtt_ms = %d, simulated_loss_ppm = %d: links to "
+                "peers are slowed and lossy on purpose; never use it outside benchmarks",
+                self.config.debug.simulated_rtt_ms,
+                self.config.debug.simulated_loss_ppm,
+            )
         log.info(
             "node %s listening on %s (chain %s, height %d, %s)",
             self.config.name,

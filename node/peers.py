@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
 
 import grpc
 
 from carbon_ticket.node.codec import message_to_proto
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
+from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 __all__ = ["PeerLink", "PeerSet", "channel_options"]
@@ -30,6 +32,7 @@ _MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
 _MAX_QUEUED_CONSENSUS = 500  # below the receiver's per-batch limit
 _FETCH_TIMEOUT_S = 3.0
+_MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -51,8 +54,12 @@ class PeerLink:
         address: str,
         tls: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        wan: WanSimulation | None = None,
     ) -> None:
         self.address = address
+        # [debug] simulated_rtt_ms / simulated_loss_ppm: benchmarks of validators in several cities.
+        self._wan = wan if wan is not None and wan.active else None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._tls = tls  # None: plaintext
         # node.peer_auth.peer_call_signers: every call on the channel is signed by the node key.
         self._interceptors = list(interceptors)
@@ -116,9 +123,9 @@ class PeerLink:
 
     async def close(self) -> None:
         """Stop sending and close the channel."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self._in_flight]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._in_flight]:
             try:
                 await task
             except asyncio.CancelledError:
@@ -153,6 +160,8 @@ class PeerLink:
     async def fetch_block(self, height: int, block_hash: bytes) -> bytes | None:
         """Ask this peer for a block of the height being decided by hash; None if it has none."""
         request = services_pb2.GetProposalBlockRequest(height=height, block_hash=block_hash)
+        if self._wan is not None:
+            await asyncio.sleep(self._wan.round_trip_s)  # the request and its reply cross the WAN
         try:
             reply = await self.stub.GetProposalBlock(request, timeout=_FETCH_TIMEOUT_S)
         except grpc.aio.AioRpcError:
@@ -166,10 +175,11 @@ class PeerLink:
             self._wake_consensus.clear()
             while self._consensus:
                 batch, self._consensus = self._consensus, []
-                await self._call(
-                    self.stub.SendConsensus(
-                        services_pb2.ConsensusBatch(messages=batch), timeout=_SEND_TIMEOUT_S
-                    )
+                await self._send(
+                    batch,
+                    lambda kept: self.stub.SendConsensus(
+                        services_pb2.ConsensusBatch(messages=kept), timeout=_SEND_TIMEOUT_S
+                    ),
                 )
 
     async def _run_gossip(self) -> None:
@@ -179,16 +189,39 @@ class PeerLink:
             while self._txs:
                 batch_txs = self._txs[:_MAX_TXS_PER_GOSSIP]
                 del self._txs[:_MAX_TXS_PER_GOSSIP]
-                await self._call(
-                    self.stub.GossipTxs(
-                        services_pb2.TxBatch(txs=batch_txs), timeout=_SEND_TIMEOUT_S
-                    )
+                await self._send(
+                    batch_txs,
+                    lambda kept: self.stub.GossipTxs(
+                        services_pb2.TxBatch(txs=kept), timeout=_SEND_TIMEOUT_S
+                    ),
                 )
             while self._forwards and self._public is not None:
                 batch_txs = self._forwards[:_MAX_TXS_PER_GOSSIP]
                 del self._forwards[:_MAX_TXS_PER_GOSSIP]
                 request = services_pb2.SubmitTxsRequest(txs=batch_txs)
                 await self._call(self._public.SubmitTxs(request, timeout=_SEND_TIMEOUT_S))
+
+    async def _send(self, batch: list[Any], make_call: Callable[[list[Any]], object]) -> None:
+        """Ship a batch now, or (on a simulated WAN) drop its lost share and let the rest arrive
+        half a round trip later without holding up the batches behind it."""
+        if self._wan is None:
+            await self._call(make_call(batch))
+            return
+        kept = self._wan.survivors(batch)
+        if not kept:
+            return
+        if len(self._in_flight) >= _MAX_IN_FLIGHT:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.get_running_loop().create_task(self._arrive_later(kept, make_call))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _arrive_later(
+        self, kept: list[Any], make_call: Callable[[list[Any]], object]
+    ) -> None:
+        assert self._wan is not None
+        await asyncio.sleep(self._wan.one_way_s)
+        await self._call(make_call(kept))
 
     async def _call(self, call: object) -> None:
         try:
@@ -215,11 +248,13 @@ class PeerSet:
         addresses: Iterable[str],
         tls: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        wan: WanSimulation | None = None,
     ) -> None:
         # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
         self._tls = tls
         self._interceptors = list(interceptors)
-        self.links = [PeerLink(a, tls, interceptors) for a in dict.fromkeys(addresses)]
+        self._wan = wan
+        self.links = [PeerLink(a, tls, interceptors, wan) for a in dict.fromkeys(addresses)]
         self._started = False
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -247,7 +282,7 @@ class PeerSet:
         for address in wanted:
             known = current.get(address)
             if known is None:
-                known = PeerLink(address, self._tls, self._interceptors)
+                known = PeerLink(address, self._tls, self._interceptors, self._wan)
                 if self._started:
                     known.start()
             links.append(known)

@@ -32,7 +32,7 @@ from carbon_ticket.node.config import ConsensusSettings, NodeConfig
 from carbon_ticket.node.keyfile import write_validator_key
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
-__all__ = ["BenchResult", "measure_verify_per_core", "run_bench"]
+__all__ = ["NO_WAN", "BenchResult", "WanLinks", "measure_verify_per_core", "run_bench"]
 
 BENCH_CONSENSUS = ConsensusSettings(
     propose_timeout_ms=3000,
@@ -98,7 +98,33 @@ def _own_cpu_s() -> float:
 
 
 def _dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            total += p.stat().st_size if p.is_file() else 0
+        except FileNotFoundError:  # LevelDB compacted it away while we walked the folder
+            pass
+    return total
+
+
+@dataclass(frozen=True)
+class WanLinks:
+    """The simulated wide-area links between validators (``--wan-rtt-ms``, ``--wan-loss``)."""
+
+    rtt_ms: int = 0
+    loss: float = 0.0  # share of peer messages dropped, 0 <= loss < 1
+
+    def apply(self, config: NodeConfig) -> NodeConfig:
+        """``config`` with its ``[debug]`` knobs set to simulate these links."""
+        debug = dataclasses.replace(
+            config.debug,
+            simulated_rtt_ms=self.rtt_ms,
+            simulated_loss_ppm=round(self.loss * 1_000_000),
+        )
+        return dataclasses.replace(config, debug=debug)
+
+
+NO_WAN = WanLinks()
 
 
 @dataclass
@@ -124,6 +150,8 @@ class BenchResult:
     disk_bytes_per_tx: float = 0.0
     verify_per_core: float = 0.0
     efficiency: float = 0.0
+    wan_rtt_ms: int = 0
+    wan_loss: float = 0.0
     sync_tps: float | None = None
     sync_blocks: int | None = None
 
@@ -237,6 +265,7 @@ def run_bench(
     measure_sync: bool = False,
     say: Callable[[str], None] = print,
     on_progress: Callable[[str], None] = lambda text: None,
+    wan: WanLinks = NO_WAN,
 ) -> BenchResult:
     """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can).
 
@@ -244,6 +273,7 @@ def run_bench(
     """
     cores = os.cpu_count() or 1
     result = BenchResult(validators, cores, duration, "max" if rate is None else f"{rate:g} tx/s")
+    result.wan_rtt_ms, result.wan_loss = wan.rtt_ms, wan.loss
     say("measuring Ed25519 verify/s on one core ...")
     result.verify_per_core = measure_verify_per_core()
     own_home = home is None
@@ -253,7 +283,7 @@ def run_bench(
     # The node that measures block sync is an observer: validators serve it because they list it.
     sync_key = PrivateKey.generate()
     for i in range(validators):
-        config = NodeConfig.load(info.node_home(i))
+        config = wan.apply(NodeConfig.load(info.node_home(i)))
         dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING",
                             observers=(sync_key.public_key.hex(),)).save()  # fmt: skip
     procs = DevnetProcesses(info)

@@ -24,7 +24,7 @@ from typing import Any
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.tx import encode_tx, tx_hash
 from carbon_ticket.cli.keystore import Keystore
-from carbon_ticket.cli.tools.bench import BENCH_CONSENSUS
+from carbon_ticket.cli.tools.bench import BENCH_CONSENSUS, NO_WAN, WanLinks
 from carbon_ticket.cli.tools.devnet import (
     DEVNET_POINTS_DAILY_CAP,
     DevnetProcesses,
@@ -106,6 +106,7 @@ def run_points_bench(
     awards_per_tx: int = 150,
     home: Path | None = None,
     say: Callable[[str], None] = print,
+    wan: WanLinks = NO_WAN,
 ) -> PointsBenchResult:
     """Run the points benchmark on a fresh devnet and return its figures."""
     result = PointsBenchResult(validators, residents, awards_per_tx, duration)
@@ -113,7 +114,7 @@ def run_points_bench(
     root = Path(tempfile.mkdtemp(prefix="carbon-bench-points-")) if home is None else home
     info = init_devnet(root / "devnet", validators, free_base_port(validators))
     for i in range(validators):
-        config = NodeConfig.load(info.node_home(i))
+        config = wan.apply(NodeConfig.load(info.node_home(i)))
         dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING").save()
     procs = DevnetProcesses(info)
     try:

@@ -56,3 +56,32 @@ def test_points_bench_refuses_a_rate() -> None:
            "--rate", "10"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "no --rate" in done.stderr
+
+
+def test_bench_half_rate_over_a_simulated_wan_reports_both_runs() -> None:
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "4",
+           "--duration", "4", "--rate", "half", "--accounts", "64", "--wan-rtt-ms", "200",
+           "--wan-loss", "0.01", "--json"]  # fmt: skip
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    saturation, half = result["saturation"], result["half"]
+    assert saturation["offered"] == "max" and saturation["committed"] > 0
+    assert half["offered"] == f"{max(saturation['committed_tps'] / 2, 1.0):g} tx/s"
+    assert half["committed"] > 0
+    for run in (saturation, half):
+        assert run["wan_rtt_ms"] == 200 and run["wan_loss"] == 0.01
+        # A commit needs a proposal and two vote rounds to cross the links: at least one round
+        # trip, so a lower figure would mean the links were not slowed at all.
+        assert run["latency_ms"]["p50"] >= 200
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--wan-loss", "1"), ("--wan-loss", "-0.1"), ("--wan-rtt-ms", "-5")]
+)
+def test_bench_rejects_impossible_wan_links(option: str, value: str) -> None:
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", option, value]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and option in done.stderr
