@@ -103,7 +103,7 @@ class Node:
         self.engine = engine
         self.transport = transport
         self.sync = sync
-        sync.attach(self.after_commit_synced, self.resume_after_sync)
+        sync.attach(self.after_commit_synced, self.resume_after_sync, self.fail)
         self._clock = clock
         self._reporter = reporter
         self.services: list[Service] = []
@@ -186,6 +186,9 @@ class Node:
         )
         try:
             await self.sync.catch_up()
+        except StorageError as exc:
+            self.fail(exc)  # our own store, not a peer: stop (stop() cancels this task)
+            return
         except Exception:
             log.exception("initial block sync failed; joining consensus at height %d",
                           self.store.height + 1)  # fmt: skip
@@ -357,10 +360,13 @@ class Node:
         try:
             return step(*args)
         except StorageError as exc:
-            self._fail(exc)
+            self.fail(exc)
             return []
 
-    def _fail(self, exc: LedgerError) -> None:
+    def fail(self, exc: LedgerError) -> None:
+        """Stop the node on a fault of its own store (full disk, damage): once, one line."""
+        if self.fatal_error is not None:
+            return
         log.critical("stopping: %s", exc)
         self.fatal_error = exc
         self.stop()
@@ -379,7 +385,7 @@ class Node:
         try:
             executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         except LedgerError:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)

@@ -108,8 +108,8 @@ def test_a_damaged_sign_state_refuses_to_start_with_one_line(tmp_path: Path) -> 
     config.data_path.mkdir(parents=True, exist_ok=True)
     (config.data_path / "sign_state").write_bytes(b"carbonticket/signstate/v2\x00\x01")
     result = CliRunner().invoke(cli, ["node", "start", "--home", str(node_home)])
-    assert result.exit_code == 1
-    assert "cannot start: corrupt sign state" in result.output
+    assert result.exit_code == 7
+    assert "cannot start: signing state" in result.output and "corrupt sign state" in result.output
     assert "Traceback" not in result.output and result.exception is not None
     assert isinstance(result.exception, SystemExit)
 
