@@ -244,7 +244,9 @@ def node_rebuild(home: Path, force: bool, output: str) -> None:
             "blocks": done.blocks,
             "moved_to": done.moved_to or ("deleted (--force)" if force else ""),
             "kept": ", ".join(done.kept),
-            "signed_height": done.signed_height,
+            "signed_height": done.signed_height
+            if done.signed_height >= 0
+            else "sign_state is damaged: see docs/operations.md before starting",
             "next": f"carbon-ticket node start --home {home} (it fetches the chain from peers "
             "before it signs again)",
         },

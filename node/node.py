@@ -259,6 +259,8 @@ class Node:
             self._start_engine()
 
     def _dispatch(self, actions: list[Action]) -> None:
+        if self.fatal_error is not None:
+            return  # stopping on a store fault: act on nothing, log no lock never saved
         self._log_new_lock()
         for action in actions:
             if isinstance(action, Broadcast):

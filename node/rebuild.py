@@ -49,7 +49,7 @@ class RebuildResult:
     blocks: str  # the store directory
     moved_to: str  # where it went, or "" when deleted (--force) or absent
     kept: tuple[str, ...]  # files kept in the data directory (sign_state among them)
-    signed_height: int  # the height sign_state says this validator last signed at (0: none)
+    signed_height: int  # the height sign_state says it last signed at (0: none, -1: unreadable)
 
 
 def load_sign_state(data_dir: Path) -> SignState | None:
@@ -129,7 +129,11 @@ def rebuild(home: Path, data_dir: Path, force: bool = False) -> RebuildResult:
             f"no block store at {blocks}: nothing to rebuild (the next start syncs from peers)"
         )
     _check_not_running(blocks)
-    state = load_sign_state(data_dir) if (data_dir / SIGN_STATE).exists() else None
+    try:  # the signing state is kept whatever it holds; a damaged one is the start's to refuse
+        state = load_sign_state(data_dir)
+        signed_height = state.height if state is not None else 0
+    except StoreDamaged:
+        signed_height = -1
     moved = ""
     if force:
         shutil.rmtree(blocks)
@@ -140,4 +144,4 @@ def rebuild(home: Path, data_dir: Path, force: bool = False) -> RebuildResult:
         moved = str(target)
     mark_rebuilt(data_dir)
     kept = tuple(sorted(p.name for p in data_dir.iterdir() if not p.name.startswith(BLOCKS_DIR)))
-    return RebuildResult(str(blocks), moved, kept, state.height if state is not None else 0)
+    return RebuildResult(str(blocks), moved, kept, signed_height)

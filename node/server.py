@@ -42,7 +42,8 @@ class GrpcServer:
         # The transport admits up to twice the peer limit so that the servicers see (and log)
         # oversized messages instead of gRPC dropping them silently.
         server = grpc.aio.server(
-            options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
+            # No SO_REUSEPORT: a second node on this port must fail, not share it silently.
+            options=[*channel_options(2 * MAX_PEER_MESSAGE_BYTES), ("grpc.so_reuseport", 0)],
             interceptors=[PeerAuthInterceptor(self._peer_auth), self.request_log],
         )
         services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)

@@ -31,7 +31,6 @@ _MAX_OPEN_FILES = 500
 _MAX_FILE_BYTES = 4 * 1024 * 1024
 # How many blocks below the tip the start-up check reads (headers and certificates).
 TAIL_CHECK_BLOCKS = 100
-REBUILD_HINT = "carbon-ticket node rebuild --home <node home>"
 # Files a LevelDB directory holds once it has data (CURRENT names the live MANIFEST).
 _DATA_SUFFIXES = (".ldb", ".sst", ".log")
 
@@ -47,11 +46,18 @@ def disk_full(path: Path | str) -> DiskFull:
     return DiskFull(f"disk full at {path}: free space and restart; nothing partial was written")
 
 
+def rebuild_command(path: Path | str) -> str:
+    """The command that rebuilds the store at ``path`` (``<home>/data/blocks`` in a node)."""
+    path = Path(path)
+    home = path.parent.parent if path.parent.name == "data" else "<node home>"
+    return f"carbon-ticket node rebuild --home {home}"
+
+
 def damaged(path: Path | str, what: str) -> StoreDamaged:
     """The one line an operator sees when the store at ``path`` is damaged."""
     return StoreDamaged(
-        f"block store {path} is damaged ({what}); stop the node, run `{REBUILD_HINT}` and "
-        "start it again to fetch the chain from peers (docs/operations.md)"
+        f"block store {path} is damaged ({what}); stop the node, run `{rebuild_command(path)}` "
+        "and start it again to fetch the chain from peers (docs/operations.md)"
     )
 
 
