@@ -72,6 +72,13 @@ def _ignore_duration(seconds: float) -> None:
     pass
 
 
+def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is not loop
+    except RuntimeError:
+        return True
+
+
 class Node:
     """One validator (or observer): consensus driving, admission and commit notification.
 
@@ -116,6 +123,7 @@ class Node:
         self._timers: set[TimerHandle] = set()
         self._stopping: asyncio.Event | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
         self._fetching: set[tuple[int, bytes]] = set()
@@ -145,6 +153,7 @@ class Node:
         """Run until ``stop()`` is called; then shut down cleanly, losing nothing committed."""
         self._stopping = asyncio.Event()
         self._starting = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         try:
             await self.start()
             self._starting = None
@@ -371,7 +380,10 @@ class Node:
             return
         log.critical("stopping: %s", exc)
         self.fatal_error = exc
-        self.stop()
+        if self._loop is not None and _in_other_thread(self._loop):
+            self._loop.call_soon_threadsafe(self.stop)  # met by a read in a worker thread
+        else:
+            self.stop()
 
     def _timeout_callback(self, timeout: Timeout) -> Callable[[], None]:
         return lambda: self._fire_timeout(timeout)
