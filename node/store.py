@@ -61,6 +61,10 @@ def damaged(path: Path | str, what: str) -> StoreDamaged:
     )
 
 
+# I/O errors that say nothing about the files' contents: the operator's to fix, not a rebuild.
+_NOT_DAMAGE = ("Read-only file system", "Permission denied", "Too many open files")
+
+
 def storage_error(exc: BaseException, path: Path) -> StorageError:
     """The node's typed error for a LevelDB (plyvel) error met while using the store."""
     reason = _reason(exc)
@@ -68,7 +72,7 @@ def storage_error(exc: BaseException, path: Path) -> StorageError:
         return disk_full(path)
     if isinstance(exc, plyvel.CorruptionError) or "Corruption" in reason:
         return damaged(path, reason)
-    if isinstance(exc, plyvel.IOError):
+    if isinstance(exc, plyvel.IOError) and not any(m in reason for m in _NOT_DAMAGE):
         # A read that fails below a live database: a truncated or vanished table file.
         return damaged(path, reason)
     return StorageError(f"block store {path}: {reason}")

@@ -201,6 +201,7 @@ def test_a_failed_sign_state_write_is_disk_full_and_keeps_the_old_file(
         (b"IO error: /x/data/blocks/000012.log: No space left on device", DiskFull),
         (b"Corruption: block checksum mismatch: /x/data/blocks/000005.ldb", StoreDamaged),
         (b"IO error: /x/data/blocks/000005.ldb: Invalid argument", StoreDamaged),
+        (b"IO error: /x/data/blocks/000012.log: Read-only file system", StorageError),
     ],
 )
 def test_leveldb_errors_become_typed_errors(reason: bytes, kind: type[StorageError]) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.node import Node
+from carbon_ticket.node.store import LevelDBStore, PlyvelKV
 from tests.node.harness import InProcessNet
 
 pytestmark = pytest.mark.timeout(120)
@@ -63,6 +64,11 @@ class _Damaged:
         raise plyvel.CorruptionError(_CHECKSUM)
 
 
+def _kv(node: Node) -> PlyvelKV:
+    assert isinstance(node.store, LevelDBStore)
+    return node.store.kv
+
+
 def _leaked(caplog: pytest.LogCaptureFixture) -> list[str]:
     # A traceback anywhere (an exception out of a callback or task) is a record with exc_info.
     return [r.getMessage() for r in caplog.records if r.exc_info]
@@ -90,8 +96,8 @@ def test_a_full_disk_at_commit_stops_the_node_and_it_catches_up_after_a_restart(
     async def scenario(net: InProcessNet) -> None:
         await net.run_until("a few blocks", lambda: min(net.heights()) >= 3)
         victim = net.node(VICTIM)
-        disk = _FullDisk(victim.store.kv._db)
-        victim.store.kv._db = disk
+        disk = _FullDisk(_kv(victim)._db)
+        _kv(victim)._db = disk
         await net.run_until("the victim stops", lambda: victim.fatal_error is not None)
         stuck = victim.store.height
         assert isinstance(victim.fatal_error, DiskFull) and disk.failed_writes == 1
@@ -100,7 +106,7 @@ def test_a_full_disk_at_commit_stops_the_node_and_it_catches_up_after_a_restart(
         assert victim.store.height == stuck and disk.failed_writes == 1  # it tried no more
         assert _stopped_once(caplog, "disk full at") and not _leaked(caplog)
 
-        victim.store.kv._db = disk._db  # space freed: the operator restarts the node
+        _kv(victim)._db = disk._db  # space freed: the operator restarts the node
         await net.stop(VICTIM)
         await net.start(VICTIM)
         top = net.height(0)
@@ -117,7 +123,7 @@ def test_a_full_disk_during_block_sync_at_start_stops_the_node(
         await net.stop(VICTIM)
         await net.run_until("the others move ahead", lambda: net.height(0) >= 4)
         victim: Node = net.build(VICTIM)
-        victim.store.kv._db = _FullDisk(victim.store.kv._db)
+        _kv(victim)._db = _FullDisk(_kv(victim)._db)
         before = victim.store.height
         await net.start(VICTIM)  # returns: the catch-up met the full disk and stopped the node
         assert isinstance(victim.fatal_error, DiskFull)
@@ -135,7 +141,7 @@ def test_damage_met_by_a_read_stops_the_node(
 ) -> None:
     async def scenario(net: InProcessNet) -> None:
         victim = net.node(VICTIM)
-        victim.store.kv._db = _Damaged(victim.store.kv._db)
+        _kv(victim)._db = _Damaged(_kv(victim)._db)
         with pytest.raises(StoreDamaged) as info:
             victim.store.genesis()  # what an API handler's read does
         assert "checksum mismatch" in info.value.message
