@@ -40,6 +40,7 @@ from carbon_ticket.consensus import (
 from carbon_ticket.node.app import ExecutedBlock, LedgerApp
 from carbon_ticket.node.codec import certificate_from_bytes
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.evidence import EvidenceReporter
 from carbon_ticket.node.ports import (
     Clock,
@@ -195,7 +196,7 @@ class Node:
         )
         try:
             await self.sync.catch_up()
-        except StorageError as exc:
+        except (DiskFull, StoreDamaged) as exc:
             self.fail(exc)  # our own store, not a peer: stop (stop() cancels this task)
             return
         except Exception:

@@ -39,6 +39,7 @@ from carbon_ticket.consensus import (
 )
 from carbon_ticket.node.app import ExecutedBlock
 from carbon_ticket.node.codec import certificate_from_proto
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
 from carbon_ticket.node.validators import fixed_sets
 from carbon_ticket.proto import ledger_pb2
@@ -190,7 +191,7 @@ class BlockSync:
     async def _run(self) -> None:
         try:
             await self.catch_up()
-        except StorageError as exc:
+        except (DiskFull, StoreDamaged) as exc:
             self._on_fatal(exc)
         except Exception:
             log.exception("block sync failed; will retry when asked again")
@@ -257,8 +258,8 @@ class BlockSync:
             penalty, why = _TOO_SLOW, f"no block within {self._block_deadline_s:.1f} s"
         except grpc.aio.AioRpcError as exc:
             penalty, why = _INTERRUPTED, f"interrupted: {exc.code().name}"
-        except StorageError:
-            raise  # our own store failed (a full disk, damage): not the peer's fault
+        except (DiskFull, StoreDamaged):
+            raise  # our own store failed: not the peer's fault, and fatal for this node
         except (LedgerError, ConsensusError) as exc:
             penalty, why = _INVALID, f"sent an invalid block: {exc}"
         finally:
