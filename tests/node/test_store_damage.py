@@ -281,3 +281,19 @@ def test_a_full_disk_is_disk_full_and_leaves_a_whole_height(small_disk: Path) ->
         store.check_tail()
         list(grow(store, stored + 5))  # with space again the chain goes on
         assert store.height == stored + 5
+
+
+def test_each_block_is_one_write_batch(made: Path) -> None:
+    # The whole height is one atomic batch: a full disk can fail it, never split it.
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        batches: list[int] = []
+        write = store.kv.write
+
+        def counted(items: list[tuple[bytes, bytes | None]]) -> None:
+            batches.append(len(items))
+            write(items)
+
+        store.kv.write = counted  # type: ignore[method-assign]
+        start = store.height
+        list(grow(store, start + 5))
+        assert len(batches) == 5 and all(n > 1 for n in batches)
