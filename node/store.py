@@ -145,9 +145,13 @@ class PlyvelKV:
         self, start: bytes, stop: bytes, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` (LevelDB iterators read an implicit snapshot)."""
+        # Made now, not at the first item: the implicit snapshot is of this moment.
         it = self._db.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
+        return self._guarded(it)
+
+    def _guarded(self, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         try:
-            yield from it
+            yield from items
         except plyvel.Error as exc:
             raise self._fault(exc) from exc
 
