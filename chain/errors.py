@@ -22,7 +22,9 @@ that no root is raised)::
     ├── AlreadyExists                duplicate id or duplicate transaction
     ├── ResourceExhausted            mempool or rate limits full; try again later
     ├── StorageError                 the block store cannot be opened or is inconsistent
-    │   └── StoreInUse               another process holds the store
+    │   ├── StoreInUse               another process holds the store
+    │   ├── DiskFull                 node.errors: the data directory's disk is full
+    │   └── StoreDamaged             node.errors: checksum mismatch, truncated or lost data
     ├── ConfigError                  node.config: a node configuration file or value is wrong
     ├── PeerAuthError                node.peer_auth: a peer call not signed by an allowed node
     ├── BackupError                  node.backup: a backup that cannot be made, trusted or installed

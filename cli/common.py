@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
+    "EXIT_DAMAGED",
     "EXIT_FAILED",
     "EXIT_LEDGER",
     "EXIT_PENDING",
@@ -96,6 +97,7 @@ EXIT_LEDGER = 3  # the ledger or node refused the request
 EXIT_UNREACHABLE = 4  # the node could not be reached
 EXIT_WALLET = 5  # wrong password, missing or damaged key, no terminal to ask on
 EXIT_PENDING = 6  # submitted, but not committed within the wait
+EXIT_DAMAGED = 7  # node start: the data directory is damaged (see `carbon-ticket node rebuild`)
 
 PASSWORD_ENV = "CARBON_TICKET_PASSWORD"
 DEFAULT_KEYSTORE = Path.home() / ".carbon-ticket" / "keystore"

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.errors import LedgerError
 from carbon_ticket.cli.common import (
+    EXIT_DAMAGED,
     EXIT_FAILED,
     EXIT_USAGE,
     CliError,
@@ -31,6 +33,7 @@ from carbon_ticket.cli.tools.devnet import (
 )
 from carbon_ticket.consensus import ConsensusError
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.keyfile import load_validator_key, write_validator_key
 
 __all__ = ["bench", "devnet", "genesis", "node"]
@@ -179,8 +182,12 @@ def node_start(home: Path) -> None:
     configure_logging(config.name, config.log_level, config.log_format)
     try:
         server = build_node(config)
+    except StoreDamaged as exc:  # checked before anything runs: refuse, say how to rebuild
+        raise CliError(f"cannot start: {exc.message}", EXIT_DAMAGED) from exc
+    except DiskFull as exc:
+        raise CliError(exc.message, EXIT_FAILED) from exc
     except ConsensusError as exc:  # e.g. a damaged sign_state: refuse to sign from guesses
-        raise CliError(f"cannot start: {exc}", 1) from exc
+        raise CliError(f"cannot start: {exc}", EXIT_DAMAGED) from exc
 
     from carbon_ticket.cli.progress import follow_block_sync, progress_for
 
@@ -200,8 +207,51 @@ def node_start(home: Path) -> None:
         asyncio.run(run())
     except ConsensusError as exc:
         raise CliError(f"node stopped: {exc}", 1) from exc
-    if server.fatal_error is not None:
-        raise CliError(f"node stopped: {server.fatal_error.message}", 1)
+    _exit_on_fault(server.fatal_error)
+
+
+def _exit_on_fault(error: LedgerError | None) -> None:
+    # A full disk is one line and exit 1 (free space, restart); damage is exit 7 (rebuild).
+    if isinstance(error, DiskFull):
+        raise CliError(error.message, EXIT_FAILED)
+    if isinstance(error, StoreDamaged):
+        raise CliError(f"node stopped: {error.message}", EXIT_DAMAGED)
+    if error is not None:
+        raise CliError(f"node stopped: {error.message}", EXIT_FAILED)
+
+
+@node.command("rebuild")
+@click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete the damaged blocks instead of moving them aside (frees their disk space).",
+)
+@output_option
+@reports_errors
+def node_rebuild(home: Path, force: bool, output: str) -> None:
+    """Move a damaged block store aside so the next start syncs the chain from peers.
+
+    Keeps the node key, config, genesis and the signing state (sign_state: the double-sign
+    protection). Run it with the node stopped.
+    """
+    from carbon_ticket.node.rebuild import rebuild
+
+    config = NodeConfig.load(home)
+    done = rebuild(home, config.data_path, force)
+    emit(
+        {
+            "blocks": done.blocks,
+            "moved_to": done.moved_to or ("deleted (--force)" if force else ""),
+            "kept": ", ".join(done.kept),
+            "signed_height": done.signed_height
+            if done.signed_height >= 0
+            else "sign_state is damaged: see docs/operations.md before starting",
+            "next": f"carbon-ticket node start --home {home} (it fetches the chain from peers "
+            "before it signs again)",
+        },
+        output,
+    )
 
 
 @click.group()

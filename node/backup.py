@@ -30,6 +30,7 @@ from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.consensus import ConsensusError, SignState, Validator, ValidatorSet
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
+from carbon_ticket.node.rebuild import mark_rebuilt
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import ledger_pb2
 
@@ -324,6 +325,7 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
         moved = str(data_dir / f"{BLOCKS_DIR}.before-restore-{time.time_ns() // 1_000_000}")
         os.replace(target, moved)
     os.replace(staging, target)
+    mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
     if plan.action == "install":
         for name in SIGN_STATE_FILES:
             if (backup / name).exists():

@@ -24,6 +24,7 @@ from carbon_ticket.node.params import CommittedParams
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
 from carbon_ticket.node.peers import PeerSet
 from carbon_ticket.node.ports import Clock, NodeInfo, PeerTransport
+from carbon_ticket.node.rebuild import check_against_sign_state
 from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.server import GrpcServer
 from carbon_ticket.node.service_peer import PeerServicer
@@ -128,6 +129,8 @@ def build_node(
         clock=clock,
         reporter=EvidenceReporter(info.chain_id, key),
     )
+    # A full disk or damage met anywhere (an API read included) stops the node: one line.
+    store.kv.on_fault = node.fail
     if config.metrics.enabled:
         node.add_service(MetricsService(config.metrics, NodeMetrics(node, checks)))
     if serve_api:
@@ -168,10 +171,18 @@ def load_genesis(config: NodeConfig) -> Genesis:
 
 
 def _open_store(config: NodeConfig, genesis: Genesis) -> LevelDBStore:
+    # Damage found here refuses the start (StoreDamaged): cheaper than finding it mid-consensus.
     config.data_path.mkdir(parents=True, exist_ok=True)
     store = LevelDBStore.open(config.data_path / "blocks", chain_id=genesis.chain_id)
-    if not store.initialized:
-        store.init_genesis(genesis.chain_id, genesis.to_json().encode(), init_chain(genesis))
+    try:
+        fresh = not store.initialized
+        if fresh:
+            store.init_genesis(genesis.chain_id, genesis.to_json().encode(), init_chain(genesis))
+        store.check_tail()
+        check_against_sign_state(config.home, config.data_path, store, fresh)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 

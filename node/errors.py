@@ -58,7 +58,9 @@ __all__ = [
     "ERROR_DOMAIN",
     "HEIGHT_KEY",
     "TX_HASH_KEY",
+    "DiskFull",
     "InternalError",
+    "StoreDamaged",
     "abort_with",
     "error_of_receipt",
     "rich_status",
@@ -142,6 +144,27 @@ async def _abort(
     details = rich_status(error, code, message, extra).trailing_metadata
     context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra, *details))
     await context.abort(code, message)
+
+
+class DiskFull(StorageError):
+    """The disk under the node's data directory is full; nothing partial was written.
+
+    LevelDB's write error is sticky (every later write fails too), so the node stops and the
+    operator frees space and restarts it; it then catches up from its peers (docs/storage.md).
+    """
+
+    default_code = "disk_full"
+
+
+class StoreDamaged(StorageError):
+    """The data directory is damaged: a checksum mismatch, a truncated or missing file, a
+    signing state that does not decode, or a chain that lost blocks it had committed.
+
+    The node refuses to start (exit code 7) or stops; ``carbon-ticket node rebuild`` moves the
+    blocks aside so the next start fetches the chain from peers (docs/operations.md).
+    """
+
+    default_code = "store_damaged"
 
 
 class InternalError(LedgerError):

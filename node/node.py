@@ -40,6 +40,7 @@ from carbon_ticket.consensus import (
 from carbon_ticket.node.app import ExecutedBlock, LedgerApp
 from carbon_ticket.node.codec import certificate_from_bytes
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.evidence import EvidenceReporter
 from carbon_ticket.node.ports import (
     Clock,
@@ -70,6 +71,13 @@ def _nothing() -> None:
 
 def _ignore_duration(seconds: float) -> None:
     pass
+
+
+def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is not loop
+    except RuntimeError:
+        return True
 
 
 class Node:
@@ -103,7 +111,7 @@ class Node:
         self.engine = engine
         self.transport = transport
         self.sync = sync
-        sync.attach(self.after_commit_synced, self.resume_after_sync)
+        sync.attach(self.after_commit_synced, self.resume_after_sync, self.fail)
         self._clock = clock
         self._reporter = reporter
         self.services: list[Service] = []
@@ -116,6 +124,7 @@ class Node:
         self._timers: set[TimerHandle] = set()
         self._stopping: asyncio.Event | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_signature_logged_s = -_BAD_SIGNATURE_LOG_S
         self._fetching: set[tuple[int, bytes]] = set()
@@ -145,6 +154,7 @@ class Node:
         """Run until ``stop()`` is called; then shut down cleanly, losing nothing committed."""
         self._stopping = asyncio.Event()
         self._starting = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         try:
             await self.start()
             self._starting = None
@@ -193,6 +203,9 @@ class Node:
         )
         try:
             await self.sync.catch_up()
+        except (DiskFull, StoreDamaged) as exc:
+            self.fail(exc)  # our own store, not a peer: stop (stop() cancels this task)
+            return
         except Exception:
             log.exception("initial block sync failed; joining consensus at height %d",
                           self.store.height + 1)  # fmt: skip
@@ -263,6 +276,8 @@ class Node:
             self._start_engine()
 
     def _dispatch(self, actions: list[Action]) -> None:
+        if self.fatal_error is not None:
+            return  # stopping on a store fault: act on nothing, log no lock never saved
         self._log_new_lock()
         for action in actions:
             if isinstance(action, Broadcast):
@@ -364,13 +379,19 @@ class Node:
         try:
             return step(*args)
         except StorageError as exc:
-            self._fail(exc)
+            self.fail(exc)
             return []
 
-    def _fail(self, exc: LedgerError) -> None:
+    def fail(self, exc: LedgerError) -> None:
+        """Stop the node on a fault of its own store (full disk, damage): once, one line."""
+        if self.fatal_error is not None:
+            return
         log.critical("stopping: %s", exc)
         self.fatal_error = exc
-        self.stop()
+        if self._loop is not None and _in_other_thread(self._loop):
+            self._loop.call_soon_threadsafe(self.stop)  # met by a read in a worker thread
+        else:
+            self.stop()
 
     def _timeout_callback(self, timeout: Timeout) -> Callable[[], None]:
         return lambda: self._fire_timeout(timeout)
@@ -386,7 +407,7 @@ class Node:
         try:
             executed = self.app.commit(action.certificate, action.block)
         except StorageError as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         except LedgerError:
             log.exception("cannot commit decided block %d; will block-sync it", action.height)

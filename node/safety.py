@@ -2,17 +2,22 @@
 
 The state is written to a temporary file, fsync'd, renamed over the old one and the directory is
 fsync'd, so after a crash the file holds either the previous or the new state, never a mixture.
+A write that fails (a full disk) raises DiskFull or StorageError and leaves the old file whole.
 The payloads of the locked / valid blocks go the same way to ``<sign_state>.blocks``, written
 only when they change (about once per height, when the node first locks).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import struct
 from pathlib import Path
 
+from carbon_ticket.chain.errors import StorageError
 from carbon_ticket.consensus import SafetyStoreError, SignState
+from carbon_ticket.node.store import disk_full
 
 __all__ = ["FileSafetyStore"]
 
@@ -60,6 +65,17 @@ class FileSafetyStore:
         self._replace(self.blocks_path, b"".join(parts))
 
     def _replace(self, path: Path, data: bytes) -> None:
+        # Raised inside the consensus engine: the node's typed error, which stops the node.
+        try:
+            self._write_and_rename(path, data)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                path.with_name(path.name + ".tmp").unlink()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise disk_full(path) from exc
+            raise StorageError(f"cannot write the signing state {path}: {exc}") from exc
+
+    def _write_and_rename(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

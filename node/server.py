@@ -42,7 +42,8 @@ class GrpcServer:
         # The transport admits up to twice the peer limit so that the servicers see (and log)
         # oversized messages instead of gRPC dropping them silently.
         server = grpc.aio.server(
-            options=channel_options(2 * MAX_PEER_MESSAGE_BYTES),
+            # No SO_REUSEPORT: a second node on this port must fail, not share it silently.
+            options=[*channel_options(2 * MAX_PEER_MESSAGE_BYTES), ("grpc.so_reuseport", 0)],
             interceptors=[PeerAuthInterceptor(self._peer_auth), self.request_log],
         )
         services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)
@@ -57,12 +58,18 @@ class GrpcServer:
         )
         reflection.enable_server_reflection(names, server)
         credentials = server_credentials(self._config)
-        if credentials is None:
-            port = server.add_insecure_port(self._config.listen)
-        else:
-            port = server.add_secure_port(self._config.listen, credentials)
+        try:
+            if credentials is None:
+                port = server.add_insecure_port(self._config.listen)
+            else:
+                port = server.add_secure_port(self._config.listen, credentials)
+        except RuntimeError:
+            port = 0  # newer grpcio raises where older ones returned 0
         if port == 0:
-            raise ConfigError(f"cannot listen on {self._config.listen}")
+            raise ConfigError(
+                f"cannot listen on {self._config.listen}: the port is in use (another node?) or "
+                "the address is not one of this machine's; change `listen` in config.toml"
+            )
         await server.start()
         self._server = server
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

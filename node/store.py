@@ -3,6 +3,8 @@
 One database per node. Every committed block is one ``WriteBatch`` written with ``sync=True``,
 so a crash leaves either the old or the new height. Opening checks the format version, the chain
 id and the tip before anything is written; a store held by another process raises StoreInUse.
+Every read verifies LevelDB's block checksums: flipped bytes, a truncated table or a missing
+manifest raise StoreDamaged, a full disk raises DiskFull (node.errors), never plyvel's own errors.
 Memory stays bounded as the ledger grows: a fixed block cache, a bounded table cache and
 bloom filters (10 bits per key) that keep point reads of absent keys off the disk.
 """
@@ -19,6 +21,7 @@ import plyvel
 
 from carbon_ticket.chain.errors import StorageError, StoreInUse
 from carbon_ticket.chain.kvstore import KVStore
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 
 __all__ = ["LevelDBStore", "PlyvelKV"]
 
@@ -26,27 +29,84 @@ _CACHE_BYTES = 32 * 1024 * 1024
 _WRITE_BUFFER_BYTES = 8 * 1024 * 1024
 _MAX_OPEN_FILES = 500
 _MAX_FILE_BYTES = 4 * 1024 * 1024
+# How many blocks below the tip the start-up check reads (headers and certificates).
+TAIL_CHECK_BLOCKS = 100
+# Files a LevelDB directory holds once it has data (CURRENT names the live MANIFEST).
+_DATA_SUFFIXES = (".ldb", ".sst", ".log")
+
+
+def _reason(exc: BaseException) -> str:
+    # plyvel reports LevelDB's status as bytes.
+    arg = exc.args[0] if exc.args else exc
+    return arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+
+
+def disk_full(path: Path | str) -> DiskFull:
+    """The one line an operator sees when the disk under ``path`` is full."""
+    return DiskFull(f"disk full at {path}: free space and restart; nothing partial was written")
+
+
+def rebuild_command(path: Path | str) -> str:
+    """The command that rebuilds the store at ``path`` (``<home>/data/blocks`` in a node)."""
+    path = Path(path)
+    home = path.parent.parent if path.parent.name == "data" else "<node home>"
+    return f"carbon-ticket node rebuild --home {home}"
+
+
+def damaged(path: Path | str, what: str) -> StoreDamaged:
+    """The one line an operator sees when the store at ``path`` is damaged."""
+    return StoreDamaged(
+        f"block store {path} is damaged ({what}); stop the node, run `{rebuild_command(path)}` "
+        "and start it again to fetch the chain from peers (docs/operations.md)"
+    )
+
+
+# I/O errors that say nothing about the files' contents: the operator's to fix, not a rebuild.
+_NOT_DAMAGE = ("Read-only file system", "Permission denied", "Too many open files")
+
+
+def storage_error(exc: BaseException, path: Path) -> StorageError:
+    """The node's typed error for a LevelDB (plyvel) error met while using the store."""
+    reason = _reason(exc)
+    if "No space left" in reason or "Disk quota" in reason:
+        return disk_full(path)
+    if isinstance(exc, plyvel.CorruptionError) or "Corruption" in reason:
+        return damaged(path, reason)
+    if isinstance(exc, plyvel.IOError) and not any(m in reason for m in _NOT_DAMAGE):
+        # A read that fails below a live database: a truncated or vanished table file.
+        return damaged(path, reason)
+    return StorageError(f"block store {path}: {reason}")
+
+
+def _guarded(path: Path, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+    # LevelDB iterators read lazily: a damaged block surfaces while iterating.
+    try:
+        yield from items
+    except plyvel.Error as exc:
+        raise storage_error(exc, path) from exc
 
 
 class _PlyvelSnapshot:
     """A plyvel snapshot as a KVSnapshot."""
 
-    def __init__(self, snap: Any) -> None:
+    def __init__(self, snap: Any, path: Path) -> None:
         self._snap = snap
+        self._path = path
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key`` at the snapshot, or None."""
-        value: bytes | None = self._snap.get(key)
+        try:
+            value: bytes | None = self._snap.get(key, verify_checksums=True)
+        except plyvel.Error as exc:
+            raise storage_error(exc, self._path) from exc
         return value
 
     def iterate(
         self, start: bytes, stop: bytes, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` at the snapshot."""
-        it: Iterator[tuple[bytes, bytes]] = self._snap.iterator(
-            start=start, stop=stop, reverse=reverse
-        )
-        return it
+        it = self._snap.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
+        return _guarded(self._path, it)
 
     def close(self) -> None:
         """Release the snapshot."""
@@ -54,29 +114,53 @@ class _PlyvelSnapshot:
 
 
 class PlyvelKV:
-    """A plyvel database as a KVBackend; ``write`` is one synced WriteBatch."""
+    """A plyvel database as a KVBackend; ``write`` is one synced WriteBatch.
 
-    def __init__(self, db: Any) -> None:
+    Reads verify checksums; plyvel's errors become StoreDamaged, DiskFull or StorageError.
+    """
+
+    def __init__(self, db: Any, path: Path | None = None) -> None:
         self._db = db
+        self.path = path if path is not None else Path(str(db.name))
         # Told how long each synced batch took (node.metrics' fsync histogram), when set.
         self.on_write: Callable[[float], None] | None = None
+        # Told of a full disk or damage wherever it is met (the node stops on it), when set.
+        self.on_fault: Callable[[StorageError], None] | None = None
+
+    def _fault(self, exc: plyvel.Error) -> StorageError:
+        error = storage_error(exc, self.path)
+        if self.on_fault is not None and isinstance(error, (DiskFull, StoreDamaged)):
+            self.on_fault(error)
+        return error
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key``, or None."""
-        value: bytes | None = self._db.get(key)
+        try:
+            value: bytes | None = self._db.get(key, verify_checksums=True)
+        except plyvel.Error as exc:
+            raise self._fault(exc) from exc
         return value
 
     def iterate(
         self, start: bytes, stop: bytes, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` (LevelDB iterators read an implicit snapshot)."""
-        it: Iterator[tuple[bytes, bytes]] = self._db.iterator(
-            start=start, stop=stop, reverse=reverse
-        )
-        return it
+        # Made now, not at the first item: the implicit snapshot is of this moment.
+        it = self._db.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
+        return self._guarded(it)
+
+    def _guarded(self, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        try:
+            yield from items
+        except plyvel.Error as exc:
+            raise self._fault(exc) from exc
 
     def write(self, items: list[tuple[bytes, bytes | None]]) -> None:
-        """Apply every put and delete as one atomic WriteBatch, fsynced before returning."""
+        """Apply every put and delete as one atomic WriteBatch, fsynced before returning.
+
+        A full disk raises DiskFull: LevelDB applies a batch only once its log record is
+        written, so nothing of it is visible, now or after a restart.
+        """
         batch = self._db.write_batch(sync=True)
         put, delete = batch.put, batch.delete
         for key, value in items:
@@ -85,13 +169,16 @@ class PlyvelKV:
             else:
                 put(key, value)
         started = time.perf_counter()
-        batch.write()
+        try:
+            batch.write()
+        except plyvel.Error as exc:
+            raise self._fault(exc) from exc
         if self.on_write is not None:
             self.on_write(time.perf_counter() - started)
 
     def snapshot(self) -> _PlyvelSnapshot:
         """A LevelDB snapshot: a consistent view that later commits do not change."""
-        return _PlyvelSnapshot(self._db.snapshot())
+        return _PlyvelSnapshot(self._db.snapshot(), self.path)
 
     def close(self) -> None:
         """Close the database and release its lock."""
@@ -104,16 +191,32 @@ class PlyvelKV:
 
     def compact(self) -> None:
         """Compact the whole key range (for benchmarks and tools)."""
-        self._db.compact_range()
+        try:
+            self._db.compact_range()
+        except plyvel.Error as exc:
+            raise self._fault(exc) from exc
 
 
-def _reason(exc: Exception) -> str:
-    # plyvel reports LevelDB's status as bytes.
-    arg = exc.args[0] if exc.args else exc
-    return arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+def _check_not_headless(path: Path) -> None:
+    # Without CURRENT, LevelDB would take a directory full of tables for a new, empty database
+    # (and delete the tables as obsolete): refuse before it gets the chance.
+    if not path.is_dir() or (path / "CURRENT").exists():
+        return
+    data = [p.name for p in path.iterdir() if p.suffix in _DATA_SUFFIXES or "MANIFEST" in p.name]
+    if data:
+        raise damaged(path, f"CURRENT is missing but {len(data)} data files are there")
+
+
+def _is_lock_error(reason: str, path: Path) -> bool:
+    # Only LevelDB's failure to lock its LOCK file means "in use"; the directory is often
+    # named "blocks", so matching "lock" anywhere would misreport a full disk or bad file.
+    return f"{path}/LOCK" in reason and (
+        "already held" in reason or "temporarily unavailable" in reason
+    )
 
 
 def _open_db(path: Path, create: bool) -> Any:
+    _check_not_headless(path)
     try:
         return plyvel.DB(
             str(path),
@@ -127,13 +230,25 @@ def _open_db(path: Path, create: bool) -> Any:
             compression="snappy",
         )
     except plyvel.IOError as exc:
-        if "lock" in _reason(exc).lower():
+        reason = _reason(exc)
+        if _is_lock_error(reason, path):
             raise StoreInUse(f"block store {path} is in use by another process") from exc
-        raise StorageError(f"block store {path} cannot be opened: {_reason(exc)}") from exc
+        if "No space left" in reason:
+            raise disk_full(path) from exc
+        if _missing_file(exc):
+            raise damaged(path, reason) from exc
+        raise StorageError(f"block store {path} cannot be opened: {reason}") from exc
+    except plyvel.CorruptionError as exc:
+        raise damaged(path, _reason(exc)) from exc
     except plyvel.Error as exc:
         if not create and "does not exist" in _reason(exc):
             raise StorageError(f"no block store at {path} (and create=False)") from exc
         raise StorageError(f"block store {path} cannot be opened: {_reason(exc)}") from exc
+
+
+def _missing_file(exc: BaseException) -> bool:
+    reason = _reason(exc)
+    return "No such file" in reason or "NotFound" in reason
 
 
 class LevelDBStore(KVStore):
@@ -159,12 +274,40 @@ class LevelDBStore(KVStore):
             raise StorageError(f"no block store at {path} (and create=False)")
         if path.exists() and not path.is_dir():
             raise StorageError(f"block store {path} is not a directory")
-        kv = PlyvelKV(_open_db(path, create))
+        kv = PlyvelKV(_open_db(path, create), path)
         try:
             return cls(kv, path, chain_id)
+        except StoreDamaged:
+            kv.close()
+            raise
+        except StorageError as exc:
+            kv.close()
+            if "is inconsistent" in exc.message:
+                raise damaged(path, exc.message) from exc
+            raise
         except BaseException:
             kv.close()
             raise
+
+    def check_tail(self, blocks: int = TAIL_CHECK_BLOCKS) -> int:
+        """Read the last ``blocks`` headers and certificates (checksums verified) and check each
+        header links to the one before; StoreDamaged when not. Returns the blocks checked."""
+        top = self.height
+        first = max(1, top - blocks + 1)
+        try:
+            prev = self.get_header(first - 1) if first > 1 else None
+            for height in range(first, top + 1):
+                header = self.get_header(height)
+                if header is None or self.get_certificate(height) is None:
+                    raise damaged(self.path, f"block {height} is missing")
+                if prev is not None and header.prev_hash != prev.hash():
+                    raise damaged(self.path, f"block {height} does not link to block {height - 1}")
+                prev = header
+        except StoreDamaged:
+            raise
+        except StorageError as exc:
+            raise damaged(self.path, exc.message) from exc
+        return top - first + 1
 
     def __enter__(self) -> LevelDBStore:
         return self

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import grpc
 
 from carbon_ticket.chain.block import Block
-from carbon_ticket.chain.errors import InvalidBlock, LedgerError
+from carbon_ticket.chain.errors import InvalidBlock, LedgerError, StorageError
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.consensus import (
@@ -39,6 +39,7 @@ from carbon_ticket.consensus import (
 )
 from carbon_ticket.node.app import ExecutedBlock
 from carbon_ticket.node.codec import certificate_from_proto
+from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
 from carbon_ticket.node.validators import fixed_sets
 from carbon_ticket.proto import ledger_pb2
@@ -113,6 +114,10 @@ def _ignore_synced(executed: ExecutedBlock) -> None:
     return None
 
 
+def _log_fatal(exc: StorageError) -> None:
+    log.critical("block sync stopped: %s", exc)
+
+
 def _ignore_finished() -> None:
     return None
 
@@ -150,6 +155,7 @@ class BlockSync:
         self._block_deadline_s = block_deadline_s
         self._on_synced: Callable[[ExecutedBlock], None] = _ignore_synced
         self._on_finished: Callable[[], None] = _ignore_finished
+        self._on_fatal: Callable[[StorageError], None] = _log_fatal
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
         self.target_height = 0  # the height the current catch-up aims at (for progress display)
@@ -157,12 +163,17 @@ class BlockSync:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sync-verify")
 
     def attach(
-        self, on_synced: Callable[[ExecutedBlock], None], on_finished: Callable[[], None]
+        self,
+        on_synced: Callable[[ExecutedBlock], None],
+        on_finished: Callable[[], None],
+        on_fatal: Callable[[StorageError], None] | None = None,
     ) -> None:
-        """Call ``on_synced`` after each synced block is stored and ``on_finished`` after each
-        background catch-up (successful or not)."""
+        """Call ``on_synced`` after each synced block is stored, ``on_finished`` after each
+        background catch-up (successful or not) and ``on_fatal`` when the local store fails."""
         self._on_synced = on_synced
         self._on_finished = on_finished
+        if on_fatal is not None:
+            self._on_fatal = on_fatal
 
     def request(self) -> None:
         """Start a catch-up in the background unless one is running."""
@@ -180,6 +191,8 @@ class BlockSync:
     async def _run(self) -> None:
         try:
             await self.catch_up()
+        except (DiskFull, StoreDamaged) as exc:
+            self._on_fatal(exc)
         except Exception:
             log.exception("block sync failed; will retry when asked again")
         finally:
@@ -245,6 +258,8 @@ class BlockSync:
             penalty, why = _TOO_SLOW, f"no block within {self._block_deadline_s:.1f} s"
         except grpc.aio.AioRpcError as exc:
             penalty, why = _INTERRUPTED, f"interrupted: {exc.code().name}"
+        except (DiskFull, StoreDamaged):
+            raise  # our own store failed: not the peer's fault, and fatal for this node
         except (LedgerError, ConsensusError) as exc:
             penalty, why = _INVALID, f"sent an invalid block: {exc}"
         finally:

@@ -1,7 +1,8 @@
 """Every exit code README promises, each from a case that once exited with another one.
 
 0 done, 1 ``verify`` failed or a devnet node died, 2 bad input, 3 refused by the ledger, 4 node
-unreachable, 5 wallet, 6 not committed in time. The click app runs in-process.
+unreachable, 5 wallet, 6 not committed in time, 7 a damaged data directory (``node start``).
+The click app runs in-process.
 """
 
 from __future__ import annotations
@@ -223,7 +224,18 @@ def test_6_when_the_commit_outlasts_the_wait(shared_devnet: DevnetInfo) -> None:
     exits(result, 6, "not committed within", "carbon-ticket query tx")
 
 
+def test_7_when_the_data_directory_is_damaged(tmp_path: Path) -> None:
+    info = init_devnet(tmp_path / "dn", 1, free_port())
+    blocks = info.node_home(0) / "data" / "blocks"
+    blocks.mkdir(parents=True)
+    (blocks / "000005.ldb").write_bytes(b"a table whose CURRENT and MANIFEST are gone")
+    exits(run("node", "start", "--home", str(info.node_home(0))), 7,
+          "is damaged", "CURRENT is missing", "carbon-ticket node rebuild")  # fmt: skip
+
+
 def test_exit_codes_are_the_ones_readme_documents() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for phrase in ("2 bad input", "3 refused", "4 node unreachable", "5 wallet", "6 not committed"):
+    phrases = ("2 bad input", "3 refused", "4 node unreachable", "5 wallet", "6 not committed",
+               "7 `node start`: the data directory is")  # fmt: skip
+    for phrase in phrases:
         assert phrase in readme

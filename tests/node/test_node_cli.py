@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -108,8 +109,8 @@ def test_a_damaged_sign_state_refuses_to_start_with_one_line(tmp_path: Path) -> 
     config.data_path.mkdir(parents=True, exist_ok=True)
     (config.data_path / "sign_state").write_bytes(b"carbonticket/signstate/v2\x00\x01")
     result = CliRunner().invoke(cli, ["node", "start", "--home", str(node_home)])
-    assert result.exit_code == 1
-    assert "cannot start: corrupt sign state" in result.output
+    assert result.exit_code == 7
+    assert "cannot start: signing state" in result.output and "corrupt sign state" in result.output
     assert "Traceback" not in result.output and result.exception is not None
     assert isinstance(result.exception, SystemExit)
 
@@ -137,3 +138,37 @@ def test_devnet_init_with_observers_lists_them_to_every_validator(tmp_path: Path
     assert not {v.public_key.hex() for v in genesis.validators} & set(keys)
     for i in (0, 1):
         assert NodeConfig.load(tmp_path / "dn" / f"node{i}").observers == tuple(keys)
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "1")
+    assert code == 0, out
+    node_home = tmp_path / "dn" / "node0"
+    config = NodeConfig.load(node_home)
+    host, _, port = config.listen.rpartition(":")
+    with socket.socket() as taken:  # whoever has the port first (another node, say)
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind((host, int(port)))
+        taken.listen()
+        result = CliRunner().invoke(cli, ["node", "start", "--home", str(node_home)])
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot listen on {config.listen}: the port is in use" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_node_rebuild_moves_the_blocks_and_keeps_the_signing_state(tmp_path: Path) -> None:
+    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "1")
+    assert code == 0, out
+    data = tmp_path / "dn" / "node0" / "data"
+    (data / "blocks").mkdir(parents=True)
+    (data / "blocks" / "000005.ldb").write_bytes(b"damaged")
+    (data / "sign_state").write_bytes(b"kept as it is")
+    code, out = _run("node", "rebuild", "--home", str(tmp_path / "dn" / "node0"), "-o", "json")
+    assert code == 0, out
+    shown = json.loads(out)
+    assert shown["moved_to"].startswith(str(data / "blocks.damaged-"))
+    assert (Path(shown["moved_to"]) / "000005.ldb").read_bytes() == b"damaged"
+    assert "sign_state" in shown["kept"] and (data / "sign_state").read_bytes() == b"kept as it is"
+    assert "sign_state is damaged" in shown["signed_height"]  # kept, and the operator told
+    code, out = _run("node", "rebuild", "--home", str(tmp_path / "dn" / "node0"))
+    assert code == 3 and "nothing to rebuild" in out
