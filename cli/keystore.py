@@ -20,6 +20,7 @@ import nacl.utils
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError, NotFound
+from carbon_ticket.chain.jsontext import parse_json
 
 __all__ = ["KeyInfo", "Keystore", "KeystoreError", "WrongPassword"]
 
@@ -148,11 +149,12 @@ class Keystore:
     def _read(self, name: str) -> dict[str, Any]:
         path = self._path(name)
         try:
-            doc = json.loads(path.read_text())
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise NotFound(f"no key named {name!r} in {self.directory}", "key_not_found") from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
+        doc = parse_json(raw, f"key file {path}", KeystoreError)
         if not isinstance(doc, dict) or doc.get("version") != _VERSION:
             raise KeystoreError(f"key file {path} has an unknown format")
         return doc
