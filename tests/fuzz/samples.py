@@ -25,6 +25,7 @@ from carbon_ticket.chain.merkle import merkle_root
 from carbon_ticket.chain.results import Event, TxResult, results_root
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import encode_tx, tx_id
+from carbon_ticket.cli.cosign import CosignFile, Member, write_cosign
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.verify import BUNDLE_FORMAT, genesis_set
 from carbon_ticket.consensus import CommitCertificate, Proposal, Vote, VoteType
@@ -70,6 +71,7 @@ class Samples:
     config_toml: str
     keystore_json: str
     keyfile_json: str
+    cosign_json: tuple[str, ...]  # a governance co-signing file and a single-signer one
     bundle: dict[str, Any]
 
 
@@ -189,8 +191,29 @@ def _bundle(genesis: Genesis, raw: bytes) -> dict[str, Any]:
     }
 
 
-def _files(genesis: Genesis) -> tuple[str, str, str]:
-    """The text of a config.toml, a keystore file and a validator key file, as the tools write."""
+def _cosign_files(home: Path) -> tuple[str, ...]:
+    """Co-signing files (``tx ... --out``, ``tx sign``) of a grant_role signed by two of the
+    four operators, and of a retire awaiting its signer, as ``cli.cosign`` writes them."""
+    members = tuple(Member(f"bureau-node-{i}", k.address, k.public_key) for i, k in
+                    enumerate(VALIDATORS))  # fmt: skip
+    grant = body_of(
+        VALIDATORS[0], ledger_pb2.GrantRole(address=ISSUER.address, role=ledger_pb2.ROLE_ISSUER), 0
+    )
+    grant_raw = encode_tx(grant, VALIDATORS[:2])
+    retire_raw = encode_tx(body_of(ISSUER, retire(), 3), [])
+    texts = []
+    for i, raw in enumerate((grant_raw, retire_raw)):
+        envelope = ledger_pb2.TxEnvelope.FromString(raw)
+        body = ledger_pb2.TxBody.FromString(envelope.body)
+        path = home / f"cosign-{i}.json"
+        write_cosign(path, CosignFile(envelope, body, members if i == 0 else ()))
+        texts.append(path.read_text())
+    return tuple(texts)
+
+
+def _files(genesis: Genesis) -> tuple[str, str, str, tuple[str, ...]]:
+    """The text of a config.toml, a keystore file, a validator key file and co-signing files,
+    as the tools write them."""
     with tempfile.TemporaryDirectory(prefix="fuzz-samples-") as tmp:
         home = Path(tmp)
         NodeConfig(home=home, name="fuzz0", peers=("127.0.0.1:26601",)).save()
@@ -204,6 +227,7 @@ def _files(genesis: Genesis) -> tuple[str, str, str]:
             (home / "config.toml").read_text(),
             (home / "wallet" / f"{KEYSTORE_NAME}.json").read_text(),
             (home / "validator_key.json").read_text(),
+            _cosign_files(home),
         )
 
 
@@ -246,7 +270,7 @@ def samples() -> Samples:
     evidence = ledger_pb2.DuplicateVoteEvidence(
         vote_a=message_to_proto(prevote).vote, vote_b=message_to_proto(other).vote
     )
-    config_toml, keystore_json, keyfile_json = _files(genesis)
+    config_toml, keystore_json, keyfile_json, cosign_json = _files(genesis)
     return Samples(
         genesis=genesis,
         validator_set=validators,
@@ -261,6 +285,7 @@ def samples() -> Samples:
         config_toml=config_toml,
         keystore_json=keystore_json,
         keyfile_json=keyfile_json,
+        cosign_json=cosign_json,
         bundle=_bundle(genesis, txs[0]),
     )
 

@@ -28,6 +28,8 @@ from carbon_ticket.chain.errors import (
 )
 from carbon_ticket.chain.genesis import init_chain
 from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash
+from carbon_ticket.cli.common import CliError
+from carbon_ticket.cli.cosign import read_cosign
 from carbon_ticket.cli.keystore import Keystore, KeystoreError
 from carbon_ticket.cli.verify import BundleError, load_bundle, load_genesis, verify_bundle
 from carbon_ticket.consensus import (
@@ -255,13 +257,13 @@ def _run_evidence(raw: bytes, scratch: Path) -> None:
 # ---------------------------------------------------------------- files an operator is handed
 
 
-def _json_inputs(text: str) -> fs.Gen:
+def _json_inputs(*texts: str) -> fs.Gen:
     import json
 
-    doc = json.loads(text)
+    docs = tuple(json.loads(text) for text in texts)
     return _either(
-        fs.mutated_bytes((text.encode(),)),
-        fs.mutated_json((doc,)),
+        fs.mutated_bytes(tuple(text.encode() for text in texts)),
+        fs.mutated_json(docs),
         lambda p: json.dumps(fs.json_document(p)).encode("utf-8", "surrogatepass"),
         fs.binary(100),
     )
@@ -344,6 +346,15 @@ def _run_keyfile(raw: bytes, scratch: Path) -> None:
     load_validator_key(path)
 
 
+def _run_cosign(raw: bytes, scratch: Path) -> None:
+    """``tx sign`` / ``tx broadcast`` reading a co-signing file another officer handed over."""
+    path = scratch / "cosign.json"
+    path.write_bytes(raw)
+    cosign = read_cosign(path)
+    cosign.awaiting()
+    cosign.raw()
+
+
 def _run_bundle(raw: bytes, scratch: Path) -> None:
     """``carbon-ticket verify`` on a bundle file (read as UTF-8 text, as the command does)."""
     try:
@@ -421,6 +432,8 @@ TARGETS: tuple[Target, ...] = (
            (KeystoreError, NotFound)),
     Target("keyfile", "validator key file: node.keyfile.load_validator_key",
            lambda: _json_inputs(samples().keyfile_json), _run_keyfile, (ConfigError,)),
+    Target("cosign", "co-signing file: cli.cosign.read_cosign, CosignFile.awaiting",
+           lambda: _json_inputs(*samples().cosign_json), _run_cosign, (CliError, LedgerError)),
     Target("bundle", "certificate proof bundle: cli.verify.load_bundle, verify_bundle",
            lambda: _json_inputs(bundle_json()), _run_bundle, (BundleError,)),
     Target("verify-genesis", "trusted genesis of verify: cli.verify.load_genesis",
