@@ -22,6 +22,7 @@ from carbon_ticket.chain.crypto import (
 )
 from carbon_ticket.chain.errors import InvalidAddress, InvalidGenesis, InvalidRequest, LedgerError
 from carbon_ticket.chain.execute import GENESIS_PREV_APP_HASH, compute_app_hash
+from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.params import check_params
 from carbon_ticket.chain.records import (
@@ -223,10 +224,7 @@ class Genesis:
     @classmethod
     def from_json(cls, text: str) -> Genesis:
         """Parse and validate genesis JSON; raise InvalidGenesis (``invalid_genesis``)."""
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise _bad(f"not valid JSON: {exc}") from exc
+        data = parse_json(text, "genesis", InvalidGenesis)
         try:
             return cls._from_dict(data)
         except LedgerError:

@@ -133,21 +133,23 @@ def read_cosign(path: Path) -> CosignFile:
         version = doc.get("version", 1)
         if version not in (1, COSIGN_VERSION):
             raise ValueError(f"unknown file version {version!r}")
-        validators = tuple(
-            Member(
-                v["name"],
-                v["address"],
-                bytes.fromhex(v["public_key"]),
-                v.get("operator", ""),
-                int(v.get("power", 1)),
-            )
-            for v in doc.get("validators", [])
-        )
+        validators = tuple(_member(v) for v in doc.get("validators", []))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
     except Exception as exc:  # protobuf DecodeError
         raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
     return CosignFile(envelope, body, validators)
+
+
+def _member(entry: Any) -> Member:
+    """One ``validators`` entry of a file, its types checked (the file came from someone else)."""
+    name, address = entry["name"], entry["address"]
+    operator, power = entry.get("operator", ""), entry.get("power", 1)
+    if not all(isinstance(text, str) for text in (name, address, operator)):
+        raise ValueError("a validator's name, address and operator must be text")
+    if isinstance(power, bool) or not isinstance(power, int) or power < 1:
+        raise ValueError(f"a validator's power must be a positive integer, got {power!r}")
+    return Member(name, address, bytes.fromhex(entry["public_key"]), operator, power)
 
 
 def write_cosign(path: Path, cosign: CosignFile) -> dict[str, Any]:

@@ -20,10 +20,18 @@ import nacl.utils
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError, NotFound
+from carbon_ticket.chain.jsontext import parse_json
 
 __all__ = ["KeyInfo", "Keystore", "KeystoreError", "WrongPassword"]
 
 _VERSION = 1
+# The KDF cost a key file may ask for. A file names its own Argon2id cost, so without a bound a
+# hostile or damaged file could make unlocking take hours or gigabytes: the wallet accepts from
+# libsodium's minimum up to its "sensitive" profile (4 passes, 1 GiB), above any it writes.
+_OPSLIMIT_RANGE = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE)
+_MEMLIMIT_RANGE = (nacl.pwhash.argon2id.MEMLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE)
+# Nonce, authenticator and the 32-byte seed: the only length a sealed seed can have.
+_SEALED_BYTES = nacl.secret.SecretBox.NONCE_SIZE + nacl.secret.SecretBox.MACBYTES + 32
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -131,28 +139,31 @@ class Keystore:
                 raise ValueError(f"unsupported kdf {kdf['name']!r} or cipher {doc['cipher']!r}")
             salt = bytes.fromhex(kdf["salt"])
             sealed = bytes.fromhex(doc["ciphertext"])
-            box = nacl.secret.SecretBox(
-                self._derive(password, salt, int(kdf["opslimit"]), int(kdf["memlimit"]))
-            )
+            opslimit = _kdf_cost(kdf["opslimit"], "opslimit", _OPSLIMIT_RANGE)
+            memlimit = _kdf_cost(kdf["memlimit"], "memlimit", _MEMLIMIT_RANGE)
+            if len(salt) != nacl.pwhash.argon2id.SALTBYTES or len(sealed) != _SEALED_BYTES:
+                raise ValueError("salt or ciphertext has the wrong length")
         except (KeyError, ValueError, TypeError) as exc:
             raise KeystoreError(f"key file for {name!r} is damaged: {exc}") from exc
+        box = nacl.secret.SecretBox(self._derive(password, salt, opslimit, memlimit))
         try:
             seed = box.decrypt(sealed)
         except nacl.exceptions.CryptoError:
             raise WrongPassword(f"wrong password for key {name!r}") from None
         key = PrivateKey(seed)
-        if key.address != doc["address"]:
+        if key.address != doc.get("address"):
             raise KeystoreError(f"key file for {name!r} does not match its address")
         return key
 
     def _read(self, name: str) -> dict[str, Any]:
         path = self._path(name)
         try:
-            doc = json.loads(path.read_text())
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise NotFound(f"no key named {name!r} in {self.directory}", "key_not_found") from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
+        doc = parse_json(raw, f"key file {path}", KeystoreError)
         if not isinstance(doc, dict) or doc.get("version") != _VERSION:
             raise KeystoreError(f"key file {path} has an unknown format")
         return doc
@@ -166,3 +177,16 @@ class Keystore:
             opslimit=opslimit,
             memlimit=memlimit,
         )
+
+
+def _kdf_cost(value: Any, what: str, bounds: tuple[int, int]) -> int:
+    """A KDF cost from a key file, checked before any work is spent on it."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"argon2id {what} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(
+            f"argon2id {what} {value} is outside the {low} to {high} this wallet accepts "
+            "(a file asking for more could make unlocking it take hours)"
+        )
+    return value

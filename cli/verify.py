@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from carbon_ticket.chain.amounts import format_tco2e
 from carbon_ticket.chain.block import Header, verify_receipt_proof, verify_tx_id_proof
 from carbon_ticket.chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
 from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.results import Event, TxResult
 from carbon_ticket.chain.rules.tickets import certificate_id
@@ -373,7 +373,8 @@ def _expected_certificate(tx: SignedTx, event: dict[str, str], header: Header) -
 def _check_certificate(value: Any, expected: dict[str, Any], event: dict[str, str]) -> None:
     record = _object(value, "certificate", _CERTIFICATE)
     for name in sorted(_CERTIFICATE):
-        if record[name] != expected[name]:
+        # The type too: 1.0 and true equal 1 in Python, but are not the integer a record holds.
+        if type(record[name]) is not type(expected[name]) or record[name] != expected[name]:
             raise BundleError(
                 f"certificate field {name} is {record[name]!r}, but the signed transaction, its "
                 f"receipt and the header give {expected[name]!r}"
@@ -425,10 +426,7 @@ def load_genesis(text: str) -> Genesis:
 
 def load_bundle(text: str) -> Any:
     """The parsed bundle JSON; BundleError when it is not JSON."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"the bundle is not JSON: {exc}") from exc
+    return parse_json(text, "the bundle", BundleError)
 
 
 def _read(path: Path, what: str) -> str:

@@ -165,7 +165,7 @@ def load_genesis(config: NodeConfig) -> Genesis:
     """The genesis named by the config; ConfigError when the file cannot be read."""
     try:
         text = config.genesis_path.read_text()
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read genesis file {config.genesis_path}: {exc}") from exc
     return Genesis.from_json(text)
 

@@ -350,6 +350,10 @@ class NodeConfig:
             ) from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
+        except RecursionError:  # tomllib recurses per nested array or table
+            raise ConfigError(f"cannot read {path}: values are nested too deeply") from None
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise ConfigError(f"cannot read {path}: {exc}") from None
         try:
             return _from_sections(home, data)
         except ConfigError as exc:

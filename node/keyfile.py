@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.node.config import ConfigError
 
 __all__ = ["load_validator_key", "write_validator_key"]
@@ -35,11 +36,15 @@ def write_validator_key(path: Path, key: PrivateKey, name: str) -> None:
 def load_validator_key(path: Path) -> PrivateKey:
     """Read a validator key file; raise ConfigError naming the file when it is unusable."""
     try:
-        doc = json.loads(path.read_text())
-        key = PrivateKey(bytes.fromhex(doc["seed"]))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"validator key file {path} does not exist") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"validator key file {path} is unreadable: {exc}") from exc
+    doc = parse_json(raw, f"validator key file {path}", ConfigError)
+    try:
+        key = PrivateKey(bytes.fromhex(doc["seed"]))
+    except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"validator key file {path} is unreadable: {exc}") from exc
     if "public_key" in doc and doc["public_key"] != key.public_key.hex():
         raise ConfigError(f"validator key file {path}: public key does not match the seed")

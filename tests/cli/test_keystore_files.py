@@ -47,3 +47,41 @@ def test_unknown_kdf_or_cipher_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(KeystoreError, match="unsupported"):
         store.load("k", "pw")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("memlimit", 2**40, "outside"),  # a terabyte: would exhaust memory before failing
+        ("opslimit", 2**32 - 1, "outside"),  # four billion passes: hours of CPU
+        ("memlimit", 0, "outside"),
+        ("opslimit", "3", "must be an integer"),
+        ("memlimit", 65536.0, "must be an integer"),
+        ("opslimit", True, "must be an integer"),
+    ],
+)
+def test_kdf_cost_read_from_a_file_is_bounded_before_any_work(
+    tmp_path: Path, field: str, value: object, fragment: str
+) -> None:
+    """A key file names its own Argon2id cost; a hostile one is refused, not derived."""
+    store = Keystore(tmp_path, **FAST)
+    store.add("k", PrivateKey.generate(), "pw")
+    path = tmp_path / "k.json"
+    doc = json.loads(path.read_text())
+    doc["kdf"][field] = value
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeystoreError, match=fragment) as info:
+        store.load("k", "pw")
+    assert f"{field}" in info.value.message and "damaged" in info.value.message
+
+
+def test_a_short_ciphertext_is_damage_not_a_wrong_password(tmp_path: Path) -> None:
+    store = Keystore(tmp_path, **FAST)
+    store.add("k", PrivateKey.generate(), "pw")
+    path = tmp_path / "k.json"
+    doc = json.loads(path.read_text())
+    doc["ciphertext"] = doc["ciphertext"][:40]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeystoreError, match="wrong length") as info:
+        store.load("k", "pw")
+    assert not isinstance(info.value, WrongPassword)
