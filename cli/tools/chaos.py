@@ -420,15 +420,18 @@ def _wait_ready(info: DevnetInfo, timeout: float = 90.0) -> None:
 
 
 def _catch_up(info: DevnetInfo, timeout: float) -> list[str]:
-    """Wait until every node reaches the height the best one had; the names of those that
-    did not in ``timeout`` seconds."""
-    target = max(_height(address) for address in info.endpoints)
+    """Wait until every node answers, then until each reaches the height the best one had by
+    then; the names of those that did not within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    behind = list(range(len(info.endpoints)))
+    heights = [_height(address) for address in info.endpoints]
+    while min(heights) < 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        heights = [_height(address) for address in info.endpoints]
+    target = max(heights)
+    behind = [i for i, height in enumerate(heights) if height < target]
     while behind and time.monotonic() < deadline:
+        time.sleep(0.3)
         behind = [i for i in behind if _height(info.endpoints[i]) < target]
-        if behind:
-            time.sleep(0.3)
     return [f"node{i}" for i in behind]
 
 
@@ -491,7 +494,8 @@ def run_chaos(
             divergent = find_divergent(views)
             height = max(v.height for v in views)
             late = f", behind: {behind}" if behind else ""
-            say(f"cycle {cycle}/{cycles}: {kind}: {what}; height {height}, "
+            elapsed = time.monotonic() - started
+            say(f"{elapsed:6.0f} s  cycle {cycle}/{cycles}: {kind}: {what}; height {height}, "
                 f"committed {len(load.committed())}, lost {len(lost)}, "
                 f"divergent {len(divergent)}{late}")  # fmt: skip
         load.stop()
