@@ -73,7 +73,10 @@ _SKEW_MS = (2_000, 8_000)  # clock skew magnitude
 _DISK_FREE_BYTES = 32 * 1024  # room left on the small filesystem when the node starts on it
 _DISK_MARGIN_BYTES = 4 * 1024 * 1024  # tmpfs size beyond what the home holds
 _LOAD_ACCOUNTS = 4
-_MIN_STALL_S = 1.0  # shorter gaps are ordinary block intervals, not stalls
+_MIN_STALL_S = 1.0
+# After a fault every node must commit this many new blocks before the next cycle: the chain is
+# live again, and each fault hits a running chain rather than one still recovering.
+_RECOVERY_BLOCKS = 2  # shorter gaps are ordinary block intervals, not stalls
 
 
 @dataclass
@@ -93,6 +96,8 @@ class ChaosResult:
     stall_limit_s: float = 0.0
     stalls_over_limit: int = 0
     lagging: list[str] = field(default_factory=list)
+    longest_recovery_s: float = 0.0  # fault over -> every node 2 blocks further
+    late_recoveries: int = 0  # cycles after which some node had not recovered in time
     final_height: int = 0
     wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)  # the first few findings, spelled out
@@ -118,6 +123,8 @@ class ChaosResult:
             "stall_limit_s": self.stall_limit_s,
             "stalls_over_limit": self.stalls_over_limit,
             "lagging_nodes": self.lagging,
+            "longest_recovery_s": round(self.longest_recovery_s, 2),
+            "late_recoveries": self.late_recoveries,
             "final_height": self.final_height,
             "wall_s": round(self.wall_s, 1),
             "ok": self.ok,
@@ -280,6 +287,17 @@ def _umount(path: Path) -> None:
         subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
+def _tracebacks_since(log: Path, offset: int) -> str:
+    """``", N tracebacks"`` when the node's log grew tracebacks after ``offset``."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            count = handle.read().count(b"Traceback (most recent call last)")
+    except OSError:
+        return ""
+    return f", {count} tracebacks" if count else ""
+
+
 def _copy_contents(source: Path, target: Path) -> None:
     for item in source.iterdir():
         if item.is_dir():
@@ -381,10 +399,14 @@ class _Faults:
         with open(filler, "wb") as out:
             out.truncate(0)
             out.write(b"\0" * max(0, free - _DISK_FREE_BYTES))
+        log = home / "node.log"
+        log_start = log.stat().st_size if log.exists() else 0
         self.cluster.start(i)
         self._hold()
         self._hold()
-        died = not self.cluster.is_up(i)
+        proc = self.cluster.procs.procs[i]
+        state = "was still running" if proc.poll() is None else f"had exited {proc.returncode}"
+        state += _tracebacks_since(log, log_start)
         # Space comes back; the node is restarted (a node stuck on a full disk may not recover).
         filler.unlink()
         self.cluster.kill(i)
@@ -393,7 +415,6 @@ class _Faults:
         self.cluster.kill(i)
         self.unmount(i)
         self.cluster.start(i)
-        state = "had stopped" if died else "was still running"
         return f"node{i} on a {size // 1024} KiB tmpfs filled up ({state}), freed, restarted"
 
     def unmount(self, i: int) -> None:
@@ -419,15 +440,16 @@ def _wait_ready(info: DevnetInfo, timeout: float = 90.0) -> None:
             time.sleep(0.3)
 
 
-def _catch_up(info: DevnetInfo, timeout: float) -> list[str]:
-    """Wait until every node answers, then until each reaches the height the best one had by
-    then; the names of those that did not within ``timeout`` seconds."""
+def _catch_up(info: DevnetInfo, timeout: float, beyond: int = _RECOVERY_BLOCKS) -> list[str]:
+    """Wait until every node answers, then until each has committed ``beyond`` blocks past the
+    height the best one had by then (the chain is live again and every node follows it); the
+    names of those that did not within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     heights = [_height(address) for address in info.endpoints]
     while min(heights) < 0 and time.monotonic() < deadline:
         time.sleep(0.3)
         heights = [_height(address) for address in info.endpoints]
-    target = max(heights)
+    target = max(heights) + beyond
     behind = [i for i, height in enumerate(heights) if height < target]
     while behind and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -486,7 +508,12 @@ def run_chaos(
             kind = rng.choice(FAULT_KINDS)
             what = faults.apply(kind)
             result.faults[kind] += 1
+            fault_over = time.monotonic()
             behind = _catch_up(info, catch_up_s)
+            recovery = time.monotonic() - fault_over
+            result.longest_recovery_s = max(result.longest_recovery_s, recovery)
+            if behind:
+                result.late_recoveries += 1
             for reader in readers:
                 reader.update()
             views = [reader.view for reader in readers]
@@ -495,13 +522,14 @@ def run_chaos(
             height = max(v.height for v in views)
             late = f", behind: {behind}" if behind else ""
             elapsed = time.monotonic() - started
-            say(f"{elapsed:6.0f} s  cycle {cycle}/{cycles}: {kind}: {what}; height {height}, "
+            say(f"{elapsed:6.0f} s  cycle {cycle}/{cycles}: {kind}: {what}; recovered in "
+                f"{recovery:.1f} s; height {height}, "
                 f"committed {len(load.committed())}, lost {len(lost)}, "
                 f"divergent {len(divergent)}{late}")  # fmt: skip
         load.stop()
         sampler.stop()
         say("final check: every node's chain read afresh ...")
-        result.lagging = _catch_up(info, catch_up_s)
+        result.lagging = _catch_up(info, catch_up_s, beyond=0)
         fresh = [_ChainReader(f"node{i}", a, info.chain_id) for i, a in enumerate(info.endpoints)]
         for reader in fresh:
             reader.update()

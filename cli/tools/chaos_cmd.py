@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -19,6 +21,10 @@ from carbon_ticket.cli.common import (
 )
 
 __all__ = ["chaos"]
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 @click.command("chaos")
@@ -63,7 +69,15 @@ def chaos(
     def say(line: str) -> None:  # one line per phase and cycle, on stderr (stdout: the result)
         click.echo(line, err=True)
 
-    result = run_chaos(cycles, validators, seed, home, stall_limit_s=stall_limit, say=say)
+    # A SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the validators are stopped and the
+    # small filesystem of the disk fault is unmounted.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        result = run_chaos(cycles, validators, seed, home, stall_limit_s=stall_limit, say=say)
+    except (TimeoutError, RuntimeError, OSError) as exc:  # the devnet never got going
+        raise CliError(f"chaos run could not proceed: {exc}", EXIT_FAILED) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     data = result.as_dict()
     if fmt == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file
