@@ -394,6 +394,11 @@ class _Faults:
             return f"skipped: {self.skipped['disk_full']}"
         self.cluster.mounts[i] = stash
         _copy_contents(stash, home)
+        # The node's log stays on the big disk (as with journald), so what it says is kept.
+        outside_log = home.parent / f"node{i}-disk-fault.log"
+        shutil.copy2(home / "node.log", outside_log)
+        (home / "node.log").unlink()
+        (home / "node.log").symlink_to(outside_log)
         free = shutil.disk_usage(home).free
         filler = home / "chaos-filler"
         with open(filler, "wb") as out:
@@ -414,6 +419,7 @@ class _Faults:
         self._hold()
         self.cluster.kill(i)
         self.unmount(i)
+        outside_log.unlink(missing_ok=True)
         self.cluster.start(i)
         return f"node{i} on a {size // 1024} KiB tmpfs filled up ({state}), freed, restarted"
 
