@@ -45,6 +45,10 @@ def _register() -> None:
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify, explorer):
         cli.add_command(group)
 
+    from carbon_ticket.cli.tools.chaos_cmd import chaos
+
+    cli.add_command(chaos)
+
 
 _register()
 

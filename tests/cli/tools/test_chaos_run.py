@@ -1,0 +1,48 @@
+"""``carbon-ticket chaos`` with real validator processes: a short run loses nothing and no node
+diverges; the JSON it prints carries the promised figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from carbon_ticket.cli.main import cli
+from carbon_ticket.cli.tools.chaos import FAULT_KINDS
+
+
+def _chaos_mounts() -> list[str]:
+    return [line for line in Path("/proc/mounts").read_text().splitlines() if "chaos" in line]
+
+
+def test_bad_arguments_are_refused_before_anything_starts() -> None:
+    runner = CliRunner()
+    for args in (["--cycles", "0"], ["--validators", "3"], ["--stall-limit", "0"]):
+        result = runner.invoke(cli, ["chaos", *args, "--json"])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_short_chaos_run_loses_nothing_and_nothing_diverges(tmp_path: Path) -> None:
+    # Seed 1 schedules a kill of two validators (no quorum for a while), a full disk under one
+    # node and a SIGSTOP/SIGCONT: three different kinds in three cycles.
+    home = tmp_path / "chaos"
+    result = CliRunner().invoke(
+        cli, ["chaos", "--cycles", "3", "--seed", "1", "--home", str(home), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["lost"] == 0
+    assert data["divergent_heights"] == 0
+    assert data["cycles"] == 3 and sum(data["faults"].values()) == 3
+    assert set(data["faults"]) <= set(FAULT_KINDS) and len(data["faults"]) == 3
+    # The load ran through the faults and the chain grew.
+    assert data["committed"] > 0 and data["final_height"] > 0
+    assert data["ok"] is True and data["lagging_nodes"] == []
+    # The small filesystem of the disk fault is gone again.
+    assert _chaos_mounts() == []
+    assert not any((home / "devnet").glob("chaos-node*"))
