@@ -73,7 +73,7 @@ class Trade(Record):
     """A purchase from an order: pending until its payment is confirmed or it times out."""
 
     TAG: ClassVar[bytes] = b"W"
-    KINDS: ClassVar[str] = "uusssspuuusuussssssuuub"
+    KINDS: ClassVar[str] = "uusssspuuusuussssssuuuub"
 
     trade_id: int
     order_id: int
@@ -98,6 +98,7 @@ class Trade(Record):
     height: int
     time_ms: int
     closed_height: int  # 0 while pending
+    closed_time_ms: int  # the time of the block that settled it or timed it out
     tx_hash: bytes
 
     @property

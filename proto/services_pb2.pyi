@@ -1088,7 +1088,7 @@ class ListTradesRequest(_message.Message):
     def __init__(self, order_id: _Optional[int] = ..., account: _Optional[str] = ..., status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class TradeInfo(_message.Message):
-    __slots__ = ("trade_id", "order_id", "seller", "buyer", "batch_id", "project_id", "vintage", "amount_grams", "price_fen", "total_fen", "status", "timeout_height", "retire", "beneficiary", "reason", "jurisdiction", "event", "certificate_id", "confirmed_by", "height", "time_ms", "closed_height", "tx_hash")
+    __slots__ = ("trade_id", "order_id", "seller", "buyer", "batch_id", "project_id", "vintage", "amount_grams", "price_fen", "total_fen", "status", "timeout_height", "retire", "beneficiary", "reason", "jurisdiction", "event", "certificate_id", "confirmed_by", "height", "time_ms", "closed_height", "tx_hash", "closed_time_ms")
     TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_FIELD_NUMBER: _ClassVar[int]
@@ -1112,6 +1112,7 @@ class TradeInfo(_message.Message):
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     CLOSED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     trade_id: int
     order_id: int
     seller: str
@@ -1135,7 +1136,8 @@ class TradeInfo(_message.Message):
     time_ms: int
     closed_height: int
     tx_hash: bytes
-    def __init__(self, trade_id: _Optional[int] = ..., order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., price_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., status: _Optional[str] = ..., timeout_height: _Optional[int] = ..., retire: _Optional[bool] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., certificate_id: _Optional[str] = ..., confirmed_by: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., closed_height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+    closed_time_ms: int
+    def __init__(self, trade_id: _Optional[int] = ..., order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., price_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., status: _Optional[str] = ..., timeout_height: _Optional[int] = ..., retire: _Optional[bool] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., certificate_id: _Optional[str] = ..., confirmed_by: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., closed_height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., closed_time_ms: _Optional[int] = ...) -> None: ...
 
 class TradePage(_message.Message):
     __slots__ = ("items", "next_page_token", "height")

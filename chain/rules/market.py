@@ -246,6 +246,7 @@ def process_buy(
         height=ctx.height,
         time_ms=ctx.time_ms,
         closed_height=0,
+        closed_time_ms=0,
         tx_hash=tx.tx_hash,
     )
     _save_trade(state, trade)
@@ -341,6 +342,7 @@ def process_confirm_payment(
         certificate_id=cert_id,
         confirmed_by=signer,
         closed_height=ctx.height,
+        closed_time_ms=ctx.time_ms,
     )
     _save_trade(state, settled)
     order = replace(
@@ -442,16 +444,19 @@ def settle_market_due(state: StateOverlay, ctx: BlockContext) -> None:
             if order.open:
                 _close_order(state, order, "expired", ctx.height)
         else:
-            _time_out(state, get_trade(state, item_id), ctx.height)
+            _time_out(state, get_trade(state, item_id), ctx)
 
 
-def _time_out(state: StateOverlay, trade: Trade, height: int) -> None:
+def _time_out(state: StateOverlay, trade: Trade, ctx: BlockContext) -> None:
     """A pending trade's payment never came: its grams go back to its order, or to the seller
     once the order is closed."""
     if not trade.pending:
         return
     order = get_order(state, trade.order_id)
-    _save_trade(state, replace(trade, status="timed_out", closed_height=height))
+    _save_trade(
+        state,
+        replace(trade, status="timed_out", closed_height=ctx.height, closed_time_ms=ctx.time_ms),
+    )
     order = replace(order, pending=order.pending - trade.amount_grams)
     if order.open:
         order = replace(order, remaining=order.remaining + trade.amount_grams)
