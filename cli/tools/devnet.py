@@ -68,7 +68,7 @@ WALLET_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
 # A devnet resident may earn this many points a day (small, so the residents' demo reaches it).
 DEVNET_POINTS_DAILY_CAP = 500
 # Blocks a devnet trade waits for its payment (small, so the market demo shows a timeout).
-DEVNET_TRADE_TIMEOUT_BLOCKS = 3
+DEVNET_TRADE_TIMEOUT_BLOCKS = 12
 
 
 @dataclass(frozen=True, slots=True)
