@@ -166,7 +166,7 @@ def play_market(
     retiring_id = int(_attr(listed_retiring, "sell", "order_id"))
 
     # Each purchase is confirmed right after it, well within the payment timeout.
-    purchases = (
+    purchases: tuple[tuple[str, int, int, dict[str, str]], ...] = (
         ("zhejiang", order_id, 80_000, {}),
         ("shandong", order_id, 50_000, {}),
         ("fujian", retiring_id, 10_000, WINTER_GAMES),
