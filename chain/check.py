@@ -35,6 +35,12 @@ from carbon_ticket.chain.check_governance import (
     check_role_change,
     check_submit_proposal,
 )
+from carbon_ticket.chain.check_market import (
+    check_buy,
+    check_cancel_order,
+    check_confirm_payment,
+    check_sell,
+)
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
 from carbon_ticket.chain.errors import InvalidAmount, InvalidTransaction
 from carbon_ticket.chain.iso3166 import is_subdivision_code
@@ -329,4 +335,9 @@ _CHECKS: dict[str, _Check] = {
     "redeem": _check_redeem,
     "submit_proposal": check_submit_proposal,
     "cast_vote": check_cast_vote,
+    # the market (issue 17)
+    "sell": check_sell,
+    "buy": check_buy,
+    "confirm_payment": check_confirm_payment,
+    "cancel_order": check_cancel_order,
 }

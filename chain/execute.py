@@ -32,6 +32,7 @@ from carbon_ticket.chain.results import BlockResult, TxResult
 from carbon_ticket.chain.rules import RULES
 from carbon_ticket.chain.rules._common import BlockContext, require_not_frozen
 from carbon_ticket.chain.rules.gov_actions import put_next_params_in_force
+from carbon_ticket.chain.rules.market import settle_market_due
 from carbon_ticket.chain.rules.proposals import expire_proposals
 from carbon_ticket.chain.state import StateOverlay, StateReader
 from carbon_ticket.chain.tx import SignedTx
@@ -174,6 +175,7 @@ EndBlockStep = Callable[[StateOverlay, BlockContext], None]
 END_BLOCK_STEPS: tuple[EndBlockStep, ...] = (
     expire_proposals,  # proposals whose deadline is this height and still voting
     put_next_params_in_force,  # parameters changed by a proposal of this block
+    settle_market_due,  # sell orders expiring and pending trades timing out at this height
 )
 
 

@@ -31,6 +31,7 @@ from carbon_ticket.chain.records import (
     ROLES,
     Account,
     GovernanceParams,
+    MarketParams,
     Params,
     RateLimits,
     ResidentParams,
@@ -215,6 +216,8 @@ class Genesis:
         }
         if self.params.governance != GovernanceParams():
             out["params"]["governance"] = _int_fields(self.params.governance)
+        if self.params.market != MarketParams():  # likewise for the market (issue 17)
+            out["params"]["market"] = _int_fields(self.params.market)
         return out
 
     def to_json(self) -> str:
@@ -271,7 +274,7 @@ class Genesis:
             top.get("params", {}),
             "params",
             set(),
-            {"buffer_share_bps", "limits", "rate_limits", "residents", "governance"},
+            {"buffer_share_bps", "limits", "rate_limits", "residents", "governance", "market"},
         )
         params = Params(
             buffer_share_bps=raw_params.get("buffer_share_bps", Params().buffer_share_bps),
@@ -285,6 +288,7 @@ class Genesis:
             governance=_dataclass_of(
                 GovernanceParams, raw_params.get("governance", {}), "params.governance"
             ),
+            market=_dataclass_of(MarketParams, raw_params.get("market", {}), "params.market"),
         )
         return cls(
             chain_id=top["chain_id"],

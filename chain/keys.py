@@ -312,3 +312,56 @@ def proposal_deadline_key(deadline_height: int, proposal_id: int) -> bytes:
 def frozen_key(address: str) -> bytes:
     """Key of an account's freeze record (present while frozen)."""
     return FROZEN + address.encode()
+
+
+# ---------------------------------------------------------------- market (issue 17)
+# chain/rules/market.py. Order and trade ids are sequence numbers from 1, stored as 8 bytes, so
+# a prefix scan lists them oldest first and a page reads newest first from any id down.
+NEXT_ORDER_ID = b"mktnextorder"  # -> u64 id of the next sell order (absent = 1)
+NEXT_TRADE_ID = b"mktnexttrade"  # -> u64 id of the next trade (absent = 1)
+ORDER = b"order/"  # + order id (8 bytes) -> Order record
+TRADE = b"trade/"  # + trade id (8 bytes) -> Trade record
+# + height (8 bytes) + b"o" + order id (8) -> b"\x01": the order expires at the end of that block;
+# + height (8 bytes) + b"t" + trade id (8) -> b"\x01": the pending trade times out then.
+MARKET_DUE = b"mktdue/"
+# + project id + "/" + vintage start-end + "/" + trade id (8 bytes) -> b"\x01" for each settled
+# trade: the public price history of a project and vintage.
+TRADE_PRICE = b"mktprice/"
+
+
+def order_key(order_id: int) -> bytes:
+    """Key of a sell order."""
+    return ORDER + encode_u64(order_id)
+
+
+def trade_key(trade_id: int) -> bytes:
+    """Key of a trade."""
+    return TRADE + encode_u64(trade_id)
+
+
+def market_due_prefix(height: int) -> bytes:
+    """Prefix of the order expiries and trade timeouts that fall due at the end of ``height``."""
+    return MARKET_DUE + encode_u64(height)
+
+
+def order_due_key(height: int, order_id: int) -> bytes:
+    """Key listing an open order under the height it expires at."""
+    return market_due_prefix(height) + b"o" + encode_u64(order_id)
+
+
+def trade_due_key(height: int, trade_id: int) -> bytes:
+    """Key listing a pending trade under the height it times out at."""
+    return market_due_prefix(height) + b"t" + encode_u64(trade_id)
+
+
+def trade_price_prefix(project_id: str, start_date: int = 0, end_date: int = 0) -> bytes:
+    """Prefix of a project's settled trades (of one vintage when the dates are given)."""
+    prefix = TRADE_PRICE + project_id.encode() + b"/"
+    if start_date:
+        prefix += f"{start_date:08d}-{end_date:08d}/".encode()
+    return prefix
+
+
+def trade_price_key(project_id: str, start_date: int, end_date: int, trade_id: int) -> bytes:
+    """Key listing a settled trade in the price history of its project and vintage."""
+    return trade_price_prefix(project_id, start_date, end_date) + encode_u64(trade_id)

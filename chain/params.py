@@ -35,7 +35,7 @@ MAX_VOTING_PERIOD = 10_000_000  # blocks: months at one block a second
 _MAX_PROPOSAL_ACTIONS = 256
 _U64_MAX = 2**64 - 1
 _I64_MAX = 2**63 - 1
-_GROUPS = ("limits", "rate_limits", "residents", "governance")
+_GROUPS = ("limits", "rate_limits", "residents", "governance", "market")
 _DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]{0,19})", re.ASCII)
 
 
@@ -61,6 +61,13 @@ def check_params(params: Params, validator_count: int) -> None:
         _int(getattr(params.rate_limits, f.name), f"params.rate_limits.{f.name}")
     _check_resident_params(params)
     _check_governance_params(params)
+    # A trade must be able to wait at least one block for its payment, and not for ever.
+    _int(
+        params.market.trade_timeout_blocks,
+        "params.market.trade_timeout_blocks",
+        1,
+        MAX_VOTING_PERIOD,
+    )
     limits = params.limits
     quorum = validator_count * 2 // 3 + 1
     if limits.max_signatures < quorum:

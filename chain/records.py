@@ -28,6 +28,7 @@ __all__ = [
     "Certificate",
     "Evidence",
     "GovernanceParams",
+    "MarketParams",
     "Offer",
     "Params",
     "Period",
@@ -52,6 +53,7 @@ ROLES: tuple[str, ...] = (
     "registrar",
     "points_operator",
     "merchant",
+    "settlement",
 )
 ACCOUNT_KINDS: tuple[str, ...] = ("", "company", "resident", "merchant", "bureau")
 PROJECT_KINDS: tuple[str, ...] = ("", "forest", "grassland", "bamboo", "wetland", "other")
@@ -253,18 +255,32 @@ class GovernanceParams:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketParams:
+    """The market (issue 17): how long a purchase may wait for its payment to be confirmed."""
+
+    trade_timeout_blocks: int = 86_400  # a day at one block a second
+
+
+@dataclass(frozen=True, slots=True)
 class Params(Record):
     """Chain parameters set at genesis and changed later by governance proposals only."""
 
     TAG: ClassVar[bytes] = b"P"
-    KINDS: ClassVar[str] = "uLLLL"
-    NESTED: ClassVar[tuple[type, ...]] = (Limits, RateLimits, ResidentParams, GovernanceParams)
+    KINDS: ClassVar[str] = "uLLLLL"
+    NESTED: ClassVar[tuple[type, ...]] = (
+        Limits,
+        RateLimits,
+        ResidentParams,
+        GovernanceParams,
+        MarketParams,
+    )
 
     buffer_share_bps: int = 2000  # 20% of every issuance is withheld in the buffer pool
     limits: Limits = field(default_factory=Limits)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     residents: ResidentParams = field(default_factory=ResidentParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
+    market: MarketParams = field(default_factory=MarketParams)
 
 
 # Voting power of one validator: small enough that no sum over a set can overflow a u64.

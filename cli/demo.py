@@ -63,10 +63,11 @@ def _attr(receipt: ledger_pb2.Receipt, kind: str, key: str) -> str:
 )
 @click.option(
     "--story",
-    type=click.Choice(["issuance", "residents"]),
+    type=click.Choice(["issuance", "residents", "market"]),
     default="issuance",
     show_default=True,
-    help="issuance: the Guyang forest; residents: points, exchange and a merchant discount.",
+    help="issuance: the Guyang forest; residents: points, exchange and a merchant discount; "
+    "market: sell orders, purchases, payment confirmation, a retirement and a timeout.",
 )
 @output_option
 @reports_errors
@@ -80,6 +81,13 @@ def demo(home: Path, node: str | None, timeout: float, story: str, output: str) 
         endpoint = check_node_address(node) if node else info.endpoints[0]
         with connect(endpoint, tls=info.client_tls()) as stub:
             play_residents(info, LedgerClient(stub, timeout=timeout), stub, output)
+        return
+    if story == "market":
+        from carbon_ticket.cli.demo_market import play_market
+
+        endpoint = check_node_address(node) if node else info.endpoints[0]
+        with connect(endpoint, tls=info.client_tls()) as stub:
+            play_market(info, LedgerClient(stub, timeout=timeout), stub, output)
         return
     wallet = Keystore(info.wallet_dir)
     issuer = wallet.load("issuer", info.wallet_password)

@@ -257,6 +257,7 @@ def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:
             cancelled_grams=b.cancelled,
             buffer_grams=b.buffer,
             reversed_grams=b.reversed_grams,
+            escrowed_grams=b.escrowed,
         ),
         height=b.height,
         time_ms=b.time_ms,

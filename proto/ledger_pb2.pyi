@@ -16,6 +16,7 @@ class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROLE_REGISTRAR: _ClassVar[Role]
     ROLE_POINTS_OPERATOR: _ClassVar[Role]
     ROLE_MERCHANT: _ClassVar[Role]
+    ROLE_SETTLEMENT: _ClassVar[Role]
 
 class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -70,6 +71,7 @@ ROLE_VERIFIER: Role
 ROLE_REGISTRAR: Role
 ROLE_POINTS_OPERATOR: Role
 ROLE_MERCHANT: Role
+ROLE_SETTLEMENT: Role
 ACCOUNT_KIND_UNSPECIFIED: AccountKind
 ACCOUNT_KIND_COMPANY: AccountKind
 ACCOUNT_KIND_RESIDENT: AccountKind
@@ -117,7 +119,7 @@ class Signature(_message.Message):
     def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class TxBody(_message.Message):
-    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem", "submit_proposal", "cast_vote")
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem", "submit_proposal", "cast_vote", "sell", "buy", "confirm_payment", "cancel_order")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +143,10 @@ class TxBody(_message.Message):
     REDEEM_FIELD_NUMBER: _ClassVar[int]
     SUBMIT_PROPOSAL_FIELD_NUMBER: _ClassVar[int]
     CAST_VOTE_FIELD_NUMBER: _ClassVar[int]
+    SELL_FIELD_NUMBER: _ClassVar[int]
+    BUY_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ORDER_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     signer: str
     nonce: int
@@ -164,7 +170,11 @@ class TxBody(_message.Message):
     redeem: Redeem
     submit_proposal: SubmitProposal
     cast_vote: CastVote
-    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ..., submit_proposal: _Optional[_Union[SubmitProposal, _Mapping]] = ..., cast_vote: _Optional[_Union[CastVote, _Mapping]] = ...) -> None: ...
+    sell: SellOrder
+    buy: Buy
+    confirm_payment: ConfirmPayment
+    cancel_order: CancelOrder
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ..., submit_proposal: _Optional[_Union[SubmitProposal, _Mapping]] = ..., cast_vote: _Optional[_Union[CastVote, _Mapping]] = ..., sell: _Optional[_Union[SellOrder, _Mapping]] = ..., buy: _Optional[_Union[Buy, _Mapping]] = ..., confirm_payment: _Optional[_Union[ConfirmPayment, _Mapping]] = ..., cancel_order: _Optional[_Union[CancelOrder, _Mapping]] = ...) -> None: ...
 
 class Period(_message.Message):
     __slots__ = ("start_date", "end_date")
@@ -639,3 +649,47 @@ class Receipt(_message.Message):
     message: str
     events: _containers.RepeatedCompositeFieldContainer[Event]
     def __init__(self, tx_hash: _Optional[bytes] = ..., code: _Optional[int] = ..., error_code: _Optional[str] = ..., message: _Optional[str] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class SellOrder(_message.Message):
+    __slots__ = ("batch_id", "amount_grams", "price_fen", "min_lot_grams", "expiry_blocks", "retire_on_purchase")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    MIN_LOT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_ON_PURCHASE_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    price_fen: int
+    min_lot_grams: int
+    expiry_blocks: int
+    retire_on_purchase: bool
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., price_fen: _Optional[int] = ..., min_lot_grams: _Optional[int] = ..., expiry_blocks: _Optional[int] = ..., retire_on_purchase: _Optional[bool] = ...) -> None: ...
+
+class Buy(_message.Message):
+    __slots__ = ("order_id", "amount_grams", "beneficiary", "reason", "jurisdiction", "event")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    amount_grams: int
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    def __init__(self, order_id: _Optional[int] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ...) -> None: ...
+
+class ConfirmPayment(_message.Message):
+    __slots__ = ("trade_id",)
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    trade_id: int
+    def __init__(self, trade_id: _Optional[int] = ...) -> None: ...
+
+class CancelOrder(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...

@@ -252,20 +252,22 @@ class GetBatchRequest(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
 
 class BatchSupply(_message.Message):
-    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams")
+    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams", "escrowed_grams")
     ISSUED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     TRADABLE_GRAMS_FIELD_NUMBER: _ClassVar[int]
     RETIRED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     BUFFER_GRAMS_FIELD_NUMBER: _ClassVar[int]
     REVERSED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    ESCROWED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     issued_grams: int
     tradable_grams: int
     retired_grams: int
     cancelled_grams: int
     buffer_grams: int
     reversed_grams: int
-    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ...) -> None: ...
+    escrowed_grams: int
+    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ..., escrowed_grams: _Optional[int] = ...) -> None: ...
 
 class BatchInfo(_message.Message):
     __slots__ = ("batch_id", "project_id", "vintage", "issuer", "recipient", "report_hashes", "supply", "height", "time_ms")
@@ -1000,3 +1002,191 @@ class ValidatorSetInfo(_message.Message):
     pending: _containers.RepeatedCompositeFieldContainer[ValidatorEntry]
     committed_height: int
     def __init__(self, height: _Optional[int] = ..., effective_height: _Optional[int] = ..., validators: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., total_power: _Optional[int] = ..., pending_height: _Optional[int] = ..., pending: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., committed_height: _Optional[int] = ...) -> None: ...
+
+class ListOrdersRequest(_message.Message):
+    __slots__ = ("seller", "batch_id", "status", "page_size", "page_token")
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    seller: str
+    batch_id: str
+    status: str
+    page_size: int
+    page_token: str
+    def __init__(self, seller: _Optional[str] = ..., batch_id: _Optional[str] = ..., status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class OrderInfo(_message.Message):
+    __slots__ = ("order_id", "seller", "batch_id", "project_id", "vintage", "price_fen", "amount_grams", "remaining_grams", "pending_grams", "sold_grams", "min_lot_grams", "expires_height", "retire_on_purchase", "status", "height", "time_ms", "closed_height", "tx_hash")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    SOLD_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    MIN_LOT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_ON_PURCHASE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    seller: str
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    price_fen: int
+    amount_grams: int
+    remaining_grams: int
+    pending_grams: int
+    sold_grams: int
+    min_lot_grams: int
+    expires_height: int
+    retire_on_purchase: bool
+    status: str
+    height: int
+    time_ms: int
+    closed_height: int
+    tx_hash: bytes
+    def __init__(self, order_id: _Optional[int] = ..., seller: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., price_fen: _Optional[int] = ..., amount_grams: _Optional[int] = ..., remaining_grams: _Optional[int] = ..., pending_grams: _Optional[int] = ..., sold_grams: _Optional[int] = ..., min_lot_grams: _Optional[int] = ..., expires_height: _Optional[int] = ..., retire_on_purchase: _Optional[bool] = ..., status: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., closed_height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class OrderPage(_message.Message):
+    __slots__ = ("items", "next_page_token", "height")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[OrderInfo]
+    next_page_token: str
+    height: int
+    def __init__(self, items: _Optional[_Iterable[_Union[OrderInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class GetOrderRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...
+
+class ListTradesRequest(_message.Message):
+    __slots__ = ("order_id", "account", "status", "page_size", "page_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    account: str
+    status: str
+    page_size: int
+    page_token: str
+    def __init__(self, order_id: _Optional[int] = ..., account: _Optional[str] = ..., status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class TradeInfo(_message.Message):
+    __slots__ = ("trade_id", "order_id", "seller", "buyer", "batch_id", "project_id", "vintage", "amount_grams", "price_fen", "total_fen", "status", "timeout_height", "retire", "beneficiary", "reason", "jurisdiction", "event", "certificate_id", "confirmed_by", "height", "time_ms", "closed_height", "tx_hash", "closed_time_ms")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BUYER_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_FIELD_NUMBER: _ClassVar[int]
+    BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_BY_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    trade_id: int
+    order_id: int
+    seller: str
+    buyer: str
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    amount_grams: int
+    price_fen: int
+    total_fen: int
+    status: str
+    timeout_height: int
+    retire: bool
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    event: str
+    certificate_id: str
+    confirmed_by: str
+    height: int
+    time_ms: int
+    closed_height: int
+    tx_hash: bytes
+    closed_time_ms: int
+    def __init__(self, trade_id: _Optional[int] = ..., order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., price_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., status: _Optional[str] = ..., timeout_height: _Optional[int] = ..., retire: _Optional[bool] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., certificate_id: _Optional[str] = ..., confirmed_by: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., closed_height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., closed_time_ms: _Optional[int] = ...) -> None: ...
+
+class TradePage(_message.Message):
+    __slots__ = ("items", "next_page_token", "height")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[TradeInfo]
+    next_page_token: str
+    height: int
+    def __init__(self, items: _Optional[_Iterable[_Union[TradeInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class ListTradePricesRequest(_message.Message):
+    __slots__ = ("project_id", "vintage", "page_size", "page_token")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    vintage: _ledger_pb2.Period
+    page_size: int
+    page_token: str
+    def __init__(self, project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class TradePrice(_message.Message):
+    __slots__ = ("trade_id", "batch_id", "vintage", "price_fen", "amount_grams", "total_fen", "height", "time_ms")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FEN_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    trade_id: int
+    batch_id: str
+    vintage: _ledger_pb2.Period
+    price_fen: int
+    amount_grams: int
+    total_fen: int
+    height: int
+    time_ms: int
+    def __init__(self, trade_id: _Optional[int] = ..., batch_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., price_fen: _Optional[int] = ..., amount_grams: _Optional[int] = ..., total_fen: _Optional[int] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ...) -> None: ...
+
+class TradePricePage(_message.Message):
+    __slots__ = ("items", "next_page_token", "height")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[TradePrice]
+    next_page_token: str
+    height: int
+    def __init__(self, items: _Optional[_Iterable[_Union[TradePrice, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...

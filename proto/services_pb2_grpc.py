@@ -471,6 +471,26 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.GenesisInfo.FromString,
                 _registered_method=True)
+        self.ListOrders = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListOrders',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListOrdersRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.OrderPage.FromString,
+                _registered_method=True)
+        self.GetOrder = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetOrder',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetOrderRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.OrderInfo.FromString,
+                _registered_method=True)
+        self.ListTrades = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListTrades',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListTradesRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.TradePage.FromString,
+                _registered_method=True)
+        self.ListTradePrices = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListTradePrices',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.TradePricePage.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -654,6 +674,31 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrders(self, request, context):
+        """The market (issue 17, docs/api.md): sell orders, trades and the public price history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTrades(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTradePrices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -796,6 +841,26 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetGenesis,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.GenesisInfo.SerializeToString,
+            ),
+            'ListOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrders,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListOrdersRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.OrderPage.SerializeToString,
+            ),
+            'GetOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrder,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetOrderRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.OrderInfo.SerializeToString,
+            ),
+            'ListTrades': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrades,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListTradesRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.TradePage.SerializeToString,
+            ),
+            'ListTradePrices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTradePrices,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.TradePricePage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1555,6 +1620,114 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetGenesis',
             carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.GenesisInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListOrders',
+            carbonticket_dot_v1_dot_services__pb2.ListOrdersRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.OrderPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetOrder',
+            carbonticket_dot_v1_dot_services__pb2.GetOrderRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.OrderInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrades(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListTrades',
+            carbonticket_dot_v1_dot_services__pb2.ListTradesRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.TradePage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTradePrices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListTradePrices',
+            carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.TradePricePage.FromString,
             options,
             channel_credentials,
             insecure,

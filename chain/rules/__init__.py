@@ -17,6 +17,12 @@ from carbon_ticket.chain.rules.governance import (
     process_grant_role,
     process_revoke_role,
 )
+from carbon_ticket.chain.rules.market import (
+    process_buy,
+    process_cancel_order,
+    process_confirm_payment,
+    process_sell,
+)
 from carbon_ticket.chain.rules.merchants import process_redeem, process_register_offer
 from carbon_ticket.chain.rules.points import process_award_points, process_exchange_points
 from carbon_ticket.chain.rules.projects import (
@@ -73,4 +79,9 @@ RULES: dict[str, Rule] = {
     "redeem": process_redeem,
     "submit_proposal": process_submit_proposal,
     "cast_vote": process_cast_vote,
+    # the market (issue 17)
+    "sell": process_sell,
+    "buy": process_buy,
+    "confirm_payment": process_confirm_payment,
+    "cancel_order": process_cancel_order,
 }

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.chain.records import Params, RateLimits
+from carbon_ticket.chain.records import MarketParams, Params, RateLimits
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.node.config import ConfigError, MetricsSettings, NodeConfig, TlsSettings
 from carbon_ticket.node.keyfile import write_validator_key
@@ -62,9 +62,13 @@ WALLET_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "points-operator": ("bureau", ("points_operator",)),
     "merchant": ("merchant", ("merchant",)),
     "resident": ("resident", ()),
+    # The market (issue 17): the trading platform confirms payments of trades.
+    "platform": ("company", ("settlement",)),
 }
 # A devnet resident may earn this many points a day (small, so the residents' demo reaches it).
 DEVNET_POINTS_DAILY_CAP = 500
+# Blocks a devnet trade waits for its payment (small, so the market demo shows a timeout).
+DEVNET_TRADE_TIMEOUT_BLOCKS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +166,10 @@ def init_devnet(
             for i, k in enumerate(keys)
         ),
         accounts=tuple(accounts),
-        params=Params(rate_limits=RateLimits(points_daily_cap=DEVNET_POINTS_DAILY_CAP)),
+        params=Params(
+            rate_limits=RateLimits(points_daily_cap=DEVNET_POINTS_DAILY_CAP),
+            market=MarketParams(trade_timeout_blocks=DEVNET_TRADE_TIMEOUT_BLOCKS),
+        ),
     )
     genesis_json = genesis.to_json()
     (home / "genesis.json").write_text(genesis_json)
