@@ -35,6 +35,12 @@ from carbon_ticket.chain.check_governance import (
     check_role_change,
     check_submit_proposal,
 )
+from carbon_ticket.chain.check_registry import (
+    check_export,
+    check_import_batch,
+    check_project_ids,
+    check_retirement_use,
+)
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
 from carbon_ticket.chain.errors import InvalidAmount, InvalidTransaction
 from carbon_ticket.chain.iso3166 import is_subdivision_code
@@ -126,6 +132,7 @@ def _check_register_project(
     require_address(msg.owner, "owner")
     require_hash(msg.metadata_hash, "metadata hash")
     require_text(msg.metadata_uri, "metadata URI", limits.max_uri_bytes, required=False)
+    check_project_ids(msg, limits)
 
 
 def _check_anchor_data(msg: ledger_pb2.AnchorData, body: ledger_pb2.TxBody, limits: Limits) -> None:
@@ -196,6 +203,7 @@ def _check_retire(msg: ledger_pb2.Retire, body: ledger_pb2.TxBody, limits: Limit
     require_text(msg.event, "event", limits.max_text_bytes, required=False)
     if msg.HasField("period"):
         require_period(msg.period, "claim period")
+    check_retirement_use(msg, limits)
 
 
 def _check_cancel(msg: ledger_pb2.Cancel, body: ledger_pb2.TxBody, limits: Limits) -> None:
@@ -329,4 +337,6 @@ _CHECKS: dict[str, _Check] = {
     "redeem": _check_redeem,
     "submit_proposal": check_submit_proposal,
     "cast_vote": check_cast_vote,
+    "export": check_export,
+    "import_batch": check_import_batch,
 }

@@ -25,6 +25,7 @@ from carbon_ticket.chain.rules.projects import (
     process_register_project,
 )
 from carbon_ticket.chain.rules.proposals import process_cast_vote, process_submit_proposal
+from carbon_ticket.chain.rules.registry import process_export, process_import_batch
 from carbon_ticket.chain.rules.tickets import process_cancel, process_retire, process_transfer
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "process_cancel",
     "process_cast_vote",
     "process_exchange_points",
+    "process_export",
     "process_grant_role",
+    "process_import_batch",
     "process_issue_batch",
     "process_redeem",
     "process_register_account",
@@ -73,4 +76,6 @@ RULES: dict[str, Rule] = {
     "redeem": process_redeem,
     "submit_proposal": process_submit_proposal,
     "cast_vote": process_cast_vote,
+    "export": process_export,
+    "import_batch": process_import_batch,
 }
