@@ -258,20 +258,22 @@ class GetBatchRequest(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
 
 class BatchSupply(_message.Message):
-    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams")
+    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams", "exported_grams")
     ISSUED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     TRADABLE_GRAMS_FIELD_NUMBER: _ClassVar[int]
     RETIRED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     BUFFER_GRAMS_FIELD_NUMBER: _ClassVar[int]
     REVERSED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     issued_grams: int
     tradable_grams: int
     retired_grams: int
     cancelled_grams: int
     buffer_grams: int
     reversed_grams: int
-    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ...) -> None: ...
+    exported_grams: int
+    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ..., exported_grams: _Optional[int] = ...) -> None: ...
 
 class BatchInfo(_message.Message):
     __slots__ = ("batch_id", "project_id", "vintage", "issuer", "recipient", "report_hashes", "supply", "height", "time_ms")

@@ -62,6 +62,8 @@ WALLET_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "points-operator": ("bureau", ("points_operator",)),
     "merchant": ("merchant", ("merchant",)),
     "resident": ("resident", ()),
+    # Issue 17: the bridge that imports batches from other registries.
+    "bridge": ("company", ("bridge",)),
 }
 # A devnet resident may earn this many points a day (small, so the residents' demo reaches it).
 DEVNET_POINTS_DAILY_CAP = 500
