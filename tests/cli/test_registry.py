@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
+from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
+from carbon_ticket.cli.verify import verify_bundle
 from tests.cli.harness import issue_fresh_batch
+from tests.cli.test_explorer_js import RUNNER, VERIFIER, node_binary
 
 T = 1_000_000
 EXIT_REFUSED = 3
@@ -147,3 +152,39 @@ def test_import_needs_the_bridge_and_happens_once(shared_devnet: DevnetInfo) -> 
 
     again = run(*args, *signed_by(info, "bridge"))
     assert again.exit_code == EXIT_REFUSED and "already_imported" in again.output
+
+
+def test_both_verifiers_show_the_use_and_serial_of_a_compliance_offset(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    info = shared_devnet
+    batch_id = issue_fresh_batch(info, "CN15-RV", 10 * T)
+    retired = ok("tx", "retire", batch_id, "3", "--beneficiary", "Shandong Power", "--reason",
+                 "2023 compliance", "--use", "compliance-offset", "--scheme", "CN-ETS",
+                 "--emitter-account", "ETS-37-000042", *signed_by(info, "issuer"))  # fmt: skip
+    out = tmp_path / "cert.json"
+    result = run("query", "certificate", retired["certificate_id"], "--proof", "--out", str(out),
+                 *node(info))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = run("verify", str(out), "--genesis", str(info.home / "genesis.json"))
+    assert result.exit_code == 0, result.output
+    assert "compliance offset under CN-ETS for emitter account ETS-37-000042" in result.stdout
+    assert f"serial CTL-{batch_id}-1-{3 * T}" in result.stdout
+
+    # The browser's verifier proves exactly the same fields.
+    genesis_text = (info.home / "genesis.json").read_text()
+    proven = verify_bundle(json.loads(out.read_text()), Genesis.from_json(genesis_text))
+    payload = {
+        "verifier": str(VERIFIER),
+        "genesis_hashes": [],
+        "cases": [{"name": "use", "genesis": genesis_text, "bundle": out.read_text()}],
+    }
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps(payload))
+    js = subprocess.run([node_binary(), str(RUNNER), str(cases)], capture_output=True,
+                        text=True, timeout=120)  # fmt: skip
+    assert js.returncode == 0, js.stderr
+    got = json.loads(js.stdout)["results"]["use"]
+    assert got["ok"], got
+    assert got["proven"]["certificate"] == dict(proven.certificate)
+    assert got["proven"]["certificate"]["use"] == "compliance_offset"
