@@ -61,7 +61,9 @@ def _require_distinct_ids(values: list[str], what: str, limits: Limits) -> None:
     for value in values:
         require_reference(value, what, limits)
         if value in seen:
-            raise InvalidTransaction(f"{what} {value!r} is named twice", f"duplicate_{what}")
+            raise InvalidTransaction(
+                f"{what} {value!r} is named twice", "duplicate_" + what.replace(" ", "_")
+            )
         seen.add(value)
 
 

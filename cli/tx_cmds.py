@@ -43,7 +43,7 @@ from carbon_ticket.cli.common import (
     rpc_error,
 )
 from carbon_ticket.cli.cosign import CosignFile, members_of, read_cosign
-from carbon_ticket.cli.registry_cmds import (
+from carbon_ticket.cli.registry_options import (
     ProjectIds,
     RetirementUse,
     project_id_options,

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from carbon_ticket.chain import get_batch, get_certificate, get_project
-from carbon_ticket.chain.records import serial_string
+from carbon_ticket.chain import get_balance, get_batch, get_certificate, get_project
+from carbon_ticket.chain.records import Certificate, Export, serial_string
 from carbon_ticket.chain.registry_view import get_export, get_import, list_exports
 from carbon_ticket.chain.rules.registry import export_id
 from carbon_ticket.chain.rules.tickets import certificate_id
@@ -24,15 +26,20 @@ from tests.chain.conftest import (
     PROJECT_ID,
     REGISTRAR,
     VALIDATORS,
+    VERIFIER,
     VINTAGE,
     Ledger,
     T,
+    anchor_data,
+    attest_report,
     check_code,
     data_hash,
+    issue_batch,
     key,
     register_account,
     register_project,
     retire,
+    transfer,
 )
 
 BRIDGE = key("bridge")
@@ -116,8 +123,8 @@ def test_a_second_project_cannot_claim_a_held_id(
 @pytest.mark.parametrize(
     ("overrides", "code"),
     [
-        ({"external_ids": ["A", "A"]}, "duplicate_external id"),
-        ({"parcel_ids": ["P-1", "P-1"]}, "duplicate_parcel id"),
+        ({"external_ids": ["A", "A"]}, "duplicate_external_id"),
+        ({"parcel_ids": ["P-1", "P-1"]}, "duplicate_parcel_id"),
         ({"parcel_ids": ["P-1"], "boundary_hash": b""}, "missing_field"),
         ({"boundary_hash": b"short"}, "invalid_hash"),
         ({"external_ids": [""]}, "missing_field"),
@@ -363,3 +370,67 @@ def test_import_fields_are_checked(
     bridge_ledger: Ledger, overrides: dict[str, Any], code: str
 ) -> None:
     assert check_code(bridge_ledger.tx(BRIDGE, import_batch(**overrides))) == code
+
+
+# ---------------------------------------------------------------- properties
+
+_HOLDERS = (COMPANY, ISSUER)
+_OPERATION = st.tuples(
+    st.sampled_from(["retire", "export", "transfer", "cancel"]),
+    st.integers(0, 1),  # which holder signs
+    # grams: a few, or whole tonnes; some exceed what the holder has left
+    st.one_of(st.integers(1, 10), st.integers(1, 3_000).map(lambda t: t * T)),
+)
+
+
+def _ranges(chain: Ledger, batch_id: str) -> list[tuple[int, int]]:
+    """Every serial range of the batch's certificates and exports, sorted."""
+    found = [
+        (c.serial_first, c.serial_last)
+        for c in (Certificate.decode(v) for _, v in chain.state.scan(b"cert/"))
+        if c.batch_id == batch_id
+    ]
+    found += [
+        (e.serial_first, e.serial_last)
+        for e in (Export.decode(v) for _, v in chain.state.scan(b"export/"))
+        if e.batch_id == batch_id
+    ]
+    return sorted(found)
+
+
+def _message(kind: str, who: int, grams: int) -> Any:
+    if kind == "retire":
+        return retire(amount_grams=grams)
+    if kind == "export":
+        return export_tickets(amount_grams=grams)
+    if kind == "transfer":
+        return transfer((_HOLDERS[1 - who], BATCH_ID, grams))
+    return ledger_pb2.Cancel(batch_id=BATCH_ID, amount_grams=grams, reason="loss")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=st.lists(_OPERATION, min_size=1, max_size=12))
+def test_supply_and_serials_hold_for_any_sequence(operations: list[tuple[str, int, int]]) -> None:
+    chain = Ledger()
+    chain.ok(REGISTRAR, register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, "Guyang"))
+    chain.ok(REGISTRAR, register_account(COMPANY))
+    chain.ok(ISSUER, register_project())
+    chain.ok(ISSUER, anchor_data())
+    chain.ok(VERIFIER, attest_report())
+    chain.ok(ISSUER, issue_batch(amount_grams=10_000 * T))
+    chain.ok(ISSUER, transfer((COMPANY, BATCH_ID, 3_000 * T)))
+    for kind, who, grams in operations:
+        signer = _HOLDERS[who]
+        msg = _message(kind, who, grams)
+        chain.submit(signer, msg)  # may fail (too little left); the invariants hold either way
+        _supply_adds_up(chain, BATCH_ID)
+        batch = get_batch(chain.state, BATCH_ID)
+        held = sum(get_balance(chain.state, h.address, BATCH_ID) for h in _HOLDERS)
+        assert held == batch.tradable
+        # Serial ranges: contiguous from 1, never overlapping, exactly retired + exported long.
+        ranges = _ranges(chain, BATCH_ID)
+        next_serial = 1
+        for first, last in ranges:
+            assert first == next_serial and last >= first
+            next_serial = last + 1
+        assert next_serial - 1 == batch.retired + batch.exported
