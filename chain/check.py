@@ -41,6 +41,12 @@ from carbon_ticket.chain.check_market import (
     check_confirm_payment,
     check_sell,
 )
+from carbon_ticket.chain.check_registry import (
+    check_export,
+    check_import_batch,
+    check_project_ids,
+    check_retirement_use,
+)
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
 from carbon_ticket.chain.errors import InvalidAmount, InvalidTransaction
 from carbon_ticket.chain.iso3166 import is_subdivision_code
@@ -132,6 +138,7 @@ def _check_register_project(
     require_address(msg.owner, "owner")
     require_hash(msg.metadata_hash, "metadata hash")
     require_text(msg.metadata_uri, "metadata URI", limits.max_uri_bytes, required=False)
+    check_project_ids(msg, limits)
 
 
 def _check_anchor_data(msg: ledger_pb2.AnchorData, body: ledger_pb2.TxBody, limits: Limits) -> None:
@@ -202,6 +209,7 @@ def _check_retire(msg: ledger_pb2.Retire, body: ledger_pb2.TxBody, limits: Limit
     require_text(msg.event, "event", limits.max_text_bytes, required=False)
     if msg.HasField("period"):
         require_period(msg.period, "claim period")
+    check_retirement_use(msg, limits)
 
 
 def _check_cancel(msg: ledger_pb2.Cancel, body: ledger_pb2.TxBody, limits: Limits) -> None:
@@ -340,4 +348,6 @@ _CHECKS: dict[str, _Check] = {
     "buy": check_buy,
     "confirm_payment": check_confirm_payment,
     "cancel_order": check_cancel_order,
+    "export": check_export,
+    "import_batch": check_import_batch,
 }

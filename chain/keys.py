@@ -13,6 +13,7 @@ __all__ = [
     "BATCH",
     "BATCH_SEQ",
     "CERTIFICATE",
+    "EXPORT_ALL",
     "FROZEN",
     "FROZEN_COUNT",
     "GENESIS_HASH",
@@ -34,11 +35,19 @@ __all__ = [
     "balance_prefix",
     "batch_key",
     "batch_seq_key",
+    "batch_serial_key",
     "certificate_key",
     "decode_u64",
     "encode_u64",
     "exchange_day_key",
+    "export_account_key",
+    "export_account_prefix",
+    "export_all_key",
+    "export_batch_key",
+    "export_batch_prefix",
+    "export_key",
     "frozen_key",
+    "import_key",
     "nonce_key",
     "offer_key",
     "offer_prefix",
@@ -50,7 +59,9 @@ __all__ = [
     "points_operator_key",
     "points_operator_prefix",
     "points_ref_key",
+    "project_external_id_key",
     "project_key",
+    "project_parcel_key",
     "proposal_deadline_key",
     "proposal_deadline_prefix",
     "proposal_key",
@@ -114,6 +125,21 @@ PROPOSAL_DEADLINE = b"propdl/"
 NEXT_PARAMS = b"nextparams"  # -> Params record decided in this block, in force from the next
 FROZEN = b"frozen/"  # + address -> Freeze record while the account is frozen
 FROZEN_COUNT = b"frozencount"  # -> u64 number of frozen accounts (0 skips the per-tx lookup)
+
+# Registries (issue 17: chain/rules/registry.py).
+PROJECT_EXTERNAL_ID = b"projext/"  # + external id -> project id holding it
+PROJECT_PARCEL = b"projparcel/"  # + parcel id -> project id covering it
+# + batch id -> u64 grams of the batch's serial sequence consumed so far (by retirements and
+# exports); the next range starts at this value + 1, so ranges never overlap.
+BATCH_SERIAL = b"serial/"
+EXPORT = b"export/"  # + export id -> Export record
+# Export indexes, newest last: + sequence (8 bytes) or + batch/account + "/" + sequence,
+# -> export id. The sequence is the number of exports before it (all registries).
+EXPORT_ALL = b"exportseq/"
+EXPORT_BATCH = b"exportbatch/"
+EXPORT_ACCOUNT = b"exportacct/"
+EXPORT_COUNT = b"exportcount"  # -> u64 number of exports so far
+IMPORT = b"import/"  # + origin registry + "/" + origin id -> Import record
 
 _U64 = 8
 
@@ -365,3 +391,53 @@ def trade_price_prefix(project_id: str, start_date: int = 0, end_date: int = 0) 
 def trade_price_key(project_id: str, start_date: int, end_date: int, trade_id: int) -> bytes:
     """Key listing a settled trade in the price history of its project and vintage."""
     return trade_price_prefix(project_id, start_date, end_date) + encode_u64(trade_id)
+
+
+def project_external_id_key(external_id: str) -> bytes:
+    """Key naming the project that holds an external id (e.g. a CCER project number)."""
+    return PROJECT_EXTERNAL_ID + external_id.encode()
+
+
+def project_parcel_key(parcel_id: str) -> bytes:
+    """Key naming the project that covers a land parcel."""
+    return PROJECT_PARCEL + parcel_id.encode()
+
+
+def batch_serial_key(batch_id: str) -> bytes:
+    """Key of the grams of a batch's serial sequence consumed so far."""
+    return BATCH_SERIAL + batch_id.encode()
+
+
+def export_key(export_id: str) -> bytes:
+    """Key of an export record."""
+    return EXPORT + export_id.encode()
+
+
+def export_all_key(sequence: int) -> bytes:
+    """Key of export number ``sequence`` (0 first) over all batches."""
+    return EXPORT_ALL + encode_u64(sequence)
+
+
+def export_batch_prefix(batch_id: str) -> bytes:
+    """Prefix of a batch's exports, in order."""
+    return EXPORT_BATCH + batch_id.encode() + b"/"
+
+
+def export_batch_key(batch_id: str, sequence: int) -> bytes:
+    """Key of a batch's export with the global sequence number ``sequence``."""
+    return export_batch_prefix(batch_id) + encode_u64(sequence)
+
+
+def export_account_prefix(account: str) -> bytes:
+    """Prefix of an account's exports, in order."""
+    return EXPORT_ACCOUNT + account.encode() + b"/"
+
+
+def export_account_key(account: str, sequence: int) -> bytes:
+    """Key of an account's export with the global sequence number ``sequence``."""
+    return export_account_prefix(account) + encode_u64(sequence)
+
+
+def import_key(origin_registry: str, origin_id: str) -> bytes:
+    """Key of an import by origin; registry names hold no ``/``, the origin id is last."""
+    return IMPORT + origin_registry.encode() + b"/" + origin_id.encode()

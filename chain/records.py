@@ -22,12 +22,15 @@ __all__ = [
     "MAX_VALIDATOR_POWER",
     "OFFER_PAYMENTS",
     "PROJECT_KINDS",
+    "RETIREMENT_USES",
     "ROLES",
     "Account",
     "Batch",
     "Certificate",
     "Evidence",
+    "Export",
     "GovernanceParams",
+    "Import",
     "MarketParams",
     "Offer",
     "Params",
@@ -42,6 +45,7 @@ __all__ = [
     "Settlement",
     "Validator",
     "ValidatorSet",
+    "serial_string",
 ]
 
 # Names used in state, events, genesis JSON and messages; index = proto enum value.
@@ -54,6 +58,7 @@ ROLES: tuple[str, ...] = (
     "points_operator",
     "merchant",
     "settlement",
+    "bridge",
 )
 ACCOUNT_KINDS: tuple[str, ...] = ("", "company", "resident", "merchant", "bureau")
 PROJECT_KINDS: tuple[str, ...] = ("", "forest", "grassland", "bamboo", "wetland", "other")
@@ -68,6 +73,8 @@ ACTIVITIES: tuple[str, ...] = (
     "wildlife_conservation",
     "other",
 )
+# What a retirement is used for (index = proto ``RetirementUse`` value; 0 reads as voluntary).
+RETIREMENT_USES: tuple[str, ...] = ("", "voluntary", "compliance_offset")
 # What an offer accepts (index = proto ``OfferPayment`` value).
 OFFER_PAYMENTS: tuple[str, ...] = ("", "grams", "points")
 
@@ -112,6 +119,12 @@ def _put(out: list[bytes], kind: str, value: Any) -> None:
         for item in value:
             out.append(_U32.pack(len(item)))
             out.append(item)
+    elif kind == "S":  # a tuple of texts
+        out.append(_U32.pack(len(value)))
+        for item in value:
+            data = item.encode()
+            out.append(_U32.pack(len(data)))
+            out.append(data)
     elif kind == "p":
         out.append(_U64.pack(value.start_date))
         out.append(_U64.pack(value.end_date))
@@ -163,6 +176,8 @@ class _Reader:
             return self.take(self.u32())
         if kind == "B":
             return tuple(self.take(self.u32()) for _ in range(self.u32()))
+        if kind == "S":
+            return tuple(self.get("s") for _ in range(self.u32()))
         if kind == "p":
             return Period(self.u64(), self.u64())
         if kind == "P":
@@ -348,7 +363,7 @@ class Project(Record):
     """A registered carbon project."""
 
     TAG: ClassVar[bytes] = b"J"
-    KINDS: ClassVar[str] = "ssssusbsssuu"
+    KINDS: ClassVar[str] = "ssssusbsssuuSSb"
 
     project_id: str
     name: str
@@ -362,6 +377,10 @@ class Project(Record):
     issuer: str  # the issuer that registered it: the only account that may issue or reverse
     height: int
     time_ms: int
+    # One forest, one project: each external id and parcel id belongs to one project only.
+    external_ids: tuple[str, ...] = ()
+    parcel_ids: tuple[str, ...] = ()
+    boundary_hash: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +449,7 @@ class Certificate(Record):
     """A retirement certificate: who retired how many grams of which batch, for whom and why."""
 
     TAG: ClassVar[bytes] = b"C"
-    KINDS: ClassVar[str] = "ssspusssssPuub"
+    KINDS: ClassVar[str] = "ssspusssssPuubsssuuu"
 
     certificate_id: str
     batch_id: str
@@ -446,6 +465,20 @@ class Certificate(Record):
     height: int
     time_ms: int
     tx_hash: bytes
+    # Use of the retirement (one of RETIREMENT_USES) and, for a compliance offset, the scheme
+    # and the emitter's account id in it; corresponding_adjustment is 1 or 0.
+    use: str = "voluntary"
+    scheme: str = ""
+    emitter_account: str = ""
+    corresponding_adjustment: int = 0
+    # The grams of the batch's serial sequence this retirement consumed, inclusive (from 1).
+    serial_first: int = 0
+    serial_last: int = 0
+
+    @property
+    def serial(self) -> str:
+        """The registry-style serial string of the consumed range."""
+        return serial_string(self.batch_id, self.serial_first, self.serial_last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,3 +570,52 @@ class Settlement(Record):
     redemptions: int = 0
     grams: int = 0  # tickets retired through the merchant's offers
     points: int = 0  # points burned through the merchant's offers
+
+
+def serial_string(batch_id: str, first: int, last: int) -> str:
+    """``CTL-<batch id>-<first>-<last>``: a range of grams in a batch's serial sequence."""
+    return f"CTL-{batch_id}-{first}-{last}"
+
+
+@dataclass(frozen=True, slots=True)
+class Export(Record):
+    """Grams that left this registry for another: who, how many of which batch, to where."""
+
+    TAG: ClassVar[bytes] = b"X"
+    KINDS: ClassVar[str] = "ssspusssuuuub"
+
+    export_id: str
+    batch_id: str
+    project_id: str
+    vintage: Period
+    amount_grams: int
+    account: str  # the exporting account
+    registry: str  # the target registry
+    target_account: str  # the account in the target registry
+    serial_first: int
+    serial_last: int
+    height: int
+    time_ms: int
+    tx_hash: bytes
+
+    @property
+    def serial(self) -> str:
+        """The registry-style serial string of the exported range."""
+        return serial_string(self.batch_id, self.serial_first, self.serial_last)
+
+
+@dataclass(frozen=True, slots=True)
+class Import(Record):
+    """A batch imported from another registry, stored under its origin (registry, id)."""
+
+    TAG: ClassVar[bytes] = b"I"
+    KINDS: ClassVar[str] = "ssssuuub"
+
+    origin_registry: str
+    origin_id: str
+    batch_id: str
+    bridge: str  # the bridge account that imported it
+    amount_grams: int
+    height: int
+    time_ms: int
+    tx_hash: bytes

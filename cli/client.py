@@ -83,13 +83,13 @@ def normalize_text(message: Message) -> None:
 
 def debits(msg: Any) -> dict[str, int]:
     """Grams of each batch that ``msg`` takes from its signer's tradable balance (transfer,
-    retire, cancel, sell); empty for other messages."""
+    retire, cancel, sell, export); empty for other messages."""
     kind = MSG_FIELDS.get(type(msg).__name__, "")
     totals: dict[str, int] = {}
     if kind == "transfer":
         for entry in msg.entries:
             totals[entry.batch_id] = totals.get(entry.batch_id, 0) + entry.amount_grams
-    elif kind in ("retire", "cancel", "sell"):
+    elif kind in ("retire", "cancel", "sell", "export"):
         totals[msg.batch_id] = msg.amount_grams
     return totals
 

@@ -31,14 +31,17 @@ def _register() -> None:
     from carbon_ticket.cli.market_cmds import MARKET_QUERY_COMMANDS, MARKET_TX_COMMANDS
     from carbon_ticket.cli.node_cmds import bench, devnet, genesis, node
     from carbon_ticket.cli.query_cmds import query
+    from carbon_ticket.cli.registry_cmds import REGISTRY_QUERY_COMMANDS, REGISTRY_TX_COMMANDS
     from carbon_ticket.cli.residents_cmds import RESIDENT_TX_COMMANDS
     from carbon_ticket.cli.residents_query_cmds import RESIDENT_QUERY_COMMANDS
     from carbon_ticket.cli.tx_cmds import tx
     from carbon_ticket.cli.verify import verify
 
-    for command in (*RESIDENT_TX_COMMANDS, *GOVERNANCE_TX_COMMANDS, *MARKET_TX_COMMANDS):
+    for command in (*RESIDENT_TX_COMMANDS, *GOVERNANCE_TX_COMMANDS, *MARKET_TX_COMMANDS,
+                    *REGISTRY_TX_COMMANDS):  # fmt: skip
         tx.add_command(command)
-    for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS, *MARKET_QUERY_COMMANDS):
+    for command in (*RESIDENT_QUERY_COMMANDS, *GOVERNANCE_QUERY_COMMANDS, *MARKET_QUERY_COMMANDS,
+                    *REGISTRY_QUERY_COMMANDS):  # fmt: skip
         query.add_command(command)
 
     for command in BACKUP_COMMANDS:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.rules.registry import export_id
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import tx_id
 from carbon_ticket.cli import render
@@ -286,6 +287,8 @@ def _known_ids(raw: bytes) -> dict[str, str]:
     ids = {"tx_hash": digest.hex()}
     if body.WhichOneof("msg") == "retire":
         ids["certificate_id"] = certificate_id(digest)
+    if body.WhichOneof("msg") == "export":
+        ids["export_id"] = export_id(digest)
     return ids
 
 

@@ -43,6 +43,12 @@ from carbon_ticket.cli.common import (
     rpc_error,
 )
 from carbon_ticket.cli.cosign import CosignFile, members_of, read_cosign
+from carbon_ticket.cli.registry_options import (
+    ProjectIds,
+    RetirementUse,
+    project_id_options,
+    retirement_use_options,
+)
 from carbon_ticket.cli.submit import (
     USED_NONCE_CODES,
     TxOptions,
@@ -149,6 +155,7 @@ def register_account(opts: TxOptions, address: str, kind: str, name: str) -> Non
     type=click.Path(path_type=Path, dir_okay=False),
     help="Project document to hash instead of --metadata-hash.",
 )
+@project_id_options
 @tx_options
 def register_project(
     opts: TxOptions,
@@ -162,6 +169,7 @@ def register_project(
     metadata_uri: str,
     metadata_hash: str | None,
     metadata_file: Path | None,
+    ids: ProjectIds,
 ) -> None:
     """Issuer: register carbon project PROJECT_ID (e.g. CN15-GY-0001)."""
     if metadata_file is not None:
@@ -181,6 +189,7 @@ def register_project(
         metadata_hash=digest,
         metadata_uri=metadata_uri,
     )
+    ids.apply(msg)
     send_tx(opts, msg)
 
 
@@ -322,6 +331,7 @@ def transfer(
 @click.option("--jurisdiction", default="CN", show_default=True, help="ISO 3166 code of the claim.")
 @click.option("--event", "event_name", default="", help="e.g. 14th National Winter Games.")
 @click.option("--period", help="Period of the offset claim, YYYYMMDD-YYYYMMDD.")
+@retirement_use_options
 @tx_options
 def retire(
     opts: TxOptions,
@@ -332,6 +342,7 @@ def retire(
     jurisdiction: str,
     event_name: str,
     period: str | None,
+    use: RetirementUse,
 ) -> None:
     """Retire AMOUNT tCO2e of BATCH_ID and print the retirement certificate id."""
     msg = ledger_pb2.Retire(
@@ -345,6 +356,7 @@ def retire(
     claim = _period(period, "period", required=False)
     if claim is not None:
         msg.period.CopyFrom(claim)
+    use.apply(msg)
     send_tx(opts, msg)
 
 

@@ -42,6 +42,7 @@ from carbon_ticket.chain.errors import InvalidBlock, InvalidGenesis, InvalidTran
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.merkle import MerkleProof
+from carbon_ticket.chain.records import RETIREMENT_USES
 from carbon_ticket.chain.results import Event, TxResult
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import SignedTx, decode_tx
@@ -103,6 +104,8 @@ class Proven:
             f"  jurisdiction {c['jurisdiction']}"
             + (f", event {c['event']}" if c["event"] else "")
             + (f", claim period {c['period']}" if c["period"] else ""),
+            f"  use: {_use_text(c)}",
+            *([f"  serial {c['serial']}"] if c.get("serial") else []),
             f"  at height {self.height}, {when} UTC, in block {self.block_hash.hex()}",
             f"  tx {c['tx_hash']}",
             f"  signed by {self.signed_power} of {self.total_power} voting power: "
@@ -367,7 +370,23 @@ def _expected_certificate(tx: SignedTx, event: dict[str, str], header: Header) -
         "height": header.height,
         "time_ms": header.time_ms,
         "tx_hash": tx.tx_hash.hex(),
+        # Beyond the bundle's record: the use (from the signed Retire) and the serial range
+        # (from the proven receipt), shown by ``Proven.lines``.
+        "use": RETIREMENT_USES[msg.use] or "voluntary",
+        "scheme": msg.scheme,
+        "emitter_account": msg.emitter_account,
+        "corresponding_adjustment": msg.corresponding_adjustment,
+        "serial": event.get("serial", ""),
     }
+
+
+def _use_text(c: Mapping[str, Any]) -> str:
+    """A retirement's use as a person reads it."""
+    adjustment = "yes" if c.get("corresponding_adjustment") else "no"
+    if c.get("use") == "compliance_offset":
+        return (f"compliance offset under {c['scheme']} for emitter account "
+                f"{c['emitter_account']}; corresponding adjustment: {adjustment}")  # fmt: skip
+    return f"voluntary claim; corresponding adjustment: {adjustment}"
 
 
 def _check_certificate(value: Any, expected: dict[str, Any], event: dict[str, str]) -> None:

@@ -173,6 +173,9 @@ def project_to_proto(p: Project) -> services_pb2.ProjectInfo:
         metadata_uri=p.metadata_uri,
         height=p.height,
         time_ms=p.time_ms,
+        external_ids=list(p.external_ids),
+        parcel_ids=list(p.parcel_ids),
+        boundary_hash=p.boundary_hash,
     )
 
 
@@ -258,6 +261,7 @@ def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:
             buffer_grams=b.buffer,
             reversed_grams=b.reversed_grams,
             escrowed_grams=b.escrowed,
+            exported_grams=b.exported,
         ),
         height=b.height,
         time_ms=b.time_ms,
@@ -301,6 +305,13 @@ def certificate_to_proto(c: Certificate) -> services_pb2.RetirementCertificate:
         height=c.height,
         time_ms=c.time_ms,
         tx_hash=c.tx_hash,
+        use=c.use,
+        scheme=c.scheme,
+        emitter_account=c.emitter_account,
+        corresponding_adjustment=bool(c.corresponding_adjustment),
+        serial_first=c.serial_first,
+        serial_last=c.serial_last,
+        serial=c.serial,
     )
     if c.period is not None:
         msg.period.CopyFrom(_period(c.period))

@@ -85,6 +85,7 @@ from carbon_ticket.node.errors import (
 from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.node.market_api import MarketApi
 from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
+from carbon_ticket.node.registry_api import RegistryApi
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ EVENT_TYPES = frozenset({
     "unfreeze_account",
     # the market (issue 17)
     "sell", "buy", "confirm_payment", "cancel_order",
+    # registries (issue 17)
+    "export", "import_batch",
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 _MAX_SIGNING_BATCHES = 256  # balances one GetSigningInfo call may ask for
@@ -130,7 +133,7 @@ def _proof_validator(v: ValidatorRecord) -> services_pb2.ProofValidator:
     return services_pb2.ProofValidator(name=v.name, public_key=v.public_key, power=v.power)
 
 
-class LedgerServicer(MarketApi, services_pb2_grpc.LedgerServiceServicer):
+class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServicer):
     """The public API: submit transactions, read ledger records and history, follow blocks."""
 
     def __init__(

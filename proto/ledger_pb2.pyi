@@ -17,6 +17,7 @@ class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROLE_POINTS_OPERATOR: _ClassVar[Role]
     ROLE_MERCHANT: _ClassVar[Role]
     ROLE_SETTLEMENT: _ClassVar[Role]
+    ROLE_BRIDGE: _ClassVar[Role]
 
 class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -34,6 +35,12 @@ class ProjectKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROJECT_KIND_BAMBOO: _ClassVar[ProjectKind]
     PROJECT_KIND_WETLAND: _ClassVar[ProjectKind]
     PROJECT_KIND_OTHER: _ClassVar[ProjectKind]
+
+class RetirementUse(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETIREMENT_USE_UNSPECIFIED: _ClassVar[RetirementUse]
+    RETIREMENT_USE_VOLUNTARY: _ClassVar[RetirementUse]
+    RETIREMENT_USE_COMPLIANCE_OFFSET: _ClassVar[RetirementUse]
 
 class Activity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -72,6 +79,7 @@ ROLE_REGISTRAR: Role
 ROLE_POINTS_OPERATOR: Role
 ROLE_MERCHANT: Role
 ROLE_SETTLEMENT: Role
+ROLE_BRIDGE: Role
 ACCOUNT_KIND_UNSPECIFIED: AccountKind
 ACCOUNT_KIND_COMPANY: AccountKind
 ACCOUNT_KIND_RESIDENT: AccountKind
@@ -83,6 +91,9 @@ PROJECT_KIND_GRASSLAND: ProjectKind
 PROJECT_KIND_BAMBOO: ProjectKind
 PROJECT_KIND_WETLAND: ProjectKind
 PROJECT_KIND_OTHER: ProjectKind
+RETIREMENT_USE_UNSPECIFIED: RetirementUse
+RETIREMENT_USE_VOLUNTARY: RetirementUse
+RETIREMENT_USE_COMPLIANCE_OFFSET: RetirementUse
 ACTIVITY_UNSPECIFIED: Activity
 ACTIVITY_WALK: Activity
 ACTIVITY_CYCLE: Activity
@@ -119,7 +130,7 @@ class Signature(_message.Message):
     def __init__(self, public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class TxBody(_message.Message):
-    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem", "submit_proposal", "cast_vote", "sell", "buy", "confirm_payment", "cancel_order")
+    __slots__ = ("chain_id", "signer", "nonce", "memo", "register_account", "register_project", "anchor_data", "attest_report", "issue_batch", "transfer", "retire", "cancel", "reversal", "grant_role", "revoke_role", "report_evidence", "appoint_issuer", "award_points", "exchange_points", "register_offer", "redeem", "submit_proposal", "cast_vote", "sell", "buy", "confirm_payment", "cancel_order", "export", "import_batch")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +158,8 @@ class TxBody(_message.Message):
     BUY_FIELD_NUMBER: _ClassVar[int]
     CONFIRM_PAYMENT_FIELD_NUMBER: _ClassVar[int]
     CANCEL_ORDER_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_BATCH_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     signer: str
     nonce: int
@@ -174,7 +187,9 @@ class TxBody(_message.Message):
     buy: Buy
     confirm_payment: ConfirmPayment
     cancel_order: CancelOrder
-    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ..., submit_proposal: _Optional[_Union[SubmitProposal, _Mapping]] = ..., cast_vote: _Optional[_Union[CastVote, _Mapping]] = ..., sell: _Optional[_Union[SellOrder, _Mapping]] = ..., buy: _Optional[_Union[Buy, _Mapping]] = ..., confirm_payment: _Optional[_Union[ConfirmPayment, _Mapping]] = ..., cancel_order: _Optional[_Union[CancelOrder, _Mapping]] = ...) -> None: ...
+    export: ExportTickets
+    import_batch: ImportBatch
+    def __init__(self, chain_id: _Optional[str] = ..., signer: _Optional[str] = ..., nonce: _Optional[int] = ..., memo: _Optional[str] = ..., register_account: _Optional[_Union[RegisterAccount, _Mapping]] = ..., register_project: _Optional[_Union[RegisterProject, _Mapping]] = ..., anchor_data: _Optional[_Union[AnchorData, _Mapping]] = ..., attest_report: _Optional[_Union[AttestReport, _Mapping]] = ..., issue_batch: _Optional[_Union[IssueBatch, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., retire: _Optional[_Union[Retire, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., reversal: _Optional[_Union[Reversal, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., report_evidence: _Optional[_Union[ReportEvidence, _Mapping]] = ..., appoint_issuer: _Optional[_Union[AppointIssuer, _Mapping]] = ..., award_points: _Optional[_Union[AwardPoints, _Mapping]] = ..., exchange_points: _Optional[_Union[ExchangePoints, _Mapping]] = ..., register_offer: _Optional[_Union[RegisterOffer, _Mapping]] = ..., redeem: _Optional[_Union[Redeem, _Mapping]] = ..., submit_proposal: _Optional[_Union[SubmitProposal, _Mapping]] = ..., cast_vote: _Optional[_Union[CastVote, _Mapping]] = ..., sell: _Optional[_Union[SellOrder, _Mapping]] = ..., buy: _Optional[_Union[Buy, _Mapping]] = ..., confirm_payment: _Optional[_Union[ConfirmPayment, _Mapping]] = ..., cancel_order: _Optional[_Union[CancelOrder, _Mapping]] = ..., export: _Optional[_Union[ExportTickets, _Mapping]] = ..., import_batch: _Optional[_Union[ImportBatch, _Mapping]] = ...) -> None: ...
 
 class Period(_message.Message):
     __slots__ = ("start_date", "end_date")
@@ -195,7 +210,7 @@ class RegisterAccount(_message.Message):
     def __init__(self, address: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class RegisterProject(_message.Message):
-    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri")
+    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri", "external_ids", "parcel_ids", "boundary_hash")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +220,9 @@ class RegisterProject(_message.Message):
     OWNER_FIELD_NUMBER: _ClassVar[int]
     METADATA_HASH_FIELD_NUMBER: _ClassVar[int]
     METADATA_URI_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    PARCEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    BOUNDARY_HASH_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     name: str
     region: str
@@ -214,7 +232,10 @@ class RegisterProject(_message.Message):
     owner: str
     metadata_hash: bytes
     metadata_uri: str
-    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ...) -> None: ...
+    external_ids: _containers.RepeatedScalarFieldContainer[str]
+    parcel_ids: _containers.RepeatedScalarFieldContainer[str]
+    boundary_hash: bytes
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ..., external_ids: _Optional[_Iterable[str]] = ..., parcel_ids: _Optional[_Iterable[str]] = ..., boundary_hash: _Optional[bytes] = ...) -> None: ...
 
 class AnchorData(_message.Message):
     __slots__ = ("project_id", "data_hash", "period", "uri", "kind")
@@ -271,7 +292,7 @@ class Transfer(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[TransferEntry, _Mapping]]] = ...) -> None: ...
 
 class Retire(_message.Message):
-    __slots__ = ("batch_id", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "period")
+    __slots__ = ("batch_id", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "period", "use", "scheme", "emitter_account", "corresponding_adjustment")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
     BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
@@ -279,6 +300,10 @@ class Retire(_message.Message):
     JURISDICTION_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
+    USE_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    EMITTER_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CORRESPONDING_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     batch_id: str
     amount_grams: int
     beneficiary: str
@@ -286,7 +311,41 @@ class Retire(_message.Message):
     jurisdiction: str
     event: str
     period: Period
-    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ...) -> None: ...
+    use: RetirementUse
+    scheme: str
+    emitter_account: str
+    corresponding_adjustment: bool
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., use: _Optional[_Union[RetirementUse, str]] = ..., scheme: _Optional[str] = ..., emitter_account: _Optional[str] = ..., corresponding_adjustment: _Optional[bool] = ...) -> None: ...
+
+class ExportTickets(_message.Message):
+    __slots__ = ("batch_id", "amount_grams", "registry", "account", "reason")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    amount_grams: int
+    registry: str
+    account: str
+    reason: str
+    def __init__(self, batch_id: _Optional[str] = ..., amount_grams: _Optional[int] = ..., registry: _Optional[str] = ..., account: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ImportBatch(_message.Message):
+    __slots__ = ("origin_registry", "origin_id", "project_id", "vintage", "amount_grams", "recipient")
+    ORIGIN_REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    origin_registry: str
+    origin_id: str
+    project_id: str
+    vintage: Period
+    amount_grams: int
+    recipient: str
+    def __init__(self, origin_registry: _Optional[str] = ..., origin_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., recipient: _Optional[str] = ...) -> None: ...
 
 class Cancel(_message.Message):
     __slots__ = ("batch_id", "amount_grams", "reason")

@@ -220,7 +220,7 @@ class GetProjectRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ...) -> None: ...
 
 class ProjectInfo(_message.Message):
-    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri", "height", "time_ms")
+    __slots__ = ("project_id", "name", "region", "kind", "area_centihectares", "methodology", "owner", "metadata_hash", "metadata_uri", "height", "time_ms", "external_ids", "parcel_ids", "boundary_hash")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +232,9 @@ class ProjectInfo(_message.Message):
     METADATA_URI_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    PARCEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    BOUNDARY_HASH_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     name: str
     region: str
@@ -243,7 +246,10 @@ class ProjectInfo(_message.Message):
     metadata_uri: str
     height: int
     time_ms: int
-    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ...) -> None: ...
+    external_ids: _containers.RepeatedScalarFieldContainer[str]
+    parcel_ids: _containers.RepeatedScalarFieldContainer[str]
+    boundary_hash: bytes
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[_ledger_pb2.ProjectKind, str]] = ..., area_centihectares: _Optional[int] = ..., methodology: _Optional[str] = ..., owner: _Optional[str] = ..., metadata_hash: _Optional[bytes] = ..., metadata_uri: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., external_ids: _Optional[_Iterable[str]] = ..., parcel_ids: _Optional[_Iterable[str]] = ..., boundary_hash: _Optional[bytes] = ...) -> None: ...
 
 class GetBatchRequest(_message.Message):
     __slots__ = ("batch_id",)
@@ -252,13 +258,14 @@ class GetBatchRequest(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
 
 class BatchSupply(_message.Message):
-    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams", "escrowed_grams")
+    __slots__ = ("issued_grams", "tradable_grams", "retired_grams", "cancelled_grams", "buffer_grams", "reversed_grams", "exported_grams", "escrowed_grams")
     ISSUED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     TRADABLE_GRAMS_FIELD_NUMBER: _ClassVar[int]
     RETIRED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     BUFFER_GRAMS_FIELD_NUMBER: _ClassVar[int]
     REVERSED_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     ESCROWED_GRAMS_FIELD_NUMBER: _ClassVar[int]
     issued_grams: int
     tradable_grams: int
@@ -266,8 +273,9 @@ class BatchSupply(_message.Message):
     cancelled_grams: int
     buffer_grams: int
     reversed_grams: int
+    exported_grams: int
     escrowed_grams: int
-    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ..., escrowed_grams: _Optional[int] = ...) -> None: ...
+    def __init__(self, issued_grams: _Optional[int] = ..., tradable_grams: _Optional[int] = ..., retired_grams: _Optional[int] = ..., cancelled_grams: _Optional[int] = ..., buffer_grams: _Optional[int] = ..., reversed_grams: _Optional[int] = ..., exported_grams: _Optional[int] = ..., escrowed_grams: _Optional[int] = ...) -> None: ...
 
 class BatchInfo(_message.Message):
     __slots__ = ("batch_id", "project_id", "vintage", "issuer", "recipient", "report_hashes", "supply", "height", "time_ms")
@@ -376,7 +384,7 @@ class GetCertificateRequest(_message.Message):
     def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
 
 class RetirementCertificate(_message.Message):
-    __slots__ = ("certificate_id", "batch_id", "project_id", "vintage", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height", "time_ms", "tx_hash")
+    __slots__ = ("certificate_id", "batch_id", "project_id", "vintage", "amount_grams", "beneficiary", "reason", "jurisdiction", "event", "account", "period", "height", "time_ms", "tx_hash", "use", "scheme", "emitter_account", "corresponding_adjustment", "serial_first", "serial_last", "serial")
     CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -391,6 +399,13 @@ class RetirementCertificate(_message.Message):
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    USE_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    EMITTER_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CORRESPONDING_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIRST_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_LAST_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
     certificate_id: str
     batch_id: str
     project_id: str
@@ -405,7 +420,14 @@ class RetirementCertificate(_message.Message):
     height: int
     time_ms: int
     tx_hash: bytes
-    def __init__(self, certificate_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., account: _Optional[str] = ..., period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+    use: str
+    scheme: str
+    emitter_account: str
+    corresponding_adjustment: bool
+    serial_first: int
+    serial_last: int
+    serial: str
+    def __init__(self, certificate_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., beneficiary: _Optional[str] = ..., reason: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., event: _Optional[str] = ..., account: _Optional[str] = ..., period: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., use: _Optional[str] = ..., scheme: _Optional[str] = ..., emitter_account: _Optional[str] = ..., corresponding_adjustment: _Optional[bool] = ..., serial_first: _Optional[int] = ..., serial_last: _Optional[int] = ..., serial: _Optional[str] = ...) -> None: ...
 
 class InclusionProof(_message.Message):
     __slots__ = ("index", "size", "path")
@@ -1190,3 +1212,97 @@ class TradePricePage(_message.Message):
     next_page_token: str
     height: int
     def __init__(self, items: _Optional[_Iterable[_Union[TradePrice, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class ExportInfo(_message.Message):
+    __slots__ = ("export_id", "batch_id", "project_id", "vintage", "amount_grams", "account", "registry", "target_account", "reason", "serial_first", "serial_last", "serial", "height", "time_ms", "tx_hash")
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIRST_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_LAST_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    amount_grams: int
+    account: str
+    registry: str
+    target_account: str
+    reason: str
+    serial_first: int
+    serial_last: int
+    serial: str
+    height: int
+    time_ms: int
+    tx_hash: bytes
+    def __init__(self, export_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., account: _Optional[str] = ..., registry: _Optional[str] = ..., target_account: _Optional[str] = ..., reason: _Optional[str] = ..., serial_first: _Optional[int] = ..., serial_last: _Optional[int] = ..., serial: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class ExportListRequest(_message.Message):
+    __slots__ = ("batch_id", "account", "page_size", "page_token")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    account: str
+    page_size: int
+    page_token: str
+    def __init__(self, batch_id: _Optional[str] = ..., account: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ExportPage(_message.Message):
+    __slots__ = ("items", "next_page_token")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ExportInfo]
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ExportInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExportGetRequest(_message.Message):
+    __slots__ = ("export_id",)
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    def __init__(self, export_id: _Optional[str] = ...) -> None: ...
+
+class ImportInfo(_message.Message):
+    __slots__ = ("origin_registry", "origin_id", "batch_id", "project_id", "vintage", "amount_grams", "recipient", "bridge", "height", "time_ms", "tx_hash")
+    ORIGIN_REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    origin_registry: str
+    origin_id: str
+    batch_id: str
+    project_id: str
+    vintage: _ledger_pb2.Period
+    amount_grams: int
+    recipient: str
+    bridge: str
+    height: int
+    time_ms: int
+    tx_hash: bytes
+    def __init__(self, origin_registry: _Optional[str] = ..., origin_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., project_id: _Optional[str] = ..., vintage: _Optional[_Union[_ledger_pb2.Period, _Mapping]] = ..., amount_grams: _Optional[int] = ..., recipient: _Optional[str] = ..., bridge: _Optional[str] = ..., height: _Optional[int] = ..., time_ms: _Optional[int] = ..., tx_hash: _Optional[bytes] = ...) -> None: ...
+
+class ImportGetRequest(_message.Message):
+    __slots__ = ("origin_registry", "origin_id")
+    ORIGIN_REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_ID_FIELD_NUMBER: _ClassVar[int]
+    origin_registry: str
+    origin_id: str
+    def __init__(self, origin_registry: _Optional[str] = ..., origin_id: _Optional[str] = ...) -> None: ...

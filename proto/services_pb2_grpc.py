@@ -491,6 +491,21 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.TradePricePage.FromString,
                 _registered_method=True)
+        self.ExportList = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ExportList',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ExportListRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ExportPage.FromString,
+                _registered_method=True)
+        self.ExportGet = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ExportGet',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ExportGetRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ExportInfo.FromString,
+                _registered_method=True)
+        self.ImportGet = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ImportGet',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ImportInfo.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -699,6 +714,25 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportList(self, request, context):
+        """Exports to and imports from other registries (issue 17, docs/api.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportGet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportGet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -861,6 +895,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListTradePrices,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.TradePricePage.SerializeToString,
+            ),
+            'ExportList': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportList,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ExportListRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ExportPage.SerializeToString,
+            ),
+            'ExportGet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportGet,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ExportGetRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ExportInfo.SerializeToString,
+            ),
+            'ImportGet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportGet,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ImportInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1728,6 +1777,87 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/ListTradePrices',
             carbonticket_dot_v1_dot_services__pb2.ListTradePricesRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.TradePricePage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ExportList',
+            carbonticket_dot_v1_dot_services__pb2.ExportListRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ExportPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportGet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ExportGet',
+            carbonticket_dot_v1_dot_services__pb2.ExportGetRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ExportInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportGet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ImportGet',
+            carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ImportInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,6 +31,7 @@ from carbon_ticket.chain.rules.projects import (
     process_register_project,
 )
 from carbon_ticket.chain.rules.proposals import process_cast_vote, process_submit_proposal
+from carbon_ticket.chain.rules.registry import process_export, process_import_batch
 from carbon_ticket.chain.rules.tickets import process_cancel, process_retire, process_transfer
 
 __all__ = [
@@ -44,7 +45,9 @@ __all__ = [
     "process_cancel",
     "process_cast_vote",
     "process_exchange_points",
+    "process_export",
     "process_grant_role",
+    "process_import_batch",
     "process_issue_batch",
     "process_redeem",
     "process_register_account",
@@ -84,4 +87,6 @@ RULES: dict[str, Rule] = {
     "buy": process_buy,
     "confirm_payment": process_confirm_payment,
     "cancel_order": process_cancel_order,
+    "export": process_export,
+    "import_batch": process_import_batch,
 }

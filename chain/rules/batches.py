@@ -30,7 +30,13 @@ from carbon_ticket.chain.state import StateOverlay, get_batch, get_params, get_p
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
-__all__ = ["buffer_share", "make_batch_id", "process_issue_batch", "process_reversal"]
+__all__ = [
+    "buffer_share",
+    "make_batch_id",
+    "process_issue_batch",
+    "process_reversal",
+    "require_new_batch_id",
+]
 
 
 def make_batch_id(project_id: str, start_date: int, end_date: int, seq: int) -> str:
@@ -62,7 +68,7 @@ def process_issue_batch(
     seq_key = keys.batch_seq_key(msg.project_id, vintage.start_date, vintage.end_date)
     seq = read_u64(state, seq_key) + 1
     batch_id = make_batch_id(msg.project_id, vintage.start_date, vintage.end_date, seq)
-    _require_new_batch_id(state, batch_id, params.limits.max_id_bytes)
+    require_new_batch_id(state, batch_id, params.limits.max_id_bytes)
 
     _consume_attested(state, reports, msg.amount_grams)
     buffer = buffer_share(msg.amount_grams, params.buffer_share_bps)
@@ -178,7 +184,7 @@ def _verified_issuance_report(
     return report
 
 
-def _require_new_batch_id(state: StateOverlay, batch_id: str, max_id_bytes: int) -> None:
+def require_new_batch_id(state: StateOverlay, batch_id: str, max_id_bytes: int) -> None:
     """Verify a new batch id fits the id limit (else transfers could never name it) and is new."""
     if len(batch_id) > max_id_bytes:
         raise PreconditionFailed(

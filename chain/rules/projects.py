@@ -18,6 +18,7 @@ from carbon_ticket.chain.rules._common import (
     require_role,
     tco2e,
 )
+from carbon_ticket.chain.rules.project_ids import claim_project_ids, require_unclaimed_ids
 from carbon_ticket.chain.state import StateOverlay, get_project, get_report
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
@@ -46,6 +47,8 @@ def process_register_project(
         raise AlreadyExists(f"project {msg.project_id} is already registered", "project_exists")
     # Verify the owner is registered
     require_account(state, msg.owner, "project owner")
+    # Verify no other project holds its external ids or parcels (one forest, one project)
+    require_unclaimed_ids(state, msg)
 
     project = Project(
         project_id=msg.project_id,
@@ -60,8 +63,12 @@ def process_register_project(
         issuer=signer,
         height=ctx.height,
         time_ms=ctx.time_ms,
+        external_ids=tuple(msg.external_ids),
+        parcel_ids=tuple(msg.parcel_ids),
+        boundary_hash=msg.boundary_hash,
     )
     state.set(key, project.encode())
+    claim_project_ids(state, msg)
     return Effects(
         events=(
             event(

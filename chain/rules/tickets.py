@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import AlreadyExists, PreconditionFailed
-from carbon_ticket.chain.records import Batch, Certificate, Period
+from carbon_ticket.chain.records import RETIREMENT_USES, Batch, Certificate, Period
 from carbon_ticket.chain.results import Event
 from carbon_ticket.chain.rules._common import (
     BlockContext,
@@ -25,6 +25,7 @@ from carbon_ticket.chain.rules._common import (
     require_tradable,
     tradable_balance,
 )
+from carbon_ticket.chain.rules.serials import consume_serials
 from carbon_ticket.chain.state import StateOverlay, get_batch
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
@@ -122,6 +123,10 @@ def process_retire(
         jurisdiction=msg.jurisdiction,
         event=msg.event,
         period=period_of(msg.period) if msg.HasField("period") else None,
+        use=RETIREMENT_USES[msg.use] or "voluntary",
+        scheme=msg.scheme,
+        emitter_account=msg.emitter_account,
+        corresponding_adjustment=msg.corresponding_adjustment,
     )
     certificate, retire_event = retire_tradable(
         state, ctx, tx, batch=batch, amount_grams=msg.amount_grams, claim=claim
@@ -131,7 +136,9 @@ def process_retire(
 
 @dataclass(frozen=True, slots=True)
 class RetirementClaim:
-    """What a retirement states: for whom, why, where, and the claim's optional period.
+    """What a retirement states: for whom, why, where, the claim's optional period, and its use
+    (a voluntary claim, or an offset under a compliance scheme for an emitter's account there)
+    and whether a corresponding adjustment applies.
 
     One value for every way grams are retired (Retire, a merchant redemption paid in tickets, a
     market purchase that retires on delivery), so every certificate is built the same way.
@@ -142,6 +149,10 @@ class RetirementClaim:
     jurisdiction: str
     event: str
     period: Period | None = None
+    use: str = "voluntary"  # one of RETIREMENT_USES
+    scheme: str = ""
+    emitter_account: str = ""
+    corresponding_adjustment: bool = False
 
 
 def retire_tradable(
@@ -191,6 +202,7 @@ def record_retirement(
     ``tx_hash``, the transaction that retires, so it is known before submission.
     """
     cert_id = certificate_id(tx_hash)
+    serial_first, serial_last = consume_serials(state, batch.batch_id, amount_grams)
     state.set(
         keys.batch_key(batch.batch_id),
         replace(
@@ -214,6 +226,12 @@ def record_retirement(
         height=ctx.height,
         time_ms=ctx.time_ms,
         tx_hash=tx_hash,
+        use=claim.use,
+        scheme=claim.scheme,
+        emitter_account=claim.emitter_account,
+        corresponding_adjustment=int(claim.corresponding_adjustment),
+        serial_first=serial_first,
+        serial_last=serial_last,
     )
     state.set(keys.certificate_key(cert_id), certificate.encode())
     retire_event = event(
@@ -231,6 +249,11 @@ def record_retirement(
         ("jurisdiction", claim.jurisdiction),
         ("event", claim.event),
         ("period", "" if claim.period is None else str(claim.period)),
+        ("use", claim.use),
+        ("scheme", claim.scheme),
+        ("emitter_account", claim.emitter_account),
+        ("corresponding_adjustment", "true" if claim.corresponding_adjustment else "false"),
+        ("serial", certificate.serial),
     )
     return certificate, retire_event
 

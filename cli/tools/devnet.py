@@ -64,6 +64,8 @@ WALLET_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "resident": ("resident", ()),
     # The market (issue 17): the trading platform confirms payments of trades.
     "platform": ("company", ("settlement",)),
+    # Issue 17: the bridge that imports batches from other registries.
+    "bridge": ("company", ("bridge",)),
 }
 # A devnet resident may earn this many points a day (small, so the residents' demo reaches it).
 DEVNET_POINTS_DAILY_CAP = 500

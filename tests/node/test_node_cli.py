@@ -80,7 +80,15 @@ def test_devnet_init_writes_a_ready_network(tmp_path: Path) -> None:
     assert doc["endpoints"] == ["127.0.0.1:31000", "127.0.0.1:31001", "127.0.0.1:31002"]
     genesis = Genesis.from_json((tmp_path / "dn" / "genesis.json").read_text())
     roles = {r for a in genesis.accounts for r in a.roles}
-    assert roles == {"issuer", "verifier", "registrar", "points_operator", "merchant", "settlement"}
+    assert roles == {
+        "issuer",
+        "verifier",
+        "registrar",
+        "points_operator",
+        "merchant",
+        "settlement",
+        "bridge",
+    }
     assert [a.kind for a in genesis.accounts if not a.roles] == ["resident"]
     for i in range(3):
         config = NodeConfig.load(tmp_path / "dn" / f"node{i}")

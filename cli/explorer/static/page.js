@@ -43,6 +43,12 @@
     item(`for ${c.beneficiary}: ${c.reason}`);
     item(`jurisdiction ${c.jurisdiction}` + (c.event ? `, event ${c.event}` : "") +
       (c.period ? `, claim period ${c.period}` : ""));
+    const adjustment = c.corresponding_adjustment ? "yes" : "no";
+    item(c.use === "compliance_offset"
+      ? `use: compliance offset under ${c.scheme} for emitter account ${c.emitter_account}; ` +
+        `corresponding adjustment: ${adjustment}`
+      : `use: voluntary claim; corresponding adjustment: ${adjustment}`);
+    if (c.serial) item(`serial ${c.serial}`);
     item(`at height ${p.height}, ${utc(c.time_ms)}, in block ${p.blockHash}`);
     item(`tx ${c.tx_hash}: validly signed by ${c.account}, included in the block (tx proof), ` +
       "its successful receipt included too (receipt proof)");

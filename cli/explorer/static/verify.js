@@ -41,8 +41,10 @@
     14: "issue_batch", 15: "transfer", 16: "retire", 17: "cancel", 18: "reversal",
     19: "grant_role", 20: "revoke_role", 21: "report_evidence", 22: "appoint_issuer",
     23: "award_points", 24: "exchange_points", 25: "register_offer", 26: "redeem",
-    27: "submit_proposal", 28: "cast_vote",
+    27: "submit_proposal", 28: "cast_vote", 33: "export", 34: "import_batch",
   };
+  // Retire.use (proto RetirementUse); 0 reads as voluntary.
+  const USES = ["voluntary", "voluntary", "compliance_offset"];
 
   class BundleError extends Error {
     constructor(message) {
@@ -554,8 +556,11 @@
     const r = fieldsOf(body.retire, "retire", {
       1: ["batch_id", "string"], 2: ["amount_grams", "uint"], 3: ["beneficiary", "string"],
       4: ["reason", "string"], 5: ["jurisdiction", "string"], 6: ["event", "string"],
-      7: ["period", "message"],
+      7: ["period", "message"], 8: ["use", "uint"], 9: ["scheme", "string"],
+      10: ["emitter_account", "string"], 11: ["corresponding_adjustment", "uint"],
     });
+    const use = r.use === undefined ? 0 : Number(r.use);
+    if (use >= USES.length) throw new BundleError(`retire: unknown use ${use}`);
     const amount = r.amount_grams === undefined ? 0n : r.amount_grams;
     return {
       id: await sha256(signBytes),
@@ -564,6 +569,8 @@
         batch_id: r.batch_id || "", amount_grams: amount, beneficiary: r.beneficiary || "",
         reason: r.reason || "", jurisdiction: r.jurisdiction || "", event: r.event || "",
         period: r.period === undefined ? "" : period(r.period),
+        use: USES[use], scheme: r.scheme || "", emitter_account: r.emitter_account || "",
+        corresponding_adjustment: r.corresponding_adjustment === 1n,
       },
     };
   }
@@ -626,6 +633,12 @@
       height: h.height,
       time_ms: h.timeMs,
       tx_hash: toHex(tx.id),
+      // Beyond the bundle's record: the use (signed Retire) and serial range (proven receipt).
+      use: m.use,
+      scheme: m.scheme,
+      emitter_account: m.emitter_account,
+      corresponding_adjustment: m.corresponding_adjustment,
+      serial: event.serial || "",
     };
   }
 
