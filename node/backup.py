@@ -325,11 +325,11 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
         moved = str(data_dir / f"{BLOCKS_DIR}.before-restore-{time.time_ns() // 1_000_000}")
         os.replace(target, moved)
     os.replace(staging, target)
-    mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
     if plan.action == "install":
         for name in SIGN_STATE_FILES:
             if (backup / name).exists():
                 _copy_durably(backup / name, data_dir / name)
+    mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
     return moved
 
 

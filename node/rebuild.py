@@ -3,8 +3,8 @@
 ``rebuild`` keeps everything that is not the chain: the node key, the config, the genesis and,
 above all, the signing state (``sign_state``): it is the double-sign protection and the chain
 cannot give it back. It leaves a marker (``data/REBUILT``) so the start-up check accepts a store
-below the height the validator last signed at until block sync has brought it back up; restoring
-a backup leaves the same marker (node.backup).
+below the height the validator last signed at until block sync has brought it back up (until
+the validator signs again); restoring a backup leaves the same marker (node.backup).
 
 ``check_against_sign_state`` is that start-up check: a store that lost committed blocks (a
 truncated LevelDB log replays silently to an older height) must not start as if nothing happened.
@@ -73,11 +73,34 @@ def load_sign_state(data_dir: Path) -> SignState | None:
 
 
 def mark_rebuilt(data_dir: Path) -> None:
-    """Record that the store was replaced on purpose (rebuild, restore): see the module doc."""
+    """Record that the store was replaced on purpose (rebuild, restore): see the module doc.
+
+    The marker holds the height the signing state is at now. It excuses a lower store only
+    while the validator has signed nothing higher: the engine signs a new height only once its
+    store is at the height below, so a signing state past the marker means the store had
+    caught up, and a lower store after that lost blocks again (a crash that tore the log).
+    """
+    try:
+        state = load_sign_state(data_dir)
+    except StoreDamaged:
+        state = None  # the start refuses a damaged signing state anyway
     data_dir.mkdir(parents=True, exist_ok=True)
+    height = state.height if state is not None else 0
     (data_dir / REBUILT_MARKER).write_text(
-        "blocks replaced on purpose; the node syncs them from peers before it signs again\n"
+        f"{height}\nblocks replaced on purpose while signed up to the height above; the node "
+        "syncs them from peers before it signs again\n"
     )
+
+
+def _marker_height(marker: Path) -> int | None:
+    # None: no marker; -1: unreadable (then it excuses nothing).
+    try:
+        first = marker.read_text().split("\n", 1)[0]
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return -1
+    return int(first) if first.isdigit() else -1
 
 
 def check_against_sign_state(home: Path, data_dir: Path, store: LevelDBStore, fresh: bool) -> None:
@@ -85,22 +108,26 @@ def check_against_sign_state(home: Path, data_dir: Path, store: LevelDBStore, fr
 
     The engine signs at height ``store.height + 1`` only after block ``store.height`` is synced
     to disk, so a store lower than that lost blocks it had. Allowed when the store is ``fresh``
-    (created by this start: its directory was removed by hand) or marked rebuilt.
+    (created by this start: its directory was removed by hand) or marked rebuilt since the
+    validator last signed.
     """
     state = load_sign_state(data_dir)
     marker = data_dir / REBUILT_MARKER
+    marked = _marker_height(marker)
     if state is None or store.height + 1 >= state.height:
-        if marker.exists():
+        if marked is not None:
             marker.unlink()  # caught up: from now on the check applies in full
         return
-    if fresh or marker.exists():
+    if fresh or (marked is not None and state.height <= marked):
         log.info("block store at height %d, below the signed height %d: rebuilt on purpose; "
                  "syncing from peers before signing", store.height, state.height)  # fmt: skip
         return
+    if marked is not None:
+        marker.unlink()  # signed past it since: it excuses nothing any more
     raise StoreDamaged(
         f"block store {store.path} is at height {store.height} but this validator signed at "
         f"height {state.height} ({data_dir / SIGN_STATE}): the store lost committed blocks "
-        f"(a truncated log?). Run `carbon-ticket node rebuild --home {home}` and start again "
+        f"(a truncated log?). Run `carbon-ticket node rebuild --home {home}` and start it again "
         "to fetch them from peers"
     )
 

@@ -78,27 +78,29 @@ def storage_error(exc: BaseException, path: Path) -> StorageError:
     return StorageError(f"block store {path}: {reason}")
 
 
-def _guarded(path: Path, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+def _guarded(
+    fault: Callable[[plyvel.Error], StorageError], items: Iterator[tuple[bytes, bytes]]
+) -> Iterator[tuple[bytes, bytes]]:
     # LevelDB iterators read lazily: a damaged block surfaces while iterating.
     try:
         yield from items
     except plyvel.Error as exc:
-        raise storage_error(exc, path) from exc
+        raise fault(exc) from exc
 
 
 class _PlyvelSnapshot:
     """A plyvel snapshot as a KVSnapshot."""
 
-    def __init__(self, snap: Any, path: Path) -> None:
+    def __init__(self, snap: Any, fault: Callable[[plyvel.Error], StorageError]) -> None:
         self._snap = snap
-        self._path = path
+        self._fault = fault  # the database's: a fault met in a snapshot stops the node too
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key`` at the snapshot, or None."""
         try:
             value: bytes | None = self._snap.get(key, verify_checksums=True)
         except plyvel.Error as exc:
-            raise storage_error(exc, self._path) from exc
+            raise self._fault(exc) from exc
         return value
 
     def iterate(
@@ -106,7 +108,7 @@ class _PlyvelSnapshot:
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` at the snapshot."""
         it = self._snap.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
-        return _guarded(self._path, it)
+        return _guarded(self._fault, it)
 
     def close(self) -> None:
         """Release the snapshot."""
@@ -147,13 +149,7 @@ class PlyvelKV:
         """Items with ``start <= key < stop`` (LevelDB iterators read an implicit snapshot)."""
         # Made now, not at the first item: the implicit snapshot is of this moment.
         it = self._db.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
-        return self._guarded(it)
-
-    def _guarded(self, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
-        try:
-            yield from items
-        except plyvel.Error as exc:
-            raise self._fault(exc) from exc
+        return _guarded(self._fault, it)
 
     def write(self, items: list[tuple[bytes, bytes | None]]) -> None:
         """Apply every put and delete as one atomic WriteBatch, fsynced before returning.
@@ -178,7 +174,7 @@ class PlyvelKV:
 
     def snapshot(self) -> _PlyvelSnapshot:
         """A LevelDB snapshot: a consistent view that later commits do not change."""
-        return _PlyvelSnapshot(self._db.snapshot(), self.path)
+        return _PlyvelSnapshot(self._db.snapshot(), self._fault)
 
     def close(self) -> None:
         """Close the database and release its lock."""

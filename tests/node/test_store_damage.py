@@ -24,6 +24,7 @@ from carbon_ticket.node.rebuild import (
     REBUILT_MARKER,
     check_against_sign_state,
     load_sign_state,
+    mark_rebuilt,
     rebuild,
 )
 from carbon_ticket.node.safety import FileSafetyStore
@@ -134,10 +135,20 @@ def test_a_truncated_log_is_caught_by_the_signed_height(made: Path) -> None:
         text = info.value.message
         assert f"height {store.height}" in text and f"signed at height {LOGGED + 1}" in text
         assert f"carbon-ticket node rebuild --home {data_dir.parent}" in text
-        # The same store after `node rebuild` (or restoring a backup) is accepted, once.
-        (data_dir / REBUILT_MARKER).write_text("")
+        # The same store after `node rebuild` (or restoring a backup) is accepted...
+        mark_rebuilt(data_dir)
         check_against_sign_state(data_dir.parent, data_dir, store, fresh=False)
         check_against_sign_state(data_dir.parent, data_dir, store, fresh=True)
+        # ...until the validator signs past the marker: the store had caught up by then, so
+        # losing blocks again (another torn log) is refused again, and the marker goes.
+        FileSafetyStore(data_dir / "sign_state").save(_sign_state(LOGGED + 5))
+        with pytest.raises(StoreDamaged, match="lost committed blocks"):
+            check_against_sign_state(data_dir.parent, data_dir, store, fresh=False)
+        assert not (data_dir / REBUILT_MARKER).exists()
+        # An unreadable marker excuses nothing.
+        (data_dir / REBUILT_MARKER).write_text("")
+        with pytest.raises(StoreDamaged, match="lost committed blocks"):
+            check_against_sign_state(data_dir.parent, data_dir, store, fresh=False)
 
 
 def test_a_store_at_or_one_below_the_signed_height_passes_and_clears_the_marker(
@@ -145,7 +156,7 @@ def test_a_store_at_or_one_below_the_signed_height_passes_and_clears_the_marker(
 ) -> None:
     data_dir = made.parent
     FileSafetyStore(data_dir / "sign_state").save(_sign_state(LOGGED + 1))
-    (data_dir / REBUILT_MARKER).write_text("")
+    mark_rebuilt(data_dir)
     with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
         check_against_sign_state(data_dir.parent, data_dir, store, fresh=False)
     assert not (data_dir / REBUILT_MARKER).exists()

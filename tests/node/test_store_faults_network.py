@@ -4,11 +4,13 @@
 node exits with code 1 and one line (no traceback) while the other three keep committing; with
 the space freed it restarts and catches up from its peers. (b) Bytes flipped in node 3's table
 file: it refuses to start (code 7); ``carbon-ticket node rebuild`` and a start bring it back to
-the others' chain and app hash. Each test unmounts and stops what it starts.
+the others' chain and app hash; then the same for a LevelDB log torn (truncated) by a crash.
+Each test unmounts and stops what it starts.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ import pytest
 
 from carbon_ticket.cli.tools.devnet import cli_command, cli_env
 from carbon_ticket.cli.tools.loadgen import Workload, submit_batches
+from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.proto import services_pb2
 from tests.node.network import Network
 
@@ -131,6 +134,11 @@ def test_a_full_disk_stops_one_node_cleanly_and_it_catches_up_after(
     assert "Traceback" not in _log_since(net, VICTIM, offset)
 
 
+def _signed_height(home: Path) -> int:
+    state = FileSafetyStore(home / "data" / "sign_state").load()
+    return 0 if state is None else state.height
+
+
 def _flip_table_index(blocks: Path) -> Path:
     # Turn the log into a table first (as any restart does), then flip 64 bytes just before the
     # table's footer: its index block, which every read of that table goes through.
@@ -173,3 +181,26 @@ def test_a_damaged_table_refuses_to_start_and_rebuild_brings_the_node_back(net: 
     net.wait_until("the rebuilt node catches up", lambda: net.height(VICTIM) >= top)
     net.assert_same_chain([0, 1, VICTIM], top)
     assert "Traceback" not in _log_since(net, VICTIM, offset)
+
+    # Then a crash that tears its LevelDB log: every block synced since the rebuild is there.
+    # Once it signs again past the height it had signed at before the rebuild, the rebuild
+    # excuses a lower store no more (until then a lower store is the rebuild still going on).
+    rebuilt_at = _signed_height(home)
+    net.wait_until("node 3 signs again", lambda: _signed_height(home) > rebuilt_at + 1)
+    net.procs.kill(VICTIM)
+    log_file = max((home / "data" / "blocks").glob("*.log"), key=lambda p: p.stat().st_size)
+    os.truncate(log_file, log_file.stat().st_size // 3)
+    offset = _log_size(net, VICTIM)
+    assert net.procs.start(VICTIM).wait(30) == 7
+    log = _log_since(net, VICTIM, offset)
+    # Either LevelDB drops the torn end (the store is lower than what this validator signed
+    # at) or it reports the tear: both refuse the start and name the rebuild.
+    assert "lost committed blocks" in log or "is damaged" in log, log[-2000:]
+    assert "carbon-ticket node rebuild" in log and "Traceback" not in log
+    rebuilt = subprocess.run(cli_command("node", "rebuild", "--home", str(home), "--force"),
+                             capture_output=True, text=True, env=cli_env(), timeout=60)  # fmt: skip
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    net.start(VICTIM)
+    top = net.height(0) + 2
+    net.wait_until("it catches up again", lambda: net.height(VICTIM) >= top)
+    net.assert_same_chain([0, VICTIM], top)
