@@ -41,6 +41,7 @@ from carbon_ticket.consensus import (
     verify_evidence,
 )
 from carbon_ticket.node import api_codec
+from carbon_ticket.node.backup import SUMMARY_FILE, BackupError, read_summary
 from carbon_ticket.node.build import load_genesis as node_load_genesis
 from carbon_ticket.node.codec import (
     PeerMessageError,
@@ -55,6 +56,7 @@ from carbon_ticket.node.service_peer import from_member
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import ISSUER
 from tests.fuzz import strategies as fs
+from tests.fuzz.engine_target import engine_inputs, run_engine
 from tests.fuzz.samples import CHAIN_ID, KEYSTORE_NAME, KEYSTORE_PASSWORD, LIMITS, samples
 
 __all__ = ["TARGETS", "Target", "by_name", "run_one"]
@@ -355,6 +357,14 @@ def _run_cosign(raw: bytes, scratch: Path) -> None:
     cosign.raw()
 
 
+def _run_backup_summary(raw: bytes, scratch: Path) -> None:
+    """What ``node restore`` reads first from a backup directory it is handed."""
+    backup = scratch / "backup"
+    backup.mkdir(exist_ok=True)
+    (backup / SUMMARY_FILE).write_bytes(raw)
+    read_summary(backup)
+
+
 def _run_bundle(raw: bytes, scratch: Path) -> None:
     """``carbon-ticket verify`` on a bundle file (read as UTF-8 text, as the command does)."""
     try:
@@ -413,6 +423,8 @@ TARGETS: tuple[Target, ...] = (
     Target("consensus", "proposal and vote from a peer: node.codec.message_from_proto, "
            "service_peer.from_member, the proposal's block", _consensus_inputs, _run_consensus,
            (PeerMessageError, InvalidBlock)),
+    Target("engine", "consensus engine: Engine.on_proposal, on_vote, on_timeout on decoded "
+           "peer messages (never raises on peer input)", engine_inputs, run_engine, ()),
     Target("certificate", "commit certificate: node.codec.certificate_from_bytes, "
            "consensus.verify_certificate", _certificate_inputs, _run_certificate,
            (PeerMessageError, InvalidCertificate)),
@@ -434,6 +446,9 @@ TARGETS: tuple[Target, ...] = (
            lambda: _json_inputs(samples().keyfile_json), _run_keyfile, (ConfigError,)),
     Target("cosign", "co-signing file: cli.cosign.read_cosign, CosignFile.awaiting",
            lambda: _json_inputs(*samples().cosign_json), _run_cosign, (CliError, LedgerError)),
+    Target("backup", "a backup's summary file: node.backup.read_summary",
+           lambda: _json_inputs(samples().backup_summary_json), _run_backup_summary,
+           (BackupError,)),
     Target("bundle", "certificate proof bundle: cli.verify.load_bundle, verify_bundle",
            lambda: _json_inputs(bundle_json()), _run_bundle, (BundleError,)),
     Target("verify-genesis", "trusted genesis of verify: cli.verify.load_genesis",
