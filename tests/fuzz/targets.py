@@ -38,6 +38,10 @@ from carbon_ticket.consensus import (
     InvalidCertificate,
     InvalidEvidence,
     Proposal,
+    SafetyStoreError,
+    SignState,
+    Step,
+    Vote,
     verify_certificate,
     verify_evidence,
 )
@@ -257,6 +261,23 @@ def _run_evidence(raw: bytes, scratch: Path) -> None:
     verify_evidence(CHAIN_ID, samples().validator_set, evidence_from_proto(msg))
 
 
+def _sign_state_inputs() -> fs.Gen:
+    """A signing record as the node stores it (a lock, a valid value and votes), mutated."""
+    decoded = [message_from_proto(services_pb2.ConsensusMessage.FromString(raw))
+               for raw in samples().votes]  # fmt: skip
+    votes = tuple(v for v in decoded if isinstance(v, Vote))
+    lock = votes[0].block_hash
+    state = SignState(2, 1, Step.PRECOMMIT, b"sign-bytes" * 5, b"s" * 64, 0, lock, votes,
+                      votes[:1], 0, lock, votes[1:])  # fmt: skip
+    seeds = (state.to_bytes(), SignState(1, 0, Step.PROPOSE, b"", b"").to_bytes())
+    return _either(fs.mutated_bytes(seeds), fs.binary(200))
+
+
+def _run_sign_state(raw: bytes, scratch: Path) -> None:
+    state = SignState.from_bytes(raw)
+    assert SignState.from_bytes(state.to_bytes()) == state
+
+
 # ---------------------------------------------------------------- files an operator is handed
 
 
@@ -440,6 +461,8 @@ TARGETS: tuple[Target, ...] = (
     Target("evidence", "duplicate-vote evidence: node.evidence.evidence_from_proto, "
            "consensus.verify_evidence", _evidence_inputs, _run_evidence,
            (InvalidTransaction, InvalidEvidence)),
+    Target("sign-state", "the stored signing record: consensus.SignState.from_bytes",
+           _sign_state_inputs, _run_sign_state, (SafetyStoreError,)),
     Target("genesis", "genesis file at node start: node.build.load_genesis, chain.init_chain",
            lambda: _json_inputs(samples().genesis_json), _run_genesis,
            (InvalidGenesis, ConfigError)),

@@ -134,6 +134,7 @@ def test_the_samples_themselves_are_valid(scratch: Path) -> None:
         "certificate": s.certificate,
         "sync": s.committed_block,
         "evidence": s.evidence,
+        "engine": (s.votes[0],),
         "bundle": bundle_text().encode(),
         **files,
     }
