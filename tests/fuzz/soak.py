@@ -5,9 +5,10 @@
 The inputs are shared out evenly between the targets. Inputs come from the same generators as
 the CI tests (tests/fuzz/strategies.py), driven by a seeded ``random.Random`` instead of
 Hypothesis: 3 to 50 times cheaper per input (the file targets gain least), and the same seed
-and count give the same inputs. A finding is an exception that is not one of the target's own errors; each distinct one (type
-and the line it was raised at) is printed once with the first input that caused it. The exit
-status is 1 when anything was found. docs/security.md records the last long run.
+and count give the same inputs. A finding is an exception that is not one of the target's own
+errors; each distinct one (type and the line it was raised at) is printed once with the first
+input that caused it. The exit status is 1 when anything was found. docs/security.md records
+the last long run.
 """
 
 from __future__ import annotations
