@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target {exc.args[0]!r}")
     if args.inputs < len(targets):
         parser.error(f"--inputs must be at least the number of targets ({len(targets)})")
-    budget = args.inputs // len(targets)
+    budget = -(-args.inputs // len(targets))  # rounded up: at least --inputs in total
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     print(f"soak: {budget} inputs for each of {len(targets)} targets, seed {args.seed}, "
           f"started {started}", flush=True)  # fmt: skip
