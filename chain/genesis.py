@@ -225,8 +225,9 @@ class Genesis:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> Genesis:
-        """Parse and validate genesis JSON; raise InvalidGenesis (``invalid_genesis``)."""
+    def from_json(cls, text: str | bytes) -> Genesis:
+        """Parse and validate genesis JSON (text, or a file's bytes: UTF-8 is checked too);
+        raise InvalidGenesis (``invalid_genesis``)."""
         data = parse_json(text, "genesis", InvalidGenesis)
         try:
             return cls._from_dict(data)

@@ -605,7 +605,7 @@ def genesis_show(file: Path, output: str) -> None:
     """Validate a genesis file and print its hash (every operator must see the same hash)."""
     from carbon_ticket.chain import Genesis
 
-    doc = Genesis.from_json(file.read_text())
+    doc = Genesis.from_json(file.read_bytes())  # bytes: a file that is not UTF-8 is refused
     if output == "json":
         emit(
             {

@@ -26,7 +26,6 @@ an unknown or missing field does.
 from __future__ import annotations
 
 import base64
-import binascii
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -299,7 +298,7 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
     index = _int(t["index"], "tx index", 2**32)
     try:
         raw = base64.b64decode(_str(t["envelope"], "tx envelope"), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or text that is not ASCII at all
         raise BundleError("tx envelope is not base64") from exc
     try:
         tx = decode_tx(raw, header.chain_id, genesis.params.limits)

@@ -26,6 +26,7 @@ import plyvel
 
 from carbon_ticket.chain import Genesis, validators_at
 from carbon_ticket.chain.errors import LedgerError, StorageError
+from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.consensus import ConsensusError, SignState, Validator, ValidatorSet
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
@@ -163,9 +164,13 @@ def read_summary(backup: Path) -> BackupSummary:
     """Read ``backup.json``; BackupError when it is missing or not this format."""
     path = backup / SUMMARY_FILE
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BackupError(f"{path}: not a carbon-ticket backup ({exc})") from exc
+    data = parse_json(raw, f"{path} (not a carbon-ticket backup)", BackupError)
+    try:
         summary = BackupSummary(**data)
-    except (OSError, ValueError, TypeError) as exc:
+    except TypeError as exc:  # not an object, or other fields than a summary's
         raise BackupError(f"{path}: not a carbon-ticket backup ({exc})") from exc
     if summary.format != BACKUP_FORMAT:
         raise BackupError(f"{path}: unknown backup format {summary.format!r}")

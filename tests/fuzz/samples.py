@@ -31,6 +31,7 @@ from carbon_ticket.cli.verify import BUNDLE_FORMAT, genesis_set
 from carbon_ticket.consensus import CommitCertificate, Proposal, Vote, VoteType
 from carbon_ticket.consensus.signing import proposal_sign_bytes, vote_sign_bytes
 from carbon_ticket.consensus.types import ValidatorSet
+from carbon_ticket.node.backup import BACKUP_FORMAT, SUMMARY_FILE, BackupSummary, write_summary
 from carbon_ticket.node.codec import certificate_to_bytes, message_to_proto
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.keyfile import write_validator_key
@@ -72,6 +73,7 @@ class Samples:
     keystore_json: str
     keyfile_json: str
     cosign_json: tuple[str, ...]  # a governance co-signing file and a single-signer one
+    backup_summary_json: str  # backup.json
     bundle: dict[str, Any]
 
 
@@ -191,6 +193,17 @@ def _bundle(genesis: Genesis, raw: bytes) -> dict[str, Any]:
     }
 
 
+def _backup_summary(genesis: Genesis) -> str:
+    """A ``backup.json`` as ``node backup`` writes it."""
+    summary = BackupSummary(format=BACKUP_FORMAT, chain_id=CHAIN_ID,
+                            genesis_hash=genesis.hash().hex(), height=12, app_hash="ab" * 32,
+                            last_block_hash="cd" * 32, keys=340, created_ms=1_704_067_300_000,
+                            source="127.0.0.1:26600", sign_state="(12, 0, 3)")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="fuzz-backup-") as tmp:
+        write_summary(Path(tmp), summary)
+        return (Path(tmp) / SUMMARY_FILE).read_text()
+
+
 def _cosign_files(home: Path) -> tuple[str, ...]:
     """Co-signing files (``tx ... --out``, ``tx sign``) of a grant_role signed by two of the
     four operators, and of a retire awaiting its signer, as ``cli.cosign`` writes them."""
@@ -286,6 +299,7 @@ def samples() -> Samples:
         keystore_json=keystore_json,
         keyfile_json=keyfile_json,
         cosign_json=cosign_json,
+        backup_summary_json=_backup_summary(genesis),
         bundle=_bundle(genesis, txs[0]),
     )
 

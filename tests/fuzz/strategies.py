@@ -2,7 +2,7 @@
 
 Each generator is a function of a ``Picker`` (the source of choices), so the same code feeds two
 engines: Hypothesis in CI (``strategy(gen)``: reproducible, and it shrinks a finding to a small
-input) and a plain seeded ``random.Random`` in the soak (``RandomPicker``: about ten times
+input) and a plain seeded ``random.Random`` in the soak (``RandomPicker``: 3 to 50 times
 cheaper per input, which is what makes a million inputs affordable). Three kinds, for every
 decoder:
 

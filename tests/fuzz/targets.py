@@ -8,6 +8,7 @@ target in CI with a fixed budget; ``python -m tests.fuzz.soak`` runs them for a 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +38,15 @@ from carbon_ticket.consensus import (
     InvalidCertificate,
     InvalidEvidence,
     Proposal,
+    SafetyStoreError,
+    SignState,
+    Step,
+    Vote,
     verify_certificate,
     verify_evidence,
 )
 from carbon_ticket.node import api_codec
+from carbon_ticket.node.backup import SUMMARY_FILE, BackupError, read_summary
 from carbon_ticket.node.build import load_genesis as node_load_genesis
 from carbon_ticket.node.codec import (
     PeerMessageError,
@@ -55,6 +61,7 @@ from carbon_ticket.node.service_peer import from_member
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import ISSUER
 from tests.fuzz import strategies as fs
+from tests.fuzz.engine_target import engine_inputs, run_engine
 from tests.fuzz.samples import CHAIN_ID, KEYSTORE_NAME, KEYSTORE_PASSWORD, LIMITS, samples
 
 __all__ = ["TARGETS", "Target", "by_name", "run_one"]
@@ -254,6 +261,23 @@ def _run_evidence(raw: bytes, scratch: Path) -> None:
     verify_evidence(CHAIN_ID, samples().validator_set, evidence_from_proto(msg))
 
 
+def _sign_state_inputs() -> fs.Gen:
+    """A signing record as the node stores it (a lock, a valid value and votes), mutated."""
+    decoded = [message_from_proto(services_pb2.ConsensusMessage.FromString(raw))
+               for raw in samples().votes]  # fmt: skip
+    votes = tuple(v for v in decoded if isinstance(v, Vote))
+    lock = votes[0].block_hash
+    state = SignState(2, 1, Step.PRECOMMIT, b"sign-bytes" * 5, b"s" * 64, 0, lock, votes,
+                      votes[:1], 0, lock, votes[1:])  # fmt: skip
+    seeds = (state.to_bytes(), SignState(1, 0, Step.PROPOSE, b"", b"").to_bytes())
+    return _either(fs.mutated_bytes(seeds), fs.binary(200))
+
+
+def _run_sign_state(raw: bytes, scratch: Path) -> None:
+    state = SignState.from_bytes(raw)
+    assert SignState.from_bytes(state.to_bytes()) == state
+
+
 # ---------------------------------------------------------------- files an operator is handed
 
 
@@ -272,11 +296,16 @@ def _json_inputs(*texts: str) -> fs.Gen:
 def _run_genesis(raw: bytes, scratch: Path) -> None:
     """The node reading its genesis file at start (``node.build.load_genesis``), then the chain
     it describes initialised: a genesis that loads must start a chain."""
-    home = scratch / "genesis-home"
-    home.mkdir(exist_ok=True)
-    (home / "genesis.json").write_bytes(raw)
-    genesis = node_load_genesis(NodeConfig(home=home))
+    config = _genesis_config(scratch / "genesis-home")
+    config.genesis_path.write_bytes(raw)
+    genesis = node_load_genesis(config)
     init_chain(genesis)
+
+
+@functools.cache
+def _genesis_config(home: Path) -> NodeConfig:
+    home.mkdir(exist_ok=True)
+    return NodeConfig(home=home)  # made once: its checks cost more than reading the file
 
 
 def _config_inputs() -> fs.Gen:
@@ -355,6 +384,14 @@ def _run_cosign(raw: bytes, scratch: Path) -> None:
     cosign.raw()
 
 
+def _run_backup_summary(raw: bytes, scratch: Path) -> None:
+    """What ``node restore`` reads first from a backup directory it is handed."""
+    backup = scratch / "backup"
+    backup.mkdir(exist_ok=True)
+    (backup / SUMMARY_FILE).write_bytes(raw)
+    read_summary(backup)
+
+
 def _run_bundle(raw: bytes, scratch: Path) -> None:
     """``carbon-ticket verify`` on a bundle file (read as UTF-8 text, as the command does)."""
     try:
@@ -413,6 +450,8 @@ TARGETS: tuple[Target, ...] = (
     Target("consensus", "proposal and vote from a peer: node.codec.message_from_proto, "
            "service_peer.from_member, the proposal's block", _consensus_inputs, _run_consensus,
            (PeerMessageError, InvalidBlock)),
+    Target("engine", "consensus engine: Engine.on_proposal, on_vote, on_timeout on decoded "
+           "peer messages (never raises on peer input)", engine_inputs, run_engine, ()),
     Target("certificate", "commit certificate: node.codec.certificate_from_bytes, "
            "consensus.verify_certificate", _certificate_inputs, _run_certificate,
            (PeerMessageError, InvalidCertificate)),
@@ -422,6 +461,8 @@ TARGETS: tuple[Target, ...] = (
     Target("evidence", "duplicate-vote evidence: node.evidence.evidence_from_proto, "
            "consensus.verify_evidence", _evidence_inputs, _run_evidence,
            (InvalidTransaction, InvalidEvidence)),
+    Target("sign-state", "the stored signing record: consensus.SignState.from_bytes",
+           _sign_state_inputs, _run_sign_state, (SafetyStoreError,)),
     Target("genesis", "genesis file at node start: node.build.load_genesis, chain.init_chain",
            lambda: _json_inputs(samples().genesis_json), _run_genesis,
            (InvalidGenesis, ConfigError)),
@@ -434,6 +475,9 @@ TARGETS: tuple[Target, ...] = (
            lambda: _json_inputs(samples().keyfile_json), _run_keyfile, (ConfigError,)),
     Target("cosign", "co-signing file: cli.cosign.read_cosign, CosignFile.awaiting",
            lambda: _json_inputs(*samples().cosign_json), _run_cosign, (CliError, LedgerError)),
+    Target("backup", "a backup's summary file: node.backup.read_summary",
+           lambda: _json_inputs(samples().backup_summary_json), _run_backup_summary,
+           (BackupError,)),
     Target("bundle", "certificate proof bundle: cli.verify.load_bundle, verify_bundle",
            lambda: _json_inputs(bundle_json()), _run_bundle, (BundleError,)),
     Target("verify-genesis", "trusted genesis of verify: cli.verify.load_genesis",

@@ -71,7 +71,9 @@ def _regressions() -> dict[str, list[Any]]:
             _edited(bundle, _set(("header", "chain_id"), "\ud800")),  # Header: encode() fails
             _edited(bundle, _set(("receipt", "events", 0, "type"), "\ud800")),
             _edited(bundle, _set(("certificate", "height"), float("nan"))),
+            _edited(bundle, _set(("tx", "envelope"), "\u00e9")),  # base64: ValueError, not ASCII
         ],
+        "backup": [DEEP],  # node.backup.read_summary
         "cosign": [_edited(s.cosign_json[0], _set(("validators", 0, "operator"), {}))],
     }
 
@@ -122,6 +124,7 @@ def test_the_samples_themselves_are_valid(scratch: Path) -> None:
         "keyfile": s.keyfile_json.encode(),
         "verify-genesis": s.genesis_json.encode(),
         "cosign": s.cosign_json[0].encode(),
+        "backup": s.backup_summary_json.encode(),
     }
     from tests.fuzz.samples import bundle_text
 
@@ -132,6 +135,7 @@ def test_the_samples_themselves_are_valid(scratch: Path) -> None:
         "certificate": s.certificate,
         "sync": s.committed_block,
         "evidence": s.evidence,
+        "engine": (s.votes[0],),
         "bundle": bundle_text().encode(),
         **files,
     }
