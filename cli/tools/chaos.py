@@ -98,6 +98,7 @@ class ChaosResult:
     lagging: list[str] = field(default_factory=list)
     longest_recovery_s: float = 0.0  # fault over -> every node 2 blocks further
     late_recoveries: int = 0  # cycles after which some node had not recovered in time
+    failed_cycles: list[int] = field(default_factory=list)  # cycles whose own check failed
     final_height: int = 0
     wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)  # the first few findings, spelled out
@@ -105,7 +106,13 @@ class ChaosResult:
     @property
     def ok(self) -> bool:
         """Nothing lost, no divergence, progress with a quorum up, every node caught up."""
-        return not (self.lost or self.divergent_heights or self.stalls_over_limit or self.lagging)
+        return not (
+            self.lost
+            or self.divergent_heights
+            or self.stalls_over_limit
+            or self.lagging
+            or self.failed_cycles
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (one object)."""
@@ -125,6 +132,7 @@ class ChaosResult:
             "lagging_nodes": self.lagging,
             "longest_recovery_s": round(self.longest_recovery_s, 2),
             "late_recoveries": self.late_recoveries,
+            "failed_cycles": self.failed_cycles,
             "final_height": self.final_height,
             "wall_s": round(self.wall_s, 1),
             "ok": self.ok,
@@ -525,6 +533,12 @@ def run_chaos(
             views = [reader.view for reader in readers]
             lost = find_lost(load.committed(), views)
             divergent = find_divergent(views)
+            if lost or divergent:  # kept even if a later read looks whole again
+                result.failed_cycles.append(cycle)
+                result.problems += [f"cycle {cycle}: lost {item.tx_hash.hex()[:16]} on "
+                                    f"{item.node}: {item.reason}" for item in lost[:3]]  # fmt: skip
+                result.problems += [f"cycle {cycle}: height {item.height}: {item.what} differs"
+                                    for item in divergent[:3]]  # fmt: skip
             height = max(v.height for v in views)
             late = f", behind: {behind}" if behind else ""
             elapsed = time.monotonic() - started
@@ -550,7 +564,7 @@ def run_chaos(
         result.longest_stall_s = report.longest_stall_s
         result.stalls_over_limit = report.stalls_over_limit
         result.final_height = max(r.view.height for r in fresh)
-        result.problems = _describe(report)
+        result.problems += _describe(report)
     finally:
         if load is not None:
             load.stop()

@@ -42,7 +42,7 @@ def test_a_short_chaos_run_loses_nothing_and_nothing_diverges(tmp_path: Path) ->
     assert set(data["faults"]) <= set(FAULT_KINDS) and len(data["faults"]) == 3
     # The load ran through the faults and the chain grew.
     assert data["committed"] > 0 and data["final_height"] > 0
-    assert data["ok"] is True and data["lagging_nodes"] == []
+    assert data["ok"] is True and data["lagging_nodes"] == [] and data["failed_cycles"] == []
     # The small filesystem of the disk fault is gone again.
     assert _chaos_mounts() == []
     assert not any((home / "devnet").glob("chaos-node*"))
