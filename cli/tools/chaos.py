@@ -15,6 +15,7 @@ tmpfs and unmounts it. Without permission to mount, that kind is skipped and rep
 from __future__ import annotations
 
 import dataclasses
+import errno
 import random
 import shutil
 import signal
@@ -70,8 +71,7 @@ CHAOS_CONSENSUS = ConsensusSettings(
 _SAMPLE_S = 0.5
 _HOLD_S = (2.0, 5.0)  # how long a fault lasts
 _SKEW_MS = (2_000, 8_000)  # clock skew magnitude
-_DISK_FREE_BYTES = 32 * 1024  # room left on the small filesystem when the node starts on it
-_DISK_MARGIN_BYTES = 4 * 1024 * 1024  # tmpfs size beyond what the home holds
+_DISK_MARGIN_BYTES = 8 * 1024 * 1024  # tmpfs size beyond what the home holds
 _LOAD_ACCOUNTS = 4
 _MIN_STALL_S = 1.0
 # After a fault every node must commit this many new blocks before the next cycle: the chain is
@@ -98,6 +98,7 @@ class ChaosResult:
     lagging: list[str] = field(default_factory=list)
     longest_recovery_s: float = 0.0  # fault over -> every node 2 blocks further
     late_recoveries: int = 0  # cycles after which some node had not recovered in time
+    failed_cycles: list[int] = field(default_factory=list)  # cycles whose own check failed
     final_height: int = 0
     wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)  # the first few findings, spelled out
@@ -105,7 +106,13 @@ class ChaosResult:
     @property
     def ok(self) -> bool:
         """Nothing lost, no divergence, progress with a quorum up, every node caught up."""
-        return not (self.lost or self.divergent_heights or self.stalls_over_limit or self.lagging)
+        return not (
+            self.lost
+            or self.divergent_heights
+            or self.stalls_over_limit
+            or self.lagging
+            or self.failed_cycles
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (one object)."""
@@ -125,6 +132,7 @@ class ChaosResult:
             "lagging_nodes": self.lagging,
             "longest_recovery_s": round(self.longest_recovery_s, 2),
             "late_recoveries": self.late_recoveries,
+            "failed_cycles": self.failed_cycles,
             "final_height": self.final_height,
             "wall_s": round(self.wall_s, 1),
             "ok": self.ok,
@@ -287,6 +295,31 @@ def _umount(path: Path) -> None:
         subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
+def _fill(path: Path) -> None:
+    """Write zeros to ``path`` until its filesystem is full."""
+    chunk = b"\0" * 65536
+    with open(path, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(chunk)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    with open(path, "ab", buffering=0) as out:  # the last partial chunk's worth, byte by byte
+        try:
+            while True:
+                out.write(b"\0" * 512)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+
+
+def _wait_answering(address: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _height(address) < 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+
+
 def _tracebacks_since(log: Path, offset: int) -> str:
     """``", N tracebacks"`` when the node's log grew tracebacks after ``offset``."""
     try:
@@ -399,18 +432,23 @@ class _Faults:
         shutil.copy2(home / "node.log", outside_log)
         (home / "node.log").unlink()
         (home / "node.log").symlink_to(outside_log)
-        free = shutil.disk_usage(home).free
-        filler = home / "chaos-filler"
-        with open(filler, "wb") as out:
-            out.truncate(0)
-            out.write(b"\0" * max(0, free - _DISK_FREE_BYTES))
         log = home / "node.log"
-        log_start = log.stat().st_size if log.exists() else 0
+        log_start = log.stat().st_size
         self.cluster.start(i)
+        # The node opens its store and runs with room to spare; then the disk fills under it.
+        _wait_answering(self.cluster.info.endpoints[i], timeout=30.0)
+        time.sleep(self.rng.uniform(0.5, 2.0))
+        filler = home / "chaos-filler"
+        _fill(filler)
         self._hold()
         self._hold()
         proc = self.cluster.procs.procs[i]
-        state = "was still running" if proc.poll() is None else f"had exited {proc.returncode}"
+        if proc.poll() is None:
+            own = _height(self.cluster.info.endpoints[i])
+            best = max(_height(a) for a in self.cluster.info.endpoints)
+            state = f"was still running, answering height {own} of {best}"
+        else:
+            state = f"had exited {proc.returncode}"
         state += _tracebacks_since(log, log_start)
         # Space comes back; the node is restarted (a node stuck on a full disk may not recover).
         filler.unlink()
@@ -421,7 +459,7 @@ class _Faults:
         self.unmount(i)
         outside_log.unlink(missing_ok=True)
         self.cluster.start(i)
-        return f"node{i} on a {size // 1024} KiB tmpfs filled up ({state}), freed, restarted"
+        return f"node{i}: its {size // 1024} KiB tmpfs filled up ({state}), freed, restarted"
 
     def unmount(self, i: int) -> None:
         """Move node ``i``'s home back off its tmpfs (the node must not be running)."""
@@ -525,6 +563,12 @@ def run_chaos(
             views = [reader.view for reader in readers]
             lost = find_lost(load.committed(), views)
             divergent = find_divergent(views)
+            if lost or divergent:  # kept even if a later read looks whole again
+                result.failed_cycles.append(cycle)
+                result.problems += [f"cycle {cycle}: lost {item.tx_hash.hex()[:16]} on "
+                                    f"{item.node}: {item.reason}" for item in lost[:3]]  # fmt: skip
+                result.problems += [f"cycle {cycle}: height {item.height}: {item.what} differs"
+                                    for item in divergent[:3]]  # fmt: skip
             height = max(v.height for v in views)
             late = f", behind: {behind}" if behind else ""
             elapsed = time.monotonic() - started
@@ -550,7 +594,7 @@ def run_chaos(
         result.longest_stall_s = report.longest_stall_s
         result.stalls_over_limit = report.stalls_over_limit
         result.final_height = max(r.view.height for r in fresh)
-        result.problems = _describe(report)
+        result.problems += _describe(report)
     finally:
         if load is not None:
             load.stop()

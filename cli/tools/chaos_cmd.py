@@ -87,6 +87,6 @@ def chaos(
         raise CliError(
             f"chaos check failed: {result.lost} lost, {result.divergent_heights} divergent "
             f"heights, {result.stalls_over_limit} stalls over {stall_limit:g} s, "
-            f"lagging {result.lagging or 'none'}",
+            f"lagging {result.lagging or 'none'}, failed cycles {result.failed_cycles or 'none'}",
             EXIT_FAILED,
         )

@@ -116,20 +116,20 @@ class ChaosLoad:
 
     def _sign(self, key: PrivateKey, nonce: int, kind: str, receiver: str) -> bytes:
         batch = self.workload.batch_id
+        body = ledger_pb2.TxBody(chain_id=self.chain_id, signer=key.address, nonce=nonce)
         if kind == "retire":
-            msg: dict[str, object] = {
-                "retire": ledger_pb2.Retire(
+            body.retire.CopyFrom(
+                ledger_pb2.Retire(
                     batch_id=batch,
                     amount_grams=1,
                     beneficiary="chaos run",
                     reason="reliability test",
                     jurisdiction="CN",
                 )
-            }
+            )
         else:
             entry = ledger_pb2.TransferEntry(to=receiver, batch_id=batch, amount_grams=1)
-            msg = {"transfer": ledger_pb2.Transfer(entries=[entry])}
-        body = ledger_pb2.TxBody(chain_id=self.chain_id, signer=key.address, nonce=nonce, **msg)
+            body.transfer.entries.append(entry)
         return encode_tx(body, [key])
 
     def _until_settled(self, raw: bytes, kind: str, rng: random.Random) -> str:

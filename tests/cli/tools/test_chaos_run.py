@@ -28,8 +28,8 @@ def test_bad_arguments_are_refused_before_anything_starts() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_short_chaos_run_loses_nothing_and_nothing_diverges(tmp_path: Path) -> None:
-    # Seed 1 schedules a kill of two validators (no quorum for a while), a full disk under one
-    # node and a SIGSTOP/SIGCONT: three different kinds in three cycles.
+    # Seed 1 schedules a kill of two validators (no quorum for a while), then twice a disk that
+    # fills up under a running node (skipped where mounting a tmpfs is not permitted).
     home = tmp_path / "chaos"
     result = CliRunner().invoke(
         cli, ["chaos", "--cycles", "3", "--seed", "1", "--home", str(home), "--json"]
@@ -39,10 +39,13 @@ def test_a_short_chaos_run_loses_nothing_and_nothing_diverges(tmp_path: Path) ->
     assert data["lost"] == 0
     assert data["divergent_heights"] == 0
     assert data["cycles"] == 3 and sum(data["faults"].values()) == 3
-    assert set(data["faults"]) <= set(FAULT_KINDS) and len(data["faults"]) == 3
+    assert set(data["faults"]) <= set(FAULT_KINDS)
+    # The seed names the schedule (this pins it; a change to how faults draw from the seeded
+    # generator changes it, and this comment with it).
+    assert data["faults"] == {"kill_two": 1, "disk_full": 2}
     # The load ran through the faults and the chain grew.
     assert data["committed"] > 0 and data["final_height"] > 0
-    assert data["ok"] is True and data["lagging_nodes"] == []
+    assert data["ok"] is True and data["lagging_nodes"] == [] and data["failed_cycles"] == []
     # The small filesystem of the disk fault is gone again.
     assert _chaos_mounts() == []
     assert not any((home / "devnet").glob("chaos-node*"))
