@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from carbon_ticket.chain import get_balance, get_batch, get_certificate
+from carbon_ticket.chain import Genesis, Params, get_balance, get_batch, get_certificate
+from carbon_ticket.chain.errors import InvalidRequest
 from carbon_ticket.chain.market_records import trade_total_fen
+from carbon_ticket.chain.params import apply_param_change, check_params
+from carbon_ticket.chain.records import MarketParams
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import BATCH_ID, COMPANY, ISSUER, Ledger, T, check_code
@@ -323,9 +327,24 @@ def test_timeout_after_cancel_returns_grams_to_the_seller(chain: Ledger) -> None
 
 
 def test_timeout_param_is_governed_by_name() -> None:
-    from carbon_ticket.chain.params import param_names
+    changed = apply_param_change(Params(), "market.trade_timeout_blocks", "600")
+    assert changed.market.trade_timeout_blocks == 600
+    check_params(changed, 4)
+    for bad in ("0", "10000001"):
+        with pytest.raises(InvalidRequest) as info:
+            check_params(apply_param_change(Params(), "market.trade_timeout_blocks", bad), 4)
+        assert info.value.code == "invalid_param"
+    assert Params.decode(changed.encode()) == changed
 
-    assert "market.trade_timeout_blocks" in param_names()
+
+def test_genesis_writes_market_params_only_when_not_the_default() -> None:
+    from tests.chain.conftest import make_genesis
+
+    plain = make_genesis()
+    assert "market" not in plain.to_dict()["params"]
+    custom = replace(plain, params=Params(market=MarketParams(trade_timeout_blocks=12)))
+    assert custom.to_dict()["params"]["market"] == {"trade_timeout_blocks": 12}
+    assert Genesis.from_json(custom.to_json()).params.market.trade_timeout_blocks == 12
 
 
 @pytest.mark.parametrize(
