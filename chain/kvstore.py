@@ -46,7 +46,8 @@ __all__ = [
 
 # 2: tx ids are tx_id() (the signed bytes), headers carry a results root (issue 12).
 # 3: headers carry next_validators_hash (header v3, issue 16).
-# 4: batch records carry escrowed and exported grams (issue 17: the market, exports).
+# 4: batch records carry escrowed and exported grams (issue 17: the market, exports); project
+#    records their external and parcel ids, certificates their use and serial range (issue 17).
 FORMAT_VERSION = 4
 _UPGRADE_HINT = (
     f"this node cannot read it; move the directory away and let the node sync the chain from "

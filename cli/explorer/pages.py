@@ -197,6 +197,10 @@ def project_page(
         ("Owner", f"<code>{_e(p.owner)}</code>"),
         ("Metadata", f"<code>{p.metadata_hash.hex()}</code> {_e(p.metadata_uri)}"),
         ("Registered", f"height {p.height}, {_e(rfc3339(p.time_ms))}"),
+        # One forest, one project (issue 17): ids no other project may hold.
+        ("External ids", ", ".join(f"<code>{_e(i)}</code>" for i in p.external_ids)),
+        ("Parcels", ", ".join(f"<code>{_e(i)}</code>" for i in p.parcel_ids)),
+        ("Boundary hash", f"<code>{p.boundary_hash.hex()}</code>" if p.boundary_hash else ""),
     ])  # fmt: skip
     totals = supply_totals(batches)
     total_table = _table(("Issued", "Tradable", "Retired", "Cancelled", "Buffer"),
@@ -220,6 +224,7 @@ def batch_page(chain_id: str, batch: services_pb2.BatchInfo) -> str:
         ("Recipient", f"<code>{_e(b.recipient)}</code>"),
         ("Reports", "<br>".join(f"<code>{h.hex()}</code>" for h in b.report_hashes)),
         ("Issued", f"height {b.height}, {_e(rfc3339(b.time_ms))}"),
+        ("Exported", f"{_t(b.supply.exported_grams)} to other registries"),
     ])  # fmt: skip
     totals = {name: getattr(b.supply, f"{name}_grams") for name in SUPPLY}
     table = _table(("Issued", "Tradable", "Retired", "Cancelled", "Buffer"),

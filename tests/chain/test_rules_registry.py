@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbon_ticket.chain import get_balance, get_batch, get_certificate, get_project
+from carbon_ticket.chain.errors import InvalidRequest, NotFound
 from carbon_ticket.chain.records import Certificate, Export, serial_string
 from carbon_ticket.chain.registry_view import get_export, get_import, list_exports
 from carbon_ticket.chain.rules.registry import export_id
@@ -434,3 +435,28 @@ def test_supply_and_serials_hold_for_any_sequence(operations: list[tuple[str, in
             assert first == next_serial and last >= first
             next_serial = last + 1
         assert next_serial - 1 == batch.retired + batch.exported
+
+
+@pytest.mark.parametrize(
+    ("filters", "code"),
+    [
+        ({"batch_id": BATCH_ID, "account": "ct1x"}, "invalid_filter"),
+        ({"page_token": "-1"}, "invalid_page_token"),
+        ({"page_token": "9" * 21}, "invalid_page_token"),
+    ],
+)
+def test_export_listing_refuses_bad_requests(
+    batch_ledger: Ledger, filters: dict[str, str], code: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        list_exports(batch_ledger.state, **filters)  # type: ignore[arg-type]
+    assert caught.value.code == code
+
+
+def test_unknown_export_and_import_are_not_found(batch_ledger: Ledger) -> None:
+    with pytest.raises(NotFound) as caught:
+        get_export(batch_ledger.state, "EX-000000000000000000000000")
+    assert caught.value.code == "unknown_export"
+    with pytest.raises(NotFound) as caught:
+        get_import(batch_ledger.state, "CCER", "nothing")
+    assert caught.value.code == "unknown_import"

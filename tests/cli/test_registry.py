@@ -11,13 +11,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
+import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.cli.explorer import pages
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.cli.verify import verify_bundle
-from tests.cli.harness import issue_fresh_batch
+from carbon_ticket.node.errors import ERROR_CODE_KEY
+from carbon_ticket.proto import services_pb2
+from tests.cli.harness import issue_fresh_batch, stub_for
 from tests.cli.test_explorer_js import RUNNER, VERIFIER, node_binary
 
 T = 1_000_000
@@ -188,3 +193,48 @@ def test_both_verifiers_show_the_use_and_serial_of_a_compliance_offset(
     assert got["ok"], got
     assert got["proven"]["certificate"] == dict(proven.certificate)
     assert got["proven"]["certificate"]["use"] == "compliance_offset"
+
+
+def test_explorer_pages_show_project_ids_exports_and_use() -> None:
+    project = services_pb2.ProjectInfo(
+        project_id="CN15-GY-0001", name="Guyang", region="CN-15", kind=1, area_centihectares=100,
+        external_ids=["CCER-14-2023-0042"], parcel_ids=["150221-003-017", "150221-003-018"],
+        boundary_hash=b"\xab" * 32,
+    )  # fmt: skip
+    html = pages.project_page("chain", project, [])
+    assert all(i in html for i in ("CCER-14-2023-0042", "150221-003-018", "ab" * 32))
+    batch = services_pb2.BatchInfo(batch_id="B-1", project_id="CN15-GY-0001")
+    batch.supply.exported_grams = 1_500 * T
+    assert "1500 t to other registries" in pages.batch_page("chain", batch)
+    cert = services_pb2.RetirementCertificate(
+        certificate_id="RC-1", batch_id="B-1", use="compliance_offset", scheme="CN-ETS",
+        emitter_account="ETS-33-000123", corresponding_adjustment=True, serial="CTL-B-1-1-5",
+    )  # fmt: skip
+    html = pages.certificate_page("chain", cert, "00" * 32)
+    assert all(s in html for s in ("compliance offset", "CN-ETS", "ETS-33-000123", "CTL-B-1-1-5"))
+
+
+@pytest.mark.parametrize(
+    ("rpc", "message", "status", "code"),
+    [
+        ("ExportGet", services_pb2.ExportGetRequest(export_id="EX-00"),
+         grpc.StatusCode.NOT_FOUND, "unknown_export"),
+        ("ExportGet", services_pb2.ExportGetRequest(), grpc.StatusCode.INVALID_ARGUMENT,
+         "missing_field"),
+        ("ImportGet", services_pb2.ImportGetRequest(origin_registry="CCER", origin_id="none"),
+         grpc.StatusCode.NOT_FOUND, "unknown_import"),
+        ("ExportList", services_pb2.ExportListRequest(batch_id="B-1", account="ct1x"),
+         grpc.StatusCode.INVALID_ARGUMENT, "invalid_address"),
+        ("ExportList", services_pb2.ExportListRequest(page_token="x"),
+         grpc.StatusCode.INVALID_ARGUMENT, "invalid_page_token"),
+        ("ExportList", services_pb2.ExportListRequest(page_size=1001),
+         grpc.StatusCode.INVALID_ARGUMENT, "invalid_page_size"),
+    ],
+)  # fmt: skip
+def test_registry_rpcs_refuse_bad_requests_with_one_code(
+    shared_devnet: DevnetInfo, rpc: str, message: Any, status: grpc.StatusCode, code: str
+) -> None:
+    with stub_for(shared_devnet.endpoints[0]) as stub, pytest.raises(grpc.RpcError) as caught:
+        getattr(stub, rpc)(message, timeout=10)
+    assert caught.value.code() == status
+    assert dict(caught.value.trailing_metadata() or ())[ERROR_CODE_KEY] == code
