@@ -147,6 +147,7 @@ def build_node(
                     simulator=LedgerSimulator(
                         info.chain_id, store, mempool, check_tx, params.limits, clock.wall_ms
                     ),
+                    stream_queue_blocks=config.api.stream_queue_blocks,
                 ),
                 PeerServicer(node, node, store, info, snapshots=store.kv.snapshot),
             )

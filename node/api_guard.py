@@ -1,0 +1,209 @@
+"""Per-client limits on the public API, applied before any handler work (a gRPC interceptor).
+
+A client is one IP address (from the call's peer). For every LedgerService call the guard checks,
+in this order and before the handler runs: the request's size, the client's request rate (token
+bucket), and then for streams the client's and the node's open streams, for submissions the
+client's calls in flight and the node's admission queue (transactions being checked). A call over
+a limit ends at once with RESOURCE_EXHAUSTED, a machine code and a message naming the client, the
+limit and the ``[api]`` setting that raises it; nothing is queued for later. Peer calls (consensus,
+block sync) are never limited here: they are authenticated and bounded in ``node.peers``.
+
+Streams answer with pre-encoded bytes (``node.streams``): the guard gives their methods a
+serializer that passes bytes through.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from carbon_ticket.chain.errors import ResourceExhausted
+from carbon_ticket.node.config import ApiSettings
+from carbon_ticket.node.errors import abort_with
+from carbon_ticket.node.limits import Budget, Counters, TokenBucket, client_of_peer
+from carbon_ticket.node.streams import pass_encoded
+from carbon_ticket.proto import services_pb2
+
+__all__ = ["ApiGuard", "Refusal"]
+
+LEDGER_SERVICE = services_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name
+_SUBMIT_METHODS = frozenset({"SubmitTx", "SubmitTxs"})
+_MAX_TRACKED_CLIENTS = 10_000  # beyond it, clients whose bucket is full again are forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class _TooLarge:
+    """Stands for a request over ``max_request_bytes`` (never decoded)."""
+
+    size: int
+
+
+class Refusal(ResourceExhausted):
+    """A call refused by an ``[api]`` limit."""
+
+
+class ApiGuard(grpc.aio.ServerInterceptor):
+    """Enforces the ``[api]`` limits on LedgerService calls; counts refusals by code."""
+
+    def __init__(self, settings: ApiSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self.streams = Counters(settings.max_streams_per_client, settings.max_subscribers)
+        self.submissions = Counters(settings.max_submissions_per_client)
+        self.admission = Budget(settings.admission_queue_txs)
+        self.refused: Counter[str] = Counter()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        """The method's handler with the limits in front of it (LedgerService only)."""
+        handler = await continuation(handler_call_details)
+        service, _, method = str(handler_call_details.method).lstrip("/").partition("/")
+        if handler is None or service != LEDGER_SERVICE or handler.request_streaming:
+            return handler
+        decode = self._sized(handler.request_deserializer)
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream),
+                decode,
+                pass_encoded(handler.response_serializer),
+            )
+        return grpc.unary_unary_rpc_method_handler(
+            self._unary(method, handler.unary_unary), decode, handler.response_serializer
+        )
+
+    # ------------------------------------------------------------------ the checks
+
+    def check_size(self, request: Any, client: str) -> None:
+        """Refuse a request that was over ``max_request_bytes`` (left undecoded)."""
+        if isinstance(request, _TooLarge):
+            limit = self.settings.max_request_bytes
+            self._refuse("request_too_large", f"a request of {request.size} bytes from {client} "
+                         f"is over the limit of {limit}; send smaller batches or raise [api] "
+                         "max_request_bytes")  # fmt: skip
+
+    def check_rate(self, client: str) -> None:
+        """Spend one of ``client``'s request tokens, or refuse."""
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            self._forget_idle_clients()
+            s = self.settings
+            bucket = TokenBucket(s.requests_per_second, s.request_burst, self._clock)
+            self._buckets[client] = bucket
+        if not bucket.take():
+            s = self.settings
+            self._refuse("rate_limited", f"too many requests from {client} (limit "
+                         f"{s.requests_per_second}/s, burst {s.request_burst}); slow down or "
+                         "raise [api] requests_per_second")  # fmt: skip
+
+    def open_stream(self, client: str) -> None:
+        """Count a new stream of ``client``, or refuse."""
+        if self.streams.acquire(client):
+            return
+        s = self.settings
+        if self.streams.held(client) >= s.max_streams_per_client:
+            self._refuse("too_many_streams", f"too many streams from {client} (limit "
+                         f"{s.max_streams_per_client}); close some or raise [api] "
+                         "max_streams_per_client")  # fmt: skip
+        self._refuse(
+            "too_many_subscribers",
+            f"this node serves {self.streams.in_use} streams "
+            f"(limit {s.max_subscribers}); retry later or raise [api] max_subscribers",
+        )
+
+    def start_submission(self, client: str, txs: int) -> None:
+        """Count a submission of ``txs`` transactions by ``client``, or refuse."""
+        s = self.settings
+        if not self.submissions.acquire(client):
+            self._refuse("too_many_submissions", f"too many submissions in flight from {client} "
+                         f"(limit {s.max_submissions_per_client}); wait for the replies or "
+                         "raise [api] max_submissions_per_client")  # fmt: skip
+        if not self.admission.reserve(txs):
+            self.submissions.release(client)
+            self._refuse("admission_queue_full", f"the admission queue is full ("
+                         f"{self.admission.used} of {s.admission_queue_txs} transactions being "
+                         f"checked, {txs} more offered); retry later or raise [api] "
+                         "admission_queue_txs")  # fmt: skip
+
+    def end_submission(self, client: str, txs: int) -> None:
+        """The submission started by ``start_submission`` is answered."""
+        self.submissions.release(client)
+        self.admission.give_back(txs)
+
+    def _refuse(self, code: str, message: str) -> None:
+        self.refused[code] += 1
+        raise Refusal(message, code)
+
+    def _forget_idle_clients(self) -> None:
+        if len(self._buckets) < _MAX_TRACKED_CLIENTS:
+            return
+        for client in [c for c, b in self._buckets.items() if b.is_full()]:
+            del self._buckets[client]
+
+    # ------------------------------------------------------------------ wrapping handlers
+
+    def _sized(self, decode: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        limit = self.settings.max_request_bytes
+
+        def decode_if_small(data: bytes) -> Any:
+            # An oversized request is refused without paying to decode it.
+            if len(data) > limit:
+                return _TooLarge(len(data))
+            return decode(data) if decode is not None else data
+
+        return decode_if_small
+
+    def _unary(self, method: str, behavior: Any) -> Any:
+        submits = method in _SUBMIT_METHODS
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            client = client_of_peer(context.peer() or "")
+            txs = _tx_count(request) if submits else 0
+            try:
+                self.check_size(request, client)
+                self.check_rate(client)
+                if submits:
+                    self.start_submission(client, txs)
+            except Refusal as exc:
+                await abort_with(context, exc)
+            if not submits:
+                return await behavior(request, context)
+            try:
+                return await behavior(request, context)
+            finally:
+                self.end_submission(client, txs)
+
+        return unary
+
+    def _stream(self, behavior: Any) -> Any:
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            client = client_of_peer(context.peer() or "")
+            try:
+                self.check_size(request, client)
+                self.check_rate(client)
+                self.open_stream(client)
+            except Refusal as exc:
+                await abort_with(context, exc)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            finally:
+                self.streams.release(client)
+
+        return stream
+
+
+def _tx_count(request: Any) -> int:
+    # SubmitTxs carries a list; SubmitTx one transaction; a refused (too large) request none.
+    txs = getattr(request, "txs", None)
+    if txs is not None and not isinstance(txs, bytes):
+        return len(txs)
+    return 0 if isinstance(request, _TooLarge) else 1
