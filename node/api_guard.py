@@ -3,10 +3,12 @@
 A client is one IP address (from the call's peer). For every LedgerService call the guard checks,
 in this order and before the handler runs: the request's size, the client's request rate (token
 bucket), and then for streams the client's and the node's open streams, for submissions the
-client's calls in flight and the node's admission queue (transactions being checked). A call over
-a limit ends at once with RESOURCE_EXHAUSTED, a machine code and a message naming the client, the
-limit and the ``[api]`` setting that raises it; nothing is queued for later. Peer calls (consensus,
-block sync) are never limited here: they are authenticated and bounded in ``node.peers``.
+client's transaction rate (a second token bucket, charged per transaction before any
+signature is checked), its calls in flight and the node's admission queue (transactions being
+checked). A call over a limit ends at once with RESOURCE_EXHAUSTED, a machine code and a
+message naming the client, the limit and the ``[api]`` setting that raises it; nothing is queued
+for later. Peer calls (consensus, block sync) are never limited here: they are authenticated and
+bounded in ``node.peers``.
 
 Streams answer with pre-encoded bytes (``node.streams``): the guard gives their methods a
 serializer that passes bytes through.
@@ -53,7 +55,8 @@ class ApiGuard(grpc.aio.ServerInterceptor):
     def __init__(self, settings: ApiSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}  # calls, per client
+        self._tx_buckets: dict[str, TokenBucket] = {}  # submitted transactions, per client
         self.streams = Counters(settings.max_streams_per_client, settings.max_subscribers)
         self.submissions = Counters(settings.max_submissions_per_client)
         self.admission = Budget(settings.admission_queue_txs)
@@ -92,17 +95,42 @@ class ApiGuard(grpc.aio.ServerInterceptor):
 
     def check_rate(self, client: str) -> None:
         """Spend one of ``client``'s request tokens, or refuse."""
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            self._forget_idle_clients()
-            s = self.settings
-            bucket = TokenBucket(s.requests_per_second, s.request_burst, self._clock)
-            self._buckets[client] = bucket
+        s = self.settings
+        bucket = self._bucket(self._buckets, client, s.requests_per_second, s.request_burst)
         if not bucket.take():
-            s = self.settings
             self._refuse("rate_limited", f"too many requests from {client} (limit "
                          f"{s.requests_per_second}/s, burst {s.request_burst}); slow down or "
                          "raise [api] requests_per_second")  # fmt: skip
+
+    def check_tx_rate(self, client: str, txs: int) -> None:
+        """Spend ``txs`` of ``client``'s transaction tokens, or refuse the whole submission.
+
+        Checked before any signature is: a flood of (bad) transactions costs the node a counter
+        update per call, not a signature check per transaction.
+        """
+        s = self.settings
+        if txs > s.tx_burst:
+            self._refuse("batch_over_burst", f"a batch of {txs} transactions from {client} is "
+                         f"more than this node takes at once ({s.tx_burst}); send smaller "
+                         "batches or raise [api] tx_burst")  # fmt: skip
+        bucket = self._bucket(self._tx_buckets, client, s.txs_per_second, s.tx_burst)
+        if not bucket.take(txs):
+            self._refuse("tx_rate_limited", f"too many transactions from {client} ({txs} "
+                         f"offered; limit {s.txs_per_second}/s, burst {s.tx_burst}); slow down "
+                         "or raise [api] txs_per_second")  # fmt: skip
+
+    def _bucket(
+        self, buckets: dict[str, TokenBucket], client: str, rate: int, burst: int
+    ) -> TokenBucket:
+        bucket = buckets.get(client)
+        if bucket is None:
+            if len(buckets) >= _MAX_TRACKED_CLIENTS:
+                # Forget clients whose bucket is full again: they lose nothing by it.
+                for idle in [c for c, b in buckets.items() if b.is_full()]:
+                    del buckets[idle]
+            bucket = TokenBucket(rate, burst, self._clock)
+            buckets[client] = bucket
+        return bucket
 
     def open_stream(self, client: str) -> None:
         """Count a new stream of ``client``, or refuse."""
@@ -142,12 +170,6 @@ class ApiGuard(grpc.aio.ServerInterceptor):
         self.refused[code] += 1
         raise Refusal(message, code)
 
-    def _forget_idle_clients(self) -> None:
-        if len(self._buckets) < _MAX_TRACKED_CLIENTS:
-            return
-        for client in [c for c, b in self._buckets.items() if b.is_full()]:
-            del self._buckets[client]
-
     # ------------------------------------------------------------------ wrapping handlers
 
     def _sized(self, decode: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
@@ -171,6 +193,7 @@ class ApiGuard(grpc.aio.ServerInterceptor):
                 self.check_size(request, client)
                 self.check_rate(client)
                 if submits:
+                    self.check_tx_rate(client, txs)
                     self.start_submission(client, txs)
             except Refusal as exc:
                 await abort_with(context, exc)

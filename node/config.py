@@ -281,6 +281,14 @@ class ApiSettings(_Section):
     request_burst: int = _setting(
         2000, "Calls one client may make at once above that rate (bucket size).", _positive
     )
+    txs_per_second: int = _setting(
+        2000, "Transactions one client may submit per second on average (each costs a "
+        "signature check, valid or not).", _positive,
+    )  # fmt: skip
+    tx_burst: int = _setting(
+        10_000, "Transactions one client may submit at once above that rate; a SubmitTxs batch "
+        "larger than this is always refused.", _positive,
+    )  # fmt: skip
     max_request_bytes: int = _setting(
         8 * _MIB, "Largest public API request, in bytes (SubmitTxs batches count whole).",
         _positive,

@@ -183,7 +183,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api
 
 
 def _code(error: grpc.RpcError) -> str:
-    metadata = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+    metadata = dict(error.trailing_metadata() or ())
     return str(metadata.get(ERROR_CODE_KEY, ""))
 
 
@@ -203,8 +203,8 @@ def test_a_fourth_stream_from_one_client_is_refused_and_the_three_keep_getting_b
         extra = stub.SubscribeBlocks(services_pb2.SubscribeBlocksRequest(), timeout=30)
         with pytest.raises(grpc.RpcError) as refused:
             next(extra)
-        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
-        assert refused.value.details() == (  # type: ignore[attr-defined]
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert refused.value.details() == (
             "too many streams from 127.0.0.1 (limit 3); close some or raise [api] "
             "max_streams_per_client"
         )
@@ -237,11 +237,27 @@ def test_an_oversized_batch_is_refused_before_it_is_decoded(
         with pytest.raises(grpc.RpcError) as refused:
             stub.SubmitTxs(request, timeout=10)
         error = refused.value
-        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert _code(error) == "request_too_large"
-        assert "over the limit of 4096" in error.details()  # type: ignore[attr-defined]
-        assert "[api] max_request_bytes" in error.details()  # type: ignore[attr-defined]
+        assert "over the limit of 4096" in error.details()
+        assert "[api] max_request_bytes" in error.details()
         # A small request still goes through (the status call is not limited by size).
         assert stub.GetStatus(services_pb2.StatusRequest(), timeout=10).height >= 0
     finally:
         channel.close()
+
+
+def test_submitted_transactions_are_charged_before_any_signature_check() -> None:
+    guard, clock = _guard(txs_per_second=100, tx_burst=300)
+    guard.check_tx_rate("a", 300)
+    with pytest.raises(Refusal) as refused:
+        guard.check_tx_rate("a", 1)
+    assert refused.value.code == "tx_rate_limited"
+    assert "too many transactions from a (1 offered; limit 100/s, burst 300)" in str(
+        refused.value.message
+    )
+    clock.now += 1.0
+    guard.check_tx_rate("a", 100)
+    with pytest.raises(Refusal, match=r"a batch of 301 .* raise \[api\] tx_burst"):
+        guard.check_tx_rate("b", 301)  # could never pass: refused whatever the bucket holds
+    assert guard.refused == {"tx_rate_limited": 1, "batch_over_burst": 1}
