@@ -1,11 +1,12 @@
 """Per-client limits on the public API, applied before any handler work (a gRPC interceptor).
 
 A client is one IP address (from the call's peer). For every LedgerService call the guard checks,
-in this order and before the handler runs: the request's size, the client's request rate (token
-bucket), and then for streams the client's and the node's open streams, for submissions the
-client's transaction rate (a second token bucket, charged per transaction before any
-signature is checked), its calls in flight and the node's admission queue (transactions being
-checked). A call over a limit ends at once with RESOURCE_EXHAUSTED, a machine code and a
+in this order and before the handler runs: the request's size and the client's request bytes
+and calls per second (token buckets), all before the request is even decoded, so that a flood of
+large requests costs no decoding; then for streams the client's and the node's open streams; for
+submissions the client's transactions per second (a third bucket, charged per transaction before
+any signature is checked), its calls in flight and the node's admission queue (transactions
+being checked). A call over a limit ends at once with RESOURCE_EXHAUSTED, a machine code and a
 message naming the client, the limit and the ``[api]`` setting that raises it; nothing is queued
 for later. Peer calls (consensus, block sync) are never limited here: they are authenticated and
 bounded in ``node.peers``.
@@ -16,6 +17,7 @@ serializer that passes bytes through.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,21 +30,23 @@ from carbon_ticket.chain.errors import ResourceExhausted
 from carbon_ticket.node.config import ApiSettings
 from carbon_ticket.node.errors import abort_with
 from carbon_ticket.node.limits import Budget, Counters, TokenBucket, client_of_peer
+from carbon_ticket.node.logs import RateLimitedLog
 from carbon_ticket.node.streams import pass_encoded
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["ApiGuard", "Refusal"]
 
+log = logging.getLogger(__name__)
 LEDGER_SERVICE = services_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name
 _SUBMIT_METHODS = frozenset({"SubmitTx", "SubmitTxs"})
 _MAX_TRACKED_CLIENTS = 10_000  # beyond it, clients whose bucket is full again are forgotten
 
 
 @dataclass(frozen=True, slots=True)
-class _TooLarge:
-    """Stands for a request over ``max_request_bytes`` (never decoded)."""
+class _Raw:
+    """A request as received; decoded only once the client has passed the cheap checks."""
 
-    size: int
+    data: bytes
 
 
 class Refusal(ResourceExhausted):
@@ -52,9 +56,16 @@ class Refusal(ResourceExhausted):
 class ApiGuard(grpc.aio.ServerInterceptor):
     """Enforces the ``[api]`` limits on LedgerService calls; counts refusals by code."""
 
-    def __init__(self, settings: ApiSettings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        clock: Callable[[], float] = time.monotonic,
+        lines: RateLimitedLog | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self._lines = lines if lines is not None else RateLimitedLog(log)
+        self._byte_buckets: dict[str, TokenBucket] = {}  # request bytes, per client
         self._buckets: dict[str, TokenBucket] = {}  # calls, per client
         self._tx_buckets: dict[str, TokenBucket] = {}  # submitted transactions, per client
         self.streams = Counters(settings.max_streams_per_client, settings.max_subscribers)
@@ -72,26 +83,32 @@ class ApiGuard(grpc.aio.ServerInterceptor):
         service, _, method = str(handler_call_details.method).lstrip("/").partition("/")
         if handler is None or service != LEDGER_SERVICE or handler.request_streaming:
             return handler
-        decode = self._sized(handler.request_deserializer)
+        # The request stays undecoded (_Raw) until the client has passed the cheap checks.
+        decode = handler.request_deserializer or _keep
         if handler.response_streaming:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream),
-                decode,
+                self._stream(method, handler.unary_stream, decode),
+                _Raw,
                 pass_encoded(handler.response_serializer),
             )
         return grpc.unary_unary_rpc_method_handler(
-            self._unary(method, handler.unary_unary), decode, handler.response_serializer
+            self._unary(method, handler.unary_unary, decode), _Raw, handler.response_serializer
         )
 
     # ------------------------------------------------------------------ the checks
 
-    def check_size(self, request: Any, client: str) -> None:
-        """Refuse a request that was over ``max_request_bytes`` (left undecoded)."""
-        if isinstance(request, _TooLarge):
-            limit = self.settings.max_request_bytes
-            self._refuse("request_too_large", f"a request of {request.size} bytes from {client} "
-                         f"is over the limit of {limit}; send smaller batches or raise [api] "
-                         "max_request_bytes")  # fmt: skip
+    def check_size(self, size: int, client: str) -> None:
+        """Refuse a request over ``max_request_bytes``, and one beyond the client's byte rate."""
+        s = self.settings
+        if size > s.max_request_bytes:
+            self._refuse("request_too_large", f"a request of {size} bytes from {client} is over "
+                         f"the limit of {s.max_request_bytes}; send smaller batches or raise "
+                         "[api] max_request_bytes")  # fmt: skip
+        rate, burst = s.request_bytes_per_second, s.max_request_bytes
+        if not self._bucket(self._byte_buckets, client, rate, burst).take(size):
+            self._refuse("bytes_rate_limited", f"too many request bytes from {client} ({size} "
+                         f"offered; limit {rate}/s, burst {burst}); slow down or raise [api] "
+                         "request_bytes_per_second")  # fmt: skip
 
     def check_rate(self, client: str) -> None:
         """Spend one of ``client``'s request tokens, or refuse."""
@@ -172,33 +189,37 @@ class ApiGuard(grpc.aio.ServerInterceptor):
 
     # ------------------------------------------------------------------ wrapping handlers
 
-    def _sized(self, decode: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-        limit = self.settings.max_request_bytes
+    async def _admit(self, method: str, raw: _Raw, context: grpc.aio.ServicerContext) -> str:
+        """Size, byte rate and call rate of the caller; its client name, or the call ends."""
+        client = client_of_peer(context.peer() or "")
+        try:
+            self.check_size(len(raw.data), client)
+            self.check_rate(client)
+        except Refusal as exc:
+            await self._abort(method, client, exc, context)
+        return client
 
-        def decode_if_small(data: bytes) -> Any:
-            # An oversized request is refused without paying to decode it.
-            if len(data) > limit:
-                return _TooLarge(len(data))
-            return decode(data) if decode is not None else data
+    async def _abort(
+        self, method: str, client: str, exc: Refusal, context: grpc.aio.ServicerContext
+    ) -> None:
+        self._lines.emit(logging.INFO, exc.code, "%s: refused a request from %s: %s",
+                         method, client, exc.message)  # fmt: skip
+        await abort_with(context, exc)
 
-        return decode_if_small
-
-    def _unary(self, method: str, behavior: Any) -> Any:
+    def _unary(self, method: str, behavior: Any, decode: Callable[[bytes], Any]) -> Any:
         submits = method in _SUBMIT_METHODS
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            client = client_of_peer(context.peer() or "")
-            txs = _tx_count(request) if submits else 0
-            try:
-                self.check_size(request, client)
-                self.check_rate(client)
-                if submits:
-                    self.check_tx_rate(client, txs)
-                    self.start_submission(client, txs)
-            except Refusal as exc:
-                await abort_with(context, exc)
+        async def unary(raw: _Raw, context: grpc.aio.ServicerContext) -> Any:
+            client = await self._admit(method, raw, context)
+            request = decode(raw.data)
             if not submits:
                 return await behavior(request, context)
+            txs = _tx_count(request)
+            try:
+                self.check_tx_rate(client, txs)
+                self.start_submission(client, txs)
+            except Refusal as exc:
+                await self._abort(method, client, exc, context)
             try:
                 return await behavior(request, context)
             finally:
@@ -206,15 +227,14 @@ class ApiGuard(grpc.aio.ServerInterceptor):
 
         return unary
 
-    def _stream(self, behavior: Any) -> Any:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            client = client_of_peer(context.peer() or "")
+    def _stream(self, method: str, behavior: Any, decode: Callable[[bytes], Any]) -> Any:
+        async def stream(raw: _Raw, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            client = await self._admit(method, raw, context)
+            request = decode(raw.data)
             try:
-                self.check_size(request, client)
-                self.check_rate(client)
                 self.open_stream(client)
             except Refusal as exc:
-                await abort_with(context, exc)
+                await self._abort(method, client, exc, context)
             try:
                 async for item in behavior(request, context):
                     yield item
@@ -224,9 +244,14 @@ class ApiGuard(grpc.aio.ServerInterceptor):
         return stream
 
 
+def _keep(data: bytes) -> bytes:
+    return data
+
+
 def _tx_count(request: Any) -> int:
-    # SubmitTxs carries a list; SubmitTx one transaction; a refused (too large) request none.
+    # SubmitTxs carries a list, SubmitTx one transaction (a malformed request: none, it is
+    # refused by the request log behind us).
     txs = getattr(request, "txs", None)
     if txs is not None and not isinstance(txs, bytes):
         return len(txs)
-    return 0 if isinstance(request, _TooLarge) else 1
+    return 1 if hasattr(request, "tx") else 0

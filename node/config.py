@@ -289,6 +289,10 @@ class ApiSettings(_Section):
         10_000, "Transactions one client may submit at once above that rate; a SubmitTxs batch "
         "larger than this is always refused.", _positive,
     )  # fmt: skip
+    request_bytes_per_second: int = _setting(
+        4 * _MIB, "Request bytes one client may send per second on average, checked before a "
+        "request is decoded (its burst is max_request_bytes).", _positive,
+    )  # fmt: skip
     max_request_bytes: int = _setting(
         8 * _MIB, "Largest public API request, in bytes (SubmitTxs batches count whole).",
         _positive,

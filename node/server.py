@@ -38,17 +38,18 @@ class GrpcServer:
         # One line per malformed or refused request, rate-limited (node.request_log).
         self.request_log = RequestLogInterceptor()
         # Per-client limits of the public API ([api] in config.toml; node.api_guard).
-        self.api_guard = ApiGuard(config.api)
+        self.api_guard = ApiGuard(config.api, lines=self.request_log.lines)
 
     async def start(self) -> None:
         """Open the port; ConfigError when it cannot be had."""
         # The transport admits [api] max_message_bytes (by default twice the peer limit, so that
         # the servicers see and log oversized peer messages instead of gRPC dropping them
-        # silently); public API requests are held to the smaller max_request_bytes by the guard,
-        # which comes last so that its refusals are logged by the request log.
+        # silently); public API requests are held to the smaller max_request_bytes by the guard.
+        # The guard comes before the request log: it refuses a call over a limit before the
+        # request is decoded, and the request log then refuses one that does not decode.
         server = grpc.aio.server(
             options=channel_options(self._config.api.max_message_bytes),
-            interceptors=[PeerAuthInterceptor(self._peer_auth), self.request_log, self.api_guard],
+            interceptors=[PeerAuthInterceptor(self._peer_auth), self.api_guard, self.request_log],
         )
         services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)
         services_pb2_grpc.add_LedgerServiceServicer_to_server(self._ledger, server)
