@@ -21,7 +21,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -42,11 +41,13 @@ _SUBMIT_METHODS = frozenset({"SubmitTx", "SubmitTxs"})
 _MAX_TRACKED_CLIENTS = 10_000  # beyond it, clients whose bucket is full again are forgotten
 
 
-@dataclass(frozen=True, slots=True)
 class _Raw:
     """A request as received; decoded only once the client has passed the cheap checks."""
 
-    data: bytes
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 class Refusal(ResourceExhausted):
@@ -196,6 +197,9 @@ class ApiGuard(grpc.aio.ServerInterceptor):
             self.check_size(len(raw.data), client)
             self.check_rate(client)
         except Refusal as exc:
+            # gRPC may keep the aborted call's frames (and so this object) for a while; the
+            # bytes, up to max_request_bytes, must not stay with them.
+            raw.data = b""
             await self._abort(method, client, exc, context)
         return client
 
@@ -219,6 +223,7 @@ class ApiGuard(grpc.aio.ServerInterceptor):
                 self.check_tx_rate(client, txs)
                 self.start_submission(client, txs)
             except Refusal as exc:
+                raw.data = request = b""  # as in _admit: a refused batch is not kept
                 await self._abort(method, client, exc, context)
             try:
                 return await behavior(request, context)
