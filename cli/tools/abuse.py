@@ -198,6 +198,7 @@ def flood_abuser(
 ) -> None:
     """``threads`` threads sending ``batch`` bad-signature transactions per call, back to back."""
     refused: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
     sent = [0, 0]  # calls answered, transactions answered
     example: list[str] = []
     lock = threading.Lock()
@@ -217,6 +218,7 @@ def flood_abuser(
                 except grpc.RpcError as exc:
                     with lock:
                         refused[_error_code(exc)] += 1
+                        statuses[exc.code().name] += 1
                         if not example:
                             example.append(str(exc.details()))
                     time.sleep(0.01)  # a refused client retries at once, nearly
@@ -227,7 +229,7 @@ def flood_abuser(
     for worker in workers:
         worker.join()
     out.put({"calls": sent[0], "txs": sent[1], "refused": dict(refused),
-             "example": example[0] if example else ""})  # fmt: skip
+             "statuses": dict(statuses), "example": example[0] if example else ""})  # fmt: skip
 
 
 # ---------------------------------------------------------------- the steady load and probes
