@@ -1,11 +1,12 @@
 """Block streams: each committed block is encoded once and the same bytes go to every subscriber.
 
-The commit path only drops the new height into each subscriber's bounded queue (no store read, no
-encoding, nothing that grows with the block), so a thousand open streams cost consensus a thousand
-``put_nowait`` calls per block. The first stream that needs a block encodes it; the others reuse
-those bytes from a small cache. A subscriber that falls ``queue_blocks`` behind (its client does
-not read) is dropped: its stream ends with RESOURCE_EXHAUSTED saying where to resume, instead of
-the node holding ever more blocks for it.
+The commit path only notes the new height; a task then drops it into each subscriber's bounded
+queue, a slice of subscribers per turn of the event loop (no store read, no encoding, nothing that
+grows with the block), so consensus messages never wait behind a thousand stream writes. The first
+stream that needs a block encodes it; the others reuse those bytes from a small cache. A
+subscriber that falls ``queue_blocks`` behind (its client does not read) is dropped: its stream
+ends with RESOURCE_EXHAUSTED saying where to resume, instead of the node holding ever more blocks
+for it.
 
 gRPC serialises what a handler yields; ``pass_encoded`` wraps a method's serializer so that bytes
 (already the encoded message) are sent as they are.
@@ -14,7 +15,7 @@ gRPC serialises what a handler yields; ``pass_encoded`` wraps a method's seriali
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ from carbon_ticket.chain.errors import ResourceExhausted
 __all__ = ["BlockFanout", "Subscription", "pass_encoded"]
 
 _CACHED_BLOCKS = 16  # recent encodings kept: subscribers are at most a few blocks apart
+# Subscribers woken per turn of the event loop: consensus messages that arrive meanwhile wait for
+# at most this many stream writes, not for one write per subscriber.
+WAKE_SLICE = 32
 
 
 def pass_encoded(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
@@ -76,6 +80,8 @@ class BlockFanout:
         self._height = committed_height
         self._queue_blocks = queue_blocks
         self._subscriptions: set[Subscription] = set()
+        self._heights: deque[int] = deque()  # committed, not yet handed to every subscriber
+        self._waking: asyncio.Task[None] | None = None
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self.encodings = 0  # how many times a block was encoded (tests and metrics read it)
         self.dropped = 0  # subscribers dropped for falling behind
@@ -86,11 +92,27 @@ class BlockFanout:
         return len(self._subscriptions)
 
     def on_commit(self, height: int) -> None:
-        """Hand a newly committed height to every subscriber (called on the commit path)."""
-        for subscription in list(self._subscriptions):
-            if not subscription.offer(height):
-                self._subscriptions.discard(subscription)
-                self.dropped += 1
+        """Hand a newly committed height to every subscriber (called on the commit path).
+
+        The commit path only notes the height; a task wakes the subscribers a slice at a time,
+        yielding to the event loop in between, so a thousand streams never delay consensus by a
+        thousand writes in a row.
+        """
+        if not self._subscriptions:
+            return
+        self._heights.append(height)
+        if self._waking is None or self._waking.done():
+            self._waking = asyncio.get_running_loop().create_task(self._wake_subscribers())
+
+    async def _wake_subscribers(self) -> None:
+        while self._heights:
+            height = self._heights.popleft()
+            for index, subscription in enumerate(list(self._subscriptions)):
+                if index and index % WAKE_SLICE == 0:
+                    await asyncio.sleep(0)
+                if not subscription.offer(height):
+                    self._subscriptions.discard(subscription)
+                    self.dropped += 1
 
     def encoded(self, height: int) -> bytes:
         """The encoded block at ``height``: encoded once, then reused by every stream."""
