@@ -271,7 +271,10 @@ class ApiSettings(_Section):
     max_streams_per_client: int = _setting(
         64, "Most SubscribeBlocks/SubscribeEvents streams one client may hold open.", _positive
     )
-    max_subscribers: int = _setting(1000, "Most streams open at once over all clients.", _positive)
+    max_subscribers: int = _setting(
+        256, "Most streams open at once over all clients (each costs a write per block on the "
+        "event loop consensus runs on).", _positive,
+    )  # fmt: skip
     max_submissions_per_client: int = _setting(
         8, "Most SubmitTx/SubmitTxs calls of one client being handled at once.", _positive
     )
