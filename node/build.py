@@ -124,8 +124,9 @@ def build_node(
         clock=clock,
         reporter=EvidenceReporter(info.chain_id, key),
     )
-    if config.metrics.enabled:
-        node.add_service(MetricsService(config.metrics, NodeMetrics(node, checks)))
+    metrics = NodeMetrics(node, checks) if config.metrics.enabled else None
+    if metrics is not None:
+        node.add_service(MetricsService(config.metrics, metrics))
     if serve_api:
         # Peer calls are signed with the node key and checked against the set in effect.
         peer_auth = PeerAuthenticator(
@@ -152,6 +153,9 @@ def build_node(
                 PeerServicer(node, node, store, info, snapshots=store.kv.snapshot),
             )
         )
+        if metrics is not None:  # the API's refusals and open streams are metrics too
+            servers = (s for s in node.services if isinstance(s, GrpcServer))
+            metrics.api_guard = next(servers).api_guard
     return node
 
 
