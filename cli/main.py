@@ -48,6 +48,9 @@ def _register() -> None:
         node.add_command(command)
     for group in (node, devnet, genesis, keys, tx, query, demo, bench, verify, explorer):
         cli.add_command(group)
+    from carbon_ticket.cli.tools.abuse import abuse  # issue 20: API limits under abuse
+
+    cli.add_command(abuse)
 
     from carbon_ticket.cli.tools.chaos_cmd import chaos
 

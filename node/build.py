@@ -131,8 +131,9 @@ def build_node(
     )
     # A full disk or damage met anywhere (an API read included) stops the node: one line.
     store.kv.on_fault = node.fail
-    if config.metrics.enabled:
-        node.add_service(MetricsService(config.metrics, NodeMetrics(node, checks)))
+    metrics = NodeMetrics(node, checks) if config.metrics.enabled else None
+    if metrics is not None:
+        node.add_service(MetricsService(config.metrics, metrics))
     if serve_api:
         # Peer calls are signed with the node key and checked against the set in effect.
         peer_auth = PeerAuthenticator(
@@ -154,10 +155,14 @@ def build_node(
                     simulator=LedgerSimulator(
                         info.chain_id, store, mempool, check_tx, params.limits, clock.wall_ms
                     ),
+                    stream_queue_blocks=config.api.stream_queue_blocks,
                 ),
                 PeerServicer(node, node, store, info, snapshots=store.kv.snapshot),
             )
         )
+        if metrics is not None:  # the API's refusals and open streams are metrics too
+            servers = (s for s in node.services if isinstance(s, GrpcServer))
+            metrics.api_guard = next(servers).api_guard
     return node
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
     "MAX_NAME_LENGTH",
+    "ApiSettings",
     "ConfigError",
     "ConsensusSettings",
     "DebugSettings",
@@ -271,6 +272,64 @@ class MetricsSettings(_Section):
     )
 
 
+_MIB = 1024 * 1024
+
+
+def _at_least_one_mib(value: int) -> str | None:
+    return None if value >= _MIB else f"must be at least {_MIB} (1 MiB), got {value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings(_Section):
+    """Limits on public API clients (a client is one IP address); docs/api.md lists the errors."""
+
+    SECTION: ClassVar[str] = "api"
+    max_streams_per_client: int = _setting(
+        64, "Most SubscribeBlocks/SubscribeEvents streams one client may hold open.", _positive
+    )
+    max_subscribers: int = _setting(
+        256, "Most streams open at once over all clients (each costs a write per block on the "
+        "event loop consensus runs on).", _positive,
+    )  # fmt: skip
+    max_submissions_per_client: int = _setting(
+        8, "Most SubmitTx/SubmitTxs calls of one client being handled at once.", _positive
+    )
+    requests_per_second: int = _setting(
+        1000, "Calls one client may make per second on average (token bucket).", _positive
+    )
+    request_burst: int = _setting(
+        2000, "Calls one client may make at once above that rate (bucket size).", _positive
+    )
+    txs_per_second: int = _setting(
+        2000, "Transactions one client may submit per second on average (each costs a "
+        "signature check, valid or not).", _positive,
+    )  # fmt: skip
+    tx_burst: int = _setting(
+        10_000, "Transactions one client may submit at once above that rate; a SubmitTxs batch "
+        "larger than this is always refused.", _positive,
+    )  # fmt: skip
+    request_bytes_per_second: int = _setting(
+        4 * _MIB, "Request bytes one client may send per second on average, checked before a "
+        "request is decoded (its burst is max_request_bytes).", _positive,
+    )  # fmt: skip
+    max_request_bytes: int = _setting(
+        8 * _MIB, "Largest public API request, in bytes (SubmitTxs batches count whole).",
+        _positive,
+    )  # fmt: skip
+    max_message_bytes: int = _setting(
+        64 * _MIB,
+        "Largest gRPC message the port takes or sends, peers included (blocks must fit).",
+        _at_least_one_mib,
+    )
+    admission_queue_txs: int = _setting(
+        20_000, "Most submitted transactions waiting for their checks at once, all clients.",
+        _positive,
+    )  # fmt: skip
+    stream_queue_blocks: int = _setting(
+        64, "Blocks a subscriber may fall behind before its stream is ended.", _positive
+    )
+
+
 _NODE_SECTION = ("node", "This node: its name, gRPC address and files (relative to the home).")
 _PEERS_SECTION = ("peers", "Other nodes: whom to dial and whom to serve block sync.")
 # Sections that may be absent: [tls] turns TLS on, [debug] is for tests.
@@ -311,6 +370,7 @@ class NodeConfig:
     )  # fmt: skip
     time: TimeSettings = field(default_factory=TimeSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     debug: DebugSettings = field(default_factory=DebugSettings)
 
     def __post_init__(self) -> None:

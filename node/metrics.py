@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.consensus import Verifier
+from carbon_ticket.node.api_guard import ApiGuard
 from carbon_ticket.node.codec import certificate_from_bytes
 from carbon_ticket.node.config import ConfigError, MetricsSettings
 from carbon_ticket.node.mempool import CheckTx, Mempool, MempoolStats
@@ -107,6 +108,8 @@ class _Snapshot:
     dropped: dict[str, int]
     evidence_seen: int
     committed: dict[tuple[str, str], int]
+    api_refusals: dict[str, int]  # public API calls refused by an [api] limit, by code
+    api_streams: int  # public API streams open
 
 
 class NodeMetrics(Collector):
@@ -117,6 +120,8 @@ class NodeMetrics(Collector):
         self._node = node
         self._checks = checks
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The public API's guard, set when the node serves the API (node.build).
+        self.api_guard: ApiGuard | None = None
         self._committed: Counter[tuple[str, str]] = Counter()
         self._last_time_ms: int | None = None
         self._step_key: tuple[int, int, int] = (0, 0, 0)
@@ -230,6 +235,8 @@ class NodeMetrics(Collector):
             dropped=dict(node.engine.dropped),
             evidence_seen=node.evidence_seen,
             committed=dict(self._committed),
+            api_refusals=dict(self.api_guard.refused) if self.api_guard is not None else {},
+            api_streams=self.api_guard.streams.in_use if self.api_guard is not None else 0,
         )
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
@@ -283,6 +290,14 @@ def _families(
         committed.add_metric([kind, result], count)
     yield committed
     yield from _peer_families(snap)
+    api = CounterMetricFamily(
+        f"{PREFIX}_api_refusals", "Public API calls refused by an [api] limit, by code.",
+        labels=["code"],
+    )  # fmt: skip
+    for code, count in sorted(snap.api_refusals.items()):
+        api.add_metric([code], count)
+    yield api
+    yield _gauge("api_streams", "Public API streams open (all clients).", snap.api_streams)
     yield CounterMetricFamily(
         f"{PREFIX}_blocks_synced", "Blocks applied by block sync.", value=snap.blocks_synced
     )

@@ -7,9 +7,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from carbon_ticket.node.api_guard import ApiGuard
 from carbon_ticket.node.config import ConfigError, NodeConfig
 from carbon_ticket.node.peer_auth import PeerAuthenticator, PeerAuthInterceptor
-from carbon_ticket.node.peers import MAX_PEER_MESSAGE_BYTES, channel_options
+from carbon_ticket.node.peers import channel_options
 from carbon_ticket.node.request_log import RequestLogInterceptor
 from carbon_ticket.node.service_peer import PeerServicer
 from carbon_ticket.node.service_public import LedgerServicer
@@ -36,15 +37,23 @@ class GrpcServer:
         self._server: grpc.aio.Server | None = None
         # One line per malformed or refused request, rate-limited (node.request_log).
         self.request_log = RequestLogInterceptor()
+        # Per-client limits of the public API ([api] in config.toml; node.api_guard).
+        self.api_guard = ApiGuard(config.api, lines=self.request_log.lines)
 
     async def start(self) -> None:
         """Open the port; ConfigError when it cannot be had."""
-        # The transport admits up to twice the peer limit so that the servicers see (and log)
-        # oversized messages instead of gRPC dropping them silently.
+        # The transport admits [api] max_message_bytes (by default twice the peer limit, so that
+        # the servicers see and log oversized peer messages instead of gRPC dropping them
+        # silently); public API requests are held to the smaller max_request_bytes by the guard.
+        # The guard comes before the request log: it refuses a call over a limit before the
+        # request is decoded, and the request log then refuses one that does not decode.
         server = grpc.aio.server(
             # No SO_REUSEPORT: a second node on this port must fail, not share it silently.
-            options=[*channel_options(2 * MAX_PEER_MESSAGE_BYTES), ("grpc.so_reuseport", 0)],
-            interceptors=[PeerAuthInterceptor(self._peer_auth), self.request_log],
+            options=[
+                *channel_options(self._config.api.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+            interceptors=[PeerAuthInterceptor(self._peer_auth), self.api_guard, self.request_log],
         )
         services_pb2_grpc.add_PeerServiceServicer_to_server(self._peer, server)
         services_pb2_grpc.add_LedgerServiceServicer_to_server(self._ledger, server)

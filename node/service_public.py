@@ -86,6 +86,7 @@ from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.node.market_api import MarketApi
 from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
 from carbon_ticket.node.registry_api import RegistryApi
+from carbon_ticket.node.streams import BlockFanout
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 if TYPE_CHECKING:
@@ -144,12 +145,16 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         info: NodeInfo,
         *,
         simulator: Simulator | None = None,
+        stream_queue_blocks: int = 64,
     ) -> None:
         self._node = submitter  # the node, seen only as what submits and follows commits
         self._store = store
         self._pending = pending
         self._info = info
         self._simulator = simulator
+        # SubscribeBlocks streams share one encoding of each block (node.streams).
+        self.blocks = BlockFanout(self._encoded_block, lambda: store.height, stream_queue_blocks)
+        submitter.subscribe(lambda event: self.blocks.on_commit(event.height))
 
     # ------------------------------------------------------------------ transactions
 
@@ -472,9 +477,11 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     @stream_errors
     async def SubscribeBlocks(
         self, request: services_pb2.SubscribeBlocksRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[services_pb2.BlockInfo]:
-        async for height in self._follow(request.from_height):
-            yield self._block_info(height)
+    ) -> AsyncIterator[bytes]:
+        # Encoded BlockInfo messages, the same bytes for every stream; the server sends bytes
+        # as they are (node.streams.pass_encoded, installed by node.api_guard).
+        async for encoded in self.blocks.follow(request.from_height):
+            yield encoded
 
     @stream_errors
     async def SubscribeEvents(
@@ -678,6 +685,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     def _tx_count(self, height: int) -> int:
         header = self._store.get_header(height)
         return header.tx_count if header is not None else 0
+
+    def _encoded_block(self, height: int) -> bytes:
+        return self._block_info(height).SerializeToString()
 
     def _block_info(self, height: int) -> services_pb2.BlockInfo:
         store = self._store
