@@ -48,7 +48,9 @@ __all__ = [
 # 3: headers carry next_validators_hash (header v3, issue 16).
 # 4: batch records carry escrowed and exported grams (issue 17: the market, exports); project
 #    records their external and parcel ids, certificates their use and serial range (issue 17).
-FORMAT_VERSION = 4
+# 5: the issue 17 records as they landed: a format-4 store written before them (batch supply
+#    only) would be misread, so it is refused like any older format.
+FORMAT_VERSION = 5
 _UPGRADE_HINT = (
     f"this node cannot read it; move the directory away and let the node sync the chain from "
     f"format-{FORMAT_VERSION} peers, or start a new chain (each format change changed block "

@@ -89,8 +89,9 @@ def test_newer_format_is_refused(made: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ((1).to_bytes(4, "big"), "format version 1, older than this node's 4"),
-        ((3).to_bytes(4, "big"), "format version 3, older than this node's 4"),
+        ((1).to_bytes(4, "big"), "format version 1, older than this node's 5"),
+        ((3).to_bytes(4, "big"), "format version 3, older than this node's 5"),
+        ((4).to_bytes(4, "big"), "format version 4, older than this node's 5"),
         (None, "records no format version"),
     ],
 )
