@@ -25,7 +25,10 @@ __all__ = [
     "verify_page",
 ]
 
-SUPPLY = ("issued", "tradable", "retired", "cancelled", "buffer")
+# Every category of a batch's supply: they add up to issued (escrowed: held by sell orders and
+# pending trades; exported: moved to other registries).
+SUPPLY = ("issued", "tradable", "escrowed", "retired", "cancelled", "exported", "buffer")
+_SUPPLY_HEADS = tuple(name.capitalize() for name in SUPPLY)
 _NAV = (("/", "Blocks"), ("/projects", "Projects"), ("/retirements", "Retirement register"),
         ("/validators", "Validators"), ("/verify", "Verify a bundle"))  # fmt: skip
 
@@ -141,7 +144,7 @@ def _supply_cells(totals: Mapping[str, int]) -> list[str]:
 
 
 def supply_totals(batches: Iterable[services_pb2.BatchInfo]) -> dict[str, int]:
-    """Issued, tradable, retired, cancelled and buffer grams summed over ``batches``."""
+    """Each supply category's grams (``SUPPLY``) summed over ``batches``."""
     totals = dict.fromkeys(SUPPLY, 0)
     for b in batches:
         for name in SUPPLY:
@@ -161,8 +164,7 @@ def projects_page(
 ) -> str:
     """Every project with its supply totals (``rows``: project, totals, batch count)."""
     table = _table(
-        ("Project", "Name", "Region", "Kind", "Batches", "Issued", "Tradable", "Retired",
-         "Cancelled", "Buffer"),
+        ("Project", "Name", "Region", "Kind", "Batches", *_SUPPLY_HEADS),
         (
             [_link(f"/projects/{quote(p.project_id, safe='')}", p.project_id), _e(p.name),
              _e(p.region), _e(_kind(p)), str(count), *_supply_cells(totals)]
@@ -203,10 +205,10 @@ def project_page(
         ("Boundary hash", f"<code>{p.boundary_hash.hex()}</code>" if p.boundary_hash else ""),
     ])  # fmt: skip
     totals = supply_totals(batches)
-    total_table = _table(("Issued", "Tradable", "Retired", "Cancelled", "Buffer"),
+    total_table = _table(_SUPPLY_HEADS,
                          [_supply_cells(totals)], "totals")  # fmt: skip
-    batch_table = _table(("Batch", "Vintage", "Issued", "Tradable", "Retired", "Cancelled",
-                          "Buffer"), _batch_rows(batches), "batches")  # fmt: skip
+    batch_table = _table(("Batch", "Vintage", *_SUPPLY_HEADS), _batch_rows(batches),
+                         "batches")  # fmt: skip
     retired = _link("/retirements?" + urlencode({"project": p.project_id}), "its retirements")
     body = (facts + "<h2>Totals</h2>" + total_table + "<h2>Batches</h2>" + batch_table
             + f"<p>See {retired} in the register.</p>")  # fmt: skip
@@ -224,10 +226,9 @@ def batch_page(chain_id: str, batch: services_pb2.BatchInfo) -> str:
         ("Recipient", f"<code>{_e(b.recipient)}</code>"),
         ("Reports", "<br>".join(f"<code>{h.hex()}</code>" for h in b.report_hashes)),
         ("Issued", f"height {b.height}, {_e(rfc3339(b.time_ms))}"),
-        ("Exported", f"{_t(b.supply.exported_grams)} to other registries"),
     ])  # fmt: skip
     totals = {name: getattr(b.supply, f"{name}_grams") for name in SUPPLY}
-    table = _table(("Issued", "Tradable", "Retired", "Cancelled", "Buffer"),
+    table = _table(_SUPPLY_HEADS,
                    [_supply_cells(totals)], "totals")  # fmt: skip
     retired = _link("/retirements?" + urlencode({"batch": b.batch_id}), "its retirements")
     body = facts + "<h2>Supply</h2>" + table + f"<p>See {retired} in the register.</p>"
