@@ -31,7 +31,7 @@ from carbon_ticket.cli.tools.devnet import (
     init_devnet,
     load_devnet,
 )
-from carbon_ticket.consensus import ConsensusError
+from carbon_ticket.consensus import ConsensusError, SafetyStoreError
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.keyfile import load_validator_key, write_validator_key
@@ -206,7 +206,8 @@ def node_start(home: Path) -> None:
     try:
         asyncio.run(run())
     except ConsensusError as exc:
-        raise CliError(f"node stopped: {exc}", 1) from exc
+        damaged = isinstance(exc, SafetyStoreError)  # the signing state went bad while running
+        raise CliError(f"node stopped: {exc}", EXIT_DAMAGED if damaged else 1) from exc
     _exit_on_fault(server.fatal_error)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import plyvel
 
 from carbon_ticket.chain import Genesis, validators_at
-from carbon_ticket.chain.errors import LedgerError, StorageError
+from carbon_ticket.chain.errors import LedgerError, StorageError, StoreInUse
 from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.consensus import ConsensusError, SignState, Validator, ValidatorSet
@@ -319,7 +319,7 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
         try:  # a running node holds the lock: never restore under it
             LevelDBStore.open(target, create=False).close()
         except StorageError as exc:
-            if "in use" in exc.message:
+            if isinstance(exc, StoreInUse):
                 raise BackupError(f"{target} is in use: stop the node first") from exc
     data_dir.mkdir(parents=True, exist_ok=True)
     staging = data_dir / f"{BLOCKS_DIR}.restoring"
