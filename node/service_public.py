@@ -532,7 +532,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                     yield next_height
                     next_height += 1
                     wake.clear()
-                    await asyncio.sleep(0)  # let consensus run between heights of a catch-up
+                    if next_height <= store.height:  # not per live block: node.streams
+                        await asyncio.sleep(0)  # let consensus run between heights of a catch-up
                 await wake.wait()
         finally:
             unsubscribe()

@@ -145,7 +145,8 @@ class BlockFanout:
                     # Heights queued while this stream was writing are sent from the store by
                     # this loop; only a stream stuck in one write lets its queue fill.
                     subscription.drain()
-                    await asyncio.sleep(0)  # let consensus run between heights of a catch-up
+                    if next_height <= self._height():
+                        await asyncio.sleep(0)  # let consensus run between heights of a catch-up
                 self._check_kept_up(subscription, next_height)
                 await subscription.next_height()  # the loop above sends it from the store
         finally:
