@@ -21,6 +21,7 @@ that no root is raised)::
     ├── NotFound                     unknown account, project, report, batch, tx, block
     ├── AlreadyExists                duplicate id or duplicate transaction
     ├── ResourceExhausted            mempool or rate limits full; try again later
+    │   └── Refusal                  node.api_guard: a client over its [api] limit
     ├── StorageError                 the block store cannot be opened or is inconsistent
     │   ├── StoreInUse               another process holds the store
     │   ├── DiskFull                 node.errors: the data directory's disk is full
