@@ -215,7 +215,7 @@ class ApiGuard(grpc.aio.ServerInterceptor):
 
         async def unary(raw: _Raw, context: grpc.aio.ServicerContext) -> Any:
             client = await self._admit(method, raw, context)
-            request = decode(raw.data)
+            request = _decoded(raw, decode)
             if not submits:
                 return await behavior(request, context)
             txs = _tx_count(request)
@@ -223,7 +223,7 @@ class ApiGuard(grpc.aio.ServerInterceptor):
                 self.check_tx_rate(client, txs)
                 self.start_submission(client, txs)
             except Refusal as exc:
-                raw.data = request = b""  # as in _admit: a refused batch is not kept
+                request = b""  # as in _admit: a refused batch is not kept
                 await self._abort(method, client, exc, context)
             try:
                 return await behavior(request, context)
@@ -235,7 +235,7 @@ class ApiGuard(grpc.aio.ServerInterceptor):
     def _stream(self, method: str, behavior: Any, decode: Callable[[bytes], Any]) -> Any:
         async def stream(raw: _Raw, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             client = await self._admit(method, raw, context)
-            request = decode(raw.data)
+            request = _decoded(raw, decode)
             try:
                 self.open_stream(client)
             except Refusal as exc:
@@ -251,6 +251,13 @@ class ApiGuard(grpc.aio.ServerInterceptor):
 
 def _keep(data: bytes) -> bytes:
     return data
+
+
+def _decoded(raw: _Raw, decode: Callable[[bytes], Any]) -> Any:
+    # The bytes are not needed once decoded: a large batch is not held twice while it is handled.
+    request = decode(raw.data)
+    raw.data = b""
+    return request
 
 
 def _tx_count(request: Any) -> int:

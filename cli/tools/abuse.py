@@ -173,9 +173,12 @@ def _lowest_priority() -> None:
         pass
 
 
-def stream_abuser(address: str, count: int, stop: EventType, out: Any) -> None:
+def stream_abuser(
+    address: str, count: int, stop: EventType, out: Any, lowest_priority: bool = True
+) -> None:
     """Open ``count`` SubscribeBlocks streams on ``address`` and read them until ``stop``."""
-    _lowest_priority()
+    if lowest_priority:  # only in a process of its own: it would lower its caller's too
+        _lowest_priority()
     out.put(asyncio.run(_open_streams(address, count, stop)))
 
 
@@ -215,10 +218,17 @@ async def _open_streams(address: str, count: int, stop: EventType) -> dict[str, 
 
 
 def flood_abuser(
-    address: str, chain_id: str, threads: int, batch: int, stop: EventType, out: Any
+    address: str,
+    chain_id: str,
+    threads: int,
+    batch: int,
+    stop: EventType,
+    out: Any,
+    lowest_priority: bool = True,
 ) -> None:
     """``threads`` threads sending ``batch`` bad-signature transactions per call, back to back."""
-    _lowest_priority()
+    if lowest_priority:
+        _lowest_priority()
     refused: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     sent = [0, 0]  # calls answered, transactions answered

@@ -73,9 +73,9 @@ def test_one_client_with_many_streams_and_a_bad_signature_flood_is_refused_not_s
     streams_out: queue.Queue[dict[str, Any]] = queue.Queue()
     flood_out: queue.Queue[dict[str, Any]] = queue.Queue()
     abusers = [
-        threading.Thread(target=stream_abuser, args=(endpoint, STREAMS, stop, streams_out)),
+        threading.Thread(target=stream_abuser, args=(endpoint, STREAMS, stop, streams_out, False)),
         threading.Thread(
-            target=flood_abuser, args=(endpoint, info.chain_id, 4, 10_000, stop, flood_out)
+            target=flood_abuser, args=(endpoint, info.chain_id, 4, 10_000, stop, flood_out, False)
         ),
     ]
     peak_mb = 0.0
