@@ -385,48 +385,64 @@ def _terms_of(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Term
     the Buy and kept in the trade, and a redemption's jurisdiction is its offer's: the proven
     receipt carries those, and its confirm_payment / redeem event the grams.
     """
-    signer = tx.body.signer
     if tx.kind == "retire":
-        msg = tx.body.retire
-        claim = RetirementClaim(
-            beneficiary=msg.beneficiary,
-            reason=msg.reason,
-            jurisdiction=msg.jurisdiction,
-            event=msg.event,
-            use=RETIREMENT_USES[msg.use] or "voluntary",
-            scheme=msg.scheme,
-            emitter_account=msg.emitter_account,
-            corresponding_adjustment=msg.corresponding_adjustment,
-        )
-        period = (f"{msg.period.start_date:08d}-{msg.period.end_date:08d}"
-                  if msg.HasField("period") else "")  # fmt: skip
-        return _Terms(signer, msg.batch_id, msg.amount_grams, claim, period)
+        return _retire_terms(tx)
     if tx.kind == "confirm_payment":
-        paid = _one_event(receipt, "confirm_payment")
-        if paid.get("trade_id") != str(tx.body.confirm_payment.trade_id):
-            raise BundleError("the receipt's confirm_payment event is for another trade")
-        if paid.get("delivery") != "retired":
-            raise BundleError("the confirmed trade delivered tradable grams, no certificate")
-        claim = RetirementClaim(
-            beneficiary=retired.get("beneficiary", ""),
-            reason=retired.get("reason", ""),
-            jurisdiction=retired.get("jurisdiction", ""),
-            event=retired.get("event", ""),
-        )
-        amount = _grams(paid.get("amount_grams"), "confirm_payment amount_grams")
-        return _Terms(paid.get("buyer", ""), paid.get("batch_id", ""), amount, claim, "")
-    msg = tx.body.redeem
+        return _purchase_terms(tx, receipt, retired)
+    return _redemption_terms(tx, receipt, retired)
+
+
+def _retire_terms(tx: SignedTx) -> _Terms:
+    """chain/rules/tickets.py process_retire: everything from the signed Retire."""
+    msg = tx.body.retire
+    claim = RetirementClaim(
+        beneficiary=msg.beneficiary,
+        reason=msg.reason,
+        jurisdiction=msg.jurisdiction,
+        event=msg.event,
+        use=RETIREMENT_USES[msg.use] or "voluntary",
+        scheme=msg.scheme,
+        emitter_account=msg.emitter_account,
+        corresponding_adjustment=msg.corresponding_adjustment,
+    )
+    period = (f"{msg.period.start_date:08d}-{msg.period.end_date:08d}"
+              if msg.HasField("period") else "")  # fmt: skip
+    return _Terms(tx.body.signer, msg.batch_id, msg.amount_grams, claim, period)
+
+
+def _purchase_terms(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Terms:
+    """chain/rules/market.py process_confirm_payment: the trade's buyer retires, with the claim
+    the Buy stated (no period, voluntary use, the RetirementClaim defaults)."""
+    paid = _one_event(receipt, "confirm_payment")
+    if paid.get("trade_id") != str(tx.body.confirm_payment.trade_id):
+        raise BundleError("the receipt's confirm_payment event is for another trade")
+    if paid.get("delivery") != "retired":
+        raise BundleError("the confirmed trade delivered tradable grams, no certificate")
+    claim = RetirementClaim(
+        beneficiary=retired.get("beneficiary", ""),
+        reason=retired.get("reason", ""),
+        jurisdiction=retired.get("jurisdiction", ""),
+        event=retired.get("event", ""),
+    )
+    amount = _grams(paid.get("amount_grams"), "confirm_payment amount_grams")
+    return _Terms(paid.get("buyer", ""), paid.get("batch_id", ""), amount, claim, "")
+
+
+def _redemption_terms(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Terms:
+    """chain/rules/merchants.py process_redeem: the resident retires the offer's grams for
+    themself, in the offer's jurisdiction."""
+    redeem = tx.body.redeem
     redeemed = _one_event(receipt, "redeem")
     if redeemed.get("payment") != "grams":
         raise BundleError("the redemption was paid in points, no certificate")
     claim = RetirementClaim(
-        beneficiary=signer,
+        beneficiary=tx.body.signer,
         reason=REDEMPTION_REASON,
         jurisdiction=retired.get("jurisdiction", ""),
-        event=redemption_event(msg.merchant, msg.offer_id),
+        event=redemption_event(redeem.merchant, redeem.offer_id),
     )
     amount = _grams(redeemed.get("amount"), "redeem amount")
-    return _Terms(signer, msg.batch_id, amount, claim, "")
+    return _Terms(tx.body.signer, redeem.batch_id, amount, claim, "")
 
 
 def _expected_certificate(tx: SignedTx, receipt: TxResult, header: Header) -> dict[str, Any]:
