@@ -6,8 +6,10 @@ per tonne, 10,000 t of it in an order that retires on purchase. Enterprises from
 Shandong and Fujian buy; the trading platform (the devnet's settlement account) confirms each
 payment, and the Fujian purchase is retired on delivery for the 14th National Winter Games with
 a certificate. A second Zhejiang purchase is never paid for and times out after the devnet's
-payment timeout (params.market.trade_timeout_blocks), its grams going back to the order. The
-orders, trades and price history are printed. Each run uses a fresh project and enterprises.
+payment timeout (params.market.trade_timeout_blocks), its grams going back to the order. Last,
+the Shandong enterprise exports 5,000 t of its lot to another registry (CCER), which writes an
+export record with its serial range. The orders, trades, price history and the export record
+are printed. Each run uses a fresh project and enterprises.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ __all__ = ["play_market"]
 
 T = GRAMS_PER_TONNE
 VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
-STEPS = 16
+STEPS = 17
+EXPORT_TONNES = 5_000
+EXPORT_REGISTRY = "CCER"  # the target registry, and the Shandong enterprise's account there
+EXPORT_ACCOUNT = "CCER-37-0188-QILU"
 PRICE_FEN = 1_400  # 14.00 yuan per tCO2e: 150,000 t make 2.1 million yuan
 ORDER_BLOCKS = 100_000  # the orders stay open long after the demo
 ENTERPRISES = (
@@ -201,19 +206,36 @@ def play_market(
     click.echo(
         f"      trade {unpaid_id} timed out (height {seen}): 10,000 t back in order {order_id}"
     )
-    # HOOK(registry, issue 17): "a lot is exported to another registry". Export (tx export,
-    # chain/rules/registry.py) is built on another branch; once merged, add a step here: the
-    # Shandong enterprise exports 5,000 t of its lot to another registry's account, and print
-    # the export record (query exports).
-    click.echo("      (export of a lot to another registry: not on this branch yet)")
+    export_id = _export_lot(step, stub, buyers["shandong"], batch_id)
 
-    _print_results(stub, batch_id, certificate_id, output)
+    _print_results(stub, batch_id, certificate_id, export_id, output)
+
+
+def _export_lot(
+    step: Steps, stub: services_pb2_grpc.LedgerServiceStub, holder: PrivateKey, batch_id: str
+) -> str:
+    """The Shandong enterprise exports part of its lot to another registry (the message
+    ``carbon-ticket tx export`` sends); print the export record; return its id."""
+    exported = step(
+        f"Shandong enterprise exports {EXPORT_TONNES:,} tCO2e to registry {EXPORT_REGISTRY} "
+        f"account {EXPORT_ACCOUNT}: no longer tradable here, never counted twice",
+        ledger_pb2.ExportTickets(
+            batch_id=batch_id, amount_grams=EXPORT_TONNES * T, registry=EXPORT_REGISTRY,
+            account=EXPORT_ACCOUNT, reason="sold on to a buyer in the CCER registry",
+        ),
+        holder,
+    )  # fmt: skip
+    export_id = _attr(exported, "export", "export_id")
+    record = stub.ExportGet(services_pb2.ExportGetRequest(export_id=export_id), timeout=10)
+    click.echo(f"      export record {export_id}: serials {record.serial}")
+    return export_id
 
 
 def _print_results(
     stub: services_pb2_grpc.LedgerServiceStub,
     batch_id: str,
     certificate_id: str,
+    export_id: str,
     output: str,
 ) -> None:
     orders = stub.ListOrders(services_pb2.ListOrdersRequest(batch_id=batch_id), timeout=10)
@@ -232,6 +254,7 @@ def _print_results(
         services_pb2.GetCertificateRequest(certificate_id=certificate_id), timeout=10
     )
     supply = stub.GetBatch(services_pb2.GetBatchRequest(batch_id=batch_id), timeout=10)
+    exported = stub.ExportGet(services_pb2.ExportGetRequest(export_id=export_id), timeout=10)
     sold = sum(p.total_fen for p in prices.items)
     if output == "json":
         emit(
@@ -240,6 +263,7 @@ def _print_results(
                 "trades": [render.message_dict(t) for t in trades],
                 "prices": [render.message_dict(p) for p in prices.items],
                 "certificate": render.certificate(cert),
+                "export": render.message_dict(exported),
                 "batch": render.batch(supply),
             },
             output,
@@ -266,7 +290,13 @@ def _print_results(
     click.echo("retirement certificate")
     emit(render.certificate(cert), output)
     click.echo("")
+    click.echo("export record")
+    click.echo(
+        f"  {exported.export_id}: {exported.amount_grams // T:,} t of {exported.batch_id} to "
+        f"{exported.registry} account {exported.target_account}, serials {exported.serial}"
+    )
+    click.echo("")
     click.echo("batch supply")
     shown = render.batch(supply)["supply"]
-    keep = ("issued", "tradable", "escrowed", "retired", "cancelled", "buffer")
+    keep = ("issued", "tradable", "escrowed", "retired", "cancelled", "exported", "buffer")
     emit({f"{k}_tco2e": shown[f"{k}_tco2e"] for k in keep}, output)

@@ -12,10 +12,12 @@ document the auditor trusts, from the genesis validators' public keys down:
    lead to and naming that set as its own, whose ``next_validators_hash`` is the hash of the
    new set listed beside it; the bundle's validator set is where the chain ends;
 3. the header names that validator set and more than 2/3 of its power signed precommits for it;
-4. the transaction is a validly signed Retire whose id is in the header's ``tx_root``;
+4. the transaction is a validly signed transaction that makes a certificate (a Retire, the
+   ConfirmPayment of a market purchase that retires on delivery, or a Redeem paid in tickets)
+   whose id is in the header's ``tx_root``;
 5. its receipt (success, with the retire event) is in the header's ``results_root``;
 6. every field of the certificate record follows from the signed transaction, the receipt and
-   the header.
+   the header, built as the ledger rules build it (``_terms_of``).
 
 It needs no node and no network: this module imports neither ``node`` nor ``grpc`` (a test
 asserts it), only the ledger and consensus rules, so other systems can embed it. Any failure is
@@ -43,7 +45,8 @@ from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.records import RETIREMENT_USES
 from carbon_ticket.chain.results import Event, TxResult
-from carbon_ticket.chain.rules.tickets import certificate_id
+from carbon_ticket.chain.rules.merchants import REDEMPTION_REASON, redemption_event
+from carbon_ticket.chain.rules.tickets import RetirementClaim, certificate_id
 from carbon_ticket.chain.tx import SignedTx, decode_tx
 from carbon_ticket.consensus.certificate import verify_certificate
 from carbon_ticket.consensus.errors import InvalidCertificate, InvalidValidatorSet
@@ -71,6 +74,8 @@ _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_g
 _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
                   "validators_hash", "next_validators_hash")  # fmt: skip
 _U64 = 2**64
+# The transactions whose success makes a retirement certificate (chain/ record_retirement).
+CERTIFYING_KINDS = ("retire", "confirm_payment", "redeem")
 
 
 class BundleError(LedgerError):
@@ -306,8 +311,8 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
         raise BundleError(
             f"the retirement transaction is not validly signed: {exc.message}"
         ) from exc
-    if tx.kind != "retire":
-        raise BundleError(f"the transaction is a {tx.kind}, not a retire")
+    if tx.kind not in CERTIFYING_KINDS:
+        raise BundleError(f"the transaction is a {tx.kind}, which makes no retirement certificate")
     if index >= header.tx_count:
         raise BundleError(
             f"the transaction is not in the block: tx index {index} is outside a block of "
@@ -319,7 +324,7 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
     return tx, index
 
 
-def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> dict[str, str]:
+def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> TxResult:
     r = _object(value, "receipt", {"code", "error_code", "events", "proof"})
     events = []
     for i, item in enumerate(_list(r["events"], "receipt events")):
@@ -343,38 +348,128 @@ def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> dict[str, 
         )
     if not receipt.ok:
         raise BundleError(f"the retirement failed on chain: {receipt.error_code}")
-    retire = [e for e in receipt.events if e.type == "retire"]
-    if len(retire) != 1:
-        raise BundleError("the receipt carries no retire event")
-    return dict(retire[0].attributes)
+    return receipt
 
 
-def _expected_certificate(tx: SignedTx, event: dict[str, str], header: Header) -> dict[str, Any]:
+def _one_event(receipt: TxResult, kind: str) -> dict[str, str]:
+    """The attributes of the receipt's single ``kind`` event."""
+    found = [e for e in receipt.events if e.type == kind]
+    if len(found) != 1:
+        raise BundleError(f"the receipt carries no {kind} event")
+    return dict(found[0].attributes)
+
+
+def _grams(value: str | None, what: str) -> int:
+    """A gram count the receipt writes as decimal text."""
+    if value is None or not (value.isascii() and value.isdigit()) or int(value) >= _U64:
+        raise BundleError(f"the receipt's {what} is not a gram count")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """What a certifying transaction retired, for whom: the ledger's RetirementClaim and the
+    grams around it."""
+
+    account: str
+    batch_id: str
+    amount_grams: int
+    claim: RetirementClaim
+    period: str  # "YYYYMMDD-YYYYMMDD" or ""
+
+
+def _terms_of(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Terms:
+    """The terms as chain/ builds them for this kind of transaction.
+
+    A Retire states all of them in the signed message. A market purchase's claim was stated by
+    the Buy and kept in the trade, and a redemption's jurisdiction is its offer's: the proven
+    receipt carries those, and its confirm_payment / redeem event the grams.
+    """
+    if tx.kind == "retire":
+        return _retire_terms(tx)
+    if tx.kind == "confirm_payment":
+        return _purchase_terms(tx, receipt, retired)
+    return _redemption_terms(tx, receipt, retired)
+
+
+def _retire_terms(tx: SignedTx) -> _Terms:
+    """chain/rules/tickets.py process_retire: everything from the signed Retire."""
     msg = tx.body.retire
-    period = (
-        f"{msg.period.start_date:08d}-{msg.period.end_date:08d}" if msg.HasField("period") else ""
+    claim = RetirementClaim(
+        beneficiary=msg.beneficiary,
+        reason=msg.reason,
+        jurisdiction=msg.jurisdiction,
+        event=msg.event,
+        use=RETIREMENT_USES[msg.use] or "voluntary",
+        scheme=msg.scheme,
+        emitter_account=msg.emitter_account,
+        corresponding_adjustment=msg.corresponding_adjustment,
     )
+    period = (f"{msg.period.start_date:08d}-{msg.period.end_date:08d}"
+              if msg.HasField("period") else "")  # fmt: skip
+    return _Terms(tx.body.signer, msg.batch_id, msg.amount_grams, claim, period)
+
+
+def _purchase_terms(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Terms:
+    """chain/rules/market.py process_confirm_payment: the trade's buyer retires, with the claim
+    the Buy stated (no period, voluntary use, the RetirementClaim defaults)."""
+    paid = _one_event(receipt, "confirm_payment")
+    if paid.get("trade_id") != str(tx.body.confirm_payment.trade_id):
+        raise BundleError("the receipt's confirm_payment event is for another trade")
+    if paid.get("delivery") != "retired":
+        raise BundleError("the confirmed trade delivered tradable grams, no certificate")
+    claim = RetirementClaim(
+        beneficiary=retired.get("beneficiary", ""),
+        reason=retired.get("reason", ""),
+        jurisdiction=retired.get("jurisdiction", ""),
+        event=retired.get("event", ""),
+    )
+    amount = _grams(paid.get("amount_grams"), "confirm_payment amount_grams")
+    return _Terms(paid.get("buyer", ""), paid.get("batch_id", ""), amount, claim, "")
+
+
+def _redemption_terms(tx: SignedTx, receipt: TxResult, retired: dict[str, str]) -> _Terms:
+    """chain/rules/merchants.py process_redeem: the resident retires the offer's grams for
+    themself, in the offer's jurisdiction."""
+    redeem = tx.body.redeem
+    redeemed = _one_event(receipt, "redeem")
+    if redeemed.get("payment") != "grams":
+        raise BundleError("the redemption was paid in points, no certificate")
+    claim = RetirementClaim(
+        beneficiary=tx.body.signer,
+        reason=REDEMPTION_REASON,
+        jurisdiction=retired.get("jurisdiction", ""),
+        event=redemption_event(redeem.merchant, redeem.offer_id),
+    )
+    amount = _grams(redeemed.get("amount"), "redeem amount")
+    return _Terms(tx.body.signer, redeem.batch_id, amount, claim, "")
+
+
+def _expected_certificate(tx: SignedTx, receipt: TxResult, header: Header) -> dict[str, Any]:
+    event = _one_event(receipt, "retire")
+    terms = _terms_of(tx, receipt, event)
+    claim = terms.claim
     return {
         "certificate_id": certificate_id(tx.tx_hash),
-        "batch_id": msg.batch_id,
+        "batch_id": terms.batch_id,
         "project_id": event.get("project_id", ""),
         "vintage": event.get("vintage", ""),
-        "amount_grams": msg.amount_grams,
-        "beneficiary": msg.beneficiary,
-        "reason": msg.reason,
-        "jurisdiction": msg.jurisdiction,
-        "event": msg.event,
-        "account": tx.body.signer,
-        "period": period,
+        "amount_grams": terms.amount_grams,
+        "beneficiary": claim.beneficiary,
+        "reason": claim.reason,
+        "jurisdiction": claim.jurisdiction,
+        "event": claim.event,
+        "account": terms.account,
+        "period": terms.period,
         "height": header.height,
         "time_ms": header.time_ms,
         "tx_hash": tx.tx_hash.hex(),
-        # Beyond the bundle's record: the use (from the signed Retire) and the serial range
-        # (from the proven receipt), shown by ``Proven.lines``.
-        "use": RETIREMENT_USES[msg.use] or "voluntary",
-        "scheme": msg.scheme,
-        "emitter_account": msg.emitter_account,
-        "corresponding_adjustment": msg.corresponding_adjustment,
+        # Beyond the bundle's record: the use and the serial range (from the proven receipt),
+        # shown by ``Proven.lines``.
+        "use": claim.use,
+        "scheme": claim.scheme,
+        "emitter_account": claim.emitter_account,
+        "corresponding_adjustment": claim.corresponding_adjustment,
         "serial": event.get("serial", ""),
     }
 
@@ -419,9 +514,9 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
         raise BundleError("the header names another validator set than the one of its height")
     commit = _commit(top["commit"], header, validators)
     tx, index = _transaction(top["tx"], header, genesis)
-    event = _receipt(top["receipt"], tx, index, header)
-    expected = _expected_certificate(tx, event, header)
-    _check_certificate(top["certificate"], expected, event)
+    receipt = _receipt(top["receipt"], tx, index, header)
+    expected = _expected_certificate(tx, receipt, header)
+    _check_certificate(top["certificate"], expected, _one_event(receipt, "retire"))
     signed = [validators.validators[v.validator_index] for v in commit.precommits]
     return Proven(
         certificate=expected,

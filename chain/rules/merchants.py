@@ -45,9 +45,19 @@ from carbon_ticket.chain.state import StateOverlay, get_params, get_points
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
-__all__ = ["REDEMPTION_REASON", "process_redeem", "process_register_offer"]
+__all__ = [
+    "REDEMPTION_REASON",
+    "process_redeem",
+    "process_register_offer",
+    "redemption_event",
+]
 
 REDEMPTION_REASON = "merchant redemption"
+
+
+def redemption_event(merchant: str, offer_id: str) -> str:
+    """The ``event`` a redemption's certificate names (the offline verifier rebuilds it too)."""
+    return f"merchant {merchant} offer {offer_id}"
 
 
 def process_register_offer(
@@ -213,7 +223,7 @@ def process_redeem(
                 beneficiary=resident,
                 reason=REDEMPTION_REASON,
                 jurisdiction=offer.jurisdiction,
-                event=f"merchant {offer.merchant} offer {offer.offer_id}",
+                event=redemption_event(offer.merchant, offer.offer_id),
             ),
         )
         certificate_id = certificate.certificate_id

@@ -94,6 +94,7 @@ transfer_op = st.tuples(
 )
 retire_op = st.tuples(st.just("retire"), holder, batch, small_amount, nonce_offset)
 cancel_op = st.tuples(st.just("cancel"), holder, batch, small_amount, nonce_offset)
+export_op = st.tuples(st.just("export"), holder, batch, small_amount, nonce_offset)
 reversal_op = st.tuples(st.just("reversal"), batch, small_amount, nonce_offset)
 register_op = st.tuples(st.just("register"), actor, nonce_offset)
 end_block = st.tuples(st.just("end_block"))
@@ -105,6 +106,8 @@ op = st.one_of(
     transfer_op,
     retire_op,
     cancel_op,
+    export_op,
+    export_op,
     reversal_op,
     register_op,
     end_block,
@@ -193,6 +196,15 @@ def _message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any, int]:
             ledger_pb2.Cancel(batch_id=BATCHES[b], amount_grams=grams, reason="r"),
             off,
         )
+    if kind == "export":
+        _, who, b, grams, off = operation
+        msg = ledger_pb2.ExportTickets(
+            batch_id=BATCHES[b],
+            amount_grams=_resolve(grams, held(who, b)),
+            registry="CCER",
+            account=f"ccer-{who}",
+        )
+        return HOLDERS[who], msg, off
     if kind == "reversal":
         _, b, grams, off = operation
         msg = ledger_pb2.Reversal(

@@ -18,6 +18,7 @@ from carbon_ticket.chain.keys import (
     BALANCE,
     BATCH,
     CERTIFICATE,
+    EXPORT,
     POINTS,
     POINTS_DAY,
     POINTS_DAY_ACTIVITY,
@@ -30,7 +31,7 @@ from carbon_ticket.chain.keys import (
     decode_u64,
     nonce_key,
 )
-from carbon_ticket.chain.records import Batch, Certificate, PointsAccount, Report
+from carbon_ticket.chain.records import Batch, Certificate, Export, PointsAccount, Report
 from carbon_ticket.chain.residents_view import resident_redemptions
 from tests.chain.conftest import DAILY_CAP, RESIDENT_PARAMS, Ledger
 from tests.chain.strategies import (
@@ -68,23 +69,40 @@ class Invariants:
                 batch_id = key.rsplit(b"/", 1)[1].decode()
                 balances[batch_id] = balances.get(batch_id, 0) + grams
         certified: dict[str, int] = {}
+        serials: dict[str, list[tuple[int, int]]] = {}  # batch -> ranges of certificates, exports
         for key, value in data.items():
             if key.startswith(CERTIFICATE):
                 # Certificates never change once written.
                 assert self.certificates.setdefault(key, value) == value
                 cert = Certificate.decode(value)
                 certified[cert.batch_id] = certified.get(cert.batch_id, 0) + cert.amount_grams
+                serials.setdefault(cert.batch_id, []).append((cert.serial_first, cert.serial_last))
         assert set(self.certificates) == {k for k in data if k.startswith(CERTIFICATE)}
+        exported: dict[str, int] = {}
+        for key, value in data.items():
+            if key.startswith(EXPORT):
+                record = Export.decode(value)
+                exported[record.batch_id] = exported.get(record.batch_id, 0) + record.amount_grams
+                serials.setdefault(record.batch_id, []).append(
+                    (record.serial_first, record.serial_last)
+                )
         issued_total = 0
         reversed_total = 0
         for key, value in data.items():
             if not key.startswith(BATCH):
                 continue
             b = Batch.decode(value)
-            assert b.tradable + b.retired + b.cancelled + b.buffer == b.issued
-            assert min(b.tradable, b.retired, b.cancelled, b.buffer) >= 0
+            parts = (b.tradable, b.escrowed, b.retired, b.cancelled, b.exported, b.buffer)
+            assert sum(parts) == b.issued and min(parts) >= 0
             assert balances.get(b.batch_id, 0) == b.tradable
             assert certified.get(b.batch_id, 0) == b.retired
+            assert exported.get(b.batch_id, 0) == b.exported
+            # The serial ranges of certificates and exports tile 1..retired + exported.
+            end = 0
+            for first, last in sorted(serials.get(b.batch_id, [])):
+                assert first == end + 1 and last >= first
+                end = last
+            assert end == b.retired + b.exported
             assert b.retired >= self.retired.get(b.batch_id, 0)  # retired grams never come back
             assert b.reversed_grams <= b.cancelled
             self.retired[b.batch_id] = b.retired

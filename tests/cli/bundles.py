@@ -78,6 +78,29 @@ TAMPERS: list[tuple[str, Callable[[Bundle], None], str]] = [
 ]
 
 
+def _seller_as_account(b: Bundle) -> None:
+    b["certificate"]["account"] = next(
+        dict(e["attributes"])["seller"] for e in b["receipt"]["events"]
+        if e["type"] == "confirm_payment"
+    )  # fmt: skip
+
+
+def _buyer_in_receipt(b: Bundle) -> None:
+    for e in b["receipt"]["events"]:
+        if e["type"] == "confirm_payment":
+            for pair in e["attributes"]:
+                if pair[0] == "buyer":
+                    pair[1] = b["certificate"]["tx_hash"][:10]
+
+
+# A certificate made by confirm_payment (tests/cli/purchases.py): the same, and two more.
+PURCHASE_TAMPERS: list[tuple[str, Callable[[Bundle], None], str]] = [
+    *TAMPERS,
+    ("seller as account", _seller_as_account, "certificate field account"),
+    ("buyer in receipt", _buyer_in_receipt, "receipt proof does not lead to results_root"),
+]
+
+
 def tampered(bundle: Bundle, how: Callable[[Bundle], None]) -> Bundle:
     """A deep copy of ``bundle`` changed by ``how``."""
     out = copy.deepcopy(bundle)

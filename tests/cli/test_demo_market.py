@@ -47,7 +47,8 @@ def test_the_market_story_plays_on_a_real_devnet(tmp_path: Path) -> None:
         played = _cli("demo", "--home", str(info.home), "--story", "market")
         assert played.returncode == 0, played.stdout + played.stderr
         out = played.stdout
-        assert "[16/16] Zhejiang enterprise buys another 10,000 tCO2e but never pays" in out
+        assert "[16/17] Zhejiang enterprise buys another 10,000 tCO2e but never pays" in out
+        assert "[17/17] Shandong enterprise exports 5,000 tCO2e to registry CCER" in out
         assert "timed out" in out and "certificate RC-" in out
         assert "14th National Winter Games" in out.split("retirement certificate", 1)[1]
         assert "3 settled trades, 1960000.00 yuan in all" in out
@@ -69,5 +70,19 @@ def test_the_market_story_plays_on_a_real_devnet(tmp_path: Path) -> None:
         assert supply["escrowed_grams"] == 10_000 * T and supply["retired_grams"] == 10_000 * T
         table = _cli("query", "trades", "--status", "timed_out", "--node", info.endpoints[0])
         assert table.returncode == 0 and "timed_out" in table.stdout
+
+        # The last step: 5,000 t of the Shandong lot went to the CCER registry, with serials.
+        assert supply["exported_grams"] == 5_000 * T
+        exports = json.loads(_cli("query", "exports", "--batch", batch["batch_id"], *node).stdout)
+        (exported,) = exports["items"]
+        shandong = next(t["buyer"] for t in trades if t["amount_grams"] == 50_000 * T)
+        assert (exported["account"], exported["amount_grams"]) == (shandong, 5_000 * T)
+        assert (exported["registry"], exported["target_account"]) == ("CCER", "CCER-37-0188-QILU")
+        assert exported["serial_last"] - exported["serial_first"] + 1 == 5_000 * T
+        assert f"export record {exported['export_id']}: serials {exported['serial']}" in out
+        assert exported["serial"] in out.split("export record", 2)[2]
+        cert = json.loads(_cli("query", "certificate", retired[0]["certificate_id"], *node).stdout)
+        assert (exported["serial_last"] < cert["serial_first"]
+                or cert["serial_last"] < exported["serial_first"])  # fmt: skip
     finally:
         procs.stop_all()

@@ -30,8 +30,15 @@ from carbon_ticket.cli.verify import BundleError, genesis_set, verify_bundle
 from carbon_ticket.consensus import Validator, ValidatorSet, Vote, VoteType, vote_sign_bytes
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.keyfile import load_validator_key
-from tests.cli.bundles import TAMPERS, foreign_genesis, tampered, without_quorum
+from tests.cli.bundles import (
+    PURCHASE_TAMPERS,
+    TAMPERS,
+    foreign_genesis,
+    tampered,
+    without_quorum,
+)
 from tests.cli.explorer_harness import DemoChain
+from tests.cli.purchases import purchase_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "cli" / "explorer" / "static" / "verify.js"
@@ -206,8 +213,10 @@ def cases(demo_devnet: DemoChain) -> dict[str, tuple[str, Bundle, str]]:
     crowded = demo_devnet.bundle(demo_devnet.crowded_certificate)
     key = load_validator_key(NodeConfig.load(demo_devnet.info.node_home(0)).key_path)
     changed = with_set_changes(games, genesis, key)
+    purchase = demo_devnet.bundle(purchase_certificate(demo_devnet.info))
     out: dict[str, tuple[str, Bundle, str]] = {
         "good": (text, games, ""),
+        "good purchase": (text, purchase, ""),
         "good crowded": (text, crowded, ""),
         "good with set changes": (text, changed, ""),
         "foreign genesis": (Genesis.from_json(foreign_genesis(text)).to_json(), games,
@@ -219,6 +228,8 @@ def cases(demo_devnet: DemoChain) -> dict[str, tuple[str, Bundle, str]]:
         out[name] = (text, tampered(crowded, how), fragment)
     for name, how, fragment in CHANGE_TAMPERS:
         out[name] = (text, tampered(changed, how), fragment)
+    for name, how, fragment in PURCHASE_TAMPERS:
+        out[f"purchase {name}"] = (text, tampered(purchase, how), fragment)
     return out
 
 
@@ -265,7 +276,7 @@ def test_the_python_verifier_agrees_on_every_case(
         assert fragment in str(caught.value), f"{name}: {caught.value}"
 
 
-@pytest.mark.parametrize("name", ["good", "good crowded", "good with set changes"])
+@pytest.mark.parametrize("name", ["good", "good crowded", "good with set changes", "good purchase"])
 def test_a_good_bundle_verifies_in_javascript(
     name: str, node_run: dict[str, Any], cases: dict[str, tuple[str, Bundle, str]]
 ) -> None:
@@ -286,7 +297,11 @@ def test_a_good_bundle_verifies_in_javascript(
 
 @pytest.mark.parametrize(
     "name",
-    ["foreign genesis", *(t[0] for t in PLAIN_TAMPERS + CROWDED_TAMPERS + CHANGE_TAMPERS)],
+    [
+        "foreign genesis",
+        *(t[0] for t in PLAIN_TAMPERS + CROWDED_TAMPERS + CHANGE_TAMPERS),
+        *(f"purchase {t[0]}" for t in PURCHASE_TAMPERS),
+    ],
 )
 def test_each_tampering_is_refused_with_its_reason(
     name: str, node_run: dict[str, Any], cases: dict[str, tuple[str, Bundle, str]]

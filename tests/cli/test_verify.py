@@ -32,8 +32,16 @@ from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.cli.verify import BundleError, verify_bundle
 from carbon_ticket.proto import ledger_pb2, services_pb2
-from tests.cli.bundles import TAMPERS, foreign_genesis, tampered, without_quorum
+from tests.cli.bundles import (
+    PURCHASE_TAMPERS,
+    TAMPERS,
+    foreign_genesis,
+    tampered,
+    without_quorum,
+)
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
+from tests.cli.purchases import PURCHASE_BENEFICIARY, purchase_certificate
+from tests.cli.test_explorer_js import RUNNER, VERIFIER, node_binary
 
 T = 1_000_000
 ENV = {"CARBON_TICKET_PASSWORD": "devnet", "CARBON_TICKET_CONNECT_TIMEOUT": "1"}
@@ -223,6 +231,126 @@ def test_garbage_inputs_fail_cleanly(devnet: DevnetInfo, bundle_file: Path, tmp_
 def test_bench_prints_a_figure(devnet: DevnetInfo, bundle_file: Path) -> None:
     result = run("verify", str(bundle_file), "--genesis", str(genesis_of(devnet)), "--bench", "3")
     assert result.exit_code == 0 and "ms per bundle" in result.stdout
+
+
+# ---------------------------------------------------------------- certificates of purchases
+
+
+@pytest.fixture(scope="module")
+def purchase_file(devnet: DevnetInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundle of a certificate made by confirm_payment (a purchase that retires)."""
+    out = tmp_path_factory.mktemp("purchase") / "cert.json"
+    cert_id = purchase_certificate(devnet, tonnes=30)
+    result = run("query", "certificate", cert_id, "--proof", "--out", str(out),
+                 "--node", devnet.endpoints[0])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_certificate_made_by_confirm_payment_verifies(
+    devnet: DevnetInfo, purchase_file: Path
+) -> None:
+    bundle = json.loads(purchase_file.read_text())
+    keys: Any = wallet_keys(devnet)
+    proven = verify_bundle(bundle, Genesis.from_json(genesis_of(devnet).read_text()))
+    # The buyer retired, though the seller signed the confirmation.
+    assert proven.certificate["account"] == keys["verifier"].address
+    assert proven.certificate["amount_grams"] == 30 * T
+    assert proven.certificate["beneficiary"] == PURCHASE_BENEFICIARY
+    assert proven.certificate["use"] == "voluntary" and proven.certificate["serial"]
+    result = run("verify", str(purchase_file), "--genesis", str(genesis_of(devnet)))
+    assert result.exit_code == 0, result.output
+    assert f"certificate {bundle['certificate']['certificate_id']} is valid" in result.stdout
+    assert "retired 30 tCO2e" in result.stdout
+
+
+@pytest.mark.parametrize(("what", "how", "fragment"), PURCHASE_TAMPERS,
+                         ids=[t[0] for t in PURCHASE_TAMPERS])  # fmt: skip
+def test_a_tampered_purchase_certificate_fails(
+    devnet: DevnetInfo, purchase_file: Path, what: str, how: Any, fragment: str
+) -> None:
+    bad = tampered(json.loads(purchase_file.read_text()), how)
+    assert fragment in check(bad, devnet)
+
+
+def test_a_bundle_of_a_transaction_that_makes_no_certificate_fails(
+    devnet: DevnetInfo, purchase_file: Path
+) -> None:
+    """The tx of a bundle swapped for the Buy before it: properly signed, in a block, but a Buy
+    retires nothing (the trade's claim is stated there, the certificate made later)."""
+    good = json.loads(purchase_file.read_text())
+    with stub_for(devnet.endpoints[0]) as stub:
+        trade = next(
+            dict(e["attributes"])["trade_id"] for e in good["receipt"]["events"]
+            if e["type"] == "confirm_payment"
+        )  # fmt: skip
+        page = stub.ListTrades(services_pb2.ListTradesRequest(), timeout=10)
+        buy_hash = next(t.tx_hash for t in page.items if str(t.trade_id) == trade)
+        proof = stub.GetTxProof(services_pb2.GetTxProofRequest(tx_hash=buy_hash), timeout=10)
+        block = stub.GetBlock(services_pb2.GetBlockRequest(height=proof.height), timeout=10)
+    fake = services_pb2.CertificateProof(
+        tx=proof,
+        commit=block.committed.certificate,
+        chain_id=good["chain_id"],
+        genesis_hash=bytes.fromhex(good["genesis_hash"]),
+    )
+    bundle = {**render.certificate_bundle(fake), "certificate": good["certificate"],
+              "validators": good["validators"]}  # fmt: skip
+    assert "the transaction is a buy, which makes no retirement certificate" in check(
+        bundle, devnet
+    )
+
+
+def test_a_certificate_made_by_a_redemption_verifies(devnet: DevnetInfo, tmp_path: Path) -> None:
+    """A merchant redemption paid in tickets (the residents' story) makes a certificate too."""
+    played = run("demo", "--home", str(devnet.home), "--story", "residents", "-o", "json")
+    assert played.exit_code == 0, played.output
+    with stub_for(devnet.endpoints[0]) as stub:
+        history = stub.SubscribeEvents(
+            services_pb2.SubscribeEventsRequest(from_height=1, types=["retire"])
+        )
+        attrs = next(
+            a for a in ({x.key: x.value for x in e.event.attributes} for e in history)
+            if a["reason"] == "merchant redemption"
+        )  # fmt: skip
+        history.cancel()
+    cert_id = attrs["certificate_id"]
+    out = tmp_path / "redeem.json"
+    result = run("query", "certificate", cert_id, "--proof", "--out", str(out),
+                 "--node", devnet.endpoints[0])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(out.read_text())
+    proven = verify_bundle(bundle, Genesis.from_json(genesis_of(devnet).read_text()))
+    assert proven.certificate["reason"] == "merchant redemption"
+    assert proven.certificate["account"] == proven.certificate["beneficiary"]
+    bad = tampered(bundle, lambda b: b["certificate"].update(jurisdiction="CN-11"))
+    assert "certificate field jurisdiction" in check(bad, devnet)
+    # The explorer's verifier proves the same.
+    genesis_text = genesis_of(devnet).read_text()
+    results = run_js_verifier(
+        {"good": (genesis_text, bundle), "bad": (genesis_text, bad)}, tmp_path
+    )
+    assert results["good"]["ok"], results["good"]
+    assert results["good"]["proven"]["certificate"] == dict(proven.certificate)
+    assert "certificate field jurisdiction" in results["bad"]["error"]
+
+
+def run_js_verifier(cases: dict[str, tuple[str, Any]], tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """The explorer's verifier's result per case (name -> (genesis text, bundle)), under Node."""
+    payload = {
+        "verifier": str(VERIFIER),
+        "cases": [
+            {"name": n, "genesis": g, "bundle": json.dumps(b)} for n, (g, b) in cases.items()
+        ],
+        "genesis_hashes": [],
+    }
+    path = tmp_path / "js-cases.json"
+    path.write_text(json.dumps(payload))
+    ran = subprocess.run([node_binary(), str(RUNNER), str(path)], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    results: dict[str, dict[str, Any]] = json.loads(ran.stdout)["results"]
+    return results
 
 
 def test_the_verifier_imports_neither_grpc_nor_the_node() -> None:

@@ -7,8 +7,10 @@
  * It implements docs/spec.md byte for byte, in the order and with the messages of the Python
  * verifier (cli/verify.py): genesis hash, the chain of validator set changes from the genesis
  * set, header hash, commit certificate (> 2/3 of the power, each Ed25519 signature over the vote
- * sign bytes), the signed Retire transaction and its id in tx_root, its receipt in results_root,
- * and every certificate field against the signed transaction, the receipt and the header.
+ * sign bytes), the signed transaction that made the certificate (a Retire, the ConfirmPayment of
+ * a purchase that retires on delivery, or a Redeem paid in tickets) and its id in tx_root, its
+ * receipt in results_root, and every certificate field against the signed transaction, the
+ * receipt and the header.
  * SHA-256 and Ed25519 come from WebCrypto (crypto.subtle), present in Chromium and Node.js 20.
  *
  * Usable as a browser script (window.CarbonVerify) and as a CommonJS module (tests under Node).
@@ -41,8 +43,13 @@
     14: "issue_batch", 15: "transfer", 16: "retire", 17: "cancel", 18: "reversal",
     19: "grant_role", 20: "revoke_role", 21: "report_evidence", 22: "appoint_issuer",
     23: "award_points", 24: "exchange_points", 25: "register_offer", 26: "redeem",
-    27: "submit_proposal", 28: "cast_vote", 33: "export", 34: "import_batch",
+    27: "submit_proposal", 28: "cast_vote", 29: "sell", 30: "buy", 31: "confirm_payment",
+    32: "cancel_order", 33: "export", 34: "import_batch",
   };
+  // The transactions whose success makes a retirement certificate (chain/ record_retirement).
+  const CERTIFYING = ["retire", "confirm_payment", "redeem"];
+  // chain/rules/merchants.py REDEMPTION_REASON.
+  const REDEMPTION_REASON = "merchant redemption";
   // Retire.use (proto RetirementUse); 0 reads as voluntary.
   const USES = ["voluntary", "voluntary", "compliance_offset"];
 
@@ -501,7 +508,7 @@
     const raw = base64(t.envelope, "tx envelope");
     let tx;
     try {
-      tx = await signedRetire(raw, h.chainId);
+      tx = await signedCertifying(raw, h.chainId);
     } catch (err) {
       if (err instanceof BundleError && !err.kind) {
         throw new BundleError(`the retirement transaction is not validly signed: ${err.message}`);
@@ -518,7 +525,7 @@
     return { tx, index };
   }
 
-  async function signedRetire(raw, chainId) {
+  async function signedCertifying(raw, chainId) {
     const env = fieldsOf(raw, "envelope", { 1: ["body", "bytes"], 2: ["signatures", "message", true] });
     if (!env.body) throw new BundleError("envelope carries no body");
     const body = fieldsOf(env.body, "body", Object.assign({
@@ -534,9 +541,9 @@
     const signBytes = concat([text(TAGS.tx), uint(cid.length, 2), cid, env.body]);
     const signatures = (env.signatures || []).map((s) =>
       fieldsOf(s, "signature", { 1: ["public_key", "bytes"], 2: ["signature", "bytes"] }));
-    // A Retire is signed by its signer alone.
+    // A certifying transaction is signed by its signer alone.
     if (signatures.length !== 1) {
-      throw new BundleError(`a retire carries exactly one signature, this one ${signatures.length}`);
+      throw new BundleError(`a ${kinds[0]} carries exactly one signature, this one ${signatures.length}`);
     }
     const sig = signatures[0];
     if (!sig.public_key || sig.public_key.length !== 32 || !sig.signature || sig.signature.length !== 64) {
@@ -548,10 +555,24 @@
     if (!(await ed25519Verify(sig.public_key, signBytes, sig.signature))) {
       throw new BundleError("bad signature");
     }
-    if (kinds[0] !== "retire") {
-      const err = new BundleError(`the transaction is a ${kinds[0]}, not a retire`);
+    if (!CERTIFYING.includes(kinds[0])) {
+      const err = new BundleError(`the transaction is a ${kinds[0]}, which makes no retirement certificate`);
       err.kind = true;
       throw err;
+    }
+    const id = await sha256(signBytes);
+    if (kinds[0] === "confirm_payment") {
+      const c = fieldsOf(body.confirm_payment, "confirm_payment", { 1: ["trade_id", "uint"] });
+      return { id, signer: body.signer, kind: kinds[0],
+        confirm_payment: { trade_id: c.trade_id === undefined ? 0n : c.trade_id } };
+    }
+    if (kinds[0] === "redeem") {
+      const d = fieldsOf(body.redeem, "redeem", {
+        1: ["merchant", "string"], 2: ["offer_id", "string"], 3: ["voucher_ref", "string"],
+        4: ["batch_id", "string"],
+      });
+      return { id, signer: body.signer, kind: kinds[0],
+        redeem: { merchant: d.merchant || "", offer_id: d.offer_id || "", batch_id: d.batch_id || "" } };
     }
     const r = fieldsOf(body.retire, "retire", {
       1: ["batch_id", "string"], 2: ["amount_grams", "uint"], 3: ["beneficiary", "string"],
@@ -563,8 +584,9 @@
     if (use >= USES.length) throw new BundleError(`retire: unknown use ${use}`);
     const amount = r.amount_grams === undefined ? 0n : r.amount_grams;
     return {
-      id: await sha256(signBytes),
+      id,
       signer: body.signer,
+      kind: kinds[0],
       retire: {
         batch_id: r.batch_id || "", amount_grams: amount, beneficiary: r.beneficiary || "",
         reason: r.reason || "", jurisdiction: r.jurisdiction || "", event: r.event || "",
@@ -609,35 +631,86 @@
       throw new BundleError("the receipt is not the block's (receipt proof does not lead to results_root)");
     }
     if (code !== 0) throw new BundleError(`the retirement failed on chain: ${errorCode}`);
-    const retire = events.filter((e) => e.type === "retire");
-    if (retire.length !== 1) throw new BundleError("the receipt carries no retire event");
-    return Object.fromEntries(retire[0].attributes);
+    return events;
+  }
+
+  function oneEvent(events, kind) {
+    const found = events.filter((e) => e.type === kind);
+    if (found.length !== 1) throw new BundleError(`the receipt carries no ${kind} event`);
+    return Object.fromEntries(found[0].attributes);
+  }
+
+  function grams(value, what) {
+    if (typeof value !== "string" || !/^[0-9]+$/.test(value) || BigInt(value) >= 1n << 64n) {
+      throw new BundleError(`the receipt's ${what} is not a gram count`);
+    }
+    return BigInt(value);
+  }
+
+  // What a certifying transaction retired, for whom, as chain/ builds it (cli/verify.py
+  // _terms_of): a Retire states it all; a purchase's claim (kept in its trade) and a
+  // redemption's jurisdiction (its offer's) come from the proven receipt.
+  function termsOf(tx, events, retired) {
+    const claim = (beneficiary, reason, jurisdiction, event) => ({ beneficiary, reason,
+      jurisdiction, event, use: "voluntary", scheme: "", emitter_account: "",
+      corresponding_adjustment: false });
+    if (tx.kind === "retire") {
+      const m = tx.retire;
+      return { account: tx.signer, batch_id: m.batch_id, amount_grams: m.amount_grams,
+        period: m.period, claim: { beneficiary: m.beneficiary, reason: m.reason,
+          jurisdiction: m.jurisdiction, event: m.event, use: m.use, scheme: m.scheme,
+          emitter_account: m.emitter_account, corresponding_adjustment: m.corresponding_adjustment } };
+    }
+    if (tx.kind === "confirm_payment") {
+      const paid = oneEvent(events, "confirm_payment");
+      if (paid.trade_id !== String(tx.confirm_payment.trade_id)) {
+        throw new BundleError("the receipt's confirm_payment event is for another trade");
+      }
+      if (paid.delivery !== "retired") {
+        throw new BundleError("the confirmed trade delivered tradable grams, no certificate");
+      }
+      return { account: paid.buyer || "", batch_id: paid.batch_id || "",
+        amount_grams: grams(paid.amount_grams, "confirm_payment amount_grams"), period: "",
+        claim: claim(retired.beneficiary || "", retired.reason || "", retired.jurisdiction || "",
+          retired.event || "") };
+    }
+    const d = tx.redeem;
+    const redeemed = oneEvent(events, "redeem");
+    if (redeemed.payment !== "grams") {
+      throw new BundleError("the redemption was paid in points, no certificate");
+    }
+    return { account: tx.signer, batch_id: d.batch_id,
+      amount_grams: grams(redeemed.amount, "redeem amount"), period: "",
+      claim: claim(tx.signer, REDEMPTION_REASON, retired.jurisdiction || "",
+        `merchant ${d.merchant} offer ${d.offer_id}`) };
   }
 
   // ------------------------------------------------------------ the certificate record
 
-  function expectedCertificate(tx, event, h) {
-    const m = tx.retire;
+  function expectedCertificate(tx, events, h) {
+    const event = oneEvent(events, "retire");
+    const t = termsOf(tx, events, event);
+    const c = t.claim;
     return {
       certificate_id: "RC-" + toHex(tx.id.subarray(0, 12)).toUpperCase(),
-      batch_id: m.batch_id,
+      batch_id: t.batch_id,
       project_id: event.project_id || "",
       vintage: event.vintage || "",
-      amount_grams: m.amount_grams,
-      beneficiary: m.beneficiary,
-      reason: m.reason,
-      jurisdiction: m.jurisdiction,
-      event: m.event,
-      account: tx.signer,
-      period: m.period,
+      amount_grams: t.amount_grams,
+      beneficiary: c.beneficiary,
+      reason: c.reason,
+      jurisdiction: c.jurisdiction,
+      event: c.event,
+      account: t.account,
+      period: t.period,
       height: h.height,
       time_ms: h.timeMs,
       tx_hash: toHex(tx.id),
-      // Beyond the bundle's record: the use (signed Retire) and serial range (proven receipt).
-      use: m.use,
-      scheme: m.scheme,
-      emitter_account: m.emitter_account,
-      corresponding_adjustment: m.corresponding_adjustment,
+      // Beyond the bundle's record: the use and serial range (proven receipt).
+      use: c.use,
+      scheme: c.scheme,
+      emitter_account: c.emitter_account,
+      corresponding_adjustment: c.corresponding_adjustment,
       serial: event.serial || "",
     };
   }
@@ -703,9 +776,9 @@
     }
     const signed = await commit(top.commit, h, reached, "commit");
     const { tx, index } = await transaction(top.tx, h);
-    const event = await receipt(top.receipt, tx, index, h);
-    const expected = expectedCertificate(tx, event, h);
-    checkCertificate(top.certificate, expected, event);
+    const events = await receipt(top.receipt, tx, index, h);
+    const expected = expectedCertificate(tx, events, h);
+    checkCertificate(top.certificate, expected, oneEvent(events, "retire"));
     return {
       certificate: Object.assign({}, expected, { amount_grams: Number(expected.amount_grams) }),
       height: h.height,
