@@ -106,6 +106,8 @@ EVENT_TYPES = frozenset({
     "add_validator", "remove_validator", "set_validator_power", "set_validator_address",
     "rotate_validator_key", "validator_set_scheduled", "change_params", "freeze_account",
     "unfreeze_account",
+    # residents' points and merchants (issue 15): one "award" event per award of a batch
+    "award_points", "award", "exchange_points", "register_offer", "redeem",
     # the market (issue 17)
     "sell", "buy", "confirm_payment", "cancel_order",
     # registries (issue 17)
