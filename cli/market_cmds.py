@@ -29,7 +29,7 @@ from carbon_ticket.cli.common import (
     parse_amount_arg,
     reports_errors,
 )
-from carbon_ticket.cli.query_cmds import _page_options, _print_rows
+from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -155,18 +155,6 @@ def _with_money(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _pages(method: Any, request: Any, token: str, all_pages: bool) -> tuple[list[Any], str, int]:
-    """Call a paged list RPC; return its items, the next token and the height read."""
-    items: list[Any] = []
-    while True:
-        request.page_token = token
-        page = method(request, timeout=10)
-        items += list(page.items)
-        token = page.next_page_token
-        if not (all_pages and token):
-            return items, token, page.height
-
-
 def _emit_page(
     output: str,
     items: list[dict[str, Any]],
@@ -216,7 +204,7 @@ def orders(
         page_size=limit,
     )
     with connect(node) as stub:
-        found, token, height = _pages(stub.ListOrders, request, page_token, all_pages)
+        found, token, last = follow_pages(stub.ListOrders, request, page_token, all_pages)
     items = [_with_money(render.message_dict(o)) for o in found]
     header = ("order", "status", "batch", "price_yuan/t", "remaining", "pending", "sold",
               "expires", "retire", "seller")  # fmt: skip
@@ -224,7 +212,7 @@ def orders(
         output,
         items,
         token,
-        height,
+        last.height,
         header,
         lambda o: (
             str(o["order_id"]),
@@ -271,14 +259,14 @@ def trades(
         page_size=limit,
     )
     with connect(node) as stub:
-        found, token, height = _pages(stub.ListTrades, request, page_token, all_pages)
+        found, token, last = follow_pages(stub.ListTrades, request, page_token, all_pages)
     items = [_with_money(render.message_dict(t)) for t in found]
     header = ("trade", "order", "status", "amount", "total_yuan", "buyer", "certificate")
     _emit_page(
         output,
         items,
         token,
-        height,
+        last.height,
         header,
         lambda t: (
             str(t["trade_id"]),
@@ -316,14 +304,14 @@ def trade_prices(
     if period is not None:
         request.vintage.CopyFrom(period)
     with connect(node) as stub:
-        found, token, height = _pages(stub.ListTradePrices, request, page_token, all_pages)
+        found, token, last = follow_pages(stub.ListTradePrices, request, page_token, all_pages)
     items = [_with_money(render.message_dict(p)) for p in found]
     header = ("trade", "height", "batch", "price_yuan/t", "amount", "total_yuan")
     _emit_page(
         output,
         items,
         token,
-        height,
+        last.height,
         header,
         lambda p: (
             str(p["trade_id"]),

@@ -186,6 +186,21 @@ _page_options = [
 ]
 
 
+def follow_pages(
+    method: Any, request: Any, token: str, all_pages: bool
+) -> tuple[list[Any], str, Any]:
+    """Call a paged List RPC from ``token`` (every page with ``all_pages``): the items, the token
+    of the next page ("" at the end) and the last page read (for its height or count)."""
+    items: list[Any] = []
+    while True:
+        request.page_token = token
+        page = method(request, timeout=10)
+        items += list(page.items)
+        token = page.next_page_token
+        if not (all_pages and token):
+            return items, token, page
+
+
 _HISTORY_HEADER = ("height", "index", "time (UTC)", "kind", "status", "tx_hash")
 
 

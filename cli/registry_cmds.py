@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -26,7 +25,7 @@ from carbon_ticket.cli.common import (
     parse_amount_arg,
     reports_errors,
 )
-from carbon_ticket.cli.query_cmds import _page_options, _print_rows
+from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -104,16 +103,9 @@ def exports(batch_id: str, account: str, node: str, output: str, limit: int, pag
         account=parse_address_arg(account, keystore) if account else "",
         page_size=limit,
     )
-    items: list[dict[str, Any]] = []
-    token = page_token
     with connect(node) as stub:
-        while True:
-            request.page_token = token
-            page = stub.ExportList(request, timeout=10)
-            items += [render.message_dict(e) for e in page.items]
-            token = page.next_page_token
-            if not (all_pages and token):
-                break
+        found, token, _ = follow_pages(stub.ExportList, request, page_token, all_pages)
+    items = [render.message_dict(e) for e in found]
     if chosen_output(output) == "json":
         click.echo(json.dumps({"items": items, "next_page_token": token}, indent=2,
                               ensure_ascii=False))  # fmt: skip

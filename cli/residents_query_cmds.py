@@ -22,7 +22,7 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     reports_errors,
 )
-from carbon_ticket.cli.query_cmds import _day_arg, _page_options, _print_rows
+from carbon_ticket.cli.query_cmds import _day_arg, _page_options, _print_rows, follow_pages
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -58,16 +58,9 @@ def redemptions(
     request = services_pb2.ListRedemptionsRequest(
         resident=parse_address_arg(resident, keystore), page_size=limit
     )
-    items: list[dict[str, Any]] = []
-    token = page_token
     with connect(node) as stub:
-        while True:
-            request.page_token = token
-            page = stub.ListRedemptions(request, timeout=10)
-            items += [render.redemption(r) for r in page.items]
-            token = page.next_page_token
-            if not (all_pages and token):
-                break
+        found, token, page = follow_pages(stub.ListRedemptions, request, page_token, all_pages)
+    items = [render.redemption(r) for r in found]
     if chosen_output(output) == "json":
         data = {"items": items, "next_page_token": token, "count": page.count,
                 "height": page.height}  # fmt: skip

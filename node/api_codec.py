@@ -53,6 +53,7 @@ __all__ = [
     "offer_to_proto",
     "operator_points_to_proto",
     "page_token",
+    "period_to_proto",
     "project_to_proto",
     "proposal_to_proto",
     "receipt_to_proto",
@@ -135,7 +136,8 @@ def page_token(height: int, index: int) -> str:
     return f"{height}.{index}"
 
 
-def _period(period: RecordPeriod) -> ledger_pb2.Period:
+def period_to_proto(period: RecordPeriod) -> ledger_pb2.Period:
+    """A record's period as its wire message."""
     return ledger_pb2.Period(start_date=period.start_date, end_date=period.end_date)
 
 
@@ -188,7 +190,7 @@ def offer_to_proto(o: Offer) -> services_pb2.OfferInfo:
         amount=o.amount,
         description=o.description,
         discount=o.discount,
-        validity=ledger_pb2.Period(start_date=o.validity.start_date, end_date=o.validity.end_date),
+        validity=period_to_proto(o.validity),
         jurisdiction=o.jurisdiction,
         max_redemptions=o.max_redemptions,
         redemptions=o.redemptions,
@@ -249,7 +251,7 @@ def batch_to_proto(b: Batch) -> services_pb2.BatchInfo:
     return services_pb2.BatchInfo(
         batch_id=b.batch_id,
         project_id=b.project_id,
-        vintage=_period(b.vintage),
+        vintage=period_to_proto(b.vintage),
         issuer=b.issuer,
         recipient=b.recipient,
         report_hashes=list(b.report_hashes),
@@ -273,7 +275,7 @@ def report_to_proto(r: Report) -> services_pb2.ReportInfo:
     msg = services_pb2.ReportInfo(
         data_hash=r.data_hash,
         project_id=r.project_id,
-        period=_period(r.period),
+        period=period_to_proto(r.period),
         uri=r.uri,
         kind=r.kind,
         anchored_by=r.anchored_by,
@@ -285,7 +287,7 @@ def report_to_proto(r: Report) -> services_pb2.ReportInfo:
         attested_height=r.attested_height,
     )
     if r.attested_period is not None:
-        msg.attested_period.CopyFrom(_period(r.attested_period))
+        msg.attested_period.CopyFrom(period_to_proto(r.attested_period))
     return msg
 
 
@@ -295,7 +297,7 @@ def certificate_to_proto(c: Certificate) -> services_pb2.RetirementCertificate:
         certificate_id=c.certificate_id,
         batch_id=c.batch_id,
         project_id=c.project_id,
-        vintage=_period(c.vintage),
+        vintage=period_to_proto(c.vintage),
         amount_grams=c.amount_grams,
         beneficiary=c.beneficiary,
         reason=c.reason,
@@ -314,7 +316,7 @@ def certificate_to_proto(c: Certificate) -> services_pb2.RetirementCertificate:
         serial=c.serial,
     )
     if c.period is not None:
-        msg.period.CopyFrom(_period(c.period))
+        msg.period.CopyFrom(period_to_proto(c.period))
     return msg
 
 

@@ -12,15 +12,11 @@ from carbon_ticket.chain.market_view import list_orders, list_trade_prices, list
 from carbon_ticket.chain.records import Period
 from carbon_ticket.chain.rules.market import get_order
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.node.api_codec import decode_address, decode_sequence_page
+from carbon_ticket.node.api_codec import decode_address, decode_sequence_page, period_to_proto
 from carbon_ticket.node.errors import unary_errors as errors
-from carbon_ticket.proto import ledger_pb2, services_pb2
+from carbon_ticket.proto import services_pb2
 
 __all__ = ["MarketApi", "order_to_proto", "trade_price_to_proto", "trade_to_proto"]
-
-
-def _period(period: Period) -> ledger_pb2.Period:
-    return ledger_pb2.Period(start_date=period.start_date, end_date=period.end_date)
 
 
 def order_to_proto(o: Order) -> services_pb2.OrderInfo:
@@ -30,7 +26,7 @@ def order_to_proto(o: Order) -> services_pb2.OrderInfo:
         seller=o.seller,
         batch_id=o.batch_id,
         project_id=o.project_id,
-        vintage=_period(o.vintage),
+        vintage=period_to_proto(o.vintage),
         price_fen=o.price_fen,
         amount_grams=o.amount_grams,
         remaining_grams=o.remaining,
@@ -56,7 +52,7 @@ def trade_to_proto(t: Trade) -> services_pb2.TradeInfo:
         buyer=t.buyer,
         batch_id=t.batch_id,
         project_id=t.project_id,
-        vintage=_period(t.vintage),
+        vintage=period_to_proto(t.vintage),
         amount_grams=t.amount_grams,
         price_fen=t.price_fen,
         total_fen=t.total_fen,
@@ -82,7 +78,7 @@ def trade_price_to_proto(t: Trade) -> services_pb2.TradePrice:
     return services_pb2.TradePrice(
         trade_id=t.trade_id,
         batch_id=t.batch_id,
-        vintage=_period(t.vintage),
+        vintage=period_to_proto(t.vintage),
         price_fen=t.price_fen,
         amount_grams=t.amount_grams,
         total_fen=t.total_fen,

@@ -14,15 +14,11 @@ from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.registry_view import MAX_PAGE_SIZE, get_export, get_import, list_exports
 from carbon_ticket.chain.state import get_batch
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.node.api_codec import decode_address, require_id
+from carbon_ticket.node.api_codec import decode_address, period_to_proto, require_id
 from carbon_ticket.node.errors import unary_errors as errors
-from carbon_ticket.proto import ledger_pb2, services_pb2
+from carbon_ticket.proto import services_pb2
 
 __all__ = ["RegistryApi", "export_to_proto", "import_to_proto"]
-
-
-def _period(p: RecordPeriod) -> ledger_pb2.Period:
-    return ledger_pb2.Period(start_date=p.start_date, end_date=p.end_date)
 
 
 def export_to_proto(e: Export) -> services_pb2.ExportInfo:
@@ -31,7 +27,7 @@ def export_to_proto(e: Export) -> services_pb2.ExportInfo:
         export_id=e.export_id,
         batch_id=e.batch_id,
         project_id=e.project_id,
-        vintage=_period(e.vintage),
+        vintage=period_to_proto(e.vintage),
         amount_grams=e.amount_grams,
         account=e.account,
         registry=e.registry,
@@ -54,7 +50,7 @@ def import_to_proto(
         origin_id=i.origin_id,
         batch_id=i.batch_id,
         project_id=batch_project,
-        vintage=_period(vintage),
+        vintage=period_to_proto(vintage),
         amount_grams=i.amount_grams,
         recipient=recipient,
         bridge=i.bridge,
