@@ -15,7 +15,13 @@ from carbon_ticket.consensus.errors import (
     InvalidValidatorSet,
     SafetyStoreError,
 )
-from carbon_ticket.consensus.safety import InMemorySafetyStore, SafetyStore, SignGuard, SignState
+from carbon_ticket.consensus.safety import (
+    InMemorySafetyStore,
+    SafetyStore,
+    SavedBlocks,
+    SignGuard,
+    SignState,
+)
 from carbon_ticket.consensus.signing import (
     PROPOSAL_TAG,
     VOTE_TAG,
@@ -70,6 +76,7 @@ __all__ = [
     "Proposal",
     "SafetyStore",
     "SafetyStoreError",
+    "SavedBlocks",
     "ScheduleTimeout",
     "SignGuard",
     "SignState",

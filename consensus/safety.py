@@ -7,9 +7,10 @@ valid value (with the prevotes proving each) and the validator's own recent vote
 validator keeps honouring its lock, can re-propose its valid value with its proof-of-lock, and can
 re-send votes its peers may never have received.
 
-The payloads of the locked and valid blocks are saved beside the record (`SafetyStore.save_blocks`)
-only when they change, before the signature that depends on them leaves: a node locked on a block
-after a crash still holds that block, so a lock can never outlive every copy of its block.
+The payloads of the locked and valid blocks are saved with the record (`SafetyStore.save(state,
+blocks)`) only when they change, in the same durable write as the signature that depends on them,
+before it leaves: a node locked on a block after a crash still holds that block, so a lock can
+never outlive every copy of its block.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from carbon_ticket.consensus.errors import SafetyStoreError
 from carbon_ticket.consensus.signing import Signer
 from carbon_ticket.consensus.types import Step, Vote, VoteType
 
-__all__ = ["HeldValues", "InMemorySafetyStore", "SafetyStore", "SignGuard", "SignState"]
+__all__ = [
+    "HeldValues",
+    "InMemorySafetyStore",
+    "SafetyStore",
+    "SavedBlocks",
+    "SignGuard",
+    "SignState",
+]
 
 _STATE_TAG_V1 = b"carbonticket/signstate/v1\x00"
 _STATE_TAG = b"carbonticket/signstate/v2\x00"
@@ -164,26 +172,34 @@ def _decode(data: bytes) -> SignState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SavedBlocks:
+    """The locked / valid block payloads (block hash -> encoded block) held at `height`."""
+
+    height: int
+    payloads: dict[bytes, bytes]
+
+
 class SafetyStore(Protocol):
     """Durable storage of the last `SignState` and of the blocks it holds a lock or valid value on.
 
-    `save` and `save_blocks` must be durable when they return.
+    `save` must be durable when it returns, for the state and the blocks given with it alike.
     """
 
     def load(self) -> SignState | None:
         """The last saved state, or None if nothing was ever signed."""
         ...
 
-    def save(self, state: SignState) -> None:
-        """Persist `state` durably (e.g. write, fsync, rename) before returning."""
+    def save(self, state: SignState, blocks: SavedBlocks | None = None) -> None:
+        """Persist `state` durably before returning (e.g. append and fsync).
+
+        With `blocks`, the saved payloads are replaced by them in the same durable write: one
+        fsync covers a new lock and the precommit that depends on it.
+        """
         ...
 
     def load_blocks(self, height: int) -> dict[bytes, bytes]:
         """Block payloads by hash saved for `height` (empty if none, or saved for another)."""
-        ...
-
-    def save_blocks(self, height: int, blocks: dict[bytes, bytes]) -> None:
-        """Durably replace the saved payloads with `blocks` (block hash -> payload) at `height`."""
         ...
 
 
@@ -200,20 +216,18 @@ class InMemorySafetyStore:
         """Return the last saved state."""
         return self.state
 
-    def save(self, state: SignState) -> None:
-        """Remember `state`."""
+    def save(self, state: SignState, blocks: SavedBlocks | None = None) -> None:
+        """Remember `state` (and `blocks`)."""
         self.state = state
         self.saves += 1
+        if blocks is not None:
+            self.blocks = (blocks.height, dict(blocks.payloads))
+            self.block_saves += 1
 
     def load_blocks(self, height: int) -> dict[bytes, bytes]:
         """Return the payloads saved for `height`."""
         saved_height, blocks = self.blocks
         return dict(blocks) if saved_height == height else {}
-
-    def save_blocks(self, height: int, blocks: dict[bytes, bytes]) -> None:
-        """Remember `blocks` for `height`."""
-        self.blocks = (height, dict(blocks))
-        self.block_saves += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +277,17 @@ class SignGuard:
         if last is not None and (height, round, int(step)) <= last.position:
             # Refused or re-emitted: nothing new leaves, so nothing new needs saving.
             return self.sign(height, round, step, sign_bytes, -1, b"", vote)
-        self._save_blocks(height, held.blocks)
-        return self._sign_new(height, round, step, sign_bytes, held, vote)
+        return self._sign_new(height, round, step, sign_bytes, held, vote,
+                              self._blocks_to_save(height, held.blocks))  # fmt: skip
 
-    def _save_blocks(self, height: int, blocks: tuple[tuple[bytes, bytes], ...]) -> None:
+    def _blocks_to_save(
+        self, height: int, blocks: tuple[tuple[bytes, bytes], ...]
+    ) -> SavedBlocks | None:
+        # Only when they changed: the payload of a ~1 MB block is written about once per height.
         hashes = frozenset(h for h, _ in blocks)
         if not hashes or self._saved_blocks == (height, hashes):
-            return
-        self._store.save_blocks(height, dict(blocks))
-        self._saved_blocks = (height, hashes)
+            return None
+        return SavedBlocks(height, dict(blocks))
 
     def sign(
         self,
@@ -311,6 +327,7 @@ class SignGuard:
         sign_bytes: bytes,
         held: HeldValues,
         vote: Vote | None,
+        blocks: SavedBlocks | None = None,
     ) -> bytes:
         last = self.last
         history: tuple[Vote, ...] = ()
@@ -333,6 +350,8 @@ class SignGuard:
             held.valid_hash,
             held.valid_votes,
         )
-        self._store.save(state)
+        self._store.save(state, blocks)
+        if blocks is not None:
+            self._saved_blocks = (blocks.height, frozenset(blocks.payloads))
         self.last = state
         return signature

@@ -3,7 +3,8 @@
 A backup is a directory: ``blocks/``, a fresh LevelDB holding every key of the source store read
 at one LevelDB snapshot (so it is one committed height, never half a block), ``backup.json``
 describing it, and, when the node had signed anything, a copy of its signing record
-(``sign_state``, ``sign_state.blocks``) for a machine that lost everything.
+(``sign_state``, and ``sign_state.blocks`` of the earlier format) for a machine that lost
+everything.
 
 A running node holds the LevelDB lock, so the backup of a running node streams the snapshot from
 the node itself (``PeerService.GetSnapshot``, signed by the node's own key); a stopped node's
@@ -32,6 +33,7 @@ from carbon_ticket.consensus import ConsensusError, SignState, Validator, Valida
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
 from carbon_ticket.node.rebuild import mark_rebuilt
+from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import ledger_pb2
 
@@ -267,11 +269,7 @@ class SignStatePlan:
 
 def _load_sign_state(path: Path) -> SignState | None:
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        return SignState.from_bytes(data)
+        return FileSafetyStore(path).load()
     except (ConsensusError, ValueError) as exc:
         raise BackupError(f"signing record {path} is unreadable: {exc}") from exc
 

@@ -39,6 +39,7 @@ from carbon_ticket.consensus import (
     InvalidEvidence,
     Proposal,
     SafetyStoreError,
+    SavedBlocks,
     SignState,
     Step,
     Vote,
@@ -57,6 +58,7 @@ from carbon_ticket.node.codec import (
 from carbon_ticket.node.config import ConfigError, NodeConfig
 from carbon_ticket.node.evidence import evidence_from_proto
 from carbon_ticket.node.keyfile import load_validator_key
+from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.service_peer import from_member
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import ISSUER
@@ -278,6 +280,34 @@ def _run_sign_state(raw: bytes, scratch: Path) -> None:
     assert SignState.from_bytes(state.to_bytes()) == state
 
 
+def _sign_journal_inputs() -> fs.Gen:
+    """The signing journal file (records of states and lock blocks), mutated and cut short."""
+    return fs.mutated_bytes((_sign_journal_sample(),))
+
+
+@functools.cache
+def _sign_journal_sample() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = FileSafetyStore(Path(tmp) / "sign_state")
+        store.save(SignState(3, 0, Step.PREVOTE, b"prevote", b"s" * 64))
+        store.save(SignState(3, 0, Step.PRECOMMIT, b"precommit", b"s" * 64, 0, b"h" * 32),
+                   SavedBlocks(3, {b"h" * 32: b"block" * 20}))  # fmt: skip
+        return (Path(tmp) / "sign_state").read_bytes()
+
+
+def _run_sign_journal(raw: bytes, scratch: Path) -> None:
+    path = scratch / "sign_state"
+    path.write_bytes(raw)
+    store = FileSafetyStore(path)
+    state = store.load()
+    if state is not None:  # whatever loads can be appended to and read back the same
+        store.load_blocks(state.height)
+        store.save(state)
+        assert FileSafetyStore(path).load() == state
+
+
 # ---------------------------------------------------------------- files an operator is handed
 
 
@@ -463,6 +493,9 @@ TARGETS: tuple[Target, ...] = (
            (InvalidTransaction, InvalidEvidence)),
     Target("sign-state", "the stored signing record: consensus.SignState.from_bytes",
            _sign_state_inputs, _run_sign_state, (SafetyStoreError,)),
+    Target("sign-journal", "the signing journal file: node.safety.FileSafetyStore.load, "
+           "load_blocks, then an append", _sign_journal_inputs, _run_sign_journal,
+           (SafetyStoreError,)),
     Target("genesis", "genesis file at node start: node.build.load_genesis, chain.init_chain",
            lambda: _json_inputs(samples().genesis_json), _run_genesis,
            (InvalidGenesis, ConfigError)),

@@ -18,7 +18,7 @@ import plyvel
 import pytest
 
 from carbon_ticket.chain.errors import StorageError, StoreInUse
-from carbon_ticket.consensus import SignState, Step
+from carbon_ticket.consensus import SavedBlocks, SignState, Step
 from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.rebuild import (
     REBUILT_MARKER,
@@ -164,9 +164,11 @@ def test_a_store_at_or_one_below_the_signed_height_passes_and_clears_the_marker(
 
 @pytest.mark.parametrize("keep", [0, 10, 40])
 def test_a_truncated_sign_state_is_damage(tmp_path: Path, keep: int) -> None:
+    # Cut inside its only record (a journal is created whole): not a torn append but damage.
     safety = FileSafetyStore(tmp_path / "sign_state")
     safety.save(_sign_state(7))
     data = safety.path.read_bytes()
+    assert keep < len(data)
     safety.path.write_bytes(data[:keep])
     with pytest.raises(StoreDamaged) as info:
         load_sign_state(tmp_path)
@@ -175,14 +177,15 @@ def test_a_truncated_sign_state_is_damage(tmp_path: Path, keep: int) -> None:
     assert "Recovering a damaged node" in text
 
 
-def test_a_truncated_lock_blocks_file_is_damage(tmp_path: Path) -> None:
+def test_a_flipped_byte_in_the_lock_blocks_is_damage(tmp_path: Path) -> None:
     safety = FileSafetyStore(tmp_path / "sign_state")
-    safety.save(_sign_state(7))
-    safety.save_blocks(7, {b"h" * 32: b"payload" * 10})
-    safety.blocks_path.write_bytes(safety.blocks_path.read_bytes()[:-5])
+    safety.save(_sign_state(7), SavedBlocks(7, {b"h" * 32: b"payload" * 10}))
+    data = bytearray(safety.path.read_bytes())
+    data[-len(_sign_state(7).to_bytes()) - 20] ^= 0xFF  # inside the blocks record
+    safety.path.write_bytes(bytes(data))
     with pytest.raises(StoreDamaged) as info:
         load_sign_state(tmp_path)
-    assert str(safety.blocks_path) in info.value.message
+    assert str(safety.path) in info.value.message and "checksum" in info.value.message
 
 
 def test_a_failed_sign_state_write_is_disk_full_and_keeps_the_old_file(
@@ -192,13 +195,14 @@ def test_a_failed_sign_state_write_is_disk_full_and_keeps_the_old_file(
     safety.save(_sign_state(7))
     before = safety.path.read_bytes()
 
-    def no_space(fd: int, data: object) -> int:
+    def no_space(fd: int, data: object, offset: int) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, "write", no_space)
+    monkeypatch.setattr(os, "pwrite", no_space)
     with pytest.raises(DiskFull) as info:
         safety.save(_sign_state(8))
     monkeypatch.undo()
+    assert FileSafetyStore(safety.path).load() == _sign_state(7)
     assert info.value.message == (
         f"disk full at {safety.path}: free space and restart; nothing partial was written"
     )
