@@ -34,6 +34,7 @@ from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.node.sync import BlockSync, PeerScores
 from carbon_ticket.node.tls import peer_credentials
 from carbon_ticket.node.validators import StateValidatorSets, validator_peers
+from carbon_ticket.node.verify_pool import VerifyPool, threads_for
 from carbon_ticket.node.wan_sim import WanSimulation
 
 __all__ = ["build_node", "load_genesis", "peer_addresses"]
@@ -114,6 +115,11 @@ def build_node(
             peers=transport.sync_peers,
             scores=PeerScores(clock.monotonic_s),
         )
+        verify_pool = VerifyPool(
+            threads_for(config.mempool.verify_threads),
+            lambda raw: check_tx(raw, info.chain_id, params.limits()),
+            mempool,
+        )
     except BaseException:
         store.close()
         raise
@@ -128,6 +134,7 @@ def build_node(
         sync=sync,
         clock=clock,
         reporter=EvidenceReporter(info.chain_id, key),
+        verify_pool=verify_pool,
     )
     # A full disk or damage met anywhere (an API read included) stops the node: one line.
     store.kv.on_fault = node.fail

@@ -80,6 +80,10 @@ def _not_negative(value: int) -> str | None:
     return None if value >= 0 else f"must be 0 or more, got {value!r}"
 
 
+def _thread_count(value: int) -> str | None:
+    return None if -1 <= value <= 64 else "must be -1 (automatic) or from 0 to 64"
+
+
 def _per_million(value: int) -> str | None:
     return None if 0 <= value < 1_000_000 else f"must be 0 to 999999 (per million), got {value!r}"
 
@@ -196,6 +200,11 @@ class MempoolSettings(_Section):
     tx_ttl_blocks: int = _setting(
         600, "A transaction still pending this many blocks after admission is dropped.", _positive
     )
+    verify_threads: int = _setting(
+        -1, "Worker threads for the signature checks of submitted and gossiped batches: -1 is "
+        "one per core beyond the first (at most 4), 0 checks on the event loop (several "
+        "validators sharing a machine's cores).", _thread_count,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

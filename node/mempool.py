@@ -102,6 +102,11 @@ class Mempool:
         """Current size and counters."""
         return MempoolStats(len(self._txs), self._bytes, self.admitted, self.rejected)
 
+    def refuse(self, exc: LedgerError) -> None:
+        """Count a transaction refused by a check made elsewhere (node.verify_pool)."""
+        self.rejected += 1
+        self.rejections[exc.code] += 1
+
     def admit(self, raw: bytes) -> SignedTx:
         """Check, verify and add one transaction; raise a LedgerError saying why not."""
         try:

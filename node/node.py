@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from carbon_ticket.chain.errors import (
     InvalidTransaction,
@@ -54,6 +54,7 @@ from carbon_ticket.node.ports import (
 )
 from carbon_ticket.node.sync import BlockSync
 from carbon_ticket.node.validators import validator_peers
+from carbon_ticket.node.verify_pool import VerifyPool
 
 __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
@@ -99,6 +100,7 @@ class Node:
         sync: BlockSync,
         clock: Clock,
         reporter: EvidenceReporter,
+        verify_pool: VerifyPool | None = None,
     ) -> None:
         self.config = config
         self.info = info
@@ -114,6 +116,7 @@ class Node:
         sync.attach(self.after_commit_synced, self.resume_after_sync, self.fail)
         self._clock = clock
         self._reporter = reporter
+        self._verify_pool = verify_pool
         self.services: list[Service] = []
         self._peer_list = self._peers()
         self._subscribers: list[Callable[[CommittedEvent], None]] = []
@@ -229,6 +232,8 @@ class Node:
             await service.close()
         await self.transport.close()
         self.sync.close()
+        if self._verify_pool is not None:
+            self._verify_pool.close()
         self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
 
@@ -520,10 +525,16 @@ class Node:
         Admits in slices and yields in between, so a large batch of signature checks never
         holds up consensus messages.
         """
+        refused = await self.precheck(raws)
         results: list[SignedTx | LedgerError] = []
         for start in range(0, len(raws), ADMIT_SLICE):
             accepted: list[SignedTx] = []
             for raw in raws[start : start + ADMIT_SLICE]:
+                failed = refused.get(raw)
+                if failed is not None:
+                    self.mempool.refuse(failed)
+                    results.append(failed)
+                    continue
                 try:
                     tx = self.mempool.admit(raw)
                 except LedgerError as exc:
@@ -547,11 +558,30 @@ class Node:
             # validators' public API, like any client (issue 18).
             self.transport.forward_txs(raws)
 
-    def admit_gossip(self, raws: list[bytes]) -> int:
-        """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin)."""
+    async def precheck(self, raws: list[bytes]) -> Mapping[bytes, LedgerError]:
+        """Verify a batch's unknown envelopes in the worker threads, if the node has them
+        (``node.verify_pool``); the refusals by envelope. The valid ones wait, verified, in the
+        mempool for their admission."""
+        if self._verify_pool is None:
+            return {}
+        return await self._verify_pool.check(raws)
+
+    def admit_gossip(
+        self, raws: list[bytes], refused: Mapping[bytes, LedgerError] | None = None
+    ) -> int:
+        """Admit transactions gossiped by a peer (not re-gossiped: every node hears the origin).
+
+        ``refused``: envelopes ``precheck`` found invalid: counted and logged, not checked again.
+        """
         accepted: list[SignedTx] = []
         invalid: list[LedgerError] = []
         for raw in raws:
+            failed = refused.get(raw) if refused else None
+            if failed is not None:
+                self.mempool.refuse(failed)
+                if isinstance(failed, InvalidTransaction):
+                    invalid.append(failed)
+                continue
             try:
                 accepted.append(self.mempool.admit(raw))
             except InvalidTransaction as exc:

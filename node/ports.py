@@ -16,7 +16,7 @@ Everything runs on one asyncio event loop; no port method may block it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -183,7 +183,14 @@ class ConsensusInbox(Protocol):
         """Feed one peer message to consensus (signatures are checked inside)."""
         ...
 
-    def admit_gossip(self, raws: list[bytes]) -> int:
+    async def precheck(self, raws: list[bytes]) -> Mapping[bytes, LedgerError]:
+        """Verify a batch's signatures ahead of admission where the node has worker threads;
+        the refusals by envelope (``admit_gossip`` takes them)."""
+        ...
+
+    def admit_gossip(
+        self, raws: list[bytes], refused: Mapping[bytes, LedgerError] | None = None
+    ) -> int:
         """Admit transactions gossiped by a peer; returns how many were new and valid."""
         ...
 
@@ -228,6 +235,10 @@ class TxPool(PendingTxs, TxPrecheck, Protocol):
 
     def admit(self, raw: bytes) -> SignedTx:
         """Check, verify and add one transaction; a LedgerError says why not."""
+        ...
+
+    def refuse(self, exc: LedgerError) -> None:
+        """Count a transaction refused by a check made before admission."""
         ...
 
     def has_ready(self) -> bool:

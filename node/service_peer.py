@@ -97,9 +97,10 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         # Admit in slices and yield in between, so consensus messages are not held up by a
         # large batch of signature checks.
         txs = list(request.txs)
+        refused = await self._inbox.precheck(txs)  # in worker threads, where there are some
         accepted = 0
         for start in range(0, len(txs), _ADMIT_SLICE):
-            accepted += self._inbox.admit_gossip(txs[start : start + _ADMIT_SLICE])
+            accepted += self._inbox.admit_gossip(txs[start : start + _ADMIT_SLICE], refused)
             await asyncio.sleep(0)
         return services_pb2.PeerAck(accepted=accepted)
 

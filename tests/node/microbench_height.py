@@ -1,13 +1,16 @@
 """Per-height cost of consensus on four in-process validators (issue 19): CPU and fsyncs per block.
 
-    python -m tests.node.microbench_height [--heights 200] [--profile]
+    python -m tests.node.microbench_height [--heights 200] [--txs-per-block 0] [--profile]
 
 Real nodes (``node.build.build_node``: LevelDB store, fsync'd signing state) on one event loop
-with a virtual clock and the in-memory transport (tests/node/harness.py), committing empty blocks
-back to back. It prints the process CPU time per height for all four nodes together and the
-fsyncs of the signing records, so a change to the per-block path can be measured without a
-devnet, without sockets, and without the noise of other processes (CPU time, not wall time).
-With ``--profile`` it prints the top functions by cumulative time (cProfile).
+with a virtual clock and the in-memory transport (tests/node/harness.py), committing blocks back
+to back: empty ones, or with ``--txs-per-block K`` K signed 1-gram transfers each (the bench's
+workload, funded through the ledger first; each height's transfers are handed to the four nodes
+in turn, gossiped, proposed, executed and committed). It prints the process CPU time per height
+and per transaction for all four nodes together, and the fsyncs of the signing records, so a
+change to the per-block path can be measured without a devnet, without sockets, and without the
+noise of other processes (CPU time, not wall time). gRPC is not in it (the transport is in
+memory). With ``--profile`` it prints the top functions by cumulative time (cProfile).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from carbon_ticket.cli.tools.loadgen import Workload
 from carbon_ticket.node.safety import FileSafetyStore
+from tests.chain.conftest import ISSUER, REGISTRAR, VERIFIER
 from tests.node.harness import FAST, InProcessNet
 
 # Blocks follow each other at once: no commit wait, an empty block as soon as allowed.
@@ -38,26 +43,56 @@ def _sign_fsyncs(net: InProcessNet) -> int:
     return total
 
 
-async def _run(tmp: Path, heights: int, profiler: cProfile.Profile | None) -> None:
-    async with InProcessNet(tmp, consensus=_BACK_TO_BACK) as net:
+async def _commit_all(net: InProcessNet, raws: list[bytes], what: str) -> None:
+    """Hand ``raws`` to the nodes in turn (an account's transactions to one node, in nonce
+    order, as the bench does) and run until every node has committed them all."""
+    for i, raw in enumerate(raws):
+        net.node(i % len(net.running())).admit(raw)
+    await net.run_until(what, lambda: all(len(net.node(i).mempool) == 0 for i in net.running()),
+                        3600)  # fmt: skip
+    top = max(net.heights())
+    await net.run_until(what, lambda: min(net.heights()) >= top, 60)
+
+
+async def _fund(net: InProcessNet, accounts: int) -> Workload:
+    workload = Workload.create(net.chain_id, REGISTRAR, ISSUER, VERIFIER, accounts)
+    for n, phase in enumerate(workload.setup_phases()):
+        await _commit_all(net, phase, f"setup phase {n}")
+    return workload
+
+
+async def _run(tmp: Path, heights: int, per_block: int, profiler: cProfile.Profile | None) -> None:
+    settings = dataclasses.replace(_BACK_TO_BACK, max_block_txs=max(per_block, 1))
+    async with InProcessNet(tmp, consensus=settings) as net:
         await net.start()
         await net.run_until("warm-up", lambda: min(net.heights()) >= 5)
+        txs: list[bytes] = []
+        if per_block:
+            # Each account sends one transaction per height: the nodes never wait on a nonce.
+            workload = await _fund(net, per_block)
+            txs = workload.transfers(per_block * heights, first_nonce=0)
         start_height = min(net.heights())
         fsyncs_before = _sign_fsyncs(net)
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        await net.run_until("heights", lambda: min(net.heights()) >= start_height + heights, 3600)
+        if per_block:
+            for h in range(heights):
+                await _commit_all(net, txs[h * per_block : (h + 1) * per_block], f"height {h}")
+        else:
+            await net.run_until("heights", lambda: min(net.heights()) >= start_height + heights,
+                                3600)  # fmt: skip
         if profiler is not None:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         done = min(net.heights()) - start_height
         fsyncs = _sign_fsyncs(net) - fsyncs_before
+        per_tx = f", {cpu / len(txs) * 1e6:.0f} us per tx" if txs else ""
         print(
-            f"{done} heights, 4 validators in one process: CPU {cpu / done * 1e3:.2f} ms per "
-            f"height (all nodes; {cpu / done / 4 * 1e3:.2f} ms per node), wall "
-            f"{wall / done * 1e3:.2f} ms, signing-record fsyncs {fsyncs / done / 4:.1f} per node "
-            f"per height"
+            f"{done} heights of {len(txs) / done:.0f} txs, 4 validators in one process: CPU "
+            f"{cpu / done * 1e3:.2f} ms per height (all nodes; {cpu / done / 4 * 1e3:.2f} ms per "
+            f"node{per_tx}), wall {wall / done * 1e3:.2f} ms, signing-record fsyncs "
+            f"{fsyncs / done / 4:.1f} per node per height"
         )
 
 
@@ -65,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     """Parse flags, run, print."""
     parser = argparse.ArgumentParser(prog="python -m tests.node.microbench_height")
     parser.add_argument("--heights", type=int, default=200)
+    parser.add_argument("--txs-per-block", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     profiler = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory(prefix="mb-height-") as tmp:
-        asyncio.run(_run(Path(tmp), args.heights, profiler))
+        asyncio.run(_run(Path(tmp), args.heights, args.txs_per_block, profiler))
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     return 0
