@@ -438,6 +438,13 @@ def devnet_up(
     show_default=True,
     help="Share of peer messages the simulated links drop (0.01 = 1 %).",
 )
+@click.option(
+    "--verify-threads",
+    type=click.IntRange(-1, 64),
+    default=None,
+    help="Set [mempool] verify_threads on every validator (default: the node's own, -1: one "
+    "per core beyond the first).",
+)
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
 @output_option
@@ -452,6 +459,7 @@ def bench(
     workload: str,
     wan_rtt_ms: int,
     wan_loss: float,
+    verify_threads: int | None,
     home: Path | None,
     output: str,
 ) -> None:
@@ -493,15 +501,18 @@ def bench(
             raise CliError("--rate half runs two devnets: leave out --home", EXIT_USAGE)
         # Latency is judged at a moderate load: half the saturation throughput of this same host.
         saturation = run_bench(validators, duration, None, accounts, None, sync, say,
-                               on_progress=progress.update, wan=wan)  # fmt: skip
+                               on_progress=progress.update, wan=wan,
+                               verify_threads=verify_threads)  # fmt: skip
         half_rate = max(saturation.committed_tps / 2, 1.0)
         say(f"saturation: {saturation.committed_tps:.0f} tx/s; now offering {half_rate:.0f} tx/s")
         half = run_bench(validators, duration, half_rate, accounts, None, False, say,
-                         on_progress=progress.update, wan=wan)  # fmt: skip
+                         on_progress=progress.update, wan=wan,
+                         verify_threads=verify_threads)  # fmt: skip
         data = {"saturation": saturation.as_dict(), "half": half.as_dict()}
     else:
         data = run_bench(validators, duration, offered, accounts, home, sync, say,
-                         on_progress=progress.update, wan=wan).as_dict()  # fmt: skip
+                         on_progress=progress.update, wan=wan,
+                         verify_threads=verify_threads).as_dict()  # fmt: skip
     progress.done()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file

@@ -152,6 +152,7 @@ class BenchResult:
     efficiency: float = 0.0
     wan_rtt_ms: int = 0
     wan_loss: float = 0.0
+    verify_threads: int | None = None  # [mempool] verify_threads set on every node (None: default)
     sync_tps: float | None = None
     sync_blocks: int | None = None
 
@@ -266,6 +267,7 @@ def run_bench(
     say: Callable[[str], None] = print,
     on_progress: Callable[[str], None] = lambda text: None,
     wan: WanLinks = NO_WAN,
+    verify_threads: int | None = None,
 ) -> BenchResult:
     """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can).
 
@@ -274,6 +276,7 @@ def run_bench(
     cores = os.cpu_count() or 1
     result = BenchResult(validators, cores, duration, "max" if rate is None else f"{rate:g} tx/s")
     result.wan_rtt_ms, result.wan_loss = wan.rtt_ms, wan.loss
+    result.verify_threads = verify_threads
     say("measuring Ed25519 verify/s on one core ...")
     result.verify_per_core = measure_verify_per_core()
     own_home = home is None
@@ -284,6 +287,9 @@ def run_bench(
     sync_key = PrivateKey.generate()
     for i in range(validators):
         config = wan.apply(NodeConfig.load(info.node_home(i)))
+        if verify_threads is not None:
+            mempool = dataclasses.replace(config.mempool, verify_threads=verify_threads)
+            config = dataclasses.replace(config, mempool=mempool)
         dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING",
                             observers=(sync_key.public_key.hex(),)).save()  # fmt: skip
     procs = DevnetProcesses(info)

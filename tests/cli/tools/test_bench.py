@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,20 @@ def test_bench_rejects_impossible_wan_links(option: str, value: str) -> None:
     cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", option, value]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and option in done.stderr
+
+
+def test_bench_sets_verify_threads_on_every_validator(tmp_path: Path) -> None:
+    home = tmp_path / "bench"
+    cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "2",
+           "--duration", "3", "--rate", "100", "--accounts", "64", "--verify-threads", "2",
+           "--home", str(home), "--json"]  # fmt: skip
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["verify_threads"] == 2 and result["committed"] > 0
+    configs = sorted(home.glob("devnet/node*/config.toml"))
+    assert len(configs) == 2
+    for config in configs:
+        assert "verify_threads = 2" in config.read_text()
