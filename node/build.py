@@ -21,7 +21,12 @@ from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.metrics import MetricsService, NodeMetrics, SignatureChecks
 from carbon_ticket.node.node import Node
 from carbon_ticket.node.params import CommittedParams
-from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, peer_call_signers
+from carbon_ticket.node.peer_auth import (
+    FrameSigner,
+    ObserverList,
+    PeerAuthenticator,
+    peer_call_signers,
+)
 from carbon_ticket.node.peers import PeerSet
 from carbon_ticket.node.ports import Clock, NodeInfo, PeerTransport
 from carbon_ticket.node.rebuild import check_against_sign_state
@@ -104,6 +109,7 @@ def build_node(
                 tls=peer_credentials(config),
                 interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
                 wan=_wan_simulation(config, key.public_key),
+                frames=FrameSigner(key, info.chain_id, clock.wall_ms),
             )
         sync = BlockSync(
             info.chain_id,

@@ -19,6 +19,14 @@ One signature per call, and the node's senders batch messages, so the cost is on
 signature per batch (see the ``carbon-ticket bench`` figures in docs/operations.md). The
 signature binds the request body, so a relay cannot swap the payload of a captured call.
 
+``Stream`` (issue 19) carries the same consensus and gossip traffic as frames on one long-lived
+client stream per link, because a gRPC call costs several times what a stream message does. Its
+opening is checked like any call (over an empty body), and every frame is signed by the same key
+over (domain tag, chain id, the opening's nonce, seq, kind, sha256 of the payload): seq starts at
+1 and grows by one, so a frame cannot be replayed, moved to another stream or swapped by a relay,
+and the caller's role is checked again on every frame (a validator removed from the set is cut
+off at its next frame).
+
 Both halves are gRPC interceptors: ``PeerAuthInterceptor`` on the server checks every method of
 the PeerService (including ones added later), ``peer_call_signers`` on a channel signs every call
 made through it. Refusals are logged at most once per ``_LOG_EVERY_S`` with a count.
@@ -32,7 +40,7 @@ import os
 import struct
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,17 +53,22 @@ from carbon_ticket.chain.crypto import (
     verify_signature,
 )
 from carbon_ticket.chain.errors import InvalidAddress, LedgerError
+from carbon_ticket.proto import services_pb2
 
 __all__ = [
     "AUTH_WINDOW_MS",
     "CONSENSUS_METHODS",
     "OPERATOR_METHODS",
     "PEER_SERVICE",
+    "STREAM_METHODS",
+    "FrameSigner",
     "ObserverList",
+    "OutboundStream",
     "PeerAuthError",
     "PeerAuthInterceptor",
     "PeerAuthenticator",
     "call_sign_bytes",
+    "frame_sign_bytes",
     "peer_call_signers",
     "signed_metadata",
 ]
@@ -66,7 +79,9 @@ PEER_SERVICE = "carbonticket.v1.PeerService"
 # Methods that change a node's consensus or mempool state: validators only. Every other
 # PeerService method (block sync, status, and any read-only method added later) is also served
 # to observers.
-CONSENSUS_METHODS = frozenset({"SendConsensus", "GossipTxs"})
+CONSENSUS_METHODS = frozenset({"SendConsensus", "GossipTxs", "Stream"})
+# Client-streaming methods: the opening is signed, then every frame (``frame_sign_bytes``).
+STREAM_METHODS = frozenset({"Stream"})
 # Methods for this node's operator only: the call must be signed by the node's own key.
 OPERATOR_METHODS = frozenset({"GetSnapshot"})
 # Far wider than the consensus clock tolerance: a node whose clock is off by minutes must still
@@ -76,6 +91,7 @@ AUTH_WINDOW_MS = 300_000
 _REPLAY_CACHE = 16_384
 _LOG_EVERY_S = 10.0
 _DOMAIN = b"carbon-ticket/peer-call/v1"
+_FRAME_DOMAIN = b"carbon-ticket/peer-frame/v1"
 _NONCE_BYTES = 16
 
 KEY_HEADER = "ct-peer-key"
@@ -104,12 +120,24 @@ def call_sign_bytes(chain_id: str, method: str, time_ms: int, nonce: bytes, body
     return b"".join(struct.pack(">I", len(p)) + p for p in parts)
 
 
+def frame_sign_bytes(chain_id: str, nonce: bytes, seq: int, kind: int, payload: bytes) -> bytes:
+    """The bytes a sender signs for one frame of a peer stream opened with ``nonce``."""
+    parts = (_FRAME_DOMAIN, chain_id.encode(), nonce, struct.pack(">QI", seq, kind),
+             hashlib.sha256(payload).digest())  # fmt: skip
+    return b"".join(struct.pack(">I", len(p)) + p for p in parts)
+
+
 def signed_metadata(
-    key: PrivateKey, chain_id: str, method: str, body: bytes, time_ms: int
+    key: PrivateKey,
+    chain_id: str,
+    method: str,
+    body: bytes,
+    time_ms: int,
+    nonce: bytes | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The metadata entries that authenticate one call of ``method`` with ``body``."""
     # The nonce keeps two identical calls in one millisecond from looking like a replay.
-    nonce = os.urandom(_NONCE_BYTES)
+    nonce = nonce if nonce is not None else os.urandom(_NONCE_BYTES)
     signature = key.sign(call_sign_bytes(chain_id, method, time_ms, nonce, body))
     return (
         (KEY_HEADER, key.public_key.hex()),
@@ -213,6 +241,31 @@ class PeerAuthenticator:
         self._check_fresh(signature)
         return key
 
+    def check_stream(self, method: str, metadata: Iterable[tuple[str, Any]]) -> tuple[bytes, bytes]:
+        """(caller's key, the opening's nonce) when a stream may open, else PeerAuthError."""
+        key = self.check(method, metadata, b"")
+        return key, self._credential(metadata)[2]
+
+    async def verified_frames(
+        self, method: str, key: bytes, nonce: bytes, frames: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        """The frames of a stream opened by ``key`` with ``nonce``, each checked before it is
+        yielded: the next seq, the caller's role (again: the set may have changed) and the
+        frame's signature. PeerAuthError ends the stream at the first bad frame."""
+        expected = 1
+        async for frame in frames:
+            if frame.seq != expected:
+                raise PeerAuthError(
+                    f"frame {frame.seq} where {expected} was due (replayed or reordered)",
+                    "bad_frame_seq",
+                )
+            self._check_role(method, key)
+            signed = frame_sign_bytes(self.chain_id, nonce, frame.seq, frame.kind, frame.payload)
+            if not verify_signature(key, signed, frame.signature):
+                raise PeerAuthError("bad frame signature", "bad_frame_signature")
+            expected += 1
+            yield frame
+
     def _credential(self, metadata: Iterable[tuple[str, Any]]) -> tuple[bytes, int, bytes, bytes]:
         values = {k: v for k, v in metadata if k in _HEADERS}
         if len(values) != len(_HEADERS):
@@ -285,9 +338,27 @@ class PeerAuthInterceptor(grpc.aio.ServerInterceptor):
         full = str(handler_call_details.method)
         if handler is None or not full.startswith(self._prefix):
             return handler
+        method = _method_name(full)
         if handler.request_streaming:
+            if handler.stream_unary is not None and method in STREAM_METHODS:
+                return self._guard_stream(handler, method)
             return self._refuse_streaming(handler)
-        return self._guard(handler, _method_name(full))
+        return self._guard(handler, method)
+
+    def _guard_stream(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        inner = handler.stream_unary
+
+        async def stream_unary(
+            frames: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        ) -> Any:
+            try:
+                key, nonce = self._auth.check_stream(method, context.invocation_metadata() or ())
+                return await inner(self._auth.verified_frames(method, key, nonce, frames), context)
+            except PeerAuthError as exc:
+                self._auth.note_refusal(exc, context.peer())
+                await context.abort(exc.status, exc.message)
+
+        return handler._replace(stream_unary=stream_unary)
 
     def _guard(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         decode = handler.request_deserializer
@@ -322,7 +393,7 @@ class PeerAuthInterceptor(grpc.aio.ServerInterceptor):
 
     @staticmethod
     def _refuse_streaming(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        # Client-streaming peer methods do not exist; one signature could not cover them anyway.
+        # Only the streams of STREAM_METHODS, whose frames are signed one by one, are served.
         async def refuse(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "streaming peer calls are refused")
 
@@ -362,6 +433,44 @@ class _SignUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any,
                                      request: Any) -> Any:  # fmt: skip
         return await continuation(self._signer.details(client_call_details, request), request)
+
+
+class FrameSigner:
+    """The sending side of peer streams: a signed opening, then signed, numbered frames."""
+
+    def __init__(self, key: PrivateKey, chain_id: str, clock_ms: Callable[[], int]) -> None:
+        self._key = key
+        self._chain_id = chain_id
+        self._clock_ms = clock_ms
+
+    def open(self, method: str) -> OutboundStream:
+        """A new stream of ``method``: its opening metadata and its frame counter."""
+        nonce = os.urandom(_NONCE_BYTES)
+        metadata = signed_metadata(self._key, self._chain_id, method, b"", self._clock_ms(), nonce)
+        return OutboundStream(self._key, self._chain_id, nonce, metadata)
+
+
+class OutboundStream:
+    """One opened peer stream: makes its frames, numbered from 1 and signed."""
+
+    def __init__(
+        self, key: PrivateKey, chain_id: str, nonce: bytes, metadata: tuple[tuple[str, str], ...]
+    ) -> None:
+        self._key = key
+        self._chain_id = chain_id
+        self._nonce = nonce
+        self.metadata = metadata
+        self._seq = 0
+
+    def frame(self, kind: services_pb2.PeerFrameKind, payload: bytes) -> services_pb2.PeerFrame:
+        """The next frame carrying ``payload``."""
+        self._seq += 1
+        signature = self._key.sign(
+            frame_sign_bytes(self._chain_id, self._nonce, self._seq, kind, payload)
+        )
+        return services_pb2.PeerFrame(
+            seq=self._seq, kind=kind, payload=payload, signature=signature
+        )
 
 
 def peer_call_signers(

@@ -3,21 +3,29 @@
 ``PeerSet`` is the gRPC implementation of the ``node.ports.PeerTransport`` port.
 
 One ``PeerLink`` per peer owns a gRPC channel and two queues. A sender task drains each queue and
-ships everything waiting in one call, so a burst of votes or transactions costs one round trip.
+ships everything waiting at once, so a burst of votes or transactions costs one message.
 Sends are best effort: consensus tolerates lost messages (the engine re-broadcasts on a timer and
 a node that falls behind catches up by block sync), so a down peer never blocks this node.
+
+With a ``FrameSigner`` (every node has one) a link ships its batches as signed frames of one
+long-lived ``PeerService.Stream`` call instead of one ``SendConsensus`` / ``GossipTxs`` call each:
+a gRPC call costs the two nodes several times what a stream message does, and at moderate load,
+with small batches, those calls were a large share of a validator's CPU (issue 19). A broken
+stream is opened again after a short pause; a peer that does not serve ``Stream`` (an older
+release: UNIMPLEMENTED) is sent the two calls as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
 
 from carbon_ticket.node.codec import message_to_proto
+from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -33,6 +41,9 @@ _MAX_QUEUED_TXS = 100_000
 _MAX_QUEUED_CONSENSUS = 500  # below the receiver's per-batch limit
 _FETCH_TIMEOUT_S = 3.0
 _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
+_MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
+_STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
+_STREAM_RETRY_MAX_S = 2.0
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -55,8 +66,14 @@ class PeerLink:
         tls: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
         wan: WanSimulation | None = None,
+        frames: FrameSigner | None = None,
     ) -> None:
         self.address = address
+        # Frames of one Stream call (None, or a peer without Stream: one call per batch).
+        self._frames = frames
+        self._outbox: asyncio.Queue[tuple[services_pb2.PeerFrameKind, bytes]] = asyncio.Queue(
+            _MAX_QUEUED_FRAMES
+        )
         # [debug] simulated_rtt_ms / simulated_loss_ppm: benchmarks of validators in several cities.
         self._wan = wan if wan is not None and wan.active else None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -92,6 +109,15 @@ class PeerLink:
             loop.create_task(self._run_consensus(), name=f"consensus to {self.address}"),
             loop.create_task(self._run_gossip(), name=f"gossip to {self.address}"),
         ]
+        if self._frames is not None:
+            self._tasks.append(
+                loop.create_task(self._run_stream(), name=f"stream to {self.address}")
+            )
+
+    @property
+    def streaming(self) -> bool:
+        """Whether batches go as frames of a Stream call (False: one call per batch)."""
+        return self._frames is not None
 
     @property
     def stub(self) -> services_pb2_grpc.PeerServiceStub:
@@ -175,12 +201,7 @@ class PeerLink:
             self._wake_consensus.clear()
             while self._consensus:
                 batch, self._consensus = self._consensus, []
-                await self._send(
-                    batch,
-                    lambda kept: self.stub.SendConsensus(
-                        services_pb2.ConsensusBatch(messages=kept), timeout=_SEND_TIMEOUT_S
-                    ),
-                )
+                await self._send(batch, self._ship_consensus)
 
     async def _run_gossip(self) -> None:
         while True:
@@ -189,17 +210,64 @@ class PeerLink:
             while self._txs:
                 batch_txs = self._txs[:_MAX_TXS_PER_GOSSIP]
                 del self._txs[:_MAX_TXS_PER_GOSSIP]
-                await self._send(
-                    batch_txs,
-                    lambda kept: self.stub.GossipTxs(
-                        services_pb2.TxBatch(txs=kept), timeout=_SEND_TIMEOUT_S
-                    ),
-                )
+                await self._send(batch_txs, self._ship_txs)
             while self._forwards and self._public is not None:
                 batch_txs = self._forwards[:_MAX_TXS_PER_GOSSIP]
                 del self._forwards[:_MAX_TXS_PER_GOSSIP]
                 request = services_pb2.SubmitTxsRequest(txs=batch_txs)
                 await self._call(self._public.SubmitTxs(request, timeout=_SEND_TIMEOUT_S))
+
+    def _ship_consensus(self, kept: list[services_pb2.ConsensusMessage]) -> Awaitable[object]:
+        batch = services_pb2.ConsensusBatch(messages=kept)
+        if self._frames is not None:
+            return self._outbox.put(
+                (services_pb2.PEER_FRAME_KIND_CONSENSUS, batch.SerializeToString())
+            )
+        return self.stub.SendConsensus(batch, timeout=_SEND_TIMEOUT_S)
+
+    def _ship_txs(self, kept: list[bytes]) -> Awaitable[object]:
+        batch = services_pb2.TxBatch(txs=kept)
+        if self._frames is not None:
+            return self._outbox.put((services_pb2.PEER_FRAME_KIND_TXS, batch.SerializeToString()))
+        return self.stub.GossipTxs(batch, timeout=_SEND_TIMEOUT_S)
+
+    async def _run_stream(self) -> None:
+        # One Stream call at a time carries every frame; opened again after a pause when broken.
+        assert self._frames is not None
+        pause_s = _STREAM_RETRY_S
+        while True:
+            stream = self._frames.open("Stream")
+            call = self.stub.Stream(self._frame_source(stream), metadata=stream.metadata)
+            try:
+                await call
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    self._fall_back_to_calls()
+                    return
+                self._note_failure(exc)
+            finally:
+                call.cancel()
+            await asyncio.sleep(pause_s)
+            pause_s = min(pause_s * 2, _STREAM_RETRY_MAX_S) if self.failures else _STREAM_RETRY_S
+
+    async def _frame_source(self, stream: OutboundStream) -> AsyncIterator[services_pb2.PeerFrame]:
+        while True:
+            kind, payload = await self._outbox.get()
+            self.failures = 0
+            yield stream.frame(kind, payload)
+
+    def _fall_back_to_calls(self) -> None:
+        log.info("peer %s does not serve Stream (an older release): one call per batch",
+                 self.address)  # fmt: skip
+        self._frames = None
+        while not self._outbox.empty():  # what was waiting for the stream goes by calls
+            kind, payload = self._outbox.get_nowait()
+            if kind == services_pb2.PEER_FRAME_KIND_CONSENSUS:
+                self._consensus[:0] = services_pb2.ConsensusBatch.FromString(payload).messages
+                self._wake_consensus.set()
+            else:
+                self._txs[:0] = services_pb2.TxBatch.FromString(payload).txs
+                self._wake_txs.set()
 
     async def _send(self, batch: list[Any], make_call: Callable[[list[Any]], object]) -> None:
         """Ship a batch now, or (on a simulated WAN) drop its lost share and let the rest arrive
@@ -227,17 +295,20 @@ class PeerLink:
         try:
             await call  # type: ignore[misc]
         except grpc.aio.AioRpcError as exc:
-            self.failures += 1
-            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
-                # Not a network fault: a configuration (key, validator set, clock) problem.
-                if self.failures == 1 or self.failures % 100 == 0:
-                    log.warning("peer %s refused our call (%s): %s", self.address,
-                                exc.code().name, exc.details())  # fmt: skip
-            elif self.failures == 1 or self.failures % 100 == 0:
-                log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
-                         self.failures)  # fmt: skip
+            self._note_failure(exc)
         else:
             self.failures = 0
+
+    def _note_failure(self, exc: grpc.aio.AioRpcError) -> None:
+        self.failures += 1
+        if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+            # Not a network fault: a configuration (key, validator set, clock) problem.
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.warning("peer %s refused our call (%s): %s", self.address,
+                            exc.code().name, exc.details())  # fmt: skip
+        elif self.failures == 1 or self.failures % 100 == 0:
+            log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
+                     self.failures)  # fmt: skip
 
 
 class PeerSet:
@@ -249,12 +320,14 @@ class PeerSet:
         tls: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
         wan: WanSimulation | None = None,
+        frames: FrameSigner | None = None,
     ) -> None:
         # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
         self._tls = tls
         self._interceptors = list(interceptors)
         self._wan = wan
-        self.links = [PeerLink(a, tls, interceptors, wan) for a in dict.fromkeys(addresses)]
+        self._frames = frames
+        self.links = [PeerLink(a, tls, interceptors, wan, frames) for a in dict.fromkeys(addresses)]
         self._started = False
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -282,7 +355,7 @@ class PeerSet:
         for address in wanted:
             known = current.get(address)
             if known is None:
-                known = PeerLink(address, self._tls, self._interceptors, self._wan)
+                known = PeerLink(address, self._tls, self._interceptors, self._wan, self._frames)
                 if self._started:
                     known.start()
             links.append(known)

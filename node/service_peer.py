@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.chain.store import StoreView
@@ -31,6 +32,7 @@ _MAX_BLOCKS_PER_CALL = 500
 _ADMIT_SLICE = 100
 # A validator sends a few messages per step; anything far larger is an attack or a bug.
 _MAX_CONSENSUS_BATCH = 1_000
+_Batch = TypeVar("_Batch", services_pb2.ConsensusBatch, services_pb2.TxBatch)
 
 
 class PeerServicer(services_pb2_grpc.PeerServiceServicer):
@@ -64,10 +66,59 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     ) -> services_pb2.PeerAck:
         await self._refuse_oversized(request, context)
         if len(request.messages) > _MAX_CONSENSUS_BATCH:
-            self.malformed += 1
-            log.warning("refused a batch of %d consensus messages from %s (limit %d)",
-                        len(request.messages), context.peer(), _MAX_CONSENSUS_BATCH)  # fmt: skip
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many messages in a batch")
+            await self._refuse_large_batch(len(request.messages), context)
+        return services_pb2.PeerAck(accepted=await self._consensus_batch(request, context))
+
+    async def GossipTxs(
+        self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerAck:
+        await self._refuse_oversized(request, context)
+        return services_pb2.PeerAck(accepted=await self._gossip_batch(list(request.txs)))
+
+    async def Stream(
+        self, frames: AsyncIterator[services_pb2.PeerFrame], context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerAck:
+        """The traffic of SendConsensus and GossipTxs as frames of one stream (each frame's
+        signature and number checked by node.peer_auth before it reaches here)."""
+        accepted = 0
+        async for frame in frames:
+            if frame.kind == services_pb2.PEER_FRAME_KIND_CONSENSUS:
+                batch = self._decode_frame(services_pb2.ConsensusBatch, frame, context)
+                if batch is not None and len(batch.messages) > _MAX_CONSENSUS_BATCH:
+                    await self._refuse_large_batch(len(batch.messages), context)
+                if batch is not None:
+                    accepted += await self._consensus_batch(batch, context)
+            elif frame.kind == services_pb2.PEER_FRAME_KIND_TXS:
+                txs = self._decode_frame(services_pb2.TxBatch, frame, context)
+                if txs is not None:
+                    accepted += await self._gossip_batch(list(txs.txs))
+            else:
+                self._log_bad_frame(f"unknown frame kind {frame.kind}", context)
+        return services_pb2.PeerAck(accepted=accepted)
+
+    def _decode_frame(
+        self, kind: type[_Batch], frame: services_pb2.PeerFrame, context: grpc.aio.ServicerContext
+    ) -> _Batch | None:
+        try:
+            return kind.FromString(frame.payload)
+        except DecodeError as exc:
+            self._log_bad_frame(f"undecodable {kind.__name__}: {exc}", context)
+            return None
+
+    def _log_bad_frame(self, reason: str, context: grpc.aio.ServicerContext) -> None:
+        # A signed frame that does not decode is a bug of the sender: dropped, counted, logged.
+        self.malformed += 1
+        log.warning("dropped a stream frame from %s: %s", context.peer(), reason)
+
+    async def _refuse_large_batch(self, count: int, context: grpc.aio.ServicerContext) -> None:
+        self.malformed += 1
+        log.warning("refused a batch of %d consensus messages from %s (limit %d)",
+                    count, context.peer(), _MAX_CONSENSUS_BATCH)  # fmt: skip
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many messages in a batch")
+
+    async def _consensus_batch(
+        self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
+    ) -> int:
         accepted = refused = 0
         reason = ""
         for n, msg in enumerate(request.messages):
@@ -88,21 +139,17 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             self.malformed += refused
             log.warning("dropped %d of %d messages from %s; last: %s",
                         refused, len(request.messages), context.peer(), reason)  # fmt: skip
-        return services_pb2.PeerAck(accepted=accepted)
+        return accepted
 
-    async def GossipTxs(
-        self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
-    ) -> services_pb2.PeerAck:
-        await self._refuse_oversized(request, context)
+    async def _gossip_batch(self, txs: list[bytes]) -> int:
         # Admit in slices and yield in between, so consensus messages are not held up by a
         # large batch of signature checks.
-        txs = list(request.txs)
         refused = await self._inbox.precheck(txs)  # in worker threads, where there are some
         accepted = 0
         for start in range(0, len(txs), _ADMIT_SLICE):
             accepted += self._inbox.admit_gossip(txs[start : start + _ADMIT_SLICE], refused)
             await asyncio.sleep(0)
-        return services_pb2.PeerAck(accepted=accepted)
+        return accepted
 
     async def GetBlocks(
         self, request: services_pb2.GetBlocksRequest, context: grpc.aio.ServicerContext

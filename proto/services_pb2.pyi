@@ -1,11 +1,21 @@
 from carbon_ticket.proto import ledger_pb2 as _ledger_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PeerFrameKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PEER_FRAME_KIND_UNSPECIFIED: _ClassVar[PeerFrameKind]
+    PEER_FRAME_KIND_CONSENSUS: _ClassVar[PeerFrameKind]
+    PEER_FRAME_KIND_TXS: _ClassVar[PeerFrameKind]
+PEER_FRAME_KIND_UNSPECIFIED: PeerFrameKind
+PEER_FRAME_KIND_CONSENSUS: PeerFrameKind
+PEER_FRAME_KIND_TXS: PeerFrameKind
 
 class ConsensusMessage(_message.Message):
     __slots__ = ("proposal", "vote")
@@ -32,6 +42,18 @@ class PeerAck(_message.Message):
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     def __init__(self, accepted: _Optional[int] = ...) -> None: ...
+
+class PeerFrame(_message.Message):
+    __slots__ = ("seq", "kind", "payload", "signature")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    kind: PeerFrameKind
+    payload: bytes
+    signature: bytes
+    def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[PeerFrameKind, str]] = ..., payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class GetBlocksRequest(_message.Message):
     __slots__ = ("from_height", "max_blocks")

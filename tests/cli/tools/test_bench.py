@@ -60,8 +60,10 @@ def test_points_bench_refuses_a_rate() -> None:
 
 
 def test_bench_half_rate_over_a_simulated_wan_reports_both_runs() -> None:
+    # 8 s: with 200 ms round trips and 1 % of messages lost, a block can take seconds on a busy
+    # machine, and the half run must see at least one in its window.
     cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "bench", "--validators", "4",
-           "--duration", "4", "--rate", "half", "--accounts", "64", "--wan-rtt-ms", "200",
+           "--duration", "8", "--rate", "half", "--accounts", "64", "--wan-rtt-ms", "200",
            "--wan-loss", "0.01", "--json"]  # fmt: skip
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL
