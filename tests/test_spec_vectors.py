@@ -22,12 +22,13 @@ from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_id, tx_sign_bytes
 from carbon_ticket.consensus import Validator, ValidatorSet
-from carbon_ticket.node.peer_auth import call_sign_bytes
+from carbon_ticket.node.peer_auth import call_sign_bytes, frame_sign_bytes
 from carbon_ticket.proto import ledger_pb2
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "spec.md"
 Vector = dict[str, str]
-KINDS = ("address", "module-address", "transfer", "retire", "peer-call", "validator-set", "header")
+KINDS = ("address", "module-address", "transfer", "retire", "peer-call", "peer-frame",
+         "validator-set", "header")  # fmt: skip
 
 
 def parse_vectors(text: str) -> list[Vector]:
@@ -129,6 +130,14 @@ def check_peer_call(v: Vector) -> None:
     _same(v, "signature", key.sign(sign_bytes).hex())
 
 
+def check_peer_frame(v: Vector) -> None:
+    key = PrivateKey(bytes.fromhex(v["seed"]))
+    sign_bytes = frame_sign_bytes(v["chain_id"], bytes.fromhex(v["nonce"]), int(v["seq"]),
+                                  int(v["kind"]), bytes.fromhex(v["payload"]))  # fmt: skip
+    _same(v, "sign_bytes", sign_bytes.hex())
+    _same(v, "signature", key.sign(sign_bytes).hex())
+
+
 def _validator_set(v: Vector) -> ValidatorSet:
     names, seeds, powers = (v[k].split(",") for k in ("names", "seeds", "powers"))
     return ValidatorSet(
@@ -183,6 +192,7 @@ CHECKS: dict[str, Callable[[Vector], None]] = {
     "transfer": check_transfer,
     "retire": check_retire,
     "peer-call": check_peer_call,
+    "peer-frame": check_peer_frame,
     "validator-set": check_validator_set,
     "header": check_header,
 }
