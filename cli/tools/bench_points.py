@@ -60,6 +60,7 @@ class PointsBenchResult:
     residents: int
     awards_per_tx: int
     duration_s: float
+    in_flight: int = 64  # award transactions submitted and not yet seen committed, at most
     txs_committed: int = 0
     awards_applied: int = 0
     awards_rejected: int = 0
@@ -67,6 +68,8 @@ class PointsBenchResult:
     committed_txs_per_s: float = 0.0
     # Awards committed in the steady window, the window run_bench counts transfers in
     steady_awards_per_s: float = 0.0
+    blocks_per_s: float = 0.0  # blocks carrying at least one of our transactions, steady window
+    txs_per_block: float = 0.0
     node_cpu_percent: list[float] = field(default_factory=list)
     # The transfer saturation phase of the same invocation (None when it was not run)
     transfer_tps: float | None = None
@@ -126,10 +129,11 @@ def run_points_bench(
     say: Callable[[str], None] = print,
     wan: WanLinks = NO_WAN,
     against_transfers: bool = True,
+    in_flight: int = 64,
 ) -> PointsBenchResult:
     """Run the points benchmark on a fresh devnet and, with ``against_transfers``, the transfer
     saturation benchmark on another (``residents`` funded accounts), and return the figures."""
-    result = PointsBenchResult(validators, residents, awards_per_tx, duration)
+    result = PointsBenchResult(validators, residents, awards_per_tx, duration, in_flight)
     own_home = home is None
     root = Path(tempfile.mkdtemp(prefix="carbon-bench-points-")) if home is None else home
     try:
@@ -189,9 +193,10 @@ def _points_phase(
         txs = _award_txs(info.chain_id, operator, addresses, count, awards_per_tx)
         hashes = [tx_hash(raw, info.chain_id) for raw in txs]
         before = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
-        committed, t_start, elapsed = _offer(watcher, txs, hashes, duration, say)
+        committed, t_start, elapsed = _offer(watcher, txs, hashes, duration, result.in_flight, say)
         after = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
         _count_awards(result, watcher, committed, t_start, elapsed)
+        _count_blocks(result, committed, t_start, elapsed)
         for i in sorted(after):
             b, a = before.get(i), after.get(i)
             cpu = (a.cpu_s - b.cpu_s) / elapsed * 100 if a is not None and b is not None else 0.0
@@ -206,9 +211,10 @@ def _offer(
     txs: list[bytes],
     hashes: list[bytes],
     duration: float,
+    in_flight: int,
     say: Callable[[str], None],
 ) -> tuple[dict[bytes, float], float, float]:
-    """Submit in nonce order with at most 64 transactions in flight for ``duration`` seconds.
+    """Submit in nonce order with at most ``in_flight`` transactions pending for ``duration`` s.
 
     Returns the committed transactions (hash -> when their block was seen), the start time and
     the seconds the load ran.
@@ -220,7 +226,7 @@ def _offer(
     say(f"offering awards for {duration:g}s ...")
     t_start = time.monotonic()
     while time.monotonic() - t_start < duration and len(committed) < len(txs):
-        if sent < len(txs) and sent - len(committed) < 64:
+        if sent < len(txs) and sent - len(committed) < in_flight:
             chunk = txs[sent : sent + _CHUNK]
             reply = watcher.public.SubmitTxs(services_pb2.SubmitTxsRequest(txs=chunk), timeout=30)
             refused = [r for r in reply.results if not r.accepted]
@@ -239,6 +245,25 @@ def _offer(
     return committed, t_start, time.monotonic() - t_start
 
 
+def _steady_start(t_start: float, elapsed: float) -> float:
+    # The same steady window as run_bench's committed_tps: the warm-up is left out of both.
+    return t_start + min(5.0, elapsed * 0.2)
+
+
+def _count_blocks(
+    result: PointsBenchResult, committed: dict[bytes, float], t_start: float, elapsed: float
+) -> None:
+    """Blocks per second and transactions per block in the steady window (one poll may see
+    several blocks at once; they are told apart by when each was seen, which is close enough
+    for a figure of the block shape, not of latency)."""
+    window_start = _steady_start(t_start, elapsed)
+    seen = [t for t in committed.values() if t >= window_start]
+    blocks = len(set(seen))
+    span = t_start + elapsed - window_start
+    result.blocks_per_s = round(blocks / span, 2) if span > 0 else 0.0
+    result.txs_per_block = round(len(seen) / blocks, 1) if blocks else 0.0
+
+
 def _count_awards(
     result: PointsBenchResult,
     watcher: BlockWatcher,
@@ -247,8 +272,7 @@ def _count_awards(
     elapsed: float,
 ) -> None:
     """Read each committed receipt's applied and rejected awards into ``result``."""
-    # The same steady window as run_bench's committed_tps: the warm-up is left out of both.
-    window_start = t_start + min(5.0, elapsed * 0.2)
+    window_start = _steady_start(t_start, elapsed)
     steady = 0
     result.txs_committed = len(committed)
     for digest, seen in committed.items():
