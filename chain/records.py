@@ -215,10 +215,34 @@ class Record:
             raise StorageError(
                 f"corrupt state record: expected a {cls.__name__} record", "corrupt_state"
             )
-        reader = _Reader(data, 1)
+        # Integers and texts, the most common fields, are read inline: records are decoded
+        # many times per block (a resident's account and points for every award), and the
+        # calls of _Reader cost more than the parsing. The other kinds go through _Reader.
+        pos, end = 1, len(data)
         nested = iter(cls.NESTED)
-        values = [reader.get(kind, next(nested) if kind == "L" else None) for kind in cls.KINDS]
-        if reader.pos != len(data):
+        values: list[Any] = []
+        for kind in cls.KINDS:
+            if kind == "u":
+                if pos + 8 > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                values.append(_U64.unpack_from(data, pos)[0])
+                pos += 8
+            elif kind == "s":
+                if pos + 4 > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                stop = pos + 4 + _U32.unpack_from(data, pos)[0]
+                if stop > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                try:
+                    values.append(data[pos + 4 : stop].decode())
+                except UnicodeDecodeError as exc:
+                    raise StorageError("corrupt state record: bad text", "corrupt_state") from exc
+                pos = stop
+            else:
+                reader = _Reader(data, pos)
+                values.append(reader.get(kind, next(nested) if kind == "L" else None))
+                pos = reader.pos
+        if pos != end:
             raise StorageError("corrupt state record: trailing bytes", "corrupt_state")
         return cls(*values)
 
