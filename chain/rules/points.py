@@ -104,17 +104,23 @@ class _OperatorTotals:
 
 @dataclass(frozen=True, slots=True)
 class _Verified:
-    """What verifying one award read, so that crediting it writes without reading again."""
+    """What verifying one award read (and the keys it read them under), so that crediting it
+    writes without reading or building a key again."""
 
+    activity: str
     account: PointsAccount
+    day_key: bytes
     day_earned: int
+    activity_key: bytes
     activity_earned: int
+    ref_key: bytes
 
 
 def _verify_award(
     state: StateOverlay,
     params: Params,
     today: int,
+    today_number: int,
     totals: _OperatorTotals,
     award: ledger_pb2.Award,
 ) -> _Verified:
@@ -122,15 +128,16 @@ def _verify_award(
     residents = params.residents
     activity = ACTIVITIES[award.activity]
     operator = totals.operator
+    recipient = award.recipient
     # Verify the recipient is a registered resident
-    require_resident(state, award.recipient, "recipient")
+    require_resident(state, recipient, "recipient")
     # Verify the day is not in the future and not older than the award window
     if award.day > today:
         raise PreconditionFailed(
             f"day {award.day:08d} is after today ({today:08d} in the chain's time zone)",
             "day_in_future",
         )
-    age = day_number(today) - day_number(award.day)
+    age = today_number - day_number(award.day)
     if age > residents.award_window_days:
         raise PreconditionFailed(
             f"day {award.day:08d} is {age} days ago; awards may be at most "
@@ -138,13 +145,14 @@ def _verify_award(
             "day_too_old",
         )
     # Verify the operator never used this external reference
-    if state.get(keys.points_ref_key(operator, award.external_ref)) is not None:
+    ref_key = keys.points_ref_key(operator, award.external_ref)
+    if state.get(ref_key) is not None:
         raise AlreadyExists(
             f"operator {operator} already used the external reference {award.external_ref!r}",
             "duplicate_ref",
         )
     # Verify the counters stay in range (only reachable without caps, by absurd awards)
-    account = get_points(state, award.recipient)
+    account = get_points(state, recipient)
     if max(account.awarded, totals.total(state, activity)) + award.points >= MAX_POINTS_TOTAL:
         raise PreconditionFailed(
             f"awarding {award.points} more points would overflow the points counters",
@@ -152,24 +160,24 @@ def _verify_award(
         )
     # Verify the resident's daily cap, and the activity's, leave room for these points
     cap = params.rate_limits.points_daily_cap
-    day_earned = read_u64(state, keys.points_day_key(award.recipient, award.day))
+    day_key = keys.points_day_key(recipient, award.day)
+    day_earned = read_u64(state, day_key)
     if cap and day_earned + award.points > cap:
         raise PreconditionFailed(
-            f"resident {award.recipient} has {day_earned} of {cap} points for {award.day:08d}; "
+            f"resident {recipient} has {day_earned} of {cap} points for {award.day:08d}; "
             f"{award.points} more would exceed the daily cap",
             "daily_cap_exceeded",
         )
     activity_cap = residents.activity_cap(activity)
-    activity_earned = read_u64(
-        state, keys.points_activity_key(award.recipient, award.day, activity)
-    )
+    activity_key = keys.points_activity_key(recipient, award.day, activity)
+    activity_earned = read_u64(state, activity_key)
     if activity_cap and activity_earned + award.points > activity_cap:
         raise PreconditionFailed(
-            f"resident {award.recipient} has {activity_earned} of {activity_cap} {activity} "
+            f"resident {recipient} has {activity_earned} of {activity_cap} {activity} "
             f"points for {award.day:08d}; {award.points} more would exceed the activity's cap",
             "activity_cap_exceeded",
         )
-    return _Verified(account, day_earned, activity_earned)
+    return _Verified(activity, account, day_key, day_earned, activity_key, activity_earned, ref_key)
 
 
 def _credit_award(
@@ -179,18 +187,20 @@ def _credit_award(
     award: ledger_pb2.Award,
     verified: _Verified,
 ) -> None:
-    activity = ACTIVITIES[award.activity]
-    account = verified.account
     points = award.points
-    updated = replace(account, balance=account.balance + points, awarded=account.awarded + points)
+    account = verified.account
+    updated = PointsAccount(
+        balance=account.balance + points,
+        awarded=account.awarded + points,
+        exchanged=account.exchanged,
+        redeemed=account.redeemed,
+    )
     state.set(keys.points_key(award.recipient), updated.encode())
-    state.set(keys.points_day_key(award.recipient, award.day),
-              keys.encode_u64(verified.day_earned + points))  # fmt: skip
-    state.set(keys.points_activity_key(award.recipient, award.day, activity),
-              keys.encode_u64(verified.activity_earned + points))  # fmt: skip
+    state.set(verified.day_key, keys.encode_u64(verified.day_earned + points))
+    state.set(verified.activity_key, keys.encode_u64(verified.activity_earned + points))
     # Never above the all-time total just checked, so neither total can overflow
-    totals.add(state, award.day, activity, points)
-    state.set(keys.points_ref_key(totals.operator, award.external_ref), keys.encode_u64(ctx.height))
+    totals.add(state, award.day, verified.activity, points)
+    state.set(verified.ref_key, keys.encode_u64(ctx.height))
 
 
 def _award_event(index: int, award: ledger_pb2.Award, outcome: str) -> Event:
@@ -221,11 +231,12 @@ def process_award_points(
     recipients: set[str] = set()
     first_error: tuple[int, LedgerError] | None = None
     totals = _OperatorTotals(operator)
+    today_number = day_number(today)
     awarded = 0
     applied = 0
     for index, award in enumerate(msg.awards):
         try:
-            verified = _verify_award(state, params, today, totals, award)
+            verified = _verify_award(state, params, today, today_number, totals, award)
         except StorageError:
             raise
         except LedgerError as error:
