@@ -193,6 +193,17 @@ class _Reader:
         raise ValueError(f"unknown field kind {kind!r}")  # pragma: no cover
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds a new tuple on every call; records are encoded per award.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 class Record:
     """Base of stored records: a tag byte and one field kind per dataclass field."""
 
@@ -204,8 +215,8 @@ class Record:
     def encode(self) -> bytes:
         """The canonical bytes of this record."""
         out = [self.TAG]
-        for f, kind in zip(fields(self), self.KINDS, strict=True):  # type: ignore[arg-type]
-            _put(out, kind, getattr(self, f.name))
+        for name, kind in zip(_field_names(type(self)), self.KINDS, strict=True):
+            _put(out, kind, getattr(self, name))
         return b"".join(out)
 
     @classmethod
