@@ -71,8 +71,12 @@ class PointsBenchResult:
     blocks_per_s: float = 0.0  # blocks carrying at least one of our transactions, steady window
     txs_per_block: float = 0.0
     node_cpu_percent: list[float] = field(default_factory=list)
+    # CPU of all validators per committed award: what the ratio would be if both workloads
+    # used all the cores is transfer_node_cpu_us_per_tx / node_cpu_us_per_award.
+    node_cpu_us_per_award: float = 0.0
     # The transfer saturation phase of the same invocation (None when it was not run)
     transfer_tps: float | None = None
+    transfer_node_cpu_us_per_tx: float | None = None
     awards_per_transfer_ratio: float | None = None
     transfers: dict[str, Any] | None = None
 
@@ -145,6 +149,11 @@ def run_points_bench(
             result.transfers = transfers.as_dict()
             result.transfer_tps = round(transfers.committed_tps, 1)
             if transfers.committed_tps > 0:
+                # Cores busy (all validators) over transfers a second; the drain after the
+                # load phase is in neither figure.
+                busy = sum(transfers.node_cpu_percent) / 100
+                result.transfer_node_cpu_us_per_tx = round(busy / transfers.committed_tps * 1e6, 1)
+            if transfers.committed_tps > 0:
                 ratio = result.steady_awards_per_s / transfers.committed_tps
                 result.awards_per_transfer_ratio = round(ratio, 2)
         return result
@@ -197,10 +206,14 @@ def _points_phase(
         after = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
         _count_awards(result, watcher, committed, t_start, elapsed)
         _count_blocks(result, committed, t_start, elapsed)
+        cpu_s = 0.0
         for i in sorted(after):
             b, a = before.get(i), after.get(i)
-            cpu = (a.cpu_s - b.cpu_s) / elapsed * 100 if a is not None and b is not None else 0.0
-            result.node_cpu_percent.append(round(cpu, 1))
+            used = a.cpu_s - b.cpu_s if a is not None and b is not None else 0.0
+            cpu_s += used
+            result.node_cpu_percent.append(round(used / elapsed * 100, 1))
+        if result.awards_applied:
+            result.node_cpu_us_per_award = round(cpu_s / result.awards_applied * 1e6, 1)
         watcher.close()
     finally:
         procs.stop_all()
