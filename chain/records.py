@@ -193,6 +193,17 @@ class _Reader:
         raise ValueError(f"unknown field kind {kind!r}")  # pragma: no cover
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds a new tuple on every call; records are encoded per award.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 class Record:
     """Base of stored records: a tag byte and one field kind per dataclass field."""
 
@@ -204,8 +215,8 @@ class Record:
     def encode(self) -> bytes:
         """The canonical bytes of this record."""
         out = [self.TAG]
-        for f, kind in zip(fields(self), self.KINDS, strict=True):  # type: ignore[arg-type]
-            _put(out, kind, getattr(self, f.name))
+        for name, kind in zip(_field_names(type(self)), self.KINDS, strict=True):
+            _put(out, kind, getattr(self, name))
         return b"".join(out)
 
     @classmethod
@@ -215,10 +226,34 @@ class Record:
             raise StorageError(
                 f"corrupt state record: expected a {cls.__name__} record", "corrupt_state"
             )
-        reader = _Reader(data, 1)
+        # Integers and texts, the most common fields, are read inline: records are decoded
+        # many times per block (a resident's account and points for every award), and the
+        # calls of _Reader cost more than the parsing. The other kinds go through _Reader.
+        pos, end = 1, len(data)
         nested = iter(cls.NESTED)
-        values = [reader.get(kind, next(nested) if kind == "L" else None) for kind in cls.KINDS]
-        if reader.pos != len(data):
+        values: list[Any] = []
+        for kind in cls.KINDS:
+            if kind == "u":
+                if pos + 8 > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                values.append(_U64.unpack_from(data, pos)[0])
+                pos += 8
+            elif kind == "s":
+                if pos + 4 > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                stop = pos + 4 + _U32.unpack_from(data, pos)[0]
+                if stop > end:
+                    raise StorageError("corrupt state record: truncated", "corrupt_state")
+                try:
+                    values.append(data[pos + 4 : stop].decode())
+                except UnicodeDecodeError as exc:
+                    raise StorageError("corrupt state record: bad text", "corrupt_state") from exc
+                pos = stop
+            else:
+                reader = _Reader(data, pos)
+                values.append(reader.get(kind, next(nested) if kind == "L" else None))
+                pos = reader.pos
+        if pos != end:
             raise StorageError("corrupt state record: trailing bytes", "corrupt_state")
         return cls(*values)
 

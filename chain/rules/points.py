@@ -13,7 +13,7 @@ apply. If no award applies the whole transaction fails with the first award's er
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS
@@ -27,12 +27,12 @@ from carbon_ticket.chain.errors import (
 from carbon_ticket.chain.records import (
     ACTIVITIES,
     Params,
+    PointsAccount,
 )
 from carbon_ticket.chain.results import Event
 from carbon_ticket.chain.rules._common import (
     BlockContext,
     Effects,
-    add_u64,
     credit_tradable,
     day_number,
     debit_tradable,
@@ -61,25 +61,83 @@ MAX_POINTS_TOTAL = 2**63
 # ---------------------------------------------------------------- awards
 
 
+@dataclass(slots=True)
+class _OperatorTotals:
+    """The signing operator's totals (``ptsop/`` per activity, ``ptsopday/`` per award day and
+    activity) while one ``AwardPoints`` runs.
+
+    Every award of a transaction adds to the same few keys, so each is read once, added to in
+    memory and written once at the end: the same final values (and app hash) as a read and a
+    write per award, at a fraction of the cost.
+    """
+
+    operator: str
+    all_time: dict[str, int] = field(default_factory=dict)
+    per_day: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def total(self, state: StateOverlay, activity: str) -> int:
+        """The operator's all-time points for ``activity``, this transaction's awards included."""
+        total = self.all_time.get(activity)
+        if total is None:
+            total = self.all_time[activity] = read_u64(
+                state, keys.points_operator_key(self.operator, activity)
+            )
+        return total
+
+    def add(self, state: StateOverlay, day: int, activity: str, points: int) -> None:
+        """Count ``points`` awarded for ``activity`` on ``day`` (``total`` was read first)."""
+        self.all_time[activity] += points
+        key = (day, activity)
+        day_total = self.per_day.get(key)
+        if day_total is None:
+            day_total = read_u64(state, keys.points_operator_day_key(self.operator, day, activity))
+        self.per_day[key] = day_total + points
+
+    def write(self, state: StateOverlay) -> None:
+        """Write the totals that awards added to (only those: a rejected award writes nothing)."""
+        for (day, activity), total in self.per_day.items():
+            state.set(keys.points_operator_day_key(self.operator, day, activity),
+                      keys.encode_u64(total))  # fmt: skip
+            state.set(keys.points_operator_key(self.operator, activity),
+                      keys.encode_u64(self.all_time[activity]))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What verifying one award read (and the keys it read them under), so that crediting it
+    writes without reading or building a key again."""
+
+    activity: str
+    account: PointsAccount
+    day_key: bytes
+    day_earned: int
+    activity_key: bytes
+    activity_earned: int
+    ref_key: bytes
+
+
 def _verify_award(
     state: StateOverlay,
     params: Params,
     today: int,
-    operator: str,
+    today_number: int,
+    totals: _OperatorTotals,
     award: ledger_pb2.Award,
-) -> None:
+) -> _Verified:
     """Verify one award against the state (including awards applied before it in the block)."""
     residents = params.residents
     activity = ACTIVITIES[award.activity]
+    operator = totals.operator
+    recipient = award.recipient
     # Verify the recipient is a registered resident
-    require_resident(state, award.recipient, "recipient")
+    require_resident(state, recipient, "recipient")
     # Verify the day is not in the future and not older than the award window
     if award.day > today:
         raise PreconditionFailed(
             f"day {award.day:08d} is after today ({today:08d} in the chain's time zone)",
             "day_in_future",
         )
-    age = day_number(today) - day_number(award.day)
+    age = today_number - day_number(award.day)
     if age > residents.award_window_days:
         raise PreconditionFailed(
             f"day {award.day:08d} is {age} days ago; awards may be at most "
@@ -87,59 +145,62 @@ def _verify_award(
             "day_too_old",
         )
     # Verify the operator never used this external reference
-    if state.get(keys.points_ref_key(operator, award.external_ref)) is not None:
+    ref_key = keys.points_ref_key(operator, award.external_ref)
+    if state.get(ref_key) is not None:
         raise AlreadyExists(
             f"operator {operator} already used the external reference {award.external_ref!r}",
             "duplicate_ref",
         )
     # Verify the counters stay in range (only reachable without caps, by absurd awards)
-    totals = (
-        get_points(state, award.recipient).awarded,
-        read_u64(state, keys.points_operator_key(operator, activity)),
-    )
-    if max(totals) + award.points >= MAX_POINTS_TOTAL:
+    account = get_points(state, recipient)
+    if max(account.awarded, totals.total(state, activity)) + award.points >= MAX_POINTS_TOTAL:
         raise PreconditionFailed(
             f"awarding {award.points} more points would overflow the points counters",
             "points_overflow",
         )
     # Verify the resident's daily cap, and the activity's, leave room for these points
     cap = params.rate_limits.points_daily_cap
-    if cap:
-        earned = read_u64(state, keys.points_day_key(award.recipient, award.day))
-        if earned + award.points > cap:
-            raise PreconditionFailed(
-                f"resident {award.recipient} has {earned} of {cap} points for {award.day:08d}; "
-                f"{award.points} more would exceed the daily cap",
-                "daily_cap_exceeded",
-            )
+    day_key = keys.points_day_key(recipient, award.day)
+    day_earned = read_u64(state, day_key)
+    if cap and day_earned + award.points > cap:
+        raise PreconditionFailed(
+            f"resident {recipient} has {day_earned} of {cap} points for {award.day:08d}; "
+            f"{award.points} more would exceed the daily cap",
+            "daily_cap_exceeded",
+        )
     activity_cap = residents.activity_cap(activity)
-    if activity_cap:
-        earned = read_u64(state, keys.points_activity_key(award.recipient, award.day, activity))
-        if earned + award.points > activity_cap:
-            raise PreconditionFailed(
-                f"resident {award.recipient} has {earned} of {activity_cap} {activity} points "
-                f"for {award.day:08d}; {award.points} more would exceed the activity's cap",
-                "activity_cap_exceeded",
-            )
+    activity_key = keys.points_activity_key(recipient, award.day, activity)
+    activity_earned = read_u64(state, activity_key)
+    if activity_cap and activity_earned + award.points > activity_cap:
+        raise PreconditionFailed(
+            f"resident {recipient} has {activity_earned} of {activity_cap} {activity} "
+            f"points for {award.day:08d}; {award.points} more would exceed the activity's cap",
+            "activity_cap_exceeded",
+        )
+    return _Verified(activity, account, day_key, day_earned, activity_key, activity_earned, ref_key)
 
 
 def _credit_award(
-    state: StateOverlay, ctx: BlockContext, operator: str, award: ledger_pb2.Award
+    state: StateOverlay,
+    ctx: BlockContext,
+    totals: _OperatorTotals,
+    award: ledger_pb2.Award,
+    verified: _Verified,
 ) -> None:
-    activity = ACTIVITIES[award.activity]
-    account = get_points(state, award.recipient)
-    updated = replace(
-        account,
-        balance=account.balance + award.points,
-        awarded=account.awarded + award.points,
+    points = award.points
+    account = verified.account
+    updated = PointsAccount(
+        balance=account.balance + points,
+        awarded=account.awarded + points,
+        exchanged=account.exchanged,
+        redeemed=account.redeemed,
     )
     state.set(keys.points_key(award.recipient), updated.encode())
-    add_u64(state, keys.points_day_key(award.recipient, award.day), award.points)
-    add_u64(state, keys.points_activity_key(award.recipient, award.day, activity), award.points)
-    add_u64(state, keys.points_operator_key(operator, activity), award.points)
-    # Never above the all-time total just checked, so it cannot overflow either
-    add_u64(state, keys.points_operator_day_key(operator, award.day, activity), award.points)
-    state.set(keys.points_ref_key(operator, award.external_ref), keys.encode_u64(ctx.height))
+    state.set(verified.day_key, keys.encode_u64(verified.day_earned + points))
+    state.set(verified.activity_key, keys.encode_u64(verified.activity_earned + points))
+    # Never above the all-time total just checked, so neither total can overflow
+    totals.add(state, award.day, verified.activity, points)
+    state.set(verified.ref_key, keys.encode_u64(ctx.height))
 
 
 def _award_event(index: int, award: ledger_pb2.Award, outcome: str) -> Event:
@@ -169,11 +230,13 @@ def process_award_points(
     events: list[Event] = []
     recipients: set[str] = set()
     first_error: tuple[int, LedgerError] | None = None
+    totals = _OperatorTotals(operator)
+    today_number = day_number(today)
     awarded = 0
     applied = 0
     for index, award in enumerate(msg.awards):
         try:
-            _verify_award(state, params, today, operator, award)
+            verified = _verify_award(state, params, today, today_number, totals, award)
         except StorageError:
             raise
         except LedgerError as error:
@@ -181,7 +244,7 @@ def process_award_points(
             first_error = first_error or (index, error)
             events.append(_award_event(index, award, error.code))
             continue
-        _credit_award(state, ctx, operator, award)
+        _credit_award(state, ctx, totals, award, verified)
         recipients.add(award.recipient)
         awarded += award.points
         applied += 1
@@ -195,6 +258,7 @@ def process_award_points(
             f"{failure.message}",
             failure.code,
         )
+    totals.write(state)
     events.append(
         event(
             "award_points",

@@ -50,6 +50,15 @@ def test_points_bench_reports_committed_awards() -> None:
     # every award of every committed transaction applied, and the figure counts awards
     assert result["awards_applied"] == result["txs_committed"] * result["awards_per_tx"]
     assert result["committed_awards_per_s"] > result["committed_txs_per_s"]
+    assert result["steady_awards_per_s"] > 0 and len(result["node_cpu_percent"]) == 2
+    assert result["node_cpu_us_per_award"] > 0 and result["transfer_node_cpu_us_per_tx"] > 0
+    assert result["blocks_per_s"] > 0 and result["txs_per_block"] > 0
+    # the transfer saturation phase of the same invocation, and the ratio of the two
+    transfers = result["transfers"]
+    assert transfers["offered"] == "max" and transfers["validators"] == 2
+    assert transfers["committed"] > 0 and result["transfer_tps"] > 0
+    ratio = result["steady_awards_per_s"] / transfers["committed_tps"]
+    assert result["awards_per_transfer_ratio"] == round(ratio, 2)
 
 
 def test_points_bench_refuses_a_rate() -> None:
