@@ -5,6 +5,9 @@ set in effect at its height (more than 2/3 of its power precommitted exactly tha
 the set comes from the state the blocks before it left, so a node syncing from genesis follows
 every set change) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
+Blocks are read ahead of the one executing (at most ``_READ_AHEAD_BLOCKS``) and their signatures
+checked in worker threads meanwhile; they are still applied strictly in order, and nothing read
+ahead of an invalid block is applied.
 
 Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
 score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
