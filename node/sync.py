@@ -5,6 +5,9 @@ set in effect at its height (more than 2/3 of its power precommitted exactly tha
 the set comes from the state the blocks before it left, so a node syncing from genesis follows
 every set change) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
+Blocks are read ahead of the one executing (at most ``_READ_AHEAD_BLOCKS``) and their signatures
+checked in worker threads meanwhile; they are still applied strictly in order, and nothing read
+ahead of an invalid block is applied.
 
 Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
 score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
@@ -52,6 +55,9 @@ _STATUS_TIMEOUT_S = 2.0
 _FETCH_TIMEOUT_S = 60.0
 _BLOCKS_PER_REQUEST = 200
 _PARALLEL_MIN = 64  # below this many unknown txs, threads cost more than they save
+# Blocks received and being checked ahead of the one executing: enough to keep the verification
+# threads busy while a block executes, few enough to bound memory (a block is a few MiB at most).
+_READ_AHEAD_BLOCKS = 3
 # How long the next block of a stream may take to arrive before the peer loses the stream.
 # A full block (a few MiB) crosses a slow WAN link in well under this.
 BLOCK_DEADLINE_S = 5.0
@@ -243,15 +249,24 @@ class BlockSync:
         self.target_height = target
         applied, penalty, why = 0, 0.0, ""
         stream = peer.blocks(start, _BLOCKS_PER_REQUEST, _FETCH_TIMEOUT_S)
+        ahead: asyncio.Queue[_Fetched | _StreamEnd] = asyncio.Queue(_READ_AHEAD_BLOCKS)
+        reader = asyncio.get_running_loop().create_task(self._read_ahead(stream, ahead))
         try:
             while True:
-                try:
-                    committed = await asyncio.wait_for(anext(stream), self._block_deadline_s)
-                except StopAsyncIteration:
+                item = await ahead.get()
+                if isinstance(item, _StreamEnd):
+                    if item.error is not None:
+                        raise item.error
                     break
+                committed = item.committed
                 if committed.block.header.height != store.height + 1:
+                    item.checks.cancel()
                     continue  # consensus committed it meanwhile, or the peer sent junk
-                await self._preverify(committed.block.txs)
+                # The checks ran in threads while the blocks before this one executed; they are
+                # handed to the pool only now, so read-ahead cannot evict them before use.
+                verified = await item.checks
+                if verified:
+                    self._pool_txs.remember(verified)
                 self.apply(committed)
                 applied += 1
         except TimeoutError:
@@ -263,6 +278,10 @@ class BlockSync:
         except (LedgerError, ConsensusError) as exc:
             penalty, why = _INVALID, f"sent an invalid block: {exc}"
         finally:
+            # Nothing read ahead of the last applied block is applied: stop reading, drop the
+            # rest (and its pending checks), then end the call.
+            await _stop(reader)
+            _discard(ahead)
             await _close(stream)
         if not why and store.height < promised:
             # The stream ended early: the peer claimed blocks it did not deliver.
@@ -277,22 +296,50 @@ class BlockSync:
         self.blocks_synced += applied
         return applied
 
-    async def _preverify(self, raws: Sequence[bytes]) -> None:
-        # Signature checks of a fetched block run in worker threads (PyNaCl releases the GIL):
-        # a catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
-        # transactions are simply not remembered; applying the block then rejects it.
-        mempool = self._pool_txs
+    async def _read_ahead(
+        self,
+        stream: AsyncIterator[ledger_pb2.CommittedBlock],
+        ahead: asyncio.Queue[_Fetched | _StreamEnd],
+    ) -> None:
+        # Receives the next blocks while the current one executes, and starts each one's
+        # signature checks in the worker threads as soon as it arrives: fetching, checking and
+        # executing overlap. The queue's bound limits the blocks held in memory. How the stream
+        # ended (an error included) is queued after the last block, so the blocks before it
+        # are still applied in order.
+        end = _StreamEnd()
+        try:
+            while True:
+                try:
+                    # Not asyncio.wait_for: in Python 3.11 it can swallow our cancellation when
+                    # the block arrives at the same moment, and the reader would then wait
+                    # forever to queue a block nobody takes.
+                    async with asyncio.timeout(self._block_deadline_s):
+                        committed = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                checks = asyncio.ensure_future(self._preverify(committed.block.txs))
+                await ahead.put(_Fetched(committed, checks))
+        except Exception as exc:  # a deadline, a broken call, or anything else: raised in order
+            end = _StreamEnd(exc)
+        await ahead.put(end)
+
+    async def _preverify(self, raws: Sequence[bytes]) -> list[SignedTx]:
+        """Verify the envelopes the mempool has not verified yet, in worker threads.
+
+        Signature checks of a fetched block run in threads (PyNaCl releases the GIL): a
+        catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
+        transactions are simply left out; applying the block then rejects it.
+        """
         # Known envelopes are found by their bytes; the others are hashed once, by check_tx.
-        todo = mempool.unknown(raws)
+        todo = self._pool_txs.unknown(raws)
         if len(todo) < _PARALLEL_MIN:
-            return
+            return []
         loop = asyncio.get_running_loop()
         chunks = [todo[i :: self._workers] for i in range(self._workers)]
         results = await asyncio.gather(
             *(loop.run_in_executor(self._pool, self._check_chunk, chunk) for chunk in chunks)
         )
-        for verified in results:
-            mempool.remember(verified)
+        return [tx for verified in results for tx in verified]
 
     def _check_chunk(self, chunk: list[bytes]) -> list[SignedTx]:
         verified = []
@@ -318,6 +365,35 @@ class BlockSync:
         verify_certificate(self.chain_id, validators, cert)
         executed = self.app.commit(cert, block)  # executed here, unless held already
         self._on_synced(executed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A block read ahead, with its transactions' signature checks (running or done)."""
+
+    committed: ledger_pb2.CommittedBlock
+    checks: asyncio.Future[list[SignedTx]]
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamEnd:
+    """The end of a stream: normal, or the error that ended it (a deadline, a broken call)."""
+
+    error: BaseException | None = None
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    # asyncio.wait, not await: the reader's cancellation must not look like our own.
+    task.cancel()
+    await asyncio.wait([task])
+
+
+def _discard(ahead: asyncio.Queue[_Fetched | _StreamEnd]) -> None:
+    # Blocks read ahead of an invalid block or a failure are dropped unapplied.
+    while not ahead.empty():
+        item = ahead.get_nowait()
+        if isinstance(item, _Fetched):
+            item.checks.cancel()
 
 
 async def _close(stream: AsyncIterator[ledger_pb2.CommittedBlock]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.node.sync import EXCLUDE_AT, BlockSync, PeerScores
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
@@ -57,8 +58,8 @@ class FakeSync(BlockSync):
             raise LedgerError("certificate does not verify", "bad_certificate")
         self.store.height += 1  # type: ignore[misc]
 
-    async def _preverify(self, raws: Sequence[bytes]) -> None:
-        return None
+    async def _preverify(self, raws: Sequence[bytes]) -> list[SignedTx]:
+        return []
 
 
 class FakeClock:

@@ -1,0 +1,164 @@
+"""Block sync reads and checks blocks ahead of the one it executes (node.sync): real blocks,
+certificates and signatures, in-memory stores, fake peers. Nothing read ahead of an invalid
+block is ever committed, and the result is the same chain as the source's."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from carbon_ticket.chain import check_tx, expected_nonce, init_chain
+from carbon_ticket.chain.store import MemoryStore
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.consensus import (
+    CommitCertificate,
+    Validator,
+    ValidatorSet,
+    Vote,
+    VoteType,
+    vote_sign_bytes,
+)
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.config import MempoolSettings
+from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.service_peer import committed_block
+from carbon_ticket.node.sync import _PARALLEL_MIN, BlockSync
+from carbon_ticket.proto import ledger_pb2, services_pb2
+from tests.chain.conftest import CHAIN_ID, LIMITS, REGISTRAR, VALIDATORS, key, make_genesis
+
+SET = ValidatorSet(tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS)))
+BLOCKS = 8
+TXS_PER_BLOCK = _PARALLEL_MIN + 6  # enough for the worker threads to check them
+
+
+def _node() -> tuple[MemoryStore, Mempool, LedgerApp]:
+    genesis = make_genesis()
+    store = MemoryStore()
+    store.init_genesis(CHAIN_ID, genesis.to_json().encode(), init_chain(genesis))
+    settings = MempoolSettings(max_nonce_gap=BLOCKS * TXS_PER_BLOCK + 1)
+    pool = Mempool(CHAIN_ID, LIMITS, settings, check_tx, lambda a: expected_nonce(store, a))
+    clock = itertools.count(genesis.genesis_time_ms + 1000, 1000)
+    app = LedgerApp(store, pool, SET, VALIDATORS[0].public_key, LIMITS, TXS_PER_BLOCK,
+                    lambda: next(clock))  # fmt: skip
+    return store, pool, app
+
+
+def _certificate(
+    height: int, block_hash: bytes, signers: int = len(VALIDATORS)
+) -> CommitCertificate:
+    votes = []
+    for index in range(signers):
+        unsigned = Vote(VoteType.PRECOMMIT, height, 0, block_hash, index)
+        signature = VALIDATORS[index].sign(vote_sign_bytes(CHAIN_ID, unsigned))
+        votes.append(Vote(VoteType.PRECOMMIT, height, 0, block_hash, index, signature))
+    return CommitCertificate(height, 0, block_hash, tuple(votes))
+
+
+@pytest.fixture(scope="module")
+def chain() -> MemoryStore:
+    """A source chain of BLOCKS blocks of TXS_PER_BLOCK account registrations each."""
+    store, pool, app = _node()
+    nonce = itertools.count()
+    for height in range(1, BLOCKS + 1):
+        for _ in range(TXS_PER_BLOCK):
+            n = next(nonce)
+            body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=REGISTRAR.address, nonce=n)
+            body.register_account.address = key(f"acct-{n}").address
+            body.register_account.kind = ledger_pb2.ACCOUNT_KIND_COMPANY
+            body.register_account.name = f"acct {n}"
+            pool.admit(encode_tx(body, [REGISTRAR]))
+        payload, block_hash = app.propose(height, 0)
+        app.commit(_certificate(height, block_hash), payload)
+    assert store.height == BLOCKS
+    return store
+
+
+Tamper = Callable[[ledger_pb2.CommittedBlock], None]
+
+
+def forge_a_signature(committed: ledger_pb2.CommittedBlock) -> None:
+    envelope = ledger_pb2.TxEnvelope.FromString(committed.block.txs[5])
+    signature = bytearray(envelope.signatures[0].signature)
+    signature[0] ^= 1
+    envelope.signatures[0].signature = bytes(signature)
+    committed.block.txs[5] = envelope.SerializeToString()
+
+
+def drop_the_quorum(committed: ledger_pb2.CommittedBlock) -> None:
+    del committed.certificate.precommits[2:]  # 2 of 4 votes: no quorum
+
+
+class ChainPeer:
+    """Serves the source chain, with block ``bad_at`` tampered with; notes the highest block
+    it sent."""
+
+    def __init__(self, address: str, source: MemoryStore, bad_at: int = 0,
+                 tamper: Tamper | None = None) -> None:  # fmt: skip
+        self.address = address
+        self.source = source
+        self.bad_at = bad_at
+        self.tamper = tamper
+        self.sent = 0
+
+    async def status(self, timeout_s: float) -> services_pb2.PeerStatus:
+        return services_pb2.PeerStatus(chain_id=CHAIN_ID, height=self.source.height)
+
+    async def blocks(
+        self, from_height: int, max_blocks: int, timeout_s: float
+    ) -> AsyncIterator[ledger_pb2.CommittedBlock]:
+        for height in range(from_height, min(from_height + max_blocks, self.source.height + 1)):
+            committed = committed_block(self.source, height)
+            assert committed is not None
+            if height == self.bad_at and self.tamper is not None:
+                self.tamper(committed)
+            await asyncio.sleep(0)
+            self.sent = max(self.sent, height)
+            yield committed
+
+
+def _syncer(peers: list[ChainPeer]) -> tuple[BlockSync, MemoryStore]:
+    store, pool, app = _node()
+    sync = BlockSync(
+        CHAIN_ID, SET, store, app, pool=pool,
+        check_tx=lambda raw: check_tx(raw, CHAIN_ID, LIMITS), peers=lambda: peers,
+    )  # fmt: skip
+    return sync, store
+
+
+def test_a_synced_chain_is_the_source_chain(chain: MemoryStore) -> None:
+    sync, store = _syncer([ChainPeer("honest", chain)])
+    try:
+        assert asyncio.run(sync.catch_up()) == BLOCKS
+    finally:
+        sync.close()
+    assert store.height == BLOCKS and store.app_hash == chain.app_hash
+    for height in range(1, BLOCKS + 1):
+        assert store.get_block(height) == chain.get_block(height)
+        assert store.get_certificate(height) == chain.get_certificate(height)
+
+
+@pytest.mark.parametrize("tamper", [forge_a_signature, drop_the_quorum])
+def test_blocks_read_ahead_of_an_invalid_block_are_never_committed(
+    chain: MemoryStore, tamper: Tamper
+) -> None:
+    bad_at = 3
+    forger = ChainPeer("forger", chain, bad_at=bad_at, tamper=tamper)
+    sync, store = _syncer([forger])
+    try:
+        # Tried again after the first invalid block (it had delivered some), then skipped.
+        assert asyncio.run(sync.catch_up()) == bad_at - 1
+        # The reader was ahead of the invalid block, yet nothing from it on was committed.
+        assert forger.sent > bad_at
+        assert store.height == bad_at - 1
+        assert store.get_block(bad_at) is None and store.get_certificate(bad_at) is None
+        assert sync.scores.penalty("forger") >= 10
+        # An honest peer then serves the rest: the same chain as the source.
+        honest = ChainPeer("honest", chain)
+        sync._peers = lambda: [forger, honest]
+        assert asyncio.run(sync.catch_up()) == BLOCKS - (bad_at - 1)
+    finally:
+        sync.close()
+    assert store.height == BLOCKS and store.app_hash == chain.app_hash
