@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from carbon_ticket.node.store import LevelDBStore
 TINY = ["--txs-per-block", "50", "--blocks", "2"]
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
     assert main([*TINY, *argv, "--json"]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
@@ -43,7 +44,7 @@ def test_json_reports_every_row_and_field(
         assert set(row) == fields | {"phase"}
         for name in fields - {"fill_s"}:
             assert isinstance(row[name], (int, float)) and row[name] > 0, name
-        assert row["rss_anon_bytes"] <= row["rss_bytes"]  # type: ignore[operator]
+        assert row["rss_anon_bytes"] <= row["rss_bytes"]
     transfers = [row["transfers"] for row in rows]
     assert transfers == sorted(set(transfers))
     # the last row is the end of the fill: the measured transfers plus --transfers, --accounts
