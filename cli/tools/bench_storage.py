@@ -224,11 +224,6 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    """Median seconds of ``repeat`` calls."""
-    return statistics.median(samples(fn, repeat))
-
-
 def samples(fn: Callable[[], object], repeat: int) -> list[float]:
     """Seconds of each of ``repeat`` calls."""
     out = []
@@ -256,6 +251,18 @@ def read_history(store: LevelDBStore, address: str, limit: int = PAGE) -> int:
             ledger_pb2.TxEnvelope().ParseFromString(loc.raw)  # tx_to_proto decodes it
         store.get_header(entry.height)
     return len(entries)
+
+
+def random_reads(
+    store: LevelDBStore, registered: int, rng: random.Random
+) -> tuple[list[float], list[float]]:
+    """Seconds of account reads of random filler accounts, and of history reads of some."""
+    sample = [filler_address(rng.randrange(registered)) for _ in range(ACCOUNT_SAMPLE)]
+    who = iter(sample)
+    account = samples(lambda: read_account(store, next(who)), len(sample))
+    who = iter(sample[:HISTORY_SAMPLE])
+    history = samples(lambda: read_history(store, next(who)), HISTORY_SAMPLE)
+    return account, history
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,11 +298,7 @@ def checkpoint(
     rng: random.Random,
 ) -> Row:
     """Measure one row: ``registered`` filler accounts exist, ``commits`` are the window's."""
-    sample = [filler_address(rng.randrange(registered)) for _ in range(ACCOUNT_SAMPLE)]
-    who = iter(sample)
-    account = samples(lambda: read_account(store, next(who)), len(sample))
-    who = iter(sample[:HISTORY_SAMPLE])
-    history = samples(lambda: read_history(store, next(who)), HISTORY_SAMPLE)
+    account, history = random_reads(store, registered, rng)
     busy = samples(lambda: read_history(store, TARGET), BUSY_PAGES)
     size = disk_bytes(path)
     rss, anon = rss_bytes()
@@ -415,8 +418,22 @@ def run(
     store = LevelDBStore.open(path, chain_id=CHAIN_ID)
     store.init_genesis(CHAIN_ID, b"{}", BlockResult(app_hash=hashlib.sha256(b"genesis").digest()))
     chain = Chain(store)
-    base = disk_bytes(path)
+    existing = signed_phase(chain, path, per_block, blocks, as_json)
+    plan = FillPlan(
+        transfers=max(1, (accounts - existing + 1) // 2) if transfers is None else transfers,
+        registrations=max(2, accounts - existing),
+        per_block=per_block,
+        checkpoints=checkpoints,
+    )
+    rng = random.Random(1)
+    fill_phase(chain, path, plan, existing, blocks * per_block, rng, as_json)
+    store.close()
+    reopen_phase(path, plan.registrations, rng, as_json)
 
+
+def signed_phase(chain: Chain, path: Path, per_block: int, blocks: int, as_json: bool) -> int:
+    """Phase 1: ``blocks`` blocks of real signed transfers; returns the accounts registered."""
+    base = disk_bytes(path)
     keys_ = [PrivateKey(hashlib.sha256(b"bench-%d" % i).digest()) for i in range(per_block)]
     recipients: list[str] = [keys_[(i + 1) % per_block].address for i in range(per_block)]
     recipients[0] = TARGET
@@ -429,11 +446,11 @@ def run(
         times.append(chain.commit(txs, ids, meta, genesis_accounts if nonce == 0 else None))
     measured = blocks * per_block
     written = disk_bytes(path) - base
-    store.kv.compact()
+    chain.store.kv.compact()
     compacted = disk_bytes(path) - base
     times.sort()
-    envelope = len(txs[0]) if blocks else 0
-    median = statistics.median(times) if times else 0.0
+    envelope = len(txs[0])
+    median = statistics.median(times)
     emit(
         {
             "phase": "signed",
@@ -441,63 +458,65 @@ def run(
             "txs_per_block": per_block,
             "envelope_bytes": envelope,
             "commit_ms_p50": round(median * 1e3, 2),
-            "commit_ms_max": round(times[-1] * 1e3, 2) if times else 0.0,
-            "bytes_per_transfer_written": round(written / max(1, measured)),
-            "bytes_per_transfer_compacted": round(compacted / max(1, measured)),
+            "commit_ms_max": round(times[-1] * 1e3, 2),
+            "bytes_per_transfer_written": round(written / measured),
+            "bytes_per_transfer_compacted": round(compacted / measured),
         },
         as_json,
         f"transfer envelope: {envelope} bytes; {blocks} blocks x {per_block} transfers\n"
-        f"commit per block: median {median * 1e3:.1f} ms, max "
-        f"{(times[-1] if times else 0) * 1e3:.1f} ms ({median / per_block * 1e6:.1f} us/tx)\n"
-        f"disk per transfer: {written / max(1, measured):.0f} bytes as written (incl. log), "
-        f"{compacted / max(1, measured):.0f} bytes after compaction",
+        f"commit per block: median {median * 1e3:.1f} ms, max {times[-1] * 1e3:.1f} ms "
+        f"({median / per_block * 1e6:.1f} us/tx)\n"
+        f"disk per transfer: {written / measured:.0f} bytes as written (incl. log), "
+        f"{compacted / measured:.0f} bytes after compaction",
     )
+    return len(signers) + 1
 
-    existing = len(signers) + 1
-    plan = FillPlan(
-        transfers=max(1, (accounts - existing + 1) // 2) if transfers is None else transfers,
-        registrations=max(2, accounts - existing),
-        per_block=per_block,
-        checkpoints=checkpoints,
-    )
+
+def fill_phase(
+    chain: Chain,
+    path: Path,
+    plan: FillPlan,
+    existing: int,
+    measured: int,
+    rng: random.Random,
+    as_json: bool,
+) -> None:
+    """Phase 2: the filler blocks, with a row of the growth curve at each of the plan's marks."""
     if not as_json:
         print(
             f"fill: {plan.transfers:,} transfers, {plan.registrations:,} new accounts; "
             "growth curve (latencies over random accounts):\n" + ROW_HEADER,
             flush=True,
         )
-    rng = random.Random(1)
     marks = iter(plan.marks())
     mark = next(marks)
     window: list[float] = []
     done = 0
     fill_start = time.perf_counter()
-    for txs, ids, meta, extra, registered in fill_blocks(plan, rng, store.height + 1):
+    for txs, ids, meta, extra, registered in fill_blocks(plan, rng, chain.store.height + 1):
         window.append(chain.commit(txs, ids, meta, extra))
         done += len(txs)
         if done < mark:
             continue
         fill_s = time.perf_counter() - fill_start
         row = checkpoint(
-            store, path, measured + done, existing + registered, registered, window, fill_s, rng
-        )
+            chain.store, path, measured + done, existing + registered, registered, window,
+            fill_s, rng,
+        )  # fmt: skip
         emit({"phase": "fill", **asdict(row)}, as_json, row_text(row))
         window = []
         mark = next(marks, plan.transfers + 1)
 
-    entries = len(store.account_history(TARGET, PAGE))
-    store.close()
+
+def reopen_phase(path: Path, registered: int, rng: random.Random, as_json: bool) -> None:
+    """Phase 3: reopen the store, read the busy account cold, then random accounts."""
     store = LevelDBStore.open(path, chain_id=CHAIN_ID)
     start = time.perf_counter()
     read_account(store, TARGET)
-    read_history(store, TARGET)
+    entries = read_history(store, TARGET)
     cold = time.perf_counter() - start
     # The same reads as a row, with no fill running: what a node between blocks would see.
-    sample = [filler_address(rng.randrange(plan.registrations)) for _ in range(ACCOUNT_SAMPLE)]
-    who = iter(sample)
-    account = samples(lambda: read_account(store, next(who)), len(sample))
-    who = iter(sample[:HISTORY_SAMPLE])
-    history = samples(lambda: read_history(store, next(who)), HISTORY_SAMPLE)
+    account, history = random_reads(store, registered, rng)
     store.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     size = disk_bytes(path)
