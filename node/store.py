@@ -11,6 +11,7 @@ bloom filters (10 bits per key) that keep point reads of absent keys off the dis
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,12 @@ __all__ = ["LevelDBStore", "PlyvelKV"]
 
 _CACHE_BYTES = 32 * 1024 * 1024
 _WRITE_BUFFER_BYTES = 8 * 1024 * 1024
-_MAX_OPEN_FILES = 500
+# Open table files LevelDB may keep (its table cache). Each covers up to _MAX_FILE_BYTES, so 500
+# covered only 2 GiB: a 10-million-account store (5 GiB) then reopened tables on reads, and
+# history pages took 2-7 ms instead of ~1 ms (docs/storage.md, "Ten million accounts"). Half of
+# the process's file limit, the other half left for sockets and logs.
+_MAX_OPEN_FILES = 5_000
+_MIN_OPEN_FILES = 64
 _MAX_FILE_BYTES = 4 * 1024 * 1024
 # How many blocks below the tip the start-up check reads (headers and certificates).
 TAIL_CHECK_BLOCKS = 100
@@ -211,6 +217,15 @@ def _is_lock_error(reason: str, path: Path) -> bool:
     )
 
 
+def open_files_budget(soft_limit: int | None = None) -> int:
+    """Table files LevelDB may hold open: up to 5,000, at most half the soft RLIMIT_NOFILE."""
+    if soft_limit is None:
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft_limit == resource.RLIM_INFINITY:
+        return _MAX_OPEN_FILES
+    return max(_MIN_OPEN_FILES, min(_MAX_OPEN_FILES, soft_limit // 2))
+
+
 def _open_db(path: Path, create: bool) -> Any:
     _check_not_headless(path)
     try:
@@ -219,7 +234,7 @@ def _open_db(path: Path, create: bool) -> Any:
             create_if_missing=create,
             paranoid_checks=True,
             write_buffer_size=_WRITE_BUFFER_BYTES,
-            max_open_files=_MAX_OPEN_FILES,
+            max_open_files=open_files_budget(),
             lru_cache_size=_CACHE_BYTES,
             max_file_size=_MAX_FILE_BYTES,
             bloom_filter_bits=10,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import pytest
 
 from carbon_ticket.chain.errors import StorageError, StoreInUse
 from carbon_ticket.chain.kvstore import K_FORMAT, K_TIP, P_HEADER
-from carbon_ticket.node.store import LevelDBStore
+from carbon_ticket.node.store import LevelDBStore, open_files_budget
 from tests.node.crash_writer import CHAIN_ID, account, batch, grow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +204,12 @@ def test_readers_never_see_half_a_block(tmp_path: Path) -> None:
     writer.join()
     assert store.height == 80 and len(seen) > 1
     store.close()
+
+
+def test_the_table_cache_takes_half_the_file_limit_up_to_5000() -> None:
+    # 500 tables (2 GiB) made reads of a 10-million-account store reopen tables (issue 19).
+    assert [open_files_budget(limit) for limit in (100, 1024, 4096, 16384, 1_000_000)] == [
+        64, 512, 2048, 5000, 5000,
+    ]  # fmt: skip
+    assert open_files_budget(resource.RLIM_INFINITY) == 5000
+    assert 64 <= open_files_budget() <= 5000  # this process's own limit
