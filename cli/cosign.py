@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from carbon_ticket.chain.crypto import address_from_public_key
 from carbon_ticket.cli.client import GOVERNANCE_KINDS
 from carbon_ticket.cli.common import EXIT_USAGE, CliError
@@ -136,7 +138,7 @@ def read_cosign(path: Path) -> CosignFile:
         validators = tuple(_member(v) for v in doc.get("validators", []))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CliError(f"cannot read a transaction from {path}: {exc}", EXIT_USAGE) from exc
-    except Exception as exc:  # protobuf DecodeError
+    except DecodeError as exc:
         raise CliError(f"{path} does not hold a transaction: {exc}", EXIT_USAGE) from exc
     return CosignFile(envelope, body, validators)
 

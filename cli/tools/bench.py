@@ -32,7 +32,15 @@ from carbon_ticket.node.config import ConsensusSettings, NodeConfig
 from carbon_ticket.node.keyfile import write_validator_key
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
-__all__ = ["NO_WAN", "BenchResult", "WanLinks", "measure_verify_per_core", "run_bench"]
+__all__ = [
+    "NO_WAN",
+    "BenchResult",
+    "NodeUsage",
+    "WanLinks",
+    "measure_verify_per_core",
+    "proc_usage",
+    "run_bench",
+]
 
 BENCH_CONSENSUS = ConsensusSettings(
     propose_timeout_ms=3000,
@@ -74,7 +82,9 @@ class NodeUsage:
     rss_mb: float = 0.0
 
 
-def _proc_usage(pid: int) -> NodeUsage | None:
+def proc_usage(pid: int) -> NodeUsage | None:
+    """CPU seconds (all threads, user and system) and memory of process ``pid``; None when it
+    is gone."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
@@ -312,7 +322,7 @@ def run_bench(
         txs = workload.transfers(count)
         hashes = [tx_hash(raw, info.chain_id) for raw in txs]
         disk_before = _dir_bytes(info.node_home(0) / "data")
-        usage_before = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        usage_before = {i: proc_usage(p.pid) for i, p in procs.procs.items()}
         tracker = _Tracker()
         start_height = _height(info.endpoints[0]) + 1
         watch_stop = threading.Event()
@@ -345,11 +355,11 @@ def run_bench(
             on_progress(f"{elapsed:.0f}/{duration:g} s, {committed} committed "
                         f"({committed / elapsed:.0f} tx/s)")  # fmt: skip
             for i, p in procs.procs.items():
-                u = _proc_usage(p.pid)
+                u = proc_usage(p.pid)
                 if u is not None:
                     peak_rss[i] = max(peak_rss[i], u.peak_rss_mb)
         t_end = time.monotonic()
-        usage_after = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        usage_after = {i: proc_usage(p.pid) for i, p in procs.procs.items()}
         load_cpu_after = _own_cpu_s()
         stop.set()
         for t in threads:

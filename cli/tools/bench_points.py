@@ -33,7 +33,7 @@ from carbon_ticket.cli.tools.bench import (
     BENCH_CONSENSUS,
     NO_WAN,
     WanLinks,
-    _proc_usage,  # the transfer benchmark's reading of /proc, shared rather than copied
+    proc_usage,
     run_bench,
 )
 from carbon_ticket.cli.tools.devnet import (
@@ -200,11 +200,11 @@ def _points_phase(
         say(f"pre-signing {count} award transactions of {awards_per_tx} awards ...")
         txs = _award_txs(info.chain_id, operator, addresses, count, awards_per_tx)
         hashes = [tx_hash(raw, info.chain_id) for raw in txs]
-        before = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        before = {i: proc_usage(p.pid) for i, p in procs.procs.items()}
         committed, t_start, elapsed = _offer(
             watcher, operator.address, txs, hashes, duration, result.in_flight, say
         )
-        after = {i: _proc_usage(p.pid) for i, p in procs.procs.items()}
+        after = {i: proc_usage(p.pid) for i, p in procs.procs.items()}
         _count_awards(result, watcher, committed, t_start, elapsed)
         _count_blocks(result, committed, t_start, elapsed)
         cpu_s = 0.0

@@ -18,7 +18,8 @@ from click.testing import CliRunner, Result
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.cli.client import make_body, missing_signatures
-from carbon_ticket.cli.cosign import CosignFile, Member
+from carbon_ticket.cli.common import EXIT_USAGE, CliError
+from carbon_ticket.cli.cosign import CosignFile, Member, read_cosign
 from carbon_ticket.cli.governance_cmds import parse_actions
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DEVNET_POINTS_DAILY_CAP, DevnetInfo
@@ -286,3 +287,17 @@ def test_the_wallet_counts_operator_power_for_the_shortcut() -> None:
     assert cosign(*validators).awaiting()[0] == 1
     assert missing_signatures([k.public_key for k in officers[1:]], infos) == (1, 3)
     assert missing_signatures([officers[0].public_key], infos) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("tx_hex", "says"),
+    [("zz", "cannot read a transaction"), ("ff" * 8, "does not hold a transaction")],
+)
+def test_a_cosign_file_without_a_transaction_is_a_usage_error(
+    tmp_path: Path, tx_hex: str, says: str
+) -> None:
+    path = tmp_path / "cosign.json"
+    path.write_text(json.dumps({"version": 2, "tx": tx_hex, "validators": []}))
+    with pytest.raises(CliError, match=says) as refused:
+        read_cosign(path)
+    assert refused.value.exit_code == EXIT_USAGE

@@ -28,10 +28,10 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from multiprocessing.queues import Queue
-from pathlib import Path
 
 import grpc
 
+from carbon_ticket.cli.tools.bench import proc_usage
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 _LENGTH = struct.Struct(">I")
@@ -49,9 +49,10 @@ class FrameCost:
 
 
 def _process_cpu_s(pid: int) -> float:
-    # utime + stime of every thread of the process, from /proc (Linux only, like the nodes).
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    usage = proc_usage(pid)
+    if usage is None:
+        raise RuntimeError(f"the receiver process {pid} is gone")
+    return usage.cpu_s
 
 
 class _Receiver(services_pb2_grpc.PeerServiceServicer):
