@@ -175,7 +175,10 @@ class ConsensusSettings(_Section):
         500, "Added to the timeouts per round, so a slow network eventually fits.", _positive
     )
     commit_wait_ms: int = _setting(
-        50, "Pause after a commit before the next height, so transactions gather.", _positive
+        50,
+        "Least time from the start of one height to the start of the next, so "
+        "transactions gather; a height that took longer starts the next at once.",
+        _positive,
     )
     empty_block_interval_ms: int = _setting(
         5000, "With an empty mempool a block is still made this often (time keeps moving).",
