@@ -30,7 +30,7 @@ from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-__all__ = ["PeerLink", "PeerSet", "channel_options"]
+__all__ = ["GOSSIP_GAP_S", "PeerLink", "PeerSet", "channel_options"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 _MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
 _STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
 _STREAM_RETRY_MAX_S = 2.0
+# Least time between two gossip batches to one peer. A link that was quiet sends at once; on a
+# busy one (clients submitting one transaction per call) what arrives meanwhile goes in the next
+# batch. Each batch is a stream frame costing the two nodes ~0.3 ms of CPU each in gRPC alone
+# (tests/node/microbench_frames.py), so one frame per submission made gossip, not the
+# transactions, the larger cost; 10 ms is small beside a height (>= commit_wait_ms).
+GOSSIP_GAP_S = 0.010
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -216,6 +222,7 @@ class PeerLink:
                 del self._forwards[:_MAX_TXS_PER_GOSSIP]
                 request = services_pb2.SubmitTxsRequest(txs=batch_txs)
                 await self._call(self._public.SubmitTxs(request, timeout=_SEND_TIMEOUT_S))
+            await asyncio.sleep(GOSSIP_GAP_S)
 
     def _ship_consensus(self, kept: list[services_pb2.ConsensusMessage]) -> Awaitable[object]:
         batch = services_pb2.ConsensusBatch(messages=kept)
