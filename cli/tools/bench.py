@@ -239,22 +239,16 @@ def _submitter(
 
 def _watch(address: str, tracker: _Tracker, stop: threading.Event, start_height: int) -> None:
     watcher = BlockWatcher(address)
-    watcher.next_height = start_height
     try:
-        while not stop.is_set():
-            got = False
-            for committed in watcher.poll():
-                got = True
-                now = time.monotonic()
-                with tracker.lock:
-                    tracker.blocks.append((now, len(committed.block.txs)))
-                    chain_id = committed.block.header.chain_id
-                    for raw in committed.block.txs:
-                        tracker.committed_at[tx_hash(raw, chain_id)] = now
-            if not got:
-                time.sleep(0.01)
+        for committed in watcher.follow(start_height, stop):
+            now = time.monotonic()
+            with tracker.lock:
+                tracker.blocks.append((now, len(committed.block.txs)))
+                chain_id = committed.block.header.chain_id
+                for raw in committed.block.txs:
+                    tracker.committed_at[tx_hash(raw, chain_id)] = now
     except grpc.RpcError:
-        pass
+        pass  # the node stopped: the figures say what was committed until then
     finally:
         watcher.close()
 

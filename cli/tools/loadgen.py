@@ -9,6 +9,7 @@ its time submitting, not signing.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -201,6 +202,23 @@ class BlockWatcher:
     def height(self) -> int:
         """The node's committed height."""
         return int(self.public.GetStatus(services_pb2.StatusRequest(), timeout=10).height)
+
+    def follow(
+        self, from_height: int, stop: threading.Event
+    ) -> Iterator[ledger_pb2.CommittedBlock]:
+        """Committed blocks from ``from_height`` on, pushed by the node as it commits them
+        (SubscribeBlocks), until ``stop`` is set. No polling: a watcher asking GetStatus every
+        few milliseconds was a load of its own on the validator it watched."""
+        call = self.public.SubscribeBlocks(
+            services_pb2.SubscribeBlocksRequest(from_height=max(from_height, 1))
+        )
+        threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+        try:
+            for info in call:
+                yield info.committed
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                raise
 
     def poll(self) -> Iterator[ledger_pb2.CommittedBlock]:
         """Blocks committed since the last poll, in height order."""
