@@ -445,6 +445,14 @@ def devnet_up(
     help="Set [mempool] verify_threads on every validator (default: the node's own, -1: one "
     "per core beyond the first).",
 )
+@click.option(
+    "--per-call",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Transactions per SubmitTxs call, the calls spread over time (default: what the "
+    "schedule owes every 50 ms, at most 250 at --rate max); 1 is a client that submits one "
+    "transaction per call, as the residents' app does.",
+)
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Keep the devnet here (default: a temporary directory, removed).")  # fmt: skip
 @output_option
@@ -460,6 +468,7 @@ def bench(
     wan_rtt_ms: int,
     wan_loss: float,
     verify_threads: int | None,
+    per_call: int | None,
     home: Path | None,
     output: str,
 ) -> None:
@@ -492,8 +501,9 @@ def bench(
     if workload == "points":
         from carbon_ticket.cli.tools.bench_points import run_points_bench
 
-        if rate != "max" or sync:
-            raise CliError("--workload points offers all it can: no --rate, no --sync", EXIT_USAGE)
+        if rate != "max" or sync or per_call is not None:
+            raise CliError("--workload points offers all it can: no --rate, --sync or --per-call",
+                           EXIT_USAGE)  # fmt: skip
         data = run_points_bench(validators, duration, accounts, home=home, say=say,
                                 wan=wan).as_dict()  # fmt: skip
     elif rate == "half":
@@ -502,17 +512,17 @@ def bench(
         # Latency is judged at a moderate load: half the saturation throughput of this same host.
         saturation = run_bench(validators, duration, None, accounts, None, sync, say,
                                on_progress=progress.update, wan=wan,
-                               verify_threads=verify_threads)  # fmt: skip
+                               verify_threads=verify_threads, per_call=per_call)  # fmt: skip
         half_rate = max(saturation.committed_tps / 2, 1.0)
         say(f"saturation: {saturation.committed_tps:.0f} tx/s; now offering {half_rate:.0f} tx/s")
         half = run_bench(validators, duration, half_rate, accounts, None, False, say,
                          on_progress=progress.update, wan=wan,
-                         verify_threads=verify_threads)  # fmt: skip
+                         verify_threads=verify_threads, per_call=per_call)  # fmt: skip
         data = {"saturation": saturation.as_dict(), "half": half.as_dict()}
     else:
         data = run_bench(validators, duration, offered, accounts, home, sync, say,
                          on_progress=progress.update, wan=wan,
-                         verify_threads=verify_threads).as_dict()  # fmt: skip
+                         verify_threads=verify_threads, per_call=per_call).as_dict()  # fmt: skip
     progress.done()
     if chosen_output(output) == "json":
         click.echo(json.dumps(data))  # one line: scripts append runs to a file

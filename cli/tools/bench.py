@@ -163,6 +163,8 @@ class BenchResult:
     wan_rtt_ms: int = 0
     wan_loss: float = 0.0
     verify_threads: int | None = None  # [mempool] verify_threads set on every node (None: default)
+    per_call: int | None = None  # transactions per SubmitTxs call (None: the schedule's batches)
+    submit_calls: int = 0  # SubmitTxs calls the load made
     sync_tps: float | None = None
     sync_blocks: int | None = None
 
@@ -187,6 +189,7 @@ class _Tracker:
         self.committed_at: dict[bytes, float] = {}
         self.blocks: list[tuple[float, int]] = []  # (observed time, tx count)
         self.refused = 0
+        self.calls = 0
 
     def outstanding(self) -> int:
         with self.lock:
@@ -201,27 +204,32 @@ def _submitter(
     window: int,
     tracker: _Tracker,
     stop: threading.Event,
+    per_call: int | None = None,
 ) -> None:
     channel = grpc.insecure_channel(address, options=[("grpc.max_send_message_length", 1 << 26)])
     stub = services_pb2_grpc.LedgerServiceStub(channel)
     position = 0
     started = time.monotonic()
+    # One call per tick; with --per-call, ticks short enough to spread the calls over time.
+    tick_s = _TICK_S if per_call is None or rate is None else min(_TICK_S, per_call / rate)
     try:
         while position < len(txs) and not stop.is_set():
             if rate is None:
                 if tracker.outstanding() > window:
                     time.sleep(0.005)
                     continue
-                size = _BATCH
+                size = per_call or _BATCH
             else:
-                # Send what the schedule owes by now (exact on average, in ticks of _TICK_S).
+                # Send what the schedule owes by now (exact on average, in ticks of tick_s).
                 size = int(rate * (time.monotonic() - started)) - position
                 if size <= 0:
-                    time.sleep(_TICK_S)
+                    time.sleep(tick_s)
                     continue
+                size = min(size, per_call or size)
             chunk = txs[position : position + size]
             now = time.monotonic()
             with tracker.lock:
+                tracker.calls += 1
                 for digest in hashes[position : position + size]:
                     tracker.submitted_at[digest] = now
             try:
@@ -272,6 +280,7 @@ def run_bench(
     on_progress: Callable[[str], None] = lambda text: None,
     wan: WanLinks = NO_WAN,
     verify_threads: int | None = None,
+    per_call: int | None = None,
 ) -> BenchResult:
     """Run the whole benchmark and return its figures (``rate=None`` offers as much as it can).
 
@@ -281,6 +290,7 @@ def run_bench(
     result = BenchResult(validators, cores, duration, "max" if rate is None else f"{rate:g} tx/s")
     result.wan_rtt_ms, result.wan_loss = wan.rtt_ms, wan.loss
     result.verify_threads = verify_threads
+    result.per_call = per_call
     say("measuring Ed25519 verify/s on one core ...")
     result.verify_per_core = measure_verify_per_core()
     own_home = home is None
@@ -331,7 +341,7 @@ def run_bench(
             t = threading.Thread(
                 target=_submitter,
                 args=(info.endpoints[i], [txs[j] for j in lane], [hashes[j] for j in lane],
-                      lane_rate, _MAX_WINDOW, tracker, stop),
+                      lane_rate, _MAX_WINDOW, tracker, stop, per_call),
                 daemon=True,
             )  # fmt: skip
             threads.append(t)
@@ -368,6 +378,7 @@ def run_bench(
             (load_cpu_after - load_cpu_before) / (t_end - t_start) * 100, 1
         )
         _summarise(result, tracker, t_start, t_end, usage_before, usage_after, peak_rss)
+        result.submit_calls = tracker.calls
         result.disk_bytes_per_tx = (
             (_dir_bytes(info.node_home(0) / "data") - disk_before) / result.committed
             if result.committed
