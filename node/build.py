@@ -111,20 +111,25 @@ def build_node(
                 wan=_wan_simulation(config, key.public_key),
                 frames=FrameSigner(key, info.chain_id, clock.wall_ms),
             )
+        # One pool of signature-check threads per node, for admission and block sync alike,
+        # sized by [mempool] verify_threads (auto: one per core beyond the first). Sync used to
+        # have its own pool of one thread per core; while it runs, the event loop (parsing,
+        # execution, the store) is the bound and the threads only verify, so the core left to
+        # the loop is what sync needs too.
+        verify_pool = VerifyPool(
+            threads_for(config.mempool.verify_threads),
+            lambda raw: check_tx(raw, info.chain_id, params.limits()),
+            mempool,
+        )
         sync = BlockSync(
             info.chain_id,
             validator_sets,
             store,
             app,
             pool=mempool,
-            check_tx=lambda raw: check_tx(raw, info.chain_id, params.limits()),
+            verify=verify_pool,
             peers=transport.sync_peers,
             scores=PeerScores(clock.monotonic_s),
-        )
-        verify_pool = VerifyPool(
-            threads_for(config.mempool.verify_threads),
-            lambda raw: check_tx(raw, info.chain_id, params.limits()),
-            mempool,
         )
     except BaseException:
         store.close()
