@@ -253,8 +253,11 @@ class PeerLink:
     async def _frame_source(self, stream: OutboundStream) -> AsyncIterator[services_pb2.PeerFrame]:
         while True:
             kind, payload = await self._outbox.get()
-            self.failures = 0
             yield stream.frame(kind, payload)
+            # gRPC asks for the next frame only once it has written this one (a failed write
+            # ends the call instead): the stream is open, so the failures run is over. Taking
+            # a frame proves nothing: a call to a peer that is down takes one before failing.
+            self.failures = 0
 
     def _fall_back_to_calls(self) -> None:
         log.info("peer %s does not serve Stream (an older release): one call per batch",
@@ -297,7 +300,10 @@ class PeerLink:
         except grpc.aio.AioRpcError as exc:
             self._note_failure(exc)
         else:
-            self.failures = 0
+            # A call answered: the peer is there. A batch put in the stream's queue (``call``
+            # is then no gRPC call) is not: the stream's writes tell (``_frame_source``).
+            if isinstance(call, grpc.aio.Call):
+                self.failures = 0
 
     def _note_failure(self, exc: grpc.aio.AioRpcError) -> None:
         self.failures += 1
