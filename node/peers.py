@@ -44,6 +44,8 @@ _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 _MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
 _STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
 _STREAM_RETRY_MAX_S = 2.0
+# A peer's verdict on our key, set or clock (a configuration problem), not a network fault.
+_REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -232,10 +234,11 @@ class PeerLink:
         return self.stub.GossipTxs(batch, timeout=_SEND_TIMEOUT_S)
 
     async def _run_stream(self) -> None:
-        # One Stream call at a time carries every frame; opened again after a pause when broken.
+        # One Stream call at a time carries every frame; opened again after a pause when broken,
+        # the pause doubling with each failure in a row.
         assert self._frames is not None
-        pause_s = _STREAM_RETRY_S
         while True:
+            failures_before = self.failures
             stream = self._frames.open("Stream")
             call = self.stub.Stream(self._frame_source(stream), metadata=stream.metadata)
             try:
@@ -244,19 +247,23 @@ class PeerLink:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                     self._fall_back_to_calls()
                     return
+                if exc.code() in _REFUSALS:
+                    # The first frames can be written before the peer's refusal arrives: the
+                    # stream was never open, and the run of failures goes on.
+                    self.failures = max(self.failures, failures_before)
                 self._note_failure(exc)
             finally:
                 call.cancel()
-            await asyncio.sleep(pause_s)
-            pause_s = min(pause_s * 2, _STREAM_RETRY_MAX_S) if self.failures else _STREAM_RETRY_S
+            await asyncio.sleep(_stream_pause_s(self.failures))
 
     async def _frame_source(self, stream: OutboundStream) -> AsyncIterator[services_pb2.PeerFrame]:
         while True:
             kind, payload = await self._outbox.get()
             yield stream.frame(kind, payload)
             # gRPC asks for the next frame only once it has written this one (a failed write
-            # ends the call instead): the stream is open, so the failures run is over. Taking
-            # a frame proves nothing: a call to a peer that is down takes one before failing.
+            # ends the call instead): the peer is reachable, and the run of failures is over
+            # unless it refuses the stream (``_run_stream``). Taking a frame from the queue
+            # proves nothing: a call to a peer that is down takes one before it fails.
             self.failures = 0
 
     def _fall_back_to_calls(self) -> None:
@@ -307,7 +314,7 @@ class PeerLink:
 
     def _note_failure(self, exc: grpc.aio.AioRpcError) -> None:
         self.failures += 1
-        if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        if exc.code() in _REFUSALS:
             # Not a network fault: a configuration (key, validator set, clock) problem.
             if self.failures == 1 or self.failures % 100 == 0:
                 log.warning("peer %s refused our call (%s): %s", self.address,
@@ -315,6 +322,12 @@ class PeerLink:
         elif self.failures == 1 or self.failures % 100 == 0:
             log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
                      self.failures)  # fmt: skip
+
+
+def _stream_pause_s(failures: int) -> float:
+    """The pause before opening a stream again after ``failures`` failures in a row."""
+    doublings = min(max(failures - 1, 0), 8)  # 2**8 times the first pause is past the most
+    return min(_STREAM_RETRY_S * 2**doublings, _STREAM_RETRY_MAX_S)
 
 
 class PeerSet:
