@@ -33,7 +33,7 @@ from carbon_ticket.consensus import ConsensusError, SignState, Validator, Valida
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
 from carbon_ticket.node.rebuild import mark_rebuilt
-from carbon_ticket.node.safety import FileSafetyStore
+from carbon_ticket.node.safety import FileSafetyStore, fsync_path
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import ledger_pb2
 
@@ -124,7 +124,8 @@ class StoreWriter:
     def finish(self) -> None:
         """Make the copy durable and release it."""
         self.close()
-        _fsync_tree(self._path)
+        for item in [*self._path.iterdir(), self._path]:  # its files, then their entries
+            fsync_path(item)
 
     def close(self) -> None:
         """Release the database (idempotent)."""
@@ -146,15 +147,6 @@ def copy_store(
     finally:
         writer.close()
     return writer.keys
-
-
-def _fsync_tree(path: Path) -> None:
-    for item in [*path.iterdir(), path]:
-        fd = os.open(item, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_summary(backup: Path, summary: BackupSummary) -> None:
@@ -339,11 +331,7 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
 def _copy_durably(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.copyfile(src, tmp)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(tmp)
     os.chmod(tmp, 0o600)
     os.replace(tmp, dst)
 

@@ -31,7 +31,7 @@ from carbon_ticket.chain.errors import StorageError
 from carbon_ticket.consensus import SafetyStoreError, SavedBlocks, SignState
 from carbon_ticket.node.store import disk_full
 
-__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore"]
+__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore", "fsync_path"]
 
 _JOURNAL_TAG = b"carbonticket/signjournal/v1\x00"
 _LEGACY_BLOCKS_TAG = b"carbonticket/lockblocks/v1\x00"
@@ -158,7 +158,7 @@ class FileSafetyStore:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        _fsync_dir(self.path.parent)
+        fsync_path(self.path.parent)  # the rename
         self.fsyncs += 2
         self.compactions += 1
         with contextlib.suppress(FileNotFoundError):
@@ -173,12 +173,17 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
         view, offset = view[written:], offset + written
 
 
-def _fsync_dir(path: Path) -> None:
-    dir_fd = os.open(path, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a directory's entries (a file created or renamed in it), to the disk.
+
+    The node's one helper for this, also used by ``node.backup`` (which imports this module:
+    here, it needs no import of its own).
+    """
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
 
 
 def _record(kind: int, payload: bytes) -> bytes:

@@ -75,7 +75,7 @@ def _sync(peers: list[FakePeer], clock: FakeClock | None = None) -> tuple[FakeSy
     scores = PeerScores(clock or FakeClock(), half_life_s=300.0)
     unused: Any = None  # 'apply' and '_preverify' are faked: no validators, app or pool needed
     sync = FakeSync(
-        CHAIN, unused, node.store, unused, pool=unused, check_tx=unused,
+        CHAIN, unused, node.store, unused, pool=unused, verify=unused,
         peers=lambda: peers, scores=scores, block_deadline_s=DEADLINE_S,
     )  # fmt: skip
     return sync, node
