@@ -469,11 +469,16 @@ def _schema() -> dict[str, _SectionSchema]:
     return schema
 
 
-@functools.cache
 def _hints(cls: type[Any]) -> dict[str, Any]:
     # Resolved once per class (~0.3 ms each time otherwise, and every section of every config
     # made or replaced is checked); the classes are fixed, so the answer never changes.
-    return get_type_hints(cls)
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    return hints
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
 
 
 def _key(f: Field[Any]) -> str:
