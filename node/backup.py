@@ -33,7 +33,7 @@ from carbon_ticket.consensus import ConsensusError, SignState, Validator, Valida
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
 from carbon_ticket.node.rebuild import mark_rebuilt
-from carbon_ticket.node.safety import FileSafetyStore, fsync_path
+from carbon_ticket.node.safety import FileSafetyStore, fsync_path, fsync_tree
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import ledger_pb2
 
@@ -124,8 +124,7 @@ class StoreWriter:
     def finish(self) -> None:
         """Make the copy durable and release it."""
         self.close()
-        for item in [*self._path.iterdir(), self._path]:  # its files, then their entries
-            fsync_path(item)
+        fsync_tree(self._path)
 
     def close(self) -> None:
         """Release the database (idempotent)."""
@@ -316,6 +315,7 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(backup / BLOCKS_DIR, staging)
+    fsync_tree(staging)  # on the disk before it takes the store's place
     if target.exists():
         moved = str(data_dir / f"{BLOCKS_DIR}.before-restore-{time.time_ns() // 1_000_000}")
         os.replace(target, moved)
@@ -325,6 +325,7 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
             if (backup / name).exists():
                 _copy_durably(backup / name, data_dir / name)
     mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
+    fsync_path(data_dir)  # the renames: a crash now finds the restored store, not the old one
     return moved
 
 

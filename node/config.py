@@ -204,9 +204,9 @@ class MempoolSettings(_Section):
         600, "A transaction still pending this many blocks after admission is dropped.", _positive
     )
     verify_threads: int = _setting(
-        -1, "Worker threads for the signature checks of submitted and gossiped batches: -1 is "
-        "one per core beyond the first (at most 4), 0 checks on the event loop (several "
-        "validators sharing a machine's cores).", _thread_count,
+        -1, "Worker threads for the signature checks of submitted and gossiped batches and of "
+        "blocks being synced: -1 is one per core beyond the first (at most 4), 0 checks on the "
+        "event loop (several validators sharing a machine's cores).", _thread_count,
     )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from carbon_ticket.chain.errors import StorageError, StoreInUse
 from carbon_ticket.consensus import SafetyStoreError, SignState
 from carbon_ticket.node.errors import StoreDamaged
-from carbon_ticket.node.safety import FileSafetyStore
+from carbon_ticket.node.safety import FileSafetyStore, fsync_path
 from carbon_ticket.node.store import LevelDBStore
 
 __all__ = [
@@ -86,10 +86,15 @@ def mark_rebuilt(data_dir: Path) -> None:
         state = None  # the start refuses a damaged signing state anyway
     data_dir.mkdir(parents=True, exist_ok=True)
     height = state.height if state is not None else 0
-    (data_dir / REBUILT_MARKER).write_text(
+    marker = data_dir / REBUILT_MARKER
+    marker.write_text(
         f"{height}\nblocks replaced on purpose while signed up to the height above; the node "
         "syncs them from peers before it signs again\n"
     )
+    # Durable before the store is trusted again: without it a crash could leave the moved
+    # store and no marker, and the next start would take the missing blocks for damage.
+    fsync_path(marker)
+    fsync_path(data_dir)
 
 
 def _marker_height(marker: Path) -> int | None:

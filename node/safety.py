@@ -31,7 +31,7 @@ from carbon_ticket.chain.errors import StorageError
 from carbon_ticket.consensus import SafetyStoreError, SavedBlocks, SignState
 from carbon_ticket.node.store import disk_full
 
-__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore", "fsync_path"]
+__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore", "fsync_path", "fsync_tree"]
 
 _JOURNAL_TAG = b"carbonticket/signjournal/v1\x00"
 _LEGACY_BLOCKS_TAG = b"carbonticket/lockblocks/v1\x00"
@@ -184,6 +184,12 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_tree(directory: Path) -> None:
+    """Flush a directory just written to the disk: each of its files, then their entries."""
+    for item in [*directory.iterdir(), directory]:
+        fsync_path(item)
 
 
 def _record(kind: int, payload: bytes) -> bytes:

@@ -181,10 +181,6 @@ class BlockSync:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def close(self) -> None:
-        """Nothing to stop: the verification threads are the node's ``VerifyPool``, which the
-        node closes itself."""
-
     def tasks(self) -> list[asyncio.Task[None]]:
         """The running catch-up task, if any (for shutdown)."""
         return [self._task] if self._task is not None and not self._task.done() else []

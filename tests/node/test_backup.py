@@ -26,6 +26,7 @@ from carbon_ticket.consensus import SignState, Step
 from carbon_ticket.node.backup import BackupError, copy_store, plan_sign_state, verify_backup
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, PeerAuthError
+from carbon_ticket.node.rebuild import REBUILT_MARKER
 from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
@@ -346,3 +347,19 @@ def _fresh_home(info: DevnetInfo, tmp_path: Path) -> Path:
         shutil.copy(source / name, home / name)
     assert NodeConfig.load(home).data_path == home / "data"
     return home
+
+
+def test_a_restored_store_and_its_marker_are_on_the_disk_before_restore_returns(
+    devnet_with_backup: tuple[DevnetInfo, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info, backup = devnet_with_backup
+    home = _fresh_home(info, tmp_path)
+    synced = _record_fsyncs(monkeypatch)
+    assert _run("node", "restore", str(backup), "--home", str(home))[0] == 0
+    data = home / "data"
+    blocks = data / "blocks"
+    # Every file of the copied store, the store's directory, the marker and the signing
+    # record; the data directory (the renames) last of all.
+    for item in [*blocks.iterdir(), blocks, data / "sign_state", data / REBUILT_MARKER]:
+        assert item.stat().st_ino in synced, item.name
+    assert synced[-1] == data.stat().st_ino

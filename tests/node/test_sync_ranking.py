@@ -82,10 +82,7 @@ def _sync(peers: list[FakePeer], clock: FakeClock | None = None) -> tuple[FakeSy
 
 
 def _catch_up(sync: FakeSync) -> int:
-    try:
-        return asyncio.run(sync.catch_up())
-    finally:
-        sync.close()
+    return asyncio.run(sync.catch_up())
 
 
 def test_a_peer_that_claimed_more_than_it_delivered_is_tried_last_next_time() -> None:
@@ -130,7 +127,6 @@ def test_one_slow_peer_cannot_hold_catch_up() -> None:
     penalty = sync.scores.penalty("slow")
     assert penalty >= 2.0 and sync.scores.penalty("honest") == 0
     ranked = sync.scores.rank([(slow, 60), (honest, 50)])
-    sync.close()
     assert [p.address for p, _ in ranked] == ["honest", "slow"]
 
 
@@ -178,4 +174,3 @@ def test_a_repeat_liar_is_not_tried_while_an_honest_peer_answers() -> None:
     alone, alone_node = _sync([FakePeer("alone", calls, claims=12)])
     alone.scores.punish("alone", 2 * EXCLUDE_AT)
     assert _catch_up(alone) == 12 and alone_node.store.height == 12
-    sync.close()
