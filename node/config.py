@@ -176,8 +176,9 @@ class ConsensusSettings(_Section):
     )
     commit_wait_ms: int = _setting(
         50,
-        "Least time from the start of one height to the start of the next, so "
-        "transactions gather; a height that took longer starts the next at once.",
+        "Least time from this node's start of one height to its start of the next, so "
+        "transactions gather; after a height that took longer it starts the next at once if "
+        "a transaction is ready (the next proposer's proposal starts it sooner anyway).",
         _positive,
     )
     empty_block_interval_ms: int = _setting(

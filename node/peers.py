@@ -44,11 +44,12 @@ _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 _MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
 _STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
 _STREAM_RETRY_MAX_S = 2.0
-# Least time between two gossip batches to one peer. A link that was quiet sends at once; on a
+# Least time between two rounds of gossip to one peer. A link that was quiet sends at once; on a
 # busy one (clients submitting one transaction per call) what arrives meanwhile goes in the next
-# batch. Each batch is a stream frame costing the two nodes ~0.3 ms of CPU each in gRPC alone
-# (tests/node/microbench_frames.py), so one frame per submission made gossip, not the
-# transactions, the larger cost; 10 ms is small beside a height (>= commit_wait_ms).
+# round (one batch, or several back to back past _MAX_TXS_PER_GOSSIP; an observer's forwards
+# share the rounds). Each batch is a stream frame costing the two nodes ~0.3 ms of CPU each in
+# gRPC alone (tests/node/microbench_frames.py), so one frame per submission made gossip, not the
+# transactions, the larger cost; 10 ms is small beside a height on a LAN (50 ms by default).
 GOSSIP_GAP_S = 0.010
 # A peer's verdict on our key, set or clock (a configuration problem), not a network fault.
 _REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)

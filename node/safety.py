@@ -29,9 +29,10 @@ from pathlib import Path
 
 from carbon_ticket.chain.errors import StorageError
 from carbon_ticket.consensus import SafetyStoreError, SavedBlocks, SignState
+from carbon_ticket.node.durable import fsync_path
 from carbon_ticket.node.store import disk_full
 
-__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore", "fsync_path", "fsync_tree"]
+__all__ = ["COMPACT_AT_BYTES", "FileSafetyStore"]
 
 _JOURNAL_TAG = b"carbonticket/signjournal/v1\x00"
 _LEGACY_BLOCKS_TAG = b"carbonticket/lockblocks/v1\x00"
@@ -171,25 +172,6 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
     while view:  # a large block may need more than one write
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file, or a directory's entries (a file created or renamed in it), to the disk.
-
-    The node's one helper for this, also used by ``node.backup`` (which imports this module:
-    here, it needs no import of its own).
-    """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(directory: Path) -> None:
-    """Flush a directory just written to the disk: each of its files, then their entries."""
-    for item in [*directory.iterdir(), directory]:
-        fsync_path(item)
 
 
 def _record(kind: int, payload: bytes) -> bytes:

@@ -7,8 +7,10 @@ message arriving ``--one-way-ms`` after it is sent (a WAN with round trip twice 
 ``--txs`` transactions admitted at node 0 at ``--rate`` per second of virtual time. Computing
 takes no virtual time here, so the figures are what the protocol itself needs (gossip to the
 proposer, the wait for the next height, proposal, prevotes, precommits) on an infinitely fast
-machine. ``carbon-ticket bench --wan-rtt-ms`` measures the same path on real processes: the
-difference between the two is CPU (four validators and the load on one host's cores).
+machine, over the in-memory transport (no gRPC streams, and no ``node.peers.GOSSIP_GAP_S``
+pause, which adds up to 10 ms before a busy link gossips). ``carbon-ticket bench
+--wan-rtt-ms`` measures the same path on real processes: the difference between the two is
+mostly CPU (four validators and the load on one host's cores).
 """
 
 from __future__ import annotations
@@ -19,11 +21,7 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.chain.tx import encode_tx
-from carbon_ticket.proto import ledger_pb2
-from tests.chain.conftest import REGISTRAR
-from tests.node.harness import FAST, InProcessNet
+from tests.node.harness import FAST, InProcessNet, register_tx
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,14 +35,6 @@ class Finality:
     heights: int
 
 
-def _register(chain_id: str, nonce: int) -> bytes:
-    body = ledger_pb2.TxBody(chain_id=chain_id, signer=REGISTRAR.address, nonce=nonce)
-    body.register_account.address = PrivateKey.generate().address
-    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_BUREAU
-    body.register_account.name = f"Bureau {nonce}"
-    return encode_tx(body, [REGISTRAR])
-
-
 async def _measure(
     tmp: Path, one_way_ms: float, commit_wait_ms: int, rate: float, txs: int
 ) -> Finality:
@@ -55,7 +45,7 @@ async def _measure(
         # Past the first height (its proposer may speak before every peer listens).
         await net.run_until("height 2", lambda: net.height(0) >= 2)
         first = net.height(0)
-        raws = [_register(net.chain_id, nonce) for nonce in range(txs)]
+        raws = [register_tx(net.chain_id, nonce) for nonce in range(txs)]
         latencies: list[float] = []
         waiters = []
         start = net.clock.monotonic_s()
