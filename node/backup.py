@@ -32,6 +32,7 @@ from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.consensus import ConsensusError, SignState, Validator, ValidatorSet
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
+from carbon_ticket.node.durable import fsync_dir_contents, fsync_path, write_durably
 from carbon_ticket.node.rebuild import mark_rebuilt
 from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.store import LevelDBStore
@@ -124,7 +125,7 @@ class StoreWriter:
     def finish(self) -> None:
         """Make the copy durable and release it."""
         self.close()
-        _fsync_tree(self._path)
+        fsync_dir_contents(self._path)
 
     def close(self) -> None:
         """Release the database (idempotent)."""
@@ -146,15 +147,6 @@ def copy_store(
     finally:
         writer.close()
     return writer.keys
-
-
-def _fsync_tree(path: Path) -> None:
-    for item in [*path.iterdir(), path]:
-        fd = os.open(item, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_summary(backup: Path, summary: BackupSummary) -> None:
@@ -324,28 +316,21 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(backup / BLOCKS_DIR, staging)
+    fsync_dir_contents(staging)  # on the disk before it takes the store's place
+    # The signing record and the marker before the store: a crash between two steps leaves
+    # either the old store (which a newer record and the marker only restrict) or the restored
+    # one with everything it needs, never a restored store without its marker.
+    if plan.action == "install":
+        for name in SIGN_STATE_FILES:
+            if (backup / name).exists():
+                write_durably(data_dir / name, (backup / name).read_bytes(), mode=0o600)
+    mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
     if target.exists():
         moved = str(data_dir / f"{BLOCKS_DIR}.before-restore-{time.time_ns() // 1_000_000}")
         os.replace(target, moved)
     os.replace(staging, target)
-    if plan.action == "install":
-        for name in SIGN_STATE_FILES:
-            if (backup / name).exists():
-                _copy_durably(backup / name, data_dir / name)
-    mark_rebuilt(data_dir)  # the signing record may be newer than the restored blocks
+    fsync_path(data_dir)  # the renames
     return moved
-
-
-def _copy_durably(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, dst)
 
 
 def describe_sign_state(path: Path) -> str:

@@ -111,20 +111,27 @@ def build_node(
                 wan=_wan_simulation(config, key.public_key),
                 frames=FrameSigner(key, info.chain_id, clock.wall_ms),
             )
+        # One pool of signature-check threads per node, for admission and block sync alike,
+        # sized by [mempool] verify_threads (auto: one per core beyond the first, at most 4).
+        # Sync had a pool of its own, one thread per core, but needs no more than admission:
+        # its checks only have to keep ahead of the event loop executing the blocks, and a
+        # thread on the loop's core competes with it (2 cores: 1 thread synced 4,532 tx/s, 2
+        # threads 4,245, medians of 6 in tests.node.microbench_sync). With 0, the checks
+        # happen on the loop when each block is applied, as admission's do.
+        verify_pool = VerifyPool(
+            threads_for(config.mempool.verify_threads),
+            lambda raw: check_tx(raw, info.chain_id, params.limits()),
+            mempool,
+        )
         sync = BlockSync(
             info.chain_id,
             validator_sets,
             store,
             app,
             pool=mempool,
-            check_tx=lambda raw: check_tx(raw, info.chain_id, params.limits()),
+            verify=verify_pool,
             peers=transport.sync_peers,
             scores=PeerScores(clock.monotonic_s),
-        )
-        verify_pool = VerifyPool(
-            threads_for(config.mempool.verify_threads),
-            lambda raw: check_tx(raw, info.chain_id, params.limits()),
-            mempool,
         )
     except BaseException:
         store.close()

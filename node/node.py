@@ -232,7 +232,6 @@ class Node:
         for service in reversed(self.services):
             await service.close()
         await self.transport.close()
-        self.sync.close()
         if self._verify_pool is not None:
             self._verify_pool.close()
         self.store.close()

@@ -44,12 +44,15 @@ _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 _MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
 _STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
 _STREAM_RETRY_MAX_S = 2.0
-# Least time between two gossip batches to one peer. A link that was quiet sends at once; on a
+# Least time between two rounds of gossip to one peer. A link that was quiet sends at once; on a
 # busy one (clients submitting one transaction per call) what arrives meanwhile goes in the next
-# batch. Each batch is a stream frame costing the two nodes ~0.3 ms of CPU each in gRPC alone
-# (tests/node/microbench_frames.py), so one frame per submission made gossip, not the
-# transactions, the larger cost; 10 ms is small beside a height (>= commit_wait_ms).
+# round (one batch, or several back to back past _MAX_TXS_PER_GOSSIP; an observer's forwards
+# share the rounds). Each batch is a stream frame costing the two nodes ~0.3 ms of CPU each in
+# gRPC alone (tests/node/microbench_frames.py), so one frame per submission made gossip, not the
+# transactions, the larger cost; 10 ms is small beside a height on a LAN (50 ms by default).
 GOSSIP_GAP_S = 0.010
+# A peer's verdict on our key, set or clock (a configuration problem), not a network fault.
+_REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 def channel_options(max_bytes: int = MAX_PEER_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -239,10 +242,11 @@ class PeerLink:
         return self.stub.GossipTxs(batch, timeout=_SEND_TIMEOUT_S)
 
     async def _run_stream(self) -> None:
-        # One Stream call at a time carries every frame; opened again after a pause when broken.
+        # One Stream call at a time carries every frame; opened again after a pause when broken,
+        # the pause doubling with each failure in a row.
         assert self._frames is not None
-        pause_s = _STREAM_RETRY_S
         while True:
+            failures_before = self.failures
             stream = self._frames.open("Stream")
             call = self.stub.Stream(self._frame_source(stream), metadata=stream.metadata)
             try:
@@ -251,17 +255,24 @@ class PeerLink:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                     self._fall_back_to_calls()
                     return
+                if exc.code() in _REFUSALS:
+                    # The first frames can be written before the peer's refusal arrives: the
+                    # stream was never open, and the run of failures goes on.
+                    self.failures = max(self.failures, failures_before)
                 self._note_failure(exc)
             finally:
                 call.cancel()
-            await asyncio.sleep(pause_s)
-            pause_s = min(pause_s * 2, _STREAM_RETRY_MAX_S) if self.failures else _STREAM_RETRY_S
+            await asyncio.sleep(_stream_pause_s(self.failures))
 
     async def _frame_source(self, stream: OutboundStream) -> AsyncIterator[services_pb2.PeerFrame]:
         while True:
             kind, payload = await self._outbox.get()
-            self.failures = 0
             yield stream.frame(kind, payload)
+            # gRPC asks for the next frame only once it has written this one (a failed write
+            # ends the call instead): the peer is reachable, and the run of failures is over
+            # unless it refuses the stream (``_run_stream``). Taking a frame from the queue
+            # proves nothing: a call to a peer that is down takes one before it fails.
+            self.failures = 0
 
     def _fall_back_to_calls(self) -> None:
         log.info("peer %s does not serve Stream (an older release): one call per batch",
@@ -304,11 +315,14 @@ class PeerLink:
         except grpc.aio.AioRpcError as exc:
             self._note_failure(exc)
         else:
-            self.failures = 0
+            # A call answered: the peer is there. A batch put in the stream's queue (``call``
+            # is then no gRPC call) is not: the stream's writes tell (``_frame_source``).
+            if isinstance(call, grpc.aio.Call):
+                self.failures = 0
 
     def _note_failure(self, exc: grpc.aio.AioRpcError) -> None:
         self.failures += 1
-        if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        if exc.code() in _REFUSALS:
             # Not a network fault: a configuration (key, validator set, clock) problem.
             if self.failures == 1 or self.failures % 100 == 0:
                 log.warning("peer %s refused our call (%s): %s", self.address,
@@ -316,6 +330,12 @@ class PeerLink:
         elif self.failures == 1 or self.failures % 100 == 0:
             log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
                      self.failures)  # fmt: skip
+
+
+def _stream_pause_s(failures: int) -> float:
+    """The pause before opening a stream again after ``failures`` failures in a row."""
+    doublings = min(max(failures - 1, 0), 8)  # 2**8 times the first pause is past the most
+    return min(_STREAM_RETRY_S * 2**doublings, _STREAM_RETRY_MAX_S)
 
 
 class PeerSet:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from carbon_ticket.chain.errors import StorageError, StoreInUse
 from carbon_ticket.consensus import SafetyStoreError, SignState
+from carbon_ticket.node.durable import write_durably
 from carbon_ticket.node.errors import StoreDamaged
 from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.store import LevelDBStore
@@ -86,9 +87,12 @@ def mark_rebuilt(data_dir: Path) -> None:
         state = None  # the start refuses a damaged signing state anyway
     data_dir.mkdir(parents=True, exist_ok=True)
     height = state.height if state is not None else 0
-    (data_dir / REBUILT_MARKER).write_text(
+    # Whole or absent after a crash (a torn marker would read as unreadable and excuse nothing),
+    # and on the disk before a restore puts its store in place (node.backup.install_blocks).
+    write_durably(
+        data_dir / REBUILT_MARKER,
         f"{height}\nblocks replaced on purpose while signed up to the height above; the node "
-        "syncs them from peers before it signs again\n"
+        "syncs them from peers before it signs again\n".encode(),
     )
 
 

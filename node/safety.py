@@ -29,6 +29,7 @@ from pathlib import Path
 
 from carbon_ticket.chain.errors import StorageError
 from carbon_ticket.consensus import SafetyStoreError, SavedBlocks, SignState
+from carbon_ticket.node.durable import fsync_path
 from carbon_ticket.node.store import disk_full
 
 __all__ = ["COMPACT_AT_BYTES", "FileSafetyStore"]
@@ -158,7 +159,7 @@ class FileSafetyStore:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        _fsync_dir(self.path.parent)
+        fsync_path(self.path.parent)  # the rename
         self.fsyncs += 2
         self.compactions += 1
         with contextlib.suppress(FileNotFoundError):
@@ -171,14 +172,6 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
     while view:  # a large block may need more than one write
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
-
-
-def _fsync_dir(path: Path) -> None:
-    dir_fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _record(kind: int, payload: bytes) -> bytes:

@@ -6,8 +6,8 @@ the set comes from the state the blocks before it left, so a node syncing from g
 every set change) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
 Blocks are read ahead of the one executing (at most ``_READ_AHEAD_BLOCKS``) and their signatures
-checked in worker threads meanwhile; they are still applied strictly in order, and nothing read
-ahead of an invalid block is applied.
+checked meanwhile in the node's worker threads (``node.verify_pool``, shared with admission); they
+are still applied strictly in order, and nothing read ahead of an invalid block is applied.
 
 Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
 score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
@@ -22,10 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
@@ -45,6 +43,7 @@ from carbon_ticket.node.codec import certificate_from_proto
 from carbon_ticket.node.errors import DiskFull, StoreDamaged
 from carbon_ticket.node.ports import SyncApp, SyncPeer, TxPrecheck
 from carbon_ticket.node.validators import fixed_sets
+from carbon_ticket.node.verify_pool import VerifyPool
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["BLOCK_DEADLINE_S", "EXCLUDE_AT", "BlockSync", "PeerScores", "SyncPeer"]
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 _STATUS_TIMEOUT_S = 2.0
 _FETCH_TIMEOUT_S = 60.0
 _BLOCKS_PER_REQUEST = 200
-_PARALLEL_MIN = 64  # below this many unknown txs, threads cost more than they save
 # Blocks received and being checked ahead of the one executing: enough to keep the verification
 # threads busy while a block executes, few enough to bound memory (a block is a few MiB at most).
 _READ_AHEAD_BLOCKS = 3
@@ -113,9 +111,6 @@ class PeerScores:
         return sorted(candidates, key=lambda c: (round(self.penalty(c[0].address), 3), -c[1]))
 
 
-CheckTx = Callable[[bytes], SignedTx]
-
-
 def _ignore_synced(executed: ExecutedBlock) -> None:
     return None
 
@@ -133,8 +128,10 @@ class BlockSync:
 
     It reads the chain's height from ``store``, verifies each certificate against the set in
     effect at its height (``validators.at``: read from the state the previous block left),
-    commits through ``app`` and tells whoever ``attach``-ed (the node) about each synced block
-    and the end of every background catch-up.
+    checks the transactions' signatures ahead in ``verify`` (the node's pool of threads), hands
+    them to ``pool`` (the mempool) when their block is applied, commits through ``app`` and
+    tells whoever ``attach``-ed (the node) about each synced block and the end of every
+    background catch-up.
     """
 
     def __init__(
@@ -145,7 +142,7 @@ class BlockSync:
         app: SyncApp,
         *,
         pool: TxPrecheck,
-        check_tx: CheckTx,
+        verify: VerifyPool,
         peers: Callable[[], Sequence[SyncPeer]],
         scores: PeerScores | None = None,
         block_deadline_s: float = BLOCK_DEADLINE_S,
@@ -155,7 +152,7 @@ class BlockSync:
         self.store = store
         self.app = app
         self._pool_txs = pool
-        self._check_tx = check_tx
+        self._verify = verify
         self._peers = peers
         self.scores = scores if scores is not None else PeerScores()
         self._block_deadline_s = block_deadline_s
@@ -165,8 +162,6 @@ class BlockSync:
         self._task: asyncio.Task[None] | None = None
         self.blocks_synced = 0
         self.target_height = 0  # the height the current catch-up aims at (for progress display)
-        self._workers = max(1, os.cpu_count() or 1)
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sync-verify")
 
     def attach(
         self,
@@ -185,10 +180,6 @@ class BlockSync:
         """Start a catch-up in the background unless one is running."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
-
-    def close(self) -> None:
-        """Stop the verification threads."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The running catch-up task, if any (for shutdown)."""
@@ -324,31 +315,13 @@ class BlockSync:
         await ahead.put(end)
 
     async def _preverify(self, raws: Sequence[bytes]) -> list[SignedTx]:
-        """Verify the envelopes the mempool has not verified yet, in worker threads.
+        """Verify the envelopes the mempool has not verified yet, in the node's worker threads.
 
-        Signature checks of a fetched block run in threads (PyNaCl releases the GIL): a
-        catching-up node uses every core and its event loop keeps serving meanwhile. Invalid
-        transactions are simply left out; applying the block then rejects it.
+        Signature checks of a fetched block run in threads (PyNaCl releases the GIL) while the
+        event loop executes the blocks before it. Invalid transactions are simply left out;
+        applying the block then rejects it.
         """
-        # Known envelopes are found by their bytes; the others are hashed once, by check_tx.
-        todo = self._pool_txs.unknown(raws)
-        if len(todo) < _PARALLEL_MIN:
-            return []
-        loop = asyncio.get_running_loop()
-        chunks = [todo[i :: self._workers] for i in range(self._workers)]
-        results = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, self._check_chunk, chunk) for chunk in chunks)
-        )
-        return [tx for verified in results for tx in verified]
-
-    def _check_chunk(self, chunk: list[bytes]) -> list[SignedTx]:
-        verified = []
-        for raw in chunk:
-            try:
-                verified.append(self._check_tx(raw))
-            except LedgerError:
-                continue
-        return verified
+        return (await self._verify.verified(raws)).txs
 
     def apply(self, committed: ledger_pb2.CommittedBlock) -> None:
         """Verify one fetched block and its certificate, then commit it."""

@@ -25,6 +25,7 @@ import grpc
 
 from carbon_ticket.chain.crypto import PrivateKey, verify_signature
 from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.common import EXIT_FAILED, CliError
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.cli.tools.loadgen import BlockWatcher, Workload, commit_phases
@@ -190,6 +191,7 @@ class _Tracker:
         self.blocks: list[tuple[float, int]] = []  # (observed time, tx count)
         self.refused = 0
         self.calls = 0
+        self.watch_error = ""  # why the block watcher stopped early ("" if it did not)
 
     def outstanding(self) -> int:
         with self.lock:
@@ -255,8 +257,10 @@ def _watch(address: str, tracker: _Tracker, stop: threading.Event, start_height:
                 chain_id = committed.block.header.chain_id
                 for raw in committed.block.txs:
                     tracker.committed_at[tx_hash(raw, chain_id)] = now
-    except grpc.RpcError:
-        pass  # the node stopped: the figures say what was committed until then
+    except grpc.RpcError as exc:
+        if not stop.is_set():
+            # Commits after this would go uncounted: the run must not report figures.
+            tracker.watch_error = f"{exc.code().name}: {exc.details()}"
     finally:
         watcher.close()
 
@@ -374,6 +378,9 @@ def run_bench(
             time.sleep(0.1)
         watch_stop.set()
         watcher.join(timeout=10)
+        if tracker.watch_error:
+            raise CliError(f"the block watcher lost node 0 ({tracker.watch_error}): no figures "
+                           "from a run whose commits were not all seen", EXIT_FAILED)  # fmt: skip
         result.load_cpu_percent = round(
             (load_cpu_after - load_cpu_before) / (t_end - t_start) * 100, 1
         )

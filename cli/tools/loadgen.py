@@ -206,19 +206,35 @@ class BlockWatcher:
     def follow(
         self, from_height: int, stop: threading.Event
     ) -> Iterator[ledger_pb2.CommittedBlock]:
-        """Committed blocks from ``from_height`` on, pushed by the node as it commits them
-        (SubscribeBlocks), until ``stop`` is set. No polling: a watcher asking GetStatus every
-        few milliseconds was a load of its own on the validator it watched."""
-        call = self.public.SubscribeBlocks(
-            services_pb2.SubscribeBlocksRequest(from_height=max(from_height, 1))
-        )
-        threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
-        try:
-            for info in call:
-                yield info.committed
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
-                raise
+        """Committed blocks from ``from_height`` on, in height order, pushed by the node as it
+        commits them (SubscribeBlocks), until ``stop`` is set.
+
+        No polling: a watcher asking GetStatus every few milliseconds was a load of its own on
+        the validator it watched. A node ends a subscription that falls too far behind
+        (RESOURCE_EXHAUSTED: slow consumer, or too many streams for a moment): the watcher
+        subscribes again from the next height it lacks, so no block is skipped. Any other
+        error ends the iteration with that error.
+        """
+        self.next_height = max(from_height, 1)
+        while not stop.is_set():
+            request = services_pb2.SubscribeBlocksRequest(from_height=self.next_height)
+            call = self.public.SubscribeBlocks(request)
+            ended = threading.Event()
+            # The stream blocks in a gRPC thread: cancel it from here when asked to stop.
+            threading.Thread(target=_cancel_on, args=(call, stop, ended), daemon=True).start()
+            try:
+                for info in call:
+                    self.next_height = info.committed.block.header.height + 1
+                    yield info.committed
+                return  # the node ended the stream: it is stopping
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.CANCELLED and stop.is_set():
+                    return
+                if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+            finally:
+                ended.set()
+                call.cancel()
 
     def poll(self) -> Iterator[ledger_pb2.CommittedBlock]:
         """Blocks committed since the last poll, in height order."""
@@ -276,3 +292,11 @@ def commit_phases(
             watcher.wait_for({_own_id(raw) for raw in phase}, timeout)
     finally:
         watcher.close()
+
+
+def _cancel_on(call: grpc.Call, stop: threading.Event, ended: threading.Event) -> None:
+    # Wait for either event without polling often: a stream lives for a whole benchmark.
+    while not ended.wait(0.05):
+        if stop.is_set():
+            call.cancel()
+            return

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from carbon_ticket.chain import Genesis
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.clock import VirtualClock
@@ -23,9 +24,10 @@ from carbon_ticket.node.config import ConsensusSettings, MempoolSettings, NodeCo
 from carbon_ticket.node.keyfile import write_validator_key
 from carbon_ticket.node.memory_transport import MemoryNetwork, PeerEndpoint
 from carbon_ticket.node.node import Node
-from tests.chain.conftest import GENESIS_TIME_MS, VALIDATORS, key, make_genesis
+from carbon_ticket.proto import ledger_pb2
+from tests.chain.conftest import GENESIS_TIME_MS, REGISTRAR, VALIDATORS, key, make_genesis
 
-__all__ = ["FAST", "InProcessNet"]
+__all__ = ["FAST", "InProcessNet", "register_tx"]
 
 # The same fast timeouts as the real-process harness (tests/node/network.py).
 FAST = ConsensusSettings(
@@ -36,6 +38,18 @@ FAST = ConsensusSettings(
     commit_wait_ms=20,
     empty_block_interval_ms=300,
 )
+
+
+def register_tx(chain_id: str, nonce: int) -> bytes:
+    """The registrar's ``nonce``-th transaction: a new bureau account (any number of them are
+    ready in nonce order, which makes a steady backlog or load without funding anything)."""
+    body = ledger_pb2.TxBody(chain_id=chain_id, signer=REGISTRAR.address, nonce=nonce)
+    body.register_account.address = PrivateKey.generate().address
+    body.register_account.kind = ledger_pb2.ACCOUNT_KIND_BUREAU
+    body.register_account.name = f"Bureau {nonce}"
+    return encode_tx(body, [REGISTRAR])
+
+
 # Loop turns allowed for one settle; far more than any chain of awaits in a node needs.
 _MAX_TURNS = 100_000
 

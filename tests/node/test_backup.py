@@ -23,9 +23,10 @@ from carbon_ticket.chain.kvstore import K_TIP, P_CERT, P_HEADER
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, cli_command, cli_env
 from carbon_ticket.consensus import SignState, Step
-from carbon_ticket.node.backup import BackupError, plan_sign_state, verify_backup
+from carbon_ticket.node.backup import BackupError, copy_store, plan_sign_state, verify_backup
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, PeerAuthError
+from carbon_ticket.node.rebuild import REBUILT_MARKER
 from carbon_ticket.node.safety import FileSafetyStore
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
@@ -262,6 +263,30 @@ def test_another_nodes_signing_record_is_never_installed(tmp_path: Path) -> None
     assert plan_sign_state(backup, older, "bb" * 32).action == "keep"
 
 
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    # The inode of every file or directory fsynced from now on.
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_a_copied_store_is_synced_file_by_file_and_then_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _record_fsyncs(monkeypatch)
+    out = tmp_path / "copy"
+    assert copy_store([[(b"k%d" % n, b"v" * 100) for n in range(50)]], out) == 50
+    files = [item.stat().st_ino for item in out.iterdir()]
+    assert files and sorted(synced[:-1]) == sorted(files)
+    assert synced[-1] == out.stat().st_ino
+
+
 def test_a_damaged_signing_record_stops_the_restore(tmp_path: Path) -> None:
     backup = _with_record(tmp_path / "backup", _sign_state(3))
     home = _with_record(tmp_path / "home", None)
@@ -322,3 +347,19 @@ def _fresh_home(info: DevnetInfo, tmp_path: Path) -> Path:
         shutil.copy(source / name, home / name)
     assert NodeConfig.load(home).data_path == home / "data"
     return home
+
+
+def test_a_restored_store_and_its_marker_are_on_the_disk_before_restore_returns(
+    devnet_with_backup: tuple[DevnetInfo, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info, backup = devnet_with_backup
+    home = _fresh_home(info, tmp_path)
+    synced = _record_fsyncs(monkeypatch)
+    assert _run("node", "restore", str(backup), "--home", str(home))[0] == 0
+    data = home / "data"
+    blocks = data / "blocks"
+    # Every file of the copied store, the store's directory, the marker and the signing
+    # record; the data directory (the renames) last of all.
+    for item in [*blocks.iterdir(), blocks, data / "sign_state", data / REBUILT_MARKER]:
+        assert item.stat().st_ino in synced, item.name
+    assert synced[-1] == data.stat().st_ino

@@ -8,6 +8,8 @@ through ``PeerLink`` with the stream (falling back to calls when a peer does not
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Iterable
 
@@ -168,13 +170,13 @@ async def _wait(cond: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _with_server(peer: _Peer | _OldPeer, test: object) -> None:
+async def _with_server(peer: _Peer | _OldPeer, test: object, address: str = "127.0.0.1:0") -> None:
     server = grpc.aio.server(interceptors=[PeerAuthInterceptor(_auth())])
     if isinstance(peer, _OldPeer):
         server.add_generic_rpc_handlers((peer.handlers(),))
     else:
         services_pb2_grpc.add_PeerServiceServicer_to_server(peer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(address)
     await server.start()
     try:
         await test(f"127.0.0.1:{port}")  # type: ignore[operator]
@@ -236,3 +238,66 @@ def test_a_peer_without_stream_gets_the_calls_instead() -> None:
             await link.close()
 
     asyncio.run(_with_server(peer, test))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _feed(link: PeerLink) -> None:
+    for n in range(10_000):  # a batch every 20 ms: frames are always waiting for the stream
+        link.send_txs([b"tx-%d" % n])
+        await asyncio.sleep(0.02)
+
+
+def test_failures_count_on_while_a_peer_is_down_and_end_once_a_frame_is_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Before: taking a frame from the queue (and queueing one) reset the count, so with frames
+    # waiting every failed stream looked like the first: logged each time, no longer pause.
+    peer = _Peer()
+    address = f"127.0.0.1:{_free_port()}"  # nothing listens there yet
+
+    async def test() -> None:
+        link = PeerLink(address, interceptors=peer_call_signers(KEYS[0], CHAIN, _clock),
+                        frames=FrameSigner(KEYS[0], CHAIN, _clock))  # fmt: skip
+        link.start()
+        feeder = asyncio.get_running_loop().create_task(_feed(link))
+        try:
+            await _wait(lambda: link.failures >= 3)
+            assert _logged(caplog, "unreachable") == 1
+            await _with_server(peer, lambda _: _wait(lambda: peer.frames and link.failures == 0),
+                               address)  # fmt: skip
+        finally:
+            feeder.cancel()
+            await link.close()
+
+    caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
+    asyncio.run(test())
+
+
+def test_a_refused_stream_counts_as_a_failure_though_its_first_frames_went_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    peer = _Peer()
+
+    async def test(address: str) -> None:
+        link = PeerLink(address, interceptors=peer_call_signers(STRANGER, CHAIN, _clock),
+                        frames=FrameSigner(STRANGER, CHAIN, _clock))  # fmt: skip
+        link.start()
+        feeder = asyncio.get_running_loop().create_task(_feed(link))
+        try:
+            await _wait(lambda: link.failures >= 3)
+        finally:
+            feeder.cancel()
+            await link.close()
+
+    caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
+    asyncio.run(_with_server(peer, test))
+    assert _logged(caplog, "refused our call") == 1 and peer.frames == []
+
+
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in record.getMessage() for record in caplog.records)

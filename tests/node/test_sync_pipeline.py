@@ -25,13 +25,14 @@ from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.config import MempoolSettings
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.service_peer import committed_block
-from carbon_ticket.node.sync import _PARALLEL_MIN, BlockSync
+from carbon_ticket.node.sync import BlockSync
+from carbon_ticket.node.verify_pool import PARALLEL_MIN, VerifyPool
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import CHAIN_ID, LIMITS, REGISTRAR, VALIDATORS, key, make_genesis
 
 SET = ValidatorSet(tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS)))
 BLOCKS = 8
-TXS_PER_BLOCK = _PARALLEL_MIN + 6  # enough for the worker threads to check them
+TXS_PER_BLOCK = PARALLEL_MIN + 6  # enough for the worker threads to check them
 
 
 def _node() -> tuple[MemoryStore, Mempool, LedgerApp]:
@@ -119,22 +120,21 @@ class ChainPeer:
             yield committed
 
 
-def _syncer(peers: list[ChainPeer]) -> tuple[BlockSync, MemoryStore]:
+def _syncer(peers: list[ChainPeer]) -> tuple[BlockSync, MemoryStore, VerifyPool]:
     store, pool, app = _node()
-    sync = BlockSync(
-        CHAIN_ID, SET, store, app, pool=pool,
-        check_tx=lambda raw: check_tx(raw, CHAIN_ID, LIMITS), peers=lambda: peers,
-    )  # fmt: skip
-    return sync, store
+    verify = VerifyPool(2, lambda raw: check_tx(raw, CHAIN_ID, LIMITS), pool)
+    sync = BlockSync(CHAIN_ID, SET, store, app, pool=pool, verify=verify, peers=lambda: peers)
+    return sync, store, verify
 
 
 def test_a_synced_chain_is_the_source_chain(chain: MemoryStore) -> None:
-    sync, store = _syncer([ChainPeer("honest", chain)])
+    sync, store, verify = _syncer([ChainPeer("honest", chain)])
     try:
         assert asyncio.run(sync.catch_up()) == BLOCKS
     finally:
-        sync.close()
+        verify.close()
     assert store.height == BLOCKS and store.app_hash == chain.app_hash
+    assert verify.batches == BLOCKS  # every block was checked in the node's pool of threads
     for height in range(1, BLOCKS + 1):
         assert store.get_block(height) == chain.get_block(height)
         assert store.get_certificate(height) == chain.get_certificate(height)
@@ -146,7 +146,7 @@ def test_blocks_read_ahead_of_an_invalid_block_are_never_committed(
 ) -> None:
     bad_at = 3
     forger = ChainPeer("forger", chain, bad_at=bad_at, tamper=tamper)
-    sync, store = _syncer([forger])
+    sync, store, verify = _syncer([forger])
     try:
         # Tried again after the first invalid block (it had delivered some), then skipped.
         assert asyncio.run(sync.catch_up()) == bad_at - 1
@@ -160,5 +160,5 @@ def test_blocks_read_ahead_of_an_invalid_block_are_never_committed(
         sync._peers = lambda: [forger, honest]
         assert asyncio.run(sync.catch_up()) == BLOCKS - (bad_at - 1)
     finally:
-        sync.close()
+        verify.close()
     assert store.height == BLOCKS and store.app_hash == chain.app_hash

@@ -75,17 +75,14 @@ def _sync(peers: list[FakePeer], clock: FakeClock | None = None) -> tuple[FakeSy
     scores = PeerScores(clock or FakeClock(), half_life_s=300.0)
     unused: Any = None  # 'apply' and '_preverify' are faked: no validators, app or pool needed
     sync = FakeSync(
-        CHAIN, unused, node.store, unused, pool=unused, check_tx=unused,
+        CHAIN, unused, node.store, unused, pool=unused, verify=unused,
         peers=lambda: peers, scores=scores, block_deadline_s=DEADLINE_S,
     )  # fmt: skip
     return sync, node
 
 
 def _catch_up(sync: FakeSync) -> int:
-    try:
-        return asyncio.run(sync.catch_up())
-    finally:
-        sync.close()
+    return asyncio.run(sync.catch_up())
 
 
 def test_a_peer_that_claimed_more_than_it_delivered_is_tried_last_next_time() -> None:
@@ -130,7 +127,6 @@ def test_one_slow_peer_cannot_hold_catch_up() -> None:
     penalty = sync.scores.penalty("slow")
     assert penalty >= 2.0 and sync.scores.penalty("honest") == 0
     ranked = sync.scores.rank([(slow, 60), (honest, 50)])
-    sync.close()
     assert [p.address for p, _ in ranked] == ["honest", "slow"]
 
 
@@ -178,4 +174,3 @@ def test_a_repeat_liar_is_not_tried_while_an_honest_peer_answers() -> None:
     alone, alone_node = _sync([FakePeer("alone", calls, claims=12)])
     alone.scores.punish("alone", 2 * EXCLUDE_AT)
     assert _catch_up(alone) == 12 and alone_node.store.height == 12
-    sync.close()

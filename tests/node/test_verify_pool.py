@@ -63,6 +63,27 @@ def test_a_batch_is_checked_once_in_threads_and_admitted_without_a_second_check(
     assert mempool.rejections["bad_signature"] == len(bad)
 
 
+def test_verified_returns_the_checks_and_leaves_the_mempool_as_it_was() -> None:
+    # Block sync's use: a block read ahead is checked now, handed to the mempool only later.
+    check = CountingCheck()
+    mempool = _mempool(_store(), check)
+    pool = VerifyPool(3, lambda raw: check(raw, CHAIN_ID, LIMITS), mempool)
+    raws = _batch(PARALLEL_MIN + 8, bad_every=5)
+    try:
+        result = asyncio.run(pool.verified(raws))
+    finally:
+        pool.close()
+    bad = [r for n, r in enumerate(raws) if n % 5 == 4]
+    assert set(result.refused) == set(bad) and pool.batches == 1
+    # Each thread's chunk in turn (every third envelope), as block sync always had them.
+    good = [r for r in raws if r not in bad]
+    assert [tx.raw for tx in result.txs] == [r for i in range(3) for r in raws[i::3] if r in good]
+    assert check.calls == len(raws)
+    assert mempool.unknown(raws) == raws  # nothing remembered
+    mempool.remember(result.txs)
+    assert mempool.unknown(raws) == bad
+
+
 def test_small_batches_and_no_threads_leave_the_checks_to_admission() -> None:
     check = CountingCheck()
     mempool = _mempool(_store(), check)
