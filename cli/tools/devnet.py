@@ -317,6 +317,19 @@ class DevnetProcesses:
         proc.wait()
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """Stop every validator."""
-        for index in list(self.procs):
-            self.stop(index, timeout)
+        """Stop every validator gracefully, killing any still running after ``timeout``.
+
+        All are asked to stop before any is waited for: a node's shutdown gives the calls its
+        peers keep open a grace second, so one by one four nodes took about 5 s, together 1.5 s.
+        """
+        running = [proc for proc in self.procs.values() if proc.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGCONT)  # a paused node could not act on SIGTERM
+            proc.terminate()
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

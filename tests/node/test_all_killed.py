@@ -31,7 +31,10 @@ from tests.node.network import Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-KILLS = 12
+# Ten kills (as the test's name says), seven of them aimed: an aimed kill lands after an
+# uncommitted lock nearly every time (8 of 8 in a run of the twelve kills this test used to
+# make), so seven give the post-kill check ample chances; each kill and restart costs ~7 s.
+KILLS = 10
 MIN_AFTER_LOCK = 3
 ACCOUNTS = 40
 _LOCK = re.compile(rb"consensus: locked on block \w+ at height (\d+) round (\d+)")

@@ -25,6 +25,7 @@ from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.node.network import LoadThread, Network
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+PAUSE_S = 10.0
 
 
 def _progress(net: Network, nodes: list[int], blocks: int, timeout: float = 30.0) -> None:
@@ -36,7 +37,83 @@ def _progress(net: Network, nodes: list[int], blocks: int, timeout: float = 30.0
     )
 
 
-def test_four_validators_commit_1000_transactions_and_agree(net: Network) -> None:
+def test_one_validator_killed_under_load_others_continue_and_it_catches_up(net: Network) -> None:
+    workload = net.workload(accounts=50)
+    with LoadThread(net, workload.transfers(3_000), targets=[0, 1, 2], rate=200):
+        _progress(net, [0, 1, 2, 3], 2)
+        net.procs.kill(3)
+        _progress(net, [0, 1, 2], 5)
+        net.start(3)
+        target = net.height(0)
+        net.wait_until("restarted node 3 catches up", lambda: net.height(3) >= target, 60)
+    top = min(net.height(i) for i in range(4))
+    net.assert_same_chain([0, 1, 2, 3], top)
+
+
+def test_paused_validator_rejoins(net: Network) -> None:
+    paused_at = time.monotonic()
+    net.procs.signal(2, signal.SIGSTOP)
+    try:
+        # Paused for 10 s in all, however long the others took to commit their 5 blocks.
+        _progress(net, [0, 1, 3], 5)
+        time.sleep(max(0.0, PAUSE_S - (time.monotonic() - paused_at)))
+    finally:
+        net.procs.signal(2, signal.SIGCONT)
+    target = net.height(0)
+    net.wait_until("paused node catches up", lambda: net.height(2) >= target, 60)
+    _progress(net, [0, 1, 2, 3], 2)
+    net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
+
+
+class _LiarPeer(services_pb2_grpc.PeerServiceServicer):
+    """Claims a huge height and then holds every block stream without sending anything."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+
+    def GetStatus(self, request: object, context: grpc.ServicerContext) -> services_pb2.PeerStatus:
+        return services_pb2.PeerStatus(chain_id="carbon-devnet", height=1_000_000)
+
+    def GetBlocks(self, request: object, context: grpc.ServicerContext) -> Iterator[object]:
+        self.streams += 1
+        deadline = time.monotonic() + 60
+        while context.is_active() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return iter(())
+
+
+def test_an_observer_syncs_past_a_peer_that_lies_about_its_height(tmp_path: Path) -> None:
+    # Before: the peer claiming the greatest height was always tried first and could hold the
+    # stream for the whole 60 s call timeout, in every catch-up.
+    liar = _LiarPeer()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    services_pb2_grpc.add_PeerServiceServicer_to_server(liar, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    network = Network(tmp_path, validators=4, observers=1)
+    try:
+        liar_address = f"127.0.0.1:{port}"
+        network.configure(4, peers=(liar_address, *network.endpoints[:4]))
+        network.start(0, 1, 2, 3)
+        network.wait_until("validators commit 5 blocks", lambda: network.height(0) >= 5)
+        network.start(4)
+        target = network.height(0)
+        network.wait_until("observer syncs", lambda: network.height(4) >= target, 60)
+        network.assert_same_chain([0, 4], target)
+        log = (network.info.node_home(4) / "node.log").read_text()
+        assert f"block sync: peer {liar_address} no block within" in log
+        assert liar.streams >= 1
+    finally:
+        network.close()
+        server.stop(None)
+
+
+# The tests below share one network (module_net): they come last, so that it is started when
+# the first of them runs and stopped as the module ends, never idling beside another network.
+
+
+def test_four_validators_commit_1000_transactions_and_agree(module_net: Network) -> None:
+    net = module_net
     workload = net.workload(accounts=100)
     txs = workload.transfers(1_000)
     # Spread submissions over all four nodes; every node gossips to the others.
@@ -58,33 +135,9 @@ def test_four_validators_commit_1000_transactions_and_agree(net: Network) -> Non
     assert all(s is not None and s.chain_id == "carbon-devnet" for s in statuses)
 
 
-def test_one_validator_killed_under_load_others_continue_and_it_catches_up(net: Network) -> None:
-    workload = net.workload(accounts=50)
-    with LoadThread(net, workload.transfers(3_000), targets=[0, 1, 2], rate=200):
-        _progress(net, [0, 1, 2, 3], 2)
-        net.procs.kill(3)
-        _progress(net, [0, 1, 2], 5)
-        net.start(3)
-        target = net.height(0)
-        net.wait_until("restarted node 3 catches up", lambda: net.height(3) >= target, 60)
-    top = min(net.height(i) for i in range(4))
-    net.assert_same_chain([0, 1, 2, 3], top)
-
-
-def test_paused_validator_rejoins(net: Network) -> None:
-    net.procs.signal(2, signal.SIGSTOP)
-    try:
-        _progress(net, [0, 1, 3], 5)
-        time.sleep(max(0.0, 10 - 3))
-    finally:
-        net.procs.signal(2, signal.SIGCONT)
-    target = net.height(0)
-    net.wait_until("paused node catches up", lambda: net.height(2) >= target, 60)
-    _progress(net, [0, 1, 2, 3], 2)
-    net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
-
-
-def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) -> None:
+def test_garbage_forged_votes_and_oversized_messages_are_rejected(module_net: Network) -> None:
+    # Only this test of the module sends node 1 forged or oversized messages: its log counts.
+    net = module_net
     host, port = net.endpoints[1].split(":")
     # 1. Raw garbage on the gRPC port.
     for payload in (b"\x00" * 64, b"GET / HTTP/1.1\r\n\r\n", bytes(range(256)) * 8):
@@ -141,8 +194,10 @@ def test_garbage_forged_votes_and_oversized_messages_are_rejected(net: Network) 
 
 
 def test_unauthenticated_and_non_validator_peer_calls_are_refused_and_change_nothing(
-    net: Network,
+    module_net: Network,
 ) -> None:
+    # Only this test of the module makes unauthenticated calls to node 0: its log counts.
+    net = module_net
     # Genuine content a validator really signed (a double vote by validator 3, and a valid
     # transaction) — but sent by callers that are not validators: nothing of it may land.
     offender = net.node_key(3)
@@ -186,46 +241,3 @@ def test_unauthenticated_and_non_validator_peer_calls_are_refused_and_change_not
     assert log.count("unauthenticated peer calls") == 1  # rate-limited: 6 refusals, one line
     # Validators' own signed links keep working: the chain went on and agrees.
     net.assert_same_chain([0, 1, 2, 3], min(net.height(i) for i in range(4)))
-
-
-class _LiarPeer(services_pb2_grpc.PeerServiceServicer):
-    """Claims a huge height and then holds every block stream without sending anything."""
-
-    def __init__(self) -> None:
-        self.streams = 0
-
-    def GetStatus(self, request: object, context: grpc.ServicerContext) -> services_pb2.PeerStatus:
-        return services_pb2.PeerStatus(chain_id="carbon-devnet", height=1_000_000)
-
-    def GetBlocks(self, request: object, context: grpc.ServicerContext) -> Iterator[object]:
-        self.streams += 1
-        deadline = time.monotonic() + 60
-        while context.is_active() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return iter(())
-
-
-def test_an_observer_syncs_past_a_peer_that_lies_about_its_height(tmp_path: Path) -> None:
-    # Before: the peer claiming the greatest height was always tried first and could hold the
-    # stream for the whole 60 s call timeout, in every catch-up.
-    liar = _LiarPeer()
-    server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    services_pb2_grpc.add_PeerServiceServicer_to_server(liar, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    network = Network(tmp_path, validators=4, observers=1)
-    try:
-        liar_address = f"127.0.0.1:{port}"
-        network.configure(4, peers=(liar_address, *network.endpoints[:4]))
-        network.start(0, 1, 2, 3)
-        network.wait_until("validators commit 5 blocks", lambda: network.height(0) >= 5)
-        network.start(4)
-        target = network.height(0)
-        network.wait_until("observer syncs", lambda: network.height(4) >= target, 60)
-        network.assert_same_chain([0, 4], target)
-        log = (network.info.node_home(4) / "node.log").read_text()
-        assert f"block sync: peer {liar_address} no block within" in log
-        assert liar.streams >= 1
-    finally:
-        network.close()
-        server.stop(None)

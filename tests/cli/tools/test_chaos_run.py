@@ -28,21 +28,22 @@ def test_bad_arguments_are_refused_before_anything_starts() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_short_chaos_run_loses_nothing_and_nothing_diverges(tmp_path: Path) -> None:
-    # Seed 1 schedules a kill of two validators (no quorum for a while), then twice a disk that
-    # fills up under a running node (skipped where mounting a tmpfs is not permitted).
+    # Seed 1 schedules a kill of two validators (no quorum for a while), then a disk that fills
+    # up under a running node (skipped where mounting a tmpfs is not permitted). Two cycles: a
+    # third one, on seed 1 a second full disk, took a quarter of the run and checked nothing new.
     home = tmp_path / "chaos"
     result = CliRunner().invoke(
-        cli, ["chaos", "--cycles", "3", "--seed", "1", "--home", str(home), "--json"]
+        cli, ["chaos", "--cycles", "2", "--seed", "1", "--home", str(home), "--json"]
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["lost"] == 0
     assert data["divergent_heights"] == 0
-    assert data["cycles"] == 3 and sum(data["faults"].values()) == 3
+    assert data["cycles"] == 2 and sum(data["faults"].values()) == 2
     assert set(data["faults"]) <= set(FAULT_KINDS)
     # The seed names the schedule (this pins it; a change to how faults draw from the seeded
     # generator changes it, and this comment with it).
-    assert data["faults"] == {"kill_two": 1, "disk_full": 2}
+    assert data["faults"] == {"kill_two": 1, "disk_full": 1}
     # The load ran through the faults and the chain grew.
     assert data["committed"] > 0 and data["final_height"] > 0
     assert data["ok"] is True and data["lagging_nodes"] == [] and data["failed_cycles"] == []

@@ -7,6 +7,7 @@ child processes: the tools start children with ``python -P`` and the project fir
 from __future__ import annotations
 
 import os
+import signal
 import site
 import subprocess
 import sys
@@ -100,3 +101,50 @@ def test_devnet_node_started_from_a_shadowing_directory_is_the_real_node(
     finally:
         procs.stop_all()
     assert not marker.exists()
+
+
+class _FakeProc:
+    """Records what ``DevnetProcesses`` does to a child, in one journal shared by all."""
+
+    def __init__(self, name: str, journal: list[str], stubborn: bool = False) -> None:
+        self.name, self.journal, self.stubborn = name, journal, stubborn
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        self.journal.append(f"{self.name} signal {sig}")
+
+    def terminate(self) -> None:
+        self.journal.append(f"{self.name} terminate")
+
+    def kill(self) -> None:
+        self.journal.append(f"{self.name} kill")
+        self.returncode = -9
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.journal.append(f"{self.name} wait")
+        if self.returncode is None:
+            if self.stubborn and timeout is not None:
+                raise subprocess.TimeoutExpired("node", timeout)
+            self.returncode = 0
+        return self.returncode
+
+
+def test_stop_all_asks_every_node_to_stop_before_waiting_and_kills_a_stubborn_one(
+    tmp_path: Path,
+) -> None:
+    # Each node's shutdown takes about a second (gRPC grace for its peers' open calls): asked
+    # one after another, four nodes took four times as long as asked together.
+    journal: list[str] = []
+    procs = DevnetProcesses(init_devnet(tmp_path / "devnet", validators=1, base_port=free_port()))
+    fakes = [_FakeProc("a", journal), _FakeProc("b", journal, stubborn=True)]
+    done = _FakeProc("c", journal)
+    done.returncode = 0  # already exited: left alone
+    procs.procs = dict(enumerate([*fakes, done]))  # type: ignore[arg-type]
+    procs.stop_all(timeout=0.1)
+    assert journal[:4] == [f"a signal {signal.SIGCONT}", "a terminate",
+                           f"b signal {signal.SIGCONT}", "b terminate"]  # fmt: skip
+    assert journal[4:] == ["a wait", "b wait", "b kill", "b wait"]
+    assert [p.returncode for p in fakes] == [0, -9]

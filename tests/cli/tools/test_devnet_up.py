@@ -12,8 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from carbon_ticket.cli.tools.devnet import free_base_port
+from carbon_ticket.cli.tools.devnet import free_base_port, init_devnet
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
+from tests.cli.harness import make_fast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -37,7 +38,9 @@ def test_devnet_up_runs_all_nodes_and_stops_them_on_sigterm(tmp_path: Path) -> N
     endpoints = [f"127.0.0.1:{base + i}" for i in range(4)]
     try:
         deadline = time.monotonic() + 60
-        while min(_height(e) for e in endpoints) < 2:
+        # Every node answers at height 1: all four run and the chain has begun. (A devnet's
+        # default configuration makes an empty block every 5 s, so each further block costs 5 s.)
+        while min(_height(e) for e in endpoints) < 1:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert time.monotonic() < deadline, "devnet did not commit blocks"
             time.sleep(0.2)
@@ -61,8 +64,14 @@ def test_devnet_up_runs_all_nodes_and_stops_them_on_sigterm(tmp_path: Path) -> N
 def test_devnet_up_with_observers_runs_and_stops_them_too(tmp_path: Path) -> None:
     base = free_base_port(4)
     home = tmp_path / "net"
+    # A devnet made beforehand with fast blocks (`up` adds the observer to it): the observer
+    # syncs what the validators committed, and at the default pace of an empty block every 5 s
+    # it would wait 10 s for height 2. `up` initialising a devnet is the test above.
+    info = init_devnet(home, validators=3, base_port=base)
+    for i in range(3):
+        make_fast(info.node_home(i))
     cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "devnet", "up", "--home", str(home),
-           "--validators", "3", "--observers", "1", "--base-port", str(base)]  # fmt: skip
+           "--observers", "1", "--base-port", str(base)]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL)  # fmt: skip
     observer = f"127.0.0.1:{base + 3}"
