@@ -282,21 +282,22 @@ def test_a_refused_stream_counts_as_a_failure_though_its_first_frames_went_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     peer = _Peer()
-
-    async def test(address: str) -> None:
-        link = PeerLink(address, interceptors=peer_call_signers(STRANGER, CHAIN, _clock),
-                        frames=FrameSigner(STRANGER, CHAIN, _clock))  # fmt: skip
-        link.start()
-        feeder = asyncio.get_running_loop().create_task(_feed(link))
-        try:
-            await _wait(lambda: link.failures >= 3)
-        finally:
-            feeder.cancel()
-            await link.close()
-
     caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
-    asyncio.run(_with_server(peer, test))
+    asyncio.run(_with_server(peer, lambda address: _fail_three_times(address, STRANGER)))
     assert _logged(caplog, "refused our call") == 1 and peer.frames == []
+
+
+async def _fail_three_times(address: str, key: PrivateKey) -> None:
+    """Feed a link signed by ``key`` until its stream to ``address`` failed 3 times in a row."""
+    link = PeerLink(address, interceptors=peer_call_signers(key, CHAIN, _clock),
+                    frames=FrameSigner(key, CHAIN, _clock))  # fmt: skip
+    link.start()
+    feeder = asyncio.get_running_loop().create_task(_feed(link))
+    try:
+        await _wait(lambda: link.failures >= 3)
+    finally:
+        feeder.cancel()
+        await link.close()
 
 
 def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
@@ -322,18 +323,6 @@ def test_a_stream_the_peer_keeps_aborting_counts_as_failures_in_a_row(
     # Before: each stream's written frame reset the count, so every abort looked like the
     # first: logged each time and retried after the shortest pause.
     peer = _AbortingPeer()
-
-    async def test(address: str) -> None:
-        link = PeerLink(address, interceptors=peer_call_signers(KEYS[0], CHAIN, _clock),
-                        frames=FrameSigner(KEYS[0], CHAIN, _clock))  # fmt: skip
-        link.start()
-        feeder = asyncio.get_running_loop().create_task(_feed(link))
-        try:
-            await _wait(lambda: link.failures >= 3)
-        finally:
-            feeder.cancel()
-            await link.close()
-
     caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
-    asyncio.run(_with_server(peer, test))
+    asyncio.run(_with_server(peer, lambda address: _fail_three_times(address, KEYS[0])))
     assert len(peer.frames) >= 3 and _logged(caplog, "unreachable") == 1
