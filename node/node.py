@@ -513,8 +513,12 @@ class Node:
             self._start_engine()
 
     def _check_stall(self) -> None:
-        # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers.
-        if self._clock.monotonic_s() - self._last_commit_s > max(
+        # Belt and braces beside SyncNeeded: when no block commits for a while, ask peers. An
+        # observer hears no consensus at all (validators do not send it any): asking is how it
+        # follows, so it asks every check instead of waiting two empty-block intervals (10 s
+        # on a default network) behind the validators.
+        quiet_s = self._clock.monotonic_s() - self._last_commit_s
+        if not self.is_validator or quiet_s > max(
             _STALL_CHECK_S, self.config.consensus.empty_block_interval_ms / 1000 * 2
         ):
             self.sync.request()

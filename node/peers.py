@@ -247,15 +247,18 @@ class PeerLink:
         assert self._frames is not None
         loop = asyncio.get_running_loop()
         while True:
+            # Opened once there is something to send: an observer never sends consensus or
+            # gossip frames (validators refuse its Stream), and an idle link holds no call.
+            first = await self._outbox.get()
             failures_before = self.failures
             opened_s = loop.time()
             stream = self._frames.open("Stream")
-            call = self.stub.Stream(self._frame_source(stream), metadata=stream.metadata)
+            call = self.stub.Stream(self._frame_source(stream, first), metadata=stream.metadata)
             try:
                 await call
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                    self._fall_back_to_calls()
+                    self._fall_back_to_calls(first)
                     return
                 if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
                     # The first frames can be written before the peer's refusal (or its abort
@@ -268,28 +271,39 @@ class PeerLink:
                 call.cancel()
             await asyncio.sleep(_stream_pause_s(self.failures))
 
-    async def _frame_source(self, stream: OutboundStream) -> AsyncIterator[services_pb2.PeerFrame]:
+    async def _frame_source(
+        self, stream: OutboundStream, first: tuple[services_pb2.PeerFrameKind, bytes]
+    ) -> AsyncIterator[services_pb2.PeerFrame]:
+        kind, payload = first
         while True:
-            kind, payload = await self._outbox.get()
             yield stream.frame(kind, payload)
             # gRPC asks for the next frame only once it has written this one (a failed write
             # ends the call instead): the peer is reachable, and the run of failures is over
             # unless it refuses the stream (``_run_stream``). Taking a frame from the queue
             # proves nothing: a call to a peer that is down takes one before it fails.
             self.failures = 0
+            kind, payload = await self._outbox.get()
 
-    def _fall_back_to_calls(self) -> None:
+    def _fall_back_to_calls(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> None:
         log.info("peer %s does not serve Stream (an older release): one call per batch",
                  self.address)  # fmt: skip
         self._frames = None
-        while not self._outbox.empty():  # what was waiting for the stream goes by calls
-            kind, payload = self._outbox.get_nowait()
+        # What was waiting for the stream goes by calls, in the order it was queued, before
+        # what is queued for calls already: the refused stream's first frame, then the rest.
+        pending = [first]
+        while not self._outbox.empty():
+            pending.append(self._outbox.get_nowait())
+        consensus: list[services_pb2.ConsensusMessage] = []
+        txs: list[bytes] = []
+        for kind, payload in pending:
             if kind == services_pb2.PEER_FRAME_KIND_CONSENSUS:
-                self._consensus[:0] = services_pb2.ConsensusBatch.FromString(payload).messages
-                self._wake_consensus.set()
+                consensus.extend(services_pb2.ConsensusBatch.FromString(payload).messages)
             else:
-                self._txs[:0] = services_pb2.TxBatch.FromString(payload).txs
-                self._wake_txs.set()
+                txs.extend(services_pb2.TxBatch.FromString(payload).txs)
+        self._consensus[:0] = consensus
+        self._txs[:0] = txs
+        self._wake_consensus.set()
+        self._wake_txs.set()
 
     async def _send(self, batch: list[Any], make_call: Callable[[list[Any]], object]) -> None:
         """Ship a batch now, or (on a simulated WAN) drop its lost share and let the rest arrive

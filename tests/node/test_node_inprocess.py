@@ -5,6 +5,7 @@ virtual, so timeouts and block intervals cost nothing and every run is the same.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -156,6 +157,27 @@ def test_a_fresh_observer_syncs_from_genesis_and_keeps_following(tmp_path: Path)
             await net.run_until("the observer syncs", lambda: net.height(4) >= target)
             net.assert_same_chain([0, 4], target)
             await _progress(net, [4], 2)
+
+    asyncio.run(main())
+
+
+def test_an_observer_follows_a_quiet_network_within_seconds_not_empty_block_intervals(
+    tmp_path: Path,
+) -> None:
+    # An observer hears no consensus: it asked peers only after two empty-block intervals
+    # without a commit (10 s at the default 5 s), so a dashboard on it lagged that far.
+    consensus = dataclasses.replace(FAST, empty_block_interval_ms=5000)
+
+    async def main() -> None:
+        async with InProcessNet(tmp_path, validators=4, observers=1, consensus=consensus) as net:
+            await net.start()
+            await net.run_until("the observer follows", lambda: net.height(4) >= 1)
+            await net.run_until("an idle pause", lambda: net.node(0)._next_height_wanted)
+            net.node(0).admit(_register(net.chain_id, 0, PrivateKey.generate().address, "B"))
+            await net.run_until("validators commit it", lambda: net.height(0) > net.height(4))
+            target = net.height(0)
+            took = await net.run_until("the observer has it", lambda: net.height(4) >= target)
+            assert took <= 2.5, f"the observer lagged {took:.1f} s of virtual time"
 
     asyncio.run(main())
 

@@ -228,12 +228,13 @@ def test_a_peer_without_stream_gets_the_calls_instead() -> None:
                         frames=FrameSigner(KEYS[0], CHAIN, _clock))  # fmt: skip
         link.start()
         try:
-            # The first batch may go down with the refused stream (best effort, like any
-            # message to a peer that is down); from then on the link makes calls.
+            # The batch that opened the refused stream is sent again by a call, before what
+            # comes after it; from then on the link makes calls.
             link.send_txs([b"early"])
             await _wait(lambda: not link.streaming)
             link.send_txs([b"later"])
             await _wait(lambda: b"later" in peer.gossiped)
+            assert peer.gossiped == [b"early", b"later"]
         finally:
             await link.close()
 
