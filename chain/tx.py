@@ -101,6 +101,22 @@ class SignedTx:
         """Name of the ledger message carried, e.g. ``"transfer"``."""
         return self.body.WhichOneof("msg") or ""
 
+    @property
+    def work_units(self) -> int:
+        """Roughly how much executing this transaction costs, in units of a one-entry transfer:
+        one per award of an AwardPoints, one per entry of a transfer, otherwise one.
+
+        A proposer fills a block up to a budget of these (node.mempool.Mempool.reap): counted
+        in transactions, a block of AwardPoints at the byte limit held ~100,000 awards, seconds
+        of execution for the proposer and every validator, so its proposal came late.
+        """
+        kind = self.body.WhichOneof("msg")
+        if kind == "award_points":
+            return max(1, len(self.body.award_points.awards))
+        if kind == "transfer":
+            return max(1, len(self.body.transfer.entries))
+        return 1
+
 
 def encode_tx(body: ledger_pb2.TxBody, keys: Sequence[PrivateKey]) -> bytes:
     """Serialise ``body`` and sign it with every key; returns the envelope bytes."""

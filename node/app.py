@@ -119,8 +119,9 @@ class LedgerApp:
         """Build, execute and encode the next block from the mempool."""
         self._expect_next(height)
         limits = self._limits_of()
-        max_txs = min(self._max_block_txs, limits.max_block_txs)
-        txs = self.mempool.reap(max_txs, limits.max_block_bytes - _BLOCK_OVERHEAD)
+        # In work units (a one-entry transfer is one), so also at most this many transactions.
+        max_units = min(self._max_block_txs, limits.max_block_txs)
+        txs = self.mempool.reap(max_units, limits.max_block_bytes - _BLOCK_OVERHEAD)
         time_ms = max(self._clock_ms(), self._min_time_ms() + 1)
         result = self._execute(height, time_ms, txs)
         inadmissible = {r.tx_hash for r in result.receipts if r.error_code in INADMISSIBLE}

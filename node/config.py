@@ -185,7 +185,10 @@ class ConsensusSettings(_Section):
         5000, "With an empty mempool a block is still made this often (time keeps moving).",
         _positive,
     )  # fmt: skip
-    max_block_txs: int = _setting(4000, "Most transactions in one block.", _positive)
+    max_block_txs: int = _setting(
+        4000, "Most transactions this node proposes in one block, counted by their work: an "
+        "AwardPoints counts one per award, a transfer one per entry.", _positive,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

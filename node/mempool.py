@@ -244,13 +244,16 @@ class Mempool:
             self._drop(self._txs[digest])
         return len(expired)
 
-    def reap(self, max_txs: int, max_bytes: int) -> list[SignedTx]:
-        """Up to ``max_txs`` pending transactions in arrival order, each account's in nonce order.
+    def reap(self, max_units: int, max_bytes: int) -> list[SignedTx]:
+        """Pending transactions worth up to ``max_units`` of work (``SignedTx.work_units``: a
+        one-entry transfer is one) and ``max_bytes``, in arrival order, each account's in nonce
+        order. So at most ``max_units`` transactions, and fewer when they are heavy.
 
-        A transaction whose predecessor nonce is not pending waits for it.
+        A transaction whose predecessor nonce is not pending waits for it. The first one is
+        taken whatever its weight, so that no transaction is too heavy ever to be proposed.
         """
         chosen: list[SignedTx] = []
-        size = 0
+        size = units = 0
         done: set[str] = set()
         for tx in self._txs.values():
             signer = tx.signer
@@ -259,14 +262,16 @@ class Mempool:
             done.add(signer)
             slots = self._slots.get(signer, {})
             nonce = self._nonce_of(signer)
-            while nonce in slots and len(chosen) < max_txs:
+            while nonce in slots:
                 candidate = self._txs[slots[nonce]]
-                if size + len(candidate.raw) > max_bytes:
+                weight = candidate.work_units
+                if size + len(candidate.raw) > max_bytes or (chosen and units + weight > max_units):
                     return chosen
                 chosen.append(candidate)
                 size += len(candidate.raw)
+                units += weight
                 nonce += 1
-            if len(chosen) >= max_txs:
+            if units >= max_units:
                 break
         return chosen
 

@@ -245,8 +245,10 @@ class PeerLink:
         # One Stream call at a time carries every frame; opened again after a pause when broken,
         # the pause doubling with each failure in a row.
         assert self._frames is not None
+        loop = asyncio.get_running_loop()
         while True:
             failures_before = self.failures
+            opened_s = loop.time()
             stream = self._frames.open("Stream")
             call = self.stub.Stream(self._frame_source(stream), metadata=stream.metadata)
             try:
@@ -255,9 +257,11 @@ class PeerLink:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                     self._fall_back_to_calls()
                     return
-                if exc.code() in _REFUSALS:
-                    # The first frames can be written before the peer's refusal arrives: the
-                    # stream was never open, and the run of failures goes on.
+                if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
+                    # The first frames can be written before the peer's refusal (or its abort
+                    # of a stream it will not take, such as a batch over its limits) arrives:
+                    # a stream that failed that soon never worked, and the run of failures
+                    # goes on, so the log stays quiet and the pause keeps growing.
                     self.failures = max(self.failures, failures_before)
                 self._note_failure(exc)
             finally:

@@ -43,7 +43,15 @@ from carbon_ticket.node.config import ConfigError, ConsensusSettings, MempoolSet
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.proto import ledger_pb2
-from tests.chain.conftest import CHAIN_ID, REGISTRAR, VALIDATORS, key, make_genesis
+from tests.chain.conftest import (
+    CHAIN_ID,
+    REGISTRAR,
+    VALIDATORS,
+    award,
+    award_points,
+    key,
+    make_genesis,
+)
 
 LIMITS = Limits()
 
@@ -126,6 +134,32 @@ def test_reap_orders_each_account_by_nonce_and_waits_for_gaps() -> None:
     reaped = pool.reap(100, 1 << 20)
     assert [tx.body.nonce for tx in reaped] == [0, 1, 2]
     assert [tx.body.nonce for tx in pool.reap(2, 1 << 20)] == [0, 1]
+
+
+def _awards(nonce: int, count: int) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=REGISTRAR.address, nonce=nonce)
+    body.award_points.CopyFrom(
+        award_points(*(award(ref=f"tx{nonce}-{n}", points=1) for n in range(count)))
+    )
+    return encode_tx(body, [REGISTRAR])
+
+
+def test_reap_fills_a_block_by_work_so_a_backlog_of_awards_makes_no_giant_block() -> None:
+    # Counted in transactions, ten awards of 150 each fitted a 400-transaction block: 1,500
+    # awards (at the byte limit ~100,000), seconds of execution on every node.
+    store = _store()
+    pool = _mempool(store, check_tx)
+    for nonce in range(10):
+        pool.admit(_awards(nonce, 150))
+    reaped = pool.reap(400, 1 << 22)
+    assert [tx.work_units for tx in reaped] == [150, 150]
+    # A transaction heavier than the whole budget still goes, alone: never stuck forever.
+    assert len(pool.reap(100, 1 << 22)) == 1
+    # Light transactions count one each, as before.
+    light = _mempool(_store(), check_tx)
+    for nonce in range(5):
+        light.admit(_register(nonce, f"r{nonce}"))
+    assert len(light.reap(3, 1 << 20)) == 3
 
 
 def _app(store: MemoryStore, pool: Mempool, proposer: int = 0) -> LedgerApp:

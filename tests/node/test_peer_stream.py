@@ -301,3 +301,39 @@ def test_a_refused_stream_counts_as_a_failure_though_its_first_frames_went_out(
 
 def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
     return sum(text in record.getMessage() for record in caplog.records)
+
+
+class _AbortingPeer(_Peer):
+    """A peer that takes a stream's first frame and then aborts it (as for a batch over its
+    limits): the stream never works, however many frames went out first."""
+
+    async def Stream(
+        self, frames: AsyncIterator[services_pb2.PeerFrame], context: grpc.aio.ServicerContext
+    ) -> services_pb2.PeerAck:
+        async for frame in frames:
+            self.frames.append((frame.kind, frame.payload))
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many messages")
+        return services_pb2.PeerAck()
+
+
+def test_a_stream_the_peer_keeps_aborting_counts_as_failures_in_a_row(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Before: each stream's written frame reset the count, so every abort looked like the
+    # first: logged each time and retried after the shortest pause.
+    peer = _AbortingPeer()
+
+    async def test(address: str) -> None:
+        link = PeerLink(address, interceptors=peer_call_signers(KEYS[0], CHAIN, _clock),
+                        frames=FrameSigner(KEYS[0], CHAIN, _clock))  # fmt: skip
+        link.start()
+        feeder = asyncio.get_running_loop().create_task(_feed(link))
+        try:
+            await _wait(lambda: link.failures >= 3)
+        finally:
+            feeder.cancel()
+            await link.close()
+
+    caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
+    asyncio.run(_with_server(peer, test))
+    assert len(peer.frames) >= 3 and _logged(caplog, "unreachable") == 1
