@@ -33,7 +33,9 @@ def net(tmp_path: Path) -> Iterator[Network]:
 def module_net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     """Like ``net``, but one network for the tests of a module that may share it: each leaves
     all four nodes running and agreeing, and checks only what it did itself (its own accounts,
-    log lines no other test of the module causes). Starting and stopping four nodes costs
-    about 10 s of a loaded 2-core host per test that does not need a fresh chain."""
+    log lines no other test of the module causes). At most one of them may call
+    ``Network.workload``: its setup transactions start at the registrar's nonce 0, so a second
+    one is refused. Starting and stopping four nodes costs about 10 s of a loaded 2-core host
+    per test that does not need a fresh chain."""
     with _running_network(tmp_path_factory.mktemp("module_net")) as network:
         yield network
