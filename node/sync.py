@@ -56,6 +56,8 @@ _BLOCKS_PER_REQUEST = 200
 # Blocks received and being checked ahead of the one executing: enough to keep the verification
 # threads busy while a block executes, few enough to bound memory (a block is a few MiB at most).
 _READ_AHEAD_BLOCKS = 3
+# Fetches of fewer blocks than this are logged at DEBUG (an observer following the chain).
+_QUIET_FETCH_BLOCKS = 100
 # How long the next block of a stream may take to arrive before the peer loses the stream.
 # A full block (a few MiB) crosses a slow WAN link in well under this.
 BLOCK_DEADLINE_S = 5.0
@@ -236,7 +238,10 @@ class BlockSync:
             return 0
         # What the peer's claim promises for this request.
         promised = min(target, start + _BLOCKS_PER_REQUEST - 1)
-        log.info("block sync: fetching %d..%d from %s", start, target, peer.address)
+        # An observer follows by fetching a few blocks every couple of seconds: only a real
+        # catch-up is worth a line at INFO.
+        level = logging.INFO if target - start >= _QUIET_FETCH_BLOCKS else logging.DEBUG
+        log.log(level, "block sync: fetching %d..%d from %s", start, target, peer.address)
         self.target_height = target
         applied, penalty, why = 0, 0.0, ""
         stream = peer.blocks(start, _BLOCKS_PER_REQUEST, _FETCH_TIMEOUT_S)
