@@ -566,9 +566,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--transfers must be at least 1")
     if args.txs_per_block < 2 or args.blocks < 1 or args.checkpoints < 1:
         parser.error("--txs-per-block must be at least 2, --blocks and --checkpoints at least 1")
-    path = args.dir or Path(tempfile.mkdtemp(prefix="bench-storage-")) / "store"
-    if path.exists():
-        parser.error(f"{path} exists; the benchmark needs a fresh directory")
+    if args.dir is not None and args.dir.exists():
+        parser.error(f"{args.dir} exists; the benchmark needs a fresh directory")
+    # Without --dir: a temporary directory, all of it removed afterwards (not just the store).
+    scratch = None if args.dir is not None else Path(tempfile.mkdtemp(prefix="bench-storage-"))
+    path = args.dir if scratch is None else scratch / "store"
     try:
         run(
             path,
@@ -581,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         if not args.keep:
-            shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(scratch or path, ignore_errors=True)
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,12 @@ def test_zero_transfers_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--transfers", "0"])
     assert exit_info.value.code == 2 and "--transfers" in capsys.readouterr().err
+
+
+def test_a_run_without_dir_leaves_no_temporary_directory_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the store inside the temporary directory was removed, the directory was not.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main([*TINY, "--accounts", "300", "--transfers", "200", "--checkpoints", "1"]) == 0
+    assert list(tmp_path.iterdir()) == []
