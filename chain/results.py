@@ -57,27 +57,35 @@ class TxResult:
         out, so rewording an error can never fork the chain; ``accounts`` and ``batches`` are
         index hints derived from the events and the transaction.
         """
-        parts = [RECEIPT_DOMAIN, self.tx_hash, struct.pack(">I", self.code)]
-        parts.append(_text(self.error_code, ">H"))
-        parts.append(_count(len(self.events)))
+        # Every block's results root hashes these for each of its receipts: written inline
+        # with prepacked structs (a third of the time of a helper call per field).
+        u16, u32 = _U16.pack, _U32.pack
+        error_code = self.error_code.encode()
+        parts = [RECEIPT_DOMAIN, self.tx_hash, u32(self.code), u16(len(error_code)), error_code,
+                 u16(_count(len(self.events)))]  # fmt: skip
+        append = parts.append
         for event in self.events:
-            parts.append(_text(event.type, ">H"))
-            parts.append(_count(len(event.attributes)))
+            kind = event.type.encode()
+            append(u16(len(kind)))
+            append(kind)
+            append(u16(_count(len(event.attributes))))
             for key, value in event.attributes:
-                parts.append(_text(key, ">H"))
-                parts.append(_text(value, ">I"))
+                raw_key, raw_value = key.encode(), value.encode()
+                append(u16(len(raw_key)))
+                append(raw_key)
+                append(u32(len(raw_value)))
+                append(raw_value)
         return b"".join(parts)
 
 
-def _count(n: int) -> bytes:
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+
+def _count(n: int) -> int:
     if n > _U16_MAX:
         raise ValueError(f"a receipt cannot hold {n} events or attributes")
-    return struct.pack(">H", n)
-
-
-def _text(value: str, width: str) -> bytes:
-    raw = value.encode()
-    return struct.pack(width, len(raw)) + raw
+    return n
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ __all__ = [
     "MULTI_SIGNER_KINDS",
     "TX_SIGN_DOMAIN",
     "SignedTx",
+    "decode_certified_tx",
     "decode_tx",
     "encode_tx",
     "parse_envelope",
@@ -83,7 +84,8 @@ def tx_hash(raw: bytes, chain_id: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class SignedTx:
-    """A transaction that passed every stateless check, signatures included."""
+    """A transaction that passed every stateless check, signatures included (by this node, or,
+    for a synced block, by the validators whose commit certificate vouches for it)."""
 
     tx_hash: bytes  # the transaction's id: ``tx_id(chain_id, body bytes)``
     raw: bytes
@@ -276,4 +278,30 @@ def decode_tx(
         body=body,
         signers=signers,
         signer_addresses=frozenset(addresses),
+    )
+
+
+def decode_certified_tx(raw: bytes, known_id: bytes) -> SignedTx:
+    """The decoded form of an envelope whose exact bytes a verified commit certificate vouches
+    for (block sync); ``known_id`` is its id, from the block's checked ``tx_root``.
+
+    Nothing of ``decode_tx`` and ``chain.check_tx`` is checked again, the signatures included:
+    the header the certificate signs commits to these bytes (``envelopes_root``), and more than
+    2/3 of the voting power ran every one of those checks on them before precommitting. Raises
+    InvalidTransaction only for bytes that do not parse at all (then executing the block fails).
+    """
+    envelope = ledger_pb2.TxEnvelope()
+    body = ledger_pb2.TxBody()
+    try:
+        envelope.ParseFromString(raw)
+        body.ParseFromString(envelope.body)
+    except DecodeError as exc:
+        raise InvalidTransaction(f"malformed transaction: {exc}", "malformed_tx") from exc
+    signers = tuple(sig.public_key for sig in envelope.signatures)
+    if body.WhichOneof("msg") in MULTI_SIGNER_KINDS:
+        addresses = frozenset(address_from_public_key(key) for key in signers)
+    else:
+        addresses = frozenset((Address(body.signer),))  # its one signature is the signer's
+    return SignedTx(
+        tx_hash=known_id, raw=raw, body=body, signers=signers, signer_addresses=addresses
     )

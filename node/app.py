@@ -225,17 +225,19 @@ class LedgerApp:
 
     # ------------------------------------------------------------------ execute and commit
 
-    def execute_block(self, height: int, block: Block) -> ExecutedBlock:
+    def execute_block(self, height: int, block: Block, *, certified: bool = False) -> ExecutedBlock:
         """Check and execute a decoded block for ``height``; raise LedgerError when invalid.
 
-        Executed once per block: the result is kept by block hash for ``commit``.
+        Executed once per block: the result is kept by block hash for ``commit``. ``certified``:
+        a verified commit certificate vouches for this exact block (block sync), so the
+        transactions' own signatures are not checked again (``Mempool.certified``).
         """
         cached = self._executed.get(block.hash)
         # Same header is not enough: the transactions must be the very same too.
         if cached is not None and (cached.block is block or cached.block.txs == block.txs):
             return cached
         self._check_header(block, height)
-        txs = self._signed_txs(block)
+        txs = self._signed_txs(block, certified)
         result = self._execute(height, block.header.time_ms, txs)
         # Verify every tx was admissible here: a replayed or out-of-order tx would only get a
         # failed receipt, but it must not be in a block at all (it would shadow the original's
@@ -268,7 +270,9 @@ class LedgerApp:
         while len(self._executed) > _MAX_EXECUTED:
             del self._executed[next(iter(self._executed))]
 
-    def commit(self, certificate: CommitCertificate, block: Block | bytes) -> ExecutedBlock:
+    def commit(
+        self, certificate: CommitCertificate, block: Block | bytes, *, certified: bool = False
+    ) -> ExecutedBlock:
         """Persist the block ``certificate`` decides, with the certificate, in one synced batch.
 
         ``block`` is the decided payload as consensus holds it, or a block that block sync
@@ -276,10 +280,13 @@ class LedgerApp:
         certificate's hash is what gets written, neither decoded nor executed again; ``block``
         is only decoded and executed when this node never executed it (sync, or a payload
         evicted from the bounded cache). Raise LedgerError when it is not the next valid block.
+        ``certified``: the caller verified ``certificate``, which then vouches for the
+        transactions' signatures (``execute_block``).
         """
         executed = self._executed.get(certificate.block_hash)
         if executed is None:
-            executed = self.execute_block(certificate.height, self._decided(certificate, block))
+            decided = self._decided(certificate, block)
+            executed = self.execute_block(certificate.height, decided, certified=certified)
         if executed.block.hash != certificate.block_hash:
             raise InvalidBlock("certificate is for another block", "certificate_mismatch")
         self.store.commit_block(executed.block, certificate_to_bytes(certificate), executed.result)
@@ -375,14 +382,15 @@ class LedgerApp:
         if not block.verify_tx_root():
             raise InvalidBlock("block tx_root does not match its transactions")
 
-    def _signed_txs(self, block: Block) -> tuple[SignedTx, ...]:
+    def _signed_txs(self, block: Block, certified: bool) -> tuple[SignedTx, ...]:
         seen: set[bytes] = set()
         txs: list[SignedTx] = []
+        check = self.mempool.certified if certified else self.mempool.checked
         for raw, digest in zip(block.txs, block.tx_hashes(), strict=True):
             if digest in seen:
                 raise InvalidBlock("block carries the same transaction twice", "duplicate_tx")
             seen.add(digest)
-            txs.append(self.mempool.checked(raw, digest))
+            txs.append(check(raw, digest))
         return tuple(txs)
 
     def _execute(self, height: int, time_ms: int, txs: Sequence[SignedTx]) -> BlockResult:

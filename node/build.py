@@ -132,6 +132,7 @@ def build_node(
             verify=verify_pool,
             peers=transport.sync_peers,
             scores=PeerScores(clock.monotonic_s),
+            verify_tx_signatures=config.sync.verify_tx_signatures,
         )
     except BaseException:
         store.close()

@@ -41,6 +41,7 @@ __all__ = [
     "MempoolSettings",
     "MetricsSettings",
     "NodeConfig",
+    "SyncSettings",
     "TimeSettings",
     "TlsSettings",
     "check_node_name",
@@ -296,6 +297,19 @@ def _at_least_one_mib(value: int) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSettings(_Section):
+    """Block sync: how a node that is behind checks the blocks it fetches from peers."""
+
+    SECTION: ClassVar[str] = "sync"
+    verify_tx_signatures: bool = _setting(
+        False, "Check every transaction signature of fetched blocks again; by default a "
+        "block's verified commit certificate vouches for them (more than 2/3 of the voting "
+        "power checked them before committing it). An auditor's node may set true: about half "
+        "the catch-up speed.",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSettings(_Section):
     """Limits on public API clients (a client is one IP address); docs/api.md lists the errors."""
 
@@ -387,6 +401,7 @@ class NodeConfig:
     time: TimeSettings = field(default_factory=TimeSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
     debug: DebugSettings = field(default_factory=DebugSettings)
 
     def __post_init__(self) -> None:

@@ -22,7 +22,7 @@ from carbon_ticket.chain.errors import (
     ResourceExhausted,
 )
 from carbon_ticket.chain.limits import Limits
-from carbon_ticket.chain.tx import SignedTx, tx_hash
+from carbon_ticket.chain.tx import SignedTx, decode_certified_tx, tx_hash
 from carbon_ticket.node.config import MempoolSettings
 from carbon_ticket.node.params import LimitsSource, limits_of
 
@@ -192,6 +192,14 @@ class Mempool:
             tx = self._check_tx(raw, self._chain_id, self._limits, known_id=digest)
             self._remember(tx)
         return tx
+
+    def certified(self, raw: bytes, digest: bytes) -> SignedTx:
+        """Like ``checked``, for a transaction of a block whose commit certificate is verified:
+        decoded, not checked (``chain.tx.decode_certified_tx``). Not remembered as verified: a
+        later proposal carrying the same envelope is checked in full.
+        """
+        tx = self.known(raw)
+        return tx if tx is not None else decode_certified_tx(raw, digest)
 
     def unknown(self, raws: Iterable[bytes]) -> list[bytes]:
         """The envelopes this node has not verified yet (matched by bytes, so none is hashed)."""

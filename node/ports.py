@@ -289,8 +289,12 @@ class Simulator(Protocol):
 class SyncApp(Protocol):
     """What block sync needs of the application: commit a verified, fetched block."""
 
-    def commit(self, certificate: CommitCertificate, block: Block | bytes) -> ExecutedBlock:
-        """Execute (unless held already) and persist ``block``, committed by ``certificate``."""
+    def commit(
+        self, certificate: CommitCertificate, block: Block | bytes, *, certified: bool = False
+    ) -> ExecutedBlock:
+        """Execute (unless held already) and persist ``block``, committed by ``certificate``
+        (``certified``: the caller verified the certificate, which vouches for the block's
+        transaction signatures)."""
         ...
 
 

@@ -5,9 +5,18 @@ set in effect at its height (more than 2/3 of its power precommitted exactly tha
 the set comes from the state the blocks before it left, so a node syncing from genesis follows
 every set change) and executing it reproduces the
 app hash in its header. Then it is committed like any other block and the node rejoins consensus.
-Blocks are read ahead of the one executing (at most ``_READ_AHEAD_BLOCKS``) and their signatures
-checked meanwhile in the node's worker threads (``node.verify_pool``, shared with admission); they
-are still applied strictly in order, and nothing read ahead of an invalid block is applied.
+
+The transactions' own signatures are not checked again by default (``[sync]
+verify_tx_signatures = false``): the header hash the certificate signs commits to every envelope,
+signatures included (``envelopes_root``), and no honest validator precommits a block before it has
+verified every signature in it, so with at most f faulty validators a certified block carries
+only valid signatures. Checking them again costs more than half of a syncing node's CPU and
+guards only against more than 2/3 of the voting power signing forged transactions; an auditor's
+node that wants that guard sets ``verify_tx_signatures = true`` (a retirement's offline proof,
+``carbon-ticket verify``, checks its transaction's signature either way). Then blocks are read
+ahead of the one executing (at most ``_READ_AHEAD_BLOCKS``) and their signatures checked
+meanwhile in the node's worker threads (``node.verify_pool``, shared with admission). Either
+way blocks are applied strictly in order, and nothing read ahead of an invalid block is applied.
 
 Peers are ranked by what they delivered, not by the height they claim: each peer has a penalty
 score (decaying with a half-life) raised when it claimed to be ahead but delivered nothing or
@@ -148,6 +157,7 @@ class BlockSync:
         peers: Callable[[], Sequence[SyncPeer]],
         scores: PeerScores | None = None,
         block_deadline_s: float = BLOCK_DEADLINE_S,
+        verify_tx_signatures: bool = True,
     ) -> None:
         self.chain_id = chain_id
         self.validators = fixed_sets(validators)  # the set in effect at each height
@@ -158,6 +168,9 @@ class BlockSync:
         self._peers = peers
         self.scores = scores if scores is not None else PeerScores()
         self._block_deadline_s = block_deadline_s
+        # False: a verified certificate vouches for the transactions' signatures (see the module
+        # docstring); True: each is checked again, in the worker threads.
+        self._verify_tx_signatures = verify_tx_signatures
         self._on_synced: Callable[[ExecutedBlock], None] = _ignore_synced
         self._on_finished: Callable[[], None] = _ignore_finished
         self._on_fatal: Callable[[StorageError], None] = _log_fatal
@@ -313,11 +326,17 @@ class BlockSync:
                         committed = await anext(stream)
                 except StopAsyncIteration:
                     break
-                checks = asyncio.ensure_future(self._preverify(committed.block.txs))
-                await ahead.put(_Fetched(committed, checks))
+                await ahead.put(_Fetched(committed, self._start_checks(committed.block.txs)))
         except Exception as exc:  # a deadline, a broken call, or anything else: raised in order
             end = _StreamEnd(exc)
         await ahead.put(end)
+
+    def _start_checks(self, raws: Sequence[bytes]) -> asyncio.Future[list[SignedTx]]:
+        if self._verify_tx_signatures:
+            return asyncio.ensure_future(self._preverify(raws))
+        nothing: asyncio.Future[list[SignedTx]] = asyncio.get_running_loop().create_future()
+        nothing.set_result([])  # the certificate will vouch for them
+        return nothing
 
     async def _preverify(self, raws: Sequence[bytes]) -> list[SignedTx]:
         """Verify the envelopes the mempool has not verified yet, in the node's worker threads.
@@ -341,7 +360,8 @@ class BlockSync:
             raise InvalidBlock(f"no known validator set for height {cert.height}",
                                "certificate_mismatch")  # fmt: skip
         verify_certificate(self.chain_id, validators, cert)
-        executed = self.app.commit(cert, block)  # executed here, unless held already
+        # Executed here, unless held already; from here on the certificate is verified.
+        executed = self.app.commit(cert, block, certified=not self._verify_tx_signatures)
         self._on_synced(executed)
 
 

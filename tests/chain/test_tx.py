@@ -9,7 +9,13 @@ import pytest
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import InvalidTransaction
 from carbon_ticket.chain.limits import Limits
-from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_sign_bytes
+from carbon_ticket.chain.tx import (
+    decode_certified_tx,
+    decode_tx,
+    encode_tx,
+    tx_hash,
+    tx_sign_bytes,
+)
 from carbon_ticket.proto import ledger_pb2
 
 CHAIN = "carbon-test-1"
@@ -155,3 +161,38 @@ def test_bad_signer_address() -> None:
     body = transfer_body(key(1))
     body.signer = body.signer.upper()
     assert code_of(encode_tx(body, [key(1)])) == "invalid_address"
+
+
+def _grant_role(signers: list[PrivateKey]) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=CHAIN, signer=signers[0].address, nonce=0)
+    body.grant_role.address = key(5).address
+    body.grant_role.role = ledger_pb2.ROLE_ISSUER
+    return encode_tx(body, signers)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [encode_tx(transfer_body(key(1)), [key(1)]), _grant_role([key(i) for i in range(20, 23)])],
+    ids=["transfer", "co-signed grant_role"],
+)
+def test_a_certified_envelope_decodes_as_a_checked_one(raw: bytes) -> None:
+    # Block sync trusts a verified commit certificate for what the validators checked: the
+    # decoded form must be exactly what decode_tx gives, or execution would differ.
+    checked = decode_tx(raw, CHAIN, LIMITS)
+    assert decode_certified_tx(raw, checked.tx_hash) == checked
+
+
+def test_a_certified_envelope_is_not_checked_again() -> None:
+    # The signature is not verified: the certificate vouches for these exact bytes.
+    env = ledger_pb2.TxEnvelope.FromString(encode_tx(transfer_body(key(1)), [key(1)]))
+    env.signatures[0].signature = bytes(64)
+    forged = env.SerializeToString(deterministic=True)
+    assert code_of(forged) == "bad_signature"
+    assert decode_certified_tx(forged, b"\x01" * 32).signers == (key(1).public_key,)
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xff\xff", bytes(range(256))])
+def test_a_certified_envelope_that_does_not_parse_is_malformed(raw: bytes) -> None:
+    with pytest.raises(InvalidTransaction) as info:
+        decode_certified_tx(raw, b"\x01" * 32)
+    assert info.value.code == "malformed_tx"

@@ -4,10 +4,12 @@ Run from the repository root, on a node home a benchmark kept (``carbon-ticket b
 /tmp/b``, then ``/tmp/b/devnet/node0``):
 
     python -m tests.node.microbench_sync /tmp/b/devnet/node0 [--reps 2] [--profile out.prof]
+        [--verify-tx-signatures]
 
 A fresh node (``build_node``, its own empty LevelDB store, no API) catches up from one fake peer
 that serves the stored blocks as serialized ``CommittedBlock`` messages, parsed again on
-arrival as gRPC would: every certificate, signature and app hash is verified as in a real node,
+arrival as gRPC would: every certificate and app hash is verified as in a real node (and every
+transaction signature with ``--verify-tx-signatures``, the ``[sync]`` setting of that name),
 but without the sockets and the serving process. It prints the sync rate and the CPU split
 between the event loop's thread and the verification threads. ``--profile`` writes a cProfile
 of the event loop's thread (the verification threads are not in it). Not a test: the figures
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.node.build import build_node
-from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.config import NodeConfig, SyncSettings
 from carbon_ticket.node.keyfile import write_validator_key
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.service_peer import committed_block
@@ -117,11 +119,20 @@ def _thread_cpu_s() -> dict[str, float]:
     return out
 
 
-def sync_once(source_home: Path, chain_id: str, wire: list[bytes], profile: Path | None) -> float:
+def sync_once(
+    source_home: Path,
+    chain_id: str,
+    wire: list[bytes],
+    profile: Path | None,
+    verify_tx_signatures: bool = False,
+) -> float:
     """Sync every block into a fresh node's empty store; returns the seconds it took."""
     home = Path(tempfile.mkdtemp(prefix="carbon-syncbench-"))
     try:
-        config = NodeConfig(home=home, name="syncer", listen="127.0.0.1:1", log_level="WARNING")
+        sync = SyncSettings(verify_tx_signatures=verify_tx_signatures)
+        config = NodeConfig(
+            home=home, name="syncer", listen="127.0.0.1:1", log_level="WARNING", sync=sync
+        )
         config.save()
         shutil.copy(source_home / "genesis.json", home / "genesis.json")
         write_validator_key(config.key_path, PrivateKey.generate(), config.name)
@@ -161,11 +172,17 @@ def main() -> None:
     parser.add_argument("home", type=Path, help="a node home with a stored chain")
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument(
+        "--verify-tx-signatures",
+        action="store_true",
+        help="check every transaction signature again (the [sync] setting)",
+    )
     args = parser.parse_args()
     chain_id, wire, txs = load_chain(args.home)
     print(f"{len(wire)} blocks, {txs} transactions, {sum(map(len, wire)) / 1e6:.1f} MB")
     for rep in range(args.reps):
-        seconds = sync_once(args.home, chain_id, wire, args.profile if rep == 0 else None)
+        profile = args.profile if rep == 0 else None
+        seconds = sync_once(args.home, chain_id, wire, profile, args.verify_tx_signatures)
         print(f"rep {rep + 1}: {seconds:.2f} s, {txs / seconds:,.0f} tx/s")
 
 

@@ -168,7 +168,7 @@ def test_every_key_written_has_a_comment_above_it(tmp_path: Path) -> None:
     lines = (tmp_path / CONFIG_FILE).read_text().splitlines()
     keys = [i for i, line in enumerate(lines) if " = " in line and not line.startswith("#")]
     sections = tomllib.loads("\n".join(lines))
-    assert len(keys) == sum(len(values) for values in sections.values()) == 44
+    assert len(keys) == sum(len(values) for values in sections.values()) == 45
     assert all(lines[i - 1].startswith("# ") for i in keys)
 
 

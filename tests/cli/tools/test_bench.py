@@ -46,11 +46,14 @@ def test_bench_json_reports_every_figure_and_sets_verify_threads_on_every_valida
     assert result["validators"] == 4 and len(result["node_peak_rss_mb"]) == 4
     assert result["committed"] == result["submitted"] > 0
     assert result["committed_tps"] > 0 and result["verify_per_core"] > 0
-    assert result["sync_tps"] > 0 and result["sync_blocks"] > 0
+    assert result["sync_tps"] > 0 and result["sync_blocks"] > 0 and result["sync_verify_tps"] > 0
+    assert result["sync_start_s"] > 0
     # --verify-threads reaches every validator's config (the sync node, node4, is no validator)
     assert result["verify_threads"] == 2
     for i in range(4):
         assert "verify_threads = 2" in (home / f"devnet/node{i}/config.toml").read_text()
+    # The second catch-up checked every signature: its node's config said so.
+    assert "verify_tx_signatures = true" in (home / "devnet/node4/config.toml").read_text()
 
 
 def test_bench_rejects_a_bad_rate() -> None:
