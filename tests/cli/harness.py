@@ -16,7 +16,7 @@ import grpc
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.client import LedgerClient
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
@@ -93,7 +93,7 @@ class NodeThread:
 @contextmanager
 def running_devnet(root: Path, **mempool: int) -> Iterator[tuple[DevnetInfo, NodeThread]]:
     """A fresh one-validator devnet in ``root`` with its node running in-process."""
-    info = init_devnet(root, validators=1, base_port=free_port())
+    info = init_devnet(root, validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
     thread = NodeThread(make_fast(info.node_home(0), **mempool)).start()
     try:
         yield info, thread

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli import node_cmds
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from tests.cli.harness import free_port
@@ -81,7 +82,7 @@ class _OneNodeDies:
 
 
 def test_1_when_a_devnet_node_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    init_devnet(tmp_path / "net", validators=1, base_port=free_port())
+    init_devnet(tmp_path / "net", validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
     monkeypatch.setattr(node_cmds, "DevnetProcesses", _OneNodeDies)
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -225,7 +226,7 @@ def test_6_when_the_commit_outlasts_the_wait(shared_devnet: DevnetInfo) -> None:
 
 
 def test_7_when_the_data_directory_is_damaged(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "dn", 1, free_port())
+    info = init_devnet(tmp_path / "dn", 1, free_port(), wallet_kdf=TEST_KDF)
     blocks = info.node_home(0) / "data" / "blocks"
     blocks.mkdir(parents=True)
     (blocks / "000005.ldb").write_bytes(b"a table whose CURRENT and MANIFEST are gone")

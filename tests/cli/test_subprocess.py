@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DevnetInfo, DevnetProcesses, init_devnet
 from tests.cli.harness import free_port, make_fast
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetInfo]:
     info = init_devnet(
-        tmp_path_factory.mktemp("proc") / "devnet", validators=1, base_port=free_port()
+        tmp_path_factory.mktemp("proc") / "devnet",
+        validators=1,
+        base_port=free_port(),
+        wallet_kdf=TEST_KDF,
     )
     make_fast(info.node_home(0))
     procs = DevnetProcesses(info)
