@@ -115,7 +115,7 @@ def test_admit_many_gives_the_same_results_with_and_without_threads(
             raws = _batch(PARALLEL_MIN * 2, bad_every=4)
             raws.append(raws[0])  # a duplicate in the same batch
             outcomes = await node.admit_many(raws)
-            pool = node._verify_pool
+            pool = node.verify_pool
             return _results(outcomes), len(node.mempool), pool.batches if pool else -1
 
     results, pending, batches = asyncio.run(scenario())
