@@ -129,17 +129,17 @@ def test_2_for_a_malformed_listen_address_in_node_init(tmp_path: Path, listen: s
     assert not (home / "config.toml").exists()
 
 
-def test_2_for_a_missing_tls_file(tmp_path: Path) -> None:
+def test_2_for_a_missing_tls_file(tmp_path: Path, dead_address: str) -> None:
     missing = str(tmp_path / "nope.pem")
-    node = ["--node", f"127.0.0.1:{free_port()}"]
+    node = ["--node", dead_address]
     exits(run("query", "status", *node, "--tls-ca", missing), 2, "--tls-ca", "does not exist")
     exits(run("query", "status", *node, CARBON_TICKET_TLS_CA=missing), 2, "does not exist")
 
 
-def test_2_for_an_unusable_tls_file(tmp_path: Path) -> None:
+def test_2_for_an_unusable_tls_file(tmp_path: Path, dead_address: str) -> None:
     garbage = tmp_path / "ca.pem"
     garbage.write_text("not a certificate")
-    result = run("query", "status", "--node", f"127.0.0.1:{free_port()}", "--tls-ca", str(garbage))
+    result = run("query", "status", "--node", dead_address, "--tls-ca", str(garbage))
     exits(result, 2)
 
 
@@ -180,8 +180,8 @@ def test_3_when_the_wallet_refuses_what_the_ledger_would(shared_devnet: DevnetIn
 # ---------------------------------------------------------------- 4 unreachable
 
 
-def test_4_when_nothing_answers() -> None:
-    dead = f"127.0.0.1:{free_port()}"
+def test_4_when_nothing_answers(dead_address: str) -> None:
+    dead = dead_address
     exits(run("query", "status", "--node", dead), 4, "node unreachable", dead, "(from --node)")
     # The hint names the ways to give the address; TLS only when TLS is in use.
     result = run("query", "status", CARBON_TICKET_NODE=dead)

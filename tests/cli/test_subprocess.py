@@ -61,7 +61,7 @@ def test_demo_and_queries_as_subprocesses(devnet: DevnetInfo) -> None:
     assert shown.returncode == 0 and cert["certificate_id"] in shown.stdout
 
 
-def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path) -> None:
+def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path, dead_address: str) -> None:
     wallet = ["--keystore", str(devnet.wallet_dir), "--node", devnet.endpoints[0]]
     cases = [
         (
@@ -133,7 +133,7 @@ def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path) -> None:
             5,
             "no key named",
         ),
-        (cli("query", "status", "--node", f"127.0.0.1:{free_port()}"), 4, "node unreachable"),
+        (cli("query", "status", "--node", dead_address), 4, "node unreachable"),
     ]
     for result, code, fragment in cases:
         assert result.returncode == code, result.stderr
