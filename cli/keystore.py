@@ -22,7 +22,15 @@ from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError, NotFound
 from carbon_ticket.chain.jsontext import parse_json
 
-__all__ = ["KeyInfo", "Keystore", "KeystoreError", "WrongPassword"]
+__all__ = [
+    "DEFAULT_KDF",
+    "TEST_KDF",
+    "KdfCost",
+    "KeyInfo",
+    "Keystore",
+    "KeystoreError",
+    "WrongPassword",
+]
 
 _VERSION = 1
 # The KDF cost a key file may ask for. A file names its own Argon2id cost, so without a bound a
@@ -33,6 +41,24 @@ _MEMLIMIT_RANGE = (nacl.pwhash.argon2id.MEMLIMIT_MIN, nacl.pwhash.argon2id.MEMLI
 # Nonce, authenticator and the 32-byte seed: the only length a sealed seed can have.
 _SEALED_BYTES = nacl.secret.SecretBox.NONCE_SIZE + nacl.secret.SecretBox.MACBYTES + 32
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+@dataclass(frozen=True, slots=True)
+class KdfCost:
+    """Argon2id's cost for keys a keystore writes: passes and memory in bytes. Each key file
+    records the cost it was written with, and unlocking it pays that cost again."""
+
+    opslimit: int
+    memlimit: int
+
+
+# What every key a user makes costs (libsodium's "interactive" profile, ~0.07 s and 64 MiB).
+DEFAULT_KDF = KdfCost(
+    nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+)
+# libsodium's minimum: for throwaway keys of tests only, which pass it explicitly. No command
+# takes it, so no key a user makes can end up this cheap to guess.
+TEST_KDF = KdfCost(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
 
 
 class KeystoreError(LedgerError):
@@ -62,8 +88,8 @@ class Keystore:
     def __init__(
         self,
         directory: str | Path,
-        opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
-        memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE,
+        opslimit: int = DEFAULT_KDF.opslimit,
+        memlimit: int = DEFAULT_KDF.memlimit,
     ) -> None:
         self.directory = Path(directory)
         self._opslimit = opslimit

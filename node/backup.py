@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import plyvel
 
@@ -162,13 +162,36 @@ def read_summary(backup: Path) -> BackupSummary:
     except OSError as exc:
         raise BackupError(f"{path}: not a carbon-ticket backup ({exc})") from exc
     data = parse_json(raw, f"{path} (not a carbon-ticket backup)", BackupError)
+    if not isinstance(data, dict):
+        raise BackupError(f"{path}: not a carbon-ticket backup (not a JSON object)")
+    _check_field_types(data, path)
     try:
         summary = BackupSummary(**data)
-    except TypeError as exc:  # not an object, or other fields than a summary's
+    except TypeError as exc:  # other fields than a summary's
         raise BackupError(f"{path}: not a carbon-ticket backup ({exc})") from exc
     if summary.format != BACKUP_FORMAT:
         raise BackupError(f"{path}: unknown backup format {summary.format!r}")
     return summary
+
+
+def _check_field_types(data: dict[str, Any], path: Path) -> None:
+    """Verify each field of a summary holds its type: what reads a summary trusts its fields
+    (a ``node_key`` that is no text would silently drop the backup's signing record)."""
+    for name, kind in get_type_hints(BackupSummary).items():
+        if name not in data:
+            continue  # a missing field is named by the constructor
+        value = data[name]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise BackupError(
+                f"{path}: field {name!r} must be a non-negative integer, got {_short(value)}"
+            )
+        if kind is str and not isinstance(value, str):
+            raise BackupError(f"{path}: field {name!r} must be text, got {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def verify_backup(backup: Path, genesis: Genesis) -> BackupSummary:

@@ -148,6 +148,12 @@ class Node:
         """
         return self.engine.index is not None
 
+    @property
+    def verify_pool(self) -> VerifyPool | None:
+        """The worker threads that check signatures of batches and synced blocks (None: every
+        check runs on the event loop); ``shutdown`` closes them."""
+        return self._verify_pool
+
     # ------------------------------------------------------------------ lifecycle
 
     def add_service(self, service: Service) -> None:

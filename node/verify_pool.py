@@ -91,7 +91,7 @@ class VerifyPool:
 
         Nothing is remembered: the caller hands the valid ones to the mempool when it needs them
         there. Small batches, and a pool of no threads, come back empty at once: they are checked
-        on the loop where they are used. Results are in the order of the threads' chunks.
+        on the loop where they are used. The order of the valid transactions is not promised.
         """
         if self._executor is None:
             return Verified([], {})

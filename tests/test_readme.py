@@ -8,6 +8,14 @@ those blocks in order with bash, in an empty directory, with the installed ``car
 entry point on PATH and HOME inside the test's directory, so the session finds nothing that
 README does not create. It runs the session twice against the same network, because README
 promises that it can be repeated.
+
+The one thing the test changes is the network's ports: README's devnet takes 26600-26603, which
+another network on the host may hold. The test writes the devnet into the session's directory
+first, on free ports (``devnet up`` then resumes it, as README says a later start does), writes
+the session's ``~/.carbon-ticket/client.toml`` naming its first node (the lowest-ranked of
+README's ways to name a node, so every other way the session shows still wins), and replaces
+the default ports where the session names them. Meanwhile it holds 26600 itself, so a command
+that still went there would fail.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from carbon_ticket.cli.tools.devnet import DEFAULT_BASE_PORT
+from carbon_ticket.cli.keystore import TEST_KDF
+from carbon_ticket.cli.tools.devnet import DEFAULT_BASE_PORT, free_base_port, init_devnet
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -105,7 +114,7 @@ def _entry_point_dir() -> Path:
 
 def _session_env(home: Path) -> dict[str, str]:
     # Nothing of the test runner's wallet setup leaks in: no CARBON_TICKET_* variable, no
-    # PYTHONPATH, and a HOME of its own (so no ~/.carbon-ticket/client.toml either).
+    # PYTHONPATH, and a HOME of its own (so no ~/.carbon-ticket/client.toml but the test's).
     env = {
         key: value
         for key, value in os.environ.items()
@@ -116,16 +125,32 @@ def _session_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _ports_answering(base: int, count: int) -> list[int]:
-    """The ports from ``base`` (``count`` of them) where a listener on 127.0.0.1 answers."""
-    answering = []
-    for port in range(base, base + count):
+_DEFAULT_NODE = re.compile(r"\b127\.0\.0\.1:(\d+)\b")
+
+
+def _on_ports(body: str, base: int) -> str:
+    """``body`` with README's devnet ports (26600 + i) moved to ``base`` + i."""
+
+    def moved(match: re.Match[str]) -> str:
+        index = int(match[1]) - DEFAULT_BASE_PORT
+        assert 0 <= index < DEVNET_VALIDATORS, f"README names an unknown port: {match[0]}"
+        return f"127.0.0.1:{base + index}"
+
+    return _DEFAULT_NODE.sub(moved, body)
+
+
+@contextmanager
+def _default_port_held() -> Iterator[None]:
+    """Hold README's default port with a listener that never answers, unless something holds it
+    already: a session command that ignored the devnet's own ports would hang there and fail."""
+    with socket.socket() as sock:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            continue
-        answering.append(port)
-    return answering
+            sock.bind(("127.0.0.1", DEFAULT_BASE_PORT))
+        except OSError:  # taken by someone else: just as good
+            yield
+            return
+        sock.listen()
+        yield
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -182,17 +207,19 @@ def _run_script(script: str, cwd: Path, env: dict[str, str], timeout: float) -> 
 @pytest.mark.timeout(420)
 def test_the_readme_session_runs_verbatim_twice_against_one_devnet(tmp_path: Path) -> None:
     start, blocks = session_blocks(README.read_text(encoding="utf-8"))
-    busy = _ports_answering(DEFAULT_BASE_PORT, DEVNET_VALIDATORS)
-    if busy:  # README's devnet uses the default ports; another network there would answer instead
-        pytest.fail(f"ports {busy} on 127.0.0.1 are in use: stop what listens there and re-run")
     workdir, home = tmp_path / "work", tmp_path / "home"
     workdir.mkdir()
     home.mkdir()
+    # README's `devnet up` resumes a devnet in ./devnet: this one, on free ports.
+    base = free_base_port(DEVNET_VALIDATORS)
+    init_devnet(workdir / "devnet", DEVNET_VALIDATORS, base, wallet_kdf=TEST_KDF)
+    (home / ".carbon-ticket").mkdir()
+    (home / ".carbon-ticket" / "client.toml").write_text(f'node = "127.0.0.1:{base}"\n')
     env = _session_env(home)
     # -x traces each command to stderr, so a failure shows which README line broke.
-    script = "set -euxo pipefail\n" + "\n".join(block.body for block in blocks)
+    script = "set -euxo pipefail\n" + "\n".join(_on_ports(block.body, base) for block in blocks)
     certificates: list[str] = []
-    with _in_background(start.body, workdir, env, tmp_path / "devnet-up.log"):
+    with _default_port_held(), _in_background(start.body, workdir, env, tmp_path / "devnet-up.log"):
         for run in (1, 2):
             began = time.monotonic()
             out, _ = _run_script(script, workdir, env, timeout=150)

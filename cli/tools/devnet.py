@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.records import MarketParams, Params, RateLimits
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import DEFAULT_KDF, KdfCost, Keystore
 from carbon_ticket.node.config import ConfigError, MetricsSettings, NodeConfig, TlsSettings
 from carbon_ticket.node.keyfile import write_validator_key
 
@@ -133,8 +133,12 @@ def init_devnet(
     genesis_time_ms: int | None = None,
     tls: bool = False,
     require_client_cert: bool = False,
+    wallet_kdf: KdfCost = DEFAULT_KDF,
 ) -> DevnetInfo:
     """Write a ready-to-run devnet into ``home`` (which must not hold one already).
+
+    The wallet's keys cost what every user's key costs to unlock; tests, which make a devnet
+    each and unlock its keys often, pass ``wallet_kdf=TEST_KDF``.
 
     With ``tls`` a private CA in ``home/tls`` signs a certificate for each node (127.0.0.1 and
     localhost) and one for clients, and every node config gets a ``[tls]`` section (mutual TLS
@@ -151,7 +155,7 @@ def init_devnet(
     # Metrics are on in a devnet, each node on a free loopback port.
     metrics_base = free_base_port(validators)
     metrics = tuple(f"127.0.0.1:{metrics_base + i}" for i in range(validators))
-    wallet = Keystore(home / "wallet")
+    wallet = Keystore(home / "wallet", wallet_kdf.opslimit, wallet_kdf.memlimit)
     accounts = []
     for name, (kind, roles) in WALLET_ROLES.items():
         info = wallet.add(name, PrivateKey.generate(), password)

@@ -8,7 +8,7 @@ import pytest
 
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from tests.cli.explorer_harness import DemoChain, demo_chain
-from tests.cli.harness import running_devnet
+from tests.cli.harness import reserved_address, running_devnet
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,10 @@ def demo_devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]
     """A running devnet after ``carbon-ticket demo``: the explorer's tests read it."""
     with demo_chain(tmp_path_factory.mktemp("demo") / "devnet") as chain:
         yield chain
+
+
+@pytest.fixture
+def dead_address() -> Iterator[str]:
+    """An address on 127.0.0.1 where nothing listens, for the whole test (see reserved_address)."""
+    with reserved_address() as address:
+        yield address

@@ -27,7 +27,7 @@ from carbon_ticket.cli.explorer.source import NodeSource
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.proto import ledger_pb2, services_pb2
-from tests.cli.harness import free_port, running_devnet, stub_for, wallet_keys
+from tests.cli.harness import running_devnet, stub_for, wallet_keys
 
 __all__ = ["DemoChain", "Page", "demo_chain", "fetch", "running_explorer"]
 
@@ -126,8 +126,8 @@ def demo_chain(root: Path) -> Iterator[DemoChain]:
 class _ExplorerThread:
     """The explorer app on its own event loop in a daemon thread."""
 
-    def __init__(self, app: web.Application, port: int) -> None:
-        self.port = port
+    def __init__(self, app: web.Application) -> None:
+        self.port = 0  # the kernel chooses it when the site starts: no other program can race us
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -138,7 +138,8 @@ class _ExplorerThread:
 
     async def _start(self) -> None:
         await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.port = int(self.runner.addresses[0][1])
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
@@ -150,7 +151,7 @@ class _ExplorerThread:
 @contextmanager
 def running_explorer(endpoint: str, genesis: Genesis) -> Iterator[str]:
     """The explorer of the node at ``endpoint`` on a free port; yields its base URL."""
-    server = _ExplorerThread(make_app(NodeSource(endpoint), genesis), free_port())
+    server = _ExplorerThread(make_app(NodeSource(endpoint), genesis))
     server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"

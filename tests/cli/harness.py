@@ -16,20 +16,39 @@ import grpc
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.client import LedgerClient
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.proto import ledger_pb2, services_pb2_grpc
 
-__all__ = ["NodeThread", "free_port", "make_fast", "running_devnet"]
+__all__ = ["NodeThread", "free_port", "make_fast", "reserved_address", "running_devnet"]
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago (bind port 0 and let the kernel choose)."""
+    """A TCP port that was free a moment ago (bind port 0 and let the kernel choose).
+
+    Released before it is used, so another program may take it meanwhile: only for a port that
+    must be written down before anything binds it (a devnet's genesis names its validators'
+    ports). A server the test runs itself binds port 0 and reads the port it got; an address
+    where nothing may listen is ``reserved_address``.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def reserved_address() -> Iterator[str]:
+    """``127.0.0.1:PORT`` where nothing listens, kept so until the block ends: the port stays
+    bound but never listens, so a connection is refused and no other program can take it.
+
+    With SO_REUSEPORT, which gRPC servers set too: a test may start its own gRPC server there.
+    """
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def make_fast(home: Path, **mempool: int) -> NodeConfig:
@@ -93,7 +112,7 @@ class NodeThread:
 @contextmanager
 def running_devnet(root: Path, **mempool: int) -> Iterator[tuple[DevnetInfo, NodeThread]]:
     """A fresh one-validator devnet in ``root`` with its node running in-process."""
-    info = init_devnet(root, validators=1, base_port=free_port())
+    info = init_devnet(root, validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
     thread = NodeThread(make_fast(info.node_home(0), **mempool)).start()
     try:
         yield info, thread

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.node.config import NodeConfig
 from tests.cli.harness import make_fast
@@ -30,7 +31,9 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_market_story_plays_on_a_real_devnet(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "devnet", validators=4, base_port=free_base_port(4))
+    info = init_devnet(
+        tmp_path / "devnet", validators=4, base_port=free_base_port(4), wallet_kdf=TEST_KDF
+    )
     for i in range(4):
         # Fast consensus, but empty blocks only every second: the demo confirms each purchase
         # well within the devnet's 12-block payment timeout even on a loaded machine.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from tests.cli.harness import make_fast
 
@@ -32,7 +33,9 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 def test_demo_rerun_after_a_timeout_without_quorum_succeeds_once_the_network_is_back(
     tmp_path: Path,
 ) -> None:
-    info = init_devnet(tmp_path / "devnet", validators=4, base_port=free_base_port(4))
+    info = init_devnet(
+        tmp_path / "devnet", validators=4, base_port=free_base_port(4), wallet_kdf=TEST_KDF
+    )
     for i in range(4):
         make_fast(info.node_home(i))
     procs = DevnetProcesses(info)

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli import node_cmds
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from tests.cli.harness import free_port
@@ -81,7 +82,7 @@ class _OneNodeDies:
 
 
 def test_1_when_a_devnet_node_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    init_devnet(tmp_path / "net", validators=1, base_port=free_port())
+    init_devnet(tmp_path / "net", validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
     monkeypatch.setattr(node_cmds, "DevnetProcesses", _OneNodeDies)
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -128,17 +129,17 @@ def test_2_for_a_malformed_listen_address_in_node_init(tmp_path: Path, listen: s
     assert not (home / "config.toml").exists()
 
 
-def test_2_for_a_missing_tls_file(tmp_path: Path) -> None:
+def test_2_for_a_missing_tls_file(tmp_path: Path, dead_address: str) -> None:
     missing = str(tmp_path / "nope.pem")
-    node = ["--node", f"127.0.0.1:{free_port()}"]
+    node = ["--node", dead_address]
     exits(run("query", "status", *node, "--tls-ca", missing), 2, "--tls-ca", "does not exist")
     exits(run("query", "status", *node, CARBON_TICKET_TLS_CA=missing), 2, "does not exist")
 
 
-def test_2_for_an_unusable_tls_file(tmp_path: Path) -> None:
+def test_2_for_an_unusable_tls_file(tmp_path: Path, dead_address: str) -> None:
     garbage = tmp_path / "ca.pem"
     garbage.write_text("not a certificate")
-    result = run("query", "status", "--node", f"127.0.0.1:{free_port()}", "--tls-ca", str(garbage))
+    result = run("query", "status", "--node", dead_address, "--tls-ca", str(garbage))
     exits(result, 2)
 
 
@@ -179,8 +180,8 @@ def test_3_when_the_wallet_refuses_what_the_ledger_would(shared_devnet: DevnetIn
 # ---------------------------------------------------------------- 4 unreachable
 
 
-def test_4_when_nothing_answers() -> None:
-    dead = f"127.0.0.1:{free_port()}"
+def test_4_when_nothing_answers(dead_address: str) -> None:
+    dead = dead_address
     exits(run("query", "status", "--node", dead), 4, "node unreachable", dead, "(from --node)")
     # The hint names the ways to give the address; TLS only when TLS is in use.
     result = run("query", "status", CARBON_TICKET_NODE=dead)
@@ -225,7 +226,7 @@ def test_6_when_the_commit_outlasts_the_wait(shared_devnet: DevnetInfo) -> None:
 
 
 def test_7_when_the_data_directory_is_damaged(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "dn", 1, free_port())
+    info = init_devnet(tmp_path / "dn", 1, free_port(), wallet_kdf=TEST_KDF)
     blocks = info.node_home(0) / "data" / "blocks"
     blocks.mkdir(parents=True)
     (blocks / "000005.ldb").write_bytes(b"a table whose CURRENT and MANIFEST are gone")

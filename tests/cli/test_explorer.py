@@ -165,9 +165,8 @@ def test_bad_input_gets_a_clear_page(url: str, path: str, status: int, fragment:
     assert "Traceback" not in page.text
 
 
-def test_an_unreachable_node_is_a_502_page(demo_devnet: DemoChain) -> None:
-    dead = f"127.0.0.1:{free_port()}"
-    with running_explorer(dead, demo_devnet.genesis()) as base:
+def test_an_unreachable_node_is_a_502_page(demo_devnet: DemoChain, dead_address: str) -> None:
+    with running_explorer(dead_address, demo_devnet.genesis()) as base:
         page = fetch(base + "/")
     assert page.status == 502
     assert "the node did not answer" in page.text

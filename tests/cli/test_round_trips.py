@@ -18,7 +18,7 @@ from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.proto import ledger_pb2, services_pb2
-from tests.cli.harness import free_port, issue_fresh_batch, stub_for, wallet_keys
+from tests.cli.harness import issue_fresh_batch, stub_for, wallet_keys
 
 T = 1_000_000
 VINTAGE = ledger_pb2.Period(start_date=20230101, end_date=20231231)
@@ -133,9 +133,9 @@ def _nonce_of(stub: Any, tx_hash: str) -> int:
 
 
 def test_node_address_precedence_flag_env_file_default(
-    shared_devnet: DevnetInfo, tmp_path: Path
+    shared_devnet: DevnetInfo, tmp_path: Path, dead_address: str
 ) -> None:
-    live, dead = shared_devnet.endpoints[0], f"127.0.0.1:{free_port()}"
+    live, dead = shared_devnet.endpoints[0], dead_address
     config = tmp_path / "client.toml"
     config.write_text(f'node = "{live}"\n')
     with_file = {"CARBON_TICKET_CONFIG": str(config)}
@@ -148,9 +148,11 @@ def test_node_address_precedence_flag_env_file_default(
     assert from_file.exit_code == 4 and f"(from node in {config})" in from_file.stderr
 
 
-def test_the_config_file_names_tls_files_relative_to_itself(tmp_path: Path) -> None:
+def test_the_config_file_names_tls_files_relative_to_itself(
+    tmp_path: Path, dead_address: str
+) -> None:
     config = tmp_path / "client.toml"
-    config.write_text(f'node = "127.0.0.1:{free_port()}"\ntls_ca = "ca.pem"\n')
+    config.write_text(f'node = "{dead_address}"\ntls_ca = "ca.pem"\n')
     result = run("query", "status", CARBON_TICKET_CONFIG=str(config))
     assert result.exit_code == 2 and str(tmp_path / "ca.pem") in result.stderr
 

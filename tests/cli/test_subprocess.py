@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DevnetInfo, DevnetProcesses, init_devnet
 from tests.cli.harness import free_port, make_fast
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetInfo]:
     info = init_devnet(
-        tmp_path_factory.mktemp("proc") / "devnet", validators=1, base_port=free_port()
+        tmp_path_factory.mktemp("proc") / "devnet",
+        validators=1,
+        base_port=free_port(),
+        wallet_kdf=TEST_KDF,
     )
     make_fast(info.node_home(0))
     procs = DevnetProcesses(info)
@@ -57,7 +61,7 @@ def test_demo_and_queries_as_subprocesses(devnet: DevnetInfo) -> None:
     assert shown.returncode == 0 and cert["certificate_id"] in shown.stdout
 
 
-def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path) -> None:
+def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path, dead_address: str) -> None:
     wallet = ["--keystore", str(devnet.wallet_dir), "--node", devnet.endpoints[0]]
     cases = [
         (
@@ -129,7 +133,7 @@ def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path) -> None:
             5,
             "no key named",
         ),
-        (cli("query", "status", "--node", f"127.0.0.1:{free_port()}"), 4, "node unreachable"),
+        (cli("query", "status", "--node", dead_address), 4, "node unreachable"),
     ]
     for result, code, fragment in cases:
         assert result.returncode == code, result.stderr

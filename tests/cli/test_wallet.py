@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
-from tests.cli.harness import free_port, running_devnet
+from tests.cli.harness import running_devnet
 
 PASSWORD = "devnet"
 
@@ -422,8 +422,8 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert after == before
 
 
-def test_unreachable_node_is_one_line(devnet: DevnetInfo) -> None:
-    dead = f"127.0.0.1:{free_port()}"
+def test_unreachable_node_is_one_line(devnet: DevnetInfo, dead_address: str) -> None:
+    dead = dead_address
     result = run(
         "tx",
         "transfer",

@@ -154,8 +154,8 @@ def sync_once(
         applied = asyncio.run(run())
         seconds = time.perf_counter() - started
         after = _thread_cpu_s()  # before close: the pool's threads must still be there
-        if node._verify_pool is not None:
-            node._verify_pool.close()
+        if node.verify_pool is not None:  # the node never started: shutdown has nothing to stop
+            node.verify_pool.close()
         node.store.close()
         assert applied == len(wire), f"synced {applied} of {len(wire)} blocks"
         if profiler is not None and profile is not None:

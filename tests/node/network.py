@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.cli.tools.loadgen import Workload, commit_phases, submit_batches
 from carbon_ticket.node.config import ConsensusSettings, NodeConfig
@@ -44,7 +44,8 @@ class Network:
     ) -> None:
         base = free_base_port(validators + observers)
         self.info: DevnetInfo = init_devnet(tmp / "devnet", validators, base, tls=tls,
-                                            require_client_cert=require_client_cert)  # fmt: skip
+                                            require_client_cert=require_client_cert,
+                                            wallet_kdf=TEST_KDF)  # fmt: skip
         client_tls = self.info.client_tls()
         # TLS devnets: clients trust the devnet CA and present the devnet client certificate.
         self.credentials = None if client_tls is None else client_tls.credentials()

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.abuse import (
     MEMORY_BUDGET_MB,
     flood_abuser,
@@ -42,7 +43,9 @@ def _height(stub: services_pb2_grpc.LedgerServiceStub) -> int:
 
 @pytest.fixture
 def validator(tmp_path: Path) -> Iterator[tuple[DevnetInfo, int]]:
-    info = init_devnet(tmp_path / "devnet", validators=1, base_port=free_base_port(1))
+    info = init_devnet(
+        tmp_path / "devnet", validators=1, base_port=free_base_port(1), wallet_kdf=TEST_KDF
+    )
     make_fast(info.node_home(0))  # default [api] limits
     procs = DevnetProcesses(info)
     try:

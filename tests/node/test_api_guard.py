@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from carbon_ticket.chain.errors import ResourceExhausted
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import init_devnet
 from carbon_ticket.node.api_guard import ApiGuard, Refusal
 from carbon_ticket.node.config import ApiSettings, ConfigError, NodeConfig
@@ -168,7 +169,7 @@ def test_a_subscriber_that_stops_reading_is_dropped_with_where_to_resume() -> No
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ApiGuard]]:
     root: Path = tmp_path_factory.mktemp("guard")
-    info = init_devnet(root, validators=1, base_port=free_port())
+    info = init_devnet(root, validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
     config = make_fast(info.node_home(0))
     api = ApiSettings(max_streams_per_client=3, max_request_bytes=4096,
                       requests_per_second=1000, request_burst=1000)  # fmt: skip

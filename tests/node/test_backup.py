@@ -221,6 +221,37 @@ def test_a_backup_whose_summary_lies_is_refused(
         verify_backup(copy, _genesis(info))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("height", "5"), ("keys", "many"), ("created_ms", True), ("keys", -1), ("node_key", 7),
+     ("sign_state", None), ("format", ["carbon-ticket-backup/v1"])],
+)  # fmt: skip
+def test_a_summary_field_of_the_wrong_type_is_named_and_the_home_is_untouched(
+    devnet_with_backup: tuple[DevnetInfo, Path], tmp_path: Path, field: str, value: object
+) -> None:
+    # Before: a wrong type went unnoticed (keys, created_ms, node_key: the restore went on and
+    # a node_key that is no text dropped the backup's signing record) or was reported as a
+    # summary that does not describe its store (height).
+    info, backup = devnet_with_backup
+    copy = tmp_path / "mistyped"
+    shutil.copytree(backup, copy)
+    summary = json.loads((copy / "backup.json").read_text())
+    summary[field] = value
+    (copy / "backup.json").write_text(json.dumps(summary))
+    with pytest.raises(BackupError, match=f"field '{field}' must be"):
+        verify_backup(copy, _genesis(info))
+    home = _fresh_home(info, tmp_path)
+    code, out = _run("node", "restore", str(copy), "--home", str(home))
+    assert code != 0 and f"field '{field}'" in out and len(out.strip().splitlines()) == 1
+    assert not (home / "data").exists()
+
+
+def test_a_summary_that_is_no_object_is_not_a_backup(tmp_path: Path) -> None:
+    (tmp_path / "backup.json").write_text("[1, 2]")
+    with pytest.raises(BackupError, match="not a carbon-ticket backup"):
+        plan_sign_state(tmp_path, tmp_path / "data", "aa" * 32)
+
+
 def _with_record(path: Path, state: SignState | None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     if state is not None:

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from carbon_ticket.chain.tx import tx_hash
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.cli.tools.loadgen import (
     BlockWatcher,
@@ -105,7 +106,9 @@ def _kinds_in_blocks(watcher: BlockWatcher) -> Counter[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_metrics_of_a_devnet_node_under_load_follow_the_chain(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "devnet", validators=4, base_port=free_base_port(4))
+    info = init_devnet(
+        tmp_path / "devnet", validators=4, base_port=free_base_port(4), wallet_kdf=TEST_KDF
+    )
     for i in range(4):
         make_fast(info.node_home(i))
     procs = DevnetProcesses(info)

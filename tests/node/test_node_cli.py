@@ -149,15 +149,15 @@ def test_devnet_init_with_observers_lists_them_to_every_validator(tmp_path: Path
 
 
 def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "1")
-    assert code == 0, out
-    node_home = tmp_path / "dn" / "node0"
-    config = NodeConfig.load(node_home)
-    host, _, port = config.listen.rpartition(":")
     with socket.socket() as taken:  # whoever has the port first (another node, say)
-        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        taken.bind((host, int(port)))
+        taken.bind(("127.0.0.1", 0))
         taken.listen()
+        port = str(taken.getsockname()[1])
+        code, out = _run("devnet", "init", "--home", str(tmp_path / "dn"), "--validators", "1",
+                         "--base-port", port)  # fmt: skip
+        assert code == 0, out
+        node_home = tmp_path / "dn" / "node0"
+        config = NodeConfig.load(node_home)
         result = CliRunner().invoke(cli, ["node", "start", "--home", str(node_home)])
     assert result.exit_code == 2, result.output
     assert f"error: cannot listen on {config.listen}: the port is in use" in result.output

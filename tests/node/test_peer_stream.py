@@ -28,6 +28,7 @@ from carbon_ticket.node.peer_auth import (
 )
 from carbon_ticket.node.peers import PeerLink
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
+from tests.cli.harness import reserved_address
 
 CHAIN = "carbon-test"
 KEYS = [PrivateKey.generate() for _ in range(4)]
@@ -241,10 +242,24 @@ def test_a_peer_without_stream_gets_the_calls_instead() -> None:
     asyncio.run(_with_server(peer, test))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def test_a_reserved_address_refuses_calls_keeps_other_programs_out_and_lets_our_server_in() -> None:
+    # Before: the port was bound and released, so another program could take it before the
+    # test's server did (and the link would have talked to that program).
+    with reserved_address() as address:
+        host, _, port = address.rpartition(":")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=5).close()
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind((host, int(port)))
+        peer = _Peer()
+
+        async def call(bound: str) -> None:
+            assert bound == address
+            async with grpc.aio.insecure_channel(bound) as channel:
+                async with asyncio.timeout(30):  # a guard, not a measure
+                    await channel.channel_ready()
+
+        asyncio.run(_with_server(peer, call, address))
 
 
 async def _feed(link: PeerLink) -> None:
@@ -259,9 +274,8 @@ def test_failures_count_on_while_a_peer_is_down_and_end_once_a_frame_is_written(
     # Before: taking a frame from the queue (and queueing one) reset the count, so with frames
     # waiting every failed stream looked like the first: logged each time, no longer pause.
     peer = _Peer()
-    address = f"127.0.0.1:{_free_port()}"  # nothing listens there yet
 
-    async def test() -> None:
+    async def test(address: str) -> None:
         link = PeerLink(address, interceptors=peer_call_signers(KEYS[0], CHAIN, _clock),
                         frames=FrameSigner(KEYS[0], CHAIN, _clock))  # fmt: skip
         link.start()
@@ -276,7 +290,9 @@ def test_failures_count_on_while_a_peer_is_down_and_end_once_a_frame_is_written(
             await link.close()
 
     caplog.set_level(logging.INFO, logger="carbon_ticket.node.peers")
-    asyncio.run(test())
+    # Nothing listens there until the server starts; no other program can take the port.
+    with reserved_address() as address:
+        asyncio.run(test(address))
 
 
 def test_a_refused_stream_counts_as_a_failure_though_its_first_frames_went_out(

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import init_devnet, load_devnet
 from carbon_ticket.node.config import ConfigError, NodeConfig, TlsSettings
@@ -143,7 +144,9 @@ def test_node_tls_init_command(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     root = tmp_path_factory.mktemp("tlsnode")
-    info = init_devnet(root / "net", validators=1, base_port=free_port(), tls=True)
+    info = init_devnet(
+        root / "net", validators=1, base_port=free_port(), tls=True, wallet_kdf=TEST_KDF
+    )
     thread = NodeThread(make_fast(info.node_home(0))).start()
     try:
         yield root / "net", info.endpoints[0]

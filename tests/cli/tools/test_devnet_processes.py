@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools import devnet
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, cli_command, cli_env, init_devnet
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
@@ -85,7 +86,9 @@ def _height(address: str) -> int:
 def test_devnet_node_started_from_a_shadowing_directory_is_the_real_node(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    info = init_devnet(tmp_path / "devnet", validators=1, base_port=free_port())
+    info = init_devnet(
+        tmp_path / "devnet", validators=1, base_port=free_port(), wallet_kdf=TEST_KDF
+    )
     make_fast(info.node_home(0))
     stand = tmp_path / "operator"
     marker = _fake_cli_package(stand)
@@ -138,7 +141,9 @@ def test_stop_all_asks_every_node_to_stop_before_waiting_and_kills_a_stubborn_on
     # Each node's shutdown takes about a second (gRPC grace for its peers' open calls): asked
     # one after another, four nodes took four times as long as asked together.
     journal: list[str] = []
-    procs = DevnetProcesses(init_devnet(tmp_path / "devnet", validators=1, base_port=free_port()))
+    procs = DevnetProcesses(
+        init_devnet(tmp_path / "devnet", validators=1, base_port=free_port(), wallet_kdf=TEST_KDF)
+    )
     fakes = [_FakeProc("a", journal), _FakeProc("b", journal, stubborn=True)]
     done = _FakeProc("c", journal)
     done.returncode = 0  # already exited: left alone

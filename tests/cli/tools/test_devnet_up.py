@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import free_base_port, init_devnet
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 from tests.cli.harness import make_fast
@@ -67,7 +68,7 @@ def test_devnet_up_with_observers_runs_and_stops_them_too(tmp_path: Path) -> Non
     # A devnet made beforehand with fast blocks (`up` adds the observer to it): the observer
     # syncs what the validators committed, and at the default pace of an empty block every 5 s
     # it would wait 10 s for height 2. `up` initialising a devnet is the test above.
-    info = init_devnet(home, validators=3, base_port=base)
+    info = init_devnet(home, validators=3, base_port=base, wallet_kdf=TEST_KDF)
     for i in range(3):
         make_fast(info.node_home(i))
     cmd = [sys.executable, "-P", "-m", "carbon_ticket.cli", "devnet", "up", "--home", str(home),
