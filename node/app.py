@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.params import LimitsSource, limits_of
 from carbon_ticket.node.validators import fixed_sets
 
-__all__ = ["INADMISSIBLE", "ExecutedBlock", "LedgerApp"]
+__all__ = ["INADMISSIBLE", "BuildBudget", "ExecutedBlock", "LedgerApp"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,16 @@ _BLOCK_OVERHEAD = 4096
 _MAX_EXECUTED = 8
 # Decoded payloads kept between `block_hash` and `validate` (a few proposals per round).
 _MAX_DECODED = 8
+# A fresh proposal carries the time its building started, and the others prevote it only if it
+# arrives within message_delay_ms of that time (``timely``): building may take this share of it,
+# the rest is for encoding, the network and the receivers' queues.
+_BUILD_SHARE = 1 / 3
+# Weight of the newest block in the running estimate of execution time per unit of work.
+_COST_WEIGHT = 0.3
+# Blocks lighter than this say little about the cost per unit (fixed costs dominate them).
+_MIN_SAMPLE_UNITS = 50
+# However slow the host, a proposal may hold this much work: the chain always moves.
+_MIN_BUDGET_UNITS = 100
 # Receipt codes of txs that change nothing because they are not admissible at this point of the
 # chain (see chain.execute.apply_tx): wrong chain, unregistered signer, wrong nonce.
 INADMISSIBLE = frozenset({"wrong_chain_id", "unknown_signer", "wrong_nonce"})
@@ -68,6 +79,36 @@ class ExecutedBlock:
     def receipts(self) -> tuple[TxResult, ...]:
         """The block's receipts, in block order."""
         return self.result.receipts
+
+
+class BuildBudget:
+    """How much work the next proposal may hold so that building it takes at most ``budget_s``.
+
+    Estimated from this node's own execution of recent blocks (proposed or validated), in
+    seconds per work unit: on a host where the CPU is short the estimate grows and proposals
+    shrink, so they still arrive timely; otherwise the budget is far above ``max_block_txs``
+    and changes nothing. Before a first estimate there is no bound. Proposer-side only: which
+    blocks are valid does not depend on it (issue 19: a 4,000-transfer block took 4.6 s to
+    build on a loaded host, arrived untimely, and the height went to another round).
+    """
+
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+        self.seconds_per_unit: float | None = None
+
+    def observe(self, units: int, seconds: float) -> None:
+        """Note that executing ``units`` of work took ``seconds``."""
+        if units < _MIN_SAMPLE_UNITS:
+            return
+        cost = seconds / units
+        known = self.seconds_per_unit
+        self.seconds_per_unit = cost if known is None else known + _COST_WEIGHT * (cost - known)
+
+    def units(self) -> int | None:
+        """The most work the next proposal should hold, or None before any estimate."""
+        if not self.seconds_per_unit:
+            return None
+        return max(_MIN_BUDGET_UNITS, int(self.budget_s / self.seconds_per_unit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +133,7 @@ class LedgerApp:
         *,
         genesis_time_ms: int = 0,
         time_settings: TimeSettings | None = None,
+        work_clock_s: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.store = store
         self.mempool = mempool
@@ -104,6 +146,9 @@ class LedgerApp:
         self._clock_ms = clock_ms
         self._genesis_time_ms = genesis_time_ms
         self._time = time_settings or TimeSettings()
+        # Times execution for the build budget (a clock of its own, so tests can drive it).
+        self._work_clock_s = work_clock_s
+        self.build_budget = BuildBudget(self._time.message_delay_ms / 1000 * _BUILD_SHARE)
         # Fresh proposals' arrival times by block hash, until validate judges them.
         self._receipts: dict[bytes, _Receipt] = {}
         self.clock_watch = ClockWatch(self._time, self._set_at(store.height + 1).size)
@@ -119,8 +164,14 @@ class LedgerApp:
         """Build, execute and encode the next block from the mempool."""
         self._expect_next(height)
         limits = self._limits_of()
-        # In work units (a one-entry transfer is one), so also at most this many transactions.
+        # In work units (a one-entry transfer is one), so also at most this many transactions;
+        # fewer when this host could not build that much in time (``BuildBudget``).
         max_units = min(self._max_block_txs, limits.max_block_txs)
+        affordable = self.build_budget.units()
+        if affordable is not None and affordable < max_units:
+            log.debug("proposal of height %d limited to %d units of work by the build budget",
+                      height, affordable)  # fmt: skip
+            max_units = affordable
         txs = self.mempool.reap(max_units, limits.max_block_bytes - _BLOCK_OVERHEAD)
         time_ms = max(self._clock_ms(), self._min_time_ms() + 1)
         result = self._execute(height, time_ms, txs)
@@ -400,4 +451,7 @@ class LedgerApp:
             time_ms=time_ms,
             prev_app_hash=self.store.app_hash,
         )
-        return apply_block(self.store, ctx, txs)
+        started = self._work_clock_s()
+        result = apply_block(self.store, ctx, txs)
+        self.build_budget.observe(sum(tx.work_units for tx in txs), self._work_clock_s() - started)
+        return result

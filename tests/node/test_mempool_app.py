@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,7 @@ from carbon_ticket.consensus import (
     VoteType,
     vote_sign_bytes,
 )
-from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.app import BuildBudget, LedgerApp
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, MempoolSettings
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.mempool import Mempool
@@ -162,13 +163,49 @@ def test_reap_fills_a_block_by_work_so_a_backlog_of_awards_makes_no_giant_block(
     assert len(light.reap(3, 1 << 20)) == 3
 
 
-def _app(store: MemoryStore, pool: Mempool, proposer: int = 0) -> LedgerApp:
+def test_the_build_budget_follows_this_hosts_execution_time_per_unit_of_work() -> None:
+    budget = BuildBudget(0.5)
+    assert budget.units() is None  # no estimate yet: no bound beyond max_block_txs
+    budget.observe(10, 5.0)  # a tiny block says nothing about the cost per unit
+    assert budget.units() is None
+    budget.observe(1000, 1.0)  # 1 ms per unit: half a second holds 500
+    assert budget.units() == 500
+    budget.observe(1000, 0.1)  # faster again: the estimate moves toward it, smoothed
+    assert 500 < budget.units() < 5000  # type: ignore[operator]
+    budget.observe(100, 100.0)  # however slow the host, a block still holds some work
+    assert budget.units() == 100
+
+
+def test_a_host_slow_to_execute_proposes_blocks_it_can_build_in_time() -> None:
+    # A block's time is read before it is built, and the others prevote it only if it arrives
+    # within message_delay_ms of that time: a loaded host that took seconds to build a big
+    # block had it refused as untimely. Each execution here "takes" 1.5 s on the work clock.
+    store = _store()
+    pool = _mempool(store, check_tx, max_nonce_gap=1000)
+    for n in range(300):
+        pool.admit(_register(n, f"b{n}"))
+    ticks = iter(range(0, 10**6, 1))
+    app = _app(store, pool, work_clock_s=lambda: next(ticks) * 1.5)
+    first, _ = app.propose(1, 0)  # no estimate yet: all 300, at 5 ms per unit
+    assert len(Block.decode(first, LIMITS).txs) == 300
+    # 1/3 of the default 1.5 s message delay at 5 ms per unit: 100 units.
+    second, _ = app.propose(1, 1)
+    assert len(Block.decode(second, LIMITS).txs) == 100
+
+
+def _app(
+    store: MemoryStore,
+    pool: Mempool,
+    proposer: int = 0,
+    work_clock_s: Callable[[], float] | None = None,
+) -> LedgerApp:
     validators = ValidatorSet(
         tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
     )
     clock = iter(range(10**12, 10**12 + 10**6, 1000))
     return LedgerApp(store, pool, validators, VALIDATORS[proposer].public_key, LIMITS, 1000,
-                     lambda: next(clock))  # fmt: skip
+                     lambda: next(clock),
+                     work_clock_s=work_clock_s or time.perf_counter)  # fmt: skip
 
 
 def test_a_tx_is_verified_once_per_node_even_when_it_arrives_in_a_block() -> None:
