@@ -190,7 +190,9 @@ def node_start(home: Path) -> None:
         raise CliError(f"cannot start: {exc}", EXIT_DAMAGED) from exc
 
     from carbon_ticket.cli.progress import follow_block_sync, progress_for
+    from carbon_ticket.node.runtime import tune_garbage_collector
 
+    tune_garbage_collector()  # after the build: what it made is frozen out of the collector
     progress = progress_for("block sync", "table")
 
     async def run() -> None:
