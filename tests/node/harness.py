@@ -14,9 +14,10 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from carbon_ticket.chain import Genesis
+from carbon_ticket.chain import Genesis, check_tx
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.tx import SignedTx, encode_tx
 from carbon_ticket.consensus import Vote, VoteType, vote_sign_bytes
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.clock import VirtualClock
@@ -27,7 +28,7 @@ from carbon_ticket.node.node import Node
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import GENESIS_TIME_MS, REGISTRAR, VALIDATORS, key, make_genesis
 
-__all__ = ["FAST", "InProcessNet", "register_tx"]
+__all__ = ["FAST", "CountingCheck", "InProcessNet", "register_tx"]
 
 # The same fast timeouts as the real-process harness (tests/node/network.py).
 FAST = ConsensusSettings(
@@ -265,3 +266,16 @@ def _has_ready_callbacks(loop: asyncio.AbstractEventLoop) -> bool:
     # real I/O or waits on real timers, so an empty queue means every node waits on the clock.
     ready = getattr(loop, "_ready", None)
     return bool(ready)
+
+
+class CountingCheck:
+    """``chain.check_tx`` that counts the transactions it checked (signatures verified)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(
+        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
+    ) -> SignedTx:
+        self.calls += 1
+        return check_tx(raw, chain_id, limits, known_id=known_id)

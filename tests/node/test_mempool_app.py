@@ -53,21 +53,9 @@ from tests.chain.conftest import (
     key,
     make_genesis,
 )
+from tests.node.harness import CountingCheck
 
 LIMITS = Limits()
-
-
-class CountingCheck:
-    """check_tx that counts how often it verifies."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(
-        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
-    ) -> SignedTx:
-        self.calls += 1
-        return check_tx(raw, chain_id, limits, known_id=known_id)
 
 
 def _store() -> MemoryStore:

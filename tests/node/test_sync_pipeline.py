@@ -13,9 +13,8 @@ import pytest
 
 from carbon_ticket.chain import check_tx, expected_nonce, init_chain
 from carbon_ticket.chain.block import Block, envelopes_root
-from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.store import MemoryStore
-from carbon_ticket.chain.tx import SignedTx, encode_tx
+from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.consensus import (
     CommitCertificate,
     Validator,
@@ -33,6 +32,7 @@ from carbon_ticket.node.sync import BlockSync
 from carbon_ticket.node.verify_pool import PARALLEL_MIN, VerifyPool
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import CHAIN_ID, LIMITS, REGISTRAR, VALIDATORS, key, make_genesis
+from tests.node.harness import CountingCheck
 
 SET = ValidatorSet(tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS)))
 BLOCKS = 8
@@ -136,19 +136,6 @@ def forge_with_a_quorum(committed: ledger_pb2.CommittedBlock) -> None:
         certificate_to_bytes(cert)))  # fmt: skip
 
 
-class CountingCheck:
-    """``check_tx`` that counts the transactions it checked (signatures verified)."""
-
-    def __init__(self) -> None:
-        self.checked = 0
-
-    def __call__(
-        self, raw: bytes, chain_id: str, limits: Limits, *, known_id: bytes | None = None
-    ) -> SignedTx:
-        self.checked += 1
-        return check_tx(raw, chain_id, limits, known_id=known_id)
-
-
 def _syncer(
     peers: list[ChainPeer], verify_tx_signatures: bool = True, checks: CountingCheck | None = None
 ) -> tuple[BlockSync, MemoryStore, VerifyPool]:
@@ -174,9 +161,9 @@ def test_a_synced_chain_is_the_source_chain(chain: MemoryStore, verify_tx_signat
         assert store.get_certificate(height) == chain.get_certificate(height)
     if verify_tx_signatures:
         assert verify.batches == BLOCKS  # every block was checked in the node's pool of threads
-        assert checks.checked == BLOCKS * TXS_PER_BLOCK  # each transaction once
+        assert checks.calls == BLOCKS * TXS_PER_BLOCK  # each transaction once
     else:
-        assert verify.batches == 0 and checks.checked == 0  # the certificates vouched for them
+        assert verify.batches == 0 and checks.calls == 0  # the certificates vouched for them
 
 
 @pytest.mark.parametrize("verify_tx_signatures", [True, False])
