@@ -13,8 +13,9 @@ Wire format, after the TLS handshake when the node has ``[tls]``::
     listener: uint32 length + PeerOpeningReply      (then closes, when refused)
     dialler:  uint32 length + PeerFrame, repeated   (lengths big-endian)
 
-A bad magic, length, opening or frame closes the connection and changes nothing; the listener
-counts it with the other refused peer calls (one log line per ``_LOG_EVERY_S`` of
+A bad magic, length, opening or frame closes the connection and changes nothing: a
+``PeerAuthError`` (code ``bad_frame_link`` or ``frame_too_large`` for the wire format), which
+the listener counts with the other refused peer calls (one log line per ``_LOG_EVERY_S`` of
 ``node.peer_auth``). A node finds a peer's frame port in its ``GetStatus`` answer
 (``PeerStatus.frame_port``); ``node.peers.PeerLink`` falls back to the Stream call when there is
 none or it cannot be reached.
@@ -35,7 +36,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from carbon_ticket.chain.errors import LedgerError, ResourceExhausted
+from carbon_ticket.chain.errors import ResourceExhausted
 from carbon_ticket.node.config import ConfigError
 from carbon_ticket.node.peer_auth import (
     KEY_HEADER,
@@ -53,8 +54,6 @@ __all__ = [
     "MAX_PEER_MESSAGE_BYTES",
     "FrameConnection",
     "FrameDialer",
-    "FrameLinkError",
-    "FrameLinkRefused",
     "FrameListener",
     "FrameQueue",
     "frame_bytes",
@@ -75,25 +74,6 @@ _M = TypeVar("_M", bound=Message)
 Deliver = Callable[[AsyncIterator[services_pb2.PeerFrame], str], Awaitable[int]]
 
 
-class FrameLinkError(PeerAuthError):
-    """A connection to the frame port that does not speak the frame link (magic, length,
-    undecodable opening or frame): refused and counted like an unauthenticated call."""
-
-    default_code = "bad_frame_link"
-
-
-class FrameLinkRefused(LedgerError):
-    """The peer refused our opening (its verdict on our key, set or clock)."""
-
-    default_code = "frame_link_refused"
-
-    def __init__(self, message: str, *, denied: bool) -> None:
-        super().__init__(message)
-        self.status = (
-            grpc.StatusCode.PERMISSION_DENIED if denied else grpc.StatusCode.UNAUTHENTICATED
-        )
-
-
 def frame_bytes(message: Message) -> bytes:
     """One length-prefixed message as it goes on the wire."""
     data = message.SerializeToString()
@@ -110,17 +90,17 @@ async def _read_message(reader: asyncio.StreamReader, limit: int, what: str) -> 
         return None
     (length,) = _LENGTH.unpack(header)
     if length > limit:
-        raise FrameLinkError(f"{what} of {length} bytes (limit {limit})", "frame_too_large")
+        raise PeerAuthError(f"{what} of {length} bytes (limit {limit})", "frame_too_large")
     return await reader.readexactly(length)
 
 
 def _decode(kind: type[_M], data: bytes | None, what: str) -> _M:
     if data is None:
-        raise FrameLinkError(f"connection closed before its {what}", "bad_frame_link")
+        raise PeerAuthError(f"connection closed before its {what}", "bad_frame_link")
     try:
         return kind.FromString(data)
     except DecodeError as exc:
-        raise FrameLinkError(f"undecodable {what}: {exc}", "bad_frame_link") from None
+        raise PeerAuthError(f"undecodable {what}: {exc}", "bad_frame_link") from None
 
 
 def _opening(stream: OutboundStream) -> services_pb2.PeerOpening:
@@ -172,8 +152,9 @@ class FrameDialer:
     timeout_s: float = 3.0  # for the connection and the opening's reply together
 
     async def open(self, host: str, port: int, stream: OutboundStream) -> FrameConnection:
-        """A frame link whose opening the peer accepted; FrameLinkRefused when it refused,
-        OSError (TimeoutError included) or EOFError when it cannot be reached."""
+        """A frame link whose opening the peer accepted; PeerAuthError when it refused it (its
+        verdict on our key, set or clock), OSError (TimeoutError and ConnectionError included)
+        or EOFError when it cannot be reached or does not answer as a frame port."""
         host = host.strip("[]")  # an IPv6 literal of a gRPC target
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=self.tls,
@@ -187,12 +168,17 @@ class FrameDialer:
                 _read_message(reader, _MAX_OPENING_BYTES, "reply"), self.timeout_s
             )
             reply = _decode(services_pb2.PeerOpeningReply, data, "reply")
+        except PeerAuthError as exc:
+            # Not the peer's verdict: something at that port that is no frame link.
+            await _close(writer)
+            raise ConnectionError(f"no frame link reply: {exc.message}") from None
         except BaseException:
             await _close(writer)
             raise
         if not reply.accepted:
             await _close(writer)
-            raise FrameLinkRefused(reply.reason or "refused", denied=reply.denied)
+            raise PeerAuthError(reply.reason or "refused", "frame_link_refused",
+                                denied=reply.denied)  # fmt: skip
         return FrameConnection(reader, writer)
 
 
@@ -355,7 +341,7 @@ class FrameListener:
     async def _read_opening(reader: asyncio.StreamReader) -> services_pb2.PeerOpening:
         magic = await reader.readexactly(len(MAGIC))
         if magic != MAGIC:
-            raise FrameLinkError("not a frame link (bad magic)", "bad_frame_link")
+            raise PeerAuthError("not a frame link (bad magic)", "bad_frame_link")
         data = await _read_message(reader, _MAX_OPENING_BYTES, "opening")
         return _decode(services_pb2.PeerOpening, data, "opening")
 

@@ -30,13 +30,8 @@ from typing import Any
 import grpc
 
 from carbon_ticket.node.codec import message_to_proto
-from carbon_ticket.node.frame_link import (
-    MAX_PEER_MESSAGE_BYTES,
-    FrameDialer,
-    FrameLinkError,
-    FrameLinkRefused,
-)
-from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream
+from carbon_ticket.node.frame_link import MAX_PEER_MESSAGE_BYTES, FrameDialer
+from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, PeerAuthError
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -308,10 +303,10 @@ class PeerLink:
         host = self.address.rpartition(":")[0]
         try:
             connection = await self._dialer.open(host, status.frame_port, stream)
-        except FrameLinkRefused as exc:
+        except PeerAuthError as exc:  # the peer's verdict on our opening
             self._note_failure(exc.status, exc.message)
             return True
-        except (OSError, EOFError, FrameLinkError) as exc:
+        except (OSError, EOFError) as exc:
             if not self._frame_link_unreachable_logged:
                 self._frame_link_unreachable_logged = True  # once: its Stream call works
                 log.info("peer %s: frame port %d unreachable (%r): frames go by the gRPC port",
