@@ -180,6 +180,10 @@ def build_node(
             frame_port=lambda: frames.port if frames is not None else 0,
         )
         frames = _frame_listener(config, peer_auth, peer_servicer)
+        if frames is not None:
+            # Bound before the gRPC port answers GetStatus: a peer that asked in between would
+            # learn no frame port and keep its Stream call until that breaks.
+            node.add_service(frames)
         node.add_service(
             GrpcServer(
                 config,
@@ -197,8 +201,6 @@ def build_node(
                 peer_servicer,
             )
         )
-        if frames is not None:
-            node.add_service(frames)
         if metrics is not None:  # the API's refusals and open streams are metrics too
             servers = (s for s in node.services if isinstance(s, GrpcServer))
             metrics.api_guard = next(servers).api_guard

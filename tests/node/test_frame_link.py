@@ -15,18 +15,22 @@ import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import grpc
 import pytest
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.tools.devnet import DEFAULT_CHAIN_ID as CHAIN_OF_DEVNET
 from carbon_ticket.cli.tools.devnet import init_devnet
 from carbon_ticket.consensus import Vote, VoteType
 from carbon_ticket.node.codec import message_to_proto
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.frame_link import MAGIC, MAX_PEER_MESSAGE_BYTES, frame_bytes
-from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream
+from carbon_ticket.node.keyfile import load_validator_key
+from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, signed_metadata
 from carbon_ticket.node.peers import PeerLink
 from carbon_ticket.node.tls import frame_client_context, frame_server_context
-from carbon_ticket.proto import services_pb2
+from carbon_ticket.proto import services_pb2, services_pb2_grpc
+from tests.cli.harness import NodeThread, make_fast
 from tests.node.frame_peers import CHAIN, KEYS, FramePeer, clock_ms, link_to, wait_for
 
 STRANGER = PrivateKey.generate()
@@ -364,3 +368,35 @@ def test_a_tls_frame_port_refuses_plaintext_and_clients_without_a_certificate(
 def test_tls_contexts_are_none_without_a_tls_section(tmp_path: Path) -> None:
     config = NodeConfig(home=tmp_path)
     assert frame_server_context(config) is None and frame_client_context(config) is None
+
+
+# ------------------------------------------------------------------ a real node
+
+
+def test_a_node_advertises_its_frame_port_bound_before_its_grpc_port(tmp_path: Path) -> None:
+    info = init_devnet(tmp_path / "net", validators=1, base_port=_closed_port())
+    config = make_fast(info.node_home(0))
+    expected = int(config.frame_listen.rpartition(":")[2])
+    thread = NodeThread(config).start()
+    try:
+        assert thread.node is not None
+        kinds = [type(s).__name__ for s in thread.node.services]
+        # Started in this order: a peer that got the gRPC port's GetStatus learns the port.
+        assert kinds.index("FrameListener") < kinds.index("GrpcServer")
+        key = load_validator_key(config.key_path)
+        status = _signed_status(info.endpoints[0], key)
+        assert status.frame_port == expected
+    finally:
+        thread.stop()
+    with socket.socket() as sock:  # shutdown closed the frame port: it can be bound again
+        sock.bind(("127.0.0.1", expected))
+
+
+def _signed_status(endpoint: str, key: PrivateKey) -> services_pb2.PeerStatus:
+    request = services_pb2.PeerStatusRequest()
+    metadata = signed_metadata(key, CHAIN_OF_DEVNET, "GetStatus", request.SerializeToString(),
+                               clock_ms())  # fmt: skip
+    with grpc.insecure_channel(endpoint) as channel:
+        stub = services_pb2_grpc.PeerServiceStub(channel)
+        reply: services_pb2.PeerStatus = stub.GetStatus(request, metadata=metadata, timeout=5)
+        return reply
