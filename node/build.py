@@ -14,8 +14,14 @@ from carbon_ticket.chain import Genesis, expected_nonce, init_chain
 from carbon_ticket.consensus import Ed25519Signer, Engine, TimeoutConfig, ed25519_verify
 from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.clock import LoopClock, skewed
-from carbon_ticket.node.config import ConfigError, ConsensusSettings, NodeConfig
+from carbon_ticket.node.config import (
+    FRAME_LISTEN_AUTO,
+    ConfigError,
+    ConsensusSettings,
+    NodeConfig,
+)
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
+from carbon_ticket.node.frame_link import FrameDialer, FrameListener
 from carbon_ticket.node.keyfile import load_validator_key
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.metrics import MetricsService, NodeMetrics, SignatureChecks
@@ -37,7 +43,7 @@ from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.node.simulator import LedgerSimulator
 from carbon_ticket.node.store import LevelDBStore
 from carbon_ticket.node.sync import BlockSync, PeerScores
-from carbon_ticket.node.tls import peer_credentials
+from carbon_ticket.node.tls import frame_client_context, frame_server_context, peer_credentials
 from carbon_ticket.node.validators import StateValidatorSets, validator_peers
 from carbon_ticket.node.verify_pool import VerifyPool, threads_for
 from carbon_ticket.node.wan_sim import WanSimulation
@@ -110,6 +116,7 @@ def build_node(
                 interceptors=peer_call_signers(key, info.chain_id, clock.wall_ms),
                 wan=_wan_simulation(config, key.public_key),
                 frames=FrameSigner(key, info.chain_id, clock.wall_ms),
+                dialer=FrameDialer(frame_client_context(config)),
             )
         # One pool of signature-check threads per node, for admission and block sync alike,
         # sized by [mempool] verify_threads (auto: one per core beyond the first, at most 4).
@@ -164,6 +171,20 @@ def build_node(
             clock.wall_ms,
             own_key=key.public_key,
         )
+        frames: FrameListener | None = None
+        peer_servicer = PeerServicer(
+            node,
+            node,
+            store,
+            info,
+            snapshots=store.kv.snapshot,
+            frame_port=lambda: frames.port if frames is not None else 0,
+        )
+        frames = _frame_listener(config, peer_auth, peer_servicer)
+        if frames is not None:
+            # Bound before the gRPC port answers GetStatus: a peer that asked in between would
+            # learn no frame port and keep its Stream call until that breaks.
+            node.add_service(frames)
         node.add_service(
             GrpcServer(
                 config,
@@ -178,13 +199,29 @@ def build_node(
                     ),
                     stream_queue_blocks=config.api.stream_queue_blocks,
                 ),
-                PeerServicer(node, node, store, info, snapshots=store.kv.snapshot),
+                peer_servicer,
             )
         )
         if metrics is not None:  # the API's refusals and open streams are metrics too
             servers = (s for s in node.services if isinstance(s, GrpcServer))
             metrics.api_guard = next(servers).api_guard
     return node
+
+
+def _frame_listener(
+    config: NodeConfig, auth: PeerAuthenticator, servicer: PeerServicer
+) -> FrameListener | None:
+    """The frame port (node.frame_link): the same checks and handlers as the Stream call."""
+    address = config.frame_endpoint
+    if address is None:
+        return None
+    return FrameListener(
+        address,
+        auth,
+        servicer.receive_frames,
+        frame_server_context(config),
+        required=config.frame_listen != FRAME_LISTEN_AUTO,
+    )
 
 
 def load_genesis(config: NodeConfig) -> Genesis:

@@ -31,6 +31,8 @@ from carbon_ticket.node.peer_auth import ObserverList
 
 __all__ = [
     "CONFIG_FILE",
+    "FRAME_LISTEN_AUTO",
+    "FRAME_PORT_OFFSET",
     "LOG_FORMATS",
     "LOG_LEVELS",
     "MAX_NAME_LENGTH",
@@ -134,6 +136,12 @@ def _endpoint(value: str, lowest_port: int) -> str | None:
 
 def _listen(value: str) -> str | None:
     return _endpoint(value, 0)  # port 0: the system picks one
+
+
+def _frame_listen(value: str) -> str | None:
+    if value in ("", FRAME_LISTEN_AUTO):
+        return None
+    return _endpoint(value, 0)
 
 
 def _peer_addresses(values: tuple[str, ...]) -> str | None:
@@ -361,6 +369,11 @@ class ApiSettings(_Section):
 
 
 _NODE_SECTION = ("node", "This node: its name, gRPC address and files (relative to the home).")
+# ``[node] frame_listen = "auto"``: the gRPC port + FRAME_PORT_OFFSET, a rule an operator can
+# write a firewall line for without reading the config; 1000 keeps clear of the gRPC ports of
+# several nodes on one host (a devnet's run upwards from its base port).
+FRAME_LISTEN_AUTO = "auto"
+FRAME_PORT_OFFSET = 1000
 _PEERS_SECTION = ("peers", "Other nodes: whom to dial and whom to serve block sync.")
 # Sections that may be absent: [tls] turns TLS on, [debug] is for tests.
 _OPTIONAL = ("tls", "debug")
@@ -376,6 +389,13 @@ class NodeConfig:
                          check_node_name)  # fmt: skip
     listen: str = _setting(
         "127.0.0.1:26600", "gRPC HOST:PORT to bind (0.0.0.0:PORT on a server).", _listen
+    )
+    frame_listen: str = _setting(
+        FRAME_LISTEN_AUTO,
+        "TCP HOST:PORT for consensus and gossip frames from the other validators; auto: the "
+        f"listen host and port + {FRAME_PORT_OFFSET} (skipped with a warning when taken); empty: "
+        "none (peers send by the gRPC port).",
+        _frame_listen,
     )
     peers: tuple[str, ...] = _setting(
         (), "Extra peers' HOST:PORT, dialled besides the validators the chain names.",
@@ -406,6 +426,18 @@ class NodeConfig:
 
     def __post_init__(self) -> None:
         _check_fields(self)
+
+    @property
+    def frame_endpoint(self) -> str | None:
+        """The HOST:PORT of the frame link (``frame_listen`` with auto resolved), or None."""
+        if self.frame_listen != FRAME_LISTEN_AUTO:
+            return self.frame_listen or None
+        host, _, port = self.listen.rpartition(":")
+        if int(port) == 0:
+            return f"{host}:0"  # the system picks both ports (tests)
+        if int(port) + FRAME_PORT_OFFSET > 65535:
+            return None
+        return f"{host}:{int(port) + FRAME_PORT_OFFSET}"
 
     @property
     def data_path(self) -> Path:

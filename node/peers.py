@@ -13,6 +13,11 @@ a gRPC call costs the two nodes several times what a stream message does, and at
 with small batches, those calls were a large share of a validator's CPU (issue 19). A broken
 stream is opened again after a short pause; a peer that does not serve ``Stream`` (an older
 release: UNIMPLEMENTED) is sent the two calls as before.
+
+With a ``FrameDialer`` the same frames go on a plain TCP connection instead (node.frame_link),
+cheaper again per frame, when the peer advertises a frame port in its ``GetStatus`` answer and
+that port can be reached; otherwise, or for a peer of an older release, by the Stream call. The
+choice is made each time the link (re)opens.
 """
 
 from __future__ import annotations
@@ -25,16 +30,16 @@ from typing import Any
 import grpc
 
 from carbon_ticket.node.codec import message_to_proto
-from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream
+from carbon_ticket.node.frame_link import MAX_PEER_MESSAGE_BYTES, FrameDialer
+from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, PeerAuthError
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-__all__ = ["GOSSIP_GAP_S", "PeerLink", "PeerSet", "channel_options"]
+__all__ = ["GOSSIP_GAP_S", "MAX_PEER_MESSAGE_BYTES", "PeerLink", "PeerSet", "channel_options"]
 
 log = logging.getLogger(__name__)
 
-MAX_PEER_MESSAGE_BYTES = 32 * 1024 * 1024
 _SEND_TIMEOUT_S = 5.0
 _MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
@@ -76,8 +81,12 @@ class PeerLink:
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
         wan: WanSimulation | None = None,
         frames: FrameSigner | None = None,
+        dialer: FrameDialer | None = None,
     ) -> None:
         self.address = address
+        # With frames: dial the peer's frame port when it has one (None: Stream calls only).
+        self._dialer = dialer
+        self._frame_link_unreachable_logged = False
         # Frames of one Stream call (None, or a peer without Stream: one call per batch).
         self._frames = frames
         self._outbox: asyncio.Queue[tuple[services_pb2.PeerFrameKind, bytes]] = asyncio.Queue(
@@ -242,34 +251,77 @@ class PeerLink:
         return self.stub.GossipTxs(batch, timeout=_SEND_TIMEOUT_S)
 
     async def _run_stream(self) -> None:
-        # One Stream call at a time carries every frame; opened again after a pause when broken,
-        # the pause doubling with each failure in a row.
+        # One link at a time carries every frame: a frame link or a Stream call, opened again
+        # after a pause when broken, the pause doubling with each failure in a row.
         assert self._frames is not None
-        loop = asyncio.get_running_loop()
         while True:
             # Opened once there is something to send: an observer never sends consensus or
             # gossip frames (validators refuse its Stream), and an idle link holds no call.
             first = await self._outbox.get()
-            failures_before = self.failures
-            opened_s = loop.time()
-            stream = self._frames.open("Stream")
-            call = self.stub.Stream(self._frame_source(stream, first), metadata=stream.metadata)
-            try:
-                await call
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                    self._fall_back_to_calls(first)
-                    return
-                if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
-                    # The first frames can be written before the peer's refusal (or its abort
-                    # of a stream it will not take, such as a batch over its limits) arrives:
-                    # a stream that failed that soon never worked, and the run of failures
-                    # goes on, so the log stays quiet and the pause keeps growing.
-                    self.failures = max(self.failures, failures_before)
-                self._note_failure(exc)
-            finally:
-                call.cancel()
+            if not await self._run_frame_link(first) and not await self._run_stream_call(first):
+                return  # the peer serves no Stream: one call per batch from now on
             await asyncio.sleep(_stream_pause_s(self.failures))
+
+    async def _run_stream_call(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> bool:
+        # Until the call breaks; False when the peer does not serve Stream.
+        assert self._frames is not None
+        loop = asyncio.get_running_loop()
+        failures_before = self.failures
+        opened_s = loop.time()
+        stream = self._frames.open("Stream")
+        call = self.stub.Stream(self._frame_source(stream, first), metadata=stream.metadata)
+        try:
+            await call
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                self._fall_back_to_calls(first)
+                return False
+            if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
+                # The first frames can be written before the peer's refusal (or its abort
+                # of a stream it will not take, such as a batch over its limits) arrives:
+                # a stream that failed that soon never worked, and the run of failures
+                # goes on, so the log stays quiet and the pause keeps growing.
+                self.failures = max(self.failures, failures_before)
+            self._note_failure(exc.code(), exc.details())
+        finally:
+            call.cancel()
+        return True
+
+    async def _run_frame_link(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> bool:
+        # Until the connection breaks; False when the peer has no frame port this node can
+        # reach (none advertised, an older release, a firewall): the Stream call then.
+        if self._dialer is None:
+            return False
+        assert self._frames is not None
+        status = await self.status(_FETCH_TIMEOUT_S)
+        if status is None or not status.frame_port:
+            return False  # a peer that is down fails the Stream call, counted there
+        loop = asyncio.get_running_loop()
+        failures_before = self.failures
+        opened_s = loop.time()
+        stream = self._frames.open("Stream")
+        host = self.address.rpartition(":")[0]
+        try:
+            connection = await self._dialer.open(host, status.frame_port, stream)
+        except PeerAuthError as exc:  # the peer's verdict on our opening
+            self._note_failure(exc.status, exc.message)
+            return True
+        except (OSError, EOFError) as exc:
+            if not self._frame_link_unreachable_logged:
+                self._frame_link_unreachable_logged = True  # once: its Stream call works
+                log.info("peer %s: frame port %d unreachable (%r): frames go by the gRPC port",
+                         self.address, status.frame_port, exc)  # fmt: skip
+            return False
+        self.failures = 0  # it took our opening: the peer is there
+        try:
+            await connection.pump(stream, first, self._outbox)
+        except OSError as exc:
+            if loop.time() - opened_s < _STREAM_RETRY_MAX_S:
+                self.failures = max(self.failures, failures_before)  # as a Stream call's
+            self._note_failure(grpc.StatusCode.UNAVAILABLE, f"frame link: {exc!r}")
+        finally:
+            await connection.close()
+        return True
 
     async def _frame_source(
         self, stream: OutboundStream, first: tuple[services_pb2.PeerFrameKind, bytes]
@@ -331,22 +383,22 @@ class PeerLink:
         try:
             await call  # type: ignore[misc]
         except grpc.aio.AioRpcError as exc:
-            self._note_failure(exc)
+            self._note_failure(exc.code(), exc.details())
         else:
             # A call answered: the peer is there. A batch put in the stream's queue (``call``
             # is then no gRPC call) is not: the stream's writes tell (``_frame_source``).
             if isinstance(call, grpc.aio.Call):
                 self.failures = 0
 
-    def _note_failure(self, exc: grpc.aio.AioRpcError) -> None:
+    def _note_failure(self, code: grpc.StatusCode, details: str | None) -> None:
         self.failures += 1
-        if exc.code() in _REFUSALS:
+        if code in _REFUSALS:
             # Not a network fault: a configuration (key, validator set, clock) problem.
             if self.failures == 1 or self.failures % 100 == 0:
                 log.warning("peer %s refused our call (%s): %s", self.address,
-                            exc.code().name, exc.details())  # fmt: skip
+                            code.name, details)  # fmt: skip
         elif self.failures == 1 or self.failures % 100 == 0:
-            log.info("peer %s unreachable (%s), %d failures", self.address, exc.code().name,
+            log.info("peer %s unreachable (%s), %d failures", self.address, code.name,
                      self.failures)  # fmt: skip
 
 
@@ -366,13 +418,15 @@ class PeerSet:
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
         wan: WanSimulation | None = None,
         frames: FrameSigner | None = None,
+        dialer: FrameDialer | None = None,
     ) -> None:
         # ``tls``: channel credentials from node.tls.peer_credentials (None: plaintext).
         self._tls = tls
         self._interceptors = list(interceptors)
         self._wan = wan
         self._frames = frames
-        self.links = [PeerLink(a, tls, interceptors, wan, frames) for a in dict.fromkeys(addresses)]
+        self._dialer = dialer
+        self.links = [self._link(a) for a in dict.fromkeys(addresses)]
         self._started = False
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -400,11 +454,15 @@ class PeerSet:
         for address in wanted:
             known = current.get(address)
             if known is None:
-                known = PeerLink(address, self._tls, self._interceptors, self._wan, self._frames)
+                known = self._link(address)
                 if self._started:
                     known.start()
             links.append(known)
         self.links = links
+
+    def _link(self, address: str) -> PeerLink:
+        return PeerLink(address, self._tls, self._interceptors, self._wan, self._frames,
+                        self._dialer)  # fmt: skip
 
     def broadcast_consensus(self, message: ConsensusMessage) -> None:
         """Queue a consensus message for every peer (encoded once for all)."""

@@ -15,6 +15,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
+from carbon_ticket.chain.errors import ResourceExhausted
 from carbon_ticket.chain.kvstore import KVSnapshot
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.consensus import ValidatorSets, Vote
@@ -45,7 +46,11 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         store: StoreView,
         info: NodeInfo,
         snapshots: Callable[[], KVSnapshot] | None = None,
+        frame_port: Callable[[], int] = lambda: 0,
     ) -> None:
+        # The port of this node's frame link (node.frame_link), told to peers in GetStatus;
+        # asked on each call: it is known once the listener is bound, after this is made.
+        self._frame_port = frame_port
         self._snapshots = snapshots  # None: this node serves no backups
         self._inbox = inbox
         self._blocks = blocks
@@ -65,9 +70,11 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
         self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerAck:
         await self._refuse_oversized(request, context)
-        if len(request.messages) > _MAX_CONSENSUS_BATCH:
-            await self._refuse_large_batch(len(request.messages), context)
-        return services_pb2.PeerAck(accepted=await self._consensus_batch(request, context))
+        try:
+            self._check_batch_size(request, context.peer())
+        except ResourceExhausted as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.message)
+        return services_pb2.PeerAck(accepted=await self._consensus_batch(request, context.peer()))
 
     async def GossipTxs(
         self, request: services_pb2.TxBatch, context: grpc.aio.ServicerContext
@@ -80,45 +87,57 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     ) -> services_pb2.PeerAck:
         """The traffic of SendConsensus and GossipTxs as frames of one stream (each frame's
         signature and number checked by node.peer_auth before it reaches here)."""
+        try:
+            accepted = await self.receive_frames(frames, context.peer())
+        except ResourceExhausted as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.message)
+        return services_pb2.PeerAck(accepted=accepted)
+
+    async def receive_frames(self, frames: AsyncIterator[services_pb2.PeerFrame], peer: str) -> int:
+        """Hand verified frames to consensus and the mempool, from a Stream call or a frame
+        link (node.frame_link); how many messages and transactions were accepted.
+
+        ResourceExhausted (a batch over the limit) ends the stream: its sender is broken.
+        """
         accepted = 0
         async for frame in frames:
             if frame.kind == services_pb2.PEER_FRAME_KIND_CONSENSUS:
-                batch = self._decode_frame(services_pb2.ConsensusBatch, frame, context)
-                if batch is not None and len(batch.messages) > _MAX_CONSENSUS_BATCH:
-                    await self._refuse_large_batch(len(batch.messages), context)
+                batch = self._decode_frame(services_pb2.ConsensusBatch, frame, peer)
                 if batch is not None:
-                    accepted += await self._consensus_batch(batch, context)
+                    self._check_batch_size(batch, peer)
+                    accepted += await self._consensus_batch(batch, peer)
             elif frame.kind == services_pb2.PEER_FRAME_KIND_TXS:
-                txs = self._decode_frame(services_pb2.TxBatch, frame, context)
+                txs = self._decode_frame(services_pb2.TxBatch, frame, peer)
                 if txs is not None:
                     accepted += await self._gossip_batch(list(txs.txs))
             else:
-                self._log_bad_frame(f"unknown frame kind {frame.kind}", context)
-        return services_pb2.PeerAck(accepted=accepted)
+                self._log_bad_frame(f"unknown frame kind {frame.kind}", peer)
+        return accepted
 
     def _decode_frame(
-        self, kind: type[_Batch], frame: services_pb2.PeerFrame, context: grpc.aio.ServicerContext
+        self, kind: type[_Batch], frame: services_pb2.PeerFrame, peer: str
     ) -> _Batch | None:
         try:
             return kind.FromString(frame.payload)
         except DecodeError as exc:
-            self._log_bad_frame(f"undecodable {kind.__name__}: {exc}", context)
+            self._log_bad_frame(f"undecodable {kind.__name__}: {exc}", peer)
             return None
 
-    def _log_bad_frame(self, reason: str, context: grpc.aio.ServicerContext) -> None:
+    def _log_bad_frame(self, reason: str, peer: str) -> None:
         # A signed frame that does not decode is a bug of the sender: dropped, counted, logged.
         self.malformed += 1
-        log.warning("dropped a stream frame from %s: %s", context.peer(), reason)
+        log.warning("dropped a stream frame from %s: %s", peer, reason)
 
-    async def _refuse_large_batch(self, count: int, context: grpc.aio.ServicerContext) -> None:
+    def _check_batch_size(self, batch: services_pb2.ConsensusBatch, peer: str) -> None:
+        count = len(batch.messages)
+        if count <= _MAX_CONSENSUS_BATCH:
+            return
         self.malformed += 1
         log.warning("refused a batch of %d consensus messages from %s (limit %d)",
-                    count, context.peer(), _MAX_CONSENSUS_BATCH)  # fmt: skip
-        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many messages in a batch")
+                    count, peer, _MAX_CONSENSUS_BATCH)  # fmt: skip
+        raise ResourceExhausted("too many messages in a batch", "consensus_batch_too_large")
 
-    async def _consensus_batch(
-        self, request: services_pb2.ConsensusBatch, context: grpc.aio.ServicerContext
-    ) -> int:
+    async def _consensus_batch(self, request: services_pb2.ConsensusBatch, peer: str) -> int:
         accepted = refused = 0
         reason = ""
         for n, msg in enumerate(request.messages):
@@ -138,7 +157,7 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
             # One line per batch, however many messages it held.
             self.malformed += refused
             log.warning("dropped %d of %d messages from %s; last: %s",
-                        refused, len(request.messages), context.peer(), reason)  # fmt: skip
+                        refused, len(request.messages), peer, reason)  # fmt: skip
         return accepted
 
     async def _gossip_batch(self, txs: list[bytes]) -> int:
@@ -197,7 +216,9 @@ class PeerServicer(services_pb2_grpc.PeerServiceServicer):
     async def GetStatus(
         self, request: services_pb2.PeerStatusRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.PeerStatus:
-        return peer_status(self._store, self._info.chain_id)
+        status = peer_status(self._store, self._info.chain_id)
+        status.frame_port = self._frame_port()
+        return status
 
 
 def from_member(message: ConsensusMessage, validators: ValidatorSets) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +36,8 @@ __all__ = [
     "CertificateAuthority",
     "ClientTls",
     "channel_credentials",
+    "frame_client_context",
+    "frame_server_context",
     "issue_certificate",
     "load_or_create_ca",
     "peer_credentials",
@@ -106,6 +109,31 @@ def peer_credentials(config: NodeConfig) -> grpc.ChannelCredentials | None:
     return grpc.ssl_channel_credentials(
         root_certificates=ca, private_key=key, certificate_chain=cert
     )
+
+
+def frame_server_context(config: NodeConfig) -> ssl.SSLContext | None:
+    """The frame link's listener side of ``server_credentials``: the same certificate, and the
+    same client check (mutual TLS with ``require_client_cert``); None for plaintext."""
+    if config.tls is None:
+        return None
+    tls, _, _, ca = _node_files(config)  # read and checked first: a ConfigError names the file
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_path("cert_file"), config.tls_path("key_file"))
+    if tls.require_client_cert:
+        context.load_verify_locations(cadata=ca.decode())
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def frame_client_context(config: NodeConfig) -> ssl.SSLContext | None:
+    """The frame link's dialling side of ``peer_credentials``: trust the CA only, check the
+    peer's name against its certificate (as gRPC does), present this node's certificate."""
+    if config.tls is None:
+        return None
+    _, _, _, ca = _node_files(config)
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca.decode())
+    context.load_cert_chain(config.tls_path("cert_file"), config.tls_path("key_file"))
+    return context
 
 
 @dataclass(frozen=True, slots=True)

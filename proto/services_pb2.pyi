@@ -55,6 +55,28 @@ class PeerFrame(_message.Message):
     signature: bytes
     def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[PeerFrameKind, str]] = ..., payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
+class PeerOpening(_message.Message):
+    __slots__ = ("key", "time_ms", "nonce", "signature")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    key: bytes
+    time_ms: int
+    nonce: bytes
+    signature: bytes
+    def __init__(self, key: _Optional[bytes] = ..., time_ms: _Optional[int] = ..., nonce: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class PeerOpeningReply(_message.Message):
+    __slots__ = ("accepted", "denied", "reason")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DENIED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    accepted: bool
+    denied: bool
+    reason: str
+    def __init__(self, accepted: _Optional[bool] = ..., denied: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class GetBlocksRequest(_message.Message):
     __slots__ = ("from_height", "max_blocks")
     FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -84,16 +106,18 @@ class ProposalBlock(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., block: _Optional[bytes] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("chain_id", "height", "app_hash", "last_block_hash")
+    __slots__ = ("chain_id", "height", "app_hash", "last_block_hash", "frame_port")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     APP_HASH_FIELD_NUMBER: _ClassVar[int]
     LAST_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    FRAME_PORT_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     height: int
     app_hash: bytes
     last_block_hash: bytes
-    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., app_hash: _Optional[bytes] = ..., last_block_hash: _Optional[bytes] = ...) -> None: ...
+    frame_port: int
+    def __init__(self, chain_id: _Optional[str] = ..., height: _Optional[int] = ..., app_hash: _Optional[bytes] = ..., last_block_hash: _Optional[bytes] = ..., frame_port: _Optional[int] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
     __slots__ = ()

@@ -124,6 +124,15 @@ def free_base_port(count: int, low: int = 30_000, high: int = 60_000) -> int:
     raise OSError(f"no {count} consecutive free ports between {low} and {high}")
 
 
+def _free_ports_beside(count: int, taken: range) -> int:
+    """A base of ``count`` free consecutive ports, none of them in ``taken`` (ports that are
+    free now but promised to the devnet's gRPC listeners)."""
+    while True:
+        base = free_base_port(count)
+        if base + count <= taken.start or base >= taken.stop:
+            return base
+
+
 def init_devnet(
     home: str | Path,
     validators: int = 4,
@@ -152,9 +161,11 @@ def init_devnet(
     home.mkdir(parents=True, exist_ok=True)
     keys = [PrivateKey.generate() for _ in range(validators)]
     endpoints = tuple(f"127.0.0.1:{base_port + i}" for i in range(validators))
-    # Metrics are on in a devnet, each node on a free loopback port.
-    metrics_base = free_base_port(validators)
-    metrics = tuple(f"127.0.0.1:{metrics_base + i}" for i in range(validators))
+    # Metrics are on in a devnet, each node on a free loopback port, and so is each node's
+    # frame port (the gRPC port + 1000 could collide: devnets of tests share the host).
+    side = _free_ports_beside(2 * validators, range(base_port, base_port + validators))
+    metrics = tuple(f"127.0.0.1:{side + i}" for i in range(validators))
+    frame_ports = tuple(f"127.0.0.1:{side + validators + i}" for i in range(validators))
     wallet = Keystore(home / "wallet", wallet_kdf.opslimit, wallet_kdf.memlimit)
     accounts = []
     for name, (kind, roles) in WALLET_ROLES.items():
@@ -203,6 +214,7 @@ def init_devnet(
             home=node_home,
             name=f"node{i}",
             listen=endpoints[i],
+            frame_listen=frame_ports[i],
             metrics=MetricsSettings(enabled=True, listen=metrics[i]),
         )
         if ca is not None:

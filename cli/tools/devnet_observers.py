@@ -56,11 +56,12 @@ def add_observers(info: DevnetInfo, count: int, base_port: int | None = None) ->
     for j in range(count):
         index = len(info.endpoints) + j
         endpoint = f"127.0.0.1:{base + j}"
-        # Its own metrics port too: a copy of node0's would clash with node0's endpoint.
+        # Its own metrics port too: a copy of node0's would clash with node0's endpoint. No
+        # frame port: validators send observers no consensus or gossip.
         metrics = dataclasses.replace(validator.metrics, listen=f"127.0.0.1:{base + count + j}")
         config = dataclasses.replace(
             validator, home=info.node_home(index), name=f"observer{j}", listen=endpoint,
-            peers=info.endpoints, observers=(), metrics=metrics,
+            peers=info.endpoints, observers=(), metrics=metrics, frame_listen="",
         )  # fmt: skip
         _write_home(config, genesis, keys)
         endpoints.append(endpoint)

@@ -168,7 +168,7 @@ def test_every_key_written_has_a_comment_above_it(tmp_path: Path) -> None:
     lines = (tmp_path / CONFIG_FILE).read_text().splitlines()
     keys = [i for i, line in enumerate(lines) if " = " in line and not line.startswith("#")]
     sections = tomllib.loads("\n".join(lines))
-    assert len(keys) == sum(len(values) for values in sections.values()) == 45
+    assert len(keys) == sum(len(values) for values in sections.values()) == 46
     assert all(lines[i - 1].startswith("# ") for i in keys)
 
 
@@ -258,3 +258,25 @@ def test_a_bad_metrics_listen_address_names_the_key(tmp_path: Path) -> None:
 def test_a_bad_log_format_names_the_choices(tmp_path: Path) -> None:
     message = _load_error(tmp_path, '[node]\nlog_format = "xml"\n')
     assert "node.log_format must be one of text, json" in message
+
+
+@pytest.mark.parametrize(
+    ("listen", "frame_listen", "endpoint"),
+    [
+        ("0.0.0.0:26656", "auto", "0.0.0.0:27656"),  # the default: the gRPC port + 1000
+        ("127.0.0.1:0", "auto", "127.0.0.1:0"),  # tests: the system picks both
+        ("127.0.0.1:65000", "auto", None),  # no port 66000: none (peers use the gRPC port)
+        ("127.0.0.1:26600", "", None),  # turned off
+        ("127.0.0.1:26600", "10.0.0.5:4000", "10.0.0.5:4000"),
+    ],
+)
+def test_the_frame_port_follows_the_grpc_port_unless_set(
+    tmp_path: Path, listen: str, frame_listen: str, endpoint: str | None
+) -> None:
+    config = NodeConfig(home=tmp_path, listen=listen, frame_listen=frame_listen)
+    assert config.frame_endpoint == endpoint
+
+
+def test_a_bad_frame_listen_address_names_the_key(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, '[node]\nframe_listen = "26700"\n')
+    assert "frame_listen" in message and "HOST:PORT" in message

@@ -17,7 +17,6 @@ import grpc
 import pytest
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.consensus import Validator, ValidatorSet
 from carbon_ticket.node.peer_auth import (
     FrameSigner,
     ObserverList,
@@ -29,10 +28,8 @@ from carbon_ticket.node.peer_auth import (
 from carbon_ticket.node.peers import PeerLink
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 from tests.cli.harness import reserved_address
+from tests.node.frame_peers import CHAIN, KEYS
 
-CHAIN = "carbon-test"
-KEYS = [PrivateKey.generate() for _ in range(4)]
-VALIDATORS = ValidatorSet(tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(KEYS)))
 STRANGER = PrivateKey.generate()
 TXS = services_pb2.PEER_FRAME_KIND_TXS
 CONSENSUS = services_pb2.PEER_FRAME_KIND_CONSENSUS
