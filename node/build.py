@@ -202,9 +202,10 @@ def build_node(
                 peer_servicer,
             )
         )
-        if metrics is not None:  # the API's refusals and open streams are metrics too
+        if metrics is not None:  # the API's and the peer port's refusals are metrics too
             servers = (s for s in node.services if isinstance(s, GrpcServer))
             metrics.api_guard = next(servers).api_guard
+            metrics.peer_auth = peer_auth
     return node
 
 

@@ -36,6 +36,7 @@ from carbon_ticket.node.codec import certificate_from_bytes
 from carbon_ticket.node.config import ConfigError, MetricsSettings
 from carbon_ticket.node.mempool import CheckTx, Mempool, MempoolStats
 from carbon_ticket.node.node import Node
+from carbon_ticket.node.peer_auth import PeerAuthenticator
 from carbon_ticket.node.ports import CommittedEvent
 
 __all__ = ["PREFIX", "MetricsService", "NodeMetrics", "SignatureChecks"]
@@ -109,6 +110,7 @@ class _Snapshot:
     evidence_seen: int
     committed: dict[tuple[str, str], int]
     api_refusals: dict[str, int]  # public API calls refused by an [api] limit, by code
+    peer_refusals: dict[str, int]  # peer calls and frame links refused, by code
     api_streams: int  # public API streams open
 
 
@@ -120,8 +122,10 @@ class NodeMetrics(Collector):
         self._node = node
         self._checks = checks
         self._loop: asyncio.AbstractEventLoop | None = None
-        # The public API's guard, set when the node serves the API (node.build).
+        # The public API's guard and the peer port's authenticator, set when the node serves
+        # them (node.build).
         self.api_guard: ApiGuard | None = None
+        self.peer_auth: PeerAuthenticator | None = None
         self._committed: Counter[tuple[str, str]] = Counter()
         self._last_time_ms: int | None = None
         self._step_key: tuple[int, int, int] = (0, 0, 0)
@@ -237,6 +241,7 @@ class NodeMetrics(Collector):
             committed=dict(self._committed),
             api_refusals=dict(self.api_guard.refused) if self.api_guard is not None else {},
             api_streams=self.api_guard.streams.in_use if self.api_guard is not None else 0,
+            peer_refusals=dict(self.peer_auth.refused) if self.peer_auth is not None else {},
         )
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
@@ -298,6 +303,15 @@ def _families(
         api.add_metric([code], count)
     yield api
     yield _gauge("api_streams", "Public API streams open (all clients).", snap.api_streams)
+    peers = CounterMetricFamily(
+        f"{PREFIX}_peer_refusals",
+        "Peer calls and frame links refused (signature, role, freshness, malformed frames), "
+        "by code.",
+        labels=["code"],
+    )
+    for code, count in sorted(snap.peer_refusals.items()):
+        peers.add_metric([code], count)
+    yield peers
     yield CounterMetricFamily(
         f"{PREFIX}_blocks_synced", "Blocks applied by block sync.", value=snap.blocks_synced
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -22,7 +23,7 @@ from carbon_ticket.cli.tools.loadgen import (
     commit_phases,
     submit_batches,
 )
-from carbon_ticket.proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.cli.harness import make_fast, running_devnet, wallet_keys
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -64,6 +65,19 @@ def test_a_devnet_node_serves_its_metrics_on_loopback(tmp_path: Path) -> None:
         assert value(samples, "carbon_ticket_fsync_seconds_count") >= 1
         assert value(samples, "carbon_ticket_block_commit_seconds_count") >= 1
         assert value(samples, "carbon_ticket_peers") == 0
+
+
+def test_refused_peer_calls_are_counted_by_code(tmp_path: Path) -> None:
+    # An operator sees who knocks on the peer port without a key (or with a wrong one).
+    with running_devnet(tmp_path / "devnet") as (info, _thread):
+        with grpc.insecure_channel(info.endpoints[0]) as channel:
+            stub = services_pb2_grpc.PeerServiceStub(channel)
+            for _ in range(2):
+                with pytest.raises(grpc.RpcError) as refused:
+                    stub.GetStatus(services_pb2.PeerStatusRequest(), timeout=10)
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        samples = scrape(info.metrics[0])
+        assert value(samples, "carbon_ticket_peer_refusals_total", code="no_credential") == 2
 
 
 def _served_names(address: str) -> set[str]:
