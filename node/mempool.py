@@ -252,6 +252,16 @@ class Mempool:
             self._drop(self._txs[digest])
         return len(expired)
 
+    def stale(self, admitted_by: int, limit: int) -> list[bytes]:
+        """The envelopes of at most ``limit`` pending transactions admitted at or before height
+        ``admitted_by``, oldest first (for gossiping them again)."""
+        raws: list[bytes] = []
+        for digest, admitted_at in self._admitted_at.items():
+            if admitted_at > admitted_by or len(raws) >= limit:
+                break  # insertion order is admission order
+            raws.append(self._txs[digest].raw)
+        return raws
+
     def reap(self, max_units: int, max_bytes: int) -> list[SignedTx]:
         """Pending transactions worth up to ``max_units`` of work (``SignedTx.work_units``: a
         one-entry transfer is one) and ``max_bytes``, in arrival order, each account's in nonce

@@ -64,6 +64,11 @@ _STALL_CHECK_S = 2.0
 # Transactions admitted between two yields to the event loop.
 ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
+# Every this many blocks, pending transactions admitted at least _REGOSSIP_AFTER_BLOCKS blocks
+# ago are gossiped again, at most _REGOSSIP_MAX_TXS of them (``Node._gossip_stale``).
+_REGOSSIP_EVERY_BLOCKS = 10
+_REGOSSIP_AFTER_BLOCKS = 5
+_REGOSSIP_MAX_TXS = 1_000
 
 
 def _nothing() -> None:
@@ -461,6 +466,8 @@ class Node:
         if expired:
             log.info("dropped %d transactions pending for too many blocks", expired)
         height = executed.block.height
+        if height % _REGOSSIP_EVERY_BLOCKS == 0:
+            self._gossip_stale(height)
         event = CommittedEvent(executed, height)
         if self._waiters:
             for index, receipt in enumerate(executed.receipts):
@@ -469,6 +476,16 @@ class Node:
                     self._resolve(waiters, CommittedTx(height, index, receipt))
         for subscriber in list(self._subscribers):
             subscriber(event)
+
+    def _gossip_stale(self, height: int) -> None:
+        # Gossip goes to each peer once, best effort: frames in flight when a link breaks (a
+        # peer restarting) are lost, and a transaction only this node holds then waits for this
+        # node's turn to propose. Transactions still pending some blocks after their admission
+        # are sent again; a peer that holds them already refuses them by their bytes, before
+        # any signature check.
+        raws = self.mempool.stale(height - _REGOSSIP_AFTER_BLOCKS, _REGOSSIP_MAX_TXS)
+        if raws:
+            self._gossip(raws)
 
     def _follow_validator_history(self) -> None:
         # A commit that scheduled a set change (or an address change), or reached the height

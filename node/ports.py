@@ -253,6 +253,10 @@ class TxPool(PendingTxs, TxPrecheck, Protocol):
         """Drop transactions pending too long at ``height``; returns how many."""
         ...
 
+    def stale(self, admitted_by: int, limit: int) -> list[bytes]:
+        """Envelopes of at most ``limit`` pending transactions admitted by ``admitted_by``."""
+        ...
+
 
 class TxSubmitter(Protocol):
     """What the public API calls to submit transactions and follow commits (the node)."""
