@@ -252,14 +252,15 @@ class Mempool:
             self._drop(self._txs[digest])
         return len(expired)
 
-    def stale(self, admitted_by: int, limit: int) -> list[bytes]:
-        """The envelopes of at most ``limit`` pending transactions admitted at or before height
-        ``admitted_by``, oldest first (for gossiping them again)."""
+    def admitted_between(self, first: int, last: int, limit: int) -> list[bytes]:
+        """The envelopes of at most ``limit`` pending transactions admitted at heights
+        ``first..last``, oldest first (for gossiping them again)."""
         raws: list[bytes] = []
         for digest, admitted_at in self._admitted_at.items():
-            if admitted_at > admitted_by or len(raws) >= limit:
+            if admitted_at > last or len(raws) >= limit:
                 break  # insertion order is admission order
-            raws.append(self._txs[digest].raw)
+            if admitted_at >= first:
+                raws.append(self._txs[digest].raw)
         return raws
 
     def reap(self, max_units: int, max_bytes: int) -> list[SignedTx]:

@@ -64,8 +64,9 @@ _STALL_CHECK_S = 2.0
 # Transactions admitted between two yields to the event loop.
 ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
-# Every this many blocks, pending transactions admitted at least _REGOSSIP_AFTER_BLOCKS blocks
-# ago are gossiped again, at most _REGOSSIP_MAX_TXS of them (``Node._gossip_stale``).
+# Every this many blocks, the pending transactions admitted in the previous this many blocks,
+# ending _REGOSSIP_AFTER_BLOCKS ago, are gossiped again, at most _REGOSSIP_MAX_TXS of them: each
+# once (``Node._gossip_stale``).
 _REGOSSIP_EVERY_BLOCKS = 10
 _REGOSSIP_AFTER_BLOCKS = 5
 _REGOSSIP_MAX_TXS = 1_000
@@ -481,9 +482,13 @@ class Node:
         # Gossip goes to each peer once, best effort: frames in flight when a link breaks (a
         # peer restarting) are lost, and a transaction only this node holds then waits for this
         # node's turn to propose. Transactions still pending some blocks after their admission
-        # are sent again; a peer that holds them already refuses them by their bytes, before
-        # any signature check.
-        raws = self.mempool.stale(height - _REGOSSIP_AFTER_BLOCKS, _REGOSSIP_MAX_TXS)
+        # are sent once more (the windows of successive calls do not overlap, so one stuck
+        # behind a nonce gap is not sent every time, nor crowds out newer ones); a peer that
+        # holds them already refuses them by their bytes, before any signature check.
+        last = height - _REGOSSIP_AFTER_BLOCKS
+        raws = self.mempool.admitted_between(
+            last - _REGOSSIP_EVERY_BLOCKS + 1, last, _REGOSSIP_MAX_TXS
+        )
         if raws:
             self._gossip(raws)
 

@@ -253,8 +253,8 @@ class TxPool(PendingTxs, TxPrecheck, Protocol):
         """Drop transactions pending too long at ``height``; returns how many."""
         ...
 
-    def stale(self, admitted_by: int, limit: int) -> list[bytes]:
-        """Envelopes of at most ``limit`` pending transactions admitted by ``admitted_by``."""
+    def admitted_between(self, first: int, last: int, limit: int) -> list[bytes]:
+        """Envelopes of at most ``limit`` pending transactions admitted at ``first..last``."""
         ...
 
 
