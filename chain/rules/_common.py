@@ -11,7 +11,7 @@ from carbon_ticket.chain import keys
 from carbon_ticket.chain.amounts import tco2e
 from carbon_ticket.chain.errors import NotFound, PermissionDenied, PreconditionFailed
 from carbon_ticket.chain.governance_records import Freeze
-from carbon_ticket.chain.records import Account, Params, Period, Project
+from carbon_ticket.chain.records import Params, Period, Project, account_kind
 from carbon_ticket.chain.results import Event
 from carbon_ticket.chain.state import StateOverlay
 from carbon_ticket.chain.tx import SignedTx
@@ -95,7 +95,7 @@ def require_resident(state: StateOverlay, address: str, what: str) -> None:
             f"{what} {address} is not a registered account; ask a registrar to register it first",
             "unknown_account",
         )
-    kind = Account.decode(raw).kind
+    kind = account_kind(raw)
     if kind != "resident":
         raise PreconditionFailed(
             f"{what} {address} is a {kind} account; only resident accounts hold points",
