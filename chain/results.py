@@ -70,9 +70,8 @@ class TxResult:
             append(kind)
             append(u16(_count(len(event.attributes))))
             for key, value in event.attributes:
-                raw_key, raw_value = key.encode(), value.encode()
-                append(u16(len(raw_key)))
-                append(raw_key)
+                append(_key_part(key))
+                raw_value = value.encode()
                 append(u32(len(raw_value)))
                 append(raw_value)
         return b"".join(parts)
@@ -80,6 +79,22 @@ class TxResult:
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
+
+
+_KEY_PARTS: dict[str, bytes] = {}
+_MAX_KEY_PARTS = 4096  # attribute names are a few dozen fixed words; the bound is a safeguard
+
+
+def _key_part(key: str) -> bytes:
+    # An attribute name's u16 length and UTF-8 bytes: the same few names recur in every
+    # receipt (eight in each award's event), so each is encoded once.
+    part = _KEY_PARTS.get(key)
+    if part is None:
+        raw = key.encode()
+        part = _U16.pack(len(raw)) + raw
+        if len(_KEY_PARTS) < _MAX_KEY_PARTS:
+            _KEY_PARTS[key] = part
+    return part
 
 
 def _count(n: int) -> int:
