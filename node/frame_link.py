@@ -18,7 +18,7 @@ A bad magic, length, opening or frame closes the connection and changes nothing:
 the listener counts with the other refused peer calls (one log line per ``_LOG_EVERY_S`` of
 ``node.peer_auth``). A node finds a peer's frame port in its ``GetStatus`` answer
 (``PeerStatus.frame_port``); ``node.peers.PeerLink`` falls back to the Stream call when there is
-none or it cannot be reached.
+none or it cannot be reached, and tries the port again from time to time (node.carrier_switch).
 """
 
 from __future__ import annotations
@@ -197,11 +197,11 @@ class FrameConnection:
     async def pump(
         self,
         stream: OutboundStream,
-        first: tuple[services_pb2.PeerFrameKind, bytes],
+        first: tuple[services_pb2.PeerFrameKind, bytes] | None,
         queue: FrameQueue,
     ) -> None:
-        """Sign and write ``first`` and then every frame ``queue`` gives, each burst in one
-        write, until the connection breaks: raises ConnectionError (never returns)."""
+        """Sign and write ``first`` (if any) and then every frame ``queue`` gives, each burst in
+        one write, until the connection breaks: raises ConnectionError (never returns)."""
         task = asyncio.current_task()
         assert task is not None
         pumping, lost = True, False
@@ -220,14 +220,14 @@ class FrameConnection:
         watch = asyncio.ensure_future(self._reader.read(1))
         watch.add_done_callback(peer_closed)
         try:
-            kind, payload = first
+            frame = first if first is not None else await queue.get()
             while True:
-                burst = [frame_bytes(stream.frame(kind, payload))]
+                burst = [frame_bytes(stream.frame(*frame))]
                 while not queue.empty():
                     burst.append(frame_bytes(stream.frame(*queue.get_nowait())))
                 self._writer.write(b"".join(burst))
                 await self._writer.drain()
-                kind, payload = await queue.get()
+                frame = await queue.get()
         except asyncio.CancelledError:
             if lost and task.uncancel() == 0:
                 raise ConnectionResetError("the peer closed the frame link") from None

@@ -143,6 +143,75 @@ def test_a_frame_port_that_refuses_connections_leaves_the_stream_call() -> None:
     _run(test, FramePeer(frame_port=False, advertise=lambda: port))
 
 
+def _carrier_kinds(peer: FramePeer) -> list[str]:
+    # One entry per Stream call or frame link the peer took: "grpc" or "tcp".
+    return [carrier.split(":", 1)[0] for carrier in peer.carriers]
+
+
+class _Sender:
+    """Gossips numbered transactions through ``link``, a few milliseconds apart."""
+
+    def __init__(self, link: PeerLink) -> None:
+        self.link = link
+        self.sent: list[bytes] = []
+
+    async def send(self, count: int) -> None:
+        for _ in range(count):
+            self.sent.append(b"tx-%d" % len(self.sent))
+            self.link.send_txs([self.sent[-1]])
+            await asyncio.sleep(0.005)
+
+    async def until(self, cond: Callable[[], object], timeout: float = 10.0) -> None:
+        """Keep sending until ``cond()`` holds (bounded like ``wait_for``)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not cond():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await self.send(5)
+
+
+def test_a_link_on_the_stream_call_moves_to_a_frame_port_that_answers_later() -> None:
+    # The peer tells its frame port before it listens there (it bound it late, or a firewall
+    # rule was fixed since): the link falls back to the Stream call, tries the port again after
+    # the re-check period, and moves there between two frames while traffic flows.
+    port = _closed_port()
+
+    async def test(b: FramePeer) -> None:
+        link = link_to(b, frame_recheck_s=0.2)
+        sender = _Sender(link)
+        try:
+            await sender.send(10)
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert _carrier_kinds(b) == ["grpc"]
+            await b.listener.start()  # the port answers now
+            await sender.until(lambda: "tcp" in _carrier_kinds(b))
+            await sender.send(20)
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert b.inbox.txs == sender.sent  # none lost, none reordered at the switch
+            assert _carrier_kinds(b) == ["grpc", "tcp"] and link.failures == 0
+        finally:
+            await link.close()
+
+    _run(test, FramePeer(frame_port=False, listen=f"127.0.0.1:{port}", advertise=lambda: port))
+
+
+def test_a_frame_port_that_stays_closed_leaves_the_stream_call_undisturbed() -> None:
+    # Each re-check that finds the port closed changes nothing: one Stream call carries all.
+    port = _closed_port()
+
+    async def test(b: FramePeer) -> None:
+        link = link_to(b, frame_recheck_s=0.02)
+        sender = _Sender(link)
+        try:
+            await sender.send(60)  # 0.3 s at least: several re-checks
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert b.inbox.txs == sender.sent
+            assert _carrier_kinds(b) == ["grpc"] and link.failures == 0
+        finally:
+            await link.close()
+
+    _run(test, FramePeer(frame_port=False, advertise=lambda: port))
+
+
 # ------------------------------------------------------------------ refusals
 
 
