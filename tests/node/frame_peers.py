@@ -20,7 +20,12 @@ import grpc
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError
 from carbon_ticket.consensus import Validator, ValidatorSet
-from carbon_ticket.node.frame_link import MAX_PENDING_OPENINGS, FrameDialer, FrameListener
+from carbon_ticket.node.frame_link import (
+    MAX_PENDING_OPENINGS,
+    MAX_PENDING_PER_HOST,
+    FrameDialer,
+    FrameListener,
+)
 from carbon_ticket.node.peer_auth import (
     FrameSigner,
     ObserverList,
@@ -74,6 +79,7 @@ class FramePeer:
         advertise: Callable[[], int] | None = None,
         observers: tuple[bytes, ...] = (),
         max_pending: int = MAX_PENDING_OPENINGS,
+        max_pending_per_host: int = MAX_PENDING_PER_HOST,
         listen: str = "127.0.0.1:0",
     ) -> None:
         # ``advertise``: the frame port GetStatus tells (default: the listener's). ``listen``:
@@ -90,7 +96,8 @@ class FramePeer:
         # Which carrier each batch of frames came by: "tcp:..." (a frame link) or gRPC's peer.
         self.carriers: list[str] = []
         self.listener = FrameListener(listen, self.auth, self._deliver, tls,
-                                      max_pending=max_pending)  # fmt: skip
+                                      max_pending=max_pending,
+                                      max_pending_per_host=max_pending_per_host)  # fmt: skip
         self._with_frame_port = frame_port
         self._server: grpc.aio.Server | None = None
         self.address = ""

@@ -226,15 +226,18 @@ def _opening(stream: OutboundStream) -> services_pb2.PeerOpening:
 
 
 async def _exchange(
-    peer: FramePeer, sent: bytes
+    peer: FramePeer, sent: bytes, source: str = "127.0.0.1"
 ) -> tuple[services_pb2.PeerOpeningReply | None, bytes]:
-    """Write ``sent`` to the frame port; the reply to the opening (None: none came) and what
-    followed it until the listener closed the connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", peer.listener.port)
+    """Write ``sent`` to the frame port from the address ``source``; the reply to the opening
+    (None: none came) and what followed it until the listener closed the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", peer.listener.port,
+                                                   local_addr=(source, 0))  # fmt: skip
     try:
         writer.write(sent)
         writer.write_eof()  # all is sent: a link whose frames were good then ends cleanly
         rest = await asyncio.wait_for(reader.read(), 10)  # to the end: the listener closes
+    except ConnectionResetError:  # closed unheard, before or while our bytes arrived
+        rest = b""
     finally:
         writer.close()
     if len(rest) < 4:
@@ -369,6 +372,43 @@ def test_connections_that_say_nothing_cannot_pile_up() -> None:
         assert reply is not None and reply.accepted
 
     _run(test, FramePeer(max_pending=2))
+
+
+def _loopback_alias(host: str) -> str:
+    # Another source address on this machine (Linux routes all of 127/8 to loopback).
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, 0))
+        except OSError:
+            pytest.skip(f"{host} is not a local address here")
+    return host
+
+
+def test_one_host_cannot_take_every_pending_opening() -> None:
+    # Silent connections from one address fill only that address's share of the waiting room:
+    # a validator connecting from another address still gets in.
+    crowd = _loopback_alias("127.0.0.3")
+
+    async def test(peer: FramePeer) -> None:
+        port = peer.listener.port
+        silent = [await asyncio.open_connection("127.0.0.1", port, local_addr=(crowd, 0))
+                  for _ in range(2)]  # fmt: skip
+        await wait_for(lambda: peer.listener.pending == 2)
+        try:
+            # A third from that host is closed unheard, even with a good opening ...
+            refused, _ = await _exchange(peer, _opened(_signed()), source=crowd)
+            assert refused is None
+            # ... while one from another host is taken, though the crowd keeps waiting.
+            reply, _ = await _exchange(peer, _opened(_signed()), source="127.0.0.1")
+            assert reply is not None and reply.accepted and peer.listener.pending == 2
+        finally:
+            for _, quiet in silent:
+                quiet.close()
+        await wait_for(lambda: peer.listener.pending == 0)
+        again, _ = await _exchange(peer, _opened(_signed()), source=crowd)
+        assert again is not None and again.accepted  # its share is free again
+
+    _run(test, FramePeer(max_pending=64, max_pending_per_host=2))
 
 
 def test_a_replayed_opening_is_refused() -> None:
