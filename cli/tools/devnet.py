@@ -146,8 +146,9 @@ def init_devnet(
 ) -> DevnetInfo:
     """Write a ready-to-run devnet into ``home`` (which must not hold one already).
 
-    The wallet's keys cost what every user's key costs to unlock; tests, which make a devnet
-    each and unlock its keys often, pass ``wallet_kdf=TEST_KDF``.
+    The wallet's keys cost what every user's key costs to unlock (``devnet init`` and ``up``:
+    the README's session shows the wallet as users meet it); tests and the measurement tools,
+    which make a devnet per run and throw it away, pass ``wallet_kdf=THROWAWAY_KDF``.
 
     With ``tls`` a private CA in ``home/tls`` signs a certificate for each node (127.0.0.1 and
     localhost) and one for clients, and every node config gets a ``[tls]`` section (mutual TLS
