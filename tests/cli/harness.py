@@ -20,6 +20,7 @@ from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.node import Node
 from carbon_ticket.proto import ledger_pb2, services_pb2_grpc
 
 __all__ = ["NodeThread", "free_port", "make_fast", "reserved_address", "running_devnet"]
@@ -77,7 +78,7 @@ class NodeThread:
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.loop = asyncio.new_event_loop()
-        self.node = None
+        self.node: Node | None = None  # set by the loop's thread once built
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -85,8 +86,9 @@ class NodeThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.node = build_node(self.config)
-            self.loop.run_until_complete(self.node.start())
+            node = build_node(self.config)
+            self.node = node
+            self.loop.run_until_complete(node.start())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
             self._ready.set()
