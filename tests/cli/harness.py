@@ -18,6 +18,7 @@ from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
+from carbon_ticket.cli.tools.ports import free_base_port
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.node import Node
@@ -27,16 +28,15 @@ __all__ = ["NodeThread", "free_port", "make_fast", "reserved_address", "running_
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago (bind port 0 and let the kernel choose).
+    """A TCP port that was free a moment ago, outside the ephemeral range and claimed against
+    other devnets made meanwhile (cli.tools.ports).
 
-    Released before it is used, so another program may take it meanwhile: only for a port that
-    must be written down before anything binds it (a devnet's genesis names its validators'
-    ports). A server the test runs itself binds port 0 and reads the port it got; an address
-    where nothing may listen is ``reserved_address``.
+    Released before it is used, so a program that binds it by number may take it meanwhile:
+    only for a port that must be written down before anything binds it (a devnet's genesis
+    names its validators' ports). A server the test runs itself binds port 0 and reads the
+    port it got; an address where nothing may listen is ``reserved_address``.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_base_port(1)
 
 
 @contextmanager

@@ -19,12 +19,13 @@ import grpc
 import pytest
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DEFAULT_CHAIN_ID as CHAIN_OF_DEVNET
 from carbon_ticket.cli.tools.devnet import init_devnet
 from carbon_ticket.consensus import Vote, VoteType
 from carbon_ticket.node.codec import message_to_proto
 from carbon_ticket.node.config import NodeConfig
-from carbon_ticket.node.frame_link import MAGIC, MAX_PEER_MESSAGE_BYTES, frame_bytes
+from carbon_ticket.node.frame_link import MAGIC, MAX_PEER_MESSAGE_BYTES, FrameListener, frame_bytes
 from carbon_ticket.node.keyfile import load_validator_key
 from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, signed_metadata
 from carbon_ticket.node.peers import PeerLink
@@ -501,18 +502,24 @@ def test_tls_contexts_are_none_without_a_tls_section(tmp_path: Path) -> None:
 
 
 def test_a_node_advertises_its_frame_port_bound_before_its_grpc_port(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "net", validators=1, base_port=_closed_port())
+    info = init_devnet(tmp_path / "net", validators=1, base_port=_closed_port(),
+                       wallet_kdf=TEST_KDF)  # fmt: skip
     config = make_fast(info.node_home(0))
-    expected = int(config.frame_listen.rpartition(":")[2])
+    # A devnet's nodes take whatever frame port the system gives them (cli.tools.ports).
+    assert config.frame_listen == "127.0.0.1:0"
     thread = NodeThread(config).start()
     try:
         assert thread.node is not None
-        kinds = [type(s).__name__ for s in thread.node.services]
+        services = thread.node.services
+        kinds = [type(s).__name__ for s in services]
         # Started in this order: a peer that got the gRPC port's GetStatus learns the port.
         assert kinds.index("FrameListener") < kinds.index("GrpcServer")
+        listener = services[kinds.index("FrameListener")]
+        assert isinstance(listener, FrameListener)
+        expected = listener.port
         key = load_validator_key(config.key_path)
         status = _signed_status(info.endpoints[0], key)
-        assert status.frame_port == expected
+        assert status.frame_port == expected != 0
     finally:
         thread.stop()
     with socket.socket() as sock:  # shutdown closed the frame port: it can be bound again
