@@ -51,30 +51,29 @@ class CarrierSwitch:
         self.held: Frame | None = None  # taken from the queue after the call's last frame
 
     async def next_frame(self, queue: FrameQueue) -> Frame | None:
-        """The next frame for the call; None once the frame link is open."""
+        """The next frame for the call; None once the frame link is open, the frame taken from
+        the queue meanwhile (if any) kept in ``held`` for the frame link."""
+        if self._switch_due():
+            return None
+        # An idle call waits for the next frame even when the frame link opens meanwhile, and
+        # hands that frame over: one look at the probe per frame, no task to race it (frames
+        # on the Stream call are what the link pays most for already).
+        frame = await queue.get()
+        if self._switch_due():
+            self.held = frame
+            return None
+        return frame
+
+    def _switch_due(self) -> bool:
         probe = self._probe
-        if probe is None:
-            return await queue.get()
-        frame: Frame | None = None
-        if not probe.done():
-            if not queue.empty():
-                return queue.get_nowait()
-            get = asyncio.ensure_future(queue.get())
-            try:
-                await asyncio.wait((get, probe), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                # A get cancelled before it finished took no frame from the queue.
-                if not get.cancel():
-                    frame = get.result()
-            if not probe.done():
-                return frame
+        if probe is None or not probe.done():
+            return False
         if probe.cancelled() or probe.exception() is not None:  # a bug: no more tries
             if not probe.cancelled():
                 log.error("frame port probe failed", exc_info=probe.exception())
             self._probe = None
-            return frame if frame is not None else await queue.get()
-        self.held = frame
-        return None
+            return False
+        return True
 
     async def settle(self, keep: bool) -> OpenedFrameLink | None:
         """Stop the probe; the frame link it opened, if any (closed unless ``keep``)."""
