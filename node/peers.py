@@ -50,7 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-
 _SEND_TIMEOUT_S = 5.0
 _MAX_TXS_PER_GOSSIP = 500
 _MAX_QUEUED_TXS = 100_000
