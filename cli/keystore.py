@@ -25,6 +25,7 @@ from carbon_ticket.chain.jsontext import parse_json
 __all__ = [
     "DEFAULT_KDF",
     "TEST_KDF",
+    "THROWAWAY_KDF",
     "KdfCost",
     "KeyInfo",
     "Keystore",
@@ -56,9 +57,14 @@ class KdfCost:
 DEFAULT_KDF = KdfCost(
     nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
 )
-# libsodium's minimum: for throwaway keys of tests only, which pass it explicitly. No command
-# takes it, so no key a user makes can end up this cheap to guess.
-TEST_KDF = KdfCost(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+# libsodium's minimum, for keys nobody needs to guard, passed explicitly: the tests' keys, and
+# the wallets of the devnets that `bench`, `chaos` and `abuse` make for one run (their password
+# is written beside them in devnet.json, so a dear KDF protects nothing there; it only cost
+# each run ~2 s of CPU). No command option takes it, and a key a user makes or imports costs
+# DEFAULT_KDF in any keystore (each file records its own cost), so no such key can end up
+# this cheap to guess.
+THROWAWAY_KDF = KdfCost(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+TEST_KDF = THROWAWAY_KDF  # the name the tests use
 
 
 class KeystoreError(LedgerError):

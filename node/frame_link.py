@@ -18,7 +18,7 @@ A bad magic, length, opening or frame closes the connection and changes nothing:
 the listener counts with the other refused peer calls (one log line per ``_LOG_EVERY_S`` of
 ``node.peer_auth``). A node finds a peer's frame port in its ``GetStatus`` answer
 (``PeerStatus.frame_port``); ``node.peers.PeerLink`` falls back to the Stream call when there is
-none or it cannot be reached.
+none or it cannot be reached, and tries the port again from time to time (node.carrier_switch).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ __all__ = [
     "MAGIC",
     "MAX_PEER_MESSAGE_BYTES",
     "MAX_PENDING_OPENINGS",
+    "MAX_PENDING_PER_HOST",
     "FrameConnection",
     "FrameDialer",
     "FrameListener",
@@ -73,6 +74,10 @@ _OPENING_TIMEOUT_S = 5.0  # a connection that says nothing (or no TLS handshake)
 # that anyone who reaches the port cannot hold many sockets (and their tasks) for free. The
 # validators of a network need one each; the rest of the bound is for reconnects.
 MAX_PENDING_OPENINGS = 64
+# The same from one remote host (IP address), so that one host cannot hold all of the above and
+# keep the validators out: a validator needs one at a time (a few while it reconnects, or for
+# several validators behind one NAT address).
+MAX_PENDING_PER_HOST = 8
 _KEEPALIVE_S = 10  # as the gRPC channel's keepalive: a vanished peer is noticed
 FrameQueue = asyncio.Queue[tuple[services_pb2.PeerFrameKind, bytes]]
 _M = TypeVar("_M", bound=Message)
@@ -197,11 +202,11 @@ class FrameConnection:
     async def pump(
         self,
         stream: OutboundStream,
-        first: tuple[services_pb2.PeerFrameKind, bytes],
+        first: tuple[services_pb2.PeerFrameKind, bytes] | None,
         queue: FrameQueue,
     ) -> None:
-        """Sign and write ``first`` and then every frame ``queue`` gives, each burst in one
-        write, until the connection breaks: raises ConnectionError (never returns)."""
+        """Sign and write ``first`` (if any) and then every frame ``queue`` gives, each burst in
+        one write, until the connection breaks: raises ConnectionError (never returns)."""
         task = asyncio.current_task()
         assert task is not None
         pumping, lost = True, False
@@ -220,14 +225,14 @@ class FrameConnection:
         watch = asyncio.ensure_future(self._reader.read(1))
         watch.add_done_callback(peer_closed)
         try:
-            kind, payload = first
+            frame = first if first is not None else await queue.get()
             while True:
-                burst = [frame_bytes(stream.frame(kind, payload))]
+                burst = [frame_bytes(stream.frame(*frame))]
                 while not queue.empty():
                     burst.append(frame_bytes(stream.frame(*queue.get_nowait())))
                 self._writer.write(b"".join(burst))
                 await self._writer.drain()
-                kind, payload = await queue.get()
+                frame = await queue.get()
         except asyncio.CancelledError:
             if lost and task.uncancel() == 0:
                 raise ConnectionResetError("the peer closed the frame link") from None
@@ -257,18 +262,26 @@ class FrameListener:
         *,
         required: bool = True,
         max_pending: int = MAX_PENDING_OPENINGS,
+        max_pending_per_host: int = MAX_PENDING_PER_HOST,
     ) -> None:
         # ``required`` False (frame_listen = "auto"): a port that is taken is skipped with a
         # warning, and peers send by the gRPC port as to an older release.
         self._address = address
         self._max_pending = max_pending
+        self._max_pending_per_host = max_pending_per_host
         self._pending = 0  # connections not yet past their opening
+        self._pending_from: dict[str, int] = {}  # the same by remote host (none at 0)
         self._auth = authenticator
         self._deliver = deliver
         self._tls = tls
         self._required = required
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending(self) -> int:
+        """Connections waiting for their opening now."""
+        return self._pending
 
     @property
     def port(self) -> int:
@@ -315,14 +328,16 @@ class FrameListener:
         assert task is not None
         self._links.add(task)
         peer = _peer_name(writer)
-        if self._pending >= self._max_pending:
-            log.debug("frame link from %s closed unheard: %d openings pending", peer,
-                      self._pending)  # fmt: skip
+        host = _peer_host(writer)
+        from_host = self._pending_from.get(host, 0)
+        if self._pending >= self._max_pending or from_host >= self._max_pending_per_host:
+            log.debug("frame link from %s closed unheard: %d openings pending, %d from its host",
+                      peer, self._pending, from_host)  # fmt: skip
             self._links.discard(task)
             await _close(writer)
             return
         try:
-            await self._take(reader, writer, peer)
+            await self._take(reader, writer, peer, host)
         except PeerAuthError as exc:
             self._auth.note_refusal(exc, peer)
         except ResourceExhausted:
@@ -338,13 +353,18 @@ class FrameListener:
             await _close(writer)
 
     async def _take(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str, host: str
     ) -> None:
+        # Counted from here to the opening: no await between the caps' check and this.
         self._pending += 1
+        self._pending_from[host] = self._pending_from.get(host, 0) + 1
         try:
             opening = await asyncio.wait_for(self._read_opening(reader), _OPENING_TIMEOUT_S)
         finally:
             self._pending -= 1
+            self._pending_from[host] -= 1
+            if not self._pending_from[host]:
+                del self._pending_from[host]  # the map holds only hosts waiting now
         try:
             key, nonce = self._auth.check_stream(STREAM, _opening_metadata(opening))
         except PeerAuthError as exc:
@@ -372,6 +392,14 @@ async def _frames(reader: asyncio.StreamReader) -> AsyncIterator[services_pb2.Pe
         if data is None:
             return
         yield _decode(services_pb2.PeerFrame, data, "frame")
+
+
+def _peer_host(writer: asyncio.StreamWriter) -> str:
+    # The remote IP address (its port differs per connection); "?" when unknown.
+    address = writer.get_extra_info("peername")
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return "?"
 
 
 def _peer_name(writer: asyncio.StreamWriter) -> str:

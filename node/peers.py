@@ -17,7 +17,9 @@ release: UNIMPLEMENTED) is sent the two calls as before.
 With a ``FrameDialer`` the same frames go on a plain TCP connection instead (node.frame_link),
 cheaper again per frame, when the peer advertises a frame port in its ``GetStatus`` answer and
 that port can be reached; otherwise, or for a peer of an older release, by the Stream call. The
-choice is made each time the link (re)opens.
+choice is made each time the link (re)opens, and a link on the Stream call tries the frame port
+again every ``FRAME_RECHECK_S`` or so (node.carrier_switch), so it does not stay on the dearer
+carrier for as long as the call lasts when the port comes up later.
 """
 
 from __future__ import annotations
@@ -29,14 +31,22 @@ from typing import Any
 
 import grpc
 
+from carbon_ticket.node.carrier_switch import CarrierSwitch, Frame, Handover, OpenedFrameLink
 from carbon_ticket.node.codec import message_to_proto
-from carbon_ticket.node.frame_link import MAX_PEER_MESSAGE_BYTES, FrameDialer
+from carbon_ticket.node.frame_link import MAX_PEER_MESSAGE_BYTES, FrameDialer, FrameQueue
 from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, PeerAuthError
 from carbon_ticket.node.ports import ConsensusMessage, SyncPeer
 from carbon_ticket.node.wan_sim import WanSimulation
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
-__all__ = ["GOSSIP_GAP_S", "MAX_PEER_MESSAGE_BYTES", "PeerLink", "PeerSet", "channel_options"]
+__all__ = [
+    "FRAME_RECHECK_S",
+    "GOSSIP_GAP_S",
+    "MAX_PEER_MESSAGE_BYTES",
+    "PeerLink",
+    "PeerSet",
+    "channel_options",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,11 @@ _MAX_IN_FLIGHT = 256  # batches in flight on one simulated WAN link
 _MAX_QUEUED_FRAMES = 256  # frames waiting for the stream; beyond it the senders wait
 _STREAM_RETRY_S = 0.2  # pause before opening a broken stream again, doubled while it fails
 _STREAM_RETRY_MAX_S = 2.0
+# A link whose frames go by the Stream call although the peer has (or may get) a frame port
+# tries that port again after this long, then less often while it does not answer, up to
+# _FRAME_RECHECK_GROWTH times as long: each try is one GetStatus call and one connection attempt.
+FRAME_RECHECK_S = 30.0
+_FRAME_RECHECK_GROWTH = 4
 # Least time between two rounds of gossip to one peer. A link that was quiet sends at once; on a
 # busy one (clients submitting one transaction per call) what arrives meanwhile goes in the next
 # round (one batch, or several back to back past _MAX_TXS_PER_GOSSIP; an observer's forwards
@@ -82,16 +97,16 @@ class PeerLink:
         wan: WanSimulation | None = None,
         frames: FrameSigner | None = None,
         dialer: FrameDialer | None = None,
+        frame_recheck_s: float = FRAME_RECHECK_S,
     ) -> None:
         self.address = address
         # With frames: dial the peer's frame port when it has one (None: Stream calls only).
         self._dialer = dialer
+        self._frame_recheck_s = frame_recheck_s
         self._frame_link_unreachable_logged = False
         # Frames of one Stream call (None, or a peer without Stream: one call per batch).
         self._frames = frames
-        self._outbox: asyncio.Queue[tuple[services_pb2.PeerFrameKind, bytes]] = asyncio.Queue(
-            _MAX_QUEUED_FRAMES
-        )
+        self._outbox: FrameQueue = asyncio.Queue(_MAX_QUEUED_FRAMES)
         # [debug] simulated_rtt_ms / simulated_loss_ppm: benchmarks of validators in several cities.
         self._wan = wan if wan is not None and wan.active else None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -252,89 +267,138 @@ class PeerLink:
 
     async def _run_stream(self) -> None:
         # One link at a time carries every frame: a frame link or a Stream call, opened again
-        # after a pause when broken, the pause doubling with each failure in a row.
-        assert self._frames is not None
-        while True:
+        # after a pause when broken, the pause doubling with each failure in a row. A Stream
+        # call gives way to the frame link once the peer's frame port answers (``_probe``).
+        while self._frames is not None:
             # Opened once there is something to send: an observer never sends consensus or
             # gossip frames (validators refuse its Stream), and an idle link holds no call.
-            first = await self._outbox.get()
-            if not await self._run_frame_link(first) and not await self._run_stream_call(first):
+            first: Frame | None = await self._outbox.get()
+            link: OpenedFrameLink | None = None
+            try:
+                link = await self._open_frame_link()
+            except PeerAuthError as exc:  # the peer's verdict on our opening
+                self._note_failure(exc.status, exc.message)
+                first = None  # dropped, as the frames of a refused Stream call
+            if link is None and first is not None:
+                handover = await self._run_stream_call(first)
+                if handover is not None:
+                    link, first = handover.link, handover.held
+            if link is not None:
+                await self._pump_frame_link(link, first)
+            if self._frames is None:
                 return  # the peer serves no Stream: one call per batch from now on
             await asyncio.sleep(_stream_pause_s(self.failures))
 
-    async def _run_stream_call(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> bool:
-        # Until the call breaks; False when the peer does not serve Stream.
+    async def _run_stream_call(self, first: Frame) -> Handover | None:
+        # Until the call breaks, or ends between two frames because the peer's frame port
+        # answered meanwhile: then that frame link and the frame the call held for it. The
+        # call's last frames are delivered when it ends (the peer answers after handling
+        # them), so none arrives after the frame link's first. None also when the peer does
+        # not serve Stream (calls from now on).
         assert self._frames is not None
         loop = asyncio.get_running_loop()
         failures_before = self.failures
         opened_s = loop.time()
         stream = self._frames.open("Stream")
-        call = self.stub.Stream(self._frame_source(stream, first), metadata=stream.metadata)
+        switch = CarrierSwitch(self._start_probe())
+        call = self.stub.Stream(self._frame_source(stream, first, switch),
+                                metadata=stream.metadata)  # fmt: skip
         try:
             await call
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                 self._fall_back_to_calls(first)
-                return False
-            if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
-                # The first frames can be written before the peer's refusal (or its abort
-                # of a stream it will not take, such as a batch over its limits) arrives:
-                # a stream that failed that soon never worked, and the run of failures
-                # goes on, so the log stays quiet and the pause keeps growing.
-                self.failures = max(self.failures, failures_before)
-            self._note_failure(exc.code(), exc.details())
-        finally:
+            else:
+                if exc.code() in _REFUSALS or loop.time() - opened_s < _STREAM_RETRY_MAX_S:
+                    # The first frames can be written before the peer's refusal (or its abort
+                    # of a stream it will not take, such as a batch over its limits) arrives:
+                    # a stream that failed that soon never worked, and the run of failures
+                    # goes on, so the log stays quiet and the pause keeps growing.
+                    self.failures = max(self.failures, failures_before)
+                self._note_failure(exc.code(), exc.details())
+        except BaseException:
             call.cancel()
-        return True
+            await switch.settle(keep=False)
+            raise
+        call.cancel()
+        link = await switch.settle(keep=self._frames is not None)
+        if link is None:
+            return None
+        log.info("peer %s: its frame port answers now: frames go by it again", self.address)
+        return Handover(link, switch.held)
 
-    async def _run_frame_link(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> bool:
-        # Until the connection breaks; False when the peer has no frame port this node can
-        # reach (none advertised, an older release, a firewall): the Stream call then.
+    def _start_probe(self) -> asyncio.Task[OpenedFrameLink] | None:
         if self._dialer is None:
-            return False
-        assert self._frames is not None
+            return None
+        return asyncio.get_running_loop().create_task(
+            self._probe(), name=f"frame port of {self.address}"
+        )
+
+    async def _probe(self) -> OpenedFrameLink:
+        # While frames go by the Stream call: the peer's frame port, tried again after
+        # frame_recheck_s and then less often while it does not answer (a peer that started
+        # its frame port late, a firewall rule fixed since). One GetStatus call and one
+        # connection attempt each time; the Stream call runs on meanwhile.
+        wait_s = self._frame_recheck_s
+        while True:
+            await asyncio.sleep(wait_s)
+            try:
+                link = await self._open_frame_link()
+            except PeerAuthError as exc:  # its Stream call is taken: only the port refuses
+                log.debug("peer %s refused our frame link: %s", self.address, exc.message)
+                link = None
+            if link is not None:
+                return link
+            wait_s = min(2 * wait_s, _FRAME_RECHECK_GROWTH * self._frame_recheck_s)
+
+    async def _open_frame_link(self) -> OpenedFrameLink | None:
+        # None when the peer has no frame port this node can reach (none advertised, an older
+        # release, a firewall): the Stream call then. PeerAuthError when it refused the opening.
+        if self._dialer is None or self._frames is None:
+            return None
         status = await self.status(_FETCH_TIMEOUT_S)
         if status is None or not status.frame_port:
-            return False  # a peer that is down fails the Stream call, counted there
-        loop = asyncio.get_running_loop()
-        failures_before = self.failures
-        opened_s = loop.time()
+            return None  # a peer that is down fails the Stream call, counted there
+        opened_s = asyncio.get_running_loop().time()
         stream = self._frames.open("Stream")
         host = self.address.rpartition(":")[0]
         try:
             connection = await self._dialer.open(host, status.frame_port, stream)
-        except PeerAuthError as exc:  # the peer's verdict on our opening
-            self._note_failure(exc.status, exc.message)
-            return True
         except (OSError, EOFError) as exc:
             if not self._frame_link_unreachable_logged:
-                self._frame_link_unreachable_logged = True  # once: its Stream call works
+                self._frame_link_unreachable_logged = True  # once a run: its Stream call works
                 log.info("peer %s: frame port %d unreachable (%r): frames go by the gRPC port",
                          self.address, status.frame_port, exc)  # fmt: skip
-            return False
+            return None
+        self._frame_link_unreachable_logged = False
+        link = OpenedFrameLink(connection, stream, opened_s, self.failures)
         self.failures = 0  # it took our opening: the peer is there
+        return link
+
+    async def _pump_frame_link(self, link: OpenedFrameLink, first: Frame | None) -> None:
+        # Until the connection breaks.
+        loop = asyncio.get_running_loop()
         try:
-            await connection.pump(stream, first, self._outbox)
+            await link.connection.pump(link.stream, first, self._outbox)
         except OSError as exc:
-            if loop.time() - opened_s < _STREAM_RETRY_MAX_S:
-                self.failures = max(self.failures, failures_before)  # as a Stream call's
+            if loop.time() - link.opened_s < _STREAM_RETRY_MAX_S:
+                self.failures = max(self.failures, link.failures_before)  # as a Stream call's
             self._note_failure(grpc.StatusCode.UNAVAILABLE, f"frame link: {exc!r}")
         finally:
-            await connection.close()
-        return True
+            await link.connection.close()
 
     async def _frame_source(
-        self, stream: OutboundStream, first: tuple[services_pb2.PeerFrameKind, bytes]
+        self, stream: OutboundStream, first: Frame, switch: CarrierSwitch
     ) -> AsyncIterator[services_pb2.PeerFrame]:
-        kind, payload = first
-        while True:
-            yield stream.frame(kind, payload)
+        frame: Frame | None = first
+        while frame is not None:
+            yield stream.frame(*frame)
             # gRPC asks for the next frame only once it has written this one (a failed write
             # ends the call instead): the peer is reachable, and the run of failures is over
             # unless it refuses the stream (``_run_stream``). Taking a frame from the queue
             # proves nothing: a call to a peer that is down takes one before it fails.
             self.failures = 0
-            kind, payload = await self._outbox.get()
+            frame = await switch.next_frame(self._outbox)
 
     def _fall_back_to_calls(self, first: tuple[services_pb2.PeerFrameKind, bytes]) -> None:
         log.info("peer %s does not serve Stream (an older release): one call per batch",

@@ -12,6 +12,13 @@ memory; and the RESOURCE_EXHAUSTED refusals the abusers got, by code.
 To show that a block is encoded once for all subscribers, node0 is configured to accept all the
 streams asked for ([api] max_streams_per_client and max_subscribers = ``streams``); the abuser opens
 5 % more, which are refused. The flood meets node0's default limits.
+
+The run's devnet is a measurement rig made for one run: its wallet keys are written at
+``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
+get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
+nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
+the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
+``up`` keep the default.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from carbon_ticket.cli.common import (
     output_option,
     reports_errors,
 )
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import THROWAWAY_KDF, Keystore
 from carbon_ticket.cli.tools.bench import BENCH_CONSENSUS
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.cli.tools.loadgen import Workload, commit_phases
@@ -397,7 +404,8 @@ def run_abuse(
     result = AbuseResult(validators, window, rate, streams, flood_threads, flood_batch)
     own_home = home is None
     root = Path(tempfile.mkdtemp(prefix="carbon-abuse-")) if home is None else home
-    info = init_devnet(root / "devnet", validators, free_base_port(validators))
+    info = init_devnet(root / "devnet", validators, free_base_port(validators),
+                       wallet_kdf=THROWAWAY_KDF)  # fmt: skip
     for i in range(validators):
         config = NodeConfig.load(info.node_home(i))
         api = config.api

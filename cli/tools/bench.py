@@ -6,6 +6,13 @@ the batch submission path (SubmitTxs) from this process while a watcher follows 
 It reports steady-state committed tx/s, submit-to-commit latency percentiles, block figures,
 per-node CPU and peak RSS, bytes on disk per transaction, Ed25519 verifications per second on one
 core measured in the same run, and the efficiency against the verification ceiling.
+
+The benchmark's devnet is a measurement rig made for one run: its wallet keys are written at
+``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
+get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
+nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
+the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
+``up`` keep the default.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import grpc
 from carbon_ticket.chain.crypto import PrivateKey, verify_signature
 from carbon_ticket.chain.tx import tx_hash
 from carbon_ticket.cli.common import EXIT_FAILED, CliError
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import THROWAWAY_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetProcesses, free_base_port, init_devnet
 from carbon_ticket.cli.tools.loadgen import BlockWatcher, Workload, commit_phases
 from carbon_ticket.node.config import ConsensusSettings, NodeConfig, SyncSettings
@@ -303,7 +310,7 @@ def run_bench(
     own_home = home is None
     root = Path(tempfile.mkdtemp(prefix="carbon-bench-")) if home is None else home
     base = free_base_port(validators + 1)
-    info = init_devnet(root / "devnet", validators, base)
+    info = init_devnet(root / "devnet", validators, base, wallet_kdf=THROWAWAY_KDF)
     # The node that measures block sync is an observer: validators serve it because they list it.
     sync_key = PrivateKey.generate()
     for i in range(validators):

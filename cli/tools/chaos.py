@@ -10,6 +10,13 @@ afresh from height 1.
 The disk fault puts one node's home on a small tmpfs (``mount -t tmpfs``; needs root) filled up
 to a few KiB, frees the space after a while, restarts the node, then moves its home back off the
 tmpfs and unmounts it. Without permission to mount, that kind is skipped and reported so.
+
+The run's devnet is a measurement rig made for one run: its wallet keys are written at
+``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
+get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
+nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
+the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
+``up`` keep the default.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 import grpc
 
 from carbon_ticket.chain.tx import tx_hash
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import THROWAWAY_KDF, Keystore
 from carbon_ticket.cli.tools.chaos_checks import (
     BlockRecord,
     CheckReport,
@@ -526,7 +533,8 @@ def run_chaos(
     rng = random.Random(seed)
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="carbon-chaos-")) if home is None else home
-    info = init_devnet(root / "devnet", validators, free_base_port(validators))
+    info = init_devnet(root / "devnet", validators, free_base_port(validators),
+                       wallet_kdf=THROWAWAY_KDF)  # fmt: skip
     _tune(info)
     cluster = _Cluster(info)
     faults = _Faults(cluster, rng, say)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import site
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.records import MarketParams, Params, RateLimits
 from carbon_ticket.cli.keystore import DEFAULT_KDF, KdfCost, Keystore
+from carbon_ticket.cli.tools.ports import free_base_port
 from carbon_ticket.node.config import ConfigError, MetricsSettings, NodeConfig, TlsSettings
 from carbon_ticket.node.keyfile import write_validator_key
 
@@ -104,26 +103,6 @@ class DevnetInfo:
         return self.home / f"node{index}"
 
 
-def free_base_port(count: int, low: int = 30_000, high: int = 60_000) -> int:
-    """A base port with ``count`` consecutive free ports on 127.0.0.1 (for tests and benches)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(low, high - count)
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base
-    raise OSError(f"no {count} consecutive free ports between {low} and {high}")
-
-
 def _free_ports_beside(count: int, taken: range) -> int:
     """A base of ``count`` free consecutive ports, none of them in ``taken`` (ports that are
     free now but promised to the devnet's gRPC listeners)."""
@@ -146,8 +125,9 @@ def init_devnet(
 ) -> DevnetInfo:
     """Write a ready-to-run devnet into ``home`` (which must not hold one already).
 
-    The wallet's keys cost what every user's key costs to unlock; tests, which make a devnet
-    each and unlock its keys often, pass ``wallet_kdf=TEST_KDF``.
+    The wallet's keys cost what every user's key costs to unlock (``devnet init`` and ``up``:
+    the README's session shows the wallet as users meet it); tests and the measurement tools,
+    which make a devnet per run and throw it away, pass ``wallet_kdf=THROWAWAY_KDF``.
 
     With ``tls`` a private CA in ``home/tls`` signs a certificate for each node (127.0.0.1 and
     localhost) and one for clients, and every node config gets a ``[tls]`` section (mutual TLS
@@ -161,11 +141,12 @@ def init_devnet(
     home.mkdir(parents=True, exist_ok=True)
     keys = [PrivateKey.generate() for _ in range(validators)]
     endpoints = tuple(f"127.0.0.1:{base_port + i}" for i in range(validators))
-    # Metrics are on in a devnet, each node on a free loopback port, and so is each node's
-    # frame port (the gRPC port + 1000 could collide: devnets of tests share the host).
-    side = _free_ports_beside(2 * validators, range(base_port, base_port + validators))
+    # Metrics are on in a devnet, each node on a free loopback port (cli.tools.ports). Each
+    # node's frame port is whatever port 0 gets it when it starts, told to its peers in its
+    # status: no port chosen ahead that another devnet on the host could take meanwhile (the
+    # gRPC port + 1000, "auto", could be another devnet's).
+    side = _free_ports_beside(validators, range(base_port, base_port + validators))
     metrics = tuple(f"127.0.0.1:{side + i}" for i in range(validators))
-    frame_ports = tuple(f"127.0.0.1:{side + validators + i}" for i in range(validators))
     wallet = Keystore(home / "wallet", wallet_kdf.opslimit, wallet_kdf.memlimit)
     accounts = []
     for name, (kind, roles) in WALLET_ROLES.items():
@@ -214,7 +195,7 @@ def init_devnet(
             home=node_home,
             name=f"node{i}",
             listen=endpoints[i],
-            frame_listen=frame_ports[i],
+            frame_listen="127.0.0.1:0",
             metrics=MetricsSettings(enabled=True, listen=metrics[i]),
         )
         if ca is not None:

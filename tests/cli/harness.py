@@ -18,24 +18,25 @@ from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
+from carbon_ticket.cli.tools.ports import free_base_port
 from carbon_ticket.node.build import build_node
 from carbon_ticket.node.config import NodeConfig
+from carbon_ticket.node.node import Node
 from carbon_ticket.proto import ledger_pb2, services_pb2_grpc
 
 __all__ = ["NodeThread", "free_port", "make_fast", "reserved_address", "running_devnet"]
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago (bind port 0 and let the kernel choose).
+    """A TCP port that was free a moment ago, outside the ephemeral range and claimed against
+    other devnets made meanwhile (cli.tools.ports).
 
-    Released before it is used, so another program may take it meanwhile: only for a port that
-    must be written down before anything binds it (a devnet's genesis names its validators'
-    ports). A server the test runs itself binds port 0 and reads the port it got; an address
-    where nothing may listen is ``reserved_address``.
+    Released before it is used, so a program that binds it by number may take it meanwhile:
+    only for a port that must be written down before anything binds it (a devnet's genesis
+    names its validators' ports). A server the test runs itself binds port 0 and reads the
+    port it got; an address where nothing may listen is ``reserved_address``.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_base_port(1)
 
 
 @contextmanager
@@ -77,7 +78,7 @@ class NodeThread:
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.loop = asyncio.new_event_loop()
-        self.node = None
+        self.node: Node | None = None  # set by the loop's thread once built
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -85,8 +86,9 @@ class NodeThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.node = build_node(self.config)
-            self.loop.run_until_complete(self.node.start())
+            node = build_node(self.config)
+            self.node = node
+            self.loop.run_until_complete(node.start())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
             self._ready.set()

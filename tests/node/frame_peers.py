@@ -20,7 +20,12 @@ import grpc
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError
 from carbon_ticket.consensus import Validator, ValidatorSet
-from carbon_ticket.node.frame_link import MAX_PENDING_OPENINGS, FrameDialer, FrameListener
+from carbon_ticket.node.frame_link import (
+    MAX_PENDING_OPENINGS,
+    MAX_PENDING_PER_HOST,
+    FrameDialer,
+    FrameListener,
+)
 from carbon_ticket.node.peer_auth import (
     FrameSigner,
     ObserverList,
@@ -28,7 +33,7 @@ from carbon_ticket.node.peer_auth import (
     PeerAuthInterceptor,
     peer_call_signers,
 )
-from carbon_ticket.node.peers import PeerLink
+from carbon_ticket.node.peers import FRAME_RECHECK_S, PeerLink
 from carbon_ticket.node.ports import ConsensusMessage
 from carbon_ticket.node.service_peer import PeerServicer
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
@@ -74,8 +79,11 @@ class FramePeer:
         advertise: Callable[[], int] | None = None,
         observers: tuple[bytes, ...] = (),
         max_pending: int = MAX_PENDING_OPENINGS,
+        max_pending_per_host: int = MAX_PENDING_PER_HOST,
+        listen: str = "127.0.0.1:0",
     ) -> None:
-        # ``advertise``: the frame port GetStatus tells (default: the listener's).
+        # ``advertise``: the frame port GetStatus tells (default: the listener's). ``listen``:
+        # where the frame port binds, when started (by start(), or later by the test).
         self.inbox = Inbox()
         self.auth = PeerAuthenticator(CHAIN, {k.public_key for k in KEYS}.__contains__,
                                       ObserverList(frozenset(observers)), clock_ms)  # fmt: skip
@@ -87,8 +95,9 @@ class FramePeer:
                                      frame_port=port)  # fmt: skip
         # Which carrier each batch of frames came by: "tcp:..." (a frame link) or gRPC's peer.
         self.carriers: list[str] = []
-        self.listener = FrameListener("127.0.0.1:0", self.auth, self._deliver, tls,
-                                      max_pending=max_pending)  # fmt: skip
+        self.listener = FrameListener(listen, self.auth, self._deliver, tls,
+                                      max_pending=max_pending,
+                                      max_pending_per_host=max_pending_per_host)  # fmt: skip
         self._with_frame_port = frame_port
         self._server: grpc.aio.Server | None = None
         self.address = ""
@@ -136,11 +145,12 @@ def _validators(height: int) -> ValidatorSet:
 
 
 def link_to(peer: FramePeer, key: PrivateKey = KEYS[0], tls: ssl.SSLContext | None = None,
-            chain_id: str = CHAIN) -> PeerLink:  # fmt: skip
+            chain_id: str = CHAIN,
+            frame_recheck_s: float = FRAME_RECHECK_S) -> PeerLink:  # fmt: skip
     """A started link to ``peer`` sending as ``key``, dialling frame ports."""
     link = PeerLink(peer.address, interceptors=peer_call_signers(key, chain_id, clock_ms),
                     frames=FrameSigner(key, chain_id, clock_ms),
-                    dialer=FrameDialer(tls))  # fmt: skip
+                    dialer=FrameDialer(tls), frame_recheck_s=frame_recheck_s)  # fmt: skip
     link.start()
     return link
 

@@ -19,12 +19,13 @@ import grpc
 import pytest
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.tools.devnet import DEFAULT_CHAIN_ID as CHAIN_OF_DEVNET
 from carbon_ticket.cli.tools.devnet import init_devnet
 from carbon_ticket.consensus import Vote, VoteType
 from carbon_ticket.node.codec import message_to_proto
 from carbon_ticket.node.config import NodeConfig
-from carbon_ticket.node.frame_link import MAGIC, MAX_PEER_MESSAGE_BYTES, frame_bytes
+from carbon_ticket.node.frame_link import MAGIC, MAX_PEER_MESSAGE_BYTES, FrameListener, frame_bytes
 from carbon_ticket.node.keyfile import load_validator_key
 from carbon_ticket.node.peer_auth import FrameSigner, OutboundStream, signed_metadata
 from carbon_ticket.node.peers import PeerLink
@@ -143,6 +144,75 @@ def test_a_frame_port_that_refuses_connections_leaves_the_stream_call() -> None:
     _run(test, FramePeer(frame_port=False, advertise=lambda: port))
 
 
+def _carrier_kinds(peer: FramePeer) -> list[str]:
+    # One entry per Stream call or frame link the peer took: "grpc" or "tcp".
+    return [carrier.split(":", 1)[0] for carrier in peer.carriers]
+
+
+class _Sender:
+    """Gossips numbered transactions through ``link``, a few milliseconds apart."""
+
+    def __init__(self, link: PeerLink) -> None:
+        self.link = link
+        self.sent: list[bytes] = []
+
+    async def send(self, count: int) -> None:
+        for _ in range(count):
+            self.sent.append(b"tx-%d" % len(self.sent))
+            self.link.send_txs([self.sent[-1]])
+            await asyncio.sleep(0.005)
+
+    async def until(self, cond: Callable[[], object], timeout: float = 10.0) -> None:
+        """Keep sending until ``cond()`` holds (bounded like ``wait_for``)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not cond():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await self.send(5)
+
+
+def test_a_link_on_the_stream_call_moves_to_a_frame_port_that_answers_later() -> None:
+    # The peer tells its frame port before it listens there (it bound it late, or a firewall
+    # rule was fixed since): the link falls back to the Stream call, tries the port again after
+    # the re-check period, and moves there between two frames while traffic flows.
+    port = _closed_port()
+
+    async def test(b: FramePeer) -> None:
+        link = link_to(b, frame_recheck_s=0.2)
+        sender = _Sender(link)
+        try:
+            await sender.send(10)
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert _carrier_kinds(b) == ["grpc"]
+            await b.listener.start()  # the port answers now
+            await sender.until(lambda: "tcp" in _carrier_kinds(b))
+            await sender.send(20)
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert b.inbox.txs == sender.sent  # none lost, none reordered at the switch
+            assert _carrier_kinds(b) == ["grpc", "tcp"] and link.failures == 0
+        finally:
+            await link.close()
+
+    _run(test, FramePeer(frame_port=False, listen=f"127.0.0.1:{port}", advertise=lambda: port))
+
+
+def test_a_frame_port_that_stays_closed_leaves_the_stream_call_undisturbed() -> None:
+    # Each re-check that finds the port closed changes nothing: one Stream call carries all.
+    port = _closed_port()
+
+    async def test(b: FramePeer) -> None:
+        link = link_to(b, frame_recheck_s=0.02)
+        sender = _Sender(link)
+        try:
+            await sender.send(60)  # 0.3 s at least: several re-checks
+            await wait_for(lambda: len(b.inbox.txs) == len(sender.sent))
+            assert b.inbox.txs == sender.sent
+            assert _carrier_kinds(b) == ["grpc"] and link.failures == 0
+        finally:
+            await link.close()
+
+    _run(test, FramePeer(frame_port=False, advertise=lambda: port))
+
+
 # ------------------------------------------------------------------ refusals
 
 
@@ -157,15 +227,18 @@ def _opening(stream: OutboundStream) -> services_pb2.PeerOpening:
 
 
 async def _exchange(
-    peer: FramePeer, sent: bytes
+    peer: FramePeer, sent: bytes, source: str = "127.0.0.1"
 ) -> tuple[services_pb2.PeerOpeningReply | None, bytes]:
-    """Write ``sent`` to the frame port; the reply to the opening (None: none came) and what
-    followed it until the listener closed the connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", peer.listener.port)
+    """Write ``sent`` to the frame port from the address ``source``; the reply to the opening
+    (None: none came) and what followed it until the listener closed the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", peer.listener.port,
+                                                   local_addr=(source, 0))  # fmt: skip
     try:
         writer.write(sent)
         writer.write_eof()  # all is sent: a link whose frames were good then ends cleanly
         rest = await asyncio.wait_for(reader.read(), 10)  # to the end: the listener closes
+    except ConnectionResetError:  # closed unheard, before or while our bytes arrived
+        rest = b""
     finally:
         writer.close()
     if len(rest) < 4:
@@ -302,6 +375,43 @@ def test_connections_that_say_nothing_cannot_pile_up() -> None:
     _run(test, FramePeer(max_pending=2))
 
 
+def _loopback_alias(host: str) -> str:
+    # Another source address on this machine (Linux routes all of 127/8 to loopback).
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, 0))
+        except OSError:
+            pytest.skip(f"{host} is not a local address here")
+    return host
+
+
+def test_one_host_cannot_take_every_pending_opening() -> None:
+    # Silent connections from one address fill only that address's share of the waiting room:
+    # a validator connecting from another address still gets in.
+    crowd = _loopback_alias("127.0.0.3")
+
+    async def test(peer: FramePeer) -> None:
+        port = peer.listener.port
+        silent = [await asyncio.open_connection("127.0.0.1", port, local_addr=(crowd, 0))
+                  for _ in range(2)]  # fmt: skip
+        await wait_for(lambda: peer.listener.pending == 2)
+        try:
+            # A third from that host is closed unheard, even with a good opening ...
+            refused, _ = await _exchange(peer, _opened(_signed()), source=crowd)
+            assert refused is None
+            # ... while one from another host is taken, though the crowd keeps waiting.
+            reply, _ = await _exchange(peer, _opened(_signed()), source="127.0.0.1")
+            assert reply is not None and reply.accepted and peer.listener.pending == 2
+        finally:
+            for _, quiet in silent:
+                quiet.close()
+        await wait_for(lambda: peer.listener.pending == 0)
+        again, _ = await _exchange(peer, _opened(_signed()), source=crowd)
+        assert again is not None and again.accepted  # its share is free again
+
+    _run(test, FramePeer(max_pending=64, max_pending_per_host=2))
+
+
 def test_a_replayed_opening_is_refused() -> None:
     async def test(peer: FramePeer) -> None:
         sent = _opened(_signed())
@@ -392,18 +502,24 @@ def test_tls_contexts_are_none_without_a_tls_section(tmp_path: Path) -> None:
 
 
 def test_a_node_advertises_its_frame_port_bound_before_its_grpc_port(tmp_path: Path) -> None:
-    info = init_devnet(tmp_path / "net", validators=1, base_port=_closed_port())
+    info = init_devnet(tmp_path / "net", validators=1, base_port=_closed_port(),
+                       wallet_kdf=TEST_KDF)  # fmt: skip
     config = make_fast(info.node_home(0))
-    expected = int(config.frame_listen.rpartition(":")[2])
+    # A devnet's nodes take whatever frame port the system gives them (cli.tools.ports).
+    assert config.frame_listen == "127.0.0.1:0"
     thread = NodeThread(config).start()
     try:
         assert thread.node is not None
-        kinds = [type(s).__name__ for s in thread.node.services]
+        services = thread.node.services
+        kinds = [type(s).__name__ for s in services]
         # Started in this order: a peer that got the gRPC port's GetStatus learns the port.
         assert kinds.index("FrameListener") < kinds.index("GrpcServer")
+        listener = services[kinds.index("FrameListener")]
+        assert isinstance(listener, FrameListener)
+        expected = listener.port
         key = load_validator_key(config.key_path)
         status = _signed_status(info.endpoints[0], key)
-        assert status.frame_port == expected
+        assert status.frame_port == expected != 0
     finally:
         thread.stop()
     with socket.socket() as sock:  # shutdown closed the frame port: it can be bound again
