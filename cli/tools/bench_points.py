@@ -28,7 +28,7 @@ from typing import Any
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.tx import encode_tx, tx_hash
-from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.keystore import THROWAWAY_KDF, Keystore
 from carbon_ticket.cli.tools.bench import (
     BENCH_CONSENSUS,
     NO_WAN,
@@ -166,7 +166,8 @@ def _points_phase(
 ) -> None:
     validators, residents, awards_per_tx = result.validators, result.residents, result.awards_per_tx
     duration = result.duration_s
-    info = init_devnet(home, validators, free_base_port(validators))
+    # A rig for one run, as bench's: its password is beside its wallet (docs/benchmarks.md).
+    info = init_devnet(home, validators, free_base_port(validators), wallet_kdf=THROWAWAY_KDF)
     for i in range(validators):
         config = wan.apply(NodeConfig.load(info.node_home(i)))
         dataclasses.replace(config, consensus=BENCH_CONSENSUS, log_level="WARNING").save()
