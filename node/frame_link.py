@@ -294,10 +294,11 @@ class FrameListener:
         """Bind the port; ConfigError when it cannot be had and was asked for by name."""
         host, _, port = self._address.rpartition(":")
         try:
+            # Plain TCP: with [tls] each link's handshake is made in ``_take``, inside the
+            # counted wait for its opening, so the caps hold for handshakes never finished too.
             self._server = await asyncio.start_server(
-                self._serve, host.strip("[]"), int(port), ssl=self._tls, reuse_address=True,
-                ssl_handshake_timeout=_OPENING_TIMEOUT_S if self._tls is not None else None,
-            )  # fmt: skip
+                self._serve, host.strip("[]"), int(port), reuse_address=True
+            )
         except OSError as exc:
             self._server = None
             if self._required:
@@ -359,7 +360,10 @@ class FrameListener:
         self._pending += 1
         self._pending_from[host] = self._pending_from.get(host, 0) + 1
         try:
-            opening = await asyncio.wait_for(self._read_opening(reader), _OPENING_TIMEOUT_S)
+            async with asyncio.timeout(_OPENING_TIMEOUT_S):  # handshake and opening together
+                if self._tls is not None:
+                    await writer.start_tls(self._tls)
+                opening = await self._read_opening(reader)
         finally:
             self._pending -= 1
             self._pending_from[host] -= 1

@@ -493,6 +493,38 @@ def test_a_tls_frame_port_refuses_plaintext_and_clients_without_a_certificate(
     _run(test, FramePeer(tls=frame_server_context(server)))
 
 
+def test_connections_that_never_finish_their_tls_handshake_count_against_the_caps(
+    tls_homes: tuple[NodeConfig, NodeConfig],
+) -> None:
+    # asyncio's own TLS server made the handshake before the frame port saw the connection, so
+    # connections that never sent a ClientHello were held (5 s each) outside every cap.
+    server, client = tls_homes
+
+    async def test(peer: FramePeer) -> None:
+        port = peer.listener.port
+        silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        try:
+            await wait_for(lambda: peer.listener.pending == 2)
+            # The waiting room is full: a third connection is closed unheard ...
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(reader.read(1), 5.0) == b""
+            writer.close()
+        finally:
+            for _, quiet in silent:
+                quiet.close()
+        await wait_for(lambda: peer.listener.pending == 0)
+        # ... and once they are gone a validator's TLS link is taken as before.
+        link = link_to(peer, tls=frame_client_context(client))
+        try:
+            link.send_txs([b"tx"])
+            await wait_for(lambda: peer.inbox.txs == [b"tx"])
+            assert all(c.startswith("tcp:") for c in peer.carriers)
+        finally:
+            await link.close()
+
+    _run(test, FramePeer(tls=frame_server_context(server), max_pending=2))
+
+
 def test_tls_contexts_are_none_without_a_tls_section(tmp_path: Path) -> None:
     config = NodeConfig(home=tmp_path)
     assert frame_server_context(config) is None and frame_client_context(config) is None
