@@ -111,11 +111,23 @@ class BlockResult:
     receipts: tuple[TxResult, ...] = ()
     app_hash: bytes = b""
     _results_root: bytes = field(default=b"", init=False, repr=False, compare=False)
+    _receipt_bytes: tuple[bytes, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def receipt_bytes(self) -> tuple[bytes, ...]:
+        """Each receipt's ``canonical_bytes()``, in block order, computed once: the results root
+        hashes them and the store keeps them as the receipts' stored form."""
+        if self._receipt_bytes is None:
+            leaves = tuple(r.canonical_bytes() for r in self.receipts)
+            object.__setattr__(self, "_receipt_bytes", leaves)
+            return leaves
+        return self._receipt_bytes
 
     def results_root(self) -> bytes:
         """``results_root(self.receipts)``, computed once: the app and the store both check it."""
         if not self._results_root:
-            object.__setattr__(self, "_results_root", results_root(self.receipts))
+            object.__setattr__(self, "_results_root", merkle_root(list(self.receipt_bytes())))
         return self._results_root
 
 

@@ -363,23 +363,31 @@ def test_roots_are_checked_once_per_block_and_results_root_once_per_result(
 
     txs = [transfer_tx(i) for i in range(3)]
     block = Block.decode(_block_of(txs).encode())  # a fresh object, nothing cached yet
-    calls = {"envelopes": 0, "results": 0}
-    real_envelopes, real_results = block_module.envelopes_root, results_module.results_root
+    calls = {"envelopes": 0, "results": 0, "receipt bytes": 0}
+    real_envelopes, real_merkle = block_module.envelopes_root, results_module.merkle_root
+    real_bytes = TxResult.canonical_bytes
 
     def counting_envelopes(raws: list[bytes]) -> bytes:
         calls["envelopes"] += 1
         return real_envelopes(raws)
 
-    def counting_results(receipts: tuple[TxResult, ...]) -> bytes:
+    def counting_merkle(leaves: list[bytes]) -> bytes:
         calls["results"] += 1
-        return real_results(receipts)
+        return real_merkle(leaves)
+
+    def counting_bytes(receipt: TxResult) -> bytes:
+        calls["receipt bytes"] += 1
+        return real_bytes(receipt)
 
     monkeypatch.setattr(block_module, "envelopes_root", counting_envelopes)
-    monkeypatch.setattr(results_module, "results_root", counting_results)
+    monkeypatch.setattr(results_module, "merkle_root", counting_merkle)
+    monkeypatch.setattr(TxResult, "canonical_bytes", counting_bytes)
     assert all(block.verify_tx_root() for _ in range(3))
     result = BlockResult(receipts=tuple(receipt_for(t, i) for i, t in enumerate(txs)))
     assert result.results_root() == result.results_root() == block.header.results_root
-    assert calls == {"envelopes": 1, "results": 1}
+    # The store keeps the same bytes as the receipts' stored form: nothing encoded again.
+    assert result.receipt_bytes() == tuple(real_bytes(r) for r in result.receipts)
+    assert calls == {"envelopes": 1, "results": 1, "receipt bytes": 3}
 
 
 def test_a_decoded_header_keeps_the_bytes_it_arrived_as_and_known_ids_are_not_rehashed() -> None:

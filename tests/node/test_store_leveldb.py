@@ -90,9 +90,9 @@ def test_newer_format_is_refused(made: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ((1).to_bytes(4, "big"), "format version 1, older than this node's 5"),
-        ((3).to_bytes(4, "big"), "format version 3, older than this node's 5"),
-        ((4).to_bytes(4, "big"), "format version 4, older than this node's 5"),
+        ((1).to_bytes(4, "big"), "format version 1, older than this node's 6"),
+        ((3).to_bytes(4, "big"), "format version 3, older than this node's 6"),
+        ((4).to_bytes(4, "big"), "format version 4, older than this node's 6"),
         (None, "records no format version"),
     ],
 )
@@ -104,6 +104,21 @@ def test_older_or_unrecorded_format_is_refused(made: Path, value: bytes | None, 
         LevelDBStore.open(made, chain_id=CHAIN_ID)
     assert str(made) in str(info.value) and "sync" in str(info.value)
     assert raw_items(made) == before
+
+
+def test_a_format_5_store_is_read_as_it_is_and_marked_6_by_its_next_block(made: Path) -> None:
+    # Format 6 only changed how receipts are stored, and both forms are read: no resync. The
+    # mark keeps a format-5 release from misreading the new receipts after a downgrade.
+    tamper(made, {K_FORMAT: (5).to_bytes(4, "big")})
+    before = raw_items(made)
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        height = store.height
+    assert raw_items(made) == before  # opening (and reading) wrote nothing
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        list(grow(store, height + 1))
+    assert dict(raw_items(made))[K_FORMAT] == (6).to_bytes(4, "big")
+    with LevelDBStore.open(made, chain_id=CHAIN_ID) as store:
+        assert store.height == height + 1 and store.get_receipts(height + 1) is not None
 
 
 @pytest.mark.parametrize(
