@@ -150,50 +150,46 @@ def decode_receipt(tx_hash: bytes, raw: bytes) -> TxResult:
     """
     if raw[:1] == _RECEIPT_FORM:
         try:
-            return _ReceiptReader(raw).receipt(tx_hash)
+            return _decode_stored_receipt(tx_hash, raw)
         except UnicodeDecodeError as exc:
             raise struct.error(f"receipt text is not UTF-8: {exc}") from exc
     return _decode_proto_receipt(tx_hash, raw)
 
 
-class _ReceiptReader:
-    """Reads the stored form ``encode_receipt`` writes, checking every length."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.pos = len(_RECEIPT_FORM)
-
-    def _take(self, size: int) -> bytes:
-        end = self.pos + size
-        if end > len(self.raw):
-            raise struct.error("receipt truncated")
-        data = self.raw[self.pos : end]
-        self.pos = end
-        return data
-
-    def _int(self, form: struct.Struct) -> int:
-        value: int = form.unpack_from(self.raw, self.pos)[0]  # struct.error when short
-        self.pos += form.size
-        return value
-
-    def _text(self, form: struct.Struct) -> str:
-        return self._take(self._int(form)).decode()
-
-    def receipt(self, tx_hash: bytes) -> TxResult:
-        message = self._text(_LEN)
-        code = self._int(_LEN)
-        error_code = self._text(_U16)
-        events = []
-        for _ in range(self._int(_U16)):
-            kind = self._text(_U16)
-            attributes = tuple((self._text(_U16), self._text(_LEN)) for _ in range(self._int(_U16)))
-            events.append(Event(kind, attributes))
-        if self.pos != len(self.raw):
-            raise struct.error("trailing bytes after a receipt")
-        return TxResult(
-            tx_hash=tx_hash, code=code, error_code=error_code, message=message,
-            events=tuple(events),
-        )  # fmt: skip
+def _decode_stored_receipt(tx_hash: bytes, raw: bytes) -> TxResult:
+    # Written out inline: history pages decode a receipt per entry, and an award transaction's
+    # holds 1,200 attributes. Slices are not bounds-checked one by one: a length that runs past
+    # the end leaves ``pos`` past it, so the next unpack or the final check fails.
+    u16, u32 = _U16.unpack_from, _LEN.unpack_from
+    pos = len(_RECEIPT_FORM)
+    end = pos + 4 + u32(raw, pos)[0]
+    message = raw[pos + 4 : end].decode()
+    code = u32(raw, end)[0]
+    pos = end + 4
+    end = pos + 2 + u16(raw, pos)[0]
+    error_code = raw[pos + 2 : end].decode()
+    count = u16(raw, end)[0]
+    pos = end + 2
+    events = []
+    for _ in range(count):
+        end = pos + 2 + u16(raw, pos)[0]
+        kind = raw[pos + 2 : end].decode()
+        pairs = u16(raw, end)[0]
+        pos = end + 2
+        attributes = []
+        for _ in range(pairs):
+            end = pos + 2 + u16(raw, pos)[0]
+            key = raw[pos + 2 : end].decode()
+            pos = end + 4 + u32(raw, end)[0]
+            attributes.append((key, raw[end + 4 : pos].decode()))
+        events.append(Event(kind, tuple(attributes)))
+    if pos != len(raw):
+        raise struct.error(
+            "receipt truncated" if pos > len(raw) else "trailing bytes after a receipt"
+        )
+    return TxResult(
+        tx_hash=tx_hash, code=code, error_code=error_code, message=message, events=tuple(events)
+    )
 
 
 def _decode_proto_receipt(tx_hash: bytes, raw: bytes) -> TxResult:
