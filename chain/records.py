@@ -602,6 +602,15 @@ class PointsAccount(Record):
     exchanged: int = 0  # burned by exchanges for tickets
     redeemed: int = 0  # burned by redemptions of offers paid in points
 
+    @classmethod
+    def encode_fields(cls, balance: int, awarded: int, exchanged: int, redeemed: int) -> bytes:
+        """``PointsAccount(balance, awarded, exchanged, redeemed).encode()`` without building
+        the record: every award writes one (a frozen record costs more to build than to pack)."""
+        return cls.TAG + _POINTS_LAYOUT.pack(balance, awarded, exchanged, redeemed)
+
+
+_POINTS_LAYOUT = struct.Struct(">QQQQ")
+
 
 @dataclass(frozen=True, slots=True)
 class Offer(Record):

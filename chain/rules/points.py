@@ -190,13 +190,10 @@ def _credit_award(
 ) -> None:
     points = award.points
     account = verified.account
-    updated = PointsAccount(
-        balance=account.balance + points,
-        awarded=account.awarded + points,
-        exchanged=account.exchanged,
-        redeemed=account.redeemed,
+    updated = PointsAccount.encode_fields(
+        account.balance + points, account.awarded + points, account.exchanged, account.redeemed
     )
-    state.set(keys.points_key(award.recipient), updated.encode())
+    state.set(keys.points_key(award.recipient), updated)
     state.set(verified.day_key, keys.encode_u64(verified.day_earned + points))
     state.set(verified.activity_key, keys.encode_u64(verified.activity_earned + points))
     # Never above the all-time total just checked, so neither total can overflow

@@ -74,6 +74,7 @@ def test_an_all_integer_record_keeps_its_field_by_field_layout() -> None:
     record = PointsAccount(balance=120, awarded=200, exchanged=50, redeemed=30)
     expected = b"K" + b"".join(n.to_bytes(8, "big") for n in (120, 200, 50, 30))
     assert record.encode() == expected
+    assert PointsAccount.encode_fields(120, 200, 50, 30) == expected
     assert PointsAccount.decode(expected) == record
 
 
