@@ -13,12 +13,8 @@ To show that a block is encoded once for all subscribers, node0 is configured to
 streams asked for ([api] max_streams_per_client and max_subscribers = ``streams``); the abuser opens
 5 % more, which are refused. The flood meets node0's default limits.
 
-The run's devnet is a measurement rig made for one run: its wallet keys are written at
-``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
-get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
-nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
-the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
-``up`` keep the default.
+Its devnet is a rig for one run, so its wallet is written at ``cli.keystore.THROWAWAY_KDF``
+(why, and what it saves: docs/benchmarks.md, "The command").
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ It reports steady-state committed tx/s, submit-to-commit latency percentiles, bl
 per-node CPU and peak RSS, bytes on disk per transaction, Ed25519 verifications per second on one
 core measured in the same run, and the efficiency against the verification ceiling.
 
-The benchmark's devnet is a measurement rig made for one run: its wallet keys are written at
-``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
-get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
-nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
-the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
-``up`` keep the default.
+The benchmark's devnet is a rig for one run, so its wallet is written at
+``cli.keystore.THROWAWAY_KDF``, not the default a user's keys get: its password lies beside the
+wallet in devnet.json, so the default cost guarded nothing and took ~2 s of CPU from the cores it
+measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and ``up`` keep the
+default.
 """
 
 from __future__ import annotations

@@ -11,12 +11,8 @@ The disk fault puts one node's home on a small tmpfs (``mount -t tmpfs``; needs 
 to a few KiB, frees the space after a while, restarts the node, then moves its home back off the
 tmpfs and unmounts it. Without permission to mount, that kind is skipped and reported so.
 
-The run's devnet is a measurement rig made for one run: its wallet keys are written at
-``cli.keystore.THROWAWAY_KDF`` (libsodium's minimum Argon2id cost), not the default a user's keys
-get, because its password is stored beside the wallet in devnet.json anyway (the KDF guards
-nothing there) and the default cost each run ~2 s of CPU to write the keys and unlock three, on
-the cores it measures (docs/benchmarks.md, "The command"). ``carbon-ticket devnet init`` and
-``up`` keep the default.
+Its devnet is a rig for one run, so its wallet is written at ``cli.keystore.THROWAWAY_KDF``
+(why, and what it saves: docs/benchmarks.md, "The command").
 """
 
 from __future__ import annotations
