@@ -216,14 +216,15 @@ class Mempool:
         while len(self._verified) > _RECENT_LIMIT // 2:
             self._verified.popitem(last=False)
 
-    def next_nonce(self, signer: str) -> int:
+    def next_nonce(self, signer: str, committed: int | None = None) -> int:
         """The nonce a new transaction of ``signer`` should carry, counting pending ones.
 
         Counts only the pending run that follows the committed nonce: behind a gap, the first
-        free nonce is the one that fills it.
+        free nonce is the one that fills it. ``committed`` is the committed nonce when the
+        caller has just read it (GetAccount): then the store is not read again.
         """
         slots = self._slots.get(signer, {})
-        nonce = self._nonce_of(signer)
+        nonce = self._nonce_of(signer) if committed is None else committed
         while nonce in slots:
             nonce += 1
         return nonce

@@ -213,8 +213,9 @@ class PendingTxs(Protocol):
 
     def __contains__(self, tx_hash: bytes) -> bool: ...
 
-    def next_nonce(self, signer: str) -> int:
-        """The nonce ``signer``'s next transaction must carry, counting pending ones."""
+    def next_nonce(self, signer: str, committed: int | None = None) -> int:
+        """The nonce ``signer``'s next transaction must carry, counting pending ones (after
+        ``committed``, the committed nonce, when given; else read from the store)."""
         ...
 
 

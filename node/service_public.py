@@ -92,7 +92,7 @@ from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 if TYPE_CHECKING:
     from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
-__all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "receipt_to_proto"]
+__all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
 _YIELD_EVERY = 200  # transactions scanned between yields to the event loop
@@ -115,6 +115,18 @@ EVENT_TYPES = frozenset({
 })  # fmt: skip
 MAX_SUBMIT_BATCH = 10_000
 _MAX_SIGNING_BATCHES = 256  # balances one GetSigningInfo call may ask for
+
+
+def account_info(store: StoreView, pending: PendingTxs, address: str) -> services_pb2.AccountInfo:
+    """GetAccount's answer: the record, roles, nonce and pending-aware next nonce, balances.
+
+    The committed nonce is read once and handed to the mempool: each read of a random account
+    is a LevelDB lookup through every level (~30 us), and a query that runs longer is more
+    often cut by the scheduler on a busy host, which is what set its p99 (docs/storage.md).
+    """
+    view = get_account(store, address)  # NotFound for an unregistered account
+    balances = get_balances(store, address)
+    return account_to_proto(view, balances, pending.next_nonce(address, committed=view.nonce))
 
 
 def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
@@ -301,11 +313,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def GetAccount(
         self, request: services_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.AccountInfo:
-        address = decode_address(request.address)
-        view = get_account(self._store, address)
-        return account_to_proto(
-            view, get_balances(self._store, address), self._pending.next_nonce(address)
-        )
+        return account_info(self._store, self._pending, decode_address(request.address))
 
     @errors
     async def GetSigningInfo(

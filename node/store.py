@@ -6,11 +6,14 @@ id and the tip before anything is written; a store held by another process raise
 Every read verifies LevelDB's block checksums: flipped bytes, a truncated table or a missing
 manifest raise StoreDamaged, a full disk raises DiskFull (node.errors), never plyvel's own errors.
 Memory stays bounded as the ledger grows: a fixed block cache, a bounded table cache and
-bloom filters (10 bits per key) that keep point reads of absent keys off the disk.
+bloom filters (10 bits per key) that keep point reads of absent keys off the disk. Opening loads
+every table's index and filter into that table cache (``PlyvelKV.warm_tables``), so the first
+queries after a start do not each pay for opening the tables they touch.
 """
 
 from __future__ import annotations
 
+import re
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +42,11 @@ _MAX_FILE_BYTES = 4 * 1024 * 1024
 TAIL_CHECK_BLOCKS = 100
 # Files a LevelDB directory holds once it has data (CURRENT names the live MANIFEST).
 _DATA_SUFFIXES = (".ldb", ".sst", ".log")
+# One table in LevelDB's "leveldb.sstables" listing (Version::DebugString):
+#  <number>:<size>['<smallest user key>' @ <seq> : <type> .. '<largest user key>' @ <seq> : <type>]
+# with every byte outside ' '..'~' of the keys written as \xHH.
+_TABLE_LINE = re.compile(rb"^ \d+:\d+\['.*' @ \d+ : \d+ \.\. '(.*)' @ \d+ : \d+\]$")
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
 
 
 def _reason(exc: BaseException) -> str:
@@ -191,6 +199,40 @@ class PlyvelKV:
         sizes: list[int] = self._db.approximate_sizes((b"", b"\xff" * 8))
         return sizes[0]
 
+    def table_keys(self) -> list[bytes]:
+        """The largest key of each table file, from LevelDB's listing of its tables.
+
+        Best effort: a key holding a literal backslash followed by ``x`` and two hex digits is
+        read back wrong, and then names a neighbouring place in the key space instead.
+        """
+        listing: bytes = self._db.get_property(b"leveldb.sstables") or b""
+        return [
+            _ESCAPED_BYTE.sub(lambda hex_: bytes((int(hex_[1], 16),)), match[1])
+            for match in map(_TABLE_LINE.match, listing.split(b"\n"))
+            if match is not None
+        ]
+
+    def warm_tables(self, budget: int) -> int:
+        """Open up to ``budget`` tables into LevelDB's table cache; return how many were asked.
+
+        A table opened on first touch costs ~1 ms (footer, index and bloom filter read and
+        checksummed): after a start, random account queries each met one or more of those, which
+        made their p99 several times their median until every table had been touched
+        (docs/storage.md, "Ten million accounts"). LevelDB's size estimate opens each table whose
+        range holds the key it is given, at every level, so one call with each table's largest
+        key opens them all without reading a data block (all but a table of a single key, which
+        no key falls strictly inside: it opens on first touch, as before).
+        """
+        keys = self.table_keys()[:budget]
+        if keys:
+            try:
+                self._db.approximate_sizes(*((key, key) for key in keys))
+            except plyvel.Error:
+                # Only a speed-up: a damaged table is reported, as before, by the read that
+                # needs it, with that read's context.
+                return 0
+        return len(keys)
+
     def compact(self) -> None:
         """Compact the whole key range (for benchmarks and tools)."""
         try:
@@ -272,9 +314,17 @@ class LevelDBStore(KVStore):
 
     @classmethod
     def open(
-        cls, path: str | Path, chain_id: str | None = None, create: bool = True
+        cls,
+        path: str | Path,
+        chain_id: str | None = None,
+        create: bool = True,
+        *,
+        warm_tables: bool = True,
     ) -> LevelDBStore:
         """Open (or, with ``create``, make) the store in ``path``.
+
+        With ``warm_tables`` (always, in a node) every table is opened into the table cache
+        first; benchmarks pass False to measure a start without it.
 
         Raises StoreInUse when another process holds it, and StorageError (naming the directory,
         with nothing written) when it belongs to another chain, has a newer format version or is
@@ -287,7 +337,10 @@ class LevelDBStore(KVStore):
             raise StorageError(f"block store {path} is not a directory")
         kv = PlyvelKV(_open_db(path, create), path)
         try:
-            return cls(kv, path, chain_id)
+            store = cls(kv, path, chain_id)
+            if warm_tables:
+                kv.warm_tables(open_files_budget())
+            return store
         except StoreDamaged:
             kv.close()
             raise

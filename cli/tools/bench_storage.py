@@ -367,14 +367,16 @@ class FillPlan:
 
 
 def fill_blocks(
-    plan: FillPlan, rng: random.Random, first_height: int
+    plan: FillPlan, rng: random.Random, first_height: int, registered: int = 0
 ) -> Iterator[tuple[list[bytes], list[bytes], list[Transfer], dict[bytes, bytes | None], int]]:
-    """Filler blocks: (txs, ids, transfers, registration writes, accounts registered so far)."""
-    done = registered = 0
+    """Filler blocks: (txs, ids, transfers, registration writes, accounts registered so far).
+
+    ``registered`` filler accounts exist already (a store the benchmark filled before)."""
+    done = 0
     height = first_height
     while done < plan.transfers:
         count = min(plan.per_block, plan.transfers - done)
-        target = plan.registered_after(done)
+        target = max(registered, plan.registered_after(done))
         fresh = [filler_address(n) for n in range(registered, target)]
         extra = registration_writes(fresh, height)
         registered = target

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from carbon_ticket.chain import (
     check_tx,
     expected_nonce,
     init_chain,
+    keys,
     list_evidence,
 )
 from carbon_ticket.chain.block import Block, build_block
@@ -27,6 +30,7 @@ from carbon_ticket.chain.errors import (
     ResourceExhausted,
     StorageError,
 )
+from carbon_ticket.chain.kvstore import P_STATE
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.chain.tx import SignedTx, encode_tx
@@ -43,7 +47,8 @@ from carbon_ticket.node.app import BuildBudget, LedgerApp
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, MempoolSettings
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
 from carbon_ticket.node.mempool import Mempool
-from carbon_ticket.proto import ledger_pb2
+from carbon_ticket.node.service_public import LedgerServicer
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import (
     CHAIN_ID,
     REGISTRAR,
@@ -525,3 +530,36 @@ def test_commit_executes_a_synced_block_once_and_takes_the_ids_the_mempool_has(
     assert behind.height == 1 and behind.last_hash == block_hash and len(behind_pool) == 0
     assert executed.block.tx_hashes() == [r.tx_hash for r in executed.receipts]
     assert counts.take() == (0, 2)  # only the two txs it had never seen are hashed
+
+
+class _NoCommits:
+    """The submitter a servicer subscribes to; no commit ever comes."""
+
+    def subscribe(self, callback: Callable[[Any], None]) -> None:
+        pass
+
+
+def test_get_account_reads_the_committed_nonce_once_and_counts_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each read of a random account is a lookup through every LevelDB level; GetAccount read
+    # the nonce twice (its view, then the mempool's next nonce) (issue 19).
+    store = _store()
+    pool = _mempool(store, check_tx, max_nonce_gap=10)
+    pool.admit(_register(0, "a"))
+    pool.admit(_register(1, "b"))
+    reads: Counter[bytes] = Counter()
+    read = store.kv.get
+
+    def counting_get(key: bytes) -> bytes | None:
+        reads[key] += 1
+        return read(key)
+
+    monkeypatch.setattr(store.kv, "get", counting_get)
+    servicer = LedgerServicer(_NoCommits(), store, pool, None)  # type: ignore[arg-type]
+    request = services_pb2.GetAccountRequest(address=REGISTRAR.address)
+    info = asyncio.run(servicer.GetAccount(request, None))  # type: ignore[arg-type]
+    assert (info.address, info.nonce, info.next_nonce) == (REGISTRAR.address, 0, 2)
+    assert reads[P_STATE + keys.nonce_key(REGISTRAR.address)] == 1
+    assert pool.next_nonce(REGISTRAR.address, committed=0) == 2
+    assert pool.next_nonce(REGISTRAR.address, committed=5) == 5  # the caller's read wins
