@@ -109,11 +109,14 @@ def _prefix_end(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def receipt_to_proto(result: TxResult, *, with_tx_hash: bool = True) -> ledger_pb2.Receipt:
-    """The protobuf form of a receipt: the API's reply, and (without the tx hash) the store's."""
-    msg = ledger_pb2.Receipt(code=result.code, error_code=result.error_code, message=result.message)
-    if with_tx_hash:
-        msg.tx_hash = result.tx_hash
+def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
+    """The protobuf form of a receipt, as the API answers it."""
+    msg = ledger_pb2.Receipt(
+        tx_hash=result.tx_hash,
+        code=result.code,
+        error_code=result.error_code,
+        message=result.message,
+    )
     for event in result.events:
         ev = msg.events.add(type=event.type)
         for key, value in event.attributes:

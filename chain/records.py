@@ -609,7 +609,15 @@ class PointsAccount(Record):
         return cls.TAG + _POINTS_LAYOUT.pack(balance, awarded, exchanged, redeemed)
 
 
-_POINTS_LAYOUT = struct.Struct(">QQQQ")
+def _layout_of(cls: type[Record]) -> struct.Struct:
+    # ``Record.encode``'s own struct for a record of u64 fields only, so the two cannot differ.
+    layout = _fixed_layout(cls)
+    if layout is None:
+        raise TypeError(f"{cls.__name__} is not a record of u64 fields only")
+    return layout
+
+
+_POINTS_LAYOUT = _layout_of(PointsAccount)
 
 
 @dataclass(frozen=True, slots=True)
