@@ -43,6 +43,7 @@ from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_BYTES",
     "account_to_proto",
     "batch_to_proto",
     "certificate_to_proto",
@@ -67,6 +68,11 @@ __all__ = [
 ]
 
 DEFAULT_PAGE_SIZE = 50
+# A history page ends early (with a token) once its items reach this many bytes: an award
+# transaction's receipt carries an event per award (~38 KB for the ~200 awards that fit in a
+# 16 KB transaction), so a resident's or a points operator's 1,000-item page was ~38 MB, and
+# decoding it held the event loop that consensus runs on for ~9 s (tests/node/test_history_pages).
+MAX_PAGE_BYTES = 1 << 20
 _HASH_BYTES = 32
 _MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lost
 

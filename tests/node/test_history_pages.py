@@ -1,0 +1,151 @@
+"""History pages of accounts whose transactions carry large receipts (a points operator's
+AwardPoints: one award event per award, up to 1,000 a transaction).
+
+Reproduction (2026-12-02): a resident's ``GetAccountHistory`` with ``page_size=1000`` returned
+every entry in one message, ~190 KB per award transaction (2.8 MB for 100 entries of 150
+awards, 702 ms of CPU on the event loop that consensus runs on), and a page of 1,000-award
+transactions would pass the port's 64 MiB message limit. Pages now end early at
+``MAX_PAGE_BYTES`` with a token, and the handler lets the loop run between items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from carbon_ticket.chain import check_tx, expected_nonce, init_chain
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.store import MemoryStore
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.consensus import CommitCertificate, Validator, ValidatorSet
+from carbon_ticket.node.api_codec import MAX_PAGE_BYTES
+from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.config import MempoolSettings
+from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.service_public import LedgerServicer
+from carbon_ticket.proto import ledger_pb2, services_pb2
+from tests.chain.conftest import (
+    CHAIN_ID,
+    OPERATOR,
+    RESIDENT,
+    RESIDENT2,
+    VALIDATORS,
+    award,
+    award_points,
+    make_residents_genesis,
+)
+
+LIMITS = Limits()
+AWARDS_PER_TX = 200  # about as many as the 16 KB transaction limit holds
+AWARD_TXS = 32  # ~38 KB of receipt each: about 1.2 MiB in all, more than one page holds
+
+
+class _NoCommits:
+    """The servicer's submitter: history reads submit nothing, and no commit comes."""
+
+    def subscribe(self, callback: Callable[[Any], None]) -> None:
+        pass
+
+
+def _award_tx(n: int) -> bytes:
+    awards = [
+        award(RESIDENT if k % 2 == 0 else RESIDENT2, points=1, ref=f"tx{n}-award{k}")
+        for k in range(AWARDS_PER_TX)
+    ]
+    body = ledger_pb2.TxBody(
+        chain_id=CHAIN_ID, signer=OPERATOR.address, nonce=n, award_points=award_points(*awards)
+    )
+    return encode_tx(body, [OPERATOR])
+
+
+@pytest.fixture(scope="module")
+def servicer() -> Iterator[LedgerServicer]:
+    """A store with ``AWARD_TXS`` blocks of one large AwardPoints each, behind the public API."""
+    genesis = make_residents_genesis(daily_cap=0)
+    store = MemoryStore()
+    store.init_genesis(CHAIN_ID, genesis.to_json().encode(), init_chain(genesis))
+    pool = Mempool(
+        CHAIN_ID, LIMITS, MempoolSettings(), check_tx, lambda a: expected_nonce(store, a)
+    )
+    validators = ValidatorSet(
+        tuple(Validator(f"v{i}", k.public_key) for i, k in enumerate(VALIDATORS))
+    )
+    clock = iter(range(genesis.genesis_time_ms + 1_000, 10**15, 1_000))
+    app = LedgerApp(
+        store,
+        pool,
+        validators,
+        VALIDATORS[0].public_key,
+        LIMITS,
+        LIMITS.max_block_txs,
+        lambda: next(clock),
+        work_clock_s=lambda: 0.0,
+    )
+    for n in range(AWARD_TXS):
+        pool.admit(_award_tx(n))
+        payload, block_hash = app.propose(n + 1, 0)
+        app.commit(CommitCertificate(n + 1, 0, block_hash, ()), payload)
+    assert store.height == AWARD_TXS
+    yield LedgerServicer(_NoCommits(), store, pool, None)  # type: ignore[arg-type]
+
+
+def _page(servicer: LedgerServicer, who: PrivateKey, token: str = "") -> services_pb2.HistoryPage:
+    request = services_pb2.GetAccountHistoryRequest(
+        address=who.address, page_size=1000, page_token=token
+    )
+    return asyncio.run(servicer.GetAccountHistory(request, None))  # type: ignore[arg-type]
+
+
+def test_a_page_of_large_receipts_ends_at_the_byte_budget_with_a_token(
+    servicer: LedgerServicer,
+) -> None:
+    first = _page(servicer, RESIDENT)
+    assert first.items and first.next_page_token
+    assert len(first.items) < AWARD_TXS
+    last_item = first.items[-1].ByteSize()
+    # The budget is reached by the last item added, never by more than that one item
+    assert first.ByteSize() - last_item < MAX_PAGE_BYTES
+    assert all(len(i.receipt.events) == AWARDS_PER_TX + 1 for i in first.items)
+
+
+def test_paging_on_returns_every_transaction_once_newest_first(servicer: LedgerServicer) -> None:
+    for who in (RESIDENT, OPERATOR):
+        heights: list[int] = []
+        token, pages = "", 0
+        while True:
+            page = _page(servicer, who, token)
+            heights += [i.height for i in page.items]
+            pages += 1
+            token = page.next_page_token
+            if not token:
+                break
+        assert heights == list(range(AWARD_TXS, 0, -1)), who.address
+        assert pages >= 2
+
+
+def test_the_event_loop_runs_while_a_large_page_is_built(servicer: LedgerServicer) -> None:
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(len(ticks))
+            await asyncio.sleep(0)
+
+    async def both() -> tuple[int, services_pb2.HistoryPage]:
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)  # the ticker starts
+        started = len(ticks)
+        request = services_pb2.GetAccountHistoryRequest(address=RESIDENT.address, page_size=1000)
+        page = await servicer.GetAccountHistory(request, None)  # type: ignore[arg-type]
+        during = len(ticks) - started
+        task.cancel()
+        return during, page
+
+    during, page = asyncio.run(both())
+    assert len(page.items) > 1
+    # A turn for the loop about every 64 KB of items (the page is ~1 MiB): none before the fix
+    assert during >= page.ByteSize() // (128 * 1024) > 0
