@@ -39,7 +39,7 @@ from carbon_ticket.chain.governance_view import (
     proposal_view,
     validator_set_view,
 )
-from carbon_ticket.chain.kvstore import HistoryEntry, TxLocation
+from carbon_ticket.chain.kvstore import TxLocation
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
     chain_today,
@@ -53,7 +53,6 @@ from carbon_ticket.chain.state import get_params
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import tx_hash as compute_tx_hash
 from carbon_ticket.node.api_codec import (
-    MAX_PAGE_BYTES,
     account_to_proto,
     batch_to_proto,
     certificate_to_proto,
@@ -84,6 +83,7 @@ from carbon_ticket.node.errors import (
     stream_errors,
 )
 from carbon_ticket.node.errors import unary_errors as errors
+from carbon_ticket.node.history import HistoryPages
 from carbon_ticket.node.market_api import MarketApi
 from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
 from carbon_ticket.node.registry_api import RegistryApi
@@ -97,7 +97,6 @@ __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_pro
 
 _DEFAULT_WAIT_S = 30.0
 _YIELD_EVERY = 200  # transactions scanned between yields to the event loop
-_YIELD_BYTES = 64 * 1024  # history items encoded between yields to the event loop
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
@@ -170,6 +169,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self._simulator = simulator
         # SubscribeBlocks streams share one encoding of each block (node.streams).
         self.blocks = BlockFanout(self._encoded_block, lambda: store.height, stream_queue_blocks)
+        # History items are encoded once and kept: many residents' pages share award txs.
+        self._history = HistoryPages(store, self._block_time)
         submitter.subscribe(lambda event: self.blocks.on_commit(event.height))
 
     # ------------------------------------------------------------------ transactions
@@ -460,7 +461,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         address = decode_address(request.address)
         size, before = decode_page(request.page_size, request.page_token)
         get_account(self._store, address)  # NotFound for an unregistered account
-        return await self._history_page(self._store.account_history(address, size, before), size)
+        return await self._history.page(self._store.account_history(address, size, before), size)
 
     @errors
     async def GetBatchHistory(
@@ -468,7 +469,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     ) -> services_pb2.HistoryPage:
         size, before = decode_page(request.page_size, request.page_token)
         get_batch(self._store, require_id(request.batch_id, "batch_id"))  # NotFound if unknown
-        return await self._history_page(
+        return await self._history.page(
             self._store.batch_history(request.batch_id, size, before), size
         )
 
@@ -722,42 +723,3 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             if loc is not None:
                 info.receipts.append(receipt_to_proto(loc.result))
         return info
-
-    async def _history_page(
-        self, entries: list[HistoryEntry], size: int
-    ) -> services_pb2.HistoryPage:
-        """The items of ``entries``, up to ``MAX_PAGE_BYTES`` (then the page ends early, with a
-        token), giving the event loop a turn every ``_YIELD_BYTES`` of items.
-
-        The entries are committed positions, which never move or change, so reading them across
-        a commit made while this handler waits is the same as reading them at one height.
-        """
-        page = services_pb2.HistoryPage()
-        used = since_yield = 0
-        for entry in entries:
-            if used >= MAX_PAGE_BYTES:
-                last = page.items[-1]
-                page.next_page_token = page_token(last.height, last.index)
-                return page
-            if since_yield >= _YIELD_BYTES:
-                since_yield = 0
-                await asyncio.sleep(0)  # consensus and other clients run between items
-            loc = self._store.get_tx_at(entry.height, entry.index)
-            if loc is None:  # pragma: no cover - the index only names committed txs
-                continue
-            info = tx_to_proto(loc, self._block_time(entry.height))
-            item = page.items.add(
-                height=entry.height,
-                index=entry.index,
-                tx_hash=loc.tx_hash,
-                kind=info.body.WhichOneof("msg") or "",
-                signer=info.body.signer,
-                receipt=info.receipt,
-                time_ms=info.time_ms,
-            )
-            item_bytes = item.ByteSize()
-            used += item_bytes
-            since_yield += item_bytes
-        if len(entries) == size:
-            page.next_page_token = page_token(entries[-1].height, entries[-1].index)
-        return page

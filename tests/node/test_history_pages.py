@@ -11,7 +11,7 @@ transactions would pass the port's 64 MiB message limit. Pages now end early at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,9 +22,10 @@ from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.consensus import CommitCertificate, Validator, ValidatorSet
-from carbon_ticket.node.api_codec import MAX_PAGE_BYTES
+from carbon_ticket.node.api_codec import MAX_PAGE_BYTES, tx_to_proto
 from carbon_ticket.node.app import LedgerApp
 from carbon_ticket.node.config import MempoolSettings
+from carbon_ticket.node.history import HistoryPages
 from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -63,8 +64,8 @@ def _award_tx(n: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def servicer() -> Iterator[LedgerServicer]:
-    """A store with ``AWARD_TXS`` blocks of one large AwardPoints each, behind the public API."""
+def store() -> MemoryStore:
+    """A store with ``AWARD_TXS`` blocks of one large AwardPoints each."""
     genesis = make_residents_genesis(daily_cap=0)
     store = MemoryStore()
     store.init_genesis(CHAIN_ID, genesis.to_json().encode(), init_chain(genesis))
@@ -90,7 +91,13 @@ def servicer() -> Iterator[LedgerServicer]:
         payload, block_hash = app.propose(n + 1, 0)
         app.commit(CommitCertificate(n + 1, 0, block_hash, ()), payload)
     assert store.height == AWARD_TXS
-    yield LedgerServicer(_NoCommits(), store, pool, None)  # type: ignore[arg-type]
+    return store
+
+
+@pytest.fixture(scope="module")
+def servicer(store: MemoryStore) -> LedgerServicer:
+    """The public API over ``store``."""
+    return LedgerServicer(_NoCommits(), store, None, None)  # type: ignore[arg-type]
 
 
 def _page(servicer: LedgerServicer, who: PrivateKey, token: str = "") -> services_pb2.HistoryPage:
@@ -140,7 +147,7 @@ def test_the_event_loop_runs_while_a_large_page_is_built(servicer: LedgerService
         await asyncio.sleep(0)  # the ticker starts
         started = len(ticks)
         request = services_pb2.GetAccountHistoryRequest(address=RESIDENT.address, page_size=1000)
-        page = await servicer.GetAccountHistory(request, None)  # type: ignore[arg-type]
+        page = await servicer.GetAccountHistory(request, None)
         during = len(ticks) - started
         task.cancel()
         return during, page
@@ -149,3 +156,61 @@ def test_the_event_loop_runs_while_a_large_page_is_built(servicer: LedgerService
     assert len(page.items) > 1
     # A turn for the loop about every 64 KB of items (the page is ~1 MiB): none before the fix
     assert during >= page.ByteSize() // (128 * 1024) > 0
+
+
+def _uncached_item(store: MemoryStore, height: int, index: int) -> services_pb2.HistoryItem:
+    # The item as the servicer built it before items were kept: from the store, every time.
+    loc = store.get_tx_at(height, index)
+    assert loc is not None
+    header = store.get_header(height)
+    assert header is not None
+    info = tx_to_proto(loc, header.time_ms)
+    return services_pb2.HistoryItem(
+        height=height,
+        index=index,
+        tx_hash=loc.tx_hash,
+        kind=info.body.WhichOneof("msg"),
+        signer=info.body.signer,
+        receipt=info.receipt,
+        time_ms=header.time_ms,
+    )
+
+
+def _all_pages(pages: HistoryPages, store: MemoryStore, who: PrivateKey) -> list[Any]:
+    items: list[Any] = []
+    before = None
+    while True:
+        entries = store.account_history(who.address, 1000, before)
+        page = asyncio.run(pages.page(entries, 1000))
+        items += page.items
+        if not page.next_page_token:
+            return items
+        before = (page.items[-1].height, page.items[-1].index)
+
+
+def _time_of(store: MemoryStore) -> Callable[[int], int]:
+    def time_ms(height: int) -> int:
+        header = store.get_header(height)
+        return header.time_ms if header is not None else 0
+
+    return time_ms
+
+
+def test_an_item_is_encoded_once_for_every_page_that_shows_it(store: MemoryStore) -> None:
+    pages = HistoryPages(store, _time_of(store))
+    first = _all_pages(pages, store, RESIDENT)
+    assert pages.encodings == AWARD_TXS
+    second = _all_pages(pages, store, RESIDENT2)  # the same transactions
+    assert pages.encodings == AWARD_TXS  # nothing decoded again
+    expected = [_uncached_item(store, h, 0) for h in range(AWARD_TXS, 0, -1)]
+    assert first == expected and second == expected
+
+
+def test_kept_items_stay_within_their_byte_bound(store: MemoryStore) -> None:
+    bound = 100_000  # two or three award transactions' items
+    pages = HistoryPages(store, _time_of(store), cache_bytes=bound)
+    for who in (RESIDENT, RESIDENT2):
+        items = _all_pages(pages, store, who)
+        assert items == [_uncached_item(store, h, 0) for h in range(AWARD_TXS, 0, -1)]
+        assert 0 < pages.kept_bytes <= bound
+    assert pages.encodings == 2 * AWARD_TXS  # the oldest were dropped, so encoded again
