@@ -450,7 +450,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             height = found
         else:
             height = request.height or store.height
-        return self._block_info(height)
+        # Encoded once and shared with SubscribeBlocks (a dashboard polls the latest block; an
+        # award block's receipts take ~200 ms to build)
+        return services_pb2.BlockInfo.FromString(self.blocks.encoded(height))
 
     # ------------------------------------------------------------------ history
 

@@ -214,3 +214,14 @@ def test_kept_items_stay_within_their_byte_bound(store: MemoryStore) -> None:
         assert items == [_uncached_item(store, h, 0) for h in range(AWARD_TXS, 0, -1)]
         assert 0 < pages.kept_bytes <= bound
     assert pages.encodings == 2 * AWARD_TXS  # the oldest were dropped, so encoded again
+
+
+def test_get_block_encodes_a_block_once_for_every_caller(servicer: LedgerServicer) -> None:
+    # A dashboard polls the latest block; an award block's receipts are costly to build.
+    request = services_pb2.GetBlockRequest(height=AWARD_TXS)
+    before = servicer.blocks.encodings
+    first: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))  # type: ignore[arg-type]
+    again: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))  # type: ignore[arg-type]
+    assert servicer.blocks.encodings == before + 1
+    assert first == again == servicer._block_info(AWARD_TXS)
+    assert len(first.receipts[0].events) == AWARDS_PER_TX + 1
