@@ -1,4 +1,4 @@
-"""The award-against-transfer microbenchmark runs and reports (figures are never judged here)."""
+"""The award microbenchmarks run and report (figures are never judged here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.node import microbench_points
+from tests.node import microbench_points, microbench_reads
 
 
 def test_microbench_points_reports_both_workloads_and_their_ratio(
@@ -33,3 +33,14 @@ def test_every_measured_block_commits_everything_it_was_given() -> None:
     seconds = microbench_points.measure(setup, blocks)
     assert set(seconds) == set(microbench_points.STEPS)
     assert all(s >= 0 for s in seconds.values())
+
+
+def test_microbench_reads_reports_pages_and_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--residents", "10", "--blocks", "2", "--txs-per-block", "3", "--awards-per-tx", "10",
+            "--rounds", "1"]  # fmt: skip
+    assert microbench_reads.main(argv) == 0
+    out = capsys.readouterr().out
+    pattern = (r"^history, 100 entries: before [\d.]+ ms \(7 items, [\d.]+ MB\); now 7 items "
+               r"\([\d.]+ MB, token -\) cold [\d.]+ ms, kept [\d.]+ ms \| GetBlock \(3 txs, "
+               r"33 events\): built [\d.]+ ms, shared [\d.]+ ms$")  # fmt: skip
+    assert re.search(pattern, out, re.M), out  # 6 award txs and the registration

@@ -1,0 +1,131 @@
+"""What reading award transactions back costs the node: history pages and GetBlock, in one process.
+
+    python -m tests.node.microbench_reads [--residents 150] [--blocks 4] [--txs-per-block 30]
+        [--awards-per-tx 150] [--rounds 3]
+
+Commits ``blocks`` blocks of ``AwardPoints`` (``tests.node.microbench_points``: every award to a
+resident round-robin, so with 150 residents and 150 awards a transaction every resident is in
+every transaction) on a LevelDB store, then times in CPU time (``time.process_time``), each
+round on fresh caches:
+
+- a 100-entry account history page built as the servicer built it until 2026-12-02 (every item
+  decoded from the store, no byte budget);
+- the same request through ``node.history.HistoryPages`` (ends at ``MAX_PAGE_BYTES`` with a
+  token), cold, then for another resident whose page shows the same transactions (kept items);
+- ``GetBlock`` of the last block built from the store, and answered from the shared encoding.
+
+Not a test: figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from carbon_ticket.chain.store import StoreView
+from carbon_ticket.node.api_codec import tx_to_proto
+from carbon_ticket.node.history import HistoryPages
+from carbon_ticket.node.service_public import LedgerServicer
+from carbon_ticket.proto import services_pb2
+from tests.chain.conftest import key, make_residents_genesis
+from tests.node.microbench_points import _award_blocks, _block, _validator
+
+T = TypeVar("T")
+PAGE = 100
+
+
+class _NoCommits:
+    def subscribe(self, callback: Callable[[Any], None]) -> None:
+        pass
+
+
+def _cpu_ms(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.process_time()
+    result = fn()
+    return (time.process_time() - start) * 1000, result
+
+
+def _page_before(store: StoreView, address: str) -> services_pb2.HistoryPage:
+    """The servicer's page until 2026-12-02: every entry decoded, whatever its size."""
+    page = services_pb2.HistoryPage()
+    for entry in store.account_history(address, PAGE):
+        loc = store.get_tx_at(entry.height, entry.index)
+        header = store.get_header(entry.height)
+        assert loc is not None and header is not None
+        info = tx_to_proto(loc, header.time_ms)
+        page.items.add(height=entry.height, index=entry.index, tx_hash=loc.tx_hash,
+                       kind=info.body.WhichOneof("msg") or "", signer=info.body.signer,
+                       receipt=info.receipt, time_ms=info.time_ms)  # fmt: skip
+    return page
+
+
+async def _round(store: StoreView) -> str:
+    def time_ms(height: int) -> int:
+        header = store.get_header(height)
+        return header.time_ms if header is not None else 0
+
+    one, other = key("resident-7").address, key("resident-8").address
+    before_ms, before = _cpu_ms(lambda: _page_before(store, one))
+    pages = HistoryPages(store, time_ms)
+    start = time.process_time()
+    cold = await pages.page(store.account_history(one, PAGE), PAGE)
+    cold_ms = (time.process_time() - start) * 1000
+    start = time.process_time()
+    kept = await pages.page(store.account_history(other, PAGE), PAGE)
+    kept_ms = (time.process_time() - start) * 1000
+    awards = [[i for i in page.items if i.kind == "award_points"] for page in (cold, kept)]
+    if list(before.items[: len(cold.items)]) != list(cold.items) or awards[0] != awards[1]:
+        raise RuntimeError("the pages differ")  # (each page ends with its own registration)
+    servicer = LedgerServicer(_NoCommits(), store, None, None)  # type: ignore[arg-type]
+    built_ms, info = _cpu_ms(lambda: servicer._block_info(store.height))
+    servicer.blocks.encoded(store.height)
+    shared_ms, again = _cpu_ms(
+        lambda: services_pb2.BlockInfo.FromString(servicer.blocks.encoded(store.height))
+    )
+    if again != info:
+        raise RuntimeError("the blocks differ")
+    events = sum(len(r.events) for r in info.receipts)
+    return (
+        f"history, {PAGE} entries: before {before_ms:.0f} ms ({len(before.items)} items, "
+        f"{before.ByteSize() / 1e6:.2f} MB); now {len(cold.items)} items "
+        f"({cold.ByteSize() / 1e6:.2f} MB, token {cold.next_page_token or '-'}) cold "
+        f"{cold_ms:.0f} ms, kept {kept_ms:.1f} ms | GetBlock ({len(info.receipts)} txs, "
+        f"{events} events): built {built_ms:.0f} ms, shared {shared_ms:.1f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, commit the award blocks, print one line of figures per round."""
+    parser = argparse.ArgumentParser(prog="python -m tests.node.microbench_reads")
+    parser.add_argument("--residents", type=int, default=150)
+    parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--txs-per-block", type=int, default=30)
+    parser.add_argument("--awards-per-tx", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    setup, blocks = _award_blocks(
+        args.residents, args.blocks, args.txs_per_block, args.awards_per_tx
+    )
+    root = Path(tempfile.mkdtemp(prefix="mb-reads-"))
+    try:
+        genesis = make_residents_genesis(daily_cap=0)
+        capacity = max(len(b) for b in (*setup, *blocks))
+        proposer = _validator(root, "p", genesis, capacity)
+        other = _validator(root, "v", genesis, capacity)
+        for raws in (*setup, *blocks):
+            _block(proposer, other, raws, None)
+        for _ in range(args.rounds):
+            print(asyncio.run(_round(proposer.app.store)))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
