@@ -71,7 +71,7 @@ DEFAULT_PAGE_SIZE = 50
 # A history page ends early (with a token) once its items reach this many bytes: an award
 # transaction's receipt carries an event per award (~38 KB for the ~200 awards that fit in a
 # 16 KB transaction), so a resident's or a points operator's 1,000-item page was ~38 MB, and
-# decoding it held the event loop that consensus runs on for ~9 s (tests/node/test_history_pages).
+# decoding it held the event loop that consensus runs on for ~9 s (tests/node/test_award_reads).
 MAX_PAGE_BYTES = 1 << 20
 _HASH_BYTES = 32
 _MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lost

@@ -75,6 +75,7 @@ from carbon_ticket.node.api_codec import (
     tx_to_proto,
     validator_set_to_proto,
 )
+from carbon_ticket.node.block_events import BlockEvents
 from carbon_ticket.node.errors import (
     HEIGHT_KEY,
     TX_HASH_KEY,
@@ -96,7 +97,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
-_YIELD_EVERY = 200  # transactions scanned between yields to the event loop
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
@@ -171,6 +171,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self.blocks = BlockFanout(self._encoded_block, lambda: store.height, stream_queue_blocks)
         # History items are encoded once and kept: many residents' pages share award txs.
         self._history = HistoryPages(store, self._block_time)
+        self._events = BlockEvents(store, self._block_time)  # SubscribeEvents streams share it
         submitter.subscribe(lambda event: self.blocks.on_commit(event.height))
 
     # ------------------------------------------------------------------ transactions
@@ -513,23 +514,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             )
         account = decode_address(request.account, "account") if request.account else ""
         async for height in self._follow(request.from_height):
-            time_ms = self._block_time(height)
-            for index in range(self._tx_count(height)):
-                if index % _YIELD_EVERY == _YIELD_EVERY - 1:
-                    # A filter that matches nothing must not turn catch-up into one long stall.
-                    await asyncio.sleep(0)
-                loc = self._store.get_tx_at(height, index)
-                if loc is None:  # pragma: no cover - a committed block has every tx
-                    break
-                for event in receipt_to_proto(loc.result).events:
-                    if types and event.type not in types:
-                        continue
-                    if account and all(a.value != account for a in event.attributes):
-                        continue
-                    yield services_pb2.LedgerEvent(
-                        height=height, tx_index=index, tx_hash=loc.tx_hash, event=event,
-                        time_ms=time_ms,
-                    )  # fmt: skip
+            decoded = await self._events.of(height)  # once per height for every stream
+            for event in decoded.matching(types, account):
+                yield event
 
     async def _follow(self, from_height: int) -> AsyncIterator[int]:
         """Every committed height from ``from_height`` on (0 = the next one), in order, forever.
@@ -699,10 +686,6 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     def _block_time(self, height: int) -> int:
         header = self._store.get_header(height)
         return header.time_ms if header is not None else 0
-
-    def _tx_count(self, height: int) -> int:
-        header = self._store.get_header(height)
-        return header.tx_count if header is not None else 0
 
     def _encoded_block(self, height: int) -> bytes:
         return self._block_info(height).SerializeToString()

@@ -12,7 +12,10 @@ round on fresh caches:
   decoded from the store, no byte budget);
 - the same request through ``node.history.HistoryPages`` (ends at ``MAX_PAGE_BYTES`` with a
   token), cold, then for another resident whose page shows the same transactions (kept items);
-- ``GetBlock`` of the last block built from the store, and answered from the shared encoding.
+- ``GetBlock`` of the last block built from the store, and answered from the shared encoding;
+- the last block's events for ``STREAMS`` ``SubscribeEvents`` streams (one filter each: none,
+  a resident, award events, a resident's award events) as each stream decoded them alone until
+  2026-12-02, and from one shared decoding (``node.block_events.BlockEvents``).
 
 Not a test: figures depend on the machine.
 """
@@ -28,8 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from carbon_ticket.chain.kvstore import receipt_to_proto
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.node.api_codec import tx_to_proto
+from carbon_ticket.node.block_events import BlockEvents
 from carbon_ticket.node.history import HistoryPages
 from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.proto import services_pb2
@@ -38,6 +43,7 @@ from tests.node.microbench_points import _award_blocks, _block, _validator
 
 T = TypeVar("T")
 PAGE = 100
+STREAMS = 8
 
 
 class _NoCommits:
@@ -49,6 +55,25 @@ def _cpu_ms(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.process_time()
     result = fn()
     return (time.process_time() - start) * 1000, result
+
+
+def _events_before(store: StoreView, height: int, types: frozenset[str], value: str) -> list[Any]:
+    """One stream's events of ``height`` until 2026-12-02: decoded and filtered alone."""
+    header = store.get_header(height)
+    assert header is not None
+    found = []
+    for index in range(header.tx_count):
+        loc = store.get_tx_at(height, index)
+        assert loc is not None
+        for event in receipt_to_proto(loc.result).events:
+            if types and event.type not in types:
+                continue
+            if value and all(a.value != value for a in event.attributes):
+                continue
+            found.append(services_pb2.LedgerEvent(height=height, tx_index=index,
+                                                  tx_hash=loc.tx_hash, event=event,
+                                                  time_ms=header.time_ms))  # fmt: skip
+    return found
 
 
 def _page_before(store: StoreView, address: str) -> services_pb2.HistoryPage:
@@ -91,12 +116,25 @@ async def _round(store: StoreView) -> str:
     if again != info:
         raise RuntimeError("the blocks differ")
     events = sum(len(r.events) for r in info.receipts)
+    filters = [(frozenset(), ""), (frozenset(), one), (frozenset({"award"}), ""),
+               (frozenset({"award"}), one)] * (STREAMS // 4)  # fmt: skip
+    alone_ms, alone = _cpu_ms(
+        lambda: [_events_before(store, store.height, t, v) for t, v in filters]
+    )
+    start = time.process_time()
+    decoded = await BlockEvents(store, time_ms).of(store.height)
+    shared = [decoded.matching(t, v) for t, v in filters]
+    shared_events_ms = (time.process_time() - start) * 1000
+    if shared != alone:
+        raise RuntimeError("the streams' events differ")
     return (
         f"history, {PAGE} entries: before {before_ms:.0f} ms ({len(before.items)} items, "
         f"{before.ByteSize() / 1e6:.2f} MB); now {len(cold.items)} items "
         f"({cold.ByteSize() / 1e6:.2f} MB, token {cold.next_page_token or '-'}) cold "
         f"{cold_ms:.0f} ms, kept {kept_ms:.1f} ms | GetBlock ({len(info.receipts)} txs, "
-        f"{events} events): built {built_ms:.0f} ms, shared {shared_ms:.1f} ms"
+        f"{events} events): built {built_ms:.0f} ms, shared {shared_ms:.1f} ms | "
+        f"SubscribeEvents, {len(filters)} streams, that block: alone {alone_ms:.0f} ms, "
+        f"shared {shared_events_ms:.0f} ms"
     )
 
 

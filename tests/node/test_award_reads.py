@@ -1,11 +1,14 @@
-"""History pages of accounts whose transactions carry large receipts (a points operator's
-AwardPoints: one award event per award, up to 1,000 a transaction).
+"""Reading award transactions back through the public API: history pages, GetBlock and
+SubscribeEvents. An AwardPoints receipt has an ``award`` event per award (~38 KB for 200).
 
-Reproduction (2026-12-02): a resident's ``GetAccountHistory`` with ``page_size=1000`` returned
-every entry in one message, ~190 KB per award transaction (2.8 MB for 100 entries of 150
-awards, 702 ms of CPU on the event loop that consensus runs on), and a page of 1,000-award
-transactions would pass the port's 64 MiB message limit. Pages now end early at
-``MAX_PAGE_BYTES`` with a token, and the handler lets the loop run between items.
+Reproductions (2026-12-02):
+- a resident's ``GetAccountHistory`` with ``page_size=1000`` returned every entry in one
+  message (2.8 MB and 702 ms of CPU on the event loop consensus runs on for 100 entries of 150
+  awards; ~38 MB for 1,000 entries of 200). Pages now end at ``MAX_PAGE_BYTES`` with a token,
+  the handler lets the loop run between items, and items are encoded once and kept;
+- ``GetBlock`` built a block's receipts again for every call (~250 ms for 4,530 events);
+- every ``SubscribeEvents`` stream decoded every receipt of every block on its own (256 streams
+  allowed: a minute of CPU per award block). Streams now share one decoding per height.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 
 from carbon_ticket.chain import check_tx, expected_nonce, init_chain
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.kvstore import receipt_to_proto
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.chain.tx import encode_tx
@@ -46,10 +50,10 @@ AWARD_TXS = 32  # ~38 KB of receipt each: about 1.2 MiB in all, more than one pa
 
 
 class _NoCommits:
-    """The servicer's submitter: history reads submit nothing, and no commit comes."""
+    """The servicer's submitter: reads submit nothing, and no commit comes."""
 
-    def subscribe(self, callback: Callable[[Any], None]) -> None:
-        pass
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        return lambda: None
 
 
 def _award_tx(n: int) -> bytes:
@@ -225,3 +229,85 @@ def test_get_block_encodes_a_block_once_for_every_caller(servicer: LedgerService
     assert servicer.blocks.encodings == before + 1
     assert first == again == servicer._block_info(AWARD_TXS)
     assert len(first.receipts[0].events) == AWARDS_PER_TX + 1
+
+
+class _CountingStore:
+    """``store`` with its ``get_tx_at`` calls counted (what decoding a receipt starts with)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.tx_reads = 0
+
+    def get_tx_at(self, height: int, index: int) -> Any:
+        self.tx_reads += 1
+        return self._store.get_tx_at(height, index)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+FILTERS: list[tuple[frozenset[str], PrivateKey | None]] = [
+    (frozenset(), None),
+    (frozenset({"award"}), RESIDENT),
+    (frozenset({"award_points"}), None),
+    (frozenset(), RESIDENT2),
+]
+
+
+def _expected(store: MemoryStore, types: frozenset[str], who: PrivateKey | None) -> list[Any]:
+    # Each stream's filter as it was applied before streams shared a decoding
+    events = []
+    for height in range(1, store.height + 1):
+        header = store.get_header(height)
+        assert header is not None
+        for index in range(header.tx_count):
+            loc = store.get_tx_at(height, index)
+            assert loc is not None
+            for event in receipt_to_proto(loc.result).events:
+                if types and event.type not in types:
+                    continue
+                if who is not None and all(a.value != who.address for a in event.attributes):
+                    continue
+                events.append(
+                    services_pb2.LedgerEvent(
+                        height=height,
+                        tx_index=index,
+                        tx_hash=loc.tx_hash,
+                        event=event,
+                        time_ms=header.time_ms,
+                    )
+                )
+    return events
+
+
+def test_event_streams_share_one_decoding_of_each_block(store: MemoryStore) -> None:
+    counting = _CountingStore(store)
+    servicer = LedgerServicer(_NoCommits(), counting, None, None)  # type: ignore[arg-type]
+    expected = [_expected(store, types, who) for types, who in FILTERS]
+    assert [len(e) for e in expected] == [
+        AWARD_TXS * (AWARDS_PER_TX + 1), AWARD_TXS * AWARDS_PER_TX // 2, AWARD_TXS,
+        AWARD_TXS * AWARDS_PER_TX // 2,
+    ]  # fmt: skip
+
+    async def stream(types: frozenset[str], who: PrivateKey | None, count: int) -> list[Any]:
+        request = services_pb2.SubscribeEventsRequest(
+            from_height=1, types=sorted(types), account=who.address if who else ""
+        )
+        got: list[Any] = []
+        events = servicer.SubscribeEvents(request, None)
+        async for event in events:
+            got.append(event)
+            if len(got) == count:
+                break
+        await events.aclose()  # type: ignore[attr-defined]
+        return got
+
+    async def all_streams() -> list[list[Any]]:
+        return list(
+            await asyncio.gather(
+                *(stream(t, w, len(e)) for (t, w), e in zip(FILTERS, expected, strict=True))
+            )
+        )
+
+    assert asyncio.run(all_streams()) == expected
+    assert counting.tx_reads == AWARD_TXS  # once per transaction, not once per stream
