@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from carbon_ticket.chain.kvstore import receipt_to_proto
-from carbon_ticket.chain.store import StoreView
+from carbon_ticket.chain.results import TxResult
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["BlockEvents", "DecodedEvents"]
@@ -52,8 +52,11 @@ class DecodedEvents:
 class BlockEvents:
     """Decodes a height's events once (``of``), keeping the last ``_KEPT_BLOCKS``."""
 
-    def __init__(self, store: StoreView, block_time: Callable[[int], int]) -> None:
-        self._store = store
+    def __init__(
+        self, receipts: Callable[[int], Iterable[TxResult]], block_time: Callable[[int], int]
+    ) -> None:
+        # ``receipts(height)``: the block's receipts in order (from its commit, or the store)
+        self._receipts = receipts
         self._block_time = block_time
         self._kept: OrderedDict[int, asyncio.Task[DecodedEvents]] = OrderedDict()
         self.decodings = 0  # heights decoded from the store (tests read it)
@@ -82,16 +85,12 @@ class BlockEvents:
         events: list[services_pb2.LedgerEvent] = []
         by_type: dict[str, list[int]] = {}
         by_value: dict[str, list[int]] = {}
-        header = self._store.get_header(height)
         work = 0
-        for index in range(header.tx_count if header is not None else 0):
+        for index, result in enumerate(self._receipts(height)):
             if work >= _YIELD_WORK:
                 work = 0
                 await asyncio.sleep(0)  # an award transaction alone holds ~200 events
-            loc = self._store.get_tx_at(height, index)
-            if loc is None:  # pragma: no cover - a committed block has every tx
-                break
-            receipt = receipt_to_proto(loc.result)
+            receipt = receipt_to_proto(result)
             work += 1 + len(receipt.events)
             for event in receipt.events:
                 position = len(events)
@@ -99,7 +98,7 @@ class BlockEvents:
                     services_pb2.LedgerEvent(
                         height=height,
                         tx_index=index,
-                        tx_hash=loc.tx_hash,
+                        tx_hash=result.tx_hash,
                         event=event,
                         time_ms=time_ms,
                     )

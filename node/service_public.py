@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -49,6 +50,7 @@ from carbon_ticket.chain.residents_view import (
     query_period,
     resident_redemptions,
 )
+from carbon_ticket.chain.results import TxResult
 from carbon_ticket.chain.state import get_params
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import tx_hash as compute_tx_hash
@@ -86,7 +88,13 @@ from carbon_ticket.node.errors import (
 from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.node.history import HistoryPages
 from carbon_ticket.node.market_api import MarketApi
-from carbon_ticket.node.ports import NodeInfo, PendingTxs, Simulator, TxSubmitter
+from carbon_ticket.node.ports import (
+    CommittedEvent,
+    NodeInfo,
+    PendingTxs,
+    Simulator,
+    TxSubmitter,
+)
 from carbon_ticket.node.registry_api import RegistryApi
 from carbon_ticket.node.streams import BlockFanout
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
@@ -97,6 +105,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
+_FRESH_BLOCKS = 16  # committed blocks whose receipts are kept as executed
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
@@ -171,8 +180,30 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self.blocks = BlockFanout(self._encoded_block, lambda: store.height, stream_queue_blocks)
         # History items are encoded once and kept: many residents' pages share award txs.
         self._history = HistoryPages(store, self._block_time)
-        self._events = BlockEvents(store, self._block_time)  # SubscribeEvents streams share it
-        submitter.subscribe(lambda event: self.blocks.on_commit(event.height))
+        self._events = BlockEvents(self._receipts, self._block_time)  # streams share it
+        # The receipts of the last blocks this node committed, as executed: encoding them for
+        # SubscribeBlocks and SubscribeEvents skips decoding them back from the store.
+        self._fresh: OrderedDict[int, tuple[TxResult, ...]] = OrderedDict()
+        submitter.subscribe(self._on_commit)
+
+    def _on_commit(self, event: CommittedEvent) -> None:
+        self._fresh[event.height] = event.executed.receipts
+        if len(self._fresh) > _FRESH_BLOCKS:
+            self._fresh.popitem(last=False)
+        self.blocks.on_commit(event.height)
+
+    def _receipts(self, height: int) -> Iterator[TxResult]:
+        """The receipts of committed ``height`` in block order: kept from its commit, or read."""
+        fresh = self._fresh.get(height)
+        if fresh is not None:
+            yield from fresh
+            return
+        header = self._store.get_header(height)
+        for index in range(header.tx_count if header is not None else 0):
+            loc = self._store.get_tx_at(height, index)
+            if loc is None:  # pragma: no cover - a committed block has every tx
+                return
+            yield loc.result
 
     # ------------------------------------------------------------------ transactions
 
@@ -703,8 +734,5 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             block_hash=block.hash, committed=ledger_pb2.CommittedBlock(block=block.to_proto())
         )
         info.committed.certificate.ParseFromString(certificate)
-        for index in range(len(block.txs)):
-            loc = store.get_tx_at(height, index)
-            if loc is not None:
-                info.receipts.append(receipt_to_proto(loc.result))
+        info.receipts.extend(receipt_to_proto(receipt) for receipt in self._receipts(height))
         return info

@@ -23,14 +23,16 @@ from carbon_ticket.chain import check_tx, expected_nonce, init_chain
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.kvstore import receipt_to_proto
 from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.results import BlockResult
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.consensus import CommitCertificate, Validator, ValidatorSet
 from carbon_ticket.node.api_codec import MAX_PAGE_BYTES, tx_to_proto
-from carbon_ticket.node.app import LedgerApp
+from carbon_ticket.node.app import ExecutedBlock, LedgerApp
 from carbon_ticket.node.config import MempoolSettings
 from carbon_ticket.node.history import HistoryPages
 from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.ports import CommittedEvent
 from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import (
@@ -311,3 +313,29 @@ def test_event_streams_share_one_decoding_of_each_block(store: MemoryStore) -> N
 
     assert asyncio.run(all_streams()) == expected
     assert counting.tx_reads == AWARD_TXS  # once per transaction, not once per stream
+
+
+def test_a_committed_blocks_receipts_are_encoded_from_the_commit(store: MemoryStore) -> None:
+    # The node hands its subscribers each block's receipts as executed; encoding them for
+    # SubscribeBlocks/SubscribeEvents then decodes nothing back from the store.
+    counting = _CountingStore(store)
+    servicer = LedgerServicer(_NoCommits(), counting, None, None)  # type: ignore[arg-type]
+    height = AWARD_TXS
+    block = store.get_block(height)
+    loc = store.get_tx_at(height, 0)
+    assert block is not None and loc is not None
+    executed = ExecutedBlock(block, (), BlockResult(receipts=(loc.result,)))
+    servicer._on_commit(CommittedEvent(executed, height))
+    stored = LedgerServicer(_NoCommits(), store, None, None)  # type: ignore[arg-type]
+    assert servicer._block_info(height) == stored._block_info(height)
+    request = services_pb2.SubscribeEventsRequest(from_height=height, types=["award_points"])
+
+    async def first_event() -> Any:
+        events = servicer.SubscribeEvents(request, None)
+        event = await anext(aiter(events))
+        await events.aclose()  # type: ignore[attr-defined]
+        return event
+
+    event = asyncio.run(first_event())
+    assert (event.height, event.tx_hash, event.event.type) == (height, loc.tx_hash, "award_points")
+    assert counting.tx_reads == 0
