@@ -105,7 +105,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
-_FRESH_BLOCKS = 16  # committed blocks whose receipts are kept as executed
+_FRESH_BLOCKS = 4  # committed blocks whose receipts are kept as executed (an award block's: ~2 MB)
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
     "register_account", "register_project", "anchor_data", "attest_report", "issue",
