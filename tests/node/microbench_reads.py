@@ -62,7 +62,7 @@ def _cpu_ms(fn: Callable[[], T]) -> tuple[float, T]:
     return (time.process_time() - start) * 1000, result
 
 
-def _events_before(store: StoreView, height: int, types: frozenset[str], value: str) -> list[Any]:
+def events_before(store: StoreView, height: int, types: frozenset[str], value: str) -> list[Any]:
     """One stream's events of ``height`` until 2026-12-02: decoded and filtered alone."""
     header = store.get_header(height)
     assert header is not None
@@ -126,7 +126,7 @@ async def _round(store: StoreView) -> str:
     events = sum(len(r.events) for r in info.receipts)
     filters = [(frozenset(), ""), (frozenset(), one), (frozenset({"award"}), ""),
                (frozenset({"award"}), one)] * (STREAMS // 4)  # fmt: skip
-    alone_ms, alone = _cpu_ms(lambda: [_events_before(store, height, t, v) for t, v in filters])
+    alone_ms, alone = _cpu_ms(lambda: [events_before(store, height, t, v) for t, v in filters])
     start = time.process_time()
     decoded = await BlockEvents(fresh._receipts, time_ms).of(height)
     shared = [decoded.matching(t, v) for t, v in filters]

@@ -21,7 +21,6 @@ import pytest
 
 from carbon_ticket.chain import check_tx, expected_nonce, init_chain
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.chain.kvstore import receipt_to_proto
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.results import BlockResult
 from carbon_ticket.chain.store import MemoryStore
@@ -45,6 +44,7 @@ from tests.chain.conftest import (
     award_points,
     make_residents_genesis,
 )
+from tests.node.microbench_reads import _events_before as events_before
 
 LIMITS = Limits()
 AWARDS_PER_TX = 200  # about as many as the 16 KB transaction limit holds
@@ -258,28 +258,8 @@ FILTERS: list[tuple[frozenset[str], PrivateKey | None]] = [
 
 def _expected(store: MemoryStore, types: frozenset[str], who: PrivateKey | None) -> list[Any]:
     # Each stream's filter as it was applied before streams shared a decoding
-    events = []
-    for height in range(1, store.height + 1):
-        header = store.get_header(height)
-        assert header is not None
-        for index in range(header.tx_count):
-            loc = store.get_tx_at(height, index)
-            assert loc is not None
-            for event in receipt_to_proto(loc.result).events:
-                if types and event.type not in types:
-                    continue
-                if who is not None and all(a.value != who.address for a in event.attributes):
-                    continue
-                events.append(
-                    services_pb2.LedgerEvent(
-                        height=height,
-                        tx_index=index,
-                        tx_hash=loc.tx_hash,
-                        event=event,
-                        time_ms=header.time_ms,
-                    )
-                )
-    return events
+    value = who.address if who is not None else ""
+    return [e for h in range(1, store.height + 1) for e in events_before(store, h, types, value)]
 
 
 def test_event_streams_share_one_decoding_of_each_block(store: MemoryStore) -> None:
