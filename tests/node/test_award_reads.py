@@ -44,7 +44,7 @@ from tests.chain.conftest import (
     award_points,
     make_residents_genesis,
 )
-from tests.node.microbench_reads import _events_before as events_before
+from tests.node.microbench_reads import events_before
 
 LIMITS = Limits()
 AWARDS_PER_TX = 200  # about as many as the 16 KB transaction limit holds
