@@ -529,7 +529,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     ) -> AsyncIterator[bytes]:
         # Encoded BlockInfo messages, the same bytes for every stream; the server sends bytes
         # as they are (node.streams.pass_encoded, installed by node.api_guard).
-        async for encoded in self.blocks.follow(request.from_height):
+        follow = self.blocks.follow(request.from_height, not request.without_receipts)
+        async for encoded in follow:
             yield encoded
 
     @stream_errors
@@ -718,10 +719,10 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         header = self._store.get_header(height)
         return header.time_ms if header is not None else 0
 
-    def _encoded_block(self, height: int) -> bytes:
-        return self._block_info(height).SerializeToString()
+    def _encoded_block(self, height: int, receipts: bool) -> bytes:
+        return self._block_info(height, receipts).SerializeToString()
 
-    def _block_info(self, height: int) -> services_pb2.BlockInfo:
+    def _block_info(self, height: int, receipts: bool = True) -> services_pb2.BlockInfo:
         store = self._store
         block = store.get_block(height) if height > 0 else None
         certificate = store.get_certificate(height)
@@ -734,5 +735,6 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             block_hash=block.hash, committed=ledger_pb2.CommittedBlock(block=block.to_proto())
         )
         info.committed.certificate.ParseFromString(certificate)
-        info.receipts.extend(receipt_to_proto(receipt) for receipt in self._receipts(height))
+        if receipts:
+            info.receipts.extend(receipt_to_proto(receipt) for receipt in self._receipts(height))
         return info

@@ -3,10 +3,13 @@
 The commit path only notes the new height; a task then drops it into each subscriber's bounded
 queue, a slice of subscribers per turn of the event loop (no store read, no encoding, nothing that
 grows with the block), so consensus messages never wait behind a thousand stream writes. The first
-stream that needs a block encodes it; the others reuse those bytes from a small cache. A
-subscriber that falls ``queue_blocks`` behind (its client does not read) is dropped: its stream
-ends with RESOURCE_EXHAUSTED saying where to resume, instead of the node holding ever more blocks
-for it.
+stream that needs a block encodes it; the others reuse those bytes from a small cache of the
+latest heights (a block far below the tip, asked for by GetBlock or a stream catching up, is
+encoded for that caller only, so that walking back through history never pushes out the blocks
+live streams share). A stream may ask for blocks without receipts, a second, much smaller
+encoding of the same height. A subscriber that falls ``queue_blocks`` behind (its client does
+not read) is dropped: its stream ends with RESOURCE_EXHAUSTED saying where to resume, instead of
+the node holding ever more blocks for it.
 
 gRPC serialises what a handler yields; ``pass_encoded`` wraps a method's serializer so that bytes
 (already the encoded message) are sent as they are.
@@ -16,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from carbon_ticket.chain.errors import ResourceExhausted
 
-__all__ = ["BlockFanout", "Subscription", "pass_encoded"]
+__all__ = ["BlockFanout", "EncodeBlock", "Subscription", "pass_encoded"]
+
+# Encodes the BlockInfo of a committed height, with its receipts (True) or without (False).
+EncodeBlock = Callable[[int, bool], bytes]
 
 _CACHED_BLOCKS = 16  # recent encodings kept: subscribers are at most a few blocks apart
 # Subscribers woken per turn of the event loop: consensus messages that arrive meanwhile wait for
@@ -68,11 +74,11 @@ class Subscription:
 
 
 class BlockFanout:
-    """Encodes each block once (``encode(height)``) for every SubscribeBlocks stream."""
+    """Encodes each block once (``encode(height, receipts)``) for every SubscribeBlocks stream."""
 
     def __init__(
         self,
-        encode: Callable[[int], bytes],
+        encode: EncodeBlock,
         committed_height: Callable[[], int],
         queue_blocks: int,
     ) -> None:
@@ -82,7 +88,7 @@ class BlockFanout:
         self._subscriptions: set[Subscription] = set()
         self._heights: deque[int] = deque()  # committed, not yet handed to every subscriber
         self._waking: asyncio.Task[None] | None = None
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, bool], bytes] = OrderedDict()
         self.encodings = 0  # how many times a block was encoded (tests and metrics read it)
         self.dropped = 0  # subscribers dropped for falling behind
 
@@ -114,21 +120,25 @@ class BlockFanout:
                     self._subscriptions.discard(subscription)
                     self.dropped += 1
 
-    def encoded(self, height: int) -> bytes:
-        """The encoded block at ``height``: encoded once, then reused by every stream."""
-        cached = self._cache.get(height)
+    def encoded(self, height: int, receipts: bool = True) -> bytes:
+        """The encoded block at ``height`` (with or without its receipts): a recent one is
+        encoded once, then reused by every stream."""
+        key = (height, receipts)
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(height)
+            self._cache.move_to_end(key)
             return cached
-        data = self._encode(height)
+        data = self._encode(height, receipts)
         self.encodings += 1
-        self._cache[height] = data
-        if len(self._cache) > _CACHED_BLOCKS:
-            self._cache.popitem(last=False)
+        if height > self._height() - _CACHED_BLOCKS:
+            self._cache[key] = data
+            if len(self._cache) > _CACHED_BLOCKS:
+                self._cache.popitem(last=False)
         return data
 
-    async def follow(self, from_height: int) -> AsyncIterator[bytes]:
-        """Every block from ``from_height`` on (0 = the next one), encoded, in order, forever.
+    async def follow(self, from_height: int, receipts: bool = True) -> AsyncGenerator[bytes, None]:
+        """Every block from ``from_height`` on (0 = the next one), encoded (with or without
+        receipts), in order, forever.
 
         Registers before catching up, so a block committed meanwhile is queued, not missed; a
         queued height already sent during the catch-up is skipped.
@@ -140,7 +150,7 @@ class BlockFanout:
             while True:
                 while next_height <= self._height():
                     self._check_kept_up(subscription, next_height)
-                    yield self.encoded(next_height)
+                    yield self.encoded(next_height, receipts)
                     next_height += 1
                     # Heights queued while this stream was writing are sent from the store by
                     # this loop; only a stream stuck in one write lets its queue fill.

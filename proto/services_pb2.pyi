@@ -630,10 +630,12 @@ class RetirementPage(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[RetirementCertificate, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SubscribeBlocksRequest(_message.Message):
-    __slots__ = ("from_height",)
+    __slots__ = ("from_height", "without_receipts")
     FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     from_height: int
-    def __init__(self, from_height: _Optional[int] = ...) -> None: ...
+    without_receipts: bool
+    def __init__(self, from_height: _Optional[int] = ..., without_receipts: _Optional[bool] = ...) -> None: ...
 
 class SubscribeEventsRequest(_message.Message):
     __slots__ = ("from_height", "types", "account")

@@ -123,6 +123,9 @@ async def _round(store: StoreView) -> str:
     )
     if not again == from_commit == info:
         raise RuntimeError("the blocks differ")
+    light_ms, light = _cpu_ms(lambda: servicer._block_info(height, receipts=False))
+    if light.committed != info.committed or light.receipts:
+        raise RuntimeError("the block without receipts differs")
     events = sum(len(r.events) for r in info.receipts)
     filters = [(frozenset(), ""), (frozenset(), one), (frozenset({"award"}), ""),
                (frozenset({"award"}), one)] * (STREAMS // 4)  # fmt: skip
@@ -139,7 +142,8 @@ async def _round(store: StoreView) -> str:
         f"({cold.ByteSize() / 1e6:.2f} MB, token {cold.next_page_token or '-'}) cold "
         f"{cold_ms:.0f} ms, kept {kept_ms:.1f} ms | GetBlock ({len(info.receipts)} txs, "
         f"{events} events): from the store {built_ms:.0f} ms, from the commit {fresh_ms:.0f} "
-        f"ms, shared {shared_ms:.1f} ms | SubscribeEvents, {len(filters)} streams, that block: "
+        f"ms, shared {shared_ms:.1f} ms, without receipts {light_ms:.1f} ms | SubscribeEvents, "
+        f"{len(filters)} streams, that block: "
         f"alone {alone_ms:.0f} ms, shared (from the commit) {shared_events_ms:.0f} ms"
     )
 

@@ -114,7 +114,7 @@ def test_a_config_with_a_bad_api_value_is_one_error_naming_the_key() -> None:
 def test_a_block_is_encoded_once_for_every_subscriber() -> None:
     async def scenario() -> tuple[list[list[bytes]], int]:
         chain = {"height": 0}
-        fanout = BlockFanout(lambda h: f"block {h}".encode(), lambda: chain["height"], 8)
+        fanout = BlockFanout(lambda h, _r: f"block {h}".encode(), lambda: chain["height"], 8)
         streams = [fanout.follow(0) for _ in range(50)]
         firsts = [asyncio.ensure_future(anext(s)) for s in streams]
         await asyncio.sleep(0)
@@ -139,10 +139,32 @@ def test_a_block_is_encoded_once_for_every_subscriber() -> None:
     assert encodings == 3
 
 
+def test_reading_old_blocks_keeps_the_recent_ones_streams_share() -> None:
+    # An explorer walking back through history (GetBlock of old heights) pushed the blocks live
+    # streams share out of the cache, so each stream's next block was encoded again.
+    encoded: list[tuple[int, bool]] = []
+
+    def encode(height: int, receipts: bool) -> bytes:
+        encoded.append((height, receipts))
+        return f"block {height} {receipts}".encode()
+
+    fanout = BlockFanout(encode, lambda: 1000, 8)
+    recent = range(995, 1001)
+    for height in recent:
+        fanout.encoded(height)
+    for height in range(1, 200):  # a walk back through old blocks
+        assert fanout.encoded(height) == f"block {height} True".encode()
+    encoded.clear()
+    assert [fanout.encoded(h) for h in recent] == [f"block {h} True".encode() for h in recent]
+    assert encoded == []  # every recent block still shared
+    assert fanout.encoded(1000, receipts=False) == b"block 1000 False"
+    assert encoded == [(1000, False)]  # without receipts is an encoding of its own
+
+
 def test_a_subscriber_that_stops_reading_is_dropped_with_where_to_resume() -> None:
     async def scenario() -> tuple[BlockFanout, str]:
         chain = {"height": 0}
-        fanout = BlockFanout(lambda h: b"x", lambda: chain["height"], 3)
+        fanout = BlockFanout(lambda h, _r: b"x", lambda: chain["height"], 3)
         stream = fanout.follow(0)
         first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0)

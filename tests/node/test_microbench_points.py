@@ -43,6 +43,7 @@ def test_microbench_reads_reports_pages_and_blocks(capsys: pytest.CaptureFixture
     pattern = (r"^history, 100 entries: before [\d.]+ ms \(7 items, [\d.]+ MB\); now 7 items "
                r"\([\d.]+ MB, token -\) cold [\d.]+ ms, kept [\d.]+ ms \| GetBlock \(3 txs, "
                r"33 events\): from the store [\d.]+ ms, from the commit [\d.]+ ms, shared "
-               r"[\d.]+ ms \| SubscribeEvents, 8 streams, that block: alone [\d.]+ ms, "
+               r"[\d.]+ ms, without receipts [\d.]+ ms \| SubscribeEvents, 8 streams, that block: "
+               r"alone [\d.]+ ms, "
                r"shared \(from the commit\) [\d.]+ ms$")  # fmt: skip
     assert re.search(pattern, out, re.M), out  # 6 award txs and the registration
