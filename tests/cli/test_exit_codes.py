@@ -116,6 +116,25 @@ def test_2_for_an_invalid_calendar_period(
     exits(result, 2, fragment)
 
 
+def test_2_when_verify_cannot_use_its_files(shared_devnet: DevnetInfo, tmp_path: Path) -> None:
+    # A file that is missing, unreadable or no JSON at all is bad input, named in one line; only
+    # a bundle that fails to prove its certificate is exit 1.
+    genesis = str(shared_devnet.home / "genesis.json")
+    missing = tmp_path / "nope.json"
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    exits(run("verify", str(missing), "--genesis", genesis), 2,
+          f"cannot read bundle {missing}", "No such file")  # fmt: skip
+    exits(run("verify", str(junk), "--genesis", str(missing)), 2, f"cannot read genesis {missing}")
+    exits(run("verify", str(junk), "--genesis", genesis), 2, f"bundle {junk} is not valid JSON")
+    exits(run("verify", str(binary), "--genesis", genesis), 2, f"cannot read bundle {binary}")
+    exits(run("verify", str(junk), "--genesis", str(junk)), 2,
+          f"genesis {junk} is not a valid genesis")  # fmt: skip
+    assert run("verify", str(tmp_path), "--genesis", genesis).exit_code == 2  # click: a directory
+
+
 @pytest.mark.parametrize("node", ["not an address", "127.0.0.1", "127.0.0.1:99999", "host:"])
 def test_2_for_a_malformed_node_address(node: str) -> None:
     exits(run("query", "status", "--node", node), 2, "invalid --node", "HOST:PORT")

@@ -221,9 +221,9 @@ def test_garbage_inputs_fail_cleanly(devnet: DevnetInfo, bundle_file: Path, tmp_
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     result = run("verify", str(junk), "--genesis", str(genesis_of(devnet)))
-    assert result.exit_code == 1 and "the bundle is not valid JSON" in result.stderr
+    assert result.exit_code == 2 and f"bundle {junk} is not valid JSON" in result.stderr
     result = run("verify", str(bundle_file), "--genesis", str(junk))
-    assert result.exit_code == 1 and "not a valid genesis" in result.stderr
+    assert result.exit_code == 2 and f"genesis {junk} is not a valid genesis" in result.stderr
     for value in ([], {"format": "x"}, 5):
         assert check(value, devnet)
 
