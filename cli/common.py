@@ -1,10 +1,12 @@
 """Shared pieces of the CLI: error reporting and exit codes, output formats, the client config
 file, gRPC connections.
 
-Exit codes (README, docs/cli.md): 0 done, 1 ``verify`` found the bundle invalid or a devnet node
-died, 2 bad input (arguments, files, config), 3 refused by the ledger (or by the wallet because
-the ledger would refuse it), 4 node unreachable, 5 wallet (password, missing key, no terminal),
-6 submitted but not committed in time.
+Exit codes (``EXIT_CODES``; README, docs/cli.md, ``carbon-ticket --help``): 0 done, 1 a check or
+run failed (``verify``: the bundle does not prove; a devnet node died; ``node start``: a full disk
+or a fault; ``chaos``/``bench`` checks), 2 bad input (arguments, files, config), 3 refused by the
+ledger (or by the wallet because the ledger would refuse it), 4 node unreachable, 5 wallet
+(password, missing key, no terminal), 6 submitted but not committed in time, 7 ``node start``:
+the data directory is damaged.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
+    "EXIT_CODES",
     "EXIT_DAMAGED",
     "EXIT_FAILED",
     "EXIT_LEDGER",
@@ -91,13 +94,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 FC = TypeVar("FC", bound=Callable[..., Any])
 
-EXIT_FAILED = 1  # verify: the bundle does not check out; devnet up: a node died
+EXIT_FAILED = 1  # verify: the bundle does not check out; devnet up: a node died; node start:
+# a full disk or a fault; chaos and bench: their check failed
 EXIT_USAGE = 2  # bad input: arguments, files, the client config
 EXIT_LEDGER = 3  # the ledger or node refused the request
 EXIT_UNREACHABLE = 4  # the node could not be reached
 EXIT_WALLET = 5  # wrong password, missing or damaged key, no terminal to ask on
 EXIT_PENDING = 6  # submitted, but not committed within the wait
 EXIT_DAMAGED = 7  # node start: the data directory is damaged (see `carbon-ticket node rebuild`)
+# Every code above in a few words: `carbon-ticket --help` prints them; docs/cli.md explains each.
+EXIT_CODES: dict[int, str] = {
+    EXIT_FAILED: "verify failed / a node or a check failed",
+    EXIT_USAGE: "bad input",
+    EXIT_LEDGER: "refused by the ledger",
+    EXIT_UNREACHABLE: "node unreachable",
+    EXIT_WALLET: "wallet",
+    EXIT_PENDING: "not committed in time",
+    EXIT_DAMAGED: "node start: data directory damaged",
+}
 
 PASSWORD_ENV = "CARBON_TICKET_PASSWORD"
 DEFAULT_KEYSTORE = Path.home() / ".carbon-ticket" / "keystore"

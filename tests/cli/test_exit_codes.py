@@ -7,6 +7,8 @@ The click app runs in-process.
 
 from __future__ import annotations
 
+import ast
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.cli import node_cmds
+from carbon_ticket.cli import common, node_cmds, verify
 from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
@@ -259,3 +261,41 @@ def test_exit_codes_are_the_ones_readme_documents() -> None:
                "7 `node start`: the data directory is")  # fmt: skip
     for phrase in phrases:
         assert phrase in readme
+
+
+def _codes_the_cli_uses() -> set[int]:
+    """Every exit code named (``EXIT_*``) or written as a number (``CliError(..., N)``,
+    ``SystemExit(N)``) in cli/."""
+    names = {**vars(common), **{k: v for k, v in vars(verify).items() if k.startswith("EXIT_")}}
+    found: set[int] = set()
+    for path in Path(common.__file__).resolve().parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Name)
+                and node.id.startswith("EXIT_")
+                and node.id != "EXIT_CODES"
+            ):
+                found.add(names[node.id])
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "CliError",
+                "SystemExit",
+            ):
+                for arg in node.args:  # a number, or either side of `A if x else B`
+                    sides = (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,)
+                    found |= {c.value for c in sides
+                              if isinstance(c, ast.Constant) and type(c.value) is int}  # fmt: skip
+    return found
+
+
+def test_help_docs_and_tests_list_every_exit_code_the_cli_uses() -> None:
+    used = _codes_the_cli_uses()
+    assert {1, 2, 3, 4, 5, 6, 7} <= used
+    help_text = run("--help").stdout
+    listed = help_text[help_text.index("Exit codes") : help_text.index("Options:")]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    tests = set(re.findall(r"^def test_(\d)_", Path(__file__).read_text(), re.M))
+    for code in sorted(used):
+        assert re.search(rf"(^|[:,]) *{code} [a-z]", listed, re.M), (code, listed)
+        assert f"\n| {code} | " in docs, code
+        assert str(code) in tests, code
+    assert set(common.EXIT_CODES) == used - {0}
