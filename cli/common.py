@@ -33,7 +33,7 @@ from carbon_ticket.chain.errors import (
     InvalidTransaction,
     LedgerError,
 )
-from carbon_ticket.cli.keystore import Keystore, KeystoreError, WrongPassword
+from carbon_ticket.cli.keystore import InvalidKeyName, Keystore, KeystoreError, WrongPassword
 from carbon_ticket.node.config import ConfigError
 from carbon_ticket.proto import services_pb2_grpc
 
@@ -135,6 +135,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except InvalidKeyName as exc:  # a name the user typed: bad input, nothing is touched
+            raise CliError(f"{exc.message} [{exc.code}]", EXIT_USAGE) from exc
         except (KeystoreError, WrongPassword) as exc:
             raise CliError(f"{exc.message} [{exc.code}]", EXIT_WALLET) from exc
         # Bad input found here, before anything was sent: a tx field, a genesis or config file.

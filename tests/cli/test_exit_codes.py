@@ -181,6 +181,16 @@ def test_2_for_a_bad_client_config(tmp_path: Path, text: str, fragment: str) -> 
     exits(run("query", "status", CARBON_TICKET_CONFIG=missing), 2, "cannot read client config")
 
 
+@pytest.mark.parametrize("name", ["bad/name", "bad name", ".hidden", "x" * 65, ""])
+def test_2_for_an_invalid_key_name(tmp_path: Path, name: str) -> None:
+    # A name the user typed is bad input that names the rule, not a wallet problem (5).
+    keystore = tmp_path / "ks"
+    rule = "1 to 64 letters, digits, '-', '_' or '.', and does not start with '.'"
+    exits(run("keys", "new", name, "--keystore", str(keystore)), 2, "invalid key name", rule)
+    assert not keystore.exists()
+    exits(run("keys", "show", name, "--keystore", str(keystore)), 2, "invalid key name")
+
+
 # ---------------------------------------------------------------- 3 refused
 
 

@@ -92,7 +92,7 @@ def test_keys_errors_are_one_line(tmp_path: Path) -> None:
     )
     one_line_error(run("keys", "show", "dave", *store), 5, "no key named 'dave'")
     one_line_error(run("keys", "new", "carol", *store), 5, "already exists")
-    one_line_error(run("keys", "new", "bad/name", *store), 5, "invalid key name")
+    one_line_error(run("keys", "new", "bad/name", *store), 2, "invalid key name")
     assert (tmp_path / "ks" / "carol.json").read_bytes() == before
 
 
