@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,6 +78,8 @@ __all__ = [
     "password",
     "reports_errors",
     "rpc_error",
+    "secret_line",
+    "stdin_is_terminal",
     "table_view",
 ]
 
@@ -406,16 +409,51 @@ def open_keystore(directory: Path) -> Keystore:
 
 
 def password(confirm: bool = False) -> str:
-    """The wallet password: $CARBON_TICKET_PASSWORD for scripts, else a hidden prompt."""
+    """The wallet password: $CARBON_TICKET_PASSWORD for scripts; else, when stdin is no terminal
+    (``echo pw | carbon-ticket ...``, CI), the first line of stdin, read without a prompt; else
+    a hidden prompt (twice with ``confirm``)."""
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
-        return from_env
+        return _utf8(from_env, f"${PASSWORD_ENV}")
+    if not stdin_is_terminal():
+        # No prompt: getpass would write a warning and the prompt, and read from /dev/tty when
+        # there is one, waiting on a terminal instead of the pipe the password was sent down.
+        return secret_line(sys.stdin, "password", f"pipe it in or set ${PASSWORD_ENV}")
     try:
         text: str = click.prompt(
             "Wallet password", hide_input=True, confirmation_prompt=confirm, err=True
         )
     except click.Abort:
         raise CliError("no password given", EXIT_WALLET) from None
+    return text
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is a terminal a person can answer a prompt on."""
+    return sys.stdin.isatty()
+
+
+def secret_line(stream: Any, what: str, hint: str) -> str:
+    """One line of ``stream`` (not a terminal), without its line end; CliError (exit 5) when the
+    stream ends first or the line is empty: ``no {what} given``, with ``hint``."""
+    try:
+        line: str = stream.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the {what} from stdin: {exc}", EXIT_WALLET) from exc
+    text = line.removesuffix("\n").removesuffix("\r")
+    if not text:
+        raise CliError(f"no {what} given: stdin is no terminal and has no {what} line; {hint}",
+                       EXIT_WALLET)  # fmt: skip
+    return _utf8(text, f"the {what} on stdin")
+
+
+def _utf8(text: str, where: str) -> str:
+    """``text``, unless it holds bytes that are not UTF-8 (Python reads them from the environment
+    and, in the C locale, from stdin as lone surrogates, which cannot be encoded again)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise CliError(f"{where} is not UTF-8 text", EXIT_WALLET) from None
     return text
 
 

@@ -236,12 +236,22 @@ def test_5_for_keys_export_without_a_terminal(shared_devnet: DevnetInfo) -> None
     assert result.stdout == ""
 
 
-def test_5_for_a_password_that_cannot_be_asked(shared_devnet: DevnetInfo) -> None:
-    # No $CARBON_TICKET_PASSWORD and an empty stdin: the prompt gets nothing.
-    result = run("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir),
-                 password=None)  # fmt: skip
-    assert result.exit_code == 5
-    assert result.stderr.strip().splitlines()[-1] == "error: no password given"
+@pytest.mark.parametrize("stdin", ["", "\n"])
+def test_5_for_a_password_that_cannot_be_asked(shared_devnet: DevnetInfo, stdin: str) -> None:
+    # No $CARBON_TICKET_PASSWORD and no terminal: stdin holds no password line. One line, no
+    # prompt, saying how to give one.
+    args = ("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir))
+    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False,
+                                env={"CARBON_TICKET_PASSWORD": None})  # fmt: skip
+    exits(result, 5, "no password given", "$CARBON_TICKET_PASSWORD")
+    assert result.stdout == ""
+
+
+def test_5_for_a_password_that_is_not_utf8(shared_devnet: DevnetInfo) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates, which cannot be encoded again.
+    args = ("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir))
+    result = run(*args, password="\udcff")
+    exits(result, 5, "$CARBON_TICKET_PASSWORD is not UTF-8 text")
 
 
 # ---------------------------------------------------------------- 6 not committed in time
