@@ -532,7 +532,7 @@ def emit(data: dict[str, Any] | list[Any], output: str) -> None:
 def table_view(data: dict[str, Any]) -> dict[str, Any]:
     """What a person reads: ``*_tco2e`` shown as ``X tCO2e`` under the name without the suffix
     instead of ``*_grams``; the RFC 3339 time instead of epoch milliseconds; periods as
-    ``YYYYMMDD-YYYYMMDD``."""
+    ``YYYYMMDD-YYYYMMDD``; true and false as ``yes`` and ``no`` (not Python's ``True``)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key.endswith("_grams") and key.removesuffix("_grams") + "_tco2e" in data:
@@ -546,6 +546,8 @@ def table_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict):
         if set(value) == {"start_date", "end_date"}:
             return f"{value['start_date']:08d}-{value['end_date']:08d}"
