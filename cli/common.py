@@ -1,10 +1,12 @@
 """Shared pieces of the CLI: error reporting and exit codes, output formats, the client config
 file, gRPC connections.
 
-Exit codes (README, docs/cli.md): 0 done, 1 ``verify`` found the bundle invalid or a devnet node
-died, 2 bad input (arguments, files, config), 3 refused by the ledger (or by the wallet because
-the ledger would refuse it), 4 node unreachable, 5 wallet (password, missing key, no terminal),
-6 submitted but not committed in time.
+Exit codes (``EXIT_CODES``; README, docs/cli.md, ``carbon-ticket --help``): 0 done, 1 a check or
+run failed (``verify``: the bundle does not prove; a devnet node died; ``node start``: a full disk
+or a fault; ``chaos``/``bench`` checks), 2 bad input (arguments, files, config), 3 refused by the
+ledger (or by the wallet because the ledger would refuse it), 4 node unreachable, 5 wallet
+(password, missing key, no terminal), 6 submitted but not committed in time, 7 ``node start``:
+the data directory is damaged.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import functools
 import json
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +34,7 @@ from carbon_ticket.chain.errors import (
     InvalidTransaction,
     LedgerError,
 )
-from carbon_ticket.cli.keystore import Keystore, KeystoreError, WrongPassword
+from carbon_ticket.cli.keystore import InvalidKeyName, Keystore, KeystoreError, WrongPassword
 from carbon_ticket.node.config import ConfigError
 from carbon_ticket.proto import services_pb2_grpc
 
@@ -43,6 +46,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_KEYSTORE",
     "DEFAULT_NODE",
+    "EXIT_CODES",
     "EXIT_DAMAGED",
     "EXIT_FAILED",
     "EXIT_LEDGER",
@@ -74,6 +78,8 @@ __all__ = [
     "password",
     "reports_errors",
     "rpc_error",
+    "secret_line",
+    "stdin_is_terminal",
     "table_view",
 ]
 
@@ -91,13 +97,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 FC = TypeVar("FC", bound=Callable[..., Any])
 
-EXIT_FAILED = 1  # verify: the bundle does not check out; devnet up: a node died
+EXIT_FAILED = 1  # verify: the bundle does not check out; devnet up: a node died; node start:
+# a full disk or a fault; chaos and bench: their check failed
 EXIT_USAGE = 2  # bad input: arguments, files, the client config
 EXIT_LEDGER = 3  # the ledger or node refused the request
 EXIT_UNREACHABLE = 4  # the node could not be reached
 EXIT_WALLET = 5  # wrong password, missing or damaged key, no terminal to ask on
 EXIT_PENDING = 6  # submitted, but not committed within the wait
 EXIT_DAMAGED = 7  # node start: the data directory is damaged (see `carbon-ticket node rebuild`)
+# Every code above in a few words: `carbon-ticket --help` prints them; docs/cli.md explains each.
+EXIT_CODES: dict[int, str] = {
+    EXIT_FAILED: "verify failed / a node or a check failed",
+    EXIT_USAGE: "bad input",
+    EXIT_LEDGER: "refused by the ledger",
+    EXIT_UNREACHABLE: "node unreachable",
+    EXIT_WALLET: "wallet",
+    EXIT_PENDING: "not committed in time",
+    EXIT_DAMAGED: "node start: data directory damaged",
+}
 
 PASSWORD_ENV = "CARBON_TICKET_PASSWORD"
 DEFAULT_KEYSTORE = Path.home() / ".carbon-ticket" / "keystore"
@@ -121,6 +138,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except InvalidKeyName as exc:  # a name the user typed: bad input, nothing is touched
+            raise CliError(f"{exc.message} [{exc.code}]", EXIT_USAGE) from exc
         except (KeystoreError, WrongPassword) as exc:
             raise CliError(f"{exc.message} [{exc.code}]", EXIT_WALLET) from exc
         # Bad input found here, before anything was sent: a tx field, a genesis or config file.
@@ -390,16 +409,51 @@ def open_keystore(directory: Path) -> Keystore:
 
 
 def password(confirm: bool = False) -> str:
-    """The wallet password: $CARBON_TICKET_PASSWORD for scripts, else a hidden prompt."""
+    """The wallet password: $CARBON_TICKET_PASSWORD for scripts; else, when stdin is no terminal
+    (``echo pw | carbon-ticket ...``, CI), the first line of stdin, read without a prompt; else
+    a hidden prompt (twice with ``confirm``)."""
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
-        return from_env
+        return _utf8(from_env, f"${PASSWORD_ENV}")
+    if not stdin_is_terminal():
+        # No prompt: getpass would write a warning and the prompt, and read from /dev/tty when
+        # there is one, waiting on a terminal instead of the pipe the password was sent down.
+        return secret_line(sys.stdin, "password", f"pipe it in or set ${PASSWORD_ENV}")
     try:
         text: str = click.prompt(
             "Wallet password", hide_input=True, confirmation_prompt=confirm, err=True
         )
     except click.Abort:
         raise CliError("no password given", EXIT_WALLET) from None
+    return text
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is a terminal a person can answer a prompt on."""
+    return sys.stdin.isatty()
+
+
+def secret_line(stream: Any, what: str, hint: str) -> str:
+    """One line of ``stream`` (not a terminal), without its line end; CliError (exit 5) when the
+    stream ends first or the line is empty: ``no {what} given``, with ``hint``."""
+    try:
+        line: str = stream.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the {what} from stdin: {exc}", EXIT_WALLET) from exc
+    text = line.removesuffix("\n").removesuffix("\r")
+    if not text:
+        raise CliError(f"no {what} given: stdin is no terminal and has no {what} line; {hint}",
+                       EXIT_WALLET)  # fmt: skip
+    return _utf8(text, f"the {what} on stdin")
+
+
+def _utf8(text: str, where: str) -> str:
+    """``text``, unless it holds bytes that are not UTF-8 (Python reads them from the environment
+    and, in the C locale, from stdin as lone surrogates, which cannot be encoded again)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise CliError(f"{where} is not UTF-8 text", EXIT_WALLET) from None
     return text
 
 
@@ -478,7 +532,7 @@ def emit(data: dict[str, Any] | list[Any], output: str) -> None:
 def table_view(data: dict[str, Any]) -> dict[str, Any]:
     """What a person reads: ``*_tco2e`` shown as ``X tCO2e`` under the name without the suffix
     instead of ``*_grams``; the RFC 3339 time instead of epoch milliseconds; periods as
-    ``YYYYMMDD-YYYYMMDD``."""
+    ``YYYYMMDD-YYYYMMDD``; true and false as ``yes`` and ``no`` (not Python's ``True``)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key.endswith("_grams") and key.removesuffix("_grams") + "_tco2e" in data:
@@ -492,6 +546,8 @@ def table_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict):
         if set(value) == {"start_date", "end_date"}:
             return f"{value['start_date']:08d}-{value['end_date']:08d}"

@@ -31,7 +31,7 @@ from google.protobuf.message import DecodeError
 
 from carbon_ticket.chain.crypto import address_from_public_key
 from carbon_ticket.cli.client import GOVERNANCE_KINDS
-from carbon_ticket.cli.common import EXIT_USAGE, CliError
+from carbon_ticket.cli.common import EXIT_LEDGER, EXIT_USAGE, CliError
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Member",
     "members_of",
     "read_cosign",
+    "refuse_unexpected_signer",
     "signatures_short",
     "write_cosign",
 ]
@@ -114,6 +115,31 @@ class CosignFile:
         needed, waiting = signatures_short(self.validators, signed)
         others = list({m.voter: {"name": m.name, "address": m.voter} for m in waiting}.values())
         return needed, others if needed else []
+
+
+def refuse_unexpected_signer(cosign: CosignFile, name: str, address: str) -> None:
+    """Refuse, before anything is signed or written, key ``name`` (account ``address``) on a
+    file whose transaction the ledger would then refuse (``unexpected_signature``): a message with
+    one signer is signed by that signer only (chain/tx.py), and governance is co-signed by the
+    validators and their operators only (node/evidence.py), here those of the set the file
+    lists. Governance written offline lists no set: ``tx broadcast`` checks it then."""
+    kind, signer = cosign.kind, cosign.body.signer
+    if kind not in GOVERNANCE_KINDS:
+        if address != signer:
+            raise CliError(
+                f"refused before signing: a {kind} transaction is signed by its signer {signer} "
+                f"only; key {name!r} is account {address} [unexpected_signature]",
+                EXIT_LEDGER,
+            )
+        return
+    allowed = {a for m in cosign.validators for a in (m.address, m.voter)}
+    if cosign.validators and address not in allowed:
+        raise CliError(
+            f"refused before signing: a {kind} transaction is co-signed by validators or their "
+            f"operators only; key {name!r} (account {address}) is neither among the "
+            f"{len(cosign.validators)} validators the file lists [unexpected_signature]",
+            EXIT_LEDGER,
+        )
 
 
 def members_of(validators: Any) -> tuple[Member, ...]:

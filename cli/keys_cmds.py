@@ -21,6 +21,8 @@ from carbon_ticket.cli.common import (
     output_option,
     password,
     reports_errors,
+    secret_line,
+    stdin_is_terminal,
 )
 from carbon_ticket.cli.keystore import KeyInfo
 
@@ -40,7 +42,8 @@ def _info(info: KeyInfo, keystore: Path) -> dict[str, str]:
 def keys() -> None:
     """Create, import, list, show and export wallet keys.
 
-    The password comes from $CARBON_TICKET_PASSWORD when set, else from a hidden prompt.
+    The password comes from $CARBON_TICKET_PASSWORD when set, else from a hidden prompt; without
+    a terminal (a pipe, CI) from the first line of stdin.
     """
 
 
@@ -95,6 +98,8 @@ def keys_import(
 
 
 def _prompt_seed() -> str:
+    if not stdin_is_terminal():  # a pipe: its first line, as for the password (common.password)
+        return secret_line(sys.stdin, "seed", "pipe it in or use --seed-file FILE")
     try:
         text: str = click.prompt("Seed (64 hex digits)", hide_input=True, err=True)
     except click.Abort:
@@ -161,7 +166,7 @@ def keys_export(name: str, keystore: Path, yes: bool, output: str) -> None:
 
 def _confirm_export(name: str) -> None:
     """Ask on the terminal; without one (a script, a pipe) ``--yes`` is required."""
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise CliError(
             f"no terminal to confirm printing the seed of {name!r} on: pass --yes", EXIT_WALLET
         )

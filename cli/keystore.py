@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_KDF",
     "TEST_KDF",
     "THROWAWAY_KDF",
+    "InvalidKeyName",
     "KdfCost",
     "KeyInfo",
     "Keystore",
@@ -73,6 +74,12 @@ class KeystoreError(LedgerError):
     default_code = "keystore_error"
 
 
+class InvalidKeyName(KeystoreError):
+    """A key name the keystore cannot hold: bad input (exit 2), not a wallet problem."""
+
+    default_code = "invalid_key_name"
+
+
 class WrongPassword(KeystoreError):
     """The password does not decrypt the key."""
 
@@ -103,8 +110,9 @@ class Keystore:
 
     def _path(self, name: str) -> Path:
         if not name or len(name) > 64 or set(name) - _NAME_CHARS or name.startswith("."):
-            raise KeystoreError(
-                f"invalid key name {name!r}: use up to 64 letters, digits, '-', '_' or '.'"
+            raise InvalidKeyName(
+                f"invalid key name {name!r}: a name is 1 to 64 letters, digits, '-', '_' or '.', "
+                "and does not start with '.'"
             )
         return self.directory / f"{name}.json"
 

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import click
 
+from carbon_ticket.cli.common import EXIT_CODES
+
 __all__ = ["cli", "main"]
 
+_HELP = """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger.
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+\b
+Node address: --node HOST:PORT, else $CARBON_TICKET_NODE, else `node` in the client config
+file ($CARBON_TICKET_CONFIG, else ~/.carbon-ticket/client.toml), else 127.0.0.1:26600.
+Output: -o json on every command that prints (API field names, grams beside tCO2e, RFC 3339
+times beside epoch ms).
+Exit codes (see docs/cli.md):
+""" + "\n".join(f"  {code} {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
+
+
+@click.group(help=_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="carbon-ticket-ledger", prog_name="carbon-ticket")
 def cli() -> None:
-    """Carbon Ticket Ledger: issue, transfer and retire digital carbon tickets on a BFT ledger.
-
-    \b
-    Node address: --node HOST:PORT, else $CARBON_TICKET_NODE, else `node` in the client config
-    file ($CARBON_TICKET_CONFIG, else ~/.carbon-ticket/client.toml), else 127.0.0.1:26600.
-    Output: -o json on every command that prints (API field names, grams beside tCO2e, RFC 3339
-    times beside epoch ms).
-    Exit codes: 1 verify failed / devnet node died, 2 bad input, 3 refused by the ledger,
-    4 node unreachable, 5 wallet, 6 not committed in time. See docs/cli.md.
-    """
+    """The ``carbon-ticket`` group; its help is ``_HELP`` (the exit codes from EXIT_CODES)."""
 
 
 def _register() -> None:

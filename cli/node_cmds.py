@@ -209,7 +209,7 @@ def node_start(home: Path) -> None:
         asyncio.run(run())
     except ConsensusError as exc:
         damaged = isinstance(exc, SafetyStoreError)  # the signing state went bad while running
-        raise CliError(f"node stopped: {exc}", EXIT_DAMAGED if damaged else 1) from exc
+        raise CliError(f"node stopped: {exc}", EXIT_DAMAGED if damaged else EXIT_FAILED) from exc
     _exit_on_fault(server.fatal_error)
 
 

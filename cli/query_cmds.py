@@ -169,8 +169,29 @@ def certificate(certificate_id: str, proof: bool, out: Path | None, node: str, o
         raise CliError(f"cannot write {out}: {exc}", EXIT_USAGE) from exc
     click.echo(
         f"wrote the proof bundle of {certificate_id} to {out}; check it offline with: "
-        f"carbon-ticket verify {out} --genesis genesis.json"
+        f"carbon-ticket verify {out} --genesis {_genesis_hint(bundle)}"
     )
+
+
+# Where `carbon-ticket devnet init` puts a devnet's genesis by default (its --home is ./devnet).
+_DEVNET_GENESIS = Path("devnet") / "genesis.json"
+
+
+def _genesis_hint(bundle: dict[str, Any]) -> str:
+    """What to pass as ``verify --genesis``: the default devnet's genesis file when it is the
+    bundle's chain's, else a placeholder saying which document (its hash) and where a devnet's
+    is."""
+    from carbon_ticket.chain.errors import LedgerError
+    from carbon_ticket.chain.genesis import Genesis
+
+    try:
+        if Genesis.from_json(_DEVNET_GENESIS.read_text()).hash().hex() == bundle["genesis_hash"]:
+            return str(_DEVNET_GENESIS)
+    except (OSError, UnicodeDecodeError, LedgerError):
+        pass  # no devnet here, or not this chain's: the hint below says what to look for
+    return (f"GENESIS_FILE (the genesis document of chain {bundle['chain_id']} you trust, hash "
+            f"{bundle['genesis_hash'][:16]}...; a devnet's is genesis.json in its --home, "
+            f"{_DEVNET_GENESIS} by default)")  # fmt: skip
 
 
 _page_options = [

@@ -42,7 +42,12 @@ from carbon_ticket.cli.common import (
     reports_errors,
     rpc_error,
 )
-from carbon_ticket.cli.cosign import CosignFile, members_of, read_cosign
+from carbon_ticket.cli.cosign import (
+    CosignFile,
+    members_of,
+    read_cosign,
+    refuse_unexpected_signer,
+)
 from carbon_ticket.cli.registry_options import (
     ProjectIds,
     RetirementUse,
@@ -444,12 +449,16 @@ def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
 @output_option
 @reports_errors
 def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
-    """Add signatures to a transaction FILE written with --out; says how many are still needed."""
+    """Add signatures to a transaction FILE written with --out; says how many are still needed.
+
+    A key the ledger would refuse on it (not the signer; for governance, no validator or operator
+    of the set in the file) is refused before anything is signed or written (exit 3).
+    """
     cosign = read_cosign(file)
     envelope, body = cosign.envelope, cosign.body
     store = open_keystore(keystore)
     for name in key:
-        store.info(name)
+        refuse_unexpected_signer(cosign, name, store.info(name).address)
     secret = password()
     present = {s.public_key for s in envelope.signatures}
     message = tx_sign_bytes(body.chain_id, envelope.body)

@@ -56,6 +56,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BundleError",
     "Proven",
+    "UnusableFile",
     "follow_set_changes",
     "genesis_set",
     "verify",
@@ -63,7 +64,10 @@ __all__ = [
 ]
 
 BUNDLE_FORMAT = "carbon-ticket/certificate-proof/v2"
+# The CLI's exit codes (cli/common.py's EXIT_FAILED and EXIT_USAGE; not imported from there, as
+# common imports grpc): the bundle does not prove its certificate / a file cannot be used at all.
 EXIT_INVALID = 1
+EXIT_UNUSABLE_FILE = 2
 
 _TOP = {"format", "chain_id", "genesis_hash", "validators", "set_changes", "certificate", "tx",
         "receipt", "header", "commit"}  # fmt: skip
@@ -82,6 +86,13 @@ class BundleError(LedgerError):
     """The bundle does not prove its certificate; the message says what failed, in one line."""
 
     default_code = "bad_bundle"
+
+
+class UnusableFile(LedgerError):
+    """A file ``verify`` was given cannot be read, or is no genesis or JSON at all: bad input
+    (exit 2), not a bundle that fails to prove (exit 1). The message names the file."""
+
+    default_code = "unusable_file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,24 +540,26 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
     )
 
 
-def load_genesis(text: str) -> Genesis:
-    """The trusted genesis document; BundleError when it is not one."""
+def load_genesis(text: str, where: str = "the genesis file") -> Genesis:
+    """The trusted genesis document; UnusableFile naming ``where`` when it is not one."""
     try:
         return Genesis.from_json(text)
     except InvalidGenesis as exc:
-        raise BundleError(f"the genesis file is not a valid genesis: {exc.message}") from exc
+        raise UnusableFile(f"{where} is not a valid genesis: {exc.message}") from exc
 
 
-def load_bundle(text: str) -> Any:
-    """The parsed bundle JSON; BundleError when it is not JSON."""
-    return parse_json(text, "the bundle", BundleError)
+def load_bundle(text: str, where: str = "the bundle") -> Any:
+    """The parsed bundle JSON; UnusableFile naming ``where`` when it is not JSON."""
+    return parse_json(text, where, UnusableFile)
 
 
 def _read(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BundleError(f"cannot read {what} {path}: {exc}") from exc
+    except OSError as exc:
+        raise UnusableFile(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UnusableFile(f"cannot read {what} {path}: not UTF-8 text ({exc.reason})") from exc
 
 
 @click.command("verify")
@@ -566,12 +579,18 @@ def _read(path: Path, what: str) -> str:
 def verify(bundle: Path, genesis_path: Path, bench: int | None) -> None:
     """Check a retirement certificate BUNDLE offline against a trusted genesis.
 
-    Prints what the bundle proves; on any failure prints one line and exits with 1.
+    Prints what the bundle proves; when it does not prove it, prints one line and exits with 1.
+    A file that cannot be read, or is no JSON (the genesis: no genesis), is one line and exit 2.
     """
     try:
-        genesis = load_genesis(_read(genesis_path, "genesis"))
+        genesis = load_genesis(_read(genesis_path, "genesis"), f"genesis {genesis_path}")
         text = _read(bundle, "bundle")
-        proven = verify_bundle(load_bundle(text), genesis)
+        parsed = load_bundle(text, f"bundle {bundle}")
+    except UnusableFile as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_UNUSABLE_FILE) from exc
+    try:
+        proven = verify_bundle(parsed, genesis)
         if bench is not None:
             start = time.perf_counter()
             for _ in range(bench):

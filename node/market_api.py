@@ -1,6 +1,7 @@
 """The market's read RPCs of the public API (issue 17): ListOrders, GetOrder, ListTrades and
 ListTradePrices. A mixin of ``node.service_public.LedgerServicer``: thin like the rest (decode,
-one call into ``chain.market_view``, encode)."""
+one call into ``chain.market_view``, encode). Id filters are checked as every RPC checks ids
+(``api_codec.require_id``: at most 128 characters, ``field_too_long``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from carbon_ticket.chain.market_view import list_orders, list_trade_prices, list
 from carbon_ticket.chain.records import Period
 from carbon_ticket.chain.rules.market import get_order
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.node.api_codec import decode_address, decode_sequence_page, period_to_proto
+from carbon_ticket.node.api_codec import (
+    decode_address,
+    decode_sequence_page,
+    period_to_proto,
+    require_id,
+)
 from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.proto import services_pb2
 
@@ -102,7 +108,8 @@ class MarketApi:
     ) -> services_pb2.OrderPage:
         size, before = decode_sequence_page(request.page_size, request.page_token)
         seller = decode_address(request.seller, "seller") if request.seller else ""
-        found = list_orders(self._store, seller, request.batch_id, request.status, size, before)
+        batch_id = require_id(request.batch_id, "batch_id") if request.batch_id else ""
+        found = list_orders(self._store, seller, batch_id, request.status, size, before)
         return services_pb2.OrderPage(
             items=[order_to_proto(o) for o in found.items],
             next_page_token=_token(found.next_before),
@@ -133,6 +140,7 @@ class MarketApi:
         self, request: services_pb2.ListTradePricesRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.TradePricePage:
         size, before = decode_sequence_page(request.page_size, request.page_token)
+        project_id = require_id(request.project_id, "project_id")
         vintage = None
         if request.HasField("vintage"):
             v = request.vintage
@@ -141,7 +149,7 @@ class MarketApi:
                     "vintage must run from start_date to end_date (YYYYMMDD)", "invalid_period"
                 )
             vintage = Period(v.start_date, v.end_date)
-        found = list_trade_prices(self._store, request.project_id, vintage, size, before)
+        found = list_trade_prices(self._store, project_id, vintage, size, before)
         return services_pb2.TradePricePage(
             items=[trade_price_to_proto(t) for t in found.items],
             next_page_token=_token(found.next_before),

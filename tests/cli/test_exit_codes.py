@@ -7,6 +7,8 @@ The click app runs in-process.
 
 from __future__ import annotations
 
+import ast
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.cli import node_cmds
+from carbon_ticket.cli import common, node_cmds, verify
 from carbon_ticket.cli.keystore import TEST_KDF
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, init_devnet
@@ -116,6 +118,25 @@ def test_2_for_an_invalid_calendar_period(
     exits(result, 2, fragment)
 
 
+def test_2_when_verify_cannot_use_its_files(shared_devnet: DevnetInfo, tmp_path: Path) -> None:
+    # A file that is missing, unreadable or no JSON at all is bad input, named in one line; only
+    # a bundle that fails to prove its certificate is exit 1.
+    genesis = str(shared_devnet.home / "genesis.json")
+    missing = tmp_path / "nope.json"
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    exits(run("verify", str(missing), "--genesis", genesis), 2,
+          f"cannot read bundle {missing}", "No such file")  # fmt: skip
+    exits(run("verify", str(junk), "--genesis", str(missing)), 2, f"cannot read genesis {missing}")
+    exits(run("verify", str(junk), "--genesis", genesis), 2, f"bundle {junk} is not valid JSON")
+    exits(run("verify", str(binary), "--genesis", genesis), 2, f"cannot read bundle {binary}")
+    exits(run("verify", str(junk), "--genesis", str(junk)), 2,
+          f"genesis {junk} is not a valid genesis")  # fmt: skip
+    assert run("verify", str(tmp_path), "--genesis", genesis).exit_code == 2  # click: a directory
+
+
 @pytest.mark.parametrize("node", ["not an address", "127.0.0.1", "127.0.0.1:99999", "host:"])
 def test_2_for_a_malformed_node_address(node: str) -> None:
     exits(run("query", "status", "--node", node), 2, "invalid --node", "HOST:PORT")
@@ -158,6 +179,16 @@ def test_2_for_a_bad_client_config(tmp_path: Path, text: str, fragment: str) -> 
     exits(run("query", "status", CARBON_TICKET_CONFIG=str(config)), 2, fragment, str(config))
     missing = str(tmp_path / "absent.toml")
     exits(run("query", "status", CARBON_TICKET_CONFIG=missing), 2, "cannot read client config")
+
+
+@pytest.mark.parametrize("name", ["bad/name", "bad name", ".hidden", "x" * 65, ""])
+def test_2_for_an_invalid_key_name(tmp_path: Path, name: str) -> None:
+    # A name the user typed is bad input that names the rule, not a wallet problem (5).
+    keystore = tmp_path / "ks"
+    rule = "1 to 64 letters, digits, '-', '_' or '.', and does not start with '.'"
+    exits(run("keys", "new", name, "--keystore", str(keystore)), 2, "invalid key name", rule)
+    assert not keystore.exists()
+    exits(run("keys", "show", name, "--keystore", str(keystore)), 2, "invalid key name")
 
 
 # ---------------------------------------------------------------- 3 refused
@@ -205,12 +236,22 @@ def test_5_for_keys_export_without_a_terminal(shared_devnet: DevnetInfo) -> None
     assert result.stdout == ""
 
 
-def test_5_for_a_password_that_cannot_be_asked(shared_devnet: DevnetInfo) -> None:
-    # No $CARBON_TICKET_PASSWORD and an empty stdin: the prompt gets nothing.
-    result = run("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir),
-                 password=None)  # fmt: skip
-    assert result.exit_code == 5
-    assert result.stderr.strip().splitlines()[-1] == "error: no password given"
+@pytest.mark.parametrize("stdin", ["", "\n"])
+def test_5_for_a_password_that_cannot_be_asked(shared_devnet: DevnetInfo, stdin: str) -> None:
+    # No $CARBON_TICKET_PASSWORD and no terminal: stdin holds no password line. One line, no
+    # prompt, saying how to give one.
+    args = ("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir))
+    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False,
+                                env={"CARBON_TICKET_PASSWORD": None})  # fmt: skip
+    exits(result, 5, "no password given", "$CARBON_TICKET_PASSWORD")
+    assert result.stdout == ""
+
+
+def test_5_for_a_password_that_is_not_utf8(shared_devnet: DevnetInfo) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates, which cannot be encoded again.
+    args = ("keys", "export", "issuer", "--yes", "--keystore", str(shared_devnet.wallet_dir))
+    result = run(*args, password="\udcff")
+    exits(result, 5, "$CARBON_TICKET_PASSWORD is not UTF-8 text")
 
 
 # ---------------------------------------------------------------- 6 not committed in time
@@ -240,3 +281,41 @@ def test_exit_codes_are_the_ones_readme_documents() -> None:
                "7 `node start`: the data directory is")  # fmt: skip
     for phrase in phrases:
         assert phrase in readme
+
+
+def _codes_the_cli_uses() -> set[int]:
+    """Every exit code named (``EXIT_*``) or written as a number (``CliError(..., N)``,
+    ``SystemExit(N)``) in cli/."""
+    names = {**vars(common), **{k: v for k, v in vars(verify).items() if k.startswith("EXIT_")}}
+    found: set[int] = set()
+    for path in Path(common.__file__).resolve().parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Name)
+                and node.id.startswith("EXIT_")
+                and node.id != "EXIT_CODES"
+            ):
+                found.add(names[node.id])
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "CliError",
+                "SystemExit",
+            ):
+                for arg in node.args:  # a number, or either side of `A if x else B`
+                    sides = (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,)
+                    found |= {c.value for c in sides
+                              if isinstance(c, ast.Constant) and type(c.value) is int}  # fmt: skip
+    return found
+
+
+def test_help_docs_and_tests_list_every_exit_code_the_cli_uses() -> None:
+    used = _codes_the_cli_uses()
+    assert {1, 2, 3, 4, 5, 6, 7} <= used
+    help_text = run("--help").stdout
+    listed = help_text[help_text.index("Exit codes") : help_text.index("Options:")]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    tests = set(re.findall(r"^def test_(\d)_", Path(__file__).read_text(), re.M))
+    for code in sorted(used):
+        assert re.search(rf"(^|[:,]) *{code} [a-z]", listed, re.M), (code, listed)
+        assert f"\n| {code} | " in docs, code
+        assert str(code) in tests, code
+    assert set(common.EXIT_CODES) == used - {0}

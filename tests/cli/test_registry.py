@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -100,6 +101,10 @@ def test_compliance_retirement_shows_use_and_serials(shared_devnet: DevnetInfo) 
     assert c2["serial"] == f"CTL-{batch_id}-{2 * T + 1}-{3 * T}"
     table = run("query", "certificate", first["certificate_id"], *node(info))
     assert "CN-ETS" in table.output and c1["serial"] in table.output
+    # A person reads yes/no, as in the market's tables, not Python's True/False.
+    assert re.search(r"^corresponding_adjustment +yes$", table.stdout, re.M), table.stdout
+    table = run("query", "certificate", second["certificate_id"], *node(info))
+    assert re.search(r"^corresponding_adjustment +no$", table.stdout, re.M), table.stdout
 
     # A compliance offset without its scheme is refused before anything is signed.
     result = run("tx", "retire", batch_id, "1", "--beneficiary", "x", "--reason", "y", "--use",

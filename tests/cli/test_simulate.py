@@ -224,6 +224,33 @@ def test_a_file_whose_nonce_got_used_is_renewed_signed_and_broadcast(
     assert json.loads(sent.stdout)["receipt"]["code"] == 0
 
 
+def test_sign_refuses_offline_a_key_the_ledger_would_refuse(
+    shared_devnet: DevnetInfo, batch: str, tmp_path: Path
+) -> None:
+    keystore = ("--keystore", str(shared_devnet.wallet_dir))
+    # A transfer is signed by its signer alone: the registrar's signature would be refused.
+    transfer = tmp_path / "transfer.json"
+    written = run("tx", "transfer", "--to", "@registrar", "--batch", batch, "--amount", "1",
+                  "--out", str(transfer), *wallet(shared_devnet, "issuer"))  # fmt: skip
+    assert written.exit_code == 0, written.output
+    before = transfer.read_bytes()
+    refused = run("tx", "sign", str(transfer), "-k", "registrar", *keystore)
+    _one_line(refused, 3, "refused before signing", "signed by its signer", "'registrar'",
+              "[unexpected_signature]")  # fmt: skip
+    assert transfer.read_bytes() == before
+    # Governance is co-signed by the validators' operators only: the issuer operates none.
+    grant = tmp_path / "grant.json"
+    written = run("tx", "grant-role", "@registrar", "verifier", "--out",
+                  str(grant), *wallet(shared_devnet, "operator0"))  # fmt: skip
+    assert written.exit_code == 0, written.output
+    before = grant.read_bytes()
+    for keys in (("-k", "issuer"), ("-k", "operator0", "-k", "issuer")):
+        refused = run("tx", "sign", str(grant), *keys, *keystore)
+        _one_line(refused, 3, "refused before signing", "'issuer'", "is neither",
+                  "[unexpected_signature]")  # fmt: skip
+        assert grant.read_bytes() == before
+
+
 def test_a_governance_file_counts_validator_signatures_and_names_who_is_missing() -> None:
     members = tuple(
         Member(f"node{i}", PrivateKey(bytes([i + 1]) * 32).address,

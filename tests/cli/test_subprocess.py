@@ -138,3 +138,23 @@ def test_errors_as_subprocesses(devnet: DevnetInfo, tmp_path: Path, dead_address
     for result, code, fragment in cases:
         assert result.returncode == code, result.stderr
         assert result.stderr.count("\n") == 1 and fragment in result.stderr
+
+
+def test_a_password_piped_without_a_terminal(tmp_path: Path) -> None:
+    # A new session has no controlling terminal (as in CI): getpass would have warned, written
+    # its prompt and, for `keys new`, waited for a confirmation line that never comes.
+    keystore = str(tmp_path / "ks")
+    env = {k: v for k, v in os.environ.items() if k != "CARBON_TICKET_PASSWORD"}
+
+    def piped(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-P", "-m", "carbon_ticket.cli", *args],
+                              input=stdin, capture_output=True, text=True, env=env, timeout=60,
+                              start_new_session=True)  # fmt: skip
+
+    made = piped("s3cret\n", "keys", "new", "pipe", "--keystore", keystore, "-o", "json")
+    assert made.returncode == 0 and made.stderr == "", made.stderr
+    seed = piped("s3cret\n", "keys", "export", "pipe", "--yes", "--keystore", keystore)
+    assert seed.returncode == 0 and seed.stderr == "" and len(seed.stdout.strip()) == 64
+    empty = piped("", "keys", "export", "pipe", "--yes", "--keystore", keystore)
+    assert empty.returncode == 5 and empty.stdout == ""
+    assert empty.stderr.count("\n") == 1 and "no password given" in empty.stderr

@@ -84,6 +84,35 @@ def bundle_file(
     return out
 
 
+def test_the_hint_after_writing_a_bundle_names_the_genesis_file(
+    devnet: DevnetInfo,
+    certificate: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "cert.json"
+    query = ("query", "certificate", certificate["certificate_id"], "--proof", "--out", str(out),
+             "--node", devnet.endpoints[0])  # fmt: skip
+    # Beside the devnet's directory (devnet init's default --home): the hint is the command.
+    assert devnet.home.name == "devnet"
+    monkeypatch.chdir(devnet.home.parent)
+    written = run(*query)
+    assert written.exit_code == 0, written.output
+    hinted = written.stdout.strip().split("check it offline with: ")[1]
+    assert hinted == f"carbon-ticket verify {out} --genesis devnet/genesis.json"
+    checked = run(*hinted.split()[1:])
+    assert checked.exit_code == 0 and "is valid" in checked.stdout, checked.output
+    # Elsewhere: no file to name; the hint says which genesis (its hash) and where a devnet's is.
+    monkeypatch.chdir(tmp_path)
+    written = run(*query)
+    assert written.exit_code == 0, written.output
+    genesis_hash = json.loads(out.read_text())["genesis_hash"]
+    assert "--genesis GENESIS_FILE" in written.stdout
+    assert (
+        genesis_hash[:16] in written.stdout and "devnet/genesis.json by default" in written.stdout
+    )
+
+
 def genesis_of(devnet: DevnetInfo) -> Path:
     return devnet.home / "genesis.json"
 
@@ -221,9 +250,9 @@ def test_garbage_inputs_fail_cleanly(devnet: DevnetInfo, bundle_file: Path, tmp_
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     result = run("verify", str(junk), "--genesis", str(genesis_of(devnet)))
-    assert result.exit_code == 1 and "the bundle is not valid JSON" in result.stderr
+    assert result.exit_code == 2 and f"bundle {junk} is not valid JSON" in result.stderr
     result = run("verify", str(bundle_file), "--genesis", str(junk))
-    assert result.exit_code == 1 and "not a valid genesis" in result.stderr
+    assert result.exit_code == 2 and f"genesis {junk} is not a valid genesis" in result.stderr
     for value in ([], {"format": "x"}, 5):
         assert check(value, devnet)
 

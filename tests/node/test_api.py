@@ -608,6 +608,28 @@ def test_resubmitting_a_pending_tx_is_idempotent_and_next_nonce_counts_pending(
     assert info.nonce == info.next_nonce == nonce + 2
 
 
+def test_market_lists_refuse_over_long_ids_like_the_other_rpcs(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    # ListOrders' batch filter and ListTradePrices' project take ids as GetBatch and GetProject
+    # do: up to 128 characters; beyond, field_too_long (they once scanned for a 2,000-char id).
+    too_long = "x" * 2_000
+    calls = [
+        lambda: stub.ListOrders(services_pb2.ListOrdersRequest(batch_id=too_long)),
+        lambda: stub.ListTradePrices(services_pb2.ListTradePricesRequest(project_id=too_long)),
+        lambda: stub.GetBatch(services_pb2.GetBatchRequest(batch_id=too_long)),
+    ]
+    for call in calls:
+        code, details, meta = _error(call)
+        assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "field_too_long")
+        assert "longer than 128 characters" in details
+    longest = "x" * 128  # still an id: nothing matches it
+    assert not stub.ListOrders(services_pb2.ListOrdersRequest(batch_id=longest)).items
+    assert not stub.ListTradePrices(services_pb2.ListTradePricesRequest(project_id=longest)).items
+    code, _, meta = _error(lambda: stub.ListTradePrices(services_pb2.ListTradePricesRequest()))
+    assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.INVALID_ARGUMENT, "missing_field")
+
+
 def test_hostile_inputs_get_clear_errors_not_internals(
     stub: services_pb2_grpc.LedgerServiceStub, story: Story
 ) -> None:
