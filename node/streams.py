@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from carbon_ticket.chain.errors import ResourceExhausted
@@ -127,11 +127,12 @@ class BlockFanout:
             self._cache.popitem(last=False)
         return data
 
-    async def follow(self, from_height: int) -> AsyncIterator[bytes]:
+    async def follow(self, from_height: int) -> AsyncGenerator[bytes, None]:
         """Every block from ``from_height`` on (0 = the next one), encoded, in order, forever.
 
         Registers before catching up, so a block committed meanwhile is queued, not missed; a
-        queued height already sent during the catch-up is skipped.
+        queued height already sent during the catch-up is skipped. A reader that stops early
+        calls ``aclose`` so that the subscription is dropped now, not when it is collected.
         """
         subscription = Subscription(self._queue_blocks)
         self._subscriptions.add(subscription)
