@@ -133,7 +133,7 @@ def test_a_failed_retire_is_proven_failed_and_cannot_back_a_certificate(
     """Issue 12, finding 2, end to end: a Retire that failed with insufficient_balance is in a
     block, but its committed receipt says so, and no bundle built on it verifies."""
     keys = wallet_keys(devnet)
-    verifier_key: PrivateKey = keys["verifier"]  # type: ignore[assignment]
+    verifier_key: PrivateKey = keys["verifier"]
     good = json.loads(bundle_file.read_text())
     with stub_for(devnet.endpoints[0]) as stub:
         client = LedgerClient(stub)
@@ -224,7 +224,8 @@ def test_garbage_inputs_fail_cleanly(devnet: DevnetInfo, bundle_file: Path, tmp_
     assert result.exit_code == 1 and "the bundle is not valid JSON" in result.stderr
     result = run("verify", str(bundle_file), "--genesis", str(junk))
     assert result.exit_code == 1 and "not a valid genesis" in result.stderr
-    for value in ([], {"format": "x"}, 5):
+    not_bundles: list[object] = [[], {"format": "x"}, 5]
+    for value in not_bundles:
         assert check(value, devnet)
 
 
