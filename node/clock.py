@@ -29,7 +29,7 @@ class LoopClock:
         """``time.monotonic()``."""
         return time.monotonic()
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
+    def call_later(self, delay_s: float, callback: Callable[[], object]) -> TimerHandle:
         """``loop.call_later`` on the running loop."""
         return asyncio.get_running_loop().call_later(delay_s, callback)
 
@@ -49,7 +49,7 @@ class SkewedClock:
         """The wrapped monotonic time."""
         return self._clock.monotonic_s()
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
+    def call_later(self, delay_s: float, callback: Callable[[], object]) -> TimerHandle:
         """The wrapped clock's timer."""
         return self._clock.call_later(delay_s, callback)
 
@@ -65,7 +65,7 @@ class VirtualTimer:
 
     __slots__ = ("callback", "cancelled", "due_s")
 
-    def __init__(self, due_s: float, callback: Callable[[], None]) -> None:
+    def __init__(self, due_s: float, callback: Callable[[], object]) -> None:
         self.due_s = due_s
         self.callback = callback
         self.cancelled = False
@@ -97,7 +97,7 @@ class VirtualClock:
         """The virtual time in seconds."""
         return self._now_s
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> VirtualTimer:
+    def call_later(self, delay_s: float, callback: Callable[[], object]) -> VirtualTimer:
         """Schedule ``callback`` at now + ``delay_s`` of virtual time."""
         timer = VirtualTimer(self._now_s + max(0.0, delay_s), callback)
         heapq.heappush(self._timers, (timer.due_s, next(self._seq), timer))

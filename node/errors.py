@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
@@ -191,8 +191,11 @@ async def _abort_internal(context: grpc.aio.ServicerContext, exc: Exception, whe
 
 def unary_errors(
     method: Callable[[S, Q, grpc.aio.ServicerContext], Awaitable[T]],
-) -> Callable[[S, Q, grpc.aio.ServicerContext], Awaitable[T]]:
-    """Wrap a unary servicer method so a LedgerError it raises ends the call with its status."""
+) -> Callable[[S, Q, grpc.aio.ServicerContext], Coroutine[Any, Any, T]]:
+    """Wrap a unary servicer method so a LedgerError it raises ends the call with its status.
+
+    The wrapper is a coroutine function, and typed as one, so a test may ``asyncio.run`` it.
+    """
 
     @functools.wraps(method)
     async def wrapper(self: S, request: Q, context: grpc.aio.ServicerContext) -> T:
@@ -212,11 +215,13 @@ def unary_errors(
 
 def stream_errors(
     method: Callable[[S, Q, grpc.aio.ServicerContext], AsyncIterator[T]],
-) -> Callable[[S, Q, grpc.aio.ServicerContext], AsyncIterator[T]]:
+) -> Callable[[S, Q, grpc.aio.ServicerContext], AsyncGenerator[T, None]]:
     """Wrap a server-streaming servicer method the same way as ``unary_errors``."""
 
     @functools.wraps(method)
-    async def wrapper(self: S, request: Q, context: grpc.aio.ServicerContext) -> AsyncIterator[T]:
+    async def wrapper(
+        self: S, request: Q, context: grpc.aio.ServicerContext
+    ) -> AsyncGenerator[T, None]:
         try:
             async for item in method(self, request, context):
                 yield item

@@ -111,8 +111,11 @@ class Clock(Protocol):
         """Seconds on a clock that never goes back (for intervals only)."""
         ...
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
-        """Run ``callback`` on the event loop after ``delay_s`` seconds (0: on a later turn)."""
+    def call_later(self, delay_s: float, callback: Callable[[], object]) -> TimerHandle:
+        """Run ``callback`` on the event loop after ``delay_s`` seconds (0: on a later turn).
+
+        What ``callback`` returns is dropped (as ``loop.call_later`` does), so any callable fits.
+        """
         ...
 
 

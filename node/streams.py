@@ -141,7 +141,8 @@ class BlockFanout:
         receipts), in order, forever.
 
         Registers before catching up, so a block committed meanwhile is queued, not missed; a
-        queued height already sent during the catch-up is skipped.
+        queued height already sent during the catch-up is skipped. A reader that stops early
+        calls ``aclose`` so that the subscription is dropped now, not when it is collected.
         """
         subscription = Subscription(self._queue_blocks)
         self._subscriptions.add(subscription)

@@ -62,13 +62,18 @@ def test_the_node_example_pins_its_packages() -> None:
 def _issue_batch(client: LedgerClient, keys: dict[str, Any], company: str) -> str:
     issuer, verifier, registrar = keys["issuer"], keys["verifier"], keys["registrar"]
     report = hashlib.sha256(b"node-client example report").digest()
-    client.send(ledger_pb2.RegisterAccount(address=company, kind=1, name="Fujian Co"), [registrar])
+    client.send(
+        ledger_pb2.RegisterAccount(
+            address=company, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="Fujian Co"
+        ),
+        [registrar],
+    )
     client.send(
         ledger_pb2.RegisterProject(
             project_id="CN15-GY-0007",
             name="Node client forest",
             region="CN-15",
-            kind=1,
+            kind=ledger_pb2.PROJECT_KIND_FOREST,
             area_centihectares=10_000,
             methodology="CCER-14-001",
             owner=issuer.address,

@@ -98,7 +98,15 @@ class FreshEnv:
 
 
 # Left out of the copy of the checkout the wheel is built from (pip builds in the source tree).
-NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__")
+NOT_SOURCE: tuple[str, ...] = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "node_modules",
+    "__pycache__",
+)
 NOT_SOURCE += (".mypy_cache", ".ruff_cache", ".hypothesis", ".pytest_cache", "devnet")
 
 

@@ -207,6 +207,14 @@ def test_mypy_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_is_clean_on_the_tests() -> None:
+    # Same settings as the package (pyproject.toml): a helper typed wrong, or a test calling
+    # the package with the wrong types, fails here rather than when the line happens to run.
+    result = _run([sys.executable, "-m", "mypy", "tests"])
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert result.returncode == 0, "\n".join(errors) or result.stdout + result.stderr
+
+
 # --- Import graph: no cycles among the project's modules, and node/ never imports cli/ ---------
 
 GRAPH_PACKAGES = ("chain", "consensus", "node", "proto", "cli")

@@ -238,14 +238,9 @@ def _hand_encoded_transfer(v: Vector) -> bytes:
 def _hand_encoded_retire(v: Vector) -> bytes:
     start, _, end = v["period"].partition("-")
     period = _field(1, int(start)) + _field(2, int(end))
-    retire = b"".join(
-        _field(n, value)
-        for n, value in enumerate(
-            (v["batch_id"], int(v["amount_grams"]), v["beneficiary"], v["reason"],
-             v["jurisdiction"], v["event"]),
-            start=1,
-        )
-    )  # fmt: skip
+    fields: tuple[int | str, ...] = (v["batch_id"], int(v["amount_grams"]), v["beneficiary"],
+                                     v["reason"], v["jurisdiction"], v["event"])  # fmt: skip
+    retire = b"".join(_field(n, value) for n, value in enumerate(fields, start=1))
     return _header(v) + _message(16, retire + _message(7, period))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from google.protobuf.message import Message
 from hypothesis import strategies as st
 
 from carbon_ticket.chain import check_tx, get_balance, get_batch
@@ -155,7 +156,7 @@ def _message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any, int]:
 
     if kind == "issue":
         _, to, reports, grams, off = operation
-        msg = ledger_pb2.IssueBatch(
+        msg: Message = ledger_pb2.IssueBatch(
             project_id=PROJECT_ID,
             vintage=VINTAGE,
             report_hashes=[REPORTS[i] for i in sorted(reports | {0, 1})],
@@ -349,7 +350,11 @@ def _points_message(chain: Ledger, operation: tuple[Any, ...]) -> tuple[Any, Any
             for who, pts, back, activity, ref in operation[1]
         ]
         seen: set[str] = set()
-        unique = [a for a in awards if not (a.external_ref in seen or seen.add(a.external_ref))]
+        unique = []
+        for a in awards:  # the first award of each external reference
+            if a.external_ref not in seen:
+                seen.add(a.external_ref)
+                unique.append(a)
         return OPERATOR, ledger_pb2.AwardPoints(awards=unique)
     if kind == "exchange":
         _, who, grams, named = operation

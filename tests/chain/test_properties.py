@@ -283,8 +283,8 @@ class PointsInvariants:
                 attrs = dict(ev.attributes)
                 if ev.type == "award_points":  # after the awards: names their operator
                     for activity, pts in awarded:
-                        key = (attrs["operator"], activity)
-                        self.by_operator[key] = self.by_operator.get(key, 0) + pts
+                        op_key = (attrs["operator"], activity)
+                        self.by_operator[op_key] = self.by_operator.get(op_key, 0) + pts
                 if ev.type == "award" and attrs["outcome"] == "ok":
                     awarded.append((attrs["activity"], int(attrs["points"])))
                     who, pts = attrs["recipient"], int(attrs["points"])

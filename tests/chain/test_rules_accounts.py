@@ -70,11 +70,11 @@ def test_unregistered_account_cannot_sign(ledger: Ledger) -> None:
 # ---------------------------------------------------------------- governance
 
 
-def grant(address: str, role: int = ISSUER_ROLE) -> ledger_pb2.GrantRole:
+def grant(address: str, role: ledger_pb2.Role = ISSUER_ROLE) -> ledger_pb2.GrantRole:
     return ledger_pb2.GrantRole(address=address, role=role)
 
 
-def revoke(address: str, role: int = ISSUER_ROLE) -> ledger_pb2.RevokeRole:
+def revoke(address: str, role: ledger_pb2.Role = ISSUER_ROLE) -> ledger_pb2.RevokeRole:
     return ledger_pb2.RevokeRole(address=address, role=role)
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -35,6 +35,9 @@ from tests.chain.conftest import (
 )
 
 LONG = "x" * (LIMITS.max_text_bytes + 1)
+COMPANY_KIND = ledger_pb2.ACCOUNT_KIND_COMPANY
+# proto3 enums are open: a field holds any int, though the stubs name only the declared values.
+UNKNOWN_ROLE = cast(ledger_pb2.Role, 77)
 PERIOD_BAD_DAY = ledger_pb2.Period(start_date=20230230, end_date=20231231)
 PERIOD_REVERSED = ledger_pb2.Period(start_date=20231231, end_date=20230101)
 
@@ -58,8 +61,14 @@ VALID: list[tuple[str, Callable[[], Any]]] = [
             batch_id=BATCH_ID, amount_grams=1, loss_report_hash=REPORT, reason="fire"
         ),
     ),
-    ("grant_role", lambda: ledger_pb2.GrantRole(address=COMPANY.address, role=2)),
-    ("revoke_role", lambda: ledger_pb2.RevokeRole(address=COMPANY.address, role=2)),
+    (
+        "grant_role",
+        lambda: ledger_pb2.GrantRole(address=COMPANY.address, role=ledger_pb2.ROLE_ISSUER),
+    ),
+    (
+        "revoke_role",
+        lambda: ledger_pb2.RevokeRole(address=COMPANY.address, role=ledger_pb2.ROLE_ISSUER),
+    ),
 ]
 
 
@@ -71,8 +80,8 @@ def test_valid_message_passes(kind: str, make: Callable[[], Any]) -> None:
 
 INVALID: list[tuple[str, Any, str]] = [
     # register_account
-    ("account bad address", ledger_pb2.RegisterAccount(address="ct1nope", kind=1, name="A"), "invalid_address"),
-    ("account upper-case address", ledger_pb2.RegisterAccount(address=COMPANY.address.upper(), kind=1, name="A"), "invalid_address"),
+    ("account bad address", ledger_pb2.RegisterAccount(address="ct1nope", kind=COMPANY_KIND, name="A"), "invalid_address"),
+    ("account upper-case address", ledger_pb2.RegisterAccount(address=COMPANY.address.upper(), kind=COMPANY_KIND, name="A"), "invalid_address"),
     ("account unknown kind", register_account(COMPANY, kind=9), "invalid_account_kind"),
     ("account unspecified kind", register_account(COMPANY, kind=0), "invalid_account_kind"),
     ("account empty name", register_account(COMPANY, name=""), "missing_field"),
@@ -136,10 +145,10 @@ INVALID: list[tuple[str, Any, str]] = [
     ("reversal zero", ledger_pb2.Reversal(batch_id=BATCH_ID, loss_report_hash=REPORT, reason="fire"), "zero_amount"),
     ("reversal bad report hash", ledger_pb2.Reversal(batch_id=BATCH_ID, amount_grams=1, loss_report_hash=b"x", reason="fire"), "invalid_hash"),
     # governance
-    ("grant validator role", ledger_pb2.GrantRole(address=COMPANY.address, role=1), "invalid_role"),
-    ("grant unspecified role", ledger_pb2.GrantRole(address=COMPANY.address, role=0), "invalid_role"),
-    ("grant unknown role", ledger_pb2.GrantRole(address=COMPANY.address, role=77), "invalid_role"),
-    ("revoke bad address", ledger_pb2.RevokeRole(address="nope", role=2), "invalid_address"),
+    ("grant validator role", ledger_pb2.GrantRole(address=COMPANY.address, role=ledger_pb2.ROLE_VALIDATOR), "invalid_role"),
+    ("grant unspecified role", ledger_pb2.GrantRole(address=COMPANY.address, role=ledger_pb2.ROLE_UNSPECIFIED), "invalid_role"),
+    ("grant unknown role", ledger_pb2.GrantRole(address=COMPANY.address, role=UNKNOWN_ROLE), "invalid_role"),
+    ("revoke bad address", ledger_pb2.RevokeRole(address="nope", role=ledger_pb2.ROLE_ISSUER), "invalid_address"),
 ]  # fmt: skip
 
 

@@ -11,8 +11,10 @@ from tests.chain.conftest import ISSUER, VALIDATORS, Ledger, check_code
 
 
 def _vote(block: bytes, *, height: int = 7, round_: int = 1, index: int = 2) -> ledger_pb2.Vote:
-    return ledger_pb2.Vote(type=1, height=height, round=round_, block_hash=block,
-                           validator_index=index, signature=b"\x05" * 64)  # fmt: skip
+    return ledger_pb2.Vote(
+        type=ledger_pb2.VOTE_TYPE_PREVOTE, height=height, round=round_, block_hash=block,
+        validator_index=index, signature=b"\x05" * 64,
+    )  # fmt: skip
 
 
 def report(a: ledger_pb2.Vote, b: ledger_pb2.Vote) -> ledger_pb2.ReportEvidence:

@@ -74,7 +74,9 @@ def test_the_default_voting_period_applies_when_none_is_given(ledger: Ledger) ->
         (VALIDATORS[0], proposal(GRANT_VERIFIER, period=200_000), "invalid_voting_period"),
         (
             VALIDATORS[0],
-            proposal(action(ledger_pb2.GrantRole(address=COMPANY.address, role=2))),
+            proposal(
+                action(ledger_pb2.GrantRole(address=COMPANY.address, role=ledger_pb2.ROLE_ISSUER))
+            ),
             "unknown_account",
         ),
         (
@@ -214,7 +216,9 @@ def test_too_many_actions_for_the_chain_params_are_refused() -> None:
             "same_key",
         ),
         (
-            proposal(action(ledger_pb2.GrantRole(address=ISSUER.address, role=1))),
+            proposal(
+                action(ledger_pb2.GrantRole(address=ISSUER.address, role=ledger_pb2.ROLE_VALIDATOR))
+            ),
             "invalid_role",
         ),
         (

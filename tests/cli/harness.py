@@ -132,7 +132,7 @@ def stub_for(endpoint: str) -> Iterator[services_pb2_grpc.LedgerServiceStub]:
         channel.close()
 
 
-def wallet_keys(info: DevnetInfo) -> dict[str, object]:
+def wallet_keys(info: DevnetInfo) -> dict[str, PrivateKey]:
     """The devnet wallet's keys by name (issuer, verifier, registrar, points-operator, merchant,
     resident), decrypted."""
     store = Keystore(info.wallet_dir)

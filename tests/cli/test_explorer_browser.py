@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -88,7 +88,7 @@ def _verdict(driver: Any) -> tuple[str, str]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def settled(d: Any) -> str | bool:
+    def settled(d: Any) -> str | Literal[False]:
         state = d.find_element(By.ID, "verification").get_attribute("data-state")
         return state if state in ("verified", "refused") else False
 

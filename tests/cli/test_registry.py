@@ -22,7 +22,7 @@ from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.cli.verify import verify_bundle
 from carbon_ticket.node.errors import ERROR_CODE_KEY
-from carbon_ticket.proto import services_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.cli.harness import issue_fresh_batch, stub_for
 from tests.cli.test_explorer_js import RUNNER, VERIFIER, node_binary
 
@@ -202,7 +202,8 @@ def test_both_verifiers_show_the_use_and_serial_of_a_compliance_offset(
 
 def test_explorer_pages_show_project_ids_exports_and_use() -> None:
     project = services_pb2.ProjectInfo(
-        project_id="CN15-GY-0001", name="Guyang", region="CN-15", kind=1, area_centihectares=100,
+        project_id="CN15-GY-0001", name="Guyang", region="CN-15",
+        kind=ledger_pb2.PROJECT_KIND_FOREST, area_centihectares=100,
         external_ids=["CCER-14-2023-0042"], parcel_ids=["150221-003-017", "150221-003-018"],
         boundary_hash=b"\xab" * 32,
     )  # fmt: skip

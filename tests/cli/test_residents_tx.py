@@ -184,7 +184,7 @@ def test_exchange_then_redeem_tickets_and_points_at_a_merchant(
     assert (redeemed["resident"], redeemed["offer_id"]) == (
         wallet_keys(info)["resident"].address,
         offer,
-    )  # type: ignore[attr-defined]
+    )
     data = ok("tx", "redeem", "@merchant", points_offer, "--voucher", unique("v"), *resident)
     assert events(data, "redeem")[0]["payment"] == "points"
     # An exhausted offer, a repeated voucher, an offer by a non-merchant: each one clear refusal

@@ -93,7 +93,13 @@ def test_with_chain_id_and_nonce_the_wallet_asks_nothing(
     with stub_for(shared_devnet.endpoints[0]) as stub:
         nonce = LedgerClient(stub).next_nonce(issuer.address)
     calls.clear()
-    flags = ("--chain-id", shared_devnet.chain_id, "--nonce", str(nonce), "--no-simulate")
+    flags: tuple[str, ...] = (
+        "--chain-id",
+        shared_devnet.chain_id,
+        "--nonce",
+        str(nonce),
+        "--no-simulate",
+    )
     result = run(*transfer(shared_devnet, batch, *flags))
     assert result.exit_code == 0, result.output
     assert calls == ["SubmitTx"]

@@ -162,7 +162,7 @@ def test_a_failed_retire_is_proven_failed_and_cannot_back_a_certificate(
     """Issue 12, finding 2, end to end: a Retire that failed with insufficient_balance is in a
     block, but its committed receipt says so, and no bundle built on it verifies."""
     keys = wallet_keys(devnet)
-    verifier_key: PrivateKey = keys["verifier"]  # type: ignore[assignment]
+    verifier_key: PrivateKey = keys["verifier"]
     good = json.loads(bundle_file.read_text())
     with stub_for(devnet.endpoints[0]) as stub:
         client = LedgerClient(stub)
@@ -253,7 +253,8 @@ def test_garbage_inputs_fail_cleanly(devnet: DevnetInfo, bundle_file: Path, tmp_
     assert result.exit_code == 2 and f"bundle {junk} is not valid JSON" in result.stderr
     result = run("verify", str(bundle_file), "--genesis", str(junk))
     assert result.exit_code == 2 and f"genesis {junk} is not a valid genesis" in result.stderr
-    for value in ([], {"format": "x"}, 5):
+    not_bundles: list[object] = [[], {"format": "x"}, 5]
+    for value in not_bundles:
         assert check(value, devnet)
 
 

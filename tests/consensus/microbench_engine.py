@@ -16,6 +16,7 @@ import time
 from collections import deque
 
 from carbon_ticket.consensus import (
+    Action,
     Broadcast,
     Commit,
     Engine,
@@ -47,7 +48,7 @@ def _run(n: int, heights: int) -> tuple[float, int]:
     ]
     delivered = 0
     start = time.process_time()
-    queue: deque[tuple[int, list[object]]] = deque((i, e.start(1)) for i, e in enumerate(engines))
+    queue: deque[tuple[int, list[Action]]] = deque((i, e.start(1)) for i, e in enumerate(engines))
     while queue:
         src, actions = queue.popleft()
         for action in actions:

@@ -370,7 +370,7 @@ def make_plan(seed: int, n: int | None = None, profile: str = "mixed") -> Plan:
     lo = rng.randint(1, 20)
     hi = lo + rng.choice((10, 60, 300, 1200))
     gst = rng.choice((0, 500, 1500, 3000, 5000))
-    partitions = []
+    partitions: list[tuple[int, int, tuple[frozenset[int], ...]]] = []
     for _ in range(rng.choice((0, 0, 1, 2, 3))):
         start = rng.randint(0, max(gst, 1))
         end = min(gst, start + rng.randint(200, 3000))
@@ -523,16 +523,20 @@ class ByzNode:
             self.break_locks(msg, others)
             return
         if self.behaviour == "invalid":
-            bad = sorted(h for h in self.known.get(msg.height, ()) if h != msg.block_hash)
-            target = rng.choice(bad) if bad else hashlib.sha256(rng.randbytes(8)).digest()
+            others_known = sorted(h for h in self.known.get(msg.height, ()) if h != msg.block_hash)
+            target = (
+                rng.choice(others_known)
+                if others_known
+                else hashlib.sha256(rng.randbytes(8)).digest()
+            )
             sim.broadcast(self.index, self.sign_vote(replace(msg, block_hash=target)))
             return
         if self.behaviour in ("double_vote", "amnesia"):
             choices = sorted(self.known.get(msg.height, set()) | {b""})
             choices = [h for h in choices if h != msg.block_hash]
             if choices:
-                alt = self.sign_vote(replace(msg, block_hash=rng.choice(choices)))
-                self.split_send(others, msg, alt)
+                alt_vote = self.sign_vote(replace(msg, block_hash=rng.choice(choices)))
+                self.split_send(others, msg, alt_vote)
                 return
         sim.broadcast(self.index, msg)
 

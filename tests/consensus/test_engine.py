@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 
 from carbon_ticket.consensus import (
+    Action,
     Broadcast,
     Commit,
     Engine,
@@ -63,14 +65,14 @@ def _vote(vtype: VoteType, height: int, round: int, block_hash: bytes, i: int) -
     return replace(v, signature=SIGNERS[i].sign(vote_sign_bytes(CHAIN, v)))
 
 
-def _sent(actions: list[object]) -> list[Proposal | Vote]:
+def _sent(actions: Sequence[object]) -> list[Proposal | Vote]:
     return [a.message for a in actions if isinstance(a, Broadcast)]
 
 
 def _run_network(engines: list[Engine], heights: int) -> list[list[Commit]]:
     """Deliver every broadcast to every other engine, in order, until `heights` are committed."""
     commits: list[list[Commit]] = [[] for _ in engines]
-    queue: list[tuple[int, list[object]]] = [(i, e.start(1)) for i, e in enumerate(engines)]
+    queue: list[tuple[int, list[Action]]] = [(i, e.start(1)) for i, e in enumerate(engines)]
     while queue:
         src, actions = queue.pop(0)
         for action in actions:
@@ -161,8 +163,9 @@ def test_locked_validator_refuses_a_fresh_value_in_a_later_round() -> None:
     engine.on_timeout(Timeout(1, 0, Step.PRECOMMIT))
     assert engine.round == 1
     fresh = _proposal(1, 1, tag=b"other")
-    votes = _sent(engine.on_proposal(fresh))
-    assert votes[0].type == VoteType.PREVOTE and votes[0].block_hash == b""
+    vote = _sent(engine.on_proposal(fresh))[0]
+    assert isinstance(vote, Vote)
+    assert vote.type == VoteType.PREVOTE and vote.block_hash == b""
 
 
 def test_duplicate_votes_become_evidence() -> None:

@@ -22,7 +22,7 @@ import copy
 import json
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -67,7 +67,7 @@ class _HypothesisPicker:
         return int(self._draw(st.integers(low, high)))
 
     def choice(self, options: Sequence[T]) -> T:
-        return self._draw(st.sampled_from(tuple(options)))  # type: ignore[no-any-return]
+        return self._draw(st.sampled_from(tuple(options)))
 
     def binary(self, low: int, high: int) -> bytes:
         return bytes(self._draw(st.binary(min_size=low, max_size=high)))
@@ -184,6 +184,7 @@ def _scalar(p: Picker, field: FieldDescriptor) -> Any:
     if t == FieldDescriptor.TYPE_BYTES:
         return p.binary(*p.choice(((0, 40), (32, 32), (64, 64), (31, 33))))
     if t == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None, field.full_name  # an enum field names its enum
         return p.choice((*[v.number for v in field.enum_type.values], -1, 7, 99))
     if t in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return p.floating() if t == FieldDescriptor.TYPE_DOUBLE else p.choice((0.0, 1.5, -2.0))
@@ -193,6 +194,17 @@ def _scalar(p: Picker, field: FieldDescriptor) -> Any:
     if kind == 0:
         return p.choice([v for v in _EDGE_INTS if low <= v <= high])
     return p.integer(low, high) if kind == 1 else p.integer(max(low, 0), 5)
+
+
+def _descriptor(cls: type[Message]) -> Descriptor:
+    # The stubs type DESCRIPTOR as the pure-Python or the upb descriptor, and GetMessageClass as
+    # taking the first only: at run time it takes whichever the installed protobuf made.
+    return cast(Descriptor, cls.DESCRIPTOR)
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    assert field.message_type is not None, field.full_name  # a message field names its type
+    return field.message_type
 
 
 def _partial(p: Picker, descriptor: Descriptor, depth: int) -> Message:
@@ -206,7 +218,7 @@ def _partial(p: Picker, descriptor: Descriptor, depth: int) -> Message:
             continue
         count = p.integer(0, 3) if field.is_repeated else 1
         values = [
-            _partial(p, field.message_type, depth - 1) if nested else _scalar(p, field)
+            _partial(p, _message_type(field), depth - 1) if nested else _scalar(p, field)
             for _ in range(count)
         ]
         if field.is_repeated:
@@ -222,7 +234,7 @@ def _partial(p: Picker, descriptor: Descriptor, depth: int) -> Message:
 
 def proto_message(cls: type[Message], depth: int = 3) -> Gen:
     """A random message of the schema ``cls``, serialised (structure-aware, from scratch)."""
-    return lambda p: _partial(p, cls.DESCRIPTOR, depth).SerializeToString()
+    return lambda p: _partial(p, _descriptor(cls), depth).SerializeToString()
 
 
 def merged_message(cls: type[Message], seeds: Sequence[bytes], depth: int = 3) -> Gen:
@@ -230,7 +242,7 @@ def merged_message(cls: type[Message], seeds: Sequence[bytes], depth: int = 3) -
 
     def gen(p: Picker) -> bytes:
         msg = cls.FromString(p.choice(seeds))
-        msg.MergeFrom(_partial(p, cls.DESCRIPTOR, depth))
+        msg.MergeFrom(_partial(p, _descriptor(cls), depth))
         return msg.SerializeToString()
 
     return gen

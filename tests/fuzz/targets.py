@@ -88,9 +88,10 @@ class Refused(Exception):
 def run_one(target: Target, value: Any, scratch: Path) -> bool:
     """Run ``value`` through ``target``: True when it was accepted as valid, False when refused
     with one of the target's own errors; anything else propagates (a finding)."""
+    refusals: tuple[type[BaseException], ...] = (Refused, *target.allowed)
     try:
         target.run(value, scratch)
-    except (Refused, *target.allowed):
+    except refusals:
         return False
     return True
 

@@ -54,9 +54,11 @@ async def _measure(
             node = net.node(0)
             waiter = node.wait_for_commit(node.admit(raw).tx_hash)
             submitted = net.clock.monotonic_s()
-            waiter.add_done_callback(
-                lambda _, t=submitted: latencies.append(net.clock.monotonic_s() - t)
-            )
+
+            def record(_: object, t: float = submitted) -> None:
+                latencies.append(net.clock.monotonic_s() - t)
+
+            waiter.add_done_callback(record)
             waiters.append(waiter)
         await net.run_until("every transaction committed", lambda: all(w.done() for w in waiters))
         latencies.sort()

@@ -30,9 +30,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from carbon_ticket.chain import check_tx, expected_nonce, init_chain
+from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.tx import encode_tx
@@ -122,9 +123,10 @@ def _block(
         raise RuntimeError(f"height {height}: {len(proposer.pool)} transactions left over")
 
 
-def _tx(signer: object, nonce: int, **msg: object) -> bytes:
-    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=signer.address, nonce=nonce, **msg)  # type: ignore[attr-defined]
-    return encode_tx(body, [signer])  # type: ignore[list-item]
+# ``msg`` is one field of TxBody's oneof by name: the stubs type each name apart, hence Any.
+def _tx(signer: PrivateKey, nonce: int, **msg: Any) -> bytes:
+    body = ledger_pb2.TxBody(chain_id=CHAIN_ID, signer=signer.address, nonce=nonce, **msg)
+    return encode_tx(body, [signer])
 
 
 def _award_blocks(residents: int, blocks: int, per_block: int, per_tx: int) -> tuple[

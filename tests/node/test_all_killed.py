@@ -21,6 +21,7 @@ import random
 import re
 import signal
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -71,7 +72,7 @@ def _kill_all(net: Network) -> None:
         proc.wait()
 
 
-def _nonce_base(net: Network, addresses: list[str]) -> int:
+def _nonce_base(net: Network, addresses: Sequence[str]) -> int:
     nonces = []
     for address in addresses:
         info = net.stub(0).GetAccount(services_pb2.GetAccountRequest(address=address), timeout=10)

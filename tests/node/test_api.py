@@ -51,7 +51,9 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         company = PrivateKey(hashlib.sha256(b"api-test/company").digest())
         report = hashlib.sha256(b"guyang sensor data 2023").digest()
         c.send(
-            ledger_pb2.RegisterAccount(address=company.address, kind=1, name="Zhejiang Co"),
+            ledger_pb2.RegisterAccount(
+                address=company.address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="Zhejiang Co"
+            ),
             [registrar],
         )
         c.send(
@@ -59,7 +61,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
                 project_id="CN15-GY-0001",
                 name="Guyang state forest",
                 region="CN-15",
-                kind=1,
+                kind=ledger_pb2.PROJECT_KIND_FOREST,
                 area_centihectares=150_000,
                 methodology="CCER-14-001",
                 owner=issuer.address,
@@ -470,7 +472,7 @@ def test_permission_denied(stub: services_pb2_grpc.LedgerServiceStub, story: Sto
             project_id="CN15-GY-0002",
             name="x",
             region="CN-15",
-            kind=1,
+            kind=ledger_pb2.PROJECT_KIND_FOREST,
             area_centihectares=1,
             metadata_hash=bytes(32),
             methodology="m",
@@ -487,7 +489,9 @@ def test_permission_denied(stub: services_pb2_grpc.LedgerServiceStub, story: Sto
 def test_already_exists(stub: services_pb2_grpc.LedgerServiceStub, story: Story) -> None:
     c = LedgerClient(stub)
     raw = c.build(
-        ledger_pb2.RegisterAccount(address=story.company.address, kind=1, name="again"),
+        ledger_pb2.RegisterAccount(
+            address=story.company.address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="again"
+        ),
         [story.keys["registrar"]],
     )
     code, _, meta = _error(_submit(stub, raw, wait=True))

@@ -110,7 +110,7 @@ def _page(servicer: LedgerServicer, who: PrivateKey, token: str = "") -> service
     request = services_pb2.GetAccountHistoryRequest(
         address=who.address, page_size=1000, page_token=token
     )
-    return asyncio.run(servicer.GetAccountHistory(request, None))  # type: ignore[arg-type]
+    return asyncio.run(servicer.GetAccountHistory(request, None))
 
 
 def test_a_page_of_large_receipts_ends_at_the_byte_budget_with_a_token(
@@ -226,8 +226,8 @@ def test_get_block_encodes_a_block_once_for_every_caller(servicer: LedgerService
     # A dashboard polls the latest block; an award block's receipts are costly to build.
     request = services_pb2.GetBlockRequest(height=AWARD_TXS)
     before = servicer.blocks.encodings
-    first: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))  # type: ignore[arg-type]
-    again: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))  # type: ignore[arg-type]
+    first: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))
+    again: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))
     assert servicer.blocks.encodings == before + 1
     assert first == again == servicer._block_info(AWARD_TXS)
     assert len(first.receipts[0].events) == AWARDS_PER_TX + 1
@@ -243,9 +243,9 @@ def test_a_block_stream_without_receipts_reads_no_receipts(store: MemoryStore) -
         request = services_pb2.SubscribeBlocksRequest(
             from_height=1, without_receipts=without_receipts
         )
-        stream = servicer.SubscribeBlocks(request, None)  # type: ignore[arg-type]
+        stream = servicer.SubscribeBlocks(request, None)
         got = [services_pb2.BlockInfo.FromString(await anext(stream)) for _ in range(AWARD_TXS)]
-        await stream.aclose()  # type: ignore[attr-defined]
+        await stream.aclose()
         return got
 
     light = asyncio.run(blocks(without_receipts=True))
@@ -305,7 +305,7 @@ def test_event_streams_share_one_decoding_of_each_block(store: MemoryStore) -> N
             got.append(event)
             if len(got) == count:
                 break
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
         return got
 
     async def all_streams() -> list[list[Any]]:
@@ -337,7 +337,7 @@ def test_a_committed_blocks_receipts_are_encoded_from_the_commit(store: MemorySt
     async def first_event() -> Any:
         events = servicer.SubscribeEvents(request, None)
         event = await anext(aiter(events))
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
         return event
 
     event = asyncio.run(first_event())

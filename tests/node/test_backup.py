@@ -281,7 +281,7 @@ def test_the_homes_signing_record_is_never_rolled_back(tmp_path: Path) -> None:
 
 def test_another_nodes_signing_record_is_never_installed(tmp_path: Path) -> None:
     backup = _with_record(tmp_path / "backup", _sign_state(10))
-    summary = {f: "" for f in ("format", "chain_id", "genesis_hash", "app_hash",
+    summary: dict[str, object] = {f: "" for f in ("format", "chain_id", "genesis_hash", "app_hash",
                                "last_block_hash", "source", "sign_state")}  # fmt: skip
     summary.update(format="carbon-ticket-backup/v1", height=0, keys=0, created_ms=0,
                    node_key="aa" * 32)  # fmt: skip

@@ -177,7 +177,7 @@ def test_the_peer_service_serves_a_proposal_block_by_hash() -> None:
 
     async def ask(height: int, block_hash: bytes) -> services_pb2.ProposalBlock:
         request = services_pb2.GetProposalBlockRequest(height=height, block_hash=block_hash)
-        return await servicer.GetProposalBlock(request, None)  # type: ignore[arg-type]
+        return await servicer.GetProposalBlock(request, None)
 
     found = asyncio.run(ask(5, b"h" * 32))
     assert found.found and found.block == b"block-bytes"

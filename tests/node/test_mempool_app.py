@@ -33,7 +33,7 @@ from carbon_ticket.chain.errors import (
 from carbon_ticket.chain.kvstore import P_STATE
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.store import MemoryStore
-from carbon_ticket.chain.tx import SignedTx, encode_tx
+from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.consensus import (
     CommitCertificate,
     DuplicateVoteEvidence,
@@ -46,7 +46,7 @@ from carbon_ticket.consensus import (
 from carbon_ticket.node.app import BuildBudget, LedgerApp
 from carbon_ticket.node.config import ConfigError, ConsensusSettings, MempoolSettings
 from carbon_ticket.node.evidence import EvidenceReporter, checker_with_evidence
-from carbon_ticket.node.mempool import Mempool
+from carbon_ticket.node.mempool import CheckTx, Mempool
 from carbon_ticket.node.service_public import LedgerServicer
 from carbon_ticket.proto import ledger_pb2, services_pb2
 from tests.chain.conftest import (
@@ -78,9 +78,7 @@ def _register(nonce: int, name: str) -> bytes:
     return encode_tx(body, [REGISTRAR])
 
 
-def _mempool(
-    store: MemoryStore, check: Callable[[bytes, str, Limits], SignedTx], **settings: int
-) -> Mempool:
+def _mempool(store: MemoryStore, check: CheckTx, **settings: int) -> Mempool:
     return Mempool(
         CHAIN_ID, LIMITS, MempoolSettings(**settings), check,
         lambda a: expected_nonce(store, a),
@@ -101,9 +99,9 @@ def test_admission_rejects_duplicates_bad_signatures_and_used_or_far_nonces() ->
     tampered[-1] ^= 1
     with pytest.raises(InvalidTransaction):
         pool.admit(bytes(tampered))
-    with pytest.raises(PreconditionFailed) as info:
+    with pytest.raises(PreconditionFailed) as too_far:
         pool.admit(_register(10, "d"))
-    assert info.value.code == "nonce_too_high"
+    assert too_far.value.code == "nonce_too_high"
     assert len(pool) == 1 and pool.stats().rejected == 4
 
 
@@ -558,7 +556,7 @@ def test_get_account_reads_the_committed_nonce_once_and_counts_pending(
     monkeypatch.setattr(store.kv, "get", counting_get)
     servicer = LedgerServicer(_NoCommits(), store, pool, None)  # type: ignore[arg-type]
     request = services_pb2.GetAccountRequest(address=REGISTRAR.address)
-    info = asyncio.run(servicer.GetAccount(request, None))  # type: ignore[arg-type]
+    info = asyncio.run(servicer.GetAccount(request, None))
     assert (info.address, info.nonce, info.next_nonce) == (REGISTRAR.address, 0, 2)
     assert reads[P_STATE + keys.nonce_key(REGISTRAR.address)] == 1
     assert pool.next_nonce(REGISTRAR.address, committed=0) == 2

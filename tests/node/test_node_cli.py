@@ -52,8 +52,8 @@ def test_two_bureaus_build_a_genesis_from_their_node_keys(tmp_path: Path) -> Non
     doc = Genesis.from_json(out_file.read_text())
     assert [v.name for v in doc.validators] == ["bureau0", "bureau1"]
     assert doc.accounts[0].roles == ("issuer",)
-    code, shown = _run("genesis", "show", str(out_file))
-    assert code == 0 and _table(shown)["genesis_hash"] == doc.hash().hex()
+    code, out = _run("genesis", "show", str(out_file))
+    assert code == 0 and _table(out)["genesis_hash"] == doc.hash().hex()
     # Refuses to overwrite, and refuses to re-initialise a node key.
     code, out = _run("genesis", "new", "--chain-id", "x", "--validator", specs[0],
                      "--out", str(out_file))  # fmt: skip

@@ -24,9 +24,9 @@ from tests.node.harness import FAST, InProcessNet
 pytestmark = pytest.mark.timeout(120)
 
 
-def _run(tmp_path: Path, scenario: Callable[[InProcessNet], Awaitable[None]], **kw: int) -> None:
+def _run(tmp_path: Path, scenario: Callable[[InProcessNet], Awaitable[None]]) -> None:
     async def main() -> None:
-        async with InProcessNet(tmp_path, **kw) as net:
+        async with InProcessNet(tmp_path) as net:
             await net.start()
             await scenario(net)
 
@@ -61,7 +61,11 @@ def test_an_admitted_tx_is_proposed_committed_everywhere_and_its_waiter_gets_the
         # Gossip reached the proposer, and the block started without waiting for the interval.
         assert took < FAST.empty_block_interval_ms / 1000 / 2
         for i in range(4):
-            await net.run_until(f"node {i} stores it", lambda i=i: net.height(i) >= event.height)
+
+            def stored(node: int = i) -> bool:
+                return net.height(node) >= event.height
+
+            await net.run_until(f"node {i} stores it", stored)
             location = net.node(i).store.get_tx(tx.tx_hash)
             assert location is not None and location.height == event.height
             assert location.index == event.index

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from carbon_ticket.node.mempool import Mempool
 from tests.node.harness import InProcessNet, register_tx
 
 pytestmark = pytest.mark.timeout(120)
@@ -37,6 +38,7 @@ def test_a_transaction_still_pending_blocks_later_is_gossiped_again(tmp_path: Pa
             node.admit(waiting)
             start = net.height(0)
             await net.run_until("35 more heights", lambda: net.height(0) >= start + 35)
+            assert isinstance(node.mempool, Mempool)  # the port has no known()
             assert node.mempool.known(waiting) is not None
             return sent.count(waiting)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]  # no py.typed
+from grpc_status import rpc_status  # type: ignore[import-untyped]  # no stubs installed
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import LedgerError, NotFound
@@ -57,7 +57,9 @@ def _read_back(error: grpc.RpcError) -> tuple[status_pb2.Status, error_details_p
 def test_a_bad_signature_carries_error_info_with_the_ledger_code(node: Any) -> None:
     stub, keys = node
     raw = LedgerClient(stub).build(
-        ledger_pb2.RegisterAccount(address=PrivateKey(bytes(32)).address, kind=1, name="x"),
+        ledger_pb2.RegisterAccount(
+            address=PrivateKey(bytes(32)).address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="x"
+        ),
         [keys["registrar"]],
     )
     envelope = ledger_pb2.TxEnvelope.FromString(raw)

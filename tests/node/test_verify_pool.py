@@ -13,6 +13,7 @@ import pytest
 from carbon_ticket.chain.errors import InvalidTransaction, LedgerError
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.node.config import ConfigError, MempoolSettings
+from carbon_ticket.node.mempool import Mempool
 from carbon_ticket.node.verify_pool import PARALLEL_MIN, VerifyPool, threads_for
 from tests.chain.conftest import CHAIN_ID
 from tests.node.harness import InProcessNet
@@ -135,6 +136,7 @@ def test_gossip_refusals_from_the_threads_are_counted_once(tmp_path: Path) -> No
             refused = await node.precheck(raws)
             assert all(isinstance(e, InvalidTransaction) for e in refused.values())
             accepted = node.admit_gossip(raws, refused)
+            assert isinstance(node.mempool, Mempool)  # the port keeps no counts
             return accepted, dict(node.mempool.rejections)
 
     accepted, rejections = asyncio.run(scenario())

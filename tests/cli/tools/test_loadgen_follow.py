@@ -60,7 +60,7 @@ class _Node:
 
 def _follow(node: _Node, from_height: int) -> list[ledger_pb2.CommittedBlock]:
     watcher = BlockWatcher("127.0.0.1:9")  # never dialled: the stub is replaced
-    watcher.public = node  # type: ignore[assignment]
+    watcher.public = node
     try:
         return list(watcher.follow(from_height, threading.Event()))
     finally:
