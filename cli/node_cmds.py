@@ -570,7 +570,7 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
     return address, parts[0], parts[1], roles
 
 
-@genesis.command("new")
+@genesis.command("new", context_settings={"allow_extra_args": True})
 @click.option("--chain-id", required=True, help="Name of the network, e.g. carbon-cn15-1.")
 @click.option(
     "--validator",
@@ -595,8 +595,10 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
 @output_option
+@click.pass_context
 @reports_errors
 def genesis_new(
+    ctx: click.Context,
     chain_id: str,
     validators: tuple[str, ...],
     accounts: tuple[str, ...],
@@ -607,6 +609,13 @@ def genesis_new(
     """Write a validated genesis.json for a network of several machines."""
     from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator, Params
 
+    if ctx.args:  # the command takes no arguments: these are the words of an unquoted value
+        words = " ".join(repr(word) for word in ctx.args)
+        raise CliError(
+            f"unexpected {words} on the command line: an option value with spaces must be "
+            f"quoted, e.g. --account 'ct1...=bureau:Baotou Forestry Bureau:issuer'",
+            EXIT_USAGE,
+        )
     doc = Genesis(
         chain_id=chain_id,
         genesis_time_ms=time.time_ns() // 1_000_000,

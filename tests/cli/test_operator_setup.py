@@ -1,0 +1,44 @@
+"""What a bureau's operator meets following docs/operations.md ("Several machines", "A bureau
+joins or leaves a running network"), through click's runner: each mistake gets one line that
+says what to do, and changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.main import cli
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def _validator_spec(port: int) -> str:
+    return f"bureau-baotou={PrivateKey.generate().public_key.hex()}@10.1.0.1:{port}"
+
+
+def test_an_unquoted_account_name_says_to_quote_it_and_writes_nothing(tmp_path: Path) -> None:
+    # `--account ct1...=bureau:Baotou Forestry Bureau:issuer` typed without quotes: the shell
+    # splits the name, and the words after the first space arrive as stray arguments.
+    issuer = PrivateKey.generate().address
+    out_file = tmp_path / "genesis.json"
+    code, out = _run(
+        "genesis", "new", "--chain-id", "carbon-cn15-1", "--validator", _validator_spec(26656),
+        "--account", f"{issuer}=bureau:Baotou", "Forestry", "Bureau:issuer",
+        "--buffer-share-bps", "2000", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 2, out
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), out
+    assert "'Forestry' 'Bureau:issuer'" in out and "quote" in out, out
+    assert not out_file.exists()
+    # Quoted, the same name is one value and the genesis is written.
+    code, out = _run(
+        "genesis", "new", "--chain-id", "carbon-cn15-1", "--validator", _validator_spec(26656),
+        "--account", f"{issuer}=bureau:Baotou Forestry Bureau:issuer", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0 and out_file.exists(), out
