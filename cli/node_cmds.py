@@ -44,6 +44,14 @@ def node() -> None:
     """Initialise and run a validator node."""
 
 
+# A founding bureau's key enters the set through the genesis, a joining bureau's through a
+# governance proposal (it starts as an observer of the copied genesis until then).
+_VALIDATOR_ROLE = (
+    "validator once its key is in the validator set (the genesis, or a governance proposal "
+    "adding it); an observer until then"
+)
+
+
 @node.command("init")
 @click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
 @click.option("--name", default=None, help="Name of this node  [default: node0, or observer0].")
@@ -78,7 +86,12 @@ def node_init(
     name = name if name is not None else ("observer0" if is_observer else "node0")
     config = NodeConfig(home=home, name=name, listen=listen, peers=peers, observers=observers)
     if config.key_path.exists():
-        raise CliError(f"{config.key_path} exists already; refusing to overwrite a validator key")
+        # Usually an operator adding a peer or an observer to a home made earlier: say where.
+        raise CliError(
+            f"{config.key_path} exists already; refusing to overwrite a validator key. To change "
+            f"this home's peers or observers, edit [peers] addresses or [peers] observers in "
+            f"{config.home / 'config.toml'} and restart the node"
+        )
     config.save()
     key = PrivateKey.generate()
     write_validator_key(config.key_path, key, name)
@@ -94,7 +107,7 @@ def node_init(
         {
             "home": str(home),
             "name": name,
-            "role": "observer" if is_observer else "validator (once its key is in the genesis)",
+            "role": "observer" if is_observer else _VALIDATOR_ROLE,
             "public_key": key.public_key.hex(),
             "address": key.address,
             "listen": listen,

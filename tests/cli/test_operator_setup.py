@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.cli.main import cli
+from carbon_ticket.node.config import NodeConfig
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -42,3 +43,26 @@ def test_an_unquoted_account_name_says_to_quote_it_and_writes_nothing(tmp_path: 
         "--account", f"{issuer}=bureau:Baotou Forestry Bureau:issuer", "--out", str(out_file),
     )  # fmt: skip
     assert code == 0 and out_file.exists(), out
+
+
+def test_node_init_on_a_made_home_says_how_to_serve_an_observer(tmp_path: Path) -> None:
+    # Joining, step 2: a running validator's operator is told to list the new bureau's key with
+    # `node init ... --serve-observer KEY`; its home exists, so the command must say what to do.
+    home = tmp_path / "baotou"
+    code, out = _run("node", "init", "--home", str(home), "--listen", "127.0.0.1:26656")
+    assert code == 0, out
+    before = (home / "config.toml").read_text()
+    observer = PrivateKey.generate().public_key.hex()
+    code, out = _run("node", "init", "--home", str(home), "--serve-observer", observer)
+    assert code != 0 and "refusing" in out, out
+    assert "[peers] observers" in out and "config.toml" in out and "restart" in out, out
+    assert (home / "config.toml").read_text() == before
+    assert NodeConfig.load(home).observers == ()
+
+
+def test_node_init_of_a_joining_bureau_does_not_promise_a_genesis_entry(tmp_path: Path) -> None:
+    # A bureau joining a running network becomes a validator by a governance proposal, not by
+    # the genesis (which it only copies): the role line says both ways.
+    code, out = _run("node", "init", "--home", str(tmp_path / "xilingol"), "-o", "json")
+    assert code == 0, out
+    assert "governance" in out and "genesis" in out, out
