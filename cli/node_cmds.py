@@ -652,6 +652,18 @@ def genesis_show(file: Path, output: str) -> None:
     from carbon_ticket.chain import Genesis
 
     doc = Genesis.from_json(file.read_bytes())  # bytes: a file that is not UTF-8 is refused
+    # Every field of a validator, in the table too: a bureau checks that its entry has the key
+    # `node show` printed before it starts (a wrong key makes its node a mere observer).
+    validators = [
+        {
+            "name": v.name,
+            "public_key": v.public_key.hex(),
+            "network_address": v.network_address,
+            "power": v.power,
+            "operator": v.operator or v.address,
+        }
+        for v in doc.validators
+    ]
     if output == "json":
         emit(
             {
@@ -659,16 +671,7 @@ def genesis_show(file: Path, output: str) -> None:
                 "genesis_hash": doc.hash().hex(),
                 "genesis_time_ms": doc.genesis_time_ms,
                 "genesis_time": rfc3339(doc.genesis_time_ms),
-                "validators": [
-                    {
-                        "name": v.name,
-                        "public_key": v.public_key.hex(),
-                        "network_address": v.network_address,
-                        "power": v.power,
-                        "operator": v.operator or v.address,
-                    }
-                    for v in doc.validators
-                ],
+                "validators": validators,
                 "accounts": [
                     {"address": a.address, "kind": a.kind, "name": a.name, "roles": list(a.roles)}
                     for a in doc.accounts
@@ -682,7 +685,7 @@ def genesis_show(file: Path, output: str) -> None:
         {
             "chain_id": doc.chain_id,
             "genesis_hash": doc.hash().hex(),
-            "validators": [f"{v.name} {v.network_address}" for v in doc.validators],
+            "validators": validators,
             "accounts": [f"{a.address} {a.kind} {','.join(a.roles)}" for a in doc.accounts],
             "buffer_share_bps": doc.params.buffer_share_bps,
         },

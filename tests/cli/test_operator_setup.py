@@ -66,3 +66,20 @@ def test_node_init_of_a_joining_bureau_does_not_promise_a_genesis_entry(tmp_path
     code, out = _run("node", "init", "--home", str(tmp_path / "xilingol"), "-o", "json")
     assert code == 0, out
     assert "governance" in out and "genesis" in out, out
+
+
+def test_genesis_show_lets_each_bureau_find_its_own_key_and_operator(tmp_path: Path) -> None:
+    # "Several machines", step 3: before starting, a bureau checks that the genesis names the
+    # public key `node show` printed (a mistyped key would make its node a mere observer) and
+    # its operator, without reading the JSON.
+    key = PrivateKey.generate().public_key.hex()
+    operator = PrivateKey.generate().address
+    out_file = tmp_path / "genesis.json"
+    spec = f"bureau-baotou={key}@10.1.0.1:26656,power=2,operator={operator}"
+    code, out = _run("genesis", "new", "--chain-id", "carbon-cn15-1", "--validator", spec,
+                     "--out", str(out_file))  # fmt: skip
+    assert code == 0, out
+    code, out = _run("genesis", "show", str(out_file))
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "bureau-baotou" in line)
+    assert key in row and operator in row and "power=2" in row and "10.1.0.1:26656" in row, out
