@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import socket
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
@@ -514,7 +515,24 @@ def _unreachable(address: str, tls: bool) -> str:
         hint += (
             "; over TLS: is it a TLS node, signed by that CA, with this address in its certificate?"
         )
+    elif _takes_connections(address):
+        # Most likely a node with [tls]: it accepts the TCP connection, then refuses plaintext.
+        return (
+            f"node unreachable: {address}{origin} takes connections but does not answer "
+            f"plaintext gRPC; if the node serves TLS, give its CA with --tls-ca FILE or "
+            f"${TLS_CA_ENV}{hint}"
+        )
     return f"node unreachable: nothing answers at {address}{origin}{hint}"
+
+
+def _takes_connections(address: str) -> bool:
+    """Whether a TCP connection to HOST:PORT opens (one short attempt)."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def emit(data: dict[str, Any] | list[Any], output: str) -> None:

@@ -44,6 +44,14 @@ def node() -> None:
     """Initialise and run a validator node."""
 
 
+# A founding bureau's key enters the set through the genesis, a joining bureau's through a
+# governance proposal (it starts as an observer of the copied genesis until then).
+_VALIDATOR_ROLE = (
+    "validator once its key is in the validator set (the genesis, or a governance proposal "
+    "adding it); an observer until then"
+)
+
+
 @node.command("init")
 @click.option("--home", type=click.Path(path_type=Path), required=True, help="Node home directory.")
 @click.option("--name", default=None, help="Name of this node  [default: node0, or observer0].")
@@ -78,7 +86,12 @@ def node_init(
     name = name if name is not None else ("observer0" if is_observer else "node0")
     config = NodeConfig(home=home, name=name, listen=listen, peers=peers, observers=observers)
     if config.key_path.exists():
-        raise CliError(f"{config.key_path} exists already; refusing to overwrite a validator key")
+        # Usually an operator adding a peer or an observer to a home made earlier: say where.
+        raise CliError(
+            f"{config.key_path} exists already; refusing to overwrite a validator key. To change "
+            f"this home's peers or observers, edit [peers] addresses or [peers] observers in "
+            f"{config.home / 'config.toml'} and restart the node"
+        )
     config.save()
     key = PrivateKey.generate()
     write_validator_key(config.key_path, key, name)
@@ -94,7 +107,7 @@ def node_init(
         {
             "home": str(home),
             "name": name,
-            "role": "observer" if is_observer else "validator (once its key is in the genesis)",
+            "role": "observer" if is_observer else _VALIDATOR_ROLE,
             "public_key": key.public_key.hex(),
             "address": key.address,
             "listen": listen,
@@ -570,7 +583,7 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
     return address, parts[0], parts[1], roles
 
 
-@genesis.command("new")
+@genesis.command("new", context_settings={"allow_extra_args": True})
 @click.option("--chain-id", required=True, help="Name of the network, e.g. carbon-cn15-1.")
 @click.option(
     "--validator",
@@ -595,8 +608,10 @@ def _parse_account(text: str) -> tuple[str, str, str, tuple[str, ...]]:
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
 @output_option
+@click.pass_context
 @reports_errors
 def genesis_new(
+    ctx: click.Context,
     chain_id: str,
     validators: tuple[str, ...],
     accounts: tuple[str, ...],
@@ -607,6 +622,13 @@ def genesis_new(
     """Write a validated genesis.json for a network of several machines."""
     from carbon_ticket.chain import Genesis, GenesisAccount, GenesisValidator, Params
 
+    if ctx.args:  # the command takes no arguments: these are the words of an unquoted value
+        words = " ".join(repr(word) for word in ctx.args)
+        raise CliError(
+            f"unexpected {words} on the command line: an option value with spaces must be "
+            f"quoted, e.g. --account 'ct1...=bureau:Baotou Forestry Bureau:issuer'",
+            EXIT_USAGE,
+        )
     doc = Genesis(
         chain_id=chain_id,
         genesis_time_ms=time.time_ns() // 1_000_000,
@@ -630,6 +652,18 @@ def genesis_show(file: Path, output: str) -> None:
     from carbon_ticket.chain import Genesis
 
     doc = Genesis.from_json(file.read_bytes())  # bytes: a file that is not UTF-8 is refused
+    # Every field of a validator, in the table too: a bureau checks that its entry has the key
+    # `node show` printed before it starts (a wrong key makes its node a mere observer).
+    validators = [
+        {
+            "name": v.name,
+            "public_key": v.public_key.hex(),
+            "network_address": v.network_address,
+            "power": v.power,
+            "operator": v.operator or v.address,
+        }
+        for v in doc.validators
+    ]
     if output == "json":
         emit(
             {
@@ -637,16 +671,7 @@ def genesis_show(file: Path, output: str) -> None:
                 "genesis_hash": doc.hash().hex(),
                 "genesis_time_ms": doc.genesis_time_ms,
                 "genesis_time": rfc3339(doc.genesis_time_ms),
-                "validators": [
-                    {
-                        "name": v.name,
-                        "public_key": v.public_key.hex(),
-                        "network_address": v.network_address,
-                        "power": v.power,
-                        "operator": v.operator or v.address,
-                    }
-                    for v in doc.validators
-                ],
+                "validators": validators,
                 "accounts": [
                     {"address": a.address, "kind": a.kind, "name": a.name, "roles": list(a.roles)}
                     for a in doc.accounts
@@ -660,7 +685,7 @@ def genesis_show(file: Path, output: str) -> None:
         {
             "chain_id": doc.chain_id,
             "genesis_hash": doc.hash().hex(),
-            "validators": [f"{v.name} {v.network_address}" for v in doc.validators],
+            "validators": validators,
             "accounts": [f"{a.address} {a.kind} {','.join(a.roles)}" for a in doc.accounts],
             "buffer_share_bps": doc.params.buffer_share_bps,
         },
