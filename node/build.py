@@ -229,6 +229,13 @@ def load_genesis(config: NodeConfig) -> Genesis:
     """The genesis named by the config; ConfigError when the file cannot be read."""
     try:
         text = config.genesis_path.read_text()
+    except FileNotFoundError as exc:
+        # The usual first start on a new machine: say what the file is and where it goes
+        raise ConfigError(
+            f"no genesis file at {config.genesis_path}: copy the network's genesis.json there "
+            f"(the one every bureau checked with `carbon-ticket genesis show`), or set "
+            f"genesis_file in {config.home / 'config.toml'}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read genesis file {config.genesis_path}: {exc}") from exc
     return Genesis.from_json(text)

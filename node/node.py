@@ -383,8 +383,8 @@ class Node:
         self._dispatch(self._engine_call(self.engine.start, height + 1, last_commit))
         if self.is_validator != was_validator:
             # The set changed at this height: an operator waits for exactly this line.
-            role = "validator: it signs" if self.is_validator else "observer: it does not sign"
-            log.info("from height %d this node is a %s", height + 1, role)
+            role = "a validator: it signs" if self.is_validator else "an observer: it does not sign"
+            log.info("from height %d this node is %s", height + 1, role)
 
     def _signs_at(self, height: int) -> bool:
         validators = self.validator_sets.at(height)

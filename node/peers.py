@@ -104,6 +104,9 @@ class PeerLink:
         self._dialer = dialer
         self._frame_recheck_s = frame_recheck_s
         self._frame_link_unreachable_logged = False
+        # The last refusal of our status calls that was logged (None: answered since): block
+        # sync asks every 2 s, and one line per refusal flooded an unlisted observer's log.
+        self._status_refusal_logged: str | None = None
         # Frames of one Stream call (None, or a peer without Stream: one call per batch).
         self._frames = frames
         self._outbox: FrameQueue = asyncio.Queue(_MAX_QUEUED_FRAMES)
@@ -162,11 +165,28 @@ class PeerLink:
     async def status(self, timeout_s: float) -> services_pb2.PeerStatus | None:
         """The peer's status, or None when it cannot be had in time (block sync's view)."""
         try:
-            return await self.stub.GetStatus(services_pb2.PeerStatusRequest(), timeout=timeout_s)
+            status = await self.stub.GetStatus(services_pb2.PeerStatusRequest(), timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
-                log.warning("peer %s refused our status call: %s", self.address, exc.details())
+                self._log_status_refusal(str(exc.details()))
             return None
+        if self._status_refusal_logged is not None:
+            log.info("peer %s answers our status calls again", self.address)
+            self._status_refusal_logged = None
+        return status
+
+    def _log_status_refusal(self, details: str) -> None:
+        # Once per refusal, not once per call: it lasts until that peer's operator acts
+        if details == self._status_refusal_logged:
+            return
+        self._status_refusal_logged = details
+        log.warning(
+            "peer %s refused our status calls: %s; if this node is an observer or a validator "
+            "that is joining, that peer's operator must list this node's public key in [peers] "
+            "observers of its config.toml and restart it (logged again only if this changes)",
+            self.address,
+            details,
+        )
 
     async def blocks(
         self, from_height: int, max_blocks: int, timeout_s: float

@@ -180,3 +180,14 @@ def test_node_rebuild_moves_the_blocks_and_keeps_the_signing_state(tmp_path: Pat
     assert "sign_state is damaged" in shown["signed_height"]  # kept, and the operator told
     code, out = _run("node", "rebuild", "--home", str(tmp_path / "dn" / "node0"))
     assert code == 3 and "nothing to rebuild" in out
+
+
+def test_a_node_without_its_genesis_says_where_the_networks_goes(tmp_path: Path) -> None:
+    # A new bureau's first start: the bare "[Errno 2] No such file" told nothing of what to do.
+    home = tmp_path / "bureau"
+    code, _ = _run("node", "init", "--home", str(home), "--listen", "127.0.0.1:0")
+    assert code == 0
+    code, out = _run("node", "start", "--home", str(home))
+    assert code == 2, out
+    assert f"no genesis file at {home / 'genesis.json'}: copy the network's genesis.json" in out
+    assert "Errno" not in out and len(out.strip().splitlines()) == 1

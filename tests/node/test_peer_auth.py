@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from carbon_ticket.node.peer_auth import (
     peer_call_signers,
     signed_metadata,
 )
+from carbon_ticket.node.peers import PeerLink
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 CHAIN = "carbon-test"
@@ -237,3 +239,46 @@ def test_benchmark_signing_and_checking_one_call() -> None:
             auth.check("GossipTxs", meta, body)
         per_call_us = (time.perf_counter() - start) / rounds * 1e6
         print(f"\npeer call auth, sign + check, {label}: {per_call_us:.0f} us per call")
+
+
+class _RefusingStub:
+    """A PeerService stub whose GetStatus refuses (an unlisted observer) until told not to."""
+
+    def __init__(self) -> None:
+        self.refuse = True
+
+    async def GetStatus(self, request: object, timeout: float) -> services_pb2.PeerStatus:
+        if self.refuse:
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                grpc.aio.Metadata(),
+                grpc.aio.Metadata(),
+                details="not a validator or a listed observer",
+            )
+        return services_pb2.PeerStatus(height=7)
+
+
+def test_a_refused_status_call_is_logged_once_with_what_to_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Block sync asks each peer every 2 s: an observer no validator lists logged a warning
+    # every 2 s per peer, and the warning did not say what the operator should do.
+    link = PeerLink("127.0.0.1:1")
+    stub = _RefusingStub()
+    link._stub = stub
+
+    async def calls(n: int) -> list[services_pb2.PeerStatus | None]:
+        return [await link.status(1.0) for _ in range(n)]
+
+    with caplog.at_level(logging.INFO, logger="carbon_ticket.node.peers"):
+        assert asyncio.run(calls(30)) == [None] * 30
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "list this node's public key in [peers] observers" in warnings[0].getMessage()
+        stub.refuse = False
+        answered = asyncio.run(calls(1))[0]
+        assert answered is not None and answered.height == 7
+        assert "answers our status calls again" in caplog.records[-1].getMessage()
+        stub.refuse = True
+        asyncio.run(calls(3))
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2

@@ -9,6 +9,7 @@ fresh node syncs from genesis across all of it and agrees on every block and app
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -133,8 +134,10 @@ async def _progress(net: InProcessNet, nodes: list[int], blocks: int) -> None:
 
 
 def test_a_bureau_joins_one_leaves_a_key_rotates_and_a_fresh_node_syncs_it_all(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="carbon_ticket.node.node")
+
     async def scenario(net: InProcessNet) -> None:
         gov = Governance(net)
         operators = list(net.keys[:4])  # genesis operators are the validators' own accounts
@@ -176,7 +179,11 @@ def test_a_bureau_joins_one_leaves_a_key_rotates_and_a_fresh_node_syncs_it_all(
         proposal = await gov.propose(2, operators[2], _rotate(operators[2], rotated_key))
         await gov.vote_yes(2, operators[:3], proposal)  # 3 of the 4 left
         rotated_at = await _change_takes_effect(net, 0, 4)
+        await net.run_until("the old key's node sees it", lambda: net.height(2) >= rotated_at)
         await net.stop(2)
+        # The lines an operator waits for (docs/operations.md), in English
+        assert f"from height {rotated_at} this node is an observer: it does not sign" in caplog.text
+        assert f"from height {joined} this node is a validator: it signs" in caplog.text
         rotated = net.add_node(rotated_key, net.configs[2].listen)
         await net.start(rotated)
         await _progress(net, [0, rotated], 3)
