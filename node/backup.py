@@ -29,7 +29,7 @@ from carbon_ticket.chain import Genesis, validators_at
 from carbon_ticket.chain.errors import LedgerError, StorageError, StoreInUse
 from carbon_ticket.chain.jsontext import parse_json
 from carbon_ticket.chain.kvstore import KVSnapshot
-from carbon_ticket.consensus import ConsensusError, SignState, Validator, ValidatorSet
+from carbon_ticket.consensus import ConsensusError, SignState, Step, Validator, ValidatorSet
 from carbon_ticket.consensus import verify_certificate as verify_commit_certificate
 from carbon_ticket.node.codec import PeerMessageError, certificate_from_proto
 from carbon_ticket.node.durable import fsync_dir_contents, fsync_path, write_durably
@@ -306,19 +306,19 @@ def plan_sign_state(backup: Path, data_dir: Path, own_key: str | None = None) ->
     if ours is not None:
         if theirs is not None and theirs.position > ours.position:
             raise BackupError(
-                f"the backup's signing record {theirs.position} is newer than this home's "
-                f"{ours.position}: this validator key signed somewhere else after this home "
-                "last signed. Make sure no other machine runs this key; see docs/operations.md "
-                "(Backup and restore) before going on"
+                f"the backup's signing record ({position_text(theirs)}) is newer than this "
+                f"home's ({position_text(ours)}): this validator key signed somewhere else after "
+                "this home last signed. Make sure no other machine runs this key; see "
+                "docs/operations.md (Backup and restore) before going on"
             )
         return SignStatePlan("keep", "")
     if theirs is None:
         return SignStatePlan("none", "")
     return SignStatePlan(
         "install",
-        f"installed the backup's signing record {theirs.position}: this key may have signed "
-        "later than that; start the node only once the old machine is stopped for good and the "
-        "network has committed a block after it stopped",
+        f"installed the backup's signing record ({position_text(theirs)}): this key may have "
+        "signed later than that; start the node only once the old machine is stopped for good "
+        "and the network has committed a block after it stopped",
     )
 
 
@@ -327,13 +327,17 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
     target = data_dir / BLOCKS_DIR
     moved = ""
     if target.exists():
-        if not replace:
-            raise BackupError(f"{target} exists; pass --replace to move it aside and restore")
-        try:  # a running node holds the lock: never restore under it
-            LevelDBStore.open(target, create=False).close()
+        try:  # a running node holds the lock: never restore under it (said first: --replace
+            LevelDBStore.open(target, create=False).close()  # would not help)
         except StorageError as exc:
             if isinstance(exc, StoreInUse):
-                raise BackupError(f"{target} is in use: stop the node first") from exc
+                raise BackupError(
+                    f"{target} is in use: stop the node first", "store_in_use"
+                ) from exc
+        if not replace:
+            raise BackupError(
+                f"{target} exists; pass --replace to move it aside and restore", "store_exists"
+            )
     data_dir.mkdir(parents=True, exist_ok=True)
     staging = data_dir / f"{BLOCKS_DIR}.restoring"
     if staging.exists():
@@ -359,7 +363,12 @@ def install_blocks(backup: Path, data_dir: Path, plan: SignStatePlan, replace: b
 def describe_sign_state(path: Path) -> str:
     """The position of the signing record at ``path`` as text, or "" when there is none."""
     state = _load_sign_state(path)
-    return "" if state is None else str(state.position)
+    return "" if state is None else position_text(state)
+
+
+def position_text(state: SignState) -> str:
+    """Where a signing record stands, for people: ``height 55, round 0, precommit``."""
+    return f"height {state.height}, round {state.round}, {Step(state.step).name.lower()}"
 
 
 def summarize(

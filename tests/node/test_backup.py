@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import subprocess
 import time
@@ -23,7 +24,13 @@ from carbon_ticket.chain.kvstore import K_TIP, P_CERT, P_HEADER
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo, cli_command, cli_env
 from carbon_ticket.consensus import SignState, Step
-from carbon_ticket.node.backup import BackupError, copy_store, plan_sign_state, verify_backup
+from carbon_ticket.node.backup import (
+    BackupError,
+    copy_store,
+    plan_sign_state,
+    position_text,
+    verify_backup,
+)
 from carbon_ticket.node.config import NodeConfig
 from carbon_ticket.node.peer_auth import ObserverList, PeerAuthenticator, PeerAuthError
 from carbon_ticket.node.rebuild import REBUILT_MARKER
@@ -79,7 +86,8 @@ def test_a_backup_of_a_running_node_verifies_and_names_its_signing_record(
     info, backup = devnet_with_backup
     summary = verify_backup(backup, _genesis(info))
     assert summary.height >= 5 and summary.chain_id == info.chain_id
-    assert summary.sign_state.startswith("(")  # a validator that signed: its record was copied
+    # A validator that signed: its record was copied, and is shown in words
+    assert re.fullmatch(r"height \d+, round \d+, (propose|prevote|precommit)", summary.sign_state)
     key = json.loads((info.node_home(0) / "validator_key.json").read_text())
     assert summary.node_key and summary.node_key in json.dumps(key)
     assert (backup / "sign_state").exists()
@@ -98,7 +106,7 @@ def test_restore_into_a_fresh_home_gives_the_same_chain_and_installs_the_record(
     with LevelDBStore.open(home / "data" / "blocks", create=False) as store:
         assert (store.height, store.app_hash.hex()) == (summary.height, summary.app_hash)
     signed = FileSafetyStore(home / "data" / "sign_state").load()
-    assert signed is not None and str(signed.position) == summary.sign_state
+    assert signed is not None and position_text(signed) == summary.sign_state
 
 
 def test_restore_needs_replace_over_an_existing_store_and_keeps_the_old_one(
@@ -364,7 +372,10 @@ def test_restore_refuses_while_the_node_runs(
     thread = NodeThread(config).start()
     try:
         code, out = _run("node", "restore", str(backup), "--home", str(home), "--replace")
-        assert code != 0 and "stop the node first" in out
+        assert code != 0 and "stop the node first" in out and "[store_in_use]" in out
+        # Without --replace too: asking for --replace first would only lead to this
+        code, out = _run("node", "restore", str(backup), "--home", str(home))
+        assert code != 0 and "stop the node first" in out and "--replace" not in out
     finally:
         thread.stop()
 
