@@ -200,7 +200,12 @@ class Keystore:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"no key named {name!r} in {self.directory}", "key_not_found") from None
+            raise NotFound(
+                f"no key named {name!r} in {self.directory}: `carbon-ticket keys list` shows "
+                f"the keys there; make one with `keys new {name}` or bring one with "
+                f"`keys import {name} --seed-file FILE` (or --validator-key FILE)",
+                "key_not_found",
+            ) from None
         except OSError as exc:
             raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
         doc = parse_json(raw, f"key file {path}", KeystoreError)

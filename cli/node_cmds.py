@@ -90,7 +90,8 @@ def node_init(
         raise CliError(
             f"{config.key_path} exists already; refusing to overwrite a validator key. To change "
             f"this home's peers or observers, edit [peers] addresses or [peers] observers in "
-            f"{config.home / 'config.toml'} and restart the node"
+            f"{config.home / 'config.toml'} and restart the node",
+            EXIT_USAGE,
         )
     config.save()
     key = PrivateKey.generate()
@@ -637,7 +638,9 @@ def genesis_new(
         params=Params(buffer_share_bps=buffer_share_bps),
     )
     if out.exists():
-        raise CliError(f"{out} exists already; refusing to overwrite a genesis document")
+        raise CliError(
+            f"{out} exists already; refusing to overwrite a genesis document", EXIT_USAGE
+        )
     out.write_text(doc.to_json())
     emit({"file": str(out), "chain_id": chain_id, "genesis_hash": doc.hash().hex(),
           "validators": len(doc.validators), "accounts": len(doc.accounts)}, output)  # fmt: skip

@@ -119,6 +119,9 @@ def test_keys_errors_are_one_line(tmp_path: Path) -> None:
         run("keys", "export", "carol", "--yes", *store, password="nope"), 5, "wrong password"
     )
     one_line_error(run("keys", "show", "dave", *store), 5, "no key named 'dave'")
+    # ... and says how to find or make one
+    missing = run("keys", "show", "dave", *store)
+    assert "`carbon-ticket keys list`" in missing.stderr and "`keys new dave`" in missing.stderr
     one_line_error(run("keys", "new", "carol", *store), 5, "already exists")
     one_line_error(run("keys", "new", "bad/name", *store), 2, "invalid key name")
     assert (tmp_path / "ks" / "carol.json").read_bytes() == before
