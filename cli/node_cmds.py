@@ -642,6 +642,13 @@ def genesis_new(
             f"{out} exists already; refusing to overwrite a genesis document", EXIT_USAGE
         )
     out.write_text(doc.to_json())
+    tolerated = (len(doc.validators) - 1) // 3
+    if tolerated == 0:  # allowed (a test network), but a production network would not be BFT
+        click.echo(
+            f"note: {len(doc.validators)} validator(s) tolerate no faulty or stopped validator; "
+            f"a network of bureaus needs 4 (one may fail) to 7 (two may fail)",
+            err=True,
+        )
     emit({"file": str(out), "chain_id": chain_id, "genesis_hash": doc.hash().hex(),
           "validators": len(doc.validators), "accounts": len(doc.accounts)}, output)  # fmt: skip
 

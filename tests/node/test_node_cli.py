@@ -191,3 +191,22 @@ def test_a_node_without_its_genesis_says_where_the_networks_goes(tmp_path: Path)
     assert code == 2, out
     assert f"no genesis file at {home / 'genesis.json'}: copy the network's genesis.json" in out
     assert "Errno" not in out and len(out.strip().splitlines()) == 1
+
+
+def test_genesis_new_for_fewer_than_four_validators_says_it_tolerates_no_fault(
+    tmp_path: Path,
+) -> None:
+    # Allowed (a test network), but an operator reading the guide's "4 to 7" must hear it
+    spec = f"solo={PrivateKey.generate().public_key.hex()}@127.0.0.1:26656"
+    result = CliRunner().invoke(
+        cli, ["genesis", "new", "--chain-id", "c", "--validator", spec,
+              "--out", str(tmp_path / "g.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 validator(s) tolerate no faulty or stopped validator" in result.stderr
+    specs = [f"b{i}={PrivateKey.generate().public_key.hex()}@127.0.0.1:2665{i}" for i in range(4)]
+    four = [a for s in specs for a in ("--validator", s)]
+    result = CliRunner().invoke(
+        cli, ["genesis", "new", "--chain-id", "c", *four, "--out", str(tmp_path / "g4.json")]
+    )
+    assert result.exit_code == 0 and "tolerate" not in result.stderr, result.output
