@@ -1,4 +1,4 @@
-"""The award microbenchmarks run and report (figures are never judged here)."""
+"""The microbenchmarks of awards and admission run and report (figures are never judged here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.node import microbench_points, microbench_reads
+from tests.node import microbench_admit, microbench_points, microbench_reads
 
 
 def test_microbench_points_reports_both_workloads_and_their_ratio(
@@ -47,3 +47,12 @@ def test_microbench_reads_reports_pages_and_blocks(capsys: pytest.CaptureFixture
                r"alone [\d.]+ ms, "
                r"shared \(from the commit\) [\d.]+ ms$")  # fmt: skip
     assert re.search(pattern, out, re.M), out  # 6 award txs and the registration
+
+
+def test_microbench_admit_reports_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    assert microbench_admit.main(["--transfers", "20", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    for step in ("parse", "id", "signature set", "ed25519", "decode_tx", "message", "check_tx",
+                 "admit", "pool's own"):  # fmt: skip
+        assert re.search(rf"^{re.escape(step)}\s+-?[\d.]+$", out, re.M), out
+    assert re.search(r"^the signature's share of admission: [\d.]+$", out, re.M), out
