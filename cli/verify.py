@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from carbon_ticket.chain.block import Header, verify_receipt_proof, verify_tx_id
 from carbon_ticket.chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.chain.jsontext import parse_json
+from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.records import RETIREMENT_USES
 from carbon_ticket.chain.results import Event, TxResult
@@ -78,6 +79,10 @@ _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_g
 _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
                   "validators_hash", "next_validators_hash")  # fmt: skip
 _U64 = 2**64
+# The size limits a proven transaction is decoded under: none. The node admitted it under the
+# limits in force at its height, which governance may have raised since genesis (ChangeParams),
+# and the proofs, not a limit, vouch for it; the genesis limits would refuse a valid certificate.
+_NO_LIMITS = Limits(**{f.name: _U64 - 1 for f in fields(Limits)})
 # The transactions whose success makes a retirement certificate (chain/ record_retirement).
 CERTIFYING_KINDS = ("retire", "confirm_payment", "redeem")
 
@@ -309,7 +314,7 @@ def _commit(
     return cert
 
 
-def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx, int]:
+def _transaction(value: Any, header: Header) -> tuple[SignedTx, int]:
     t = _object(value, "tx", {"index", "envelope", "proof"})
     index = _int(t["index"], "tx index", 2**32)
     try:
@@ -317,7 +322,7 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
     except ValueError as exc:  # binascii.Error, or text that is not ASCII at all
         raise BundleError("tx envelope is not base64") from exc
     try:
-        tx = decode_tx(raw, header.chain_id, genesis.params.limits)
+        tx = decode_tx(raw, header.chain_id, _NO_LIMITS)
     except InvalidTransaction as exc:
         raise BundleError(
             f"the retirement transaction is not validly signed: {exc.message}"
@@ -524,7 +529,7 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
     if header.validators_hash != validators.hash():
         raise BundleError("the header names another validator set than the one of its height")
     commit = _commit(top["commit"], header, validators)
-    tx, index = _transaction(top["tx"], header, genesis)
+    tx, index = _transaction(top["tx"], header)
     receipt = _receipt(top["receipt"], tx, index, header)
     expected = _expected_certificate(tx, receipt, header)
     _check_certificate(top["certificate"], expected, _one_event(receipt, "retire"))
