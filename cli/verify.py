@@ -229,7 +229,8 @@ def follow_set_changes(
 
     Each change is a header of a height below ``below``, above the change before it, that names
     the current set as its own, is signed by more than 2/3 of that set's power, and names the
-    listed new set as the next one; the new set is in effect from the following height on.
+    listed new set, another one, as the next one; the new set is in effect from the following
+    height on.
     """
     current, last = start, 0
     for i, item in enumerate(_list(changes, "set_changes")):
@@ -244,6 +245,10 @@ def follow_set_changes(
                 f"{what}: height {header.height} is not after the change before it ({last}) "
                 f"and before the certificate's block ({below})"
             )
+        # Verify it is a change at all: another header would only add to the count shown.
+        if header.next_validators_hash == header.validators_hash:
+            raise BundleError(f"{what}: the header of height {header.height} names no new "
+                              "validator set (its next set is its own)")  # fmt: skip
         # Verify the set reached so far signed it, and it names the new set as the next one.
         if header.validators_hash != current.hash():
             raise BundleError(f"{what}: the header of height {header.height} names another "

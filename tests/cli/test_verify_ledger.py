@@ -7,6 +7,8 @@ must fail with one line, while every untampered bundle of a valid chain must ver
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from carbon_ticket.chain import TxResult
@@ -30,7 +32,7 @@ from tests.chain.conftest import (
     retire,
 )
 from tests.chain.governance import action, stored, submit, votes
-from tests.cli.ledger_bundles import Bundle, ProvenLedger
+from tests.cli.ledger_bundles import Bundle, ProvenLedger, header_json
 
 
 def issued(chain: ProvenLedger) -> ProvenLedger:
@@ -87,3 +89,23 @@ def test_a_retirement_under_limits_raised_by_governance_verifies() -> None:
     assert receipt.ok, receipt
     lines = proven(chain, chain.bundle(certificate_of(receipt)))
     assert lines[0].endswith("is valid")
+
+
+# ---------------------------------------------------------------- what the verifier shows
+
+
+def test_a_header_that_changes_no_set_is_no_set_change() -> None:
+    # Any finalised header signed by the set reached so far was accepted as a "set change" when
+    # it named its own set as the next: the bundle's author could pad the chain of changes and
+    # the verifier printed "through 1 signed set changes" for a set that never changed.
+    chain = issued(ProvenLedger())
+    receipt = chain.ok(ISSUER, retire())
+    bundle = chain.bundle(certificate_of(receipt))
+    assert bundle["set_changes"] == []
+    padded = copy.deepcopy(bundle)
+    padded["set_changes"] = [{"header": header_json(chain.headers[3]), "commit": chain.commits[3],
+                              "validators": bundle["validators"]}]  # fmt: skip
+    assert "set_changes[0]: the header of height 3 names no new validator set" in refusal(
+        chain, padded
+    )
+    assert not any("set changes" in line for line in proven(chain, bundle))
