@@ -7,7 +7,9 @@ must fail with one line, while every untampered bundle of a valid chain must ver
 
 from __future__ import annotations
 
+import base64
 import copy
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from carbon_ticket.chain.tx import encode_tx
 from carbon_ticket.cli.verify import BundleError, verify_bundle
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
+    BATCH_ID,
     COMPANY,
     ISSUER,
     OWNER,
@@ -27,12 +30,16 @@ from tests.chain.conftest import (
     attest_report,
     body_of,
     issue_batch,
+    key,
     register_account,
     register_project,
     retire,
+    transfer,
 )
 from tests.chain.governance import action, stored, submit, votes
 from tests.cli.ledger_bundles import Bundle, ProvenLedger, header_json
+
+NEWCOMER = key("bureau-node-4")
 
 
 def issued(chain: ProvenLedger) -> ProvenLedger:
@@ -109,3 +116,186 @@ def test_a_header_that_changes_no_set_is_no_set_change() -> None:
         chain, padded
     )
     assert not any("set changes" in line for line in proven(chain, bundle))
+
+
+# ---------------------------------------------------------------- tampering
+
+
+@pytest.fixture(scope="module")
+def across_a_change() -> tuple[ProvenLedger, Bundle]:
+    """A retirement in the middle of a block of six transactions, proven by a validator set that
+    a governance proposal reached from the genesis set (a fifth bureau joined)."""
+    chain = issued(ProvenLedger(keys=[NEWCOMER]))
+    decide(chain, add_validator())
+    chain.run([])
+    chain.run([])  # the new set is in effect from here on
+    nonce = chain.nonce(ISSUER)
+    raws = [chain.tx(ISSUER, transfer((COMPANY, BATCH_ID, T)), nonce=nonce + i) for i in range(3)]
+    raws.append(chain.tx(ISSUER, retire(), nonce=nonce + 3))
+    raws += [chain.tx(ISSUER, transfer((COMPANY, BATCH_ID, T)), nonce=nonce + 4 + i)
+             for i in range(2)]  # fmt: skip
+    receipts = chain.run(raws).receipts
+    assert all(r.ok for r in receipts)
+    bundle = chain.bundle(certificate_of(receipts[3]))
+    assert len(bundle["set_changes"]) == 1 and len(bundle["validators"]) == 5
+    assert (bundle["tx"]["index"], bundle["header"]["tx_count"]) == (3, 6)
+    return chain, bundle
+
+
+def add_validator() -> ledger_pb2.GovAction:
+    return action(
+        ledger_pb2.AddValidator(
+            name="bureau-node-4",
+            public_key=NEWCOMER.public_key,
+            network_address="bureau-node-4.example:26656",
+            power=1,
+        )
+    )
+
+
+def test_a_bundle_across_a_set_change_verifies(
+    across_a_change: tuple[ProvenLedger, Bundle],
+) -> None:
+    chain, bundle = across_a_change
+    lines = proven(chain, bundle)
+    assert lines[0].endswith("is valid") and "retired 5000 tCO2e" in lines[1]
+    assert "signed by 4 of 5 voting power" in lines[-2]
+    assert lines[-1].endswith("through 1 signed set changes")
+
+
+def _flip(text: str) -> str:
+    """Hex text with its last digit changed (a hash, key or signature that is another one)."""
+    return text[:-1] + ("0" if text[-1] != "0" else "1")
+
+
+def _named_tampers(bundle: Bundle) -> list[tuple[str, tuple[Any, ...], Any, str]]:
+    """(what, path into the bundle, new value, a fragment of the one line it must cause)."""
+    out: list[tuple[str, tuple[Any, ...], Any, str]] = []
+    header = bundle["header"]
+    for name in sorted(header):
+        value = header[name]
+        new = value + 1 if isinstance(value, int) else _flip(value) if name != "chain_id" else "x"
+        fragment = {"chain_id": "the header is for chain 'x'",
+                    "height": "certificate is for height",
+                    "validators_hash": "the header names another validator set"}.get(
+            name, "header does not hash to the block the validators signed")  # fmt: skip
+        out.append((f"header {name}", ("header", name), new, fragment))
+    for i, step in enumerate(bundle["tx"]["proof"]):
+        out.append((f"tx proof step {i}", ("tx", "proof", i), _flip(step),
+                    "tx proof does not lead to tx_root"))  # fmt: skip
+    for i, step in enumerate(bundle["receipt"]["proof"]):
+        out.append((f"receipt proof step {i}", ("receipt", "proof", i), _flip(step),
+                    "receipt proof does not lead to results_root"))  # fmt: skip
+    out.append(("tx index", ("tx", "index"), 2, "tx proof does not lead to tx_root"))
+    for name, value in sorted(bundle["certificate"].items()):
+        new = value + 1 if isinstance(value, int) else value + "x"
+        out.append((f"certificate {name}", ("certificate", name), new, f"certificate field {name}"))
+    for i, (name, value) in enumerate(bundle["receipt"]["events"][0]["attributes"]):
+        out.append((f"receipt {name}", ("receipt", "events", 0, "attributes", i, 1), value + "x",
+                    "receipt proof does not lead to results_root"))  # fmt: skip
+    out.append(("receipt code", ("receipt", "code"), 1, "receipt proof does not lead"))
+    for i, vote in enumerate(bundle["commit"]["precommits"]):
+        out.append((f"precommit {i} signature", ("commit", "precommits", i, "signature"),
+                    _flip(vote["signature"]), f"bad signature from validator {i}"))  # fmt: skip
+    out.append(("precommit signer", ("commit", "precommits", 0, "validator_index"), 4,
+                "bad signature from validator 4"))  # fmt: skip
+    out.append(("commit round", ("commit", "round"), 1, "bad signature from validator 0"))
+    for i, member in enumerate(bundle["validators"]):
+        for name, new in (("power", 2), ("public_key", _flip(member["public_key"])),
+                          ("name", "another")):  # fmt: skip
+            out.append((f"validator {i} {name}", ("validators", i, name), new,
+                        "the chain of set changes lead to"))  # fmt: skip
+    change = bundle["set_changes"][0]
+    for name in sorted(change["header"]):
+        value = change["header"][name]
+        if name in ("chain_id", "height"):
+            continue
+        new = value + 1 if isinstance(value, int) else _flip(value)
+        fragment = ("set_changes[0] commit: a header field was changed"
+                    if name not in ("validators_hash", "next_validators_hash")
+                    else "set_changes[0]")  # fmt: skip
+        out.append((f"set change header {name}", ("set_changes", 0, "header", name), new, fragment))
+    for i, vote in enumerate(change["commit"]["precommits"]):
+        out.append((f"set change precommit {i}", ("set_changes", 0, "commit", "precommits", i,
+                    "signature"), _flip(vote["signature"]),
+                    "set_changes[0] commit certificate"))  # fmt: skip
+    out.append(("set change new power", ("set_changes", 0, "validators", 4, "power"), 3,
+                "not the set the header of height"))  # fmt: skip
+    out.append(("set change left out", ("set_changes",), [],
+                "the chain of set changes lead to"))  # fmt: skip
+    out.append(("genesis hash", ("genesis_hash",), _flip(bundle["genesis_hash"]), "wrong genesis"))
+    out.append(("chain id", ("chain_id",), "carbon-other", "the bundle is for chain"))
+    return out
+
+
+def _set(bundle: Bundle, path: tuple[Any, ...], value: Any) -> Bundle:
+    out = copy.deepcopy(bundle)
+    node = out
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return out
+
+
+def test_every_named_tampering_fails_with_its_line(
+    across_a_change: tuple[ProvenLedger, Bundle],
+) -> None:
+    chain, bundle = across_a_change
+    wrong = []
+    for what, path, value, fragment in _named_tampers(bundle):
+        line = refusal(chain, _set(bundle, path, value))
+        if fragment not in line:
+            wrong.append(f"{what}: {line}")
+    assert wrong == []
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """Every value of the bundle with its path, lists included as values themselves."""
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, (*path, k))]
+    out = [(path, node)]
+    if isinstance(node, list):
+        out += [leaf for i, v in enumerate(node) for leaf in _leaves(v, (*path, i))]
+    return out
+
+
+def _changes(value: Any) -> list[Any]:
+    """Values other than ``value``: never the same bytes spelt otherwise (upper-case hex)."""
+    if isinstance(value, bool) or not isinstance(value, int | str | list):
+        return [None]
+    if isinstance(value, int):
+        return [value + 1, *([value - 1] if value else []), str(value), float(value), None]
+    if isinstance(value, list):
+        return [value[1:], value[:-1], [*value, value[-1]]] if value else [[None]]
+    out = [value + "0", value[:-1], ""] if value else ["x"]
+    if value and all(c in "0123456789abcdef" for c in value):
+        out += [_flip(value), ("1" if value[0] == "0" else "0") + value[1:]]
+    if len(value) > 100:  # the base64 envelope: one changed byte at a time, all along it
+        raw = bytearray(base64.b64decode(value))
+        for at in range(0, len(raw), 3):
+            raw[at] ^= 1
+            out.append(base64.b64encode(bytes(raw)).decode())
+            raw[at] ^= 1
+    return [v for v in out if v != value]
+
+
+def test_every_change_to_any_field_fails_with_one_line(
+    across_a_change: tuple[ProvenLedger, Bundle],
+) -> None:
+    # Each value anywhere in the bundle, changed in every way above (a hash, key, signature or
+    # proof step to another, a number off by one or of another type, a list one item short or
+    # long, a byte of the signed envelope): the verifier must refuse every one with one line.
+    # So no field is shown or used without a hash or signature binding it.
+    chain, bundle = across_a_change
+    accepted = []
+    count = 0
+    for path, value in _leaves(bundle):
+        for change in _changes(value):
+            count += 1
+            try:
+                verify_bundle(_set(bundle, path, change) if path else change, chain.genesis)
+            except BundleError as exc:
+                assert str(exc) and "\n" not in str(exc), (path, change)
+            else:
+                accepted.append((path, change))
+    assert accepted == [] and count > 900
