@@ -299,3 +299,26 @@ def test_every_change_to_any_field_fails_with_one_line(
             else:
                 accepted.append((path, change))
     assert accepted == [] and count > 900
+
+
+# ---------------------------------------------------------------- what a proof rests on
+
+
+def test_the_keys_of_a_past_set_can_forge_a_bundle_that_leaves_out_later_changes() -> None:
+    # docs/security.md, "What an offline proof rests on": the verifier trusts every set the
+    # chain of changes reaches, and a bundle may stop short of the latest. Here the real chain
+    # moved on to a five-bureau set; whoever holds the four genesis keys (e.g. consensus keys
+    # rotated out, not destroyed) signs a fork from the same genesis with a retirement the real
+    # chain never made, at a height the genesis set no longer signs. It verifies offline: only a
+    # later trusted set or a node of the network can tell the fork from the chain.
+    real = issued(ProvenLedger(keys=[NEWCOMER]))
+    decide(real, add_validator())
+    real.run([])
+    real.run([])
+    fork = issued(ProvenLedger())
+    while fork.height < real.height:
+        fork.run([])
+    forged = fork.bundle(certificate_of(fork.ok(ISSUER, retire(beneficiary="Never retired"))))
+    assert forged["set_changes"] == [] and forged["header"]["height"] > real.height
+    assert verify_bundle(forged, real.genesis).certificate["beneficiary"] == "Never retired"
+    assert real.genesis.hash() == fork.genesis.hash()
