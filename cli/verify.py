@@ -115,7 +115,6 @@ class Proven:
     def lines(self) -> list[str]:
         """A human-readable account of what was proven."""
         c = self.certificate
-        when = datetime.fromtimestamp(c["time_ms"] / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
         out = [
             f"certificate {c['certificate_id']} is valid",
             f"  {c['account']} retired {format_tco2e(c['amount_grams'])} tCO2e "
@@ -126,7 +125,7 @@ class Proven:
             + (f", claim period {c['period']}" if c["period"] else ""),
             f"  use: {_use_text(c)}",
             *([f"  serial {c['serial']}"] if c.get("serial") else []),
-            f"  at height {self.height}, {when} UTC, in block {self.block_hash.hex()}",
+            f"  at height {self.height}, {_when(c['time_ms'])}, in block {self.block_hash.hex()}",
             f"  tx {c['tx_hash']}",
             f"  signed by {self.signed_power} of {self.total_power} voting power: "
             + ", ".join(self.signers),
@@ -135,6 +134,14 @@ class Proven:
             out.append(f"  by the validator set reached from the genesis set through "
                        f"{self.set_changes} signed set changes")  # fmt: skip
         return out
+
+
+def _when(time_ms: int) -> str:
+    """A block time as a person reads it; the header may hold any u64, beyond the calendar."""
+    try:
+        return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):
+        return f"time_ms {time_ms} (after 9999)"
 
 
 # ---------------------------------------------------------------- strict JSON reading

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from carbon_ticket.chain import TxResult
 from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.verify import BundleError, verify_bundle
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
@@ -322,3 +326,20 @@ def test_the_keys_of_a_past_set_can_forge_a_bundle_that_leaves_out_later_changes
     assert forged["set_changes"] == [] and forged["header"]["height"] > real.height
     assert verify_bundle(forged, real.genesis).certificate["beneficiary"] == "Never retired"
     assert real.genesis.hash() == fork.genesis.hash()
+
+
+def test_a_block_time_beyond_the_calendar_is_shown_not_a_crash(tmp_path: Path) -> None:
+    # The header's time is whatever the validators signed, up to 2**64 - 1 ms: verify proved
+    # such a bundle and then crashed printing it (datetime: "year 292278994 is out of range"),
+    # a traceback instead of the account of what was proven.
+    chain = issued(ProvenLedger())
+    chain.base_time_ms = 2**63
+    bundle = chain.bundle(certificate_of(chain.ok(ISSUER, retire())))
+    (tmp_path / "cert.json").write_text(json.dumps(bundle))
+    (tmp_path / "genesis.json").write_text(chain.genesis.to_json())
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "cert.json"), "--genesis",
+                                      str(tmp_path / "genesis.json")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"at height {chain.height}, time_ms {bundle['header']['time_ms']} (after 9999)" in (
+        result.output
+    )
