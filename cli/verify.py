@@ -79,6 +79,10 @@ _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_g
 _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
                   "validators_hash", "next_validators_hash")  # fmt: skip
 _U64 = 2**64
+# Receipts (chain/results.py) and validator sets (consensus ValidatorSet.canonical_bytes) are
+# hashed with u16 lengths and counts, and u32 attribute value lengths.
+_U16_MAX = 2**16 - 1
+_U32_MAX = 2**32 - 1
 # The size limits a proven transaction is decoded under: none. The node admitted it under the
 # limits in force at its height, which governance may have raised since genesis (ChangeParams),
 # and the proofs, not a limit, vouch for it; the genesis limits would refuse a valid certificate.
@@ -181,10 +185,20 @@ def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
     return raw
 
 
-def _list(value: Any, what: str) -> list[Any]:
+def _list(value: Any, what: str, limit: int | None = None) -> list[Any]:
     if not isinstance(value, list):
         raise BundleError(f"{what} must be a JSON list")
+    if limit is not None and len(value) > limit:
+        raise BundleError(f"{what} has {len(value)} items; its hash counts at most {limit}")
     return value
+
+
+def _text(value: Any, what: str, limit: int = _U16_MAX) -> str:
+    """A string whose UTF-8 length its hash writes in 16 bits (or ``limit``)."""
+    text = _str(value, what)
+    if len(text.encode()) > limit:
+        raise BundleError(f"{what} is longer than {limit} bytes, more than its hash encodes")
+    return text
 
 
 def _path(value: Any, what: str) -> tuple[bytes, ...]:
@@ -218,7 +232,7 @@ def _listed_set(value: Any, what: str) -> ValidatorSet:
         v = _object(item, f"{what}[{i}]", {"name", "public_key", "power"})
         listed.append(
             Validator(
-                _str(v["name"], f"{what}[{i}] name"),
+                _text(v["name"], f"{what}[{i}] name"),
                 _hex(v["public_key"], f"{what}[{i}] public_key"),
                 _int(v["power"], f"{what}[{i}] power"),
             )
@@ -355,18 +369,19 @@ def _transaction(value: Any, header: Header) -> tuple[SignedTx, int]:
 def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> TxResult:
     r = _object(value, "receipt", {"code", "error_code", "events", "proof"})
     events = []
-    for i, item in enumerate(_list(r["events"], "receipt events")):
+    for i, item in enumerate(_list(r["events"], "receipt events", _U16_MAX)):
         e = _object(item, f"receipt event {i}", {"type", "attributes"})
         attributes = []
-        for pair in _list(e["attributes"], f"receipt event {i} attributes"):
+        for pair in _list(e["attributes"], f"receipt event {i} attributes", _U16_MAX):
             if not (isinstance(pair, list) and len(pair) == 2):
                 raise BundleError(f"receipt event {i} attributes must be [key, value] pairs")
-            attributes.append((_str(pair[0], "attribute key"), _str(pair[1], "attribute value")))
-        events.append(Event(_str(e["type"], "event type"), tuple(attributes)))
+            key = _text(pair[0], f"receipt event {i} attribute key")
+            attributes.append((key, _text(pair[1], f"receipt event {i} {key}", _U32_MAX)))
+        events.append(Event(_text(e["type"], f"receipt event {i} type"), tuple(attributes)))
     receipt = TxResult(
         tx_hash=tx.tx_hash,
         code=_int(r["code"], "receipt code", 2**32),
-        error_code=_str(r["error_code"], "receipt error_code"),
+        error_code=_text(r["error_code"], "receipt error_code"),
         events=tuple(events),
     )
     proof = MerkleProof(index, header.tx_count, _path(r["proof"], "receipt proof"))

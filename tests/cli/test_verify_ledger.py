@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -343,3 +344,44 @@ def test_a_block_time_beyond_the_calendar_is_shown_not_a_crash(tmp_path: Path) -
     assert f"at height {chain.height}, time_ms {bundle['header']['time_ms']} (after 9999)" in (
         result.output
     )
+
+
+def _long_error_code(b: Bundle) -> None:
+    b["receipt"]["error_code"] = "e" * 65_536
+
+
+def _long_event_type(b: Bundle) -> None:
+    b["receipt"]["events"][0]["type"] = "t" * 65_536
+
+
+def _long_attribute_key(b: Bundle) -> None:
+    b["receipt"]["events"][0]["attributes"].append(["k" * 65_536, "v"])
+
+
+def _too_many_events(b: Bundle) -> None:
+    b["receipt"]["events"] += [{"type": "e", "attributes": []}] * 65_536
+
+
+def _too_many_attributes(b: Bundle) -> None:
+    b["receipt"]["events"][0]["attributes"] += [["k", "v"]] * 65_536
+
+
+def _long_validator_name(b: Bundle) -> None:
+    b["set_changes"][0]["validators"][0]["name"] = "n" * 65_536
+
+
+OVERSIZED = [_long_error_code, _long_event_type, _long_attribute_key, _too_many_events,
+             _too_many_attributes, _long_validator_name]  # fmt: skip
+
+
+@pytest.mark.parametrize("oversize", OVERSIZED, ids=[f.__name__.strip("_") for f in OVERSIZED])
+def test_a_field_beyond_what_its_hash_encodes_fails_with_one_line(
+    across_a_change: tuple[ProvenLedger, Bundle], oversize: Callable[[Bundle], None]
+) -> None:
+    # Receipts and validator sets are hashed with u16 lengths and counts: a longer text or list
+    # made the verifier raise struct.error or ValueError (a traceback, from `verify` too), not
+    # the one line of a bundle that proves nothing.
+    chain, bundle = across_a_change
+    changed = copy.deepcopy(bundle)
+    oversize(changed)
+    assert "65535" in refusal(chain, changed)
