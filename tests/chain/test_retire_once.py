@@ -37,7 +37,7 @@ from tests.chain.conftest import (
     transfer,
 )
 from tests.chain.market import FUJIAN, PLATFORM, WINTER_GAMES, buy, market_ledger, sell
-from tests.chain.strategies import ops, run_ops, setup_ledger
+from tests.chain.strategies import retire_ops, run_ops, setup_ledger
 
 
 def certificates(chain: Ledger) -> dict[str, Certificate]:
@@ -202,7 +202,7 @@ class ExactlyOnce:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops)
+@given(retire_ops)
 def test_every_certificate_is_one_successful_retirement(operations: list[tuple[Any, ...]]) -> None:
     chain = setup_ledger()
     run_ops(chain, operations, ExactlyOnce())
