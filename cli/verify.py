@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from carbon_ticket.chain.block import Header, verify_receipt_proof, verify_tx_id
 from carbon_ticket.chain.errors import InvalidBlock, InvalidGenesis, InvalidTransaction, LedgerError
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.chain.jsontext import parse_json
+from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.merkle import MerkleProof
 from carbon_ticket.chain.records import RETIREMENT_USES
 from carbon_ticket.chain.results import Event, TxResult
@@ -78,6 +79,14 @@ _CERTIFICATE = {"certificate_id", "batch_id", "project_id", "vintage", "amount_g
 _HEADER_HASHES = ("prev_hash", "tx_root", "results_root", "envelopes_root", "app_hash", "proposer",
                   "validators_hash", "next_validators_hash")  # fmt: skip
 _U64 = 2**64
+# Receipts (chain/results.py) and validator sets (consensus ValidatorSet.canonical_bytes) are
+# hashed with u16 lengths and counts, and u32 attribute value lengths.
+_U16_MAX = 2**16 - 1
+_U32_MAX = 2**32 - 1
+# The size limits a proven transaction is decoded under: none. The node admitted it under the
+# limits in force at its height, which governance may have raised since genesis (ChangeParams),
+# and the proofs, not a limit, vouch for it; the genesis limits would refuse a valid certificate.
+_NO_LIMITS = Limits(**{f.name: _U64 - 1 for f in fields(Limits)})
 # The transactions whose success makes a retirement certificate (chain/ record_retirement).
 CERTIFYING_KINDS = ("retire", "confirm_payment", "redeem")
 
@@ -110,7 +119,6 @@ class Proven:
     def lines(self) -> list[str]:
         """A human-readable account of what was proven."""
         c = self.certificate
-        when = datetime.fromtimestamp(c["time_ms"] / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
         out = [
             f"certificate {c['certificate_id']} is valid",
             f"  {c['account']} retired {format_tco2e(c['amount_grams'])} tCO2e "
@@ -121,7 +129,7 @@ class Proven:
             + (f", claim period {c['period']}" if c["period"] else ""),
             f"  use: {_use_text(c)}",
             *([f"  serial {c['serial']}"] if c.get("serial") else []),
-            f"  at height {self.height}, {when} UTC, in block {self.block_hash.hex()}",
+            f"  at height {self.height}, {_when(c['time_ms'])}, in block {self.block_hash.hex()}",
             f"  tx {c['tx_hash']}",
             f"  signed by {self.signed_power} of {self.total_power} voting power: "
             + ", ".join(self.signers),
@@ -130,6 +138,14 @@ class Proven:
             out.append(f"  by the validator set reached from the genesis set through "
                        f"{self.set_changes} signed set changes")  # fmt: skip
         return out
+
+
+def _when(time_ms: int) -> str:
+    """A block time as a person reads it; the header may hold any u64, beyond the calendar."""
+    try:
+        return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):
+        return f"time_ms {time_ms} (after 9999)"
 
 
 # ---------------------------------------------------------------- strict JSON reading
@@ -169,10 +185,20 @@ def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
     return raw
 
 
-def _list(value: Any, what: str) -> list[Any]:
+def _list(value: Any, what: str, limit: int | None = None) -> list[Any]:
     if not isinstance(value, list):
         raise BundleError(f"{what} must be a JSON list")
+    if limit is not None and len(value) > limit:
+        raise BundleError(f"{what} has {len(value)} items; its hash counts at most {limit}")
     return value
+
+
+def _text(value: Any, what: str, limit: int = _U16_MAX) -> str:
+    """A string whose UTF-8 length its hash writes in 16 bits (or ``limit``)."""
+    text = _str(value, what)
+    if len(text.encode()) > limit:
+        raise BundleError(f"{what} is longer than {limit} bytes, more than its hash encodes")
+    return text
 
 
 def _path(value: Any, what: str) -> tuple[bytes, ...]:
@@ -206,7 +232,7 @@ def _listed_set(value: Any, what: str) -> ValidatorSet:
         v = _object(item, f"{what}[{i}]", {"name", "public_key", "power"})
         listed.append(
             Validator(
-                _str(v["name"], f"{what}[{i}] name"),
+                _text(v["name"], f"{what}[{i}] name"),
                 _hex(v["public_key"], f"{what}[{i}] public_key"),
                 _int(v["power"], f"{what}[{i}] power"),
             )
@@ -224,7 +250,8 @@ def follow_set_changes(
 
     Each change is a header of a height below ``below``, above the change before it, that names
     the current set as its own, is signed by more than 2/3 of that set's power, and names the
-    listed new set as the next one; the new set is in effect from the following height on.
+    listed new set, another one, as the next one; the new set is in effect from the following
+    height on.
     """
     current, last = start, 0
     for i, item in enumerate(_list(changes, "set_changes")):
@@ -239,6 +266,10 @@ def follow_set_changes(
                 f"{what}: height {header.height} is not after the change before it ({last}) "
                 f"and before the certificate's block ({below})"
             )
+        # Verify it is a change at all: another header would only add to the count shown.
+        if header.next_validators_hash == header.validators_hash:
+            raise BundleError(f"{what}: the header of height {header.height} names no new "
+                              "validator set (its next set is its own)")  # fmt: skip
         # Verify the set reached so far signed it, and it names the new set as the next one.
         if header.validators_hash != current.hash():
             raise BundleError(f"{what}: the header of height {header.height} names another "
@@ -309,7 +340,7 @@ def _commit(
     return cert
 
 
-def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx, int]:
+def _transaction(value: Any, header: Header) -> tuple[SignedTx, int]:
     t = _object(value, "tx", {"index", "envelope", "proof"})
     index = _int(t["index"], "tx index", 2**32)
     try:
@@ -317,7 +348,7 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
     except ValueError as exc:  # binascii.Error, or text that is not ASCII at all
         raise BundleError("tx envelope is not base64") from exc
     try:
-        tx = decode_tx(raw, header.chain_id, genesis.params.limits)
+        tx = decode_tx(raw, header.chain_id, _NO_LIMITS)
     except InvalidTransaction as exc:
         raise BundleError(
             f"the retirement transaction is not validly signed: {exc.message}"
@@ -338,18 +369,19 @@ def _transaction(value: Any, header: Header, genesis: Genesis) -> tuple[SignedTx
 def _receipt(value: Any, tx: SignedTx, index: int, header: Header) -> TxResult:
     r = _object(value, "receipt", {"code", "error_code", "events", "proof"})
     events = []
-    for i, item in enumerate(_list(r["events"], "receipt events")):
+    for i, item in enumerate(_list(r["events"], "receipt events", _U16_MAX)):
         e = _object(item, f"receipt event {i}", {"type", "attributes"})
         attributes = []
-        for pair in _list(e["attributes"], f"receipt event {i} attributes"):
+        for pair in _list(e["attributes"], f"receipt event {i} attributes", _U16_MAX):
             if not (isinstance(pair, list) and len(pair) == 2):
                 raise BundleError(f"receipt event {i} attributes must be [key, value] pairs")
-            attributes.append((_str(pair[0], "attribute key"), _str(pair[1], "attribute value")))
-        events.append(Event(_str(e["type"], "event type"), tuple(attributes)))
+            key = _text(pair[0], f"receipt event {i} attribute key")
+            attributes.append((key, _text(pair[1], f"receipt event {i} {key}", _U32_MAX)))
+        events.append(Event(_text(e["type"], f"receipt event {i} type"), tuple(attributes)))
     receipt = TxResult(
         tx_hash=tx.tx_hash,
         code=_int(r["code"], "receipt code", 2**32),
-        error_code=_str(r["error_code"], "receipt error_code"),
+        error_code=_text(r["error_code"], "receipt error_code"),
         events=tuple(events),
     )
     proof = MerkleProof(index, header.tx_count, _path(r["proof"], "receipt proof"))
@@ -524,7 +556,7 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
     if header.validators_hash != validators.hash():
         raise BundleError("the header names another validator set than the one of its height")
     commit = _commit(top["commit"], header, validators)
-    tx, index = _transaction(top["tx"], header, genesis)
+    tx, index = _transaction(top["tx"], header)
     receipt = _receipt(top["receipt"], tx, index, header)
     expected = _expected_certificate(tx, receipt, header)
     _check_certificate(top["certificate"], expected, _one_event(receipt, "retire"))

@@ -4,6 +4,7 @@ field-by-field encoding rules are replayed by a tiny protobuf writer written fro
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -18,17 +19,20 @@ from carbon_ticket.chain.crypto import (
     parse_address,
     verify_signature,
 )
+from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.merkle import MerkleProof, merkle_proof, merkle_root, verify_proof
+from carbon_ticket.chain.results import Event, TxResult
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash, tx_id, tx_sign_bytes
-from carbon_ticket.consensus import Validator, ValidatorSet
+from carbon_ticket.consensus import Validator, ValidatorSet, Vote, VoteType, vote_sign_bytes
 from carbon_ticket.node.peer_auth import call_sign_bytes, frame_sign_bytes
 from carbon_ticket.proto import ledger_pb2
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "spec.md"
 Vector = dict[str, str]
 KINDS = ("address", "module-address", "transfer", "retire", "peer-call", "peer-frame",
-         "validator-set", "header")  # fmt: skip
+         "validator-set", "header", "genesis", "vote", "merkle", "receipt")  # fmt: skip
 
 
 def parse_vectors(text: str) -> list[Vector]:
@@ -186,6 +190,57 @@ def check_header(v: Vector) -> None:
     assert hashlib.sha256(by_hand).hexdigest() == v["block_hash"]
 
 
+def check_genesis(v: Vector) -> None:
+    genesis = Genesis.from_json(v["genesis_json"])
+    _same(v, "genesis_hash", genesis.hash().hex())
+    # The vector's JSON is the normal form itself, canonically written: hashed as it stands.
+    normal = json.dumps(genesis.to_dict(), sort_keys=True, separators=(",", ":"),
+                        ensure_ascii=False)  # fmt: skip
+    assert normal == v["genesis_json"]
+    by_hand = hashlib.sha256(b"carbonticket/genesis/v1\x00" + v["genesis_json"].encode())
+    assert by_hand.hexdigest() == v["genesis_hash"]
+
+
+def check_vote(v: Vector) -> None:
+    key = PrivateKey(bytes.fromhex(v["seed"]))
+    block_hash = bytes.fromhex(v["block_hash"])
+    vote = Vote(VoteType(int(v["type"])), int(v["height"]), int(v["round"]), block_hash, 0)
+    _same(v, "sign_bytes", vote_sign_bytes(v["chain_id"], vote).hex())
+    _same(v, "signature", key.sign(bytes.fromhex(v["sign_bytes"])).hex())
+    # By hand, from the page's formula.
+    cid = v["chain_id"].encode()
+    by_hand = b"carbonticket/vote/v1\x00" + len(cid).to_bytes(2, "big") + cid
+    by_hand += int(v["type"]).to_bytes(1, "big") + int(v["height"]).to_bytes(8, "big")
+    by_hand += int(v["round"]).to_bytes(4, "big") + bytes([len(block_hash)]) + block_hash
+    assert by_hand.hex() == v["sign_bytes"]
+
+
+def check_merkle(v: Vector) -> None:
+    leaves = [bytes.fromhex(x) for x in v["leaves"].split(",")]
+    _same(v, "root", merkle_root(leaves).hex())
+    _same(v, "path", ",".join(p.hex() for p in merkle_proof(leaves, int(v["index"])).path))
+    _same(v, "last_path", ",".join(p.hex() for p in merkle_proof(leaves, len(leaves) - 1).path))
+    root = bytes.fromhex(v["root"])
+    for index, key in ((int(v["index"]), "path"), (len(leaves) - 1, "last_path")):
+        path = tuple(bytes.fromhex(p) for p in v[key].split(","))
+        assert verify_proof(root, leaves[index], MerkleProof(index, len(leaves), path))
+
+
+def _events(text: str) -> tuple[Event, ...]:
+    kind, *pairs = text.split(" ")
+    attributes = []
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        attributes.append((key, value))
+    return (Event(kind, tuple(attributes)),)
+
+
+def check_receipt(v: Vector) -> None:
+    receipt = TxResult(bytes.fromhex(v["tx_id"]), int(v["code"]), v["error_code"],
+                       events=_events(v["events"]))  # fmt: skip
+    _same(v, "receipt_bytes", receipt.canonical_bytes().hex())
+
+
 CHECKS: dict[str, Callable[[Vector], None]] = {
     "address": check_address,
     "module-address": check_module_address,
@@ -195,6 +250,10 @@ CHECKS: dict[str, Callable[[Vector], None]] = {
     "peer-frame": check_peer_frame,
     "validator-set": check_validator_set,
     "header": check_header,
+    "genesis": check_genesis,
+    "vote": check_vote,
+    "merkle": check_merkle,
+    "receipt": check_receipt,
 }
 
 

@@ -127,6 +127,17 @@ ops = st.builds(
     st.lists(good_issue_op, min_size=1, max_size=3),
     st.lists(op, max_size=40),
 )
+# Mostly retirements, with what competes for the same grams (transfers, exports, cancellations)
+# in the same blocks: ``ops`` makes few retirements that succeed.
+retire_ops = st.builds(
+    lambda first, rest: first + rest,
+    st.lists(good_issue_op, min_size=1, max_size=2),
+    st.lists(
+        st.one_of(retire_op, retire_op, retire_op, transfer_op, export_op, cancel_op, end_block),
+        min_size=5,
+        max_size=30,
+    ),
+)
 
 
 def setup_ledger() -> Ledger:

@@ -42,6 +42,7 @@ from tests.cli.bundles import (
 from tests.cli.harness import running_devnet, stub_for, wallet_keys
 from tests.cli.purchases import PURCHASE_BENEFICIARY, purchase_certificate
 from tests.cli.test_explorer_js import RUNNER, VERIFIER, node_binary
+from tests.cli.test_spec_verifier import verify as spec_verify
 
 T = 1_000_000
 ENV = {"CARBON_TICKET_PASSWORD": "devnet", "CARBON_TICKET_CONNECT_TIMEOUT": "1"}
@@ -213,6 +214,18 @@ def test_verify_prints_what_the_bundle_proves(devnet: DevnetInfo, bundle_file: P
     assert "retired 5000 tCO2e" in text and bundle["certificate"]["batch_id"] in text
     assert "14th National Winter Games" in text and bundle["certificate"]["account"] in text
     assert "signed by 1 of 1 voting power: node0" in text
+
+
+def test_a_verifier_written_from_the_spec_proves_the_nodes_bundle(
+    devnet: DevnetInfo, bundle_file: Path
+) -> None:
+    # docs/spec.md, section 7, followed with hashlib and PyNaCl only (test_spec_verifier.py), on
+    # the bundle GetCertificateProof made and the genesis file devnet init wrote.
+    bundle = json.loads(bundle_file.read_text())
+    proven = spec_verify(bundle, genesis_of(devnet).read_text())
+    by_verify = verify_bundle(bundle, Genesis.from_json(genesis_of(devnet).read_text()))
+    assert proven == {name: by_verify.certificate[name] for name in proven}
+    assert proven["period"] != ""  # the demo's Retire names a claim period
 
 
 def test_formatting_and_key_order_do_not_matter(devnet: DevnetInfo, bundle_file: Path) -> None:
