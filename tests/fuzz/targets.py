@@ -32,7 +32,13 @@ from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash
 from carbon_ticket.cli.common import CliError
 from carbon_ticket.cli.cosign import read_cosign
 from carbon_ticket.cli.keystore import Keystore, KeystoreError
-from carbon_ticket.cli.verify import BundleError, load_bundle, load_genesis, verify_bundle
+from carbon_ticket.cli.verify import (
+    BundleError,
+    UnusableFile,
+    load_bundle,
+    load_genesis,
+    verify_bundle,
+)
 from carbon_ticket.consensus import (
     FixedValidatorSets,
     InvalidCertificate,
@@ -513,9 +519,10 @@ TARGETS: tuple[Target, ...] = (
            lambda: _json_inputs(samples().backup_summary_json), _run_backup_summary,
            (BackupError,)),
     Target("bundle", "certificate proof bundle: cli.verify.load_bundle, verify_bundle",
-           lambda: _json_inputs(bundle_json()), _run_bundle, (BundleError,)),
+           lambda: _json_inputs(bundle_json()), _run_bundle, (BundleError, UnusableFile)),
     Target("verify-genesis", "trusted genesis of verify: cli.verify.load_genesis",
-           lambda: _json_inputs(samples().genesis_json), _run_trusted_genesis, (BundleError,)),
+           lambda: _json_inputs(samples().genesis_json), _run_trusted_genesis,
+           (BundleError, UnusableFile)),
     Target("api", "API request fields: node.api_codec decode_address, decode_hash, require_id, "
            "decode_page, decode_sequence_page, retirement_query", _api_inputs, _run_api, ()),
 )  # fmt: skip
