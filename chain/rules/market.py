@@ -41,7 +41,11 @@ from carbon_ticket.chain.rules._common import (
     require_tradable,
     tradable_balance,
 )
-from carbon_ticket.chain.rules.tickets import RetirementClaim, record_retirement
+from carbon_ticket.chain.rules.tickets import (
+    RetirementClaim,
+    record_retirement,
+    require_new_certificate,
+)
 from carbon_ticket.chain.state import StateOverlay, StateReader, get_batch, get_params
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
@@ -312,6 +316,8 @@ def process_confirm_payment(
     signer = tx.body.signer
     trade = get_trade(state, msg.trade_id)
     _verify_confirmation(state, signer, trade)
+    if trade.retire:  # Verify the certificate id it would take is free (as every Retire does)
+        require_new_certificate(state, tx.tx_hash)
     order = get_order(state, trade.order_id)
 
     events: list[Event] = []

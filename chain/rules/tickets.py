@@ -37,6 +37,7 @@ __all__ = [
     "process_retire",
     "process_transfer",
     "record_retirement",
+    "require_new_certificate",
     "retire_tradable",
     "verify_retirement",
 ]
@@ -258,14 +259,24 @@ def record_retirement(
     return certificate, retire_event
 
 
-def verify_retirement(state: StateOverlay, tx: SignedTx, batch_id: str, amount: int) -> Batch:
-    """Verify the signer may retire ``amount`` grams of the batch now; return the batch."""
-    cert_id = certificate_id(tx.tx_hash)
-    # Verify the certificate id is new (it derives from the tx hash)
+def require_new_certificate(state: StateOverlay, tx_hash: bytes) -> None:
+    """Verify the certificate id a retiring transaction would take is free (AlreadyExists).
+
+    The id is 96 bits of the tx id: two transactions one party signs can be made to share one
+    by a birthday search. Every transaction that retires checks it before any change, so a
+    certificate is never written over another (``record_retirement`` makes them all).
+    """
+    cert_id = certificate_id(tx_hash)
     if state.get(keys.certificate_key(cert_id)) is not None:
         raise AlreadyExists(
             f"retirement certificate {cert_id} exists already", "certificate_exists"
         )
+
+
+def verify_retirement(state: StateOverlay, tx: SignedTx, batch_id: str, amount: int) -> Batch:
+    """Verify the signer may retire ``amount`` grams of the batch now; return the batch."""
+    # Verify the certificate id is new (it derives from the tx hash)
+    require_new_certificate(state, tx.tx_hash)
     # Verify the signer holds the grams
     have = tradable_balance(state, tx.body.signer, batch_id)
     require_tradable(state, have, batch_id, amount)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from carbon_ticket.chain import BlockResult, get_balance, get_batch
-from carbon_ticket.chain.keys import CERTIFICATE, certificate_key
+from carbon_ticket.chain.keys import CERTIFICATE, certificate_key, nonce_key
 from carbon_ticket.chain.records import Certificate
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import encode_tx, tx_hash
@@ -208,15 +207,13 @@ def test_every_certificate_is_one_successful_retirement(operations: list[tuple[A
     run_ops(chain, operations, ExactlyOnce())
 
 
-@pytest.mark.xfail(strict=True, reason="consensus change, reported not made: only Retire checks "
-                   "that its certificate id is new (certificate_exists)")  # fmt: skip
 def test_a_purchase_never_overwrites_a_certificate_at_its_id() -> None:
     # A certificate id is 96 bits of the tx id: two transactions one party signs can be made to
     # share one by a birthday search (~2**48 hashes, varying a memo). A Retire whose id is taken
-    # is refused (certificate_exists); a ConfirmPayment (and a Redeem) that retires writes its
-    # certificate over the earlier one, which leaves the register and "retired = the sum of the
-    # certificates" behind. The collision is stood in for by putting the earlier record at the
-    # id the confirmation will take.
+    # is refused (certificate_exists), and so is a Redeem paid in tickets; a ConfirmPayment that
+    # retired wrote its certificate over the earlier one, which left the register and "retired =
+    # the sum of the certificates" behind. The collision is stood in for by putting the earlier
+    # record at the id the confirmation will take.
     chain = market_ledger()
     chain.ok(ISSUER, sell(amount_grams=10_000 * T, retire_on_purchase=True))
     chain.ok(FUJIAN, buy(1, 5_000 * T, **WINTER_GAMES))
@@ -224,5 +221,8 @@ def test_a_purchase_never_overwrites_a_certificate_at_its_id() -> None:
     raw = chain.tx(PLATFORM, ledger_pb2.ConfirmPayment(trade_id=1))
     taken = certificate_key(certificate_id(tx_hash(raw, CHAIN_ID)))
     chain.state.data[taken] = chain.state.data[certificate_key(earlier)]
-    receipt = chain.run([raw]).receipts[0]
-    assert receipt.error_code == "certificate_exists"
+    before = chain.state.data[taken]
+    result = chain.run([raw])
+    assert result.receipts[0].error_code == "certificate_exists"
+    assert chain.state.data[taken] == before  # the earlier certificate stands
+    assert all(k == nonce_key(PLATFORM.address) for k in result.writes)  # only its nonce moved
