@@ -31,8 +31,10 @@ that no root is raised)::
     ├── BackupError                  node.backup: a backup that cannot be made, trusted or installed
     ├── InternalError                node.errors: a bug in the node, answered as gRPC INTERNAL
     ├── KeystoreError                cli.keystore: a wallet keystore file or key name is unusable
+    │   ├── InvalidKeyName           cli.keystore: a key name the keystore cannot hold (bad input)
     │   └── WrongPassword            cli.keystore: the password does not decrypt the key
-    └── BundleError                  cli.verify: a certificate bundle does not prove itself
+    ├── BundleError                  cli.verify: a certificate bundle does not prove itself
+    └── UnusableFile                 cli.verify: a file verify was given cannot be read or parsed
 
     ConsensusError                   consensus.errors: the consensus package's own root
     ├── InvalidValidatorSet          the validator set itself is malformed
