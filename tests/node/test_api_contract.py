@@ -1,0 +1,200 @@
+"""The public API as an app developer meets it: a client built from the contract alone (the
+generated stubs, PyNaCl and hashlib, as docs/api.md and docs/spec.md describe signing), against
+a one-validator devnet served in-process on 127.0.0.1.
+
+Reproductions (2026-12-03), each kept as a test below:
+- bytes that are no request message were refused with ``ledger-error-code: malformed_request``
+  but without the standard rich status (no ``ErrorInfo``) that docs/api.md promises for every
+  refused call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import nacl.signing
+import pytest
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # no py.typed
+from grpc_status import rpc_status  # type: ignore[import-untyped]  # no stubs installed
+
+from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
+from tests.cli.harness import running_devnet, wallet_keys
+
+_SERVICE = "/carbonticket.v1.LedgerService/"
+
+# ---------------------------------------------------------------- the client (docs/spec.md)
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32M_CONST = 0x2BC830A3
+_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _polymod(values: list[int]) -> int:
+    check = 1
+    for value in values:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ value
+        for i, g in enumerate(_GENERATOR):
+            check ^= g if (top >> i) & 1 else 0
+    return check
+
+
+def _bech32m(hrp: str, data: bytes) -> str:
+    acc = bits = 0
+    words = []
+    for byte in data:  # 8 -> 5 bits, padded
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            words.append((acc >> bits) & 31)
+    if bits:
+        words.append((acc << (5 - bits)) & 31)
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    mod = _polymod(expanded + words + [0] * 6) ^ _BECH32M_CONST
+    checksum = [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_BECH32[w] for w in words + checksum)
+
+
+@dataclass(frozen=True)
+class Key:
+    """An Ed25519 account key: a 32-byte seed."""
+
+    seed: bytes
+
+    @classmethod
+    def named(cls, name: str) -> Key:
+        return cls(hashlib.sha256(b"api-contract/" + name.encode()).digest())
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(nacl.signing.SigningKey(self.seed).verify_key)
+
+    @property
+    def address(self) -> str:
+        return _bech32m("ct", hashlib.sha256(self.public_key).digest()[:20])
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(nacl.signing.SigningKey(self.seed).sign(message).signature)
+
+
+def _sign_bytes(chain_id: str, body: bytes) -> bytes:
+    chain = chain_id.encode()
+    return b"carbonticket/tx/v1\x00" + struct.pack(">H", len(chain)) + chain + body
+
+
+def _envelope(chain_id: str, body: ledger_pb2.TxBody, signers: list[Key]) -> bytes:
+    raw = body.SerializeToString(deterministic=True)
+    message = _sign_bytes(chain_id, raw)
+    signatures = sorted(
+        (ledger_pb2.Signature(public_key=k.public_key, signature=k.sign(message)) for k in signers),
+        key=lambda s: s.public_key,
+    )
+    envelope = ledger_pb2.TxEnvelope(body=raw, signatures=signatures)
+    return envelope.SerializeToString(deterministic=True)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a refused call carried: status, message, both copies of the ledger code."""
+
+    code: grpc.StatusCode
+    message: str
+    ledger_code: str  # the ledger-error-code trailer
+    reason: str  # ErrorInfo.reason of grpc-status-details-bin ("" when absent)
+    domain: str
+
+
+def _refusal(error: Any) -> Refusal:
+    trailer = dict(error.trailing_metadata() or ())
+    status = rpc_status.from_call(error)
+    reason = domain = ""
+    if status is not None and len(status.details) == 1:
+        info = error_details_pb2.ErrorInfo()
+        if status.details[0].Unpack(info):
+            reason, domain = info.reason, info.domain
+    return Refusal(
+        error.code(), error.details(), trailer.get("ledger-error-code", ""), reason, domain
+    )
+
+
+def refused(call: Any, *args: Any, **kwargs: Any) -> Refusal:
+    """The refusal of ``call(*args, **kwargs)``, which must fail."""
+    with pytest.raises(grpc.RpcError) as info:
+        call(*args, **kwargs)
+    return _refusal(info.value)
+
+
+@dataclass
+class Devnet:
+    endpoint: str
+    stub: services_pb2_grpc.LedgerServiceStub
+    channel: grpc.Channel
+    chain_id: str
+    keys: dict[str, Key]
+
+    def nonce(self, who: Key) -> int:
+        request = services_pb2.GetSigningInfoRequest(address=who.address)
+        return int(self.stub.GetSigningInfo(request, timeout=10).next_nonce)
+
+    def tx(self, signer: Key, nonce: int | None = None, **message: Any) -> bytes:
+        """``signer``'s transaction of the one ledger message given by its TxBody field name."""
+        body = ledger_pb2.TxBody(
+            chain_id=self.chain_id,
+            signer=signer.address,
+            nonce=self.nonce(signer) if nonce is None else nonce,
+        )
+        [(field, value)] = message.items()
+        getattr(body, field).CopyFrom(value)
+        return _envelope(self.chain_id, body, [signer])
+
+    def submit(self, raw: bytes) -> services_pb2.SubmitTxResponse:
+        request = services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=True)
+        response: services_pb2.SubmitTxResponse = self.stub.SubmitTx(request, timeout=20)
+        assert response.committed, "not committed within the call"
+        return response
+
+    def send(self, signer: Key, **message: Any) -> services_pb2.SubmitTxResponse:
+        return self.submit(self.tx(signer, **message))
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    root: Path = tmp_path_factory.mktemp("contract") / "devnet"
+    with running_devnet(root) as (info, _node):
+        channel = grpc.insecure_channel(info.endpoints[0])
+        try:
+            stub = services_pb2_grpc.LedgerServiceStub(channel)
+            chain_id = stub.GetStatus(services_pb2.StatusRequest(), timeout=10).chain_id
+            keys = {name: Key(k.seed) for name, k in wallet_keys(info).items()}
+            yield Devnet(info.endpoints[0], stub, channel, chain_id, keys)
+        finally:
+            channel.close()
+
+
+def _company(devnet: Devnet, name: str) -> Key:
+    """A freshly registered company account."""
+    key = Key.named(name)
+    message = ledger_pb2.RegisterAccount(
+        address=key.address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name=name
+    )
+    devnet.send(devnet.keys["registrar"], register_account=message)
+    return key
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_bytes_that_are_no_request_are_refused_with_the_rich_status_too(devnet: Devnet) -> None:
+    for method in ("SubmitTx", "GetAccount"):
+        call = devnet.channel.unary_unary(_SERVICE + method)
+        refusal = refused(call, b"\x0a\xff\xff", timeout=10)
+        assert refusal.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert refusal.ledger_code == refusal.reason == "malformed_request"
+        assert refusal.domain == "carbonticket.ledger"
+        assert "cannot decode the request" in refusal.message
