@@ -75,6 +75,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_BYTES = 1 << 20
 _HASH_BYTES = 32
 _MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lost
+_MAX_U64 = 2**64 - 1
 
 
 def decode_address(text: str, field: str = "address") -> str:
@@ -366,7 +367,9 @@ def retirement_query(request: services_pb2.ListRetirementsRequest) -> Retirement
         batch_id=request.batch_id,
         project_id=request.project_id,
         from_height=request.from_height,
-        to_height=request.to_height,
+        # The store ends its scan just above to_height, which has no room above the largest
+        # u64; no block is ever that high, so that bound is the open one ("up to the tip").
+        to_height=0 if request.to_height >= _MAX_U64 else request.to_height,
     )
 
 

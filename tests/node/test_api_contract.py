@@ -5,7 +5,9 @@ a one-validator devnet served in-process on 127.0.0.1.
 Reproductions (2026-12-03), each kept as a test below:
 - bytes that are no request message were refused with ``ledger-error-code: malformed_request``
   but without the standard rich status (no ``ErrorInfo``) that docs/api.md promises for every
-  refused call.
+  refused call;
+- ``ListRetirements`` with ``to_height`` 2^64-1 (the largest the field holds) answered
+  ``INTERNAL`` (the store's scan bound overflowed) instead of the register.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.cli.harness import running_devnet, wallet_keys
 
 _SERVICE = "/carbonticket.v1.LedgerService/"
+_MAX_U64 = 2**64 - 1
 
 # ---------------------------------------------------------------- the client (docs/spec.md)
 
@@ -198,3 +201,15 @@ def test_bytes_that_are_no_request_are_refused_with_the_rich_status_too(devnet: 
         assert refusal.ledger_code == refusal.reason == "malformed_request"
         assert refusal.domain == "carbonticket.ledger"
         assert "cannot decode the request" in refusal.message
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_the_largest_to_height_lists_the_register_up_to_the_tip(devnet: Devnet) -> None:
+    open_ended = devnet.stub.ListRetirements(services_pb2.ListRetirementsRequest(), timeout=10)
+    request = services_pb2.ListRetirementsRequest(from_height=1, to_height=_MAX_U64)
+    bounded = devnet.stub.ListRetirements(request, timeout=10)
+    assert list(bounded.items) == list(open_ended.items)
+    request = services_pb2.ListRetirementsRequest(from_height=_MAX_U64, to_height=_MAX_U64)
+    assert not devnet.stub.ListRetirements(request, timeout=10).items
