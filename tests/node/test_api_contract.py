@@ -7,7 +7,9 @@ Reproductions (2026-12-03), each kept as a test below:
   but without the standard rich status (no ``ErrorInfo``) that docs/api.md promises for every
   refused call;
 - ``ListRetirements`` with ``to_height`` 2^64-1 (the largest the field holds) answered
-  ``INTERNAL`` (the store's scan bound overflowed) instead of the register.
+  ``INTERNAL`` (the store's scan bound overflowed) instead of the register;
+- ``SimulateTx`` of a signed transaction whose nonce ``SubmitTx`` refuses as too far ahead
+  (``nonce_too_high``) predicted success, and with nonce 2^64-1 answered ``INTERNAL``.
 """
 
 from __future__ import annotations
@@ -213,3 +215,30 @@ def test_the_largest_to_height_lists_the_register_up_to_the_tip(devnet: Devnet) 
     assert list(bounded.items) == list(open_ended.items)
     request = services_pb2.ListRetirementsRequest(from_height=_MAX_U64, to_height=_MAX_U64)
     assert not devnet.stub.ListRetirements(request, timeout=10).items
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def test_simulation_refuses_a_nonce_too_far_ahead_as_submission_does(devnet: Devnet) -> None:
+    registrar = devnet.keys["registrar"]
+    committed = devnet.stub.GetAccount(
+        services_pb2.GetAccountRequest(address=registrar.address), timeout=10
+    ).nonce
+    message = ledger_pb2.RegisterAccount(
+        address=Key.named("far-ahead").address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="Far"
+    )
+    for nonce in (committed + 1_000, _MAX_U64):  # [mempool] max_nonce_gap is 1,000
+        raw = devnet.tx(registrar, nonce=nonce, register_account=message)
+        simulated = devnet.stub.SimulateTx(services_pb2.SimulateTxRequest(tx=raw), timeout=10)
+        assert simulated.receipt.error_code == "nonce_too_high", simulated
+        assert simulated.receipt.code == 2 and simulated.nonce == nonce  # failed precondition
+        submission = refused(devnet.stub.SubmitTx, services_pb2.SubmitTxRequest(tx=raw))
+        assert (submission.code, submission.ledger_code) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "nonce_too_high",
+        )
+    # One nonce closer is admitted, and simulated as the execution it would get.
+    raw = devnet.tx(registrar, nonce=committed + 999, register_account=message)
+    simulated = devnet.stub.SimulateTx(services_pb2.SimulateTxRequest(tx=raw), timeout=10)
+    assert simulated.receipt.code == 0, simulated
