@@ -9,7 +9,9 @@ Reproductions (2026-12-03), each kept as a test below:
 - ``ListRetirements`` with ``to_height`` 2^64-1 (the largest the field holds) answered
   ``INTERNAL`` (the store's scan bound overflowed) instead of the register;
 - ``SimulateTx`` of a signed transaction whose nonce ``SubmitTx`` refuses as too far ahead
-  (``nonce_too_high``) predicted success, and with nonce 2^64-1 answered ``INTERNAL``.
+  (``nonce_too_high``) predicted success, and with nonce 2^64-1 answered ``INTERNAL``;
+- ``ListTradePrices`` took a vintage of days that are no calendar days (20230100) and answered
+  an empty history, where a batch's vintage is refused (``invalid_period``).
 """
 
 from __future__ import annotations
@@ -215,6 +217,25 @@ def test_the_largest_to_height_lists_the_register_up_to_the_tip(devnet: Devnet) 
     assert list(bounded.items) == list(open_ended.items)
     request = services_pb2.ListRetirementsRequest(from_height=_MAX_U64, to_height=_MAX_U64)
     assert not devnet.stub.ListRetirements(request, timeout=10).items
+
+
+def test_a_price_history_vintage_of_days_that_are_no_calendar_days_is_refused(
+    devnet: Devnet,
+) -> None:
+    for start, end in ((20230100, 20231231), (20230101, 20231232), (1, 2), (20231231, 20230101)):
+        request = services_pb2.ListTradePricesRequest(
+            project_id="CN15-GY-0001", vintage=ledger_pb2.Period(start_date=start, end_date=end)
+        )
+        refusal = refused(devnet.stub.ListTradePrices, request, timeout=10)
+        assert (refusal.code, refusal.ledger_code) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid_period",
+        )
+        assert "vintage" in refusal.message
+    request = services_pb2.ListTradePricesRequest(
+        project_id="CN15-GY-0001", vintage=ledger_pb2.Period(start_date=20230101, end_date=20231231)
+    )
+    assert not devnet.stub.ListTradePrices(request, timeout=10).items
 
 
 # ---------------------------------------------------------------- simulation
