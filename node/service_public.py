@@ -105,6 +105,12 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
+# A waiting SubmitTx answers this long before the call's deadline: the answer must reach the
+# client before it gives up, and gRPC sends a deadline rounded *up* to 2-3 digits of its unit
+# (grpc-timeout: 10.6 s arrived as 10.8 s), so the server's time_remaining() overshoots by up
+# to about 2 % of it, far more than the round trip.
+_DEADLINE_MARGIN_S = 0.05
+_DEADLINE_MARGIN_SHARE = 0.03
 _FRESH_BLOCKS = 4  # committed blocks whose receipts are kept as executed (an award block's: ~2 MB)
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
@@ -137,6 +143,14 @@ def account_info(store: StoreView, pending: PendingTxs, address: str) -> service
     view = get_account(store, address)  # NotFound for an unregistered account
     balances = get_balances(store, address)
     return account_to_proto(view, balances, pending.next_nonce(address, committed=view.nonce))
+
+
+def _wait_budget(remaining: float | None) -> float:
+    """How long a waiting SubmitTx may wait for the commit, given the call's time_remaining()."""
+    if remaining is None:
+        return _DEFAULT_WAIT_S
+    margin = _DEADLINE_MARGIN_S + _DEADLINE_MARGIN_SHARE * remaining
+    return max(remaining - margin, 0.0)
 
 
 def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
@@ -231,8 +245,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         else:
             if not request.wait_for_commit:
                 return response
-            remaining = context.time_remaining()
-            timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
+            timeout = _wait_budget(context.time_remaining())
             try:
                 # The receipt comes from the executed block in memory, not from the store.
                 committed = await asyncio.wait_for(self._node.wait_for_commit(tx_hash), timeout)

@@ -10,6 +10,10 @@ Reproductions (2026-12-03), each kept as a test below:
   ``INTERNAL`` (the store's scan bound overflowed) instead of the register;
 - ``SimulateTx`` of a signed transaction whose nonce ``SubmitTx`` refuses as too far ahead
   (``nonce_too_high``) predicted success, and with nonce 2^64-1 answered ``INTERNAL``;
+- a ``SubmitTx`` waiting for a transaction that could not commit yet, with a deadline of 10 s or
+  more, often ended in the client's ``DEADLINE_EXCEEDED`` instead of the documented
+  ``committed=false``: the node answered 50 ms before a deadline that gRPC had sent rounded up
+  by 100-200 ms;
 - ``ListTradePrices`` took a vintage of days that are no calendar days (20230100) and answered
   an empty history, where a batch's vintage is refused (``invalid_period``).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +210,34 @@ def test_bytes_that_are_no_request_are_refused_with_the_rich_status_too(devnet: 
         assert refusal.ledger_code == refusal.reason == "malformed_request"
         assert refusal.domain == "carbonticket.ledger"
         assert "cannot decode the request" in refusal.message
+
+
+# ---------------------------------------------------------------- transactions
+
+
+def test_waiting_for_a_tx_that_cannot_commit_yet_answers_before_the_deadline(
+    devnet: Devnet,
+) -> None:
+    # A nonce ahead of the next one waits in the mempool for the gap before it (docs/api.md):
+    # the waiting call must end with committed=false, not with the client's DEADLINE_EXCEEDED.
+    # gRPC sends a deadline of 10-100 s rounded up to 100 ms (sometimes 200 ms) on the wire.
+    registrar = devnet.keys["registrar"]
+    first = devnet.nonce(registrar) + 100
+    timeouts = (10.3, 10.4, 10.5, 10.6, 10.7, 10.8, 10.9)  # at most 8 submissions at once
+
+    def wait(i: int) -> services_pb2.SubmitTxResponse:
+        message = ledger_pb2.RegisterAccount(
+            address=Key.named(f"gap-{i}").address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="G"
+        )
+        raw = devnet.tx(registrar, nonce=first + i, register_account=message)
+        request = services_pb2.SubmitTxRequest(tx=raw, wait_for_commit=True)
+        response: services_pb2.SubmitTxResponse = devnet.stub.SubmitTx(request, timeout=timeouts[i])
+        return response
+
+    with ThreadPoolExecutor(len(timeouts)) as pool:
+        answers = list(pool.map(wait, range(len(timeouts))))
+    assert [a.committed for a in answers] == [False] * len(timeouts)
+    assert all(len(a.tx_hash) == 32 for a in answers)
 
 
 # ---------------------------------------------------------------- reads
