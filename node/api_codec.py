@@ -11,7 +11,7 @@ import unicodedata
 
 from carbon_ticket.chain.block import Header
 from carbon_ticket.chain.crypto import parse_address
-from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.errors import InvalidAddress, InvalidRequest
 from carbon_ticket.chain.governance_records import VOTE_OPTIONS, Proposal, ProposalVote
 from carbon_ticket.chain.governance_view import ValidatorSetView
 from carbon_ticket.chain.kvstore import (
@@ -79,10 +79,14 @@ _MAX_U64 = 2**64 - 1
 
 
 def decode_address(text: str, field: str = "address") -> str:
-    """A canonical address from request text; InvalidAddress when malformed or missing."""
+    """A canonical address from request ``field``'s text; InvalidRequest (``missing_field``)
+    when empty, InvalidAddress when malformed, each naming the field."""
     if not text:
         raise InvalidRequest(f"{field} is required", "missing_field")
-    return parse_address(text)
+    try:
+        return parse_address(text)
+    except InvalidAddress as exc:
+        raise InvalidAddress(f"{field}: {exc.message}", exc.code) from exc
 
 
 def decode_hash(value: bytes, field: str) -> bytes:

@@ -639,7 +639,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def ListOffers(
         self, request: services_pb2.ListOffersRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.OfferList:
-        merchant = decode_address(request.merchant)
+        merchant = decode_address(request.merchant, "merchant")
         get_account(self._store, merchant)  # NotFound for an unregistered account
         view = merchant_view(self._store, merchant, 0, 0)
         return services_pb2.OfferList(offers=[offer_to_proto(o) for o in view.offers])
@@ -648,7 +648,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def GetMerchant(
         self, request: services_pb2.GetMerchantRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.MerchantInfo:
-        merchant = decode_address(request.merchant)
+        merchant = decode_address(request.merchant, "merchant")
         get_account(self._store, merchant)  # NotFound for an unregistered account
         from_day, to_day = query_period(request.from_day, request.to_day, self._chain_today())
         view = merchant_view(self._store, merchant, from_day, to_day)

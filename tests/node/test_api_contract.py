@@ -14,6 +14,8 @@ Reproductions (2026-12-03), each kept as a test below:
   more, often ended in the client's ``DEADLINE_EXCEEDED`` instead of the documented
   ``committed=false``: the node answered 50 ms before a deadline that gRPC had sent rounded up
   by 100-200 ms;
+- ``ListOffers`` and ``GetMerchant`` without a merchant said "address is required", and no
+  malformed address named the request field it came from;
 - ``ListTradePrices`` took a vintage of days that are no calendar days (20230100) and answered
   an empty history, where a batch's vintage is refused (``invalid_period``).
 """
@@ -269,6 +271,29 @@ def test_a_price_history_vintage_of_days_that_are_no_calendar_days_is_refused(
         project_id="CN15-GY-0001", vintage=ledger_pb2.Period(start_date=20230101, end_date=20231231)
     )
     assert not devnet.stub.ListTradePrices(request, timeout=10).items
+
+
+def test_an_address_refusal_names_the_request_field(devnet: Devnet) -> None:
+    stub = devnet.stub
+    cases: list[tuple[Any, Any, str]] = [
+        (stub.ListOffers, services_pb2.ListOffersRequest, "merchant"),
+        (stub.GetMerchant, services_pb2.GetMerchantRequest, "merchant"),
+        (stub.ListRedemptions, services_pb2.ListRedemptionsRequest, "resident"),
+        (stub.GetPointsTotals, services_pb2.GetPointsTotalsRequest, "operator"),
+        (stub.ListOrders, services_pb2.ListOrdersRequest, "seller"),
+        (stub.ListTrades, services_pb2.ListTradesRequest, "account"),
+        (stub.GetAccount, services_pb2.GetAccountRequest, "address"),
+    ]
+    for call, request, field in cases:
+        malformed = refused(call, request(**{field: "ct1nope"}), timeout=10)
+        assert (malformed.code, malformed.ledger_code) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid_address",
+        )
+        assert malformed.message.startswith(f"{field}: invalid address 'ct1nope'"), malformed
+    for call, request, field in cases[:2]:  # the filters above may be left empty
+        empty = refused(call, request(), timeout=10)
+        assert (empty.ledger_code, empty.message) == ("missing_field", f"{field} is required")
 
 
 # ---------------------------------------------------------------- simulation
