@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from carbon_ticket.chain import (
     get_account,
@@ -154,9 +155,16 @@ def _wait_budget(remaining: float | None) -> float:
 
 
 def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
-    # A refused envelope that does not even parse has no id.
+    """The id of a refused envelope, as its signers computed it: over the chain id its body names
+    (another network's, for a wrong_chain_id), else ``chain_id``. An envelope that does not even
+    parse has no id."""
     try:
-        return compute_tx_hash(raw, chain_id)
+        envelope = ledger_pb2.TxEnvelope.FromString(raw)
+        named = ledger_pb2.TxBody.FromString(envelope.body).chain_id
+    except DecodeError:
+        named = ""
+    try:
+        return compute_tx_hash(raw, named or chain_id)
     except InvalidTransaction:
         return b""
 

@@ -16,6 +16,8 @@ Reproductions (2026-12-03), each kept as a test below:
   by 100-200 ms;
 - ``ListOffers`` and ``GetMerchant`` without a merchant said "address is required", and no
   malformed address named the request field it came from;
+- ``SubmitTxs`` reported a transaction of another network (``wrong_chain_id``) under an id
+  computed over this node's chain id, which is not the id its signer computed and knows it by;
 - ``ListTradePrices`` took a vintage of days that are no calendar days (20230100) and answered
   an empty history, where a batch's vintage is refused (``invalid_period``).
 """
@@ -240,6 +242,23 @@ def test_waiting_for_a_tx_that_cannot_commit_yet_answers_before_the_deadline(
         answers = list(pool.map(wait, range(len(timeouts))))
     assert [a.committed for a in answers] == [False] * len(timeouts)
     assert all(len(a.tx_hash) == 32 for a in answers)
+
+
+def test_a_batch_names_a_refused_tx_by_the_id_its_signer_computed(devnet: Devnet) -> None:
+    registrar = devnet.keys["registrar"]
+    message = ledger_pb2.RegisterAccount(
+        address=Key.named("other-net").address, kind=ledger_pb2.ACCOUNT_KIND_COMPANY, name="O"
+    )
+    body = ledger_pb2.TxBody(
+        chain_id="other-net", signer=registrar.address, register_account=message
+    )
+    raw = _envelope("other-net", body, [registrar])
+    own_id = hashlib.sha256(_sign_bytes("other-net", body.SerializeToString(deterministic=True)))
+    nonce = devnet.nonce(registrar)
+    [result] = devnet.stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=[raw]), timeout=10).results
+    assert (result.accepted, result.error_code) == (False, "wrong_chain_id")
+    assert result.tx_hash == own_id.digest()
+    assert devnet.nonce(registrar) == nonce  # refused at admission: nothing changed
 
 
 # ---------------------------------------------------------------- reads
