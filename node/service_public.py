@@ -384,7 +384,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                 f"{_MAX_SIGNING_BATCHES}",
                 "too_many_batch_ids",
             )
-        batch_ids = [require_id(b, "batch_ids") for b in request.batch_ids]
+        # Each named by its position: "batch_ids is required" did not say which one was empty.
+        batch_ids = [require_id(b, f"batch_ids[{i}]") for i, b in enumerate(request.batch_ids)]
         response = services_pb2.SigningInfo(
             chain_id=self._info.chain_id,
             next_nonce=self._pending.next_nonce(address),  # NotFound for an unregistered account

@@ -15,7 +15,8 @@ Reproductions (2026-12-03), each kept as a test below:
   ``committed=false``: the node answered 50 ms before a deadline that gRPC had sent rounded up
   by 100-200 ms;
 - ``ListOffers`` and ``GetMerchant`` without a merchant said "address is required", and no
-  malformed address named the request field it came from;
+  malformed address named the request field it came from; ``GetSigningInfo`` said
+  "batch_ids is required" without saying which of its batch ids was empty;
 - ``SubmitTxs`` reported a transaction of another network (``wrong_chain_id``) under an id
   computed over this node's chain id, which is not the id its signer computed and knows it by;
 - ``ListTradePrices`` took a vintage of days that are no calendar days (20230100) and answered
@@ -313,6 +314,21 @@ def test_an_address_refusal_names_the_request_field(devnet: Devnet) -> None:
     for call, request, field in cases[:2]:  # the filters above may be left empty
         empty = refused(call, request(), timeout=10)
         assert (empty.ledger_code, empty.message) == ("missing_field", f"{field} is required")
+
+
+def test_a_refused_batch_id_of_signing_info_is_named_by_its_position(devnet: Devnet) -> None:
+    address = devnet.keys["issuer"].address
+    for batch_ids, code, message in (
+        (["B-1", ""], "missing_field", "batch_ids[1] is required"),
+        (["x" * 129], "field_too_long", "batch_ids[0] is longer than 128 characters"),
+    ):
+        request = services_pb2.GetSigningInfoRequest(address=address, batch_ids=batch_ids)
+        refusal = refused(devnet.stub.GetSigningInfo, request, timeout=10)
+        assert (refusal.code, refusal.ledger_code, refusal.message) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            code,
+            message,
+        )
 
 
 # ---------------------------------------------------------------- simulation
