@@ -11,7 +11,7 @@ import unicodedata
 
 from carbon_ticket.chain.block import Header
 from carbon_ticket.chain.crypto import parse_address
-from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.errors import InvalidAddress, InvalidRequest
 from carbon_ticket.chain.governance_records import VOTE_OPTIONS, Proposal, ProposalVote
 from carbon_ticket.chain.governance_view import ValidatorSetView
 from carbon_ticket.chain.kvstore import (
@@ -75,13 +75,18 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_BYTES = 1 << 20
 _HASH_BYTES = 32
 _MAX_FILTER_BYTES = 1024  # longer than any stored text field, so no match is lost
+_MAX_U64 = 2**64 - 1
 
 
 def decode_address(text: str, field: str = "address") -> str:
-    """A canonical address from request text; InvalidAddress when malformed or missing."""
+    """A canonical address from request ``field``'s text; InvalidRequest (``missing_field``)
+    when empty, InvalidAddress when malformed, each naming the field."""
     if not text:
         raise InvalidRequest(f"{field} is required", "missing_field")
-    return parse_address(text)
+    try:
+        return parse_address(text)
+    except InvalidAddress as exc:
+        raise InvalidAddress(f"{field}: {exc.message}", exc.code) from exc
 
 
 def decode_hash(value: bytes, field: str) -> bytes:
@@ -366,7 +371,9 @@ def retirement_query(request: services_pb2.ListRetirementsRequest) -> Retirement
         batch_id=request.batch_id,
         project_id=request.project_id,
         from_height=request.from_height,
-        to_height=request.to_height,
+        # The store ends its scan just above to_height, which has no room above the largest
+        # u64; no block is ever that high, so that bound is the open one ("up to the tip").
+        to_height=0 if request.to_height >= _MAX_U64 else request.to_height,
     )
 
 

@@ -195,7 +195,13 @@ def build_node(
                     mempool,
                     info,
                     simulator=LedgerSimulator(
-                        info.chain_id, store, mempool, check_tx, params.limits, clock.wall_ms
+                        info.chain_id,
+                        store,
+                        mempool,
+                        check_tx,
+                        params.limits,
+                        clock.wall_ms,
+                        max_nonce_gap=config.mempool.max_nonce_gap,
                     ),
                     stream_queue_blocks=config.api.stream_queue_blocks,
                 ),

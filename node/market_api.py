@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import grpc
 
-from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.chain.check_fields import require_period
 from carbon_ticket.chain.market_records import Order, Trade
 from carbon_ticket.chain.market_view import list_orders, list_trade_prices, list_trades
 from carbon_ticket.chain.records import Period
@@ -143,12 +143,9 @@ class MarketApi:
         project_id = require_id(request.project_id, "project_id")
         vintage = None
         if request.HasField("vintage"):
-            v = request.vintage
-            if not 0 < v.start_date <= v.end_date:
-                raise InvalidRequest(
-                    "vintage must run from start_date to end_date (YYYYMMDD)", "invalid_period"
-                )
-            vintage = Period(v.start_date, v.end_date)
+            # Checked as a batch's vintage is: days that are no calendar day never match.
+            require_period(request.vintage, "vintage")
+            vintage = Period(request.vintage.start_date, request.vintage.end_date)
         found = list_trade_prices(self._store, project_id, vintage, size, before)
         return services_pb2.TradePricePage(
             items=[trade_price_to_proto(t) for t in found.items],

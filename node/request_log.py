@@ -17,7 +17,8 @@ from typing import Any
 
 import grpc
 
-from carbon_ticket.node.errors import ERROR_CODE_KEY
+from carbon_ticket.chain.errors import InvalidRequest
+from carbon_ticket.node.errors import ERROR_CODE_KEY, abort_with
 from carbon_ticket.node.logs import RateLimitedLog
 
 __all__ = ["RequestLogInterceptor"]
@@ -106,8 +107,9 @@ class RequestLogInterceptor(grpc.aio.ServerInterceptor):
         reason = request.reason[:_MAX_REASON]
         text = "%s: refused a malformed request from %s: %s"
         self.lines.emit(logging.WARNING, "malformed_request", text, method, context.peer(), reason)
-        context.set_trailing_metadata(((ERROR_CODE_KEY, "malformed_request"),))
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason[:_MAX_REASON])
+        # Through node.errors like every other refusal, so the code also travels as the standard
+        # rich status (ErrorInfo), not only in the ledger-error-code trailer.
+        await abort_with(context, InvalidRequest(reason, "malformed_request"))
 
     def _log_refusal(self, method: str, context: grpc.aio.ServicerContext) -> None:
         metadata = dict(context.trailing_metadata() or ())

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from carbon_ticket.chain import (
     get_account,
@@ -105,6 +106,12 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBMIT_BATCH", "LedgerServicer", "account_info", "receipt_to_proto"]
 
 _DEFAULT_WAIT_S = 30.0
+# A waiting SubmitTx answers this long before the call's deadline: the answer must reach the
+# client before it gives up, and gRPC sends a deadline rounded *up* to 2-3 digits of its unit
+# (grpc-timeout: 10.6 s arrived as 10.8 s), so the server's time_remaining() overshoots by up
+# to about 2 % of it, far more than the round trip.
+_DEADLINE_MARGIN_S = 0.05
+_DEADLINE_MARGIN_SHARE = 0.03
 _FRESH_BLOCKS = 4  # committed blocks whose receipts are kept as executed (an award block's: ~2 MB)
 # Event types the ledger emits (one per transaction kind that succeeded).
 EVENT_TYPES = frozenset({
@@ -139,10 +146,25 @@ def account_info(store: StoreView, pending: PendingTxs, address: str) -> service
     return account_to_proto(view, balances, pending.next_nonce(address, committed=view.nonce))
 
 
+def _wait_budget(remaining: float | None) -> float:
+    """How long a waiting SubmitTx may wait for the commit, given the call's time_remaining()."""
+    if remaining is None:
+        return _DEFAULT_WAIT_S
+    margin = _DEADLINE_MARGIN_S + _DEADLINE_MARGIN_SHARE * remaining
+    return max(remaining - margin, 0.0)
+
+
 def _id_or_empty(raw: bytes, chain_id: str) -> bytes:
-    # A refused envelope that does not even parse has no id.
+    """The id of a refused envelope, as its signers computed it: over the chain id its body names
+    (another network's, for a wrong_chain_id), else ``chain_id``. An envelope that does not even
+    parse has no id."""
     try:
-        return compute_tx_hash(raw, chain_id)
+        envelope = ledger_pb2.TxEnvelope.FromString(raw)
+        named = ledger_pb2.TxBody.FromString(envelope.body).chain_id
+    except DecodeError:
+        named = ""
+    try:
+        return compute_tx_hash(raw, named or chain_id)
     except InvalidTransaction:
         return b""
 
@@ -231,8 +253,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         else:
             if not request.wait_for_commit:
                 return response
-            remaining = context.time_remaining()
-            timeout = _DEFAULT_WAIT_S if remaining is None else max(remaining - 0.05, 0.0)
+            timeout = _wait_budget(context.time_remaining())
             try:
                 # The receipt comes from the executed block in memory, not from the store.
                 committed = await asyncio.wait_for(self._node.wait_for_commit(tx_hash), timeout)
@@ -363,7 +384,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                 f"{_MAX_SIGNING_BATCHES}",
                 "too_many_batch_ids",
             )
-        batch_ids = [require_id(b, "batch_ids") for b in request.batch_ids]
+        # Each named by its position: "batch_ids is required" did not say which one was empty.
+        batch_ids = [require_id(b, f"batch_ids[{i}]") for i, b in enumerate(request.batch_ids)]
         response = services_pb2.SigningInfo(
             chain_id=self._info.chain_id,
             next_nonce=self._pending.next_nonce(address),  # NotFound for an unregistered account
@@ -626,7 +648,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def ListOffers(
         self, request: services_pb2.ListOffersRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.OfferList:
-        merchant = decode_address(request.merchant)
+        merchant = decode_address(request.merchant, "merchant")
         get_account(self._store, merchant)  # NotFound for an unregistered account
         view = merchant_view(self._store, merchant, 0, 0)
         return services_pb2.OfferList(offers=[offer_to_proto(o) for o in view.offers])
@@ -635,7 +657,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def GetMerchant(
         self, request: services_pb2.GetMerchantRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.MerchantInfo:
-        merchant = decode_address(request.merchant)
+        merchant = decode_address(request.merchant, "merchant")
         get_account(self._store, merchant)  # NotFound for an unregistered account
         from_day, to_day = query_period(request.from_day, request.to_day, self._chain_today())
         view = merchant_view(self._store, merchant, from_day, to_day)
