@@ -29,7 +29,7 @@ from carbon_ticket.chain.crypto import (
     sha256,
     verify_signature,
 )
-from carbon_ticket.chain.errors import InvalidTransaction
+from carbon_ticket.chain.errors import InvalidAddress, InvalidTransaction
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.proto import ledger_pb2
 
@@ -265,7 +265,10 @@ def decode_tx(
         )
     if body.WhichOneof("msg") is None:
         raise InvalidTransaction("transaction carries no ledger message", "empty_tx")
-    signer = parse_address(body.signer)
+    try:
+        signer = parse_address(body.signer)
+    except InvalidAddress as exc:  # say which field: a body has several addresses
+        raise InvalidAddress(f"signer: {exc.message}", exc.code) from exc
     if signer != body.signer:
         raise InvalidTransaction("signer address must be lower case", "invalid_address")
     kind = body.WhichOneof("msg") or ""

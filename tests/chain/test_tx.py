@@ -161,6 +161,11 @@ def test_bad_signer_address() -> None:
     body = transfer_body(key(1))
     body.signer = body.signer.upper()
     assert code_of(encode_tx(body, [key(1)])) == "invalid_address"
+    # An empty or malformed signer is named as the signer: "invalid address ''" did not say which
+    body.signer = ""
+    with pytest.raises(InvalidTransaction, match=r"^signer: invalid address ''") as info:
+        decode_tx(encode_tx(body, [key(1)]), CHAIN, LIMITS)
+    assert info.value.code == "invalid_address"
 
 
 def _grant_role(signers: list[PrivateKey]) -> bytes:
