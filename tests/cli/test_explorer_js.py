@@ -110,6 +110,14 @@ def with_set_changes(bundle: Bundle, genesis: Genesis, validator_key: PrivateKey
     return out
 
 
+def padded_with_no_change(bundle: Bundle, genesis: Genesis, validator_key: PrivateKey) -> Bundle:
+    """``bundle`` with a first "set change" whose header names its own set as the next one."""
+    first = genesis_set(genesis)
+    out = copy.deepcopy(bundle)
+    out["set_changes"].insert(0, _change(genesis.chain_id, 1, first, first, [validator_key]))
+    return out
+
+
 # ---------------------------------------------------------------- tampering
 
 
@@ -219,6 +227,9 @@ def cases(demo_devnet: DemoChain) -> dict[str, tuple[str, Bundle, str]]:
         "good purchase": (text, purchase, ""),
         "good crowded": (text, crowded, ""),
         "good with set changes": (text, changed, ""),
+        # A signed header that changes nothing, padding the count of changes shown
+        "change to its own set": (text, padded_with_no_change(changed, genesis, key),
+                                  "names no new validator set"),
         "foreign genesis": (Genesis.from_json(foreign_genesis(text)).to_json(), games,
                             "wrong genesis"),
     }  # fmt: skip
@@ -299,6 +310,7 @@ def test_a_good_bundle_verifies_in_javascript(
     "name",
     [
         "foreign genesis",
+        "change to its own set",
         *(t[0] for t in PLAIN_TAMPERS + CROWDED_TAMPERS + CHANGE_TAMPERS),
         *(f"purchase {t[0]}" for t in PURCHASE_TAMPERS),
     ],

@@ -343,6 +343,11 @@
         throw new BundleError(`${what}: height ${h.height} is not after the change before it ` +
           `(${last}) and before the certificate's block (${below})`);
       }
+      // Verify it is a change at all: another header would only add to the count shown.
+      if (equal(h.next_validators_hash, h.validators_hash)) {
+        throw new BundleError(`${what}: the header of height ${h.height} names no new ` +
+          "validator set (its next set is its own)");
+      }
       // Verify the set reached so far signed it, and it names the new set as the next one.
       if (!equal(h.validators_hash, current.hash)) {
         throw new BundleError(`${what}: the header of height ${h.height} names another validator ` +
