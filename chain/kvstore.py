@@ -571,7 +571,9 @@ class _Reader:
         """The public retirement register: certificates matching ``query``, newest first.
 
         At most ``min(limit, MAX_HISTORY_PAGE)`` entries older than ``before``; a page ends early
-        (with a cursor) after ``MAX_RETIREMENT_SCAN`` index entries that did not all match.
+        (with a cursor) after ``MAX_RETIREMENT_SCAN`` index entries that did not all match. A
+        full page has a cursor only when another matching entry follows it (one more is read to
+        know), so no client is sent on to an empty page.
         """
         limit = max(0, min(limit, MAX_HISTORY_PAGE))
         prefix = query.index_prefix()
@@ -593,8 +595,11 @@ class _Reader:
                 raise self._corrupt(f"retirement register names unknown certificate {value!r}")
             cert = Certificate.decode(raw)
             if query.matches(cert):
+                if len(entries) == limit:  # one more matches: another page follows this one
+                    cursor = (entries[-1].height, entries[-1].index)
+                    break
                 entries.append(RetirementEntry(height, index, cert))
-            if len(entries) >= limit or scanned >= MAX_RETIREMENT_SCAN:
+            if scanned >= MAX_RETIREMENT_SCAN:
                 cursor = (height, index)
                 break
         return RetirementPage(entries, cursor)

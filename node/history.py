@@ -46,11 +46,18 @@ class HistoryPages:
         """Bytes of encoded items kept now (at most ``cache_bytes``)."""
         return self._kept_bytes
 
-    async def page(self, entries: Sequence[HistoryEntry], size: int) -> services_pb2.HistoryPage:
+    async def page(
+        self,
+        entries: Sequence[HistoryEntry],
+        size: int,
+        older: Callable[[tuple[int, int]], bool],
+    ) -> services_pb2.HistoryPage:
         """The items of ``entries`` (a store page of at most ``size``), newest first.
 
         The page ends early, with a token after its last item, once its items reach
-        ``MAX_PAGE_BYTES``; otherwise it has a token when the store page was full.
+        ``MAX_PAGE_BYTES``; otherwise it has a token when the store page was full and
+        ``older(position of its last entry)`` says an older entry exists (so a full last page
+        has no token, and no client is sent on to an empty page).
         """
         page = services_pb2.HistoryPage()
         used = since_yield = 0
@@ -68,8 +75,10 @@ class HistoryPages:
             page.items.add().MergeFromString(encoded)
             used += len(encoded)
             since_yield += len(encoded)
-        if len(entries) == size:
-            page.next_page_token = page_token(entries[-1].height, entries[-1].index)
+        if len(entries) == size and entries:
+            position = (entries[-1].height, entries[-1].index)
+            if older(position):
+                page.next_page_token = page_token(*position)
         return page
 
     def _item(self, entry: HistoryEntry) -> bytes | None:

@@ -517,7 +517,10 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         address = decode_address(request.address)
         size, before = decode_page(request.page_size, request.page_token)
         get_account(self._store, address)  # NotFound for an unregistered account
-        return await self._history.page(self._store.account_history(address, size, before), size)
+        entries = self._store.account_history(address, size, before)
+        return await self._history.page(
+            entries, size, lambda last: bool(self._store.account_history(address, 1, last))
+        )
 
     @errors
     async def GetBatchHistory(
@@ -525,8 +528,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     ) -> services_pb2.HistoryPage:
         size, before = decode_page(request.page_size, request.page_token)
         get_batch(self._store, require_id(request.batch_id, "batch_id"))  # NotFound if unknown
+        entries = self._store.batch_history(request.batch_id, size, before)
         return await self._history.page(
-            self._store.batch_history(request.batch_id, size, before), size
+            entries, size, lambda last: bool(self._store.batch_history(request.batch_id, 1, last))
         )
 
     @errors

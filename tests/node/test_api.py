@@ -267,6 +267,31 @@ def test_history_pages_walk_everything_once(
     assert [i.kind for i in rest.items] == ["issue_batch"] and rest.next_page_token == ""
 
 
+def test_a_full_last_page_has_no_token(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    # A page exactly as long as what was left carried a token to an empty page, which an app
+    # showed as a blank screen (or an error) after the last real page.
+    address = story.keys["issuer"].address
+    for size in (4, 2):  # the whole history in one page; its last two in the second page
+        first = stub.GetAccountHistory(
+            services_pb2.GetAccountHistoryRequest(address=address, page_size=size)
+        )
+        page = first
+        while page.next_page_token:
+            page = stub.GetAccountHistory(
+                services_pb2.GetAccountHistoryRequest(
+                    address=address, page_size=size, page_token=page.next_page_token
+                )
+            )
+            assert page.items  # never sent on to an empty page
+        assert len(page.items) == size and page.next_page_token == ""
+    batch = stub.GetBatchHistory(
+        services_pb2.GetBatchHistoryRequest(batch_id=story.batch_id, page_size=3)
+    )
+    assert len(batch.items) == 3 and batch.next_page_token == ""
+
+
 # ---------------------------------------------------------------- streams
 
 

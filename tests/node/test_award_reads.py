@@ -187,7 +187,11 @@ def _all_pages(pages: HistoryPages, store: MemoryStore, who: PrivateKey) -> list
     before = None
     while True:
         entries = store.account_history(who.address, 1000, before)
-        page = asyncio.run(pages.page(entries, 1000))
+        page = asyncio.run(
+            pages.page(
+                entries, 1000, lambda last: bool(store.account_history(who.address, 1, last))
+            )
+        )
         items += page.items
         if not page.next_page_token:
             return items

@@ -171,6 +171,16 @@ def test_register_pages_with_a_cursor(chain: StoreChain) -> None:
     assert positions(chain, query, limit=10, before=(8, 2)) == [(8, 0), (7, 0)]
 
 
+def test_a_full_last_page_has_no_cursor(chain: StoreChain) -> None:
+    # A page as long as what was left sent the client on to an empty page.
+    assert chain.store.list_retirements(RetirementQuery(), limit=5).cursor is None
+    page = chain.store.list_retirements(RetirementQuery(event=GAMES), limit=2)
+    assert [(e.height, e.index) for e in page.entries] == [(9, 0), (8, 2)]
+    assert page.cursor == (8, 2)  # (7, 0) follows
+    rest = chain.store.list_retirements(RetirementQuery(event=GAMES), limit=1, before=page.cursor)
+    assert [(e.height, e.index) for e in rest.entries] == [(7, 0)] and rest.cursor is None
+
+
 def test_a_rare_filter_ends_the_page_early_with_a_cursor(
     chain: StoreChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
