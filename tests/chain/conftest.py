@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pytest
 
@@ -294,6 +294,21 @@ def batch_ledger(attested_ledger: Ledger) -> Ledger:
     attested_ledger.ok(ISSUER, issue_batch())
     attested_ledger.ok(ISSUER, transfer((COMPANY, BATCH_ID, 20_000 * T)))
     return attested_ledger
+
+
+L = TypeVar("L", bound=Ledger)
+
+
+def issue_the_batch(chain: L, owner_name: str) -> L:
+    """``chain`` with the project owner (``owner_name``) and a company registered, and the test
+    project registered, its report anchored and attested, and its batch issued to the bureau."""
+    chain.ok(REGISTRAR, register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, owner_name))
+    chain.ok(REGISTRAR, register_account(COMPANY))
+    chain.ok(ISSUER, register_project())
+    chain.ok(ISSUER, anchor_data())
+    chain.ok(VERIFIER, attest_report())
+    chain.ok(ISSUER, issue_batch())
+    return chain
 
 
 # ---------------------------------------------------------------- residents' points

@@ -13,20 +13,11 @@ from carbon_ticket.chain.rules.market import get_order, get_trade
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import (
     BATCH_ID,
-    COMPANY,
-    ISSUER,
-    OWNER,
-    REGISTRAR,
-    VERIFIER,
     Ledger,
     T,
-    anchor_data,
-    attest_report,
-    issue_batch,
+    issue_the_batch,
     key,
     make_genesis,
-    register_account,
-    register_project,
 )
 
 TIMEOUT = 5  # blocks a trade waits for its payment
@@ -53,14 +44,7 @@ def market_ledger(timeout: int = TIMEOUT) -> Ledger:
         ),
         params=Params(market=MarketParams(trade_timeout_blocks=timeout)),
     )
-    chain = Ledger(genesis)
-    chain.ok(REGISTRAR, register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, "Guyang forest"))
-    chain.ok(REGISTRAR, register_account(COMPANY))
-    chain.ok(ISSUER, register_project())
-    chain.ok(ISSUER, anchor_data())
-    chain.ok(VERIFIER, attest_report())
-    chain.ok(ISSUER, issue_batch())
-    return chain
+    return issue_the_batch(Ledger(genesis), "Guyang forest")
 
 
 def sell(**overrides: Any) -> ledger_pb2.SellOrder:

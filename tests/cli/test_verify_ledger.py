@@ -31,18 +31,11 @@ from tests.chain.conftest import (
     BATCH_ID,
     COMPANY,
     ISSUER,
-    OWNER,
-    REGISTRAR,
     VALIDATORS,
-    VERIFIER,
     T,
-    anchor_data,
-    attest_report,
     body_of,
-    issue_batch,
+    issue_the_batch,
     key,
-    register_account,
-    register_project,
     retire,
     transfer,
 )
@@ -55,13 +48,7 @@ NEWCOMER = key("bureau-node-4")
 
 def issued(chain: ProvenLedger) -> ProvenLedger:
     """The chain with the test project's batch issued to the bureau and a company registered."""
-    chain.ok(REGISTRAR, register_account(OWNER, ledger_pb2.ACCOUNT_KIND_BUREAU, "Guyang"))
-    chain.ok(REGISTRAR, register_account(COMPANY))
-    chain.ok(ISSUER, register_project())
-    chain.ok(ISSUER, anchor_data())
-    chain.ok(VERIFIER, attest_report())
-    chain.ok(ISSUER, issue_batch())
-    return chain
+    return issue_the_batch(chain, "Guyang")
 
 
 def decide(chain: ProvenLedger, *actions: ledger_pb2.GovAction) -> int:
