@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +83,29 @@ def _screenshot(driver: Any, name: str) -> None:
         driver.set_window_size(1280, 1000)
 
 
+def _gone(element: Any) -> Callable[[Any], bool]:
+    """A wait condition: ``element``'s page has been replaced by the one a click opened.
+
+    Selenium's ``staleness_of`` knows only StaleElementReferenceException; mid-navigation
+    chromedriver may instead answer an "unhandled inspector error: Node with given id does not
+    belong to the document" (seen once in CI), which also means the old page is gone.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def replaced(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return replaced
+
+
 def _verdict(driver: Any) -> tuple[str, str]:
     """Wait until the verification panel has settled; its state and verdict line."""
     from selenium.webdriver.common.by import By
@@ -100,7 +123,6 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     browser: Any, url: str, demo_devnet: DemoChain
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(url + "/")
@@ -118,7 +140,7 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     _screenshot(browser, "projects")
     link = browser.find_element(By.LINK_TEXT, demo_devnet.project_id)
     link.click()
-    WebDriverWait(browser, WAIT_S).until(staleness_of(link))
+    WebDriverWait(browser, WAIT_S).until(_gone(link))
     assert demo_devnet.batch_id in browser.find_element(By.CSS_SELECTOR, "table.batches").text
     _screenshot(browser, "project")
 
@@ -128,12 +150,12 @@ def test_the_winter_games_certificate_verifies_in_the_browser(
     unfiltered = browser.find_element(By.CSS_SELECTOR, "table.register")
     browser.find_element(By.ID, "search").click()
     # A click does not wait for the page it opens: wait until the old table is gone.
-    WebDriverWait(browser, WAIT_S).until(staleness_of(unfiltered))
+    WebDriverWait(browser, WAIT_S).until(_gone(unfiltered))
     rows = browser.find_elements(By.CSS_SELECTOR, "table.register tbody tr")
     assert len(rows) == 1 and "14th National Winter Games" in rows[0].text
     _screenshot(browser, "register")
     rows[0].find_element(By.LINK_TEXT, demo_devnet.games_certificate).click()
-    WebDriverWait(browser, WAIT_S).until(staleness_of(rows[0]))
+    WebDriverWait(browser, WAIT_S).until(_gone(rows[0]))
 
     state, verdict = _verdict(browser)
     assert state == "verified", verdict
