@@ -15,7 +15,9 @@ import functools
 import json
 import os
 import re
+import select
 import socket
+import stat
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
@@ -434,11 +436,30 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def secret_line(stream: Any, what: str, hint: str) -> str:
+# A secret read from a pipe that stays open and silent (a CI step or an ssh session that
+# inherits an idle stdin) would wait forever with nothing on the screen: say what is awaited
+# after a moment, and give up after a minute.
+STDIN_HINT_AFTER_S = 3.0
+STDIN_GIVE_UP_AFTER_S = 60.0
+
+
+def secret_line(
+    stream: Any,
+    what: str,
+    hint: str,
+    *,
+    hint_after_s: float = STDIN_HINT_AFTER_S,
+    give_up_after_s: float = STDIN_GIVE_UP_AFTER_S,
+) -> str:
     """One line of ``stream`` (not a terminal), without its line end; CliError (exit 5) when the
-    stream ends first or the line is empty: ``no {what} given``, with ``hint``."""
+    stream ends first, the line is empty or, on a pipe, nothing arrives within
+    ``give_up_after_s`` (after ``hint_after_s`` a line on stderr says what is awaited)."""
+    fd = _pipe_fd(stream)
     try:
-        line: str = stream.readline()
+        if fd is None:
+            line: str = stream.readline()
+        else:
+            line = _read_pipe_line(fd, what, hint, hint_after_s, give_up_after_s)
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read the {what} from stdin: {exc}", EXIT_WALLET) from exc
     text = line.removesuffix("\n").removesuffix("\r")
@@ -446,6 +467,47 @@ def secret_line(stream: Any, what: str, hint: str) -> str:
         raise CliError(f"no {what} given: stdin is no terminal and has no {what} line; {hint}",
                        EXIT_WALLET)  # fmt: skip
     return _utf8(text, f"the {what} on stdin")
+
+
+def _pipe_fd(stream: Any) -> int | None:
+    """The descriptor of ``stream`` when it is a pipe or socket that can be waited on; None for
+    a file (always readable), a stream without one (tests' in-memory stdin) or another OS."""
+    if os.name != "posix":
+        return None
+    try:
+        fd: int = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None
+
+
+def _read_pipe_line(fd: int, what: str, hint: str, hint_after_s: float, give_up_s: float) -> str:
+    """One line read from ``fd`` a byte at a time, so that nothing past it is buffered away
+    from the next secret (``keys import`` reads the seed's line, then the password's)."""
+    waited = 0.0
+    hinted = False
+    raw = bytearray()
+    while True:
+        step = hint_after_s if not hinted else give_up_s - waited
+        if not select.select([fd], [], [], max(step, 0.0))[0]:
+            waited += max(step, 0.0)
+            if hinted or waited >= give_up_s:
+                raise CliError(f"no {what} arrived on stdin within {give_up_s:g} s; {hint}",
+                               EXIT_WALLET)  # fmt: skip
+            hinted = True
+            click.echo(f"waiting for the {what} on stdin (it is no terminal); {hint}", err=True)
+            continue
+        byte = os.read(fd, 1)
+        if not byte or byte == b"\n":
+            return raw.decode("utf-8", "surrogateescape")
+        raw += byte
+        if len(raw) > _MAX_SECRET_LINE:
+            raise CliError(f"the {what} line on stdin is over {_MAX_SECRET_LINE} bytes",
+                           EXIT_WALLET)  # fmt: skip
+
+
+_MAX_SECRET_LINE = 4096
 
 
 def _utf8(text: str, where: str) -> str:
