@@ -75,7 +75,8 @@ class KeystoreError(LedgerError):
 
 
 class InvalidKeyName(KeystoreError):
-    """A key name the keystore cannot hold: bad input (exit 2), not a wallet problem."""
+    """A key name the keystore cannot hold: bad input (exit 2), not a wallet problem. Malformed
+    (``invalid_key_name``), or for a new key, the name of a stored one (``key_name_taken``)."""
 
     default_code = "invalid_key_name"
 
@@ -117,9 +118,19 @@ class Keystore:
         return self.directory / f"{name}.json"
 
     def check_new(self, name: str) -> None:
-        """Raise KeystoreError unless ``name`` is a valid name not used yet (before prompting)."""
-        if self._path(name).exists():
-            raise KeystoreError(f"a key named {name!r} already exists in {self.directory}")
+        """Raise InvalidKeyName unless ``name`` is a valid name not used yet (before prompting)."""
+        path = self._path(name)
+        if path.exists():
+            raise self._taken(name, path)
+
+    def _taken(self, name: str, path: Path) -> InvalidKeyName:
+        # Never overwritten: the stored key may be the only copy of an account's seed.
+        return InvalidKeyName(
+            f"a key named {name!r} already exists in {self.directory}: choose another name, or "
+            f"remove {path} first (`carbon-ticket keys export {name}` prints its seed, if you "
+            "still need that key)",
+            "key_name_taken",
+        )
 
     def add(self, name: str, key: PrivateKey, password: str) -> KeyInfo:
         """Encrypt and store ``key`` under ``name``; refuses to overwrite an existing key."""
@@ -144,7 +155,10 @@ class Keystore:
         }
         # Owner-only: even key names and addresses are nobody else's business.
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made since check_new, by another process
+            raise self._taken(name, path) from None
         with os.fdopen(fd, "w") as fh:
             json.dump(doc, fh, indent=2)
             fh.write("\n")

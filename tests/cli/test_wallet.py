@@ -122,7 +122,8 @@ def test_keys_errors_are_one_line(tmp_path: Path) -> None:
     # ... and says how to find or make one
     missing = run("keys", "show", "dave", *store)
     assert "`carbon-ticket keys list`" in missing.stderr and "`keys new dave`" in missing.stderr
-    one_line_error(run("keys", "new", "carol", *store), 5, "already exists")
+    # A name already taken is bad input, like an invalid one: choose another (exit 2)
+    one_line_error(run("keys", "new", "carol", *store), 2, "already exists", "choose another")
     one_line_error(run("keys", "new", "bad/name", *store), 2, "invalid key name")
     assert (tmp_path / "ks" / "carol.json").read_bytes() == before
 

@@ -11,15 +11,9 @@
   const verdict = document.getElementById("verdict");
   const proven = document.getElementById("proven");
 
-  function tco2e(grams) {
-    const whole = Math.floor(grams / 1e6);
-    const frac = String(grams % 1e6).padStart(6, "0").replace(/0+$/, "");
-    return frac ? `${whole}.${frac}` : String(whole);
-  }
-
-  function utc(ms) {
-    return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "") + " UTC";
-  }
+  // The proven integers are BigInt (exact to 2^64 - 1): verify.js formats them.
+  const tco2e = CarbonVerify.formatTco2e;
+  const utc = CarbonVerify.formatTime;
 
   function item(textContent, cls) {
     const li = document.createElement("li");

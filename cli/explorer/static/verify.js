@@ -10,7 +10,8 @@
  * sign bytes), the signed transaction that made the certificate (a Retire, the ConfirmPayment of
  * a purchase that retires on delivery, or a Redeem paid in tickets) and its id in tx_root, its
  * receipt in results_root, and every certificate field against the signed transaction, the
- * receipt and the header.
+ * receipt and the header. Every u64 (grams, heights, times, power) is exact: documents are read
+ * by parseJson, integers as BigInt, not by JSON.parse, which rounds them above 2^53.
  * SHA-256 and Ed25519 come from WebCrypto (crypto.subtle), present in Chromium and Node.js 20.
  *
  * Usable as a browser script (window.CarbonVerify) and as a CommonJS module (tests under Node).
@@ -82,7 +83,7 @@
   }
 
   function uint(value, width) {
-    // Big-endian, `width` bytes; values up to 2^53 - 1 (JSON numbers) are exact.
+    // Big-endian, `width` bytes, of a Number (a count or length) or a BigInt (a u64 field).
     const out = new Uint8Array(width);
     let v = BigInt(value);
     for (let i = width - 1; i >= 0; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
@@ -118,6 +119,114 @@
     return subtle().verify({ name: "Ed25519" }, key, signature, message);
   }
 
+  // ------------------------------------------------------------ exact JSON parsing
+
+  // JSON.parse reads every number as a double, exact only up to 2^53: a bundle's u64 fields
+  // (grams, heights, times, voting power) go up to 2^64 - 1, and a rounded one would rebuild
+  // other bytes than were signed, or show another amount. So documents are parsed here with every
+  // integer literal (no fraction, no exponent) as a BigInt. Other numbers stay Numbers and are
+  // refused where an integer is due, as Python's json reads them as floats (cli/verify.py).
+  const MAX_DEPTH = 512;
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+  const LONE_SURROGATE = /\p{Surrogate}/u;
+
+  /** Parse JSON text as JSON.parse does, but integers as BigInt; BundleError naming `what`. */
+  function parseJson(source, what) {
+    let at = 0;
+    const fail = (reason) => {
+      throw new BundleError(`${what} is not JSON: ${reason} at position ${at}`);
+    };
+    const space = () => { while (at < source.length && " \t\n\r".includes(source[at])) at++; };
+    const expect = (c) => { if (source[at] !== c) fail(`expected '${c}'`); at++; };
+
+    function string() {
+      // Find the closing quote (one not escaped), then let JSON.parse decode the escapes.
+      let end = at;
+      for (;;) {
+        end = source.indexOf('"', end + 1);
+        if (end < 0) fail("unterminated string");
+        let slashes = 0;
+        while (source[end - 1 - slashes] === "\\") slashes++;
+        if (slashes % 2 === 0) break;
+      }
+      let value;
+      try {
+        value = JSON.parse(source.slice(at, end + 1));
+      } catch {
+        fail("bad string");
+      }
+      // Python refuses these too: valid escapes, but no text (they cannot be encoded as UTF-8).
+      if (LONE_SURROGATE.test(value)) fail("text that is not valid Unicode (a lone surrogate)");
+      at = end + 1;
+      return value;
+    }
+
+    function number() {
+      NUMBER.lastIndex = at;
+      const m = NUMBER.exec(source);
+      if (!m) fail("bad number");
+      at = NUMBER.lastIndex;
+      return m[1] === undefined && m[2] === undefined ? BigInt(m[0]) : Number(m[0]);
+    }
+
+    function word(w, value) {
+      if (source.startsWith(w, at)) { at += w.length; return value; }
+      return fail("unexpected character");
+    }
+
+    function value(depth) {
+      if (depth > MAX_DEPTH) fail("nested too deeply");
+      space();
+      const c = source[at];
+      if (c === "{") return members(depth);
+      if (c === "[") return items(depth);
+      if (c === '"') return string();
+      if (c === "-" || (c >= "0" && c <= "9")) return number();
+      if (c === "t") return word("true", true);
+      if (c === "f") return word("false", false);
+      if (c === "n") return word("null", null);
+      return fail(c === undefined ? "unexpected end" : "unexpected character");
+    }
+
+    function members(depth) {
+      const out = {};
+      at++;
+      space();
+      if (source[at] === "}") { at++; return out; }
+      for (;;) {
+        space();
+        if (source[at] !== '"') fail("expected a string key");
+        const key = string();
+        space();
+        expect(":");
+        // An own property even for "__proto__", as JSON.parse makes it.
+        Object.defineProperty(out, key, { value: value(depth + 1), writable: true,
+          enumerable: true, configurable: true });
+        space();
+        if (source[at] === "}") { at++; return out; }
+        expect(",");
+      }
+    }
+
+    function items(depth) {
+      const out = [];
+      at++;
+      space();
+      if (source[at] === "]") { at++; return out; }
+      for (;;) {
+        out.push(value(depth + 1));
+        space();
+        if (source[at] === "]") { at++; return out; }
+        expect(",");
+      }
+    }
+
+    const doc = value(0);
+    space();
+    if (at < source.length) fail("unexpected text after the document");
+    return doc;
+  }
+
   // ------------------------------------------------------------ strict JSON reading
 
   function object(value, what, keys, optional) {
@@ -132,13 +241,18 @@
     return value;
   }
 
+  const U32 = 1n << 32n;
+  const U64 = 1n << 64n;
+
   function int(value, what, limitBits) {
-    // JSON numbers are exact up to 2^53 - 1: larger values are refused, not rounded.
-    const limit = limitBits === 32 ? 2 ** 32 : Number.MAX_SAFE_INTEGER + 1;
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value >= limit) {
-      throw new BundleError(`${what} must be an integer from 0 to ${limit - 1}`);
+    // An integer literal (parseJson's BigInt), of 32 bits (an index or count: returned as a
+    // Number) or 64 (returned as a BigInt, exact); 1.5, 1e3, -1 and true are refused as Python
+    // refuses them, with its message.
+    const limit = limitBits === 32 ? U32 : U64;
+    if (typeof value !== "bigint" || value < 0n || value >= limit) {
+      throw new BundleError(`${what} must be an integer from 0 to ${limit - 1n}`);
     }
-    return value;
+    return limitBits === 32 ? Number(value) : value;
   }
 
   function str(value, what) {
@@ -184,17 +298,13 @@
       const keys = Object.keys(value).sort();
       return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k])).join(",") + "}";
     }
+    if (typeof value === "bigint") return value.toString();
     return JSON.stringify(value);
   }
 
   /** The trusted genesis: its hash (the page shows it), chain id and validator set. */
   async function loadGenesis(genesisText) {
-    let doc;
-    try {
-      doc = JSON.parse(genesisText);
-    } catch (err) {
-      throw new BundleError(`the genesis file is not JSON: ${err.message}`);
-    }
+    const doc = parseJson(genesisText, "the genesis file");
     // The served genesis is Genesis.to_json(): its canonical form is what Genesis.hash() covers.
     const hash = await sha256(concat([text(TAGS.genesis), text(canonicalJson(doc))]));
     const g = object(doc, "genesis", ["chain_id", "genesis_time_ms", "validators"],
@@ -205,7 +315,7 @@
       return {
         name: str(item.name, `genesis validator ${i} name`),
         publicKey: hex(item.public_key, `genesis validator ${i} public_key`, 32),
-        power: "power" in item ? int(item.power, `genesis validator ${i} power`) : 1,
+        power: "power" in item ? int(item.power, `genesis validator ${i} power`) : 1n,
       };
     });
     return { hash, hashHex: toHex(hash), chainId: str(g.chain_id, "genesis chain_id"),
@@ -218,7 +328,7 @@
     if (!validators.length) throw new BundleError(`${what}: validator set is empty`);
     const seen = new Set();
     validators.forEach((v, i) => {
-      if (v.power <= 0) {
+      if (v.power <= 0n) {
         throw new BundleError(`${what}: validator ${i} ('${v.name}') has power ${v.power}`);
       }
       const k = toHex(v.publicKey);
@@ -230,9 +340,8 @@
       const name = text(v.name);
       parts.push(uint(name.length, 2), name, v.publicKey, uint(v.power, 8));
     }
-    const total = validators.reduce((s, v) => s + v.power, 0);
-    return { validators, hash: await sha256(concat(parts)), total,
-      quorum: Math.floor((total * 2) / 3) + 1 };
+    const total = validators.reduce((s, v) => s + v.power, 0n);
+    return { validators, hash: await sha256(concat(parts)), total, quorum: (total * 2n) / 3n + 1n };
   }
 
   async function listedSet(value, what) {
@@ -304,7 +413,7 @@
         "a header field was changed)");
     }
     const seen = new Set();
-    let power = 0;
+    let power = 0n;
     for (const vote of votes) {
       const where = `height ${height}: precommit of validator ${vote.index}`;
       if (vote.index >= set.validators.length) {
@@ -331,7 +440,7 @@
 
   async function followSetChanges(chainId, start, changes, below) {
     let current = start;
-    let last = 0;
+    let last = 0n;
     const items = list(changes, "set_changes");
     for (let i = 0; i < items.length; i++) {
       const what = `set_changes[${i}]`;
@@ -729,10 +838,8 @@
     for (const name of [...CERTIFICATE].sort()) {
       const want = expected[name];
       const got = record[name];
-      const same = typeof want === "bigint"
-        ? typeof got === "number" && Number.isSafeInteger(got) && BigInt(got) === want
-        : got === want;
-      if (!same) {
+      // A u64 (BigInt) equals only the same integer literal: 1.0 or "1" is not 1.
+      if (got !== want) {
         throw new BundleError(`certificate field ${name} is ${show(got)}, but the signed ` +
           `transaction, its receipt and the header give ${show(want)}`);
       }
@@ -751,7 +858,8 @@
   // ------------------------------------------------------------ the whole bundle
 
   /**
-   * Check a parsed bundle against the trusted genesis (from loadGenesis); resolve to what it
+   * Check a bundle parsed by parseJson (integers as BigInt; JSON.parse's Numbers are refused
+   * where an integer is due) against the trusted genesis (from loadGenesis); resolve to what it
    * proves, or reject with a BundleError whose message says what failed.
    */
   async function verifyBundle(bundle, genesis) {
@@ -784,8 +892,10 @@
     const events = await receipt(top.receipt, tx, index, h);
     const expected = expectedCertificate(tx, events, h);
     checkCertificate(top.certificate, expected, oneEvent(events, "retire"));
+    // Integers stay BigInt (amount_grams, height, time_ms, the powers): formatTco2e and
+    // formatTime show them exactly.
     return {
-      certificate: Object.assign({}, expected, { amount_grams: Number(expected.amount_grams) }),
+      certificate: expected,
       height: h.height,
       blockHash: toHex(await headerHash(h)),
       signers: signed.signers.map((v) => v.name),
@@ -799,17 +909,32 @@
 
   /** Parse bundle text (a file dropped on the page) and verify it; BundleError on any failure. */
   async function verifyBundleText(bundleText, genesis) {
-    let bundle;
-    try {
-      bundle = JSON.parse(bundleText);
-    } catch (err) {
-      throw new BundleError(`the bundle is not JSON: ${err.message}`);
-    }
-    return verifyBundle(bundle, genesis);
+    return verifyBundle(parseJson(bundleText, "the bundle"), genesis);
+  }
+
+  // ------------------------------------------------------------ showing what was proven
+
+  const GRAMS_PER_TONNE = 1000000n;
+  const YEAR_10000_MS = 253402300800000n;
+
+  /** Grams as tCO2e text, exactly, with no trailing zeros (chain/amounts.py format_tco2e). */
+  function formatTco2e(grams) {
+    const g = BigInt(grams);
+    const whole = g / GRAMS_PER_TONNE;
+    const frac = g % GRAMS_PER_TONNE;
+    if (!frac) return String(whole);
+    return `${whole}.${String(frac).padStart(6, "0").replace(/0+$/, "")}`;
+  }
+
+  /** A block time as a person reads it; a header may hold any u64 (cli/verify.py _when). */
+  function formatTime(timeMs) {
+    const ms = BigInt(timeMs);
+    if (ms >= YEAR_10000_MS) return `time_ms ${ms} (after 9999)`;
+    return new Date(Number(ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "") + " UTC";
   }
 
   const api = { BUNDLE_FORMAT, BundleError, loadGenesis, verifyBundle, verifyBundleText,
-    canonicalJson, addressOf };
+    parseJson, canonicalJson, addressOf, formatTco2e, formatTime };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.CarbonVerify = api;
 })(typeof window !== "undefined" ? window : globalThis);
