@@ -151,8 +151,9 @@ def list_trade_prices(
     """Settled trades of a project (and vintage), newest first: the public price history.
 
     Entries are keyed by vintage, then trade id, so the whole history of a project is a merge of
-    one newest-first range per vintage: a page reads its entries, one more (to know whether a
-    next page exists) and one entry per vintage, never the history before its token.
+    one newest-first range per vintage, each starting below ``before``: a page reads its entries,
+    one more (to know whether a next page exists) and two per vintage (one finds the vintage,
+    one the merge reads ahead), never the entries above its token or below its end.
     """
     if not project_id:
         raise InvalidRequest("project id is required", "missing_field")
