@@ -438,6 +438,23 @@ class _Reader:
         for key, value in self._kv.iterate(full, _prefix_end(full)):
             yield key[cut:], value
 
+    def scan_range(
+        self, start: bytes, stop: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Every state (key, value) with ``start <= key < stop``, ascending (descending if
+        ``reverse``), read from the backend as it is consumed."""
+        cut = len(P_STATE)
+        found = False
+        for key, value in self._kv.iterate(P_STATE + start, P_STATE + stop, reverse):
+            found = True
+            yield key[cut:], value
+        if reverse and not found and start < stop:
+            # plyvel's reverse iterator returns nothing for a range whose only key is ``start``
+            # (see _range_start): one point read finds that key.
+            only = self._kv.get(P_STATE + start)
+            if only is not None:
+                yield start, only
+
     def genesis(self) -> bytes | None:
         """The genesis document this store was created from."""
         return self._kv.get(K_GENESIS)

@@ -4,12 +4,15 @@ public price history of a project and vintage.
 Pure. Lists are newest first (ids are sequence numbers) and continue below a ``before`` id.
 Orders and trades are read by id from the newest down, at most ``MAX_SCANNED`` records per
 page, so a rare filter ends a page early (with a token to continue) instead of reading the
-whole market.
+whole market. The price history is read as ranges of its index (``RangeReader``), so a page
+costs its size (plus one entry per vintage), not the length of the history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,7 +21,7 @@ from carbon_ticket.chain.errors import InvalidRequest
 from carbon_ticket.chain.market_records import ORDER_STATUSES, TRADE_STATUSES, Order, Trade
 from carbon_ticket.chain.records import Period
 from carbon_ticket.chain.rules.market import get_trade
-from carbon_ticket.chain.state import StateReader
+from carbon_ticket.chain.state import RangeReader, StateReader
 
 __all__ = [
     "MAX_SCANNED",
@@ -29,6 +32,7 @@ __all__ = [
 ]
 
 MAX_SCANNED = 10_000  # records one page reads at most
+_ID_BYTES = 8  # a price entry's key ends in its trade id
 R = TypeVar("R", Order, Trade)
 Item = TypeVar("Item")
 
@@ -119,25 +123,49 @@ def list_trades(
     )
 
 
-def _price_ids(state: StateReader, prefix: bytes) -> Iterator[int]:
-    for key, _value in state.scan(prefix):
-        yield keys.decode_u64(key[-8:])
+def _after(prefix: bytes) -> bytes:
+    # The smallest key above every key under ``prefix``; price prefixes end in "/", never 0xff.
+    return prefix[:-1] + bytes([prefix[-1] + 1])
+
+
+def _vintage_prefixes(state: RangeReader, project_prefix: bytes) -> Iterator[bytes]:
+    """The price-history prefix of each vintage of a project, in key order: one seek each,
+    whatever the length of its history (an entry's key is its vintage prefix and 8 id bytes)."""
+    start, stop = project_prefix, _after(project_prefix)
+    while (first := next(state.scan_range(start, stop), None)) is not None:
+        vintage_prefix = first[0][:-_ID_BYTES]
+        yield vintage_prefix
+        start = _after(vintage_prefix)
+
+
+def _ids_below(state: RangeReader, vintage_prefix: bytes, before: int | None) -> Iterator[int]:
+    """The trade ids of one vintage's price history below ``before``, newest first, read lazily."""
+    stop = _after(vintage_prefix) if before is None else vintage_prefix + keys.encode_u64(before)
+    for key, _value in state.scan_range(vintage_prefix, stop, reverse=True):
+        yield keys.decode_u64(key[-_ID_BYTES:])
 
 
 def list_trade_prices(
-    state: StateReader, project_id: str, vintage: Period | None, size: int, before: int | None
+    state: RangeReader, project_id: str, vintage: Period | None, size: int, before: int | None
 ) -> MarketPage[Trade]:
-    """Settled trades of a project (and vintage), newest first: the public price history."""
+    """Settled trades of a project (and vintage), newest first: the public price history.
+
+    Entries are keyed by vintage, then trade id, so the whole history of a project is a merge of
+    one newest-first range per vintage, each starting below ``before``: a page reads its entries,
+    one more (to know whether a next page exists) and two per vintage (one finds the vintage,
+    one the merge reads ahead), never the entries above its token or below its end.
+    """
     if not project_id:
         raise InvalidRequest("project id is required", "missing_field")
-    prefix = (
-        keys.trade_price_prefix(project_id, vintage.start_date, vintage.end_date)
-        if vintage is not None
-        else keys.trade_price_prefix(project_id)
-    )
-    ids = sorted(
-        (i for i in _price_ids(state, prefix) if before is None or i < before), reverse=True
-    )
-    page = tuple(get_trade(state, i) for i in ids[:size]) if size > 0 else ()
-    more = len(ids) > len(page) and page
-    return MarketPage(page, page[-1].trade_id if more else None)
+    if size <= 0 or "/" in project_id:  # no project id has a "/" (check_fields._ID_RE)
+        return MarketPage((), None)
+    if vintage is not None:
+        prefixes: Iterable[bytes] = (
+            keys.trade_price_prefix(project_id, vintage.start_date, vintage.end_date),
+        )
+    else:
+        prefixes = _vintage_prefixes(state, keys.trade_price_prefix(project_id))
+    newest = heapq.merge(*(_ids_below(state, p, before) for p in prefixes), reverse=True)
+    ids = list(itertools.islice(newest, size + 1))
+    page = tuple(get_trade(state, i) for i in ids[:size])
+    return MarketPage(page, page[-1].trade_id if len(ids) > size else None)

@@ -7,6 +7,7 @@ following page starts exactly where the previous one stopped however many export
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import islice
 
@@ -27,6 +28,7 @@ __all__ = [
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 _SEQ = 8
+_TOKEN = re.compile(r"[0-9]{1,20}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +56,14 @@ def get_import(state: StateReader, origin_registry: str, origin_id: str) -> Impo
 
 
 def _start_of(page_token: str) -> int:
+    # As every list of the API reads its tokens (node.api_codec.decode_sequence_page): ASCII
+    # digits of a u64, else ``bad_page_token`` (str.isdigit took "²", which int() refuses).
     if not page_token:
         return 0
-    if not page_token.isdigit() or len(page_token) > 20:
-        raise InvalidRequest(f"invalid page token {page_token!r}", "invalid_page_token")
+    if _TOKEN.fullmatch(page_token) is None or int(page_token) >= 2**64:
+        raise InvalidRequest(
+            f"page token {page_token[:40]!r} is not one this API issued", "bad_page_token"
+        )
     return int(page_token)
 
 
@@ -69,7 +75,10 @@ def list_exports(
     page_size: int = 0,
     page_token: str = "",
 ) -> ExportsPage:
-    """A page of exports in export order, of one batch or account when given (not both)."""
+    """A page of exports in export order, of one batch or account when given (not both).
+
+    ``page_size`` 0 means ``DEFAULT_PAGE_SIZE``; a larger one than ``MAX_PAGE_SIZE`` is capped,
+    as every list of the API caps it."""
     if batch_id and account:
         raise InvalidRequest("filter exports by batch or by account, not both", "invalid_filter")
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)

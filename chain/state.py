@@ -35,6 +35,7 @@ from carbon_ticket.chain.records import (
 __all__ = [
     "AccountView",
     "MemoryState",
+    "RangeReader",
     "StateOverlay",
     "StateReader",
     "expected_nonce",
@@ -74,6 +75,23 @@ class StateReader(Protocol):
         ...
 
 
+@runtime_checkable
+class RangeReader(StateReader, Protocol):
+    """A StateReader that also reads a key range lazily, in either direction.
+
+    For the public API's views, never for the rules: a page of a long index (the market's price
+    history) then costs what it returns, not the index's length. The rules' overlay has no
+    ranges, so the consensus path cannot come to depend on them.
+    """
+
+    def scan_range(
+        self, start: bytes, stop: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) with ``start <= key < stop``, ascending (descending if
+        ``reverse``), read as it is consumed."""
+        ...
+
+
 class MemoryState:
     """A dict-backed StateReader, for tests and tools. ``apply`` folds a block's writes in."""
 
@@ -87,6 +105,13 @@ class MemoryState:
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) under ``prefix``, sorted by key."""
         for key in sorted(k for k in self.data if k.startswith(prefix)):
+            yield key, self.data[key]
+
+    def scan_range(
+        self, start: bytes, stop: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) with ``start <= key < stop``, sorted (descending if ``reverse``)."""
+        for key in sorted((k for k in self.data if start <= k < stop), reverse=reverse):
             yield key, self.data[key]
 
     def apply(self, writes: Mapping[bytes, bytes | None]) -> None:

@@ -82,6 +82,13 @@ class StoreView(Protocol):
         """Every state (key, value) whose key starts with ``prefix``, sorted by key."""
         ...
 
+    def scan_range(
+        self, start: bytes, stop: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Every state (key, value) with ``start <= key < stop``, ascending (descending if
+        ``reverse``), read as it is consumed (``chain.state.RangeReader``)."""
+        ...
+
     def genesis(self) -> bytes | None:
         """The genesis document this store was created from."""
         ...

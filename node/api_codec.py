@@ -60,6 +60,7 @@ __all__ = [
     "receipt_to_proto",
     "redemption_to_proto",
     "report_to_proto",
+    "require_number",
     "retirement_query",
     "settlement_to_proto",
     "tx_proof_to_proto",
@@ -110,6 +111,14 @@ def require_id(value: str, field: str) -> str:
         raise InvalidRequest(f"{field} is required", "missing_field")
     if len(value) > _MAX_ID_CHARS:
         raise InvalidRequest(f"{field} is longer than {_MAX_ID_CHARS} characters", "field_too_long")
+    return value
+
+
+def require_number(value: int, field: str) -> int:
+    """A required numbered id (an order's, a proposal's): numbering starts at 1, and proto3
+    reads an unset field as 0, so 0 is the field left empty (``missing_field``, naming it)."""
+    if value == 0:
+        raise InvalidRequest(f"{field} is required", "missing_field")
     return value
 
 

@@ -18,6 +18,7 @@ from carbon_ticket.node.api_codec import (
     decode_sequence_page,
     period_to_proto,
     require_id,
+    require_number,
 )
 from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.proto import services_pb2
@@ -120,7 +121,7 @@ class MarketApi:
     async def GetOrder(
         self, request: services_pb2.GetOrderRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.OrderInfo:
-        return order_to_proto(get_order(self._store, request.order_id))
+        return order_to_proto(get_order(self._store, require_number(request.order_id, "order_id")))
 
     @errors
     async def ListTrades(

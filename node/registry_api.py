@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import grpc
 
-from carbon_ticket.chain.errors import InvalidRequest
 from carbon_ticket.chain.records import Export, Import
 from carbon_ticket.chain.records import Period as RecordPeriod
-from carbon_ticket.chain.registry_view import MAX_PAGE_SIZE, get_export, get_import, list_exports
+from carbon_ticket.chain.registry_view import get_export, get_import, list_exports
 from carbon_ticket.chain.state import get_batch
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.node.api_codec import decode_address, period_to_proto, require_id
@@ -69,10 +68,6 @@ class RegistryApi:
     async def ExportList(
         self, request: services_pb2.ExportListRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ExportPage:
-        if request.page_size > MAX_PAGE_SIZE:
-            raise InvalidRequest(
-                f"page_size {request.page_size} is above {MAX_PAGE_SIZE}", "invalid_page_size"
-            )
         account = decode_address(request.account, "account") if request.account else ""
         batch_id = require_id(request.batch_id, "batch_id") if request.batch_id else ""
         page = list_exports(

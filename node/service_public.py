@@ -72,6 +72,7 @@ from carbon_ticket.node.api_codec import (
     redemption_to_proto,
     report_to_proto,
     require_id,
+    require_number,
     retirement_query,
     settlement_to_proto,
     tx_proof_to_proto,
@@ -730,7 +731,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     async def GetProposal(
         self, request: services_pb2.GetProposalRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ProposalInfo:
-        view = proposal_view(self._store, request.proposal_id)
+        view = proposal_view(self._store, require_number(request.proposal_id, "proposal_id"))
         return proposal_to_proto(view.proposal, view.votes, self._store.height)
 
     @errors

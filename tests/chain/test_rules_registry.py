@@ -441,8 +441,10 @@ def test_supply_and_serials_hold_for_any_sequence(operations: list[tuple[str, in
     ("filters", "code"),
     [
         ({"batch_id": BATCH_ID, "account": "ct1x"}, "invalid_filter"),
-        ({"page_token": "-1"}, "invalid_page_token"),
-        ({"page_token": "9" * 21}, "invalid_page_token"),
+        ({"page_token": "-1"}, "bad_page_token"),
+        ({"page_token": "9" * 21}, "bad_page_token"),
+        ({"page_token": "\u00b2"}, "bad_page_token"),
+        ({"page_token": str(2**64)}, "bad_page_token"),
     ],
 )
 def test_export_listing_refuses_bad_requests(
