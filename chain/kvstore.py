@@ -291,8 +291,9 @@ class RetirementPage:
 def _range_start(prefix: bytes, height: int) -> bytes:
     """A start key just below every entry of ``height`` under ``prefix``, equal to none.
 
-    plyvel's reverse iterator returns nothing for a range whose only key equals ``start``, so
-    range scans never start at a key that may exist: entry keys are ``prefix`` plus 12 bytes,
+    plyvel's reverse iterator returned nothing for a range whose only key equals ``start`` (the
+    backend now reads reverse ranges from ``stop`` alone, node.store), and range scans were made
+    never to start at a key that may exist: entry keys are ``prefix`` plus 12 bytes,
     and this key is ``prefix`` alone or 13 bytes longer, sorting after every entry of the
     previous height.
     """
@@ -444,16 +445,8 @@ class _Reader:
         """Every state (key, value) with ``start <= key < stop``, ascending (descending if
         ``reverse``), read from the backend as it is consumed."""
         cut = len(P_STATE)
-        found = False
         for key, value in self._kv.iterate(P_STATE + start, P_STATE + stop, reverse):
-            found = True
             yield key[cut:], value
-        if reverse and not found and start < stop:
-            # plyvel's reverse iterator returns nothing for a range whose only key is ``start``
-            # (see _range_start): one point read finds that key.
-            only = self._kv.get(P_STATE + start)
-            if only is not None:
-                yield start, only
 
     def genesis(self) -> bytes | None:
         """The genesis document this store was created from."""

@@ -13,6 +13,7 @@ queries after a start do not each pay for opening the tables they touch.
 
 from __future__ import annotations
 
+import itertools
 import re
 import resource
 import time
@@ -92,6 +93,20 @@ def storage_error(exc: BaseException, path: Path) -> StorageError:
     return StorageError(f"block store {path}: {reason}")
 
 
+def _range(source: Any, start: bytes, stop: bytes, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    """A plyvel iterator (made now: its implicit snapshot is of this moment) over the items with
+    ``start <= key < stop``, ascending or, with ``reverse``, descending."""
+    if not reverse:
+        it: Iterator[tuple[bytes, bytes]] = source.iterator(
+            start=start, stop=stop, verify_checksums=True
+        )
+        return it
+    # plyvel's reverse iterator given both bounds misses the range's only key when that key is
+    # ``start`` (plyvel 1.5): seek from ``stop`` alone and end below ``start`` here.
+    it = source.iterator(stop=stop, reverse=True, verify_checksums=True)
+    return itertools.takewhile(lambda item: item[0] >= start, it)
+
+
 def _guarded(
     fault: Callable[[plyvel.Error], StorageError], items: Iterator[tuple[bytes, bytes]]
 ) -> Iterator[tuple[bytes, bytes]]:
@@ -121,8 +136,7 @@ class _PlyvelSnapshot:
         self, start: bytes, stop: bytes, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` at the snapshot."""
-        it = self._snap.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
-        return _guarded(self._fault, it)
+        return _guarded(self._fault, _range(self._snap, start, stop, reverse))
 
     def close(self) -> None:
         """Release the snapshot."""
@@ -161,9 +175,7 @@ class PlyvelKV:
         self, start: bytes, stop: bytes, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Items with ``start <= key < stop`` (LevelDB iterators read an implicit snapshot)."""
-        # Made now, not at the first item: the implicit snapshot is of this moment.
-        it = self._db.iterator(start=start, stop=stop, reverse=reverse, verify_checksums=True)
-        return _guarded(self._fault, it)
+        return _guarded(self._fault, _range(self._db, start, stop, reverse))
 
     def write(self, items: list[tuple[bytes, bytes | None]]) -> None:
         """Apply every put and delete as one atomic WriteBatch, fsynced before returning.

@@ -4,9 +4,9 @@
 Reproductions (2026-12-04):
 - each page of ``ListTradePrices`` read every price entry of the project from the store (a
   prefix scan of the whole history, then a sort), however small the page;
-- plyvel's reverse iterator returns nothing for a range whose only key is its start, so a range
-  read in reverse needs one point read to see that key (the history lists read ranges in
-  reverse).
+- plyvel's reverse iterator returns nothing for a range whose only key is its start; the
+  LevelDB backend reads reverse ranges from their stop alone (node/store.py, and its own test in
+  tests/node/test_store_leveldb.py), and these ranges must still see that key.
 """
 
 from __future__ import annotations

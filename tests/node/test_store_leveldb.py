@@ -13,7 +13,7 @@ import pytest
 
 from carbon_ticket.chain.errors import StorageError, StoreInUse
 from carbon_ticket.chain.kvstore import K_FORMAT, K_TIP, P_HEADER
-from carbon_ticket.node.store import LevelDBStore, open_files_budget
+from carbon_ticket.node.store import LevelDBStore, PlyvelKV, open_files_budget
 from tests.node.crash_writer import CHAIN_ID, account, batch, grow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,3 +256,30 @@ def test_opening_loads_every_table_into_the_table_cache(tmp_path: Path) -> None:
         assert b"~untouched/1/1" in store.kv.table_keys()  # the largest key of its table
         assert store.get(b"meta/height") is not None  # reads work as before
     assert not _mapped_tables(path)
+
+
+def test_ranges_read_in_either_direction_hold_exactly_their_keys(tmp_path: Path) -> None:
+    # Reproduction: plyvel's reverse iterator given both bounds returned nothing for a range
+    # whose only key is its start, so a newest-first page whose one
+    # entry sat at its start came back empty. Every range of the backend and of its snapshots,
+    # in both directions, against the sorted keys themselves.
+    keys = sorted({bytes([a]) + bytes([b])[:n] for a in b"abc" for b in b"abc" for n in (0, 1)})
+    bounds = sorted({*keys, b"", b"a\x00", b"b\xff", b"c\xff\xff", b"d"})
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    for key in keys:
+        db.put(key, b"v" + key)
+    kv = PlyvelKV(db)
+    snapshot = kv.snapshot()
+    try:
+        for start in bounds:
+            for stop in bounds:
+                inside = [(k, b"v" + k) for k in keys if start <= k < stop]
+                for source in (kv, snapshot):
+                    assert list(source.iterate(start, stop)) == inside, (start, stop)
+                    assert list(source.iterate(start, stop, reverse=True)) == inside[::-1], (
+                        start,
+                        stop,
+                    )
+    finally:
+        snapshot.close()
+        db.close()
