@@ -22,6 +22,7 @@ from carbon_ticket.cli.explorer.source import NodeSource, ProjectIndex
 __all__ = ["make_app"]
 
 REGISTER_PAGE_SIZE = 50
+_MAX_UINT64 = 2**64 - 1
 _MAX_FILTER = 256  # characters of a search field (the node refuses longer ones anyway)
 # Pages load scripts and styles from this origin only: no inline script, no CDN, no framework.
 _CSP = (
@@ -133,13 +134,19 @@ async def register(request: web.Request) -> web.Response:
     return _html(pages.register_page(request.app[CHAIN_ID], filters, page))
 
 
+def _height(raw: str) -> int:
+    """A height from a path or query: decimal digits of a uint64 (a larger number would not
+    fit the request message); 400 otherwise."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20 or int(raw) > _MAX_UINT64:
+        raise web.HTTPBadRequest(text=f"height {raw[:40]!r} is not a block height")
+    return int(raw)
+
+
 async def validators(request: web.Request) -> web.Response:
     """The validator set in effect at ``?height=H`` (default: the next block's), and any change
     scheduled after it."""
-    raw = request.query.get("height", "").strip() or "0"
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
-        raise web.HTTPBadRequest(text=f"height {raw[:40]!r} is not a block height")
-    info = await request.app[SOURCE].validators(int(raw))
+    height = _height(request.query.get("height", "").strip() or "0")
+    info = await request.app[SOURCE].validators(height)
     return _html(pages.validators_page(request.app[CHAIN_ID], info))
 
 
