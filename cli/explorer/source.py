@@ -95,6 +95,35 @@ class NodeSource:
         reply = await self._call("GetBlock", services_pb2.GetBlockRequest(height=height))
         return cast(services_pb2.BlockInfo, reply)
 
+    async def block_by_hash(self, block_hash: bytes) -> services_pb2.BlockInfo:
+        """GetBlock of one block hash."""
+        request = services_pb2.GetBlockRequest(block_hash=block_hash)
+        return cast(services_pb2.BlockInfo, await self._call("GetBlock", request))
+
+    async def tx(self, tx_hash: bytes) -> services_pb2.TxInfo:
+        """GetTx: a committed transaction (its body decoded) and its receipt."""
+        reply = await self._call("GetTx", services_pb2.GetTxRequest(tx_hash=tx_hash))
+        return cast(services_pb2.TxInfo, reply)
+
+    async def account(self, address: str) -> services_pb2.AccountInfo:
+        """GetAccount: kind, name, roles, nonce and balances."""
+        reply = await self._call("GetAccount", services_pb2.GetAccountRequest(address=address))
+        return cast(services_pb2.AccountInfo, reply)
+
+    async def account_history(
+        self, address: str, page_token: str, page_size: int
+    ) -> services_pb2.HistoryPage:
+        """One page of GetAccountHistory, newest first."""
+        request = services_pb2.GetAccountHistoryRequest(
+            address=address, page_token=page_token, page_size=page_size
+        )
+        return cast(services_pb2.HistoryPage, await self._call("GetAccountHistory", request))
+
+    async def points(self, address: str) -> services_pb2.PointsInfo:
+        """GetPoints: a resident's points (the default week of history)."""
+        reply = await self._call("GetPoints", services_pb2.GetPointsRequest(address=address))
+        return cast(services_pb2.PointsInfo, reply)
+
     async def recent_blocks(
         self, height: int, count: int = RECENT_BLOCKS
     ) -> list[services_pb2.BlockInfo]:
