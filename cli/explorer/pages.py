@@ -579,6 +579,7 @@ def tx_page(chain_id: str, info: services_pb2.TxInfo) -> str:
     body, receipt = info.body, info.receipt
     kind = body.WhichOneof("msg") or ""
     certificates = _certificate_ids(receipt)
+    made = ", ".join(_LINKED_FIELDS["certificate_id"](c) for c in certificates)
     facts = _facts([
         ("Tx hash", _hex(info.tx_hash)),
         ("Block", f"height {_block_link(info.height)}, index {info.index}"),
@@ -589,14 +590,15 @@ def tx_page(chain_id: str, info: services_pb2.TxInfo) -> str:
         ("Memo", _e(body.memo)),
         ("Signatures", "<br>".join(_hex(s.public_key) for s in info.envelope.signatures)),
         ("Outcome", _outcome(receipt) + (f" {_e(receipt.message)}" if receipt.code else "")),
-        ("Certificate", ", ".join(_LINKED_FIELDS["certificate_id"](c) for c in certificates)),
+        *([("Certificate", made)] if certificates else []),
     ])  # fmt: skip
     message = _fields(render.message_dict(getattr(body, kind))) if kind else ""
     events = _table(("Event", "Attributes"),
                     ([_e(ev.type), _fields(_attributes(ev))] for ev in receipt.events),
                     "events")  # fmt: skip
+    none = "" if receipt.events else '<p class="note">No events.</p>'
     page = (facts + f"<h2>Message <code>{_e(kind)}</code></h2>" + message
-            + f"<h2>Events</h2>{events}")  # fmt: skip
+            + f"<h2>Events</h2>{events}{none}")  # fmt: skip
     return layout(f"Transaction {info.tx_hash.hex()[:16]}…", chain_id, page)
 
 
