@@ -24,6 +24,10 @@ __all__ = ["NodeSource", "ProjectIndex"]
 # Seconds one call may take: a page waits at most this long for the node.
 CALL_TIMEOUT = 10.0
 RECENT_BLOCKS = 20
+# The largest reply taken: a block of thousands of transactions with their receipts is more than
+# gRPC's default 4 MiB; a node sends up to its [api] max_message_bytes, 64 MiB by default.
+MAX_REPLY_BYTES = 64 * 2**20
+_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_REPLY_BYTES)]
 
 
 # How a failed node call is answered. No error class of its own: the project has one error
@@ -56,9 +60,11 @@ class NodeSource:
     async def open(self) -> None:
         """Open the channel (it connects lazily, so a node started later is found)."""
         if self._credentials is None:
-            self._channel = grpc.aio.insecure_channel(self.address)
+            self._channel = grpc.aio.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
         else:
-            self._channel = grpc.aio.secure_channel(self.address, self._credentials)
+            self._channel = grpc.aio.secure_channel(
+                self.address, self._credentials, options=_CHANNEL_OPTIONS
+            )
         self._stub = services_pb2_grpc.LedgerServiceStub(self._channel)
 
     async def close(self) -> None:
