@@ -9,19 +9,30 @@ project index.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
+from typing import TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 
+from carbon_ticket.chain.crypto import parse_address
+from carbon_ticket.chain.errors import InvalidAddress
 from carbon_ticket.chain.genesis import Genesis
 from carbon_ticket.cli import render
 from carbon_ticket.cli.explorer import pages
 from carbon_ticket.cli.explorer.source import NodeSource, ProjectIndex
+from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["make_app"]
 
 REGISTER_PAGE_SIZE = 50
+BLOCK_PAGE_SIZE = 100  # transactions of a block per page: a block of thousands stays small
+HISTORY_PAGE_SIZE = 50
+_MAX_UINT64 = 2**64 - 1
+_HASH = re.compile(r"[0-9a-fA-F]{64}")
+_CERTIFICATE = re.compile(r"RC-[0-9A-F]{24}", re.IGNORECASE)
 _MAX_FILTER = 256  # characters of a search field (the node refuses longer ones anyway)
 # Pages load scripts and styles from this origin only: no inline script, no CDN, no framework.
 _CSP = (
@@ -35,6 +46,7 @@ GENESIS = web.AppKey("genesis", Genesis)
 CHAIN_ID = web.AppKey("chain_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 # The only static files (package data), read once and served from memory: a fixed list, so
@@ -133,14 +145,130 @@ async def register(request: web.Request) -> web.Response:
     return _html(pages.register_page(request.app[CHAIN_ID], filters, page))
 
 
+def _height(raw: str) -> int:
+    """A height from a path or query: decimal digits of a uint64 (a larger number would not
+    fit the request message); 400 otherwise."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20 or int(raw) > _MAX_UINT64:
+        raise web.HTTPBadRequest(text=f"height {raw[:40]!r} is not a block height")
+    return int(raw)
+
+
 async def validators(request: web.Request) -> web.Response:
     """The validator set in effect at ``?height=H`` (default: the next block's), and any change
     scheduled after it."""
-    raw = request.query.get("height", "").strip() or "0"
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
-        raise web.HTTPBadRequest(text=f"height {raw[:40]!r} is not a block height")
-    info = await request.app[SOURCE].validators(int(raw))
+    height = _height(request.query.get("height", "").strip() or "0")
+    info = await request.app[SOURCE].validators(height)
     return _html(pages.validators_page(request.app[CHAIN_ID], info))
+
+
+def _page_number(request: web.Request) -> int:
+    raw = request.query.get("page", "").strip() or "1"
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        raise web.HTTPBadRequest(text=f"page {raw[:40]!r} is not a page number (1, 2, ...)")
+    return int(raw)
+
+
+async def block(request: web.Request) -> web.Response:
+    """A block: header, commit signers and one page (``?page=N``) of its transactions."""
+    height = _height(request.match_info["height"])
+    if height == 0:  # GetBlock would answer the latest block: there is no block 0
+        raise web.HTTPBadRequest(text="block heights start at 1")
+    page = _page_number(request)
+    source = request.app[SOURCE]
+    info = await source.block(height)
+    count = len(info.committed.block.txs)
+    last_page = max(1, -(-count // BLOCK_PAGE_SIZE))
+    if page > last_page:
+        raise web.HTTPNotFound(text=f"block {height} has {count} transactions: "
+                                    f"{last_page} page(s) of {BLOCK_PAGE_SIZE}")  # fmt: skip
+    status, validator_set = await asyncio.gather(source.status(), source.validators(height))
+    return _html(pages.block_page(request.app[CHAIN_ID], info, validator_set, status.height,
+                                  page, BLOCK_PAGE_SIZE))  # fmt: skip
+
+
+def _hash(raw: str, what: str) -> bytes:
+    if _HASH.fullmatch(raw) is None:
+        raise web.HTTPBadRequest(text=f"{raw[:80]!r} is not a {what} (64 hex digits)")
+    return bytes.fromhex(raw)
+
+
+async def tx(request: web.Request) -> web.Response:
+    """A committed transaction by its hash (the tx id), with its receipt."""
+    info = await request.app[SOURCE].tx(_hash(request.match_info["tx_hash"], "transaction hash"))
+    return _html(pages.tx_page(request.app[CHAIN_ID], info))
+
+
+def _address(raw: str) -> str:
+    try:
+        return parse_address(raw)
+    except InvalidAddress as exc:
+        raise web.HTTPBadRequest(text=exc.message[:200]) from exc
+
+
+async def account(request: web.Request) -> web.Response:
+    """An account, a resident's points, and a page of its history (``?page_token=``)."""
+    address = _address(request.match_info["address"])
+    token = _filter(request, "page_token")
+    source = request.app[SOURCE]
+    record = await source.account(address)  # 404 for an unregistered address, before paging
+    history = await source.account_history(address, token, HISTORY_PAGE_SIZE)
+    points = None
+    if record.kind == ledger_pb2.ACCOUNT_KIND_RESIDENT:
+        points = await source.points(address)
+    return _html(pages.account_page(request.app[CHAIN_ID], record, history, points, token))
+
+
+async def _found(call: Awaitable[T]) -> T | None:
+    """The record, or None when the node knows no such id (or refuses it as one)."""
+    try:
+        return await call
+    except (web.HTTPNotFound, web.HTTPBadRequest):
+        return None
+
+
+async def _locate(source: NodeSource, query: str) -> str | None:
+    """The page of what ``query`` names: a height, a tx or block hash, an address, a
+    certificate, batch or project id (tried in that order); None when nothing matches."""
+    height = int(query) if query.isascii() and query.isdigit() and len(query) <= 20 else 0
+    if height and height <= (await source.status()).height:
+        return f"/blocks/{height}"
+    if _HASH.fullmatch(query):
+        digest = bytes.fromhex(query)
+        if await _found(source.tx(digest)) is not None:
+            return f"/txs/{digest.hex()}"
+        found = await _found(source.block_by_hash(digest))
+        if found is not None:
+            return f"/blocks/{found.committed.block.header.height}"
+    try:
+        address = parse_address(query)
+    except InvalidAddress:
+        pass
+    else:
+        if await _found(source.account(address)) is not None:
+            return f"/accounts/{address}"
+    if _CERTIFICATE.fullmatch(query):
+        cert = await _found(source.certificate("RC-" + query[3:].upper()))
+        if cert is not None:
+            return f"/certificates/{quote(cert.certificate_id, safe='')}"
+    if await _found(source.batch(query)) is not None:
+        return f"/batches/{quote(query, safe='')}"
+    if await _found(source.project(query)) is not None:
+        return f"/projects/{quote(query, safe='')}"
+    return None
+
+
+async def search(request: web.Request) -> web.Response:
+    """The home page's search box: a redirect to the page found, or a page saying none was."""
+    query = _filter(request, "q")
+    if not query:
+        raise web.HTTPBadRequest(
+            text="search for a block height, a transaction or block hash, an account address, "
+            "or a certificate, batch or project id"
+        )
+    location = await _locate(request.app[SOURCE], query)
+    if location is None:
+        return _html(pages.nothing_found_page(request.app[CHAIN_ID], query), 404)
+    raise web.HTTPSeeOther(location)
 
 
 async def certificate(request: web.Request) -> web.Response:
@@ -204,6 +332,10 @@ def make_app(source: NodeSource, trusted: Genesis) -> web.Application:
     app.router.add_get("/batches/{batch_id}", batch)
     app.router.add_get("/retirements", register)
     app.router.add_get("/validators", validators)
+    app.router.add_get("/blocks/{height}", block)
+    app.router.add_get("/txs/{tx_hash}", tx)
+    app.router.add_get("/accounts/{address}", account)
+    app.router.add_get("/search", search)
     app.router.add_get("/certificates/{certificate_id}", certificate)
     app.router.add_get("/certificates/{certificate_id}/bundle.json", bundle)
     app.router.add_get("/genesis.json", genesis)

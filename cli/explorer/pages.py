@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from typing import Any
 from urllib.parse import quote, urlencode
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
 from carbon_ticket.chain.amounts import format_tco2e
+from carbon_ticket.chain.crypto import ADDRESS_PREFIX, parse_address
+from carbon_ticket.chain.errors import InvalidAddress, InvalidTransaction
+from carbon_ticket.chain.tx import decode_certified_tx
+from carbon_ticket.cli import render
+from carbon_ticket.cli.common import table_view
 from carbon_ticket.cli.render import rfc3339
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
+    "account_page",
     "batch_page",
+    "block_page",
     "certificate_page",
     "error_page",
     "home_page",
+    "nothing_found_page",
     "project_page",
     "projects_page",
     "register_page",
+    "tx_page",
     "verify_page",
 ]
 
@@ -43,6 +55,46 @@ def _link(path: str, label: object) -> str:
 
 def _t(grams: int) -> str:
     return f"{format_tco2e(grams)} t"
+
+
+def _block_link(height: int) -> str:
+    return _link(f"/blocks/{height}", height)
+
+
+def _tx_link(tx_hash: bytes, short: bool = False) -> str:
+    text = tx_hash.hex()
+    label = text[:16] + "…" if short else text
+    return f'<a href="/txs/{text}"><code>{_e(label)}</code></a>'
+
+
+def _account_link(address: str) -> str:
+    if not address:
+        return ""
+    return f'<a href="/accounts/{quote(address, safe="")}"><code>{_e(address)}</code></a>'
+
+
+def _batch_link(batch_id: str) -> str:
+    return _link(f"/batches/{quote(batch_id, safe='')}", batch_id)
+
+
+def _project_link(project_id: str) -> str:
+    return _link(f"/projects/{quote(project_id, safe='')}", project_id)
+
+
+def _enum(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
+    """An enum value's short lower-case name (``ROLE_ISSUER`` -> ``issuer``); a number the
+    explorer does not know (a newer node) as itself."""
+    try:
+        return enum.Name(value).removeprefix(prefix).lower()
+    except ValueError:
+        return str(value)
+
+
+def _outcome(receipt: ledger_pb2.Receipt) -> str:
+    """ "applied", or the ledger's error code of a refused transaction."""
+    if receipt.code == 0:
+        return '<span class="applied">applied</span>'
+    return f'<span class="refused">{_e(receipt.error_code or f"code {receipt.code}")}</span>'
 
 
 def _period(p: ledger_pb2.Period) -> str:
@@ -106,14 +158,34 @@ def home_page(
     for info in blocks:
         h = info.committed.block.header
         proposer = names.get(h.proposer, h.proposer.hex()[:16] + "…")
-        rows.append((str(h.height), _e(rfc3339(h.time_ms)), str(h.tx_count), _e(proposer),
-                     f"<code>{info.block_hash.hex()[:16]}…</code>"))  # fmt: skip
+        rows.append((_block_link(h.height), _e(rfc3339(h.time_ms)), str(h.tx_count),
+                     _e(proposer), f"<code>{info.block_hash.hex()[:16]}…</code>"))  # fmt: skip
     table = _table(("Height", "Time (UTC)", "Txs", "Proposer", "Block hash"), rows, "blocks")
-    return layout("Recent blocks", status.chain_id, facts + "<h2>Recent blocks</h2>" + table)
+    body = search_form() + facts + "<h2>Recent blocks</h2>" + table
+    return layout("Recent blocks", status.chain_id, body)
+
+
+def search_form(query: str = "") -> str:
+    """The search box: a GET form to ``/search``, which redirects to the page found."""
+    return (
+        '<form class="search" method="get" action="/search" role="search">'
+        '<label>Search <input name="q" id="q" maxlength="256" '
+        f'value="{_e(query)}" placeholder="height, tx hash, address, certificate, batch or '
+        'project id"></label><button type="submit">Go</button></form>'
+    )
+
+
+def nothing_found_page(chain_id: str, query: str) -> str:
+    """What a search that matched nothing shows."""
+    body = (f'<p class="error">Nothing found for <code>{_e(query)}</code>.</p>'
+            '<p class="note">A search takes a block height, a transaction or block hash (64 hex '
+            "digits), an account address, a certificate id (RC-…), a batch id or a project id, "
+            "exactly.</p>" + search_form(query))  # fmt: skip
+    return layout("Nothing found", chain_id, body)
 
 
 def _validator_rows(entries: Iterable[services_pb2.ValidatorEntry]) -> list[list[str]]:
-    return [[str(i), _e(v.name), str(v.power), f"<code>{_e(v.operator or v.address)}</code>",
+    return [[str(i), _e(v.name), str(v.power), _account_link(v.operator or v.address),
              _e(v.network_address), f"<code>{v.public_key.hex()[:16]}…</code>"]
             for i, v in enumerate(entries)]  # fmt: skip
 
@@ -196,9 +268,9 @@ def project_page(
         ("Kind", _e(_kind(p))),
         ("Area", f"{p.area_centihectares / 100:,.2f} ha"),
         ("Methodology", _e(p.methodology)),
-        ("Owner", f"<code>{_e(p.owner)}</code>"),
+        ("Owner", _account_link(p.owner)),
         ("Metadata", f"<code>{p.metadata_hash.hex()}</code> {_e(p.metadata_uri)}"),
-        ("Registered", f"height {p.height}, {_e(rfc3339(p.time_ms))}"),
+        ("Registered", f"height {_block_link(p.height)}, {_e(rfc3339(p.time_ms))}"),
         # One forest, one project (issue 17): ids no other project may hold.
         ("External ids", ", ".join(f"<code>{_e(i)}</code>" for i in p.external_ids)),
         ("Parcels", ", ".join(f"<code>{_e(i)}</code>" for i in p.parcel_ids)),
@@ -220,12 +292,12 @@ def batch_page(chain_id: str, batch: services_pb2.BatchInfo) -> str:
     b = batch
     facts = _facts([
         ("Batch id", f"<code>{_e(b.batch_id)}</code>"),
-        ("Project", _link(f"/projects/{quote(b.project_id, safe='')}", b.project_id)),
+        ("Project", _project_link(b.project_id)),
         ("Vintage", _e(_period(b.vintage))),
-        ("Issuer", f"<code>{_e(b.issuer)}</code>"),
-        ("Recipient", f"<code>{_e(b.recipient)}</code>"),
+        ("Issuer", _account_link(b.issuer)),
+        ("Recipient", _account_link(b.recipient)),
         ("Reports", "<br>".join(f"<code>{h.hex()}</code>" for h in b.report_hashes)),
-        ("Issued", f"height {b.height}, {_e(rfc3339(b.time_ms))}"),
+        ("Issued", f"height {_block_link(b.height)}, {_e(rfc3339(b.time_ms))}"),
     ])  # fmt: skip
     totals = {name: getattr(b.supply, f"{name}_grams") for name in SUPPLY}
     table = _table(_SUPPLY_HEADS,
@@ -303,9 +375,9 @@ def certificate_page(
         ("Batch", _link(f"/batches/{quote(c.batch_id, safe='')}", c.batch_id)),
         ("Project", _link(f"/projects/{quote(c.project_id, safe='')}", c.project_id)),
         ("Vintage", _e(_period(c.vintage))),
-        ("Retired by", f"<code>{_e(c.account)}</code>"),
-        ("Block", f"height {c.height}, {_e(rfc3339(c.time_ms))}"),
-        ("Transaction", f"<code>{c.tx_hash.hex()}</code>"),
+        ("Retired by", _account_link(c.account)),
+        ("Block", f"height {_block_link(c.height)}, {_e(rfc3339(c.time_ms))}"),
+        ("Transaction", _tx_link(c.tx_hash)),
     ])  # fmt: skip
     panel = (
         f'<section id="verification" class="pending" data-bundle="/certificates/{cid}/bundle.json"'
@@ -342,3 +414,252 @@ def verify_page(chain_id: str, genesis_hash: str) -> str:
         + _trust_anchor(genesis_hash)
     )  # fmt: skip
     return layout("Verify a certificate bundle", chain_id, body, ("verify.js", "page.js"))
+
+
+# ---------------------------------------------------------------- blocks, transactions, accounts
+
+
+def _hex(value: bytes) -> str:
+    return f"<code>{value.hex()}</code>"
+
+
+def _signer_rows(
+    commit: ledger_pb2.CommitCertificate, validators: services_pb2.ValidatorSetInfo
+) -> tuple[list[list[str]], int]:
+    """One row per precommit of the commit certificate (index, name, power, key) and the power
+    they sum to; an index outside the set (never in a valid certificate) is shown as such."""
+    rows, signed = [], 0
+    members = validators.validators
+    for vote in commit.precommits:
+        i = vote.validator_index
+        if i < len(members):
+            v = members[i]
+            signed += v.power
+            rows.append([str(i), _e(v.name), str(v.power), _account_link(v.operator or v.address),
+                         f"<code>{v.public_key.hex()[:16]}…</code>"])  # fmt: skip
+        else:
+            rows.append([str(i), '<span class="refused">not in the set</span>', "", "", ""])
+    return rows, signed
+
+
+def _block_tx_rows(info: services_pb2.BlockInfo, first: int, last: int) -> Iterable[list[str]]:
+    """The rows of transactions ``first``..``last - 1``: index, id, message, signer, outcome.
+    The envelopes are decoded only to read their body (the certificate vouches for them)."""
+    txs, receipts = info.committed.block.txs, info.receipts
+    for index in range(first, last):
+        receipt = receipts[index] if index < len(receipts) else ledger_pb2.Receipt()
+        try:
+            decoded = decode_certified_tx(txs[index], receipt.tx_hash)
+            kind, signer = _e(decoded.kind), _account_link(decoded.body.signer)
+        except InvalidTransaction:
+            kind, signer = '<span class="refused">undecodable</span>', ""
+        tx_id = _tx_link(receipt.tx_hash, short=True) if receipt.tx_hash else ""
+        yield [str(index), tx_id, kind, signer, _outcome(receipt)]
+
+
+def _pager(path: str, page: int, pages: int, what: str) -> str:
+    """Links to the neighbouring pages of ``path?page=``."""
+    links = []
+    if page > 1:
+        links.append(_link(f"{path}?page={page - 1}", f"← {what} {page - 1}"))
+    if page < pages:
+        links.append(_link(f"{path}?page={page + 1}", f"{what} {page + 1} →"))
+    return f'<p class="more">{" · ".join(links)}</p>' if links else ""
+
+
+def block_page(
+    chain_id: str,
+    info: services_pb2.BlockInfo,
+    validators: services_pb2.ValidatorSetInfo,
+    latest: int,
+    page: int,
+    page_size: int,
+) -> str:
+    """A block: its header, who signed its commit certificate, and page ``page`` (from 1) of its
+    transactions, ``page_size`` a page, so that a block of thousands stays a small page."""
+    h, commit = info.committed.block.header, info.committed.certificate
+    proposer = next((v for v in validators.validators if v.public_key == h.proposer), None)
+    facts = _facts([
+        ("Height", str(h.height)),
+        ("Time (UTC)", _e(rfc3339(h.time_ms))),
+        ("Block hash", _hex(info.block_hash)),
+        ("Previous block", (_link(f"/blocks/{h.height - 1}", h.prev_hash.hex())
+                            if h.height > 1 else _hex(h.prev_hash))),
+        ("Proposer", (_e(proposer.name) + " " if proposer else "") + _hex(h.proposer)),
+        ("Transactions", str(h.tx_count)),
+        ("App hash", _hex(h.app_hash)),
+        ("Tx root", _hex(h.tx_root)),
+        ("Results root", _hex(h.results_root)),
+        ("Envelopes root", _hex(h.envelopes_root)),
+        ("Validators hash", _hex(h.validators_hash)),
+        ("Next validators hash", _hex(h.next_validators_hash)),
+    ])  # fmt: skip
+    neighbours = []
+    if h.height > 1:
+        neighbours.append(_link(f"/blocks/{h.height - 1}", f"← Block {h.height - 1}"))
+    if h.height < latest:
+        neighbours.append(_link(f"/blocks/{h.height + 1}", f"Block {h.height + 1} →"))
+    nav = f'<p class="more">{" · ".join(neighbours)}</p>'
+    rows, signed = _signer_rows(commit, validators)
+    signers = (
+        f'<h2>Commit certificate</h2><p class="note">Round {commit.round}: signed by '
+        f"{len(commit.precommits)} validators with {signed} of {validators.total_power} voting "
+        f'power (the set in effect at this height, <a href="/validators?height={h.height}">'
+        "validators</a>).</p>"
+        + _table(("Index", "Validator", "Power", "Operator", "Public key"), rows, "signers")
+    )  # fmt: skip
+    count = len(info.committed.block.txs)
+    pages = max(1, -(-count // page_size))
+    first, last = (page - 1) * page_size, min(count, page * page_size)
+    shown = f"{first + 1} to {last} of {count}" if count else "none"
+    txs = (f"<h2>Transactions</h2><p class=\"note\">Transactions {shown}.</p>"
+           + _table(("Index", "Tx hash", "Message", "Signer", "Outcome"),
+                    _block_tx_rows(info, first, last), "txs")
+           + _pager(f"/blocks/{h.height}", page, pages, "page"))  # fmt: skip
+    return layout(f"Block {h.height}", chain_id, nav + facts + signers + txs + nav)
+
+
+# Fields whose value names a record the explorer has a page for.
+_LINKED_FIELDS = {
+    "batch_id": _batch_link,
+    "project_id": _project_link,
+    "certificate_id": lambda v: _link(f"/certificates/{quote(v, safe='')}", v),
+    "tx_hash": lambda v: f'<a href="/txs/{quote(v, safe="")}"><code>{_e(v)}</code></a>',
+}
+
+
+def _is_address(text: str) -> bool:
+    try:
+        parse_address(text)
+    except InvalidAddress:
+        return False
+    return True
+
+
+def _value(key: str, value: Any) -> str:
+    """A field of a message or event as the CLI's table view shows it (``table_view``: tCO2e,
+    RFC 3339 times, periods, yes/no), with ids and addresses linked to their pages."""
+    if isinstance(value, dict):
+        return _fields(value)
+    if isinstance(value, list):
+        if all(isinstance(v, dict) for v in value):
+            return "".join(f'<div class="item">{_fields(v)}</div>' for v in value)
+        return ", ".join(_value(key, v) for v in value)
+    if isinstance(value, str) and value:
+        link = _LINKED_FIELDS.get(key)
+        if link is not None:
+            return link(value)
+        if value.startswith(ADDRESS_PREFIX + "1") and _is_address(value):
+            return _account_link(value)
+    return _e(value)
+
+
+def _fields(data: Mapping[str, Any]) -> str:
+    """A readable definition list of a dict from cli/render.py; empty fields left out."""
+    shown = table_view(dict(data))
+    return _facts((k.replace("_", " "), _value(k, v)) for k, v in shown.items()
+                  if v not in ("", None, []))  # fmt: skip
+
+
+def _attributes(event: ledger_pb2.Event) -> dict[str, Any]:
+    """An event's attributes as cli/render.py reads them (grams with their tCO2e)."""
+    out = render.event(event)
+    del out["type"]
+    return out
+
+
+def _certificate_ids(receipt: ledger_pb2.Receipt) -> list[str]:
+    return [a.value for ev in receipt.events for a in ev.attributes
+            if ev.type == "retire" and a.key == "certificate_id"]  # fmt: skip
+
+
+def tx_page(chain_id: str, info: services_pb2.TxInfo) -> str:
+    """A committed transaction: where it is, who signed it, its message read as the CLI shows
+    it, and its receipt's outcome and events, with a link to any certificate it made."""
+    body, receipt = info.body, info.receipt
+    kind = body.WhichOneof("msg") or ""
+    certificates = _certificate_ids(receipt)
+    made = ", ".join(_LINKED_FIELDS["certificate_id"](c) for c in certificates)
+    facts = _facts([
+        ("Tx hash", _hex(info.tx_hash)),
+        ("Block", f"height {_block_link(info.height)}, index {info.index}"),
+        ("Time (UTC)", _e(rfc3339(info.time_ms))),
+        ("Signer", _account_link(body.signer)),
+        ("Nonce", str(body.nonce)),
+        ("Message", f"<code>{_e(kind)}</code>"),
+        ("Memo", _e(body.memo)),
+        ("Signatures", "<br>".join(_hex(s.public_key) for s in info.envelope.signatures)),
+        ("Outcome", _outcome(receipt) + (f" {_e(receipt.message)}" if receipt.code else "")),
+        *([("Certificate", made)] if certificates else []),
+    ])  # fmt: skip
+    message = _fields(render.message_dict(getattr(body, kind))) if kind else ""
+    events = _table(("Event", "Attributes"),
+                    ([_e(ev.type), _fields(_attributes(ev))] for ev in receipt.events),
+                    "events")  # fmt: skip
+    none = "" if receipt.events else '<p class="note">No events.</p>'
+    page = (facts + f"<h2>Message <code>{_e(kind)}</code></h2>" + message
+            + f"<h2>Events</h2>{events}{none}")  # fmt: skip
+    return layout(f"Transaction {info.tx_hash.hex()[:16]}…", chain_id, page)
+
+
+def _points_facts(points: services_pb2.PointsInfo) -> str:
+    days = ", ".join(f"{d.day:08d}: {d.points}" for d in points.history)
+    return "<h2>Points</h2>" + _facts([
+        ("Balance", str(points.balance)),
+        ("Awarded", str(points.awarded)),
+        ("Exchanged", str(points.exchanged)),
+        ("Redeemed", str(points.redeemed)),
+        ("Earned today", f"{points.earned_today} (day {points.today:08d})"),
+        ("Daily cap", str(points.daily_cap) if points.daily_cap else "none"),
+        ("Last 7 days", _e(days) or "no points"),
+    ])  # fmt: skip
+
+
+def _history_rows(items: Iterable[services_pb2.HistoryItem]) -> Iterable[list[str]]:
+    for i in items:
+        yield [_block_link(i.height), str(i.index), _e(rfc3339(i.time_ms)),
+               _tx_link(i.tx_hash, short=True), _e(i.kind), _account_link(i.signer),
+               _outcome(i.receipt)]  # fmt: skip
+
+
+def account_page(
+    chain_id: str,
+    account: services_pb2.AccountInfo,
+    history: services_pb2.HistoryPage,
+    points: services_pb2.PointsInfo | None,
+    older_than: str,
+) -> str:
+    """An account: its record and balances, a resident's points, and one page of its history
+    (newest first; ``older_than`` is the page token it was read from, "" for the newest)."""
+    a = account
+    path = f"/accounts/{quote(a.address, safe='')}"
+    registered = (f"height {_block_link(a.height)} by {_account_link(a.registered_by)}"
+                  if a.height else "in the genesis")  # fmt: skip
+    facts = _facts([
+        ("Address", f"<code>{_e(a.address)}</code>"),
+        ("Kind", _e(_enum(ledger_pb2.AccountKind, a.kind, "ACCOUNT_KIND_"))),
+        ("Name", _e(a.name)),
+        ("Roles", _e(", ".join(_enum(ledger_pb2.Role, r, "ROLE_") for r in a.roles)) or "none"),
+        ("Nonce", str(a.nonce)),
+        ("Registered", registered),
+    ])  # fmt: skip
+    total = sum(b.amount_grams for b in a.balances)
+    balances = _table(("Batch", "Tradable"),
+                      [*([_batch_link(b.batch_id), _t(b.amount_grams)] for b in a.balances),
+                       ["<strong>Total</strong>", _t(total)]], "balances")  # fmt: skip
+    rows = list(_history_rows(history.items))
+    table = _table(("Height", "Index", "Time (UTC)", "Tx hash", "Message", "Signer", "Outcome"),
+                   rows, "history")  # fmt: skip
+    links = []
+    if older_than:
+        links.append(_link(path, "← Newest"))
+    if history.next_page_token:
+        older = path + "?" + urlencode({"page_token": history.next_page_token})
+        links.append(_link(older, "Older →"))
+    more = f'<p class="more">{" · ".join(links)}</p>' if links else ""
+    empty = "" if rows else '<p class="note">No transactions.</p>'
+    body = (facts + "<h2>Balances</h2>" + balances
+            + (_points_facts(points) if points is not None else "")
+            + "<h2>History</h2>" + table + empty + more)  # fmt: skip
+    title = f"Account {a.name}" if a.name else f"Account {a.address}"
+    return layout(title, chain_id, body)

@@ -24,6 +24,10 @@ __all__ = ["NodeSource", "ProjectIndex"]
 # Seconds one call may take: a page waits at most this long for the node.
 CALL_TIMEOUT = 10.0
 RECENT_BLOCKS = 20
+# The largest reply taken: a block of thousands of transactions with their receipts is more than
+# gRPC's default 4 MiB; a node sends up to its [api] max_message_bytes, 64 MiB by default.
+MAX_REPLY_BYTES = 64 * 2**20
+_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_REPLY_BYTES)]
 
 
 # How a failed node call is answered. No error class of its own: the project has one error
@@ -56,9 +60,11 @@ class NodeSource:
     async def open(self) -> None:
         """Open the channel (it connects lazily, so a node started later is found)."""
         if self._credentials is None:
-            self._channel = grpc.aio.insecure_channel(self.address)
+            self._channel = grpc.aio.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
         else:
-            self._channel = grpc.aio.secure_channel(self.address, self._credentials)
+            self._channel = grpc.aio.secure_channel(
+                self.address, self._credentials, options=_CHANNEL_OPTIONS
+            )
         self._stub = services_pb2_grpc.LedgerServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -94,6 +100,35 @@ class NodeSource:
         """GetBlock of one height."""
         reply = await self._call("GetBlock", services_pb2.GetBlockRequest(height=height))
         return cast(services_pb2.BlockInfo, reply)
+
+    async def block_by_hash(self, block_hash: bytes) -> services_pb2.BlockInfo:
+        """GetBlock of one block hash."""
+        request = services_pb2.GetBlockRequest(block_hash=block_hash)
+        return cast(services_pb2.BlockInfo, await self._call("GetBlock", request))
+
+    async def tx(self, tx_hash: bytes) -> services_pb2.TxInfo:
+        """GetTx: a committed transaction (its body decoded) and its receipt."""
+        reply = await self._call("GetTx", services_pb2.GetTxRequest(tx_hash=tx_hash))
+        return cast(services_pb2.TxInfo, reply)
+
+    async def account(self, address: str) -> services_pb2.AccountInfo:
+        """GetAccount: kind, name, roles, nonce and balances."""
+        reply = await self._call("GetAccount", services_pb2.GetAccountRequest(address=address))
+        return cast(services_pb2.AccountInfo, reply)
+
+    async def account_history(
+        self, address: str, page_token: str, page_size: int
+    ) -> services_pb2.HistoryPage:
+        """One page of GetAccountHistory, newest first."""
+        request = services_pb2.GetAccountHistoryRequest(
+            address=address, page_token=page_token, page_size=page_size
+        )
+        return cast(services_pb2.HistoryPage, await self._call("GetAccountHistory", request))
+
+    async def points(self, address: str) -> services_pb2.PointsInfo:
+        """GetPoints: a resident's points (the default week of history)."""
+        reply = await self._call("GetPoints", services_pb2.GetPointsRequest(address=address))
+        return cast(services_pb2.PointsInfo, reply)
 
     async def recent_blocks(
         self, height: int, count: int = RECENT_BLOCKS
