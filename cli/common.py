@@ -535,6 +535,13 @@ def parse_address_arg(text: str, keystore: Path | None = None) -> str:
     return parse_address(text.strip())
 
 
+# The largest reply a client takes: a block of thousands of transactions with their receipts
+# is more than gRPC's default 4 MiB; a node sends up to its [api] max_message_bytes, 64 MiB by
+# default. The wallet and the explorer open their channels with this.
+MAX_REPLY_BYTES = 64 * 2**20
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_REPLY_BYTES)]
+
+
 @contextmanager
 def connect(
     address: str, timeout: float | None = None, tls: ClientTls | None = None
@@ -550,13 +557,13 @@ def connect(
     if tls is None:
         tls = client_tls()
     if tls is None:
-        channel = grpc.insecure_channel(address)
+        channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
     else:
         try:
             credentials = tls.credentials()
         except LedgerError as exc:  # an unreadable or malformed certificate or key file
             raise CliError(exc.message, EXIT_USAGE) from exc
-        channel = grpc.secure_channel(address, credentials)
+        channel = grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
     try:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)

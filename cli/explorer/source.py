@@ -17,6 +17,7 @@ from typing import cast
 import grpc
 from aiohttp import web
 
+from carbon_ticket.cli.common import CHANNEL_OPTIONS
 from carbon_ticket.proto import services_pb2, services_pb2_grpc
 
 __all__ = ["NodeSource", "ProjectIndex"]
@@ -24,10 +25,6 @@ __all__ = ["NodeSource", "ProjectIndex"]
 # Seconds one call may take: a page waits at most this long for the node.
 CALL_TIMEOUT = 10.0
 RECENT_BLOCKS = 20
-# The largest reply taken: a block of thousands of transactions with their receipts is more than
-# gRPC's default 4 MiB; a node sends up to its [api] max_message_bytes, 64 MiB by default.
-MAX_REPLY_BYTES = 64 * 2**20
-_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_REPLY_BYTES)]
 
 
 # How a failed node call is answered. No error class of its own: the project has one error
@@ -60,10 +57,10 @@ class NodeSource:
     async def open(self) -> None:
         """Open the channel (it connects lazily, so a node started later is found)."""
         if self._credentials is None:
-            self._channel = grpc.aio.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
         else:
             self._channel = grpc.aio.secure_channel(
-                self.address, self._credentials, options=_CHANNEL_OPTIONS
+                self.address, self._credentials, options=CHANNEL_OPTIONS
             )
         self._stub = services_pb2_grpc.LedgerServiceStub(self._channel)
 

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -28,6 +27,7 @@ from carbon_ticket.cli.explorer import pages, source
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 from tests.cli.explorer_harness import DemoChain, Page, fetch, running_explorer
 from tests.cli.harness import stub_for, wallet_keys
+from tests.cli.huge_block import HugeBlockNode, serving
 
 HOSTILE = "<script>alert('owned')</script> & Co"
 T = 1_000_000
@@ -191,47 +191,8 @@ def _synthetic_block(count: int) -> services_pb2.BlockInfo:
     return info
 
 
-class _HugeBlockNode(services_pb2_grpc.LedgerServiceServicer):
-    """A node whose block 7 is over gRPC's default 4 MiB reply limit (the node sends up to its
-    [api] max_message_bytes, 64 MiB by default)."""
-
-    def __init__(self) -> None:
-        body = ledger_pb2.TxBody(chain_id="c", signer=PrivateKey.generate().address,
-                                 memo="m" * 900, transfer=ledger_pb2.Transfer())  # fmt: skip
-        raw = ledger_pb2.TxEnvelope(body=body.SerializeToString()).SerializeToString()
-        self.block = services_pb2.BlockInfo(block_hash=bytes(32))
-        self.block.committed.block.header.height = 7
-        self.block.committed.block.txs.extend([raw] * 6000)
-        self.block.receipts.extend(
-            ledger_pb2.Receipt(tx_hash=i.to_bytes(32, "big")) for i in range(6000)
-        )
-        assert self.block.ByteSize() > 5 * 2**20
-
-    def GetBlock(self, request: Any, context: Any) -> services_pb2.BlockInfo:
-        return self.block
-
-    def GetStatus(self, request: Any, context: Any) -> services_pb2.StatusResponse:
-        return services_pb2.StatusResponse(chain_id="c", height=9)
-
-    def GetValidators(self, request: Any, context: Any) -> services_pb2.ValidatorSetInfo:
-        return services_pb2.ValidatorSetInfo(height=7, total_power=1)
-
-
-@contextmanager
-def _serving(servicer: services_pb2_grpc.LedgerServiceServicer) -> Iterator[str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
-                         options=[("grpc.max_send_message_length", 64 * 2**20)])  # fmt: skip
-    services_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop(None)
-
-
 def test_a_block_over_four_mib_is_read_and_paged(demo_devnet: DemoChain) -> None:
-    with _serving(_HugeBlockNode()) as node, running_explorer(node, demo_devnet.genesis()) as base:
+    with serving(HugeBlockNode()) as node, running_explorer(node, demo_devnet.genesis()) as base:
         page = fetch(base + "/blocks/7?page=60")
     assert page.status == 200, page.text
     assert "Transactions 5901 to 6000 of 6000." in page.text
