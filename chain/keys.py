@@ -59,6 +59,7 @@ __all__ = [
     "points_operator_key",
     "points_operator_prefix",
     "points_ref_key",
+    "prefix_end",
     "project_external_id_key",
     "project_key",
     "project_parcel_key",
@@ -142,6 +143,15 @@ EXPORT_COUNT = b"exportcount"  # -> u64 number of exports so far
 IMPORT = b"import/"  # + origin registry + "/" + origin id -> Import record
 
 _U64 = 8
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The smallest key greater than every key that starts with ``prefix`` (the stop of a
+    range read of the prefix)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        raise ValueError("prefix has no upper bound")
+    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def encode_u64(value: int) -> bytes:

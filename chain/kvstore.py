@@ -101,14 +101,6 @@ def name_key(name: str) -> bytes:
     return hashlib.sha256(name.encode()).digest()[:_NAME_KEY_BYTES]
 
 
-def _prefix_end(prefix: bytes) -> bytes:
-    # The smallest key greater than every key starting with ``prefix``.
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        raise ValueError("prefix has no upper bound")
-    return stripped[:-1] + bytes([stripped[-1] + 1])
-
-
 def receipt_to_proto(result: TxResult) -> ledger_pb2.Receipt:
     """The protobuf form of a receipt, as the API answers it."""
     msg = ledger_pb2.Receipt(
@@ -436,7 +428,7 @@ class _Reader:
         """Every state (key, value) whose key starts with ``prefix``, sorted by key."""
         full = P_STATE + prefix
         cut = len(P_STATE)
-        for key, value in self._kv.iterate(full, _prefix_end(full)):
+        for key, value in self._kv.iterate(full, keys.prefix_end(full)):
             yield key[cut:], value
 
     def scan_range(
@@ -472,7 +464,7 @@ class _Reader:
         start = P_TX + _U64.pack(height)
         txs = tuple(
             value[4 : 4 + _LEN.unpack_from(value)[0]]
-            for _, value in self._kv.iterate(start, _prefix_end(start))
+            for _, value in self._kv.iterate(start, keys.prefix_end(start))
         )
         try:
             return Block(header=header, txs=txs)
@@ -486,7 +478,7 @@ class _Reader:
             return None
         start = P_TX + _U64.pack(height)
         receipts: list[TxResult] = []
-        for key, value in self._kv.iterate(start, _prefix_end(start)):
+        for key, value in self._kv.iterate(start, keys.prefix_end(start)):
             index = _POS.unpack_from(key, len(P_TX))[1]
             try:
                 size = _LEN.unpack_from(value)[0]
@@ -548,7 +540,7 @@ class _Reader:
         self, prefix: bytes, limit: int, before: tuple[int, int] | None
     ) -> list[HistoryEntry]:
         limit = max(0, min(limit, MAX_HISTORY_PAGE))
-        stop = _prefix_end(prefix) if before is None else prefix + _POS.pack(*before)
+        stop = keys.prefix_end(prefix) if before is None else prefix + _POS.pack(*before)
         entries: list[HistoryEntry] = []
         if limit == 0:
             return entries
@@ -592,7 +584,7 @@ class _Reader:
         if before is not None and (stop is None or prefix + _POS.pack(*before) < stop):
             stop = prefix + _POS.pack(*before)
         if stop is None:
-            stop = _prefix_end(prefix)
+            stop = keys.prefix_end(prefix)
         entries: list[RetirementEntry] = []
         cursor: tuple[int, int] | None = None
         if limit == 0 or stop <= first:

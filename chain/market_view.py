@@ -123,24 +123,23 @@ def list_trades(
     )
 
 
-def _after(prefix: bytes) -> bytes:
-    # The smallest key above every key under ``prefix``; price prefixes end in "/", never 0xff.
-    return prefix[:-1] + bytes([prefix[-1] + 1])
-
-
 def _vintage_prefixes(state: RangeReader, project_prefix: bytes) -> Iterator[bytes]:
     """The price-history prefix of each vintage of a project, in key order: one seek each,
     whatever the length of its history (an entry's key is its vintage prefix and 8 id bytes)."""
-    start, stop = project_prefix, _after(project_prefix)
+    start, stop = project_prefix, keys.prefix_end(project_prefix)
     while (first := next(state.scan_range(start, stop), None)) is not None:
         vintage_prefix = first[0][:-_ID_BYTES]
         yield vintage_prefix
-        start = _after(vintage_prefix)
+        start = keys.prefix_end(vintage_prefix)
 
 
 def _ids_below(state: RangeReader, vintage_prefix: bytes, before: int | None) -> Iterator[int]:
     """The trade ids of one vintage's price history below ``before``, newest first, read lazily."""
-    stop = _after(vintage_prefix) if before is None else vintage_prefix + keys.encode_u64(before)
+    stop = (
+        keys.prefix_end(vintage_prefix)
+        if before is None
+        else vintage_prefix + keys.encode_u64(before)
+    )
     for key, _value in state.scan_range(vintage_prefix, stop, reverse=True):
         yield keys.decode_u64(key[-_ID_BYTES:])
 

@@ -8,13 +8,14 @@ following page starts exactly where the previous one stopped however many export
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import InvalidRequest, NotFound
 from carbon_ticket.chain.records import Export, Import
-from carbon_ticket.chain.state import StateReader
+from carbon_ticket.chain.state import RangeReader, StateReader
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -67,6 +68,23 @@ def _start_of(page_token: str) -> int:
     return int(page_token)
 
 
+def _indexed_from(state: StateReader, prefix: bytes, start: int) -> Iterator[tuple[int, bytes]]:
+    """(sequence, export id) of one batch's or account's export index from ``start`` on.
+
+    Sequence numbers sort as their 8 big-endian bytes, so a store that reads ranges
+    (``RangeReader``: the API's) starts at the token's entry and a page costs its own size, not
+    the index's length before it; other readers skip the entries before it.
+    """
+    if isinstance(state, RangeReader):
+        items = state.scan_range(prefix + keys.encode_u64(start), keys.prefix_end(prefix))
+    else:
+        items = state.scan(prefix)
+    for key, value in items:
+        seq = keys.decode_u64(key[len(prefix) : len(prefix) + _SEQ])
+        if seq >= start:
+            yield seq, value
+
+
 def list_exports(
     state: StateReader,
     *,
@@ -87,12 +105,7 @@ def list_exports(
         prefix = (
             keys.export_batch_prefix(batch_id) if batch_id else keys.export_account_prefix(account)
         )
-        # Sequence numbers sort as their 8 big-endian bytes: skip those before the token.
-        ids = (
-            (keys.decode_u64(key[len(prefix) : len(prefix) + _SEQ]), value)
-            for key, value in state.scan(prefix)
-        )
-        found = list(islice(((seq, ex) for seq, ex in ids if seq >= start), size + 1))
+        found = list(islice(_indexed_from(state, prefix, start), size + 1))
     else:
         raw = state.get(keys.EXPORT_COUNT)
         count = 0 if raw is None else keys.decode_u64(raw)
