@@ -507,7 +507,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             height = request.height or store.height
         # Encoded once and shared with SubscribeBlocks (a dashboard polls the latest block; an
         # award block's receipts take ~200 ms to build)
-        return services_pb2.BlockInfo.FromString(self.blocks.encoded(height))
+        encoded = self.blocks.encoded(height, not request.without_receipts)
+        return services_pb2.BlockInfo.FromString(encoded)
 
     # ------------------------------------------------------------------ history
 

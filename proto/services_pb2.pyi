@@ -406,12 +406,14 @@ class TxInfo(_message.Message):
     def __init__(self, tx_hash: _Optional[bytes] = ..., height: _Optional[int] = ..., index: _Optional[int] = ..., envelope: _Optional[_Union[_ledger_pb2.TxEnvelope, _Mapping]] = ..., body: _Optional[_Union[_ledger_pb2.TxBody, _Mapping]] = ..., receipt: _Optional[_Union[_ledger_pb2.Receipt, _Mapping]] = ..., time_ms: _Optional[int] = ...) -> None: ...
 
 class GetBlockRequest(_message.Message):
-    __slots__ = ("height", "block_hash")
+    __slots__ = ("height", "block_hash", "without_receipts")
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     height: int
     block_hash: bytes
-    def __init__(self, height: _Optional[int] = ..., block_hash: _Optional[bytes] = ...) -> None: ...
+    without_receipts: bool
+    def __init__(self, height: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., without_receipts: _Optional[bool] = ...) -> None: ...
 
 class BlockInfo(_message.Message):
     __slots__ = ("block_hash", "committed", "receipts")

@@ -93,14 +93,14 @@ class NodeSource:
         request = services_pb2.GetValidatorsRequest(height=height)
         return cast(services_pb2.ValidatorSetInfo, await self._call("GetValidators", request))
 
-    async def block(self, height: int) -> services_pb2.BlockInfo:
-        """GetBlock of one height."""
-        reply = await self._call("GetBlock", services_pb2.GetBlockRequest(height=height))
-        return cast(services_pb2.BlockInfo, reply)
+    async def block(self, height: int, receipts: bool = True) -> services_pb2.BlockInfo:
+        """GetBlock of one height (without its receipts unless ``receipts``)."""
+        request = services_pb2.GetBlockRequest(height=height, without_receipts=not receipts)
+        return cast(services_pb2.BlockInfo, await self._call("GetBlock", request))
 
     async def block_by_hash(self, block_hash: bytes) -> services_pb2.BlockInfo:
-        """GetBlock of one block hash."""
-        request = services_pb2.GetBlockRequest(block_hash=block_hash)
+        """GetBlock of one block hash, without its receipts (what finds its height)."""
+        request = services_pb2.GetBlockRequest(block_hash=block_hash, without_receipts=True)
         return cast(services_pb2.BlockInfo, await self._call("GetBlock", request))
 
     async def tx(self, tx_hash: bytes) -> services_pb2.TxInfo:
@@ -130,9 +130,10 @@ class NodeSource:
     async def recent_blocks(
         self, height: int, count: int = RECENT_BLOCKS
     ) -> list[services_pb2.BlockInfo]:
-        """The ``count`` blocks up to ``height``, newest first."""
+        """The ``count`` blocks up to ``height``, newest first, without their receipts (the home
+        page lists headers: an award block's receipts would be most of its megabytes)."""
         heights = range(height, max(0, height - count), -1)
-        return list(await asyncio.gather(*(self.block(h) for h in heights)))
+        return list(await asyncio.gather(*(self.block(h, receipts=False) for h in heights)))
 
     async def project(self, project_id: str) -> services_pb2.ProjectInfo:
         """GetProject."""

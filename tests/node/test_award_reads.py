@@ -347,3 +347,22 @@ def test_a_committed_blocks_receipts_are_encoded_from_the_commit(store: MemorySt
     event = asyncio.run(first_event())
     assert (event.height, event.tx_hash, event.event.type) == (height, loc.tx_hash, "award_points")
     assert counting.tx_reads == 0
+
+
+def test_get_block_without_receipts_reads_no_receipts(store: MemoryStore) -> None:
+    # The explorer's home page lists 20 recent headers with GetBlock: each call built every
+    # receipt of its block (most of an award block's megabytes) for a row of its header.
+    counting = _CountingStore(store)
+    servicer = LedgerServicer(_NoCommits(), counting, None, None)  # type: ignore[arg-type]
+
+    def get(height: int, without_receipts: bool) -> services_pb2.BlockInfo:
+        request = services_pb2.GetBlockRequest(height=height, without_receipts=without_receipts)
+        reply: services_pb2.BlockInfo = asyncio.run(servicer.GetBlock(request, None))
+        return reply
+
+    light = [get(h, without_receipts=True) for h in range(1, AWARD_TXS + 1)]
+    assert counting.tx_reads == 0
+    full = [get(h, without_receipts=False) for h in range(1, AWARD_TXS + 1)]
+    assert counting.tx_reads == AWARD_TXS
+    assert [b.committed for b in light] == [b.committed for b in full]
+    assert all(not b.receipts for b in light) and all(len(b.receipts) == 1 for b in full)
