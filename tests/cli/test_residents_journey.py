@@ -1,0 +1,101 @@
+"""The residents' side as its users meet it through the CLI (issue 15): the app's backend
+awarding points from a spreadsheet's CSV and reading which awards were refused, a resident
+exchanging and redeeming points and seeing what is left, a merchant reading an offer's price and
+its settlement in tCO2e. On the shared devnet, with a fresh resident per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.cli.keystore import Keystore
+from carbon_ticket.cli.residents_cmds import read_awards_csv
+from carbon_ticket.cli.tools.devnet import DevnetInfo
+from tests.cli.test_residents_tx import chain_day, ok, refused, run, signed_by, unique
+
+
+def fresh_resident(info: DevnetInfo) -> str:
+    """A new resident account with its key in the devnet wallet; returns the key's name."""
+    key = PrivateKey.generate()
+    name = f"resident-{key.address[-8:]}"
+    Keystore(info.wallet_dir).add(name, key, info.wallet_password)
+    ok("tx", "register-account", key.address, "--kind", "resident",
+       *signed_by(info, "registrar"))  # fmt: skip
+    return name
+
+
+def award_rows(*rows: str) -> str:
+    return "recipient,activity,day,points,ref,evidence_hash\n" + "".join(f"{r}\n" for r in rows)
+
+
+# ---------------------------------------------------------------- the app's backend: awards
+
+
+def test_a_csv_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    address = PrivateKey.generate().address
+    path = tmp_path / "awards.csv"
+    text = award_rows(f"{address},walk,20261130,12,app-1").replace("\n", "\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert [(a.recipient, a.points) for a in read_awards_csv(path)] == [(address, 12)]
+
+
+@pytest.mark.parametrize(
+    ("row", "fragment"),
+    [
+        ("@resident,walk,20261130,x,r", "on line 3 of {path}: invalid points 'x'"),
+        ("@resident,jog,20261130,1,r", "on line 3 of {path}: invalid activity 'jog'"),
+        ("ct1abc,walk,20261130,1,r", "on line 3 of {path}: invalid address 'ct1abc'"),
+        ("@resident;walk;20261130;1;r", "write the columns recipient,activity,day,points,ref"),
+    ],
+)
+def test_a_bad_row_in_an_awards_file_is_refused_naming_its_line(
+    shared_devnet: DevnetInfo, tmp_path: Path, row: str, fragment: str
+) -> None:
+    path = tmp_path / "awards.csv"
+    path.write_text(award_rows("@resident,walk,20261130,1,fine", row))
+    result = run("tx", "award-points", "--file", str(path),
+                 *signed_by(shared_devnet, "points-operator"))  # fmt: skip
+    refused(result, 2, fragment.format(path=path))
+
+
+def test_an_awards_file_with_only_its_header_says_so(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    path = tmp_path / "awards.csv"
+    path.write_text(award_rows())
+    result = run("tx", "award-points", "--file", str(path),
+                 *signed_by(shared_devnet, "points-operator"))  # fmt: skip
+    refused(result, 2, f"no awards in {path}")
+
+
+def test_two_awards_sharing_a_reference_are_bad_input_naming_both(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    ref, day = unique("twice"), chain_day(1)
+    path = tmp_path / "awards.csv"
+    path.write_text(award_rows(f"@resident,cycle,{day},2,{ref}"))
+    result = run("tx", "award-points", "--award", f"@resident:walk:{day}:1:{ref}",
+                 "--file", str(path), *signed_by(shared_devnet, "points-operator"))  # fmt: skip
+    refused(result, 2, "[duplicate_ref]", f"on line 2 of {path}", "--award '@resident:walk")
+
+
+def test_the_table_lists_each_refused_award_with_where_it_was_written(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    info, day = shared_devnet, chain_day(1)
+    resident = fresh_resident(info)
+    path = tmp_path / "awards.csv"
+    path.write_text(award_rows(
+        f"@{resident},walk,{day},30,{unique('j')}",
+        f"@issuer,walk,{day},5,{unique('j')}",
+        f"@{resident},cycle,{chain_day(-3)},5,{unique('j')}",
+    ))  # fmt: skip
+    award = f"@{resident}:tree-planting:{day}:20:{unique('j')}"
+    result = run("tx", "award-points", "--award", award, "--file", str(path),
+                 *signed_by(info, "points-operator"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 of 4 awards applied (50 points); 2 refused:" in result.output
+    assert f"award 2 (on line 3 of {path}): not_resident" in result.output
+    assert f"award 3 (on line 4 of {path}): day_in_future" in result.output
