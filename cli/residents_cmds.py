@@ -18,6 +18,7 @@ import click
 
 from carbon_ticket.chain.errors import InvalidAddress
 from carbon_ticket.chain.records import ACTIVITIES
+from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.common import (
     EXIT_USAGE,
     CliError,
@@ -25,9 +26,9 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     parse_amount_arg,
 )
-from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
+from carbon_ticket.cli.submit import AfterCommit, TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
-from carbon_ticket.proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = ["RESIDENT_TX_COMMANDS", "parse_award", "read_awards_csv"]
 
@@ -199,6 +200,21 @@ def _report_awards(receipt: dict[str, Any] | None, wheres: list[str]) -> None:
         click.echo(f"  award {e['index']} ({wheres[int(e['index'])]}): {e['outcome']}")
 
 
+def _points_balance(kind: str, key: str) -> AfterCommit:
+    """After a committed exchange or redemption: ``points_balance``, the points the resident
+    (attribute ``key`` of the receipt's ``kind`` event) has left, read from the node; nothing
+    for a redemption paid in tickets."""
+
+    def read(client: LedgerClient, outcome: dict[str, Any]) -> dict[str, Any]:
+        found = [e for e in outcome["receipt"]["events"] if e["type"] == kind]
+        if not found or found[0].get("payment", "points") != "points":
+            return {}
+        request = services_pb2.GetPointsRequest(address=found[0][key])
+        return {"points_balance": client.stub.GetPoints(request, timeout=10).balance}
+
+    return read
+
+
 def _grams(amount: str | None, grams: str | None) -> int:
     if (amount is None) == (grams is None):
         raise CliError("give exactly one of --amount (tCO2e) and --grams", EXIT_USAGE)
@@ -213,7 +229,8 @@ def _grams(amount: str | None, grams: str | None) -> int:
 def exchange_points(opts: TxOptions, amount: str | None, grams: str | None, batch_id: str) -> None:
     """Resident: exchange points for tickets out of the bureau's points float, at the
     governed rate (params.residents.points_per_gram)."""
-    send_tx(opts, ledger_pb2.ExchangePoints(grams=_grams(amount, grams), batch_id=batch_id))
+    msg = ledger_pb2.ExchangePoints(grams=_grams(amount, grams), batch_id=batch_id)
+    send_tx(opts, msg, after_commit=_points_balance("exchange_points", "account"))
 
 
 @click.command("register-offer")
@@ -282,6 +299,7 @@ def redeem(opts: TxOptions, merchant: str, offer_id: str, voucher: str, batch_id
             voucher_ref=voucher,
             batch_id=batch_id,
         ),
+        after_commit=_points_balance("redeem", "resident"),
     )
 
 

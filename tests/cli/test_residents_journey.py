@@ -5,15 +5,18 @@ its settlement in tCO2e. On the shared devnet, with a fresh resident per test.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.residents_cmds import read_awards_csv
 from carbon_ticket.cli.tools.devnet import DevnetInfo
-from tests.cli.test_residents_tx import chain_day, ok, refused, run, signed_by, unique
+from tests.cli.harness import issue_fresh_batch
+from tests.cli.test_residents_tx import T, chain_day, ok, refused, run, signed_by, unique
 
 
 def fresh_resident(info: DevnetInfo) -> str:
@@ -99,3 +102,43 @@ def test_the_table_lists_each_refused_award_with_where_it_was_written(
     assert "2 of 4 awards applied (50 points); 2 refused:" in result.output
     assert f"award 2 (on line 3 of {path}): not_resident" in result.output
     assert f"award 3 (on line 4 of {path}): day_in_future" in result.output
+
+
+# ---------------------------------------------------------------- a resident: points left
+
+
+@pytest.fixture(scope="module")
+def funded_float(shared_devnet: DevnetInfo) -> str:
+    """A fresh batch, 1 tCO2e of it in the points float. Its id sorts after the float's batch
+    of test_residents_tx, whose exchanges name no batch (the float pays in batch-id order)."""
+    batch_id = issue_fresh_batch(shared_devnet, "CN15-RZ", 100 * T)
+    ok("tx", "transfer", "--to", POINTS_FLOAT_ADDRESS, "--batch", batch_id, "--amount", "1",
+       *signed_by(shared_devnet, "issuer"))  # fmt: skip
+    return batch_id
+
+
+def test_an_exchange_and_a_points_redemption_show_the_points_left(
+    shared_devnet: DevnetInfo, funded_float: str
+) -> None:
+    info = shared_devnet
+    resident = fresh_resident(info)
+    ok("tx", "award-points", "--award", f"@{resident}:walk:{chain_day(1)}:300:{unique('pl')}",
+       *signed_by(info, "points-operator"))  # fmt: skip
+    # 10 points a gram: 10 g cost 100 of the 300
+    data = ok("tx", "exchange-points", "--grams", "10", "--batch", funded_float,
+              *signed_by(info, resident))  # fmt: skip
+    assert data["points_balance"] == 200
+    offer = unique("pl-tea")
+    ok("tx", "register-offer", offer, "--description", "Tea", "--discount", "free tea",
+       "--points", "50", "--valid", f"{chain_day(0)}-{chain_day(-5)}", "--max-redemptions", "9",
+       *signed_by(info, "merchant"))  # fmt: skip
+    table = run("tx", "redeem", "@merchant", offer, "--voucher", unique("pl-v"),
+                *signed_by(info, resident))  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert [line.split() for line in table.output.splitlines() if "points_balance" in line] == [
+        ["points_balance", "150"]
+    ]
+    got: dict[str, Any] = json.loads(
+        run("query", "points", f"@{resident}", *signed_by(info, resident)[:4], "-o", "json").output
+    )
+    assert got["balance"] == 150
