@@ -235,10 +235,11 @@ def exchange_points(opts: TxOptions, amount: str | None, grams: str | None, batc
 
 @click.command("register-offer")
 @click.argument("offer_id")
-@click.option("--description", required=True)
+@click.option("--description", required=True, help="What the offer is, e.g. a shop and service.")
 @click.option("--discount", required=True, help='What the resident gets, e.g. "10% off".')
-@click.option("--grams", help="Tickets (grams) retired per redemption.")
-@click.option("--points", help="Points burned per redemption (instead of --grams).")
+@click.option("--amount", help="tCO2e of tickets retired per redemption, e.g. 0.0001.")
+@click.option("--grams", help="Grams of tickets retired per redemption (instead of --amount).")
+@click.option("--points", help="Points burned per redemption (instead of tickets).")
 @click.option("--valid", required=True, help="Validity, chain-local days YYYYMMDD-YYYYMMDD.")
 @click.option(
     "--max-redemptions", type=click.IntRange(min=1), required=True,
@@ -254,26 +255,31 @@ def register_offer(
     offer_id: str,
     description: str,
     discount: str,
+    amount: str | None,
     grams: str | None,
     points: str | None,
     valid: str,
     max_redemptions: int,
     jurisdiction: str,
 ) -> None:
-    """Merchant: register offer OFFER_ID, paid in tickets (--grams) or points (--points)."""
-    if (grams is None) == (points is None):
-        raise CliError("give exactly one of --grams and --points", EXIT_USAGE)
-    if grams is not None:
-        payment, amount = ledger_pb2.OFFER_PAYMENT_GRAMS, _count(grams, "grams")
+    """Merchant: register offer OFFER_ID, paid in tickets (--amount in tCO2e, or --grams) or in
+    points (--points)."""
+    if [amount, grams, points].count(None) != 2:
+        raise CliError(
+            "give exactly one of --grams and --points, or --amount (tCO2e) instead of --grams",
+            EXIT_USAGE,
+        )
+    if points is None:
+        payment, price = ledger_pb2.OFFER_PAYMENT_GRAMS, _grams(amount, grams)
     else:
-        payment, amount = ledger_pb2.OFFER_PAYMENT_POINTS, _count(points or "", "points")
+        payment, price = ledger_pb2.OFFER_PAYMENT_POINTS, _count(points, "points")
     send_tx(
         opts,
         ledger_pb2.RegisterOffer(
             offer_id=offer_id,
             description=description,
             payment=payment,
-            amount=amount,
+            amount=price,
             discount=discount,
             validity=_period(valid, "validity"),
             max_redemptions=max_redemptions,

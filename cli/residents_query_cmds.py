@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from carbon_ticket.chain.residents_view import period_days
 from carbon_ticket.cli import render
 from carbon_ticket.cli.common import (
     chosen_output,
@@ -22,7 +23,7 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     reports_errors,
 )
-from carbon_ticket.cli.query_cmds import _day_arg, _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _days_arg, _page_options, _print_rows, follow_pages
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -123,10 +124,13 @@ def points_totals(
 ) -> None:
     """Points awarded by OPERATOR (address or @key; default: every operator) per activity, all
     time and per award day of a period (at most 366 days)."""
+    first, last = _days_arg(from_day, to_day)
+    if first and last:
+        period_days(first, last)  # at most 366 days, as the node counts them
     request = services_pb2.GetPointsTotalsRequest(
         operator=parse_address_arg(operator, keystore) if operator else "",
-        from_day=_day_arg(from_day, "--from"),
-        to_day=_day_arg(to_day, "--to"),
+        from_day=first,
+        to_day=last,
     )
     with connect(node) as stub:
         reply = stub.GetPointsTotals(request, timeout=10)

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from carbon_ticket.chain.amounts import format_tco2e
 from carbon_ticket.chain.crypto import POINTS_FLOAT_ADDRESS, PrivateKey
 from carbon_ticket.cli.keystore import Keystore
 from carbon_ticket.cli.residents_cmds import read_awards_csv
 from carbon_ticket.cli.tools.devnet import DevnetInfo
-from tests.cli.harness import issue_fresh_batch
+from tests.cli.harness import issue_fresh_batch, running_devnet
 from tests.cli.test_residents_tx import T, chain_day, ok, refused, run, signed_by, unique
 
 
@@ -142,3 +143,66 @@ def test_an_exchange_and_a_points_redemption_show_the_points_left(
         run("query", "points", f"@{resident}", *signed_by(info, resident)[:4], "-o", "json").output
     )
     assert got["balance"] == 150
+
+
+# ---------------------------------------------------------------- a merchant: prices in tCO2e
+
+
+def test_an_offer_in_tickets_is_priced_and_settled_in_tco2e(
+    shared_devnet: DevnetInfo, funded_float: str
+) -> None:
+    info, today = shared_devnet, chain_day(0)
+    node = signed_by(info, "merchant")[:4]
+    resident = fresh_resident(info)
+    ok("tx", "award-points", "--award", f"@{resident}:cycle:{chain_day(1)}:400:{unique('mt')}",
+       *signed_by(info, "points-operator"))  # fmt: skip
+    ok("tx", "exchange-points", "--amount", "0.00003", "--batch", funded_float,
+       *signed_by(info, resident))  # fmt: skip
+    offer = unique("mt-bike")
+    ok("tx", "register-offer", offer, "--description", "Bicycle service", "--discount", "20% off",
+       "--amount", "0.000025", "--valid", f"{today}-{today}", "--max-redemptions", "2",
+       *signed_by(info, "merchant"))  # fmt: skip
+    listed = json.loads(run("query", "offers", "@merchant", *node, "-o", "json").output)
+    (mine,) = [o for o in listed if o["offer_id"] == offer]
+    assert (mine["payment"], mine["amount"], mine["amount_tco2e"]) == ("grams", 25, "0.000025")
+    table = run("query", "offers", "@merchant", *node).output
+    (row,) = [line for line in table.splitlines() if f"offer_id={offer} " in line]
+    assert "amount=0.000025 tCO2e" in row
+    ok("tx", "redeem", "@merchant", offer, "--voucher", unique("mt-v"), "--batch", funded_float,
+       *signed_by(info, resident))  # fmt: skip
+    got = json.loads(run("query", "merchant", "@merchant", "--from", today, "--to", today, *node,
+                         "-o", "json").output)  # fmt: skip
+    for totals in (got["total"], got["period"], got["days"][-1]["totals"]):
+        assert totals["tco2e"] == format_tco2e(totals["grams"])
+    assert [o["amount_tco2e"] for o in got["offers"] if o["offer_id"] == offer] == ["0.000025"]
+    table = run("query", "merchant", "@merchant", "--from", today, "--to", today, *node).output
+    assert f"tco2e        {got['period']['tco2e']}" in table
+
+
+@pytest.mark.parametrize(
+    ("command", "days", "fragment"),
+    [
+        (("query", "points-totals"), ("--from", "20261301"), "invalid --from '20261301'"),
+        (("query", "points-totals"), ("--from", "20261203", "--to", "20261201"), "is after --to"),
+        (("query", "points-totals"), ("--from", "20250101", "--to", "20261203"), "at most 366"),
+        (("query", "merchant", "@merchant"), ("--to", "20260230"), "invalid --to '20260230'"),
+        (("query", "merchant", "@merchant"), ("--from", "20261203", "--to", "20261201"),
+         "is after --to"),
+    ],
+)  # fmt: skip
+def test_a_query_period_that_is_no_calendar_period_is_bad_input(
+    shared_devnet: DevnetInfo, command: tuple[str, ...], days: tuple[str, ...], fragment: str
+) -> None:
+    result = run(*command, *days, *signed_by(shared_devnet, "merchant")[:4])
+    refused(result, 2, fragment)
+
+
+def test_the_demo_shows_tickets_in_tco2e(tmp_path: Path) -> None:
+    # Its own devnet: the demo puts a batch in the float, which pays exchanges in batch-id order
+    with running_devnet(tmp_path / "devnet") as (info, _node):
+        played = run("demo", "--home", str(info.home), "--story", "residents")
+    assert played.exit_code == 0, played.output
+    assert "exchanges 1,000 points for 0.0001 tCO2e of tickets" in played.output
+    assert "20% off a bicycle service for 0.0001 tCO2e" in played.output
+    settlement = played.output.split("merchant's settlement", 1)[1]
+    assert "amount=0.0001 tCO2e" in settlement and "tco2e=0.0001" in settlement
