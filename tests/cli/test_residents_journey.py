@@ -206,3 +206,17 @@ def test_the_demo_shows_tickets_in_tco2e(tmp_path: Path) -> None:
     assert "20% off a bicycle service for 0.0001 tCO2e" in played.output
     settlement = played.output.split("merchant's settlement", 1)[1]
     assert "amount=0.0001 tCO2e" in settlement and "tco2e=0.0001" in settlement
+
+
+def test_redemptions_of_a_merchant_say_where_a_merchant_reads_them(
+    shared_devnet: DevnetInfo,
+) -> None:
+    info = shared_devnet
+    node = signed_by(info, "merchant")[:4]
+    merchant = run("query", "redemptions", "@merchant", *node)
+    refused(merchant, 2, "is a merchant account", "carbon-ticket query merchant ct1",
+            "[not_resident]")  # fmt: skip
+    refused(run("query", "redemptions", "@issuer", *node, "-o", "json"), 2, "a bureau account")
+    # A resident who redeemed nothing yet is no error
+    none = run("query", "redemptions", f"@{fresh_resident(info)}", *node)
+    assert none.exit_code == 0 and none.output.startswith("0 redemptions in all"), none.output
