@@ -142,13 +142,15 @@ def play_residents(info: DevnetInfo, client: LedgerClient, stub: Any, output: st
     click.echo(f"      award outcomes: {', '.join(_attr(capped, 'award', 'outcome'))}")
     grams = OFFER_GRAMS
     step(
-        f"resident exchanges {grams * rate:,} points for {grams} g of tickets from the float",
+        f"resident exchanges {grams * rate:,} points for {render.tco2e(grams)} of tickets from "
+        "the float",
         A.ExchangePoints(grams=grams, batch_id=batch_id),
         resident,
     )
     offer_id = f"bike-service-{suffix.lower()}"
     step(
-        f"merchant registers offer {offer_id}: 20% off a bicycle service for {OFFER_GRAMS} g",
+        f"merchant registers offer {offer_id}: 20% off a bicycle service for "
+        f"{render.tco2e(OFFER_GRAMS)}",
         A.RegisterOffer(
             offer_id=offer_id, description="Bicycle service at Qingcheng Cycles",
             payment=A.OFFER_PAYMENT_GRAMS, amount=OFFER_GRAMS,
@@ -183,7 +185,7 @@ def play_residents(info: DevnetInfo, client: LedgerClient, stub: Any, output: st
     )
     click.echo("")
     click.echo("merchant's settlement")
-    emit(render.message_dict(merchant), output)
+    emit(render.merchant(merchant), output)
     click.echo("")
     click.echo("resident's redemptions")
     emit([render.redemption(r) for r in redemptions.items], output)

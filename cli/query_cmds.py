@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -478,13 +479,27 @@ def events(
 
 
 def _day_arg(text: str | None, what: str) -> int:
-    """0 for no day (the node's default), else a YYYYMMDD day."""
+    """0 for no day (the node's default), else a calendar day YYYYMMDD."""
     if text is None:
         return 0
     value = text.strip()
-    if len(value) != 8 or not value.isdigit():
-        raise CliError(f"invalid {what} {text!r}: write YYYYMMDD", EXIT_USAGE)
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError
+        datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise CliError(
+            f"invalid {what} {text!r}: write a calendar day YYYYMMDD", EXIT_USAGE
+        ) from None
     return int(value)
+
+
+def _days_arg(from_text: str | None, to_text: str | None) -> tuple[int, int]:
+    """``--from`` and ``--to`` as days (0 when not given); a --from after --to is bad input."""
+    first, last = _day_arg(from_text, "--from"), _day_arg(to_text, "--to")
+    if first and last and first > last:
+        raise CliError(f"--from {first} is after --to {last}", EXIT_USAGE)
+    return first, last
 
 
 @query.command("points")
@@ -522,7 +537,7 @@ def offers(merchant: str, node: str, output: str, keystore: Path) -> None:
     request = services_pb2.ListOffersRequest(merchant=parse_address_arg(merchant, keystore))
     with connect(node) as stub:
         reply = stub.ListOffers(request, timeout=10)
-    emit([render.message_dict(o) for o in reply.offers], output)
+    emit([render.offer(o) for o in reply.offers], output)
 
 
 @query.command("merchant")
@@ -542,11 +557,10 @@ def merchant(
     keystore: Path,
 ) -> None:
     """MERCHANT's offers and settlement totals: all time and for a period of chain days."""
+    first, last = _days_arg(from_day, to_day)
     request = services_pb2.GetMerchantRequest(
-        merchant=parse_address_arg(merchant, keystore),
-        from_day=_day_arg(from_day, "--from"),
-        to_day=_day_arg(to_day, "--to"),
+        merchant=parse_address_arg(merchant, keystore), from_day=first, to_day=last
     )
     with connect(node) as stub:
         reply = stub.GetMerchant(request, timeout=10)
-    emit(render.message_dict(reply), output)
+    emit(render.merchant(reply), output)

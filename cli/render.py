@@ -37,7 +37,9 @@ __all__ = [
     "certificate_bundle",
     "event",
     "history_item",
+    "merchant",
     "message_dict",
+    "offer",
     "project",
     "receipt",
     "redemption",
@@ -174,6 +176,39 @@ def redemption(r: services_pb2.RedemptionInfo) -> dict[str, Any]:
     """A resident's redemption: ``amount_grams`` (with ``amount_tco2e``) for a payment in
     tickets, ``points`` for one in points."""
     return message_dict(r)
+
+
+def offer(o: services_pb2.OfferInfo) -> dict[str, Any]:
+    """A merchant's offer. Its ``amount`` is grams for an offer paid in tickets, then followed by
+    ``amount_tco2e`` (the price as tCO2e text, as every quantity of tickets); points otherwise."""
+    out: dict[str, Any] = {}
+    for key, value in message_dict(o).items():
+        out[key] = value
+        if key == "amount" and o.payment == ledger_pb2.OFFER_PAYMENT_GRAMS:
+            out["amount_tco2e"] = format_tco2e(o.amount)
+    return out
+
+
+def _settlement(totals: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Settlement totals with ``tco2e`` beside ``grams`` (the tickets retired)."""
+    if totals is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in totals.items():
+        out[key] = value
+        if key == "grams":
+            out["tco2e"] = format_tco2e(value)
+    return out
+
+
+def merchant(m: services_pb2.MerchantInfo) -> dict[str, Any]:
+    """A merchant's offers (as ``offer``) and settlement totals: all time, over the period and
+    per day, each with ``tco2e`` beside the ``grams`` of tickets retired."""
+    out = message_dict(m)
+    out["offers"] = [offer(o) for o in m.offers]
+    out["total"], out["period"] = _settlement(out["total"]), _settlement(out["period"])
+    out["days"] = [{**d, "totals": _settlement(d["totals"])} for d in out["days"]]
+    return out
 
 
 def _period(p: ledger_pb2.Period) -> str:

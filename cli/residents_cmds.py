@@ -12,14 +12,23 @@ from __future__ import annotations
 import csv
 import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
+from carbon_ticket.chain.errors import InvalidAddress
 from carbon_ticket.chain.records import ACTIVITIES
-from carbon_ticket.cli.common import EXIT_USAGE, CliError, parse_address_arg, parse_amount_arg
-from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
+from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.cli.common import (
+    EXIT_USAGE,
+    CliError,
+    chosen_output,
+    parse_address_arg,
+    parse_amount_arg,
+)
+from carbon_ticket.cli.submit import AfterCommit, TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
-from carbon_ticket.proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = ["RESIDENT_TX_COMMANDS", "parse_award", "read_awards_csv"]
 
@@ -70,36 +79,45 @@ def _evidence(text: str) -> bytes:
     return value
 
 
-def _award_of(fields: list[str], keystore: Path | None, where: str) -> ledger_pb2.Award:
+# How to write one award, by where it was written (an error message ends with it).
+_AWARD_FORM = "write RESIDENT:ACTIVITY:DAY:POINTS:REF[:EVIDENCE_HASH]"
+_ROW_FORM = f"write the columns {','.join(AWARD_FIELDS[:5])}[,{AWARD_FIELDS[5]}]"
+
+
+def _award_of(fields: list[str], keystore: Path | None, where: str, form: str) -> ledger_pb2.Award:
+    """The award written ``fields``; a bad field is refused naming ``where`` it was written (a
+    file of thousands of awards needs the line)."""
     if len(fields) not in (5, 6):
-        raise CliError(
-            f"invalid award {where}: write RESIDENT:ACTIVITY:DAY:POINTS:REF[:EVIDENCE_HASH]",
-            EXIT_USAGE,
-        )
+        raise CliError(f"invalid award {where}: {form}", EXIT_USAGE)
     ref = fields[4].strip()
     if not ref:
         raise CliError(f"invalid award {where}: the external reference is empty", EXIT_USAGE)
-    return ledger_pb2.Award(
-        recipient=parse_address_arg(fields[0].strip(), keystore),
-        activity=_activity(fields[1]),  # type: ignore[arg-type]
-        day=_day(fields[2]),
-        points=_count(fields[3], "points"),
-        external_ref=ref,
-        evidence_hash=_evidence(fields[5]) if len(fields) == 6 else b"",
-    )
+    try:
+        return ledger_pb2.Award(
+            recipient=parse_address_arg(fields[0].strip(), keystore),
+            activity=_activity(fields[1]),  # type: ignore[arg-type]
+            day=_day(fields[2]),
+            points=_count(fields[3], "points"),
+            external_ref=ref,
+            evidence_hash=_evidence(fields[5]) if len(fields) == 6 else b"",
+        )
+    except InvalidAddress as exc:
+        raise CliError(f"invalid award {where}: {exc.message} [{exc.code}]", EXIT_USAGE) from exc
+    except CliError as exc:
+        raise CliError(f"invalid award {where}: {exc.message}", exc.exit_code) from exc
 
 
 def parse_award(text: str, keystore: Path | None = None) -> ledger_pb2.Award:
     """One award from ``RESIDENT:ACTIVITY:DAY:POINTS:REF[:EVIDENCE_HASH]`` (RESIDENT may be
     ``@key``); a reference holding ``:`` goes in a --file instead."""
-    return _award_of(text.split(":"), keystore, repr(text))
+    return _award_of(text.split(":"), keystore, f"--award {text!r}", _AWARD_FORM)
 
 
-def read_awards_csv(path: Path, keystore: Path | None = None) -> list[ledger_pb2.Award]:
-    """Awards from a CSV file with the columns of ``AWARD_FIELDS`` (evidence_hash optional);
-    a first row naming the columns is skipped, as are empty rows."""
+def _awards_in_file(path: Path, keystore: Path | None) -> list[tuple[ledger_pb2.Award, str]]:
+    """The awards of a CSV file, each with where it was written (``on line N of FILE``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte order mark before the header
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {exc}", EXIT_USAGE) from exc
     awards = []
@@ -108,8 +126,30 @@ def read_awards_csv(path: Path, keystore: Path | None = None) -> list[ledger_pb2
             continue
         if number == 1 and row[0].strip().lower() == AWARD_FIELDS[0]:
             continue
-        awards.append(_award_of(row, keystore, f"on line {number} of {path}"))
+        where = f"on line {number} of {path}"
+        awards.append((_award_of(row, keystore, where, _ROW_FORM), where))
     return awards
+
+
+def read_awards_csv(path: Path, keystore: Path | None = None) -> list[ledger_pb2.Award]:
+    """Awards from a CSV file with the columns of ``AWARD_FIELDS`` (evidence_hash optional);
+    a first row naming the columns is skipped, as are empty rows."""
+    return [award for award, _where in _awards_in_file(path, keystore)]
+
+
+def _refuse_repeated_refs(awards: list[tuple[ledger_pb2.Award, str]]) -> None:
+    """The ledger refuses a whole transaction in which two awards share a reference: say which
+    two before anything is sent."""
+    first: dict[str, str] = {}
+    for award, where in awards:
+        if award.external_ref in first:
+            raise CliError(
+                f"the award {where} repeats the external reference {award.external_ref!r} of "
+                f"the award {first[award.external_ref]}: give each award its own reference "
+                "[duplicate_ref]",
+                EXIT_USAGE,
+            )
+        first[award.external_ref] = where
 
 
 @click.command("award-points")
@@ -132,12 +172,47 @@ def award_points(opts: TxOptions, award_texts: tuple[str, ...], award_file: Path
     Activities: walk, cycle, tree-planting, forest-adoption, forest-grassland-protection,
     wildlife-conservation, other. Each award gets its own outcome in the receipt.
     """
-    awards = [parse_award(text, opts.keystore) for text in award_texts]
+    awards = [(parse_award(text, opts.keystore), f"--award {text!r}") for text in award_texts]
     if award_file is not None:
-        awards.extend(read_awards_csv(award_file, opts.keystore))
+        in_file = _awards_in_file(award_file, opts.keystore)
+        if not in_file and not awards:
+            raise CliError(f"no awards in {award_file}: it has no rows but a header", EXIT_USAGE)
+        awards.extend(in_file)
     if not awards:
         raise CliError("nothing to award: give --award or --file", EXIT_USAGE)
-    send_tx(opts, ledger_pb2.AwardPoints(awards=awards))
+    _refuse_repeated_refs(awards)
+    outcome = send_tx(opts, ledger_pb2.AwardPoints(awards=[award for award, _where in awards]))
+    if chosen_output(opts.output) != "json":
+        _report_awards(outcome.get("receipt"), [where for _award, where in awards])
+
+
+def _report_awards(receipt: dict[str, Any] | None, wheres: list[str]) -> None:
+    """Under the receipt: how many awards applied, and each refused one with where it was
+    written and its error code (among thousands of ``award`` events, the few that failed)."""
+    if not receipt or receipt["code"] != 0:
+        return
+    events = receipt["events"]
+    summary = next(e for e in events if e["type"] == "award_points")
+    refused = [e for e in events if e["type"] == "award" and e["outcome"] != "ok"]
+    line = f"{summary['applied']} of {len(wheres)} awards applied ({summary['points']} points)"
+    click.echo(line + (f"; {len(refused)} refused:" if refused else ""))
+    for e in refused:
+        click.echo(f"  award {e['index']} ({wheres[int(e['index'])]}): {e['outcome']}")
+
+
+def _points_balance(kind: str, key: str) -> AfterCommit:
+    """After a committed exchange or redemption: ``points_balance``, the points the resident
+    (attribute ``key`` of the receipt's ``kind`` event) has left, read from the node; nothing
+    for a redemption paid in tickets."""
+
+    def read(client: LedgerClient, outcome: dict[str, Any]) -> dict[str, Any]:
+        found = [e for e in outcome["receipt"]["events"] if e["type"] == kind]
+        if not found or found[0].get("payment", "points") != "points":
+            return {}
+        request = services_pb2.GetPointsRequest(address=found[0][key])
+        return {"points_balance": client.stub.GetPoints(request, timeout=10).balance}
+
+    return read
 
 
 def _grams(amount: str | None, grams: str | None) -> int:
@@ -154,15 +229,17 @@ def _grams(amount: str | None, grams: str | None) -> int:
 def exchange_points(opts: TxOptions, amount: str | None, grams: str | None, batch_id: str) -> None:
     """Resident: exchange points for tickets out of the bureau's points float, at the
     governed rate (params.residents.points_per_gram)."""
-    send_tx(opts, ledger_pb2.ExchangePoints(grams=_grams(amount, grams), batch_id=batch_id))
+    msg = ledger_pb2.ExchangePoints(grams=_grams(amount, grams), batch_id=batch_id)
+    send_tx(opts, msg, after_commit=_points_balance("exchange_points", "account"))
 
 
 @click.command("register-offer")
 @click.argument("offer_id")
-@click.option("--description", required=True)
+@click.option("--description", required=True, help="What the offer is, e.g. a shop and service.")
 @click.option("--discount", required=True, help='What the resident gets, e.g. "10% off".')
-@click.option("--grams", help="Tickets (grams) retired per redemption.")
-@click.option("--points", help="Points burned per redemption (instead of --grams).")
+@click.option("--amount", help="tCO2e of tickets retired per redemption, e.g. 0.0001.")
+@click.option("--grams", help="Grams of tickets retired per redemption (instead of --amount).")
+@click.option("--points", help="Points burned per redemption (instead of tickets).")
 @click.option("--valid", required=True, help="Validity, chain-local days YYYYMMDD-YYYYMMDD.")
 @click.option(
     "--max-redemptions", type=click.IntRange(min=1), required=True,
@@ -178,26 +255,31 @@ def register_offer(
     offer_id: str,
     description: str,
     discount: str,
+    amount: str | None,
     grams: str | None,
     points: str | None,
     valid: str,
     max_redemptions: int,
     jurisdiction: str,
 ) -> None:
-    """Merchant: register offer OFFER_ID, paid in tickets (--grams) or points (--points)."""
-    if (grams is None) == (points is None):
-        raise CliError("give exactly one of --grams and --points", EXIT_USAGE)
-    if grams is not None:
-        payment, amount = ledger_pb2.OFFER_PAYMENT_GRAMS, _count(grams, "grams")
+    """Merchant: register offer OFFER_ID, paid in tickets (--amount in tCO2e, or --grams) or in
+    points (--points)."""
+    if [amount, grams, points].count(None) != 2:
+        raise CliError(
+            "give exactly one of --grams and --points, or --amount (tCO2e) instead of --grams",
+            EXIT_USAGE,
+        )
+    if points is None:
+        payment, price = ledger_pb2.OFFER_PAYMENT_GRAMS, _grams(amount, grams)
     else:
-        payment, amount = ledger_pb2.OFFER_PAYMENT_POINTS, _count(points or "", "points")
+        payment, price = ledger_pb2.OFFER_PAYMENT_POINTS, _count(points, "points")
     send_tx(
         opts,
         ledger_pb2.RegisterOffer(
             offer_id=offer_id,
             description=description,
             payment=payment,
-            amount=amount,
+            amount=price,
             discount=discount,
             validity=_period(valid, "validity"),
             max_redemptions=max_redemptions,
@@ -223,6 +305,7 @@ def redeem(opts: TxOptions, merchant: str, offer_id: str, voucher: str, batch_id
             voucher_ref=voucher,
             batch_id=batch_id,
         ),
+        after_commit=_points_balance("redeem", "resident"),
     )
 
 

@@ -12,8 +12,11 @@ from typing import Any
 
 import click
 
+from carbon_ticket.chain.residents_view import period_days
 from carbon_ticket.cli import render
 from carbon_ticket.cli.common import (
+    EXIT_USAGE,
+    CliError,
     chosen_output,
     connect,
     keystore_option,
@@ -22,7 +25,7 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     reports_errors,
 )
-from carbon_ticket.cli.query_cmds import _day_arg, _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _days_arg, _page_options, _print_rows, follow_pages
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -33,6 +36,27 @@ def _paid(item: dict[str, Any]) -> str:
     if item["payment"] == "grams":
         return f"{item['amount_tco2e']} tCO2e"
     return f"{item['points']} points"
+
+
+def _refuse_non_resident(stub: Any, address: str) -> None:
+    """The node lists no redemptions for an account that is not a resident's: a merchant asking
+    for its own would read "0 redemptions". Say what it asked and where a merchant's are."""
+    kind = render.account(
+        stub.GetAccount(services_pb2.GetAccountRequest(address=address), timeout=10)
+    )["kind"]
+    if kind == "resident":
+        return
+    where = (
+        f"; a merchant's redemptions are counted per offer and day by: carbon-ticket query "
+        f"merchant {address}"
+        if kind == "merchant"
+        else ""
+    )
+    raise CliError(
+        f"{address} is a {kind} account: query redemptions lists what a resident redeemed"
+        f"{where} [not_resident]",
+        EXIT_USAGE,
+    )
 
 
 @click.command("redemptions")
@@ -55,11 +79,12 @@ def redemptions(
 ) -> None:
     """RESIDENT's (address or @key) redemptions at merchants, newest first: the offer, the
     voucher, what was paid (tCO2e retired, with the certificate, or points) and the day."""
-    request = services_pb2.ListRedemptionsRequest(
-        resident=parse_address_arg(resident, keystore), page_size=limit
-    )
+    address = parse_address_arg(resident, keystore)
+    request = services_pb2.ListRedemptionsRequest(resident=address, page_size=limit)
     with connect(node) as stub:
         found, token, page = follow_pages(stub.ListRedemptions, request, page_token, all_pages)
+        if page.count == 0:
+            _refuse_non_resident(stub, address)
     items = [render.redemption(r) for r in found]
     if chosen_output(output) == "json":
         data = {"items": items, "next_page_token": token, "count": page.count,
@@ -123,10 +148,13 @@ def points_totals(
 ) -> None:
     """Points awarded by OPERATOR (address or @key; default: every operator) per activity, all
     time and per award day of a period (at most 366 days)."""
+    first, last = _days_arg(from_day, to_day)
+    if first and last:
+        period_days(first, last)  # at most 366 days, as the node counts them
     request = services_pb2.GetPointsTotalsRequest(
         operator=parse_address_arg(operator, keystore) if operator else "",
-        from_day=_day_arg(from_day, "--from"),
-        to_day=_day_arg(to_day, "--to"),
+        from_day=first,
+        to_day=last,
     )
     with connect(node) as stub:
         reply = stub.GetPointsTotals(request, timeout=10)

@@ -48,6 +48,7 @@ from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "USED_NONCE_CODES",
+    "AfterCommit",
     "TxOptions",
     "refuse_failed_simulation",
     "refuse_missing_signatures",
@@ -148,13 +149,19 @@ def _load_keys(opts: TxOptions) -> list[PrivateKey]:
     return [store.load(name, secret) for name in opts.key]
 
 
-def send_tx(opts: TxOptions, msg: Any) -> dict[str, Any]:
+# Reads a command adds to its outcome once the transaction committed, e.g. the resident's points
+# balance after an exchange: called with the client and the outcome, returns the fields to add.
+AfterCommit = Callable[[LedgerClient, dict[str, Any]], dict[str, Any]]
+
+
+def send_tx(opts: TxOptions, msg: Any, after_commit: AfterCommit | None = None) -> dict[str, Any]:
     """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome.
 
     By default one ``SimulateTx`` of the unsigned draft brings the chain id, the nonce and the
     ledger's verdict before anything is signed (a refusal exits 3 and uses no nonce). With
     ``--no-simulate``, one ``GetSigningInfo`` call brings chain id and nonce and the wallet's own
     cheaper checks run; none is made when ``--chain-id`` and ``--nonce`` are both given too.
+    ``after_commit`` adds its fields to the outcome of a committed transaction.
     """
     keys = _load_keys(opts)
     signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
@@ -184,7 +191,7 @@ def send_tx(opts: TxOptions, msg: Any) -> dict[str, Any]:
         if opts.out is not None:
             write_envelope(opts.out, raw, opts.output, validators)
             return {}
-        return submit_tx(client, raw, opts)
+        return submit_tx(client, raw, opts, after_commit)
 
 
 def _simulate_draft(
@@ -292,12 +299,16 @@ def _known_ids(raw: bytes) -> dict[str, str]:
     return ids
 
 
-def submit_tx(client: LedgerClient, raw: bytes, opts: TxOptions) -> dict[str, Any]:
+def submit_tx(
+    client: LedgerClient, raw: bytes, opts: TxOptions, after_commit: AfterCommit | None = None
+) -> dict[str, Any]:
     ids = _known_ids(raw)
     reply = client.submit(raw, wait=not opts.no_wait)
     if reply.tx_hash.hex() != ids["tx_hash"]:
         raise CliError(f"the node answered with tx id {reply.tx_hash.hex()}, not {ids['tx_hash']}")
     data = {**ids, **render.submitted(reply)}
+    if after_commit is not None and reply.committed and reply.receipt.code == 0:
+        data.update(after_commit(client, data))
     emit(data, opts.output)
     if not opts.no_wait and not reply.committed:
         certificate = f" (certificate {ids['certificate_id']})" if "certificate_id" in ids else ""
