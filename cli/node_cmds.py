@@ -329,7 +329,8 @@ def devnet_init(
     mtls: bool,
     output: str,
 ) -> None:
-    """Write genesis, node homes and a demo wallet (issuer, verifier, registrar)."""
+    """Write genesis, node homes and a demo wallet (issuer, verifier, registrar,
+    points-operator, merchant, resident, platform, bridge, operator0..N-1)."""
     from carbon_ticket.cli.tools.devnet_observers import add_observers
 
     info = init_devnet(home, validators, base_port, chain_id, DEFAULT_PASSWORD,

@@ -1,10 +1,11 @@
 """A local network of validators on 127.0.0.1, for development, demos, tests and benchmarks.
 
 ``init_devnet`` writes a ready network into one directory: the genesis, one home per validator
-(node i listens on base_port + i) and a wallet keystore holding the demo roles (issuer, verifier,
-registrar, points-operator, merchant, resident) and one operator key per validator
-(``operator0``, ...: the account that votes and co-signs governance for node i, separate from
-the node's consensus key). ``DevnetProcesses`` runs every node as its own process.
+(node i listens on base_port + i) and a wallet keystore holding the demo roles
+(``WALLET_ROLES``: issuer, verifier, registrar, points-operator, merchant, resident, platform,
+bridge) and one operator key per validator (``operator0``, ...: the account that votes and
+co-signs governance for node i, separate from the node's consensus key). ``DevnetProcesses``
+runs every node as its own process.
 """
 
 from __future__ import annotations
