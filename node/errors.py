@@ -62,6 +62,7 @@ __all__ = [
     "InternalError",
     "StoreDamaged",
     "abort_with",
+    "clipped",
     "error_of_receipt",
     "rich_status",
     "status_for",
@@ -130,16 +131,22 @@ def rich_status(
     return converted
 
 
+def clipped(message: str) -> str:
+    """A refusal's message as a client reads it: its first 1,000 characters. Messages may quote
+    client input; never echo megabytes back (or past metadata limits), in a status or in a
+    batch's answers (SubmitTxs words each refusal as SubmitTx does)."""
+    if len(message) > _MAX_MESSAGE:
+        return message[:_MAX_MESSAGE] + "..."
+    return message
+
+
 async def _abort(
     context: grpc.aio.ServicerContext,
     error: LedgerError,
     code: grpc.StatusCode,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> None:
-    message = error.message
-    if len(message) > _MAX_MESSAGE:
-        # Messages may quote client input: never echo megabytes back (or past metadata limits).
-        message = message[:_MAX_MESSAGE] + "..."
+    message = clipped(error.message)
     # Our own trailer first (clients rely on it), then the standard one with the same facts.
     details = rich_status(error, code, message, extra).trailing_metadata
     context.set_trailing_metadata(((ERROR_CODE_KEY, error.code), *extra, *details))

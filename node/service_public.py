@@ -84,6 +84,7 @@ from carbon_ticket.node.errors import (
     HEIGHT_KEY,
     TX_HASH_KEY,
     abort_with,
+    clipped,
     error_of_receipt,
     stream_errors,
 )
@@ -292,7 +293,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                     tx_hash=_id_or_empty(raw, self._info.chain_id),
                     accepted=False,
                     error_code=outcome.code,
-                    message=outcome.message,
+                    message=clipped(outcome.message),
                 )
             else:
                 response.results.add(tx_hash=outcome.tx_hash, accepted=True)

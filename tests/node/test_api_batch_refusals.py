@@ -1,0 +1,42 @@
+"""SubmitTxs' refusals are worded as SubmitTx's (docs/api.md, "Errors").
+
+Reproduction (found by tests/node/test_api_fuzz.py): a refusal that quotes the transaction's
+input was clipped to 1,000 characters in SubmitTx's status message, but came back whole in
+SubmitTxs' ``TxAdmission.message``, escaped: a 1.2 KB transaction whose recipient is 1,000 NUL
+characters got a 4 KB message, so a batch of such transactions under ``[api] max_request_bytes``
+(8 MiB) was answered with about four times its size (past a client's default 4 MiB limit, so
+the caller saw gRPC's RESOURCE_EXHAUSTED and none of the answers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.proto import ledger_pb2, services_pb2
+from tests.node.api_fuzz_node import fuzz_node
+
+_FAR_NONCE = 2**62  # refused as too far ahead if it passed its field checks: nothing is admitted
+
+
+def test_a_batch_refusal_quoting_long_input_is_clipped_as_the_status_message_is(
+    tmp_path: Path,
+) -> None:
+    with fuzz_node(tmp_path / "devnet") as node:
+        issuer = node.keys["issuer"]
+        body = ledger_pb2.TxBody(chain_id=node.chain_id, signer=issuer.address, nonce=_FAR_NONCE)
+        body.transfer.entries.add(to="\x00" * 1_000, batch_id=node.batch_id, amount_grams=1)
+        raw = encode_tx(body, [issuer])
+        with pytest.raises(grpc.RpcError) as single:
+            node.stub.SubmitTx(services_pb2.SubmitTxRequest(tx=raw), timeout=10)
+        request = services_pb2.SubmitTxsRequest(txs=[raw] * 100)
+        results = node.stub.SubmitTxs(request, timeout=30).results
+        assert len(results) == 100
+        for result in results:
+            assert (result.accepted, result.error_code) == (False, "invalid_address")
+            assert result.message == single.value.details()
+            assert len(result.message) == 1_003 and result.message.endswith("...")
+        assert node.status().mempool_size == 0
