@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import grpc
 
 from carbon_ticket.chain.residents_view import period_days
 from carbon_ticket.cli import render
@@ -38,9 +39,14 @@ def _paid(item: dict[str, Any]) -> str:
     return f"{item['points']} points"
 
 
+def _ledger_code(exc: grpc.RpcError) -> str:
+    trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return str(dict(trailing or ()).get("ledger-error-code", ""))
+
+
 def _refuse_non_resident(stub: Any, address: str) -> None:
-    """The node lists no redemptions for an account that is not a resident's: a merchant asking
-    for its own would read "0 redemptions". Say what it asked and where a merchant's are."""
+    """The node refuses the redemptions of an account that is not a resident's (``not_resident``):
+    a merchant asking for its own is told what it asked and where a merchant's are."""
     kind = render.account(
         stub.GetAccount(services_pb2.GetAccountRequest(address=address), timeout=10)
     )["kind"]
@@ -82,9 +88,12 @@ def redemptions(
     address = parse_address_arg(resident, keystore)
     request = services_pb2.ListRedemptionsRequest(resident=address, page_size=limit)
     with connect(node) as stub:
-        found, token, page = follow_pages(stub.ListRedemptions, request, page_token, all_pages)
-        if page.count == 0:
-            _refuse_non_resident(stub, address)
+        try:
+            found, token, page = follow_pages(stub.ListRedemptions, request, page_token, all_pages)
+        except grpc.RpcError as exc:
+            if _ledger_code(exc) == "not_resident":
+                _refuse_non_resident(stub, address)
+            raise
     items = [render.redemption(r) for r in found]
     if chosen_output(output) == "json":
         data = {"items": items, "next_page_token": token, "count": page.count,

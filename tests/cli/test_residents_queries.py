@@ -99,6 +99,29 @@ def test_list_redemptions_pages_newest_first_with_the_certificate(
             grpc.StatusCode.INVALID_ARGUMENT, "bad_page_token")  # fmt: skip
 
 
+def test_points_and_redemptions_of_an_account_that_is_no_resident_are_refused(
+    shared_devnet: DevnetInfo,
+) -> None:
+    # Reproduction: GetPoints of a bureau answered zeros with the daily cap and what remained of
+    # it, as for a resident who earned nothing; ListRedemptions of a merchant an empty page.
+    info = shared_devnet
+    with stub_for(info.endpoints[0]) as stub:
+        for who in ("points-operator", "merchant"):
+            address = address_of(info, who)
+            points = services_pb2.GetPointsRequest(address=address)
+            assert rpc_error(lambda p=points: stub.GetPoints(p, timeout=10)) == (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "not_resident",
+            )
+            redemptions = services_pb2.ListRedemptionsRequest(resident=address)
+            assert rpc_error(lambda r=redemptions: stub.ListRedemptions(r, timeout=10)) == (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "not_resident",
+            )
+        resident = services_pb2.GetPointsRequest(address=address_of(info, "resident"))
+        assert stub.GetPoints(resident, timeout=10).today > 0
+
+
 def test_query_redemptions_table_and_json(
     shared_devnet: DevnetInfo, two_redemptions: tuple[str, str, int]
 ) -> None:
@@ -135,7 +158,8 @@ def test_points_totals_per_operator_and_activity(
         request = services_pb2.GetPointsTotalsRequest(operator=operator, from_day=int(day))
         reply = stub.GetPointsTotals(request, timeout=10)
         # The last day defaults to the chain's today (the last block's day, UTC+8)
-        today = stub.GetPoints(services_pb2.GetPointsRequest(address=operator), timeout=10).today
+        resident = services_pb2.GetPointsRequest(address=address_of(info, "resident"))
+        today = stub.GetPoints(resident, timeout=10).today
         assert (reply.from_day, reply.to_day) == (int(day), today)
         (mine,) = reply.operators
         forest = ledger_pb2.ACTIVITY_FOREST_ADOPTION
