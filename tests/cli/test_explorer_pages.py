@@ -11,7 +11,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -447,15 +446,11 @@ class _StuckNode(services_pb2_grpc.LedgerServiceServicer):
 @pytest.fixture
 def stuck_node() -> Iterator[str]:
     node = _StuckNode()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    services_pb2_grpc.add_LedgerServiceServicer_to_server(node, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        node.release.set()
-        server.stop(None)
+    with serving(node) as address:
+        try:
+            yield address
+        finally:
+            node.release.set()  # before the server stops: its handlers are waiting on it
 
 
 @pytest.mark.parametrize("path", _NODE_PATHS)
