@@ -7,7 +7,6 @@ following page starts exactly where the previous one stopped however many export
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -29,7 +28,6 @@ __all__ = [
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 _SEQ = 8
-_TOKEN = re.compile(r"[0-9]{1,20}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,51 +54,33 @@ def get_import(state: StateReader, origin_registry: str, origin_id: str) -> Impo
     return Import.decode(raw)
 
 
-def _start_of(page_token: str) -> int:
-    # As every list of the API reads its tokens (node.api_codec.decode_sequence_page): ASCII
-    # digits of a u64, else ``bad_page_token`` (str.isdigit took "²", which int() refuses).
-    if not page_token:
-        return 0
-    if _TOKEN.fullmatch(page_token) is None or int(page_token) >= 2**64:
-        raise InvalidRequest(
-            f"page token {page_token[:40]!r} is not one this API issued", "bad_page_token"
-        )
-    return int(page_token)
-
-
-def _indexed_from(state: StateReader, prefix: bytes, start: int) -> Iterator[tuple[int, bytes]]:
+def _indexed_from(state: RangeReader, prefix: bytes, start: int) -> Iterator[tuple[int, bytes]]:
     """(sequence, export id) of one batch's or account's export index from ``start`` on.
 
-    Sequence numbers sort as their 8 big-endian bytes, so a store that reads ranges
-    (``RangeReader``: the API's) starts at the token's entry and a page costs its own size, not
-    the index's length before it; other readers skip the entries before it.
+    Sequence numbers sort as their 8 big-endian bytes, so the range starts at ``start``'s entry
+    and a page costs its own size, not the index's length before it.
     """
-    if isinstance(state, RangeReader):
-        items = state.scan_range(prefix + keys.encode_u64(start), keys.prefix_end(prefix))
-    else:
-        items = state.scan(prefix)
+    items = state.scan_range(prefix + keys.encode_u64(start), keys.prefix_end(prefix))
     for key, value in items:
-        seq = keys.decode_u64(key[len(prefix) : len(prefix) + _SEQ])
-        if seq >= start:
-            yield seq, value
+        yield keys.decode_u64(key[len(prefix) : len(prefix) + _SEQ]), value
 
 
 def list_exports(
-    state: StateReader,
+    state: RangeReader,
     *,
     batch_id: str = "",
     account: str = "",
     page_size: int = 0,
-    page_token: str = "",
+    start: int = 0,
 ) -> ExportsPage:
-    """A page of exports in export order, of one batch or account when given (not both).
+    """A page of exports in export order from sequence number ``start`` (a page token, decoded
+    by the API as every list's), of one batch or account when given (not both).
 
     ``page_size`` 0 means ``DEFAULT_PAGE_SIZE``; a larger one than ``MAX_PAGE_SIZE`` is capped,
-    as every list of the API caps it."""
+    as every list of the API caps it. ``next_page_token`` is the next page's ``start``."""
     if batch_id and account:
         raise InvalidRequest("filter exports by batch or by account, not both", "invalid_filter")
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    start = _start_of(page_token)
     if batch_id or account:
         prefix = (
             keys.export_batch_prefix(batch_id) if batch_id else keys.export_account_prefix(account)

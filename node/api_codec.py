@@ -51,6 +51,7 @@ __all__ = [
     "decode_hash",
     "decode_page",
     "decode_sequence_page",
+    "decode_sequence_token",
     "offer_to_proto",
     "operator_points_to_proto",
     "page_token",
@@ -142,13 +143,19 @@ def decode_sequence_page(page_size: int, token: str) -> tuple[int, int | None]:
     """Page size (default and cap applied) and the ``before`` number of a numbered list's page
     token (a resident's redemptions, proposals by id): the token is that number in decimal."""
     size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+    return size, decode_sequence_token(token)
+
+
+def decode_sequence_token(token: str) -> int | None:
+    """The number a numbered list's page token names (ASCII decimal digits of a u64), None for
+    no token; ``bad_page_token`` for anything else."""
     if not token:
-        return size, None
+        return None
     if _SEQUENCE_TOKEN.fullmatch(token) is None or int(token) >= 2**64:
         raise InvalidRequest(
             f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
         )
-    return size, int(token)
+    return int(token)
 
 
 def page_token(height: int, index: int) -> str:

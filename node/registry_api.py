@@ -13,7 +13,12 @@ from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.registry_view import get_export, get_import, list_exports
 from carbon_ticket.chain.state import get_batch
 from carbon_ticket.chain.store import StoreView
-from carbon_ticket.node.api_codec import decode_address, period_to_proto, require_id
+from carbon_ticket.node.api_codec import (
+    decode_address,
+    decode_sequence_token,
+    period_to_proto,
+    require_id,
+)
 from carbon_ticket.node.errors import unary_errors as errors
 from carbon_ticket.proto import services_pb2
 
@@ -75,7 +80,7 @@ class RegistryApi:
             batch_id=batch_id,
             account=account,
             page_size=request.page_size,
-            page_token=request.page_token,
+            start=decode_sequence_token(request.page_token) or 0,
         )
         return services_pb2.ExportPage(
             items=[export_to_proto(e) for e in page.items], next_page_token=page.next_page_token

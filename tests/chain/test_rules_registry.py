@@ -295,7 +295,7 @@ def test_exports_are_listed_by_batch_and_account_in_pages(batch_ledger: Ledger) 
     def walk(**filters: str) -> list[str]:
         out, token = [], ""
         while True:
-            page = list_exports(batch_ledger.state, page_size=2, page_token=token, **filters)
+            page = list_exports(batch_ledger.state, page_size=2, start=int(token or 0), **filters)
             out += [e.export_id for e in page.items]
             token = page.next_page_token
             if not token:
@@ -347,7 +347,7 @@ def test_a_filtered_export_page_reads_its_own_size_not_the_index_before_it(
         token = ""
         while True:
             state.scanned = 0
-            page = list_exports(state, page_size=2, page_token=token, **filters)
+            page = list_exports(state, page_size=2, start=int(token or 0), **filters)
             reads.append(state.scanned)
             seen += [e.export_id for e in page.items]
             token = page.next_page_token
@@ -489,22 +489,12 @@ def test_supply_and_serials_hold_for_any_sequence(operations: list[tuple[str, in
         assert next_serial - 1 == batch.retired + batch.exported
 
 
-@pytest.mark.parametrize(
-    ("filters", "code"),
-    [
-        ({"batch_id": BATCH_ID, "account": "ct1x"}, "invalid_filter"),
-        ({"page_token": "-1"}, "bad_page_token"),
-        ({"page_token": "9" * 21}, "bad_page_token"),
-        ({"page_token": "\u00b2"}, "bad_page_token"),
-        ({"page_token": str(2**64)}, "bad_page_token"),
-    ],
-)
-def test_export_listing_refuses_bad_requests(
-    batch_ledger: Ledger, filters: dict[str, str], code: str
-) -> None:
+def test_export_listing_refuses_two_filters(batch_ledger: Ledger) -> None:
+    # Bad page tokens are the API's to refuse (node.api_codec.decode_sequence_token, tested in
+    # tests/node/test_api_list_errors.py): the view takes the number a token names.
     with pytest.raises(InvalidRequest) as caught:
-        list_exports(batch_ledger.state, **filters)  # type: ignore[arg-type]
-    assert caught.value.code == code
+        list_exports(batch_ledger.state, batch_id=BATCH_ID, account="ct1x")
+    assert caught.value.code == "invalid_filter"
 
 
 def test_unknown_export_and_import_are_not_found(batch_ledger: Ledger) -> None:
