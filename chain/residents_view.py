@@ -20,7 +20,7 @@ from carbon_ticket.chain.records import (
     Redemption,
     Settlement,
 )
-from carbon_ticket.chain.rules._common import day_number, local_date
+from carbon_ticket.chain.rules._common import day_number, local_date, require_resident
 from carbon_ticket.chain.state import (
     StateReader,
     get_params,
@@ -45,6 +45,7 @@ __all__ = [
     "points_totals",
     "points_view",
     "query_period",
+    "require_resident",
     "resident_redemptions",
     "settlement_days",
 ]

@@ -49,6 +49,7 @@ from carbon_ticket.chain.residents_view import (
     points_totals,
     points_view,
     query_period,
+    require_resident,
     resident_redemptions,
 )
 from carbon_ticket.chain.results import TxResult
@@ -623,18 +624,6 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             loc, block.header, block.tx_proof(loc.index), receipt_proof(receipts, loc.index)
         )
 
-    def _require_resident(self, address: str, field: str) -> None:
-        """NotFound for an unregistered account; PreconditionFailed (``not_resident``) for one
-        that is not a resident's: only residents hold points and redeem, and zeros with a daily
-        cap would read as a resident who earned nothing."""
-        kind = get_account(self._store, address).account.kind
-        if kind != "resident":
-            raise PreconditionFailed(
-                f"{field} {address} is a {kind} account; only resident accounts hold points "
-                "and redeem offers",
-                "not_resident",
-            )
-
     def _chain_today(self) -> int:
         """The chain's day: the last committed block's, in the chain's time zone."""
         last = self._store.last_header()
@@ -645,7 +634,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetPointsRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.PointsInfo:
         address = decode_address(request.address)
-        self._require_resident(address, "address")
+        require_resident(self._store, address, "address")  # only residents hold points
         view = points_view(self._store, address, self._chain_today(), request.history_days or 7)
         account = view.account
         return services_pb2.PointsInfo(
@@ -700,7 +689,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     ) -> services_pb2.RedemptionPage:
         resident = decode_address(request.resident, "resident")
         size, before = decode_sequence_page(request.page_size, request.page_token)
-        self._require_resident(resident, "resident")
+        require_resident(self._store, resident, "resident")  # only residents redeem
         found = resident_redemptions(self._store, resident, size, before)
         return services_pb2.RedemptionPage(
             items=[redemption_to_proto(r) for r in found.items],

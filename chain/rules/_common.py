@@ -13,7 +13,7 @@ from carbon_ticket.chain.errors import NotFound, PermissionDenied, PreconditionF
 from carbon_ticket.chain.governance_records import Freeze
 from carbon_ticket.chain.records import Params, Period, Project, account_kind
 from carbon_ticket.chain.results import Event
-from carbon_ticket.chain.state import StateOverlay
+from carbon_ticket.chain.state import StateOverlay, StateReader
 from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 
@@ -87,8 +87,10 @@ def require_role(state: StateOverlay, role: str, address: str, action: str) -> N
         )
 
 
-def require_resident(state: StateOverlay, address: str, what: str) -> None:
-    """Verify ``address`` is a registered account of kind resident (only residents hold points)."""
+def require_resident(state: StateReader, address: str, what: str) -> None:
+    """Verify ``address`` is a registered account of kind resident (only residents hold points).
+
+    Any reader: the rules check it on their overlay, the API's residents' reads on the store."""
     raw = state.get(keys.account_key(address))
     if raw is None:
         raise NotFound(
