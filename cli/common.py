@@ -73,6 +73,7 @@ __all__ = [
     "emit",
     "json_alias_option",
     "keystore_option",
+    "ledger_code",
     "node_option",
     "open_keystore",
     "output_option",
@@ -157,17 +158,24 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _trailer(exc: grpc.RpcError) -> dict[str, Any]:
+    trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return dict(trailing or ())
+
+
+def ledger_code(exc: grpc.RpcError) -> str:
+    """The ledger's error code a refused call carries (``ledger-error-code``), or ""."""
+    return str(_trailer(exc).get("ledger-error-code", ""))
+
+
 def rpc_error(exc: grpc.RpcError) -> CliError:
     """The one-line CliError for a failed call: unreachable (exit 4) or refused (exit 3)."""
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return CliError(f"node unreachable: {details}", EXIT_UNREACHABLE)
-    ledger_code = ""
-    trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-    meta = dict(trailing or ())
-    if "ledger-error-code" in meta:
-        ledger_code = f" [{meta['ledger-error-code']}]"
+    meta = _trailer(exc)
+    ledger_code = f" [{meta['ledger-error-code']}]" if "ledger-error-code" in meta else ""
     name = code.name if code is not None else "ERROR"
     committed = ""
     if "ledger-tx-hash" in meta:  # committed, and refused by the ledger rules

@@ -21,6 +21,7 @@ from carbon_ticket.cli.common import (
     chosen_output,
     connect,
     keystore_option,
+    ledger_code,
     node_option,
     output_option,
     parse_address_arg,
@@ -37,11 +38,6 @@ def _paid(item: dict[str, Any]) -> str:
     if item["payment"] == "grams":
         return f"{item['amount_tco2e']} tCO2e"
     return f"{item['points']} points"
-
-
-def _ledger_code(exc: grpc.RpcError) -> str:
-    trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-    return str(dict(trailing or ()).get("ledger-error-code", ""))
 
 
 def _refuse_non_resident(stub: Any, address: str) -> None:
@@ -91,7 +87,7 @@ def redemptions(
         try:
             found, token, page = follow_pages(stub.ListRedemptions, request, page_token, all_pages)
         except grpc.RpcError as exc:
-            if _ledger_code(exc) == "not_resident":
+            if ledger_code(exc) == "not_resident":
                 _refuse_non_resident(stub, address)
             raise
     items = [render.redemption(r) for r in found]
