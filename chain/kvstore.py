@@ -280,20 +280,6 @@ class RetirementPage:
     cursor: tuple[int, int] | None
 
 
-def _range_start(prefix: bytes, height: int) -> bytes:
-    """A start key just below every entry of ``height`` under ``prefix``, equal to none.
-
-    plyvel's reverse iterator returned nothing for a range whose only key equals ``start`` (the
-    backend now reads reverse ranges from ``stop`` alone, node.store), and range scans were made
-    never to start at a key that may exist: entry keys are ``prefix`` plus 12 bytes,
-    and this key is ``prefix`` alone or 13 bytes longer, sorting after every entry of the
-    previous height.
-    """
-    if height == 0:
-        return prefix
-    return prefix + _POS.pack(height - 1, 2**32 - 1) + b"\x00"
-
-
 def retirement_index_items(
     height: int, index: int, cert: Certificate
 ) -> list[tuple[bytes, bytes | None]]:
@@ -579,7 +565,7 @@ class _Reader:
         """
         limit = max(0, min(limit, MAX_HISTORY_PAGE))
         prefix = query.index_prefix()
-        first = _range_start(prefix, query.from_height)
+        first = prefix + _POS.pack(query.from_height, 0)  # the height's first possible entry
         stop = prefix + _POS.pack(query.to_height + 1, 0) if query.to_height else None
         if before is not None and (stop is None or prefix + _POS.pack(*before) < stop):
             stop = prefix + _POS.pack(*before)
