@@ -178,27 +178,28 @@ def redemption(r: services_pb2.RedemptionInfo) -> dict[str, Any]:
     return message_dict(r)
 
 
+def _with_tco2e(fields: dict[str, Any], key: str, name: str) -> dict[str, Any]:
+    """``fields`` with ``name``, the grams under ``key`` as tCO2e text, right after ``key``."""
+    out: dict[str, Any] = {}
+    for field_name, value in fields.items():
+        out[field_name] = value
+        if field_name == key:
+            out[name] = format_tco2e(value)
+    return out
+
+
 def offer(o: services_pb2.OfferInfo) -> dict[str, Any]:
     """A merchant's offer. Its ``amount`` is grams for an offer paid in tickets, then followed by
     ``amount_tco2e`` (the price as tCO2e text, as every quantity of tickets); points otherwise."""
-    out: dict[str, Any] = {}
-    for key, value in message_dict(o).items():
-        out[key] = value
-        if key == "amount" and o.payment == ledger_pb2.OFFER_PAYMENT_GRAMS:
-            out["amount_tco2e"] = format_tco2e(o.amount)
-    return out
+    fields = message_dict(o)
+    if o.payment == ledger_pb2.OFFER_PAYMENT_GRAMS:
+        return _with_tco2e(fields, "amount", "amount_tco2e")
+    return fields
 
 
 def _settlement(totals: dict[str, Any] | None) -> dict[str, Any] | None:
     """Settlement totals with ``tco2e`` beside ``grams`` (the tickets retired)."""
-    if totals is None:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in totals.items():
-        out[key] = value
-        if key == "grams":
-            out["tco2e"] = format_tco2e(value)
-    return out
+    return None if totals is None else _with_tco2e(totals, "grams", "tco2e")
 
 
 def merchant(m: services_pb2.MerchantInfo) -> dict[str, Any]:
