@@ -569,8 +569,10 @@ def _attributes(event: ledger_pb2.Event) -> dict[str, Any]:
 
 
 def _certificate_ids(receipt: ledger_pb2.Receipt) -> list[str]:
+    # A Retire, a ConfirmPayment that retires on delivery and a Redeem paid in tickets each
+    # name the certificate they made (the last two name "" when they made none).
     return [a.value for ev in receipt.events for a in ev.attributes
-            if ev.type == "retire" and a.key == "certificate_id"]  # fmt: skip
+            if a.key == "certificate_id" and a.value]  # fmt: skip
 
 
 def tx_page(chain_id: str, info: services_pb2.TxInfo) -> str:

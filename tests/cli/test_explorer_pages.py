@@ -229,6 +229,18 @@ def test_a_transaction_page_reads_the_retirement_and_links_its_certificate(
     assert any(f'href="/accounts/{k.address}"' in page.text for k in signer.values())
 
 
+def test_a_redemption_or_a_purchase_that_retired_links_its_certificate() -> None:
+    # Reproduction: only a Retire's certificate was linked; a Redeem paid in tickets and a
+    # ConfirmPayment that retires on delivery name theirs in their own events.
+    for kind, made in (("redeem", "RC-" + "A" * 24), ("confirm_payment", "RC-" + "B" * 24)):
+        info = services_pb2.TxInfo(height=3)
+        info.receipt.events.add(type=kind).attributes.add(key="certificate_id", value=made)
+        info.receipt.events.add(type="other").attributes.add(key="certificate_id", value="")
+        html = pages.tx_page("c", info)
+        assert f'<dt>Certificate</dt><dd><a href="/certificates/{made}">{made}</a></dd>' in html
+        assert 'href="/certificates/"' not in html  # an empty id is no certificate
+
+
 def test_a_refused_transaction_page_shows_why_and_escapes_its_memo(url: str, extra: Extra) -> None:
     page = fetch(f"{url}/txs/{extra.refused_tx.hex().upper()}")
     assert page.status == 200
