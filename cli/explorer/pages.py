@@ -11,8 +11,6 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
-
 from carbon_ticket.chain.amounts import format_tco2e
 from carbon_ticket.chain.crypto import ADDRESS_PREFIX, parse_address
 from carbon_ticket.chain.errors import InvalidAddress, InvalidTransaction
@@ -79,15 +77,6 @@ def _batch_link(batch_id: str) -> str:
 
 def _project_link(project_id: str) -> str:
     return _link(f"/projects/{quote(project_id, safe='')}", project_id)
-
-
-def _enum(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
-    """An enum value's short lower-case name (``ROLE_ISSUER`` -> ``issuer``); a number the
-    explorer does not know (a newer node) as itself."""
-    try:
-        return enum.Name(value).removeprefix(prefix).lower()
-    except ValueError:
-        return str(value)
 
 
 def _outcome(receipt: ledger_pb2.Receipt) -> str:
@@ -634,21 +623,22 @@ def account_page(
     """An account: its record and balances, a resident's points, and one page of its history
     (newest first; ``older_than`` is the page token it was read from, "" for the newest)."""
     a = account
+    named = render.account(a)  # kind and roles by name, as the CLI shows them
     path = f"/accounts/{quote(a.address, safe='')}"
     registered = (f"height {_block_link(a.height)} by {_account_link(a.registered_by)}"
                   if a.height else "in the genesis")  # fmt: skip
     facts = _facts([
         ("Address", f"<code>{_e(a.address)}</code>"),
-        ("Kind", _e(_enum(ledger_pb2.AccountKind, a.kind, "ACCOUNT_KIND_"))),
+        ("Kind", _e(named["kind"])),
         ("Name", _e(a.name)),
-        ("Roles", _e(", ".join(_enum(ledger_pb2.Role, r, "ROLE_") for r in a.roles)) or "none"),
+        ("Roles", _e(", ".join(named["roles"])) or "none"),
         ("Nonce", str(a.nonce)),
         ("Registered", registered),
     ])  # fmt: skip
-    total = sum(b.amount_grams for b in a.balances)
     balances = _table(("Batch", "Tradable"),
                       [*([_batch_link(b.batch_id), _t(b.amount_grams)] for b in a.balances),
-                       ["<strong>Total</strong>", _t(total)]], "balances")  # fmt: skip
+                       ["<strong>Total</strong>", _t(named["total_grams"])]],
+                      "balances")  # fmt: skip
     rows = list(_history_rows(history.items))
     table = _table(("Height", "Index", "Time (UTC)", "Tx hash", "Message", "Signer", "Outcome"),
                    rows, "history")  # fmt: skip
