@@ -201,6 +201,38 @@ def _credit_award(
     state.set(verified.ref_key, keys.encode_u64(ctx.height))
 
 
+class _Refusals:
+    """The awards of one transaction that did not apply, counted by error code, for the failure
+    of a transaction none of whose awards applied (a failed transaction keeps no events)."""
+
+    def __init__(self) -> None:
+        # error code -> (how many awards, the first of them, its error); in order of first
+        # appearance, so the first entry holds the transaction's first refused award
+        self.by_code: dict[str, tuple[int, int, LedgerError]] = {}
+
+    def add(self, index: int, error: LedgerError) -> None:
+        count, first_index, first_error = self.by_code.get(error.code, (0, index, error))
+        self.by_code[error.code] = (count + 1, first_index, first_error)
+
+    def failure(self, awards: int) -> LedgerError | None:
+        """The first refused award's error (its code is the receipt's, which consensus commits
+        to), with a message that counts the refusals of each code and quotes each code's first:
+        the sender learns every reason at once, in one clause per code however many awards.
+        The message is free text, left out of the receipt's canonical bytes."""
+        if not self.by_code:
+            return None
+        _, first_index, first_error = next(iter(self.by_code.values()))
+        if awards == 1:
+            return first_error
+        message = f"none of the {awards} awards applied; award {first_index}: {first_error.message}"
+        if len(self.by_code) > 1:
+            message += "; by reason: " + "; ".join(
+                f"{count} {code} (first award {index}: {error.message})"
+                for code, (count, index, error) in self.by_code.items()
+            )
+        return type(first_error)(message, first_error.code)
+
+
 def _award_event(index: int, award: ledger_pb2.Award, outcome: str) -> Event:
     return event(
         "award",
@@ -227,7 +259,7 @@ def process_award_points(
 
     events: list[Event] = []
     recipients: set[str] = set()
-    first_error: tuple[int, LedgerError] | None = None
+    refusals = _Refusals()
     totals = _OperatorTotals(operator)
     today_number = day_number(today)
     awarded = 0
@@ -239,7 +271,7 @@ def process_award_points(
             raise
         except LedgerError as error:
             # This award changes nothing; the others still apply
-            first_error = first_error or (index, error)
+            refusals.add(index, error)
             events.append(_award_event(index, award, error.code))
             continue
         _credit_award(state, ctx, totals, award, verified)
@@ -247,15 +279,8 @@ def process_award_points(
         awarded += award.points
         applied += 1
         events.append(_award_event(index, award, "ok"))
-    if applied == 0 and first_error is not None:
-        failed_index, failure = first_error
-        if len(msg.awards) == 1:
-            raise failure
-        raise type(failure)(
-            f"none of the {len(msg.awards)} awards applied; award {failed_index}: "
-            f"{failure.message}",
-            failure.code,
-        )
+    if applied == 0 and (failure := refusals.failure(len(msg.awards))) is not None:
+        raise failure
     totals.write(state)
     events.append(
         event(

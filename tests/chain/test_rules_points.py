@@ -188,6 +188,39 @@ def test_all_awards_failing_fails_the_tx_with_the_first_error(residents_ledger: 
     )
     assert (receipt.code, receipt.error_code) == (2, "not_resident")
     assert receipt.message.startswith("none of the 2 awards applied; award 0:")
+    # One reason for all: the first award's error says it
+    receipt = residents_ledger.submit(
+        OPERATOR, award_points(award(COMPANY, ref="a"), award(COMPANY, ref="b"))
+    )
+    assert receipt.message.startswith("none of the 2 awards applied; award 0:")
+    assert "by reason" not in receipt.message
+
+
+def test_all_awards_failing_for_several_reasons_names_every_reason(
+    residents_ledger: Ledger,
+) -> None:
+    # Reproduction: the message named only award 0's error, so a sender whose other awards
+    # failed for another reason learnt it only after fixing the first and sending again.
+    chain = residents_ledger
+    chain.ok(OPERATOR, award_points(award(points=10, ref="used")))
+    receipt = chain.submit(
+        OPERATOR,
+        award_points(
+            award(COMPANY, ref="a"),
+            award(ref="used"),
+            award(STRANGER, ref="b"),
+            award(COMPANY, ref="d"),
+            award(points=2_000, ref="c"),
+        ),
+    )
+    # The code (which consensus commits to) is still the first award's
+    assert (receipt.code, receipt.error_code) == (2, "not_resident")
+    message = receipt.message
+    assert message.startswith("none of the 5 awards applied; award 0:")
+    assert "; by reason: 2 not_resident (first award 0: " in message
+    assert "; 1 duplicate_ref (first award 1: " in message
+    assert "; 1 unknown_account (first award 2: " in message
+    assert "; 1 daily_cap_exceeded (first award 4: " in message
 
 
 def test_daily_cap_holds_across_txs_in_one_block_and_across_blocks(
