@@ -100,7 +100,7 @@ from carbon_ticket.node.ports import (
     TxSubmitter,
 )
 from carbon_ticket.node.registry_api import RegistryApi
-from carbon_ticket.node.streams import BlockFanout
+from carbon_ticket.node.streams import BlockFanout, check_from_height
 from carbon_ticket.proto import ledger_pb2, services_pb2, services_pb2_grpc
 
 if TYPE_CHECKING:
@@ -588,6 +588,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         sent twice.
         """
         store = self._store
+        check_from_height(from_height, store.height)
         wake = asyncio.Event()
         unsubscribe = self._node.subscribe(lambda _event: wake.set())
         try:

@@ -22,9 +22,16 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from carbon_ticket.chain.errors import ResourceExhausted
+from carbon_ticket.chain.errors import InvalidRequest, ResourceExhausted
 
-__all__ = ["BlockFanout", "EncodeBlock", "Subscription", "pass_encoded"]
+__all__ = [
+    "MAX_HEIGHTS_AHEAD",
+    "BlockFanout",
+    "EncodeBlock",
+    "Subscription",
+    "check_from_height",
+    "pass_encoded",
+]
 
 # Encodes the BlockInfo of a committed height, with its receipts (True) or without (False).
 EncodeBlock = Callable[[int, bool], bytes]
@@ -33,6 +40,24 @@ _CACHED_BLOCKS = 16  # recent encodings kept: subscribers are at most a few bloc
 # Subscribers woken per turn of the event loop: consensus messages that arrive meanwhile wait for
 # at most this many stream writes, not for one write per subscriber.
 WAKE_SLICE = 32
+
+
+# How far past the tip a stream may start. A stream that starts ahead waits for its height (a
+# follower resuming on a node a few blocks behind the one it left); one that starts farther
+# than this was given a wrong number (another chain's height, a time, 2^64-1) and would wait
+# silently for days or forever, holding one of its client's streams.
+MAX_HEIGHTS_AHEAD = 100_000
+
+
+def check_from_height(from_height: int, height: int) -> None:
+    """Refuse a stream's ``from_height`` more than ``MAX_HEIGHTS_AHEAD`` past ``height``."""
+    if from_height > height + MAX_HEIGHTS_AHEAD:
+        raise InvalidRequest(
+            f"from_height {from_height} is {from_height - height} blocks past this node's "
+            f"height {height}; a stream may start at most {MAX_HEIGHTS_AHEAD:,} blocks ahead "
+            "(0 starts at the next block)",
+            "from_height_too_far",
+        )
 
 
 def pass_encoded(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
@@ -144,6 +169,7 @@ class BlockFanout:
         queued height already sent during the catch-up is skipped. A reader that stops early
         calls ``aclose`` so that the subscription is dropped now, not when it is collected.
         """
+        check_from_height(from_height, self._height())
         subscription = Subscription(self._queue_blocks)
         self._subscriptions.add(subscription)
         try:

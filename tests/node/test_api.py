@@ -715,3 +715,23 @@ def test_resource_exhausted_when_the_mempool_is_full(tmp_path: Path) -> None:
             code, details, meta = _error(_submit(stub, encode_tx(body, [keys["issuer"]])))
     assert (code, meta[ERROR_CODE_KEY]) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "mempool_full")
     assert "try again" in details
+
+
+@pytest.mark.parametrize("rpc", ["SubscribeBlocks", "SubscribeEvents"])
+def test_a_stream_from_a_height_far_past_the_tip_is_refused_not_left_waiting(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story, rpc: str
+) -> None:
+    # Reproduction: from_height 2^64-1 (or another chain's height) waited silently forever
+    request_type = getattr(services_pb2, f"{rpc}Request")
+    for far in (2**64 - 1, stub.GetStatus(services_pb2.StatusRequest()).height + 100_001 + 50):
+        stream = getattr(stub, rpc)(request_type(from_height=far), timeout=20)
+        with pytest.raises(grpc.RpcError) as refused:
+            next(iter(stream))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert dict(refused.value.trailing_metadata())[ERROR_CODE_KEY] == "from_height_too_far"
+        assert "at most 100,000 blocks ahead" in refused.value.details()
+    if rpc == "SubscribeBlocks":  # a few blocks ahead still waits for its height, then streams
+        ahead = stub.GetStatus(services_pb2.StatusRequest()).height + 2
+        stream = stub.SubscribeBlocks(request_type(from_height=ahead), timeout=20)
+        assert next(iter(stream)).committed.block.header.height == ahead
+        stream.cancel()
