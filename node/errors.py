@@ -62,6 +62,7 @@ __all__ = [
     "InternalError",
     "StoreDamaged",
     "abort_with",
+    "batch_message_limit",
     "clipped",
     "error_of_receipt",
     "rich_status",
@@ -72,6 +73,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _MAX_MESSAGE = 1_000
+_BATCH_MESSAGE_CHARS = 800_000  # what the refusals of one SubmitTxs answer share
+_MIN_BATCH_MESSAGE = 80  # enough for the field and the reason at the start of any refusal
 ERROR_CODE_KEY = "ledger-error-code"
 TX_HASH_KEY = "ledger-tx-hash"
 HEIGHT_KEY = "ledger-height"
@@ -131,13 +134,22 @@ def rich_status(
     return converted
 
 
-def clipped(message: str) -> str:
-    """A refusal's message as a client reads it: its first 1,000 characters. Messages may quote
-    client input; never echo megabytes back (or past metadata limits), in a status or in a
-    batch's answers (SubmitTxs words each refusal as SubmitTx does)."""
-    if len(message) > _MAX_MESSAGE:
-        return message[:_MAX_MESSAGE] + "..."
+def clipped(message: str, limit: int = _MAX_MESSAGE) -> str:
+    """A refusal's message as a client reads it: its first ``limit`` characters (1,000 unless a
+    batch shares them). Messages may quote client input; never echo megabytes back (or past
+    metadata limits), in a status or in a batch's answers."""
+    if len(message) > limit:
+        return message[:limit] + "..."
     return message
+
+
+def batch_message_limit(count: int) -> int:
+    """How many characters each refusal in an answer to ``count`` transactions keeps: 1,000, as
+    a single refusal, while ``count`` refusals of that length fit the batch's share; fewer in a
+    larger batch, never under 80. The answer to a full batch of refusals that quote long input
+    then stays well under a client's default 4 MiB (800,000 characters, at most 3.2 MB of
+    UTF-8, plus ~60 bytes of id and code each), where 1,000 each made it ~10 MB."""
+    return max(_MIN_BATCH_MESSAGE, min(_MAX_MESSAGE, _BATCH_MESSAGE_CHARS // max(count, 1)))
 
 
 async def _abort(

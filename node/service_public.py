@@ -85,6 +85,7 @@ from carbon_ticket.node.errors import (
     HEIGHT_KEY,
     TX_HASH_KEY,
     abort_with,
+    batch_message_limit,
     clipped,
     error_of_receipt,
     stream_errors,
@@ -283,6 +284,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
             )
         response = services_pb2.SubmitTxsResponse()
         raws = list(request.txs)
+        message_limit = batch_message_limit(len(raws))
         for raw, outcome in zip(raws, await self._node.admit_many(raws), strict=True):
             known = self._known_tx(raw, outcome) if isinstance(outcome, LedgerError) else None
             if known is not None:
@@ -294,7 +296,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                     tx_hash=_id_or_empty(raw, self._info.chain_id),
                     accepted=False,
                     error_code=outcome.code,
-                    message=clipped(outcome.message),
+                    message=clipped(outcome.message, message_limit),
                 )
             else:
                 response.results.add(tx_hash=outcome.tx_hash, accepted=True)

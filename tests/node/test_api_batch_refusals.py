@@ -40,3 +40,28 @@ def test_a_batch_refusal_quoting_long_input_is_clipped_as_the_status_message_is(
             assert result.message == single.value.details()
             assert len(result.message) == 1_003 and result.message.endswith("...")
         assert node.status().mempool_size == 0
+
+
+def test_a_full_batch_of_long_refusals_is_answered_within_a_clients_default_limit(
+    tmp_path: Path,
+) -> None:
+    # Reproduction: 1,000 characters a refusal, as SubmitTx's status, made the answer to 6,000
+    # such transactions (7 MB asked, under [api] max_request_bytes) about 6 MB: past a client's
+    # default 4 MiB limit, so it got RESOURCE_EXHAUSTED and none of the answers.
+    with fuzz_node(tmp_path / "devnet") as node:
+        issuer = node.keys["issuer"]
+        body = ledger_pb2.TxBody(chain_id=node.chain_id, signer=issuer.address, nonce=_FAR_NONCE)
+        body.transfer.entries.add(to="\x00" * 1_000, batch_id=node.batch_id, amount_grams=1)
+        raw = encode_tx(body, [issuer])
+        with pytest.raises(grpc.RpcError) as single:
+            node.stub.SubmitTx(services_pb2.SubmitTxRequest(tx=raw), timeout=10)
+        whole = single.value.details()
+        response = node.stub.SubmitTxs(services_pb2.SubmitTxsRequest(txs=[raw] * 6_000), timeout=60)
+        assert response.ByteSize() < 4 << 20
+        assert len(response.results) == 6_000
+        for result in response.results:
+            assert (result.accepted, result.error_code) == (False, "invalid_address")
+            # Each refusal's start, as SubmitTx words it, then "..."
+            assert result.message.endswith("...") and whole.startswith(result.message[:-3])
+            assert len(result.message) >= 100
+        assert node.status().mempool_size == 0
