@@ -384,7 +384,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         checks before it signs: everything in one round trip, with no scan of all balances."""
         address = decode_address(request.address)
         if len(request.batch_ids) > _MAX_SIGNING_BATCHES:
-            raise InvalidTransaction(
+            raise InvalidRequest(
                 f"{len(request.batch_ids)} batch ids in one call, the limit is "
                 f"{_MAX_SIGNING_BATCHES}",
                 "too_many_batch_ids",
