@@ -72,6 +72,7 @@ __all__ = [
     "connect",
     "emit",
     "json_alias_option",
+    "keystore_directory",
     "keystore_option",
     "ledger_code",
     "node_option",
@@ -397,10 +398,16 @@ def chosen_output(output: str) -> str:
     return "json" if ctx is not None and ctx.meta.get("carbon_ticket.json") else output
 
 
-def _resolve_keystore(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+def keystore_directory(value: Path | None = None) -> Path:
+    """The keystore a command opens: ``value`` (--keystore or $CARBON_TICKET_KEYSTORE), else
+    the client config file's ``keystore``, else ~/.carbon-ticket/keystore."""
     if value is not None:
         return value
     return client_config().keystore or DEFAULT_KEYSTORE
+
+
+def _resolve_keystore(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    return keystore_directory(value)
 
 
 keystore_option = click.option(

@@ -59,6 +59,11 @@ def _register() -> None:
 
     cli.add_command(chaos)
 
+    from carbon_ticket.cli.completion import completion, install_key_completion
+
+    cli.add_command(completion)
+    install_key_completion(cli)  # after every command is in place
+
 
 _register()
 

@@ -513,8 +513,8 @@ def _days_arg(from_text: str | None, to_text: str | None) -> tuple[int, int]:
 @keystore_option
 @reports_errors
 def points(address: str, days: int, node: str, output: str, keystore: Path) -> None:
-    """A resident's points: balance, earned today (chain time zone), what the daily cap leaves
-    today, and the points of recent days."""
+    """The points of resident ADDRESS (or @key): balance, earned today (chain time zone), what
+    the daily cap leaves today, and the points of recent days."""
     request = services_pb2.GetPointsRequest(
         address=parse_address_arg(address, keystore), history_days=days
     )
@@ -556,7 +556,8 @@ def merchant(
     output: str,
     keystore: Path,
 ) -> None:
-    """MERCHANT's offers and settlement totals: all time and for a period of chain days."""
+    """MERCHANT's (address or @key) offers and settlement totals: all time and for a period of
+    chain days."""
     first, last = _days_arg(from_day, to_day)
     request = services_pb2.GetMerchantRequest(
         merchant=parse_address_arg(merchant, keystore), from_day=first, to_day=last

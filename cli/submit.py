@@ -112,7 +112,9 @@ def tx_options(func: Callable[..., None]) -> Callable[..., None]:
             required=True,
             help="Keystore key that signs (repeat to co-sign); the first pays the nonce.",
         ),
-        click.option("--signer", help="Address whose nonce the tx uses (default: first --key)."),
+        click.option(
+            "--signer", help="Address (or @key) whose nonce the tx uses (default: first --key)."
+        ),
         click.option(
             "--nonce",
             type=click.IntRange(min=0),

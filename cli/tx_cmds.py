@@ -405,7 +405,7 @@ _ROLE_CHOICE = click.Choice(ROLES[1:])
 @click.argument("role", type=_ROLE_CHOICE)
 @tx_options
 def grant_role(opts: TxOptions, address: str, role: str) -> None:
-    """Governance: grant ROLE to ADDRESS (needs > 2/3 of the validators' signatures)."""
+    """Governance: grant ROLE to ADDRESS (or @key; needs > 2/3 of the validators' signatures)."""
     send_tx(
         opts,
         ledger_pb2.GrantRole(
@@ -419,7 +419,8 @@ def grant_role(opts: TxOptions, address: str, role: str) -> None:
 @click.argument("role", type=_ROLE_CHOICE)
 @tx_options
 def revoke_role(opts: TxOptions, address: str, role: str) -> None:
-    """Governance: revoke ROLE from ADDRESS (needs > 2/3 of the validators' signatures)."""
+    """Governance: revoke ROLE from ADDRESS (or @key; needs > 2/3 of the validators'
+    signatures)."""
     send_tx(
         opts,
         ledger_pb2.RevokeRole(
@@ -433,7 +434,8 @@ def revoke_role(opts: TxOptions, address: str, role: str) -> None:
 @click.argument("issuer")
 @tx_options
 def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
-    """Governance: hand PROJECT_ID to the successor ISSUER (needs > 2/3 of the validators)."""
+    """Governance: hand PROJECT_ID to the successor ISSUER (address or @key; needs > 2/3 of
+    the validators)."""
     send_tx(
         opts,
         ledger_pb2.AppointIssuer(
