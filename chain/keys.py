@@ -76,6 +76,7 @@ __all__ = [
     "settlement_key",
     "validator_set_key",
     "voucher_key",
+    "voucher_prefix",
 ]
 
 GENESIS_HASH = b"genesis"  # sha256 of the canonical genesis document
@@ -295,9 +296,14 @@ def offer_key(merchant: str, offer_id: str) -> bytes:
     return offer_prefix(merchant) + offer_id.encode()
 
 
+def voucher_prefix(merchant: str) -> bytes:
+    """Prefix of every redemption at a merchant, in voucher reference order."""
+    return VOUCHER + merchant.encode() + b"/"
+
+
 def voucher_key(merchant: str, voucher_ref: str) -> bytes:
     """Key of the redemption with a merchant's voucher reference (unique per merchant)."""
-    return VOUCHER + merchant.encode() + b"/" + voucher_ref.encode()
+    return voucher_prefix(merchant) + voucher_ref.encode()
 
 
 def resident_redemption_key(resident: str, sequence: int) -> bytes:

@@ -1,6 +1,7 @@
 """Read-only views of the residents' flow over a committed state (issue 15): a resident's points
 with what the daily cap leaves today and the recent days, a resident's redemptions, a merchant's
-offers and settlement totals over a period, and the points each operator awarded per activity.
+offers and settlement totals over a period, the vouchers redeemed at a merchant, and the points
+each operator awarded per activity.
 Pure: "today" is given by the caller (the day of the last committed block in the chain's time
 zone, see ``chain_today``), never read from a clock.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import islice
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import InvalidRequest, StorageError
@@ -22,6 +24,7 @@ from carbon_ticket.chain.records import (
 )
 from carbon_ticket.chain.rules._common import day_number, local_date, require_resident
 from carbon_ticket.chain.state import (
+    RangeReader,
     StateReader,
     get_params,
     get_points,
@@ -38,9 +41,11 @@ __all__ = [
     "OperatorPoints",
     "PointsView",
     "RedemptionsPage",
+    "VouchersPage",
     "chain_today",
     "days_before",
     "merchant_view",
+    "merchant_vouchers",
     "period_days",
     "points_totals",
     "points_view",
@@ -90,6 +95,17 @@ class RedemptionsPage:
     count: int  # redemptions the resident made, all time
     items: tuple[Redemption, ...]
     before: int | None  # cursor of the next page (its items are numbered below it); None: no more
+
+
+@dataclass(frozen=True, slots=True)
+class VouchersPage:
+    """A page of the redemptions at a merchant in voucher reference order, and the reference the
+    next page starts at."""
+
+    merchant: str
+    count: int  # redemptions at the merchant, all time
+    items: tuple[Redemption, ...]
+    next_ref: str | None  # the first voucher reference of the next page; None: no more
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +228,31 @@ def resident_redemptions(
         count=count,
         items=tuple(items),
         before=start if start > 0 else None,
+    )
+
+
+def merchant_vouchers(
+    state: RangeReader, merchant: str, limit: int, start: str = ""
+) -> VouchersPage:
+    """Up to ``limit`` (at least 1) redemptions at ``merchant`` in voucher reference order (the
+    references' UTF-8 bytes, as the state sorts them), from reference ``start`` on (the cursor a
+    previous page returned; "" for the first page).
+
+    One range read from ``start``'s key: a page reads its items and one more (whether a page
+    follows), not the vouchers before it. A merchant with no redemptions, or an account that is
+    no merchant's, has an empty page.
+    """
+    prefix = keys.voucher_prefix(merchant)
+    size = max(1, limit)
+    found = list(
+        islice(state.scan_range(prefix + start.encode(), keys.prefix_end(prefix)), size + 1)
+    )
+    next_ref = found[size][0][len(prefix) :].decode() if len(found) > size else None
+    return VouchersPage(
+        merchant=merchant,
+        count=get_settlement(state, merchant).redemptions,
+        items=tuple(Redemption.decode(value) for _key, value in found[:size]),
+        next_ref=next_ref,
     )
 
 

@@ -1,12 +1,15 @@
-"""``carbon-ticket query redemptions`` and ``query points-totals`` (issue 15): a resident's
-redemptions and the points operators awarded per activity. Added to the ``query`` group by
-``cli.main`` (as the residents' transactions are added to ``tx``); the other residents' queries
-are in ``cli.query_cmds``.
+"""``carbon-ticket query redemptions``, ``query voucher``, ``query vouchers`` and ``query
+points-totals`` (issue 15): a resident's redemptions, the vouchers redeemed at a merchant and the
+points operators awarded per activity. Added to the ``query`` group by ``cli.main`` (as the
+residents' transactions are added to ``tx``); the other residents' queries are in
+``cli.query_cmds``.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from carbon_ticket.cli.common import (
     CliError,
     chosen_output,
     connect,
+    emit,
     keystore_option,
     ledger_code,
     node_option,
@@ -40,6 +44,25 @@ def _paid(item: dict[str, Any]) -> str:
     return f"{item['points']} points"
 
 
+def _print_redemptions(header: tuple[str, ...], items: Sequence[dict[str, Any]]) -> None:
+    """One row per redemption with the ``header``'s fields: what was paid as a person reads it
+    (``paid``), ``-`` for no certificate."""
+    special = {"paid": _paid, "certificate_id": lambda r: r["certificate_id"] or "-"}
+    rows = [
+        tuple(special[name](r) if name in special else str(r[name]) for name in header)
+        for r in items
+    ]
+    _print_rows(header, rows)
+
+
+def _echo_page_json(
+    items: list[dict[str, Any]], token: str, page: services_pb2.RedemptionPage
+) -> None:
+    """A list of redemptions as ``-o json``: the API's ``RedemptionPage`` fields."""
+    data = {"items": items, "next_page_token": token, "count": page.count, "height": page.height}
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _refuse_non_resident(stub: Any, address: str) -> None:
     """The node refuses the redemptions of an account that is not a resident's (``not_resident``):
     a merchant asking for its own is told what it asked and where a merchant's are."""
@@ -49,8 +72,8 @@ def _refuse_non_resident(stub: Any, address: str) -> None:
     if kind == "resident":
         return
     where = (
-        f"; a merchant's redemptions are counted per offer and day by: carbon-ticket query "
-        f"merchant {address}"
+        f"; a merchant's redemptions are listed by: carbon-ticket query vouchers {address} (and "
+        f"counted per offer and day by: carbon-ticket query merchant {address})"
         if kind == "merchant"
         else ""
     )
@@ -92,19 +115,74 @@ def redemptions(
             raise
     items = [render.redemption(r) for r in found]
     if chosen_output(output) == "json":
-        data = {"items": items, "next_page_token": token, "count": page.count,
-                "height": page.height}  # fmt: skip
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        _echo_page_json(items, token, page)
         return
     click.echo(f"{page.count} redemptions in all (height {page.height})")
     if items:
         header = ("height", "day", "merchant", "offer_id", "voucher_ref", "paid", "certificate_id")
-        rows = [
-            (str(r["height"]), str(r["day"]), r["merchant"], r["offer_id"], r["voucher_ref"],
-             _paid(r), r["certificate_id"] or "-")
-            for r in items
-        ]  # fmt: skip
-        _print_rows(header, rows)
+        _print_redemptions(header, items)
+    if token:
+        click.echo(f"more: --page-token {token}")
+
+
+def _voucher_ref(text: str) -> str:
+    """A voucher reference as the wallet signs it (NFC); an empty one is bad input."""
+    if not text:
+        raise CliError("the voucher reference is empty", EXIT_USAGE)
+    return unicodedata.normalize("NFC", text)
+
+
+@click.command("voucher")
+@click.argument("merchant")
+@click.argument("voucher_ref", metavar="REF")
+@node_option
+@output_option
+@keystore_option
+@reports_errors
+def voucher(merchant: str, voucher_ref: str, node: str, output: str, keystore: Path) -> None:
+    """The redemption of voucher REF at MERCHANT (address or @key): who redeemed it (the
+    resident), when, the offer and what was paid (tCO2e retired, with the certificate, or
+    points). A reference never redeemed there is refused [unknown_voucher]."""
+    request = services_pb2.GetVoucherRequest(
+        merchant=parse_address_arg(merchant, keystore), voucher_ref=_voucher_ref(voucher_ref)
+    )
+    with connect(node) as stub:
+        reply = stub.GetVoucher(request, timeout=10)
+    emit(render.redemption(reply), output)
+
+
+@click.command("vouchers")
+@click.argument("merchant")
+@node_option
+@output_option
+@_page_options[0]
+@_page_options[1]
+@_page_options[2]
+@keystore_option
+@reports_errors
+def vouchers(
+    merchant: str,
+    node: str,
+    output: str,
+    limit: int,
+    page_token: str,
+    all_pages: bool,
+    keystore: Path,
+) -> None:
+    """The vouchers redeemed at MERCHANT (address or @key) in voucher reference order: who
+    redeemed each (the resident), the offer, what was paid and the day."""
+    address = parse_address_arg(merchant, keystore)
+    request = services_pb2.ListVouchersRequest(merchant=address, page_size=limit)
+    with connect(node) as stub:
+        found, token, page = follow_pages(stub.ListVouchers, request, page_token, all_pages)
+    items = [render.redemption(r) for r in found]
+    if chosen_output(output) == "json":
+        _echo_page_json(items, token, page)
+        return
+    click.echo(f"{page.count} redemptions at {address} in all (height {page.height})")
+    if items:
+        header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
+        _print_redemptions(header, items)
     if token:
         click.echo(f"more: --page-token {token}")
 
@@ -170,4 +248,4 @@ def points_totals(
     _print_totals(data)
 
 
-RESIDENT_QUERY_COMMANDS = (redemptions, points_totals)
+RESIDENT_QUERY_COMMANDS = (redemptions, voucher, vouchers, points_totals)

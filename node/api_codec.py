@@ -52,6 +52,7 @@ __all__ = [
     "decode_page",
     "decode_sequence_page",
     "decode_sequence_token",
+    "decode_voucher_page",
     "offer_to_proto",
     "operator_points_to_proto",
     "page_token",
@@ -67,6 +68,7 @@ __all__ = [
     "tx_proof_to_proto",
     "tx_to_proto",
     "validator_set_to_proto",
+    "voucher_page_token",
 ]
 
 DEFAULT_PAGE_SIZE = 50
@@ -123,16 +125,23 @@ def require_number(value: int, field: str) -> int:
     return value
 
 
+def _page_size(page_size: int) -> int:
+    """A list's page size: 0 (unset) is the default, a larger one than a page holds is capped."""
+    return DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+
+
+def _bad_token(token: str) -> InvalidRequest:
+    return InvalidRequest(f"page token {token[:40]!r} is not one this API issued", "bad_page_token")
+
+
 def decode_page(page_size: int, token: str) -> tuple[int, tuple[int, int] | None]:
     """Page size (default and cap applied) and the ``before`` cursor of a page token."""
-    size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
+    size = _page_size(page_size)
     if not token:
         return size, None
     match = _PAGE_TOKEN.fullmatch(token)
     if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**32:
-        raise InvalidRequest(
-            f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
-        )
+        raise _bad_token(token)
     return size, (int(match[1]), int(match[2]))
 
 
@@ -142,8 +151,7 @@ _SEQUENCE_TOKEN = re.compile(r"[0-9]{1,20}", re.ASCII)
 def decode_sequence_page(page_size: int, token: str) -> tuple[int, int | None]:
     """Page size (default and cap applied) and the ``before`` number of a numbered list's page
     token (a resident's redemptions, proposals by id): the token is that number in decimal."""
-    size = DEFAULT_PAGE_SIZE if page_size == 0 else min(page_size, MAX_HISTORY_PAGE)
-    return size, decode_sequence_token(token)
+    return _page_size(page_size), decode_sequence_token(token)
 
 
 def decode_sequence_token(token: str) -> int | None:
@@ -152,10 +160,31 @@ def decode_sequence_token(token: str) -> int | None:
     if not token:
         return None
     if _SEQUENCE_TOKEN.fullmatch(token) is None or int(token) >= 2**64:
-        raise InvalidRequest(
-            f"page token {token[:40]!r} is not one this API issued", "bad_page_token"
-        )
+        raise _bad_token(token)
     return int(token)
+
+
+# A voucher reference is any NFC text ("/" and any script included): its token is its UTF-8
+# bytes in lower-case hex, plain ASCII that a client passes back as it came.
+_VOUCHER_TOKEN = re.compile(r"(?:[0-9a-f]{2})+", re.ASCII)
+
+
+def voucher_page_token(voucher_ref: str) -> str:
+    """The token of a merchant's page of vouchers that starts at ``voucher_ref``."""
+    return voucher_ref.encode().hex()
+
+
+def decode_voucher_page(page_size: int, token: str) -> tuple[int, str]:
+    """Page size (default and cap applied) and the voucher reference a page token of
+    ``voucher_page_token`` starts at ("" for no token); ``bad_page_token`` for any other text."""
+    if not token:
+        return _page_size(page_size), ""
+    if _VOUCHER_TOKEN.fullmatch(token) is None:
+        raise _bad_token(token)
+    try:
+        return _page_size(page_size), bytes.fromhex(token).decode()
+    except UnicodeDecodeError:
+        raise _bad_token(token) from None
 
 
 def page_token(height: int, index: int) -> str:

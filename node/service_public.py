@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import unicodedata
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
@@ -46,6 +47,7 @@ from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
     chain_today,
     merchant_view,
+    merchant_vouchers,
     points_totals,
     points_view,
     query_period,
@@ -53,7 +55,7 @@ from carbon_ticket.chain.residents_view import (
     resident_redemptions,
 )
 from carbon_ticket.chain.results import TxResult
-from carbon_ticket.chain.state import get_params
+from carbon_ticket.chain.state import get_params, get_redemption
 from carbon_ticket.chain.store import StoreView
 from carbon_ticket.chain.tx import tx_hash as compute_tx_hash
 from carbon_ticket.node.api_codec import (
@@ -64,6 +66,7 @@ from carbon_ticket.node.api_codec import (
     decode_hash,
     decode_page,
     decode_sequence_page,
+    decode_voucher_page,
     offer_to_proto,
     operator_points_to_proto,
     page_token,
@@ -79,6 +82,7 @@ from carbon_ticket.node.api_codec import (
     tx_proof_to_proto,
     tx_to_proto,
     validator_set_to_proto,
+    voucher_page_token,
 )
 from carbon_ticket.node.block_events import BlockEvents
 from carbon_ticket.node.errors import (
@@ -697,6 +701,32 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         return services_pb2.RedemptionPage(
             items=[redemption_to_proto(r) for r in found.items],
             next_page_token="" if found.before is None else str(found.before),
+            count=found.count,
+            height=self._store.height,
+        )
+
+    @errors
+    async def GetVoucher(
+        self, request: services_pb2.GetVoucherRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.RedemptionInfo:
+        merchant = decode_address(request.merchant, "merchant")
+        # Stored references are NFC (the ledger refuses others), so a client's NFD text finds
+        # the voucher a resident's wallet normalised before signing.
+        voucher_ref = unicodedata.normalize("NFC", require_id(request.voucher_ref, "voucher_ref"))
+        get_account(self._store, merchant)  # NotFound for an unregistered account
+        return redemption_to_proto(get_redemption(self._store, merchant, voucher_ref))
+
+    @errors
+    async def ListVouchers(
+        self, request: services_pb2.ListVouchersRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.RedemptionPage:
+        merchant = decode_address(request.merchant, "merchant")
+        size, start = decode_voucher_page(request.page_size, request.page_token)
+        get_account(self._store, merchant)  # NotFound for an unregistered account
+        found = merchant_vouchers(self._store, merchant, size, start)
+        return services_pb2.RedemptionPage(
+            items=[redemption_to_proto(r) for r in found.items],
+            next_page_token="" if found.next_ref is None else voucher_page_token(found.next_ref),
             count=found.count,
             height=self._store.height,
         )

@@ -843,6 +843,24 @@ class RedemptionPage(_message.Message):
     height: int
     def __init__(self, items: _Optional[_Iterable[_Union[RedemptionInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., count: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
+class GetVoucherRequest(_message.Message):
+    __slots__ = ("merchant", "voucher_ref")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_REF_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    voucher_ref: str
+    def __init__(self, merchant: _Optional[str] = ..., voucher_ref: _Optional[str] = ...) -> None: ...
+
+class ListVouchersRequest(_message.Message):
+    __slots__ = ("merchant", "page_size", "page_token")
+    MERCHANT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    merchant: str
+    page_size: int
+    page_token: str
+    def __init__(self, merchant: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
 class GetPointsTotalsRequest(_message.Message):
     __slots__ = ("operator", "from_day", "to_day")
     OPERATOR_FIELD_NUMBER: _ClassVar[int]

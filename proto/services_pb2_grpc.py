@@ -552,6 +552,16 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.ImportInfo.FromString,
                 _registered_method=True)
+        self.GetVoucher = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetVoucher',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetVoucherRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.RedemptionInfo.FromString,
+                _registered_method=True)
+        self.ListVouchers = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/ListVouchers',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.ListVouchersRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.RedemptionPage.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -779,6 +789,20 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVoucher(self, request, context):
+        """A merchant's vouchers (docs/api.md): one redemption by its voucher reference, and every
+        redemption at the merchant in voucher-reference order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVouchers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -956,6 +980,16 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ImportGet,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.ImportInfo.SerializeToString,
+            ),
+            'GetVoucher': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVoucher,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetVoucherRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.RedemptionInfo.SerializeToString,
+            ),
+            'ListVouchers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVouchers,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.ListVouchersRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.RedemptionPage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1904,6 +1938,60 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/ImportGet',
             carbonticket_dot_v1_dot_services__pb2.ImportGetRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.ImportInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVoucher(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetVoucher',
+            carbonticket_dot_v1_dot_services__pb2.GetVoucherRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.RedemptionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVouchers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/ListVouchers',
+            carbonticket_dot_v1_dot_services__pb2.ListVouchersRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.RedemptionPage.FromString,
             options,
             channel_credentials,
             insecure,
