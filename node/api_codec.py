@@ -38,7 +38,7 @@ from carbon_ticket.chain.records import (
 )
 from carbon_ticket.chain.records import Period as RecordPeriod
 from carbon_ticket.chain.residents_view import OperatorPoints
-from carbon_ticket.chain.state import AccountView
+from carbon_ticket.chain.state import AccountView, StateReader, get_params
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
@@ -108,12 +108,20 @@ _PAGE_TOKEN = re.compile(r"([0-9]{1,20})\.([0-9]{1,10})", re.ASCII)
 _MAX_ID_CHARS = 128
 
 
-def require_id(value: str, field: str) -> str:
-    """A non-empty id of sane length (ids are looked up verbatim)."""
+def require_id(value: str, field: str, state: StateReader | None = None) -> str:
+    """A non-empty id of sane length (ids are looked up verbatim): 128 characters, or as many
+    bytes as the chain of ``state`` allows ids (``limits.max_id_bytes``, a governed parameter
+    that may exceed 128) when that is more: an id the ledger accepted can always be looked up."""
     if not value:
         raise InvalidRequest(f"{field} is required", "missing_field")
-    if len(value) > _MAX_ID_CHARS:
-        raise InvalidRequest(f"{field} is longer than {_MAX_ID_CHARS} characters", "field_too_long")
+    if len(value) > _MAX_ID_CHARS:  # rare: only then are the chain's parameters read
+        limit = _MAX_ID_CHARS if state is None else get_params(state).limits.max_id_bytes
+        if limit <= _MAX_ID_CHARS:
+            message = f"{field} is longer than {_MAX_ID_CHARS} characters"
+            raise InvalidRequest(message, "field_too_long")
+        if len(value.encode()) > limit:
+            message = f"{field} is longer than {limit} bytes, the chain's limit for ids"
+            raise InvalidRequest(message, "field_too_long")
     return value
 
 

@@ -1,7 +1,8 @@
 """The market's read RPCs of the public API (issue 17): ListOrders, GetOrder, ListTrades and
 ListTradePrices. A mixin of ``node.service_public.LedgerServicer``: thin like the rest (decode,
 one call into ``chain.market_view``, encode). Id filters are checked as every RPC checks ids
-(``api_codec.require_id``: at most 128 characters, ``field_too_long``)."""
+(``api_codec.require_id``: at most 128 characters, or the chain's larger ``max_id_bytes``;
+``field_too_long``)."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class MarketApi:
     ) -> services_pb2.OrderPage:
         size, before = decode_sequence_page(request.page_size, request.page_token)
         seller = decode_address(request.seller, "seller") if request.seller else ""
-        batch_id = require_id(request.batch_id, "batch_id") if request.batch_id else ""
+        batch_id = require_id(request.batch_id, "batch_id", self._store) if request.batch_id else ""
         found = list_orders(self._store, seller, batch_id, request.status, size, before)
         return services_pb2.OrderPage(
             items=[order_to_proto(o) for o in found.items],
@@ -141,7 +142,7 @@ class MarketApi:
         self, request: services_pb2.ListTradePricesRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.TradePricePage:
         size, before = decode_sequence_page(request.page_size, request.page_token)
-        project_id = require_id(request.project_id, "project_id")
+        project_id = require_id(request.project_id, "project_id", self._store)
         vintage = None
         if request.HasField("vintage"):
             # Checked as a batch's vintage is: days that are no calendar day never match.

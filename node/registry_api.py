@@ -74,7 +74,7 @@ class RegistryApi:
         self, request: services_pb2.ExportListRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ExportPage:
         account = decode_address(request.account, "account") if request.account else ""
-        batch_id = require_id(request.batch_id, "batch_id") if request.batch_id else ""
+        batch_id = require_id(request.batch_id, "batch_id", self._store) if request.batch_id else ""
         page = list_exports(
             self._store,
             batch_id=batch_id,
@@ -90,7 +90,9 @@ class RegistryApi:
     async def ExportGet(
         self, request: services_pb2.ExportGetRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ExportInfo:
-        return export_to_proto(get_export(self._store, require_id(request.export_id, "export_id")))
+        return export_to_proto(
+            get_export(self._store, require_id(request.export_id, "export_id", self._store))
+        )
 
     @errors
     async def ImportGet(
@@ -98,8 +100,8 @@ class RegistryApi:
     ) -> services_pb2.ImportInfo:
         record = get_import(
             self._store,
-            require_id(request.origin_registry, "origin_registry"),
-            require_id(request.origin_id, "origin_id"),
+            require_id(request.origin_registry, "origin_registry", self._store),
+            require_id(request.origin_id, "origin_id", self._store),
         )
         batch = get_batch(self._store, record.batch_id)
         return import_to_proto(record, batch.project_id, batch.vintage, batch.recipient)

@@ -394,7 +394,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                 "too_many_batch_ids",
             )
         # Each named by its position: "batch_ids is required" did not say which one was empty.
-        batch_ids = [require_id(b, f"batch_ids[{i}]") for i, b in enumerate(request.batch_ids)]
+        batch_ids = [
+            require_id(b, f"batch_ids[{i}]", self._store) for i, b in enumerate(request.batch_ids)
+        ]
         response = services_pb2.SigningInfo(
             chain_id=self._info.chain_id,
             next_nonce=self._pending.next_nonce(address),  # NotFound for an unregistered account
@@ -414,14 +416,16 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetProjectRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.ProjectInfo:
         return project_to_proto(
-            get_project(self._store, require_id(request.project_id, "project_id"))
+            get_project(self._store, require_id(request.project_id, "project_id", self._store))
         )
 
     @errors
     async def GetBatch(
         self, request: services_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.BatchInfo:
-        return batch_to_proto(get_batch(self._store, require_id(request.batch_id, "batch_id")))
+        return batch_to_proto(
+            get_batch(self._store, require_id(request.batch_id, "batch_id", self._store))
+        )
 
     @errors
     async def GetReport(
@@ -434,7 +438,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetCertificateRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.RetirementCertificate:
         return certificate_to_proto(
-            get_certificate(self._store, require_id(request.certificate_id, "certificate_id"))
+            get_certificate(
+                self._store, require_id(request.certificate_id, "certificate_id", self._store)
+            )
         )
 
     @errors
@@ -457,7 +463,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetCertificateProofRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.CertificateProof:
         info, store = self._info, self._store
-        certificate = get_certificate(store, require_id(request.certificate_id, "certificate_id"))
+        certificate = get_certificate(
+            store, require_id(request.certificate_id, "certificate_id", self._store)
+        )
         loc = self._committed_tx(certificate.tx_hash)
         commit = store.get_certificate(loc.height)
         if commit is None:  # pragma: no cover - every committed block has its certificate
@@ -537,7 +545,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetBatchHistoryRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.HistoryPage:
         size, before = decode_page(request.page_size, request.page_token)
-        get_batch(self._store, require_id(request.batch_id, "batch_id"))  # NotFound if unknown
+        get_batch(
+            self._store, require_id(request.batch_id, "batch_id", self._store)
+        )  # NotFound if unknown
         entries = self._store.batch_history(request.batch_id, size, before)
         return await self._history.page(
             entries, size, lambda last: bool(self._store.batch_history(request.batch_id, 1, last))
@@ -712,7 +722,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         merchant = decode_address(request.merchant, "merchant")
         # Stored references are NFC (the ledger refuses others), so a client's NFD text finds
         # the voucher a resident's wallet normalised before signing.
-        voucher_ref = unicodedata.normalize("NFC", require_id(request.voucher_ref, "voucher_ref"))
+        voucher_ref = unicodedata.normalize(
+            "NFC", require_id(request.voucher_ref, "voucher_ref", self._store)
+        )
         get_account(self._store, merchant)  # NotFound for an unregistered account
         return redemption_to_proto(get_redemption(self._store, merchant, voucher_ref))
 
