@@ -13,7 +13,8 @@ reply. Beside the raw values it adds what a person reads, never instead of them:
   attributes become integers with their ``*_tco2e`` sibling, and so do the few gram quantities
   named otherwise (their names are in the receipts' canonical bytes): an exchange's ``grams``
   (sibling ``tco2e``) and the ``amount`` of an offer or a redemption paid in tickets (sibling
-  ``amount_tco2e``; paid in points it is points).
+  ``amount_tco2e``; paid in points it is points). The signed ``ExchangePoints`` and
+  ``RegisterOffer`` read the same.
 
 The table view (``emit`` with ``table``) shows the tCO2e text and the RFC 3339 time only.
 """
@@ -120,7 +121,19 @@ def message_dict(message: Message) -> dict[str, Any]:
             out[field.name] = None
         else:
             _add(out, field.name, _scalar(field, value))
-    return out
+    return _signed_grams(message, out)
+
+
+def _signed_grams(message: Message, fields: dict[str, Any]) -> dict[str, Any]:
+    """The grams of a signed message under a name without ``_grams``, with their tCO2e named as
+    in the message's event (``_unsuffixed_grams``), so one quantity is never shown two ways."""
+    if isinstance(message, ledger_pb2.ExchangePoints):
+        return _with_tco2e(fields, "grams", "tco2e")
+    if isinstance(message, ledger_pb2.RegisterOffer) and message.payment == (
+        ledger_pb2.OFFER_PAYMENT_GRAMS
+    ):
+        return _with_tco2e(fields, "amount", "amount_tco2e")
+    return fields
 
 
 # An offer's payment as the rules name it in its events: its amount is grams of tickets.

@@ -50,6 +50,23 @@ def test_an_offer_and_a_redemption_paid_in_tickets_give_amount_tco2e() -> None:
     assert (got["amount"], got["grams"]) == ("7", "3") and "tco2e" not in got
 
 
+def test_a_receipt_and_a_signed_body_read_the_same_quantity_the_same_way() -> None:
+    info = services_pb2.TxInfo(height=3)
+    info.body.exchange_points.grams = 20
+    info.receipt.events.append(EXCHANGE)
+    got = render.tx(info)
+    assert (got["receipt"]["events"][0]["tco2e"], got["body"]["exchange_points"]["tco2e"]) == (
+        "0.00002",
+        "0.00002",
+    )
+    offer = services_pb2.TxInfo(height=4)
+    offer.body.register_offer.payment = ledger_pb2.OFFER_PAYMENT_GRAMS
+    offer.body.register_offer.amount = 15_000_000
+    assert render.tx(offer)["body"]["register_offer"]["amount_tco2e"] == "15"
+    offer.body.register_offer.payment = ledger_pb2.OFFER_PAYMENT_POINTS
+    assert "amount_tco2e" not in render.tx(offer)["body"]["register_offer"]
+
+
 def test_the_explorer_transaction_page_shows_the_tco2e() -> None:
     info = services_pb2.TxInfo(height=3)
     info.body.redeem.merchant = "ct1m"
