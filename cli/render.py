@@ -10,7 +10,11 @@ reply. Beside the raw values it adds what a person reads, never instead of them:
 - bytes are hex; enum values are their short lower-case names (``ACCOUNT_KIND_COMPANY`` ->
   ``"company"``); an unset message is ``null``;
 - an event is flattened to ``{"type": ..., <attribute key>: <value>, ...}``; numeric ``*_grams``
-  attributes become integers with their ``*_tco2e`` sibling.
+  attributes become integers with their ``*_tco2e`` sibling, and so do the few gram quantities
+  named otherwise (their names are in the receipts' canonical bytes): an exchange's ``grams``
+  (sibling ``tco2e``) and the ``amount`` of an offer or a redemption paid in tickets (sibling
+  ``amount_tco2e``; paid in points it is points). The signed ``ExchangePoints`` and
+  ``RegisterOffer`` read the same.
 
 The table view (``emit`` with ``table``) shows the tCO2e text and the RFC 3339 time only.
 """
@@ -27,6 +31,7 @@ from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from carbon_ticket.chain.amounts import format_tco2e, tco2e
+from carbon_ticket.chain.records import OFFER_PAYMENTS
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
@@ -116,17 +121,54 @@ def message_dict(message: Message) -> dict[str, Any]:
             out[field.name] = None
         else:
             _add(out, field.name, _scalar(field, value))
-    return out
+    return _signed_grams(message, out)
+
+
+def _signed_grams(message: Message, fields: dict[str, Any]) -> dict[str, Any]:
+    """The grams of a signed message under a name without ``_grams``, with their tCO2e named as
+    in the message's event (``_unsuffixed_grams``), so one quantity is never shown two ways."""
+    if isinstance(message, ledger_pb2.ExchangePoints):
+        return _with_tco2e(fields, "grams", "tco2e")
+    if isinstance(message, ledger_pb2.RegisterOffer) and message.payment == (
+        ledger_pb2.OFFER_PAYMENT_GRAMS
+    ):
+        return _with_tco2e(fields, "amount", "amount_tco2e")
+    return fields
+
+
+# An offer's payment as the rules name it in its events: its amount is grams of tickets.
+_PAID_IN_TICKETS = OFFER_PAYMENTS[ledger_pb2.OFFER_PAYMENT_GRAMS]
+
+
+def _unsuffixed_grams(ev: ledger_pb2.Event) -> dict[str, str]:
+    """The attributes of ``ev`` that are grams under a name without ``_grams``, each with the
+    name of its tCO2e sibling. The names are in the receipts' canonical bytes, so they stay:
+    an exchange's ``grams`` (``tco2e``, as the merchant's settlement totals name it), and the
+    ``amount`` of an offer or a redemption paid in tickets (``amount_tco2e``, as ``offer``);
+    paid in points, that amount is points."""
+    if ev.type == "exchange_points":
+        return {"grams": "tco2e"}
+    if ev.type in ("register_offer", "redeem"):
+        payment = next((a.value for a in ev.attributes if a.key == "payment"), "")
+        if payment == _PAID_IN_TICKETS:
+            return {"amount": "amount_tco2e"}
+    return {}
 
 
 def event(ev: ledger_pb2.Event) -> dict[str, Any]:
-    """An event as ``type`` plus its attributes; ``*_grams`` attributes as integers."""
+    """An event as ``type`` plus its attributes; grams (``*_grams`` attributes and the few
+    named otherwise, ``_unsuffixed_grams``) as integers with their tCO2e beside them."""
     out: dict[str, Any] = {"type": ev.type}
+    unsuffixed = _unsuffixed_grams(ev)
     for attr in ev.attributes:
-        if attr.key.endswith(_GRAMS) and attr.value.isdigit():
-            _add(out, attr.key, int(attr.value))
-        else:
+        grams = attr.key.endswith(_GRAMS) or attr.key in unsuffixed
+        if not (grams and attr.value.isascii() and attr.value.isdigit()):
             out[attr.key] = attr.value
+        elif attr.key in unsuffixed:
+            out[attr.key] = int(attr.value)
+            out[unsuffixed[attr.key]] = format_tco2e(int(attr.value))
+        else:
+            _add(out, attr.key, int(attr.value))
     return out
 
 

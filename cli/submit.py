@@ -5,14 +5,18 @@ refusals, signing, submitting and writing co-signing files (the commands are in 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import click
+import grpc
 
+from carbon_ticket.chain.check import check_message
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.rules.registry import export_id
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import tx_id
@@ -30,11 +34,13 @@ from carbon_ticket.cli.client import (
 from carbon_ticket.cli.common import (
     EXIT_LEDGER,
     EXIT_PENDING,
+    EXIT_USAGE,
     CliError,
     chosen_output,
     connect,
     emit,
     keystore_option,
+    ledger_code,
     node_option,
     open_keystore,
     output_option,
@@ -47,13 +53,16 @@ from carbon_ticket.cli.render import tco2e
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
+    "SIZE_LIMIT_CODES",
     "USED_NONCE_CODES",
     "AfterCommit",
     "TxOptions",
+    "refuse_bad_fields",
     "refuse_failed_simulation",
     "refuse_missing_signatures",
     "report_cosign",
     "send_tx",
+    "size_refusals_are_bad_input",
     "submit_tx",
     "tx_options",
 ]
@@ -74,6 +83,11 @@ _TX_OPTION_NAMES = (
 )
 # Ledger codes saying a transaction's nonce is spent: a co-signing file then needs ``tx renew``.
 USED_NONCE_CODES = frozenset({"nonce_used", "wrong_nonce"})
+# The size limits are chain parameters, which governance may change and only the node knows: the
+# wallet runs the ledger's stateless checks with limits no field reaches and leaves sizes to the
+# node, whose refusal of a field over a limit (chain/check_fields.py) has one of these codes.
+_NO_SIZE_LIMIT = Limits(**{f.name: 2**63 - 1 for f in fields(Limits)})
+SIZE_LIMIT_CODES = frozenset({"field_too_long", "too_many_entries"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +170,49 @@ def _load_keys(opts: TxOptions) -> list[PrivateKey]:
 AfterCommit = Callable[[LedgerClient, dict[str, Any]], dict[str, Any]]
 
 
+def refuse_bad_fields(body: ledger_pb2.TxBody) -> None:
+    """Run the ledger's own stateless checks of the message (``chain.check.check_message``, size
+    limits aside) before anything is signed, written or sent: a field the node would refuse on
+    its own is bad input, an InvalidTransaction with the ledger's message and code (exit 2 by
+    ``reports_errors``), as a field the wallet checks itself; only what needs the ledger's
+    state is left to the simulation (exit 3)."""
+    check_message(body, _NO_SIZE_LIMIT)
+
+
+@contextmanager
+def size_refusals_are_bad_input() -> Iterator[None]:
+    """Around a call that sends a transaction to the node (simulated or submitted): its refusal
+    of a field over a size limit is bad input too (exit 2, its message and code), not exit 3."""
+    try:
+        yield
+    except grpc.RpcError as exc:
+        code = ledger_code(exc)
+        if exc.code() == grpc.StatusCode.INVALID_ARGUMENT and code in SIZE_LIMIT_CODES:
+            raise CliError(f"{exc.details()} [{code}]", EXIT_USAGE) from exc
+        raise
+
+
+def _signer(opts: TxOptions) -> str:
+    """The address whose nonce the transaction uses: ``--signer``, else the first key's."""
+    if opts.signer:
+        return parse_address_arg(opts.signer, opts.keystore)
+    return open_keystore(opts.keystore).info(opts.key[0]).address
+
+
 def send_tx(opts: TxOptions, msg: Any, after_commit: AfterCommit | None = None) -> dict[str, Any]:
     """Sign ``msg`` and submit it (or write it to ``--out``); print and return the outcome.
 
-    By default one ``SimulateTx`` of the unsigned draft brings the chain id, the nonce and the
-    ledger's verdict before anything is signed (a refusal exits 3 and uses no nonce). With
-    ``--no-simulate``, one ``GetSigningInfo`` call brings chain id and nonce and the wallet's own
-    cheaper checks run; none is made when ``--chain-id`` and ``--nonce`` are both given too.
-    ``after_commit`` adds its fields to the outcome of a committed transaction.
+    First the ledger's stateless checks of the message run here (``refuse_bad_fields``): a
+    field they refuse is bad input (exit 2) and nothing is asked, signed or sent. By default one
+    ``SimulateTx`` of the unsigned draft brings the chain id, the nonce and the ledger's verdict
+    before anything is signed (a refusal exits 3 and uses no nonce). With ``--no-simulate``, one
+    ``GetSigningInfo`` call brings chain id and nonce and the wallet's own cheaper checks run;
+    none is made when ``--chain-id`` and ``--nonce`` are both given too. ``after_commit`` adds
+    its fields to the outcome of a committed transaction.
     """
+    signer = _signer(opts)
+    refuse_bad_fields(make_body("", signer, 0, msg, opts.memo))
     keys = _load_keys(opts)
-    signer = parse_address_arg(opts.signer, opts.keystore) if opts.signer else keys[0].address
     offline = opts.chain_id is not None and opts.nonce is not None
     if opts.no_simulate and offline and opts.out is not None:
         raw = _encode(opts.chain_id or "", signer, opts.nonce or 0, opts.memo, msg, keys)
@@ -208,7 +254,8 @@ def _simulate_draft(
     chain_id = opts.chain_id if opts.nonce is not None else None
     nonce = (opts.nonce or 0) if chain_id else 0
     body = make_body(chain_id or "", signer, nonce, msg, opts.memo)
-    reply = client.simulate(draft_envelope(body))
+    with size_refusals_are_bad_input():
+        reply = client.simulate(draft_envelope(body))
     if opts.chain_id is not None and reply.chain_id != opts.chain_id:
         raise CliError(
             f"refused before signing: --chain-id {opts.chain_id!r} but the node serves "
@@ -217,7 +264,8 @@ def _simulate_draft(
         )
     if opts.nonce is not None and reply.nonce != opts.nonce:
         body = make_body(reply.chain_id, signer, opts.nonce, msg, opts.memo)
-        reply = client.simulate(draft_envelope(body))
+        with size_refusals_are_bad_input():
+            reply = client.simulate(draft_envelope(body))
     refuse_failed_simulation(reply)
     expected = tx_id(
         reply.chain_id,
@@ -305,7 +353,8 @@ def submit_tx(
     client: LedgerClient, raw: bytes, opts: TxOptions, after_commit: AfterCommit | None = None
 ) -> dict[str, Any]:
     ids = _known_ids(raw)
-    reply = client.submit(raw, wait=not opts.no_wait)
+    with size_refusals_are_bad_input():
+        reply = client.submit(raw, wait=not opts.no_wait)
     if reply.tx_hash.hex() != ids["tx_hash"]:
         raise CliError(f"the node answered with tx id {reply.tx_hash.hex()}, not {ids['tx_hash']}")
     data = {**ids, **render.submitted(reply)}

@@ -57,10 +57,12 @@ from carbon_ticket.cli.registry_options import (
 from carbon_ticket.cli.submit import (
     USED_NONCE_CODES,
     TxOptions,
+    refuse_bad_fields,
     refuse_failed_simulation,
     refuse_missing_signatures,
     report_cosign,
     send_tx,
+    size_refusals_are_bad_input,
     submit_tx,
     tx_options,
 )
@@ -454,10 +456,12 @@ def sign(file: Path, key: tuple[str, ...], keystore: Path, output: str) -> None:
     """Add signatures to a transaction FILE written with --out; says how many are still needed.
 
     A key the ledger would refuse on it (not the signer; for governance, no validator or operator
-    of the set in the file) is refused before anything is signed or written (exit 3).
+    of the set in the file) is refused before anything is signed or written (exit 3); so is a
+    transaction with a field the ledger refuses on its own (exit 2, as when it is written).
     """
     cosign = read_cosign(file)
     envelope, body = cosign.envelope, cosign.body
+    refuse_bad_fields(body)
     store = open_keystore(keystore)
     for name in key:
         refuse_unexpected_signer(cosign, name, store.info(name).address)
@@ -488,16 +492,19 @@ def broadcast(
 
     It is simulated first, as signed: one that would fail (too few validator signatures, a
     debit above the balance, a used nonce) is refused before it is sent and keeps its nonce.
-    A used nonce is renewed with ``tx renew FILE``.
+    A used nonce is renewed with ``tx renew FILE``. A field the ledger refuses on its own is
+    bad input (exit 2), with or without the simulation.
     """
     cosign = read_cosign(file)
     raw, body = cosign.raw(), cosign.body
+    refuse_bad_fields(body)
     opts = TxOptions(node, Path(), (), None, None, None, "", no_wait, None, output, timeout,
                      no_simulate)  # fmt: skip
     with connect(node) as stub:
         client = LedgerClient(stub, timeout=timeout, chain_id=body.chain_id)
         if not no_simulate:
-            reply = client.simulate(raw)
+            with size_refusals_are_bad_input():
+                reply = client.simulate(raw)
             signer_keys = [s.public_key for s in cosign.envelope.signatures]
             refuse_missing_signatures(body, signer_keys, reply.signing_validators)
             refuse_failed_simulation(reply, "sending", file)
@@ -523,10 +530,11 @@ def renew(file: Path, node: str, output: str) -> None:
     (``tx sign``). The renewed transaction is simulated (unsigned) first.
     """
     cosign = read_cosign(file)
+    refuse_bad_fields(cosign.body)
     draft = ledger_pb2.TxBody()
     draft.CopyFrom(cosign.body)
     draft.chain_id, draft.nonce = "", 0
-    with connect(node) as stub:
+    with connect(node) as stub, size_refusals_are_bad_input():
         reply = LedgerClient(stub).simulate(draft_envelope(draft))
     if cosign.body.chain_id and reply.chain_id != cosign.body.chain_id:
         raise CliError(

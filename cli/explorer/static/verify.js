@@ -229,14 +229,27 @@
 
   // ------------------------------------------------------------ strict JSON reading
 
+  // Python sorts keys by code point (canonical JSON, the first unknown field named).
+  // JavaScript's default sort compares UTF-16 code units, which order a character above U+FFFF
+  // (a surrogate pair, D800-DFFF) before one in U+E000..U+FFFF: the other way round.
+  function byCodePoint(a, b) {
+    for (let i = 0; i < a.length && i < b.length; ) {
+      const x = a.codePointAt(i);
+      const y = b.codePointAt(i);
+      if (x !== y) return x - y;
+      i += x > 0xffff ? 2 : 1; // equal so far: the same number of code units in both
+    }
+    return a.length - b.length;
+  }
+
   function object(value, what, keys, optional) {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new BundleError(`${what} must be a JSON object`);
     }
     const allowed = new Set([...keys, ...(optional || [])]);
-    const unknown = Object.keys(value).filter((k) => !allowed.has(k)).sort();
+    const unknown = Object.keys(value).filter((k) => !allowed.has(k)).sort(byCodePoint);
     if (unknown.length) throw new BundleError(`${what} has unknown field '${unknown[0]}'`);
-    const missing = keys.filter((k) => !(k in value)).sort();
+    const missing = keys.filter((k) => !(k in value)).sort(byCodePoint);
     if (missing.length) throw new BundleError(`${what} lacks field '${missing[0]}'`);
     return value;
   }
@@ -295,7 +308,7 @@
     // Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
     if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
     if (value !== null && typeof value === "object") {
-      const keys = Object.keys(value).sort();
+      const keys = Object.keys(value).sort(byCodePoint);
       return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k])).join(",") + "}";
     }
     if (typeof value === "bigint") return value.toString();

@@ -1,8 +1,9 @@
 // Runs the explorer's verifier (cli/explorer/static/verify.js) under Node.js on the cases
 // written by tests/cli/test_explorer_js.py and test_explorer_js_u64.py: reads {verifier,
 // cases: [{name, genesis, bundle}], genesis_hashes: [text], documents?: [text], formats?:
-// {grams: [text], times_ms: [text]}} from the file named by argv[2] and prints one JSON result
-// per case (the proven integers exact: the verifier's BigInts are written as integer literals).
+// {grams: [text], times_ms: [text]}, canonical?: [text]} from the file named by argv[2] and
+// prints one JSON result per case (the proven integers exact: the verifier's BigInts are written
+// as integer literals).
 "use strict";
 const fs = require("fs");
 
@@ -46,7 +47,10 @@ async function main() {
     tco2e: input.formats.grams.map((g) => attempt(() => verifier.formatTco2e(BigInt(g)))),
     time: input.formats.times_ms.map((t) => attempt(() => verifier.formatTime(BigInt(t)))),
   };
-  process.stdout.write(toJson({ results, hashes, documents, formats }));
+  // Optional: documents written back as the canonical JSON a genesis hash covers.
+  const canonical = (input.canonical || []).map((text) =>
+    attempt(() => verifier.canonicalJson(verifier.parseJson(text, "the document"))));
+  process.stdout.write(toJson({ results, hashes, documents, formats, canonical }));
 }
 
 main().catch((err) => { process.stderr.write(String(err.stack || err)); process.exit(2); });
