@@ -87,7 +87,9 @@ USED_NONCE_CODES = frozenset({"nonce_used", "wrong_nonce"})
 # wallet runs the ledger's stateless checks with limits no field reaches and leaves sizes to the
 # node, whose refusal of a field over a limit (chain/check_fields.py) has one of these codes.
 _NO_SIZE_LIMIT = Limits(**{f.name: 2**63 - 1 for f in fields(Limits)})
-SIZE_LIMIT_CODES = frozenset({"field_too_long", "too_many_entries"})
+SIZE_LIMIT_CODES = frozenset(
+    {"field_too_long", "too_many_entries", "too_many_signatures", "tx_too_large"}
+)
 
 
 @dataclass(frozen=True, slots=True)

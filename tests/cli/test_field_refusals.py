@@ -116,3 +116,21 @@ def test_a_cosigning_file_with_a_field_the_ledger_refuses_is_bad_input(
     bad_input(run("tx", "sign", str(file), "-k", "issuer", "--keystore", str(info.wallet_dir)),
               "[invalid_jurisdiction]")  # fmt: skip
     assert file.read_text() == signed
+
+
+def test_a_transaction_over_the_chains_size_limit_is_bad_input(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    # Reproduction: an award file too big for one transaction (the chain's max_tx_bytes, 16 KiB
+    # by default) exited 3, as if the ledger had judged the awards; the remedy is the user's:
+    # split the file.
+    info = shared_devnet
+    resident = wallet_keys(info)["issuer"].address  # well formed; its kind does not matter here
+    rows = [f"{resident},walk,20260101,1,ref-{n:04d}" for n in range(400)]
+    awards = tmp_path / "awards.csv"
+    awards.write_text("\n".join(rows) + "\n")
+    nonce = nonce_of(info, "points-operator")
+    args = ("tx", "award-points", "--file", str(awards), *wallet(info, "points-operator"))
+    bad_input(run(*args), "the limit is 16384", "[tx_too_large]")
+    bad_input(run(*args, "--no-simulate"), "[tx_too_large]")
+    assert nonce_of(info, "points-operator") == nonce
