@@ -216,21 +216,29 @@ class _Refusals:
 
     def failure(self, awards: int) -> LedgerError | None:
         """The first refused award's error (its code is the receipt's, which consensus commits
-        to), with a message that counts the refusals of each code and quotes each code's first:
-        the sender learns every reason at once, in one clause per code however many awards.
-        The message is free text, left out of the receipt's canonical bytes."""
+        to). With several codes, its message counts the refusals of each code and quotes each
+        code's first, cut short, so that every reason fits one readable line however many
+        awards: the sender learns them all at once. The message is free text, left out of the
+        receipt's canonical bytes."""
         if not self.by_code:
             return None
         _, first_index, first_error = next(iter(self.by_code.values()))
         if awards == 1:
             return first_error
-        message = f"none of the {awards} awards applied; award {first_index}: {first_error.message}"
-        if len(self.by_code) > 1:
-            message += "; by reason: " + "; ".join(
-                f"{count} {code} (first award {index}: {error.message})"
+        if len(self.by_code) == 1:
+            message = f"award {first_index}: {first_error.message}"
+        else:
+            message = "by reason: " + "; ".join(
+                f"{count} {code} (first award {index}: {_cut(error.message)})"
                 for code, (count, index, error) in self.by_code.items()
             )
-        return type(first_error)(message, first_error.code)
+        return type(first_error)(
+            f"none of the {awards} awards applied; {message}", first_error.code
+        )
+
+
+def _cut(message: str, limit: int = 120) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def _award_event(index: int, award: ledger_pb2.Award, outcome: str) -> Event:

@@ -187,7 +187,10 @@ def test_all_awards_failing_fails_the_tx_with_the_first_error(residents_ledger: 
         OPERATOR, award_points(award(COMPANY, ref="a"), award(STRANGER, ref="b"))
     )
     assert (receipt.code, receipt.error_code) == (2, "not_resident")
-    assert receipt.message.startswith("none of the 2 awards applied; award 0:")
+    assert receipt.message.startswith(
+        "none of the 2 awards applied; by reason: 1 not_resident (first award 0: recipient "
+    )
+    assert "; 1 unknown_account (first award 1: " in receipt.message
     # One reason for all: the first award's error says it
     receipt = residents_ledger.submit(
         OPERATOR, award_points(award(COMPANY, ref="a"), award(COMPANY, ref="b"))
@@ -216,11 +219,35 @@ def test_all_awards_failing_for_several_reasons_names_every_reason(
     # The code (which consensus commits to) is still the first award's
     assert (receipt.code, receipt.error_code) == (2, "not_resident")
     message = receipt.message
-    assert message.startswith("none of the 5 awards applied; award 0:")
-    assert "; by reason: 2 not_resident (first award 0: " in message
+    assert message.startswith("none of the 5 awards applied; by reason: 2 not_resident (first ")
+    assert "2 not_resident (first award 0: recipient " in message
     assert "; 1 duplicate_ref (first award 1: " in message
     assert "; 1 unknown_account (first award 2: " in message
     assert "; 1 daily_cap_exceeded (first award 4: " in message
+    assert message.count("(first award") == 4 and len(message) < 1_000  # one clause a reason
+
+
+def test_every_reason_fits_a_refusal_however_long_the_awards_quote(
+    residents_ledger: Ledger,
+) -> None:
+    # A duplicate reference quotes the reference, up to the chain's 64 bytes; each reason's
+    # quote is cut so that all of them fit the 1,000 characters a refusal's message keeps.
+    chain = residents_ledger
+    long_ref = "r" * 64
+    chain.ok(OPERATOR, award_points(award(points=10, ref=long_ref)))
+    receipt = chain.submit(
+        OPERATOR,
+        award_points(
+            award(COMPANY, ref="a"),
+            award(ref=long_ref),
+            award(STRANGER, ref="b"),
+            award(points=2_000, ref="c"),
+            award(day=TODAY + 1, ref="d"),
+        ),
+    )
+    message = receipt.message
+    assert message.count("(first award") == 5 and len(message) < 1_000, message
+    assert "1 day_in_future (first award 4: " in message
 
 
 def test_daily_cap_holds_across_txs_in_one_block_and_across_blocks(
