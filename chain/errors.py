@@ -19,6 +19,7 @@ that no root is raised)::
     ├── PreconditionFailed           the current state refuses it (nonce, balance, status)
     ├── PermissionDenied             signer lacks the role or ownership the action needs
     ├── NotFound                     unknown account, project, report, batch, tx, block
+    ├── OutOfRange                   past what this node holds now (a stream's start); retry
     ├── AlreadyExists                duplicate id or duplicate transaction
     ├── ResourceExhausted            mempool or rate limits full; try again later
     │   └── Refusal                  node.api_guard: a client over its [api] limit
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidTransaction",
     "LedgerError",
     "NotFound",
+    "OutOfRange",
     "PermissionDenied",
     "PreconditionFailed",
     "ResourceExhausted",
@@ -145,6 +147,13 @@ class NotFound(LedgerError):
     """A referenced object does not exist."""
 
     default_code = "not_found"
+
+
+class OutOfRange(LedgerError):
+    """A position past what this node holds now, such as a stream that starts far beyond its
+    chain's height: unlike a malformed request, it may succeed later or on another node."""
+
+    default_code = "out_of_range"
 
 
 class AlreadyExists(LedgerError):

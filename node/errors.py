@@ -19,6 +19,7 @@ failed. Python reads it with ``grpc_status.rpc_status.from_call``.
     PreconditionFailed      FAILED_PRECONDITION
     PermissionDenied        PERMISSION_DENIED
     NotFound                NOT_FOUND
+    OutOfRange              OUT_OF_RANGE
     AlreadyExists           ALREADY_EXISTS
     ResourceExhausted       RESOURCE_EXHAUSTED
     StorageError            INTERNAL
@@ -45,6 +46,7 @@ from carbon_ticket.chain.errors import (
     InvalidTransaction,
     LedgerError,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     PreconditionFailed,
     ResourceExhausted,
@@ -90,6 +92,7 @@ _STATUS: tuple[tuple[type[LedgerError], grpc.StatusCode], ...] = (
     (PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),
+    (OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (StorageError, grpc.StatusCode.INTERNAL),

@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from carbon_ticket.chain.errors import InvalidRequest, ResourceExhausted
+from carbon_ticket.chain.errors import OutOfRange, ResourceExhausted
 
 __all__ = [
     "MAX_HEIGHTS_AHEAD",
@@ -50,12 +50,15 @@ MAX_HEIGHTS_AHEAD = 100_000
 
 
 def check_from_height(from_height: int, height: int) -> None:
-    """Refuse a stream's ``from_height`` more than ``MAX_HEIGHTS_AHEAD`` past ``height``."""
+    """Refuse a stream's ``from_height`` more than ``MAX_HEIGHTS_AHEAD`` past ``height``, this
+    node's: OUT_OF_RANGE, not INVALID_ARGUMENT, since a node still syncing or restored far
+    behind may serve the same request later, and another node may serve it now."""
     if from_height > height + MAX_HEIGHTS_AHEAD:
-        raise InvalidRequest(
+        raise OutOfRange(
             f"from_height {from_height} is {from_height - height} blocks past this node's "
             f"height {height}; a stream may start at most {MAX_HEIGHTS_AHEAD:,} blocks ahead "
-            "(0 starts at the next block)",
+            "of the node it reads (0 starts at the next block); if this node is still "
+            "syncing, retry later or ask another",
             "from_height_too_far",
         )
 
