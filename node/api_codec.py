@@ -108,14 +108,16 @@ _PAGE_TOKEN = re.compile(r"([0-9]{1,20})\.([0-9]{1,10})", re.ASCII)
 _MAX_ID_CHARS = 128
 
 
-def require_id(value: str, field: str, state: StateReader | None = None) -> str:
+def require_id(value: str, field: str, state: StateReader) -> str:
     """A non-empty id of sane length (ids are looked up verbatim): 128 characters, or as many
-    bytes as the chain of ``state`` allows ids (``limits.max_id_bytes``, a governed parameter
-    that may exceed 128) when that is more: an id the ledger accepted can always be looked up."""
+    bytes as the chain of ``state`` allows ids now (``limits.max_id_bytes``, a governed
+    parameter that may exceed 128) when that is more, so that an id the ledger accepts under
+    its current limits can be looked up. (A chain that lowers the limit again leaves its longer
+    ids to block and history queries: docs/api.md.)"""
     if not value:
         raise InvalidRequest(f"{field} is required", "missing_field")
     if len(value) > _MAX_ID_CHARS:  # rare: only then are the chain's parameters read
-        limit = _MAX_ID_CHARS if state is None else get_params(state).limits.max_id_bytes
+        limit = get_params(state).limits.max_id_bytes
         if limit <= _MAX_ID_CHARS:
             message = f"{field} is longer than {_MAX_ID_CHARS} characters"
             raise InvalidRequest(message, "field_too_long")

@@ -545,9 +545,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         self, request: services_pb2.GetBatchHistoryRequest, context: grpc.aio.ServicerContext
     ) -> services_pb2.HistoryPage:
         size, before = decode_page(request.page_size, request.page_token)
-        get_batch(
-            self._store, require_id(request.batch_id, "batch_id", self._store)
-        )  # NotFound if unknown
+        batch_id = require_id(request.batch_id, "batch_id", self._store)
+        get_batch(self._store, batch_id)  # NotFound if unknown
         entries = self._store.batch_history(request.batch_id, size, before)
         return await self._history.page(
             entries, size, lambda last: bool(self._store.batch_history(request.batch_id, 1, last))

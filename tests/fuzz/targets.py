@@ -17,6 +17,7 @@ from typing import Any
 import nacl.pwhash
 from google.protobuf.message import DecodeError
 
+from carbon_ticket.chain import keys
 from carbon_ticket.chain.block import Block, Header
 from carbon_ticket.chain.check import check_tx
 from carbon_ticket.chain.errors import (
@@ -28,6 +29,8 @@ from carbon_ticket.chain.errors import (
     NotFound,
 )
 from carbon_ticket.chain.genesis import init_chain
+from carbon_ticket.chain.records import Params
+from carbon_ticket.chain.state import MemoryState
 from carbon_ticket.chain.tx import decode_tx, encode_tx, tx_hash
 from carbon_ticket.cli.common import CliError
 from carbon_ticket.cli.cosign import read_cosign
@@ -461,12 +464,16 @@ def _api_inputs() -> fs.Gen:
     return gen
 
 
+# The chain state an id is checked against: default params (ids up to 128 characters)
+_API_STATE = MemoryState({keys.PARAMS: Params().encode()})
+
+
 def _run_api(value: tuple[str, bytes, int, bytes], scratch: Path) -> None:
     text, raw, number, request = value
     for call in (
         lambda: api_codec.decode_address(text),
         lambda: api_codec.decode_hash(raw, "hash"),
-        lambda: api_codec.require_id(text, "id"),
+        lambda: api_codec.require_id(text, "id", _API_STATE),
         lambda: api_codec.decode_page(number, text),
         lambda: api_codec.decode_sequence_page(number, text),
         lambda: api_codec.retirement_query(services_pb2.ListRetirementsRequest.FromString(request)),
