@@ -2,7 +2,8 @@
 
 Commands, options and choices complete as click completes them. On top of that, every place
 that takes a wallet key completes the keystore's key names: ``-k/--key`` of a transaction,
-``keys show|export NAME``, and every address documented as "(or @key)" completes ``@name``.
+``keys show|export NAME`` (``complete_key_name``), and every address that may be ``@key``
+completes ``@name`` (``complete_address_or_key``): each declares it with ``shell_complete=``.
 Names come from the keystore the command would open (``--keystore`` if typed, else
 $CARBON_TICKET_KEYSTORE, the client config file or ~/.carbon-ticket/keystore); no key is
 decrypted and a completion never prints an error into the shell.
@@ -11,8 +12,6 @@ decrypted and a completion never prints an error into the shell.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -21,19 +20,11 @@ from click.shell_completion import CompletionItem, get_completion_class
 from carbon_ticket.cli.common import EXIT_USAGE, CliError, keystore_directory, reports_errors
 from carbon_ticket.cli.keystore import Keystore
 
-__all__ = ["COMPLETE_VAR", "SHELLS", "completion", "install_key_completion", "key_names"]
+__all__ = ["COMPLETE_VAR", "SHELLS", "complete_address_or_key", "complete_key_name", "completion"]
 
 PROG = "carbon-ticket"
 COMPLETE_VAR = "_CARBON_TICKET_COMPLETE"  # click's variable for this program name
 SHELLS = ("bash", "zsh", "fish")
-
-# Where a command's help says an argument takes "@key": "ADDRESS (or @key)", "MERCHANT
-# (address or @key)", "RESIDENT's (address or @key)".
-_ARGUMENT_TAKES_KEY = r"\b{name}(?:'s)? \((?:address )?or @key"
-# Commands whose NAME argument is a key of the keystore
-_KEY_NAME_COMMANDS = frozenset({("keys", "show"), ("keys", "export")})
-
-Complete = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 
 def key_names(ctx: click.Context) -> list[str]:
@@ -46,59 +37,21 @@ def key_names(ctx: click.Context) -> list[str]:
         return []
 
 
-def _complete_key(
+def complete_key_name(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    """``shell_complete`` of a parameter that names a wallet key (``-k``, ``keys show NAME``)."""
     return [CompletionItem(n) for n in key_names(ctx) if n.startswith(incomplete)]
 
 
-def _complete_at_key(
+def complete_address_or_key(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    # An address is typed, not completed; "@" (or nothing yet) offers the keystore's names
+    """``shell_complete`` of an address that may be ``@key`` (``cli.common.parse_address_arg``):
+    "@" (or nothing yet) offers the keystore's names; an address is typed, not completed."""
     if incomplete and not incomplete.startswith("@"):
         return []
     return [CompletionItem(f"@{n}") for n in key_names(ctx) if f"@{n}".startswith(incomplete)]
-
-
-def _key_completer(
-    path: tuple[str, ...], command: click.Command, param: click.Parameter
-) -> Complete | None:
-    if isinstance(param, click.Option):
-        if param.name == "key":
-            return _complete_key
-        if "@key" in (param.help or ""):
-            return _complete_at_key
-        return None
-    if isinstance(param, click.Argument):
-        if param.name == "name" and path[-2:] in _KEY_NAME_COMMANDS:
-            return _complete_key
-        pattern = _ARGUMENT_TAKES_KEY.format(name=re.escape(param.human_readable_name))
-        if re.search(pattern, command.help or ""):
-            return _complete_at_key
-    return None
-
-
-def _commands(
-    group: click.Command, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    yield path, group
-    if isinstance(group, click.Group):
-        for name, command in group.commands.items():
-            yield from _commands(command, (*path, name))
-
-
-def install_key_completion(root: click.Group) -> list[tuple[str, ...]]:
-    """Give every parameter of ``root``'s commands that takes a key its completion; returns the
-    (command path + parameter name) of each, for the tests."""
-    installed = []
-    for path, command in _commands(root):
-        for param in command.params:
-            complete = _key_completer(path, command, param)
-            if complete is not None:
-                param._custom_shell_complete = complete  # click's hook for shell_complete=
-                installed.append((*path, str(param.name)))
-    return installed
 
 
 def _default_shell() -> str:

@@ -24,6 +24,7 @@ from carbon_ticket.cli.common import (
     secret_line,
     stdin_is_terminal,
 )
+from carbon_ticket.cli.completion import complete_key_name
 from carbon_ticket.cli.keystore import KeyInfo
 
 __all__ = ["keys"]
@@ -134,7 +135,7 @@ def keys_list(keystore: Path, output: str) -> None:
 
 
 @keys.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_key_name)
 @keystore_option
 @output_option
 @reports_errors
@@ -144,7 +145,7 @@ def keys_show(name: str, keystore: Path, output: str) -> None:
 
 
 @keys.command("export")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_key_name)
 @keystore_option
 @click.option(
     "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."

@@ -59,10 +59,9 @@ def _register() -> None:
 
     cli.add_command(chaos)
 
-    from carbon_ticket.cli.completion import completion, install_key_completion
+    from carbon_ticket.cli.completion import completion
 
     cli.add_command(completion)
-    install_key_completion(cli)  # after every command is in place
 
 
 _register()

@@ -29,6 +29,7 @@ from carbon_ticket.cli.common import (
     parse_amount_arg,
     reports_errors,
 )
+from carbon_ticket.cli.completion import complete_address_or_key
 from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
@@ -175,7 +176,12 @@ def _emit_page(
 
 
 @click.command("orders")
-@click.option("--seller", default="", help="Only this seller's orders (address or @key).")
+@click.option(
+    "--seller",
+    default="",
+    help="Only this seller's orders (address or @key).",
+    shell_complete=complete_address_or_key,
+)
 @click.option("--batch", "batch_id", default="", help="Only orders of this batch.")
 @click.option("--status", default="", type=click.Choice(["", *ORDER_STATUSES]))
 @node_option
@@ -231,7 +237,12 @@ def orders(
 
 @click.command("trades")
 @click.option("--order", "order_id", default=0, type=click.IntRange(0), help="Only this order.")
-@click.option("--account", default="", help="Only trades of this buyer or seller (or @key).")
+@click.option(
+    "--account",
+    default="",
+    help="Only trades of this buyer or seller (or @key).",
+    shell_complete=complete_address_or_key,
+)
 @click.option("--status", default="", type=click.Choice(["", *TRADE_STATUSES]))
 @node_option
 @output_option

@@ -25,6 +25,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
     table_view,
 )
+from carbon_ticket.cli.completion import complete_address_or_key
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["query"]
@@ -57,7 +58,7 @@ def status(node: str, output: str) -> None:
 
 
 @query.command("account")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @node_option
 @output_option
 @keystore_option
@@ -334,7 +335,7 @@ def history() -> None:
 
 
 @history.command("account")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @node_option
 @output_option
 @_page_options[0]
@@ -440,7 +441,11 @@ def blocks(from_height: int, count: int | None, node: str, output: str) -> None:
     help="First height (0 = the next block).",
 )
 @click.option("--type", "types", multiple=True, help="Only this event type (repeatable).")
-@click.option("--account", help="Only events naming this address (or @key).")
+@click.option(
+    "--account",
+    help="Only events naming this address (or @key).",
+    shell_complete=complete_address_or_key,
+)
 @click.option("--count", type=click.IntRange(min=1), help="Stop after COUNT events.")
 @node_option
 @output_option
@@ -503,7 +508,7 @@ def _days_arg(from_text: str | None, to_text: str | None) -> tuple[int, int]:
 
 
 @query.command("points")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @click.option(
     "--days", type=click.IntRange(1, 366), default=7, show_default=True,
     help="Days of history, today included.",
@@ -527,7 +532,7 @@ def points(address: str, days: int, node: str, output: str, keystore: Path) -> N
 
 
 @query.command("offers")
-@click.argument("merchant")
+@click.argument("merchant", shell_complete=complete_address_or_key)
 @node_option
 @output_option
 @keystore_option
@@ -541,7 +546,7 @@ def offers(merchant: str, node: str, output: str, keystore: Path) -> None:
 
 
 @query.command("merchant")
-@click.argument("merchant")
+@click.argument("merchant", shell_complete=complete_address_or_key)
 @click.option("--from", "from_day", help="First day YYYYMMDD (default: 30 days before --to).")
 @click.option("--to", "to_day", help="Last day YYYYMMDD (default: the chain's today).")
 @node_option

@@ -25,6 +25,7 @@ from carbon_ticket.cli.common import (
     parse_amount_arg,
     reports_errors,
 )
+from carbon_ticket.cli.completion import complete_address_or_key
 from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
@@ -64,7 +65,12 @@ def export(opts: TxOptions, batch_id: str, amount: str, registry: str, account: 
 @click.argument("amount")
 @click.option("--project", "project_id", required=True, help="Project id registered here.")
 @click.option("--vintage", required=True, help="YYYYMMDD-YYYYMMDD.")
-@click.option("--recipient", required=True, help="Address (or @key) receiving the grams.")
+@click.option(
+    "--recipient",
+    required=True,
+    help="Address (or @key) receiving the grams.",
+    shell_complete=complete_address_or_key,
+)
 @tx_options
 def import_batch(opts: TxOptions, origin_registry: str, origin_id: str, amount: str,
                  project_id: str, vintage: str, recipient: str) -> None:  # fmt: skip
@@ -85,7 +91,12 @@ def import_batch(opts: TxOptions, origin_registry: str, origin_id: str, amount: 
 
 @click.command("exports")
 @click.option("--batch", "batch_id", default="", help="Only exports of this batch.")
-@click.option("--account", default="", help="Only exports by this address (or @key).")
+@click.option(
+    "--account",
+    default="",
+    help="Only exports by this address (or @key).",
+    shell_complete=complete_address_or_key,
+)
 @node_option
 @output_option
 @_page_options[0]

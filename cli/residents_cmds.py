@@ -26,6 +26,7 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     parse_amount_arg,
 )
+from carbon_ticket.cli.completion import complete_address_or_key
 from carbon_ticket.cli.submit import AfterCommit, TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -289,7 +290,7 @@ def register_offer(
 
 
 @click.command("redeem")
-@click.argument("merchant")
+@click.argument("merchant", shell_complete=complete_address_or_key)
 @click.argument("offer_id")
 @click.option("--voucher", required=True, help="The merchant's voucher reference (unique).")
 @click.option("--batch", "batch_id", default="", help="Batch that pays (offers in tickets).")

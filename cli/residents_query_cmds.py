@@ -31,6 +31,7 @@ from carbon_ticket.cli.common import (
     parse_address_arg,
     reports_errors,
 )
+from carbon_ticket.cli.completion import complete_address_or_key
 from carbon_ticket.cli.query_cmds import _days_arg, _page_options, _print_rows, follow_pages
 from carbon_ticket.proto import services_pb2
 
@@ -85,7 +86,7 @@ def _refuse_non_resident(stub: Any, address: str) -> None:
 
 
 @click.command("redemptions")
-@click.argument("resident")
+@click.argument("resident", shell_complete=complete_address_or_key)
 @node_option
 @output_option
 @_page_options[0]
@@ -133,7 +134,7 @@ def _voucher_ref(text: str) -> str:
 
 
 @click.command("voucher")
-@click.argument("merchant")
+@click.argument("merchant", shell_complete=complete_address_or_key)
 @click.argument("voucher_ref", metavar="REF")
 @node_option
 @output_option
@@ -152,7 +153,7 @@ def voucher(merchant: str, voucher_ref: str, node: str, output: str, keystore: P
 
 
 @click.command("vouchers")
-@click.argument("merchant")
+@click.argument("merchant", shell_complete=complete_address_or_key)
 @node_option
 @output_option
 @_page_options[0]
@@ -214,7 +215,7 @@ def _print_totals(data: dict[str, Any]) -> None:
 
 
 @click.command("points-totals")
-@click.argument("operator", required=False)
+@click.argument("operator", required=False, shell_complete=complete_address_or_key)
 @click.option("--from", "from_day", help="First award day YYYYMMDD (default: 30 days before --to).")
 @click.option("--to", "to_day", help="Last award day YYYYMMDD (default: the chain's today).")
 @node_option

@@ -48,6 +48,7 @@ from carbon_ticket.cli.common import (
     password,
     reports_errors,
 )
+from carbon_ticket.cli.completion import complete_address_or_key, complete_key_name
 from carbon_ticket.cli.cosign import CosignFile, members_of, write_cosign
 from carbon_ticket.cli.render import tco2e
 from carbon_ticket.proto import ledger_pb2
@@ -127,9 +128,12 @@ def tx_options(func: Callable[..., None]) -> Callable[..., None]:
             multiple=True,
             required=True,
             help="Keystore key that signs (repeat to co-sign); the first pays the nonce.",
+            shell_complete=complete_key_name,
         ),
         click.option(
-            "--signer", help="Address (or @key) whose nonce the tx uses (default: first --key)."
+            "--signer",
+            help="Address (or @key) whose nonce the tx uses (default: first --key).",
+            shell_complete=complete_address_or_key,
         ),
         click.option(
             "--nonce",

@@ -42,6 +42,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
     rpc_error,
 )
+from carbon_ticket.cli.completion import complete_address_or_key, complete_key_name
 from carbon_ticket.cli.cosign import (
     CosignFile,
     members_of,
@@ -126,7 +127,7 @@ def tx() -> None:
 
 
 @tx.command("register-account")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @click.option("--kind", type=click.Choice(ACCOUNT_KINDS[1:]), default="company", show_default=True)
 @click.option(
     "--name",
@@ -154,7 +155,12 @@ def register_account(opts: TxOptions, address: str, kind: str, name: str) -> Non
 @click.option("--kind", type=click.Choice(PROJECT_KINDS[1:]), default="forest", show_default=True)
 @click.option("--area-ha", required=True, help="Area in hectares, e.g. 1500 or 12.25.")
 @click.option("--methodology", required=True)
-@click.option("--owner", required=True, help="Owner address (or @key).")
+@click.option(
+    "--owner",
+    required=True,
+    help="Owner address (or @key).",
+    shell_complete=complete_address_or_key,
+)
 @click.option("--metadata-uri", required=True)
 @click.option("--metadata-hash", help="SHA-256 of the project document, hex.")
 @click.option(
@@ -270,7 +276,12 @@ def attest(opts: TxOptions, data_hash: str, amount: str, period: str) -> None:
     help="Attested report hash backing the issuance (repeatable).",
 )
 @click.option("--amount", required=True, help="tCO2e to issue (the buffer share included).")
-@click.option("--recipient", required=True, help="Address (or @key) receiving the tradable part.")
+@click.option(
+    "--recipient",
+    required=True,
+    help="Address (or @key) receiving the tradable part.",
+    shell_complete=complete_address_or_key,
+)
 @tx_options
 def issue(
     opts: TxOptions,
@@ -292,7 +303,7 @@ def issue(
 
 
 @tx.command("transfer")
-@click.option("--to", help="Recipient address (or @key).")
+@click.option("--to", help="Recipient address (or @key).", shell_complete=complete_address_or_key)
 @click.option("--batch", help="Batch id.")
 @click.option("--amount", help="tCO2e.")
 @click.option(
@@ -403,7 +414,7 @@ _ROLE_CHOICE = click.Choice(ROLES[1:])
 
 
 @tx.command("grant-role")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @click.argument("role", type=_ROLE_CHOICE)
 @tx_options
 def grant_role(opts: TxOptions, address: str, role: str) -> None:
@@ -417,7 +428,7 @@ def grant_role(opts: TxOptions, address: str, role: str) -> None:
 
 
 @tx.command("revoke-role")
-@click.argument("address")
+@click.argument("address", shell_complete=complete_address_or_key)
 @click.argument("role", type=_ROLE_CHOICE)
 @tx_options
 def revoke_role(opts: TxOptions, address: str, role: str) -> None:
@@ -433,7 +444,7 @@ def revoke_role(opts: TxOptions, address: str, role: str) -> None:
 
 @tx.command("appoint-issuer")
 @click.argument("project_id")
-@click.argument("issuer")
+@click.argument("issuer", shell_complete=complete_address_or_key)
 @tx_options
 def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
     """Governance: hand PROJECT_ID to the successor ISSUER (address or @key; needs > 2/3 of
@@ -448,7 +459,10 @@ def appoint_issuer(opts: TxOptions, project_id: str, issuer: str) -> None:
 
 @tx.command("sign")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--key", "-k", multiple=True, required=True, help="Keystore key that co-signs.")
+@click.option(
+    "--key", "-k", multiple=True, required=True, help="Keystore key that co-signs.",
+    shell_complete=complete_key_name,
+)  # fmt: skip
 @keystore_option
 @output_option
 @reports_errors

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.shell_completion import BashComplete
 from click.testing import CliRunner
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.cli.completion import COMPLETE_VAR, install_key_completion
+from carbon_ticket.cli.completion import COMPLETE_VAR
 from carbon_ticket.cli.keystore import TEST_KDF, Keystore
 from carbon_ticket.cli.main import cli
 
@@ -66,21 +69,69 @@ def test_addresses_that_may_name_a_key_complete_at_names(
     assert complete(["tx", "transfer", "--batch"], "") == []
 
 
-def test_every_address_the_wallet_reads_as_at_key_completes(keystore: Path) -> None:
-    # Every command parameter parsed by parse_address_arg says "(or @key)" in its help, and so
-    # completes; these were parsed so but did not say it
-    installed = set(install_key_completion(cli))
-    for path in [
-        ("query", "points", "address"),
-        ("query", "merchant", "merchant"),
-        ("tx", "grant-role", "address"),
-        ("tx", "revoke-role", "address"),
-        ("tx", "appoint-issuer", "issuer"),
-        ("tx", "transfer", "signer"),
-        ("tx", "redeem", "merchant"),
-        ("query", "redemptions", "resident"),
-    ]:
-        assert path in installed, path
+def _commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+# An argument whose command's help says it may be a key: "ADDRESS (or @key)", "MERCHANT
+# (address or @key)", "RESIDENT's (address or @key)"
+_ARGUMENT_SAYS_KEY = r"\b{name}(?:'s)? \((?:address )?or @key"
+_KEY_NAME_ARGUMENTS = {("keys", "show", "name"), ("keys", "export", "name")}
+# Options whose help mentions @key but whose value is more than an address
+_COMPOSITE = {("tx", "propose", "add_validator")}
+
+
+def _documented_key_parameters() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    """(parameters that name a key, addresses that may be @key) as the help texts say."""
+    names, addresses = set(), set()
+    for path, command in _commands(cli):
+        for param in command.params:
+            where = (*path, str(param.name))
+            if param.name == "key" or where in _KEY_NAME_ARGUMENTS:
+                names.add(where)
+            elif isinstance(param, click.Option) and "@key" in (param.help or ""):
+                addresses.add(where)
+            elif isinstance(param, click.Argument):
+                pattern = _ARGUMENT_SAYS_KEY.format(name=re.escape(param.human_readable_name))
+                if re.search(pattern, command.help or ""):
+                    addresses.add(where)
+    return names, addresses - _COMPOSITE
+
+
+def _completing_key_parameters(keystore: Path) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    """(parameters completing key names, parameters completing @names), asked of each one."""
+    names, addresses = set(), set()
+    for path, command in _commands(cli):
+        ctx = click.Context(command, info_name=path[-1] if path else "carbon-ticket")
+        ctx.params["keystore"] = keystore
+        for param in command.params:
+            where = (*path, str(param.name))
+            offered = [item.value for item in param.shell_complete(ctx, "")]
+            if offered == ["alice", "bob", "bureau-1"]:
+                names.add(where)
+            elif offered == ["@alice", "@bob", "@bureau-1"]:
+                addresses.add(where)
+            else:
+                assert not any("alice" in value for value in offered), (where, offered)
+    return names, addresses
+
+
+def test_exactly_the_parameters_that_take_a_key_complete_key_names(keystore: Path) -> None:
+    # Both ways: every parameter whose help says it takes a key (or an address or @key)
+    # completes, and no other; a composite value such as --add-validator NAME:KEY:HOST:PORT
+    # does not get "@alice" offered as the whole value
+    documented_names, documented_addresses = _documented_key_parameters()
+    names, addresses = _completing_key_parameters(keystore)
+    assert names == documented_names
+    assert addresses == documented_addresses
+    assert ("tx", "grant-role", "address") in addresses and ("tx", "transfer", "to") in addresses
+    assert len(addresses) >= 40 and len(names) >= 25
+    assert complete(["tx", "propose", "--keystore", str(keystore), "--add-validator"], "") == []
 
 
 def test_a_missing_or_damaged_keystore_completes_nothing_and_says_nothing(tmp_path: Path) -> None:
