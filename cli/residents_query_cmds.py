@@ -64,6 +64,27 @@ def _echo_page_json(
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _show_page(
+    found: list[Any],
+    token: str,
+    page: services_pb2.RedemptionPage,
+    output: str,
+    counted: str,
+    header: tuple[str, ...],
+) -> None:
+    """The redemptions read (``RedemptionInfo``): as ``-o json``, or the count, a table in
+    ``header``'s columns and the token of the next page."""
+    items = [render.redemption(r) for r in found]
+    if chosen_output(output) == "json":
+        _echo_page_json(items, token, page)
+        return
+    click.echo(f"{page.count} {counted} (height {page.height})")
+    if items:
+        _print_redemptions(header, items)
+    if token:
+        click.echo(f"more: --page-token {token}")
+
+
 def _refuse_non_resident(stub: Any, address: str) -> None:
     """The node refuses the redemptions of an account that is not a resident's (``not_resident``):
     a merchant asking for its own is told what it asked and where a merchant's are."""
@@ -114,16 +135,8 @@ def redemptions(
             if ledger_code(exc) == "not_resident":
                 _refuse_non_resident(stub, address)
             raise
-    items = [render.redemption(r) for r in found]
-    if chosen_output(output) == "json":
-        _echo_page_json(items, token, page)
-        return
-    click.echo(f"{page.count} redemptions in all (height {page.height})")
-    if items:
-        header = ("height", "day", "merchant", "offer_id", "voucher_ref", "paid", "certificate_id")
-        _print_redemptions(header, items)
-    if token:
-        click.echo(f"more: --page-token {token}")
+    header = ("height", "day", "merchant", "offer_id", "voucher_ref", "paid", "certificate_id")
+    _show_page(found, token, page, output, "redemptions in all", header)
 
 
 def _voucher_ref(text: str) -> str:
@@ -176,16 +189,8 @@ def vouchers(
     request = services_pb2.ListVouchersRequest(merchant=address, page_size=limit)
     with connect(node) as stub:
         found, token, page = follow_pages(stub.ListVouchers, request, page_token, all_pages)
-    items = [render.redemption(r) for r in found]
-    if chosen_output(output) == "json":
-        _echo_page_json(items, token, page)
-        return
-    click.echo(f"{page.count} redemptions at {address} in all (height {page.height})")
-    if items:
-        header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
-        _print_redemptions(header, items)
-    if token:
-        click.echo(f"more: --page-token {token}")
+    header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
+    _show_page(found, token, page, output, f"redemptions at {address} in all", header)
 
 
 def _print_totals(data: dict[str, Any]) -> None:

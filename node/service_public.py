@@ -43,6 +43,7 @@ from carbon_ticket.chain.governance_view import (
     validator_set_view,
 )
 from carbon_ticket.chain.kvstore import TxLocation
+from carbon_ticket.chain.records import Redemption
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
     chain_today,
@@ -707,12 +708,8 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         size, before = decode_sequence_page(request.page_size, request.page_token)
         require_resident(self._store, resident, "resident")  # only residents redeem
         found = resident_redemptions(self._store, resident, size, before)
-        return services_pb2.RedemptionPage(
-            items=[redemption_to_proto(r) for r in found.items],
-            next_page_token="" if found.before is None else str(found.before),
-            count=found.count,
-            height=self._store.height,
-        )
+        token = "" if found.before is None else str(found.before)
+        return self._redemption_page(found.items, token, found.count)
 
     @errors
     async def GetVoucher(
@@ -735,10 +732,18 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         size, start = decode_voucher_page(request.page_size, request.page_token)
         get_account(self._store, merchant)  # NotFound for an unregistered account
         found = merchant_vouchers(self._store, merchant, size, start)
+        token = "" if found.next_ref is None else voucher_page_token(found.next_ref)
+        return self._redemption_page(found.items, token, found.count)
+
+    def _redemption_page(
+        self, items: tuple[Redemption, ...], token: str, count: int
+    ) -> services_pb2.RedemptionPage:
+        """A page of redemptions (a resident's, or the vouchers at a merchant) as the API
+        answers it, with the committed height read."""
         return services_pb2.RedemptionPage(
-            items=[redemption_to_proto(r) for r in found.items],
-            next_page_token="" if found.next_ref is None else voucher_page_token(found.next_ref),
-            count=found.count,
+            items=[redemption_to_proto(r) for r in items],
+            next_page_token=token,
+            count=count,
             height=self._store.height,
         )
 
