@@ -9,67 +9,22 @@ merchant (``query merchant`` shows totals; ``query redemptions`` a resident's ow
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.cli.main import cli
-from carbon_ticket.node.service_public import LedgerServicer
-from carbon_ticket.proto import services_pb2_grpc
 from tests.chain.conftest import MERCHANT, RESIDENT, RESIDENT2, key
+from tests.node.api_inprocess import serving
 from tests.node.test_vouchers_api import POINTS_REFS, TICKETS_REF, residents_chain, store_of
 
 ORDER = ["QC/10", "QC/7", POINTS_REFS[2], TICKETS_REF]  # by the references' UTF-8 bytes
-
-
-class _NoCommits:
-    """The servicer's submitter: the wallet only reads here, and no commit comes."""
-
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return lambda: None
-
-
-class _NothingPending:
-    """The servicer's mempool: empty (GetAccount's next nonce is the committed one)."""
-
-    def next_nonce(self, address: str, committed: int | None = None) -> int:
-        return committed or 0
-
-
-@contextmanager
-def serving(store: MemoryStore) -> Iterator[str]:
-    """The public API over ``store`` on 127.0.0.1, its event loop in a thread, while the wallet
-    (synchronous) calls it from the test."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    async def start() -> tuple[grpc.aio.Server, int]:
-        server = grpc.aio.server()
-        servicer = LedgerServicer(_NoCommits(), store, _NothingPending(), None)  # type: ignore[arg-type]
-        services_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        return server, port
-
-    server, port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 @pytest.fixture(scope="module")

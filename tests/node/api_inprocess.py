@@ -4,7 +4,9 @@ calls: no node, no consensus, nothing committed while it serves."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
@@ -26,15 +28,27 @@ class _NoCommits:
         return lambda: None
 
 
+class _NothingPending:
+    """The servicer's mempool: empty (GetAccount's next nonce is the committed one)."""
+
+    def next_nonce(self, address: str, committed: int | None = None) -> int:
+        return committed or 0
+
+
+async def _start(store: StoreView) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server()
+    servicer = LedgerServicer(_NoCommits(), store, _NothingPending(), None)  # type: ignore[arg-type]
+    services_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
 def serve_api(store: StoreView, calls: Callable[[Stub], Awaitable[T]]) -> T:
     """Serve the public API over ``store``, make ``calls`` with a stub, stop the server."""
 
     async def run() -> T:
-        server = grpc.aio.server()
-        servicer = LedgerServicer(_NoCommits(), store, None, None)  # type: ignore[arg-type]
-        services_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
+        server, port = await _start(store)
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 return await calls(services_pb2_grpc.LedgerServiceStub(channel))
@@ -42,6 +56,23 @@ def serve_api(store: StoreView, calls: Callable[[Stub], Awaitable[T]]) -> T:
             await server.stop(None)
 
     return asyncio.run(run())
+
+
+@contextmanager
+def serving(store: StoreView) -> Iterator[str]:
+    """The public API over ``store`` on 127.0.0.1, its event loop in a thread, for synchronous
+    callers (the wallet); yields its address and stops it afterwards."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server, port = asyncio.run_coroutine_threadsafe(_start(store), loop).result(10)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 async def refusal(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, str]:
