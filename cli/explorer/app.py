@@ -30,6 +30,7 @@ __all__ = ["make_app"]
 REGISTER_PAGE_SIZE = 50
 BLOCK_PAGE_SIZE = 100  # transactions of a block per page: a block of thousands stays small
 HISTORY_PAGE_SIZE = 50
+VOUCHERS_SHOWN = 20  # a merchant's first vouchers by reference; `query vouchers` lists them all
 _MAX_UINT64 = 2**64 - 1
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
 _CERTIFICATE = re.compile(r"RC-[0-9A-F]{24}", re.IGNORECASE)
@@ -206,16 +207,22 @@ def _address(raw: str) -> str:
 
 
 async def account(request: web.Request) -> web.Response:
-    """An account, a resident's points, and a page of its history (``?page_token=``)."""
+    """An account, a resident's points or a merchant's offers and vouchers, and a page of its
+    history (``?page_token=``)."""
     address = _address(request.match_info["address"])
     token = _filter(request, "page_token")
     source = request.app[SOURCE]
     record = await source.account(address)  # 404 for an unregistered address, before paging
     history = await source.account_history(address, token, HISTORY_PAGE_SIZE)
-    points = None
+    points = merchant = None
     if record.kind == ledger_pb2.ACCOUNT_KIND_RESIDENT:
         points = await source.points(address)
-    return _html(pages.account_page(request.app[CHAIN_ID], record, history, points, token))
+    if record.kind == ledger_pb2.ACCOUNT_KIND_MERCHANT:
+        merchant = pages.MerchantSection(
+            await source.merchant(address), await source.vouchers(address, VOUCHERS_SHOWN)
+        )
+    page = pages.account_page(request.app[CHAIN_ID], record, history, points, token, merchant)
+    return _html(page)
 
 
 async def _found(call: Awaitable[T]) -> T | None:

@@ -7,6 +7,7 @@ from ``data-`` attributes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -606,6 +607,56 @@ def _points_facts(points: services_pb2.PointsInfo) -> str:
     ])  # fmt: skip
 
 
+@dataclass(frozen=True)
+class MerchantSection:
+    """What a merchant's account page shows besides the account: its offers and settlement
+    totals (GetMerchant) and the first page of its vouchers (ListVouchers)."""
+
+    info: services_pb2.MerchantInfo
+    vouchers: services_pb2.RedemptionPage
+
+
+def _price(payment: int, amount: int) -> str:
+    return _t(amount) if payment == ledger_pb2.OFFER_PAYMENT_GRAMS else f"{amount} points"
+
+
+def _offer_rows(offers: Iterable[services_pb2.OfferInfo]) -> Iterable[list[str]]:
+    for o in offers:
+        yield [_e(o.offer_id), _e(o.description), _e(o.discount), _price(o.payment, o.amount),
+               f"{o.redemptions} of {o.max_redemptions}", _e(_period(o.validity)),
+               _e(o.jurisdiction)]  # fmt: skip
+
+
+def _voucher_rows(items: Iterable[services_pb2.RedemptionInfo]) -> Iterable[list[str]]:
+    for r in items:
+        paid = _price(r.payment, r.amount_grams if r.amount_grams else r.points)
+        certificate = _certificate_link(r.certificate_id) if r.certificate_id else ""
+        yield [_e(r.voucher_ref), _account_link(r.resident), _e(r.offer_id), paid,
+               f"{r.day:08d}", _tx_link(r.tx_hash, short=True), certificate]  # fmt: skip
+
+
+def _merchant_facts(section: MerchantSection) -> str:
+    info, vouchers = section.info, section.vouchers
+    total = info.total
+    offers = _table(("Offer", "Description", "Discount", "Price", "Redeemed", "Valid",
+                     "Jurisdiction"), _offer_rows(info.offers), "offers")  # fmt: skip
+    shown = len(vouchers.items)
+    more = (f'<p class="note">The first {shown} of {vouchers.count} by reference; all of them: '
+            f"<code>carbon-ticket query vouchers {_e(info.merchant)} --all</code></p>"
+            if vouchers.next_page_token else "")  # fmt: skip
+    table = _table(("Voucher", "Resident", "Offer", "Paid", "Day", "Tx", "Certificate"),
+                   _voucher_rows(vouchers.items), "vouchers")  # fmt: skip
+    totals = _facts([
+        ("Redemptions", str(total.redemptions)),
+        ("Tickets retired", _t(total.grams)),
+        ("Points burned", str(total.points)),
+    ])  # fmt: skip
+    no_offers, no_vouchers = '<p class="note">No offers.</p>', '<p class="note">No vouchers.</p>'
+    return ("<h2>Merchant</h2>" + totals
+            + "<h3>Offers</h3>" + (offers if info.offers else no_offers)
+            + "<h3>Vouchers</h3>" + (table + more if shown else no_vouchers))  # fmt: skip
+
+
 def _history_rows(items: Iterable[services_pb2.HistoryItem]) -> Iterable[list[str]]:
     for i in items:
         yield [_block_link(i.height), str(i.index), _e(rfc3339(i.time_ms)),
@@ -619,9 +670,11 @@ def account_page(
     history: services_pb2.HistoryPage,
     points: services_pb2.PointsInfo | None,
     older_than: str,
+    merchant: MerchantSection | None = None,
 ) -> str:
-    """An account: its record and balances, a resident's points, and one page of its history
-    (newest first; ``older_than`` is the page token it was read from, "" for the newest)."""
+    """An account: its record and balances, a resident's points or a merchant's offers and
+    vouchers, and one page of its history (newest first; ``older_than`` is the page token it
+    was read from, "" for the newest)."""
     a = account
     named = render.account(a)  # kind and roles by name, as the CLI shows them
     path = f"/accounts/{quote(a.address, safe='')}"
@@ -652,6 +705,7 @@ def account_page(
     empty = "" if rows else '<p class="note">No transactions.</p>'
     body = (facts + "<h2>Balances</h2>" + balances
             + (_points_facts(points) if points is not None else "")
+            + (_merchant_facts(merchant) if merchant is not None else "")
             + "<h2>History</h2>" + table + empty + more)  # fmt: skip
     title = f"Account {a.name}" if a.name else f"Account {a.address}"
     return layout(title, chain_id, body)

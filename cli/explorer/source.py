@@ -127,6 +127,17 @@ class NodeSource:
         reply = await self._call("GetPoints", services_pb2.GetPointsRequest(address=address))
         return cast(services_pb2.PointsInfo, reply)
 
+    async def merchant(self, address: str) -> services_pb2.MerchantInfo:
+        """GetMerchant: a merchant's offers and settlement totals (all time; the default
+        period)."""
+        request = services_pb2.GetMerchantRequest(merchant=address)
+        return cast(services_pb2.MerchantInfo, await self._call("GetMerchant", request))
+
+    async def vouchers(self, address: str, page_size: int) -> services_pb2.RedemptionPage:
+        """The first page of ListVouchers: the vouchers redeemed at a merchant, by reference."""
+        request = services_pb2.ListVouchersRequest(merchant=address, page_size=page_size)
+        return cast(services_pb2.RedemptionPage, await self._call("ListVouchers", request))
+
     async def recent_blocks(
         self, height: int, count: int = RECENT_BLOCKS
     ) -> list[services_pb2.BlockInfo]:

@@ -293,6 +293,52 @@ def test_a_resident_page_shows_its_points(url: str, extra: Extra) -> None:
     assert "<h2>Points</h2>" in page.text and "<dt>Balance</dt><dd>0</dd>" in page.text
 
 
+def test_a_merchant_page_shows_its_offers_totals_and_vouchers(
+    url: str, demo_devnet: DemoChain
+) -> None:
+    # Reproduction: a merchant's page showed its record and history only: nothing of its offers,
+    # its settlement or the vouchers residents redeemed there.
+    merchant = wallet_keys(demo_devnet.info)["merchant"].address
+    page = fetch(f"{url}/accounts/{merchant}")
+    assert page.status == 200
+    assert "<dt>Kind</dt><dd>merchant</dd>" in page.text
+    assert "<h2>Merchant</h2>" in page.text and "<dt>Redemptions</dt><dd>0</dd>" in page.text
+    assert "No offers." in page.text and "No vouchers." in page.text
+    issuer = wallet_keys(demo_devnet.info)["issuer"].address
+    assert "<h2>Merchant</h2>" not in fetch(f"{url}/accounts/{issuer}").text
+
+
+def test_a_merchant_section_lists_offers_and_the_first_vouchers() -> None:
+    merchant, resident = "ct1merchant", "ct1resident"
+    info = services_pb2.MerchantInfo(merchant=merchant)
+    info.total.redemptions, info.total.grams, info.total.points = 3, 4_000, 100
+    info.offers.add(offer_id="SPRING", description="Bike <service>", discount="20%",
+                    payment=ledger_pb2.OFFER_PAYMENT_GRAMS, amount=2_000, max_redemptions=5,
+                    redemptions=2, jurisdiction="CN-15")  # fmt: skip
+    info.offers.add(offer_id="TEA", payment=ledger_pb2.OFFER_PAYMENT_POINTS, amount=100,
+                    max_redemptions=9, redemptions=1)  # fmt: skip
+    vouchers = services_pb2.RedemptionPage(count=3, next_page_token="54")
+    vouchers.items.add(voucher_ref="QC/1", resident=resident, offer_id="SPRING", day=20260101,
+                       payment=ledger_pb2.OFFER_PAYMENT_GRAMS, amount_grams=2_000,
+                       certificate_id="RC-" + "C" * 24, tx_hash=b"\x01" * 32)  # fmt: skip
+    vouchers.items.add(voucher_ref="T<1>", resident=resident, offer_id="TEA", day=20260102,
+                       payment=ledger_pb2.OFFER_PAYMENT_POINTS, points=100,
+                       tx_hash=b"\x02" * 32)  # fmt: skip
+    account = services_pb2.AccountInfo(address=merchant, kind=ledger_pb2.ACCOUNT_KIND_MERCHANT)
+    html = pages.account_page("c", account, services_pb2.HistoryPage(), None, "",
+                              pages.MerchantSection(info, vouchers))  # fmt: skip
+    assert "<dt>Tickets retired</dt><dd>0.004 t</dd>" in html
+    assert "<dt>Points burned</dt><dd>100</dd>" in html
+    offers = html.split('<table class="offers">', 1)[1].split("</table>", 1)[0]
+    assert "Bike &lt;service&gt;" in offers and "2 of 5" in offers and "100 points" in offers
+    rows = html.split('<table class="vouchers">', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    assert len(rows) == 2
+    assert "QC/1" in rows[0] and f'href="/accounts/{resident}"' in rows[0]
+    assert 'href="/certificates/RC-' in rows[0] and "0.002 t" in rows[0]
+    assert "T&lt;1&gt;" in rows[1] and "100 points" in rows[1] and "/certificates/" not in rows[1]
+    assert "The first 2 of 3 by reference" in html and "query vouchers ct1merchant --all" in html
+
+
 def test_an_account_history_is_paged_with_the_node_token(
     url: str, demo_devnet: DemoChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
