@@ -73,8 +73,11 @@ def _commands(
     command: click.Command, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+    if isinstance(command, click.Group):  # the root loads its commands when asked for them
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             yield from _commands(sub, (*path, name))
 
 
@@ -153,3 +156,31 @@ def test_the_installed_command_answers_the_shells_protocol(keystore: Path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["plain,@alice", "plain,@bob", "plain,@bureau-1"]
     assert done.stderr == ""
+
+
+def test_a_command_loads_only_what_it_needs(tmp_path: Path) -> None:
+    # The root group loads a command when it runs (cli/main.py): `keys list` (every wallet
+    # start, every completion) no longer imports the node, the rules' execution, the
+    # benchmarks or the explorer first. Checked by what was imported, not by a time.
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from carbon_ticket.cli.main import cli\n"
+        f"result = CliRunner().invoke(cli, ['keys', 'list', '--keystore', {str(tmp_path)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(done.stdout.split())
+    assert "carbon_ticket.cli.keys_cmds" in loaded
+    for heavy in ("carbon_ticket.node.service_public", "carbon_ticket.chain.execute",
+                  "carbon_ticket.cli.tools.bench", "carbon_ticket.cli.explorer.app",
+                  "carbon_ticket.cli.tx_cmds", "carbon_ticket.chain.rules"):  # fmt: skip
+        assert heavy not in loaded, heavy
+    # ...and the whole command set still loads, each command under its own name
+    root = click.Context(cli)
+    for name in cli.list_commands(root):
+        command = cli.get_command(root, name)
+        assert command is not None and command.name == name
