@@ -30,6 +30,14 @@ FAST = ConsensusSettings(
     empty_block_interval_ms=300,
 )
 
+# The test's channels retry a node that does not answer yet every 0.1-0.5 s. With gRPC's default
+# backoff (1 s, then 1.6 times longer each try) a channel that first asked before its node was
+# listening saw it only at its next try, often 1-2 s later: on every start of a network.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 500),
+]
+
 
 class Network:
     """A devnet of real node processes with fast timeouts; ``close()`` stops everything."""
@@ -113,9 +121,11 @@ class Network:
         """A public API stub for node ``i``."""
         if i not in self._channels:
             if self.credentials is None:
-                self._channels[i] = grpc.insecure_channel(self.endpoints[i])
+                self._channels[i] = grpc.insecure_channel(self.endpoints[i], CHANNEL_OPTIONS)
             else:
-                self._channels[i] = grpc.secure_channel(self.endpoints[i], self.credentials)
+                self._channels[i] = grpc.secure_channel(
+                    self.endpoints[i], self.credentials, CHANNEL_OPTIONS
+                )
         return services_pb2_grpc.LedgerServiceStub(self._channels[i])
 
     def peer_stub(self, i: int, key: PrivateKey | None = None) -> services_pb2_grpc.PeerServiceStub:
