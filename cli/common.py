@@ -555,6 +555,17 @@ def parse_address_arg(text: str, keystore: Path | None = None) -> str:
 # default. The wallet and the explorer open their channels with this.
 MAX_REPLY_BYTES = 64 * 2**20
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_REPLY_BYTES)]
+# A wallet call waits for its node (connect's timeout): it retries every 0.1-0.5 s instead of
+# on gRPC's backoff (1 s, then 1.6 times longer each try), so a node that starts while the call
+# waits (a devnet coming up, a restart) answers within half a second of listening, not up to
+# 2-3 s later (a node listening 3 s after the call: 2.1-2.9 s -> 0.3-0.75 s after it listened;
+# `python -m tests.cli.microbench_connect`, docs/cli.md).
+_CONNECT_OPTIONS = [
+    *CHANNEL_OPTIONS,
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 500),
+]
 
 
 @contextmanager
@@ -572,13 +583,13 @@ def connect(
     if tls is None:
         tls = client_tls()
     if tls is None:
-        channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        channel = grpc.insecure_channel(address, options=_CONNECT_OPTIONS)
     else:
         try:
             credentials = tls.credentials()
         except LedgerError as exc:  # an unreadable or malformed certificate or key file
             raise CliError(exc.message, EXIT_USAGE) from exc
-        channel = grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
+        channel = grpc.secure_channel(address, credentials, options=_CONNECT_OPTIONS)
     try:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
