@@ -56,14 +56,6 @@ def _print_redemptions(header: tuple[str, ...], items: Sequence[dict[str, Any]])
     _print_rows(header, rows)
 
 
-def _echo_page_json(
-    items: list[dict[str, Any]], token: str, page: services_pb2.RedemptionPage
-) -> None:
-    """A list of redemptions as ``-o json``: the API's ``RedemptionPage`` fields."""
-    data = {"items": items, "next_page_token": token, "count": page.count, "height": page.height}
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _show_page(
     found: list[Any],
     token: str,
@@ -72,11 +64,13 @@ def _show_page(
     counted: str,
     header: tuple[str, ...],
 ) -> None:
-    """The redemptions read (``RedemptionInfo``): as ``-o json``, or the count, a table in
-    ``header``'s columns and the token of the next page."""
+    """The redemptions read (``RedemptionInfo``): as ``-o json`` (the API's ``RedemptionPage``
+    fields), or the count, a table in ``header``'s columns and the token of the next page."""
     items = [render.redemption(r) for r in found]
     if chosen_output(output) == "json":
-        _echo_page_json(items, token, page)
+        data = {"items": items, "next_page_token": token, "count": page.count,
+                "height": page.height}  # fmt: skip
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(f"{page.count} {counted} (height {page.height})")
     if items:

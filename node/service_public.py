@@ -465,7 +465,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
     ) -> services_pb2.CertificateProof:
         info, store = self._info, self._store
         certificate = get_certificate(
-            store, require_id(request.certificate_id, "certificate_id", self._store)
+            store, require_id(request.certificate_id, "certificate_id", store)
         )
         loc = self._committed_tx(certificate.tx_hash)
         commit = store.get_certificate(loc.height)
@@ -548,9 +548,9 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         size, before = decode_page(request.page_size, request.page_token)
         batch_id = require_id(request.batch_id, "batch_id", self._store)
         get_batch(self._store, batch_id)  # NotFound if unknown
-        entries = self._store.batch_history(request.batch_id, size, before)
+        entries = self._store.batch_history(batch_id, size, before)
         return await self._history.page(
-            entries, size, lambda last: bool(self._store.batch_history(request.batch_id, 1, last))
+            entries, size, lambda last: bool(self._store.batch_history(batch_id, 1, last))
         )
 
     @errors

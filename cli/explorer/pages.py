@@ -629,7 +629,8 @@ def _offer_rows(offers: Iterable[services_pb2.OfferInfo]) -> Iterable[list[str]]
 
 def _voucher_rows(items: Iterable[services_pb2.RedemptionInfo]) -> Iterable[list[str]]:
     for r in items:
-        paid = _price(r.payment, r.amount_grams if r.amount_grams else r.points)
+        tickets = r.payment == ledger_pb2.OFFER_PAYMENT_GRAMS
+        paid = _price(r.payment, r.amount_grams if tickets else r.points)
         certificate = _certificate_link(r.certificate_id) if r.certificate_id else ""
         yield [_e(r.voucher_ref), _account_link(r.resident), _e(r.offer_id), paid,
                f"{r.day:08d}", _tx_link(r.tx_hash, short=True), certificate]  # fmt: skip
