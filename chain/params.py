@@ -23,6 +23,7 @@ __all__ = [
     "check_params",
     "param_names",
     "param_value",
+    "param_values",
     "parse_param_value",
 ]
 
@@ -154,6 +155,11 @@ def param_value(params: Params, name: str) -> int:
     """The current value of a named parameter (a name from ``param_names``)."""
     group, _, field = name.rpartition(".")
     return int(getattr(getattr(params, group) if group else params, field))
+
+
+def param_values(params: Params) -> tuple[tuple[str, int], ...]:
+    """Every parameter a proposal may change and its value in ``params``, in ``Params`` order."""
+    return tuple((name, param_value(params, name)) for name in param_names())
 
 
 def apply_param_change(params: Params, name: str, text: str) -> Params:

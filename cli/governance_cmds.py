@@ -1,5 +1,5 @@
 """Governance commands (issue 16): ``tx propose`` and ``tx vote``, and ``query proposals``,
-``query proposal`` and ``query validators``.
+``query proposal``, ``query validators`` and ``query params``.
 
 A proposal carries one or more actions given as repeatable options; the ledger checks them
 when the proposal is submitted (the simulation before signing shows a refusal) and again when
@@ -195,7 +195,8 @@ _ACTION_OPTIONS = (
     ("--rotate-key", "PUBKEY|NAME:NEW_PUBKEY_HEX (the validator keeps its operator)"),
     ("--grant-role", "ADDR:ROLE"),
     ("--revoke-role", "ADDR:ROLE"),
-    ("--set-param", "NAME=VALUE, e.g. limits.max_block_txs=5000 (in force from the next block)"),
+    ("--set-param", "NAME=VALUE, e.g. limits.max_block_txs=5000 (in force from the next "
+                    "block; names and values now: query params)"),
     ("--appoint-issuer", "PROJECT:ISSUER (project handover)"),
     ("--freeze", "ADDR (it can still receive; see --reason)"),
     ("--unfreeze", "ADDR"),
@@ -346,6 +347,29 @@ def _validator_rows(entries: Any) -> None:
     _print_rows(header, rows, indent="  ")
 
 
+@click.command("params")
+@click.option("--changed", is_flag=True, help="Only the parameters governance changed.")
+@node_option
+@output_option
+@reports_errors
+def params(changed: bool, node: str, output: str) -> None:
+    """The chain parameters in force for the next block, by the names `tx propose --set-param`
+    takes, with the genesis value of each that governance changed."""
+    with connect(node) as stub:
+        reply = stub.GetParams(services_pb2.GetParamsRequest(), timeout=10)
+    entries = [p for p in reply.params if not changed or p.value != p.genesis_value]
+    if chosen_output(output) == "json":
+        emit({"height": reply.height, "params": [render.message_dict(p) for p in entries]}, output)
+        return
+    click.echo(f"parameters in force after height {reply.height}")
+    rows = [(p.name, p.value, p.genesis_value if p.value != p.genesis_value else "")
+            for p in entries]  # fmt: skip
+    if rows:
+        _print_rows(("NAME", "VALUE", "GENESIS (if changed)"), rows)
+    elif changed:
+        click.echo("none changed since genesis")
+
+
 def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent: str = "") -> None:
     """An aligned table with a header row (the last column is not padded)."""
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
@@ -354,4 +378,4 @@ def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent
         click.echo(indent + "  ".join([*cells, row[-1]]).rstrip())
 
 
-GOVERNANCE_QUERY_COMMANDS = (proposals, proposal, validators)
+GOVERNANCE_QUERY_COMMANDS = (proposals, proposal, validators, params)

@@ -43,6 +43,7 @@ from carbon_ticket.chain.governance_view import (
     validator_set_view,
 )
 from carbon_ticket.chain.kvstore import TxLocation
+from carbon_ticket.chain.params import param_values
 from carbon_ticket.chain.records import Redemption
 from carbon_ticket.chain.records import Validator as ValidatorRecord
 from carbon_ticket.chain.residents_view import (
@@ -793,6 +794,20 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
         committed = self._store.height
         view = validator_set_view(self._store, request.height, committed)
         return validator_set_to_proto(view, committed)
+
+    @errors
+    async def GetParams(
+        self, request: services_pb2.GetParamsRequest, context: grpc.aio.ServicerContext
+    ) -> services_pb2.ParamsInfo:
+        height = self._store.height
+        genesis = dict(param_values(self._info.genesis.params))
+        return services_pb2.ParamsInfo(
+            params=[
+                services_pb2.Param(name=name, value=str(value), genesis_value=str(genesis[name]))
+                for name, value in param_values(get_params(self._store))
+            ],
+            height=height,
+        )
 
     def _block_time(self, height: int) -> int:
         header = self._store.get_header(height)

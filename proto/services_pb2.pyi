@@ -1093,6 +1093,28 @@ class ValidatorSetInfo(_message.Message):
     committed_height: int
     def __init__(self, height: _Optional[int] = ..., effective_height: _Optional[int] = ..., validators: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., total_power: _Optional[int] = ..., pending_height: _Optional[int] = ..., pending: _Optional[_Iterable[_Union[ValidatorEntry, _Mapping]]] = ..., committed_height: _Optional[int] = ...) -> None: ...
 
+class GetParamsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Param(_message.Message):
+    __slots__ = ("name", "value", "genesis_value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    GENESIS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    genesis_value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., genesis_value: _Optional[str] = ...) -> None: ...
+
+class ParamsInfo(_message.Message):
+    __slots__ = ("params", "height")
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    params: _containers.RepeatedCompositeFieldContainer[Param]
+    height: int
+    def __init__(self, params: _Optional[_Iterable[_Union[Param, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+
 class ListOrdersRequest(_message.Message):
     __slots__ = ("seller", "batch_id", "status", "page_size", "page_token")
     SELLER_FIELD_NUMBER: _ClassVar[int]

@@ -512,6 +512,11 @@ class LedgerServiceStub:
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
                 response_deserializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
                 _registered_method=True)
+        self.GetParams = channel.unary_unary(
+                '/carbonticket.v1.LedgerService/GetParams',
+                request_serializer=carbonticket_dot_v1_dot_services__pb2.GetParamsRequest.SerializeToString,
+                response_deserializer=carbonticket_dot_v1_dot_services__pb2.ParamsInfo.FromString,
+                _registered_method=True)
         self.GetGenesis = channel.unary_unary(
                 '/carbonticket.v1.LedgerService/GetGenesis',
                 request_serializer=carbonticket_dot_v1_dot_services__pb2.GetGenesisRequest.SerializeToString,
@@ -738,6 +743,14 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetParams(self, request, context):
+        """The chain parameters in force, each by the name a proposal changes it by, with its genesis
+        value (docs/api.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetGenesis(self, request, context):
         """The genesis document this node's chain started from, and its hash (docs/api.md).
         """
@@ -940,6 +953,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetValidators,
                     request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.FromString,
                     response_serializer=carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.SerializeToString,
+            ),
+            'GetParams': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetParams,
+                    request_deserializer=carbonticket_dot_v1_dot_services__pb2.GetParamsRequest.FromString,
+                    response_serializer=carbonticket_dot_v1_dot_services__pb2.ParamsInfo.SerializeToString,
             ),
             'GetGenesis': grpc.unary_unary_rpc_method_handler(
                     servicer.GetGenesis,
@@ -1722,6 +1740,33 @@ class LedgerService:
             '/carbonticket.v1.LedgerService/GetValidators',
             carbonticket_dot_v1_dot_services__pb2.GetValidatorsRequest.SerializeToString,
             carbonticket_dot_v1_dot_services__pb2.ValidatorSetInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetParams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonticket.v1.LedgerService/GetParams',
+            carbonticket_dot_v1_dot_services__pb2.GetParamsRequest.SerializeToString,
+            carbonticket_dot_v1_dot_services__pb2.ParamsInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -90,8 +90,25 @@ def test_a_parameter_change_by_proposal_refuses_then_permits(devnet: DevnetInfo)
     assert award(devnet, DEVNET_POINTS_DAILY_CAP - 100, "gov-1").exit_code == 0
     over = award(devnet, 200, "gov-2")  # 400 + 200 > the devnet cap of 500
     refused(over, 3, "[daily_cap_exceeded]")
-    pid = propose_and_pass(devnet, "--set-param", "rate_limits.points_daily_cap=1000")
+    cap = "rate_limits.points_daily_cap"
+    before = ok("query", "params", *node(devnet))["params"]
+    assert {"name": cap, "value": "500", "genesis_value": "500"} in before
+    assert ok("query", "params", "--changed", *node(devnet))["params"] == []
+    pid = propose_and_pass(devnet, "--set-param", f"{cap}=1000")
     assert award(devnet, 200, "gov-3").exit_code == 0  # the next block runs under the new cap
+    # The wallet shows the value in force and the genesis one, under the proposal's names
+    after = ok("query", "params", *node(devnet))["params"]
+    assert [p["name"] for p in after] == [p["name"] for p in before]
+    assert [p for p in after if p not in before] == [
+        {"name": cap, "value": "1000", "genesis_value": "500"}
+    ]
+    assert ok("query", "params", "--changed", *node(devnet))["params"] == [
+        {"name": cap, "value": "1000", "genesis_value": "500"}
+    ]
+    table = run("query", "params", *node(devnet)).output.splitlines()
+    assert table[1].split() == ["NAME", "VALUE", "GENESIS", "(if", "changed)"]
+    assert [line.split() for line in table if line.startswith(cap)] == [[cap, "1000", "500"]]
+    assert ["limits.max_tx_bytes", "16384"] in [line.split() for line in table]
     shown = ok("query", "proposal", str(pid), *node(devnet))
     assert shown["status"] == "passed" and shown["yes_power"] == shown["total_power"] == 1
     change = shown["actions"][0]["change_params"]["changes"][0]

@@ -15,6 +15,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from carbon_ticket.chain.crypto import PrivateKey
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.params import param_names, param_value
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.tx import encode_tx, tx_hash, tx_sign_bytes
 from carbon_ticket.cli.client import LedgerClient, make_body
@@ -163,6 +165,18 @@ def test_status_and_health(stub: services_pb2_grpc.LedgerServiceStub, story: Sto
     with grpc.insecure_channel(story.endpoint) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_get_params_names_every_parameter_with_its_genesis_value(
+    stub: services_pb2_grpc.LedgerServiceStub, story: Story
+) -> None:
+    genesis = Genesis.from_json(stub.GetGenesis(services_pb2.GetGenesisRequest()).genesis_json)
+    reply = stub.GetParams(services_pb2.GetParamsRequest())
+    assert reply.height >= story.retire_height
+    assert [p.name for p in reply.params] == list(param_names())  # a proposal's names
+    # Nothing changed them on this chain: in force = genesis, as the genesis document says
+    for p in reply.params:
+        assert p.value == p.genesis_value == str(param_value(genesis.params, p.name)), p
 
 
 def test_get_account_has_balances_roles_and_nonce(
