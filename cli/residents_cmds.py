@@ -18,6 +18,7 @@ import click
 
 from carbon_ticket.chain.errors import InvalidAddress
 from carbon_ticket.chain.records import ACTIVITIES
+from carbon_ticket.cli.award_parts import plan_parts, send_parts
 from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.common import (
     EXIT_USAGE,
@@ -182,9 +183,15 @@ def award_points(opts: TxOptions, award_texts: tuple[str, ...], award_file: Path
     if not awards:
         raise CliError("nothing to award: give --award or --file", EXIT_USAGE)
     _refuse_repeated_refs(awards)
-    outcome = send_tx(opts, ledger_pb2.AwardPoints(awards=[award for award, _where in awards]))
+    msg = ledger_pb2.AwardPoints(awards=[award for award, _where in awards])
+    wheres = [where for _award, where in awards]
+    plan = plan_parts(opts, msg)
+    if len(plan.parts) > 1:
+        send_parts(opts, msg, plan, wheres)
+        return
+    outcome = send_tx(opts, msg)
     if chosen_output(opts.output) != "json":
-        _report_awards(outcome.get("receipt"), [where for _award, where in awards])
+        _report_awards(outcome.get("receipt"), wheres)
 
 
 def _report_awards(receipt: dict[str, Any] | None, wheres: list[str]) -> None:

@@ -51,21 +51,27 @@ from carbon_ticket.cli.common import (
 from carbon_ticket.cli.completion import complete_address_or_key, complete_key_name
 from carbon_ticket.cli.cosign import CosignFile, members_of, write_cosign
 from carbon_ticket.cli.render import tco2e
-from carbon_ticket.proto import ledger_pb2
+from carbon_ticket.proto import ledger_pb2, services_pb2
 
 __all__ = [
     "SIZE_LIMIT_CODES",
     "USED_NONCE_CODES",
     "AfterCommit",
     "TxOptions",
+    "load_keys",
+    "not_committed",
     "refuse_bad_fields",
     "refuse_failed_simulation",
     "refuse_missing_signatures",
     "report_cosign",
     "send_tx",
+    "sign_tx",
+    "simulate_draft",
     "size_refusals_are_bad_input",
+    "submission",
     "submit_tx",
     "tx_options",
+    "tx_signer",
 ]
 
 _TX_OPTION_NAMES = (
@@ -163,7 +169,7 @@ def tx_options(func: Callable[..., None]) -> Callable[..., None]:
     return reports_errors(wrapper)
 
 
-def _load_keys(opts: TxOptions) -> list[PrivateKey]:
+def load_keys(opts: TxOptions) -> list[PrivateKey]:
     store = open_keystore(opts.keystore)
     for name in opts.key:
         store.info(name)  # every key must exist before asking for the password
@@ -198,7 +204,7 @@ def size_refusals_are_bad_input() -> Iterator[None]:
         raise
 
 
-def _signer(opts: TxOptions) -> str:
+def tx_signer(opts: TxOptions) -> str:
     """The address whose nonce the transaction uses: ``--signer``, else the first key's."""
     if opts.signer:
         return parse_address_arg(opts.signer, opts.keystore)
@@ -216,9 +222,9 @@ def send_tx(opts: TxOptions, msg: Any, after_commit: AfterCommit | None = None) 
     none is made when ``--chain-id`` and ``--nonce`` are both given too. ``after_commit`` adds
     its fields to the outcome of a committed transaction.
     """
-    signer = _signer(opts)
+    signer = tx_signer(opts)
     refuse_bad_fields(make_body("", signer, 0, msg, opts.memo))
-    keys = _load_keys(opts)
+    keys = load_keys(opts)
     offline = opts.chain_id is not None and opts.nonce is not None
     if opts.no_simulate and offline and opts.out is not None:
         raw = _encode(opts.chain_id or "", signer, opts.nonce or 0, opts.memo, msg, keys)
@@ -226,36 +232,52 @@ def send_tx(opts: TxOptions, msg: Any, after_commit: AfterCommit | None = None) 
         return {}
     with connect(opts.node) as stub:
         client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
-        signer_keys = [k.public_key for k in keys]
-        if not opts.no_simulate:
-            chain_id, nonce, validators = _simulate_draft(client, opts, signer, msg)
-            if opts.out is None:
-                refuse_missing_signatures(msg, signer_keys, validators)
-        elif offline:
-            chain_id, nonce, validators = opts.chain_id or "", opts.nonce or 0, ()
-        else:
-            info = client.signing_info(signer, list(debits(msg)))
-            chain_id = opts.chain_id or info.chain_id
-            nonce = opts.nonce if opts.nonce is not None else int(info.next_nonce)
-            validators = tuple(info.signing_validators)
-            _refuse_short_balance(debits(msg), info, signer)
-            if opts.out is None:
-                refuse_missing_signatures(msg, signer_keys, validators)
-        raw = _encode(chain_id, signer, nonce, opts.memo, msg, keys)
+        raw, validators = sign_tx(client, opts, signer, msg, keys)
         if opts.out is not None:
             write_envelope(opts.out, raw, opts.output, validators)
             return {}
         return submit_tx(client, raw, opts, after_commit)
 
 
-def _simulate_draft(
-    client: LedgerClient, opts: TxOptions, signer: str, msg: Any
-) -> tuple[str, int, tuple[Any, ...]]:
-    """Simulate ``msg`` unsigned; refuse (exit 3) with the ledger's error when it would fail.
+def sign_tx(
+    client: LedgerClient,
+    opts: TxOptions,
+    signer: str,
+    msg: Any,
+    keys: list[PrivateKey],
+    simulated: Any = None,
+) -> tuple[bytes, tuple[Any, ...]]:
+    """``msg`` signed with ``keys`` after the checks ``send_tx`` describes, and the validator
+    set it was checked against; ``simulated``: the reply of ``simulate_draft`` already asked
+    for ``msg`` (it is refused here when it failed, as one asked here would be)."""
+    signer_keys = [k.public_key for k in keys]
+    offline = opts.chain_id is not None and opts.nonce is not None
+    if not opts.no_simulate:
+        reply = simulated if simulated is not None else simulate_draft(client, opts, signer, msg)
+        chain_id, nonce, validators = _signing_terms(reply, opts, signer, msg)
+        if opts.out is None:
+            refuse_missing_signatures(msg, signer_keys, validators)
+    elif offline:
+        chain_id, nonce, validators = opts.chain_id or "", opts.nonce or 0, ()
+    else:
+        info = client.signing_info(signer, list(debits(msg)))
+        chain_id = opts.chain_id or info.chain_id
+        nonce = opts.nonce if opts.nonce is not None else int(info.next_nonce)
+        validators = tuple(info.signing_validators)
+        _refuse_short_balance(debits(msg), info, signer)
+        if opts.out is None:
+            refuse_missing_signatures(msg, signer_keys, validators)
+    return _encode(chain_id, signer, nonce, opts.memo, msg, keys), validators
 
-    Returns the chain id, the nonce and the validator set to sign with. Without both
-    ``--chain-id`` and ``--nonce`` the draft leaves them to the node; a ``--nonce`` other than
-    the one the node filled in is simulated once more, as given.
+
+def simulate_draft(
+    client: LedgerClient, opts: TxOptions, signer: str, msg: Any
+) -> services_pb2.SimulateTxResponse:
+    """The node's simulation of ``msg`` unsigned, refused or not (``_signing_terms`` refuses).
+
+    Without both ``--chain-id`` and ``--nonce`` the draft leaves them to the node; a ``--nonce``
+    other than the one the node filled in is simulated once more, as given. A chain id other
+    than ``--chain-id`` is refused (exit 3), a size over the chain's limits too (exit 2).
     """
     chain_id = opts.chain_id if opts.nonce is not None else None
     nonce = (opts.nonce or 0) if chain_id else 0
@@ -272,6 +294,14 @@ def _simulate_draft(
         body = make_body(reply.chain_id, signer, opts.nonce, msg, opts.memo)
         with size_refusals_are_bad_input():
             reply = client.simulate(draft_envelope(body))
+    return reply
+
+
+def _signing_terms(
+    reply: services_pb2.SimulateTxResponse, opts: TxOptions, signer: str, msg: Any
+) -> tuple[str, int, tuple[Any, ...]]:
+    """The chain id, the nonce and the validator set to sign ``msg`` with, from its simulation;
+    refused (exit 3) with the ledger's error when it would fail."""
     refuse_failed_simulation(reply)
     expected = tx_id(
         reply.chain_id,
@@ -358,6 +388,17 @@ def _known_ids(raw: bytes) -> dict[str, str]:
 def submit_tx(
     client: LedgerClient, raw: bytes, opts: TxOptions, after_commit: AfterCommit | None = None
 ) -> dict[str, Any]:
+    data = submission(client, raw, opts, after_commit)
+    emit(data, opts.output)
+    if not opts.no_wait and not data["committed"]:
+        raise not_committed(data, opts)
+    return data
+
+
+def submission(
+    client: LedgerClient, raw: bytes, opts: TxOptions, after_commit: AfterCommit | None = None
+) -> dict[str, Any]:
+    """Submit ``raw`` (waiting for its commit unless ``--no-wait``); its outcome, not shown."""
     ids = _known_ids(raw)
     with size_refusals_are_bad_input():
         reply = client.submit(raw, wait=not opts.no_wait)
@@ -366,15 +407,17 @@ def submit_tx(
     data = {**ids, **render.submitted(reply)}
     if after_commit is not None and reply.committed and reply.receipt.code == 0:
         data.update(after_commit(client, data))
-    emit(data, opts.output)
-    if not opts.no_wait and not reply.committed:
-        certificate = f" (certificate {ids['certificate_id']})" if "certificate_id" in ids else ""
-        raise CliError(
-            f"tx {reply.tx_hash.hex()}{certificate} was admitted but not committed within "
-            f"{opts.timeout:g}s; check later with: carbon-ticket query tx {reply.tx_hash.hex()}",
-            EXIT_PENDING,
-        )
     return data
+
+
+def not_committed(data: dict[str, Any], opts: TxOptions) -> CliError:
+    """The refusal (exit 6) of a transaction admitted but not committed within the wait."""
+    certificate = f" (certificate {data['certificate_id']})" if "certificate_id" in data else ""
+    return CliError(
+        f"tx {data['tx_hash']}{certificate} was admitted but not committed within "
+        f"{opts.timeout:g}s; check later with: carbon-ticket query tx {data['tx_hash']}",
+        EXIT_PENDING,
+    )
 
 
 def write_envelope(path: Path, raw: bytes, output: str, validators: Any) -> None:

@@ -122,8 +122,9 @@ def test_a_transaction_over_the_chains_size_limit_is_bad_input(
     shared_devnet: DevnetInfo, tmp_path: Path
 ) -> None:
     # Reproduction: an award file too big for one transaction (the chain's max_tx_bytes, 16 KiB
-    # by default) exited 3, as if the ledger had judged the awards; the remedy is the user's:
-    # split the file.
+    # by default) exited 3, as if the ledger had judged the awards. Such a file now goes out in
+    # several transactions (tests/cli/test_award_parts.py), but for a command that makes no call
+    # before SubmitTx (--no-simulate with --chain-id and --nonce): its one transaction is refused.
     info = shared_devnet
     resident = wallet_keys(info)["issuer"].address  # well formed; its kind does not matter here
     rows = [f"{resident},walk,20260101,1,ref-{n:04d}" for n in range(400)]
@@ -131,6 +132,13 @@ def test_a_transaction_over_the_chains_size_limit_is_bad_input(
     awards.write_text("\n".join(rows) + "\n")
     nonce = nonce_of(info, "points-operator")
     args = ("tx", "award-points", "--file", str(awards), *wallet(info, "points-operator"))
-    bad_input(run(*args), "the limit is 16384", "[tx_too_large]")
-    bad_input(run(*args, "--no-simulate"), "[tx_too_large]")
+    offline = ("--no-simulate", "--chain-id", info.chain_id, "--nonce", str(nonce))
+    bad_input(run(*args, *offline), "the limit is 16384", "[tx_too_large]")
     assert nonce_of(info, "points-operator") == nonce
+    # A count over its limit (max_transfer_entries, 64)
+    to = wallet_keys(info)["resident"].address
+    entries = [arg for n in range(65) for arg in ("--entry", f"{to}:{BATCH}:0.{n + 1:06d}")]
+    transfer = ("tx", "transfer", "--to", to, "--batch", BATCH, "--amount", "1", *entries)
+    nonce = nonce_of(info, "issuer")
+    bad_input(run(*transfer, *wallet(info, "issuer")), "[too_many_entries]")
+    assert nonce_of(info, "issuer") == nonce
