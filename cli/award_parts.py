@@ -5,11 +5,9 @@ for more than one part, ``send_parts``).
 A part holds as many awards, in the order they were written, as one signed transaction of the
 chain may carry: ``limits.max_tx_bytes`` of envelope (signatures, chain id and the longest
 nonce counted, so that the same file splits the same way on every run) and ``limits.max_awards``
-awards. The wallet reads the limits from the node's genesis (``GetGenesis``): the node serves no
-other copy, and the wallet never guesses them. Governance may have lowered a limit since: the
-first part's draft is simulated before the password is asked, and when the node refuses it as
-too large (or a later part, should the limit change during the run), simulations of fewer
-awards find how many it takes and the parts are cut again to that (``_Planner.node_bounds``).
+awards, as the node says they are in force now (``GetParams``: governance may have changed them
+since genesis). Should a proposal lower them during a run, the node refuses the next part as too
+large (exit 2) and running the file again cuts it anew, skipping the parts on the ledger.
 
 Parts are sent as a single transaction is (simulated, signed, submitted and waited for), with
 the keys loaded once (one password) and consecutive nonces (``--nonce N``: N, N+1, ...). A part
@@ -23,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import click
@@ -31,7 +29,7 @@ import grpc
 
 from carbon_ticket.chain.check import check_message
 from carbon_ticket.chain.limits import Limits
-from carbon_ticket.cli.client import LedgerClient, draft_envelope, make_body
+from carbon_ticket.cli.client import LedgerClient, make_body
 from carbon_ticket.cli.common import (
     EXIT_LEDGER,
     EXIT_USAGE,
@@ -43,7 +41,6 @@ from carbon_ticket.cli.common import (
     rpc_error,
 )
 from carbon_ticket.cli.submit import (
-    SIZE_LIMIT_CODES,
     TxOptions,
     load_keys,
     not_committed,
@@ -55,15 +52,13 @@ from carbon_ticket.cli.submit import (
 )
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
-__all__ = ["Part", "Plan", "plan_parts", "send_parts", "split_awards"]
+__all__ = ["Part", "plan_parts", "send_parts", "split_awards"]
 
 # A part's size is measured with the longest nonce (a 10-byte varint), so that where a file
 # splits does not depend on the signer's nonce: a rerun meets the same parts.
 _LONGEST_NONCE = 2**64 - 1
 # What a signature adds to the envelope: an Ed25519 public key and signature of fixed lengths.
 _PUBLIC_KEY_BYTES, _SIGNATURE_BYTES = 32, 64
-# The node's refusals of a part as too large (not of one field in it): a smaller part may fit.
-_PART_SIZE_CODES = SIZE_LIMIT_CODES & {"tx_too_large", "too_many_entries"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,111 +118,45 @@ def split_awards(
     return parts
 
 
-def _genesis_limits(client: LedgerClient) -> tuple[str, Limits]:
-    """The chain id and the size limits of the node's genesis."""
-    from carbon_ticket.chain.genesis import Genesis
-
-    reply = client.stub.GetGenesis(services_pb2.GetGenesisRequest(), timeout=10)
-    genesis = Genesis.from_json(reply.genesis_json)
-    return genesis.chain_id, genesis.params.limits
-
-
-@dataclass(frozen=True, slots=True)
-class _Planner:
-    """Cuts awards into parts: by the genesis limits, then as the node's refusals say."""
-
-    opts: TxOptions
-    signer: str
-    chain_id: str
-    limits: Limits
-
-    def parts(
-        self, awards: Sequence[ledger_pb2.Award], offset: int = 0, most: int = 0, bytes_: int = 0
-    ) -> list[Part]:
-        """``awards`` (the run's from index ``offset``) in parts of at most ``most`` awards and
-        ``bytes_`` signed bytes, when given, within the genesis limits."""
-        opts, limits = self.opts, self.limits
-        memo, signatures = unicodedata.normalize("NFC", opts.memo), len(set(opts.key))
-        chain_id = opts.chain_id or self.chain_id
-        bound = min(bytes_ or limits.max_tx_bytes, limits.max_tx_bytes)
-
-        def fits(part: Sequence[ledger_pb2.Award]) -> bool:
-            return _signed_size(part, chain_id, self.signer, memo, signatures) <= bound
-
-        cut = split_awards(awards, fits, min(most or limits.max_awards, limits.max_awards))
-        return [Part(p.start + offset, p.stop + offset) for p in cut]
-
-    def node_bounds(
-        self, client: LedgerClient, awards: Sequence[ledger_pb2.Award], count: int
-    ) -> tuple[int, int]:
-        """``(most, bytes)`` for parts the node takes, from simulations of the first ``count``
-        awards of ``awards`` and fewer; ``(count, 0)`` when it takes them. Only when the node's
-        limits are below the genesis', which governance may do: a draft over them is refused
-        at once, before any state is read."""
-        if self._size_refusal(client, awards[:count]) is None:
-            return count, 0
-        fit, over, codes = 1, count, set[str]()
-        while over - fit > 1:
-            middle = (fit + over) // 2
-            code = self._size_refusal(client, awards[:middle])
-            if code is None:
-                fit = middle
-            else:
-                over, codes = middle, codes | {code}
-        if "tx_too_large" not in codes:
-            return fit, 0
-        # The node took a draft of this size; the signed part may not be larger
-        memo = unicodedata.normalize("NFC", self.opts.memo)
-        body = make_body("", self.signer, 0, ledger_pb2.AwardPoints(awards=awards[:fit]), memo)
-        return fit, len(draft_envelope(body))
-
-    def _size_refusal(self, client: LedgerClient, awards: Sequence[ledger_pb2.Award]) -> str | None:
-        """The node's code when it refuses the draft of ``awards`` as too large, else None."""
-        try:
-            simulate_draft(client, self.opts, self.signer, ledger_pb2.AwardPoints(awards=awards))
-        except CliError as exc:
-            cause = exc.__cause__
-            code = ledger_code(cause) if isinstance(cause, grpc.RpcError) else ""
-            if code in _PART_SIZE_CODES:
-                return code
-            raise
-        return None
+def _limits_in_force(client: LedgerClient) -> tuple[str, Limits]:
+    """The chain id and the size limits in force for the next block (``GetParams``); a limit
+    this wallet does not know is left out, one the node does not name keeps its default."""
+    reply = client.stub.GetParams(services_pb2.GetParamsRequest(), timeout=10)
+    known = {f.name for f in fields(Limits)}
+    values = {
+        name: int(p.value)
+        for p in reply.params
+        if p.name.startswith("limits.") and (name := p.name.removeprefix("limits.")) in known
+    }
+    return reply.chain_id, Limits(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The parts a run's awards go out in, and how to cut them again (None: never)."""
+def _fits(
+    opts: TxOptions, signer: str, chain_id: str, limits: Limits
+) -> Callable[[Sequence[ledger_pb2.Award]], bool]:
+    """Whether a part of these awards, signed by ``opts``' keys, fits ``limits.max_tx_bytes``."""
+    memo, signatures = unicodedata.normalize("NFC", opts.memo), len(set(opts.key))
+    chain_id = opts.chain_id or chain_id
 
-    parts: list[Part]
-    planner: _Planner | None
+    def fits(part: Sequence[ledger_pb2.Award]) -> bool:
+        return _signed_size(part, chain_id, signer, memo, signatures) <= limits.max_tx_bytes
+
+    return fits
 
 
-def plan_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints) -> Plan:
+def plan_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints) -> list[Part]:
     """The parts ``msg``'s awards go out in; one part, without asking the node, when the command
-    sends without asking it (``--no-simulate`` with ``--chain-id`` and ``--nonce``)."""
+    sends without asking it (``--no-simulate`` with ``--chain-id`` and ``--nonce``). A field
+    over its limit (a reference longer than ``max_id_bytes``) is refused first, as bad input,
+    as the node refuses it in one transaction."""
     if opts.no_simulate and opts.chain_id is not None and opts.nonce is not None:
-        return Plan([Part(0, len(msg.awards))], None)
+        return [Part(0, len(msg.awards))]
     with connect(opts.node) as stub:
-        client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
-        planner = _planner(client, opts, msg)
-        parts = planner.parts(msg.awards)
-        if opts.no_simulate or parts[0].count == 1:
-            return Plan(parts, planner)
-        most, bytes_ = planner.node_bounds(client, msg.awards, parts[0].count)
-    if most < parts[0].count:
-        parts = planner.parts(msg.awards, 0, most, bytes_)
-    return Plan(parts, planner)
-
-
-def _planner(client: LedgerClient, opts: TxOptions, msg: ledger_pb2.AwardPoints) -> _Planner:
-    """The planner of ``msg``'s parts, after refusing a field over its limit in the genesis (a
-    reference longer than ``max_id_bytes``): bad input before anything is sent, as the node
-    refuses it in one transaction."""
-    chain_id, limits = _genesis_limits(client)
+        chain_id, limits = _limits_in_force(LedgerClient(stub, timeout=opts.timeout))
     signer = tx_signer(opts)
     whole = replace(limits, max_awards=max(limits.max_awards, len(msg.awards)))
     check_message(make_body(chain_id, signer, 0, msg, opts.memo), whole)
-    return _Planner(opts, signer, chain_id, limits)
+    return split_awards(msg.awards, _fits(opts, signer, chain_id, limits), limits.max_awards)
 
 
 def _all_already_applied(receipt: ledger_pb2.Receipt, count: int) -> bool:
@@ -250,7 +179,6 @@ class _Run:
     awards: Sequence[ledger_pb2.Award]
     wheres: list[str]
     parts: list[Part]
-    planner: _Planner | None
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     def outcome(self, part: Part, status: str, **fields: Any) -> dict[str, Any]:
@@ -263,11 +191,11 @@ class _Run:
         return f"part {number} of {len(self.parts)}"
 
 
-def send_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints, plan: Plan, wheres: list[str]) -> None:
-    """Send the parts of ``plan`` (more than one) of ``msg``'s awards as the module says; print
-    one JSON document or a line per part and the totals; raise the refusal that stopped the
-    run."""
-    parts = list(plan.parts)
+def send_parts(
+    opts: TxOptions, msg: ledger_pb2.AwardPoints, parts: list[Part], wheres: list[str]
+) -> None:
+    """Send ``parts`` (more than one) of ``msg``'s awards as the module says; print one JSON
+    document or a line per part and the totals; raise the refusal that stopped the run."""
     for option, flag in ((opts.out, "--out"), (opts.no_wait, "--no-wait")):
         if option:
             raise CliError(
@@ -278,7 +206,7 @@ def send_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints, plan: Plan, wheres:
             )
     signer = tx_signer(opts)
     keys = load_keys(opts)
-    run = _Run(opts, msg.awards, wheres, parts, plan.planner)
+    run = _Run(opts, msg.awards, wheres, parts)
     with connect(opts.node) as stub:
         client = LedgerClient(stub, timeout=opts.timeout, chain_id=opts.chain_id)
         try:
@@ -291,24 +219,16 @@ def send_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints, plan: Plan, wheres:
 
 def _send_each(run: _Run, client: LedgerClient, signer: str, keys: list[Any]) -> None:
     sent = 0  # parts sent: the next one's nonce follows theirs
-    index = 0
-    while index < len(run.parts):
-        part = run.parts[index]
+    for part in run.parts:
         opts = (
             run.opts if run.opts.nonce is None else replace(run.opts, nonce=run.opts.nonce + sent)
         )
         msg = ledger_pb2.AwardPoints(awards=run.awards[part.start : part.stop])
         simulated = None
         if not opts.no_simulate:
-            try:
-                simulated = _simulate(run, part, client, opts, signer, msg)
-            except _Smaller:
-                # A limit is lower than this part's size: cut what is left as the node takes it
-                run.parts[index:] = _recut(run, client, part)
-                continue
+            simulated = _simulate(run, part, client, opts, signer, msg)
             if _all_already_applied(simulated.receipt, part.count):
                 run.outcome(part, "already_applied", error_code="duplicate_ref")
-                index += 1
                 continue
         try:
             raw, _validators = sign_tx(client, opts, signer, msg, keys, simulated=simulated)
@@ -320,12 +240,7 @@ def _send_each(run: _Run, client: LedgerClient, signer: str, keys: list[Any]) ->
             run.outcome(part, "failed", error_code=ledger_code(exc), error=exc.details() or "")
             raise rpc_error(exc) from exc
         sent += 1
-        index += 1
         _record_sent(run, part, data, opts)
-
-
-class _Smaller(Exception):
-    """The node refused a part of several awards as over a size limit it applies now."""
 
 
 def _simulate(
@@ -343,8 +258,6 @@ def _simulate(
     except CliError as exc:
         cause = exc.__cause__
         code = ledger_code(cause) if isinstance(cause, grpc.RpcError) else ""
-        if part.count > 1 and code in _PART_SIZE_CODES and run.planner is not None:
-            raise _Smaller from exc
         run.outcome(part, "refused", error_code=code, error=exc.message)
         raise
     except grpc.RpcError as exc:
@@ -355,16 +268,6 @@ def _simulate(
         run.outcome(part, "refused", error_code=receipt.error_code, error=receipt.message)
         refuse_failed_simulation(reply)
     return reply
-
-
-def _recut(run: _Run, client: LedgerClient, part: Part) -> list[Part]:
-    """The parts still to send, from ``part`` on, cut again to the sizes the node takes."""
-    assert run.planner is not None  # _simulate refuses the part otherwise
-    left = run.awards[part.start :]
-    most, bytes_ = run.planner.node_bounds(client, left, part.count)
-    if most >= part.count and not bytes_:  # taken now (the limit moved meanwhile): halve it
-        most = part.count // 2
-    return run.planner.parts(left, part.start, most, bytes_)
 
 
 def _record_sent(run: _Run, part: Part, data: dict[str, Any], opts: TxOptions) -> None:

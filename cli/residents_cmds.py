@@ -185,9 +185,9 @@ def award_points(opts: TxOptions, award_texts: tuple[str, ...], award_file: Path
     _refuse_repeated_refs(awards)
     msg = ledger_pb2.AwardPoints(awards=[award for award, _where in awards])
     wheres = [where for _award, where in awards]
-    plan = plan_parts(opts, msg)
-    if len(plan.parts) > 1:
-        send_parts(opts, msg, plan, wheres)
+    parts = plan_parts(opts, msg)
+    if len(parts) > 1:
+        send_parts(opts, msg, parts, wheres)
         return
     outcome = send_tx(opts, msg)
     if chosen_output(opts.output) != "json":

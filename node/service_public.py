@@ -807,6 +807,7 @@ class LedgerServicer(MarketApi, RegistryApi, services_pb2_grpc.LedgerServiceServ
                 for name, value in param_values(get_params(self._store))
             ],
             height=height,
+            chain_id=self._info.chain_id,
         )
 
     def _block_time(self, height: int) -> int:

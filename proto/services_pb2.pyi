@@ -1108,12 +1108,14 @@ class Param(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., genesis_value: _Optional[str] = ...) -> None: ...
 
 class ParamsInfo(_message.Message):
-    __slots__ = ("params", "height")
+    __slots__ = ("params", "height", "chain_id")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     params: _containers.RepeatedCompositeFieldContainer[Param]
     height: int
-    def __init__(self, params: _Optional[_Iterable[_Union[Param, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+    chain_id: str
+    def __init__(self, params: _Optional[_Iterable[_Union[Param, _Mapping]]] = ..., height: _Optional[int] = ..., chain_id: _Optional[str] = ...) -> None: ...
 
 class ListOrdersRequest(_message.Message):
     __slots__ = ("seller", "batch_id", "status", "page_size", "page_token")

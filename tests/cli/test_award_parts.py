@@ -228,7 +228,7 @@ def test_no_wait_and_out_take_one_transaction(shared_devnet: DevnetInfo, tmp_pat
 
 def test_parts_follow_a_limit_governance_lowered_since_genesis(tmp_path: Path) -> None:
     # Its own devnet: the lowered limit must not reach the other tests. The wallet cuts by the
-    # genesis' 16 KiB; the node refuses those parts as over 8 KiB; the wallet cuts them again.
+    # 8 KiB in force (GetParams), not by the genesis' 16 KiB, which the node would refuse.
     with running_devnet(tmp_path / "devnet") as (info, _node):
         wallet = ["--node", info.endpoints[0], "--keystore", str(info.wallet_dir)]
         proposed = run("tx", "propose", "--title", "smaller transactions", "--voting-period",

@@ -172,7 +172,7 @@ def test_get_params_names_every_parameter_with_its_genesis_value(
 ) -> None:
     genesis = Genesis.from_json(stub.GetGenesis(services_pb2.GetGenesisRequest()).genesis_json)
     reply = stub.GetParams(services_pb2.GetParamsRequest())
-    assert reply.height >= story.retire_height
+    assert reply.height >= story.retire_height and reply.chain_id == "carbon-devnet"
     assert [p.name for p in reply.params] == list(param_names())  # a proposal's names
     # Nothing changed them on this chain: in force = genesis, as the genesis document says
     for p in reply.params:
