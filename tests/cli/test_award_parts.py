@@ -48,7 +48,7 @@ def chain_day(days_ago: int) -> str:
 
 def new_residents(info: DevnetInfo, count: int) -> list[str]:
     """``count`` residents registered now: their points are this test's alone."""
-    addresses = [PrivateKey.generate().address for _ in range(count)]
+    addresses: list[str] = [PrivateKey.generate().address for _ in range(count)]
     registrar = ["--node", info.endpoints[0], "--keystore", str(info.wallet_dir), "-k",
                  "registrar", "-o", "json"]  # fmt: skip
     for address in addresses:
@@ -259,8 +259,8 @@ def test_parts_follow_a_limit_governance_lowered_since_genesis(tmp_path: Path) -
 
 def _award(ref: str, evidence: bool = False) -> ledger_pb2.Award:
     evidence_hash = b"e" * 32 if evidence else b""
-    return ledger_pb2.Award(recipient="ct1x", activity=1, day=20260101, points=1,
-                            external_ref=ref, evidence_hash=evidence_hash)  # fmt: skip
+    return ledger_pb2.Award(recipient="ct1x", activity=ledger_pb2.ACTIVITY_WALK, day=20260101,
+                            points=1, external_ref=ref, evidence_hash=evidence_hash)  # fmt: skip
 
 
 def test_the_split_keeps_the_order_and_makes_as_few_parts_as_fit() -> None:
@@ -270,7 +270,11 @@ def test_the_split_keeps_the_order_and_makes_as_few_parts_as_fit() -> None:
         return ledger_pb2.AwardPoints(awards=part).ByteSize()
 
     for most, budget in ((1000, 4000), (40, 100_000), (7, 300)):
-        parts = split_awards(awards, lambda part, budget=budget: size(part) <= budget, most)
+
+        def fits(part: Sequence[ledger_pb2.Award], budget: int = budget) -> bool:
+            return size(part) <= budget
+
+        parts = split_awards(awards, fits, most)
         assert parts[0].start == 0 and parts[-1].stop == len(awards)
         assert all(a.stop == b.start for a, b in itertools.pairwise(parts))
         for part in parts:
