@@ -13,7 +13,6 @@ name, looked up in the latest validator set. cli/main.py adds ``GOVERNANCE_TX_CO
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -292,7 +291,7 @@ def proposals(status: str | None, limit: int, page_token: str, node: str, output
         emit(render.message_dict(reply), output)
         return
     rows = [_proposal_row(p) for p in reply.items]
-    _print_rows(("ID", "STATUS", "DEADLINE", "YES/NO/ABSTAIN", "TITLE"), rows)
+    render.print_rows(("ID", "STATUS", "DEADLINE", "YES/NO/ABSTAIN", "TITLE"), rows)
     if reply.next_page_token:
         click.echo(f"more: --page-token {reply.next_page_token}")
 
@@ -343,15 +342,7 @@ def _validator_rows(entries: Any) -> None:
         (v.name, str(v.power), v.network_address, v.operator, bytes(v.public_key).hex())
         for v in entries
     ]
-    _print_rows(header, rows, indent="  ")
-
-
-def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent: str = "") -> None:
-    """An aligned table with a header row (the last column is not padded)."""
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo(indent + "  ".join([*cells, row[-1]]).rstrip())
+    render.print_rows(header, rows, indent="  ")
 
 
 GOVERNANCE_QUERY_COMMANDS = (proposals, proposal, validators)

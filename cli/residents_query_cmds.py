@@ -32,7 +32,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
 )
 from carbon_ticket.cli.completion import complete_address_or_key
-from carbon_ticket.cli.query_cmds import _days_arg, _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _days_arg, _page_options, follow_pages
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -53,7 +53,7 @@ def _print_redemptions(header: tuple[str, ...], items: Sequence[dict[str, Any]])
         tuple(special[name](r) if name in special else str(r[name]) for name in header)
         for r in items
     ]
-    _print_rows(header, rows)
+    render.print_rows(header, rows)
 
 
 def _show_page(
@@ -207,10 +207,10 @@ def _print_totals(data: dict[str, Any]) -> None:
             for a in op["activities"]
         ]
         rows.append((op["operator"], "(all)", str(op["points"]), str(op["period_points"])))
-    _print_rows(header, rows)
+    render.print_rows(header, rows)
     if days:
         click.echo("")
-        _print_rows(("day", "operator", "activity", "points"), days)
+        render.print_rows(("day", "operator", "activity", "points"), days)
 
 
 @click.command("points-totals")

@@ -21,6 +21,7 @@ from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.cli.main import cli
 from tests.chain.conftest import MERCHANT, RESIDENT, RESIDENT2, key
+from tests.cli.test_tables import assert_aligned
 from tests.node.api_inprocess import serving
 from tests.node.test_vouchers_api import POINTS_REFS, TICKETS_REF, residents_chain, store_of
 
@@ -90,6 +91,24 @@ def test_query_vouchers_pages_in_reference_order(node: tuple[str, bytes]) -> Non
     assert [i["voucher_ref"] for i in every["items"]] == ORDER and every["next_page_token"] == ""
     table = run(address, "vouchers", MERCHANT.address, "--all")
     assert "0.002 tCO2e" in table.output and "more:" not in table.output
+
+
+def test_query_vouchers_lines_up_a_cjk_reference(node: tuple[str, bytes]) -> None:
+    """水/2024-1 takes nine columns on screen, not eight (its len): the next column starts after
+    them."""
+    address, _tx = node
+    items = ok_json(address, "vouchers", MERCHANT.address, "--all")["items"]
+    table = run(address, "vouchers", MERCHANT.address, "--all")
+    assert table.exit_code == 0, table.output
+    header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
+    rows = [header] + [
+        (i["voucher_ref"], str(i["height"]), str(i["day"]), i["resident"], i["offer_id"],
+         f"{i['amount_tco2e']} tCO2e" if i["payment"] == "grams" else f"{i['points']} points",
+         i["certificate_id"] or "-")
+        for i in items
+    ]  # fmt: skip
+    assert items[-1]["voucher_ref"] == TICKETS_REF
+    assert_aligned(table.output.splitlines()[1:], rows)
 
 
 def test_a_merchant_asking_for_its_redemptions_is_sent_to_query_vouchers(
