@@ -27,7 +27,7 @@ that no root is raised)::
     │   ├── StoreInUse               another process holds the store
     │   ├── DiskFull                 node.errors: the data directory's disk is full
     │   └── StoreDamaged             node.errors: checksum mismatch, truncated or lost data
-    ├── ConfigError                  node.config: a node configuration file or value is wrong
+    ├── ConfigError                  a configuration file or value is wrong (node, TLS, client)
     ├── PeerAuthError                node.peer_auth: a peer call not signed by an allowed node
     ├── BackupError                  node.backup: a backup that cannot be made, trusted or installed
     ├── InternalError                node.errors: a bug in the node, answered as gRPC INTERNAL
@@ -61,6 +61,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExists",
+    "ConfigError",
     "InvalidAddress",
     "InvalidAmount",
     "InvalidBlock",
@@ -178,3 +179,11 @@ class StoreInUse(StorageError):
     """Another process has the block store open."""
 
     default_code = "store_in_use"
+
+
+class ConfigError(LedgerError):
+    """A configuration file that is missing, unreadable or has wrong values: the node's
+    config.toml (node.config reads it), its TLS files, the wallet's client config. Here, not in
+    node.config, so the wallet catches it without loading the node's configuration."""
+
+    default_code = "bad_config"

@@ -32,13 +32,13 @@ import grpc
 from carbon_ticket.chain.amounts import parse_tco2e
 from carbon_ticket.chain.crypto import parse_address
 from carbon_ticket.chain.errors import (
+    ConfigError,
     InvalidGenesis,
     InvalidRequest,
     InvalidTransaction,
     LedgerError,
 )
 from carbon_ticket.cli.keystore import InvalidKeyName, Keystore, KeystoreError, WrongPassword
-from carbon_ticket.node.config import ConfigError
 from carbon_ticket.proto import services_pb2_grpc
 
 if TYPE_CHECKING:

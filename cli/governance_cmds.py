@@ -13,7 +13,6 @@ name, looked up in the latest validator set. cli/main.py adds ``GOVERNANCE_TX_CO
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +292,7 @@ def proposals(status: str | None, limit: int, page_token: str, node: str, output
         emit(render.message_dict(reply), output)
         return
     rows = [_proposal_row(p) for p in reply.items]
-    _print_rows(("ID", "STATUS", "DEADLINE", "YES/NO/ABSTAIN", "TITLE"), rows)
+    render.print_rows(("ID", "STATUS", "DEADLINE", "YES/NO/ABSTAIN", "TITLE"), rows)
     if reply.next_page_token:
         click.echo(f"more: --page-token {reply.next_page_token}")
 
@@ -344,7 +343,7 @@ def _validator_rows(entries: Any) -> None:
         (v.name, str(v.power), v.network_address, v.operator, bytes(v.public_key).hex())
         for v in entries
     ]
-    _print_rows(header, rows, indent="  ")
+    render.print_rows(header, rows, indent="  ")
 
 
 @click.command("params")
@@ -365,17 +364,9 @@ def params(changed: bool, node: str, output: str) -> None:
     rows = [(p.name, p.value, p.genesis_value if p.value != p.genesis_value else "")
             for p in entries]  # fmt: skip
     if rows:
-        _print_rows(("NAME", "VALUE", "GENESIS (if changed)"), rows)
+        render.print_rows(("NAME", "VALUE", "GENESIS (if changed)"), rows)
     elif changed:
         click.echo("none changed since genesis")
-
-
-def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], indent: str = "") -> None:
-    """An aligned table with a header row (the last column is not padded)."""
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo(indent + "  ".join([*cells, row[-1]]).rstrip())
 
 
 GOVERNANCE_QUERY_COMMANDS = (proposals, proposal, validators, params)

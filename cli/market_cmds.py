@@ -30,7 +30,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
 )
 from carbon_ticket.cli.completion import complete_address_or_key
-from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _page_options, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -170,7 +170,7 @@ def _emit_page(
         return
     click.echo(f"{len(items)} shown (height {height})")
     if items:
-        _print_rows(header, [row(i) for i in items])
+        render.print_rows(header, [row(i) for i in items])
     if token:
         click.echo(f"more: --page-token {token}")
 

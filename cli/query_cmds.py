@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +246,7 @@ def _history(fetch: Any, limit: int, token: str, all_pages: bool, output: str) -
              _status(i["receipt"]), i["tx_hash"])
             for i in items
         ]  # fmt: skip
-        _print_rows(_HISTORY_HEADER, rows)
+        render.print_rows(_HISTORY_HEADER, rows)
     if token:
         click.echo(f"more: --page-token {token}")
 
@@ -255,14 +255,6 @@ def _status(receipt: dict[str, Any] | None) -> str:
     if receipt is None:
         return "-"
     return "ok" if receipt["code"] == 0 else str(receipt["error_code"])
-
-
-def _print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    """An aligned table with a header row (the last column is not padded)."""
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 @query.command("retirements")
@@ -324,7 +316,7 @@ def retirements(
              c["beneficiary"], c["event"] or "-")
             for c in items
         ]  # fmt: skip
-        _print_rows(header, rows)
+        render.print_rows(header, rows)
     if token:
         click.echo(f"more: --page-token {token}")
 

@@ -26,7 +26,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
 )
 from carbon_ticket.cli.completion import complete_address_or_key
-from carbon_ticket.cli.query_cmds import _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _page_options, follow_pages
 from carbon_ticket.cli.submit import TxOptions, send_tx, tx_options
 from carbon_ticket.cli.tx_cmds import _period
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -130,7 +130,7 @@ def exports(batch_id: str, account: str, node: str, output: str, limit: int, pag
              e["target_account"], e["serial"])
             for e in items
         ]  # fmt: skip
-        _print_rows(header, rows)
+        render.print_rows(header, rows)
     if token:
         click.echo(f"more: --page-token {token}")
 

@@ -17,16 +17,20 @@ reply. Beside the raw values it adds what a person reads, never instead of them:
   ``RegisterOffer`` read the same.
 
 The table view (``emit`` with ``table``) shows the tCO2e text and the RFC 3339 time only.
+``print_rows`` prints the commands' aligned tables, padded by the columns a terminal gives each
+character (``display_width``), not by ``len``, so CJK text keeps the columns straight.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import click
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -40,11 +44,13 @@ __all__ = [
     "block",
     "certificate",
     "certificate_bundle",
+    "display_width",
     "event",
     "history_item",
     "merchant",
     "message_dict",
     "offer",
+    "print_rows",
     "project",
     "receipt",
     "redemption",
@@ -56,6 +62,32 @@ __all__ = [
 ]
 
 _GRAMS = "_grams"
+
+# East Asian Width: wide (CJK ideographs, kana, hangul) and fullwidth forms take two columns.
+_WIDE = ("W", "F")
+# Combining marks draw on the character before them: an accent of NFD text takes no column.
+_MARKS = ("Mn", "Me")
+
+
+def display_width(text: str) -> int:
+    """The columns a terminal gives ``text``: two for each wide or fullwidth character, none for
+    a combining mark, one for every other character."""
+    width = 0
+    for char in text:
+        if unicodedata.category(char) in _MARKS:
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in _WIDE else 1
+    return width
+
+
+def print_rows(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> None:
+    """An aligned table with a header row, each column as wide on screen as its widest cell (by
+    ``display_width``), two spaces between columns; the last column is not padded."""
+    lines = [header, *rows]
+    widths = [max(display_width(r[c]) for r in lines) for c in range(len(header) - 1)]
+    for row in lines:
+        cells = [c + " " * (w - display_width(c)) for c, w in zip(row, widths, strict=False)]
+        click.echo(indent + "  ".join([*cells, row[-1]]).rstrip())
 
 
 def rfc3339(time_ms: int) -> str:

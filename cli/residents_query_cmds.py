@@ -32,7 +32,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
 )
 from carbon_ticket.cli.completion import complete_address_or_key
-from carbon_ticket.cli.query_cmds import _days_arg, _page_options, _print_rows, follow_pages
+from carbon_ticket.cli.query_cmds import _days_arg, _page_options, follow_pages
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -53,7 +53,7 @@ def _print_redemptions(header: tuple[str, ...], items: Sequence[dict[str, Any]])
         tuple(special[name](r) if name in special else str(r[name]) for name in header)
         for r in items
     ]
-    _print_rows(header, rows)
+    render.print_rows(header, rows)
 
 
 def _show_page(
@@ -133,6 +133,27 @@ def redemptions(
     _show_page(found, token, page, output, "redemptions in all", header)
 
 
+def _no_offer(stub: Any, address: str) -> str:
+    """Why no voucher was redeemed at ``address``, when it has no offer to redeem (the node
+    answers such an account's vouchers as a merchant's with none): it holds no merchant role,
+    or it is a merchant that has registered no offer yet. "" for an account with offers."""
+    offers = stub.ListOffers(services_pb2.ListOffersRequest(merchant=address), timeout=10)
+    if offers.offers:
+        return ""
+    account = render.account(
+        stub.GetAccount(services_pb2.GetAccountRequest(address=address), timeout=10)
+    )
+    if "merchant" in account["roles"]:
+        return (
+            f"merchant {address} has registered no offer yet (offers are registered with "
+            "carbon-ticket tx register-offer)"
+        )
+    return (
+        f"{address} is a {account['kind']} account, not a merchant: it holds no merchant role "
+        "and has registered no offer"
+    )
+
+
 def _voucher_ref(text: str) -> str:
     """A voucher reference as the wallet signs it (NFC); an empty one is bad input."""
     if not text:
@@ -151,11 +172,22 @@ def voucher(merchant: str, voucher_ref: str, node: str, output: str, keystore: P
     """The redemption of voucher REF at MERCHANT (address or @key): who redeemed it (the
     resident), when, the offer and what was paid (tCO2e retired, with the certificate, or
     points). A reference never redeemed there is refused [unknown_voucher]."""
+    address = parse_address_arg(merchant, keystore)
     request = services_pb2.GetVoucherRequest(
-        merchant=parse_address_arg(merchant, keystore), voucher_ref=_voucher_ref(voucher_ref)
+        merchant=address, voucher_ref=_voucher_ref(voucher_ref)
     )
     with connect(node) as stub:
-        reply = stub.GetVoucher(request, timeout=10)
+        try:
+            reply = stub.GetVoucher(request, timeout=10)
+        except grpc.RpcError as exc:
+            why = _no_offer(stub, address) if ledger_code(exc) == "unknown_voucher" else ""
+            if not why:
+                raise
+            # Refused as any voucher never redeemed (exit 3), saying why none can be.
+            raise CliError(
+                f"no voucher {request.voucher_ref!r} was redeemed at {address}: {why} "
+                "[unknown_voucher]"
+            ) from exc
     emit(render.redemption(reply), output)
 
 
@@ -183,6 +215,11 @@ def vouchers(
     request = services_pb2.ListVouchersRequest(merchant=address, page_size=limit)
     with connect(node) as stub:
         found, token, page = follow_pages(stub.ListVouchers, request, page_token, all_pages)
+        as_table = chosen_output(output) != "json"
+        why = _no_offer(stub, address) if as_table and page.count == 0 else ""
+    if why:  # nothing there, as "no transactions" in history: said plainly, exit 0
+        click.echo(f"no vouchers: {why}")
+        return
     header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
     _show_page(found, token, page, output, f"redemptions at {address} in all", header)
 
@@ -207,10 +244,10 @@ def _print_totals(data: dict[str, Any]) -> None:
             for a in op["activities"]
         ]
         rows.append((op["operator"], "(all)", str(op["points"]), str(op["period_points"])))
-    _print_rows(header, rows)
+    render.print_rows(header, rows)
     if days:
         click.echo("")
-        _print_rows(("day", "operator", "activity", "points"), days)
+        render.print_rows(("day", "operator", "activity", "points"), days)
 
 
 @click.command("points-totals")

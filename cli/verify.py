@@ -22,12 +22,16 @@ document the auditor trusts, from the genesis validators' public keys down:
 It needs no node and no network: this module imports neither ``node`` nor ``grpc`` (a test
 asserts it), only the ledger and consensus rules, so other systems can embed it. Any failure is
 one ``BundleError`` line saying what did not hold. JSON formatting and key order do not matter;
-an unknown or missing field does.
+an unknown or missing field does. A text from the documents is shown in the line as ``quoted``
+writes it, character for character as the explorer's verifier (cli/explorer/static/verify.js)
+writes the same refusal.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -60,6 +64,7 @@ __all__ = [
     "UnusableFile",
     "follow_set_changes",
     "genesis_set",
+    "quoted",
     "verify",
     "verify_bundle",
 ]
@@ -148,6 +153,37 @@ def _when(time_ms: int) -> str:
         return f"time_ms {time_ms} (after 9999)"
 
 
+# ---------------------------------------------------------------- texts in a refusal
+
+# Characters that are invisible or steer the terminal: DEL and the C1 controls, zero-width and
+# direction marks, the line and paragraph separators, the word joiners and invisible operators,
+# the BOM. A listed range, not str.isprintable: the explorer's verifier must escape exactly the
+# same characters, and Python and the browser know different Unicode versions.
+_HIDDEN = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def quoted(text: str) -> str:
+    """``text`` in a refusal, as verify.js's ``quoted`` writes it: a JSON string as
+    JSON.stringify writes one (double quotes; a quote, a backslash and the C0 controls escaped),
+    the ``_HIDDEN`` characters escaped as well, so a name from a bundle can neither hide nor
+    reorder what the line says. Other characters (CJK, accents) are shown as they are."""
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _shown(value: Any) -> str:
+    """A value of a bundle in a refusal: a text ``quoted``, an integer in decimal, anything else
+    by its JSON kind (a float's digits are written differently by Python and JavaScript)."""
+    if isinstance(value, str):
+        return quoted(value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    return {float: "a number with a fraction or exponent", list: "a list"}.get(
+        type(value), "an object"
+    )
+
+
 # ---------------------------------------------------------------- strict JSON reading
 
 
@@ -156,10 +192,10 @@ def _object(value: Any, what: str, keys: set[str]) -> dict[str, Any]:
         raise BundleError(f"{what} must be a JSON object")
     unknown = sorted(set(value) - keys)
     if unknown:
-        raise BundleError(f"{what} has unknown field {unknown[0]!r}")
+        raise BundleError(f"{what} has unknown field {quoted(unknown[0])}")
     missing = sorted(keys - set(value))
     if missing:
-        raise BundleError(f"{what} lacks field {missing[0]!r}")
+        raise BundleError(f"{what} lacks field {quoted(missing[0])}")
     return value
 
 
@@ -217,7 +253,7 @@ def _check_genesis(bundle: dict[str, Any], genesis: Genesis) -> None:
         )
     if _str(bundle["chain_id"], "chain_id") != genesis.chain_id:
         raise BundleError(
-            f"the bundle is for chain {bundle['chain_id']!r}, not {genesis.chain_id!r}"
+            f"the bundle is for chain {quoted(bundle['chain_id'])}, not {quoted(genesis.chain_id)}"
         )
 
 
@@ -260,7 +296,7 @@ def follow_set_changes(
         header = _header(change["header"], f"{what} header")
         # Verify the change is of this chain, in order, and before the certificate.
         if header.chain_id != chain_id:
-            raise BundleError(f"{what}: the header is for chain {header.chain_id!r}")
+            raise BundleError(f"{what}: the header is for chain {quoted(header.chain_id)}")
         if not last < header.height < below:
             raise BundleError(
                 f"{what}: height {header.height} is not after the change before it ({last}) "
@@ -532,8 +568,8 @@ def _check_certificate(value: Any, expected: dict[str, Any], event: dict[str, st
         # The type too: 1.0 and true equal 1 in Python, but are not the integer a record holds.
         if type(record[name]) is not type(expected[name]) or record[name] != expected[name]:
             raise BundleError(
-                f"certificate field {name} is {record[name]!r}, but the signed transaction, its "
-                f"receipt and the header give {expected[name]!r}"
+                f"certificate field {name} is {_shown(record[name])}, but the signed transaction, "
+                f"its receipt and the header give {_shown(expected[name])}"
             )
     # The receipt's event must tell the same story as the signed transaction.
     for name in ("certificate_id", "batch_id", "beneficiary", "reason", "account"):
@@ -547,11 +583,13 @@ def verify_bundle(bundle: Any, genesis: Genesis) -> Proven:
     """Check a parsed bundle against ``genesis``; return what it proves or raise BundleError."""
     top = _object(bundle, "bundle", _TOP)
     if top["format"] != BUNDLE_FORMAT:
-        raise BundleError(f"unknown bundle format {top['format']!r}; expected {BUNDLE_FORMAT!r}")
+        raise BundleError(
+            f"unknown bundle format {_shown(top['format'])}; expected {quoted(BUNDLE_FORMAT)}"
+        )
     _check_genesis(top, genesis)
     header = _header(top["header"])
     if header.chain_id != genesis.chain_id:
-        raise BundleError(f"the header is for chain {header.chain_id!r}")
+        raise BundleError(f"the header is for chain {quoted(header.chain_id)}")
     validators = _validator_set(top, genesis, header.height)
     if header.validators_hash != validators.hash():
         raise BundleError("the header names another validator set than the one of its height")

@@ -26,7 +26,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
-from carbon_ticket.chain.errors import LedgerError
+from carbon_ticket.chain.errors import ConfigError, LedgerError
 from carbon_ticket.node.peer_auth import ObserverList
 
 __all__ = [
@@ -57,12 +57,6 @@ LOG_FORMATS = ("text", "json")
 MAX_NAME_LENGTH = 64
 _HEADER = "Carbon Ticket Ledger node configuration (docs/operations.md describes every setting)."
 _WIDTH = 98
-
-
-class ConfigError(LedgerError):
-    """A configuration file that is missing, unreadable or has wrong values."""
-
-    default_code = "bad_config"
 
 
 Check = Callable[[Any], str | None]  # a problem ("must be ...") or None when the value is fine

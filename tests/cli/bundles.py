@@ -72,7 +72,7 @@ TAMPERS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("receipt event", _receipt_event, "receipt proof does not lead to results_root"),
     ("receipt code", _receipt_code, "receipt proof does not lead to results_root"),
     ("signed amount", _signed_amount, "not validly signed"),
-    ("unknown field", _unknown_field, "unknown field 'verified_by'"),
+    ("unknown field", _unknown_field, 'unknown field "verified_by"'),
     ("tx index", _tx_index, "the transaction is not in the block"),
     ("genesis hash", _genesis_hash, "wrong genesis"),
 ]

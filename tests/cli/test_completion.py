@@ -179,6 +179,12 @@ def test_a_command_loads_only_what_it_needs(tmp_path: Path) -> None:
                   "carbon_ticket.cli.tools.bench", "carbon_ticket.cli.explorer.app",
                   "carbon_ticket.cli.tx_cmds", "carbon_ticket.chain.rules"):  # fmt: skip
         assert heavy not in loaded, heavy
+    # Nor the consensus engine (chain.crypto needs consensus.ed25519 only: the package's names
+    # load on first use) nor any node module (ConfigError is in chain.errors, not node.config,
+    # which loaded node.peer_auth).
+    assert "carbon_ticket.consensus.ed25519" in loaded
+    others = {m for m in loaded if m.startswith(("carbon_ticket.consensus.", "carbon_ticket.node"))}
+    assert others == {"carbon_ticket.consensus.ed25519"}, sorted(others)
     # ...and the whole command set still loads, each command under its own name
     root = click.Context(cli)
     for name in cli.list_commands(root):

@@ -173,7 +173,7 @@ def _named_tampers(bundle: Bundle) -> list[tuple[str, tuple[Any, ...], Any, str]
     for name in sorted(header):
         value = header[name]
         new = value + 1 if isinstance(value, int) else _flip(value) if name != "chain_id" else "x"
-        fragment = {"chain_id": "the header is for chain 'x'",
+        fragment = {"chain_id": 'the header is for chain "x"',
                     "height": "certificate is for height",
                     "validators_hash": "the header names another validator set"}.get(
             name, "header does not hash to the block the validators signed")  # fmt: skip

@@ -20,7 +20,8 @@ from click.testing import CliRunner, Result
 from carbon_ticket.chain.rules.tickets import certificate_id
 from carbon_ticket.chain.store import MemoryStore
 from carbon_ticket.cli.main import cli
-from tests.chain.conftest import MERCHANT, RESIDENT, RESIDENT2, key
+from tests.chain.conftest import MERCHANT, RESIDENT, RESIDENT2, funded_residents_ledger, key
+from tests.cli.test_tables import assert_aligned
 from tests.node.api_inprocess import serving
 from tests.node.test_vouchers_api import POINTS_REFS, TICKETS_REF, residents_chain, store_of
 
@@ -92,6 +93,24 @@ def test_query_vouchers_pages_in_reference_order(node: tuple[str, bytes]) -> Non
     assert "0.002 tCO2e" in table.output and "more:" not in table.output
 
 
+def test_query_vouchers_lines_up_a_cjk_reference(node: tuple[str, bytes]) -> None:
+    """水/2024-1 takes nine columns on screen, not eight (its len): the next column starts after
+    them."""
+    address, _tx = node
+    items = ok_json(address, "vouchers", MERCHANT.address, "--all")["items"]
+    table = run(address, "vouchers", MERCHANT.address, "--all")
+    assert table.exit_code == 0, table.output
+    header = ("voucher_ref", "height", "day", "resident", "offer_id", "paid", "certificate_id")
+    rows = [header] + [
+        (i["voucher_ref"], str(i["height"]), str(i["day"]), i["resident"], i["offer_id"],
+         f"{i['amount_tco2e']} tCO2e" if i["payment"] == "grams" else f"{i['points']} points",
+         i["certificate_id"] or "-")
+        for i in items
+    ]  # fmt: skip
+    assert items[-1]["voucher_ref"] == TICKETS_REF
+    assert_aligned(table.output.splitlines()[1:], rows)
+
+
 def test_a_merchant_asking_for_its_redemptions_is_sent_to_query_vouchers(
     node: tuple[str, bytes],
 ) -> None:
@@ -102,13 +121,57 @@ def test_a_merchant_asking_for_its_redemptions_is_sent_to_query_vouchers(
     assert f"carbon-ticket query merchant {MERCHANT.address}" in result.output
 
 
-def test_query_vouchers_of_an_account_that_is_no_merchant_is_empty(
+@pytest.fixture(scope="module")
+def no_offers() -> Iterator[str]:
+    """The address of a node whose merchant (the genesis' bike shop) registered no offer."""
+    store = MemoryStore()
+    store_of(funded_residents_ledger(), store)
+    with serving(store) as address:
+        yield address
+    store.close()
+
+
+# Reproduction (2026-12-03): both printed "0 redemptions at ADDRESS in all (height 0)" and no
+# more: the node answers the vouchers of any registered account as a merchant's with none.
+def test_query_vouchers_of_an_account_that_is_no_merchant_says_so(
     node: tuple[str, bytes],
 ) -> None:
     address, _tx = node
     result = run(address, "vouchers", RESIDENT.address)
+    assert result.exit_code == 0, result.output  # nothing there, as "no transactions" in history
+    assert result.output.splitlines() == [
+        f"no vouchers: {RESIDENT.address} is a resident account, not a merchant: it holds no "
+        "merchant role and has registered no offer"
+    ]
+    # -o json is the API's page as it is: no items, a count of 0
+    shown = ok_json(address, "vouchers", RESIDENT.address)
+    assert (shown["items"], shown["count"], shown["next_page_token"]) == ([], 0, "")
+
+
+def test_query_vouchers_of_a_merchant_without_offers_says_so(no_offers: str) -> None:
+    result = run(no_offers, "vouchers", MERCHANT.address)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [f"0 redemptions at {RESIDENT.address} in all (height 0)"]
+    assert result.output.splitlines() == [
+        f"no vouchers: merchant {MERCHANT.address} has registered no offer yet (offers are "
+        "registered with carbon-ticket tx register-offer)"
+    ]
+
+
+def test_query_voucher_at_an_account_without_offers_says_why(
+    node: tuple[str, bytes], no_offers: str
+) -> None:
+    address, _tx = node
+    result = run(address, "voucher", RESIDENT.address, "QC/7")
+    assert result.exit_code == 3, result.output  # refused as any voucher never redeemed
+    assert result.output.strip() == (
+        f"error: no voucher 'QC/7' was redeemed at {RESIDENT.address}: {RESIDENT.address} is a "
+        "resident account, not a merchant: it holds no merchant role and has registered no "
+        "offer [unknown_voucher]"
+    )
+    result = run(no_offers, "voucher", MERCHANT.address, "QC/7")
+    assert result.exit_code == 3, result.output
+    assert "has registered no offer yet" in result.output
+    assert result.output.strip().endswith("[unknown_voucher]")
 
 
 @pytest.mark.parametrize(

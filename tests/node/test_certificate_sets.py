@@ -118,7 +118,7 @@ BROKEN: list[tuple[str, Callable[[list[Change]], None], str]] = [
     ("skipped", _skipped_change, "names another validator set than the chain of changes"),
     ("header field", _header_field, "set_changes[0] commit: a header field was changed"),
     ("order", _out_of_order, "not after the change before it"),
-    ("chain", _other_chain, "for chain 'carbon-other'"),
+    ("chain", _other_chain, 'for chain "carbon-other"'),
 ]
 
 

@@ -227,6 +227,27 @@
     return doc;
   }
 
+  // ------------------------------------------------------------ texts in a refusal
+
+  // Invisible or terminal-steering characters, escaped as \uXXXX beside JSON's own escapes:
+  // exactly cli/verify.py's _HIDDEN (a listed range, as the two runtimes know different Unicode
+  // versions). Each is one UTF-16 code unit, so the replacement below sees whole characters.
+  const HIDDEN = /[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g;
+
+  /** A text from a document in a refusal, exactly as cli/verify.py's quoted writes it. */
+  function quoted(text) {
+    return JSON.stringify(text).replace(HIDDEN,
+      (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  }
+
+  /** A value of a bundle in a refusal, as cli/verify.py's _shown writes it. */
+  function shown(value) {
+    if (typeof value === "string") return quoted(value);
+    if (typeof value === "bigint" || typeof value === "boolean" || value === null) return String(value);
+    if (typeof value === "number") return "a number with a fraction or exponent";
+    return Array.isArray(value) ? "a list" : "an object";
+  }
+
   // ------------------------------------------------------------ strict JSON reading
 
   // Python sorts keys by code point (canonical JSON, the first unknown field named).
@@ -248,9 +269,9 @@
     }
     const allowed = new Set([...keys, ...(optional || [])]);
     const unknown = Object.keys(value).filter((k) => !allowed.has(k)).sort(byCodePoint);
-    if (unknown.length) throw new BundleError(`${what} has unknown field '${unknown[0]}'`);
+    if (unknown.length) throw new BundleError(`${what} has unknown field ${quoted(unknown[0])}`);
     const missing = keys.filter((k) => !(k in value)).sort(byCodePoint);
-    if (missing.length) throw new BundleError(`${what} lacks field '${missing[0]}'`);
+    if (missing.length) throw new BundleError(`${what} lacks field ${quoted(missing[0])}`);
     return value;
   }
 
@@ -460,7 +481,7 @@
       const change = object(items[i], what, CHANGE);
       const h = header(change.header, `${what} header`);
       // Verify the change is of this chain, in order, and before the certificate.
-      if (h.chainId !== chainId) throw new BundleError(`${what}: the header is for chain '${h.chainId}'`);
+      if (h.chainId !== chainId) throw new BundleError(`${what}: the header is for chain ${quoted(h.chainId)}`);
       if (!(last < h.height && h.height < below)) {
         throw new BundleError(`${what}: height ${h.height} is not after the change before it ` +
           `(${last}) and before the certificate's block (${below})`);
@@ -842,10 +863,6 @@
     };
   }
 
-  function show(value) {
-    return typeof value === "string" ? `'${value}'` : String(value);
-  }
-
   function checkCertificate(value, expected, event) {
     const record = object(value, "certificate", CERTIFICATE);
     for (const name of [...CERTIFICATE].sort()) {
@@ -853,8 +870,8 @@
       const got = record[name];
       // A u64 (BigInt) equals only the same integer literal: 1.0 or "1" is not 1.
       if (got !== want) {
-        throw new BundleError(`certificate field ${name} is ${show(got)}, but the signed ` +
-          `transaction, its receipt and the header give ${show(want)}`);
+        throw new BundleError(`certificate field ${name} is ${shown(got)}, but the signed ` +
+          `transaction, its receipt and the header give ${shown(want)}`);
       }
     }
     // The receipt's event must tell the same story as the signed transaction.
@@ -878,7 +895,7 @@
   async function verifyBundle(bundle, genesis) {
     const top = object(bundle, "bundle", TOP);
     if (top.format !== BUNDLE_FORMAT) {
-      throw new BundleError(`unknown bundle format ${show(top.format)}; expected '${BUNDLE_FORMAT}'`);
+      throw new BundleError(`unknown bundle format ${shown(top.format)}; expected ${quoted(BUNDLE_FORMAT)}`);
     }
     // Verify the bundle comes from this genesis.
     if (!equal(hex(top.genesis_hash, "genesis_hash", 32), genesis.hash)) {
@@ -886,10 +903,10 @@
         `the given genesis hashes to ${genesis.hashHex.slice(0, 16)}...`);
     }
     if (str(top.chain_id, "chain_id") !== genesis.chainId) {
-      throw new BundleError(`the bundle is for chain '${top.chain_id}', not '${genesis.chainId}'`);
+      throw new BundleError(`the bundle is for chain ${quoted(top.chain_id)}, not ${quoted(genesis.chainId)}`);
     }
     const h = header(top.header, "header");
-    if (h.chainId !== genesis.chainId) throw new BundleError(`the header is for chain '${h.chainId}'`);
+    if (h.chainId !== genesis.chainId) throw new BundleError(`the header is for chain ${quoted(h.chainId)}`);
     // Verify the chain of set changes from genesis leads to the bundle's validator set.
     const reached = await followSetChanges(genesis.chainId, genesis.validators, top.set_changes, h.height);
     const listed = await listedSet(top.validators, "validators");
