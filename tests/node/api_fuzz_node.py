@@ -5,9 +5,10 @@ blocks (the committed height and app hash move only when a transaction commits, 
 changed them would show) and the ``[api]`` limits raised far above what one fuzzing client sends
 (a refusal for the rate would hide what the request itself gets). The state: accounts of every
 kind, a project, a report, a batch, transfers, a retirement, a market purchase that retires on
-delivery (order, trade, certificate), an export, an import and a proposal open for votes; and
-the residents' side: a merchant's two offers (one paid in points, one in tickets) redeemed five
-times, so that a merchant's vouchers fill more than one small page.
+delivery (order, trade, certificate), two settled trades of another order, two of each of orders,
+exports and proposals (open for votes), an import; and the residents' side: a merchant's two
+offers (one paid in points, one in tickets) redeemed five times. Every list the API pages holds
+more than one small page.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def _committed_state(
         actions=[ledger_pb2.GovAction(grant_role=grant)],
     ), [keys["operator0"]])  # fmt: skip
     replies.append(proposed)
+    replies += _second_of_each(c, keys, company, batch_id, int(_attr(sold, "sell", "order_id")))
     redeemed = _redemptions(c, keys, batch_id)
     replies.extend(redeemed)
     vouchers = [_attr(r, "redeem", "certificate_id") for r in redeemed[-len(_REDEMPTIONS) :]]
@@ -208,6 +210,36 @@ def _committed_state(
         committed_txs=[p.tx for p in proofs],
         tx_hashes=hashes,
     )
+
+
+def _second_of_each(
+    c: LedgerClient, keys: dict[str, Any], company: PrivateKey, batch_id: str, order_id: int
+) -> list[services_pb2.SubmitTxResponse]:
+    """Two trades of the issuer's order, both settled (none left pending to time out while the
+    fuzz runs), a second order, export and proposal: every list of the state has two pages."""
+    issuer, buyer = keys["issuer"], keys["verifier"]
+    replies = []
+    for _ in range(2):
+        bought = c.send(ledger_pb2.Buy(order_id=order_id, amount_grams=T), [buyer])
+        trade_id = int(_attr(bought, "buy", "trade_id"))
+        paid = c.send(ledger_pb2.ConfirmPayment(trade_id=trade_id), [issuer])
+        _attr(paid, "confirm_payment", "trade_id")
+        replies += [bought, paid]
+    replies.append(c.send(ledger_pb2.SellOrder(
+        batch_id=batch_id, amount_grams=10 * T, price_fen=5_800, min_lot_grams=T,
+        expiry_blocks=100_000,
+    ), [issuer]))  # fmt: skip
+    _attr(replies[-1], "sell", "order_id")
+    replies.append(c.send(ledger_pb2.ExportTickets(
+        batch_id=batch_id, amount_grams=T, registry="VERRA", account="V-2", reason="moved"
+    ), [company]))  # fmt: skip
+    _attr(replies[-1], "export", "export_id")
+    grant = ledger_pb2.GrantRole(address=keys["bridge"].address, role=ledger_pb2.ROLE_MERCHANT)
+    replies.append(c.send(ledger_pb2.SubmitProposal(
+        title="Fuzz 2", actions=[ledger_pb2.GovAction(grant_role=grant)]
+    ), [keys["operator0"]]))  # fmt: skip
+    _attr(replies[-1], "submit_proposal", "proposal_id")
+    return replies
 
 
 def _redemptions(

@@ -162,6 +162,14 @@ def _answered(
         "page_size": [1, 2, 3],
         "data_hash": [node.report],
         "GetPointsRequest.address": [node.keys["resident"].address],  # only residents have points
+        "GetAccountHistoryRequest.address": [node.keys["issuer"].address, node.company.address],
+        # The lists' filters: "" (any) or a value that matches more than one item.
+        "ListRetirementsRequest.beneficiary": ["", "Fuzz Co"],
+        "ListRetirementsRequest.event": ["", "fuzz"],
+        "from_height": [0],
+        "to_height": [0],
+        "ListTradesRequest.account": ["", node.keys["issuer"].address],
+        "ExportListRequest.account": [""],  # at most one filter: the batch's
         "merchant": [node.keys["merchant"].address],
         "resident": [node.keys["resident"].address],
         "operator": [node.keys["points-operator"].address],
@@ -557,9 +565,9 @@ def _run(test: Callable[..., None], strategy: st.SearchStrategy[Any]) -> None:
 # Fewer examples than this need not reach every success path (about half the requests are made
 # of the state's values; the default budget, 25, is well above it).
 _REACH_BUDGET = 10
-# The lists whose next page the generated requests must reach (the pools hold their first pages'
-# owners, small page sizes and tokens of later pages).
-_NEXT_PAGES = {"ListVouchers", "ListRedemptions", "GetBatchHistory"}
+# The lists, whose next page the requests must reach too (the state holds more than a small page
+# of each; the pools, what the pages are of, small page sizes and tokens of later pages).
+_NEXT_PAGES = {m.name for m in UNARY if "next_page_token" in m.output_type.fields_by_name}
 
 
 def _reached(method: MethodDescriptor, answer: Answer) -> set[str]:
