@@ -4,10 +4,14 @@ Against one in-process node with committed state (tests/node/api_fuzz_node.py), 
 built from its protobuf descriptor: every field drawn from edge values (0, 1, 2^32-1, 2^63-1,
 2^64-1, empty, huge, control and non-NFC text, bytes of odd lengths, unknown enum values,
 repeated fields with thousands of entries up to the API limits) and from values the state holds
-(addresses, ids, hashes, page tokens), or raw bytes that may not decode at all. Each answer must
-be a success or a clear refusal: never ``INTERNAL``/``UNKNOWN`` (nor a deadline: the node keeps
-answering), and every refusal carries a ledger error code (trailer and ``ErrorInfo`` alike) that
-docs/api.md documents. Reads and simulations must not move the committed height or app hash.
+(addresses, ids, hashes, page tokens, voucher references), or raw bytes that may not decode at
+all. As many requests are made of the state's values alone (a merchant's address with one of its
+voucher references, a small page size with a token of a later page): every RPC must reach its
+success path, and the lists named in ``_NEXT_PAGES`` a next page, or a fuzz that only ever met
+refusals would pass unnoticed. Each answer must be a success or a clear refusal: never
+``INTERNAL``/``UNKNOWN`` (nor a deadline: the node keeps answering), and every refusal carries a
+ledger error code (trailer and ``ErrorInfo`` alike) that docs/api.md documents. Reads and
+simulations must not move the committed height or app hash.
 
 ``SubmitTx``, ``SubmitTxs`` and ``SimulateTx`` also get mutated signed transactions (flipped and
 cut bytes, another chain id, used and far nonces, 2^64-1 amounts, the wrong key, a missing role):
@@ -28,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +122,69 @@ class Pools:
     tokens: list[str]
     heights: list[int]
     envelopes: list[bytes]  # committed transactions, exactly as committed
+    vouchers: list[str]  # voucher references: redeemed, in another Unicode form, or not
+    registered: list[str]  # the addresses of registered accounts
+    # By field name, or request and field name ("ListVouchersRequest.page_token"): the values
+    # the state answers that field with (a merchant's address, its voucher references, a token
+    # of a later page of its vouchers, a small page size).
+    answered: dict[str, list[Any]]
+
+
+def _voucher_tokens(node: FuzzNode, page_size: int) -> list[str]:
+    """The next-page tokens of the fuzz merchant's vouchers, ``page_size`` a page."""
+    merchant, token = node.keys["merchant"].address, ""
+    tokens: list[str] = []
+    while True:
+        request = services_pb2.ListVouchersRequest(
+            merchant=merchant, page_size=page_size, page_token=token
+        )
+        token = node.stub.ListVouchers(request, timeout=10).next_page_token
+        if not token:
+            return tokens
+        tokens.append(token)
+
+
+def _redemption_tokens(node: FuzzNode) -> list[str]:
+    """The next-page token of the fuzz resident's first page of two redemptions."""
+    request = services_pb2.ListRedemptionsRequest(resident=node.keys["resident"].address,
+                                                  page_size=2)  # fmt: skip
+    return [node.stub.ListRedemptions(request, timeout=10).next_page_token]
+
+
+def _answered(
+    node: FuzzNode, vouchers: list[str], voucher_tokens: list[str], redemption_tokens: list[str]
+) -> dict[str, list[Any]]:
+    """Values the state answers, by field name or by request and field name."""
+    return {
+        "ListVouchersRequest.page_token": ["", *voucher_tokens],
+        "ListRedemptionsRequest.page_token": ["", *redemption_tokens],
+        "page_token": [""],  # the first page of any other list
+        "page_size": [1, 2, 3],
+        "data_hash": [node.report],
+        "GetPointsRequest.address": [node.keys["resident"].address],  # only residents have points
+        "GetAccountHistoryRequest.address": [node.keys["issuer"].address, node.company.address],
+        # The lists' filters: "" (any) or a value that matches more than one item.
+        "ListRetirementsRequest.beneficiary": ["", "Fuzz Co"],
+        "ListRetirementsRequest.event": ["", "fuzz"],
+        "from_height": [0],
+        "to_height": [0],
+        "ListTradesRequest.account": ["", node.keys["issuer"].address],
+        "ExportListRequest.account": [""],  # at most one filter: the batch's
+        "merchant": [node.keys["merchant"].address],
+        "resident": [node.keys["resident"].address],
+        "operator": [node.keys["points-operator"].address],
+        "seller": [node.keys["issuer"].address],
+        "voucher_ref": vouchers,
+        "offer_id": node.offer_ids,
+        "batch_id": [node.batch_id],
+        "project_id": [node.project_id],
+        "export_id": [node.export_id],
+        "certificate_id": node.certificates,
+        "origin_registry": [node.import_origin[0]],
+        "origin_id": [node.import_origin[1]],
+        "order_id": [node.order_id],
+        "proposal_id": [node.proposal_id],
+    }
 
 
 def _pools(node: FuzzNode) -> Pools:
@@ -131,15 +199,24 @@ def _pools(node: FuzzNode) -> Pools:
     status = node.status()
     block_hash = status.last_block_hash
     ids = [node.batch_id, node.project_id, node.export_id, *node.certificates, "VERRA", "V-1",
-           node.batch_id.lower(), node.batch_id + " ", node.batch_id[:-1]]  # fmt: skip
+           node.batch_id.lower(), node.batch_id + " ", node.batch_id[:-1], *node.offer_ids,
+           *node.import_origin]  # fmt: skip
     heights = [status.height + d for d in (-1, 0, 1, 2, 3)] + [node.order_id, node.order_id + 1]
+    redeemed = [*node.voucher_refs, *(unicodedata.normalize("NFD", r) for r in node.voucher_refs
+                                      if not r.isascii())]  # fmt: skip
+    voucher_pages = [*_voucher_tokens(node, 1), *_voucher_tokens(node, 2)]
+    redemption_pages = _redemption_tokens(node)
+    tokens = [f"{h}.{i}" for h in heights for i in (0, 1, U32)] + [str(h) for h in heights]
     return Pools(
         addresses=[*registered, stranger, *odd],
         ids=ids,
         hashes=[*node.tx_hashes, node.report, block_hash, bytes(32), b"\xff" * 32],
-        tokens=[f"{h}.{i}" for h in heights for i in (0, 1, U32)] + [str(h) for h in heights],
+        tokens=[*tokens, *voucher_pages, *redemption_pages],
         heights=heights,
         envelopes=node.committed_txs,
+        vouchers=[*redeemed, redeemed[0] + " ", redeemed[0].lower(), "FZ/8"],
+        registered=[str(a) for a in registered],
+        answered=_answered(node, redeemed, voucher_pages, redemption_pages),
     )
 
 
@@ -158,6 +235,8 @@ def _text(field: FieldDescriptor, pools: Pools) -> st.SearchStrategy[str]:
         own = pools.ids
     elif name.endswith("token"):
         own = pools.tokens
+    elif name == "voucher_ref":
+        own = pools.vouchers
     strategies = [st.sampled_from(_TEXTS), st.sampled_from(_LONG_TEXTS), st.text(max_size=40)]
     if own:
         strategies.insert(0, st.sampled_from(own))
@@ -292,6 +371,49 @@ def _set(message: Any, field: FieldDescriptor, value: Any) -> None:
         getattr(message, field.name).CopyFrom(value)
     else:
         setattr(message, field.name, value)
+
+
+def _state_values(request: Descriptor, field: FieldDescriptor, pools: Pools) -> list[Any]:
+    """The values of the state a ``request``'s ``field`` may name: its own by name, else those of
+    its kind (registered addresses, ids, hashes, heights); none for the rest."""
+    if _is_repeated(field) or field.type == FieldDescriptor.TYPE_MESSAGE:
+        return []
+    for name in (f"{request.name}.{field.name}", field.name):
+        if name in pools.answered:
+            return pools.answered[name]
+    if field.type == FieldDescriptor.TYPE_STRING:
+        if _ADDRESS_FIELDS.search(field.name):
+            return pools.registered
+        return pools.ids if _ID_FIELDS.search(field.name) else []
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return pools.envelopes if field.name == "tx" else pools.hashes
+    if field.type in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64):
+        return pools.heights
+    return []
+
+
+def from_state(descriptor: Descriptor, pools: Pools) -> st.SearchStrategy[Any]:
+    """Requests of ``descriptor`` whose every field the state has values for holds one of them,
+    the rest left at their defaults: the success paths, which requests of generated fields
+    seldom reach (a voucher is found only by its merchant and its reference at once)."""
+    cls = message_factory.GetMessageClass(descriptor)
+    values = {}
+    for field in descriptor.fields:
+        if own := _state_values(descriptor, field, pools):
+            values[field.name] = st.sampled_from(own)
+
+    def build(chosen: dict[str, Any]) -> Any:
+        message = cls()
+        for name, value in chosen.items():
+            _set(message, descriptor.fields_by_name[name], value)
+        return message
+
+    return st.fixed_dictionaries(values).map(build)
+
+
+def request_strategy(descriptor: Descriptor, pools: Pools) -> st.SearchStrategy[Any]:
+    """Requests of generated fields, and requests made of the state's values."""
+    return st.one_of(message_strategy(descriptor, pools), from_state(descriptor, pools))
 
 
 # ---------------------------------------------------------------- raw request bytes
@@ -440,19 +562,41 @@ def _run(test: Callable[..., None], strategy: st.SearchStrategy[Any]) -> None:
 # ---------------------------------------------------------------- reads (and every RPC's decoding)
 
 
+# Fewer examples than this need not reach every success path (about half the requests are made
+# of the state's values; the default budget, 25, is well above it).
+_REACH_BUDGET = 10
+# The lists, whose next page the requests must reach too (the state holds more than a small page
+# of each; the pools, what the pages are of, small page sizes and tokens of later pages).
+_NEXT_PAGES = {m.name for m in UNARY if "next_page_token" in m.output_type.fields_by_name}
+
+
+def _reached(method: MethodDescriptor, answer: Answer) -> set[str]:
+    """What an answer shows its request reached: a success, a page with a next page."""
+    if answer.code != grpc.StatusCode.OK:
+        return set()
+    response = message_factory.GetMessageClass(method.output_type).FromString(answer.response)
+    return {"success", *(["next page"] if getattr(response, "next_page_token", "") else [])}
+
+
 @pytest.mark.parametrize("method", UNARY, ids=lambda m: m.name)
 def test_generated_requests_get_an_answer_or_a_clear_refusal(
     method: MethodDescriptor, node: FuzzNode, pools: Pools
 ) -> None:
     before = committed(node)
+    reached: set[str] = set()  # what the answers showed: every RPC must reach a success
 
     def fuzz(request: Any) -> None:
         raw = request.SerializeToString()
-        assert_clear(method, raw, call(node, method, raw))
+        answer = call(node, method, raw)
+        assert_clear(method, raw, answer)
+        reached.update(_reached(method, answer))
         if method in READS:
             assert committed(node) == before, f"{method.name} changed the committed state"
 
-    _run(fuzz, message_strategy(method.input_type, pools))
+    _run(fuzz, request_strategy(method.input_type, pools))
+    if EXAMPLES >= _REACH_BUDGET:
+        missing = {"success", *(["next page"] if method.name in _NEXT_PAGES else [])} - reached
+        assert not missing, f"no {method.name} request reached a {' or a '.join(missing)}"
     if method not in READS:
         # Generated transactions are garbage or copies of committed ones (answered as retries):
         # nothing to commit.
