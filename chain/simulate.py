@@ -98,12 +98,27 @@ def fill_draft(draft: Draft, chain_id: str, nonce: int) -> Draft:
     return Draft(envelope, body)
 
 
+# What one signature adds to an envelope: a public key and a signature of fixed lengths.
+_ONE_SIGNATURE = ledger_pb2.TxEnvelope(
+    signatures=[ledger_pb2.Signature(public_key=bytes(32), signature=bytes(64))]
+).ByteSize()
+
+
 def unsigned_tx(draft: Draft, chain_id: str, limits: Limits, state: StateReader) -> SignedTx:
     """A SignedTx for an envelope without signatures, after the stateless checks of a real one.
 
     The signer counts as having signed; for governance every validator's operator does as well.
+    Its size is checked as it will be once it carries the signer's signature, so that a wallet
+    learns before signing that the transaction is too large, not after.
     """
     body = draft.body
+    signed_size = draft.envelope.ByteSize() + _ONE_SIGNATURE
+    if signed_size > limits.max_tx_bytes:
+        raise InvalidTransaction(
+            f"transaction would be {signed_size} bytes once signed, the limit is "
+            f"{limits.max_tx_bytes}",
+            "tx_too_large",
+        )
     # Verify what chain.tx.decode_tx verifies of the body, signatures aside
     if body.chain_id != chain_id:
         raise InvalidTransaction(

@@ -3,6 +3,7 @@ the state checked unchanged after every simulation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -106,3 +107,21 @@ def test_bad_envelopes_are_invalid(ledger: Ledger, raw: bytes, code: str | None)
         draft: Draft = read_draft(raw, LIMITS)
         unsigned_tx(draft, CHAIN_ID, LIMITS, ledger.state)
     assert err.value.code == code
+
+
+def test_a_draft_too_large_once_signed_is_refused_before_signing(batch_ledger: Ledger) -> None:
+    """A draft under the size limit without signatures but over it with the signer's: before,
+    it simulated fine and the node refused it only at submission, after the wallet had asked
+    for the password and signed."""
+    body = body_of(COMPANY, transfer((OWNER, BATCH_ID, T)), 0)
+    signed_size = len(encode_tx(body, [COMPANY]))
+    for limit, refused in ((signed_size - 1, True), (signed_size, False)):
+        limits = replace(LIMITS, max_tx_bytes=limit)
+        draft = fill_draft(read_draft(_draft(COMPANY, body.transfer), limits), CHAIN_ID, 0)
+        assert len(draft.envelope.SerializeToString()) < limit - 90  # no signature yet
+        if refused:
+            with pytest.raises(InvalidTransaction, match=r"once signed, the limit is") as err:
+                unsigned_tx(draft, CHAIN_ID, limits, batch_ledger.state)
+            assert err.value.code == "tx_too_large"
+        else:
+            assert unsigned_tx(draft, CHAIN_ID, limits, batch_ledger.state).body == body
