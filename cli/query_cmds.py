@@ -556,9 +556,28 @@ def merchant(
     """MERCHANT's (address or @key) offers and settlement totals: all time and for a period of
     chain days."""
     first, last = _days_arg(from_day, to_day)
-    request = services_pb2.GetMerchantRequest(
-        merchant=parse_address_arg(merchant, keystore), from_day=first, to_day=last
-    )
+    address = parse_address_arg(merchant, keystore)
+    request = services_pb2.GetMerchantRequest(merchant=address, from_day=first, to_day=last)
     with connect(node) as stub:
         reply = stub.GetMerchant(request, timeout=10)
+        as_table = chosen_output(output) != "json"
+        why = without_offers(stub, address) if as_table and not reply.offers else ""
     emit(render.merchant(reply), output)
+    if why:  # the node answers any registered account's totals, as zeros
+        click.echo(f"no offers: {why}")
+
+
+def without_offers(stub: Any, address: str) -> str:
+    """Why the registered account ``address`` has no offer: it holds no merchant role, or it is
+    a merchant that has registered none yet."""
+    request = services_pb2.GetAccountRequest(address=address)
+    account = render.account(stub.GetAccount(request, timeout=10))
+    if "merchant" in account["roles"]:
+        return (
+            f"merchant {address} has registered no offer yet (offers are registered with "
+            "carbon-ticket tx register-offer)"
+        )
+    return (
+        f"{address} is a {account['kind']} account, not a merchant: it holds no merchant role "
+        "and has registered no offer"
+    )

@@ -32,7 +32,7 @@ from carbon_ticket.cli.common import (
     reports_errors,
 )
 from carbon_ticket.cli.completion import complete_address_or_key
-from carbon_ticket.cli.query_cmds import _days_arg, _page_options, follow_pages
+from carbon_ticket.cli.query_cmds import _days_arg, _page_options, follow_pages, without_offers
 from carbon_ticket.proto import services_pb2
 
 __all__ = ["RESIDENT_QUERY_COMMANDS"]
@@ -135,23 +135,10 @@ def redemptions(
 
 def _no_offer(stub: Any, address: str) -> str:
     """Why no voucher was redeemed at ``address``, when it has no offer to redeem (the node
-    answers such an account's vouchers as a merchant's with none): it holds no merchant role,
-    or it is a merchant that has registered no offer yet. "" for an account with offers."""
+    answers such an account's vouchers as a merchant's with none); "" for an account with
+    offers."""
     offers = stub.ListOffers(services_pb2.ListOffersRequest(merchant=address), timeout=10)
-    if offers.offers:
-        return ""
-    account = render.account(
-        stub.GetAccount(services_pb2.GetAccountRequest(address=address), timeout=10)
-    )
-    if "merchant" in account["roles"]:
-        return (
-            f"merchant {address} has registered no offer yet (offers are registered with "
-            "carbon-ticket tx register-offer)"
-        )
-    return (
-        f"{address} is a {account['kind']} account, not a merchant: it holds no merchant role "
-        "and has registered no offer"
-    )
+    return "" if offers.offers else without_offers(stub, address)
 
 
 def _voucher_ref(text: str) -> str:

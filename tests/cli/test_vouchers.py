@@ -157,6 +157,28 @@ def test_query_vouchers_of_a_merchant_without_offers_says_so(no_offers: str) -> 
     ]
 
 
+# Reproduction (2026-12-03): query merchant of a resident printed a merchant's zero totals and
+# no word that the account is no merchant.
+def test_query_merchant_of_an_account_without_offers_says_why(
+    node: tuple[str, bytes], no_offers: str
+) -> None:
+    address, _tx = node
+    result = run(address, "merchant", RESIDENT.address)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        f"no offers: {RESIDENT.address} is a resident account, not a merchant: it holds no "
+        "merchant role and has registered no offer"
+    )
+    result = run(no_offers, "merchant", MERCHANT.address)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith(
+        f"no offers: merchant {MERCHANT.address} has registered no offer yet"
+    )
+    # A merchant with offers gets no such line; -o json is the API's answer as it is
+    assert "no offers:" not in run(address, "merchant", MERCHANT.address).output
+    assert ok_json(address, "merchant", RESIDENT.address)["offers"] == []
+
+
 def test_query_voucher_at_an_account_without_offers_says_why(
     node: tuple[str, bytes], no_offers: str
 ) -> None:
