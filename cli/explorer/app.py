@@ -162,6 +162,12 @@ async def validators(request: web.Request) -> web.Response:
     return _html(pages.validators_page(request.app[CHAIN_ID], info))
 
 
+async def params(request: web.Request) -> web.Response:
+    """The chain parameters in force and those governance changed since genesis."""
+    info = await request.app[SOURCE].params()
+    return _html(pages.params_page(request.app[CHAIN_ID], info))
+
+
 def _page_number(request: web.Request) -> int:
     raw = request.query.get("page", "").strip() or "1"
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
@@ -339,6 +345,7 @@ def make_app(source: NodeSource, trusted: Genesis) -> web.Application:
     app.router.add_get("/batches/{batch_id}", batch)
     app.router.add_get("/retirements", register)
     app.router.add_get("/validators", validators)
+    app.router.add_get("/params", params)
     app.router.add_get("/blocks/{height}", block)
     app.router.add_get("/txs/{tx_hash}", tx)
     app.router.add_get("/accounts/{address}", account)

@@ -29,6 +29,7 @@ __all__ = [
     "error_page",
     "home_page",
     "nothing_found_page",
+    "params_page",
     "project_page",
     "projects_page",
     "register_page",
@@ -41,7 +42,8 @@ __all__ = [
 SUPPLY = ("issued", "tradable", "escrowed", "retired", "cancelled", "exported", "buffer")
 _SUPPLY_HEADS = tuple(name.capitalize() for name in SUPPLY)
 _NAV = (("/", "Blocks"), ("/projects", "Projects"), ("/retirements", "Retirement register"),
-        ("/validators", "Validators"), ("/verify", "Verify a bundle"))  # fmt: skip
+        ("/validators", "Validators"), ("/params", "Parameters"),
+        ("/verify", "Verify a bundle"))  # fmt: skip
 
 
 def _e(value: object) -> str:
@@ -199,6 +201,83 @@ def validators_page(chain_id: str, info: services_pb2.ValidatorSetInfo) -> str:
         body += (f"<h2>Change taking effect at height {info.pending_height}</h2>"
                  + _table(head, _validator_rows(info.pending), "validators"))  # fmt: skip
     return layout(f"Validators at height {info.height}", chain_id, body)
+
+
+# The groups of parameters by the prefix of their names, in the ledger's order; a group a newer
+# node adds is shown under its prefix.
+_PARAM_GROUPS = {
+    "buffer_share_bps": "Buffer",
+    "limits": "Size limits",
+    "rate_limits": "Rate limits",
+    "residents": "Residents' points",
+    "governance": "Governance",
+    "market": "Market",
+}
+_ACTIVITY_CAP = ("points one resident may earn for one day from this activity; 0: only the "
+                 "overall cap, rate_limits.points_daily_cap")  # fmt: skip
+_ACTIVITIES = ("walk", "cycle", "tree_planting", "forest_adoption",
+               "forest_grassland_protection", "wildlife_conservation", "other")  # fmt: skip
+# What a parameter means where its name does not say it (docs/ledger.md, "Parameters"): the
+# residents' and the buffer's, which a resident or an auditor reads the page for.
+PARAM_MEANINGS = {
+    "buffer_share_bps": "the share of every issuance withheld in the batch's buffer pool against "
+    "reversal (fire, pests), in basis points: 2000 is 20 %, rounded down",
+    "rate_limits.points_daily_cap": "points one resident may earn for one day, all activities "
+    "together; 0: no cap",
+    "residents.utc_offset_minutes": "the chain's time zone, in minutes ahead of UTC (480: "
+    "UTC+8): award days, exchange days, offer validity and settlement days are calendar days "
+    "there",
+    "residents.award_window_days": "an award's day may be at most this many days before today",
+    "residents.points_per_gram": "the exchange rate: the points a resident gives for one gram "
+    "of tickets",
+    "residents.exchange_daily_limit_grams": "the grams of tickets one resident may get for "
+    "points in one day; 0: no limit",
+    **{f"residents.{activity}_daily_cap": _ACTIVITY_CAP for activity in _ACTIVITIES},
+}
+
+
+def _param_group(name: str) -> str:
+    return name.partition(".")[0]
+
+
+def _param_row(param: services_pb2.Param) -> list[str]:
+    """Name, value (marked when governance changed it), the genesis value if it differs, and
+    what the parameter means."""
+    changed = param.value != param.genesis_value
+    value = _e(param.value)
+    if changed:
+        value += ' <span class="changed">changed by governance</span>'
+    return [f"<code>{_e(param.name)}</code>", value, _e(param.genesis_value) if changed else "",
+            _e(PARAM_MEANINGS.get(param.name, ""))]  # fmt: skip
+
+
+def params_page(chain_id: str, info: services_pb2.ParamsInfo) -> str:
+    """Every chain parameter in force for the next block, grouped by the prefix of its name,
+    with its genesis value where governance changed it."""
+    groups: dict[str, list[services_pb2.Param]] = {}
+    for param in info.params:
+        groups.setdefault(_param_group(param.name), []).append(param)
+    changed = sum(p.value != p.genesis_value for p in info.params)
+    read = _block_link(info.height) if info.height else "0 (no block yet)"
+    facts = _facts([
+        ("Read at height", read),
+        ("In force for", f"block {info.height + 1}"),
+        ("Parameters", str(len(info.params))),
+        ("Changed by governance", str(changed) if changed else "none since genesis"),
+    ])  # fmt: skip
+    note = (
+        '<p class="note">Each parameter by the name a governance proposal changes it by '
+        "(<code>carbon-ticket tx propose --set-param NAME=VALUE</code>); values are integers. "
+        "A change decided in a block is in force from the next one.</p>"
+    )
+    head = ("Parameter", "Value", "Genesis value (if changed)", "Meaning")
+    tables = "".join(
+        f"<h2>{_e(_PARAM_GROUPS.get(group, group))} (<code>{_e(group)}</code>)</h2>"
+        + _table(head, (_param_row(p) for p in params), "params")
+        for group, params in groups.items()
+    )
+    empty = "" if info.params else '<p class="note">The node listed no parameters.</p>'
+    return layout("Chain parameters", chain_id, facts + note + tables + empty)
 
 
 def _supply_cells(totals: Mapping[str, int]) -> list[str]:

@@ -93,6 +93,12 @@ class NodeSource:
         request = services_pb2.GetValidatorsRequest(height=height)
         return cast(services_pb2.ValidatorSetInfo, await self._call("GetValidators", request))
 
+    async def params(self) -> services_pb2.ParamsInfo:
+        """GetParams: every chain parameter in force for the next block, with its genesis
+        value."""
+        reply = await self._call("GetParams", services_pb2.GetParamsRequest())
+        return cast(services_pb2.ParamsInfo, reply)
+
     async def block(self, height: int, receipts: bool = True) -> services_pb2.BlockInfo:
         """GetBlock of one height (without its receipts unless ``receipts``)."""
         request = services_pb2.GetBlockRequest(height=height, without_receipts=not receipts)

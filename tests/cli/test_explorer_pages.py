@@ -380,6 +380,110 @@ def test_the_certificate_and_batch_pages_link_the_new_pages(
         assert re.search(f'<dt>{field}</dt><dd><a href="/accounts/ct1[0-9a-z]+">', batch.text)
 
 
+# ---------------------------------------------------------------- chain parameters
+
+
+def _param_rows(page: Page) -> dict[str, str]:
+    """The rows of every parameter table, by the parameter's name."""
+    rows = {}
+    for body in page.text.split('<table class="params">')[1:]:
+        for row in body.split("</table>", 1)[0].split("<tbody>", 1)[1].split("<tr>")[1:]:
+            name = re.match(r"<td><code>([^<]*)</code></td>", row)
+            assert name is not None, row
+            rows[name.group(1)] = row
+    return rows
+
+
+def test_the_parameters_page_lists_every_parameter_in_force(
+    url: str, demo_devnet: DemoChain
+) -> None:
+    # Reproduction: no page showed the rules in force (caps, rates, limits, voting periods).
+    with stub_for(demo_devnet.endpoint) as stub:
+        info = stub.GetParams(services_pb2.GetParamsRequest(), timeout=10)
+    page = fetch(url + "/params")
+    assert page.status == 200
+    _no_foreign_script(page)
+    assert "<h1>Chain parameters</h1>" in page.text
+    rows = _param_rows(page)
+    assert list(rows) == [p.name for p in info.params] and len(rows) >= 30
+    for p in info.params:  # the demo changed none: each its value, no genesis value, no mark
+        assert rows[p.name].startswith(f"<td><code>{p.name}</code></td><td>{p.value}</td><td></td>")
+    assert "changed by governance</span>" not in page.text
+    assert "<dt>Changed by governance</dt><dd>none since genesis</dd>" in page.text
+    assert re.search(r'<dt>Read at height</dt><dd><a href="/blocks/(\d+)">\1</a></dd>', page.text)
+    # Grouped by prefix, in the ledger's order; buffer_share_bps alone.
+    headings = re.findall(r"<h2>[^<]*\(<code>([a-z_]+)</code>\)</h2>", page.text)
+    assert headings == ["buffer_share_bps", "limits", "rate_limits", "residents", "governance",
+                        "market"]  # fmt: skip
+    # What a resident's and the buffer's parameters mean, where their names do not say it.
+    assert "the exchange rate: the points a resident gives for one gram" in rows[
+        "residents.points_per_gram"]  # fmt: skip
+    assert "withheld in the batch&#x27;s buffer pool" in rows["buffer_share_bps"]
+    assert "0: only the overall cap" in rows["residents.walk_daily_cap"]
+
+
+class _ParamsNode(services_pb2_grpc.LedgerServiceServicer):
+    """A node whose governance changed two parameters, and which names one parameter with
+    markup (a hostile or broken node: the page must show it as text)."""
+
+    def GetParams(self, request: Any, context: Any) -> services_pb2.ParamsInfo:
+        info = services_pb2.ParamsInfo(height=41, chain_id="c")
+        info.params.add(name="buffer_share_bps", value="1500", genesis_value="2000")
+        info.params.add(name="limits.max_tx_bytes", value="65536", genesis_value="65536")
+        info.params.add(name="residents.points_per_gram", value="20", genesis_value="10")
+        info.params.add(name="market." + HOSTILE, value=HOSTILE, genesis_value="1")
+        return info
+
+
+@pytest.fixture(scope="module")
+def params_node_url(demo_devnet: DemoChain) -> Iterator[str]:
+    with (
+        serving(_ParamsNode()) as address,
+        running_explorer(address, demo_devnet.genesis()) as base,
+    ):
+        yield base
+
+
+def test_a_parameter_governance_changed_shows_both_values_and_the_mark(
+    params_node_url: str,
+) -> None:
+    page = fetch(params_node_url + "/params")
+    assert page.status == 200
+    rows = _param_rows(page)
+    mark = ' <span class="changed">changed by governance</span>'
+    assert rows["residents.points_per_gram"].startswith(
+        f"<td><code>residents.points_per_gram</code></td><td>20{mark}</td><td>10</td>"
+    )
+    assert rows["buffer_share_bps"].startswith(
+        f"<td><code>buffer_share_bps</code></td><td>1500{mark}</td><td>2000</td>"
+    )
+    assert rows["limits.max_tx_bytes"].startswith(
+        "<td><code>limits.max_tx_bytes</code></td><td>65536</td><td></td>"
+    )
+    assert "<dt>Changed by governance</dt><dd>3</dd>" in page.text
+    assert '<dt>Read at height</dt><dd><a href="/blocks/41">41</a></dd>' in page.text
+    assert "<dt>In force for</dt><dd>block 42</dd>" in page.text
+
+
+def test_the_parameters_page_escapes_what_the_node_sends(params_node_url: str) -> None:
+    page = fetch(params_node_url + "/params")
+    assert page.status == 200
+    _no_foreign_script(page)
+    assert HOSTILE not in page.text
+    escaped = "&lt;script&gt;alert(&#x27;owned&#x27;)&lt;/script&gt; &amp; Co"
+    assert f"<td><code>market.{escaped}</code></td><td>{escaped} <span" in page.text
+
+
+def test_every_page_links_the_parameters_page_beside_the_validators(
+    url: str, params_node_url: str
+) -> None:
+    # The navigation of the pages of a node, of a page the node failed and of one without it.
+    for page in (fetch(url + "/"), fetch(url + "/validators"), fetch(url + "/blocks/999999"),
+                 fetch(url + "/verify"), fetch(params_node_url + "/params")):  # fmt: skip
+        nav = page.text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        assert '<a href="/validators">Validators</a> <a href="/params">Parameters</a>' in nav
+
+
 # ---------------------------------------------------------------- search
 
 
@@ -475,7 +579,7 @@ def test_a_page_token_the_node_did_not_issue_is_a_400(url: str, extra: Extra) ->
 
 
 _NODE_PATHS = ["/blocks/1", "/txs/" + "ab" * 32, "/accounts/" + PrivateKey.generate().address,
-               "/search?q=1"]  # fmt: skip
+               "/search?q=1", "/params"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", _NODE_PATHS)
@@ -498,7 +602,7 @@ class _StuckNode(services_pb2_grpc.LedgerServiceServicer):
         self.release.wait(30)
         context.abort(grpc.StatusCode.UNAVAILABLE, "released")
 
-    GetBlock = GetTx = GetAccount = GetStatus = _stuck
+    GetBlock = GetTx = GetAccount = GetStatus = GetParams = _stuck
 
 
 @pytest.fixture
