@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from carbon_ticket.chain.amounts import format_tco2e
 from carbon_ticket.chain.crypto import ADDRESS_PREFIX, parse_address
 from carbon_ticket.chain.errors import InvalidAddress, InvalidTransaction
+from carbon_ticket.chain.records import ACTIVITIES
 from carbon_ticket.chain.tx import decode_certified_tx
 from carbon_ticket.cli import render
 from carbon_ticket.cli.common import table_view
@@ -215,8 +216,6 @@ _PARAM_GROUPS = {
 }
 _ACTIVITY_CAP = ("points one resident may earn for one day from this activity; 0: only the "
                  "overall cap, rate_limits.points_daily_cap")  # fmt: skip
-_ACTIVITIES = ("walk", "cycle", "tree_planting", "forest_adoption",
-               "forest_grassland_protection", "wildlife_conservation", "other")  # fmt: skip
 # What a parameter means where its name does not say it (docs/ledger.md, "Parameters"): the
 # residents' and the buffer's, which a resident or an auditor reads the page for.
 PARAM_MEANINGS = {
@@ -232,7 +231,7 @@ PARAM_MEANINGS = {
     "of tickets",
     "residents.exchange_daily_limit_grams": "the grams of tickets one resident may get for "
     "points in one day; 0: no limit",
-    **{f"residents.{activity}_daily_cap": _ACTIVITY_CAP for activity in _ACTIVITIES},
+    **{f"residents.{activity}_daily_cap": _ACTIVITY_CAP for activity in ACTIVITIES[1:]},
 }
 
 
