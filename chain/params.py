@@ -143,7 +143,9 @@ def parse_param_value(name: str, text: str) -> int:
     if name not in param_names():
         raise InvalidRequest(
             f"unknown parameter {name!r}; parameters are named like buffer_share_bps, "
-            "limits.max_block_txs, rate_limits.points_daily_cap, residents.points_per_gram",
+            "limits.max_block_txs, rate_limits.points_daily_cap, residents.points_per_gram, "
+            "governance.max_actions, market.trade_timeout_blocks (all: carbon-ticket query "
+            "params)",
             "unknown_param",
         )
     if not _DECIMAL_RE.fullmatch(text) or text == "-0":
