@@ -33,7 +33,13 @@ from carbon_ticket.chain.execute import BlockContext, apply_tx, result_code
 from carbon_ticket.chain.limits import Limits
 from carbon_ticket.chain.results import TxResult
 from carbon_ticket.chain.state import StateOverlay, StateReader, get_validators
-from carbon_ticket.chain.tx import MULTI_SIGNER_KINDS, SignedTx, parse_envelope, tx_id
+from carbon_ticket.chain.tx import (
+    MULTI_SIGNER_KINDS,
+    SIGNATURE_BYTES,
+    SignedTx,
+    parse_envelope,
+    tx_id,
+)
 from carbon_ticket.proto import ledger_pb2
 
 __all__ = ["Draft", "Simulation", "fill_draft", "read_draft", "simulate_tx", "unsigned_tx"]
@@ -98,12 +104,6 @@ def fill_draft(draft: Draft, chain_id: str, nonce: int) -> Draft:
     return Draft(envelope, body)
 
 
-# What one signature adds to an envelope: a public key and a signature of fixed lengths.
-_ONE_SIGNATURE = ledger_pb2.TxEnvelope(
-    signatures=[ledger_pb2.Signature(public_key=bytes(32), signature=bytes(64))]
-).ByteSize()
-
-
 def unsigned_tx(draft: Draft, chain_id: str, limits: Limits, state: StateReader) -> SignedTx:
     """A SignedTx for an envelope without signatures, after the stateless checks of a real one.
 
@@ -112,7 +112,7 @@ def unsigned_tx(draft: Draft, chain_id: str, limits: Limits, state: StateReader)
     learns before signing that the transaction is too large, not after.
     """
     body = draft.body
-    signed_size = draft.envelope.ByteSize() + _ONE_SIGNATURE
+    signed_size = draft.envelope.ByteSize() + SIGNATURE_BYTES
     if signed_size > limits.max_tx_bytes:
         raise InvalidTransaction(
             f"transaction would be {signed_size} bytes once signed, the limit is "

@@ -277,7 +277,7 @@ def get_certificate(state: StateReader, certificate_id: str) -> Certificate:
 
 
 def get_params(state: StateReader) -> Params:
-    """The chain parameters written at genesis."""
+    """The chain parameters in force: the genesis', as governance last changed them."""
     raw = state.get(keys.PARAMS)
     if raw is None:
         raise NotFound("state has no chain parameters; was init_chain run?", "no_genesis")

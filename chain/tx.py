@@ -35,6 +35,7 @@ from carbon_ticket.proto import ledger_pb2
 
 __all__ = [
     "MULTI_SIGNER_KINDS",
+    "SIGNATURE_BYTES",
     "TX_SIGN_DOMAIN",
     "SignedTx",
     "decode_certified_tx",
@@ -118,6 +119,12 @@ class SignedTx:
         if kind == "transfer":
             return max(1, len(self.body.transfer.entries))
         return 1
+
+
+# What one signature adds to an envelope: a field of a fixed-length public key and signature.
+SIGNATURE_BYTES = ledger_pb2.TxEnvelope(
+    signatures=[ledger_pb2.Signature(public_key=bytes(32), signature=bytes(64))]
+).ByteSize()
 
 
 def encode_tx(body: ledger_pb2.TxBody, keys: Sequence[PrivateKey]) -> bytes:

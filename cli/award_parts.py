@@ -19,7 +19,6 @@ later part is signed or sent, and the command exits as the one transaction's pat
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -29,12 +28,13 @@ import grpc
 
 from carbon_ticket.chain.check import check_message
 from carbon_ticket.chain.limits import Limits
+from carbon_ticket.chain.tx import SIGNATURE_BYTES
 from carbon_ticket.cli.client import LedgerClient, make_body
 from carbon_ticket.cli.common import (
-    EXIT_LEDGER,
     EXIT_USAGE,
     CliError,
     chosen_output,
+    committed_tx,
     connect,
     emit,
     ledger_code,
@@ -57,8 +57,6 @@ __all__ = ["Part", "plan_parts", "send_parts", "split_awards"]
 # A part's size is measured with the longest nonce (a 10-byte varint), so that where a file
 # splits does not depend on the signer's nonce: a rerun meets the same parts.
 _LONGEST_NONCE = 2**64 - 1
-# What a signature adds to the envelope: an Ed25519 public key and signature of fixed lengths.
-_PUBLIC_KEY_BYTES, _SIGNATURE_BYTES = 32, 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +74,13 @@ class Part:
 def _signed_size(
     awards: Sequence[ledger_pb2.Award], chain_id: str, signer: str, memo: str, signatures: int
 ) -> int:
-    """Bytes of the signed envelope carrying ``awards`` (the nonce at its longest)."""
-    body = ledger_pb2.TxBody(
-        chain_id=chain_id,
-        signer=signer,
-        nonce=_LONGEST_NONCE,
-        memo=memo,
-        award_points=ledger_pb2.AwardPoints(awards=awards),
-    )
-    placeholder = ledger_pb2.Signature(
-        public_key=bytes(_PUBLIC_KEY_BYTES), signature=bytes(_SIGNATURE_BYTES)
-    )
-    envelope = ledger_pb2.TxEnvelope(
-        body=body.SerializeToString(deterministic=True), signatures=[placeholder] * signatures
-    )
-    return envelope.ByteSize()
+    """Bytes of the signed envelope carrying ``awards``: the body as the wallet signs it
+    (``make_body``: texts in NFC, which may be longer than as written) with the nonce at its
+    longest, and ``signatures`` signatures."""
+    msg = ledger_pb2.AwardPoints(awards=awards)
+    body = make_body(chain_id, signer, _LONGEST_NONCE, msg, memo)
+    envelope = ledger_pb2.TxEnvelope(body=body.SerializeToString(deterministic=True))
+    return envelope.ByteSize() + signatures * SIGNATURE_BYTES
 
 
 def split_awards(
@@ -118,10 +108,21 @@ def split_awards(
     return parts
 
 
-def _limits_in_force(client: LedgerClient) -> tuple[str, Limits]:
+def _limits_in_force(stub: Any, timeout: float) -> tuple[str, Limits]:
     """The chain id and the size limits in force for the next block (``GetParams``); a limit
-    this wallet does not know is left out, one the node does not name keeps its default."""
-    reply = client.stub.GetParams(services_pb2.GetParamsRequest(), timeout=10)
+    this wallet does not know is left out, one the node does not name keeps its default. A node
+    older than ``GetParams`` gives its genesis' limits, which governance may have changed (the
+    node then refuses a part as too large, exit 2)."""
+    try:
+        reply = stub.GetParams(services_pb2.GetParamsRequest(), timeout=timeout)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+            raise
+        from carbon_ticket.chain.genesis import Genesis
+
+        info = stub.GetGenesis(services_pb2.GetGenesisRequest(), timeout=timeout)
+        genesis = Genesis.from_json(info.genesis_json)
+        return genesis.chain_id, genesis.params.limits
     known = {f.name for f in fields(Limits)}
     values = {
         name: int(p.value)
@@ -135,11 +136,11 @@ def _fits(
     opts: TxOptions, signer: str, chain_id: str, limits: Limits
 ) -> Callable[[Sequence[ledger_pb2.Award]], bool]:
     """Whether a part of these awards, signed by ``opts``' keys, fits ``limits.max_tx_bytes``."""
-    memo, signatures = unicodedata.normalize("NFC", opts.memo), len(set(opts.key))
+    signatures = len(set(opts.key))
     chain_id = opts.chain_id or chain_id
 
     def fits(part: Sequence[ledger_pb2.Award]) -> bool:
-        return _signed_size(part, chain_id, signer, memo, signatures) <= limits.max_tx_bytes
+        return _signed_size(part, chain_id, signer, opts.memo, signatures) <= limits.max_tx_bytes
 
     return fits
 
@@ -152,7 +153,7 @@ def plan_parts(opts: TxOptions, msg: ledger_pb2.AwardPoints) -> list[Part]:
     if opts.no_simulate and opts.chain_id is not None and opts.nonce is not None:
         return [Part(0, len(msg.awards))]
     with connect(opts.node) as stub:
-        chain_id, limits = _limits_in_force(LedgerClient(stub, timeout=opts.timeout))
+        chain_id, limits = _limits_in_force(stub, opts.timeout)
     signer = tx_signer(opts)
     whole = replace(limits, max_awards=max(limits.max_awards, len(msg.awards)))
     check_message(make_body(chain_id, signer, 0, msg, opts.memo), whole)
@@ -181,9 +182,9 @@ class _Run:
     parts: list[Part]
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
-    def outcome(self, part: Part, status: str, **fields: Any) -> dict[str, Any]:
+    def outcome(self, part: Part, status: str, **details: Any) -> dict[str, Any]:
         entry = {"part": len(self.outcomes) + 1, "first_award": part.start,
-                 "awards": part.count, "status": status, **fields}  # fmt: skip
+                 "awards": part.count, "status": status, **details}  # fmt: skip
         self.outcomes.append(entry)
         return entry
 
@@ -196,7 +197,10 @@ def send_parts(
 ) -> None:
     """Send ``parts`` (more than one) of ``msg``'s awards as the module says; print one JSON
     document or a line per part and the totals; raise the refusal that stopped the run."""
-    for option, flag in ((opts.out, "--out"), (opts.no_wait, "--no-wait")):
+    # --no-simulate too: a part's simulation is what tells a part already applied by an
+    # earlier run, so that running the file again is safe
+    flags = ((opts.out, "--out"), (opts.no_wait, "--no-wait"), (opts.no_simulate, "--no-simulate"))
+    for option, flag in flags:
         if option:
             raise CliError(
                 f"these {len(msg.awards)} awards need {len(parts)} transactions and {flag} "
@@ -224,23 +228,32 @@ def _send_each(run: _Run, client: LedgerClient, signer: str, keys: list[Any]) ->
             run.opts if run.opts.nonce is None else replace(run.opts, nonce=run.opts.nonce + sent)
         )
         msg = ledger_pb2.AwardPoints(awards=run.awards[part.start : part.stop])
-        simulated = None
-        if not opts.no_simulate:
-            simulated = _simulate(run, part, client, opts, signer, msg)
-            if _all_already_applied(simulated.receipt, part.count):
-                run.outcome(part, "already_applied", error_code="duplicate_ref")
-                continue
+        simulated = _simulate(run, part, client, opts, signer, msg)
+        if _all_already_applied(simulated.receipt, part.count):
+            run.outcome(part, "already_applied", error_code="duplicate_ref")
+            continue
         try:
             raw, _validators = sign_tx(client, opts, signer, msg, keys, simulated=simulated)
-            data = submission(client, raw, opts)
-        except CliError as exc:
-            run.outcome(part, "failed", error=exc.message)
+        except CliError as exc:  # refused before anything was sent
+            run.outcome(part, "refused", error=exc.message)
             raise
+        try:
+            data = submission(client, raw, opts)
         except grpc.RpcError as exc:
-            run.outcome(part, "failed", error_code=ledger_code(exc), error=exc.details() or "")
+            run.outcome(part, _refusal_status(exc), error_code=ledger_code(exc),
+                        error=exc.details() or "")  # fmt: skip
             raise rpc_error(exc) from exc
         sent += 1
         _record_sent(run, part, data, opts)
+
+
+def _refusal_status(exc: grpc.RpcError) -> str:
+    """What a refused submission did: ``failed`` once committed (the node names the tx and the
+    height, its nonce is used), ``pending`` when the node may have it (unreachable during the
+    call), else ``refused`` (not admitted: nothing on the ledger)."""
+    if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return "pending"
+    return "failed" if committed_tx(exc) else "refused"
 
 
 def _simulate(
@@ -271,24 +284,12 @@ def _simulate(
 
 
 def _record_sent(run: _Run, part: Part, data: dict[str, Any], opts: TxOptions) -> None:
-    """Record a submitted part; one not committed, or committed failed, stops the run."""
-    receipt = data.get("receipt")
-    if not data["committed"] or receipt is None:
+    """Record a submitted part; one not committed within the wait stops the run. (A part that
+    commits and fails ends the call with an error status: ``_refusal_status``.)"""
+    if not data["committed"] or data.get("receipt") is None:
         run.outcome(part, "pending", **data)
         raise not_committed(data, opts)
-    if receipt["code"] == 0:
-        run.outcome(part, "committed", **data)
-        return
-    failed = ledger_pb2.Receipt(
-        code=receipt["code"], error_code=receipt["error_code"], message=receipt["message"]
-    )
-    if _all_already_applied(failed, part.count):  # sent unsimulated (--no-simulate)
-        run.outcome(part, "already_applied", **data)
-        return
-    run.outcome(part, "failed", **data)
-    raise CliError(
-        f"committed but failed: {receipt['message']} [{receipt['error_code']}]", EXIT_LEDGER
-    )
+    run.outcome(part, "committed", **data)
 
 
 def _summary(entry: dict[str, Any]) -> dict[str, int]:
@@ -401,7 +402,7 @@ def _stopped(run: _Run, exc: CliError) -> CliError:
         said.append(f"not sent by this run: {_parts(range(number, total + 1))}")
     return CliError(
         f"{run.label(entry['part'])} ({where}): {exc.message}; {'; '.join(said)}; once the "
-        "cause is fixed, run the same file again: the parts on the ledger are skipped as "
-        "already applied",
+        "cause is fixed, run the same file again within the award window: the parts on the "
+        "ledger are skipped as already applied",
         exc.exit_code,
     )

@@ -67,6 +67,7 @@ __all__ = [
     "ClientConfig",
     "check_node_address",
     "chosen_output",
+    "committed_tx",
     "client_config",
     "client_tls",
     "connect",
@@ -169,6 +170,11 @@ def ledger_code(exc: grpc.RpcError) -> str:
     return str(_trailer(exc).get("ledger-error-code", ""))
 
 
+def committed_tx(exc: grpc.RpcError) -> str:
+    """The id of the transaction a refused call says committed and failed, or ""."""
+    return str(_trailer(exc).get("ledger-tx-hash", ""))
+
+
 def rpc_error(exc: grpc.RpcError) -> CliError:
     """The one-line CliError for a failed call: unreachable (exit 4) or refused (exit 3)."""
     code = exc.code() if hasattr(exc, "code") else None
@@ -179,7 +185,7 @@ def rpc_error(exc: grpc.RpcError) -> CliError:
     ledger_code = f" [{meta['ledger-error-code']}]" if "ledger-error-code" in meta else ""
     name = code.name if code is not None else "ERROR"
     committed = ""
-    if "ledger-tx-hash" in meta:  # committed, and refused by the ledger rules
+    if committed_tx(exc):  # committed, and refused by the ledger rules
         committed = f"; tx {meta['ledger-tx-hash']} failed at height {meta.get('ledger-height')}"
     return CliError(f"{details}{ledger_code} ({name}{committed})")
 

@@ -14,11 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import grpc
 from click.testing import CliRunner, Result
 
 from carbon_ticket.chain.crypto import PrivateKey
-from carbon_ticket.cli.award_parts import Part, split_awards
-from carbon_ticket.cli.client import LedgerClient
+from carbon_ticket.chain.genesis import Genesis
+from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.cli.award_parts import (
+    Part,
+    _limits_in_force,
+    _refusal_status,
+    _signed_size,
+    split_awards,
+)
+from carbon_ticket.cli.client import LedgerClient, make_body
 from carbon_ticket.cli.main import cli
 from carbon_ticket.cli.tools.devnet import DevnetInfo
 from carbon_ticket.proto import ledger_pb2, services_pb2
@@ -207,10 +216,14 @@ def test_a_refused_part_stops_the_run_and_a_rerun_after_the_fix_completes_it(
     )
 
 
-def test_no_wait_and_out_take_one_transaction(shared_devnet: DevnetInfo, tmp_path: Path) -> None:
+def test_no_wait_out_and_no_simulate_take_one_transaction(
+    shared_devnet: DevnetInfo, tmp_path: Path
+) -> None:
+    # --no-simulate (review, 2026-12-03): a part's simulation is what tells it already applied;
+    # without it a rerun's first applied part committed and failed, used a nonce and stopped
     info = shared_devnet
     awards = awards_file(tmp_path / "awards.csv", [PrivateKey.generate().address], 450, "20260101")
-    for flag in (["--no-wait"], ["--out", str(tmp_path / "cosign.json")]):
+    for flag in (["--no-wait"], ["--out", str(tmp_path / "cosign.json")], ["--no-simulate"]):
         # No password is given: the refusal comes before it is asked
         result = CliRunner().invoke(
             cli,
@@ -288,3 +301,61 @@ def test_the_split_keeps_the_order_and_makes_as_few_parts_as_fit() -> None:
         Part(1, 2),
         Part(2, 3),
     ]
+
+
+def test_a_part_is_measured_as_the_wallet_signs_it() -> None:
+    """References are signed in NFC, which can be longer than as written (U+0958, 3 bytes, is
+    U+0915 U+093C, 6 bytes): a part measured as written could be refused as too large, on every
+    rerun alike (review, 2026-12-03)."""
+    key = PrivateKey.generate()
+    awards = [_award("\u0958" * 20 + str(n)) for n in range(30)]
+    msg = ledger_pb2.AwardPoints(awards=awards)
+    body = make_body("carbon-devnet", key.address, 2**64 - 1, msg, "memo \u0958")
+    signed = encode_tx(body, [key])
+    assert len(signed) == _signed_size(awards, "carbon-devnet", key.address, "memo \u0958", 1)
+    assert len(signed) > len(encode_tx(ledger_pb2.TxBody(
+        chain_id="carbon-devnet", signer=key.address, nonce=2**64 - 1, memo="memo \u0958",
+        award_points=msg), [key]))  # fmt: skip
+
+
+class _Refused(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode, trailer: tuple[tuple[str, str], ...] = ()) -> None:
+        self._code, self._trailer = code, trailer
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return "refused"
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._trailer
+
+
+def test_a_refused_submission_says_whether_the_part_is_on_the_ledger() -> None:
+    committed = (("ledger-error-code", "daily_cap_exceeded"), ("ledger-tx-hash", "ab" * 32))
+    assert _refusal_status(_Refused(grpc.StatusCode.FAILED_PRECONDITION, committed)) == "failed"
+    not_admitted = (("ledger-error-code", "nonce_used"),)
+    assert _refusal_status(_Refused(grpc.StatusCode.FAILED_PRECONDITION, not_admitted)) == (
+        "refused"
+    )
+    assert _refusal_status(_Refused(grpc.StatusCode.UNAVAILABLE)) == "pending"
+
+
+class _OldNode:
+    """A node that predates GetParams: its genesis' limits are all the wallet can read."""
+
+    def GetParams(self, request: Any, timeout: float) -> Any:
+        raise _Refused(grpc.StatusCode.UNIMPLEMENTED)
+
+    def GetGenesis(self, request: Any, timeout: float) -> Any:
+        genesis = Genesis.from_json(json.dumps({
+            "chain_id": "old-chain", "genesis_time_ms": 1, "validators": [
+                {"name": "v0", "public_key": "11" * 32, "network_address": "127.0.0.1:1"}],
+            "params": {"limits": {"max_tx_bytes": 9000}}}))  # fmt: skip
+        return services_pb2.GenesisInfo(chain_id="old-chain", genesis_json=genesis.to_json())
+
+
+def test_a_node_without_get_params_gives_its_genesis_limits() -> None:
+    chain_id, limits = _limits_in_force(_OldNode(), 5.0)
+    assert (chain_id, limits.max_tx_bytes) == ("old-chain", 9000)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from carbon_ticket.chain import keys
 from carbon_ticket.chain.errors import LedgerError, PreconditionFailed
@@ -52,50 +54,82 @@ from carbon_ticket.chain.tx import SignedTx
 from carbon_ticket.proto import ledger_pb2
 from tests.node import microbench_points
 
-# balance, awarded, exchanged, redeemed, the counters' day, that day's points, each activity's
-_FOLDED = struct.Struct(">QQQQIQ7Q")
+# The folded record: balance, awarded, exchanged, redeemed, then one entry per day of the award
+# window the resident earned points on: the day, that day's points, each activity's.
+_HEADER = struct.Struct(">QQQQ")
+_DAY_ENTRY = struct.Struct(">IQ7Q")
 _FOLDED_TAG = b"X"
-_DAY, _DAY_POINTS, _FIRST_ACTIVITY = 4, 5, 6
+
+
+@dataclass(slots=True)
+class _Folded:
+    """A resident's folded points record, decoded: the totals and the window's day counters."""
+
+    totals: list[int]
+    days: dict[int, list[int]]  # day -> [that day's points, each activity's (7)]
+
+    @classmethod
+    def decode(cls, raw: bytes) -> _Folded:
+        totals = list(_HEADER.unpack_from(raw, 1))
+        days = {}
+        for offset in range(1 + _HEADER.size, len(raw), _DAY_ENTRY.size):
+            day, *counts = _DAY_ENTRY.unpack_from(raw, offset)
+            days[day] = counts
+        return cls(totals, days)
+
+    def encode(self, limits: _Limits) -> bytes:
+        """The record, keeping the days of the award window (older ones can take no award)."""
+        kept = sorted(d for d in self.days if limits.today_number - day_number(d) <= limits.window)
+        return b"".join([_FOLDED_TAG, _HEADER.pack(*self.totals),
+                         *(_DAY_ENTRY.pack(d, *self.days[d]) for d in kept)])  # fmt: skip
+
+
+class _Limits(NamedTuple):
+    today: int
+    today_number: int
+    window: int
+    cap: int
+    residents: ResidentParams
+
+
+def _folded_record(state: StateOverlay, recipient: str) -> _Folded | str:
+    """The recipient's folded points record, or the error code if it is not a resident: a
+    points record exists only for a resident, so the account is read only without one."""
+    raw = state.get(keys.points_key(recipient))
+    if raw is not None:
+        return _Folded.decode(raw)
+    try:
+        require_resident(state, recipient, "recipient")
+    except LedgerError as error:
+        return error.code
+    return _Folded([0, 0, 0, 0], {})
 
 
 def _refusal(
     state: StateOverlay,
     award: ledger_pb2.Award,
-    fields: list[int],
+    record: _Folded,
     totals: _OperatorTotals,
-    limits: tuple[int, int, int, int],
-    residents: ResidentParams,
+    limits: _Limits,
+    ref_key: bytes,
 ) -> str | None:
-    """The error code that refuses ``award`` against its folded record, or None."""
-    today, today_number, window, cap = limits
-    if award.day > today:
+    """The error code that refuses ``award`` (the ledger's checks, in its order), or None."""
+    if award.day > limits.today:
         return "day_in_future"
-    if today_number - day_number(award.day) > window:
+    if limits.today_number - day_number(award.day) > limits.window:
         return "day_too_old"
+    if state.get(ref_key) is not None:
+        return "duplicate_ref"
     activity = ACTIVITIES[award.activity]
-    if max(fields[1], totals.total(state, activity)) + award.points >= MAX_POINTS_TOTAL:
+    if max(record.totals[1], totals.total(state, activity)) + award.points >= MAX_POINTS_TOTAL:
         return "points_overflow"
-    if fields[_DAY] != award.day:
-        fields[_DAY:] = [award.day, 0, 0, 0, 0, 0, 0, 0, 0]
-    if cap and fields[_DAY_POINTS] + award.points > cap:
+    day = record.days.get(award.day, [0] * 8)
+    if limits.cap and day[0] + award.points > limits.cap:
         return "daily_cap_exceeded"
-    activity_cap = residents.activity_cap(activity)
-    earned = fields[_FIRST_ACTIVITY + award.activity - 1]
-    if activity_cap and earned + award.points > activity_cap:
+    activity_cap = limits.residents.activity_cap(activity)
+    if activity_cap and day[award.activity] + award.points > activity_cap:
         return "activity_cap_exceeded"
     return None
-
-
-def _folded_record(state: StateOverlay, recipient: str) -> list[int] | str:
-    """The recipient's folded points record, or the error code if it is not a resident."""
-    raw = state.get(keys.points_key(recipient))
-    if raw is not None:
-        return list(_FOLDED.unpack_from(raw, 1))
-    try:
-        require_resident(state, recipient, "recipient")
-    except LedgerError as error:
-        return error.code
-    return [0] * 13
 
 
 def folded_awards(
@@ -106,29 +140,29 @@ def folded_awards(
     require_role(state, "points_operator", operator, "awarding points")
     params = get_params(state)
     today = local_today(params, ctx)
-    limits = (today, day_number(today), params.residents.award_window_days,
-              params.rate_limits.points_daily_cap)  # fmt: skip
+    limits = _Limits(today, day_number(today), params.residents.award_window_days,
+                     params.rate_limits.points_daily_cap, params.residents)  # fmt: skip
     totals = _OperatorTotals(operator)
     refused: list[tuple[int, str]] = []
     recipients: set[str] = set()
     applied = awarded = 0
     for index, award in enumerate(msg.awards):
-        fields = _folded_record(state, award.recipient)
-        if isinstance(fields, str):
-            refused.append((index, fields))
+        record = _folded_record(state, award.recipient)
+        if isinstance(record, str):
+            refused.append((index, record))
             continue
         ref_key = keys.points_ref_key(operator, award.external_ref)
-        if state.get(ref_key) is not None:
-            code: str | None = "duplicate_ref"
-        else:
-            code = _refusal(state, award, fields, totals, limits, params.residents)
+        code = _refusal(state, award, record, totals, limits, ref_key)
         if code is not None:
             refused.append((index, code))
             continue
         points = award.points
-        for i in (0, 1, _DAY_POINTS, _FIRST_ACTIVITY + award.activity - 1):
-            fields[i] += points
-        state.set(keys.points_key(award.recipient), _FOLDED_TAG + _FOLDED.pack(*fields))
+        record.totals[0] += points
+        record.totals[1] += points
+        day = record.days.setdefault(award.day, [0] * 8)
+        day[0] += points
+        day[award.activity] += points
+        state.set(keys.points_key(award.recipient), record.encode(limits))
         state.set(ref_key, keys.encode_u64(ctx.height))
         totals.add(state, award.day, ACTIVITIES[award.activity], points)
         recipients.add(award.recipient)
@@ -171,12 +205,17 @@ def folded_rule(per_award_events: bool) -> Rule:
 VARIANTS = ("rules", "folded", "folded-no-events")
 
 
+# The ledger's own rule, which ``install("rules")`` puts back.
+_LEDGER_RULE = RULES["award_points"]
+
+
 def install(variant: str) -> None:
     """Make this process execute ``award_points`` with ``variant`` (one of ``VARIANTS``)."""
     if variant not in VARIANTS:
         raise SystemExit(f"the award variant is one of: {', '.join(VARIANTS)}")
-    if variant != "rules":
-        RULES["award_points"] = folded_rule(per_award_events=variant == "folded")
+    RULES["award_points"] = (
+        _LEDGER_RULE if variant == "rules" else folded_rule(per_award_events=variant == "folded")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

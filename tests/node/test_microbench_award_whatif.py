@@ -23,6 +23,9 @@ from tests.chain.conftest import (
 )
 from tests.node import microbench_award_whatif
 
+assert TODAY == 20240101
+YESTERDAY, EIGHT_DAYS_AGO = 20231231, 20231224  # the award window is 7 days
+
 
 @pytest.fixture
 def keep_rules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,6 +42,13 @@ def _outcomes(variant: str) -> list[tuple[bool, str, tuple[str, str, str]]]:
         award_points(award(RESIDENT, 400, "a"), award(RESIDENT2, 100, "b")),
         award_points(award(RESIDENT, 700, "c"), award(RESIDENT, 600, "d")),  # over the daily cap
         award_points(award(RESIDENT, 1, "a")),  # reference used
+        award_points(award(RESIDENT, 1, "a", day=TODAY + 1)),  # and a day in the future: the day
+        # Each day of the window has its own cap: 600 the day before, 600 today, 600 the day
+        # before again (over that day's cap), then an award 8 days old (past the window)
+        award_points(award(RESIDENT2, 600, "y1", day=YESTERDAY)),
+        award_points(award(RESIDENT2, 99, "y2")),
+        award_points(award(RESIDENT2, 600, "y3", day=YESTERDAY), award(RESIDENT2, 1, "y4")),
+        award_points(award(RESIDENT2, 1, "y5", day=EIGHT_DAYS_AGO)),
         award_points(award(MERCHANT, 1, "e"), award(RESIDENT2, 1, "f")),  # not a resident
         award_points(award(RESIDENT2, 1, "g", day=TODAY + 1)),  # a day in the future
         award_points(
