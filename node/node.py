@@ -13,8 +13,10 @@ interleave and the engine needs no locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 
 from carbon_ticket.chain.errors import (
     InvalidTransaction,
@@ -59,6 +61,20 @@ from carbon_ticket.node.verify_pool import VerifyPool
 __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
 log = logging.getLogger(__name__)
+# A shutdown step that takes longer than this is logged with the time it took.
+_SLOW_SHUTDOWN_STEP_S = 2.0
+
+
+@contextlib.contextmanager
+def _timed_step(what: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        if took > _SLOW_SHUTDOWN_STEP_S:
+            log.warning("shutdown: %s took %.1f s", what, took)
+
 
 _STALL_CHECK_S = 2.0
 # Transactions admitted between two yields to the event loop.
@@ -229,24 +245,33 @@ class Node:
         self._later(_STALL_CHECK_S, self._check_stall)
 
     async def shutdown(self) -> None:
-        """Stop serving and close the store (every committed block is already synced)."""
+        """Stop serving and close the store (every committed block is already synced).
+
+        A step that takes longer than ``_SLOW_SHUTDOWN_STEP_S`` is logged with its time: a
+        supervisor kills a node that does not stop within its grace period (``devnet up`` after
+        10 s), and the log then says which step it was waiting for."""
+        log.info("node %s stopping at height %d", self.config.name, self.store.height)
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         tasks = [*self._tasks, *self.sync.tasks()]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        with _timed_step("its tasks to end"):
+            for task in tasks:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
         for service in reversed(self.services):
-            await service.close()
-        await self.transport.close()
+            with _timed_step(f"closing {type(service).__name__}"):
+                await service.close()
+        with _timed_step("closing the peer links"):
+            await self.transport.close()
         if self._verify_pool is not None:
             self._verify_pool.close()
-        self.store.close()
+        with _timed_step("closing the store"):
+            self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
 
     def _later(self, delay_s: float, callback: Callable[[], None]) -> None:

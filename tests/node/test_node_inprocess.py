@@ -17,6 +17,7 @@ from carbon_ticket.chain.crypto import PrivateKey
 from carbon_ticket.chain.errors import AlreadyExists
 from carbon_ticket.chain.results import TxResult
 from carbon_ticket.chain.tx import encode_tx
+from carbon_ticket.node import node as node_module
 from carbon_ticket.proto import ledger_pb2
 from tests.chain.conftest import REGISTRAR
 from tests.node.harness import FAST, InProcessNet
@@ -237,3 +238,23 @@ def test_governance_needs_more_than_two_thirds_of_the_validators(tmp_path: Path)
         assert "issuer" in get_account(net.node(2).store, grantee).roles
 
     _run(tmp_path, scenario)
+
+
+def test_a_slow_shutdown_step_is_logged_with_its_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reproduction (CI, 2026-12-03): one of four `devnet up` nodes did not stop within the 10 s
+    it was given and was killed; its log ended with its peers' links failing, saying nothing of
+    where its shutdown waited. Every step now logs its time when it is slow (here: always)."""
+    monkeypatch.setattr(node_module, "_SLOW_SHUTDOWN_STEP_S", -1.0)
+
+    async def scenario(net: InProcessNet) -> None:
+        await _progress(net, [0, 1, 2, 3], 1)
+        with caplog.at_level(logging.INFO, logger="carbon_ticket.node.node"):
+            await net.stop(3)
+
+    _run(tmp_path, scenario)
+    lines = [r.getMessage() for r in caplog.records if r.name == "carbon_ticket.node.node"]
+    assert any(line.startswith("node ") and " stopping at height " in line for line in lines)
+    for step in ("its tasks to end", "closing the peer links", "closing the store"):
+        assert any(line.startswith(f"shutdown: {step} took ") for line in lines), lines
