@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping
 
 from carbon_ticket.chain.errors import (
@@ -63,17 +62,6 @@ __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 log = logging.getLogger(__name__)
 # A shutdown step that takes longer than this is logged with the time it took.
 _SLOW_SHUTDOWN_STEP_S = 2.0
-
-
-@contextlib.contextmanager
-def _timed_step(what: str) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        took = time.monotonic() - started
-        if took > _SLOW_SHUTDOWN_STEP_S:
-            log.warning("shutdown: %s took %.1f s", what, took)
 
 
 _STALL_CHECK_S = 2.0
@@ -257,22 +245,33 @@ class Node:
         tasks = [*self._tasks, *self.sync.tasks()]
         for task in tasks:
             task.cancel()
-        with _timed_step("its tasks to end"):
+        with self._timed_step("its tasks to end"):
             for task in tasks:
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
         for service in reversed(self.services):
-            with _timed_step(f"closing {type(service).__name__}"):
+            with self._timed_step(f"closing {type(service).__name__}"):
                 await service.close()
-        with _timed_step("closing the peer links"):
+        with self._timed_step("closing the peer links"):
             await self.transport.close()
         if self._verify_pool is not None:
             self._verify_pool.close()
-        with _timed_step("closing the store"):
+        with self._timed_step("closing the store"):
             self.store.close()
         log.info("node %s stopped at height %d", self.config.name, self.store.height)
+
+    @contextlib.contextmanager
+    def _timed_step(self, what: str) -> Iterator[None]:
+        """Log ``what`` with its time when it takes longer than ``_SLOW_SHUTDOWN_STEP_S``."""
+        started_s = self._clock.monotonic_s()
+        try:
+            yield
+        finally:
+            took_s = self._clock.monotonic_s() - started_s
+            if took_s > _SLOW_SHUTDOWN_STEP_S:
+                log.warning("shutdown: %s took %.1f s", what, took_s)
 
     def _later(self, delay_s: float, callback: Callable[[], None]) -> None:
         # Every timer goes through the clock port and is remembered, so shutdown cancels them
