@@ -52,7 +52,7 @@ from carbon_ticket.cli.submit import (
 )
 from carbon_ticket.proto import ledger_pb2, services_pb2
 
-__all__ = ["Part", "plan_parts", "send_parts", "split_awards"]
+__all__ = ["Part", "award_lines", "plan_parts", "send_parts", "split_awards"]
 
 # A part's size is measured with the longest nonce (a 10-byte varint), so that where a file
 # splits does not depend on the signer's nonce: a rerun meets the same parts.
@@ -292,19 +292,34 @@ def _record_sent(run: _Run, part: Part, data: dict[str, Any], opts: TxOptions) -
     run.outcome(part, "committed", **data)
 
 
-def _summary(entry: dict[str, Any]) -> dict[str, int]:
-    """The ``award_points`` event of a committed part's receipt, as numbers."""
-    receipt = entry.get("receipt") or {}
+def _summary(receipt: dict[str, Any]) -> dict[str, int]:
+    """The ``award_points`` event of a committed receipt, as numbers."""
     for event in receipt.get("events", ()):
         if event["type"] == "award_points":
             return {key: int(event[key]) for key in ("applied", "rejected", "points")}
     return {"applied": 0, "rejected": 0, "points": 0}
 
 
+def award_lines(
+    receipt: dict[str, Any], wheres: Sequence[str], first: int, count: int
+) -> list[str]:
+    """Under a committed ``AwardPoints`` receipt of ``count`` awards (the run's from index
+    ``first``): how many applied, then each refused one with where it was written and its error
+    code (among thousands of ``award`` events, the few that failed)."""
+    summary = _summary(receipt)
+    refused = [e for e in receipt["events"] if e["type"] == "award" and e["outcome"] != "ok"]
+    line = f"{summary['applied']} of {count} awards applied ({summary['points']} points)"
+    lines = [line + (f"; {len(refused)} refused:" if refused else "")]
+    for e in refused:
+        index = first + int(e["index"])
+        lines.append(f"  award {index} ({wheres[index]}): {e['outcome']}")
+    return lines
+
+
 def _totals(run: _Run) -> dict[str, int]:
     statuses = [entry["status"] for entry in run.outcomes]
     committed = [entry for entry in run.outcomes if entry["status"] == "committed"]
-    sums = [_summary(entry) for entry in committed]
+    sums = [_summary(entry["receipt"]) for entry in committed]
     return {
         "parts": len(run.parts),
         "committed": len(committed),
@@ -351,17 +366,8 @@ def _show_part(run: _Run, entry: dict[str, Any]) -> None:
     head = f"{run.label(entry['part'])} (awards {first}-{last}): "
     status = entry["status"]
     if status == "committed":
-        summary = _summary(entry)
-        refused = [e for e in entry["receipt"]["events"]
-                   if e["type"] == "award" and e["outcome"] != "ok"]  # fmt: skip
-        click.echo(
-            f"{head}tx {entry['tx_hash']}: {summary['applied']} of {entry['awards']} awards "
-            f"applied ({summary['points']} points)"
-            + (f"; {len(refused)} refused:" if refused else "")
-        )
-        for e in refused:
-            index = first + int(e["index"])
-            click.echo(f"  award {index} ({run.wheres[index]}): {e['outcome']}")
+        lines = award_lines(entry["receipt"], run.wheres, first, entry["awards"])
+        click.echo(f"{head}tx {entry['tx_hash']}: " + "\n".join(lines))
     elif status == "already_applied":
         click.echo(f"{head}already applied: every award's reference was used before")
     elif status == "not_sent":

@@ -18,7 +18,7 @@ import click
 
 from carbon_ticket.chain.errors import InvalidAddress
 from carbon_ticket.chain.records import ACTIVITIES
-from carbon_ticket.cli.award_parts import plan_parts, send_parts
+from carbon_ticket.cli.award_parts import award_lines, plan_parts, send_parts
 from carbon_ticket.cli.client import LedgerClient
 from carbon_ticket.cli.common import (
     EXIT_USAGE,
@@ -195,17 +195,9 @@ def award_points(opts: TxOptions, award_texts: tuple[str, ...], award_file: Path
 
 
 def _report_awards(receipt: dict[str, Any] | None, wheres: list[str]) -> None:
-    """Under the receipt: how many awards applied, and each refused one with where it was
-    written and its error code (among thousands of ``award`` events, the few that failed)."""
-    if not receipt or receipt["code"] != 0:
-        return
-    events = receipt["events"]
-    summary = next(e for e in events if e["type"] == "award_points")
-    refused = [e for e in events if e["type"] == "award" and e["outcome"] != "ok"]
-    line = f"{summary['applied']} of {len(wheres)} awards applied ({summary['points']} points)"
-    click.echo(line + (f"; {len(refused)} refused:" if refused else ""))
-    for e in refused:
-        click.echo(f"  award {e['index']} ({wheres[int(e['index'])]}): {e['outcome']}")
+    """Under a committed receipt: ``award_lines`` (how many applied, each refused one)."""
+    if receipt and receipt["code"] == 0:
+        click.echo("\n".join(award_lines(receipt, wheres, 0, len(wheres))))
 
 
 def _points_balance(kind: str, key: str) -> AfterCommit:

@@ -60,11 +60,10 @@ from carbon_ticket.node.verify_pool import VerifyPool
 __all__ = ["CommittedEvent", "CommittedTx", "Node"]
 
 log = logging.getLogger(__name__)
-# A shutdown step that takes longer than this is logged with the time it took.
-_SLOW_SHUTDOWN_STEP_S = 2.0
-
 
 _STALL_CHECK_S = 2.0
+# A shutdown step that takes longer than this is logged with the time it took.
+_SLOW_SHUTDOWN_STEP_S = 2.0
 # Transactions admitted between two yields to the event loop.
 ADMIT_SLICE = 100
 _BAD_SIGNATURE_LOG_S = 10.0
